@@ -1,0 +1,195 @@
+"""Accounts endpoints: SMS codes, online registration, tokens, profile, contact change."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.http import HttpRequest
+from ninja import Field, Router, Schema
+
+from jiaoguan.core.api import BearerToken, ErrorOut, SessionUser, run_idempotent
+from jiaoguan.core.identifiers import mask_id_number, mask_phone
+
+from . import rules, selectors, services
+from .models import User
+
+router = Router(tags=["accounts"])
+ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut, 429: ErrorOut}
+
+
+class SmsCodeIn(Schema):
+    mobile: str = Field(..., max_length=32, description="mainland mobile number, 11 digits")
+    purpose: str = Field("register", max_length=32, description="register | change_mobile")
+
+
+class SmsCodeOut(Schema):
+    sent: bool
+    expires_in: int
+    resend_after: int
+
+
+class RegistrationIn(Schema):
+    id_type: str = Field("resident_id", max_length=32)
+    id_number: str = Field(..., max_length=64)
+    name: str = Field(..., max_length=200)
+    mobile: str = Field(..., max_length=32)
+    sms_code: str = Field(..., max_length=16)
+    password: str = Field(..., max_length=200)
+
+
+class AccountOut(Schema):
+    id: int
+    username_masked: str
+    kind: str
+    registration_level: str
+
+
+class TokenIn(Schema):
+    username: str = Field(..., max_length=200)
+    password: str = Field(..., max_length=200)
+
+
+class TokenOut(Schema):
+    token: str
+    token_type: str = "Bearer"
+    expires_at: datetime
+
+
+class MeOut(Schema):
+    id: int
+    kind: str
+    registration_level: str
+    name_masked: str
+    id_number_masked: str
+    mobile_masked: str
+    staff_role: str
+    jurisdiction: str
+    counter_only_businesses_allowed: bool
+
+
+class ContactIn(Schema):
+    mobile: str = Field(..., max_length=32)
+    sms_code: str = Field(..., max_length=16)
+    postal_address: str | None = Field(None, max_length=400)
+
+
+class AccessOut(Schema):
+    at: datetime
+    actor: str
+    role: str
+    action: str
+    summary: str
+
+
+class BusinessCheckOut(Schema):
+    code: str
+    name_zh: str
+    name_en: str
+    allowed: bool
+    online_now: bool
+
+
+def _account_out(user: User) -> dict[str, Any]:
+    return {
+        "id": user.pk,
+        "username_masked": mask_id_number(user.username) if len(user.username) == 18 else user.username,
+        "kind": user.kind,
+        "registration_level": user.registration_level,
+    }
+
+
+@router.post("/auth/sms-codes", response={202: SmsCodeOut, **ERRORS}, auth=None)
+def request_sms_code(request: HttpRequest, payload: SmsCodeIn) -> Any:
+    """Send an SMS verification code (limited per number: 1 a minute, 5 an hour, 10 a day)."""
+
+    def call() -> tuple[int, Any]:
+        services.sms_code_send(mobile=payload.mobile, purpose=payload.purpose)
+        return 202, {
+            "sent": True,
+            "expires_in": int(rules.SMS_CODE_TTL.total_seconds()),
+            "resend_after": int(rules.SMS_MIN_GAP.total_seconds()),
+        }
+
+    return run_idempotent(request, scope="sms-codes", body=payload.dict(), call=call)
+
+
+@router.post("/accounts", response={201: AccountOut, **ERRORS}, auth=None)
+def register_online(request: HttpRequest, payload: RegistrationIn) -> Any:
+    """Online registration of an individual user (U2, U3)."""
+
+    def call() -> tuple[int, Any]:
+        user = services.account_register_online(**payload.dict(), request=request)
+        return 201, _account_out(user)
+
+    body = {k: v for k, v in payload.dict().items() if k != "password"}
+    return run_idempotent(request, scope="accounts", body=body, call=call)
+
+
+@router.post("/auth/tokens", response={201: TokenOut, **ERRORS}, auth=None)
+def issue_token(request: HttpRequest, payload: TokenIn) -> Any:
+    """Exchange account and password for a bearer token (the app's login)."""
+    raw, token = services.api_token_issue(username=payload.username, password=payload.password, request=request)
+    return 201, {"token": raw, "token_type": "Bearer", "expires_at": token.expires_at}
+
+
+@router.get("/me", response={200: MeOut, **ERRORS}, auth=[BearerToken(), SessionUser()])
+def me(request: HttpRequest) -> Any:
+    user: User = request.auth  # type: ignore[attr-defined]
+    person = user.person
+    return {
+        "id": user.pk,
+        "kind": user.kind,
+        "registration_level": user.registration_level,
+        "name_masked": (person.name[0] + "*" * (len(person.name) - 1)) if person else user.first_name,
+        "id_number_masked": mask_id_number(person.id_number) if person else "",
+        "mobile_masked": mask_phone(user.mobile) if user.mobile else "",
+        "staff_role": user.staff_role,
+        "jurisdiction": user.jurisdiction,
+        "counter_only_businesses_allowed": user.kind == User.Kind.ORGANISATION or user.is_counter_level,
+    }
+
+
+@router.post("/me/contact", response={200: MeOut, **ERRORS}, auth=[BearerToken()])
+def change_contact(request: HttpRequest, payload: ContactIn) -> Any:
+    """Change owner and driver contact details (B5, B15); SMS code sent to the new number first."""
+    services.contact_details_change(
+        actor=request.auth,  # type: ignore[attr-defined]
+        mobile=payload.mobile,
+        sms_code=payload.sms_code,
+        postal_address=payload.postal_address,
+        request=request,
+    )
+    request.auth.refresh_from_db()  # type: ignore[attr-defined]
+    return me(request)
+
+
+@router.get("/me/access-log", response={200: list[AccessOut], **ERRORS}, auth=[BearerToken(), SessionUser()])
+def access_log(request: HttpRequest, limit: int = 50) -> Any:
+    """Who among the staff viewed or changed my data."""
+    entries = selectors.access_log_for(user=request.auth, limit=max(1, min(limit, 200)))  # type: ignore[attr-defined]
+    return [
+        {"at": e.at, "actor": e.actor_label, "role": e.actor_role, "action": e.action, "summary": e.summary}
+        for e in entries
+    ]
+
+
+@router.get(
+    "/me/businesses/{code}", response={200: BusinessCheckOut, **ERRORS}, auth=[BearerToken(), SessionUser()]
+)
+def business_check(request: HttpRequest, code: str) -> Any:
+    """Whether my account may handle a business online; a 403 says how to get access (U5)."""
+    user: User = request.auth  # type: ignore[attr-defined]
+    org_kind = user.organisation.kind if user.organisation_id else ""  # type: ignore[union-attr]
+    business = rules.check_business_allowed(
+        business_code=code.upper()[:8], user_kind=user.kind, level=user.registration_level, organisation_kind=org_kind
+    )
+    return {
+        "code": business.code,
+        "name_zh": business.name_zh,
+        "name_en": business.name_en,
+        "allowed": True,
+        "online_now": business.online_now,
+    }
+
+

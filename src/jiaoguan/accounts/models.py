@@ -1,0 +1,140 @@
+"""Platform accounts: citizens, organisation users and staff (U1, U2, U5)."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from django.contrib.auth.models import AbstractUser, UserManager
+from django.db import models
+from django.db.models import Q
+
+from jiaoguan.registry.models import Organisation, Person
+
+
+class StaffRole(models.TextChoices):
+    """Staff roles, each a permission group (岗位)."""
+
+    COUNTER_CLERK = "counter_clerk", "窗口业务员 counter clerk"
+    VIOLATION_OFFICER = "violation_officer", "违法处理民警 violation officer"
+    ACCIDENT_OFFICER = "accident_officer", "事故处理民警 accident officer"
+    ACCIDENT_HEAD = "accident_head", "事故处理部门负责人 head of accident unit"
+    AUDITOR = "auditor", "审计员 auditor"
+    ADMINISTRATOR = "administrator", "系统管理员 administrator"
+
+
+class User(AbstractUser):
+    """A login (用户). Individuals log in with their document number, organisations with their USCC."""
+
+    class Kind(models.TextChoices):
+        INDIVIDUAL = "individual", "个人用户 individual"
+        ORGANISATION = "organisation", "单位用户 organisation"
+        STAFF = "staff", "民警/工作人员 staff"
+
+    class Level(models.TextChoices):
+        ONLINE = "online", "网上注册 online"
+        COUNTER = "counter", "窗口注册 counter"
+
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.INDIVIDUAL)
+    registration_level = models.CharField(max_length=8, choices=Level.choices, blank=True)
+    person = models.OneToOneField(
+        Person, null=True, blank=True, on_delete=models.PROTECT, related_name="account"
+    )
+    organisation = models.OneToOneField(
+        Organisation, null=True, blank=True, on_delete=models.PROTECT, related_name="account"
+    )
+    mobile = models.CharField(max_length=11, blank=True, db_comment="verified contact mobile; personal data")
+    mobile_verified_at = models.DateTimeField(null=True, blank=True)
+    staff_role = models.CharField(max_length=32, choices=StaffRole.choices, blank=True)
+    jurisdiction = models.CharField(
+        max_length=6, blank=True, db_comment="GB/T 2260 code; staff see only records inside it"
+    )
+    failed_logins = models.PositiveSmallIntegerField(default=0)
+    locked_until = models.DateTimeField(null=True, blank=True)
+    upgraded_at = models.DateTimeField(null=True, blank=True, db_comment="online to counter upgrade (U5)")
+
+    objects: ClassVar[UserManager[User]] = UserManager()  # type: ignore[assignment]
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(kind="staff") | (~Q(staff_role="") & ~Q(jurisdiction="")),
+                name="staff_has_role_and_jurisdiction",
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind="individual") | Q(person__isnull=False) | Q(is_superuser=True),
+                name="individual_has_person",
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind="organisation") | Q(organisation__isnull=False),
+                name="organisation_user_has_organisation",
+            ),
+        ]
+        verbose_name = "用户 user"
+        verbose_name_plural = "用户 users"
+
+    @property
+    def role_label(self) -> str:
+        if self.kind == self.Kind.STAFF:
+            return self.staff_role
+        return "citizen" if self.kind == self.Kind.INDIVIDUAL else "organisation"
+
+    @property
+    def is_counter_level(self) -> bool:
+        return self.registration_level == self.Level.COUNTER
+
+
+class OrganisationMember(models.Model):
+    """A person who acts for an organisation user: its legal representative, an agent or a member."""
+
+    class Role(models.TextChoices):
+        LEGAL_REPRESENTATIVE = "legal_representative", "法定代表人 legal representative"
+        AGENT = "agent", "代理人 authorised agent"
+        MEMBER = "member", "经办人 member"
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="members")
+    person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="organisation_roles")
+    role = models.CharField(max_length=24, choices=Role.choices)
+    authorisation_reference = models.CharField(
+        max_length=64, blank=True, db_comment="委托代理授权书 number; required for an agent"
+    )
+    added_by = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="+")
+    added_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organisation", "person"], name="organisation_member_once"),
+            models.CheckConstraint(
+                condition=~Q(role="agent") | ~Q(authorisation_reference=""), name="agent_needs_authorisation"
+            ),
+        ]
+
+
+class SmsCode(models.Model):
+    """A one-time SMS verification code (短信验证码). Only its hash is kept."""
+
+    class Purpose(models.TextChoices):
+        REGISTER = "register", "注册 registration"
+        CHANGE_MOBILE = "change_mobile", "变更手机号 change mobile"
+        RESET_PASSWORD = "reset_password", "重置密码 reset password"
+
+    mobile = models.CharField(max_length=11, db_index=True, db_comment="personal data")
+    purpose = models.CharField(max_length=16, choices=Purpose.choices)
+    code_hash = models.CharField(max_length=64, db_comment="sha256 of code and secret; the code is never stored")
+    created_at = models.DateTimeField(db_index=True)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+    failed_attempts = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        indexes = [models.Index(fields=["mobile", "purpose", "created_at"])]
+
+
+class ApiToken(models.Model):
+    """A bearer token for the app (POST /api/v1/auth/tokens). Only its hash is kept."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)

@@ -1,0 +1,146 @@
+"""Account rules: which registration a business needs, SMS and login limits (U2, U5).
+
+Pure functions over tables; no ORM and no clock.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from jiaoguan.core.errors import NotAllowed, Throttled
+
+
+class Requirement(StrEnum):
+    """Registration mode a business needs (注册方式), seed 002 附件5."""
+
+    ONLINE = "online"  # 个人用户网上注册
+    COUNTER = "counter"  # 个人用户窗口注册
+    HOSPITAL = "hospital"  # 医院单位用户窗口注册
+    CAR_DEALER = "car_dealer"  # 4S店单位用户窗口注册
+
+
+@dataclass(frozen=True)
+class Business:
+    code: str
+    name_zh: str
+    name_en: str
+    requirement: Requirement
+    area: str  # vehicle / licence / violation
+    online_now: bool  # False: 下一步上线业务 (announced, not yet live in the 2015 pilot)
+
+
+# REQ U5 / B-table: seed 002 附件5 (一) live businesses and (二) next businesses.
+BUSINESSES: dict[str, Business] = {
+    b.code: b
+    for b in [
+        Business("B1", "补领机动车号牌", "Replace lost plate", Requirement.COUNTER, "vehicle", True),
+        Business("B2", "换领机动车号牌", "Exchange plate", Requirement.COUNTER, "vehicle", True),
+        Business("B3", "补领机动车检验合格标志", "Replace inspection sticker", Requirement.COUNTER, "vehicle", True),
+        Business("B4", "机动车安全技术检验预约", "Inspection appointment", Requirement.ONLINE, "vehicle", True),
+        Business("B5", "变更车主联系方式", "Change owner contact details", Requirement.ONLINE, "vehicle", True),
+        Business("B6", "医院体检", "Hospital physical exam", Requirement.HOSPITAL, "licence", True),
+        Business("B7", "医院提交身体条件证明", "Submit physical-condition certificate", Requirement.HOSPITAL, "licence", True),
+        Business("B8", "期满换领驾驶证", "Renew licence on expiry", Requirement.COUNTER, "licence", True),
+        Business("B9", "超龄换领驾驶证", "Renew licence at age limit", Requirement.COUNTER, "licence", True),
+        Business("B10", "遗失补领驾驶证", "Replace lost licence", Requirement.COUNTER, "licence", True),
+        Business("B11", "损毁换领驾驶证", "Replace damaged licence", Requirement.COUNTER, "licence", True),
+        Business("B12", "延期换证", "Defer renewal", Requirement.COUNTER, "licence", True),
+        Business("B13", "延期审验", "Defer review", Requirement.COUNTER, "licence", True),
+        Business("B14", "延期提交《身体条件证明》", "Defer physical-condition certificate", Requirement.COUNTER, "licence", True),
+        Business("B15", "变更驾驶人联系方式", "Change driver contact details", Requirement.ONLINE, "licence", True),
+        Business("B16", "电子监控处理", "Handle e-monitoring violation", Requirement.ONLINE, "violation", True),
+        Business("B17", "罚款缴纳", "Pay fine", Requirement.ONLINE, "violation", True),
+        Business("B18", "申领机动车临时号牌", "Temporary plate", Requirement.CAR_DEALER, "vehicle", False),
+        Business("B19", "预选机动车号牌", "Plate pre-selection", Requirement.ONLINE, "vehicle", False),
+        Business("B20", "补领机动车行驶证", "Replace vehicle licence", Requirement.COUNTER, "vehicle", False),
+        Business("B21", "换领机动车行驶证", "Exchange vehicle licence", Requirement.COUNTER, "vehicle", False),
+        Business("B22", "考试预约", "Exam booking", Requirement.ONLINE, "licence", False),
+        Business("B23", "取消考试预约", "Cancel exam booking", Requirement.ONLINE, "licence", False),
+    ]
+}
+
+
+def check_business_allowed(*, business_code: str, user_kind: str, level: str, organisation_kind: str = "") -> Business:
+    """Refuse a business the account's registration does not cover, saying how to get it (U5)."""
+    business = BUSINESSES.get(business_code)
+    if business is None:
+        raise NotAllowed("accounts.business_unknown", "没有这项业务。", "There is no such business.")
+    if business.requirement is Requirement.HOSPITAL:
+        if user_kind != "organisation" or organisation_kind != "hospital":
+            raise NotAllowed(
+                "accounts.hospital_only",
+                f"“{business.name_zh}”仅限在窗口注册的医院单位用户办理。",
+                f"'{business.name_en}' is only for hospital organisation users registered at the counter.",
+            )
+        return business
+    if business.requirement is Requirement.CAR_DEALER:
+        if user_kind != "organisation" or organisation_kind != "car_dealer":
+            raise NotAllowed(
+                "accounts.car_dealer_only",
+                f"“{business.name_zh}”仅限在窗口注册的汽车销售商(4S店)单位用户办理。",
+                f"'{business.name_en}' is only for car-dealer organisation users registered at the counter.",
+            )
+        return business
+    if user_kind == "organisation":
+        return business  # organisations are always counter-registered (U2)
+    if business.requirement is Requirement.COUNTER and level != "counter":
+        raise NotAllowed(
+            "accounts.counter_registration_required",
+            f"“{business.name_zh}”需要窗口注册用户办理。您目前是网上注册用户:请携带本人身份证明到车管所"
+            "互联网交通安全综合服务中心窗口办理“互联网用户转窗口用户注册”,升级后即可在网上办理。",
+            f"'{business.name_en}' needs a counter-registered account. Yours was registered online: bring your "
+            "identity document to the DMV service centre counter and ask for the 'internet user to counter user' "
+            "upgrade; afterwards you can handle this business online.",
+            detail={"business": business.code, "upgrade": "counter"},
+        )
+    return business
+
+
+# SMS limits per mobile number: a minimum gap and caps per hour and day.
+SMS_CODE_TTL = timedelta(minutes=5)
+SMS_MIN_GAP = timedelta(seconds=60)
+SMS_MAX_PER_HOUR = 5
+SMS_MAX_PER_DAY = 10
+SMS_MAX_ATTEMPTS = 5
+
+
+def check_sms_quota(*, now: datetime, sent_at: list[datetime]) -> None:
+    """Refuse another SMS code for a number that has had too many lately."""
+    recent = sorted((t for t in sent_at if now - t < timedelta(days=1)), reverse=True)
+    if recent and now - recent[0] < SMS_MIN_GAP:
+        wait = int((SMS_MIN_GAP - (now - recent[0])).total_seconds()) + 1
+        raise Throttled(
+            "accounts.sms_too_soon",
+            f"验证码发送过于频繁,请{wait}秒后再试。",
+            f"A code was sent moments ago; try again in {wait} seconds.",
+            retry_after=wait,
+            field="mobile",
+        )
+    last_hour = [t for t in recent if now - t < timedelta(hours=1)]
+    if len(last_hour) >= SMS_MAX_PER_HOUR:
+        wait = int((last_hour[-1] + timedelta(hours=1) - now).total_seconds()) + 1
+        raise Throttled(
+            "accounts.sms_hourly_limit",
+            "该手机号一小时内获取验证码次数已达上限,请稍后再试。",
+            "This number has had too many codes in the last hour; try again later.",
+            retry_after=wait,
+            field="mobile",
+        )
+    if len(recent) >= SMS_MAX_PER_DAY:
+        wait = int((recent[-1] + timedelta(days=1) - now).total_seconds()) + 1
+        raise Throttled(
+            "accounts.sms_daily_limit",
+            "该手机号今日获取验证码次数已达上限,请明天再试。",
+            "This number has had too many codes today; try again tomorrow.",
+            retry_after=wait,
+            field="mobile",
+        )
+
+
+def login_lock_until(*, failures: int, now: datetime, max_failures: int, lock_seconds: int) -> datetime | None:
+    """After ``max_failures`` wrong passwords in a row the account is locked for a while."""
+    if failures >= max_failures:
+        return now + timedelta(seconds=lock_seconds)
+    return None

@@ -1,0 +1,728 @@
+"""Account use cases: SMS codes, registration (online, counter, organisation), upgrade, login, tokens,
+contact details. Each state change runs in one transaction and leaves an audit row."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+import unicodedata
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from django.conf import settings
+from django.contrib.auth.models import Group
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from jiaoguan.core.audit import audit_record
+from jiaoguan.core.divisions import is_within, validate_division
+from jiaoguan.core.errors import Conflict, NotAllowed, Throttled, Unauthenticated, ValidationFailed
+from jiaoguan.core.locks import lock_named
+from jiaoguan.core.identifiers import mask_id_number, mask_phone, validate_mobile, validate_uscc
+from jiaoguan.core.outbox import outbox_enqueue
+from jiaoguan.registry.documents import CITIZEN_ID_TYPES, normalise_document_number
+from jiaoguan.registry.models import DrivingLicence, Organisation, Person, Vehicle
+
+from . import rules
+from .models import ApiToken, OrganisationMember, SmsCode, StaffRole, User
+
+if TYPE_CHECKING:
+    from django.http import HttpRequest
+
+NAME_MAX = 64
+_NAME_FORBIDDEN = re.compile(r"[<>&\"'`{}\\/;]|[\x00-\x1f\x7f]")
+
+
+# ---------------------------------------------------------------- input checks
+
+
+def clean_name(value: str, *, field: str = "name") -> str:
+    """A person's or organisation's name as written on the document: no markup, no control chars."""
+    name = unicodedata.normalize("NFC", (value or "").strip())
+    name = re.sub(r"\s+", " ", name)
+    if not name:
+        raise ValidationFailed("identity.name_required", "请填写姓名。", "Enter the name.", field=field)
+    if len(name) > NAME_MAX:
+        raise ValidationFailed(
+            "identity.name_too_long",
+            f"姓名过长(最多{NAME_MAX}个字符)。",
+            f"The name is too long (at most {NAME_MAX} characters).",
+            field=field,
+        )
+    if _NAME_FORBIDDEN.search(name):
+        raise ValidationFailed(
+            "identity.name_invalid_characters",
+            "姓名含有不允许的字符,请按证件填写。",
+            "The name contains characters that are not allowed; enter it as on the document.",
+            field=field,
+        )
+    return name
+
+
+def clean_password(password: str, user: User | None = None) -> str:
+    if not password or len(password) > 128:
+        raise ValidationFailed(
+            "accounts.password_length",
+            "密码长度须为8到128个字符。",
+            "The password must be 8 to 128 characters long.",
+            field="password",
+        )
+    try:
+        validate_password(password, user)
+    except DjangoValidationError as exc:
+        raise ValidationFailed(
+            "accounts.password_weak",
+            "密码太简单:至少8位,不能全是数字,也不能是常用密码。",
+            "The password is too weak: at least 8 characters, not all digits, not a common password.",
+            field="password",
+            detail={"reasons": [str(m) for m in exc.messages]},
+        ) from exc
+    return password
+
+
+# ---------------------------------------------------------------- SMS codes
+
+
+def _code_hash(*, mobile: str, purpose: str, code: str) -> str:
+    return hmac.new(settings.SECRET_KEY.encode(), f"{mobile}:{purpose}:{code}".encode(), hashlib.sha256).hexdigest()
+
+
+def sms_code_send(*, mobile: str, purpose: str, now: datetime | None = None) -> SmsCode:
+    """Send a one-time code to ``mobile`` through the outbox; limited per number (U2)."""
+    mobile = validate_mobile(mobile)
+    if purpose not in SmsCode.Purpose.values:
+        raise ValidationFailed(
+            "accounts.sms_purpose_unknown", "验证码用途不正确。", "Unknown purpose for the code.", field="purpose"
+        )
+    now = now or timezone.now()
+    with transaction.atomic():
+        # Serialise sends for one number so two parallel requests cannot both pass the quota.
+        lock_named(f"sms:{mobile}")
+        sent = list(
+            SmsCode.objects.filter(mobile=mobile, created_at__gte=now - timedelta(days=1)).values_list(
+                "created_at", flat=True
+            )
+        )
+        rules.check_sms_quota(now=now, sent_at=sent)
+        code = f"{secrets.randbelow(1_000_000):06d}"
+        sms = SmsCode.objects.create(
+            mobile=mobile,
+            purpose=purpose,
+            code_hash=_code_hash(mobile=mobile, purpose=purpose, code=code),
+            created_at=now,
+            expires_at=now + rules.SMS_CODE_TTL,
+        )
+        minutes = int(rules.SMS_CODE_TTL.total_seconds() // 60)
+        outbox_enqueue(
+            topic="sms.send",
+            payload={
+                "mobile": mobile,
+                "text": f"【交管服务平台】您的验证码为{code},{minutes}分钟内有效。请勿告诉他人。"
+                f" Your verification code is {code}, valid for {minutes} minutes.",
+            },
+            dedup_key=f"sms-code-{sms.pk}",
+        )
+    return sms
+
+
+def sms_code_check(*, mobile: str, purpose: str, code: str, now: datetime) -> int:
+    """Check the newest code for (mobile, purpose) without using it up; returns its id.
+
+    Runs in its own transaction so that a wrong entry is counted even though the
+    request then fails: guessing is bounded by ``SMS_MAX_ATTEMPTS``.
+    """
+    code = (code or "").strip()
+    with transaction.atomic():
+        latest = (
+            SmsCode.objects.select_for_update()
+            .filter(mobile=mobile, purpose=purpose)
+            .order_by("-created_at", "-id")
+            .first()
+        )
+        if latest is None:
+            raise ValidationFailed(
+                "accounts.sms_code_missing",
+                "请先获取短信验证码。",
+                "Request an SMS verification code first.",
+                field="sms_code",
+            )
+        _sms_code_usable(latest, now)
+        if re.fullmatch(r"\d{6}", code) and hmac.compare_digest(
+            latest.code_hash, _code_hash(mobile=mobile, purpose=purpose, code=code)
+        ):
+            return latest.pk
+        latest.failed_attempts += 1
+        latest.save(update_fields=["failed_attempts"])
+    raise ValidationFailed(
+        "accounts.sms_code_wrong",
+        "验证码不正确,请核对短信后重新输入。",
+        "The code is not correct; check the text message and enter it again.",
+        field="sms_code",
+    )
+
+
+def _sms_code_usable(sms: SmsCode, now: datetime) -> None:
+    if sms.used_at is not None:
+        raise ValidationFailed(
+            "accounts.sms_code_used",
+            "该验证码已使用过,请重新获取。",
+            "This code has already been used; request a new one.",
+            field="sms_code",
+        )
+    if sms.expires_at <= now:
+        raise ValidationFailed(
+            "accounts.sms_code_expired",
+            "验证码已过期,请重新获取。",
+            "The code has expired; request a new one.",
+            field="sms_code",
+        )
+    if sms.failed_attempts >= rules.SMS_MAX_ATTEMPTS:
+        raise ValidationFailed(
+            "accounts.sms_code_locked",
+            "验证码输错次数过多,请重新获取。",
+            "Too many wrong entries for this code; request a new one.",
+            field="sms_code",
+        )
+
+
+def _sms_code_use(*, sms_id: int, now: datetime) -> None:
+    """Mark a checked code used inside the caller's transaction; a parallel use loses here."""
+    sms = SmsCode.objects.select_for_update().get(pk=sms_id)
+    _sms_code_usable(sms, now)
+    sms.used_at = now
+    sms.save(update_fields=["used_at"])
+
+
+# ---------------------------------------------------------------- registration
+
+
+def _find_person(*, id_type: str, id_number: str, name: str) -> Person:
+    person = Person.objects.filter(id_type=id_type, id_number=id_number).first()
+    # One answer for "unknown" and "name differs", so the registry cannot be probed for names.
+    if person is None or person.name != name:
+        raise ValidationFailed(
+            "accounts.identity_mismatch",
+            "证件号码与姓名不一致,或在公安交管登记信息中查不到此人。请核对后重新填写;如确认无误,请到车管所窗口注册。",
+            "The document number and name do not match a person on record. Check them; if they are right, "
+            "register at a DMV counter.",
+            field="id_number",
+        )
+    return person
+
+
+def _ensure_not_registered(person: Person) -> None:
+    if User.objects.filter(person=person).exists():
+        raise Conflict(
+            "accounts.already_registered",
+            "该证件已注册过账号,请直接登录;忘记密码可找回。",
+            "An account already exists for this document; log in instead, or reset the password.",
+            field="id_number",
+        )
+
+
+def _create_individual(*, person: Person, mobile: str, password: str, level: str, now: datetime) -> User:
+    user = User(
+        username=person.id_number,
+        kind=User.Kind.INDIVIDUAL,
+        registration_level=level,
+        person=person,
+        first_name=person.name,
+        mobile=mobile,
+        mobile_verified_at=now,
+    )
+    clean_password(password, user)
+    user.set_password(password)
+    try:
+        with transaction.atomic():
+            user.save()
+    except IntegrityError as exc:
+        raise Conflict(
+            "accounts.already_registered",
+            "该证件已注册过账号,请直接登录。",
+            "An account already exists for this document; log in instead.",
+            field="id_number",
+        ) from exc
+    return user
+
+
+def account_register_online(
+    *,
+    id_type: str,
+    id_number: str,
+    name: str,
+    mobile: str,
+    sms_code: str,
+    password: str,
+    request: HttpRequest | None = None,
+) -> User:
+    """Online registration of an individual (网上注册, U2, U3): registry match plus SMS check."""
+    number = normalise_document_number(id_type, id_number)
+    name = clean_name(name)
+    mobile = validate_mobile(mobile)
+    clean_password(password)
+    person = _find_person(id_type=id_type, id_number=number, name=name)
+    _ensure_not_registered(person)
+    now = timezone.now()
+    sms_id = sms_code_check(mobile=mobile, purpose=SmsCode.Purpose.REGISTER, code=sms_code, now=now)
+    with transaction.atomic():
+        _sms_code_use(sms_id=sms_id, now=now)
+        user = _create_individual(person=person, mobile=mobile, password=password, level=User.Level.ONLINE, now=now)
+        audit_record(
+            actor=user,
+            action="register",
+            subject=user,
+            subject_person_id=person.pk,
+            summary="网上注册 online registration",
+            request=request,
+        )
+    return user
+
+
+def _require_staff(actor: Any, *roles: str) -> User:
+    if not getattr(actor, "is_authenticated", False) or actor.kind != User.Kind.STAFF:
+        raise NotAllowed("accounts.staff_only", "仅限工作人员办理。", "Only staff can do this.")
+    if roles and actor.staff_role not in roles and actor.staff_role != StaffRole.ADMINISTRATOR:
+        raise NotAllowed(
+            "accounts.role_not_allowed",
+            "您的岗位无权办理此项业务。",
+            "Your role is not allowed to do this.",
+        )
+    return actor  # type: ignore[no-any-return]
+
+
+def _require_within(actor: User, division: str) -> None:
+    if not is_within(division, actor.jurisdiction):
+        raise NotAllowed(
+            "accounts.outside_jurisdiction",
+            "该记录不在您的辖区范围内。",
+            "This record is outside your jurisdiction.",
+        )
+
+
+def _is_local(person: Person, jurisdiction: str) -> bool:
+    """U4: a local resident, or a non-local with a vehicle or licence registered here."""
+    if is_within(person.residence_division, jurisdiction):
+        return True
+    if Vehicle.objects.filter(owner_person=person, division__startswith=jurisdiction[:4]).exists():
+        return True
+    return DrivingLicence.objects.filter(holder=person, division__startswith=jurisdiction[:4]).exists()
+
+
+def account_register_at_counter(
+    *,
+    actor: User,
+    id_type: str,
+    id_number: str,
+    name: str,
+    mobile: str,
+    password: str,
+    request: HttpRequest | None = None,
+) -> User:
+    """Counter registration of an individual (窗口注册, U2, U4); the clerk has seen the document."""
+    _require_staff(actor, StaffRole.COUNTER_CLERK)
+    number = normalise_document_number(id_type, id_number)
+    name = clean_name(name)
+    mobile = validate_mobile(mobile)
+    clean_password(password)
+    person = _find_person(id_type=id_type, id_number=number, name=name)
+    office = actor.jurisdiction[:4] + "00"
+    if not _is_local(person, office):
+        raise NotAllowed(
+            "accounts.not_local",
+            "窗口注册仅限本地居民,或在本地有机动车、驾驶证的非本地居民。",
+            "Counter registration is for local residents, or non-residents with a vehicle or licence registered here.",
+        )
+    _ensure_not_registered(person)
+    with transaction.atomic():
+        user = _create_individual(
+            person=person, mobile=mobile, password=password, level=User.Level.COUNTER, now=timezone.now()
+        )
+        audit_record(
+            actor=actor,
+            action="register",
+            subject=user,
+            subject_person_id=person.pk,
+            summary=f"窗口注册 counter registration {mask_id_number(number)}",
+            request=request,
+        )
+    return user
+
+
+def account_upgrade_to_counter(
+    *, actor: User, user_id: int, document_checked: bool, request: HttpRequest | None = None
+) -> User:
+    """Internet user to counter user (互联网用户转窗口用户注册, U5)."""
+    _require_staff(actor, StaffRole.COUNTER_CLERK)
+    if not document_checked:
+        raise ValidationFailed(
+            "accounts.document_not_checked",
+            "请先核验申请人的身份证明原件。",
+            "Check the applicant's original identity document first.",
+            field="document_checked",
+        )
+    with transaction.atomic():
+        user = User.objects.select_for_update().filter(pk=user_id, kind=User.Kind.INDIVIDUAL).first()
+        if user is None or user.person is None:
+            raise ValidationFailed("accounts.user_not_found", "找不到该用户。", "No such user.")
+        if not _is_local(user.person, actor.jurisdiction[:4] + "00"):
+            raise NotAllowed(
+                "accounts.not_local",
+                "窗口注册仅限本地居民,或在本地有机动车、驾驶证的非本地居民。",
+                "Counter registration is for local residents, or non-residents with a vehicle or licence here.",
+            )
+        if user.registration_level == User.Level.COUNTER:
+            raise Conflict(
+                "accounts.already_counter", "该用户已是窗口注册用户。", "This user is already counter-registered."
+            )
+        user.registration_level = User.Level.COUNTER
+        user.upgraded_at = timezone.now()
+        user.save(update_fields=["registration_level", "upgraded_at"])
+        audit_record(
+            actor=actor,
+            action="upgrade",
+            subject=user,
+            subject_person_id=user.person_id,
+            summary="互联网用户转窗口用户 upgrade to counter level",
+            request=request,
+        )
+    return user
+
+
+def organisation_register(
+    *,
+    actor: User,
+    uscc: str,
+    name: str,
+    kind: str,
+    division: str,
+    representative_id_type: str,
+    representative_id_number: str,
+    representative_name: str,
+    representative_role: str,
+    authorisation_reference: str = "",
+    mobile: str,
+    password: str,
+    address: str = "",
+    request: HttpRequest | None = None,
+) -> User:
+    """Counter registration of an organisation user (单位用户, U1, U2): by the legal representative,
+    or by an agent with an authorisation letter."""
+    _require_staff(actor, StaffRole.COUNTER_CLERK)
+    code = validate_uscc(uscc)
+    org_name = clean_name(name, field="organisation_name")
+    if kind not in Organisation.Kind.values:
+        raise ValidationFailed(
+            "accounts.organisation_kind_unknown",
+            "请选择单位类别。",
+            "Choose the kind of organisation.",
+            field="kind",
+        )
+    division = validate_division(division)
+    _require_within(actor, division)
+    if representative_role not in (OrganisationMember.Role.LEGAL_REPRESENTATIVE, OrganisationMember.Role.AGENT):
+        raise ValidationFailed(
+            "accounts.representative_role",
+            "办理人须为法定代表人或代理人。",
+            "The applicant must be the legal representative or an authorised agent.",
+            field="representative_role",
+        )
+    authorisation_reference = (authorisation_reference or "").strip()[:64]
+    if representative_role == OrganisationMember.Role.AGENT and not authorisation_reference:
+        raise ValidationFailed(
+            "accounts.authorisation_required",
+            "代理人办理须提交委托代理授权书,请填写授权书编号。",
+            "An agent must bring the authorisation letter; enter its number.",
+            field="authorisation_reference",
+        )
+    rep_number = normalise_document_number(representative_id_type, representative_id_number)
+    rep = _find_person(
+        id_type=representative_id_type, id_number=rep_number, name=clean_name(representative_name, field="representative_name")
+    )
+    mobile = validate_mobile(mobile)
+    clean_password(password)
+    with transaction.atomic():
+        if Organisation.objects.filter(uscc=code, account__isnull=False).exists():
+            raise Conflict(
+                "accounts.organisation_registered",
+                "该单位已注册。",
+                "This organisation is already registered.",
+                field="uscc",
+            )
+        organisation, created = Organisation.objects.select_for_update().get_or_create(
+            uscc=code, defaults={"name": org_name, "kind": kind, "division": division, "address": address[:200]}
+        )
+        if not created and (organisation.name != org_name):
+            raise ValidationFailed(
+                "accounts.organisation_name_mismatch",
+                "单位名称与登记信息不一致。",
+                "The organisation name does not match the record.",
+                field="organisation_name",
+            )
+        if representative_role == OrganisationMember.Role.LEGAL_REPRESENTATIVE:
+            organisation.legal_representative = rep
+            organisation.save(update_fields=["legal_representative"])
+        user = User(
+            username=code,
+            kind=User.Kind.ORGANISATION,
+            registration_level=User.Level.COUNTER,
+            organisation=organisation,
+            first_name=org_name[:150],
+            mobile=mobile,
+            mobile_verified_at=timezone.now(),
+        )
+        clean_password(password, user)
+        user.set_password(password)
+        try:
+            with transaction.atomic():
+                user.save()
+        except IntegrityError as exc:
+            raise Conflict(
+                "accounts.organisation_registered", "该单位已注册。", "This organisation is already registered."
+            ) from exc
+        OrganisationMember.objects.create(
+            organisation=organisation,
+            person=rep,
+            role=representative_role,
+            authorisation_reference=authorisation_reference,
+            added_by=actor,
+        )
+        audit_record(
+            actor=actor,
+            action="register",
+            subject=organisation,
+            subject_person_id=rep.pk,
+            summary=f"单位用户注册 organisation registration {code}",
+            request=request,
+        )
+    return user
+
+
+def organisation_member_add(
+    *,
+    actor: User,
+    organisation_id: int,
+    id_type: str,
+    id_number: str,
+    name: str,
+    role: str = OrganisationMember.Role.MEMBER,
+    authorisation_reference: str = "",
+    request: HttpRequest | None = None,
+) -> OrganisationMember:
+    """Add a person who acts for the organisation (经办人)."""
+    _require_staff(actor, StaffRole.COUNTER_CLERK)
+    if role not in OrganisationMember.Role.values:
+        raise ValidationFailed("accounts.member_role", "请选择人员类别。", "Choose the member's role.", field="role")
+    if role == OrganisationMember.Role.AGENT and not (authorisation_reference or "").strip():
+        raise ValidationFailed(
+            "accounts.authorisation_required",
+            "代理人须提交委托代理授权书,请填写授权书编号。",
+            "An agent needs an authorisation letter; enter its number.",
+            field="authorisation_reference",
+        )
+    number = normalise_document_number(id_type, id_number)
+    person = _find_person(id_type=id_type, id_number=number, name=clean_name(name))
+    with transaction.atomic():
+        organisation = Organisation.objects.select_for_update().filter(pk=organisation_id).first()
+        if organisation is None:
+            raise ValidationFailed("accounts.organisation_not_found", "找不到该单位。", "No such organisation.")
+        _require_within(actor, organisation.division)
+        member, created = OrganisationMember.objects.get_or_create(
+            organisation=organisation,
+            person=person,
+            defaults={"role": role, "authorisation_reference": authorisation_reference.strip()[:64], "added_by": actor},
+        )
+        if not created:
+            raise Conflict("accounts.member_exists", "此人已是该单位的人员。", "This person is already a member.")
+        audit_record(
+            actor=actor,
+            action="create",
+            subject=member,
+            subject_person_id=person.pk,
+            summary=f"单位人员 organisation member {organisation.uscc}",
+            request=request,
+        )
+    return member
+
+
+# ---------------------------------------------------------------- staff
+
+
+def staff_create(
+    *, username: str, password: str, role: str, jurisdiction: str, name: str = "", actor: User | None = None
+) -> User:
+    """Create a staff login with one role and a jurisdiction (民警/工作人员)."""
+    if role not in StaffRole.values:
+        raise ValidationFailed("accounts.role_unknown", "岗位不正确。", "Unknown staff role.", field="role")
+    jurisdiction = validate_division(jurisdiction)
+    if actor is not None:
+        _require_staff(actor, StaffRole.ADMINISTRATOR)
+        _require_within(actor, jurisdiction)
+    with transaction.atomic():
+        user = User(
+            username=username,
+            kind=User.Kind.STAFF,
+            staff_role=role,
+            jurisdiction=jurisdiction,
+            first_name=name[:150],
+            is_staff=True,
+        )
+        clean_password(password, user)
+        user.set_password(password)
+        user.save()
+        user.groups.add(Group.objects.get(name=role))
+    return user
+
+
+# ---------------------------------------------------------------- login and tokens
+
+
+def _find_login(username: str) -> User | None:
+    username = (username or "").strip()
+    if not username or len(username) > 150:
+        return None
+    user = User.objects.filter(username=username).first()
+    if user is None and len(username) == 18:
+        user = User.objects.filter(username=username.upper()).first()
+    return user
+
+
+def account_authenticate(*, username: str, password: str, request: HttpRequest | None = None) -> User:
+    """Check a password; repeated failures lock the account for a while (U2)."""
+    now = timezone.now()
+    wrong = Unauthenticated(
+        "accounts.login_failed",
+        "账号或密码不正确。",
+        "The account or password is not correct.",
+    )
+    with transaction.atomic():
+        user = _find_login(username)
+        if user is None:
+            raise wrong
+        user = User.objects.select_for_update().get(pk=user.pk)
+        if user.locked_until and user.locked_until > now:
+            wait = int((user.locked_until - now).total_seconds()) + 1
+            raise Throttled(
+                "accounts.locked",
+                f"密码错误次数过多,账号已临时锁定,请{(wait + 59) // 60}分钟后再试。",
+                f"Too many wrong passwords; the account is locked. Try again in {(wait + 59) // 60} minutes.",
+                retry_after=wait,
+            )
+        if not user.is_active or not user.check_password(password or ""):
+            user.failed_logins += 1
+            user.locked_until = rules.login_lock_until(
+                failures=user.failed_logins,
+                now=now,
+                max_failures=settings.LOGIN_MAX_FAILURES,
+                lock_seconds=settings.LOGIN_LOCK_SECONDS,
+            )
+            if user.locked_until:
+                user.failed_logins = 0
+            user.save(update_fields=["failed_logins", "locked_until"])
+            audit_record(actor=None, action="login_failed", subject=user, subject_person_id=user.person_id, request=request)
+            failure: Unauthenticated | Throttled = wrong
+            if user.locked_until:
+                failure = Throttled(
+                    "accounts.locked",
+                    "密码错误次数过多,账号已临时锁定,请稍后再试。",
+                    "Too many wrong passwords; the account is locked for a while.",
+                    retry_after=settings.LOGIN_LOCK_SECONDS,
+                )
+        else:
+            failure = None  # type: ignore[assignment]
+            user.failed_logins = 0
+            user.locked_until = None
+            user.last_login = now
+            user.save(update_fields=["failed_logins", "locked_until", "last_login"])
+    # Raised after commit so the failure count and lock are kept.
+    if failure is not None:
+        raise failure
+    return user
+
+
+def _token_hash(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def api_token_issue(*, username: str, password: str, request: HttpRequest | None = None) -> tuple[str, ApiToken]:
+    """Exchange a password for a bearer token for the app; only the hash is stored."""
+    user = account_authenticate(username=username, password=password, request=request)
+    raw = secrets.token_urlsafe(32)
+    token = ApiToken.objects.create(
+        user=user,
+        token_hash=_token_hash(raw),
+        expires_at=timezone.now() + timedelta(seconds=settings.API_TOKEN_TTL_SECONDS),
+    )
+    return raw, token
+
+
+def api_token_user(raw: str) -> User | None:
+    if not raw or len(raw) > 200:
+        return None
+    token = (
+        ApiToken.objects.select_related("user")
+        .filter(token_hash=_token_hash(raw), revoked_at__isnull=True, expires_at__gt=timezone.now())
+        .first()
+    )
+    if token is None or not token.user.is_active:
+        return None
+    return token.user
+
+
+# ---------------------------------------------------------------- contact details
+
+
+def contact_details_change(
+    *,
+    actor: User,
+    mobile: str,
+    sms_code: str,
+    postal_address: str | None = None,
+    request: HttpRequest | None = None,
+) -> User:
+    """Change owner and driver contact details (B5, B15) at once, after SMS check of the new number."""
+    if actor.kind != User.Kind.INDIVIDUAL or actor.person_id is None:
+        raise NotAllowed(
+            "accounts.individual_only", "仅个人用户可办理此项业务。", "Only individual users can do this."
+        )
+    rules.check_business_allowed(business_code="B5", user_kind=actor.kind, level=actor.registration_level)
+    mobile = validate_mobile(mobile)
+    address = None
+    if postal_address is not None:
+        address = unicodedata.normalize("NFC", postal_address.strip())
+        if len(address) > 200 or _NAME_FORBIDDEN.search(address.replace("/", "")):
+            raise ValidationFailed(
+                "accounts.address_invalid",
+                "通讯地址过长或含有不允许的字符(最多200字)。",
+                "The postal address is too long or has characters that are not allowed (200 at most).",
+                field="postal_address",
+            )
+    now = timezone.now()
+    sms_id = sms_code_check(mobile=mobile, purpose=SmsCode.Purpose.CHANGE_MOBILE, code=sms_code, now=now)
+    with transaction.atomic():
+        _sms_code_use(sms_id=sms_id, now=now)
+        user = User.objects.select_for_update().get(pk=actor.pk)
+        old = user.mobile
+        user.mobile = mobile
+        user.mobile_verified_at = now
+        user.save(update_fields=["mobile", "mobile_verified_at"])
+        person_id = int(user.person_id or 0)
+        Person.objects.filter(pk=person_id).update(mobile=mobile)
+        Vehicle.objects.filter(owner_person_id=person_id).update(owner_mobile=mobile)
+        licence_update: dict[str, Any] = {"mobile": mobile}
+        if address is not None:
+            licence_update["postal_address"] = address
+            Person.objects.filter(pk=person_id).update(address=address)
+        DrivingLicence.objects.filter(holder_id=person_id).update(**licence_update)
+        audit_record(
+            actor=actor,
+            action="change",
+            subject=user,
+            subject_person_id=user.person_id,
+            summary=f"变更联系方式 contact change {mask_phone(old) if old else '-'} -> {mask_phone(mobile)}",
+            request=request,
+        )
+    return user

@@ -1,0 +1,703 @@
+"""Pages for citizens, organisation users and counter staff.
+
+Thin views: parse the form, call the same service the API calls, render. A refusal
+(:class:`DomainError`) is shown next to the field it names; one that escapes a view is
+turned into the error page by ``core.middleware``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import wraps
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth import login, logout
+from django.contrib.auth.views import redirect_to_login
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.functional import Promise
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
+
+from jiaoguan.core.audit import audit_record
+from jiaoguan.core.divisions import DIVISIONS, division_prefix
+from jiaoguan.core.errors import DomainError, NotAllowed, Throttled
+from jiaoguan.core.identifiers import mask_id_number, mask_name, mask_phone
+from jiaoguan.registry import selectors as registry_selectors
+from jiaoguan.registry.documents import normalise_document_number
+from jiaoguan.registry.models import Organisation
+from jiaoguan.registry.views import licence_card, vehicle_card
+
+from . import rules, selectors, services
+from .forms import (
+    MEMBER_ROLE_LABELS,
+    ORGANISATION_FIELD_MAP,
+    ORGANISATION_KIND_LABELS,
+    ContactForm,
+    CounterRegisterForm,
+    LoginForm,
+    MemberForm,
+    OrganisationForm,
+    RegisterForm,
+    UpgradeForm,
+    UpgradeLookupForm,
+    add_domain_error,
+    initial_from_post,
+)
+from .models import OrganisationMember, SmsCode, StaffRole, User
+
+LOGIN_BACKEND = "django.contrib.auth.backends.ModelBackend"
+ELDER_COOKIE = "elder_mode"
+ELDER_COOKIE_AGE = 365 * 24 * 3600
+
+
+def _english() -> bool:
+    return (translation.get_language() or "").lower().startswith("en")
+
+
+def _safe_next(request: HttpRequest, fallback: str) -> str:
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return fallback
+
+
+# ---------------------------------------------------------------- service grid
+
+
+@dataclass(frozen=True)
+class Tile:
+    key: str  # a business code (B16) or a feature slug (e-licence)
+    label: Promise
+    icon: str
+    elder: bool = False  # also shown in elder-care mode, which keeps the grid short
+
+    @property
+    def url(self) -> str:
+        return reverse("accounts:service", args=[self.key])
+
+
+# Grouped as the 12123 app groups them (design/UX.md).
+TILE_GROUPS: list[tuple[Promise, list[Tile]]] = [
+    (
+        gettext_lazy("常用业务"),
+        [
+            Tile("B16", gettext_lazy("违法处理"), "camera", elder=True),
+            Tile("B17", gettext_lazy("罚款缴纳"), "yuan", elder=True),
+            Tile("e-licence", gettext_lazy("电子证照"), "card", elder=True),
+            Tile("accident", gettext_lazy("事故处理进度"), "clipboard"),
+        ],
+    ),
+    (
+        gettext_lazy("车驾管业务"),
+        [
+            Tile("vehicle", gettext_lazy("机动车业务"), "car", elder=True),
+            Tile("licence", gettext_lazy("驾驶证业务"), "licence", elder=True),
+            Tile("B22", gettext_lazy("考试预约"), "calendar"),
+            Tile("B19", gettext_lazy("选号"), "plate"),
+        ],
+    ),
+    (
+        gettext_lazy("便民服务"),
+        [
+            Tile("entrust", gettext_lazy("网上委托"), "handshake"),
+            Tile("elder-proxy", gettext_lazy("老年人代办"), "heart", elder=True),
+            Tile("notices", gettext_lazy("通知公告"), "bell"),
+            Tile("study", gettext_lazy("学法减分"), "book"),
+        ],
+    ),
+]
+
+# Services without a business code: each says plainly that it is not open here yet.
+FEATURES: dict[str, tuple[Promise, Promise]] = {
+    "e-licence": (gettext_lazy("电子证照"), gettext_lazy("电子驾驶证、检验标志电子凭证")),
+    "accident": (gettext_lazy("事故处理进度"), gettext_lazy("查询交通事故的处理进度和文书")),
+    "entrust": (gettext_lazy("网上委托"), gettext_lazy("委托他人代为办理机动车、驾驶证业务")),
+    "elder-proxy": (gettext_lazy("老年人代办"), gettext_lazy("子女等亲属为老年人代办交管业务")),
+    "notices": (gettext_lazy("通知公告"), gettext_lazy("本地交管部门发布的通知和公告")),
+    "study": (gettext_lazy("学法减分"), gettext_lazy("参加道路交通安全法律法规学习，减免记分")),
+}
+
+# Tiles that open a list of businesses of one area (机动车业务, 驾驶证业务).
+AREAS: dict[str, tuple[Promise, str]] = {
+    "vehicle": (gettext_lazy("机动车业务"), "vehicle"),
+    "licence": (gettext_lazy("驾驶证业务"), "licence"),
+}
+
+CONTACT_BUSINESSES = frozenset({"B5", "B15"})
+
+
+def _business_name(business: rules.Business) -> str:
+    return business.name_en if _english() else business.name_zh
+
+
+def _grid(elder: bool) -> list[tuple[Promise, list[Tile]]]:
+    if not elder:
+        return TILE_GROUPS
+    groups = [(title, [t for t in tiles if t.elder]) for title, tiles in TILE_GROUPS]
+    return [(title, tiles) for title, tiles in groups if tiles]
+
+
+def _elder(request: HttpRequest) -> bool:
+    return request.COOKIES.get(ELDER_COOKIE) == "1"
+
+
+# ---------------------------------------------------------------- home and services
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    grid = _grid(_elder(request))
+    if not user.is_authenticated:
+        return render(request, "accounts/landing.html", {"groups": grid})
+    if user.kind == User.Kind.STAFF:
+        return redirect("accounts:counter")
+    today = timezone.localdate()
+    vehicles = [vehicle_card(v) for v in registry_selectors.my_vehicle_statuses(user=user, today=today)]
+    licences = [licence_card(lic) for lic in registry_selectors.my_licence_statuses(user=user, today=today)]
+    return render(
+        request,
+        "accounts/home.html",
+        {
+            "groups": grid,
+            "vehicles": vehicles,
+            "licences": licences,
+            "display_name": mask_name(user.first_name) if user.kind == User.Kind.INDIVIDUAL else user.first_name,
+            "is_individual": user.kind == User.Kind.INDIVIDUAL,
+        },
+    )
+
+
+def services_index(request: HttpRequest) -> HttpResponse:
+    """Every service tile and every business, so nothing is hidden in elder-care mode."""
+    areas = []
+    for key, (title, area) in AREAS.items():
+        areas.append((key, title, [(b.code, _business_name(b)) for b in rules.BUSINESSES.values() if b.area == area]))
+    violation = [(b.code, _business_name(b)) for b in rules.BUSINESSES.values() if b.area == "violation"]
+    return render(
+        request, "accounts/services.html", {"groups": TILE_GROUPS, "areas": areas, "violation": violation}
+    )
+
+
+def service(request: HttpRequest, code: str) -> HttpResponse:
+    """One tile: a business (checked against the account's registration), an area, or a feature."""
+    key = code.upper() if code.upper() in rules.BUSINESSES else code.lower()
+    if key in AREAS:
+        title, area = AREAS[key]
+        businesses = [(b.code, _business_name(b)) for b in rules.BUSINESSES.values() if b.area == area]
+        return render(request, "accounts/service_area.html", {"title": title, "businesses": businesses})
+    if key in FEATURES:
+        title, description = FEATURES[key]
+        return render(request, "accounts/service.html", {"title": title, "description": description})
+    if key not in rules.BUSINESSES:
+        raise Http404(code)
+    user = request.user
+    if not user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
+    if user.kind == User.Kind.STAFF:
+        return redirect("accounts:counter")
+    business = rules.BUSINESSES[key]
+    organisation_kind = user.organisation.kind if user.organisation_id else ""  # type: ignore[union-attr]
+    try:
+        rules.check_business_allowed(
+            business_code=key,
+            user_kind=user.kind,
+            level=user.registration_level,
+            organisation_kind=organisation_kind,
+        )
+    except NotAllowed as error:
+        context = {"title": _business_name(business), "business": business, "refusal": error}
+        return render(request, "accounts/service.html", context, status=error.status)
+    if key in CONTACT_BUSINESSES:
+        return redirect("accounts:contact")
+    return render(request, "accounts/service.html", {"title": _business_name(business), "business": business})
+
+
+@require_POST
+def elder_mode(request: HttpRequest) -> HttpResponse:
+    """Switch elder-care mode (关怀模式) on or off; remembered in a cookie."""
+    response = HttpResponseRedirect(_safe_next(request, reverse("accounts:home")))
+    if request.POST.get("on") == "1":
+        response.set_cookie(ELDER_COOKIE, "1", max_age=ELDER_COOKIE_AGE, samesite="Lax", httponly=True)
+    else:
+        response.delete_cookie(ELDER_COOKIE, samesite="Lax")
+    return response
+
+
+# ---------------------------------------------------------------- registration and login
+
+
+def _after_login(user: User) -> str:
+    return reverse("accounts:counter") if user.kind == User.Kind.STAFF else reverse("accounts:home")
+
+
+def register(request: HttpRequest) -> HttpResponse:
+    """Online registration (网上注册): registry match, SMS code, password."""
+    if request.user.is_authenticated:
+        return redirect("accounts:home")
+    if request.method == "POST":
+        form = RegisterForm(request.POST)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                user = services.account_register_online(
+                    id_type=data["id_type"],
+                    id_number=data["id_number"],
+                    name=data["name"],
+                    mobile=data["mobile"],
+                    sms_code=data["sms_code"],
+                    password=data["password"],
+                    request=request,
+                )
+            except DomainError as error:
+                add_domain_error(form, error)
+            else:
+                login(request, user, backend=LOGIN_BACKEND)
+                messages.success(request, _("注册成功，欢迎使用交管互联网服务平台。"))
+                return redirect("accounts:home")
+    else:
+        form = RegisterForm()
+    return render(request, "accounts/register.html", {"form": form})
+
+
+def _send_code(request: HttpRequest, purpose: str) -> dict[str, Any]:
+    """Send an SMS code to the number typed in the form; the result is shown by the mobile field."""
+    try:
+        services.sms_code_send(mobile=request.POST.get("mobile", "")[:32], purpose=purpose)
+    except DomainError as error:
+        return {"sms_error": error.message}
+    minutes = int(rules.SMS_CODE_TTL.total_seconds() // 60)
+    return {"sms_sent": _("验证码已发送，%(minutes)d分钟内有效。") % {"minutes": minutes}}
+
+
+@require_POST
+def register_sms(request: HttpRequest) -> HttpResponse:
+    """The "获取验证码" button: posts the whole form, keeps what was typed."""
+    form = RegisterForm(initial=initial_from_post(request.POST, RegisterForm))
+    context = {"form": form, **_send_code(request, SmsCode.Purpose.REGISTER)}
+    return render(request, "accounts/register.html", context)
+
+
+def login_view(request: HttpRequest) -> HttpResponse:
+    next_url = _safe_next(request, "")
+    if request.user.is_authenticated and request.method == "GET":
+        return redirect(next_url or _after_login(request.user))
+    status = 200
+    retry_minutes = None
+    if request.method == "POST":
+        form = LoginForm(request.POST)
+        if form.is_valid():
+            try:
+                user = services.account_authenticate(
+                    username=form.cleaned_data["account"], password=form.cleaned_data["password"], request=request
+                )
+            except Throttled as error:
+                form.add_error(None, error.message)
+                retry_minutes = (error.retry_after + 59) // 60
+                status = error.status
+            except DomainError as error:
+                add_domain_error(form, error)
+            else:
+                login(request, user, backend=LOGIN_BACKEND)
+                messages.success(request, _("登录成功。"))
+                return redirect(next_url or _after_login(user))
+    else:
+        form = LoginForm()
+    response = render(
+        request,
+        "accounts/login.html",
+        {"form": form, "next": next_url, "retry_minutes": retry_minutes},
+        status=status,
+    )
+    if retry_minutes:
+        response["Retry-After"] = str(retry_minutes * 60)
+    return response
+
+
+@require_POST
+def logout_view(request: HttpRequest) -> HttpResponse:
+    logout(request)
+    messages.info(request, _("您已安全退出。"))
+    return redirect("accounts:home")
+
+
+# ---------------------------------------------------------------- my account
+
+ROLE_LABELS: dict[str, Promise] = {
+    StaffRole.COUNTER_CLERK.value: gettext_lazy("窗口业务员"),
+    StaffRole.VIOLATION_OFFICER.value: gettext_lazy("违法处理民警"),
+    StaffRole.ACCIDENT_OFFICER.value: gettext_lazy("事故处理民警"),
+    StaffRole.ACCIDENT_HEAD.value: gettext_lazy("事故处理部门负责人"),
+    StaffRole.AUDITOR.value: gettext_lazy("审计员"),
+    StaffRole.ADMINISTRATOR.value: gettext_lazy("系统管理员"),
+}
+
+ACTION_LABELS: dict[str, Promise] = {
+    "view": gettext_lazy("查看"),
+    "list": gettext_lazy("列表查询"),
+    "create": gettext_lazy("新增"),
+    "change": gettext_lazy("修改"),
+    "reveal": gettext_lazy("显示完整信息"),
+    "login": gettext_lazy("登录"),
+    "login_failed": gettext_lazy("登录失败"),
+    "register": gettext_lazy("注册"),
+    "upgrade": gettext_lazy("升级为窗口注册"),
+}
+
+LEVEL_LABELS: dict[str, Promise] = {
+    User.Level.ONLINE.value: gettext_lazy("网上注册用户"),
+    User.Level.COUNTER.value: gettext_lazy("窗口注册用户"),
+}
+
+KIND_LABELS: dict[str, Promise] = {
+    User.Kind.INDIVIDUAL.value: gettext_lazy("个人用户"),
+    User.Kind.ORGANISATION.value: gettext_lazy("单位用户"),
+    User.Kind.STAFF.value: gettext_lazy("民警/工作人员"),
+}
+
+
+def _division_label(code: str) -> str:
+    return f"{DIVISIONS.get(code, '')} ({code})" if code else ""
+
+
+def me(request: HttpRequest) -> HttpResponse:
+    """My profile, masked, and who among the staff looked at my data."""
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
+    user: User = request.user  # type: ignore[assignment]
+    person = user.person
+    organisation = user.organisation
+    access = [
+        {
+            "at": entry.at,
+            "actor": entry.actor_label,
+            "role": ROLE_LABELS.get(entry.actor_role, entry.actor_role),
+            "action": ACTION_LABELS.get(entry.action, entry.action),
+            "summary": entry.summary,
+        }
+        for entry in selectors.access_log_for(user=user)
+    ]
+    profile = {
+        "kind": KIND_LABELS.get(user.kind, user.kind),
+        "name": mask_name(person.name) if person else (organisation.name if organisation else user.first_name),
+        "id_number": mask_id_number(person.id_number) if person else (organisation.uscc if organisation else ""),
+        "mobile": mask_phone(user.mobile) if user.mobile else "",
+        "level": LEVEL_LABELS.get(user.registration_level, ""),
+        "online_level": user.kind == User.Kind.INDIVIDUAL and user.registration_level == User.Level.ONLINE,
+        "organisation_kind": ORGANISATION_KIND_LABELS.get(organisation.kind, "") if organisation else "",
+        "role": ROLE_LABELS.get(user.staff_role, "") if user.staff_role else "",
+        "jurisdiction": _division_label(user.jurisdiction),
+        "username": user.username if user.kind == User.Kind.STAFF else "",
+    }
+    return render(request, "accounts/me.html", {"profile": profile, "access": access})
+
+
+def contact(request: HttpRequest) -> HttpResponse:
+    """Change owner and driver contact details (B5, B15) after an SMS check of the new number."""
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
+    if request.method == "POST":
+        form = ContactForm(request.POST)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                services.contact_details_change(
+                    actor=request.user,  # type: ignore[arg-type]
+                    mobile=data["mobile"],
+                    sms_code=data["sms_code"],
+                    postal_address=data["postal_address"] or None,
+                    request=request,
+                )
+            except DomainError as error:
+                add_domain_error(form, error)
+            else:
+                messages.success(request, _("联系方式已变更，机动车和驾驶证的联系电话已同步更新。"))
+                return redirect("accounts:me")
+    else:
+        form = ContactForm()
+    return render(request, "accounts/contact.html", {"form": form})
+
+
+@require_POST
+def contact_sms(request: HttpRequest) -> HttpResponse:
+    if not request.user.is_authenticated:
+        return redirect_to_login(reverse("accounts:contact"))
+    form = ContactForm(initial=initial_from_post(request.POST, ContactForm))
+    context = {"form": form, **_send_code(request, SmsCode.Purpose.CHANGE_MOBILE)}
+    return render(request, "accounts/contact.html", context)
+
+
+# ---------------------------------------------------------------- counter (staff)
+
+
+def staff_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Counter pages: log in first; anyone but staff gets the 403 page."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        if request.user.kind != User.Kind.STAFF:
+            message = _("此页面仅限车管所工作人员使用。")
+            return render(request, "403.html", {"message": message}, status=403)
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+@staff_required
+def counter(request: HttpRequest) -> HttpResponse:
+    user: User = request.user  # type: ignore[assignment]
+    context = {
+        "role": ROLE_LABELS.get(user.staff_role, user.staff_role),
+        "jurisdiction": _division_label(user.jurisdiction),
+    }
+    return render(request, "accounts/counter/home.html", context)
+
+
+@staff_required
+def counter_register(request: HttpRequest) -> HttpResponse:
+    """Counter registration of an individual (窗口注册); the clerk has seen the document."""
+    if request.method == "POST":
+        form = CounterRegisterForm(request.POST)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                user = services.account_register_at_counter(
+                    actor=request.user,  # type: ignore[arg-type]
+                    id_type=data["id_type"],
+                    id_number=data["id_number"],
+                    name=data["name"],
+                    mobile=data["mobile"],
+                    password=data["password"],
+                    request=request,
+                )
+            except DomainError as error:
+                add_domain_error(form, error)
+            else:
+                messages.success(
+                    request,
+                    _("已完成窗口注册：%(name)s，证件号码 %(number)s，手机 %(mobile)s。")
+                    % {
+                        "name": mask_name(user.first_name),
+                        "number": mask_id_number(user.username),
+                        "mobile": mask_phone(user.mobile),
+                    },
+                )
+                return redirect("accounts:counter_register")
+    else:
+        form = CounterRegisterForm()
+    return render(request, "accounts/counter/register.html", {"form": form})
+
+
+def _online_user_for_counter(request: HttpRequest, *, id_type: str, id_number: str) -> User | None:
+    """Exact match of an individual account by document; the lookup is audited as a staff read.
+
+    TODO: belongs in accounts.selectors (an audited ``account_find_for_counter``).
+    """
+    number = normalise_document_number(id_type, id_number)
+    found = (
+        User.objects.select_related("person")
+        .filter(kind=User.Kind.INDIVIDUAL, person__id_type=id_type, person__id_number=number)
+        .first()
+    )
+    if found is not None:
+        audit_record(
+            actor=request.user,
+            action="view",
+            subject=found,
+            subject_person_id=found.person_id,
+            summary="窗口查询用户 counter lookup",
+            request=request,
+        )
+    return found
+
+
+def _account_summary(user: User) -> dict[str, Any]:
+    person = user.person
+    return {
+        "id": user.pk,
+        "name": mask_name(person.name) if person else "",
+        "id_number": mask_id_number(person.id_number) if person else "",
+        "mobile": mask_phone(user.mobile) if user.mobile else "",
+        "level": LEVEL_LABELS.get(user.registration_level, ""),
+        "is_online": user.registration_level == User.Level.ONLINE,
+        "joined": user.date_joined,
+    }
+
+
+@staff_required
+def counter_upgrade(request: HttpRequest) -> HttpResponse:
+    """Internet user to counter user (互联网用户转窗口用户): find by document, check the original, upgrade."""
+    found: User | None = None
+    searched = False
+    upgrade_form = None
+    if request.method == "POST":
+        upgrade_form = UpgradeForm(request.POST)
+        lookup = UpgradeLookupForm(request.POST)
+        if upgrade_form.is_valid():
+            try:
+                user = services.account_upgrade_to_counter(
+                    actor=request.user,  # type: ignore[arg-type]
+                    user_id=upgrade_form.cleaned_data["user_id"],
+                    document_checked=upgrade_form.cleaned_data["document_checked"],
+                    request=request,
+                )
+            except DomainError as error:
+                add_domain_error(upgrade_form, error)
+            else:
+                messages.success(
+                    request,
+                    _("%(name)s（%(number)s）已升级为窗口注册用户。")
+                    % {"name": mask_name(user.first_name), "number": mask_id_number(user.username)},
+                )
+                return redirect("accounts:counter_upgrade")
+        searched = True
+        if lookup.is_valid():
+            try:
+                found = _online_user_for_counter(request, **lookup.cleaned_data)
+            except DomainError as error:
+                add_domain_error(lookup, error)
+    elif "id_number" in request.GET:
+        lookup = UpgradeLookupForm(request.GET)
+        searched = True
+        if lookup.is_valid():
+            try:
+                found = _online_user_for_counter(request, **lookup.cleaned_data)
+            except DomainError as error:
+                add_domain_error(lookup, error)
+    else:
+        lookup = UpgradeLookupForm()
+    if found is not None and upgrade_form is None:
+        upgrade_form = UpgradeForm(initial={"user_id": found.pk})
+    context = {
+        "lookup": lookup,
+        "found": _account_summary(found) if found else None,
+        "searched": searched,
+        "upgrade_form": upgrade_form,
+    }
+    return render(request, "accounts/counter/upgrade.html", context)
+
+
+def _organisations_for(actor: User) -> Any:
+    """Organisations registered inside the clerk's jurisdiction (TODO: a registry selector)."""
+    return Organisation.objects.filter(division__startswith=division_prefix(actor.jurisdiction))
+
+
+@staff_required
+def counter_organisations(request: HttpRequest) -> HttpResponse:
+    """Find an organisation by its USCC to manage its members."""
+    uscc = request.GET.get("uscc", "").strip().upper()[:32]
+    organisation = None
+    if uscc:
+        organisation = _organisations_for(request.user).filter(uscc=uscc).first()  # type: ignore[arg-type]
+        if organisation is not None:
+            return redirect("accounts:counter_members", organisation_id=organisation.pk)
+    return render(request, "accounts/counter/organisations.html", {"uscc": uscc, "not_found": bool(uscc)})
+
+
+@staff_required
+def counter_organisation_new(request: HttpRequest) -> HttpResponse:
+    """Counter registration of an organisation user (单位用户注册)."""
+    if request.method == "POST":
+        form = OrganisationForm(request.POST)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                user = services.organisation_register(
+                    actor=request.user,  # type: ignore[arg-type]
+                    uscc=data["uscc"],
+                    name=data["organisation_name"],
+                    kind=data["kind"],
+                    division=data["division"],
+                    representative_id_type=data["representative_id_type"],
+                    representative_id_number=data["representative_id_number"],
+                    representative_name=data["representative_name"],
+                    representative_role=data["representative_role"],
+                    authorisation_reference=data["authorisation_reference"],
+                    mobile=data["mobile"],
+                    password=data["password"],
+                    address=data["address"],
+                    request=request,
+                )
+            except DomainError as error:
+                add_domain_error(form, error, ORGANISATION_FIELD_MAP)
+            else:
+                messages.success(
+                    request,
+                    _("单位用户已注册：%(name)s，登录账号为统一社会信用代码 %(uscc)s，办理人 %(rep)s。")
+                    % {
+                        "name": user.first_name,
+                        "uscc": user.username,
+                        "rep": mask_name(data["representative_name"]),
+                    },
+                )
+                return redirect("accounts:counter_members", organisation_id=user.organisation_id)
+    else:
+        form = OrganisationForm()
+    return render(request, "accounts/counter/organisation_new.html", {"form": form})
+
+
+@staff_required
+def counter_members(request: HttpRequest, organisation_id: int) -> HttpResponse:
+    """People who act for an organisation; add a member (organisation_member_add)."""
+    organisation = _organisations_for(request.user).filter(pk=organisation_id).first()  # type: ignore[arg-type]
+    if organisation is None:
+        raise Http404("organisation")
+    if request.method == "POST":
+        form = MemberForm(request.POST)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                member = services.organisation_member_add(
+                    actor=request.user,  # type: ignore[arg-type]
+                    organisation_id=organisation.pk,
+                    id_type=data["id_type"],
+                    id_number=data["id_number"],
+                    name=data["name"],
+                    role=data["role"],
+                    authorisation_reference=data["authorisation_reference"],
+                    request=request,
+                )
+            except DomainError as error:
+                add_domain_error(form, error)
+            else:
+                messages.success(
+                    request,
+                    _("已添加单位人员：%(name)s（%(number)s），%(role)s。")
+                    % {
+                        "name": mask_name(member.person.name),
+                        "number": mask_id_number(member.person.id_number),
+                        "role": MEMBER_ROLE_LABELS.get(member.role, member.role),
+                    },
+                )
+                return redirect("accounts:counter_members", organisation_id=organisation.pk)
+    else:
+        form = MemberForm()
+    members = [
+        {
+            "name": mask_name(m.person.name),
+            "id_number": mask_id_number(m.person.id_number),
+            "role": MEMBER_ROLE_LABELS.get(m.role, m.role),
+            "added_at": m.added_at,
+        }
+        for m in OrganisationMember.objects.filter(organisation=organisation)
+        .select_related("person")
+        .order_by("added_at", "id")
+    ]
+    context = {
+        "organisation": organisation,
+        "kind": ORGANISATION_KIND_LABELS.get(organisation.kind, organisation.kind),
+        "division": _division_label(organisation.division),
+        "members": members,
+        "form": form,
+    }
+    return render(request, "accounts/counter/members.html", context)

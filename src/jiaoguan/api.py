@@ -1,0 +1,37 @@
+"""The JSON API at /api/v1/: one NinjaAPI mounting each app's router."""
+
+from __future__ import annotations
+
+from django.db import connection
+from django.http import HttpRequest
+from ninja import NinjaAPI, Schema
+
+from jiaoguan.accounts.api import router as accounts_router
+from jiaoguan.core.api import install_error_handlers
+from jiaoguan.registry.api import router as registry_router
+
+api = NinjaAPI(
+    title="jiaoguan API",
+    version="1",
+    description="交管互联网服务平台 JSON API. Errors are {code, message, detail}.",
+    urls_namespace="api-v1",
+    docs_url="/docs",
+    openapi_url="/openapi.json",
+)
+install_error_handlers(api)
+
+
+class HealthOut(Schema):
+    status: str
+    database: str
+
+
+@api.get("/health", response=HealthOut, tags=["platform"], auth=None)
+def health(request: HttpRequest) -> HealthOut:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+    return HealthOut(status="ok", database=connection.vendor)
+
+
+api.add_router("/", accounts_router)
+api.add_router("/", registry_router)

@@ -1,0 +1,116 @@
+"""API plumbing shared by every router: auth, error rendering, idempotency."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
+from ninja import NinjaAPI, Schema
+from ninja.errors import AuthenticationError, HttpError, ValidationError
+from ninja.security import HttpBearer
+
+from .errors import DomainError, Throttled
+from .idempotency import idempotent_call
+
+
+class ErrorOut(Schema):
+    code: str
+    message: str
+    detail: dict[str, Any] = {}
+
+
+class BearerToken(HttpBearer):
+    """``Authorization: Bearer <token>`` from POST /api/v1/auth/tokens."""
+
+    def authenticate(self, request: HttpRequest, token: str) -> Any:
+        from jiaoguan.accounts.services import api_token_user
+
+        user = api_token_user(token)
+        if user is not None:
+            request.user = user
+        return user
+
+
+class SessionUser:
+    """The logged-in browser session; safe methods only need the cookie, others need CSRF too."""
+
+    openapi_type = "apiKey"
+
+    def __call__(self, request: HttpRequest) -> Any:
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            return user
+        return None
+
+
+def error_response(api: NinjaAPI, request: HttpRequest, status: int, body: dict[str, Any]) -> HttpResponse:
+    return api.create_response(request, body, status=status)
+
+
+def install_error_handlers(api: NinjaAPI) -> None:
+    @api.exception_handler(DomainError)
+    def domain_error(request: HttpRequest, exc: DomainError) -> HttpResponse:
+        response = error_response(api, request, exc.status, exc.as_dict())
+        if isinstance(exc, Throttled):
+            response["Retry-After"] = str(exc.retry_after)
+        return response
+
+    @api.exception_handler(ValidationError)
+    def schema_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+        fields = []
+        for err in exc.errors:
+            loc = [str(p) for p in err.get("loc", []) if p not in ("body", "payload", "query")]
+            fields.append({"field": ".".join(loc), "problem": err.get("msg", "")})
+        return error_response(
+            api,
+            request,
+            422,
+            {
+                "code": "request.invalid",
+                "message": _bilingual(request, "请求内容不完整或格式不正确。", "The request is incomplete or malformed."),
+                "detail": {"fields": fields},
+            },
+        )
+
+    @api.exception_handler(AuthenticationError)
+    def auth_error(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+        return error_response(
+            api,
+            request,
+            401,
+            {
+                "code": "auth.required",
+                "message": _bilingual(request, "请先登录。", "Log in first."),
+                "detail": {},
+            },
+        )
+
+    @api.exception_handler(HttpError)
+    def http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+        code = {400: "request.malformed", 404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "request.error")
+        return error_response(
+            api,
+            request,
+            exc.status_code,
+            {
+                "code": code,
+                "message": _bilingual(request, "请求无法处理:格式不正确。", "The request could not be processed."),
+                "detail": {"reason": str(exc)[:200]},
+            },
+        )
+
+
+def _bilingual(request: HttpRequest, zh: str, en: str) -> str:
+    lang = getattr(request, "LANGUAGE_CODE", "zh-hans") or "zh-hans"
+    return en if lang.startswith("en") else zh
+
+
+def run_idempotent(
+    request: HttpRequest, *, scope: str, body: Any, call: Any, owner: str | None = None
+) -> tuple[int, Any]:
+    """Apply the ``Idempotency-Key`` header to a creating call."""
+    key = request.headers.get("Idempotency-Key")
+    if owner is None:
+        user = getattr(request, "user", None)
+        owner = f"user:{user.pk}" if user is not None and user.is_authenticated else f"anon:{request.META.get('REMOTE_ADDR', '')}"
+    return idempotent_call(scope=scope, owner=owner, key=key, body=body, call=call)

@@ -1,0 +1,82 @@
+"""Idempotency keys for externally retried calls (``Idempotency-Key`` header).
+
+The first request with a key stores its answer; a repeat with the same key and the
+same body gets that answer again; the same key with another body is a conflict.
+The unique constraint on (scope, owner, key) decides a race between two first
+requests: the loser waits for the winner's row and replays it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from typing import Any
+
+from django.db import IntegrityError, transaction
+
+from .errors import Conflict, DomainError, ValidationFailed
+from .models import IdempotencyRecord
+
+MAX_KEY_LENGTH = 128
+
+
+def _hash_body(body: Any) -> str:
+    return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def idempotent_call(
+    *, scope: str, owner: str, key: str | None, body: Any, call: Callable[[], tuple[int, Any]]
+) -> tuple[int, Any]:
+    """Run ``call`` once per key; ``call`` returns (status, json-able body).
+
+    Domain errors are stored too, so a retry of a refused request is refused the same way.
+    """
+    if not key:
+        return call()
+    if len(key) > MAX_KEY_LENGTH:
+        raise ValidationFailed(
+            "core.idempotency_key_too_long",
+            "Idempotency-Key 过长(最多128个字符)。",
+            "The Idempotency-Key header is too long (at most 128 characters).",
+        )
+    request_hash = _hash_body(body)
+    existing = IdempotencyRecord.objects.filter(scope=scope, owner=owner, key=key).first()
+    if existing is not None:
+        return _replay(existing, request_hash)
+    try:
+        with transaction.atomic():
+            record = IdempotencyRecord.objects.create(scope=scope, owner=owner, key=key, request_hash=request_hash)
+            status, response = _run(call)
+            record.status_code = status
+            record.response = response
+            record.save(update_fields=["status_code", "response"])
+            return status, response
+    except IntegrityError:
+        existing = IdempotencyRecord.objects.filter(scope=scope, owner=owner, key=key).first()
+        if existing is None:
+            raise
+        return _replay(existing, request_hash)
+
+
+def _run(call: Callable[[], tuple[int, Any]]) -> tuple[int, Any]:
+    try:
+        return call()
+    except DomainError as error:
+        return error.status, error.as_dict()
+
+
+def _replay(record: IdempotencyRecord, request_hash: str) -> tuple[int, Any]:
+    if record.request_hash != request_hash:
+        raise Conflict(
+            "core.idempotency_key_reused",
+            "该 Idempotency-Key 已用于另一个不同的请求。",
+            "This Idempotency-Key was already used for a different request.",
+        )
+    if record.status_code is None:
+        raise Conflict(
+            "core.idempotency_in_progress",
+            "相同请求正在处理中,请稍后重试。",
+            "The same request is still being processed; try again shortly.",
+        )
+    return record.status_code, record.response

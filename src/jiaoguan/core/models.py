@@ -1,0 +1,85 @@
+"""Shared kernel tables: audit trail, idempotency records and the outbox."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+
+class AuditEntry(models.Model):
+    """Audit trail row (审计日志): who read or changed which personal data, when and why."""
+
+    class Action(models.TextChoices):
+        VIEW = "view", "查看 view"
+        LIST = "list", "列表 list"
+        CREATE = "create", "新增 create"
+        CHANGE = "change", "修改 change"
+        REVEAL = "reveal", "显示完整信息 reveal"
+        LOGIN = "login", "登录 login"
+        LOGIN_FAILED = "login_failed", "登录失败 login failed"
+        REGISTER = "register", "注册 register"
+        UPGRADE = "upgrade", "升级 upgrade"
+
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    actor_label = models.CharField(
+        max_length=150, db_comment="the actor's username, masked when it is an ID number"
+    )
+    actor_role = models.CharField(max_length=64, blank=True, db_comment="staff role or 'citizen'")
+    actor_jurisdiction = models.CharField(max_length=6, blank=True, db_comment="GB/T 2260 code of the actor")
+    action = models.CharField(max_length=16, choices=Action.choices)
+    subject_type = models.CharField(max_length=64, db_comment="app_label.model of the record touched")
+    subject_id = models.CharField(max_length=64, db_comment="primary key of the record touched")
+    subject_person_id = models.BigIntegerField(
+        null=True, blank=True, db_index=True, db_comment="registry person whose data this is, for 'who accessed my data'"
+    )
+    summary = models.CharField(max_length=255, blank=True, db_comment="what was done; personal data masked")
+    reason = models.CharField(max_length=255, blank=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["subject_type", "subject_id"])]
+        verbose_name = "审计日志 audit entry"
+        verbose_name_plural = "审计日志 audit entries"
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.actor_label} {self.action} {self.subject_type}#{self.subject_id}"
+
+
+class IdempotencyRecord(models.Model):
+    """First answer to a retried request, replayed for a repeat of the same key."""
+
+    scope = models.CharField(max_length=64, db_comment="endpoint or operation name")
+    owner = models.CharField(max_length=64, db_comment="user id, client id or 'anon:<ip>'")
+    key = models.CharField(max_length=128)
+    request_hash = models.CharField(max_length=64, db_comment="sha256 of the request body")
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    response = models.JSONField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["scope", "owner", "key"], name="idempotency_unique_key")]
+
+
+class OutboxMessage(models.Model):
+    """A side effect written in the same transaction as the change and sent after commit."""
+
+    dedup_key = models.CharField(max_length=128, unique=True)
+    topic = models.CharField(max_length=64, db_index=True)
+    payload = models.JSONField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.CharField(max_length=255, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True, db_index=True)
+
+    class Meta:
+        ordering = ["id"]
+
+
+class NamedLock(models.Model):
+    """A row to lock when there is no natural row yet (e.g. the first SMS to a number)."""
+
+    name = models.CharField(max_length=128, unique=True)

@@ -1,0 +1,81 @@
+"""Outbox: side effects recorded with the change and delivered after commit, at least once.
+
+A service calls :func:`outbox_enqueue` inside its transaction. After commit the
+message is dispatched at once in the same process; anything that failed stays
+unsent and is retried by ``jiaoguan dispatch_outbox`` (cron, or the demo server's
+background loop). Handlers must tolerate a repeat: the dedup key travels with the
+payload so the receiving side can drop duplicates.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from .models import OutboxMessage
+
+logger = logging.getLogger(__name__)
+
+Handler = Callable[[dict[str, Any], str], None]
+_HANDLERS: dict[str, Handler] = {}
+MAX_ATTEMPTS = 10
+
+
+def outbox_handler(topic: str) -> Callable[[Handler], Handler]:
+    """Register the function that delivers messages of ``topic``."""
+
+    def register(fn: Handler) -> Handler:
+        _HANDLERS[topic] = fn
+        return fn
+
+    return register
+
+
+def outbox_enqueue(*, topic: str, payload: dict[str, Any], dedup_key: str) -> OutboxMessage:
+    """Store a message in the current transaction and try to send it once that commits."""
+    message, _ = OutboxMessage.objects.get_or_create(
+        dedup_key=dedup_key, defaults={"topic": topic, "payload": payload}
+    )
+    transaction.on_commit(lambda: outbox_deliver(message_id=message.pk))
+    return message
+
+
+def outbox_deliver(*, message_id: int) -> bool:
+    """Send one message if still unsent; returns whether it is sent now."""
+    with transaction.atomic():
+        message = OutboxMessage.objects.select_for_update().filter(pk=message_id, sent_at__isnull=True).first()
+        if message is None:
+            return True
+        handler = _HANDLERS.get(message.topic)
+        if handler is None:
+            message.last_error = f"no handler for {message.topic}"
+            message.attempts += 1
+            message.save(update_fields=["last_error", "attempts"])
+            return False
+        try:
+            handler(message.payload, message.dedup_key)
+        except Exception as exc:  # delivery failures are recorded and retried, never raised to the user
+            logger.warning("outbox delivery failed for %s: %s", message.dedup_key, exc)
+            message.attempts += 1
+            message.last_error = str(exc)[:255]
+            message.save(update_fields=["attempts", "last_error"])
+            return False
+        message.sent_at = timezone.now()
+        message.attempts += 1
+        message.last_error = ""
+        message.save(update_fields=["sent_at", "attempts", "last_error"])
+        return True
+
+
+def outbox_dispatch(*, limit: int = 100) -> int:
+    """Retry unsent messages, oldest first; returns how many were sent."""
+    ids = list(
+        OutboxMessage.objects.filter(sent_at__isnull=True, attempts__lt=MAX_ATTEMPTS).values_list("pk", flat=True)[
+            :limit
+        ]
+    )
+    return sum(1 for pk in ids if outbox_deliver(message_id=pk))

@@ -1,0 +1,178 @@
+"""Settings for jiaoguan, read from the environment.
+
+Defaults serve the embedded demo only (SQLite in the data folder, a secret key
+generated into that folder on first start). A deployment sets at least
+``JIAOGUAN_SECRET_KEY``, ``DATABASE_URL``, ``JIAOGUAN_ALLOWED_HOSTS`` and turns
+``JIAOGUAN_DEMO`` off.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+import dj_database_url
+
+BASE_DIR = Path(__file__).resolve().parent
+CHECKOUT_DIR = BASE_DIR.parent.parent
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    return raw.strip().lower() in {"1", "true", "yes", "on"}
+
+
+DATA_DIR = Path(os.environ.get("JIAOGUAN_DATA_DIR") or CHECKOUT_DIR / "var").resolve()
+DATA_DIR.mkdir(parents=True, exist_ok=True)
+
+
+def _secret_key() -> str:
+    from_env = os.environ.get("JIAOGUAN_SECRET_KEY")
+    if from_env:
+        return from_env
+    # Demo only: a per-installation key kept beside the demo database, never in the repository.
+    key_file = DATA_DIR / "secret_key"
+    if not key_file.exists():
+        key_file.write_text(secrets.token_urlsafe(50), encoding="utf-8")
+        key_file.chmod(0o600)
+    return key_file.read_text(encoding="utf-8").strip()
+
+
+SECRET_KEY = _secret_key()
+DEBUG = _env_bool("JIAOGUAN_DEBUG", False)
+# Demo mode shows the fake SMS inbox and demo logins; never on in production.
+DEMO_MODE = _env_bool("JIAOGUAN_DEMO", False)
+ALLOWED_HOSTS = [h for h in os.environ.get("JIAOGUAN_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",") if h]
+CSRF_TRUSTED_ORIGINS = [o for o in os.environ.get("JIAOGUAN_CSRF_TRUSTED_ORIGINS", "").split(",") if o]
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_htmx",
+    "jiaoguan.core",
+    "jiaoguan.registry",
+    "jiaoguan.accounts",
+    "jiaoguan.integrations",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+    "jiaoguan.core.middleware.DomainErrorMiddleware",
+]
+
+ROOT_URLCONF = "jiaoguan.urls"
+WSGI_APPLICATION = "jiaoguan.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "django.template.context_processors.i18n",
+                "jiaoguan.core.context_processors.platform",
+            ],
+        },
+    },
+]
+
+DATABASES = {
+    "default": dj_database_url.parse(
+        os.environ.get("DATABASE_URL") or f"sqlite:///{DATA_DIR / 'jiaoguan.sqlite3'}",
+        conn_max_age=int(os.environ.get("JIAOGUAN_DB_CONN_MAX_AGE", "60")),
+    )
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # WAL lets readers run beside the single writer; IMMEDIATE makes a write transaction
+    # take the write lock at BEGIN, so two writers serialise instead of failing mid-way.
+    DATABASES["default"]["OPTIONS"] = {
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
+    }
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+AUTH_USER_MODEL = "accounts.User"
+LOGIN_URL = "accounts:login"
+LOGIN_REDIRECT_URL = "accounts:home"
+
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 8}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+REDIS_URL = os.environ.get("REDIS_URL", "")
+if REDIS_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "jiaoguan"}}
+    SESSION_ENGINE = "django.contrib.sessions.backends.db"
+
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_SECURE = _env_bool("JIAOGUAN_SECURE_COOKIES", False)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SESSION_COOKIE_AGE = 60 * 60 * 8
+
+LANGUAGE_CODE = "zh-hans"
+LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+TIME_ZONE = "Asia/Shanghai"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATIC_ROOT = DATA_DIR / "static"
+STATIC_ROOT.mkdir(exist_ok=True)
+STATICFILES_DIRS = [BASE_DIR / "static"]
+WHITENOISE_USE_FINDERS = True
+
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+
+# The detachment this installation serves (GB/T 2260); the demo is Zhumadian, 豫Q.
+JIAOGUAN_JURISDICTION = os.environ.get("JIAOGUAN_JURISDICTION", "411700")
+JIAOGUAN_PLATE_PREFIX = os.environ.get("JIAOGUAN_PLATE_PREFIX", "豫Q")
+
+# Login protection (U2): failures before a lock, and how long the lock lasts.
+LOGIN_MAX_FAILURES = int(os.environ.get("JIAOGUAN_LOGIN_MAX_FAILURES", "5"))
+LOGIN_LOCK_SECONDS = int(os.environ.get("JIAOGUAN_LOGIN_LOCK_SECONDS", "900"))
+API_TOKEN_TTL_SECONDS = int(os.environ.get("JIAOGUAN_API_TOKEN_TTL_SECONDS", str(7 * 24 * 3600)))
+
+# SMS gateway: "fake" keeps messages in the demo inbox; a deployment plugs in its provider.
+SMS_GATEWAY = os.environ.get("JIAOGUAN_SMS_GATEWAY", "fake")
+SMS_FAKE_FAILURE_RATE = float(os.environ.get("JIAOGUAN_SMS_FAKE_FAILURE_RATE", "0"))
+SMS_FAKE_LATENCY_MS = int(os.environ.get("JIAOGUAN_SMS_FAKE_LATENCY_MS", "0"))
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("JIAOGUAN_LOG_LEVEL", "WARNING")},
+}

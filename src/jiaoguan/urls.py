@@ -1,0 +1,22 @@
+"""Site routes: citizen pages, counter pages, back office, demo inbox, JSON API."""
+
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path
+
+from .api import api
+
+urlpatterns = [
+    path("", include("jiaoguan.accounts.urls")),
+    path("", include("jiaoguan.registry.urls")),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("admin/", admin.site.urls),
+    path("api/v1/", api.urls),
+]
+
+if settings.DEMO_MODE:
+    urlpatterns.append(path("demo/", include("jiaoguan.integrations.urls")))
+
+admin.site.site_header = "交管互联网服务平台 · 后台 Back office"
+admin.site.site_title = "交管后台"
+admin.site.index_title = "业务数据 Records"
