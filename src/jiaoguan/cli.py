@@ -1,10 +1,10 @@
 """The ``jiaoguan`` command.
 
-    jiaoguan up [--port N] [--host H] [--data-dir DIR]   migrate, load demo data, serve
-    jiaoguan demo --persons N --seed S                   add deterministic demo data
-    jiaoguan test [pytest args]                          run the test suite
-    jiaoguan dispatch_outbox                             retry unsent notifications
-    jiaoguan <manage.py command> ...                     any Django management command
+jiaoguan up [--port N] [--host H] [--data-dir DIR]   migrate, load demo data, serve
+jiaoguan demo --persons N --seed S                   add deterministic demo data
+jiaoguan test [pytest args]                          run the test suite
+jiaoguan dispatch_outbox                             retry unsent notifications
+jiaoguan <manage.py command> ...                     any Django management command
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 CHECKOUT = Path(__file__).resolve().parent.parent.parent
@@ -99,7 +98,7 @@ def up(argv: list[str]) -> int:
 
     env = dict(os.environ, JIAOGUAN_DATA_DIR=str(data_dir), JIAOGUAN_DEMO="1" if settings.DEMO_MODE else "0")
     # Sync workers: on SQLite threaded writers give 1 s+ tail latency (ARCHITECTURE, Serving).
-    server = subprocess.Popen(
+    server = subprocess.Popen(  # noqa: S603 - fixed argv, no shell
         [
             sys.executable, "-m", "gunicorn", "jiaoguan.wsgi:application",
             "--bind", f"{args.host}:{args.port}",
@@ -133,7 +132,7 @@ def up(argv: list[str]) -> int:
 def test(argv: list[str]) -> int:
     os.chdir(CHECKOUT)
     os.environ.setdefault("JIAOGUAN_DATA_DIR", str(CHECKOUT / "var" / "test"))
-    return subprocess.call([sys.executable, "-m", "pytest", *argv])
+    return subprocess.call([sys.executable, "-m", "pytest", *argv])  # noqa: S603 - our own interpreter
 
 
 def demo(argv: list[str]) -> int:

@@ -45,7 +45,9 @@ SECRET_KEY = _secret_key()
 DEBUG = _env_bool("JIAOGUAN_DEBUG", False)
 # Demo mode shows the fake SMS inbox and demo logins; never on in production.
 DEMO_MODE = _env_bool("JIAOGUAN_DEMO", False)
-ALLOWED_HOSTS = [h for h in os.environ.get("JIAOGUAN_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",") if h]
+ALLOWED_HOSTS = [
+    h for h in os.environ.get("JIAOGUAN_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",") if h
+]
 CSRF_TRUSTED_ORIGINS = [o for o in os.environ.get("JIAOGUAN_CSRF_TRUSTED_ORIGINS", "").split(",") if o]
 
 INSTALLED_APPS = [
@@ -74,6 +76,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "jiaoguan.core.middleware.DomainErrorMiddleware",
+    "jiaoguan.core.middleware.ApiErrorShapeMiddleware",
 ]
 
 ROOT_URLCONF = "jiaoguan.urls"

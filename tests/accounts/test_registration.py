@@ -30,7 +30,9 @@ def register(person, sms_inbox, *, name=None, mobile="13912345678", code=None, *
 
 @pytest.mark.django_db
 class TestOnlineRegistration:
-    def test_given_registry_person_when_registering_then_online_account_is_created(self, make_person, sms_inbox):
+    def test_given_registry_person_when_registering_then_online_account_is_created(
+        self, make_person, sms_inbox
+    ):
         person = make_person()
         user = register(person, sms_inbox)
         assert user.registration_level == User.Level.ONLINE
@@ -179,7 +181,9 @@ class TestSmsQuota:
     def test_hourly_cap(self):
         now = timezone.now()
         for i in range(5):
-            services.sms_code_send(mobile="13600000000", purpose="register", now=now + timedelta(minutes=2 * i))
+            services.sms_code_send(
+                mobile="13600000000", purpose="register", now=now + timedelta(minutes=2 * i)
+            )
         with pytest.raises(Throttled) as err:
             services.sms_code_send(mobile="13600000000", purpose="register", now=now + timedelta(minutes=11))
         assert err.value.code == "accounts.sms_hourly_limit"
@@ -361,7 +365,10 @@ class TestContactChange:
         user = register(person, sms_inbox)
         services.sms_code_send(mobile="13700001111", purpose="change_mobile")
         services.contact_details_change(
-            actor=user, mobile="13700001111", sms_code=sms_inbox("13700001111"), postal_address="驿城区解放路1号"
+            actor=user,
+            mobile="13700001111",
+            sms_code=sms_inbox("13700001111"),
+            postal_address="驿城区解放路1号",
         )
         vehicle.refresh_from_db()
         licence.refresh_from_db()
@@ -376,6 +383,8 @@ class TestContactChange:
         later = timezone.now() + timedelta(minutes=2)  # past the one-a-minute limit of this number
         services.sms_code_send(mobile="13912345678", purpose="change_mobile", now=later)
         with pytest.raises(ValidationFailed):
-            services.contact_details_change(actor=user, mobile="13700001111", sms_code=sms_inbox("13912345678"))
+            services.contact_details_change(
+                actor=user, mobile="13700001111", sms_code=sms_inbox("13912345678")
+            )
         user.refresh_from_db()
         assert user.mobile == "13912345678"

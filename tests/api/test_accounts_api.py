@@ -55,7 +55,9 @@ def test_health_and_openapi(api):
 @pytest.mark.django_db
 def test_register_token_and_my_data(api, make_person, make_vehicle, make_licence, sms_inbox):
     person = make_person()
-    make_vehicle(owner=person, registered_on=date(2020, 5, 13), last_inspected_on=date(2022, 5, 1), plate="豫QA2345")
+    make_vehicle(
+        owner=person, registered_on=date(2020, 5, 13), last_inspected_on=date(2022, 5, 1), plate="豫QA2345"
+    )
     licence = make_licence(holder=person, classes="C1", first_issued_on=date(2015, 3, 5))
     from jiaoguan.registry.models import PointsEntry
 
@@ -219,7 +221,9 @@ def test_contact_change_and_access_log(api, make_person, make_staff, sms_inbox):
     from jiaoguan.accounts.services import sms_code_send
 
     sms_code_send(mobile="13700001111", purpose="change_mobile", now=timezone.now() + timedelta(minutes=2))
-    response = post(api, "/api/v1/me/contact", {"mobile": "13700001111", "sms_code": sms_inbox("13700001111")}, **auth)
+    response = post(
+        api, "/api/v1/me/contact", {"mobile": "13700001111", "sms_code": sms_inbox("13700001111")}, **auth
+    )
     assert response.status_code == 200, response.content
     assert response.json()["mobile_masked"] == "137****1111"
 

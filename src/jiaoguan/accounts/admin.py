@@ -14,10 +14,27 @@ from .models import User
 
 @admin.register(User)
 class UserAdmin(admin.ModelAdmin):
-    list_display = ["masked_username", "kind", "registration_level", "staff_role", "jurisdiction", "masked_mobile", "last_login"]
+    list_display = [
+        "masked_username",
+        "kind",
+        "registration_level",
+        "staff_role",
+        "jurisdiction",
+        "masked_mobile",
+        "last_login",
+    ]
     list_filter = ["kind", "registration_level", "staff_role"]
     search_fields = ["=username"]
-    fields = ("kind", "registration_level", "staff_role", "jurisdiction", "is_active", "last_login", "upgraded_at", "locked_until")
+    fields = (
+        "kind",
+        "registration_level",
+        "staff_role",
+        "jurisdiction",
+        "is_active",
+        "last_login",
+        "upgraded_at",
+        "locked_until",
+    )
     readonly_fields = fields
 
     @admin.display(description="账号 account")

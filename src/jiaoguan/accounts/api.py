@@ -15,7 +15,15 @@ from . import rules, selectors, services
 from .models import User
 
 router = Router(tags=["accounts"])
-ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut, 429: ErrorOut}
+ERRORS = {
+    400: ErrorOut,
+    401: ErrorOut,
+    403: ErrorOut,
+    404: ErrorOut,
+    409: ErrorOut,
+    422: ErrorOut,
+    429: ErrorOut,
+}
 
 
 class SmsCodeIn(Schema):
@@ -52,7 +60,7 @@ class TokenIn(Schema):
 
 class TokenOut(Schema):
     token: str
-    token_type: str = "Bearer"
+    token_type: str = "Bearer"  # noqa: S105 - the scheme name, not a secret
     expires_at: datetime
 
 
@@ -129,7 +137,9 @@ def register_online(request: HttpRequest, payload: RegistrationIn) -> Any:
 @router.post("/auth/tokens", response={201: TokenOut, **ERRORS}, auth=None)
 def issue_token(request: HttpRequest, payload: TokenIn) -> Any:
     """Exchange account and password for a bearer token (the app's login)."""
-    raw, token = services.api_token_issue(username=payload.username, password=payload.password, request=request)
+    raw, token = services.api_token_issue(
+        username=payload.username, password=payload.password, request=request
+    )
     return 201, {"token": raw, "token_type": "Bearer", "expires_at": token.expires_at}
 
 
@@ -182,7 +192,10 @@ def business_check(request: HttpRequest, code: str) -> Any:
     user: User = request.auth  # type: ignore[attr-defined]
     org_kind = user.organisation.kind if user.organisation_id else ""  # type: ignore[union-attr]
     business = rules.check_business_allowed(
-        business_code=code.upper()[:8], user_kind=user.kind, level=user.registration_level, organisation_kind=org_kind
+        business_code=code.upper()[:8],
+        user_kind=user.kind,
+        level=user.registration_level,
+        organisation_kind=org_kind,
     )
     return {
         "code": business.code,
@@ -191,5 +204,3 @@ def business_check(request: HttpRequest, code: str) -> Any:
         "allowed": True,
         "online_now": business.online_now,
     }
-
-

@@ -96,15 +96,27 @@ def _choice(label: Any, choices: Any, *, initial: str | None = None) -> forms.Ch
 
 
 def _id_type(label: Any = None) -> forms.ChoiceField:
-    return _choice(label if label is not None else _("证件类型"), ID_TYPE_CHOICES, initial=IdDocumentType.RESIDENT_ID.value)
+    return _choice(
+        label if label is not None else _("证件类型"),
+        ID_TYPE_CHOICES,
+        initial=IdDocumentType.RESIDENT_ID.value,
+    )
 
 
 def _id_number(label: Any = None) -> forms.CharField:
-    return _text(label if label is not None else _("证件号码"), max_length=64, autocomplete="off", autocapitalize="characters", spellcheck="false")
+    return _text(
+        label if label is not None else _("证件号码"),
+        max_length=64,
+        autocomplete="off",
+        autocapitalize="characters",
+        spellcheck="false",
+    )
 
 
 def _mobile(label: Any = None) -> forms.CharField:
-    return _text(label if label is not None else _("手机号码"), max_length=32, autocomplete="tel", inputmode="tel")
+    return _text(
+        label if label is not None else _("手机号码"), max_length=32, autocomplete="tel", inputmode="tel"
+    )
 
 
 def _sms_code() -> forms.CharField:
@@ -113,7 +125,9 @@ def _sms_code() -> forms.CharField:
     )
 
 
-def add_domain_error(form: forms.Form, error: DomainError, field_map: Mapping[str, str] | None = None) -> None:
+def add_domain_error(
+    form: forms.Form, error: DomainError, field_map: Mapping[str, str] | None = None
+) -> None:
     """Show a service's refusal next to the field it names, or above the form."""
     field = error.field or ""
     field = (field_map or {}).get(field, field)
@@ -147,19 +161,27 @@ class RegisterForm(forms.Form):
         self.fields["name"].help_text = _("按证件上的姓名填写。")
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
-        if data.get("password") and data.get("password_confirm") and data["password"] != data["password_confirm"]:
+        data = super().clean() or {}
+        if (
+            data.get("password")
+            and data.get("password_confirm")
+            and data["password"] != data["password_confirm"]
+        ):
             self.add_error("password_confirm", _("两次输入的密码不一致，请重新输入。"))
         return data
 
 
 class LoginForm(forms.Form):
-    account = _text(_("账号"), max_length=150, autocomplete="username", autocapitalize="none", spellcheck="false")
+    account = _text(
+        _("账号"), max_length=150, autocomplete="username", autocapitalize="none", spellcheck="false"
+    )
     password = _password(_("密码"), autocomplete="current-password")
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["account"].help_text = _("个人用户填证件号码，单位用户填统一社会信用代码，工作人员填工号。")
+        self.fields["account"].help_text = _(
+            "个人用户填证件号码，单位用户填统一社会信用代码，工作人员填工号。"
+        )
 
 
 class ContactForm(forms.Form):
@@ -208,9 +230,13 @@ class OrganisationForm(forms.Form):
     division = _choice(_("登记地行政区划"), DIVISION_CHOICES, initial=ZHUMADIAN)
     address = _text(_("单位地址（选填）"), max_length=200, required=False, autocomplete="street-address")
     representative_role = _choice(
-        _("办理人身份"), REPRESENTATIVE_ROLE_CHOICES, initial=OrganisationMember.Role.LEGAL_REPRESENTATIVE.value
+        _("办理人身份"),
+        REPRESENTATIVE_ROLE_CHOICES,
+        initial=OrganisationMember.Role.LEGAL_REPRESENTATIVE.value,
     )
-    authorisation_reference = _text(_("委托代理授权书编号"), max_length=64, required=False, autocomplete="off")
+    authorisation_reference = _text(
+        _("委托代理授权书编号"), max_length=64, required=False, autocomplete="off"
+    )
     representative_id_type = _id_type(_("办理人证件类型"))
     representative_id_number = _id_number(_("办理人证件号码"))
     representative_name = _text(_("办理人姓名"), max_length=200, autocomplete="off")
@@ -237,7 +263,9 @@ class MemberForm(forms.Form):
     id_type = _id_type()
     id_number = _id_number()
     name = _text(_("姓名"), max_length=200, autocomplete="off")
-    authorisation_reference = _text(_("委托代理授权书编号"), max_length=64, required=False, autocomplete="off")
+    authorisation_reference = _text(
+        _("委托代理授权书编号"), max_length=64, required=False, autocomplete="off"
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -108,6 +108,9 @@ class OrganisationMember(models.Model):
             ),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.organisation_id}:{self.get_role_display()}"
+
 
 class SmsCode(models.Model):
     """A one-time SMS verification code (短信验证码). Only its hash is kept."""
@@ -119,7 +122,9 @@ class SmsCode(models.Model):
 
     mobile = models.CharField(max_length=11, db_index=True, db_comment="personal data")
     purpose = models.CharField(max_length=16, choices=Purpose.choices)
-    code_hash = models.CharField(max_length=64, db_comment="sha256 of code and secret; the code is never stored")
+    code_hash = models.CharField(
+        max_length=64, db_comment="sha256 of code and secret; the code is never stored"
+    )
     created_at = models.DateTimeField(db_index=True)
     expires_at = models.DateTimeField()
     used_at = models.DateTimeField(null=True, blank=True)
@@ -127,6 +132,9 @@ class SmsCode(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["mobile", "purpose", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"SMS {self.purpose} #{self.pk}"
 
 
 class ApiToken(models.Model):
@@ -138,3 +146,6 @@ class ApiToken(models.Model):
     expires_at = models.DateTimeField()
     revoked_at = models.DateTimeField(null=True, blank=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"token #{self.pk} of user {self.user_id}"

@@ -37,32 +37,60 @@ BUSINESSES: dict[str, Business] = {
     for b in [
         Business("B1", "补领机动车号牌", "Replace lost plate", Requirement.COUNTER, "vehicle", True),
         Business("B2", "换领机动车号牌", "Exchange plate", Requirement.COUNTER, "vehicle", True),
-        Business("B3", "补领机动车检验合格标志", "Replace inspection sticker", Requirement.COUNTER, "vehicle", True),
-        Business("B4", "机动车安全技术检验预约", "Inspection appointment", Requirement.ONLINE, "vehicle", True),
-        Business("B5", "变更车主联系方式", "Change owner contact details", Requirement.ONLINE, "vehicle", True),
+        Business(
+            "B3", "补领机动车检验合格标志", "Replace inspection sticker", Requirement.COUNTER, "vehicle", True
+        ),
+        Business(
+            "B4", "机动车安全技术检验预约", "Inspection appointment", Requirement.ONLINE, "vehicle", True
+        ),
+        Business(
+            "B5", "变更车主联系方式", "Change owner contact details", Requirement.ONLINE, "vehicle", True
+        ),
         Business("B6", "医院体检", "Hospital physical exam", Requirement.HOSPITAL, "licence", True),
-        Business("B7", "医院提交身体条件证明", "Submit physical-condition certificate", Requirement.HOSPITAL, "licence", True),
+        Business(
+            "B7",
+            "医院提交身体条件证明",
+            "Submit physical-condition certificate",
+            Requirement.HOSPITAL,
+            "licence",
+            True,
+        ),
         Business("B8", "期满换领驾驶证", "Renew licence on expiry", Requirement.COUNTER, "licence", True),
         Business("B9", "超龄换领驾驶证", "Renew licence at age limit", Requirement.COUNTER, "licence", True),
         Business("B10", "遗失补领驾驶证", "Replace lost licence", Requirement.COUNTER, "licence", True),
         Business("B11", "损毁换领驾驶证", "Replace damaged licence", Requirement.COUNTER, "licence", True),
         Business("B12", "延期换证", "Defer renewal", Requirement.COUNTER, "licence", True),
         Business("B13", "延期审验", "Defer review", Requirement.COUNTER, "licence", True),
-        Business("B14", "延期提交《身体条件证明》", "Defer physical-condition certificate", Requirement.COUNTER, "licence", True),
-        Business("B15", "变更驾驶人联系方式", "Change driver contact details", Requirement.ONLINE, "licence", True),
-        Business("B16", "电子监控处理", "Handle e-monitoring violation", Requirement.ONLINE, "violation", True),
+        Business(
+            "B14",
+            "延期提交《身体条件证明》",
+            "Defer physical-condition certificate",
+            Requirement.COUNTER,
+            "licence",
+            True,
+        ),
+        Business(
+            "B15", "变更驾驶人联系方式", "Change driver contact details", Requirement.ONLINE, "licence", True
+        ),
+        Business(
+            "B16", "电子监控处理", "Handle e-monitoring violation", Requirement.ONLINE, "violation", True
+        ),
         Business("B17", "罚款缴纳", "Pay fine", Requirement.ONLINE, "violation", True),
         Business("B18", "申领机动车临时号牌", "Temporary plate", Requirement.CAR_DEALER, "vehicle", False),
         Business("B19", "预选机动车号牌", "Plate pre-selection", Requirement.ONLINE, "vehicle", False),
         Business("B20", "补领机动车行驶证", "Replace vehicle licence", Requirement.COUNTER, "vehicle", False),
-        Business("B21", "换领机动车行驶证", "Exchange vehicle licence", Requirement.COUNTER, "vehicle", False),
+        Business(
+            "B21", "换领机动车行驶证", "Exchange vehicle licence", Requirement.COUNTER, "vehicle", False
+        ),
         Business("B22", "考试预约", "Exam booking", Requirement.ONLINE, "licence", False),
         Business("B23", "取消考试预约", "Cancel exam booking", Requirement.ONLINE, "licence", False),
     ]
 }
 
 
-def check_business_allowed(*, business_code: str, user_kind: str, level: str, organisation_kind: str = "") -> Business:
+def check_business_allowed(
+    *, business_code: str, user_kind: str, level: str, organisation_kind: str = ""
+) -> Business:
     """Refuse a business the account's registration does not cover, saying how to get it (U5)."""
     business = BUSINESSES.get(business_code)
     if business is None:
@@ -139,7 +167,9 @@ def check_sms_quota(*, now: datetime, sent_at: list[datetime]) -> None:
         )
 
 
-def login_lock_until(*, failures: int, now: datetime, max_failures: int, lock_seconds: int) -> datetime | None:
+def login_lock_until(
+    *, failures: int, now: datetime, max_failures: int, lock_seconds: int
+) -> datetime | None:
     """After ``max_failures`` wrong passwords in a row the account is locked for a while."""
     if failures >= max_failures:
         return now + timedelta(seconds=lock_seconds)

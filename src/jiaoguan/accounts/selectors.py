@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db.models import QuerySet
+from django.http import HttpRequest
 
 from jiaoguan.core.models import AuditEntry
 
@@ -18,3 +19,28 @@ def access_log_for(*, user: User, limit: int = 50) -> QuerySet[AuditEntry]:
         .exclude(action__in=["login", "login_failed"])
         .order_by("-at", "-id")[:limit]
     )
+
+
+def account_find_for_counter(
+    *, actor: User, id_type: str, id_number: str, request: HttpRequest | None = None
+) -> User | None:
+    """Exact match of an individual account by document, for a counter clerk; audited as a staff read."""
+    from jiaoguan.core.audit import audit_record
+    from jiaoguan.registry.documents import normalise_document_number
+
+    number = normalise_document_number(id_type, id_number)
+    found = (
+        User.objects.select_related("person")
+        .filter(kind=User.Kind.INDIVIDUAL, person__id_type=id_type, person__id_number=number)
+        .first()
+    )
+    if found is not None:
+        audit_record(
+            actor=actor,
+            action="view",
+            subject=found,
+            subject_person_id=found.person_id,
+            summary="窗口查询用户 counter lookup",
+            request=request,
+        )
+    return found

@@ -21,10 +21,10 @@ from django.utils import timezone
 from jiaoguan.core.audit import audit_record
 from jiaoguan.core.divisions import is_within, validate_division
 from jiaoguan.core.errors import Conflict, NotAllowed, Throttled, Unauthenticated, ValidationFailed
-from jiaoguan.core.locks import lock_named
 from jiaoguan.core.identifiers import mask_id_number, mask_phone, validate_mobile, validate_uscc
+from jiaoguan.core.locks import lock_named
 from jiaoguan.core.outbox import outbox_enqueue
-from jiaoguan.registry.documents import CITIZEN_ID_TYPES, normalise_document_number
+from jiaoguan.registry.documents import normalise_document_number
 from jiaoguan.registry.models import DrivingLicence, Organisation, Person, Vehicle
 
 from . import rules
@@ -88,7 +88,9 @@ def clean_password(password: str, user: User | None = None) -> str:
 
 
 def _code_hash(*, mobile: str, purpose: str, code: str) -> str:
-    return hmac.new(settings.SECRET_KEY.encode(), f"{mobile}:{purpose}:{code}".encode(), hashlib.sha256).hexdigest()
+    return hmac.new(
+        settings.SECRET_KEY.encode(), f"{mobile}:{purpose}:{code}".encode(), hashlib.sha256
+    ).hexdigest()
 
 
 def sms_code_send(*, mobile: str, purpose: str, now: datetime | None = None) -> SmsCode:
@@ -96,7 +98,10 @@ def sms_code_send(*, mobile: str, purpose: str, now: datetime | None = None) -> 
     mobile = validate_mobile(mobile)
     if purpose not in SmsCode.Purpose.values:
         raise ValidationFailed(
-            "accounts.sms_purpose_unknown", "验证码用途不正确。", "Unknown purpose for the code.", field="purpose"
+            "accounts.sms_purpose_unknown",
+            "验证码用途不正确。",
+            "Unknown purpose for the code.",
+            field="purpose",
         )
     now = now or timezone.now()
     with transaction.atomic():
@@ -270,7 +275,9 @@ def account_register_online(
     sms_id = sms_code_check(mobile=mobile, purpose=SmsCode.Purpose.REGISTER, code=sms_code, now=now)
     with transaction.atomic():
         _sms_code_use(sms_id=sms_id, now=now)
-        user = _create_individual(person=person, mobile=mobile, password=password, level=User.Level.ONLINE, now=now)
+        user = _create_individual(
+            person=person, mobile=mobile, password=password, level=User.Level.ONLINE, now=now
+        )
         audit_record(
             actor=user,
             action="register",
@@ -376,7 +383,9 @@ def account_upgrade_to_counter(
             )
         if user.registration_level == User.Level.COUNTER:
             raise Conflict(
-                "accounts.already_counter", "该用户已是窗口注册用户。", "This user is already counter-registered."
+                "accounts.already_counter",
+                "该用户已是窗口注册用户。",
+                "This user is already counter-registered.",
             )
         user.registration_level = User.Level.COUNTER
         user.upgraded_at = timezone.now()
@@ -423,7 +432,10 @@ def organisation_register(
         )
     division = validate_division(division)
     _require_within(actor, division)
-    if representative_role not in (OrganisationMember.Role.LEGAL_REPRESENTATIVE, OrganisationMember.Role.AGENT):
+    if representative_role not in (
+        OrganisationMember.Role.LEGAL_REPRESENTATIVE,
+        OrganisationMember.Role.AGENT,
+    ):
         raise ValidationFailed(
             "accounts.representative_role",
             "办理人须为法定代表人或代理人。",
@@ -440,7 +452,9 @@ def organisation_register(
         )
     rep_number = normalise_document_number(representative_id_type, representative_id_number)
     rep = _find_person(
-        id_type=representative_id_type, id_number=rep_number, name=clean_name(representative_name, field="representative_name")
+        id_type=representative_id_type,
+        id_number=rep_number,
+        name=clean_name(representative_name, field="representative_name"),
     )
     mobile = validate_mobile(mobile)
     clean_password(password)
@@ -453,7 +467,8 @@ def organisation_register(
                 field="uscc",
             )
         organisation, created = Organisation.objects.select_for_update().get_or_create(
-            uscc=code, defaults={"name": org_name, "kind": kind, "division": division, "address": address[:200]}
+            uscc=code,
+            defaults={"name": org_name, "kind": kind, "division": division, "address": address[:200]},
         )
         if not created and (organisation.name != org_name):
             raise ValidationFailed(
@@ -481,7 +496,9 @@ def organisation_register(
                 user.save()
         except IntegrityError as exc:
             raise Conflict(
-                "accounts.organisation_registered", "该单位已注册。", "This organisation is already registered."
+                "accounts.organisation_registered",
+                "该单位已注册。",
+                "This organisation is already registered.",
             ) from exc
         OrganisationMember.objects.create(
             organisation=organisation,
@@ -515,7 +532,9 @@ def organisation_member_add(
     """Add a person who acts for the organisation (经办人)."""
     _require_staff(actor, StaffRole.COUNTER_CLERK)
     if role not in OrganisationMember.Role.values:
-        raise ValidationFailed("accounts.member_role", "请选择人员类别。", "Choose the member's role.", field="role")
+        raise ValidationFailed(
+            "accounts.member_role", "请选择人员类别。", "Choose the member's role.", field="role"
+        )
     if role == OrganisationMember.Role.AGENT and not (authorisation_reference or "").strip():
         raise ValidationFailed(
             "accounts.authorisation_required",
@@ -528,15 +547,23 @@ def organisation_member_add(
     with transaction.atomic():
         organisation = Organisation.objects.select_for_update().filter(pk=organisation_id).first()
         if organisation is None:
-            raise ValidationFailed("accounts.organisation_not_found", "找不到该单位。", "No such organisation.")
+            raise ValidationFailed(
+                "accounts.organisation_not_found", "找不到该单位。", "No such organisation."
+            )
         _require_within(actor, organisation.division)
         member, created = OrganisationMember.objects.get_or_create(
             organisation=organisation,
             person=person,
-            defaults={"role": role, "authorisation_reference": authorisation_reference.strip()[:64], "added_by": actor},
+            defaults={
+                "role": role,
+                "authorisation_reference": authorisation_reference.strip()[:64],
+                "added_by": actor,
+            },
         )
         if not created:
-            raise Conflict("accounts.member_exists", "此人已是该单位的人员。", "This person is already a member.")
+            raise Conflict(
+                "accounts.member_exists", "此人已是该单位的人员。", "This person is already a member."
+            )
         audit_record(
             actor=actor,
             action="create",
@@ -622,7 +649,13 @@ def account_authenticate(*, username: str, password: str, request: HttpRequest |
             if user.locked_until:
                 user.failed_logins = 0
             user.save(update_fields=["failed_logins", "locked_until"])
-            audit_record(actor=None, action="login_failed", subject=user, subject_person_id=user.person_id, request=request)
+            audit_record(
+                actor=None,
+                action="login_failed",
+                subject=user,
+                subject_person_id=user.person_id,
+                request=request,
+            )
             failure: Unauthenticated | Throttled = wrong
             if user.locked_until:
                 failure = Throttled(
@@ -647,7 +680,9 @@ def _token_hash(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
-def api_token_issue(*, username: str, password: str, request: HttpRequest | None = None) -> tuple[str, ApiToken]:
+def api_token_issue(
+    *, username: str, password: str, request: HttpRequest | None = None
+) -> tuple[str, ApiToken]:
     """Exchange a password for a bearer token for the app; only the hash is stored."""
     user = account_authenticate(username=username, password=password, request=request)
     raw = secrets.token_urlsafe(32)

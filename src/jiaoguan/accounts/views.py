@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from functools import wraps
-from typing import Any
+from typing import Any, cast
 
 from django.contrib import messages
 from django.contrib.auth import login, logout
@@ -25,13 +26,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from jiaoguan.core.audit import audit_record
-from jiaoguan.core.divisions import DIVISIONS, division_prefix
+from jiaoguan.core.divisions import DIVISIONS
 from jiaoguan.core.errors import DomainError, NotAllowed, Throttled
 from jiaoguan.core.identifiers import mask_id_number, mask_name, mask_phone
 from jiaoguan.registry import selectors as registry_selectors
-from jiaoguan.registry.documents import normalise_document_number
-from jiaoguan.registry.models import Organisation
 from jiaoguan.registry.views import licence_card, vehicle_card
 
 from . import rules, selectors, services
@@ -142,8 +140,8 @@ def _business_name(business: rules.Business) -> str:
 def _grid(elder: bool) -> list[tuple[Promise, list[Tile]]]:
     if not elder:
         return TILE_GROUPS
-    groups = [(title, [t for t in tiles if t.elder]) for title, tiles in TILE_GROUPS]
-    return [(title, tiles) for title, tiles in groups if tiles]
+    # Elder-care mode: one short group of the most used services, in large tiles.
+    return [(gettext_lazy("常用服务"), [t for _title, tiles in TILE_GROUPS for t in tiles if t.elder])]
 
 
 def _elder(request: HttpRequest) -> bool:
@@ -170,7 +168,9 @@ def home(request: HttpRequest) -> HttpResponse:
             "groups": grid,
             "vehicles": vehicles,
             "licences": licences,
-            "display_name": mask_name(user.first_name) if user.kind == User.Kind.INDIVIDUAL else user.first_name,
+            "display_name": mask_name(user.first_name)
+            if user.kind == User.Kind.INDIVIDUAL
+            else user.first_name,
             "is_individual": user.kind == User.Kind.INDIVIDUAL,
         },
     )
@@ -180,7 +180,9 @@ def services_index(request: HttpRequest) -> HttpResponse:
     """Every service tile and every business, so nothing is hidden in elder-care mode."""
     areas = []
     for key, (title, area) in AREAS.items():
-        areas.append((key, title, [(b.code, _business_name(b)) for b in rules.BUSINESSES.values() if b.area == area]))
+        areas.append(
+            (key, title, [(b.code, _business_name(b)) for b in rules.BUSINESSES.values() if b.area == area])
+        )
     violation = [(b.code, _business_name(b)) for b in rules.BUSINESSES.values() if b.area == "violation"]
     return render(
         request, "accounts/services.html", {"groups": TILE_GROUPS, "areas": areas, "violation": violation}
@@ -291,17 +293,21 @@ def login_view(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated and request.method == "GET":
         return redirect(next_url or _after_login(request.user))
     status = 200
-    retry_minutes = None
+    retry_after = 0
+    unlock_at = None
     if request.method == "POST":
         form = LoginForm(request.POST)
         if form.is_valid():
             try:
                 user = services.account_authenticate(
-                    username=form.cleaned_data["account"], password=form.cleaned_data["password"], request=request
+                    username=form.cleaned_data["account"],
+                    password=form.cleaned_data["password"],
+                    request=request,
                 )
             except Throttled as error:
                 form.add_error(None, error.message)
-                retry_minutes = (error.retry_after + 59) // 60
+                retry_after = error.retry_after
+                unlock_at = timezone.localtime() + timedelta(seconds=retry_after)
                 status = error.status
             except DomainError as error:
                 add_domain_error(form, error)
@@ -314,11 +320,11 @@ def login_view(request: HttpRequest) -> HttpResponse:
     response = render(
         request,
         "accounts/login.html",
-        {"form": form, "next": next_url, "retry_minutes": retry_minutes},
+        {"form": form, "next": next_url, "unlock_at": unlock_at},
         status=status,
     )
-    if retry_minutes:
-        response["Retry-After"] = str(retry_minutes * 60)
+    if retry_after:
+        response["Retry-After"] = str(retry_after)
     return response
 
 
@@ -387,8 +393,12 @@ def me(request: HttpRequest) -> HttpResponse:
     ]
     profile = {
         "kind": KIND_LABELS.get(user.kind, user.kind),
-        "name": mask_name(person.name) if person else (organisation.name if organisation else user.first_name),
-        "id_number": mask_id_number(person.id_number) if person else (organisation.uscc if organisation else ""),
+        "name": mask_name(person.name)
+        if person
+        else (organisation.name if organisation else user.first_name),
+        "id_number": mask_id_number(person.id_number)
+        if person
+        else (organisation.uscc if organisation else ""),
         "mobile": mask_phone(user.mobile) if user.mobile else "",
         "level": LEVEL_LABELS.get(user.registration_level, ""),
         "online_level": user.kind == User.Kind.INDIVIDUAL and user.registration_level == User.Level.ONLINE,
@@ -498,29 +508,6 @@ def counter_register(request: HttpRequest) -> HttpResponse:
     return render(request, "accounts/counter/register.html", {"form": form})
 
 
-def _online_user_for_counter(request: HttpRequest, *, id_type: str, id_number: str) -> User | None:
-    """Exact match of an individual account by document; the lookup is audited as a staff read.
-
-    TODO: belongs in accounts.selectors (an audited ``account_find_for_counter``).
-    """
-    number = normalise_document_number(id_type, id_number)
-    found = (
-        User.objects.select_related("person")
-        .filter(kind=User.Kind.INDIVIDUAL, person__id_type=id_type, person__id_number=number)
-        .first()
-    )
-    if found is not None:
-        audit_record(
-            actor=request.user,
-            action="view",
-            subject=found,
-            subject_person_id=found.person_id,
-            summary="窗口查询用户 counter lookup",
-            request=request,
-        )
-    return found
-
-
 def _account_summary(user: User) -> dict[str, Any]:
     person = user.person
     return {
@@ -563,7 +550,9 @@ def counter_upgrade(request: HttpRequest) -> HttpResponse:
         searched = True
         if lookup.is_valid():
             try:
-                found = _online_user_for_counter(request, **lookup.cleaned_data)
+                found = selectors.account_find_for_counter(
+                    actor=cast(User, request.user), request=request, **lookup.cleaned_data
+                )  # type: ignore[arg-type]
             except DomainError as error:
                 add_domain_error(lookup, error)
     elif "id_number" in request.GET:
@@ -571,7 +560,9 @@ def counter_upgrade(request: HttpRequest) -> HttpResponse:
         searched = True
         if lookup.is_valid():
             try:
-                found = _online_user_for_counter(request, **lookup.cleaned_data)
+                found = selectors.account_find_for_counter(
+                    actor=cast(User, request.user), request=request, **lookup.cleaned_data
+                )  # type: ignore[arg-type]
             except DomainError as error:
                 add_domain_error(lookup, error)
     else:
@@ -587,18 +578,17 @@ def counter_upgrade(request: HttpRequest) -> HttpResponse:
     return render(request, "accounts/counter/upgrade.html", context)
 
 
-def _organisations_for(actor: User) -> Any:
-    """Organisations registered inside the clerk's jurisdiction (TODO: a registry selector)."""
-    return Organisation.objects.filter(division__startswith=division_prefix(actor.jurisdiction))
-
-
 @staff_required
 def counter_organisations(request: HttpRequest) -> HttpResponse:
     """Find an organisation by its USCC to manage its members."""
     uscc = request.GET.get("uscc", "").strip().upper()[:32]
     organisation = None
     if uscc:
-        organisation = _organisations_for(request.user).filter(uscc=uscc).first()  # type: ignore[arg-type]
+        organisation = (
+            registry_selectors.organisations_visible_to(actor=cast(User, request.user))
+            .filter(uscc=uscc)
+            .first()
+        )  # type: ignore[arg-type]
         if organisation is not None:
             return redirect("accounts:counter_members", organisation_id=organisation.pk)
     return render(request, "accounts/counter/organisations.html", {"uscc": uscc, "not_found": bool(uscc)})
@@ -649,7 +639,11 @@ def counter_organisation_new(request: HttpRequest) -> HttpResponse:
 @staff_required
 def counter_members(request: HttpRequest, organisation_id: int) -> HttpResponse:
     """People who act for an organisation; add a member (organisation_member_add)."""
-    organisation = _organisations_for(request.user).filter(pk=organisation_id).first()  # type: ignore[arg-type]
+    organisation = (
+        registry_selectors.organisations_visible_to(actor=cast(User, request.user))
+        .filter(pk=organisation_id)
+        .first()
+    )  # type: ignore[arg-type]
     if organisation is None:
         raise Http404("organisation")
     if request.method == "POST":

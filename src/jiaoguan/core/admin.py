@@ -12,7 +12,15 @@ from .models import AuditEntry
 
 @admin.register(AuditEntry)
 class AuditEntryAdmin(admin.ModelAdmin):
-    list_display = ["at", "actor_label", "actor_role", "actor_jurisdiction", "action", "subject_type", "summary"]
+    list_display = [
+        "at",
+        "actor_label",
+        "actor_role",
+        "actor_jurisdiction",
+        "action",
+        "subject_type",
+        "summary",
+    ]
     list_filter = ["action", "actor_role", "subject_type"]
     search_fields = ["actor_label", "=subject_id"]
     date_hierarchy = "at"

@@ -67,7 +67,9 @@ def install_error_handlers(api: NinjaAPI) -> None:
             422,
             {
                 "code": "request.invalid",
-                "message": _bilingual(request, "请求内容不完整或格式不正确。", "The request is incomplete or malformed."),
+                "message": _bilingual(
+                    request, "请求内容不完整或格式不正确。", "The request is incomplete or malformed."
+                ),
                 "detail": {"fields": fields},
             },
         )
@@ -87,14 +89,18 @@ def install_error_handlers(api: NinjaAPI) -> None:
 
     @api.exception_handler(HttpError)
     def http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
-        code = {400: "request.malformed", 404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "request.error")
+        code = {400: "request.malformed", 404: "not_found", 405: "method_not_allowed"}.get(
+            exc.status_code, "request.error"
+        )
         return error_response(
             api,
             request,
             exc.status_code,
             {
                 "code": code,
-                "message": _bilingual(request, "请求无法处理:格式不正确。", "The request could not be processed."),
+                "message": _bilingual(
+                    request, "请求无法处理:格式不正确。", "The request could not be processed."
+                ),
                 "detail": {"reason": str(exc)[:200]},
             },
         )
@@ -112,5 +118,9 @@ def run_idempotent(
     key = request.headers.get("Idempotency-Key")
     if owner is None:
         user = getattr(request, "user", None)
-        owner = f"user:{user.pk}" if user is not None and user.is_authenticated else f"anon:{request.META.get('REMOTE_ADDR', '')}"
+        owner = (
+            f"user:{user.pk}"
+            if user is not None and user.is_authenticated
+            else f"anon:{request.META.get('REMOTE_ADDR', '')}"
+        )
     return idempotent_call(scope=scope, owner=owner, key=key, body=body, call=call)

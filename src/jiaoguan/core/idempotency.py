@@ -46,7 +46,9 @@ def idempotent_call(
         return _replay(existing, request_hash)
     try:
         with transaction.atomic():
-            record = IdempotencyRecord.objects.create(scope=scope, owner=owner, key=key, request_hash=request_hash)
+            record = IdempotencyRecord.objects.create(
+                scope=scope, owner=owner, key=key, request_hash=request_hash
+            )
             status, response = _run(call)
             record.status_code = status
             record.response = response

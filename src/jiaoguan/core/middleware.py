@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 
 from .errors import DomainError, Throttled
@@ -24,3 +24,36 @@ class DomainErrorMiddleware:
         if isinstance(exception, Throttled):
             response["Retry-After"] = str(exception.retry_after)
         return response
+
+
+_API_FALLBACK_ERRORS: dict[int, tuple[str, str, str]] = {
+    404: ("not_found", "没有找到所请求的接口或记录。", "No such endpoint or record."),
+    405: ("method_not_allowed", "该接口不支持此请求方法。", "This endpoint does not support that method."),
+}
+
+
+class ApiErrorShapeMiddleware:
+    """Gives the API's framework-level 404/405 answers the same {code, message, detail} body."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        fallback = _API_FALLBACK_ERRORS.get(response.status_code)
+        if (
+            fallback is None
+            or not request.path.startswith("/api/")
+            or response.get("Content-Type", "").startswith("application/json")
+        ):
+            return response
+        code, zh, en = fallback
+        lang = (getattr(request, "LANGUAGE_CODE", "") or "zh-hans").lower()
+        shaped = JsonResponse(
+            {"code": code, "message": en if lang.startswith("en") else zh, "detail": {}},
+            status=response.status_code,
+            json_dumps_params={"ensure_ascii": False},
+        )
+        if response.has_header("Allow"):
+            shaped["Allow"] = response["Allow"]
+        return shaped

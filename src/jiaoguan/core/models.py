@@ -33,7 +33,10 @@ class AuditEntry(models.Model):
     subject_type = models.CharField(max_length=64, db_comment="app_label.model of the record touched")
     subject_id = models.CharField(max_length=64, db_comment="primary key of the record touched")
     subject_person_id = models.BigIntegerField(
-        null=True, blank=True, db_index=True, db_comment="registry person whose data this is, for 'who accessed my data'"
+        null=True,
+        blank=True,
+        db_index=True,
+        db_comment="registry person whose data this is, for 'who accessed my data'",
     )
     summary = models.CharField(max_length=255, blank=True, db_comment="what was done; personal data masked")
     reason = models.CharField(max_length=255, blank=True)
@@ -46,7 +49,9 @@ class AuditEntry(models.Model):
         verbose_name_plural = "审计日志 audit entries"
 
     def __str__(self) -> str:
-        return f"{self.at:%Y-%m-%d %H:%M} {self.actor_label} {self.action} {self.subject_type}#{self.subject_id}"
+        return (
+            f"{self.at:%Y-%m-%d %H:%M} {self.actor_label} {self.action} {self.subject_type}#{self.subject_id}"
+        )
 
 
 class IdempotencyRecord(models.Model):
@@ -61,7 +66,12 @@ class IdempotencyRecord(models.Model):
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["scope", "owner", "key"], name="idempotency_unique_key")]
+        constraints = [
+            models.UniqueConstraint(fields=["scope", "owner", "key"], name="idempotency_unique_key")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.scope}:{self.key}"
 
 
 class OutboxMessage(models.Model):
@@ -78,8 +88,14 @@ class OutboxMessage(models.Model):
     class Meta:
         ordering = ["id"]
 
+    def __str__(self) -> str:
+        return f"{self.topic}:{self.dedup_key}"
+
 
 class NamedLock(models.Model):
     """A row to lock when there is no natural row yet (e.g. the first SMS to a number)."""
 
     name = models.CharField(max_length=128, unique=True)
+
+    def __str__(self) -> str:
+        return self.name

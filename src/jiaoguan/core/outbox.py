@@ -47,7 +47,9 @@ def outbox_enqueue(*, topic: str, payload: dict[str, Any], dedup_key: str) -> Ou
 def outbox_deliver(*, message_id: int) -> bool:
     """Send one message if still unsent; returns whether it is sent now."""
     with transaction.atomic():
-        message = OutboxMessage.objects.select_for_update().filter(pk=message_id, sent_at__isnull=True).first()
+        message = (
+            OutboxMessage.objects.select_for_update().filter(pk=message_id, sent_at__isnull=True).first()
+        )
         if message is None:
             return True
         handler = _HANDLERS.get(message.topic)
@@ -74,8 +76,8 @@ def outbox_deliver(*, message_id: int) -> bool:
 def outbox_dispatch(*, limit: int = 100) -> int:
     """Retry unsent messages, oldest first; returns how many were sent."""
     ids = list(
-        OutboxMessage.objects.filter(sent_at__isnull=True, attempts__lt=MAX_ATTEMPTS).values_list("pk", flat=True)[
-            :limit
-        ]
+        OutboxMessage.objects.filter(sent_at__isnull=True, attempts__lt=MAX_ATTEMPTS).values_list(
+            "pk", flat=True
+        )[:limit]
     )
     return sum(1 for pk in ids if outbox_deliver(message_id=pk))

@@ -15,3 +15,6 @@ class FakeSmsMessage(models.Model):
 
     class Meta:
         ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"SMS to {self.mobile[-4:]} #{self.pk}"

@@ -30,10 +30,12 @@ class SmsGateway(Protocol):
 class FakeSmsGateway:
     """Keeps messages in a table so the demo and the tests can read the inbox."""
 
-    def __init__(self, *, failure_rate: float = 0.0, latency_ms: int = 0, rng: random.Random | None = None) -> None:
+    def __init__(
+        self, *, failure_rate: float = 0.0, latency_ms: int = 0, rng: random.Random | None = None
+    ) -> None:
         self.failure_rate = failure_rate
         self.latency_ms = latency_ms
-        self.rng = rng or random.Random()
+        self.rng = rng or random.Random()  # noqa: S311 - simulated failures, not security
 
     def send(self, *, mobile: str, text: str, message_id: str) -> None:
         from .models import FakeSmsMessage
@@ -51,7 +53,9 @@ class FakeSmsGateway:
 
 def get_gateway() -> SmsGateway:
     if settings.SMS_GATEWAY == "fake":
-        return FakeSmsGateway(failure_rate=settings.SMS_FAKE_FAILURE_RATE, latency_ms=settings.SMS_FAKE_LATENCY_MS)
+        return FakeSmsGateway(
+            failure_rate=settings.SMS_FAKE_FAILURE_RATE, latency_ms=settings.SMS_FAKE_LATENCY_MS
+        )
     raise SmsGatewayError(f"no SMS gateway named {settings.SMS_GATEWAY!r} is configured")
 
 

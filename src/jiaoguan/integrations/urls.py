@@ -1,4 +1,8 @@
 from django.urls import path
 
+from . import views
+
 app_name = "integrations"
-urlpatterns: list = []
+urlpatterns = [
+    path("sms/", views.sms_inbox, name="sms_inbox"),
+]

@@ -31,7 +31,9 @@ class AuditedJurisdictionAdmin(admin.ModelAdmin):
     def person_id_of(self, obj: Any) -> int | None:
         return None
 
-    def change_view(self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: Any = None) -> HttpResponse:
+    def change_view(
+        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: Any = None
+    ) -> HttpResponse:
         response = super().change_view(request, object_id, form_url, extra_context)
         if request.method == "GET" and response.status_code == 200:
             obj = self.get_object(request, object_id)
@@ -106,7 +108,15 @@ class OrganisationAdmin(AuditedJurisdictionAdmin):
 
 @admin.register(Vehicle)
 class VehicleAdmin(AuditedJurisdictionAdmin):
-    list_display = ["plate_number", "plate_type", "kind", "use_nature", "registered_on", "status", "owner_masked"]
+    list_display = [
+        "plate_number",
+        "plate_type",
+        "kind",
+        "use_nature",
+        "registered_on",
+        "status",
+        "owner_masked",
+    ]
     list_filter = ["plate_type", "kind", "use_nature", "division"]
     search_fields = ["=plate_number", "=vin"]
     raw_id_fields = ["owner_person", "owner_organisation"]

@@ -89,7 +89,6 @@ class LicenceOut(Schema):
     alerts: list[AlertOut]
 
 
-
 class VehiclePage(Schema):
     items: list[VehicleOut]
     next_cursor: int | None

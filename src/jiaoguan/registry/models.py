@@ -22,19 +22,25 @@ class Person(models.Model):
         FEMALE = "F", "女 female"
         UNKNOWN = "", "未知 unknown"
 
-    id_type = models.CharField(max_length=24, choices=IdDocumentType.choices, default=IdDocumentType.RESIDENT_ID)
+    id_type = models.CharField(
+        max_length=24, choices=IdDocumentType.choices, default=IdDocumentType.RESIDENT_ID
+    )
     id_number = models.CharField(max_length=32, db_comment="personal data: masked in lists and logs")
     name = models.CharField(max_length=64, db_comment="personal data: masked in lists and logs")
     sex = models.CharField(max_length=1, choices=Sex.choices, blank=True)
     birth_date = models.DateField()
     nationality = models.CharField(max_length=3, default="CHN", db_comment="ISO 3166-1 alpha-3")
-    residence_division = models.CharField(max_length=6, db_index=True, db_comment="GB/T 2260 code of residence")
+    residence_division = models.CharField(
+        max_length=6, db_index=True, db_comment="GB/T 2260 code of residence"
+    )
     address = models.CharField(max_length=200, blank=True, db_comment="personal data")
     mobile = models.CharField(max_length=11, blank=True, db_comment="personal data: contact phone on record")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["id_type", "id_number"], name="person_unique_document")]
+        constraints = [
+            models.UniqueConstraint(fields=["id_type", "id_number"], name="person_unique_document")
+        ]
         verbose_name = "自然人 person"
         verbose_name_plural = "自然人 persons"
 
@@ -104,18 +110,26 @@ class Vehicle(models.Model):
     use_nature = models.CharField(max_length=32, choices=[(u.value, u.value) for u in UseNature])
     brand_model = models.CharField(max_length=64, blank=True)
     colour = models.CharField(max_length=16, blank=True)
-    owner_person = models.ForeignKey(Person, null=True, blank=True, on_delete=models.PROTECT, related_name="vehicles")
+    owner_person = models.ForeignKey(
+        Person, null=True, blank=True, on_delete=models.PROTECT, related_name="vehicles"
+    )
     owner_organisation = models.ForeignKey(
         Organisation, null=True, blank=True, on_delete=models.PROTECT, related_name="vehicles"
     )
-    owner_mobile = models.CharField(max_length=11, blank=True, db_comment="owner contact phone (B5); personal data")
+    owner_mobile = models.CharField(
+        max_length=11, blank=True, db_comment="owner contact phone (B5); personal data"
+    )
     registered_on = models.DateField(db_comment="first registration date (初次登记日期)")
-    last_inspected_on = models.DateField(null=True, blank=True, db_comment="last passed inspection or label issue")
+    last_inspected_on = models.DateField(
+        null=True, blank=True, db_comment="last passed inspection or label issue"
+    )
     on_site_inspection_required = models.BooleanField(
         default=False, db_comment="true after an injury/death accident or illegal-modification penalty"
     )
     status = models.CharField(max_length=8, default="A", db_comment="stored status codes (S7); Q is derived")
-    division = models.CharField(max_length=6, db_index=True, db_comment="GB/T 2260 code of the registering office")
+    division = models.CharField(
+        max_length=6, db_index=True, db_comment="GB/T 2260 code of the registering office"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -153,18 +167,28 @@ class DrivingLicence(models.Model):
     probation_started_on = models.DateField(
         null=True, blank=True, db_comment="date the first car or motorcycle class was obtained (实习期)"
     )
-    last_medical_on = models.DateField(null=True, blank=True, db_comment="last physical-condition certificate")
+    last_medical_on = models.DateField(
+        null=True, blank=True, db_comment="last physical-condition certificate"
+    )
     last_reviewed_on = models.DateField(null=True, blank=True, db_comment="last review (审验) completed")
-    status = models.CharField(max_length=8, default="A", db_comment="stored status codes (S7); M and S derived")
+    status = models.CharField(
+        max_length=8, default="A", db_comment="stored status codes (S7); M and S derived"
+    )
     cancelled_on = models.DateField(null=True, blank=True)
-    mobile = models.CharField(max_length=11, blank=True, db_comment="driver contact phone (B15); personal data")
+    mobile = models.CharField(
+        max_length=11, blank=True, db_comment="driver contact phone (B15); personal data"
+    )
     postal_address = models.CharField(max_length=200, blank=True, db_comment="personal data")
-    division = models.CharField(max_length=6, db_index=True, db_comment="GB/T 2260 code of the issuing office")
+    division = models.CharField(
+        max_length=6, db_index=True, db_comment="GB/T 2260 code of the issuing office"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         constraints = [
-            models.CheckConstraint(condition=Q(valid_from__gte=models.F("first_issued_on")), name="licence_valid_after_issue"),
+            models.CheckConstraint(
+                condition=Q(valid_from__gte=models.F("first_issued_on")), name="licence_valid_after_issue"
+            ),
         ]
         verbose_name = "驾驶证 driving licence"
         verbose_name_plural = "驾驶证 driving licences"
@@ -185,5 +209,10 @@ class PointsEntry(models.Model):
     class Meta:
         indexes = [models.Index(fields=["licence", "occurred_on"])]
         constraints = [
-            models.CheckConstraint(condition=Q(points__gte=-6) & Q(points__lte=12), name="points_entry_range"),
+            models.CheckConstraint(
+                condition=Q(points__gte=-6) & Q(points__lte=12), name="points_entry_range"
+            ),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.points:+d} {self.source}"

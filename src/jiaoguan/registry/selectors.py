@@ -11,7 +11,7 @@ from django.db.models import QuerySet, Sum
 from jiaoguan.core.identifiers import mask_id_number, mask_name, mask_phone
 
 from . import rules
-from .models import DrivingLicence, Person, PlateType, Vehicle
+from .models import DrivingLicence, Organisation, Person, PlateType, Vehicle
 
 if TYPE_CHECKING:
     from jiaoguan.accounts.models import User
@@ -127,19 +127,25 @@ def vehicle_status(vehicle: Vehicle, *, today: date) -> VehicleStatus:
     codes = rules.derived_vehicle_status(vehicle.status or "A", inspection_overdue=state == "overdue")
     alerts: list[Alert] = []
     if state == "overdue":
-        alerts.append(Alert("red", "inspection_overdue", "检验已逾期 — 请尽快检验", "Inspection overdue — book one now"))
+        alerts.append(
+            Alert("red", "inspection_overdue", "检验已逾期 — 请尽快检验", "Inspection overdue — book one now")
+        )
     elif state == "due_soon":
         alerts.append(
             Alert(
                 "amber",
                 "inspection_due_soon",
                 "检验即将到期 — 可申领检验标志" if not due.on_site else "检验即将到期 — 预约检验",
-                "Inspection due soon — apply for the label" if not due.on_site else "Inspection due soon — book it",
+                "Inspection due soon — apply for the label"
+                if not due.on_site
+                else "Inspection due soon — book it",
             )
         )
     if scrapping_soon:
         alerts.append(
-            Alert("amber", "scrapping_soon", "一年内达到强制报废年限", "Compulsory scrapping age within a year")
+            Alert(
+                "amber", "scrapping_soon", "一年内达到强制报废年限", "Compulsory scrapping age within a year"
+            )
         )
     owner = vehicle.owner_person.name if vehicle.owner_person_id else vehicle.owner_organisation.name  # type: ignore[union-attr]
     return VehicleStatus(
@@ -180,13 +186,19 @@ def licence_points_in_cycle(licence: DrivingLicence, *, cycle: tuple[date, date]
 MEDICAL_CERTIFICATE_VALID = timedelta(days=183)
 
 
-def _review_due(licence: DrivingLicence, *, classes: tuple[str, ...], cycle: tuple[date, date]) -> date | None:
+def _review_due(
+    licence: DrivingLicence, *, classes: tuple[str, ...], cycle: tuple[date, date]
+) -> date | None:
     """Review after the previous cycle (S1 art. 72), unless it has been done since that cycle ended."""
     if cycle[0] <= licence.first_issued_on:
         return None
-    previous = rules.scoring_cycle(first_issued_on=licence.first_issued_on, today=cycle[0] - timedelta(days=1))
+    previous = rules.scoring_cycle(
+        first_issued_on=licence.first_issued_on, today=cycle[0] - timedelta(days=1)
+    )
     due = rules.review_due(
-        classes=classes, cycle_end=previous[1], points_in_cycle=licence_points_in_cycle(licence, cycle=previous)
+        classes=classes,
+        cycle_end=previous[1],
+        points_in_cycle=licence_points_in_cycle(licence, cycle=previous),
     )
     if due is not None and licence.last_reviewed_on and licence.last_reviewed_on > previous[1]:
         return None
@@ -198,7 +210,10 @@ def _medical_due(licence: DrivingLicence, *, classes: tuple[str, ...], today: da
     day = today
     for _ in range(4):  # at most one deadline per cycle is met by one certificate
         due = rules.medical_certificate_due(
-            birth_date=licence.holder.birth_date, classes=classes, first_issued_on=licence.first_issued_on, today=day
+            birth_date=licence.holder.birth_date,
+            classes=classes,
+            first_issued_on=licence.first_issued_on,
+            today=day,
         )
         if due is None:
             return None
@@ -218,7 +233,11 @@ def licence_status(licence: DrivingLicence, *, today: date) -> LicenceStatus:
     points = licence_points_in_cycle(licence, cycle=cycle)
     review = _review_due(licence, classes=classes, cycle=cycle)
     medical = _medical_due(licence, classes=classes, today=today)
-    probation = rules.probation_end(first_issued_on=licence.probation_started_on) if licence.probation_started_on else None
+    probation = (
+        rules.probation_end(first_issued_on=licence.probation_started_on)
+        if licence.probation_started_on
+        else None
+    )
     on_probation = bool(probation and rules.on_probation(probation_end=probation, today=today))
     review_overdue = bool(review and review < today)
     codes = rules.derived_licence_status(
@@ -229,23 +248,39 @@ def licence_status(licence: DrivingLicence, *, today: date) -> LicenceStatus:
     warning = rules.points_warning(points)
     alerts: list[Alert] = []
     if renewal in ("overdue", "cancellable"):
-        alerts.append(Alert("red", "renewal_overdue", "驾驶证已超过有效期 — 请尽快换证", "Licence expired — renew now"))
+        alerts.append(
+            Alert("red", "renewal_overdue", "驾驶证已超过有效期 — 请尽快换证", "Licence expired — renew now")
+        )
     elif renewal == "renewal_window":
         alerts.append(
-            Alert("amber", "renewal_window", "驾驶证即将到期 — 可办理期满换证", "Licence expires soon — renew it")
+            Alert(
+                "amber",
+                "renewal_window",
+                "驾驶证即将到期 — 可办理期满换证",
+                "Licence expires soon — renew it",
+            )
         )
     if warning == "full":
         alerts.append(Alert("red", "points_full", f"记分已达{points}分", f"{points} points: limit reached"))
     elif warning == "near_limit":
-        alerts.append(Alert("amber", "points_near_limit", f"记分已达{points}分", f"{points} points this cycle"))
+        alerts.append(
+            Alert("amber", "points_near_limit", f"记分已达{points}分", f"{points} points this cycle")
+        )
     if medical is not None and (medical - today).days <= 60:
         alerts.append(
-            Alert("amber", "medical_due", f"请于{medical:%Y-%m-%d}前提交身体条件证明", f"Submit a medical certificate by {medical:%Y-%m-%d}")
+            Alert(
+                "amber",
+                "medical_due",
+                f"请于{medical:%Y-%m-%d}前提交身体条件证明",
+                f"Submit a medical certificate by {medical:%Y-%m-%d}",
+            )
         )
     if review_overdue:
         alerts.append(Alert("red", "review_overdue", "逾期未审验", "Review overdue"))
     if "R" in codes:
-        alerts.append(Alert("red", "cancelled_recoverable", "驾驶证已注销(可恢复)", "Licence cancelled (recoverable)"))
+        alerts.append(
+            Alert("red", "cancelled_recoverable", "驾驶证已注销(可恢复)", "Licence cancelled (recoverable)")
+        )
     return LicenceStatus(
         id=licence.pk,
         number_masked=mask_id_number(licence.holder.id_number),
@@ -328,3 +363,10 @@ def licences_visible_to(*, actor: User) -> QuerySet[DrivingLicence]:
 
 def person_masked_phone(person: Person) -> str:
     return mask_phone(person.mobile) if person.mobile else ""
+
+
+def organisations_visible_to(*, actor: User) -> QuerySet[Organisation]:
+    """Organisations registered inside the staff member's jurisdiction."""
+    from jiaoguan.core.divisions import division_prefix
+
+    return Organisation.objects.filter(division__startswith=division_prefix(actor.jurisdiction))

@@ -1,0 +1,172 @@
+"""Pages for my vehicles (Q1) and my driving licence (Q2).
+
+The statuses are computed by ``registry.selectors``; this module only puts them into
+words in the active language and adds the link that fixes each alert.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.views import redirect_to_login
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
+from . import selectors
+from .models import PlateType
+from .selectors import Alert, LicenceStatus, VehicleStatus
+
+INSPECTION_STATES: dict[str, tuple[Promise, str]] = {
+    "valid": (_("在有效期内"), "ok"),
+    "due_soon": (_("即将到期，已可办理检验"), "amber"),
+    "overdue": (_("已逾期未检验"), "red"),
+}
+
+RENEWAL_STATES: dict[str, tuple[Promise, str]] = {
+    "long_term": (_("长期有效，无需期满换证"), "ok"),
+    "valid": (_("在有效期内"), "ok"),
+    "renewal_window": (_("已进入期满换证期，可办理换证"), "amber"),
+    "overdue": (_("已超过有效期，请尽快换证"), "red"),
+    "cancellable": (_("超过有效期一年以上，驾驶证将被注销"), "red"),
+}
+
+POINTS_STATES: dict[str | None, tuple[Promise, str]] = {
+    None: (_("正常"), "ok"),
+    "near_limit": (_("接近满分"), "amber"),
+    "full": (_("已满分"), "red"),
+}
+
+PLATE_TYPE_LABELS: dict[str, Promise] = {
+    PlateType.LARGE.value: _("大型汽车号牌"),
+    PlateType.SMALL.value: _("小型汽车号牌"),
+    PlateType.MOTORCYCLE.value: _("普通摩托车号牌"),
+    PlateType.MOPED.value: _("轻便摩托车号牌"),
+    PlateType.LOW_SPEED.value: _("低速车号牌"),
+    PlateType.TRAILER.value: _("挂车号牌"),
+    PlateType.COACH.value: _("教练汽车号牌"),
+    PlateType.TEMPORARY.value: _("临时行驶车号牌"),
+    PlateType.LARGE_NEW_ENERGY.value: _("大型新能源汽车号牌"),
+    PlateType.SMALL_NEW_ENERGY.value: _("小型新能源汽车号牌"),
+}
+
+# Where each alert is fixed: a business (its tile page) or a feature; else the detail page.
+ALERT_TARGETS: dict[str, str] = {
+    "inspection_overdue": "B4",
+    "renewal_overdue": "B8",
+    "renewal_window": "B8",
+    "points_full": "study",
+    "points_near_limit": "study",
+}
+
+
+def _english() -> bool:
+    return (translation.get_language() or "").lower().startswith("en")
+
+
+def _words(zh: str, en: str) -> str:
+    return en if _english() else zh
+
+
+def _alerts(
+    alerts: list[Alert], *, fallback: str, overrides: dict[str, str] | None = None
+) -> list[dict[str, str]]:
+    out = []
+    for alert in alerts:
+        target = (overrides or {}).get(alert.code) or ALERT_TARGETS.get(alert.code)
+        url = reverse("accounts:service", args=[target]) if target else fallback
+        out.append({"level": alert.level, "text": _words(alert.zh, alert.en), "url": url})
+    return out
+
+
+def vehicle_card(v: VehicleStatus) -> dict[str, Any]:
+    """One vehicle's Q1 status in words, for the home card and the vehicle pages."""
+    detail = reverse("registry:vehicle", args=[v.id])
+    state, state_level = INSPECTION_STATES.get(v.inspection_state, (v.inspection_state, "amber"))
+    overrides = {"inspection_due_soon": "B4"} if v.next_inspection_on_site else {}
+    return {
+        "id": v.id,
+        "url": detail,
+        "plate_number": v.plate_number,
+        "plate_colour": v.plate_colour,
+        "plate_type": v.plate_type,
+        "plate_type_label": PLATE_TYPE_LABELS.get(v.plate_type, v.plate_type_label),
+        "kind": _words(v.kind_zh, v.kind_en),
+        "use": _words(v.use_zh, v.use_en),
+        "brand_model": v.brand_model,
+        "registered_on": v.registered_on,
+        "vin_masked": v.vin_masked,
+        "owner_masked": v.owner_masked,
+        "statuses": [{"code": s.code, "text": _words(s.zh, s.en)} for s in v.statuses],
+        "normal": [s.code for s in v.statuses] == ["A"],
+        "inspection_valid_until": v.inspection_valid_until,
+        "inspection_state": state,
+        "inspection_level": state_level,
+        "next_inspection_on_site": v.next_inspection_on_site,
+        "scrapping_date": v.scrapping_date,
+        "scrapping_within_a_year": v.scrapping_within_a_year,
+        "is_key_vehicle": v.is_key_vehicle,
+        "alerts": _alerts(v.alerts, fallback=detail, overrides=overrides),
+    }
+
+
+def licence_card(lic: LicenceStatus) -> dict[str, Any]:
+    """One licence's Q2 status in words, for the home card and the licence page."""
+    detail = reverse("registry:licences")
+    renewal, renewal_level = RENEWAL_STATES.get(lic.renewal_state, (lic.renewal_state, "amber"))
+    points, points_level = POINTS_STATES.get(lic.points_warning, (lic.points_warning or "", "amber"))
+    return {
+        "id": lic.id,
+        "url": detail,
+        "number_masked": lic.number_masked,
+        "archive_number": lic.archive_number,
+        "holder_masked": lic.holder_masked,
+        "classes": [{"code": c, "text": _words(zh, en)} for c, zh, en in lic.classes],
+        "class_codes": "".join(c for c, _zh, _en in lic.classes),
+        "statuses": [{"code": s.code, "text": _words(s.zh, s.en)} for s in lic.statuses],
+        "normal": [s.code for s in lic.statuses] == ["A"],
+        "first_issued_on": lic.first_issued_on,
+        "valid_from": lic.valid_from,
+        "valid_until": lic.valid_until,
+        "renewal_state": renewal,
+        "renewal_level": renewal_level,
+        "renewal_window_start": lic.renewal_window_start,
+        "points_in_cycle": lic.points_in_cycle,
+        "points_limit": lic.points_limit,
+        "points_state": points,
+        "points_level": points_level,
+        "cycle_start": lic.cycle_start,
+        "cycle_end": lic.cycle_end,
+        "probation_end": lic.probation_end,
+        "on_probation": lic.on_probation,
+        "review_due": lic.review_due,
+        "medical_due": lic.medical_due,
+        "age_limit_exchange": sorted(lic.age_limit_exchange.items()),
+        "alerts": _alerts(lic.alerts, fallback=detail),
+    }
+
+
+def vehicle_list(request: HttpRequest) -> HttpResponse:
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
+    statuses = selectors.my_vehicle_statuses(user=request.user, today=timezone.localdate())  # type: ignore[arg-type]
+    return render(request, "registry/vehicle_list.html", {"vehicles": [vehicle_card(v) for v in statuses]})
+
+
+def vehicle_detail(request: HttpRequest, vehicle_id: int) -> HttpResponse:
+    """One of my vehicles; anyone else's is a 404, the same answer as a missing one."""
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
+    vehicle = get_object_or_404(selectors.my_vehicles(user=request.user), pk=vehicle_id)  # type: ignore[arg-type]
+    status = selectors.vehicle_status(vehicle, today=timezone.localdate())
+    return render(request, "registry/vehicle_detail.html", {"v": vehicle_card(status)})
+
+
+def licence_list(request: HttpRequest) -> HttpResponse:
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
+    statuses = selectors.my_licence_statuses(user=request.user, today=timezone.localdate())  # type: ignore[arg-type]
+    return render(request, "registry/licence_list.html", {"licences": [licence_card(s) for s in statuses]})
