@@ -116,6 +116,7 @@ def test_cannot_see_other_peoples_vehicles(api, make_person, make_vehicle, sms_i
         ({"sms_code": "000000"}, 422, "accounts.sms_code_missing"),
         ({"mobile": "1234"}, 422, "identity.mobile_format"),
         ({"name": "张" * 300}, 422, "request.invalid"),
+        ({"name": "张\x00伟"}, 422, "request.invalid"),
     ],
 )
 def test_bad_registration_input_is_a_clear_4xx(api, make_person, body, status, code):
@@ -234,3 +235,10 @@ def test_contact_change_and_access_log(api, make_person, make_staff, sms_inbox):
     log = api.get("/api/v1/me/access-log", **auth).json()
     assert [row["role"] for row in log] == ["counter_clerk"]
     assert AuditEntry.objects.filter(subject_person_id=person.pk).count() >= 2
+
+
+@pytest.mark.django_db
+def test_nul_bytes_never_reach_the_database(api):
+    response = post(api, "/api/v1/auth/tokens", {"username": "a\x00b", "password": "x"})
+    assert response.status_code == 422
+    assert response.json()["code"] == "request.invalid"

@@ -71,7 +71,9 @@ def test_citizen_cannot_enter_back_office(make_person, sms_inbox):
     from jiaoguan.accounts.models import User
 
     person = make_person()
-    user = User.objects.create_user(username=person.id_number, password="x", person=person, registration_level="online")
+    user = User.objects.create_user(
+        username=person.id_number, password="x", person=person, registration_level="online"
+    )
     client = Client()
     client.force_login(user)
     assert client.get("/admin/registry/person/").status_code == 302

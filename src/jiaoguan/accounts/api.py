@@ -8,7 +8,7 @@ from typing import Any
 from django.http import HttpRequest
 from ninja import Field, Router, Schema
 
-from jiaoguan.core.api import BearerToken, ErrorOut, SessionUser, run_idempotent
+from jiaoguan.core.api import BearerToken, ErrorOut, InputSchema, SessionUser, run_idempotent
 from jiaoguan.core.identifiers import mask_id_number, mask_phone
 
 from . import rules, selectors, services
@@ -26,7 +26,7 @@ ERRORS = {
 }
 
 
-class SmsCodeIn(Schema):
+class SmsCodeIn(InputSchema):
     mobile: str = Field(..., max_length=32, description="mainland mobile number, 11 digits")
     purpose: str = Field("register", max_length=32, description="register | change_mobile")
 
@@ -37,7 +37,7 @@ class SmsCodeOut(Schema):
     resend_after: int
 
 
-class RegistrationIn(Schema):
+class RegistrationIn(InputSchema):
     id_type: str = Field("resident_id", max_length=32)
     id_number: str = Field(..., max_length=64)
     name: str = Field(..., max_length=200)
@@ -53,7 +53,7 @@ class AccountOut(Schema):
     registration_level: str
 
 
-class TokenIn(Schema):
+class TokenIn(InputSchema):
     username: str = Field(..., max_length=200)
     password: str = Field(..., max_length=200)
 
@@ -76,7 +76,7 @@ class MeOut(Schema):
     counter_only_businesses_allowed: bool
 
 
-class ContactIn(Schema):
+class ContactIn(InputSchema):
     mobile: str = Field(..., max_length=32)
     sms_code: str = Field(..., max_length=16)
     postal_address: str | None = Field(None, max_length=400)

@@ -2,15 +2,32 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 from ninja import NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.security import HttpBearer
+from pydantic import field_validator
 
 from .errors import DomainError, Throttled
 from .idempotency import idempotent_call
+
+
+# NUL and other C0 controls never belong in a form value; PostgreSQL cannot even store NUL.
+_CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+class InputSchema(Schema):
+    """Base of every request body: strings with control characters are refused (422)."""
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_control_characters(cls, value: Any) -> Any:
+        if isinstance(value, str) and _CONTROL_CHARACTERS.search(value):
+            raise ValueError("control characters are not allowed")
+        return value
 
 
 class ErrorOut(Schema):
