@@ -14,7 +14,6 @@ from pydantic import field_validator
 from .errors import DomainError, Throttled
 from .idempotency import idempotent_call
 
-
 # NUL and other C0 controls never belong in a form value; PostgreSQL cannot even store NUL.
 _CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
