@@ -203,6 +203,39 @@ def _sms_code_use(*, sms_id: int, now: datetime) -> None:
 
 
 # ---------------------------------------------------------------- registration
+def _already_registered() -> Conflict:
+    return Conflict(
+        "accounts.already_registered",
+        "该证件已注册过账号,请直接登录;忘记密码可找回。",
+        "An account already exists for this document; log in instead, or reset the password.",
+        field="id_number",
+    )
+
+
+def _not_local() -> NotAllowed:
+    return NotAllowed(
+        "accounts.not_local",
+        "窗口注册仅限本地居民,或在本地有机动车、驾驶证的非本地居民。",
+        "Counter registration is for local residents, or non-residents with a vehicle or licence registered here.",
+    )
+
+
+def _authorisation_required() -> ValidationFailed:
+    return ValidationFailed(
+        "accounts.authorisation_required",
+        "代理人办理须提交委托代理授权书,请填写授权书编号。",
+        "An agent must bring the authorisation letter; enter its number.",
+        field="authorisation_reference",
+    )
+
+
+def _organisation_registered() -> Conflict:
+    return Conflict(
+        "accounts.organisation_registered",
+        "该单位已注册。",
+        "This organisation is already registered.",
+        field="uscc",
+    )
 
 
 def _find_person(*, id_type: str, id_number: str, name: str) -> Person:
@@ -221,12 +254,7 @@ def _find_person(*, id_type: str, id_number: str, name: str) -> Person:
 
 def _ensure_not_registered(person: Person) -> None:
     if User.objects.filter(person=person).exists():
-        raise Conflict(
-            "accounts.already_registered",
-            "该证件已注册过账号,请直接登录;忘记密码可找回。",
-            "An account already exists for this document; log in instead, or reset the password.",
-            field="id_number",
-        )
+        raise _already_registered()
 
 
 def _create_individual(*, person: Person, mobile: str, password: str, level: str, now: datetime) -> User:
@@ -245,12 +273,7 @@ def _create_individual(*, person: Person, mobile: str, password: str, level: str
         with transaction.atomic():
             user.save()
     except IntegrityError as exc:
-        raise Conflict(
-            "accounts.already_registered",
-            "该证件已注册过账号,请直接登录。",
-            "An account already exists for this document; log in instead.",
-            field="id_number",
-        ) from exc
+        raise _already_registered() from exc
     return user
 
 
@@ -338,11 +361,7 @@ def account_register_at_counter(
     person = _find_person(id_type=id_type, id_number=number, name=name)
     office = actor.jurisdiction[:4] + "00"
     if not _is_local(person, office):
-        raise NotAllowed(
-            "accounts.not_local",
-            "窗口注册仅限本地居民,或在本地有机动车、驾驶证的非本地居民。",
-            "Counter registration is for local residents, or non-residents with a vehicle or licence registered here.",
-        )
+        raise _not_local()
     _ensure_not_registered(person)
     with transaction.atomic():
         user = _create_individual(
@@ -376,11 +395,7 @@ def account_upgrade_to_counter(
         if user is None or user.person is None:
             raise ValidationFailed("accounts.user_not_found", "找不到该用户。", "No such user.")
         if not _is_local(user.person, actor.jurisdiction[:4] + "00"):
-            raise NotAllowed(
-                "accounts.not_local",
-                "窗口注册仅限本地居民,或在本地有机动车、驾驶证的非本地居民。",
-                "Counter registration is for local residents, or non-residents with a vehicle or licence here.",
-            )
+            raise _not_local()
         if user.registration_level == User.Level.COUNTER:
             raise Conflict(
                 "accounts.already_counter",
@@ -444,12 +459,7 @@ def organisation_register(
         )
     authorisation_reference = (authorisation_reference or "").strip()[:64]
     if representative_role == OrganisationMember.Role.AGENT and not authorisation_reference:
-        raise ValidationFailed(
-            "accounts.authorisation_required",
-            "代理人办理须提交委托代理授权书,请填写授权书编号。",
-            "An agent must bring the authorisation letter; enter its number.",
-            field="authorisation_reference",
-        )
+        raise _authorisation_required()
     rep_number = normalise_document_number(representative_id_type, representative_id_number)
     rep = _find_person(
         id_type=representative_id_type,
@@ -460,12 +470,7 @@ def organisation_register(
     clean_password(password)
     with transaction.atomic():
         if Organisation.objects.filter(uscc=code, account__isnull=False).exists():
-            raise Conflict(
-                "accounts.organisation_registered",
-                "该单位已注册。",
-                "This organisation is already registered.",
-                field="uscc",
-            )
+            raise _organisation_registered()
         organisation, created = Organisation.objects.select_for_update().get_or_create(
             uscc=code,
             defaults={"name": org_name, "kind": kind, "division": division, "address": address[:200]},
@@ -495,11 +500,7 @@ def organisation_register(
             with transaction.atomic():
                 user.save()
         except IntegrityError as exc:
-            raise Conflict(
-                "accounts.organisation_registered",
-                "该单位已注册。",
-                "This organisation is already registered.",
-            ) from exc
+            raise _organisation_registered() from exc
         OrganisationMember.objects.create(
             organisation=organisation,
             person=rep,
@@ -536,12 +537,7 @@ def organisation_member_add(
             "accounts.member_role", "请选择人员类别。", "Choose the member's role.", field="role"
         )
     if role == OrganisationMember.Role.AGENT and not (authorisation_reference or "").strip():
-        raise ValidationFailed(
-            "accounts.authorisation_required",
-            "代理人须提交委托代理授权书,请填写授权书编号。",
-            "An agent needs an authorisation letter; enter its number.",
-            field="authorisation_reference",
-        )
+        raise _authorisation_required()
     number = normalise_document_number(id_type, id_number)
     person = _find_person(id_type=id_type, id_number=number, name=clean_name(name))
     with transaction.atomic():
