@@ -621,8 +621,10 @@ def test_a_domain_error_escaping_a_page_renders_the_error_page_with_its_status()
 
 def test_500_page_renders_without_a_request():
     from django.template import loader
+    from django.utils import translation
 
-    html = loader.get_template("500.html").render()
+    with translation.override("zh-hans"):  # no request: the default language of the platform
+        html = loader.get_template("500.html").render()
     assert "系统繁忙" in html and 'href="/"' in html
 
 
@@ -665,3 +667,11 @@ def test_organisation_user_home_shows_its_vehicles_and_no_licence_card(client, p
 def test_every_page_url_has_a_name():
     assert reverse("accounts:register_sms") == "/register/sms/"
     assert reverse("accounts:counter_members", args=[1]) == "/counter/organisations/1/members/"
+
+
+@pytest.mark.django_db
+def test_pages_stay_chinese_whatever_the_browser_asks_until_english_is_chosen(client):
+    page = client.get("/login/", HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.9").content.decode()
+    assert "登录" in page and "Log in" not in page
+    client.post("/i18n/setlang/", {"language": "en", "next": "/login/"})
+    assert "Log in" in client.get("/login/").content.decode()
