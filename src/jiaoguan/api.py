@@ -8,6 +8,7 @@ from ninja import NinjaAPI, Schema
 
 from jiaoguan.accounts.api import router as accounts_router
 from jiaoguan.core.api import install_error_handlers
+from jiaoguan.credentials.api import router as credentials_router
 from jiaoguan.registry.api import router as registry_router
 
 api = NinjaAPI(
@@ -35,3 +36,4 @@ def health(request: HttpRequest) -> HealthOut:
 
 api.add_router("/", accounts_router)
 api.add_router("/", registry_router)
+api.add_router("/", credentials_router)

@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "jiaoguan.registry",
     "jiaoguan.accounts",
     "jiaoguan.integrations",
+    "jiaoguan.credentials",
 ]
 
 MIDDLEWARE = [
@@ -172,6 +173,14 @@ API_TOKEN_TTL_SECONDS = int(os.environ.get("JIAOGUAN_API_TOKEN_TTL_SECONDS", str
 SMS_GATEWAY = os.environ.get("JIAOGUAN_SMS_GATEWAY", "fake")
 SMS_FAKE_FAILURE_RATE = float(os.environ.get("JIAOGUAN_SMS_FAKE_FAILURE_RATE", "0"))
 SMS_FAKE_LATENCY_MS = int(os.environ.get("JIAOGUAN_SMS_FAKE_LATENCY_MS", "0"))
+
+# Credentials (E1-E6, D1-D4): private signing keys live here, never in the database.
+CREDENTIAL_KEY_DIR = os.environ.get("JIAOGUAN_CREDENTIAL_KEY_DIR") or str(DATA_DIR / "keys")
+CREDENTIAL_ALG = int(os.environ.get("JIAOGUAN_CREDENTIAL_ALG", "-7"))  # -7 ES256, -8 EdDSA, -65601 SM2
+CREDENTIAL_AUTO_KEY = _env_bool("JIAOGUAN_CREDENTIAL_AUTO_KEY", False)
+CREDENTIAL_ISSUER = os.environ.get("JIAOGUAN_CREDENTIAL_ISSUER", "CN-411700")
+CREDENTIAL_ONLINE_SECONDS = int(os.environ.get("JIAOGUAN_CREDENTIAL_ONLINE_SECONDS", "180"))
+CREDENTIAL_OFFLINE_DAYS = int(os.environ.get("JIAOGUAN_CREDENTIAL_OFFLINE_DAYS", "7"))
 
 LOGGING = {
     "version": 1,

@@ -175,6 +175,11 @@ class DrivingLicence(models.Model):
         max_length=8, default="A", db_comment="stored status codes (S7); M and S derived"
     )
     cancelled_on = models.DateField(null=True, blank=True)
+    remarks = models.CharField(
+        max_length=200,
+        blank=True,
+        db_comment="备注 printed on the licence, ';'-separated (D4, e.g. military history)",
+    )
     mobile = models.CharField(
         max_length=11, blank=True, db_comment="driver contact phone (B15); personal data"
     )

@@ -1,0 +1,144 @@
+"""Signing keys: creation, rotation, the private-key store and the trust list.
+
+Private keys live as PEM files in ``CREDENTIAL_KEY_DIR`` (a mounted secret in
+production) or, for the one active key, in ``JIAOGUAN_CREDENTIAL_PRIVATE_KEY``; the
+database keeps only public keys. Rotation adds a new key and retires the old one, which
+keeps verifying until every credential it could have signed has expired.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import threading
+import time
+from datetime import timedelta
+from pathlib import Path
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from jiaoguan.core.errors import Conflict
+
+from .crypto import ES256, PublicKey, algorithm_for
+from .models import SigningKey
+
+# The longest lifetime any token may have (printed credentials); a retired key verifies this long.
+MAX_TOKEN_LIFETIME = timedelta(days=366)
+
+
+def _key_dir() -> Path:
+    path = Path(settings.CREDENTIAL_KEY_DIR)
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return path
+
+
+def _private_pem(kid: str) -> bytes | None:
+    env = os.environ.get("JIAOGUAN_CREDENTIAL_PRIVATE_KEY")
+    if env and os.environ.get("JIAOGUAN_CREDENTIAL_KID", kid) == kid:
+        return env.encode()
+    path = _key_dir() / f"{kid}.pem"
+    return path.read_bytes() if path.exists() else None
+
+
+def key_create(*, alg: int = ES256, not_before_delay: timedelta = timedelta(0)) -> SigningKey:
+    """Generate a key pair; the private half goes to the key directory only."""
+    algorithm = algorithm_for(alg)
+    if algorithm is None:
+        raise Conflict(
+            "credentials.alg_unavailable", "该签名算法不可用。", "That signature algorithm is not available."
+        )
+    kid = secrets.token_hex(4)  # 4 bytes: enough to tell keys apart, small in every QR
+    private_pem = algorithm.generate_private_pem()
+    path = _key_dir() / f"{kid}.pem"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(private_pem)
+    key = SigningKey.objects.create(
+        kid=kid,
+        alg=alg,
+        public_der=algorithm.public_der(private_pem),
+        not_before=timezone.now() + not_before_delay,
+    )
+    trust_cache_clear()
+    return key
+
+
+def key_rotate(*, alg: int = ES256) -> SigningKey:
+    """Add a new active key and retire the current ones (they still verify until not_after)."""
+    now = timezone.now()
+    with transaction.atomic():
+        current = list(SigningKey.objects.select_for_update().filter(retired_at__isnull=True))
+        new = key_create(alg=alg)
+        for key in current:
+            key.retired_at = now
+            key.not_after = now + MAX_TOKEN_LIFETIME
+            key.save(update_fields=["retired_at", "not_after"])
+    trust_cache_clear()
+    return new
+
+
+def active_key() -> tuple[SigningKey, bytes]:
+    """The newest usable key with its private half; the demo creates one on first use."""
+    now = timezone.now()
+    for key in SigningKey.objects.filter(retired_at__isnull=True, not_before__lte=now).order_by(
+        "-not_before", "-id"
+    ):
+        pem = _private_pem(key.kid)
+        if pem is not None:
+            return key, pem
+    if settings.DEMO_MODE or settings.CREDENTIAL_AUTO_KEY:
+        key = key_create(alg=settings.CREDENTIAL_ALG)
+        pem = _private_pem(key.kid)
+        assert pem is not None
+        return key, pem
+    raise Conflict(
+        "credentials.no_signing_key",
+        "签发服务暂不可用(没有可用的签名密钥),请稍后再试。",
+        "Issuing is unavailable (no signing key is configured); try again later.",
+    )
+
+
+def _public(key: SigningKey) -> PublicKey:
+    return PublicKey(
+        kid=bytes.fromhex(key.kid),
+        alg=key.alg,
+        public_der=bytes(key.public_der),
+        not_before=int(key.not_before.timestamp()),
+        not_after=int(key.not_after.timestamp()) if key.not_after else None,
+    )
+
+
+def trust_list() -> list[PublicKey]:
+    """Every key a verifier should accept now."""
+    now = timezone.now()
+    return [_public(k) for k in SigningKey.objects.all() if k.not_after is None or k.not_after > now]
+
+
+# Verification is hot: keep the trust list in memory for a short while per process.
+_CACHE_SECONDS = 30.0
+_cache: dict[bytes, PublicKey] = {}
+_cache_loaded = 0.0
+_cache_lock = threading.Lock()
+
+
+def trust_cache_clear() -> None:
+    global _cache_loaded
+    with _cache_lock:
+        _cache.clear()
+        _cache_loaded = 0.0
+
+
+def trusted_key(kid: bytes) -> PublicKey | None:
+    global _cache_loaded
+    with _cache_lock:
+        fresh = time.monotonic() - _cache_loaded < _CACHE_SECONDS
+        if fresh and kid in _cache:
+            return _cache[kid]
+    keys = {k.kid: k for k in trust_list()}
+    with _cache_lock:
+        _cache.clear()
+        _cache.update(keys)
+        _cache_loaded = time.monotonic()
+        return _cache.get(kid)

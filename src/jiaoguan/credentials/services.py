@@ -1,0 +1,612 @@
+"""Credential use cases: issue, reissue, status changes, tokens for display, verification."""
+
+from __future__ import annotations
+
+import io
+import secrets
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from jiaoguan.core.audit import audit_record
+from jiaoguan.core.errors import Conflict, NotAllowed, NotFound, ValidationFailed
+from jiaoguan.core.identifiers import mask_name
+from jiaoguan.core.outbox import outbox_enqueue, outbox_handler
+from jiaoguan.registry.models import DrivingLicence, Vehicle
+from jiaoguan.registry.selectors import licence_status, vehicle_status
+
+from . import keys as signing
+from .crypto import algorithm_for
+from .models import Credential, LicenceApplication, OnlineNonce, PaperMarkRequest
+from .token import (
+    DRIVING_LICENCE,
+    INSPECTION_MARK,
+    STATUS_LIST,
+    Decoded,
+    DisplayMode,
+    TokenRejected,
+    date_int,
+    encode,
+)
+from .verify import Verdict, pack_status_bits, verdict_for
+
+# Registry status codes that end a credential (S7) and those that pause it.
+VEHICLE_REVOKING = frozenset("BCEMP")  # transferred out, stolen, deregistered, forced, scrapped
+VEHICLE_SUSPENDING = frozenset("JKLO")  # suspect, sealed, detained, locked
+LICENCE_REVOKING = frozenset("CEFG")  # transferred out, revoked, withdrawn, cancelled
+LICENCE_SUSPENDING = frozenset(
+    "BDJKLRU"
+)  # full points, suspended, stopped, held, locked, cancelled-recoverable
+STATUS_CODE = {"valid": 0, "suspended": 1, "revoked": 2, "superseded": 3}
+
+
+def _end_of_day(day: date) -> int:
+    return int(timezone.make_aware(datetime.combine(day, datetime.max.time())).timestamp())
+
+
+# ---------------------------------------------------------------- issue
+
+
+def _mark_data(vehicle: Vehicle, today: date) -> tuple[dict[str, Any], date, bool]:
+    status = vehicle_status(vehicle, today=today)
+    owner = vehicle.owner_person.name if vehicle.owner_person_id else vehicle.owner_organisation.name  # type: ignore[union-attr]
+    data = {
+        "plate": vehicle.plate_number or "",
+        "plate_type": vehicle.plate_type,
+        "vin_tail": vehicle.vin[-6:],
+        "kind": vehicle.kind,
+        "use": vehicle.use_nature,
+        "valid_until": date_int(status.inspection_valid_until),
+        "owner": mask_name(owner) if vehicle.owner_person_id else owner,
+        "exempt": 0 if status.next_inspection_on_site else 1,
+    }
+    return data, status.inspection_valid_until, status.inspection_state != "overdue"
+
+
+def _replace_current(
+    *, subject: dict[str, Any], kind: str, data: dict[str, Any], valid_until: date, event: str
+) -> Credential:
+    """Issue a credential for a subject, superseding the current one; runs inside a transaction."""
+    current = (
+        Credential.objects.select_for_update().filter(**subject, status__in=["valid", "suspended"]).first()
+    )
+    if (
+        current is not None
+        and current.status == "valid"
+        and current.data == data
+        and current.valid_until == valid_until
+    ):
+        return current  # nothing changed: issuing again is a no-op, so retries are safe
+    now = timezone.now()
+    if current is not None:
+        current.status = Credential.Status.SUPERSEDED
+        current.status_reason = f"reissued: {event}"
+        current.status_changed_at = now
+        current.save(update_fields=["status", "status_reason", "status_changed_at"])
+    new = Credential.objects.create(kind=kind, data=data, valid_until=valid_until, event=event, **subject)
+    if current is not None:
+        Credential.objects.filter(pk=current.pk).update(superseded_by=new)
+    return new
+
+
+def inspection_mark_issue(*, vehicle_id: int, event: str, today: date | None = None) -> Credential | None:
+    """Issue (or keep) the electronic inspection mark of a vehicle within its validity (E1).
+
+    Returns None when the vehicle has no right to a mark (inspection overdue, stolen,
+    deregistered ...); an existing mark is then suspended or revoked by the status sync.
+    """
+    today = today or timezone.localdate()
+    with transaction.atomic():
+        vehicle = (
+            Vehicle.objects.select_for_update()
+            .select_related("owner_person", "owner_organisation")
+            .filter(pk=vehicle_id)
+            .first()
+        )
+        if vehicle is None:
+            raise NotFound("credentials.vehicle_not_found", "没有这辆车。", "No such vehicle.")
+        data, valid_until, in_validity = _mark_data(vehicle, today)
+        stored = set(vehicle.status or "A")
+        if not in_validity or stored & (VEHICLE_REVOKING | VEHICLE_SUSPENDING):
+            _sync_vehicle(vehicle, today)
+            return None
+        return _replace_current(
+            subject={"vehicle": vehicle},
+            kind=Credential.Kind.INSPECTION_MARK,
+            data=data,
+            valid_until=valid_until,
+            event=event,
+        )
+
+
+def inspection_marks_bulk_issue(*, today: date | None = None, batch_size: int = 1000) -> int:
+    """Issue marks for every vehicle within its inspection validity that has none yet (E1)."""
+    today = today or timezone.localdate()
+    created = 0
+    last_pk = 0
+    while True:
+        batch = list(
+            Vehicle.objects.select_related("owner_person", "owner_organisation")
+            .filter(pk__gt=last_pk)
+            .exclude(credentials__status__in=["valid", "suspended"])
+            .order_by("pk")[:batch_size]
+        )
+        if not batch:
+            return created
+        last_pk = batch[-1].pk
+        rows = []
+        for vehicle in batch:
+            if set(vehicle.status or "A") & (VEHICLE_REVOKING | VEHICLE_SUSPENDING):
+                continue
+            data, valid_until, in_validity = _mark_data(vehicle, today)
+            if in_validity:
+                rows.append(
+                    Credential(
+                        kind=Credential.Kind.INSPECTION_MARK,
+                        vehicle=vehicle,
+                        data=data,
+                        valid_until=valid_until,
+                        event="bulk",
+                    )
+                )
+        with transaction.atomic():
+            # A mark issued meanwhile by another path wins; the unique constraint keeps one.
+            created += len(Credential.objects.bulk_create(rows, ignore_conflicts=True))
+
+
+def inspection_exempt_apply(
+    *, actor: Any, vehicle_id: int, delivery: str = "", address: str = "", today: date | None = None
+) -> Credential:
+    """Online application of an inspection-exempt vehicle (E2): the label is granted at once."""
+    today = today or timezone.localdate()
+    with transaction.atomic():
+        vehicle = Vehicle.objects.select_for_update().filter(pk=vehicle_id).first()
+        if (
+            vehicle is None
+            or vehicle.owner_person_id is None
+            or vehicle.owner_person_id != getattr(actor, "person_id", None)
+        ):
+            raise NotFound("credentials.vehicle_not_found", "没有这辆车。", "No such vehicle.")
+        status = vehicle_status(vehicle, today=today)
+        if status.next_inspection_on_site:
+            raise NotAllowed(
+                "credentials.on_site_required",
+                "本次检验须上线检验,不能网上申领检验标志,请预约检验。",
+                "This inspection must be done on site; book an inspection instead.",
+            )
+        if status.inspection_state != "due_soon":
+            raise Conflict(
+                "credentials.exempt_window",
+                "只能在检验有效期满前三个月内申领检验标志。",
+                "The label can only be applied for within the 3 months before the inspection expires.",
+            )
+        if delivery and delivery not in PaperMarkRequest.Delivery.values:
+            raise ValidationFailed(
+                "credentials.delivery",
+                "请选择领取方式。",
+                "Choose how to receive the paper mark.",
+                field="delivery",
+            )
+        if delivery == PaperMarkRequest.Delivery.POST and not address.strip():
+            raise ValidationFailed(
+                "credentials.address_required",
+                "邮寄须填写地址。",
+                "Enter the postal address.",
+                field="address",
+            )
+        vehicle.last_inspected_on = today
+        vehicle.save(update_fields=["last_inspected_on"])
+        credential = inspection_mark_issue(vehicle_id=vehicle.pk, event="exempt_applied", today=today)
+        if credential is None:
+            raise Conflict(
+                "credentials.not_issuable",
+                "该车当前不能签发检验标志。",
+                "No mark can be issued for this vehicle now.",
+            )
+        if delivery:
+            PaperMarkRequest.objects.create(
+                credential=credential, delivery=delivery, address=address.strip()[:200]
+            )
+    return credential
+
+
+def _licence_data(licence: DrivingLicence, today: date) -> tuple[dict[str, Any], date]:
+    status = licence_status(licence, today=today)
+    remarks = [r.strip() for r in (licence.remarks or "").split(";") if r.strip()]  # codes, see token.REMARKS
+    data = {
+        "name": licence.holder.name,
+        "number": licence.holder.id_number[:6] + licence.holder.id_number[-4:],
+        "archive": int(licence.archive_number),
+        "classes": "".join(c for c, _zh, _en in status.classes),
+        "valid_from": date_int(licence.valid_from),
+        "valid_until": date_int(status.valid_until),
+        "first_issued": date_int(licence.first_issued_on),
+        "remarks": remarks or None,
+        "office": int(licence.division),
+    }
+    return data, status.valid_until or date(9999, 12, 31)
+
+
+def licence_credential_issue(*, licence_id: int, event: str, today: date | None = None) -> Credential:
+    """Issue (or reissue) the electronic driving licence (D1, D2)."""
+    today = today or timezone.localdate()
+    with transaction.atomic():
+        licence = (
+            DrivingLicence.objects.select_for_update().select_related("holder").filter(pk=licence_id).first()
+        )
+        if licence is None:
+            raise NotFound("credentials.licence_not_found", "没有这本驾驶证。", "No such licence.")
+        if set(licence.status or "A") & (LICENCE_REVOKING | LICENCE_SUSPENDING):
+            raise Conflict(
+                "credentials.licence_status",
+                "驾驶证当前状态不能签发电子驾驶证。",
+                "The licence's current status does not allow an electronic licence.",
+            )
+        data, valid_until = _licence_data(licence, today)
+        return _replace_current(
+            subject={"licence": licence},
+            kind=Credential.Kind.DRIVING_LICENCE,
+            data=data,
+            valid_until=valid_until,
+            event=event,
+        )
+
+
+# ---------------------------------------------------------------- D1 application with photo
+
+PHOTO_MAX_BYTES = 2 * 1024 * 1024
+
+
+def _check_photo(photo: bytes) -> str:
+    from PIL import Image, UnidentifiedImageError
+
+    if not photo or len(photo) > PHOTO_MAX_BYTES:
+        raise ValidationFailed(
+            "credentials.photo_size",
+            "照片须为2MB以内的JPEG或PNG。",
+            "The photo must be a JPEG or PNG under 2 MB.",
+            field="photo",
+        )
+    try:
+        with Image.open(io.BytesIO(photo)) as image:
+            kind = (image.format or "").lower()
+            width, height = image.size
+            image.verify()
+    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):
+        raise ValidationFailed(
+            "credentials.photo_unreadable",
+            "照片无法识别,请重新拍摄。",
+            "The photo cannot be read; take it again.",
+            field="photo",
+        ) from None
+    if kind not in {"jpeg", "png"}:
+        raise ValidationFailed(
+            "credentials.photo_type",
+            "照片须为JPEG或PNG格式。",
+            "The photo must be JPEG or PNG.",
+            field="photo",
+        )
+    if width < 200 or height < 250 or width > 4000 or height > 4000:
+        raise ValidationFailed(
+            "credentials.photo_dimensions",
+            "照片尺寸不合适:至少200×250像素的正面免冠照。",
+            "The photo must be a frontal portrait of at least 200x250 pixels.",
+            field="photo",
+        )
+    return kind
+
+
+def licence_application_submit(*, actor: Any, photo: bytes) -> LicenceApplication:
+    """Apply for the electronic licence with a photo; staff review it before issue (D1)."""
+    licence = DrivingLicence.objects.filter(holder_id=getattr(actor, "person_id", None)).first()
+    if licence is None:
+        raise NotFound("credentials.no_licence", "您名下没有驾驶证。", "You hold no driving licence.")
+    if set(licence.status or "A") & (LICENCE_REVOKING | LICENCE_SUSPENDING):
+        raise Conflict(
+            "credentials.licence_status",
+            "驾驶证当前状态不能申领电子驾驶证,请到窗口办理。",
+            "The licence's current status does not allow an electronic licence; visit a counter.",
+        )
+    kind = _check_photo(photo)
+    try:
+        with transaction.atomic():
+            return LicenceApplication.objects.create(
+                licence=licence, applicant=actor, photo=photo, photo_type=kind
+            )
+    except IntegrityError:
+        raise Conflict(
+            "credentials.application_open",
+            "您已有一份待审核的申请。",
+            "You already have an application under review.",
+        ) from None
+
+
+def licence_application_review(
+    *, actor: Any, application_id: int, approve: bool, note: str = "", request: Any = None
+) -> LicenceApplication:
+    """Staff approve (issue) or reject an application after checking the photo (D1)."""
+    from jiaoguan.accounts.models import StaffRole, User
+
+    if getattr(actor, "kind", "") != User.Kind.STAFF or actor.staff_role not in (
+        StaffRole.COUNTER_CLERK,
+        StaffRole.ADMINISTRATOR,
+    ):
+        raise NotAllowed(
+            "accounts.role_not_allowed", "您的岗位无权审核。", "Your role may not review applications."
+        )
+    note = (note or "").strip()[:200]
+    if not approve and not note:
+        raise ValidationFailed(
+            "credentials.reject_reason", "不通过须写明原因。", "Give the reason for rejecting.", field="note"
+        )
+    with transaction.atomic():
+        application = (
+            LicenceApplication.objects.select_for_update()
+            .select_related("licence")
+            .filter(pk=application_id)
+            .first()
+        )
+        from jiaoguan.core.divisions import is_within
+
+        if application is None or not is_within(application.licence.division, actor.jurisdiction):
+            raise NotFound("credentials.application_not_found", "没有这份申请。", "No such application.")
+        if application.state != LicenceApplication.State.SUBMITTED:
+            raise Conflict(
+                "credentials.application_reviewed", "该申请已审核。", "This application was already reviewed."
+            )
+        application.state = (
+            LicenceApplication.State.APPROVED if approve else LicenceApplication.State.REJECTED
+        )
+        application.reviewed_by = actor
+        application.reviewed_at = timezone.now()
+        application.review_note = note
+        if approve:
+            application.credential = licence_credential_issue(
+                licence_id=application.licence_id, event="applied"
+            )
+        application.save()
+        audit_record(
+            actor=actor,
+            action="change",
+            subject=application,
+            subject_person_id=application.licence.holder_id,
+            summary=f"电子驾驶证照片审核 {'通过' if approve else '不通过'}",
+            request=request,
+        )
+    return application
+
+
+# ---------------------------------------------------------------- status
+
+
+def _set_status(credential: Credential, status: str, reason: str) -> bool:
+    if credential.status == status:
+        return False
+    credential.status = status
+    credential.status_reason = reason[:120]
+    credential.status_changed_at = timezone.now()
+    credential.save(update_fields=["status", "status_reason", "status_changed_at"])
+    return True
+
+
+def _sync_vehicle(vehicle: Vehicle, today: date) -> int:
+    changed = 0
+    for credential in Credential.objects.select_for_update().filter(
+        vehicle=vehicle, status__in=["valid", "suspended"]
+    ):
+        codes = set(vehicle.status or "A")
+        if codes & VEHICLE_REVOKING:
+            changed += _set_status(
+                credential, "revoked", f"vehicle status {''.join(sorted(codes & VEHICLE_REVOKING))}"
+            )
+        elif codes & VEHICLE_SUSPENDING or credential.valid_until < today:
+            changed += _set_status(
+                credential,
+                "suspended",
+                "inspection lapsed" if credential.valid_until < today else "vehicle status",
+            )
+        else:
+            changed += _set_status(credential, "valid", "")
+    return changed
+
+
+def _sync_licence(licence: DrivingLicence, today: date) -> int:
+    changed = 0
+    for credential in Credential.objects.select_for_update().filter(
+        licence=licence, status__in=["valid", "suspended"]
+    ):
+        codes = set(licence.status or "A")
+        if codes & LICENCE_REVOKING:
+            changed += _set_status(
+                credential, "revoked", f"licence status {''.join(sorted(codes & LICENCE_REVOKING))}"
+            )
+        elif codes & LICENCE_SUSPENDING or credential.valid_until < today:
+            changed += _set_status(
+                credential,
+                "suspended",
+                "licence expired" if credential.valid_until < today else "licence status",
+            )
+        else:
+            changed += _set_status(credential, "valid", "")
+    return changed
+
+
+def credential_status_sync(
+    *, today: date | None = None, vehicle_id: int | None = None, licence_id: int | None = None
+) -> int:
+    """Bring credential statuses in line with the registry (E4, D2): lapsed, stolen, suspended ..."""
+    today = today or timezone.localdate()
+    changed = 0
+    with transaction.atomic():
+        vehicles = Vehicle.objects.filter(credentials__status__in=["valid", "suspended"]).distinct()
+        licences = DrivingLicence.objects.filter(credentials__status__in=["valid", "suspended"]).distinct()
+        if vehicle_id is not None or licence_id is not None:
+            vehicles = vehicles.filter(pk=vehicle_id) if vehicle_id is not None else vehicles.none()
+            licences = licences.filter(pk=licence_id) if licence_id is not None else licences.none()
+        for vehicle in vehicles:
+            changed += _sync_vehicle(vehicle, today)
+        for licence in licences:
+            changed += _sync_licence(licence, today)
+    return changed
+
+
+@outbox_handler("registry.changed")
+def _on_registry_change(payload: dict[str, Any], dedup_key: str) -> None:
+    """A registry change (inspection passed, transfer, status) reissues or re-rates credentials (E1)."""
+    if payload.get("vehicle_id"):
+        if (
+            inspection_mark_issue(vehicle_id=payload["vehicle_id"], event=payload.get("event", "changed"))
+            is None
+        ):
+            credential_status_sync(vehicle_id=payload["vehicle_id"])
+    if payload.get("licence_id"):
+        credential_status_sync(licence_id=payload["licence_id"])
+
+
+def registry_changed(*, event: str, vehicle_id: int | None = None, licence_id: int | None = None) -> None:
+    """Called inside the transaction that changed the registry; credentials follow after commit."""
+    outbox_enqueue(
+        topic="registry.changed",
+        payload={"event": event, "vehicle_id": vehicle_id, "licence_id": licence_id},
+        dedup_key=f"registry-{event}-{vehicle_id}-{licence_id}-{secrets.token_hex(6)}",
+    )
+
+
+# ---------------------------------------------------------------- tokens
+
+
+def _lifetime(credential: Credential, mode: int, now: datetime) -> int:
+    legal_end = _end_of_day(credential.valid_until)
+    if mode == DisplayMode.ONLINE:
+        end = int(now.timestamp()) + settings.CREDENTIAL_ONLINE_SECONDS
+    elif mode == DisplayMode.OFFLINE:
+        end = int((now + timedelta(days=settings.CREDENTIAL_OFFLINE_DAYS)).timestamp())
+    else:
+        end = int((now + signing.MAX_TOKEN_LIFETIME).timestamp())
+    return min(end, legal_end)
+
+
+def _index_bytes(index: int) -> bytes:
+    """The credential's number as the CWT id; it is also its index in the status list."""
+    return index.to_bytes(max(1, (index.bit_length() + 7) // 8), "big")
+
+
+def credential_token(*, credential: Credential, mode: int, now: datetime | None = None) -> tuple[str, int]:
+    """Sign a token to display the credential in one mode; returns (text, expires_at)."""
+    if credential.status != Credential.Status.VALID:
+        raise Conflict(
+            "credentials.not_valid",
+            "该凭证当前无效,不能出示。",
+            "This credential is not valid now and cannot be shown.",
+        )
+    now = now or timezone.now()
+    key, private_pem = signing.active_key()
+    algorithm = algorithm_for(key.alg)
+    assert algorithm is not None
+    expires_at = _lifetime(credential, mode, now)
+    nonce = None
+    if mode == DisplayMode.ONLINE:
+        nonce = secrets.token_bytes(8)
+        OnlineNonce.objects.create(
+            nonce=nonce.hex(),
+            credential=credential,
+            expires_at=datetime.fromtimestamp(expires_at, tz=timezone.get_current_timezone()),
+        )
+    schema = INSPECTION_MARK if credential.kind == Credential.Kind.INSPECTION_MARK else DRIVING_LICENCE
+    text = encode(
+        schema=schema,
+        data=credential.data,
+        credential_id=_index_bytes(credential.pk),
+        issuer="",
+        issued_at=int(now.timestamp()),
+        expires_at=expires_at,
+        mode=mode,
+        nonce=nonce,
+        kid=bytes.fromhex(key.kid),
+        alg=key.alg,
+        sign=lambda data: algorithm.sign(private_pem, data),
+    )
+    return text, expires_at
+
+
+def status_list_token(*, now: datetime | None = None, valid_seconds: int = 24 * 3600) -> str:
+    """The signed list of non-valid credentials for offline verifiers (SL1)."""
+    now = now or timezone.now()
+    last = Credential.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+    statuses = {
+        pk: STATUS_CODE[status]
+        for pk, status in Credential.objects.exclude(status="valid").values_list("pk", "status").iterator()
+    }
+    key, private_pem = signing.active_key()
+    algorithm = algorithm_for(key.alg)
+    assert algorithm is not None
+    return encode(
+        schema=STATUS_LIST,
+        data={
+            "bits": pack_status_bits(statuses, last + 1),
+            "size": last + 1,
+            "issuer": settings.CREDENTIAL_ISSUER,
+        },
+        credential_id=secrets.token_bytes(16),
+        issuer=settings.CREDENTIAL_ISSUER,
+        issued_at=int(now.timestamp()),
+        expires_at=int(now.timestamp()) + valid_seconds,
+        mode=DisplayMode.OFFLINE,
+        nonce=None,
+        kid=bytes.fromhex(key.kid),
+        alg=key.alg,
+        sign=lambda data: algorithm.sign(private_pem, data),
+    )
+
+
+# ---------------------------------------------------------------- verification
+
+
+def _online_status(decoded: Decoded) -> str:
+    credential = Credential.objects.filter(pk=decoded.index).only("status", "valid_until").first()
+    if credential is None:
+        return "unknown"
+    if credential.status == "valid" and credential.valid_until < timezone.localdate():
+        return "suspended"
+    return credential.status
+
+
+def _online_freshness(decoded: Decoded) -> TokenRejected | None:
+    if decoded.mode != DisplayMode.ONLINE:
+        return None
+    if not decoded.nonce:
+        return TokenRejected(
+            "nonce_missing", "在线凭证缺少一次性随机码。", "The on-screen credential has no nonce."
+        )
+    updated = OnlineNonce.objects.filter(nonce=decoded.nonce.hex(), expires_at__gte=timezone.now())
+    if not updated.exists():
+        return TokenRejected(
+            "nonce_unknown",
+            "在线凭证已失效(可能是过期截图),请让持有人刷新后重新出示。",
+            "The on-screen credential is no longer live (an old screenshot?); ask the holder to refresh it.",
+        )
+    return None
+
+
+def credential_verify(*, text: str, now: int | None = None) -> Verdict:
+    """Verify a credential online: signature, validity, nonce of on-screen tokens, current status (E4)."""
+    if not isinstance(text, str) or len(text) > 8192:
+        return Verdict(
+            False, "too_long", "内容过长,不是本平台的凭证。", "Too long to be a credential of this platform."
+        )
+    return verdict_for(
+        text,
+        keys=signing.trusted_key,
+        status_of=_online_status,
+        now=now if now is not None else int(timezone.now().timestamp()),
+        extra_check=_online_freshness,
+    )
+
+
+def online_nonces_purge() -> int:
+    """Drop expired nonces; run from the scheduler."""
+    deleted, _ = OnlineNonce.objects.filter(expires_at__lt=timezone.now()).delete()
+    return deleted

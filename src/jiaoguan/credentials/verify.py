@@ -1,0 +1,222 @@
+"""Verification verdicts, online and offline (E4, D2). No database in this module.
+
+The offline verifier needs only the published trust list and a status list, so a
+police PDA or an insurer can check credentials without calling the platform.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from .crypto import PublicKey
+from .token import REMARKS, STATUS_LIST, Decoded, DisplayMode, TokenRejected, decode_and_verify, int_date
+
+STATUS_CODES = {0: "valid", 1: "suspended", 2: "revoked", 3: "superseded"}
+STATUS_TEXT = {
+    "valid": ("有效", "valid"),
+    "suspended": ("暂停使用", "suspended"),
+    "revoked": ("已撤销", "revoked"),
+    "superseded": ("已被新凭证替代", "superseded by a newer credential"),
+    "unknown": ("未知", "unknown"),
+}
+
+
+@dataclass
+class Verdict:
+    """What a verifier sees: the answer first, then what was checked and the masked subject."""
+
+    valid: bool
+    reason: str  # "ok" or a stable failure code
+    message_zh: str
+    message_en: str
+    kind: str = ""
+    kind_zh: str = ""
+    kind_en: str = ""
+    credential_id: str = ""
+    mode: str = ""
+    status: str = "unknown"
+    issued_at: int | None = None
+    expires_at: int | None = None
+    subject: dict[str, Any] = field(default_factory=dict)
+    checks: list[tuple[str, bool]] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "valid": self.valid,
+            "reason": self.reason,
+            "message_zh": self.message_zh,
+            "message_en": self.message_en,
+            "kind": self.kind,
+            "kind_zh": self.kind_zh,
+            "kind_en": self.kind_en,
+            "credential_id": self.credential_id,
+            "mode": self.mode,
+            "status": self.status,
+            "issued_at": self.issued_at,
+            "expires_at": self.expires_at,
+            "subject": self.subject,
+            "checks": [{"check": name, "ok": ok} for name, ok in self.checks],
+        }
+
+
+def subject_view(decoded: Decoded) -> dict[str, Any]:
+    """The signed data as a verifier may see it (already masked at issue)."""
+    out: dict[str, Any] = {}
+    for name, value in decoded.data.items():
+        if name in {"valid_until", "valid_from", "first_issued"} and isinstance(value, int):
+            day = int_date(value)
+            out[name] = day.isoformat() if day else "long"
+        elif name == "number" and isinstance(value, str) and len(value) == 10:
+            out[name] = value[:6] + "*" * 8 + value[6:]
+        elif name == "remarks" and isinstance(value, list):
+            out[name] = [f"{code} {REMARKS.get(str(code), ('', ''))[0]}".strip() for code in value]
+        else:
+            out[name] = value
+    return out
+
+
+def rejected(error: TokenRejected, checks: list[tuple[str, bool]]) -> Verdict:
+    return Verdict(False, error.reason, error.message_zh, error.message_en, checks=checks)
+
+
+def verdict_for(
+    text: str,
+    *,
+    keys: Callable[[bytes], PublicKey | None],
+    status_of: Callable[[Decoded], str],
+    now: int,
+    extra_check: Callable[[Decoded], TokenRejected | None] | None = None,
+) -> Verdict:
+    """Run every check in order; the first failure decides, and the checks list says how far it got."""
+    checks: list[tuple[str, bool]] = []
+    try:
+        decoded = decode_and_verify(text, keys=keys, now=now)
+    except TokenRejected as error:
+        checks.append(("signature", error.reason not in {"bad_signature", "unknown_key", "alg_mismatch"}))
+        if error.reason in {"expired", "not_yet_valid"}:
+            checks.append(("validity", False))
+        return rejected(error, checks)
+    checks += [("signature", True), ("validity", True)]
+    base: dict[str, Any] = {
+        "kind": decoded.schema.prefix,
+        "kind_zh": decoded.schema.name_zh,
+        "kind_en": decoded.schema.name_en,
+        "credential_id": str(decoded.index),
+        "mode": DisplayMode.NAMES.get(decoded.mode, "offline"),
+        "issued_at": decoded.issued_at,
+        "expires_at": decoded.expires_at,
+        "subject": subject_view(decoded),
+    }
+    if extra_check is not None:
+        problem = extra_check(decoded)
+        if problem is not None:
+            checks.append(("freshness", False))
+            return Verdict(
+                False, problem.reason, problem.message_zh, problem.message_en, checks=checks, **base
+            )
+    status = status_of(decoded)
+    checks.append(("status", status == "valid"))
+    if status != "valid":
+        zh, en = STATUS_TEXT.get(status, STATUS_TEXT["unknown"])
+        return Verdict(
+            False,
+            status,
+            f"凭证当前状态:{zh},不能作为有效凭证使用。",
+            f"The credential is currently {en} and must not be accepted.",
+            status=status,
+            checks=checks,
+            **base,
+        )
+    return Verdict(
+        True,
+        "ok",
+        "有效凭证:签名、有效期和当前状态均已核验。",
+        "Valid: signature, validity period and current status checked.",
+        status="valid",
+        checks=checks,
+        **base,
+    )
+
+
+# ---------------------------------------------------------------- offline material
+
+
+def trust_list_json(keys: list[PublicKey]) -> str:
+    return json.dumps(
+        {
+            "keys": [
+                {
+                    "kid": k.kid.hex(),
+                    "alg": k.alg,
+                    "public_key": base64.b64encode(k.public_der).decode(),
+                    "not_before": k.not_before,
+                    "not_after": k.not_after,
+                }
+                for k in keys
+            ]
+        },
+        indent=1,
+    )
+
+
+def parse_trust_list(text: str) -> dict[bytes, PublicKey]:
+    data = json.loads(text)
+    return {
+        bytes.fromhex(k["kid"]): PublicKey(
+            kid=bytes.fromhex(k["kid"]),
+            alg=int(k["alg"]),
+            public_der=base64.b64decode(k["public_key"]),
+            not_before=int(k["not_before"]),
+            not_after=int(k["not_after"]) if k.get("not_after") is not None else None,
+        )
+        for k in data["keys"]
+    }
+
+
+def pack_status_bits(statuses: dict[int, int], size: int) -> bytes:
+    """Two bits per credential index (0 valid, 1 suspended, 2 revoked, 3 superseded), zlib-compressed."""
+    bits = bytearray((size * 2 + 7) // 8)
+    for index, code in statuses.items():
+        if 0 <= index < size and code:
+            bits[index * 2 // 8] |= (code & 3) << (index * 2 % 8)
+    return zlib.compress(bytes(bits), 9)
+
+
+def status_from_bits(bits: bytes, size: int, index: int) -> str:
+    if index is None or not 0 <= index < size:
+        return "unknown"
+    raw = zlib.decompress(bits, bufsize=(size * 2 + 7) // 8 + 16)
+    byte = raw[index * 2 // 8] if index * 2 // 8 < len(raw) else 0
+    return STATUS_CODES[(byte >> (index * 2 % 8)) & 3]
+
+
+def verify_offline(text: str, *, trust: dict[bytes, PublicKey], status_list: str | None, now: int) -> Verdict:
+    """Check a credential with only the downloaded trust list and signed status list."""
+    status_bits: tuple[bytes, int] | None = None
+    if status_list:
+        try:
+            listed = decode_and_verify(status_list, keys=trust.get, now=now)
+        except TokenRejected as error:
+            return Verdict(
+                False,
+                f"status_list_{error.reason}",
+                f"状态列表无效:{error.message_zh}",
+                f"The status list is not usable: {error.message_en}",
+            )
+        if listed.schema is not STATUS_LIST:
+            return Verdict(False, "status_list_kind", "不是状态列表。", "That is not a status list.")
+        status_bits = (bytes(listed.data["bits"]), int(listed.data["size"]))
+
+    def status_of(decoded: Decoded) -> str:
+        if decoded.schema is STATUS_LIST:
+            return "unknown"
+        if status_bits is None:
+            return "unknown"
+        return status_from_bits(status_bits[0], status_bits[1], decoded.index)
+
+    return verdict_for(text, keys=trust.get, status_of=status_of, now=now)
