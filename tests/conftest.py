@@ -76,7 +76,7 @@ def make_licence(db):
 
     counter = {"n": 0}
 
-    def make(*, holder, classes="C1", first_issued_on=date(2015, 3, 5), valid_from=None, term="long", **kw):
+    def make(*, holder, classes="C1", first_issued_on=date(2015, 3, 5), valid_from=None, term="10y", **kw):
         counter["n"] += 1
         return DrivingLicence.objects.create(
             holder=holder,

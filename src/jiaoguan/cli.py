@@ -82,10 +82,19 @@ def up(argv: list[str]) -> int:
         print(f"jiaoguan: generating demo data ({args.persons} persons, seed {args.seed}) ...", flush=True)
         generate_demo(persons=args.persons, seed=args.seed, today=today)
     logins = ensure_demo_logins(today=today, password=_demo_password(data_dir))
+    from jiaoguan.credentials.services import credential_status_sync, inspection_marks_bulk_issue
+
+    issued = inspection_marks_bulk_issue(today=today)
+    credential_status_sync(today=today)
+    if issued:
+        print(f"jiaoguan: issued {issued} electronic inspection marks", flush=True)
 
     url = f"http://{args.host}:{args.port}/"
     print("\n交管互联网服务平台 jiaoguan is starting at " + url)
     print(f"  back office {url}admin/   API docs {url}api/v1/docs   demo SMS inbox {url}demo/sms/")
+    print(
+        f"  verify a credential {url}verify/   offline: jiaoguan verify FILE --keys keys.json --status status.json"
+    )
     print("  demo logins (all with password " + logins[0]["password"] + "):" if logins else "")
     for row in logins:
         print(f"    {row['role']:<22} {row['username']:<20} {row['note_zh']} / {row['note_en']}")
@@ -159,3 +168,7 @@ def main(argv: list[str] | None = None) -> None:
     from django.core.management import execute_from_command_line
 
     execute_from_command_line(["jiaoguan", command, *rest])
+
+
+if __name__ == "__main__":
+    main()

@@ -87,8 +87,9 @@ class TestIssue:
 
     def test_registry_change_through_outbox_issues_mark(self, valid_vehicle):
         from jiaoguan.core.outbox import outbox_dispatch
+        from jiaoguan.registry.events import registry_changed
 
-        services.registry_changed(event="inspection", vehicle_id=valid_vehicle.pk)
+        registry_changed(event="inspection", vehicle_id=valid_vehicle.pk)
         outbox_dispatch()
         assert Credential.objects.filter(vehicle=valid_vehicle, status="valid").exists()
 
@@ -189,7 +190,7 @@ class TestOnlineDisplay:
 
     def test_licence_token_fits_qr_version_10_at_m(self, make_person, make_licence):
         holder = make_person(name="欧阳振华")
-        licence = make_licence(holder=holder, classes="A2D", remarks="M3")
+        licence = make_licence(holder=holder, classes="A2D", remarks="M3", term="long")
         credential = services.licence_credential_issue(licence_id=licence.pk, event="test")
         for mode in (DisplayMode.ONLINE, DisplayMode.OFFLINE, DisplayMode.PRINTED):
             text, _ = services.credential_token(credential=credential, mode=mode)
@@ -220,7 +221,10 @@ class TestKeysAndOffline:
         assert services.credential_verify(text=text).valid
         raw = bytearray(base45.b45decode(text[4:]))
         raw[-1] ^= 0x01
-        assert services.credential_verify(text="VI1:" + base45.b45encode(bytes(raw)).decode()).reason == "bad_signature"
+        assert (
+            services.credential_verify(text="VI1:" + base45.b45encode(bytes(raw)).decode()).reason
+            == "bad_signature"
+        )
 
     def test_offline_verification_with_trust_and_status_lists_only(self, mark, valid_vehicle):
         text = show(mark)
@@ -256,7 +260,7 @@ class TestLicenceApplication:
         from jiaoguan.accounts.models import User
 
         holder = make_person(name="吴刚")
-        licence = make_licence(holder=holder)
+        licence = make_licence(holder=holder, term="long")
         user = User.objects.create_user(
             username=holder.id_number, password="x", person=holder, registration_level="online"
         )
@@ -293,7 +297,7 @@ class TestLicenceApplication:
         assert err.value.code == "credentials.photo_unreadable"
 
     def test_suspended_licence_credential_fails_verification(self, make_person, make_licence):
-        licence = make_licence(holder=make_person())
+        licence = make_licence(holder=make_person(), term="long")
         credential = services.licence_credential_issue(licence_id=licence.pk, event="test")
         text = show(credential)
         licence.status = "D"
@@ -333,3 +337,22 @@ class TestExemptApplication:
         with pytest.raises(Exception) as err:
             services.inspection_exempt_apply(actor=user, vehicle_id=vehicle.pk)
         assert err.value.code == "credentials.vehicle_not_found"
+
+
+@pytest.mark.django_db
+def test_back_office_status_change_revokes_the_mark(mark, valid_vehicle, make_staff):
+    from django.test import Client
+
+    from jiaoguan.core.outbox import outbox_dispatch
+
+    admin = make_staff(role="administrator")
+    client = Client()
+    client.force_login(admin)
+    url = f"/admin/registry/vehicle/{valid_vehicle.pk}/change/"
+    form = client.get(url).context["adminform"].form
+    data = {name: (form[name].value() if form[name].value() is not None else "") for name in form.fields}
+    data["status"] = "C"  # reported stolen
+    assert client.post(url, data).status_code == 302
+    outbox_dispatch()
+    mark.refresh_from_db()
+    assert mark.status == "revoked"

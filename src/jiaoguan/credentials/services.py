@@ -14,7 +14,8 @@ from django.utils import timezone
 from jiaoguan.core.audit import audit_record
 from jiaoguan.core.errors import Conflict, NotAllowed, NotFound, ValidationFailed
 from jiaoguan.core.identifiers import mask_name
-from jiaoguan.core.outbox import outbox_enqueue, outbox_handler
+from jiaoguan.core.outbox import outbox_handler
+from jiaoguan.registry.events import REGISTRY_CHANGED
 from jiaoguan.registry.models import DrivingLicence, Vehicle
 from jiaoguan.registry.selectors import licence_status, vehicle_status
 
@@ -453,7 +454,7 @@ def credential_status_sync(
     return changed
 
 
-@outbox_handler("registry.changed")
+@outbox_handler(REGISTRY_CHANGED)
 def _on_registry_change(payload: dict[str, Any], dedup_key: str) -> None:
     """A registry change (inspection passed, transfer, status) reissues or re-rates credentials (E1)."""
     if payload.get("vehicle_id"):
@@ -464,15 +465,6 @@ def _on_registry_change(payload: dict[str, Any], dedup_key: str) -> None:
             credential_status_sync(vehicle_id=payload["vehicle_id"])
     if payload.get("licence_id"):
         credential_status_sync(licence_id=payload["licence_id"])
-
-
-def registry_changed(*, event: str, vehicle_id: int | None = None, licence_id: int | None = None) -> None:
-    """Called inside the transaction that changed the registry; credentials follow after commit."""
-    outbox_enqueue(
-        topic="registry.changed",
-        payload={"event": event, "vehicle_id": vehicle_id, "licence_id": licence_id},
-        dedup_key=f"registry-{event}-{vehicle_id}-{licence_id}-{secrets.token_hex(6)}",
-    )
 
 
 # ---------------------------------------------------------------- tokens

@@ -12,6 +12,7 @@ from jiaoguan.core.audit import audit_record
 from jiaoguan.core.identifiers import mask_id_number, mask_name, mask_phone
 
 from . import selectors
+from .events import registry_changed
 from .models import DrivingLicence, Organisation, Person, PointsEntry, Vehicle
 
 
@@ -50,6 +51,10 @@ class AuditedJurisdictionAdmin(admin.ModelAdmin):
 
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
         super().save_model(request, obj, form, change)
+        if isinstance(obj, Vehicle):
+            registry_changed(event="back_office", vehicle_id=obj.pk)
+        elif isinstance(obj, DrivingLicence):
+            registry_changed(event="back_office", licence_id=obj.pk)
         changed = ", ".join(form.changed_data) if form is not None else ""
         audit_record(
             actor=request.user,
