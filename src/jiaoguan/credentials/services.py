@@ -102,7 +102,7 @@ def inspection_mark_issue(*, vehicle_id: int, event: str, today: date | None = N
     today = today or timezone.localdate()
     with transaction.atomic():
         vehicle = (
-            Vehicle.objects.select_for_update()
+            Vehicle.objects.select_for_update(of=("self",))  # owners join outer: lock the vehicle row only
             .select_related("owner_person", "owner_organisation")
             .filter(pk=vehicle_id)
             .first()

@@ -1,0 +1,43 @@
+"""Concurrent issue of one vehicle's mark keeps exactly one current credential (PostgreSQL)."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+import pytest
+from django.db import connection, connections
+from django.utils import timezone
+
+from jiaoguan.credentials import services
+from jiaoguan.credentials.models import Credential
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_parallel_issue_and_bulk_issue_leave_one_current_mark(make_person, make_vehicle):
+    if connection.vendor != "postgresql":
+        pytest.skip("row-lock races are exercised on PostgreSQL")
+    vehicle = make_vehicle(owner=make_person(), registered_on=timezone.localdate() - timedelta(days=300))
+    barrier = threading.Barrier(5)
+    errors: list[Exception] = []
+
+    def issue(bulk: bool) -> None:
+        try:
+            barrier.wait()
+            if bulk:
+                services.inspection_marks_bulk_issue()
+            else:
+                services.inspection_mark_issue(vehicle_id=vehicle.pk, event="race")
+        except Exception as exc:
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=issue, args=(i % 2 == 0,)) for i in range(5)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert not errors, errors
+    assert Credential.objects.filter(vehicle=vehicle, status__in=["valid", "suspended"]).count() == 1
