@@ -356,3 +356,22 @@ def test_back_office_status_change_revokes_the_mark(mark, valid_vehicle, make_st
     outbox_dispatch()
     mark.refresh_from_db()
     assert mark.status == "revoked"
+
+
+@pytest.mark.django_db
+def test_inspection_pass_issues_a_new_mark(make_person, make_vehicle, make_staff):
+    from jiaoguan.core.outbox import outbox_dispatch
+    from jiaoguan.registry.services import vehicle_inspection_pass
+
+    vehicle = make_vehicle(
+        owner=make_person(), registered_on=date(2015, 1, 10), last_inspected_on=date(2018, 1, 1)
+    )
+    assert services.inspection_mark_issue(vehicle_id=vehicle.pk, event="test") is None  # overdue: no mark
+    officer = make_staff(role="administrator")
+    with pytest.raises(ValidationFailed):
+        vehicle_inspection_pass(actor=officer, vehicle_id=vehicle.pk, inspected_on=TODAY + timedelta(days=1))
+    vehicle_inspection_pass(actor=officer, vehicle_id=vehicle.pk, inspected_on=TODAY)
+    outbox_dispatch()
+    mark = Credential.objects.get(vehicle=vehicle, status="valid")
+    assert mark.valid_until > TODAY
+    assert services.credential_verify(text=show(mark)).valid

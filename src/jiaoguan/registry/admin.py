@@ -111,8 +111,24 @@ class OrganisationAdmin(AuditedJurisdictionAdmin):
         return obj.legal_representative_id  # type: ignore[no-any-return]
 
 
+@admin.action(description="登记今日检验合格 Record inspection passed today", permissions=["change"])
+def record_inspection_passed(
+    modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[Any]
+) -> None:
+    from django.utils import timezone
+
+    from .services import vehicle_inspection_pass
+
+    for vehicle in queryset:
+        vehicle_inspection_pass(
+            actor=request.user, vehicle_id=vehicle.pk, inspected_on=timezone.localdate(), request=request
+        )
+    modeladmin.message_user(request, f"已登记 {queryset.count()} 辆车检验合格,电子检验标志随后更新。")
+
+
 @admin.register(Vehicle)
 class VehicleAdmin(AuditedJurisdictionAdmin):
+    actions = [record_inspection_passed]
     list_display = [
         "plate_number",
         "plate_type",
