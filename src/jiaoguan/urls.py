@@ -9,6 +9,7 @@ from .api import api
 urlpatterns = [
     path("", include("jiaoguan.accounts.urls")),
     path("", include("jiaoguan.registry.urls")),
+    path("", include("jiaoguan.credentials.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),

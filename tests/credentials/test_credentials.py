@@ -375,3 +375,11 @@ def test_inspection_pass_issues_a_new_mark(make_person, make_vehicle, make_staff
     mark = Credential.objects.get(vehicle=vehicle, status="valid")
     assert mark.valid_until > TODAY
     assert services.credential_verify(text=show(mark)).valid
+
+
+@pytest.mark.django_db
+def test_no_electronic_licence_for_an_expired_licence(make_person, make_licence):
+    licence = make_licence(holder=make_person(), term="6y", valid_from=TODAY - timedelta(days=6 * 366))
+    with pytest.raises(Conflict) as err:
+        services.licence_credential_issue(licence_id=licence.pk, event="test")
+    assert err.value.code == "credentials.licence_expired"

@@ -192,6 +192,8 @@ def services_index(request: HttpRequest) -> HttpResponse:
 def service(request: HttpRequest, code: str) -> HttpResponse:
     """One tile: a business (checked against the account's registration), an area, or a feature."""
     key = code.upper() if code.upper() in rules.BUSINESSES else code.lower()
+    if key == "e-licence":
+        return redirect("credentials:list")
     if key in AREAS:
         title, area = AREAS[key]
         businesses = [(b.code, _business_name(b)) for b in rules.BUSINESSES.values() if b.area == area]

@@ -87,7 +87,9 @@ class VerifyForm(forms.Form):
         super().__init__(*args, **kwargs)
         # Any text at all gets an answer from the verifier, NUL characters included.
         self.fields["text"].validators = []
-        self.fields["text"].help_text = _("以 VI1: 或 DL1: 开头的一串字符，可用扫码枪或其他扫码软件读取后粘贴。")
+        self.fields["text"].help_text = _(
+            "以 VI1: 或 DL1: 开头的一串字符，可用扫码枪或其他扫码软件读取后粘贴。"
+        )
         self.fields["photo"].help_text = _("拍摄或截图均可，二维码要完整、清晰；也可上传下载的离线凭证文件。")
 
 

@@ -218,7 +218,8 @@ def _licence_data(licence: DrivingLicence, today: date) -> tuple[dict[str, Any],
     status = licence_status(licence, today=today)
     remarks = [r.strip() for r in (licence.remarks or "").split(";") if r.strip()]  # codes, see token.REMARKS
     data = {
-        "name": licence.holder.name,
+        # The QR is signed, not encrypted: it carries only masked personal data (E5, PIPL minimisation).
+        "name": mask_name(licence.holder.name),
         "number": licence.holder.id_number[:6] + licence.holder.id_number[-4:],
         "archive": int(licence.archive_number),
         "classes": "".join(c for c, _zh, _en in status.classes),
@@ -247,6 +248,12 @@ def licence_credential_issue(*, licence_id: int, event: str, today: date | None 
                 "The licence's current status does not allow an electronic licence.",
             )
         data, valid_until = _licence_data(licence, today)
+        if valid_until < today:
+            raise Conflict(
+                "credentials.licence_expired",
+                "驾驶证已超过有效期,请先办理期满换证。",
+                "The licence has expired; renew it first.",
+            )
         return _replace_current(
             subject={"licence": licence},
             kind=Credential.Kind.DRIVING_LICENCE,

@@ -1,0 +1,20 @@
+from django.urls import path
+
+from . import views
+
+app_name = "credentials"
+urlpatterns = [
+    path("credentials/", views.credential_list, name="list"),
+    path("credentials/licence/apply/", views.licence_apply, name="licence_apply"),
+    path("credentials/inspection/<int:vehicle_id>/exempt/", views.exempt_apply, name="exempt"),
+    path("credentials/<uuid:public_id>/", views.credential_detail, name="detail"),
+    path("credentials/<uuid:public_id>/qr/", views.credential_qr, name="qr"),
+    path("credentials/<uuid:public_id>/offline.png", views.credential_offline_png, name="offline_png"),
+    path("credentials/<uuid:public_id>/offline.txt", views.credential_offline_txt, name="offline_txt"),
+    path("credentials/<uuid:public_id>/print.pdf", views.credential_print_pdf, name="print_pdf"),
+    path("verify/", views.verify, name="verify"),
+    path("verify/plate/", views.verify_plate, name="verify_plate"),
+    path("counter/photos/", views.counter_photos, name="counter_photos"),
+    path("counter/photos/<int:application_id>/", views.counter_photo, name="counter_photo"),
+    path("counter/photos/<int:application_id>/photo", views.counter_photo_image, name="counter_photo_image"),
+]

@@ -1,0 +1,129 @@
+"""A citizen shows the inspection mark in real Chromium; its QR, read from a screenshot, verifies green (E3, E4)."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from jiaoguan.accounts.models import User
+from jiaoguan.credentials import services
+from jiaoguan.credentials.keys import trust_cache_clear
+from jiaoguan.credentials.render import decode_qr_image
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+PASSWORD = "Lvse-Chuxing9"
+
+
+@pytest.fixture(autouse=True)
+def _key_dir(tmp_path, settings):
+    """Sign with keys of this test only; the live server runs in this process and sees them."""
+    settings.CREDENTIAL_KEY_DIR = str(tmp_path / "keys")
+    settings.DEMO_MODE = True
+    trust_cache_clear()
+    yield
+    trust_cache_clear()
+
+
+@pytest.fixture
+def citizen_with_mark(make_person, make_vehicle):
+    person = make_person(name="陈静")
+    vehicle = make_vehicle(
+        owner=person, plate="豫QD7K21", registered_on=timezone.localdate() - timedelta(days=400)
+    )
+    mark = services.inspection_mark_issue(vehicle_id=vehicle.pk, event="test")
+    assert mark is not None
+    user = User.objects.create_user(
+        username=person.id_number, password=PASSWORD, person=person, registration_level="online"
+    )
+    return user, mark
+
+
+def log_in(page, username: str) -> None:
+    page.goto("/login/")
+    page.fill("#id_account", username)
+    page.fill("#id_password", PASSWORD)
+    page.get_by_role("button", name="登录", exact=True).click()
+    page.wait_for_url(re.compile(r"/$"))
+
+
+def test_show_the_mark_scan_its_qr_and_verify_it_green(page, citizen_with_mark):
+    user, mark = citizen_with_mark
+    log_in(page, user.username)
+
+    page.goto("/credentials/")
+    page.get_by_text("豫QD7K21").first.wait_for()
+    page.screenshot(path=str(_screenshot_dir() / "credentials-list-360.png"), full_page=True)
+    page.get_by_role("link", name=re.compile("出示凭证")).first.click()
+    page.wait_for_url(re.compile(rf"/credentials/{mark.public_id}/$"))
+
+    qr = page.locator("#qr svg")
+    qr.wait_for(state="visible")
+    box = qr.bounding_box()
+    assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 360  # fits the phone screen
+    token = page.locator("#qr").get_attribute("data-token")
+    found = decode_qr_image(qr.screenshot())
+    assert found == [token]
+
+    countdown = page.locator("#qr-countdown")
+    assert "秒" in countdown.inner_text() and "自动刷新" in countdown.inner_text()
+    first = int(page.locator("[data-seconds]").inner_text())
+    page.wait_for_timeout(2200)
+    assert int(page.locator("[data-seconds]").inner_text()) < first  # credential.js counts down
+    page.screenshot(path=str(_screenshot_dir() / "credential-online-360.png"), full_page=True)
+
+    page.goto("/verify/")
+    # headless Chromium on Linux has no BarcodeDetector: the page says to upload or paste instead
+    scan_button = page.locator("#scan-btn")
+    unsupported = page.get_by_text("本浏览器不支持摄像头扫码，请上传照片或粘贴")
+    assert scan_button.is_visible() or unsupported.is_visible()
+    page.fill("#id_text", found[0])
+    page.get_by_role("button", name="核验", exact=True).click()
+    verdict = page.locator(".verdict-valid")
+    verdict.wait_for()
+    assert "有效" in verdict.inner_text()
+    main = page.inner_text("main")
+    assert "豫QD7K21" in main and "陈*" in main and "陈静" not in main
+    page.screenshot(path=str(_screenshot_dir() / "verify-valid-360.png"), full_page=True)
+
+
+def test_the_qr_is_refreshed_before_it_expires(page, citizen_with_mark, settings):
+    settings.CREDENTIAL_ONLINE_SECONDS = 24  # the page fetches a new QR 20 s before expiry
+    user, mark = citizen_with_mark
+    log_in(page, user.username)
+    page.goto(f"/credentials/{mark.public_id}/")
+    old = page.locator("#qr").get_attribute("data-token")
+    page.wait_for_function(
+        "old => document.getElementById('qr').getAttribute('data-token') !== old", arg=old, timeout=15000
+    )
+    new = page.locator("#qr").get_attribute("data-token")
+    assert new and new != old
+    assert services.credential_verify(text=new).valid
+    assert decode_qr_image(page.locator("#qr svg").screenshot()) == [new]
+
+
+def test_a_screenshot_of_an_expired_qr_is_red(page, citizen_with_mark):
+    user, mark = citizen_with_mark
+    log_in(page, user.username)
+    page.goto(f"/credentials/{mark.public_id}/")
+    token = page.locator("#qr").get_attribute("data-token")
+    from jiaoguan.credentials.models import OnlineNonce
+
+    OnlineNonce.objects.all().delete()  # as after expiry and the purge
+    page.goto("/verify/")
+    page.fill("#id_text", token)
+    page.get_by_role("button", name="核验", exact=True).click()
+    page.locator(".verdict-invalid").wait_for()
+    assert "无效" in page.inner_text(".verdict-invalid")
+    assert "过期截图" in page.inner_text("main")
+
+
+def _screenshot_dir():
+    from django.conf import settings
+
+    path = settings.DATA_DIR / "screenshots"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
