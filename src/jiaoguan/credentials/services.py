@@ -154,6 +154,21 @@ def inspection_marks_bulk_issue(*, today: date | None = None, batch_size: int = 
                     )
                 )
         with transaction.atomic():
+            # Lock order everywhere: the vehicle row, then its credentials. Vehicles another
+            # issuer holds are skipped (it is issuing their mark); inserting without the lock
+            # would deadlock against it through the foreign-key check.
+            locked = set(
+                Vehicle.objects.select_for_update(skip_locked=True)
+                .filter(pk__in=[row.vehicle_id for row in rows])
+                .values_list("pk", flat=True)
+            )
+            # Re-check under the lock: a mark issued since the batch was read stays as it is.
+            locked -= set(
+                Credential.objects.filter(
+                    vehicle_id__in=locked, status__in=["valid", "suspended"]
+                ).values_list("vehicle_id", flat=True)
+            )
+            rows = [row for row in rows if row.vehicle_id in locked]
             # A mark issued meanwhile by another path wins; the unique constraint keeps one.
             created += len(Credential.objects.bulk_create(rows, ignore_conflicts=True))
 
