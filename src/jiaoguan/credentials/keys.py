@@ -79,8 +79,25 @@ def key_rotate(*, alg: int = ES256) -> SigningKey:
     return new
 
 
+_ACTIVE_SECONDS = 60.0
+_active: tuple[float, SigningKey, bytes] | None = None
+
+
 def active_key() -> tuple[SigningKey, bytes]:
-    """The newest usable key with its private half; the demo creates one on first use."""
+    """The newest usable key with its private half, kept in memory for a minute per process.
+
+    After a rotation another process may sign with the previous key for up to a minute;
+    that key keeps verifying, so nothing it signs is lost.
+    """
+    global _active
+    if _active is not None and time.monotonic() - _active[0] < _ACTIVE_SECONDS:
+        return _active[1], _active[2]
+    key, pem = _load_active_key()
+    _active = (time.monotonic(), key, pem)
+    return key, pem
+
+
+def _load_active_key() -> tuple[SigningKey, bytes]:
     now = timezone.now()
     for key in SigningKey.objects.filter(retired_at__isnull=True, not_before__lte=now).order_by(
         "-not_before", "-id"
@@ -124,7 +141,8 @@ _cache_lock = threading.Lock()
 
 
 def trust_cache_clear() -> None:
-    global _cache_loaded
+    global _cache_loaded, _active
+    _active = None
     with _cache_lock:
         _cache.clear()
         _cache_loaded = 0.0

@@ -37,6 +37,8 @@ P_MODE = 4
 P_NONCE = 5
 
 MAX_TOKEN_CHARS = 4096  # a QR code holds at most 4296 alphanumeric characters
+# A status list is downloaded, never scanned: 2 bits a credential, compressed, for millions.
+MAX_STATUS_LIST_CHARS = 32 * 1024 * 1024
 
 
 class DisplayMode:
@@ -224,12 +226,14 @@ def _thaw(value: Any) -> Any:
 
 def split_prefix(text: str) -> tuple[Schema, str]:
     text = (text or "").strip()
-    if len(text) > MAX_TOKEN_CHARS:
+    prefix, sep, body = text[:8].partition(":")
+    schema = SCHEMAS.get(prefix.upper()) if sep else None
+    limit = MAX_STATUS_LIST_CHARS if schema is not None and schema.prefix == "SL1" else MAX_TOKEN_CHARS
+    if len(text) > limit:
         raise _reject(
             "too_long", "内容过长,不是本平台的凭证。", "Too long to be a credential of this platform."
         )
-    prefix, sep, body = text.partition(":")
-    schema = SCHEMAS.get(prefix.upper()) if sep else None
+    body = text[len(prefix) + 1 :] if sep else ""
     if schema is None:
         raise _reject(
             "unknown_prefix",

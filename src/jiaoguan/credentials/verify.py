@@ -195,12 +195,64 @@ def status_from_bits(bits: bytes, size: int, index: int) -> str:
     return STATUS_CODES[(byte >> (index * 2 % 8)) & 3]
 
 
+@dataclass(frozen=True)
+class _LoadedStatusList:
+    kid: bytes
+    public_der: bytes
+    expires_at: int
+    not_before: int
+    bits: bytes  # unpacked: two bits per credential index
+    size: int
+
+
+# Verifying the status list's signature and unpacking it once per list, not once per
+# credential, keeps offline verification close to the raw signature rate.
+_STATUS_LISTS: dict[str, _LoadedStatusList] = {}
+
+
+def _status_list(status_list: str, trust: dict[bytes, PublicKey], now: int) -> _LoadedStatusList:
+    cached = _STATUS_LISTS.get(status_list)
+    if cached is not None:
+        key = trust.get(cached.kid)
+        if (
+            key is not None
+            and key.public_der == cached.public_der
+            and cached.not_before - 60 <= now <= cached.expires_at + 60
+        ):
+            return cached
+    listed = decode_and_verify(status_list, keys=trust.get, now=now)
+    if listed.schema is not STATUS_LIST:
+        raise TokenRejected("kind", "不是状态列表。", "That is not a status list.")
+    size = int(listed.data["size"])
+    bits = zlib.decompress(bytes(listed.data["bits"]), bufsize=(size * 2 + 7) // 8 + 16)
+    loaded = _LoadedStatusList(
+        kid=listed.kid,
+        public_der=trust[listed.kid].public_der,
+        expires_at=listed.expires_at,
+        not_before=listed.not_before,
+        bits=bits,
+        size=size,
+    )
+    if len(_STATUS_LISTS) >= 4:
+        _STATUS_LISTS.clear()
+    _STATUS_LISTS[status_list] = loaded
+    return loaded
+
+
+def _lookup(loaded: _LoadedStatusList, index: int) -> str:
+    if not 0 <= index < loaded.size:
+        return "unknown"
+    position = index * 2 // 8
+    byte = loaded.bits[position] if position < len(loaded.bits) else 0
+    return STATUS_CODES[(byte >> (index * 2 % 8)) & 3]
+
+
 def verify_offline(text: str, *, trust: dict[bytes, PublicKey], status_list: str | None, now: int) -> Verdict:
     """Check a credential with only the downloaded trust list and signed status list."""
-    status_bits: tuple[bytes, int] | None = None
+    loaded: _LoadedStatusList | None = None
     if status_list:
         try:
-            listed = decode_and_verify(status_list, keys=trust.get, now=now)
+            loaded = _status_list(status_list, trust, now)
         except TokenRejected as error:
             return Verdict(
                 False,
@@ -208,15 +260,12 @@ def verify_offline(text: str, *, trust: dict[bytes, PublicKey], status_list: str
                 f"状态列表无效:{error.message_zh}",
                 f"The status list is not usable: {error.message_en}",
             )
-        if listed.schema is not STATUS_LIST:
-            return Verdict(False, "status_list_kind", "不是状态列表。", "That is not a status list.")
-        status_bits = (bytes(listed.data["bits"]), int(listed.data["size"]))
+        except (KeyError, TypeError, ValueError, zlib.error):
+            return Verdict(False, "status_list_bad", "状态列表已损坏。", "The status list is damaged.")
 
     def status_of(decoded: Decoded) -> str:
-        if decoded.schema is STATUS_LIST:
+        if decoded.schema is STATUS_LIST or loaded is None:
             return "unknown"
-        if status_bits is None:
-            return "unknown"
-        return status_from_bits(status_bits[0], status_bits[1], decoded.index)
+        return _lookup(loaded, decoded.index)
 
     return verdict_for(text, keys=trust.get, status_of=status_of, now=now)
