@@ -49,7 +49,7 @@ def post(client, url, body, **headers):
 
 @pytest.mark.django_db
 def test_owner_gets_tokens_and_anyone_verifies_them(owner_with_mark):
-    auth, credential, _vehicle = owner_with_mark
+    auth, _credential, _vehicle = owner_with_mark
     client = Client()
     mine = client.get("/api/v1/me/credentials", **auth).json()
     assert [c["subject"]["plate"] for c in mine] == ["豫QB7751"]
