@@ -415,46 +415,48 @@ def _set_status(credential: Credential, status: str, reason: str) -> bool:
     return True
 
 
-def _sync_vehicle(vehicle: Vehicle, today: date) -> int:
+def _sync(
+    credentials: Any,
+    *,
+    codes: set[str],
+    revoking: frozenset[str],
+    suspending: frozenset[str],
+    what: str,
+    lapsed: str,
+    today: date,
+) -> int:
+    """Rate a subject's current credentials from its registry status codes and validity.
+
+    The reasons are the phrases the pages explain ("vehicle status C", "inspection lapsed").
+    """
     changed = 0
-    for credential in Credential.objects.select_for_update().filter(
-        vehicle=vehicle, status__in=["valid", "suspended"]
-    ):
-        codes = set(vehicle.status or "A")
-        if codes & VEHICLE_REVOKING:
-            changed += _set_status(
-                credential, "revoked", f"vehicle status {''.join(sorted(codes & VEHICLE_REVOKING))}"
-            )
-        elif codes & VEHICLE_SUSPENDING or credential.valid_until < today:
-            changed += _set_status(
-                credential,
-                "suspended",
-                "inspection lapsed" if credential.valid_until < today else "vehicle status",
-            )
+    for credential in credentials.select_for_update().filter(status__in=["valid", "suspended"]):
+        if codes & revoking:
+            reason = f"{what} status {''.join(sorted(codes & revoking))}"
+            changed += _set_status(credential, "revoked", reason)
+        elif codes & suspending:
+            changed += _set_status(credential, "suspended", f"{what} status")
+        elif credential.valid_until < today:
+            changed += _set_status(credential, "suspended", lapsed)
         else:
             changed += _set_status(credential, "valid", "")
     return changed
+
+
+def _sync_vehicle(vehicle: Vehicle, today: date) -> int:
+    return _sync(
+        Credential.objects.filter(vehicle=vehicle), codes=set(vehicle.status or "A"),
+        revoking=VEHICLE_REVOKING, suspending=VEHICLE_SUSPENDING, what="vehicle", lapsed="inspection lapsed",
+        today=today,
+    )  # fmt: skip
 
 
 def _sync_licence(licence: DrivingLicence, today: date) -> int:
-    changed = 0
-    for credential in Credential.objects.select_for_update().filter(
-        licence=licence, status__in=["valid", "suspended"]
-    ):
-        codes = set(licence.status or "A")
-        if codes & LICENCE_REVOKING:
-            changed += _set_status(
-                credential, "revoked", f"licence status {''.join(sorted(codes & LICENCE_REVOKING))}"
-            )
-        elif codes & LICENCE_SUSPENDING or credential.valid_until < today:
-            changed += _set_status(
-                credential,
-                "suspended",
-                "licence expired" if credential.valid_until < today else "licence status",
-            )
-        else:
-            changed += _set_status(credential, "valid", "")
-    return changed
+    return _sync(
+        Credential.objects.filter(licence=licence), codes=set(licence.status or "A"),
+        revoking=LICENCE_REVOKING, suspending=LICENCE_SUSPENDING, what="licence", lapsed="licence expired",
+        today=today,
+    )  # fmt: skip
 
 
 def credential_status_sync(
