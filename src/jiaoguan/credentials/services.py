@@ -28,6 +28,7 @@ from .token import (
     STATUS_LIST,
     Decoded,
     DisplayMode,
+    Schema,
     TokenRejected,
     date_int,
     encode,
@@ -510,6 +511,36 @@ def _index_bytes(index: int) -> bytes:
     return index.to_bytes(max(1, (index.bit_length() + 7) // 8), "big")
 
 
+def sign_payload(
+    *,
+    schema: Schema,
+    data: dict[str, Any],
+    index: int,
+    issued_at: int,
+    expires_at: int,
+    mode: int = DisplayMode.OFFLINE,
+    nonce: bytes | None = None,
+) -> str:
+    """Sign any schema's data with the active key: the one signing path for every token kind."""
+    key, private_pem = signing.active_key()
+    algorithm = algorithm_for(key.alg)
+    if algorithm is None:
+        raise Conflict("credentials.alg_unavailable", "签名算法不可用。", "The signing algorithm is not available.")
+    return encode(
+        schema=schema,
+        data=data,
+        credential_id=_index_bytes(index),
+        issuer="",
+        issued_at=issued_at,
+        expires_at=expires_at,
+        mode=mode,
+        nonce=nonce,
+        kid=bytes.fromhex(key.kid),
+        alg=key.alg,
+        sign=lambda payload: algorithm.sign(private_pem, payload),
+    )
+
+
 def credential_token(*, credential: Credential, mode: int, now: datetime | None = None) -> tuple[str, int]:
     """Sign a token to display the credential in one mode; returns (text, expires_at)."""
     if credential.status != Credential.Status.VALID:
@@ -519,9 +550,6 @@ def credential_token(*, credential: Credential, mode: int, now: datetime | None 
             "This credential is not valid now and cannot be shown.",
         )
     now = now or timezone.now()
-    key, private_pem = signing.active_key()
-    algorithm = algorithm_for(key.alg)
-    assert algorithm is not None
     expires_at = _lifetime(credential, mode, now)
     nonce = None
     if mode == DisplayMode.ONLINE:
@@ -532,18 +560,14 @@ def credential_token(*, credential: Credential, mode: int, now: datetime | None 
             expires_at=datetime.fromtimestamp(expires_at, tz=timezone.get_current_timezone()),
         )
     schema = INSPECTION_MARK if credential.kind == Credential.Kind.INSPECTION_MARK else DRIVING_LICENCE
-    text = encode(
+    text = sign_payload(
         schema=schema,
         data=credential.data,
-        credential_id=_index_bytes(credential.pk),
-        issuer="",
+        index=credential.pk,
         issued_at=int(now.timestamp()),
         expires_at=expires_at,
         mode=mode,
         nonce=nonce,
-        kid=bytes.fromhex(key.kid),
-        alg=key.alg,
-        sign=lambda data: algorithm.sign(private_pem, data),
     )
     return text, expires_at
 
@@ -556,25 +580,12 @@ def status_list_token(*, now: datetime | None = None, valid_seconds: int = 24 * 
         pk: STATUS_CODE[status]
         for pk, status in Credential.objects.exclude(status="valid").values_list("pk", "status").iterator()
     }
-    key, private_pem = signing.active_key()
-    algorithm = algorithm_for(key.alg)
-    assert algorithm is not None
-    return encode(
+    return sign_payload(
         schema=STATUS_LIST,
-        data={
-            "bits": pack_status_bits(statuses, last + 1),
-            "size": last + 1,
-            "issuer": settings.CREDENTIAL_ISSUER,
-        },
-        credential_id=secrets.token_bytes(16),
-        issuer=settings.CREDENTIAL_ISSUER,
+        data={"bits": pack_status_bits(statuses, last + 1), "size": last + 1, "issuer": settings.CREDENTIAL_ISSUER},
+        index=0,
         issued_at=int(now.timestamp()),
         expires_at=int(now.timestamp()) + valid_seconds,
-        mode=DisplayMode.OFFLINE,
-        nonce=None,
-        kid=bytes.fromhex(key.kid),
-        alg=key.alg,
-        sign=lambda data: algorithm.sign(private_pem, data),
     )
 
 
