@@ -6,6 +6,7 @@ from django.db import connection
 from django.http import HttpRequest
 from ninja import NinjaAPI, Schema
 
+from jiaoguan.accidents.api import router as accidents_router
 from jiaoguan.accounts.api import router as accounts_router
 from jiaoguan.core.api import install_error_handlers
 from jiaoguan.credentials.api import router as credentials_router
@@ -37,3 +38,4 @@ def health(request: HttpRequest) -> HealthOut:
 api.add_router("/", accounts_router)
 api.add_router("/", registry_router)
 api.add_router("/", credentials_router)
+api.add_router("/", accidents_router)

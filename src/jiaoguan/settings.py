@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "jiaoguan.accounts",
     "jiaoguan.integrations",
     "jiaoguan.credentials",
+    "jiaoguan.accidents",
 ]
 
 MIDDLEWARE = [

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import secrets
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -592,7 +593,18 @@ def status_list_token(*, now: datetime | None = None, valid_seconds: int = 24 * 
 # ---------------------------------------------------------------- verification
 
 
+# Kinds whose status lives outside this app (e.g. AQ1 accident query credentials) register a resolver.
+STATUS_RESOLVERS: dict[str, Callable[[Decoded], str]] = {}
+
+
+def register_status_resolver(prefix: str, resolver: Callable[[Decoded], str]) -> None:
+    STATUS_RESOLVERS[prefix] = resolver
+
+
 def _online_status(decoded: Decoded) -> str:
+    resolver = STATUS_RESOLVERS.get(decoded.schema.prefix)
+    if resolver is not None:
+        return resolver(decoded)
     credential = Credential.objects.filter(pk=decoded.index).only("status", "valid_until").first()
     if credential is None:
         return "unknown"

@@ -16,6 +16,9 @@ from typing import Any
 from .crypto import PublicKey
 from .token import REMARKS, STATUS_LIST, Decoded, DisplayMode, TokenRejected, decode_and_verify, int_date
 
+# Signed but never echoed back to a verifier (an accident query code on a printed credential).
+HIDDEN_FIELDS = frozenset({"code"})
+
 STATUS_CODES = {0: "valid", 1: "suspended", 2: "revoked", 3: "superseded"}
 STATUS_TEXT = {
     "valid": ("有效", "valid"),
@@ -68,6 +71,8 @@ def subject_view(decoded: Decoded) -> dict[str, Any]:
     """The signed data as a verifier may see it (already masked at issue)."""
     out: dict[str, Any] = {}
     for name, value in decoded.data.items():
+        if name in HIDDEN_FIELDS:
+            continue
         if name in {"valid_until", "valid_from", "first_issued"} and isinstance(value, int):
             day = int_date(value)
             out[name] = day.isoformat() if day else "long"

@@ -1,0 +1,91 @@
+"""Public accident query endpoints (A5): the number and code travel in the body, never in the URL."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
+from ninja import Field, Router, Schema
+
+from jiaoguan.core.api import ErrorOut, InputSchema
+
+from . import services
+
+router = Router(tags=["accidents"])
+ERRORS = {403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut, 429: ErrorOut}
+
+
+class ProgressIn(InputSchema):
+    accident_number: str = Field(..., max_length=64)
+    code: str = Field(..., max_length=64, description="query code from the query credential")
+
+
+class DocumentIn(ProgressIn):
+    document_id: int
+
+
+class StageOut(Schema):
+    stage: str
+    name_zh: str
+    name_en: str
+    happened_on: date
+    note: str
+
+
+class DocumentOut(Schema):
+    id: int
+    kind: str
+    name_zh: str
+    name_en: str
+    number: str
+    issued_on: date
+
+
+class ProgressOut(Schema):
+    number: str
+    occurred_on: date
+    place: str
+    closed: bool
+    role: str
+    stages: list[StageOut]
+    documents: list[DocumentOut]
+
+
+def client_of(request: HttpRequest) -> str:
+    user = getattr(request, "user", None)
+    if user is not None and user.is_authenticated:
+        return f"user:{user.pk}"
+    return f"ip:{request.META.get('REMOTE_ADDR', '')}"
+
+
+@router.post("/accidents/progress", response={200: ProgressOut, **ERRORS}, auth=None)
+def progress(request: HttpRequest, payload: ProgressIn) -> Any:
+    """Progress and results of a case for a query credential holder (A2, A3, A5)."""
+    result = services.progress_query(
+        accident_number=payload.accident_number, code=payload.code, client=client_of(request)
+    )
+    return {
+        "number": result.number,
+        "occurred_on": result.occurred_on,
+        "place": result.place,
+        "closed": result.closed,
+        "role": result.role,
+        "stages": result.stages,
+        "documents": result.documents,
+    }
+
+
+@router.post("/accidents/documents", response={200: None, **ERRORS}, auth=None)
+def document(request: HttpRequest, payload: DocumentIn) -> HttpResponse:
+    """Download a released result document with the same number and code."""
+    result = services.progress_query(
+        accident_number=payload.accident_number, code=payload.code, client=client_of(request)
+    )
+    doc = services.released_document(
+        case_number=result.number, credential_id=result.credential_id, document_id=payload.document_id
+    )
+    response = HttpResponse(bytes(doc.content), content_type=doc.content_type)
+    response["Content-Disposition"] = f'attachment; filename="{doc.kind}-{doc.pk}.pdf"'
+    response["Cache-Control"] = "no-store"
+    return response

@@ -1,0 +1,247 @@
+"""Accident case rules as data and pure functions (A1-A9). No ORM, no clock.
+
+Accident number (事故编号), defined here because no public standard exists:
+``DDDDDD YYYYMMDD NNNNN C`` — 20 characters: the GB/T 2260 code of the handling unit,
+the date the case was opened, a 5-digit serial within that unit and day, and an
+ISO 7064 MOD 11-2 check character (0-9 or X) over the first 19, so a mistyped number is
+refused before any lookup.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from enum import StrEnum
+
+from jiaoguan.core.errors import Conflict, Throttled, ValidationFailed
+
+
+class Stage(StrEnum):
+    """The ten progress stages of a general-procedure case (A2, seed 000)."""
+
+    ACCEPTANCE = "acceptance"  # 案件受理
+    INVESTIGATION = "investigation"  # 调查取证
+    INSPECTION = "inspection"  # 检验鉴定
+    DETENTION = "detention"  # 扣留扣押
+    DETERMINATION = "determination"  # 事故认定
+    REVIEW_APPLICATION = "review_application"  # 复核申请
+    REVIEW_CONCLUSION = "review_conclusion"  # 复核结论
+    MEDIATION = "mediation"  # 损害赔偿调解
+    HIT_AND_RUN = "hit_and_run"  # 逃逸事故侦办
+    CLOSURE = "closure"  # 事故结案
+
+
+@dataclass(frozen=True)
+class StageRule:
+    stage: Stage
+    order: int
+    name_zh: str
+    name_en: str
+    after: frozenset[Stage]  # every one of these must be recorded first
+
+
+_S = Stage
+STAGES: dict[Stage, StageRule] = {
+    r.stage: r
+    for r in [
+        StageRule(_S.ACCEPTANCE, 1, "案件受理", "Case accepted", frozenset()),
+        StageRule(_S.INVESTIGATION, 2, "调查取证", "Investigation", frozenset({_S.ACCEPTANCE})),
+        StageRule(_S.INSPECTION, 3, "检验鉴定", "Inspection and appraisal", frozenset({_S.ACCEPTANCE})),
+        StageRule(_S.DETENTION, 4, "扣留扣押", "Detention and seizure", frozenset({_S.ACCEPTANCE})),
+        StageRule(_S.DETERMINATION, 5, "事故认定", "Determination", frozenset({_S.INVESTIGATION})),
+        StageRule(_S.REVIEW_APPLICATION, 6, "复核申请", "Review applied for", frozenset({_S.DETERMINATION})),
+        StageRule(
+            _S.REVIEW_CONCLUSION, 7, "复核结论", "Review conclusion", frozenset({_S.REVIEW_APPLICATION})
+        ),
+        StageRule(_S.MEDIATION, 8, "损害赔偿调解", "Damages mediation", frozenset({_S.DETERMINATION})),
+        StageRule(_S.HIT_AND_RUN, 9, "逃逸事故侦办", "Hit-and-run investigation", frozenset({_S.ACCEPTANCE})),
+        StageRule(_S.CLOSURE, 10, "事故结案", "Case closed", frozenset({_S.DETERMINATION})),
+    ]
+}
+
+
+def check_stage_allowed(*, recorded: set[str], stage: str) -> StageRule:
+    """A stage may be recorded once, after the stages it depends on, and nothing after closure."""
+    try:
+        rule = STAGES[Stage(stage)]
+    except ValueError:
+        raise ValidationFailed(
+            "accidents.stage_unknown", "没有这个处理阶段。", "There is no such stage.", field="stage"
+        ) from None
+    if Stage.CLOSURE in recorded:
+        raise Conflict("accidents.case_closed", "案件已结案,不能再登记处理阶段。", "The case is closed.")
+    if rule.stage in recorded:
+        raise Conflict(
+            "accidents.stage_recorded",
+            f"“{rule.name_zh}”已登记过。",
+            f"'{rule.name_en}' has already been recorded.",
+            field="stage",
+        )
+    missing = sorted((STAGES[s] for s in rule.after if s not in recorded), key=lambda r: r.order)
+    if missing:
+        raise Conflict(
+            "accidents.stage_order",
+            f"须先登记“{missing[0].name_zh}”,才能登记“{rule.name_zh}”。",
+            f"Record '{missing[0].name_en}' before '{rule.name_en}'.",
+            field="stage",
+            detail={"missing": [m.stage.value for m in missing]},
+        )
+    return rule
+
+
+class DocumentKind(StrEnum):
+    """Result documents (A3)."""
+
+    DETERMINATION = "determination"  # 道路交通事故认定书
+    CERTIFICATE = "certificate"  # 道路交通事故证明
+    REVIEW_CONCLUSION = "review_conclusion"  # 复核结论
+
+
+DOCUMENT_STAGE: dict[DocumentKind, Stage] = {
+    DocumentKind.DETERMINATION: Stage.DETERMINATION,
+    DocumentKind.CERTIFICATE: Stage.DETERMINATION,  # a certificate stands where no determination is possible
+    DocumentKind.REVIEW_CONCLUSION: Stage.REVIEW_CONCLUSION,
+}
+DOCUMENT_NAMES: dict[DocumentKind, tuple[str, str]] = {
+    DocumentKind.DETERMINATION: ("道路交通事故认定书", "Accident determination"),
+    DocumentKind.CERTIFICATE: ("道路交通事故证明", "Accident certificate"),
+    DocumentKind.REVIEW_CONCLUSION: ("道路交通事故认定复核结论", "Review conclusion"),
+}
+
+
+class EvidenceKind(StrEnum):
+    """Evidence items that may be reviewed online (A7)."""
+
+    SCENE_DIAGRAM = "scene_diagram"  # 现场图
+    PHOTOS = "photos"  # 现场照片
+    SURVEY_RECORD = "survey_record"  # 现场勘查笔录
+    INSPECTION_REPORT = "inspection_report"  # 检验报告
+    APPRAISAL_OPINION = "appraisal_opinion"  # 鉴定意见
+    SIMULATION_RECORD = "simulation_record"  # 侦查实验笔录
+    INSURANCE_POLICY = "insurance_policy"  # 保险单
+    LICENCE_COPY = "licence_copy"  # 驾驶证、行驶证复印件
+
+
+class Confidentiality(StrEnum):
+    """Items carrying one of these are never shown online (A7)."""
+
+    NONE = "none"
+    STATE_SECRET = "state_secret"  # noqa: S105 - 国家秘密, a category, not a password
+    TRADE_SECRET = "trade_secret"  # noqa: S105 - 商业秘密
+    PERSONAL_PRIVACY = "personal_privacy"  # 个人隐私
+    WITNESS = "witness"  # 证人要求保密
+
+
+def check_shareable(confidentiality: str) -> None:
+    if confidentiality != Confidentiality.NONE:
+        raise Conflict(
+            "accidents.item_confidential",
+            "涉及国家秘密、商业秘密、个人隐私或证人要求保密的材料不能网上查阅。",
+            "Items involving state or trade secrets, personal privacy or a witness's confidentiality cannot be shared.",
+        )
+
+
+# ---------------------------------------------------------------- numbers and codes
+
+
+def _mod11_2(body: str) -> str:
+    total = 0
+    for ch in body:
+        total = (total + int(ch)) * 2 % 11
+    return "0123456789X"[(12 - total) % 11]
+
+
+def accident_number_make(*, division: str, opened_on: date, serial: int) -> str:
+    body = f"{division}{opened_on:%Y%m%d}{serial:05d}"
+    return body + _mod11_2(body)
+
+
+def accident_number_check(value: str) -> str:
+    """Normalise and validate an accident number; a malformed one is refused before any lookup."""
+    number = (value or "").strip().upper().replace(" ", "").replace("-", "")
+    if len(number) != 20 or not number[:19].isdigit() or number[19] not in "0123456789X":
+        raise ValidationFailed(
+            "accidents.number_format",
+            "事故编号应为20位(19位数字加1位校验码),请按查询凭证填写。",
+            "An accident number has 20 characters (19 digits and a check character); copy it from the credential.",
+            field="accident_number",
+        )
+    try:
+        date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
+    except ValueError:
+        raise ValidationFailed(
+            "accidents.number_format", "事故编号中的日期无效。", "The date inside the accident number is invalid.",
+            field="accident_number",
+        ) from None  # fmt: skip
+    if _mod11_2(number[:19]) != number[19]:
+        raise ValidationFailed(
+            "accidents.number_checksum",
+            "事故编号校验位不正确,请核对后重新输入。",
+            "The accident number's check character is wrong; check it and type it again.",
+            field="accident_number",
+        )
+    return number
+
+
+# Codes use an alphabet without look-alike characters; 12 characters give 60 bits.
+CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+CODE_LENGTH = 12
+
+
+def code_make() -> str:
+    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+
+
+def code_normalise(value: str) -> str:
+    cleaned = "".join(ch for ch in (value or "").upper() if ch.isalnum())[:64]
+    return cleaned.replace("O", "0").replace("I", "1").replace("L", "1")
+
+
+def code_display(code: str) -> str:
+    return "-".join(code[i : i + 4] for i in range(0, len(code), 4))
+
+
+# ---------------------------------------------------------------- guessing limits
+
+QUERY_MAX_FAILURES_PER_CLIENT = 10  # within the window, from one client
+QUERY_MAX_FAILURES_PER_NUMBER = 20  # within the window, on one accident number
+QUERY_WINDOW = timedelta(minutes=30)
+
+
+def check_query_attempts(
+    *, now: datetime, client_failures: list[datetime], number_failures: list[datetime]
+) -> None:
+    """Refuse further tries once a client or an accident number has too many recent wrong codes."""
+    for failures, limit in (
+        (client_failures, QUERY_MAX_FAILURES_PER_CLIENT),
+        (number_failures, QUERY_MAX_FAILURES_PER_NUMBER),
+    ):
+        recent = sorted(t for t in failures if now - t < QUERY_WINDOW)
+        if len(recent) >= limit:
+            wait = int((recent[-limit] + QUERY_WINDOW - now).total_seconds()) + 1
+            raise Throttled(
+                "accidents.too_many_attempts",
+                f"查询码错误次数过多,请{(wait + 59) // 60}分钟后再试。",
+                f"Too many wrong codes; try again in {(wait + 59) // 60} minutes.",
+                retry_after=wait,
+            )
+
+
+# ---------------------------------------------------------------- rollout (A9)
+
+ONLINE_QUERY = "online_query"
+EVIDENCE_REVIEW = "evidence_review"
+
+# Province (first two digits of GB/T 2260) -> service -> date it opened. Pilot provinces first;
+# a new province is a new row. 41 Henan is the demo detachment's province.
+ROLLOUT: dict[str, dict[str, date]] = {
+    "41": {ONLINE_QUERY: date(2020, 6, 1), EVIDENCE_REVIEW: date(2021, 7, 1)},
+    "32": {ONLINE_QUERY: date(2020, 6, 1), EVIDENCE_REVIEW: date(2021, 7, 1)},
+    "33": {ONLINE_QUERY: date(2020, 6, 1)},
+}
+
+
+def service_enabled(*, division: str, service: str, today: date) -> bool:
+    opened = ROLLOUT.get(division[:2], {}).get(service)
+    return opened is not None and opened <= today

@@ -1,0 +1,931 @@
+"""Accident case use cases (A1-A9): open, parties, stages, documents, query credentials,
+applications, progress queries, evidence review. Each change: lock, re-check, change, audit."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from jiaoguan.core.audit import audit_record
+from jiaoguan.core.divisions import is_within, validate_division
+from jiaoguan.core.errors import Conflict, NotAllowed, NotFound, ValidationFailed
+from jiaoguan.core.identifiers import mask_id_number, mask_name, validate_mobile
+from jiaoguan.registry.documents import normalise_document_number
+from jiaoguan.registry.models import DrivingLicence, Organisation, Person, Vehicle
+
+from . import rules
+from .models import (
+    AccidentCase,
+    CaseCounter,
+    EvidenceDownload,
+    EvidenceItem,
+    EvidenceReview,
+    Party,
+    QueryApplication,
+    QueryAttempt,
+    QueryCredential,
+    ResultDocument,
+    StageRecord,
+)
+
+OFFICER_ROLES = ("accident_officer", "accident_head", "administrator")
+
+
+# ---------------------------------------------------------------- access
+
+
+def _require_officer(actor: Any, *roles: str) -> Any:
+    if getattr(actor, "kind", "") != "staff" or actor.staff_role not in (roles or OFFICER_ROLES):
+        raise NotAllowed(
+            "accidents.officer_only", "仅限事故处理民警办理。", "Only accident officers may do this."
+        )
+    return actor
+
+
+def case_for_officer(*, actor: Any, case_id: int, lock: bool = False) -> AccidentCase:
+    """A case inside the officer's jurisdiction; anything else is 'not found'."""
+    _require_officer(actor)
+    qs = AccidentCase.objects.select_for_update() if lock else AccidentCase.objects.all()
+    case = qs.filter(pk=case_id).first()
+    if case is None or not is_within(case.division, actor.jurisdiction):
+        raise NotFound("accidents.case_not_found", "没有这起事故案件。", "No such accident case.")
+    return case
+
+
+def _open(case: AccidentCase) -> None:
+    if case.closed_at is not None:
+        raise Conflict("accidents.case_closed", "案件已结案。", "The case is closed.")
+
+
+# ---------------------------------------------------------------- cases, parties, stages
+
+
+def case_open(
+    *,
+    actor: Any,
+    occurred_at: datetime,
+    place: str,
+    division: str | None = None,
+    weather: str = "",
+    summary: str = "",
+) -> AccidentCase:
+    """Open a general-procedure case (A1) with a fresh accident number."""
+    _require_officer(actor)
+    division = validate_division(division or actor.jurisdiction)
+    if not is_within(division, actor.jurisdiction):
+        raise NotAllowed(
+            "accounts.outside_jurisdiction",
+            "该单位不在您的辖区内。",
+            "That unit is outside your jurisdiction.",
+        )
+    place = (place or "").strip()
+    if not place or len(place) > 200:
+        raise ValidationFailed(
+            "accidents.place",
+            "请填写事故地点(200字以内)。",
+            "Enter the place (at most 200 characters).",
+            field="place",
+        )
+    if occurred_at > timezone.now():
+        raise ValidationFailed(
+            "accidents.future",
+            "事故时间不能晚于现在。",
+            "The accident time cannot be in the future.",
+            field="occurred_at",
+        )
+    today = timezone.localdate()
+    with transaction.atomic():
+        counter, _ = CaseCounter.objects.get_or_create(division=division, day=today)
+        counter = CaseCounter.objects.select_for_update().get(pk=counter.pk)
+        counter.last += 1
+        counter.save(update_fields=["last"])
+        case = AccidentCase.objects.create(
+            number=rules.accident_number_make(division=division, opened_on=today, serial=counter.last),
+            division=division,
+            occurred_at=occurred_at,
+            place=place,
+            weather=(weather or "")[:20],
+            summary=summary or "",
+            officer=actor,
+        )
+        audit_record(actor=actor, action="create", subject=case, summary=f"立案 {case.number}")
+    return case
+
+
+def stage_record(
+    *, actor: Any, case_id: int, stage: str, happened_on: date, public_note: str = "", internal_note: str = ""
+) -> StageRecord:
+    """Record a stage as it happens (A2); closure ends the case."""
+    if happened_on > timezone.localdate():
+        raise ValidationFailed(
+            "accidents.future", "日期不能晚于今天。", "The date cannot be in the future.", field="happened_on"
+        )
+    if len(public_note or "") > 300:
+        raise ValidationFailed(
+            "accidents.note_long",
+            "公开说明最多300字。",
+            "The public note is limited to 300 characters.",
+            field="public_note",
+        )
+    with transaction.atomic():
+        case = case_for_officer(actor=actor, case_id=case_id, lock=True)
+        recorded = set(case.stages.values_list("stage", flat=True))
+        rule = rules.check_stage_allowed(recorded=recorded, stage=stage)
+        record = StageRecord.objects.create(
+            case=case,
+            stage=rule.stage,
+            happened_on=happened_on,
+            public_note=(public_note or "").strip(),
+            internal_note=internal_note or "",
+            recorded_by=actor,
+        )
+        if rule.stage == rules.Stage.CLOSURE:
+            case.closed_at = timezone.now()
+            case.save(update_fields=["closed_at"])
+        audit_record(actor=actor, action="change", subject=case, summary=f"登记阶段 {rule.name_zh}")
+    return record
+
+
+def party_add(
+    *,
+    actor: Any,
+    case_id: int,
+    label: str,
+    name: str,
+    id_type: str,
+    id_number: str,
+    phone: str = "",
+    plate: str = "",
+    insurer_uscc: str = "",
+) -> tuple[Party, QueryCredential, str]:
+    """Add a party and issue their query credential without any application (A4); returns the code once."""
+    from jiaoguan.accounts.services import clean_name
+
+    name = clean_name(name)
+    number = normalise_document_number(id_type, id_number)
+    phone = validate_mobile(phone) if phone else ""
+    label = (label or "").strip()[:8]
+    if not label:
+        raise ValidationFailed(
+            "accidents.label",
+            "请填写当事人序号(甲、乙……)。",
+            "Enter the party's label (甲, 乙 ...).",
+            field="label",
+        )
+    with transaction.atomic():
+        case = case_for_officer(actor=actor, case_id=case_id, lock=True)
+        _open(case)
+        person = Person.objects.filter(id_type=id_type, id_number=number).first()
+        vehicle = Vehicle.objects.filter(plate_number=plate.strip().upper()).first() if plate else None
+        insurer = None
+        if insurer_uscc:
+            insurer = Organisation.objects.filter(uscc=insurer_uscc.strip().upper(), kind="insurer").first()
+            if insurer is None:
+                raise ValidationFailed(
+                    "accidents.insurer_unknown",
+                    "找不到该保险公司。",
+                    "No insurer with that code.",
+                    field="insurer_uscc",
+                )
+        try:
+            with transaction.atomic():
+                party = Party.objects.create(
+                    case=case,
+                    label=label,
+                    person=person,
+                    name=name,
+                    id_type=id_type,
+                    id_number=number,
+                    phone=phone,
+                    vehicle=vehicle,
+                    plate=plate.strip().upper()[:10],
+                    licence=DrivingLicence.objects.filter(holder=person).first() if person else None,
+                    insurer=insurer,
+                )
+        except IntegrityError:
+            raise Conflict(
+                "accidents.label_taken",
+                f"当事人“{label}”已存在。",
+                f"Party '{label}' already exists.",
+                field="label",
+            ) from None
+        credential, code = _credential_issue(
+            case=case, actor=actor, holder_name=name, role="party", party=party
+        )
+        audit_record(
+            actor=actor, action="create", subject=party, subject_person_id=person.pk if person else None,
+            summary=f"当事人{label} {mask_name(name)} {mask_id_number(number)}",
+        )  # fmt: skip
+    return party, credential, code
+
+
+# ---------------------------------------------------------------- codes
+
+
+def _secret() -> bytes:
+    return (getattr(settings, "ACCIDENT_CODE_SECRET", "") or settings.SECRET_KEY).encode()
+
+
+def _code_hash(kind: str, case_id: int, code: str) -> str:
+    return hmac.new(_secret(), f"{kind}:{case_id}:{code}".encode(), hashlib.sha256).hexdigest()
+
+
+def _derive_code(kind: str, row_id: int, salt: str) -> str:
+    """The code of a credential, re-derivable for reprinting; the database alone cannot produce it."""
+    digest = hmac.new(_secret(), f"{kind}-code:{row_id}:{salt}".encode(), hashlib.sha256).digest()
+    value = int.from_bytes(digest, "big")
+    chars = []
+    for _ in range(rules.CODE_LENGTH):
+        value, index = divmod(value, len(rules.CODE_ALPHABET))
+        chars.append(rules.CODE_ALPHABET[index])
+    return "".join(chars)
+
+
+def _credential_issue(
+    *,
+    case: AccidentCase,
+    actor: Any,
+    holder_name: str,
+    role: str,
+    party: Party | None = None,
+    holder: Any = None,
+) -> tuple[QueryCredential, str]:
+    credential = QueryCredential.objects.create(
+        case=case, party=party, holder=holder, holder_name=holder_name, role=role, code_hash="-",
+        salt=secrets.token_hex(8), issued_by=actor,
+    )  # fmt: skip
+    code = query_code_of(credential)
+    credential.code_hash = _code_hash("query", case.pk, code)
+    credential.save(update_fields=["code_hash"])
+    return credential, code
+
+
+def query_code_of(credential: QueryCredential) -> str:
+    """Re-derive a credential's code for printing; callers must have checked who is asking."""
+    return _derive_code("query", credential.pk, credential.salt)
+
+
+def query_credential_revoke(*, actor: Any, credential_id: int, reason: str) -> QueryCredential:
+    reason = (reason or "").strip()[:200]
+    if not reason:
+        raise ValidationFailed(
+            "accidents.reason_required", "请填写撤销原因。", "Give the reason for revoking.", field="reason"
+        )
+    with transaction.atomic():
+        credential = QueryCredential.objects.select_for_update().filter(pk=credential_id).first()
+        if credential is None:
+            raise NotFound(
+                "accidents.credential_not_found", "没有这份查询凭证。", "No such query credential."
+            )
+        case_for_officer(actor=actor, case_id=credential.case_id)
+        if credential.revoked_at is not None:
+            raise Conflict(
+                "accidents.credential_revoked", "该查询凭证已撤销。", "This credential is already revoked."
+            )
+        credential.revoked_at = timezone.now()
+        credential.revoked_reason = reason
+        credential.save(update_fields=["revoked_at", "revoked_reason"])
+        audit_record(actor=actor, action="change", subject=credential, summary=f"撤销查询凭证: {reason}")
+    return credential
+
+
+# ---------------------------------------------------------------- written applications (A4)
+
+
+def query_application_submit(
+    *, actor: Any, accident_number: str, role: str, reason: str, document: bytes, document_name: str
+) -> QueryApplication:
+    """A vehicle owner or an insurer's staff member applies in writing for a query credential (A4)."""
+    from jiaoguan.core.uploads import check_upload, safe_filename
+
+    if role not in (QueryCredential.Role.OWNER, QueryCredential.Role.INSURER):
+        raise ValidationFailed(
+            "accidents.applicant_role",
+            "请选择申请人身份。",
+            "Choose whether you apply as owner or insurer.",
+            field="role",
+        )
+    if role == QueryCredential.Role.INSURER and not (
+        getattr(actor, "kind", "") == "organisation"
+        and actor.organisation
+        and actor.organisation.kind == "insurer"
+    ):
+        raise NotAllowed(
+            "accidents.insurer_only",
+            "仅保险公司单位用户可以保险公司身份申请。",
+            "Only insurer organisation users may apply as an insurer.",
+        )
+    reason = (reason or "").strip()
+    if not 10 <= len(reason) <= 500:
+        raise ValidationFailed(
+            "accidents.reason_length",
+            "请写明申请理由(10到500字)。",
+            "State your reason (10 to 500 characters).",
+            field="reason",
+        )
+    kind = check_upload(document, name=document_name)
+    number = rules.accident_number_check(accident_number)
+    case = AccidentCase.objects.filter(number=number).first()
+    if case is None:
+        raise _query_failed()
+    try:
+        with transaction.atomic():
+            return QueryApplication.objects.create(
+                case=case, applicant=actor, role=role, reason=reason, document=document,
+                document_type={"pdf": "application/pdf", "png": "image/png", "jpeg": "image/jpeg"}[kind],
+                document_name=safe_filename(document_name),
+            )  # fmt: skip
+    except IntegrityError:
+        raise Conflict(
+            "accidents.application_open",
+            "您已有一份待审核的申请。",
+            "You already have an application under review.",
+        ) from None
+
+
+def query_application_review(
+    *, actor: Any, application_id: int, approve: bool, note: str = ""
+) -> QueryApplication:
+    note = (note or "").strip()[:200]
+    if not approve and not note:
+        raise ValidationFailed(
+            "accidents.reject_reason", "不批准须写明原因。", "Give the reason for rejecting.", field="note"
+        )
+    with transaction.atomic():
+        application = QueryApplication.objects.select_for_update().filter(pk=application_id).first()
+        if application is None:
+            raise NotFound("accidents.application_not_found", "没有这份申请。", "No such application.")
+        case = case_for_officer(actor=actor, case_id=application.case_id)
+        if application.state != QueryApplication.State.SUBMITTED:
+            raise Conflict(
+                "accidents.application_reviewed", "该申请已审核。", "This application was already reviewed."
+            )
+        application.state = QueryApplication.State.APPROVED if approve else QueryApplication.State.REJECTED
+        application.reviewed_by = actor
+        application.reviewed_at = timezone.now()
+        application.review_note = note
+        if approve:
+            applicant = application.applicant
+            organisation = applicant.organisation
+            name = organisation.name if organisation is not None else applicant.first_name
+            application.credential, _code = _credential_issue(
+                case=case,
+                actor=actor,
+                holder_name=name or applicant.username,
+                role=application.role,
+                holder=applicant,
+            )
+        application.save()
+        audit_record(
+            actor=actor,
+            action="change",
+            subject=application,
+            summary=f"查询申请{'批准' if approve else '不批准'}",
+        )
+    return application
+
+
+# ---------------------------------------------------------------- public query (A5, A9)
+
+
+def _query_failed() -> NotFound:
+    # One answer for "no such number" and "wrong code": numbers cannot be probed.
+    return NotFound(
+        "accidents.query_failed",
+        "事故编号或查询码不正确,请核对查询凭证后重新输入。",
+        "The accident number or the query code is not correct; check the credential and try again.",
+    )
+
+
+def _check_rollout(number: str, service: str) -> None:
+    if not rules.service_enabled(division=number[:6], service=service, today=timezone.localdate()):
+        raise NotAllowed(
+            "accidents.service_unavailable",
+            "该省份暂未开通此项网上服务,请到办案单位查询。",
+            "This online service is not yet available in that province; ask the handling unit.",
+        )
+
+
+def _attempt_guard(*, number: str, client: str, now: datetime) -> None:
+    since = now - rules.QUERY_WINDOW
+    rules.check_query_attempts(
+        now=now,
+        client_failures=list(
+            QueryAttempt.objects.filter(client=client, at__gte=since).values_list("at", flat=True)
+        ),
+        number_failures=list(
+            QueryAttempt.objects.filter(number=number, at__gte=since).values_list("at", flat=True)
+        ),
+    )
+
+
+def _record_failure(*, number: str, client: str, now: datetime) -> None:
+    with transaction.atomic():
+        QueryAttempt.objects.create(number=number, client=client[:64], at=now)
+
+
+@dataclass
+class Progress:
+    """What a query credential holder sees: the timeline with public notes and released documents."""
+
+    number: str
+    occurred_on: date
+    place: str
+    stages: list[dict[str, Any]]
+    documents: list[dict[str, Any]]
+    closed: bool
+    credential_id: int
+    role: str
+    evidence_available: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def progress_query(*, accident_number: str, code: str, client: str) -> Progress:
+    """Accident number plus query code -> progress and results (A2, A3, A5); guessing is limited."""
+    number = rules.accident_number_check(accident_number)
+    _check_rollout(number, rules.ONLINE_QUERY)
+    now = timezone.now()
+    _attempt_guard(number=number, client=client, now=now)
+    code = rules.code_normalise(code)
+    case = AccidentCase.objects.filter(number=number).first()
+    credential = None
+    if case is not None and len(code) == rules.CODE_LENGTH:
+        wanted = _code_hash("query", case.pk, code)
+        for candidate in QueryCredential.objects.filter(case=case, revoked_at__isnull=True):
+            if hmac.compare_digest(candidate.code_hash, wanted):
+                credential = candidate
+    if case is None or credential is None:
+        _record_failure(number=number, client=client, now=now)
+        raise _query_failed()
+    return progress_of(case=case, credential=credential)
+
+
+def progress_of(*, case: AccidentCase, credential: QueryCredential) -> Progress:
+    return Progress(
+        number=case.number,
+        occurred_on=timezone.localtime(case.occurred_at).date(),
+        place=case.place,
+        stages=[
+            {
+                "stage": s.stage,
+                "name_zh": rules.STAGES[rules.Stage(s.stage)].name_zh,
+                "name_en": rules.STAGES[rules.Stage(s.stage)].name_en,
+                "happened_on": s.happened_on,
+                "note": s.public_note,
+            }
+            for s in case.stages.all()
+        ],
+        documents=[
+            {
+                "id": d.id,
+                "kind": d.kind,
+                "name_zh": rules.DOCUMENT_NAMES[rules.DocumentKind(d.kind)][0],
+                "name_en": rules.DOCUMENT_NAMES[rules.DocumentKind(d.kind)][1],
+                "number": d.number,
+                "issued_on": d.issued_on,
+            }
+            for d in case.documents.filter(released=True).order_by("issued_on", "id")
+        ],
+        closed=case.closed_at is not None,
+        credential_id=credential.pk,
+        role=credential.role,
+    )
+
+
+def released_document(*, case_number: str, credential_id: int, document_id: int) -> ResultDocument:
+    """A released document of the case a live credential belongs to (checked again on every download)."""
+    credential = (
+        QueryCredential.objects.select_related("case")
+        .filter(pk=credential_id, revoked_at__isnull=True)
+        .first()
+    )
+    if credential is None or credential.case.number != case_number:
+        raise NotFound("accidents.document_not_found", "没有这份文书。", "No such document.")
+    document = ResultDocument.objects.filter(
+        pk=document_id, case_id=credential.case_id, released=True
+    ).first()
+    if document is None:
+        raise NotFound("accidents.document_not_found", "没有这份文书。", "No such document.")
+    return document
+
+
+def failed_attempts(*, actor: Any, case_id: int) -> list[QueryAttempt]:
+    """Wrong-code attempts on the case's number, for its officer."""
+    case = case_for_officer(actor=actor, case_id=case_id)
+    return list(QueryAttempt.objects.filter(number=case.number).order_by("-at")[:200])
+
+
+# ---------------------------------------------------------------- result documents (A3)
+
+_CONTENT_TYPES = {"pdf": "application/pdf", "png": "image/png", "jpeg": "image/jpeg"}
+
+
+def _unit_name(division: str) -> str:
+    from jiaoguan.core.divisions import division_name
+
+    try:
+        return (
+            f"{division_name(division)}公安局交通警察支队"
+            if division.endswith("00")
+            else f"{division_name(division)}公安局交通警察大队"
+        )
+    except Exception:
+        return "公安机关交通管理部门"
+
+
+def _document_number(case: AccidentCase, kind: str) -> str:
+    prefix = {"determination": "认字", "certificate": "证字", "review_conclusion": "复字"}[kind]
+    count = case.documents.filter(kind=kind).count() + 1
+    return f"{case.division}{prefix}〔{timezone.localdate():%Y}〕第{case.pk:05d}-{count}号"
+
+
+def _masked_parties(case: AccidentCase) -> list[dict[str, Any]]:
+    return [
+        {
+            "label": p.label,
+            "name": mask_name(p.name),
+            "id_type": p.id_type,
+            "id_number": mask_id_number(p.id_number),
+            "plate": p.plate,
+            "insurer": p.insurer.name if p.insurer else "",
+        }
+        for p in case.parties.select_related("insurer").order_by("label")
+    ]
+
+
+def document_issue(
+    *,
+    actor: Any,
+    case_id: int,
+    kind: str,
+    facts: str,
+    evidence: str = "",
+    responsibility: list[tuple[str, str]] | None = None,
+    applicant: str = "",
+    request_text: str = "",
+    conclusion: str = "",
+) -> ResultDocument:
+    """Generate a result document from the case data as a Chinese PDF (A3)."""
+    from . import documents
+
+    try:
+        doc_kind = rules.DocumentKind(kind)
+    except ValueError:
+        raise ValidationFailed(
+            "accidents.document_kind", "文书种类不正确。", "Unknown document kind.", field="kind"
+        ) from None
+    if not (facts or conclusion).strip():
+        raise ValidationFailed(
+            "accidents.facts_required",
+            "请填写事故经过或结论。",
+            "Enter the facts or the conclusion.",
+            field="facts",
+        )
+    with transaction.atomic():
+        case = case_for_officer(actor=actor, case_id=case_id, lock=True)
+        recorded = set(case.stages.values_list("stage", flat=True))
+        needed = rules.DOCUMENT_STAGE[doc_kind]
+        if needed not in recorded:
+            raise Conflict(
+                "accidents.document_stage",
+                f"须先登记“{rules.STAGES[needed].name_zh}”阶段。",
+                f"Record the '{rules.STAGES[needed].name_en}' stage first.",
+            )
+        number = _document_number(case, doc_kind)
+        issued_on = timezone.localdate()
+        common = {
+            "number": number,
+            "accident_number": case.number,
+            "unit": _unit_name(case.division),
+            "issued_on": f"{issued_on:%Y年%m月%d日}",
+        }
+        occurred = f"{timezone.localtime(case.occurred_at):%Y年%m月%d日 %H时%M分}"
+        if doc_kind is rules.DocumentKind.DETERMINATION:
+            pdf = documents.determination_pdf(
+                **common, occurred_at=occurred, place=case.place, weather=case.weather or "-",
+                parties=_masked_parties(case), facts=facts, evidence=evidence or "-", responsibility=responsibility or [],
+            )  # fmt: skip
+        elif doc_kind is rules.DocumentKind.CERTIFICATE:
+            pdf = documents.certificate_pdf(
+                **common, occurred_at=occurred, place=case.place, parties=_masked_parties(case), facts=facts
+            )
+        else:
+            pdf = documents.review_conclusion_pdf(
+                **common,
+                applicant=applicant or "-",
+                request=request_text or "-",
+                conclusion=conclusion or facts,
+            )
+        document = ResultDocument.objects.create(
+            case=case, kind=doc_kind, number=number, content=pdf, content_type="application/pdf",
+            issued_on=issued_on, created_by=actor,
+        )  # fmt: skip
+        audit_record(actor=actor, action="create", subject=document, summary=f"制作文书 {number}")
+    return document
+
+
+def document_upload(
+    *, actor: Any, case_id: int, kind: str, number: str, data: bytes, name: str, issued_on: date
+) -> ResultDocument:
+    """Attach a scan of a document that comes from outside (A3)."""
+    from jiaoguan.core.uploads import check_upload
+
+    try:
+        doc_kind = rules.DocumentKind(kind)
+    except ValueError:
+        raise ValidationFailed(
+            "accidents.document_kind", "文书种类不正确。", "Unknown document kind.", field="kind"
+        ) from None
+    detected = check_upload(data, name=name)
+    number = (number or "").strip()[:40]
+    if not number:
+        raise ValidationFailed(
+            "accidents.document_number", "请填写文书编号。", "Enter the document number.", field="number"
+        )
+    with transaction.atomic():
+        case = case_for_officer(actor=actor, case_id=case_id, lock=True)
+        document = ResultDocument.objects.create(
+            case=case, kind=doc_kind, number=number, content=data, content_type=_CONTENT_TYPES[detected],
+            issued_on=issued_on, uploaded=True, created_by=actor,
+        )  # fmt: skip
+        audit_record(actor=actor, action="create", subject=document, summary=f"上传文书 {number}")
+    return document
+
+
+def document_release(*, actor: Any, document_id: int) -> ResultDocument:
+    """Make a document visible to the query credential holders (delivery, 送达)."""
+    with transaction.atomic():
+        document = ResultDocument.objects.select_for_update().filter(pk=document_id).first()
+        if document is None:
+            raise NotFound("accidents.document_not_found", "没有这份文书。", "No such document.")
+        case_for_officer(actor=actor, case_id=document.case_id)
+        if not document.released:
+            document.released = True
+            document.save(update_fields=["released"])
+            audit_record(
+                actor=actor, action="change", subject=document, summary=f"送达文书 {document.number}"
+            )
+    return document
+
+
+# ---------------------------------------------------------------- evidence review (A6-A8)
+
+
+def evidence_item_add(
+    *, actor: Any, case_id: int, kind: str, title: str, data: bytes, name: str, confidentiality: str = "none"
+) -> EvidenceItem:
+    from jiaoguan.core.uploads import check_upload
+
+    try:
+        item_kind = rules.EvidenceKind(kind)
+        secrecy = rules.Confidentiality(confidentiality)
+    except ValueError:
+        raise ValidationFailed(
+            "accidents.evidence_kind",
+            "材料种类或保密类别不正确。",
+            "Unknown item kind or confidentiality.",
+            field="kind",
+        ) from None
+    title = (title or "").strip()[:100]
+    if not title:
+        raise ValidationFailed(
+            "accidents.evidence_title", "请填写材料名称。", "Enter the item's title.", field="title"
+        )
+    detected = check_upload(data, name=name)
+    with transaction.atomic():
+        case = case_for_officer(actor=actor, case_id=case_id, lock=True)
+        item = EvidenceItem.objects.create(
+            case=case, kind=item_kind, title=title, content=data, content_type=_CONTENT_TYPES[detected],
+            confidentiality=secrecy, added_by=actor,
+        )  # fmt: skip
+        audit_record(actor=actor, action="create", subject=item, summary=f"证据材料 {title}")
+    return item
+
+
+def evidence_review_open(
+    *, actor: Any, case_id: int, party_id: int, person_type: str, id_type: str, id_number: str, phone: str
+) -> tuple[EvidenceReview, str]:
+    """The officer records the applicant's identity after the determination or certificate was delivered (A6)."""
+    number = normalise_document_number(id_type, id_number)
+    phone = validate_mobile(phone)
+    if person_type not in ("当事人", "近亲属", "代理人"):
+        raise ValidationFailed(
+            "accidents.person_type", "请选择人员类别。", "Choose the person type.", field="person_type"
+        )
+    with transaction.atomic():
+        case = case_for_officer(actor=actor, case_id=case_id, lock=True)
+        _check_rollout(case.number, rules.EVIDENCE_REVIEW)
+        if not case.documents.filter(kind__in=["determination", "certificate"], released=True).exists():
+            raise Conflict(
+                "accidents.not_delivered",
+                "事故认定书或事故证明送达后,当事人方可申请查阅证据材料。",
+                "Evidence can be reviewed only after the determination or certificate has been delivered.",
+            )
+        party = Party.objects.filter(pk=party_id, case=case).first()
+        if party is None:
+            raise NotFound("accidents.party_not_found", "没有这位当事人。", "No such party.")
+        review = EvidenceReview.objects.create(
+            case=case, party=party, person_type=person_type, id_type=id_type, id_number=number, phone=phone,
+            code_hash="-", salt=secrets.token_hex(8), recorded_by=actor,
+        )  # fmt: skip
+        code = review_code_of(review)
+        review.code_hash = _code_hash("review", case.pk, code)
+        review.save(update_fields=["code_hash"])
+        audit_record(
+            actor=actor, action="create", subject=review, subject_person_id=party.person_id,
+            summary=f"证据查阅登记 {person_type} {mask_id_number(number)}",
+        )  # fmt: skip
+    return review, code
+
+
+def review_code_of(review: EvidenceReview) -> str:
+    return _derive_code("review", review.pk, review.salt)
+
+
+def evidence_items_select(*, actor: Any, review_id: int, item_ids: list[int]) -> EvidenceReview:
+    """The officer ticks the items to share; confidential items cannot be ticked (A7, A8)."""
+    with transaction.atomic():
+        review = EvidenceReview.objects.select_for_update().filter(pk=review_id).first()
+        if review is None:
+            raise NotFound("accidents.review_not_found", "没有这份查阅申请。", "No such review.")
+        case_for_officer(actor=actor, case_id=review.case_id)
+        if review.state not in (EvidenceReview.State.DRAFT, EvidenceReview.State.REJECTED):
+            raise Conflict(
+                "accidents.review_state",
+                "该申请已提交审批。",
+                "This review was already submitted for approval.",
+            )
+        items = list(EvidenceItem.objects.filter(case_id=review.case_id, pk__in=item_ids))
+        if not items or len(items) != len(set(item_ids)):
+            raise ValidationFailed(
+                "accidents.items", "请选择本案的证据材料。", "Choose items of this case.", field="items"
+            )
+        for item in items:
+            rules.check_shareable(item.confidentiality)
+        review.items.set(items)
+        review.state = EvidenceReview.State.PENDING
+        review.save(update_fields=["state"])
+        audit_record(actor=actor, action="change", subject=review, summary=f"选择证据材料 {len(items)} 项")
+    return review
+
+
+def evidence_review_decide(*, actor: Any, review_id: int, approve: bool, note: str = "") -> EvidenceReview:
+    """The head of the accident unit approves or rejects what the officer selected (A8)."""
+    _require_officer(actor, "accident_head", "administrator")
+    note = (note or "").strip()[:200]
+    if not approve and not note:
+        raise ValidationFailed(
+            "accidents.reject_reason", "不批准须写明原因。", "Give the reason for rejecting.", field="note"
+        )
+    with transaction.atomic():
+        review = EvidenceReview.objects.select_for_update().filter(pk=review_id).first()
+        if review is None:
+            raise NotFound("accidents.review_not_found", "没有这份查阅申请。", "No such review.")
+        case_for_officer(actor=actor, case_id=review.case_id)
+        if review.state != EvidenceReview.State.PENDING:
+            raise Conflict(
+                "accidents.review_state", "该申请不在待审批状态。", "This review is not awaiting approval."
+            )
+        for item in review.items.all():  # re-check: an item may have been marked confidential since
+            rules.check_shareable(item.confidentiality)
+        review.state = EvidenceReview.State.APPROVED if approve else EvidenceReview.State.REJECTED
+        review.decided_by = actor
+        review.decided_at = timezone.now()
+        review.decision_note = note
+        review.save(update_fields=["state", "decided_by", "decided_at", "decision_note"])
+        audit_record(
+            actor=actor, action="change", subject=review, summary=f"证据查阅{'批准' if approve else '不批准'}"
+        )
+    return review
+
+
+def evidence_access(*, accident_number: str, code: str, client: str) -> EvidenceReview:
+    """Accident number plus review code -> the approved review; same guessing limits as queries."""
+    number = rules.accident_number_check(accident_number)
+    _check_rollout(number, rules.EVIDENCE_REVIEW)
+    now = timezone.now()
+    _attempt_guard(number=number, client=client, now=now)
+    code = rules.code_normalise(code)
+    case = AccidentCase.objects.filter(number=number).first()
+    found = None
+    if case is not None and len(code) == rules.CODE_LENGTH:
+        wanted = _code_hash("review", case.pk, code)
+        for review in EvidenceReview.objects.filter(case=case):
+            if hmac.compare_digest(review.code_hash, wanted):
+                found = review
+    if case is None or found is None:
+        _record_failure(number=number, client=client, now=now)
+        raise _query_failed()
+    if found.state != EvidenceReview.State.APPROVED:
+        raise Conflict(
+            "accidents.review_not_approved",
+            "证据材料尚未经事故处理部门负责人批准,请稍后再查。",
+            "The items have not been approved by the head of the accident unit yet; try again later.",
+        )
+    return found
+
+
+def evidence_download(*, review_id: int, item_id: int, ip: str | None = None) -> tuple[bytes, str, str]:
+    """A shared item, stamped with who downloads it and when, and logged (A8)."""
+    from . import documents
+
+    review = (
+        EvidenceReview.objects.select_related("party")
+        .filter(pk=review_id, state=EvidenceReview.State.APPROVED)
+        .first()
+    )
+    item = review.items.filter(pk=item_id).first() if review else None
+    if review is None or item is None or item.confidentiality != rules.Confidentiality.NONE:
+        raise NotFound("accidents.item_not_found", "没有这份材料。", "No such item.")
+    stamp = f"下载人:{mask_name(review.party.name)}({review.person_type}) {timezone.localtime():%Y-%m-%d %H:%M} 仅供本事故查阅"
+    data = bytes(item.content)
+    if item.content_type == "application/pdf":
+        out, content_type = documents.stamp_pdf(data, text=stamp), "application/pdf"
+    else:
+        out, content_type = documents.stamp_image(data, text=stamp), "image/png"
+    EvidenceDownload.objects.create(review=review, item=item, stamp=stamp[:200], ip_address=ip)
+    return out, content_type, stamp
+
+
+# ---------------------------------------------------------------- printable credentials (A5, A6)
+
+QUERY_CHANNELS = [
+    "交通安全综合服务管理平台网站“事故处理进度”栏目 /accidents/query/",
+    "“交管12123”类手机应用“事故快处”“事故处理进度”",
+    "扫描本凭证二维码自动填写事故编号和查询码",
+]
+QUERY_RIGHTS = [
+    "凭事故编号和查询码可查询本事故的处理进度和处理结果,并下载已送达的事故认定书、事故证明或复核结论。",
+    "请妥善保管查询码,不得泄露给与本事故无关的人员;因泄露造成的后果由持有人承担。",
+    "查询码连续输入错误将被暂停查询一段时间。",
+    "对事故认定有异议的,可以自事故认定书送达之日起三日内,向上一级公安机关交通管理部门提出书面复核申请。",
+]
+REVIEW_RIGHTS = [
+    "凭事故编号和查阅码可在网上查阅、下载经批准公开的证据材料,每次下载均记录下载人和时间。",
+    "查阅所得材料仅限用于本事故的处理,不得传播或用于其他用途。",
+    "涉及国家秘密、商业秘密、个人隐私以及证人要求保密的材料不予公开。",
+]
+
+
+def query_credential_pdf(*, actor: Any, credential_id: int) -> bytes:
+    """The printable query credential with the code (A5): for the case officer or the credential's holder."""
+    from . import documents
+    from .tokens import query_credential_token
+
+    credential = (
+        QueryCredential.objects.select_related("case")
+        .filter(pk=credential_id, revoked_at__isnull=True)
+        .first()
+    )
+    if credential is None:
+        raise NotFound("accidents.credential_not_found", "没有这份查询凭证。", "No such query credential.")
+    if credential.holder_id is None or credential.holder_id != getattr(actor, "pk", None):
+        case_for_officer(actor=actor, case_id=credential.case_id)
+    code = query_code_of(credential)
+    case = credential.case
+    return documents.query_credential_pdf(
+        accident_number=case.number,
+        query_code=rules.code_display(code),
+        holder=mask_name(credential.holder_name) if credential.role != "insurer" else credential.holder_name,
+        holder_role=QueryCredential.Role(credential.role).label.split(" ")[0],
+        channels=QUERY_CHANNELS,
+        rights=QUERY_RIGHTS,
+        qr_text=query_credential_token(
+            number=case.number, code=code, role=credential.role, credential_id=credential.pk
+        ),
+        unit=_unit_name(case.division),
+        issued_on=f"{timezone.localdate():%Y年%m月%d日}",
+    )
+
+
+def review_credential_pdf(*, actor: Any, review_id: int) -> bytes:
+    """The printable evidence review credential with the review code (A6), for the case officer."""
+    from jiaoguan.core.identifiers import mask_phone
+
+    from . import documents
+
+    review = EvidenceReview.objects.select_related("case", "party").filter(pk=review_id).first()
+    if review is None:
+        raise NotFound("accidents.review_not_found", "没有这份查阅申请。", "No such review.")
+    case_for_officer(actor=actor, case_id=review.case_id)
+    return documents.review_credential_pdf(
+        accident_number=review.case.number,
+        review_code=rules.code_display(review_code_of(review)),
+        holder=mask_name(review.party.name),
+        person_type=review.person_type,
+        id_type=review.id_type,
+        id_number_masked=mask_id_number(review.id_number),
+        phone_masked=mask_phone(review.phone),
+        channels=["交通安全综合服务管理平台网站“证据材料查阅”栏目 /accidents/evidence/"],
+        rights=REVIEW_RIGHTS,
+        unit=_unit_name(review.case.division),
+        issued_on=f"{timezone.localdate():%Y年%m月%d日}",
+    )
