@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from hypothesis import given
@@ -70,7 +70,7 @@ def test_codes_have_sixty_bits_and_no_lookalikes():
 
 
 def test_guessing_is_limited_per_client_and_per_number():
-    now = datetime(2026, 11, 27, 12, 0, tzinfo=timezone.utc)
+    now = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
     nine = [now - timedelta(minutes=i) for i in range(9)]
     rules.check_query_attempts(now=now, client_failures=nine, number_failures=nine)
     with pytest.raises(Throttled) as err:
