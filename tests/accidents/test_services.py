@@ -49,7 +49,10 @@ def head(make_staff):
 @pytest.fixture
 def case(officer):
     return services.case_open(
-        actor=officer, occurred_at=timezone.now() - timedelta(days=3), place="驿城区解放大道与交通路交叉口", weather="晴"
+        actor=officer,
+        occurred_at=timezone.now() - timedelta(days=3),
+        place="驿城区解放大道与交通路交叉口",
+        weather="晴",
     )
 
 
@@ -66,7 +69,9 @@ def party(case, officer, make_person, make_vehicle):
 
 def determine(case, officer):
     for stage in ["acceptance", "investigation", "determination"]:
-        services.stage_record(actor=officer, case_id=case.pk, stage=stage, happened_on=TODAY, public_note=f"{stage} done")
+        services.stage_record(
+            actor=officer, case_id=case.pk, stage=stage, happened_on=TODAY, public_note=f"{stage} done"
+        )
     document = services.document_issue(
         actor=officer, case_id=case.pk, kind="determination", facts="甲车闯红灯与乙车相撞。",
         evidence="现场图、视频。", responsibility=[("甲", "全部责任"), ("乙", "无责任")],
@@ -134,7 +139,10 @@ class TestQuery:
         assert err.value.status == 429
         assert len(services.failed_attempts(actor=officer, case_id=case.pk)) == 10
         # another client with the right code still gets through
-        assert services.progress_query(accident_number=case.number, code=party[2], client="ip:4").number == case.number
+        assert (
+            services.progress_query(accident_number=case.number, code=party[2], client="ip:4").number
+            == case.number
+        )
 
     def test_revoked_credential_no_longer_works(self, case, officer, party):
         _party, credential, code = party
@@ -167,15 +175,21 @@ class TestApplications:
             actor=insurer, accident_number=case.number, role="insurer",
             reason="本公司承保甲车交强险,需了解事故处理进度以办理理赔。", document=pdf_bytes(), document_name="委托书.pdf",
         )  # fmt: skip
-        approved = services.query_application_review(actor=officer, application_id=application.pk, approve=True)
+        approved = services.query_application_review(
+            actor=officer, application_id=application.pk, approve=True
+        )
         code = services.query_code_of(approved.credential)
-        assert services.progress_query(accident_number=case.number, code=code, client="ip:7").role == "insurer"
+        assert (
+            services.progress_query(accident_number=case.number, code=code, client="ip:7").role == "insurer"
+        )
 
     def test_citizen_cannot_apply_as_insurer_and_forged_upload_is_refused(self, case, make_person):
         from jiaoguan.accounts.models import User
 
         person = make_person(name="孙权")
-        user = User.objects.create_user(username=person.id_number, password="x", person=person, registration_level="online")
+        user = User.objects.create_user(
+            username=person.id_number, password="x", person=person, registration_level="online"
+        )
         with pytest.raises(NotAllowed):
             services.query_application_submit(
                 actor=user, accident_number=case.number, role="insurer", reason="我想知道处理进度,请批准查询。",
@@ -200,7 +214,12 @@ class TestEvidence:
             )  # fmt: skip
         determine(case, officer)
         diagram = services.evidence_item_add(
-            actor=officer, case_id=case.pk, kind="scene_diagram", title="现场图", data=pdf_bytes("diagram"), name="现场图.pdf"
+            actor=officer,
+            case_id=case.pk,
+            kind="scene_diagram",
+            title="现场图",
+            data=pdf_bytes("diagram"),
+            name="现场图.pdf",
         )
         photo = services.evidence_item_add(
             actor=officer, case_id=case.pk, kind="photos", title="现场照片1", data=png_bytes(), name="p1.png"
@@ -214,7 +233,9 @@ class TestEvidence:
             id_type="resident_id", id_number=party_row.id_number, phone="13800001111",
         )  # fmt: skip
         with pytest.raises(Conflict) as err:
-            services.evidence_items_select(actor=officer, review_id=review.pk, item_ids=[diagram.pk, witness.pk])
+            services.evidence_items_select(
+                actor=officer, review_id=review.pk, item_ids=[diagram.pk, witness.pk]
+            )
         assert err.value.code == "accidents.item_confidential"
         services.evidence_items_select(actor=officer, review_id=review.pk, item_ids=[diagram.pk, photo.pk])
         with pytest.raises(Conflict) as err:  # not visible before the head approves
@@ -224,7 +245,9 @@ class TestEvidence:
             services.evidence_review_decide(actor=officer, review_id=review.pk, approve=True)
         services.evidence_review_decide(actor=head, review_id=review.pk, approve=True)
         found = services.evidence_access(accident_number=case.number, code=code, client="ip:8")
-        data, content_type, stamp = services.evidence_download(review_id=found.pk, item_id=diagram.pk, ip="127.0.0.1")
+        data, content_type, stamp = services.evidence_download(
+            review_id=found.pk, item_id=diagram.pk, ip="127.0.0.1"
+        )
         assert content_type == "application/pdf" and "马*" in stamp
         from pypdf import PdfReader
 
@@ -242,19 +265,27 @@ class TestApi:
         document = determine(case, officer)
         client = Client()
         body = {"accident_number": case.number, "code": party[2]}
-        response = client.post("/api/v1/accidents/progress", json.dumps(body), content_type="application/json")
+        response = client.post(
+            "/api/v1/accidents/progress", json.dumps(body), content_type="application/json"
+        )
         assert response.status_code == 200, response.content
         assert [d["id"] for d in response.json()["documents"]] == [document.pk]
         pdf = client.post(
-            "/api/v1/accidents/documents", json.dumps({**body, "document_id": document.pk}), content_type="application/json"
+            "/api/v1/accidents/documents",
+            json.dumps({**body, "document_id": document.pk}),
+            content_type="application/json",
         )
         assert pdf.status_code == 200 and pdf.content[:5] == b"%PDF-"
         wrong = client.post(
-            "/api/v1/accidents/progress", json.dumps({**body, "code": "ABCDEFGHJKMN"}), content_type="application/json"
+            "/api/v1/accidents/progress",
+            json.dumps({**body, "code": "ABCDEFGHJKMN"}),
+            content_type="application/json",
         )
         assert wrong.status_code == 404 and wrong.json()["code"] == "accidents.query_failed"
         malformed = client.post(
-            "/api/v1/accidents/progress", json.dumps({**body, "accident_number": "12"}), content_type="application/json"
+            "/api/v1/accidents/progress",
+            json.dumps({**body, "accident_number": "12"}),
+            content_type="application/json",
         )
         assert malformed.status_code == 422
 
@@ -267,3 +298,34 @@ class TestApi:
                 content_type="application/json",
             )
         assert QueryAttempt.objects.filter(number=case.number).count() == 3
+
+
+@pytest.mark.django_db
+def test_printed_query_credential_carries_a_signed_qr(case, officer, party, tmp_path, settings):
+    import pypdfium2
+    from pypdf import PdfReader
+
+    from jiaoguan.credentials.keys import trust_cache_clear
+    from jiaoguan.credentials.render import decode_qr_image
+    from jiaoguan.credentials.services import credential_verify
+
+    settings.CREDENTIAL_KEY_DIR = str(tmp_path / "keys")
+    settings.CREDENTIAL_AUTO_KEY = True
+    trust_cache_clear()
+    _party, credential, code = party
+    pdf = services.query_credential_pdf(actor=officer, credential_id=credential.pk)
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
+    assert case.number in text and code[:4] in text.replace("-", "")
+    page = pypdfium2.PdfDocument(pdf)[0]
+    image = page.render(scale=300 / 72).to_pil()
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG")
+    (qr,) = decode_qr_image(buffer.getvalue())
+    assert qr.startswith("AQ1:")
+    verdict = credential_verify(text=qr)
+    assert verdict.valid and verdict.subject["number"] == case.number and "code" not in verdict.subject
+    services.query_credential_revoke(actor=officer, credential_id=credential.pk, reason="遗失")
+    assert credential_verify(text=qr).reason == "revoked"
+    with pytest.raises(NotFound):
+        services.query_credential_pdf(actor=officer, credential_id=credential.pk)
+    trust_cache_clear()
