@@ -183,6 +183,10 @@ CREDENTIAL_ISSUER = os.environ.get("JIAOGUAN_CREDENTIAL_ISSUER", "CN-411700")
 CREDENTIAL_ONLINE_SECONDS = int(os.environ.get("JIAOGUAN_CREDENTIAL_ONLINE_SECONDS", "180"))
 CREDENTIAL_OFFLINE_DAYS = int(os.environ.get("JIAOGUAN_CREDENTIAL_OFFLINE_DAYS", "7"))
 
+# Accident query and review codes are derived with this secret (so they can be reprinted) and
+# stored only as HMACs; changing it invalidates every printed credential.
+ACCIDENT_CODE_SECRET = os.environ.get("JIAOGUAN_ACCIDENT_CODE_SECRET", "")
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
