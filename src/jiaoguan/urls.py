@@ -10,6 +10,7 @@ urlpatterns = [
     path("", include("jiaoguan.accounts.urls")),
     path("", include("jiaoguan.registry.urls")),
     path("", include("jiaoguan.credentials.urls")),
+    path("", include("jiaoguan.accidents.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),

@@ -888,6 +888,10 @@ def query_credential_pdf(*, actor: Any, credential_id: int) -> bytes:
     if credential is None:
         raise NotFound("accidents.credential_not_found", "没有这份查询凭证。", "No such query credential.")
     if credential.holder_id is None or credential.holder_id != getattr(actor, "pk", None):
+        if getattr(actor, "kind", "") != "staff":
+            raise NotFound(
+                "accidents.credential_not_found", "没有这份查询凭证。", "No such query credential."
+            )
         case_for_officer(actor=actor, case_id=credential.case_id)
     code = query_code_of(credential)
     case = credential.case

@@ -194,6 +194,8 @@ def service(request: HttpRequest, code: str) -> HttpResponse:
     key = code.upper() if code.upper() in rules.BUSINESSES else code.lower()
     if key == "e-licence":
         return redirect("credentials:list")
+    if key == "accident":
+        return redirect(reverse("accidents:query"))
     if key in AREAS:
         title, area = AREAS[key]
         businesses = [(b.code, _business_name(b)) for b in rules.BUSINESSES.values() if b.area == area]

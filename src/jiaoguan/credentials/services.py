@@ -526,7 +526,9 @@ def sign_payload(
     key, private_pem = signing.active_key()
     algorithm = algorithm_for(key.alg)
     if algorithm is None:
-        raise Conflict("credentials.alg_unavailable", "签名算法不可用。", "The signing algorithm is not available.")
+        raise Conflict(
+            "credentials.alg_unavailable", "签名算法不可用。", "The signing algorithm is not available."
+        )
     return encode(
         schema=schema,
         data=data,
@@ -583,7 +585,11 @@ def status_list_token(*, now: datetime | None = None, valid_seconds: int = 24 * 
     }
     return sign_payload(
         schema=STATUS_LIST,
-        data={"bits": pack_status_bits(statuses, last + 1), "size": last + 1, "issuer": settings.CREDENTIAL_ISSUER},
+        data={
+            "bits": pack_status_bits(statuses, last + 1),
+            "size": last + 1,
+            "issuer": settings.CREDENTIAL_ISSUER,
+        },
         index=0,
         issued_at=int(now.timestamp()),
         expires_at=int(now.timestamp()) + valid_seconds,

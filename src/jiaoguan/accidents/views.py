@@ -1,0 +1,1390 @@
+"""Pages for accident cases (A1-A9): the officer's case file, the head's approvals, the public
+progress query, written applications and the online evidence review.
+
+Thin views over ``accidents.services``: every change and every access decision is the
+service's. The accident number and the codes travel in POST bodies only; a successful query
+leaves a short-lived grant in the session, and each download asks the service again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from functools import wraps
+from typing import Any, cast
+
+from django.contrib import messages
+from django.contrib.auth.views import redirect_to_login
+from django.core.files.uploadedfile import UploadedFile
+from django.db.models import Case, Count, IntegerField, Q, When
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.functional import Promise
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
+
+from jiaoguan.accounts.forms import ID_TYPE_CHOICES, add_domain_error
+from jiaoguan.accounts.models import User
+from jiaoguan.accounts.views import staff_required
+from jiaoguan.core.audit import audit_record
+from jiaoguan.core.divisions import DIVISIONS, division_level, division_prefix, is_within
+from jiaoguan.core.errors import DomainError, NotAllowed, NotFound, Throttled
+from jiaoguan.core.identifiers import mask_id_number, mask_name, mask_phone
+
+from . import rules, services
+from .api import client_of
+from .forms import (
+    CONFIDENTIALITY_LABELS,
+    EVIDENCE_KIND_LABELS,
+    PERSON_TYPE_CHOICES,
+    WEATHER_CHOICES,
+    ApplyForm,
+    CaseForm,
+    CaseSearchForm,
+    CertificateForm,
+    DecisionForm,
+    DeterminationForm,
+    DocumentUploadForm,
+    EvidenceAccessForm,
+    EvidenceItemForm,
+    ItemsSelectForm,
+    PartyForm,
+    QueryForm,
+    ReviewConclusionForm,
+    ReviewOpenForm,
+    RevokeForm,
+    StageForm,
+)
+from .models import (
+    AccidentCase,
+    EvidenceItem,
+    EvidenceReview,
+    QueryApplication,
+    QueryCredential,
+    ResultDocument,
+)
+
+HEAD_ROLES = ("accident_head", "administrator")
+GRANT_LIFETIME = timedelta(minutes=30)
+QUERY_GRANT = "accidents.query_grant"
+EVIDENCE_GRANT = "accidents.evidence_grant"
+MAX_UPLOAD_BYTES = 10 * 1024 * 1024
+FILE_EXTENSIONS = {"application/pdf": "pdf", "image/png": "png", "image/jpeg": "jpg"}
+
+ROLE_LABELS: dict[str, Promise] = {
+    QueryCredential.Role.PARTY.value: gettext_lazy("当事人"),
+    QueryCredential.Role.RELATIVE.value: gettext_lazy("近亲属"),
+    QueryCredential.Role.AGENT.value: gettext_lazy("代理人"),
+    QueryCredential.Role.OWNER.value: gettext_lazy("车辆所有人"),
+    QueryCredential.Role.INSURER.value: gettext_lazy("保险公司"),
+}
+
+APPLICATION_STATES: dict[str, tuple[Promise, str]] = {
+    QueryApplication.State.SUBMITTED.value: (gettext_lazy("待审核"), "amber"),
+    QueryApplication.State.APPROVED.value: (gettext_lazy("已批准"), "ok"),
+    QueryApplication.State.REJECTED.value: (gettext_lazy("未批准"), "red"),
+}
+
+REVIEW_STATES: dict[str, tuple[Promise, str]] = {
+    EvidenceReview.State.DRAFT.value: (gettext_lazy("待选择材料"), "amber"),
+    EvidenceReview.State.PENDING.value: (gettext_lazy("待负责人审批"), "amber"),
+    EvidenceReview.State.APPROVED.value: (gettext_lazy("已批准"), "ok"),
+    EvidenceReview.State.REJECTED.value: (gettext_lazy("未批准"), "red"),
+}
+
+ID_TYPE_LABELS: dict[str, Any] = dict(ID_TYPE_CHOICES)
+PERSON_TYPE_LABELS: dict[str, Any] = dict(PERSON_TYPE_CHOICES)
+WEATHER_LABELS: dict[str, Any] = {value: label for value, label in WEATHER_CHOICES if value}
+
+
+def _english() -> bool:
+    return (translation.get_language() or "").lower().startswith("en")
+
+
+def _words(zh: str, en: str) -> str:
+    return en if _english() else zh
+
+
+def _user(request: HttpRequest) -> User:
+    return cast(User, request.user)
+
+
+def _stage_name(stage: str) -> str:
+    rule = rules.STAGES[rules.Stage(stage)]
+    return _words(rule.name_zh, rule.name_en)
+
+
+def _document_name(kind: str) -> str:
+    zh, en = rules.DOCUMENT_NAMES[rules.DocumentKind(kind)]
+    return _words(zh, en)
+
+
+def _file_response(data: bytes, content_type: str, name: str, *, attachment: bool) -> HttpResponse:
+    response = HttpResponse(data, content_type=content_type)
+    extension = FILE_EXTENSIONS.get(content_type, "bin")
+    disposition = "attachment" if attachment else "inline"
+    response["Content-Disposition"] = f'{disposition}; filename="{name}.{extension}"'
+    response["Cache-Control"] = "private, no-store"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+def _read_upload(upload: UploadedFile | None) -> tuple[bytes, str]:
+    if upload is None:
+        return b"", ""
+    upload.seek(0)
+    return upload.read(MAX_UPLOAD_BYTES + 1), upload.name or ""
+
+
+# ---------------------------------------------------------------- access
+
+
+def officer_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Case pages: accident officers, heads of the accident unit and administrators."""
+
+    @staff_required
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if _user(request).staff_role not in services.OFFICER_ROLES:
+            message = _("此页面仅限事故处理民警使用。")
+            return render(request, "403.html", {"message": message}, status=403)
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def head_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Evidence approvals: the head of the accident unit (and administrators)."""
+
+    @staff_required
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if _user(request).staff_role not in HEAD_ROLES:
+            message = _("证据材料查阅须由事故处理部门负责人审批。")
+            return render(request, "403.html", {"message": message}, status=403)
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def applicant_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Written applications: log in first; staff work on the case pages instead."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        if _user(request).kind == User.Kind.STAFF:
+            message = _("工作人员请在事故案件页面办理。")
+            return render(request, "403.html", {"message": message}, status=403)
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def _case(request: HttpRequest, case_id: int) -> AccidentCase:
+    """A case of the officer's jurisdiction; any other is 'not found'."""
+    try:
+        return services.case_for_officer(actor=request.user, case_id=case_id)
+    except NotFound:
+        raise Http404("case") from None
+
+
+# ---------------------------------------------------------------- session grants
+
+
+def _grant_put(request: HttpRequest, key: str, **data: Any) -> None:
+    request.session.cycle_key()  # a new session id once a code has been proved
+    expires = timezone.now() + GRANT_LIFETIME
+    request.session[key] = {**data, "expires": int(expires.timestamp())}
+
+
+def _grant_get(request: HttpRequest, key: str) -> dict[str, Any] | None:
+    grant = request.session.get(key)
+    if not isinstance(grant, dict):
+        return None
+    if int(grant.get("expires", 0)) < int(timezone.now().timestamp()):
+        request.session.pop(key, None)
+        return None
+    return grant
+
+
+def _grant_expiry(grant: dict[str, Any]) -> datetime:
+    return timezone.localtime(datetime.fromtimestamp(int(grant["expires"]), tz=UTC))
+
+
+# ---------------------------------------------------------------- officer: cases
+
+
+def _division_choices(jurisdiction: str) -> list[tuple[str, str]]:
+    """Handling units inside the jurisdiction: the jurisdiction first, then its counties."""
+    codes = []
+    for code in DIVISIONS:
+        try:
+            inside = is_within(code, jurisdiction) and division_level(code) != "province"
+        except DomainError:
+            inside = False
+        if inside:
+            codes.append(code)
+    codes.sort(key=lambda code: (code != jurisdiction, code))
+    return [(code, f"{DIVISIONS[code]} ({code})") for code in codes] or [(jurisdiction, jurisdiction)]
+
+
+def _unit(code: str) -> str:
+    return f"{DIVISIONS.get(code, '')} ({code})" if code in DIVISIONS else code
+
+
+@officer_required
+def case_list(request: HttpRequest) -> HttpResponse:
+    """Cases of my jurisdiction, open ones first; search by accident number."""
+    user = _user(request)
+    form = CaseSearchForm(request.GET or None)
+    cases = AccidentCase.objects.filter(division__startswith=division_prefix(user.jurisdiction))
+    query = ""
+    if form.is_bound and form.is_valid():
+        query = form.cleaned_data["q"].upper().replace("-", "").replace(" ", "")
+        if query:
+            cases = cases.filter(number__contains=query)
+    cases = (
+        cases.annotate(
+            closed_rank=Case(When(closed_at__isnull=True, then=0), default=1, output_field=IntegerField()),
+            waiting=Count("applications", filter=Q(applications__state="submitted"), distinct=True),
+        )
+        .prefetch_related("stages")
+        .order_by("closed_rank", "-opened_at", "-id")[:200]
+    )
+    rows = []
+    for case in cases:
+        recorded = [s.stage for s in case.stages.all()]
+        latest = max(recorded, key=lambda s: rules.STAGES[rules.Stage(s)].order) if recorded else ""
+        rows.append(
+            {
+                "number": case.number,
+                "url": reverse("accidents:case", args=[case.pk]),
+                "occurred_at": case.occurred_at,
+                "place": case.place,
+                "stage": _stage_name(latest) if latest else _("未登记"),
+                "closed": case.closed_at is not None,
+                "waiting": case.waiting,  # type: ignore[attr-defined]
+            }
+        )
+    context = {
+        "form": form,
+        "rows": rows,
+        "query": query,
+        "is_head": user.staff_role in HEAD_ROLES,
+    }
+    return render(request, "accidents/cases.html", context)
+
+
+@officer_required
+def case_new(request: HttpRequest) -> HttpResponse:
+    """Open a general-procedure case in my jurisdiction (A1)."""
+    user = _user(request)
+    divisions = _division_choices(user.jurisdiction)
+    if request.method == "POST":
+        form = CaseForm(request.POST, divisions=divisions)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                case = services.case_open(
+                    actor=user,
+                    occurred_at=data["occurred_at"],
+                    place=data["place"],
+                    division=data["division"],
+                    weather=data["weather"] or "",
+                    summary=data["summary"] or "",
+                )
+            except DomainError as error:
+                add_domain_error(form, error)
+            else:
+                messages.success(request, _("已立案，事故编号 %(number)s。") % {"number": case.number})
+                return redirect("accidents:case", case_id=case.pk)
+    else:
+        form = CaseForm(divisions=divisions, initial={"division": divisions[0][0]})
+    return render(request, "accidents/case_new.html", {"form": form})
+
+
+def _allowed_stages(recorded: set[str]) -> list[tuple[str, str]]:
+    allowed = []
+    for stage, _rule in sorted(rules.STAGES.items(), key=lambda item: item[1].order):
+        try:
+            rules.check_stage_allowed(recorded=recorded, stage=stage)
+        except DomainError:
+            continue
+        allowed.append((stage.value, _stage_name(stage)))
+    return allowed
+
+
+def _credential_row(
+    credential: QueryCredential, case: AccidentCase, errors: dict[str, str]
+) -> dict[str, Any]:
+    holder = credential.holder_name if credential.role == "insurer" else mask_name(credential.holder_name)
+    return {
+        "id": credential.pk,
+        "role": ROLE_LABELS.get(credential.role, credential.role),
+        "holder": holder,
+        "issued_at": credential.issued_at,
+        "revoked": credential.revoked_at is not None,
+        "revoked_at": credential.revoked_at,
+        "revoked_reason": credential.revoked_reason,
+        "pdf_url": reverse("accidents:credential_pdf", args=[case.pk, credential.pk]),
+        "revoke_url": reverse("accidents:credential_revoke", args=[case.pk, credential.pk]),
+        "error": errors.get(f"credential-{credential.pk}", ""),
+    }
+
+
+def _item_row(item: EvidenceItem, case: AccidentCase) -> dict[str, Any]:
+    shareable = item.confidentiality == rules.Confidentiality.NONE
+    return {
+        "id": item.pk,
+        "kind": EVIDENCE_KIND_LABELS.get(item.kind, item.kind),
+        "title": item.title,
+        "confidentiality": CONFIDENTIALITY_LABELS.get(item.confidentiality, item.confidentiality),
+        "shareable": shareable,
+        "reason": ""
+        if shareable
+        else _("%(why)s，不能网上查阅") % {"why": CONFIDENTIALITY_LABELS.get(item.confidentiality, "")},
+        "url": reverse("accidents:evidence_view", args=[case.pk, item.pk]),
+        "added_at": item.added_at,
+    }
+
+
+def _case_context(
+    request: HttpRequest,
+    case: AccidentCase,
+    *,
+    forms: dict[str, Any] | None = None,
+    errors: dict[str, str] | None = None,
+    selected: dict[int, list[int]] | None = None,
+) -> dict[str, Any]:
+    """Everything on the case page; bound forms with errors replace the fresh ones."""
+    user = _user(request)
+    forms = forms or {}
+    errors = errors or {}
+    selected = selected or {}
+    closed = case.closed_at is not None
+    parties = list(case.parties.select_related("insurer", "licence").order_by("label"))
+    credentials = list(QueryCredential.objects.filter(case=case).order_by("issued_at", "id"))
+    stages = list(case.stages.select_related("recorded_by").all())
+    recorded = {s.stage for s in stages}
+    documents = list(case.documents.order_by("issued_on", "id").defer("content"))
+    items = list(case.evidence.order_by("added_at", "id").defer("content"))
+    labels = [p.label for p in parties]
+
+    party_rows = [
+        {
+            "id": p.pk,
+            "label": p.label,
+            "name": mask_name(p.name),
+            "id_type": ID_TYPE_LABELS.get(p.id_type, p.id_type),
+            "id_number": mask_id_number(p.id_number),
+            "phone": mask_phone(p.phone) if p.phone else "",
+            "plate": p.plate,
+            "vehicle_linked": p.vehicle_id is not None,
+            "licence": p.licence.classes if p.licence else "",
+            "insurer": p.insurer.name if p.insurer else "",
+            "credentials": [_credential_row(c, case, errors) for c in credentials if c.party_id == p.pk],
+        }
+        for p in parties
+    ]
+    holder_credentials = [_credential_row(c, case, errors) for c in credentials if c.party_id is None]
+
+    stage_rows = [
+        {
+            "name": _stage_name(s.stage),
+            "happened_on": s.happened_on,
+            "public_note": s.public_note,
+            "internal_note": s.internal_note,
+            "recorded_by": s.recorded_by.username,
+            "recorded_at": s.recorded_at,
+        }
+        for s in stages
+    ]
+    allowed = [] if closed else _allowed_stages(recorded)
+
+    document_rows = [
+        {
+            "id": d.pk,
+            "name": _document_name(d.kind),
+            "number": d.number,
+            "issued_on": d.issued_on,
+            "uploaded": d.uploaded,
+            "released": d.released,
+            "url": reverse("accidents:document", args=[d.pk]),
+            "release_url": reverse("accidents:document_release", args=[case.pk, d.pk]),
+            "error": errors.get(f"document-{d.pk}", ""),
+        }
+        for d in documents
+    ]
+    issue = {
+        kind.value: {
+            "allowed": rules.DOCUMENT_STAGE[kind].value in recorded,
+            "needs": _stage_name(rules.DOCUMENT_STAGE[kind]),
+            "url": reverse("accidents:document_issue", args=[case.pk, kind.value]),
+        }
+        for kind in rules.DocumentKind
+    }
+
+    applications = []
+    for a in (
+        QueryApplication.objects.filter(case=case)
+        .select_related("applicant__organisation", "applicant__person")
+        .defer("document")
+        .order_by("-submitted_at", "-id")
+    ):
+        applicant = a.applicant
+        if applicant.organisation is not None:
+            who = applicant.organisation.name
+        elif applicant.person is not None:
+            who = f"{mask_name(applicant.person.name)}（{mask_id_number(applicant.person.id_number)}）"
+        else:
+            who = mask_name(applicant.first_name) or applicant.username
+        state, level = APPLICATION_STATES.get(a.state, (a.state, "amber"))
+        applications.append(
+            {
+                "id": a.pk,
+                "who": who,
+                "role": ROLE_LABELS.get(a.role, a.role),
+                "reason": a.reason,
+                "document_name": a.document_name,
+                "document_url": reverse("accidents:application_document", args=[case.pk, a.pk]),
+                "submitted_at": a.submitted_at,
+                "state": a.state,
+                "state_words": state,
+                "level": level,
+                "note": a.review_note,
+                "reviewed_at": a.reviewed_at,
+                "review_url": reverse("accidents:application_review", args=[case.pk, a.pk]),
+                "error": errors.get(f"application-{a.pk}", ""),
+            }
+        )
+
+    item_rows = [_item_row(item, case) for item in items]
+    review_rows = []
+    for r in (
+        EvidenceReview.objects.filter(case=case)
+        .select_related("party", "decided_by")
+        .prefetch_related("items")
+        .order_by("recorded_at", "id")
+    ):
+        state, level = REVIEW_STATES.get(r.state, (r.state, "amber"))
+        chosen = selected.get(r.pk) or [i.pk for i in r.items.all()]
+        review_rows.append(
+            {
+                "id": r.pk,
+                "party": f"{r.party.label} {mask_name(r.party.name)}",
+                "person_type": PERSON_TYPE_LABELS.get(r.person_type, r.person_type),
+                "id_type": ID_TYPE_LABELS.get(r.id_type, r.id_type),
+                "id_number": mask_id_number(r.id_number),
+                "phone": mask_phone(r.phone),
+                "state": r.state,
+                "state_words": state,
+                "level": level,
+                "selectable": r.state in (EvidenceReview.State.DRAFT, EvidenceReview.State.REJECTED),
+                "selected": chosen,
+                "items": [i.title for i in r.items.all()],
+                "decision_note": r.decision_note,
+                "decided_at": r.decided_at,
+                "pdf_url": reverse("accidents:review_pdf", args=[r.pk]),
+                "select_url": reverse("accidents:review_items", args=[case.pk, r.pk]),
+                "error": errors.get(f"review-{r.pk}", ""),
+            }
+        )
+    delivered = any(d.released and d.kind in ("determination", "certificate") for d in documents)
+    evidence_enabled = rules.service_enabled(
+        division=case.number[:6], service=rules.EVIDENCE_REVIEW, today=timezone.localdate()
+    )
+    query_enabled = rules.service_enabled(
+        division=case.number[:6], service=rules.ONLINE_QUERY, today=timezone.localdate()
+    )
+    attempts = [
+        {"at": a.at, "client": a.client} for a in services.failed_attempts(actor=user, case_id=case.pk)
+    ]
+
+    fresh: dict[str, Any] = {
+        "party_form": PartyForm(initial={"label": _next_label(labels)}),
+        "stage_form": StageForm(stages=allowed, initial={"happened_on": timezone.localdate()}),
+        "determination_form": DeterminationForm(labels=labels),
+        "certificate_form": CertificateForm(),
+        "conclusion_form": ReviewConclusionForm(),
+        "upload_form": DocumentUploadForm(initial={"issued_on": timezone.localdate()}),
+        "evidence_form": EvidenceItemForm(),
+        "review_form": ReviewOpenForm(parties=[(p.pk, f"{p.label} {mask_name(p.name)}") for p in parties]),
+    }
+    fresh.update(forms)
+    return {
+        "case": case,
+        "facts": {
+            "number": case.number,
+            "occurred_at": case.occurred_at,
+            "place": case.place,
+            "weather": WEATHER_LABELS.get(case.weather, case.weather),
+            "unit": _unit(case.division),
+            "officer": case.officer.username,
+            "opened_at": case.opened_at,
+            "closed_at": case.closed_at,
+            "summary": case.summary,
+        },
+        "closed": closed,
+        "parties": party_rows,
+        "holder_credentials": holder_credentials,
+        "stages": stage_rows,
+        "allowed_stages": allowed,
+        "documents": document_rows,
+        "issue": issue,
+        "determination_fields": [
+            fresh["determination_form"][f"resp_{index}"] for index in range(len(labels))
+        ],
+        "applications": applications,
+        "items": item_rows,
+        "reviews": review_rows,
+        "delivered": delivered,
+        "evidence_enabled": evidence_enabled,
+        "query_enabled": query_enabled,
+        "attempts": attempts,
+        "is_head": user.staff_role in HEAD_ROLES,
+        **fresh,
+    }
+
+
+LABELS = "甲乙丙丁戊己庚辛壬癸"
+
+
+def _next_label(labels: list[str]) -> str:
+    for label in LABELS:
+        if label not in labels:
+            return label
+    return ""
+
+
+def _case_page(request: HttpRequest, case: AccidentCase, *, status: int = 200, **extra: Any) -> HttpResponse:
+    context_keys = ("forms", "errors", "selected")
+    context = _case_context(request, case, **{k: extra.pop(k) for k in context_keys if k in extra})
+    context.update(extra)
+    response = render(request, "accidents/case_detail.html", context, status=status)
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@never_cache
+@officer_required
+def case_detail(request: HttpRequest, case_id: int) -> HttpResponse:
+    """The case file: parties and credentials, stages, documents, applications, evidence, attempts."""
+    return _case_page(request, _case(request, case_id))
+
+
+def _back(case: AccidentCase, anchor: str) -> HttpResponse:
+    return redirect(reverse("accidents:case", args=[case.pk]) + f"#{anchor}")
+
+
+@require_POST
+@officer_required
+def party_add(request: HttpRequest, case_id: int) -> HttpResponse:
+    """Add a party; their query credential is issued at once and its code shown this one time (A4)."""
+    case = _case(request, case_id)
+    form = PartyForm(request.POST)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            party, credential, code = services.party_add(
+                actor=request.user,
+                case_id=case.pk,
+                label=data["label"],
+                name=data["name"],
+                id_type=data["id_type"],
+                id_number=data["id_number"],
+                phone=data["phone"] or "",
+                plate=data["plate"] or "",
+                insurer_uscc=data["insurer_uscc"] or "",
+            )
+        except DomainError as error:
+            add_domain_error(form, error, {"mobile": "phone", "plate_number": "plate"})
+        else:
+            case.refresh_from_db()
+            new_code = {
+                "label": party.label,
+                "name": mask_name(party.name),
+                "code": rules.code_display(code),
+                "pdf_url": reverse("accidents:credential_pdf", args=[case.pk, credential.pk]),
+            }
+            return _case_page(request, case, new_code=new_code)
+    return _case_page(request, case, forms={"party_form": form}, open_section="parties")
+
+
+@require_POST
+@officer_required
+def stage_add(request: HttpRequest, case_id: int) -> HttpResponse:
+    """Record the next stage as it happens (A2); closure ends the case."""
+    case = _case(request, case_id)
+    recorded = set(case.stages.values_list("stage", flat=True))
+    allowed = [] if case.closed_at else _allowed_stages(recorded)
+    # Every stage is a choice here so that the rules, not the form, explain a refusal.
+    choices = [(s.value, _stage_name(s)) for s in rules.Stage]
+    form = StageForm(request.POST, stages=choices)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            record = services.stage_record(
+                actor=request.user,
+                case_id=case.pk,
+                stage=data["stage"],
+                happened_on=data["happened_on"],
+                public_note=data["public_note"] or "",
+                internal_note=data["internal_note"] or "",
+            )
+        except DomainError as error:
+            add_domain_error(form, error)
+        else:
+            messages.success(request, _("已登记“%(stage)s”。") % {"stage": _stage_name(record.stage)})
+            return _back(case, "stages")
+    form.fields["stage"].choices = allowed  # type: ignore[attr-defined]
+    return _case_page(request, case, forms={"stage_form": form}, open_section="stages")
+
+
+ISSUE_FORMS: dict[str, tuple[str, type]] = {
+    rules.DocumentKind.DETERMINATION.value: ("determination_form", DeterminationForm),
+    rules.DocumentKind.CERTIFICATE.value: ("certificate_form", CertificateForm),
+    rules.DocumentKind.REVIEW_CONCLUSION.value: ("conclusion_form", ReviewConclusionForm),
+}
+
+
+@require_POST
+@officer_required
+def document_issue(request: HttpRequest, case_id: int, kind: str) -> HttpResponse:
+    """Generate a result document from the case data as a Chinese PDF (A3)."""
+    case = _case(request, case_id)
+    if kind not in ISSUE_FORMS:
+        raise Http404("kind")
+    name, form_class = ISSUE_FORMS[kind]
+    if form_class is DeterminationForm:
+        labels = list(case.parties.order_by("label").values_list("label", flat=True))
+        form: Any = DeterminationForm(request.POST, labels=labels)
+    else:
+        form = form_class(request.POST)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            if kind == rules.DocumentKind.DETERMINATION:
+                document = services.document_issue(
+                    actor=request.user,
+                    case_id=case.pk,
+                    kind=kind,
+                    facts=data["facts"],
+                    evidence=data["evidence"] or "",
+                    responsibility=form.responsibility(),
+                )
+            elif kind == rules.DocumentKind.CERTIFICATE:
+                document = services.document_issue(
+                    actor=request.user, case_id=case.pk, kind=kind, facts=data["facts"]
+                )
+            else:
+                document = services.document_issue(
+                    actor=request.user,
+                    case_id=case.pk,
+                    kind=kind,
+                    facts="",
+                    applicant=data["applicant"],
+                    request_text=data["request_text"],
+                    conclusion=data["conclusion"],
+                )
+        except DomainError as error:
+            add_domain_error(form, error)
+        else:
+            messages.success(
+                request,
+                _("已制作%(name)s（%(number)s），核对无误后请点击“送达”。")
+                % {"name": _document_name(document.kind), "number": document.number},
+            )
+            return _back(case, "documents")
+    return _case_page(request, case, forms={name: form}, open_section="documents")
+
+
+@require_POST
+@officer_required
+def document_upload(request: HttpRequest, case_id: int) -> HttpResponse:
+    """Attach a scan of a document issued on paper (A3)."""
+    case = _case(request, case_id)
+    form = DocumentUploadForm(request.POST, request.FILES)
+    if form.is_valid():
+        data, name = _read_upload(form.cleaned_data["file"])
+        try:
+            document = services.document_upload(
+                actor=request.user,
+                case_id=case.pk,
+                kind=form.cleaned_data["kind"],
+                number=form.cleaned_data["number"],
+                data=data,
+                name=name,
+                issued_on=form.cleaned_data["issued_on"],
+            )
+        except DomainError as error:
+            add_domain_error(form, error)
+        else:
+            messages.success(request, _("已上传%(name)s。") % {"name": _document_name(document.kind)})
+            return _back(case, "documents")
+    return _case_page(request, case, forms={"upload_form": form}, open_section="documents")
+
+
+@require_POST
+@officer_required
+def document_release(request: HttpRequest, case_id: int, document_id: int) -> HttpResponse:
+    """Deliver a document: from now on the query credential holders can download it."""
+    case = _case(request, case_id)
+    if not ResultDocument.objects.filter(pk=document_id, case=case).exists():
+        raise Http404("document")
+    try:
+        document = services.document_release(actor=request.user, document_id=document_id)
+    except DomainError as error:
+        return _case_page(request, case, errors={f"document-{document_id}": error.message})
+    messages.success(
+        request,
+        _("%(name)s（%(number)s）已送达，持查询凭证的人现在可以查看和下载。")
+        % {"name": _document_name(document.kind), "number": document.number},
+    )
+    return _back(case, "documents")
+
+
+@never_cache
+@officer_required
+def document_view(request: HttpRequest, document_id: int) -> HttpResponse:
+    """A result document, for the officers of the case's jurisdiction."""
+    document = ResultDocument.objects.filter(pk=document_id).first()
+    if document is None:
+        raise Http404("document")
+    _case(request, document.case_id)
+    name = f"{document.kind}-{document.pk}"
+    return _file_response(bytes(document.content), document.content_type, name, attachment=False)
+
+
+@never_cache
+@officer_required
+def credential_pdf(request: HttpRequest, case_id: int, credential_id: int) -> HttpResponse:
+    """The printable query credential with its code (A5)."""
+    case = _case(request, case_id)
+    if not QueryCredential.objects.filter(pk=credential_id, case=case).exists():
+        raise Http404("credential")
+    try:
+        pdf = services.query_credential_pdf(actor=request.user, credential_id=credential_id)
+    except NotFound:
+        raise Http404("credential") from None
+    credential = QueryCredential.objects.get(pk=credential_id)
+    audit_record(
+        actor=request.user, action="view", subject=credential, summary="打印查询凭证", request=request
+    )
+    name = f"query-credential-{case.number}-{credential_id}"
+    return _file_response(pdf, "application/pdf", name, attachment=False)
+
+
+@require_POST
+@officer_required
+def credential_revoke(request: HttpRequest, case_id: int, credential_id: int) -> HttpResponse:
+    case = _case(request, case_id)
+    if not QueryCredential.objects.filter(pk=credential_id, case=case).exists():
+        raise Http404("credential")
+    form = RevokeForm(request.POST)
+    if not form.is_valid():
+        return _case_page(request, case, errors={f"credential-{credential_id}": _("请填写撤销原因。")})
+    try:
+        services.query_credential_revoke(
+            actor=request.user, credential_id=credential_id, reason=form.cleaned_data["reason"]
+        )
+    except DomainError as error:
+        return _case_page(request, case, errors={f"credential-{credential_id}": error.message})
+    messages.success(request, _("查询凭证已撤销，原查询码不能再使用。"))
+    return _back(case, "parties")
+
+
+@require_POST
+@officer_required
+def application_review(request: HttpRequest, case_id: int, application_id: int) -> HttpResponse:
+    """Approve or reject a written application; on approval the applicant gets a credential (A4)."""
+    case = _case(request, case_id)
+    if not QueryApplication.objects.filter(pk=application_id, case=case).exists():
+        raise Http404("application")
+    form = DecisionForm(request.POST)
+    if not form.is_valid():
+        return _case_page(request, case, errors={f"application-{application_id}": _("请选择批准或不批准。")})
+    approve = form.cleaned_data["decision"] == "approve"
+    try:
+        services.query_application_review(
+            actor=request.user, application_id=application_id, approve=approve, note=form.cleaned_data["note"]
+        )
+    except DomainError as error:
+        return _case_page(request, case, errors={f"application-{application_id}": error.message})
+    if approve:
+        messages.success(request, _("已批准，申请人可在“我的事故查询申请”中下载查询凭证。"))
+    else:
+        messages.success(request, _("已不批准，申请人会看到原因。"))
+    return _back(case, "applications")
+
+
+@never_cache
+@officer_required
+def application_document(request: HttpRequest, case_id: int, application_id: int) -> HttpResponse:
+    """The applicant's supporting document, to the case's officers; every view is audited."""
+    case = _case(request, case_id)
+    application = QueryApplication.objects.filter(pk=application_id, case=case).first()
+    if application is None:
+        raise Http404("application")
+    audit_record(
+        actor=request.user,
+        action="view",
+        subject=application,
+        summary="查看事故查询申请材料",
+        request=request,
+    )
+    name = f"application-{application.pk}"
+    return _file_response(bytes(application.document), application.document_type, name, attachment=False)
+
+
+@require_POST
+@officer_required
+def evidence_add(request: HttpRequest, case_id: int) -> HttpResponse:
+    """Upload an evidence item with its kind and confidentiality (A7)."""
+    case = _case(request, case_id)
+    form = EvidenceItemForm(request.POST, request.FILES)
+    if form.is_valid():
+        data, name = _read_upload(form.cleaned_data["file"])
+        try:
+            item = services.evidence_item_add(
+                actor=request.user,
+                case_id=case.pk,
+                kind=form.cleaned_data["kind"],
+                title=form.cleaned_data["title"],
+                data=data,
+                name=name,
+                confidentiality=form.cleaned_data["confidentiality"],
+            )
+        except DomainError as error:
+            add_domain_error(form, error)
+        else:
+            messages.success(request, _("已添加证据材料“%(title)s”。") % {"title": item.title})
+            return _back(case, "evidence")
+    return _case_page(request, case, forms={"evidence_form": form}, open_section="evidence")
+
+
+@never_cache
+@officer_required
+def evidence_view(request: HttpRequest, case_id: int, item_id: int) -> HttpResponse:
+    """An evidence item as stored, to the case's officers and the head; every view is audited."""
+    case = _case(request, case_id)
+    item = EvidenceItem.objects.filter(pk=item_id, case=case).first()
+    if item is None:
+        raise Http404("item")
+    audit_record(actor=request.user, action="view", subject=item, summary="查看证据材料", request=request)
+    return _file_response(bytes(item.content), item.content_type, f"evidence-{item.pk}", attachment=False)
+
+
+@require_POST
+@officer_required
+def review_open(request: HttpRequest, case_id: int) -> HttpResponse:
+    """Record the applicant's identity; the review code is shown this one time (A6)."""
+    case = _case(request, case_id)
+    parties = [(p.pk, f"{p.label} {mask_name(p.name)}") for p in case.parties.order_by("label")]
+    form = ReviewOpenForm(request.POST, parties=parties)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            review, code = services.evidence_review_open(
+                actor=request.user,
+                case_id=case.pk,
+                party_id=data["party"],
+                person_type=data["person_type"],
+                id_type=data["id_type"],
+                id_number=data["id_number"],
+                phone=data["phone"],
+            )
+        except DomainError as error:
+            add_domain_error(form, error, {"party_id": "party", "mobile": "phone"})
+        else:
+            new_review = {
+                "party": f"{review.party.label} {mask_name(review.party.name)}",
+                "person_type": PERSON_TYPE_LABELS.get(review.person_type, review.person_type),
+                "code": rules.code_display(code),
+                "pdf_url": reverse("accidents:review_pdf", args=[review.pk]),
+            }
+            return _case_page(request, case, new_review=new_review)
+    return _case_page(request, case, forms={"review_form": form}, open_section="evidence")
+
+
+@require_POST
+@officer_required
+def review_items(request: HttpRequest, case_id: int, review_id: int) -> HttpResponse:
+    """Tick the items to share; the service refuses any confidential one (A7, A8)."""
+    case = _case(request, case_id)
+    if not EvidenceReview.objects.filter(pk=review_id, case=case).exists():
+        raise Http404("review")
+    item_ids = list(case.evidence.values_list("pk", flat=True))
+    form = ItemsSelectForm(request.POST, item_ids=item_ids)
+    key = f"review-{review_id}"
+    if not form.is_valid():
+        message = "".join(str(e) for e in form.errors.get("items", [])) or _("请至少勾选一项材料。")
+        return _case_page(request, case, errors={key: message})
+    try:
+        services.evidence_items_select(
+            actor=request.user, review_id=review_id, item_ids=form.cleaned_data["items"]
+        )
+    except DomainError as error:
+        return _case_page(
+            request, case, errors={key: error.message}, selected={review_id: form.cleaned_data["items"]}
+        )
+    messages.success(request, _("已提交事故处理部门负责人审批，批准后当事人即可网上查阅。"))
+    return _back(case, "evidence")
+
+
+@never_cache
+@officer_required
+def review_pdf(request: HttpRequest, review_id: int) -> HttpResponse:
+    """The printable evidence review credential with the review code (A6)."""
+    try:
+        pdf = services.review_credential_pdf(actor=request.user, review_id=review_id)
+    except NotFound:
+        raise Http404("review") from None
+    review = EvidenceReview.objects.get(pk=review_id)
+    audit_record(
+        actor=request.user,
+        action="view",
+        subject=review,
+        subject_person_id=review.party.person_id,
+        summary="打印证据材料网上查阅凭证",
+        request=request,
+    )
+    return _file_response(pdf, "application/pdf", f"review-credential-{review_id}", attachment=False)
+
+
+# ---------------------------------------------------------------- head of the accident unit
+
+
+def _approval_rows(user: User, errors: dict[str, str]) -> list[dict[str, Any]]:
+    reviews = (
+        EvidenceReview.objects.filter(
+            state=EvidenceReview.State.PENDING, case__division__startswith=division_prefix(user.jurisdiction)
+        )
+        .select_related("case", "party", "recorded_by")
+        .prefetch_related("items")
+        .order_by("recorded_at", "id")
+    )
+    rows = []
+    for r in reviews:
+        rows.append(
+            {
+                "id": r.pk,
+                "number": r.case.number,
+                "case_url": reverse("accidents:case", args=[r.case_id]),
+                "party": f"{r.party.label} {mask_name(r.party.name)}",
+                "person_type": PERSON_TYPE_LABELS.get(r.person_type, r.person_type),
+                "id_number": mask_id_number(r.id_number),
+                "recorded_by": r.recorded_by.username,
+                "recorded_at": r.recorded_at,
+                "items": [_item_row(i, r.case) for i in r.items.all()],
+                "url": reverse("accidents:approval_decide", args=[r.pk]),
+                "error": errors.get(f"review-{r.pk}", ""),
+            }
+        )
+    return rows
+
+
+def _approvals_page(request: HttpRequest, errors: dict[str, str] | None = None) -> HttpResponse:
+    user = _user(request)
+    decided = (
+        EvidenceReview.objects.filter(
+            decided_by__isnull=False, case__division__startswith=division_prefix(user.jurisdiction)
+        )
+        .select_related("case", "party", "decided_by")
+        .order_by("-decided_at", "-id")[:20]
+    )
+    recent = [
+        {
+            "number": r.case.number,
+            "party": f"{r.party.label} {mask_name(r.party.name)}",
+            "state_words": REVIEW_STATES[r.state][0],
+            "level": REVIEW_STATES[r.state][1],
+            "decided_at": r.decided_at,
+            "decided_by": r.decided_by.username if r.decided_by else "",
+            "note": r.decision_note,
+        }
+        for r in decided
+    ]
+    context = {"rows": _approval_rows(user, errors or {}), "recent": recent}
+    return render(request, "accidents/approvals.html", context)
+
+
+@never_cache
+@head_required
+def approvals(request: HttpRequest) -> HttpResponse:
+    """Evidence reviews of my jurisdiction awaiting approval, with the items selected (A8)."""
+    return _approvals_page(request)
+
+
+@require_POST
+@head_required
+def approval_decide(request: HttpRequest, review_id: int) -> HttpResponse:
+    form = DecisionForm(request.POST)
+    key = f"review-{review_id}"
+    if not form.is_valid():
+        return _approvals_page(request, {key: _("请选择批准或不批准。")})
+    approve = form.cleaned_data["decision"] == "approve"
+    try:
+        review = services.evidence_review_decide(
+            actor=request.user, review_id=review_id, approve=approve, note=form.cleaned_data["note"]
+        )
+    except NotFound:
+        raise Http404("review") from None
+    except DomainError as error:
+        return _approvals_page(request, {key: error.message})
+    if approve:
+        text = _("已批准事故 %(number)s 的证据材料查阅，当事人现在可以网上查阅。")
+    else:
+        text = _("已不批准事故 %(number)s 的证据材料查阅，办案民警会看到原因。")
+    messages.success(request, text % {"number": review.case.number})
+    return redirect("accidents:approvals")
+
+
+# ---------------------------------------------------------------- public progress query
+
+
+def _unavailable(request: HttpRequest, error: DomainError, service: str, number: str) -> HttpResponse:
+    """The service is not yet open in the province of the case's handling unit (A9)."""
+    province = DIVISIONS.get(f"{number.strip()[:2]}0000", "") if number.strip()[:2].isdigit() else ""
+    context = {"error": error, "service": service, "province": province}
+    return render(request, "accidents/unavailable.html", context, status=error.status)
+
+
+def _throttled(request: HttpRequest, template: str, form: Any, error: Throttled) -> HttpResponse:
+    unlock_at = timezone.localtime() + timedelta(seconds=error.retry_after)
+    context = {"form": form, "throttled": error, "unlock_at": unlock_at}
+    response = render(request, template, context, status=error.status)
+    response["Retry-After"] = str(error.retry_after)
+    return response
+
+
+def _qr_text(form: QueryForm) -> str:
+    """The QR text pasted, or read from the uploaded photo; errors go on the form."""
+    from jiaoguan.credentials import render as qr_render
+
+    upload = form.cleaned_data.get("qr_photo")
+    if upload:
+        upload.seek(0)
+        data = upload.read(qr_render.MAX_IMAGE_BYTES + 1)
+        try:
+            found = qr_render.decode_qr_image(data)
+        except ValueError as error:
+            if "too large" in str(error):
+                form.add_error("qr_photo", _("照片太大，请上传8MB以内、长宽不超过4000像素的照片。"))
+            else:
+                form.add_error("qr_photo", _("无法读取该文件，请上传二维码的照片或截图（PNG、JPEG或WebP）。"))
+            return ""
+        known = [text for text in found if text.upper().startswith("AQ1:")]
+        if not known:
+            form.add_error(
+                "qr_photo", _("照片中没有找到查询凭证的二维码，请重拍，或直接输入事故编号和查询码。")
+            )
+            return ""
+        return known[0]
+    return form.cleaned_data.get("qr_text") or ""
+
+
+def _from_qr(form: QueryForm, text: str) -> tuple[str, str]:
+    """Accident number and code from a signed AQ1 QR; an invalid one is an error on the form."""
+    from jiaoguan.credentials.keys import trusted_key
+    from jiaoguan.credentials.token import TokenRejected, decode_and_verify
+
+    field = "qr_photo" if form.cleaned_data.get("qr_photo") else "qr_text"
+    try:
+        decoded = decode_and_verify(text, keys=trusted_key, now=int(timezone.now().timestamp()))
+    except TokenRejected as error:
+        form.add_error(field, _words(error.message_zh, error.message_en))
+        return "", ""
+    except Exception:  # any other unreadable input is answered the same way
+        form.add_error(field, _("无法识别该二维码，请直接输入事故编号和查询码。"))
+        return "", ""
+    if decoded.schema.prefix != "AQ1":
+        form.add_error(field, _("这不是事故查询凭证的二维码。"))
+        return "", ""
+    return str(decoded.data.get("number", "")), str(decoded.data.get("code", ""))
+
+
+@never_cache
+def query(request: HttpRequest) -> HttpResponse:
+    """Accident number plus query code (or the credential's QR) -> progress; POST only (A5)."""
+    if request.method != "POST":
+        grant = _grant_get(request, QUERY_GRANT)
+        return render(request, "accidents/query.html", {"form": QueryForm(), "has_grant": grant is not None})
+    form = QueryForm(request.POST, request.FILES)
+    if form.is_valid():
+        text = _qr_text(form)
+        if text:
+            number, code = _from_qr(form, text)
+        else:
+            number, code = form.cleaned_data["accident_number"], form.cleaned_data["code"]
+            if not form.errors:
+                if not number:
+                    form.add_error("accident_number", _("请填写事故编号。"))
+                if not code:
+                    form.add_error("code", _("请填写查询码。"))
+        if not form.errors:
+            try:
+                result = services.progress_query(accident_number=number, code=code, client=client_of(request))
+            except Throttled as error:
+                return _throttled(request, "accidents/query.html", form, error)
+            except NotAllowed as error:
+                if error.code == "accidents.service_unavailable":
+                    return _unavailable(request, error, "query", number)
+                add_domain_error(form, error)
+            except DomainError as error:
+                add_domain_error(form, error)
+            else:
+                _grant_put(request, QUERY_GRANT, number=result.number, credential=result.credential_id)
+                return redirect("accidents:progress")
+    return render(request, "accidents/query.html", {"form": form})
+
+
+def _granted_credential(request: HttpRequest) -> QueryCredential | None:
+    grant = _grant_get(request, QUERY_GRANT)
+    if grant is None:
+        return None
+    credential = (
+        QueryCredential.objects.select_related("case")
+        .filter(
+            pk=int(grant.get("credential", 0)), revoked_at__isnull=True, case__number=str(grant.get("number"))
+        )
+        .first()
+    )
+    if credential is None:
+        request.session.pop(QUERY_GRANT, None)
+    return credential
+
+
+@never_cache
+def progress(request: HttpRequest) -> HttpResponse:
+    """The case's stages with public notes and the released documents, while the grant lasts."""
+    credential = _granted_credential(request)
+    if credential is None:
+        messages.info(request, _("请输入事故编号和查询码。查询结果保留30分钟。"))
+        return redirect("accidents:query")
+    result = services.progress_of(case=credential.case, credential=credential)
+    grant = _grant_get(request, QUERY_GRANT) or {}
+    stages = [
+        {"name": _words(s["name_zh"], s["name_en"]), "happened_on": s["happened_on"], "note": s["note"]}
+        for s in result.stages
+    ]
+    documents = [
+        {
+            "name": _words(d["name_zh"], d["name_en"]),
+            "number": d["number"],
+            "issued_on": d["issued_on"],
+            "url": reverse("accidents:query_document", args=[d["id"]]),
+        }
+        for d in result.documents
+    ]
+    context = {
+        "result": result,
+        "stages": stages,
+        "documents": documents,
+        "role": ROLE_LABELS.get(result.role, result.role),
+        "expires": _grant_expiry(grant) if grant else None,
+        "evidence_enabled": rules.service_enabled(
+            division=result.number[:6], service=rules.EVIDENCE_REVIEW, today=timezone.localdate()
+        ),
+    }
+    return render(request, "accidents/progress.html", context)
+
+
+@require_POST
+def query_end(request: HttpRequest) -> HttpResponse:
+    """Forget the query and evidence grants on this device."""
+    request.session.pop(QUERY_GRANT, None)
+    request.session.pop(EVIDENCE_GRANT, None)
+    messages.info(request, _("已退出查询。"))
+    return redirect("accidents:query")
+
+
+@never_cache
+def query_document(request: HttpRequest, document_id: int) -> HttpResponse:
+    """A released document: the session grant and the service both say yes, every time."""
+    grant = _grant_get(request, QUERY_GRANT)
+    if grant is None:
+        messages.info(request, _("请先输入事故编号和查询码。"))
+        return redirect("accidents:query")
+    try:
+        document = services.released_document(
+            case_number=str(grant.get("number", "")),
+            credential_id=int(grant.get("credential", 0)),
+            document_id=document_id,
+        )
+    except NotFound:
+        raise Http404("document") from None
+    name = f"{document.kind}-{document.case.number}-{document.pk}"
+    return _file_response(bytes(document.content), document.content_type, name, attachment=True)
+
+
+# ---------------------------------------------------------------- written applications (A4)
+
+
+@applicant_required
+def apply(request: HttpRequest) -> HttpResponse:
+    """A vehicle owner or an insurer's staff member applies in writing for a query credential."""
+    user = _user(request)
+    is_insurer = user.organisation is not None and user.organisation.kind == "insurer"
+    if request.method == "POST":
+        form = ApplyForm(request.POST, request.FILES)
+        if form.is_valid():
+            data, name = _read_upload(form.cleaned_data["document"])
+            try:
+                services.query_application_submit(
+                    actor=user,
+                    accident_number=form.cleaned_data["accident_number"],
+                    role=form.cleaned_data["role"],
+                    reason=form.cleaned_data["reason"],
+                    document=data,
+                    document_name=name,
+                )
+            except DomainError as error:
+                add_domain_error(form, error, {"file": "document"})
+            else:
+                messages.success(request, _("申请已提交，办案民警审核后会在本页显示结果。"))
+                return redirect("accidents:my")
+    else:
+        form = ApplyForm(initial={"role": "insurer" if is_insurer else "owner"})
+    return render(request, "accidents/apply.html", {"form": form})
+
+
+@never_cache
+@applicant_required
+def my(request: HttpRequest) -> HttpResponse:
+    """My written applications and, once approved, my query credential."""
+    rows = []
+    for a in (
+        QueryApplication.objects.filter(applicant=_user(request))
+        .select_related("case", "credential")
+        .defer("document")
+        .order_by("-submitted_at", "-id")
+    ):
+        state, level = APPLICATION_STATES.get(a.state, (a.state, "amber"))
+        credential = a.credential
+        rows.append(
+            {
+                "number": a.case.number,
+                "role": ROLE_LABELS.get(a.role, a.role),
+                "submitted_at": a.submitted_at,
+                "state": a.state,
+                "state_words": state,
+                "level": level,
+                "note": a.review_note,
+                "reviewed_at": a.reviewed_at,
+                "revoked": credential is not None and credential.revoked_at is not None,
+                "pdf_url": reverse("accidents:my_credential_pdf", args=[credential.pk])
+                if credential is not None and credential.revoked_at is None
+                else "",
+            }
+        )
+    return render(request, "accidents/my.html", {"rows": rows})
+
+
+@never_cache
+@applicant_required
+def my_credential_pdf(request: HttpRequest, credential_id: int) -> HttpResponse:
+    """My query credential as a PDF: the holder only (anyone else: not found)."""
+    try:
+        pdf = services.query_credential_pdf(actor=request.user, credential_id=credential_id)
+    except (NotFound, NotAllowed):
+        raise Http404("credential") from None
+    return _file_response(pdf, "application/pdf", f"query-credential-{credential_id}", attachment=True)
+
+
+# ---------------------------------------------------------------- evidence review (A6-A8)
+
+
+@never_cache
+def evidence(request: HttpRequest) -> HttpResponse:
+    """Accident number plus review code -> the approved items; POST only."""
+    if request.method != "POST":
+        return render(request, "accidents/evidence.html", {"form": EvidenceAccessForm()})
+    form = EvidenceAccessForm(request.POST)
+    if form.is_valid():
+        try:
+            review = services.evidence_access(
+                accident_number=form.cleaned_data["accident_number"],
+                code=form.cleaned_data["code"],
+                client=client_of(request),
+            )
+        except Throttled as error:
+            return _throttled(request, "accidents/evidence.html", form, error)
+        except NotAllowed as error:
+            if error.code == "accidents.service_unavailable":
+                return _unavailable(request, error, "evidence", form.cleaned_data["accident_number"])
+            add_domain_error(form, error)
+        except DomainError as error:
+            add_domain_error(form, error)
+        else:
+            _grant_put(request, EVIDENCE_GRANT, number=review.case.number, review=review.pk)
+            return redirect("accidents:evidence_items")
+    return render(request, "accidents/evidence.html", {"form": form})
+
+
+def _granted_review(request: HttpRequest) -> EvidenceReview | None:
+    grant = _grant_get(request, EVIDENCE_GRANT)
+    if grant is None:
+        return None
+    review = (
+        EvidenceReview.objects.select_related("case", "party")
+        .filter(
+            pk=int(grant.get("review", 0)),
+            state=EvidenceReview.State.APPROVED,
+            case__number=str(grant.get("number")),
+        )
+        .first()
+    )
+    if review is None:
+        request.session.pop(EVIDENCE_GRANT, None)
+    return review
+
+
+@never_cache
+def evidence_items(request: HttpRequest) -> HttpResponse:
+    """The approved items with download links, while the grant lasts."""
+    review = _granted_review(request)
+    if review is None:
+        messages.info(request, _("请输入事故编号和查阅码。"))
+        return redirect("accidents:evidence")
+    items = [
+        {
+            "title": item.title,
+            "kind": EVIDENCE_KIND_LABELS.get(item.kind, item.kind),
+            "type": FILE_EXTENSIONS.get(item.content_type, "").upper(),
+            "url": reverse("accidents:evidence_item", args=[item.pk]),
+        }
+        for item in review.items.filter(confidentiality=rules.Confidentiality.NONE)
+        .defer("content")
+        .order_by("added_at", "id")
+    ]
+    grant = _grant_get(request, EVIDENCE_GRANT) or {}
+    context = {
+        "number": review.case.number,
+        "party": f"{review.party.label} {mask_name(review.party.name)}",
+        "person_type": PERSON_TYPE_LABELS.get(review.person_type, review.person_type),
+        "items": items,
+        "expires": _grant_expiry(grant) if grant else None,
+    }
+    return render(request, "accidents/evidence_items.html", context)
+
+
+@never_cache
+def evidence_item(request: HttpRequest, item_id: int) -> HttpResponse:
+    """One shared item, stamped with who downloads it and when; the download is logged."""
+    review = _granted_review(request)
+    if review is None:
+        messages.info(request, _("请先输入事故编号和查阅码。"))
+        return redirect("accidents:evidence")
+    try:
+        data, content_type, _stamp = services.evidence_download(
+            review_id=review.pk, item_id=item_id, ip=request.META.get("REMOTE_ADDR") or None
+        )
+    except NotFound:
+        raise Http404("item") from None
+    return _file_response(data, content_type, f"evidence-{review.case.number}-{item_id}", attachment=True)

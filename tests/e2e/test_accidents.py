@@ -1,0 +1,258 @@
+"""An accident case in real Chromium: the officer records it, the party queries it, an insurer applies,
+the head approves an evidence review and the party downloads the stamped item (A1-A9)."""
+
+from __future__ import annotations
+
+import io
+import re
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from django.utils import timezone
+
+from jiaoguan.accidents.models import AccidentCase, EvidenceDownload, QueryApplication
+from jiaoguan.credentials.keys import trust_cache_clear
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+STAFF_PASSWORD = "Counter#2026x"  # tests/conftest.py make_staff
+INSURER_PASSWORD = "Insurer#2026x"
+
+
+@pytest.fixture(autouse=True)
+def _key_dir(tmp_path, settings):
+    """Sign with keys of this test only; the live server runs in this process and sees them."""
+    settings.CREDENTIAL_KEY_DIR = str(tmp_path / "keys")
+    settings.DEMO_MODE = True
+    trust_cache_clear()
+    yield
+    trust_cache_clear()
+
+
+def pdf_bytes(text: str) -> bytes:
+    from reportlab.pdfgen import canvas
+
+    buffer = io.BytesIO()
+    page = canvas.Canvas(buffer)
+    page.drawString(72, 720, text)
+    page.showPage()
+    page.save()
+    return buffer.getvalue()
+
+
+def new_page(browser, live_server):
+    context = browser.new_context(
+        viewport={"width": 360, "height": 800},
+        locale="zh-CN",
+        base_url=live_server.url,
+        accept_downloads=True,
+    )
+    page = context.new_page()
+    page.set_default_timeout(15000)
+    return context, page
+
+
+def log_in(page, username: str, password: str, landing: str) -> None:
+    page.goto("/login/")
+    page.fill("#id_account", username)
+    page.fill("#id_password", password)
+    page.get_by_role("button", name="登录", exact=True).click()
+    page.wait_for_url(re.compile(landing))
+
+
+def download(page, locator) -> bytes:
+    with page.expect_download() as info:
+        locator.click()
+    return Path(info.value.path()).read_bytes()
+
+
+def fits(page) -> None:
+    """Nothing wider than the 360 px screen."""
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 360, f"page is {width} px wide"
+
+
+def shot(page, name: str) -> None:
+    from django.conf import settings
+
+    folder = settings.DATA_DIR / "screenshots"
+    folder.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(folder / f"{name}-360.png"), full_page=True)
+
+
+@pytest.fixture
+def people(make_staff, make_person):
+    from jiaoguan.accounts.services import organisation_register
+    from jiaoguan.core.identifiers import make_uscc
+
+    officer = make_staff(role="accident_officer", jurisdiction="411702", username="officer-411702")
+    head = make_staff(role="accident_head", jurisdiction="411700", username="head-411700")
+    party = make_person(name="马超")
+    rep = make_person(name="钱进")
+    insurer = organisation_register(
+        actor=make_staff(), uscc=make_uscc("91411700MA9X00007"), name="某财产保险股份有限公司驻马店中心支公司",
+        kind="insurer", division="411702", representative_id_type="resident_id",
+        representative_id_number=rep.id_number, representative_name=rep.name,
+        representative_role="legal_representative", mobile="13800009999", password=INSURER_PASSWORD,
+    )  # fmt: skip
+    return {"officer": officer, "head": head, "party": party, "insurer": insurer}
+
+
+def test_accident_case_from_opening_to_evidence_download(page, browser, live_server, people):
+    officer, head, person, insurer = people["officer"], people["head"], people["party"], people["insurer"]
+    contexts = []
+    try:
+        # ---- the officer opens the case and adds the party
+        log_in(page, officer.username, STAFF_PASSWORD, r"/counter/$")
+        page.get_by_role("link", name="事故案件").click()
+        page.wait_for_url(re.compile(r"/accidents/cases/$"))
+        page.get_by_role("link", name="立案", exact=True).click()
+        occurred = (timezone.localtime() - timedelta(hours=3)).strftime("%Y-%m-%dT%H:%M")
+        page.fill("#id_occurred_at", occurred)
+        page.fill("#id_place", "驿城区解放大道与交通路交叉口")
+        page.select_option("#id_weather", "晴")
+        fits(page)
+        page.get_by_role("button", name="立案并生成事故编号").click()
+        page.wait_for_url(re.compile(r"/accidents/cases/\d+/$"))
+        case = AccidentCase.objects.get()
+        case_url = f"/accidents/cases/{case.pk}/"
+
+        page.fill("#id_party-name", "马超")
+        page.fill("#id_party-id_number", person.id_number)
+        page.fill("#id_party-phone", "13800001111")
+        page.get_by_role("button", name="添加并生成查询凭证").click()
+        code = page.locator("#new-code").inner_text().strip()
+        assert re.fullmatch(r"[A-Z0-9]{4}-[A-Z0-9]{4}-[A-Z0-9]{4}", code)
+        assert "请立即打印查询凭证" in page.inner_text("main")
+        assert "马*" in page.inner_text("main") and person.id_number not in page.inner_text("main")
+        fits(page)
+
+        # ---- stages, then the determination issued from the case data and delivered
+        for stage in ["acceptance", "investigation", "determination"]:
+            page.select_option("#id_stage-stage", stage)
+            page.fill("#id_stage-public_note", f"{stage} 已办理")
+            page.fill("#id_stage-internal_note", "内部：仅民警可见")
+            page.get_by_role("button", name="登记", exact=True).click()
+            page.wait_for_url(re.compile(rf"{case_url}#stages$"))
+        page.get_by_text("制作道路交通事故认定书", exact=True).click()
+        page.fill("#id_det-facts", "甲车沿解放大道由东向西行驶，闯红灯与乙车相撞，致乙车驾驶人受伤。")
+        page.fill("#id_det-evidence", "现场图、现场照片、路口监控视频。")
+        page.select_option("#id_det-resp_0", "全部责任")
+        page.get_by_role("button", name="制作认定书").click()
+        page.wait_for_url(re.compile(rf"{case_url}#documents$"))
+        page.get_by_role("button", name=re.compile("^送达")).click()
+        page.wait_for_url(re.compile(rf"{case_url}#documents$"))
+        assert "已送达" in page.inner_text("#documents")
+        shot(page, "accident-case")
+        fits(page)
+
+        # ---- the party queries with number and code and downloads the determination
+        party_context, party_page = new_page(browser, live_server)
+        contexts.append(party_context)
+        party_page.goto("/accidents/query/")
+        party_page.fill("#id_accident_number", case.number)
+        party_page.fill("#id_code", code)
+        party_page.get_by_role("button", name="查询", exact=True).click()
+        party_page.wait_for_url(re.compile(r"/accidents/query/progress/$"))
+        assert "?" not in party_page.url and code not in party_page.url
+        timeline = party_page.inner_text("#timeline")
+        assert "案件受理" in timeline and "调查取证" in timeline and "事故认定" in timeline
+        assert "determination 已办理" in timeline and "内部" not in party_page.inner_text("main")
+        fits(party_page)
+        shot(party_page, "accident-progress")
+        pdf = download(party_page, party_page.locator("#documents a").first)
+        assert pdf.startswith(b"%PDF")
+
+        # ---- an insurer applies in writing, the officer approves, the insurer downloads the credential
+        insurer_context, insurer_page = new_page(browser, live_server)
+        contexts.append(insurer_context)
+        log_in(insurer_page, insurer.username, INSURER_PASSWORD, r"/$")
+        insurer_page.goto("/accidents/apply/")
+        insurer_page.fill("#id_accident_number", case.number)
+        assert insurer_page.locator('input[name="role"][value="insurer"]').is_checked()
+        insurer_page.fill("#id_reason", "本公司承保甲车交强险和商业险，需了解事故处理进度以办理理赔。")
+        insurer_page.set_input_files(
+            "#id_document",
+            files=[{"name": "委托书.pdf", "mimeType": "application/pdf", "buffer": pdf_bytes("letter")}],
+        )
+        fits(insurer_page)
+        insurer_page.get_by_role("button", name="提交申请").click()
+        insurer_page.wait_for_url(re.compile(r"/accidents/my/$"))
+        assert "待审核" in insurer_page.inner_text("main")
+
+        page.goto(case_url)
+        application = QueryApplication.objects.get()
+        page.locator(f"#application-{application.pk}").get_by_role("button", name="批准", exact=True).click()
+        page.wait_for_url(re.compile(rf"{case_url}#applications$"))
+        assert "已批准" in page.inner_text(f"#application-{application.pk}")
+
+        insurer_page.goto("/accidents/my/")
+        credential_pdf = download(insurer_page, insurer_page.get_by_role("link", name="下载查询凭证"))
+        assert credential_pdf.startswith(b"%PDF")
+
+        # ---- evidence: one normal item, one a witness asked to keep confidential
+        for title, secrecy in [("现场图", "none"), ("证人询问笔录", "witness")]:
+            page.goto(case_url)
+            page.get_by_text("上传证据材料", exact=True).click()
+            page.select_option("#id_item-kind", "scene_diagram")
+            page.fill("#id_item-title", title)
+            page.select_option("#id_item-confidentiality", secrecy)
+            page.set_input_files(
+                "#id_item-file",
+                files=[{"name": f"{title}.pdf", "mimeType": "application/pdf", "buffer": pdf_bytes(title)}],
+            )
+            page.get_by_role("button", name="上传材料").click()
+            page.wait_for_url(re.compile(rf"{case_url}#evidence$"))
+        normal = case.evidence.get(title="现场图")
+        witness = case.evidence.get(title="证人询问笔录")
+
+        page.get_by_text("登记查阅申请人", exact=True).click()
+        page.select_option("#id_review-person_type", "当事人")
+        page.fill("#id_review-id_number", person.id_number)
+        page.fill("#id_review-phone", "13800001111")
+        page.get_by_role("button", name="登记并生成查阅码").click()
+        review_code = page.locator("#new-review-code").inner_text().strip()
+        assert re.fullmatch(r"[A-Z0-9]{4}-[A-Z0-9]{4}-[A-Z0-9]{4}", review_code)
+
+        witness_box = page.locator(f'input[name="items"][value="{witness.pk}"]')
+        assert witness_box.is_disabled()
+        assert "证人要求保密，不能网上查阅" in page.inner_text("#evidence")
+        page.locator(f'input[name="items"][value="{normal.pk}"]').check()
+        page.get_by_role("button", name="提交负责人审批").click()
+        page.wait_for_url(re.compile(rf"{case_url}#evidence$"))
+        assert "待负责人审批" in page.inner_text("#evidence")
+        shot(page, "accident-evidence")
+
+        # ---- the head of the accident unit approves
+        head_context, head_page = new_page(browser, live_server)
+        contexts.append(head_context)
+        log_in(head_page, head.username, STAFF_PASSWORD, r"/counter/$")
+        head_page.get_by_role("link", name="证据查阅审批").click()
+        head_page.wait_for_url(re.compile(r"/accidents/approvals/$"))
+        approvals = head_page.inner_text("main")
+        assert case.number in approvals and "证人询问笔录" not in approvals
+        fits(head_page)
+        shot(head_page, "accident-approvals")
+        head_page.get_by_role("button", name="批准", exact=True).click()
+        head_page.wait_for_url(re.compile(r"/accidents/approvals/$"))
+
+        # ---- the party reviews the evidence online and downloads the stamped item
+        party_page.goto("/accidents/evidence/")
+        party_page.fill("#id_accident_number", case.number)
+        party_page.fill("#id_code", review_code)
+        party_page.get_by_role("button", name="查阅", exact=True).click()
+        party_page.wait_for_url(re.compile(r"/accidents/evidence/items/$"))
+        listing = party_page.inner_text("#items")
+        assert "现场图" in listing and "证人询问笔录" not in party_page.inner_text("main")
+        fits(party_page)
+        shot(party_page, "accident-evidence-items")
+        stamped = download(party_page, party_page.locator("#items a").first)
+        from pypdf import PdfReader
+
+        text = PdfReader(io.BytesIO(stamped)).pages[0].extract_text()
+        assert "仅供本事故查阅" in text and "马*" in text
+        assert EvidenceDownload.objects.filter(item=normal).count() == 1
+    finally:
+        for context in contexts:
+            context.close()
