@@ -450,22 +450,33 @@ class Progress:
 
 def progress_query(*, accident_number: str, code: str, client: str) -> Progress:
     """Accident number plus query code -> progress and results (A2, A3, A5); guessing is limited."""
+    case, credential = _match_code(
+        accident_number=accident_number, code=code, client=client, service=rules.ONLINE_QUERY, kind="query",
+        candidates=lambda case: QueryCredential.objects.filter(case=case, revoked_at__isnull=True),
+    )  # fmt: skip
+    return progress_of(case=case, credential=credential)
+
+
+def _match_code(
+    *, accident_number: str, code: str, client: str, service: str, kind: str, candidates: Any
+) -> tuple[AccidentCase, Any]:
+    """Find the row whose code matches, under the guessing limits; one answer for every failure."""
     number = rules.accident_number_check(accident_number)
-    _check_rollout(number, rules.ONLINE_QUERY)
+    _check_rollout(number, service)
     now = timezone.now()
     _attempt_guard(number=number, client=client, now=now)
     code = rules.code_normalise(code)
     case = AccidentCase.objects.filter(number=number).first()
-    credential = None
+    found = None
     if case is not None and len(code) == rules.CODE_LENGTH:
-        wanted = _code_hash("query", case.pk, code)
-        for candidate in QueryCredential.objects.filter(case=case, revoked_at__isnull=True):
+        wanted = _code_hash(kind, case.pk, code)
+        for candidate in candidates(case):  # every candidate compared: no early exit to time
             if hmac.compare_digest(candidate.code_hash, wanted):
-                credential = candidate
-    if case is None or credential is None:
+                found = candidate
+    if case is None or found is None:
         _record_failure(number=number, client=client, now=now)
         raise _query_failed()
-    return progress_of(case=case, credential=credential)
+    return case, found
 
 
 def progress_of(*, case: AccidentCase, credential: QueryCredential) -> Progress:
@@ -809,21 +820,10 @@ def evidence_review_decide(*, actor: Any, review_id: int, approve: bool, note: s
 
 def evidence_access(*, accident_number: str, code: str, client: str) -> EvidenceReview:
     """Accident number plus review code -> the approved review; same guessing limits as queries."""
-    number = rules.accident_number_check(accident_number)
-    _check_rollout(number, rules.EVIDENCE_REVIEW)
-    now = timezone.now()
-    _attempt_guard(number=number, client=client, now=now)
-    code = rules.code_normalise(code)
-    case = AccidentCase.objects.filter(number=number).first()
-    found = None
-    if case is not None and len(code) == rules.CODE_LENGTH:
-        wanted = _code_hash("review", case.pk, code)
-        for review in EvidenceReview.objects.filter(case=case):
-            if hmac.compare_digest(review.code_hash, wanted):
-                found = review
-    if case is None or found is None:
-        _record_failure(number=number, client=client, now=now)
-        raise _query_failed()
+    _case, found = _match_code(
+        accident_number=accident_number, code=code, client=client, service=rules.EVIDENCE_REVIEW, kind="review",
+        candidates=lambda case: EvidenceReview.objects.filter(case=case),
+    )  # fmt: skip
     if found.state != EvidenceReview.State.APPROVED:
         raise Conflict(
             "accidents.review_not_approved",
