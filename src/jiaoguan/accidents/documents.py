@@ -20,15 +20,12 @@ Values are printed as given: names, ID numbers and phone numbers must be masked 
 
 from __future__ import annotations
 
-import functools
 import io
-import itertools
 from dataclasses import dataclass
 from typing import Any
 from xml.sax.saxutils import escape
 
 import pypdfium2
-import segno
 from PIL import Image, ImageOps, UnidentifiedImageError
 from pypdf import PdfReader, PdfWriter, Transformation
 from pypdf.errors import PdfReadError
@@ -38,7 +35,6 @@ from reportlab.lib.pagesizes import A4, A5, A6
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import (
     BaseDocTemplate,
@@ -52,7 +48,14 @@ from reportlab.platypus import (
     TableStyle,
 )
 
-from jiaoguan.credentials.render import CJK_FONT, LATIN_BOLD_FONT, PDF_QR_QUIET_MODULES, QR_ERROR
+from jiaoguan.credentials.render import (
+    CJK_FONT,
+    LATIN_BOLD_FONT,
+    PDF_QR_QUIET_MODULES,
+    draw_qr,
+    make_qr,
+    register_fonts,
+)
 
 __all__ = [
     "RESPONSIBILITY_LEVELS",
@@ -153,11 +156,6 @@ _A6 = _Layout(
 )
 
 
-@functools.cache
-def _register_font() -> None:
-    pdfmetrics.registerFont(UnicodeCIDFont(CJK_FONT))
-
-
 # ---------------------------------------------------------------- styles
 
 
@@ -178,7 +176,7 @@ class _Styles:
 
 
 def _styles(layout: _Layout) -> _Styles:
-    _register_font()
+    register_fonts()
     size = layout.body_size
     base = ParagraphStyle("base", fontName=CJK_FONT, fontSize=size, leading=layout.leading, wordWrap="CJK")
     cell_size = size * 0.85 if layout is _A4 else size
@@ -303,7 +301,7 @@ class _QrCode(Flowable):
 
     def __init__(self, text: str, *, side: float, caption: str, style: ParagraphStyle):
         super().__init__()
-        self._qr = segno.make_qr(text, error=QR_ERROR, boost_error=False)
+        self._qr = make_qr(text)
         self._side = side
         self._caption = Paragraph(_text(caption), style) if caption else None
         self._quiet = PDF_QR_QUIET_MODULES * side / len(self._qr.matrix)
@@ -319,25 +317,7 @@ class _QrCode(Flowable):
 
     def draw(self) -> None:
         canvas = self.canv
-        matrix = self._qr.matrix
-        unit = self._side / len(matrix)
-        x0 = self._quiet
-        y0 = self._caption_height + self._quiet
-        canvas.saveState()
-        canvas.setFillColor(white)
-        canvas.rect(0, self._caption_height, self.width, self.width, stroke=0, fill=1)
-        canvas.setFillColor(black)
-        path = canvas.beginPath()
-        for row_index, row in enumerate(matrix):
-            bottom = y0 + self._side - (row_index + 1) * unit
-            column = 0
-            for dark, run in itertools.groupby(row, key=bool):
-                length = len(list(run))
-                if dark:
-                    path.rect(x0 + column * unit, bottom, length * unit, unit)
-                column += length
-        canvas.drawPath(path, stroke=0, fill=1)
-        canvas.restoreState()
+        draw_qr(canvas, self._qr, self._quiet, self._caption_height + self._quiet, self._side)
         if self._caption is not None:
             self._caption.drawOn(canvas, 0, 0)
 
@@ -400,7 +380,7 @@ def _draw_frame(canvas: Canvas, document: BaseDocTemplate) -> None:
 def _render(
     layout: _Layout, *, title: str, number: str, unit: str, story: list[Flowable], subject: str
 ) -> bytes:
-    _register_font()
+    register_fonts()
     width, height = layout.pagesize
     out = io.BytesIO()
     document = BaseDocTemplate(
@@ -846,7 +826,7 @@ def review_credential_pdf(
 def _stamp_overlay(width: float, height: float, text: str) -> bytes:
     """One transparent page of ``width`` x ``height`` with ``text`` centred in its bottom
     margin over a light, semi-opaque band, shrunk to fit the width."""
-    _register_font()
+    register_fonts()
     out = io.BytesIO()
     canvas = Canvas(out, pagesize=(width, height), invariant=1, pageCompression=1)
     pad = min(4 * mm, width * 0.03)
@@ -910,7 +890,7 @@ def stamp_pdf(pdf: bytes, *, text: str) -> bytes:
 def _text_mask(text: str, width: int, height: int) -> Image.Image:
     """``text`` rendered by reportlab (so Chinese has glyphs) and rasterised by pdfium into a
     ``width`` x ``height`` greyscale mask: 255 where the text is, 0 elsewhere."""
-    _register_font()
+    register_fonts()
     scale = max(1.0, width / 14000)  # keep the page within what PDF viewers accept
     page_width, page_height = width / scale, height / scale
     size = page_height * 0.55

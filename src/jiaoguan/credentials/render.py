@@ -45,14 +45,14 @@ _GREY = Color(0.35, 0.35, 0.35)
 _LIGHT_GREY = Color(0.6, 0.6, 0.6)
 
 
-def _make_qr(text: str) -> segno.QRCode:
+def make_qr(text: str) -> segno.QRCode:
     return segno.make_qr(text, error=QR_ERROR, boost_error=False)
 
 
 def qr_png(text: str, *, scale: int = 6, border: int = 4) -> bytes:
     """PNG of ``text`` as a QR code at error correction M; ``scale`` pixels per module."""
     out = io.BytesIO()
-    _make_qr(text).save(out, kind="png", scale=scale, border=border)
+    make_qr(text).save(out, kind="png", scale=scale, border=border)
     return out.getvalue()
 
 
@@ -62,7 +62,7 @@ def qr_svg(text: str, *, scale: int = 4, label: str = "") -> str:
     The element has ``role="img"`` and ``aria-label`` set to ``label`` (escaped), or to
     "二维码" when no label is given, so that screen readers never meet an unnamed image.
     """
-    markup = _make_qr(text).svg_inline(scale=scale, svgclass="qr", lineclass="qr-line")
+    markup = make_qr(text).svg_inline(scale=scale, svgclass="qr", lineclass="qr-line")
     name = html.escape(label or "二维码", quote=True)
     head = "<svg"
     if not markup.startswith(head):  # pragma: no cover - segno always starts with the element
@@ -72,7 +72,7 @@ def qr_svg(text: str, *, scale: int = 4, label: str = "") -> str:
 
 def qr_version(text: str) -> int:
     """QR version (1-40) that segno chooses for ``text`` at error correction M."""
-    version = _make_qr(text).version
+    version = make_qr(text).version
     if not isinstance(version, int):  # pragma: no cover - make_qr never makes Micro QR
         raise TypeError("expected a QR code version")
     return version
@@ -126,7 +126,7 @@ def _to_gray(image: Image.Image) -> Image.Image:
 
 
 @functools.cache
-def _register_fonts() -> None:
+def register_fonts() -> None:
     pdfmetrics.registerFont(UnicodeCIDFont(CJK_FONT))
 
 
@@ -167,7 +167,7 @@ def _fit_size(text: str, font: str, size: float, width: float, *, smallest: floa
     return max(smallest, size * width / measured)
 
 
-def _draw_qr(canvas: Canvas, qr: segno.QRCode, x: float, y: float, side: float) -> None:
+def draw_qr(canvas: Canvas, qr: segno.QRCode, x: float, y: float, side: float) -> None:
     """Draw the QR as vector squares (sharp at any printer resolution), with a white
     quiet zone of four modules; ``x, y`` is the lower left corner of the symbol."""
     modules = len(qr.matrix)
@@ -213,7 +213,7 @@ def credential_pdf(
 
     Raises ``ValueError`` when the rows do not fit on the page.
     """
-    _register_fonts()
+    register_fonts()
     page_width, page_height = A6
     margin = 8 * mm
     content_width = page_width - 2 * margin
@@ -298,8 +298,8 @@ def credential_pdf(
     canvas.drawString(margin, validity_y, validity)
 
     # QR on the left, its quiet zone inside the frame.
-    qr = _make_qr(qr_text)
-    _draw_qr(canvas, qr, margin, qr_bottom, PDF_QR_SIDE)
+    qr = make_qr(qr_text)
+    draw_qr(canvas, qr, margin, qr_bottom, PDF_QR_SIDE)
 
     # Seal area on the right: a dashed circle with the issuer's name inside.
     seal_left = margin + PDF_QR_SIDE + 6 * mm
