@@ -572,6 +572,15 @@ def _masked_parties(case: AccidentCase) -> list[dict[str, Any]]:
     ]
 
 
+def _document_kind(kind: str) -> rules.DocumentKind:
+    try:
+        return rules.DocumentKind(kind)
+    except ValueError:
+        raise ValidationFailed(
+            "accidents.document_kind", "文书种类不正确。", "Unknown document kind.", field="kind"
+        ) from None
+
+
 def document_issue(
     *,
     actor: Any,
@@ -587,12 +596,7 @@ def document_issue(
     """Generate a result document from the case data as a Chinese PDF (A3)."""
     from . import documents
 
-    try:
-        doc_kind = rules.DocumentKind(kind)
-    except ValueError:
-        raise ValidationFailed(
-            "accidents.document_kind", "文书种类不正确。", "Unknown document kind.", field="kind"
-        ) from None
+    doc_kind = _document_kind(kind)
     if not (facts or conclusion).strip():
         raise ValidationFailed(
             "accidents.facts_required",
@@ -649,12 +653,7 @@ def document_upload(
     """Attach a scan of a document that comes from outside (A3)."""
     from jiaoguan.core.uploads import check_upload
 
-    try:
-        doc_kind = rules.DocumentKind(kind)
-    except ValueError:
-        raise ValidationFailed(
-            "accidents.document_kind", "文书种类不正确。", "Unknown document kind.", field="kind"
-        ) from None
+    doc_kind = _document_kind(kind)
     detected = check_upload(data, name=name)
     number = (number or "").strip()[:40]
     if not number:
@@ -933,3 +932,38 @@ def review_credential_pdf(*, actor: Any, review_id: int) -> bytes:
         unit=_unit_name(review.case.division),
         issued_on=f"{timezone.localdate():%Y年%m月%d日}",
     )
+
+
+# ---------------------------------------------------------------- staff reads of stored files
+
+
+def cases_visible_to(*, actor: Any) -> Any:
+    """Cases handled inside the officer's jurisdiction."""
+    from jiaoguan.core.divisions import division_prefix
+
+    _require_officer(actor)
+    return AccidentCase.objects.filter(division__startswith=division_prefix(actor.jurisdiction))
+
+
+def application_document_for_officer(
+    *, actor: Any, case_id: int, application_id: int, request: Any = None
+) -> QueryApplication:
+    """An applicant's supporting document, to the case's officers; every view is audited."""
+    case = case_for_officer(actor=actor, case_id=case_id)
+    application = QueryApplication.objects.filter(pk=application_id, case=case).first()
+    if application is None:
+        raise NotFound("accidents.application_not_found", "没有这份申请。", "No such application.")
+    audit_record(
+        actor=actor, action="view", subject=application, summary="查看事故查询申请材料", request=request
+    )
+    return application
+
+
+def evidence_item_for_officer(*, actor: Any, case_id: int, item_id: int, request: Any = None) -> EvidenceItem:
+    """An evidence item as stored, to the case's officers and the head; every view is audited."""
+    case = case_for_officer(actor=actor, case_id=case_id)
+    item = EvidenceItem.objects.filter(pk=item_id, case=case).first()
+    if item is None:
+        raise NotFound("accidents.item_not_found", "没有这份材料。", "No such item.")
+    audit_record(actor=actor, action="view", subject=item, summary="查看证据材料", request=request)
+    return item

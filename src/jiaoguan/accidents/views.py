@@ -243,7 +243,7 @@ def case_list(request: HttpRequest) -> HttpResponse:
     """Cases of my jurisdiction, open ones first; search by accident number."""
     user = _user(request)
     form = CaseSearchForm(request.GET or None)
-    cases = AccidentCase.objects.filter(division__startswith=division_prefix(user.jurisdiction))
+    cases = services.cases_visible_to(actor=user)
     query = ""
     if form.is_bound and form.is_valid():
         query = form.cleaned_data["q"].upper().replace("-", "").replace(" ", "")
@@ -827,17 +827,12 @@ def application_review(request: HttpRequest, case_id: int, application_id: int) 
 @officer_required
 def application_document(request: HttpRequest, case_id: int, application_id: int) -> HttpResponse:
     """The applicant's supporting document, to the case's officers; every view is audited."""
-    case = _case(request, case_id)
-    application = QueryApplication.objects.filter(pk=application_id, case=case).first()
-    if application is None:
-        raise Http404("application")
-    audit_record(
-        actor=request.user,
-        action="view",
-        subject=application,
-        summary="查看事故查询申请材料",
-        request=request,
-    )
+    try:
+        application = services.application_document_for_officer(
+            actor=request.user, case_id=case_id, application_id=application_id, request=request
+        )
+    except NotFound:
+        raise Http404("application") from None
     name = f"application-{application.pk}"
     return _file_response(bytes(application.document), application.document_type, name, attachment=False)
 
@@ -872,11 +867,12 @@ def evidence_add(request: HttpRequest, case_id: int) -> HttpResponse:
 @officer_required
 def evidence_view(request: HttpRequest, case_id: int, item_id: int) -> HttpResponse:
     """An evidence item as stored, to the case's officers and the head; every view is audited."""
-    case = _case(request, case_id)
-    item = EvidenceItem.objects.filter(pk=item_id, case=case).first()
-    if item is None:
-        raise Http404("item")
-    audit_record(actor=request.user, action="view", subject=item, summary="查看证据材料", request=request)
+    try:
+        item = services.evidence_item_for_officer(
+            actor=request.user, case_id=case_id, item_id=item_id, request=request
+        )
+    except NotFound:
+        raise Http404("item") from None
     return _file_response(bytes(item.content), item.content_type, f"evidence-{item.pk}", attachment=False)
 
 
