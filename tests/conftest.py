@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import os
-from datetime import date
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
 os.environ.setdefault("JIAOGUAN_DEMO", "1")
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+CITIZEN_PASSWORD = "Citizen#2026x"
 
 
 @pytest.fixture
@@ -125,3 +129,274 @@ def sms_inbox(db):
         return match.group(1)
 
     return latest_code
+
+
+# ==============================================================================================
+# Fake payment gateway (模拟支付平台): a real subprocess shared by the test session.
+#
+#   payment_gateway              per test: gateway reset, settings pointed at it; yields a
+#                                PaymentGatewayHandle (.url .configure() .pay() .callbacks()
+#                                .wait_for_callbacks() .client())
+#   fake_payment_gateway_server  the session's gateway process (FakePaymentGatewayProcess)
+#   start_fake_payment_gateway   start another gateway process (own key, state file, options)
+# ==============================================================================================
+
+
+class FakePaymentGatewayProcess:
+    """``python -m jiaoguan.integrations.fake_payment_gateway`` on a free port, output kept quiet."""
+
+    def __init__(self, workdir, *, key: str, merchant_id: str, extra_args: tuple[str, ...] = ()) -> None:
+        import subprocess
+        import sys
+        import time
+        from pathlib import Path
+
+        from jiaoguan.integrations.fake_payment_gateway import GatewayControl
+
+        self.key = key
+        self.merchant_id = merchant_id
+        self.log_path = workdir / "gateway.log"
+        port_file = workdir / "port"
+        port_file.unlink(missing_ok=True)
+        env = dict(os.environ)
+        src = str(Path(__file__).resolve().parent.parent / "src")
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (src, env.get("PYTHONPATH", "")) if p)
+        argv = [
+            sys.executable, "-m", "jiaoguan.integrations.fake_payment_gateway",
+            "--host", "127.0.0.1", "--port", "0", "--port-file", str(port_file),
+            "--key", key, "--merchant-id", merchant_id, *extra_args,
+        ]  # fmt: skip
+        with open(self.log_path, "ab") as log:
+            self.process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env=env)
+        deadline = time.monotonic() + 15
+        while True:
+            if self.process.poll() is not None:
+                self.fail(f"exited with {self.process.returncode} while starting")
+            if port_file.exists():
+                self.url = f"http://127.0.0.1:{int(port_file.read_text())}"
+                self.control = GatewayControl(base_url=self.url, merchant_id=merchant_id, key=key)
+                if self.control.healthy():
+                    return
+            if time.monotonic() > deadline:
+                self.stop()
+                self.fail("did not answer within 15 s")
+            time.sleep(0.05)
+
+    def check_alive(self) -> None:
+        if self.process.poll() is not None:
+            self.fail(f"died with exit code {self.process.returncode}")
+
+    def fail(self, why: str) -> None:
+        log = self.log_path.read_text(encoding="utf-8", errors="replace") if self.log_path.exists() else ""
+        pytest.fail(f"fake payment gateway {why}; its output:\n{log}")
+
+    def stop(self) -> None:
+        import subprocess
+
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+@pytest.fixture(scope="session")
+def start_fake_payment_gateway(tmp_path_factory):
+    """Start a fake gateway process: ``start(*extra_args, key=..., merchant_id=...)``; all stop at the end."""
+    import secrets
+
+    started: list[FakePaymentGatewayProcess] = []
+
+    def start(*extra_args: str, key: str | None = None, merchant_id: str = "test-merchant"):
+        workdir = tmp_path_factory.mktemp("fake-payment-gateway")
+        process = FakePaymentGatewayProcess(
+            workdir, key=key or secrets.token_hex(32), merchant_id=merchant_id, extra_args=extra_args
+        )
+        started.append(process)
+        return process
+
+    yield start
+    for process in started:
+        process.stop()
+
+
+@pytest.fixture(scope="session")
+def fake_payment_gateway_server(start_fake_payment_gateway):
+    return start_fake_payment_gateway()
+
+
+class PaymentGatewayHandle:
+    """One test's view of the session's fake gateway."""
+
+    def __init__(self, server: FakePaymentGatewayProcess) -> None:
+        self.server = server
+        self.url = server.url
+        self.merchant_id = server.merchant_id
+        self.key = server.key
+        self.control = server.control
+
+    def configure(self, **behaviour):
+        """Change misbehaviour (latency_ms, callback_delay_ms, callback_drop_rate, callback_duplicates,
+        timeout_rate, timeout_sleep_ms, error_rate, duplicate_charge, seed); returns all of it."""
+        return self.control.configure(**behaviour)
+
+    def pay(self, out_trade_no: str):
+        """Pay as the payer's button does; returns the GatewayTrade afterwards."""
+        return self.control.pay(out_trade_no)
+
+    def callbacks(self) -> list[dict]:
+        """Callback deliveries so far: notify_id, out_trade_no, trade_no, copy, attempt, status, error, at."""
+        return self.control.callbacks()
+
+    def wait_for_callbacks(self, count: int, *, timeout: float = 5.0, **match) -> list[dict]:
+        """Wait until at least ``count`` logged deliveries match (e.g. ``out_trade_no=...``)."""
+        import time
+
+        deadline = time.monotonic() + timeout
+        while True:
+            found = [c for c in self.callbacks() if all(c.get(k) == v for k, v in match.items())]
+            if len(found) >= count or time.monotonic() > deadline:
+                assert len(found) >= count, f"expected {count} callback deliveries, got {found}"
+                return found
+            time.sleep(0.05)
+
+    def client(self):
+        """The platform's own client, built from the settings this fixture set."""
+        from jiaoguan.integrations.payment_gateway import get_payment_gateway
+
+        return get_payment_gateway()
+
+
+@pytest.fixture
+def payment_gateway(settings, fake_payment_gateway_server):
+    """The fake gateway, reset, with settings.PAYMENT_GATEWAY_* pointing at it."""
+    server = fake_payment_gateway_server
+    server.check_alive()
+    server.control.reset()
+    settings.PAYMENT_GATEWAY_URL = server.url
+    settings.PAYMENT_MERCHANT_ID = server.merchant_id
+    settings.PAYMENT_GATEWAY_KEY = server.key
+    settings.PAYMENT_GATEWAY_TIMEOUT_SECONDS = 1.0
+    settings.PAYMENT_GATEWAY_RETRIES = 2
+    yield PaymentGatewayHandle(server)
+    # Pending callbacks of this test must not reach the next test's (shared) live server.
+    if server.process.poll() is None:
+        server.control.reset()
+
+
+# ---------------------------------------------------------------- violations and payments
+
+
+@pytest.fixture
+def citizen(db):
+    from jiaoguan.accounts.models import User
+
+    def make(person, *, level: str = "online") -> User:
+        return User.objects.create_user(
+            username=person.id_number, password=CITIZEN_PASSWORD, person=person, registration_level=level
+        )
+
+    return make
+
+
+@pytest.fixture
+def organisation_user(db):
+    from jiaoguan.accounts.models import User
+    from jiaoguan.core.identifiers import make_uscc
+    from jiaoguan.registry.models import Organisation
+
+    def make(
+        *, name: str = "驻马店市天中客运有限公司", kind: str = "transport_company", suffix: str = "0ABCD7"
+    ):
+        organisation = Organisation.objects.create(
+            uscc=make_uscc("91411702MA4" + suffix), name=name, kind=kind, division="411702"
+        )
+        return User.objects.create_user(
+            username=organisation.uscc, password=CITIZEN_PASSWORD, kind="organisation", organisation=organisation,
+            registration_level="counter",
+        )  # fmt: skip
+
+    return make
+
+
+@pytest.fixture
+def record(db):
+    """Keep a violation record through violation_record, as a camera delivery would."""
+    from jiaoguan.violations.services import RecordInput, violation_record
+
+    counter = {"n": 0}
+
+    def make(
+        vehicle=None,
+        *,
+        plate: str | None = None,
+        code: str = "1625",
+        occurred_at: datetime | None = None,
+        source: str = "monitoring",
+        division: str = "411702",
+        on_expressway: bool = False,
+        fine_fen: int | None = None,
+    ):
+        counter["n"] += 1
+        data = RecordInput(
+            plate_number=plate or vehicle.plate_number,
+            plate_type=vehicle.plate_type if vehicle is not None else "02",
+            occurred_at=occurred_at or datetime.now(SHANGHAI) - timedelta(days=3, minutes=counter["n"]),
+            place="驻马店市驿城区解放路与交通路交叉口",
+            code=code,
+            recording_division=division,
+            source=source,
+            device_id="CAM-411702-0001" if source == "monitoring" else "",
+            on_expressway=on_expressway,
+            fine_fen=fine_fen,
+        )
+        violation, created = violation_record(actor=None, data=data)
+        assert created
+        return violation
+
+    return make
+
+
+@pytest.fixture
+def owner_driver(make_person, make_vehicle, make_licence, citizen):
+    """A citizen who owns a private car and holds a C1 licence: (user, person, vehicle, licence)."""
+
+    def make(**person_kw):
+        person = make_person(**person_kw)
+        vehicle = make_vehicle(owner=person)
+        licence = make_licence(holder=person, valid_from=date(2021, 3, 5))
+        return citizen(person), person, vehicle, licence
+
+    return make
+
+
+@pytest.fixture
+def run_together():
+    """Start every call at the same moment, each in its own thread and database connection."""
+    import threading
+
+    from django.db import connections
+
+    def run(*calls):
+        barrier = threading.Barrier(len(calls))
+        results: list[object] = [None] * len(calls)
+
+        def runner(i, fn):
+            try:
+                barrier.wait()
+                results[i] = fn()
+            except Exception as exc:
+                results[i] = exc
+            finally:
+                connections.close_all()
+
+        threads = [threading.Thread(target=runner, args=(i, fn)) for i, fn in enumerate(calls)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        return results
+
+    return run

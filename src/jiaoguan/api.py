@@ -10,7 +10,10 @@ from jiaoguan.accidents.api import router as accidents_router
 from jiaoguan.accounts.api import router as accounts_router
 from jiaoguan.core.api import install_error_handlers
 from jiaoguan.credentials.api import router as credentials_router
+from jiaoguan.payments.api import router as payments_router
 from jiaoguan.registry.api import router as registry_router
+from jiaoguan.violations.api import router as violations_router
+from jiaoguan.violations.batch_api import router as violation_batches_router
 
 api = NinjaAPI(
     title="jiaoguan API",
@@ -39,3 +42,6 @@ api.add_router("/", accounts_router)
 api.add_router("/", registry_router)
 api.add_router("/", credentials_router)
 api.add_router("/", accidents_router)
+api.add_router("/", violations_router)
+api.add_router("/", violation_batches_router)
+api.add_router("/", payments_router)

@@ -4,6 +4,8 @@ jiaoguan up [--port N] [--host H] [--data-dir DIR]   migrate, load demo data, se
 jiaoguan demo --persons N --seed S                   add deterministic demo data
 jiaoguan test [pytest args]                          run the test suite
 jiaoguan dispatch_outbox                             retry unsent notifications
+jiaoguan import-violations FILE                      import camera records (JSON lines or CSV)
+jiaoguan reconcile-payments [--day YYYY-MM-DD]       reconcile fine payments with the gateway
 jiaoguan <manage.py command> ...                     any Django management command
 """
 
@@ -41,16 +43,37 @@ def _demo_password(data_dir: Path) -> str:
     return path.read_text(encoding="utf-8").strip()
 
 
+RECONCILE_EVERY_SECONDS = 600
+
+
 def _outbox_loop(stop: threading.Event) -> None:
+    """Retry the outbox every 5 s and reconcile payments with the gateway every 10 minutes.
+
+    A deployment runs ``jiaoguan dispatch_outbox`` and ``jiaoguan reconcile-payments`` from
+    timers instead; the daily statement of the previous day is reconciled after midnight.
+    """
+    import time
+
     from django.db import close_old_connections
+    from django.utils import timezone
 
     from jiaoguan.core.outbox import outbox_dispatch
+    from jiaoguan.payments.services import payments_reconcile
 
+    last_reconciled = time.monotonic()
+    reconciled_day = timezone.localdate()
     while not stop.wait(5):
         try:
             outbox_dispatch()
-        except Exception as exc:  # the loop must survive a locked or restarting database
-            print(f"outbox: {exc}", file=sys.stderr)
+            if time.monotonic() - last_reconciled >= RECONCILE_EVERY_SECONDS:
+                last_reconciled = time.monotonic()
+                today = timezone.localdate()
+                if today != reconciled_day:
+                    payments_reconcile(day=reconciled_day)
+                    reconciled_day = today
+                payments_reconcile(day=today)
+        except Exception as exc:  # the loop must survive a locked or restarting database or gateway
+            print(f"background: {exc}", file=sys.stderr)
         finally:
             close_old_connections()
 
@@ -63,10 +86,19 @@ def up(argv: list[str]) -> int:
     parser.add_argument("--persons", type=int, default=300, help="demo persons on first start")
     parser.add_argument("--seed", type=int, default=2015)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument(
+        "--gateway-port", type=int, default=int(os.environ.get("JIAOGUAN_GATEWAY_PORT", "8090")),
+        help="port of the fake payment gateway started in demo mode",
+    )  # fmt: skip
     args = parser.parse_args(argv)
 
     data_dir = Path(args.data_dir).resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
+    # The platform's own address (payment return and notice URLs) and the demo gateway's.
+    os.environ.setdefault("JIAOGUAN_PUBLIC_BASE_URL", f"http://{args.host}:{args.port}")
+    fake_gateway = "JIAOGUAN_PAYMENT_GATEWAY_URL" not in os.environ
+    if fake_gateway:
+        os.environ["JIAOGUAN_PAYMENT_GATEWAY_URL"] = f"http://127.0.0.1:{args.gateway_port}"
     _django(str(data_dir), demo=True)
     from django.conf import settings
     from django.core.management import call_command
@@ -82,6 +114,9 @@ def up(argv: list[str]) -> int:
         print(f"jiaoguan: generating demo data ({args.persons} persons, seed {args.seed}) ...", flush=True)
         generate_demo(persons=args.persons, seed=args.seed, today=today)
     logins = ensure_demo_logins(today=today, password=_demo_password(data_dir))
+    from jiaoguan.violations.demo import ensure_demo_violations
+
+    ensure_demo_violations(today=today, usernames=[row["username"] for row in logins])
     from jiaoguan.credentials.services import credential_status_sync, inspection_marks_bulk_issue
 
     issued = inspection_marks_bulk_issue(today=today)
@@ -92,6 +127,8 @@ def up(argv: list[str]) -> int:
     url = f"http://{args.host}:{args.port}/"
     print("\n交管互联网服务平台 jiaoguan is starting at " + url)
     print(f"  back office {url}admin/   API docs {url}api/v1/docs   demo SMS inbox {url}demo/sms/")
+    if fake_gateway and settings.DEMO_MODE:
+        print(f"  fake payment gateway {settings.PAYMENT_GATEWAY_URL}/  (pay fines at {url}violations/)")
     print(
         f"  verify a credential {url}verify/   offline: jiaoguan verify FILE --keys keys.json --status status.json"
     )
@@ -117,14 +154,22 @@ def up(argv: list[str]) -> int:
         ],
         env=env,
     )  # fmt: skip
+    gateway = None
+    if fake_gateway and settings.DEMO_MODE:
+        # The demo's payment gateway is a separate process, as a real one would be.
+        gateway = subprocess.Popen(  # noqa: S603 - fixed argv, no shell
+            [sys.executable, "-m", "jiaoguan.cli", "fake_payment_gateway", "--port", str(args.gateway_port)],
+            env=env,
+        )
     stop = threading.Event()
     worker = threading.Thread(target=_outbox_loop, args=(stop,), daemon=True)
     worker.start()
 
     def shutdown(*_: object) -> None:
         stop.set()
-        if server.poll() is None:
-            server.terminate()
+        for process in (server, gateway):
+            if process is not None and process.poll() is None:
+                process.terminate()
 
     signal.signal(signal.SIGTERM, shutdown)
     signal.signal(signal.SIGINT, shutdown)
@@ -132,10 +177,13 @@ def up(argv: list[str]) -> int:
         return server.wait()
     finally:
         shutdown()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        for process in (server, gateway):
+            if process is None:
+                continue
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
 
 
 def test(argv: list[str]) -> int:
@@ -167,7 +215,8 @@ def main(argv: list[str] | None = None) -> None:
     _django()
     from django.core.management import execute_from_command_line
 
-    execute_from_command_line(["jiaoguan", command, *rest])
+    # Commands are spelled with hyphens on the command line (import-violations), underscores in Django.
+    execute_from_command_line(["jiaoguan", command.replace("-", "_"), *rest])
 
 
 if __name__ == "__main__":

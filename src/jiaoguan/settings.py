@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import sys
 from pathlib import Path
 
 import dj_database_url
@@ -64,6 +65,8 @@ INSTALLED_APPS = [
     "jiaoguan.integrations",
     "jiaoguan.credentials",
     "jiaoguan.accidents",
+    "jiaoguan.violations",
+    "jiaoguan.payments",
 ]
 
 MIDDLEWARE = [
@@ -174,6 +177,38 @@ API_TOKEN_TTL_SECONDS = int(os.environ.get("JIAOGUAN_API_TOKEN_TTL_SECONDS", str
 SMS_GATEWAY = os.environ.get("JIAOGUAN_SMS_GATEWAY", "fake")
 SMS_FAKE_FAILURE_RATE = float(os.environ.get("JIAOGUAN_SMS_FAKE_FAILURE_RATE", "0"))
 SMS_FAKE_LATENCY_MS = int(os.environ.get("JIAOGUAN_SMS_FAKE_LATENCY_MS", "0"))
+
+
+def _payment_gateway_key() -> str:
+    from_env = os.environ.get("JIAOGUAN_PAYMENT_GATEWAY_KEY", "")
+    if from_env or not (DEMO_MODE or "pytest" in sys.modules):
+        return from_env
+    # Demo and tests only: the fake gateway (jiaoguan fake_payment_gateway) reads the same
+    # per-installation file, so both sides agree without a key in the repository.
+    key_file = DATA_DIR / "payment_gateway_key"
+    if not key_file.exists():
+        draft = key_file.with_name(f".{key_file.name}.{os.getpid()}")
+        fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(secrets.token_hex(32))
+        try:
+            # link() never replaces: when two processes start together, the first key wins.
+            os.link(draft, key_file)
+        except FileExistsError:
+            pass
+        finally:
+            draft.unlink()
+    return key_file.read_text(encoding="utf-8").strip()
+
+
+# Payment gateway (支付平台) for fines (罚款缴纳): our merchant account and where each side is reached.
+PAYMENT_GATEWAY_URL = os.environ.get("JIAOGUAN_PAYMENT_GATEWAY_URL", "http://127.0.0.1:8090")
+PAYMENT_MERCHANT_ID = os.environ.get("JIAOGUAN_PAYMENT_MERCHANT_ID", "jiaoguan-demo")
+PAYMENT_GATEWAY_KEY = _payment_gateway_key()
+PAYMENT_GATEWAY_TIMEOUT_SECONDS = float(os.environ.get("JIAOGUAN_PAYMENT_GATEWAY_TIMEOUT_SECONDS", "5"))
+PAYMENT_GATEWAY_RETRIES = int(os.environ.get("JIAOGUAN_PAYMENT_GATEWAY_RETRIES", "2"))
+# Our own externally reachable address, for the gateway's notify and return URLs.
+PUBLIC_BASE_URL = os.environ.get("JIAOGUAN_PUBLIC_BASE_URL", "http://127.0.0.1:8000")
 
 # Credentials (E1-E6, D1-D4): private signing keys live here, never in the database.
 CREDENTIAL_KEY_DIR = os.environ.get("JIAOGUAN_CREDENTIAL_KEY_DIR") or str(DATA_DIR / "keys")

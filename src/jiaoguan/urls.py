@@ -11,6 +11,8 @@ urlpatterns = [
     path("", include("jiaoguan.registry.urls")),
     path("", include("jiaoguan.credentials.urls")),
     path("", include("jiaoguan.accidents.urls")),
+    path("", include("jiaoguan.violations.urls")),
+    path("", include("jiaoguan.payments.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import threading
 from datetime import timedelta
 
 import pytest
-from django.db import connection, connections
+from django.db import connection
 from django.utils import timezone
 
 from jiaoguan.accounts import services
@@ -25,29 +24,7 @@ def _postgres_only():
         pytest.skip("row-lock races are exercised on PostgreSQL")
 
 
-def run_together(*calls):
-    """Start every call at the same moment in its own thread and connection."""
-    barrier = threading.Barrier(len(calls))
-    results: list[object] = [None] * len(calls)
-
-    def runner(i, fn):
-        try:
-            barrier.wait()
-            results[i] = fn()
-        except Exception as exc:
-            results[i] = exc
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=runner, args=(i, fn)) for i, fn in enumerate(calls)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(30)
-    return results
-
-
-def test_parallel_sms_requests_for_one_number_send_one_code():
+def test_parallel_sms_requests_for_one_number_send_one_code(run_together):
     results = run_together(*[lambda: services.sms_code_send(mobile="13500000000", purpose="register")] * 6)
     sent = [r for r in results if isinstance(r, SmsCode)]
     refused = [r for r in results if isinstance(r, DomainError)]
@@ -55,7 +32,7 @@ def test_parallel_sms_requests_for_one_number_send_one_code():
     assert len(refused) == 5 and all(r.code == "accounts.sms_too_soon" for r in refused)
 
 
-def test_parallel_registrations_of_one_person_create_one_account(make_person, sms_inbox):
+def test_parallel_registrations_of_one_person_create_one_account(make_person, sms_inbox, run_together):
     person = make_person()
     mobiles = ["13500000001", "13500000002", "13500000003"]
     now = timezone.now() - timedelta(seconds=1)
@@ -77,7 +54,7 @@ def test_parallel_registrations_of_one_person_create_one_account(make_person, sm
     assert User.objects.filter(person=person).count() == 1
 
 
-def test_one_code_used_by_two_parallel_requests_registers_once(make_person, sms_inbox):
+def test_one_code_used_by_two_parallel_requests_registers_once(make_person, sms_inbox, run_together):
     first, second = make_person(), make_person(name="李娜")
     services.sms_code_send(mobile="13500000009", purpose="register")
     code = sms_inbox("13500000009")

@@ -122,7 +122,7 @@ def test_landing_page_offers_login_register_and_every_service_tile(client):
         "学法减分",
     ):
         assert tile in html
-    assert 'href="/services/B16/"' in html
+    assert 'href="/violations/"' in html
 
 
 @pytest.mark.django_db

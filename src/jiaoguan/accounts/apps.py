@@ -10,4 +10,6 @@ class AccountsConfig(AppConfig):
     def ready(self) -> None:
         from .roles import ensure_role_groups
 
-        post_migrate.connect(ensure_role_groups, sender=self)
+        # After every app's migrate: the permissions of apps listed after accounts
+        # (violations, payments) exist only once their own post_migrate has run.
+        post_migrate.connect(ensure_role_groups, dispatch_uid="jiaoguan.accounts.ensure_role_groups")

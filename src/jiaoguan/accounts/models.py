@@ -149,3 +149,34 @@ class ApiToken(models.Model):
 
     def __str__(self) -> str:
         return f"token #{self.pk} of user {self.user_id}"
+
+
+class ApiClient(models.Model):
+    """A system that calls the API with client credentials (接入系统): a camera platform, insurer or bank.
+
+    It authenticates with HTTP Basic ``client_id:secret``; only the secret's SHA-256 is kept, and
+    the secret is shown once when the client is created. Scopes name what it may do.
+    """
+
+    client_id = models.CharField(max_length=40, unique=True)
+    name = models.CharField(max_length=100)
+    secret_hash = models.CharField(
+        max_length=64, db_comment="sha256 hex of the secret; the secret is never stored"
+    )
+    scopes = models.CharField(max_length=200, db_comment="space-separated, e.g. 'violations:import'")
+    division = models.CharField(max_length=6, db_comment="GB/T 2260 code of the area it may act for")
+    organisation = models.ForeignKey(
+        Organisation, null=True, blank=True, on_delete=models.PROTECT, related_name="api_clients"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "接入系统 API client"
+        verbose_name_plural = "接入系统 API clients"
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.client_id})"
+
+    def has_scope(self, scope: str) -> bool:
+        return scope in self.scopes.split()

@@ -13,14 +13,23 @@ _REGISTRY_READ = [
     "registry.view_organisation",
 ]
 
+_VIOLATIONS_READ = [
+    "violations.view_violation",
+    "violations.view_fine",
+    "payments.view_paymentorder",
+    "payments.view_refund",
+    "payments.view_reconciliationrun",
+]
+
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     StaffRole.COUNTER_CLERK: [
         *_REGISTRY_READ,
         "registry.change_person",
         "registry.change_organisation",
         "accounts.view_user",
+        *_VIOLATIONS_READ,
     ],
-    StaffRole.VIOLATION_OFFICER: [*_REGISTRY_READ],
+    StaffRole.VIOLATION_OFFICER: [*_REGISTRY_READ, *_VIOLATIONS_READ],
     StaffRole.ACCIDENT_OFFICER: [*_REGISTRY_READ],
     StaffRole.ACCIDENT_HEAD: [*_REGISTRY_READ],
     StaffRole.AUDITOR: ["core.view_auditentry", "accounts.view_user"],
@@ -35,6 +44,10 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "registry.change_organisation",
         "accounts.view_user",
         "core.view_auditentry",
+        *_VIOLATIONS_READ,
+        "violations.view_importbatch",
+        "payments.view_gatewaycharge",
+        "payments.view_callbacklog",
     ],
 }
 

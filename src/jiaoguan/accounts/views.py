@@ -77,9 +77,13 @@ class Tile:
     label: Promise
     icon: str
     elder: bool = False  # also shown in elder-care mode, which keeps the grid short
+    target: str = ""  # a page of its own (URL name), instead of the tile's service page
+    query: str = ""
 
     @property
     def url(self) -> str:
+        if self.target:
+            return reverse(self.target) + (f"?{self.query}" if self.query else "")
         return reverse("accounts:service", args=[self.key])
 
 
@@ -88,8 +92,15 @@ TILE_GROUPS: list[tuple[Promise, list[Tile]]] = [
     (
         gettext_lazy("常用业务"),
         [
-            Tile("B16", gettext_lazy("违法处理"), "camera", elder=True),
-            Tile("B17", gettext_lazy("罚款缴纳"), "yuan", elder=True),
+            Tile("B16", gettext_lazy("违法处理"), "camera", elder=True, target="violations:list"),
+            Tile(
+                "B17",
+                gettext_lazy("罚款缴纳"),
+                "yuan",
+                elder=True,
+                target="violations:list",
+                query="status=unpaid",
+            ),
             Tile("e-licence", gettext_lazy("电子证照"), "card", elder=True),
             Tile("accident", gettext_lazy("事故处理进度"), "clipboard"),
         ],
@@ -113,6 +124,9 @@ TILE_GROUPS: list[tuple[Promise, list[Tile]]] = [
         ],
     ),
 ]
+
+# Tiles with a page of their own; their business code (/services/B16/) leads there too.
+OWN_PAGES: dict[str, Tile] = {t.key: t for _title, tiles in TILE_GROUPS for t in tiles if t.target}
 
 # Services without a business code: each says plainly that it is not open here yet.
 FEATURES: dict[str, tuple[Promise, Promise]] = {
@@ -224,6 +238,8 @@ def service(request: HttpRequest, code: str) -> HttpResponse:
         return render(request, "accounts/service.html", context, status=error.status)
     if key in CONTACT_BUSINESSES:
         return redirect("accounts:contact")
+    if key in OWN_PAGES:
+        return redirect(OWN_PAGES[key].url)
     return render(request, "accounts/service.html", {"title": _business_name(business), "business": business})
 
 

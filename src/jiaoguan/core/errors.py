@@ -90,3 +90,9 @@ class Unauthenticated(DomainError):
     """No valid login or token (401)."""
 
     status = 401
+
+
+class Unavailable(DomainError):
+    """An outside system (payment gateway, SMS provider) cannot be reached now; try again later (503)."""
+
+    status = 503

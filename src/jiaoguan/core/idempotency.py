@@ -13,6 +13,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, transaction
 
 from .errors import Conflict, DomainError, ValidationFailed
@@ -50,6 +51,8 @@ def idempotent_call(
                 scope=scope, owner=owner, key=key, request_hash=request_hash
             )
             status, response = _run(call)
+            # Stored and answered as plain JSON, so the replay is byte-for-byte the first answer.
+            response = json.loads(json.dumps(response, cls=DjangoJSONEncoder))
             record.status_code = status
             record.response = response
             record.save(update_fields=["status_code", "response"])

@@ -209,6 +209,9 @@ class PointsEntry(models.Model):
     points = models.SmallIntegerField()
     occurred_on = models.DateField(db_comment="date that decides the scoring cycle")
     source = models.CharField(max_length=64, db_comment="e.g. violation record number")
+    fine_unpaid = models.BooleanField(
+        default=False, db_comment="the offence's fine is unpaid: its points carry over at cycle end (S2)"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

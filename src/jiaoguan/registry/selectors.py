@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
-from django.db.models import QuerySet, Sum
+from django.db.models import Q, QuerySet, Sum
 
 from jiaoguan.core.identifiers import mask_id_number, mask_name, mask_phone
 
@@ -176,9 +176,10 @@ def vehicle_status(vehicle: Vehicle, *, today: date) -> VehicleStatus:
 
 
 def licence_points_in_cycle(licence: DrivingLicence, *, cycle: tuple[date, date]) -> int:
-    total = licence.points_entries.filter(occurred_on__gte=cycle[0], occurred_on__lte=cycle[1]).aggregate(
-        total=Sum("points")
-    )["total"]
+    """Points in the cycle, plus earlier offences whose fine is still unpaid (they carry over, S2)."""
+    in_cycle = Q(occurred_on__gte=cycle[0], occurred_on__lte=cycle[1])
+    carried = Q(occurred_on__lt=cycle[0], fine_unpaid=True, points__gt=0)
+    total = licence.points_entries.filter(in_cycle | carried).aggregate(total=Sum("points"))["total"]
     return max(0, int(total or 0))
 
 
@@ -337,7 +338,6 @@ def my_licence_statuses(*, user: User, today: date) -> list[LicenceStatus]:
 
 def persons_visible_to(*, actor: User) -> QuerySet[Person]:
     """Persons inside the staff member's jurisdiction: residents, or owners/holders registered there."""
-    from django.db.models import Q
 
     from jiaoguan.core.divisions import division_prefix
 

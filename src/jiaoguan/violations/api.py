@@ -1,0 +1,201 @@
+"""Violation endpoints: my violations (Q3), online handling (B16), disputes, fines."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import date, datetime
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpRequest
+from django.utils import timezone
+from ninja import Router, Schema
+
+from jiaoguan.core.api import BearerToken, ErrorOut, InputSchema, SessionUser, run_idempotent
+from jiaoguan.core.errors import NotFound, ValidationFailed
+
+from . import selectors, services
+
+router = Router(tags=["violations"])
+AUTH = [BearerToken(), SessionUser()]
+ERRORS: dict[int, Any] = {
+    401: ErrorOut,
+    403: ErrorOut,
+    404: ErrorOut,
+    409: ErrorOut,
+    422: ErrorOut,
+    503: ErrorOut,
+}
+
+
+class ViolationOut(Schema):
+    id: int
+    record_number: str
+    occurred_at: datetime
+    place: str
+    code: str
+    description_zh: str
+    description_en: str
+    points: int
+    fine_fen: int
+    source: str
+    status: str
+    plate_number: str
+    other_province: bool
+    decision_number: str
+    fine_id: int | None
+    late_fee_fen: int
+    amount_due_fen: int
+    payment_due: date | None
+
+
+class ViolationPage(Schema):
+    items: list[ViolationOut]
+    next_cursor: str | None
+
+
+class HandlingIn(InputSchema):
+    no_dispute: bool
+    drove_self: bool
+    licence_number: str = ""
+    archive_number: str = ""
+    expected_points: int | None = None
+
+
+class DisputeIn(InputSchema):
+    reason: str
+
+
+class FineOut(Schema):
+    id: int
+    decision_number: str
+    decided_on: date
+    amount_fen: int
+    status: str
+    late_fee_fen: int
+    amount_due_fen: int
+    payment_due: date
+    paid_at: datetime | None
+    paid_channel: str
+    paid_total_fen: int
+    points: int
+    payments: list[dict[str, Any]]
+    refunds: list[dict[str, Any]]
+
+
+def _home_province() -> str:
+    return str(settings.JIAOGUAN_JURISDICTION)[:2]
+
+
+def _encode_cursor(cursor: tuple[datetime, int] | None) -> str | None:
+    if cursor is None:
+        return None
+    return f"{int(cursor[0].timestamp() * 1_000_000)}.{cursor[1]}"
+
+
+def _decode_cursor(text: str) -> tuple[datetime, int] | None:
+    if not text:
+        return None
+    try:
+        micros, pk = text.split(".", 1)
+        return datetime.fromtimestamp(int(micros) / 1_000_000, tz=timezone.get_current_timezone()), int(pk)
+    except (ValueError, OverflowError, OSError):
+        raise ValidationFailed(
+            "core.bad_cursor", "分页游标无效。", "The page cursor is invalid.", field="cursor"
+        ) from None
+
+
+@router.get("/me/violations", response={200: ViolationPage, **ERRORS}, auth=AUTH)
+def my_violations(request: HttpRequest, cursor: str = "", limit: int = 20, status: str = "") -> Any:
+    """Violations of my vehicles and my licence, newest first (Q3); status filters
+    unhandled, disputed, handled, unpaid, paid or cancelled."""
+    views, next_cursor = selectors.my_violations_page(
+        user=request.auth,  # type: ignore[attr-defined]
+        today=timezone.localdate(),
+        home_province=_home_province(),
+        limit=max(1, min(limit, 100)),
+        before=_decode_cursor(cursor),
+        status=status or None,
+    )
+    return {"items": [asdict(v) for v in views], "next_cursor": _encode_cursor(next_cursor)}
+
+
+def _view(request: HttpRequest, violation_id: int) -> dict[str, Any]:
+    violation = selectors.my_violation_get(user=request.auth, violation_id=violation_id)  # type: ignore[attr-defined]
+    if violation is None:
+        raise NotFound("violations.not_found", "没有这条违法记录。", "No such violation.")
+    return asdict(
+        selectors.violation_view(violation, today=timezone.localdate(), home_province=_home_province())
+    )
+
+
+@router.get("/me/violations/{violation_id}", response={200: ViolationOut, **ERRORS}, auth=AUTH)
+def my_violation(request: HttpRequest, violation_id: int) -> Any:
+    """One of my violations with its decision and amount due today."""
+    return _view(request, violation_id)
+
+
+@router.post("/me/violations/{violation_id}/handling", response={201: FineOut, **ERRORS}, auth=AUTH)
+def handle_violation(request: HttpRequest, violation_id: int, payload: HandlingIn) -> Any:
+    """Handle an electronic-monitoring violation online (B16, V1-V4); answers the penalty decision.
+
+    An organisation names the driver by licence number and archive number. Pass the
+    points you were shown as ``expected_points``: if they changed, the answer is 409.
+    Accepts ``Idempotency-Key``.
+    """
+
+    def call() -> tuple[int, Any]:
+        fine = services.violation_handle_online(
+            actor=request.auth,  # type: ignore[arg-type, attr-defined]
+            violation_id=violation_id,
+            request=request,
+            **payload.dict(),
+        )
+        return 201, fine_out(fine, today=timezone.localdate())
+
+    return run_idempotent(request, scope=f"violation-handling:{violation_id}", body=payload.dict(), call=call)
+
+
+@router.post("/me/violations/{violation_id}/disputes", response={200: ViolationOut, **ERRORS}, auth=AUTH)
+def dispute_violation(request: HttpRequest, violation_id: int, payload: DisputeIn) -> Any:
+    """Dispute a record; it is then handled at a counter (V3)."""
+    services.violation_dispute(actor=request.auth, violation_id=violation_id, reason=payload.reason)  # type: ignore[arg-type, attr-defined]
+    return _view(request, violation_id)
+
+
+def fine_out(fine: Any, *, today: date) -> dict[str, Any]:
+    from jiaoguan.payments.selectors import payments_of_fine
+
+    from . import rules
+
+    late = (
+        0
+        if fine.status == "paid"
+        else rules.late_fee(fine_fen=fine.amount_fen, decided_on=fine.decided_on, today=today)
+    )
+    payments, refunds = payments_of_fine(fine)
+    return {
+        "id": fine.pk,
+        "decision_number": fine.decision_number,
+        "decided_on": fine.decided_on,
+        "amount_fen": fine.amount_fen,
+        "status": fine.status,
+        "late_fee_fen": fine.late_fee_fen if fine.status == "paid" else late,
+        "amount_due_fen": 0 if fine.status == "paid" else fine.amount_fen + late,
+        "payment_due": rules.payment_due(fine.decided_on),
+        "paid_at": fine.paid_at,
+        "paid_channel": fine.paid_channel,
+        "paid_total_fen": fine.paid_total_fen,
+        "points": fine.violation.points,
+        "payments": payments,
+        "refunds": refunds,
+    }
+
+
+@router.get("/fines/{fine_id}", response={200: FineOut, **ERRORS}, auth=AUTH)
+def get_fine(request: HttpRequest, fine_id: int) -> Any:
+    """A fine of mine: amount, late fee today, payments and any refund of a duplicate charge."""
+    fine = selectors.fine_of(user=request.auth, fine_id=fine_id)  # type: ignore[arg-type, attr-defined]
+    if fine is None:
+        raise NotFound("payments.fine_not_found", "没有这笔罚款。", "No such fine.")
+    return fine_out(fine, today=timezone.localdate())

@@ -1,0 +1,182 @@
+"""Bulk delivery of camera records by systems (电子监控记录批量上传): ``/api/v1/violations/batches``.
+
+The body is the file itself (JSON lines or CSV, chosen by Content-Type), up to 50 MB. It is
+copied to a temporary file while its size and SHA-256 are taken, so the request never sits
+in memory and a retried upload with the same ``Idempotency-Key`` is recognised by content.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from typing import IO, Any
+
+from django.http import HttpRequest
+from ninja import Query, Router, Schema
+from pydantic import Field
+
+from jiaoguan.accounts.clients import ClientCredentials
+from jiaoguan.accounts.models import ApiClient
+from jiaoguan.core.api import ErrorOut, run_idempotent
+from jiaoguan.core.errors import DomainError, NotFound
+
+from .importing import import_records
+from .models import ImportBatch
+
+router = Router(tags=["violations"])
+ERRORS = {
+    401: ErrorOut,
+    403: ErrorOut,
+    404: ErrorOut,
+    409: ErrorOut,
+    413: ErrorOut,
+    415: ErrorOut,
+    422: ErrorOut,
+}
+MAX_BODY_BYTES = 50 * 1024 * 1024
+SPOOL_IN_MEMORY_BYTES = 1024 * 1024  # larger uploads go to a temporary file on disk
+READ_BLOCK = 64 * 1024
+CONTENT_TYPES = {"application/x-ndjson": "jsonl", "application/jsonl": "jsonl", "text/csv": "csv"}
+
+
+class PayloadTooLarge(DomainError):
+    """The upload is larger than one batch may be (413)."""
+
+    status = 413
+
+
+class UnsupportedMediaType(DomainError):
+    """The upload is not in a format the endpoint reads (415)."""
+
+    status = 415
+
+
+class BatchErrorOut(Schema):
+    line: int
+    code: str
+    field: str
+    message_zh: str
+    message_en: str
+
+
+class BatchOut(Schema):
+    batch_id: int
+    file_name: str
+    format: str
+    total_rows: int
+    accepted_rows: int
+    duplicate_rows: int
+    invalid_rows: int
+    errors: list[BatchErrorOut] = Field(description="the first 1000 refused lines; the counters are exact")
+    created_at: datetime
+
+
+def _batch_out(batch: ImportBatch) -> dict[str, Any]:
+    return {
+        "batch_id": batch.pk,
+        "file_name": batch.file_name,
+        "format": batch.format,
+        "total_rows": batch.total_rows,
+        "accepted_rows": batch.accepted_rows,
+        "duplicate_rows": batch.duplicate_rows,
+        "invalid_rows": batch.invalid_rows,
+        "errors": batch.errors,
+        "created_at": batch.created_at.isoformat(),
+    }
+
+
+def _format_of(request: HttpRequest) -> str:
+    media_type, _, params = (request.META.get("CONTENT_TYPE") or "").partition(";")
+    fmt = CONTENT_TYPES.get(media_type.strip().lower())
+    charset = ""
+    for param in params.split(";"):
+        name, _, value = param.partition("=")
+        if name.strip().lower() == "charset":
+            charset = value.strip().strip('"').lower()
+    if fmt is None or charset not in ("", "utf-8", "utf8"):
+        raise UnsupportedMediaType(
+            "violations.batch_media_type",
+            "请以 application/x-ndjson（JSON Lines）或 text/csv 上传，字符集 UTF-8。",
+            "Send application/x-ndjson (JSON Lines) or text/csv, encoded as UTF-8.",
+            detail={"accepted": sorted(CONTENT_TYPES)},
+        )
+    return fmt
+
+
+def _too_large() -> PayloadTooLarge:
+    return PayloadTooLarge(
+        "violations.batch_too_large",
+        f"单批最多 {MAX_BODY_BYTES // (1024 * 1024)} MB，请拆分后分批上传。",
+        f"A batch is at most {MAX_BODY_BYTES // (1024 * 1024)} MB; split the file and send several batches.",
+        detail={"max_bytes": MAX_BODY_BYTES},
+    )
+
+
+@contextmanager
+def _spooled_body(request: HttpRequest) -> Iterator[tuple[IO[bytes], str]]:
+    """The request body in a temporary file, and its SHA-256; refuses more than MAX_BODY_BYTES.
+
+    Read from the stream, never ``request.body``: that would hold the upload in memory (and
+    Django refuses it beyond DATA_UPLOAD_MAX_MEMORY_SIZE).
+    """
+    try:
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        declared = 0
+    if declared > MAX_BODY_BYTES:
+        raise _too_large()
+    digest = hashlib.sha256()
+    size = 0
+    with tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY_BYTES, mode="w+b") as spool:
+        while block := request.read(READ_BLOCK):
+            size += len(block)
+            if size > MAX_BODY_BYTES:
+                raise _too_large()
+            digest.update(block)
+            spool.write(block)
+        spool.seek(0)
+        yield spool, digest.hexdigest()  # type: ignore[misc]
+
+
+@router.post("/violations/batches", response={201: BatchOut, **ERRORS}, auth=ClientCredentials())
+def batch_create(
+    request: HttpRequest, file_name: str = Query("", max_length=200, description="the source file's name")
+) -> Any:
+    """Deliver camera records in bulk (scope ``violations:import``).
+
+    Body: JSON Lines (``application/x-ndjson``) or CSV with a header row (``text/csv``), one
+    record per line. Invalid lines are listed with their line number and reason, duplicates
+    by record number are counted and ignored, valid lines are kept. Rows recorded outside
+    the client's division are refused. ``Idempotency-Key`` makes a retried upload safe.
+    """
+    client: ApiClient = request.auth  # type: ignore[attr-defined]
+    fmt = _format_of(request)
+    with _spooled_body(request) as (body, digest):
+
+        def call() -> tuple[int, Any]:
+            batch = import_records(
+                body, fmt=fmt, submitted_by=client.client_id, file_name=file_name,
+                allowed_divisions=client.division,
+            )  # fmt: skip
+            return 201, _batch_out(batch)
+
+        return run_idempotent(
+            request,
+            scope="violation-batches",
+            owner=f"client:{client.client_id}",
+            body={"sha256": digest, "format": fmt, "file_name": file_name},
+            call=call,
+        )
+
+
+@router.get("/violations/batches/{batch_id}", response={200: BatchOut, **ERRORS}, auth=ClientCredentials())
+def batch_get(request: HttpRequest, batch_id: int) -> Any:
+    """A batch this client delivered, with its counters and first errors."""
+    client: ApiClient = request.auth  # type: ignore[attr-defined]
+    batch = ImportBatch.objects.filter(pk=batch_id, submitted_by=client.client_id).first()
+    if batch is None:
+        raise NotFound("violations.batch_not_found", "没有这个导入批次。", "No such import batch.")
+    return _batch_out(batch)

@@ -1,0 +1,481 @@
+"""Bulk import of camera records (电子监控违法记录批量导入) from JSON lines or CSV.
+
+Used by ``POST /api/v1/violations/batches`` and ``jiaoguan import-violations FILE``.
+
+* Streaming: the input is read line by line and handled in chunks, so a file of a million
+  rows needs the memory of one chunk, not of the file.
+* Every record goes through :func:`violations.services.record_clean`, the same checks as a
+  single record; an import only adds what a file needs (a required record number, the
+  client's area, parsing). A bad line is an error with its line number and reason, never
+  a crash of the whole import.
+* Duplicates by record number (inside the file, against the database, or against an
+  import running at the same time) are counted and ignored.
+* Each chunk is one transaction: its rows and the batch's counters commit together, so
+  the counters of a batch always match the rows it kept.
+
+Formats, one record per line (a quoted CSV field cannot span lines):
+
+* ``jsonl``: one JSON object per line; line numbers start at 1.
+* ``csv``: a header row naming the columns (any order, extra columns ignored), line 1.
+
+Fields: record_number, plate_number, plate_type, occurred_at (ISO 8601 with an offset),
+place, code, recording_division, device_id, and optionally on_expressway (boolean).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any, Literal
+
+from django.db import DataError, IntegrityError, connection, transaction
+from django.utils import timezone
+
+from jiaoguan.core.divisions import division_prefix
+from jiaoguan.core.errors import DomainError, ValidationFailed
+from jiaoguan.core.locks import lock_named
+from jiaoguan.registry.models import Vehicle
+
+from . import rules
+from .models import ImportBatch, Violation
+from .rules import Source
+from .services import RecordInput, record_clean
+
+Format = Literal["jsonl", "csv"]
+FORMATS: tuple[str, ...] = ("jsonl", "csv")
+REQUIRED_FIELDS: tuple[str, ...] = (
+    "record_number", "plate_number", "plate_type", "occurred_at", "place", "code", "recording_division",
+    "device_id",
+)  # fmt: skip
+OPTIONAL_FIELDS: tuple[str, ...] = ("on_expressway",)
+MAX_ERRORS = 1000  # kept in ImportBatch.errors; the counters stay exact beyond it
+MAX_LINE_BYTES = 64 * 1024  # a record is a few hundred bytes; longer lines are refused, not buffered
+IMPORT_LOCK = "violations.import"
+
+# Errors raised by shared validators name their own form field; in a file the column is meant.
+_FIELD_NAMES = {"plate": "plate_number", "division": "recording_division"}
+# C0 controls and lone surrogates (from JSON "\ud800" escapes) cannot be stored by PostgreSQL.
+_UNSTORABLE = re.compile(r"[\x00-\x1f\x7f\ud800-\udfff]")
+_TRUE = frozenset({"1", "true", "yes", "y", "是"})
+_FALSE = frozenset({"", "0", "false", "no", "n", "否"})
+_BOOLEAN_WORDS = _TRUE | _FALSE
+_TOO_LONG = object()  # marks a line cut at MAX_LINE_BYTES
+
+
+@dataclass
+class _Row:
+    """A parsed line waiting for the chunk's duplicate check and validation."""
+
+    line: int
+    number: str
+    data: RecordInput
+
+
+@dataclass
+class _Counters:
+    total: int = 0
+    accepted: int = 0
+    duplicates: int = 0
+    invalid: int = 0
+    errors: list[dict[str, Any]] = field(default_factory=list)
+    errors_changed: bool = False
+
+    def error(self, line: int, exc: DomainError) -> None:
+        self.invalid += 1
+        if len(self.errors) < MAX_ERRORS:
+            name = exc.detail.get("field") or exc.field or ""
+            self.errors.append(
+                {
+                    "line": line,
+                    "code": exc.code,
+                    "field": _FIELD_NAMES.get(name, name),
+                    "message_zh": exc.message_zh,
+                    "message_en": exc.message_en,
+                }
+            )
+            self.errors_changed = True
+
+
+def _line_error(code: str, zh: str, en: str, *, field: str | None = None) -> ValidationFailed:
+    return ValidationFailed(code, zh, en, field=field)
+
+
+# ------------------------------------------------------------------------------ reading lines
+
+
+def _physical_lines(source: Any) -> Iterator[bytes | str | object]:
+    """The lines of a file object (read with a length limit) or of an iterable of lines."""
+    readline = getattr(source, "readline", None)
+    if readline is None:
+        yield from source
+        return
+    while True:
+        line = readline(MAX_LINE_BYTES + 1)
+        if not line:
+            return
+        if len(line) > MAX_LINE_BYTES and not line.endswith(b"\n" if isinstance(line, bytes) else "\n"):
+            # Skip the rest of the overlong line without holding it in memory.
+            while line and not line.endswith(b"\n" if isinstance(line, bytes) else "\n"):
+                line = readline(MAX_LINE_BYTES)
+            yield _TOO_LONG
+            continue
+        yield line
+
+
+def _text_lines(source: Any) -> Iterator[tuple[int, str | DomainError]]:
+    """(line number, text without the line end) or (line number, the error for that line)."""
+    for number, raw in enumerate(_physical_lines(source), start=1):
+        if raw is _TOO_LONG or len(raw) > MAX_LINE_BYTES:  # type: ignore[arg-type]
+            yield number, _line_error(
+                "violations.import_line_too_long", f"该行超过 {MAX_LINE_BYTES} 字节。",
+                f"The line is longer than {MAX_LINE_BYTES} bytes.",
+            )  # fmt: skip
+            continue
+        if isinstance(raw, bytes):
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                yield (
+                    number,
+                    _line_error(
+                        "violations.import_encoding",
+                        "该行不是有效的 UTF-8 文本。",
+                        "The line is not valid UTF-8 text.",
+                    ),
+                )
+                continue
+        else:
+            text = str(raw)
+        if number == 1:
+            text = text.removeprefix("\ufeff")  # byte order mark written by some spreadsheet exports
+        yield number, text.rstrip("\r\n")
+
+
+# ------------------------------------------------------------------------------ parsing records
+
+
+def _text_field(values: dict[str, Any], name: str) -> str:
+    value = values.get(name)
+    if value is None:
+        raise _line_error(
+            "violations.import_field_missing",
+            f"缺少字段 {name}。",
+            f"The field {name} is missing.",
+            field=name,
+        )
+    if not isinstance(value, str):
+        raise _line_error(
+            "violations.import_field_type", f"字段 {name} 应为字符串。", f"The field {name} must be a string.",
+            field=name,
+        )  # fmt: skip
+    if _UNSTORABLE.search(value):
+        raise _line_error(
+            "violations.import_control_characters", f"字段 {name} 含有控制字符或无效字符。",
+            f"The field {name} contains control or invalid characters.", field=name,
+        )  # fmt: skip
+    return value
+
+
+def _boolean_field(values: dict[str, Any], name: str) -> bool:
+    value = values.get(name)
+    if value is None or isinstance(value, bool):
+        return bool(value)
+    if isinstance(value, str) and value.strip().lower() in _BOOLEAN_WORDS:
+        return value.strip().lower() in _TRUE
+    raise _line_error(
+        "violations.import_field_type", f"字段 {name} 应为 true 或 false。", f"The field {name} must be true or false.",
+        field=name,
+    )  # fmt: skip
+
+
+def _record(values: dict[str, Any]) -> tuple[str, RecordInput]:
+    """The normalised record number and the record, from one line's values."""
+    text = {name: _text_field(values, name) for name in REQUIRED_FIELDS}
+    if not text["record_number"].strip():
+        raise _line_error(
+            "violations.import_record_number_required", "批量导入的记录须有违法记录编号。",
+            "Imported records need a record number.", field="record_number",
+        )  # fmt: skip
+    number = rules.record_number_check(text["record_number"])
+    try:
+        occurred_at = datetime.fromisoformat(text["occurred_at"].strip())
+    except ValueError:
+        raise _line_error(
+            "violations.import_time_format", "违法时间应为 ISO 8601 格式并带时区，例如 2025-03-04T10:15:00+08:00。",
+            "The violation time must be ISO 8601 with an offset, e.g. 2025-03-04T10:15:00+08:00.",
+            field="occurred_at",
+        ) from None  # fmt: skip
+    return number, RecordInput(
+        plate_number=text["plate_number"],
+        plate_type=text["plate_type"].strip(),
+        occurred_at=occurred_at,
+        place=text["place"],
+        code=text["code"].strip(),
+        recording_division=text["recording_division"].strip(),
+        source=Source.MONITORING,
+        record_number=number,
+        device_id=text["device_id"],
+        on_expressway=_boolean_field(values, "on_expressway"),
+    )
+
+
+def _jsonl_values(text: str) -> dict[str, Any]:
+    try:
+        values = json.loads(text)
+    except (ValueError, RecursionError):
+        raise _line_error(
+            "violations.import_json", "该行不是有效的 JSON。", "The line is not valid JSON."
+        ) from None
+    if not isinstance(values, dict):
+        raise _line_error(
+            "violations.import_json", "该行应为一个 JSON 对象。", "The line must be a JSON object."
+        )
+    return values
+
+
+class _CsvColumns:
+    """Column positions from the header row."""
+
+    def __init__(self, header: list[str]) -> None:
+        names = [name.strip().lower() for name in header]
+        missing = [name for name in REQUIRED_FIELDS if name not in names]
+        if missing:
+            raise ValidationFailed(
+                "violations.import_header",
+                f"CSV 首行应为列名，缺少：{', '.join(missing)}。",
+                f"The first CSV line must name the columns; missing: {', '.join(missing)}.",
+                detail={"line": 1, "missing": missing},
+            )
+        self.width = len(names)
+        self.positions = {
+            name: names.index(name) for name in (*REQUIRED_FIELDS, *OPTIONAL_FIELDS) if name in names
+        }
+
+    def values(self, text: str) -> dict[str, Any]:
+        try:
+            cells = next(csv.reader([text]))
+        except (csv.Error, StopIteration):
+            raise _line_error(
+                "violations.import_csv", "该行不是有效的 CSV。", "The line is not valid CSV."
+            ) from None
+        if len(cells) != self.width:
+            raise _line_error(
+                "violations.import_columns", f"该行有 {len(cells)} 列，首行列名为 {self.width} 列。",
+                f"The line has {len(cells)} columns; the header has {self.width}.",
+            )  # fmt: skip
+        return {name: cells[index] for name, index in self.positions.items()}
+
+
+# ------------------------------------------------------------------------------ the import
+
+
+def _slices(items: list[str]) -> Iterator[list[str]]:
+    """Slices small enough for one IN (...) on every backend (SQLite allows 999 parameters)."""
+    size = connection.features.max_query_params or 10_000
+    size = min(size - 1, 10_000)
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _existing_numbers(numbers: list[str]) -> set[str]:
+    found: set[str] = set()
+    for part in _slices(numbers):
+        found.update(Violation.objects.filter(record_number__in=part).values_list("record_number", flat=True))
+    return found
+
+
+def _vehicle_ids(plates: list[str]) -> dict[str, int]:
+    found: dict[str, int] = {}
+    for part in _slices(plates):
+        found.update(
+            (plate, pk)
+            for plate, pk in Vehicle.objects.filter(plate_number__in=part).values_list("plate_number", "id")
+            if plate
+        )
+    return found
+
+
+def _allowed_prefixes(allowed_divisions: str | None) -> tuple[str, ...] | None:
+    if allowed_divisions is None:
+        return None
+    prefixes = []
+    for code in allowed_divisions.split():
+        prefixes.append(division_prefix(code) if len(code) == 6 else code)
+    return tuple(prefixes)
+
+
+class _Importer:
+    """Keeps the batch's counters and stores one chunk at a time."""
+
+    def __init__(self, batch: ImportBatch, *, allowed: tuple[str, ...] | None) -> None:
+        self.batch = batch
+        self.allowed = allowed
+        self.counters = _Counters()
+
+    def chunk(self, rows: list[_Row], failed: list[tuple[int, DomainError]]) -> None:
+        """Validate, deduplicate and keep one chunk; ``failed`` holds the lines that did not parse."""
+        counters = self.counters
+        for line, exc in failed:
+            counters.error(line, exc)
+        existing = _existing_numbers([row.number for row in rows])
+        now = timezone.now()
+        seen: set[str] = set()
+        keep: list[tuple[int, dict[str, Any]]] = []
+        for row in rows:
+            if row.number in existing or row.number in seen:
+                counters.duplicates += 1
+                continue
+            try:
+                fields = record_clean(row.data, now=now)
+                if self.allowed is not None and not fields["recording_division"].startswith(self.allowed):
+                    raise _line_error(
+                        "violations.import_division_not_allowed",
+                        f"记录机关 {fields['recording_division']} 不在本接入系统的辖区内。",
+                        f"The recording agency {fields['recording_division']} is outside this client's area.",
+                        field="recording_division",
+                    )
+            except DomainError as exc:
+                counters.error(row.line, exc)
+                continue
+            seen.add(row.number)
+            keep.append((row.line, fields))
+        keep.sort(key=lambda item: item[1]["record_number"])  # index-friendly insert order
+        vehicles = _vehicle_ids(sorted({fields["plate_number"] for _, fields in keep}))
+        self.counters = self._store(keep, vehicles)
+
+    def _store(self, keep: list[tuple[int, dict[str, Any]]], vehicles: dict[str, int]) -> _Counters:
+        """Insert the rows and save the counters in one transaction; returns the counters after it."""
+        after = replace(self.counters, errors=list(self.counters.errors))
+        batch_id = self.batch.pk
+        objs = [
+            Violation(vehicle_id=vehicles.get(fields["plate_number"]), batch_id=batch_id, **fields)
+            for _, fields in keep
+        ]
+        with transaction.atomic():
+            refused: list[int] = []
+            if objs:
+                # One import inserts at a time: two imports inside outer transactions (an
+                # Idempotency-Key) holding overlapping uncommitted numbers would otherwise wait on
+                # each other until PostgreSQL aborts one as a deadlock. Validation, the costly
+                # part, still runs in parallel.
+                lock_named(IMPORT_LOCK)
+                try:
+                    with transaction.atomic():
+                        # ignore_conflicts: a concurrent import may have kept some of these numbers
+                        # since the check above; they are duplicates, not errors.
+                        Violation.objects.bulk_create(objs, ignore_conflicts=True)
+                except (IntegrityError, DataError):
+                    # A row the checks let through but the database refuses; transient errors
+                    # (lock timeouts, lost connections) fail the import instead of every row.
+                    refused = _store_one_by_one(keep, objs)
+            for line in refused:
+                after.error(
+                    line,
+                    _line_error(
+                        "violations.import_storage", "数据库拒绝保存该记录，请核对各字段。",
+                        "The database refused this record; check its fields.",
+                    ),
+                )  # fmt: skip
+            # Rows with this batch's id are exactly the ones this import inserted, whatever a
+            # concurrent import did; the others it tried were taken first by someone else.
+            inserted = 0
+            for part in _slices([obj.record_number for obj in objs]):
+                inserted += Violation.objects.filter(batch_id=batch_id, record_number__in=part).count()
+            after.accepted += inserted
+            after.duplicates += len(objs) - len(refused) - inserted
+            self._save(after)
+        return after
+
+    def _save(self, counters: _Counters) -> None:
+        update: dict[str, Any] = {
+            "total_rows": counters.total,
+            "accepted_rows": counters.accepted,
+            "duplicate_rows": counters.duplicates,
+            "invalid_rows": counters.invalid,
+        }
+        if counters.errors_changed:
+            update["errors"] = counters.errors
+            counters.errors_changed = False
+        ImportBatch.objects.filter(pk=self.batch.pk).update(**update)
+        for name, value in update.items():
+            setattr(self.batch, name, value)
+
+
+def _store_one_by_one(keep: list[tuple[int, dict[str, Any]]], objs: list[Violation]) -> list[int]:
+    """A chunk the database refused as a whole: keep what it accepts; returns the refused lines."""
+    refused = []
+    for (line, _), obj in zip(keep, objs, strict=True):
+        try:
+            with transaction.atomic():
+                Violation.objects.bulk_create([obj], ignore_conflicts=True)
+        except (IntegrityError, DataError):
+            refused.append(line)
+    return refused
+
+
+def _data_lines(source: Any, fmt: str) -> tuple[_CsvColumns | None, Iterator[tuple[int, str | DomainError]]]:
+    """The CSV columns (read from the first line) and the remaining non-blank lines."""
+    lines = (item for item in _text_lines(source) if not isinstance(item[1], str) or item[1].strip())
+    if fmt != "csv":
+        return None, lines
+    for number, text in lines:
+        if isinstance(text, DomainError):
+            raise ValidationFailed(text.code, text.message_zh, text.message_en, detail={"line": number})
+        try:
+            header = next(csv.reader([text]))
+        except csv.Error:
+            header = []
+        return _CsvColumns(header), lines
+    return None, lines
+
+
+def import_records(
+    lines_or_file: Iterable[bytes] | Iterable[str] | Any,
+    *,
+    fmt: Format | str,
+    submitted_by: str,
+    file_name: str = "",
+    allowed_divisions: str | None = None,
+    chunk_size: int = 5000,
+) -> ImportBatch:
+    """Import camera records from a binary file object (or an iterable of lines); returns the batch.
+
+    ``allowed_divisions``: GB/T 2260 codes (or prefixes), space-separated, that the rows'
+    recording agencies must lie in; None allows any. A CSV whose first line lacks a required
+    column raises :class:`ValidationFailed` before anything is stored.
+    """
+    if fmt not in FORMATS:
+        raise ValidationFailed(
+            "violations.import_format",
+            "格式应为 jsonl 或 csv。",
+            "The format must be jsonl or csv.",
+            field="format",
+        )
+    if chunk_size < 1:
+        raise ValueError("chunk_size must be positive")
+    allowed = _allowed_prefixes(allowed_divisions)
+    columns, lines = _data_lines(lines_or_file, fmt)
+    batch = ImportBatch.objects.create(submitted_by=submitted_by[:64], file_name=file_name[:200], format=fmt)
+    importer = _Importer(batch, allowed=allowed)
+    rows: list[_Row] = []
+    failed: list[tuple[int, DomainError]] = []
+    for line, text in lines:
+        importer.counters.total += 1
+        try:
+            if isinstance(text, DomainError):
+                raise text
+            values = columns.values(text) if columns is not None else _jsonl_values(text)
+            number, data = _record(values)
+        except DomainError as exc:
+            failed.append((line, exc))
+        else:
+            rows.append(_Row(line, number, data))
+        if len(rows) + len(failed) >= chunk_size:
+            importer.chunk(rows, failed)
+            rows, failed = [], []
+    importer.chunk(rows, failed)
+    return batch

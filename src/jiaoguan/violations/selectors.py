@@ -1,0 +1,147 @@
+"""Reads of violations and fines, scoped to what the caller may see (Q3)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from jiaoguan.accounts.models import User
+from jiaoguan.registry.models import DrivingLicence, Vehicle
+
+from . import rules
+from .models import Fine, Violation
+
+
+def violations_of(*, user: User) -> QuerySet[Violation]:
+    """Violations of the user's own vehicles and of their own licence (Q3); nothing for staff.
+
+    The vehicle and licence ids are read first (a handful), so the violation query is two
+    index range scans on (vehicle, occurred_at) and (licence, occurred_at), flat in table size.
+    """
+    if user.person_id:
+        vehicle_ids = list(
+            Vehicle.objects.filter(owner_person_id=user.person_id).values_list("id", flat=True)
+        )
+        licence_ids = list(
+            DrivingLicence.objects.filter(holder_id=user.person_id).values_list("id", flat=True)
+        )
+    elif user.organisation_id:
+        vehicle_ids = list(
+            Vehicle.objects.filter(owner_organisation_id=user.organisation_id).values_list("id", flat=True)
+        )
+        licence_ids = []
+    else:
+        return Violation.objects.none()
+    if not vehicle_ids and not licence_ids:
+        return Violation.objects.none()
+    return Violation.objects.filter(Q(vehicle_id__in=vehicle_ids) | Q(licence_id__in=licence_ids))
+
+
+@dataclass(frozen=True)
+class ViolationView:
+    """One line of "my violations" with everything Q3 shows."""
+
+    id: int
+    record_number: str
+    occurred_at: datetime
+    place: str
+    code: str
+    description_zh: str
+    description_en: str
+    points: int
+    fine_fen: int
+    source: str
+    status: str  # unhandled | disputed | handled | paid | cancelled
+    plate_number: str
+    other_province: bool
+    decision_number: str
+    fine_id: int | None
+    late_fee_fen: int
+    amount_due_fen: int
+    payment_due: date | None
+
+
+def _display_status(violation: Violation, fine: Fine | None) -> str:
+    if fine is not None and fine.status == Fine.Status.PAID:
+        return "paid"
+    return violation.status
+
+
+def violation_view(violation: Violation, *, today: date, home_province: str) -> ViolationView:
+    fine: Fine | None = (
+        getattr(violation, "fine", None) if violation.status == Violation.Status.HANDLED else None
+    )
+    version = rules.code_version(violation.code, on=timezone.localtime(violation.occurred_at).date())
+    late = 0
+    if fine is not None and fine.status == Fine.Status.UNPAID:
+        late = rules.late_fee(fine_fen=fine.amount_fen, decided_on=fine.decided_on, today=today)
+    return ViolationView(
+        id=violation.pk,
+        record_number=violation.record_number,
+        occurred_at=violation.occurred_at,
+        place=violation.place,
+        code=violation.code,
+        description_zh=version.name_zh,
+        description_en=version.name_en,
+        points=violation.points,
+        fine_fen=violation.fine_fen,
+        source=violation.source,
+        status=_display_status(violation, fine),
+        plate_number=violation.plate_number,
+        other_province=violation.recording_division[:2] != home_province[:2],
+        decision_number=fine.decision_number if fine else "",
+        fine_id=fine.pk if fine else None,
+        late_fee_fen=late,
+        amount_due_fen=(fine.amount_fen + late)
+        if fine is not None and fine.status == Fine.Status.UNPAID
+        else 0,
+        payment_due=rules.payment_due(fine.decided_on) if fine is not None else None,
+    )
+
+
+def my_violations_page(
+    *,
+    user: User,
+    today: date,
+    home_province: str,
+    limit: int = 20,
+    before: tuple[datetime, int] | None = None,
+    status: str | None = None,
+) -> tuple[list[ViolationView], tuple[datetime, int] | None]:
+    """A page of the user's violations, newest first, with a keyset cursor (no OFFSET)."""
+    qs = violations_of(user=user).select_related("fine").order_by("-occurred_at", "-id")
+    if status in ("unhandled", "disputed", "handled", "cancelled"):
+        qs = qs.filter(status=status)
+    elif status == "paid":
+        qs = qs.filter(fine__status=Fine.Status.PAID)
+    elif status == "unpaid":
+        qs = qs.filter(fine__status=Fine.Status.UNPAID)
+    if before is not None:
+        at, pk = before
+        qs = qs.filter(Q(occurred_at__lt=at) | Q(occurred_at=at, id__lt=pk))
+    rows = list(qs[: limit + 1])
+    page = rows[:limit]
+    cursor = (page[-1].occurred_at, page[-1].pk) if len(rows) > limit and page else None
+    return [violation_view(v, today=today, home_province=home_province) for v in page], cursor
+
+
+def my_violation_get(*, user: User, violation_id: int) -> Violation | None:
+    return (
+        violations_of(user=user).select_related("fine", "vehicle", "licence").filter(pk=violation_id).first()
+    )
+
+
+def fine_of(*, user: User, fine_id: int) -> Fine | None:
+    """A fine the user may pay: of their vehicle or their licence."""
+    return (
+        Fine.objects.select_related("violation")
+        .filter(pk=fine_id, violation__in=violations_of(user=user))
+        .first()
+    )
+
+
+def unhandled_count(*, user: User) -> int:
+    return violations_of(user=user).filter(status=Violation.Status.UNHANDLED).count()

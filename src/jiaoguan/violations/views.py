@@ -1,0 +1,817 @@
+"""Pages for violations: my violations (Q3), online handling (B16), disputes, paying a fine (B17),
+and the counter's search, on-site records, counter handling, counter payments and cancellations.
+
+Thin views over ``violations.services``/``selectors`` and ``payments.services``: every
+decision (visibility, V1-V6, the no-double-charge rule V5) is the services'. A refusal is
+shown next to the field it names or above the form, in the active language.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, datetime
+from functools import wraps
+from typing import Any, cast
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.views import redirect_to_login
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.functional import Promise
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, pgettext_lazy
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
+
+from jiaoguan.accounts.forms import add_domain_error
+from jiaoguan.accounts.models import User
+from jiaoguan.accounts.views import staff_required
+from jiaoguan.core.divisions import DIVISIONS
+from jiaoguan.core.errors import DomainError, NotAllowed, NotFound
+from jiaoguan.core.identifiers import mask_id_number, mask_name
+from jiaoguan.integrations.payment_gateway import GatewayError
+from jiaoguan.payments import selectors as payment_selectors
+from jiaoguan.payments import services as payment_services
+from jiaoguan.payments.models import PaymentOrder
+from jiaoguan.registry import selectors as registry_selectors
+from jiaoguan.registry.views import PLATE_TYPE_LABELS
+
+from . import rules, selectors, services
+from .forms import (
+    ON_SITE_FIELDS,
+    CancelForm,
+    CounterHandleForm,
+    CounterPayForm,
+    DisputeForm,
+    HandleForm,
+    OnSiteForm,
+    PaidElsewhereForm,
+    SearchForm,
+)
+from .models import Fine, Violation
+from .selectors import ViolationView
+
+PAGE_SIZE = 20
+
+STATUS_WORDS: dict[str, tuple[Promise, str]] = {
+    "unhandled": (gettext_lazy("未处理"), "red"),
+    "disputed": (gettext_lazy("有异议待窗口处理"), "amber"),
+    "handled": (gettext_lazy("已处理未缴款"), "amber"),
+    "paid": (gettext_lazy("已缴款"), "ok"),
+    "cancelled": (gettext_lazy("已撤销"), "muted"),
+}
+SOURCE_WORDS: dict[str, Promise] = {
+    rules.Source.MONITORING.value: gettext_lazy("电子监控"),
+    rules.Source.ON_SITE.value: gettext_lazy("现场"),
+}
+CHANNEL_WORDS: dict[str, Promise] = {
+    Violation.Channel.ONLINE.value: pgettext_lazy("handling channel", "网上处理"),
+    Violation.Channel.COUNTER.value: pgettext_lazy("handling channel", "窗口处理"),
+    Violation.Channel.ON_SITE.value: pgettext_lazy("handling channel", "现场处罚"),
+}
+PAID_CHANNEL_WORDS: dict[str, Promise] = {
+    PaymentOrder.Channel.ONLINE.value: gettext_lazy("网上缴款"),
+    PaymentOrder.Channel.COUNTER.value: gettext_lazy("窗口缴款"),
+    PaymentOrder.Channel.OTHER_PLATFORM.value: gettext_lazy("其他渠道缴款"),
+}
+ORDER_STATES: dict[str, tuple[Promise, str]] = {
+    PaymentOrder.State.PENDING.value: (gettext_lazy("结果确认中"), "amber"),
+    PaymentOrder.State.PAID.value: (gettext_lazy("已支付"), "ok"),
+    PaymentOrder.State.CLOSED.value: (gettext_lazy("已关闭，未扣款"), "muted"),
+    PaymentOrder.State.REFUNDED.value: (gettext_lazy("重复扣款，已退款"), "amber"),
+}
+# Tabs of "my violations": the selector's status filter and its label.
+TABS: list[tuple[str, Promise]] = [
+    ("", gettext_lazy("全部")),
+    ("unhandled", gettext_lazy("未处理")),
+    ("unpaid", gettext_lazy("已处理未缴款")),
+    ("paid", gettext_lazy("已缴款")),
+]
+COUNTER_ROLES = ("violation_officer", "counter_clerk", "administrator")
+
+
+def _english() -> bool:
+    return (translation.get_language() or "").lower().startswith("en")
+
+
+def _words(zh: str, en: str) -> str:
+    return en if _english() else zh
+
+
+def _user(request: HttpRequest) -> User:
+    return cast(User, request.user)
+
+
+def _home_province() -> str:
+    return str(settings.JIAOGUAN_JURISDICTION)[:2]
+
+
+def yuan(fen: int) -> str:
+    """¥200.00 from 20000 fen, with integer arithmetic."""
+    return f"¥{fen // 100}.{fen % 100:02d}"
+
+
+def _unit(code: str) -> str:
+    """The agency's division in words; another province's county by its province (V6)."""
+    name = DIVISIONS.get(code) or DIVISIONS.get(f"{code[:2]}0000", "")
+    return f"{name} ({code})" if name else code
+
+
+# ---------------------------------------------------------------- access
+
+
+def citizen_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Citizen pages: log in first; staff work on the counter pages instead."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        if _user(request).kind == User.Kind.STAFF:
+            message = _("工作人员请在“窗口业务 — 违法处理”中办理。")
+            return render(request, "403.html", {"message": message}, status=403)
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def counter_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Counter pages: staff only; a role the services refuse (NotAllowed) gets the 403 page."""
+
+    @staff_required
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        try:
+            return view(request, *args, **kwargs)
+        except NotAllowed as error:
+            return render(request, "403.html", {"message": error.message}, status=403)
+
+    return wrapper
+
+
+# ---------------------------------------------------------------- shared rows
+
+
+def _status(status: str) -> dict[str, Any]:
+    words, level = STATUS_WORDS.get(status, (status, "amber"))
+    return {"status": status, "status_words": words, "level": level}
+
+
+def violation_row(v: ViolationView, *, url: str) -> dict[str, Any]:
+    """One violation as the lists and detail pages show it."""
+    return {
+        "id": v.id,
+        "url": url,
+        "record_number": v.record_number,
+        "occurred_at": v.occurred_at,
+        "place": v.place,
+        "code": v.code,
+        "description": _words(v.description_zh, v.description_en),
+        "points": v.points,
+        "fine": yuan(v.fine_fen),
+        "source": v.source,
+        "source_words": SOURCE_WORDS.get(v.source, v.source),
+        "plate_number": v.plate_number,
+        "other_province": v.other_province,
+        "decision_number": v.decision_number,
+        **_status(v.status),
+    }
+
+
+def _view_of(violation: Violation, today: date) -> ViolationView:
+    return selectors.violation_view(violation, today=today, home_province=_home_province())
+
+
+def _fine_facts(fine: Fine, view: ViolationView) -> dict[str, Any]:
+    paid = fine.status == Fine.Status.PAID
+    return {
+        "id": fine.pk,
+        "decision_number": fine.decision_number,
+        "decided_on": fine.decided_on,
+        "unit": _unit(fine.deciding_division),
+        "amount": yuan(fine.amount_fen),
+        "paid": paid,
+        "late_fee": yuan(view.late_fee_fen),
+        "has_late_fee": view.late_fee_fen > 0,
+        "total_due": yuan(view.amount_due_fen),
+        "payment_due": view.payment_due,
+        "paid_at": fine.paid_at,
+        "paid_channel": PAID_CHANNEL_WORDS.get(fine.paid_channel, fine.paid_channel),
+        "paid_total": yuan(fine.paid_total_fen),
+        "paid_late_fee": yuan(fine.late_fee_fen) if fine.late_fee_fen else "",
+    }
+
+
+def _payment_rows(fine: Fine) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    orders, refunds = payment_selectors.payments_of_fine(fine)
+    order_rows = []
+    for o in orders:
+        words, level = ORDER_STATES.get(o["state"], (o["state"], "amber"))
+        order_rows.append(
+            {
+                "order_number": o["order_number"],
+                "channel": o["channel"],
+                "channel_words": PAID_CHANNEL_WORDS.get(o["channel"], o["channel"]),
+                "state": o["state"],
+                "state_words": words,
+                "level": level,
+                "amount": yuan(o["amount_fen"]),
+                "late_fee": yuan(o["late_fee_fen"]) if o["late_fee_fen"] else "",
+                "created_at": o["created_at"],
+                "paid_at": o["paid_at"],
+                "pending_online": o["state"] == PaymentOrder.State.PENDING
+                and o["channel"] == PaymentOrder.Channel.ONLINE,
+            }
+        )
+    refund_rows = [
+        {
+            "order_number": r["order_number"],
+            "amount": yuan(r["amount_fen"]),
+            "done": r["state"] == "succeeded",
+            "created_at": r["created_at"],
+            "completed_at": r["completed_at"],
+        }
+        for r in refunds
+    ]
+    return order_rows, refund_rows
+
+
+# ---------------------------------------------------------------- citizens: my violations (Q3)
+
+
+def _encode_cursor(cursor: tuple[datetime, int]) -> str:
+    return f"{int(cursor[0].timestamp() * 1_000_000)}.{cursor[1]}"
+
+
+def _decode_cursor(text: str) -> tuple[datetime, int] | None:
+    """The keyset cursor of the "更多" link; a damaged one starts from the first page."""
+    if not text:
+        return None
+    try:
+        micros, pk = text.split(".", 1)
+        at = datetime.fromtimestamp(int(micros) / 1_000_000, tz=timezone.get_current_timezone())
+        return at, int(pk)
+    except (ValueError, OverflowError, OSError):
+        return None
+
+
+@never_cache
+@citizen_required
+def violation_list(request: HttpRequest) -> HttpResponse:
+    """我的违法: newest first, by tab, one keyset page at a time."""
+    user = _user(request)
+    keys = [key for key, _label in TABS]
+    status = request.GET.get("status", "")
+    status = status if status in keys else ""
+    views, cursor = selectors.my_violations_page(
+        user=user,
+        today=timezone.localdate(),
+        home_province=_home_province(),
+        limit=PAGE_SIZE,
+        before=_decode_cursor(request.GET.get("cursor", "")),
+        status=status or None,
+    )
+    rows = [violation_row(v, url=reverse("violations:detail", args=[v.id])) for v in views]
+    base = reverse("violations:list")
+    tabs = [
+        {
+            "key": key,
+            "label": label,
+            "url": base + (f"?{urlencode({'status': key})}" if key else ""),
+            "current": key == status,
+        }
+        for key, label in TABS
+    ]
+    more_url = ""
+    if cursor is not None:
+        query = (
+            {"status": status, "cursor": _encode_cursor(cursor)}
+            if status
+            else {"cursor": _encode_cursor(cursor)}
+        )
+        more_url = f"{base}?{urlencode(query)}"
+    context = {
+        "rows": rows,
+        "tabs": tabs,
+        "status": status,
+        "more_url": more_url,
+        "continued": bool(request.GET.get("cursor")),
+        "is_organisation": user.kind == User.Kind.ORGANISATION,
+    }
+    return render(request, "violations/list.html", context)
+
+
+def _my_violation(request: HttpRequest, violation_id: int) -> Violation:
+    violation = selectors.my_violation_get(user=_user(request), violation_id=violation_id)
+    if violation is None:
+        raise Http404("violation")
+    return violation
+
+
+def _handling(user: User, violation: Violation, view: ViolationView, today: date) -> dict[str, Any]:
+    """What the B16 form shows: whether it is offered, and the points now and after."""
+    organisation = user.kind == User.Kind.ORGANISATION
+    handling: dict[str, Any] = {
+        "offered": False,
+        "organisation": organisation,
+        "reason": "",
+        "points_now": None,
+        "points_after": None,
+        "reaches_limit": False,
+        "limit": rules.POINTS_LIMIT,
+    }
+    if view.status == "disputed":
+        handling["reason"] = _("您已提出异议，请携带驾驶证到违法处理窗口处理。")
+        return handling
+    if view.status != "unhandled":
+        return handling
+    if violation.source != rules.Source.MONITORING:
+        handling["reason"] = _("现场违法不能网上处理，请到违法处理窗口。")
+        return handling
+    if not organisation:
+        licences = registry_selectors.my_licence_statuses(user=user, today=today)
+        if not licences:
+            handling["reason"] = _("您名下没有驾驶证，不能网上处理，请到违法处理窗口。")
+            return handling
+        now = licences[0].points_in_cycle
+        after, full = rules.points_after(now, violation.points)
+        handling.update(points_now=now, points_after=after, reaches_limit=full)
+    handling["offered"] = True
+    return handling
+
+
+def _detail_page(
+    request: HttpRequest,
+    violation: Violation,
+    *,
+    handle_form: HandleForm | None = None,
+    dispute_form: DisputeForm | None = None,
+    pay_error: str = "",
+    status: int = 200,
+) -> HttpResponse:
+    user = _user(request)
+    today = timezone.localdate()
+    view = _view_of(violation, today)
+    fine: Fine | None = getattr(violation, "fine", None) if view.fine_id else None
+    orders: list[dict[str, Any]] = []
+    refunds: list[dict[str, Any]] = []
+    fine_facts = None
+    my_pending = ""
+    if fine is not None:
+        fine_facts = _fine_facts(fine, view)
+        orders, refunds = _payment_rows(fine)
+        pending = (
+            PaymentOrder.objects.filter(fine=fine, payer=user, state=PaymentOrder.State.PENDING)
+            .values_list("order_number", flat=True)
+            .first()
+        )
+        if pending:
+            my_pending = f"{reverse('payments:return')}?{urlencode({'out_trade_no': pending})}"
+    handling = _handling(user, violation, view, today)
+    # A refusal whose form is no longer shown (the record changed meanwhile) is shown at the top.
+    hidden = [
+        f
+        for f, shown in ((handle_form, handling["offered"]), (dispute_form, view.status == "unhandled"))
+        if f and not shown
+    ]
+    context = {
+        "notices": [str(e) for f in hidden for e in f.non_field_errors()],
+        "v": violation_row(view, url=reverse("violations:detail", args=[view.id])),
+        "facts": {
+            "unit": _unit(violation.recording_division),
+            "on_expressway": violation.on_expressway,
+            "handled_at": violation.handled_at,
+            "channel": CHANNEL_WORDS.get(violation.handling_channel, ""),
+            "dispute_reason": violation.dispute_reason,
+        },
+        "fine": fine_facts,
+        "orders": orders,
+        "refunds": refunds,
+        "my_pending_url": my_pending,
+        "pay_error": pay_error,
+        "handling": handling,
+        "handle_form": handle_form or HandleForm(organisation=handling["organisation"]),
+        "dispute_form": dispute_form or DisputeForm(),
+        "can_dispute": view.status == "unhandled",
+        "open_dispute": dispute_form is not None,
+    }
+    response = render(request, "violations/detail.html", context, status=status)
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@never_cache
+@citizen_required
+def violation_detail(request: HttpRequest, violation_id: int) -> HttpResponse:
+    """One violation: facts, the B16 form or the decision and its fine, payments and refunds."""
+    return _detail_page(request, _my_violation(request, violation_id))
+
+
+@require_POST
+@citizen_required
+def violation_handle(request: HttpRequest, violation_id: int) -> HttpResponse:
+    """Handle online (B16): the service checks V1-V4 and that the points shown are still current."""
+    user = _user(request)
+    violation = _my_violation(request, violation_id)
+    form = HandleForm(request.POST, organisation=user.kind == User.Kind.ORGANISATION)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            fine = services.violation_handle_online(
+                actor=user,
+                violation_id=violation.pk,
+                no_dispute=data["no_dispute"],
+                drove_self=data["drove_self"],
+                licence_number=data.get("licence_number") or "",
+                archive_number=data.get("archive_number") or "",
+                expected_points=data.get("expected_points"),
+                request=request,
+            )
+        except DomainError as error:
+            add_domain_error(form, error)
+        else:
+            messages.success(
+                request,
+                _("处理成功，处罚决定书编号 %(number)s。请在15日内缴纳罚款。")
+                % {"number": fine.decision_number},
+            )
+            return redirect(reverse("violations:detail", args=[violation.pk]) + "#fine")
+    return _detail_page(request, _my_violation(request, violation_id), handle_form=form)
+
+
+@require_POST
+@citizen_required
+def violation_dispute(request: HttpRequest, violation_id: int) -> HttpResponse:
+    """提出异议: the record then waits for a counter (V3)."""
+    violation = _my_violation(request, violation_id)
+    form = DisputeForm(request.POST)
+    if form.is_valid():
+        try:
+            services.violation_dispute(
+                actor=_user(request),
+                violation_id=violation.pk,
+                reason=form.cleaned_data["reason"],
+                request=request,
+            )
+        except DomainError as error:
+            add_domain_error(form, error)
+        else:
+            messages.success(request, _("异议已提交。请携带驾驶证到违法处理窗口，由民警核实后处理。"))
+            return redirect(reverse("violations:detail", args=[violation.pk]) + "#handle")
+    return _detail_page(request, _my_violation(request, violation_id), dispute_form=form)
+
+
+@require_POST
+@citizen_required
+def fine_pay(request: HttpRequest, fine_id: int) -> HttpResponse:
+    """缴纳罚款 (B17): open or resume the online order and send the payer to the gateway (303)."""
+    user = _user(request)
+    fine = selectors.fine_of(user=user, fine_id=fine_id)
+    if fine is None:
+        raise Http404("fine")
+    try:
+        order = payment_services.payment_start(actor=user, fine_id=fine.pk, request=request)
+    except DomainError as error:
+        if error.status == 404:
+            raise Http404("fine") from None
+        return _detail_page(
+            request, _my_violation(request, fine.violation_id), pay_error=error.message, status=error.status
+        )
+    except GatewayError:
+        message = _("支付平台暂时无法连接，请稍后再试；如已扣款，核实后会自动入账或退回。")
+        return _detail_page(request, _my_violation(request, fine.violation_id), pay_error=message, status=503)
+    if not order.pay_url:  # settled in the meantime: the result page says how
+        return redirect(f"{reverse('payments:return')}?{urlencode({'out_trade_no': order.order_number})}")
+    response = HttpResponseRedirect(order.pay_url)
+    response.status_code = 303
+    return response
+
+
+# ---------------------------------------------------------------- counter: search and on-site records
+
+
+def _search_rows(found: list[Violation], today: date) -> list[dict[str, Any]]:
+    return [
+        violation_row(_view_of(v, today), url=reverse("violations:counter_detail", args=[v.pk]))
+        for v in found
+    ]
+
+
+def _counter_page(
+    request: HttpRequest,
+    *,
+    search_form: SearchForm,
+    on_site_form: OnSiteForm | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    user = _user(request)
+    today = timezone.localdate()
+    query = search_form.cleaned_data.get("q", "") if search_form.is_valid() else ""
+    # Called also without a query: the service checks the role before anything else.
+    found = services.staff_violation_search(actor=user, query=query, request=request)
+    context = {
+        "search_form": search_form,
+        "query": query,
+        "rows": _search_rows(found, today),
+        "on_site_form": on_site_form
+        or OnSiteForm(
+            today=today, initial={"occurred_at": timezone.localtime().replace(second=0, microsecond=0)}
+        ),
+        "open_on_site": on_site_form is not None,
+    }
+    response = render(request, "violations/counter/search.html", context, status=status)
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@never_cache
+@counter_required
+def counter_search(request: HttpRequest) -> HttpResponse:
+    """Counter: find violations by plate, record number or decision number in my jurisdiction."""
+    return _counter_page(request, search_form=SearchForm(request.GET))
+
+
+@require_POST
+@counter_required
+def counter_on_site(request: HttpRequest) -> HttpResponse:
+    """Record an on-site violation and decide it at once (现场处罚, summary procedure)."""
+    user = _user(request)
+    form = OnSiteForm(request.POST, today=timezone.localdate())
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            fine = services.violation_record_on_site(
+                actor=user,
+                plate_number=data["plate_number"],
+                plate_type=data["plate_type"],
+                licence_number=data["licence_number"],
+                code=data["code"],
+                occurred_at=data["occurred_at"],
+                place=data["place"],
+                fine_fen=form.fine_fen(),
+                on_expressway=data["on_expressway"],
+                request=request,
+            )
+        except DomainError as error:
+            if error.code == "violations.staff_only":
+                raise
+            add_domain_error(form, error, ON_SITE_FIELDS)
+        else:
+            messages.success(
+                request, _("已录入并作出处罚决定，决定书编号 %(number)s。") % {"number": fine.decision_number}
+            )
+            return redirect("violations:counter_detail", violation_id=fine.violation_id)
+    return _counter_page(request, search_form=SearchForm(), on_site_form=form)
+
+
+# ---------------------------------------------------------------- counter: one violation
+
+
+def _staff_violation(request: HttpRequest, violation_id: int) -> Violation:
+    """The violation if the officer may see it (jurisdiction, V6); the read is audited by the service."""
+    try:
+        return services.staff_violation_get(actor=_user(request), violation_id=violation_id, request=request)
+    except NotFound:
+        raise Http404("violation") from None
+
+
+def _reloaded(violation: Violation) -> Violation:
+    """The same record, read again after a refused change (already checked and audited in this request)."""
+    violation.refresh_from_db()
+    return violation
+
+
+def _person_words(person: Any) -> str:
+    if person is None:
+        return ""
+    return f"{mask_name(person.name)}（{mask_id_number(person.id_number)}）"
+
+
+def _counter_detail_page(
+    request: HttpRequest,
+    violation: Violation,
+    *,
+    forms: dict[str, Any] | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    today = timezone.localdate()
+    view = _view_of(violation, today)
+    vehicle = violation.vehicle
+    owner = ""
+    if vehicle is not None:
+        owner = (
+            vehicle.owner_organisation.name
+            if vehicle.owner_organisation
+            else _person_words(vehicle.owner_person)
+        )
+    driver = _person_words(violation.licence.holder) if violation.licence else ""
+    handler = violation.handled_by
+    fine: Fine | None = getattr(violation, "fine", None) if view.fine_id else None
+    orders: list[dict[str, Any]] = []
+    refunds: list[dict[str, Any]] = []
+    fine_facts = None
+    if fine is not None:
+        fine_facts = _fine_facts(fine, view)
+        orders, refunds = _payment_rows(fine)
+        for row in orders:
+            row["refresh_url"] = reverse(
+                "violations:counter_order_refresh", args=[violation.pk, row["order_number"]]
+            )
+    open_record = violation.status in (Violation.Status.UNHANDLED, Violation.Status.DISPUTED)
+    unpaid = fine_facts is not None and not fine_facts["paid"]
+    # A refusal whose form is no longer shown (the record changed meanwhile) is shown at the top.
+    shown = {"handle_form": open_record, "cancel_form": open_record, "pay_form": unpaid, "other_form": unpaid}
+    notices = [
+        str(e) for name, f in (forms or {}).items() if not shown.get(name) for e in f.non_field_errors()
+    ]
+    fresh: dict[str, Any] = {
+        "handle_form": CounterHandleForm(),
+        "cancel_form": CancelForm(),
+        "pay_form": CounterPayForm(),
+        "other_form": PaidElsewhereForm(
+            initial={"paid_at": timezone.localtime().replace(second=0, microsecond=0)}
+        ),
+    }
+    fresh.update(forms or {})
+    context = {
+        "violation": violation,
+        "v": violation_row(view, url=reverse("violations:counter_detail", args=[violation.pk])),
+        "facts": {
+            "plate_type": PLATE_TYPE_LABELS.get(violation.plate_type, violation.plate_type),
+            "unit": _unit(violation.recording_division),
+            "device_id": violation.device_id,
+            "on_expressway": violation.on_expressway,
+            "owner": owner,
+            "local_vehicle": vehicle is not None,
+            "driver": driver,
+            "handled_at": violation.handled_at,
+            "channel": CHANNEL_WORDS.get(violation.handling_channel, ""),
+            # the officer who handled it; a citizen's account name is their ID number, never shown
+            "handled_by": handler.username if handler is not None and handler.kind == User.Kind.STAFF else "",
+            "dispute_reason": violation.dispute_reason,
+        },
+        "open_record": open_record,
+        "notices": notices,
+        "fine": fine_facts,
+        "orders": orders,
+        "refunds": refunds,
+        "has_pending": any(o["pending_online"] for o in orders),
+        **fresh,
+    }
+    response = render(request, "violations/counter/detail.html", context, status=status)
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@never_cache
+@counter_required
+def counter_detail(request: HttpRequest, violation_id: int) -> HttpResponse:
+    """Counter: one violation with its decision, payments, and the forms the counter uses."""
+    return _counter_detail_page(request, _staff_violation(request, violation_id))
+
+
+def _back(violation: Violation, anchor: str) -> HttpResponse:
+    return redirect(reverse("violations:counter_detail", args=[violation.pk]) + f"#{anchor}")
+
+
+@require_POST
+@counter_required
+def counter_handle(request: HttpRequest, violation_id: int) -> HttpResponse:
+    """窗口处理: any source, disputes settled, points may reach 12."""
+    violation = _staff_violation(request, violation_id)
+    form = CounterHandleForm(request.POST)
+    if form.is_valid():
+        try:
+            fine = services.violation_handle_at_counter(
+                actor=_user(request),
+                violation_id=violation.pk,
+                licence_number=form.cleaned_data["licence_number"],
+                note=form.cleaned_data["note"] or "",
+                request=request,
+            )
+        except DomainError as error:
+            add_domain_error(form, error)
+        else:
+            messages.success(
+                request, _("已处理，处罚决定书编号 %(number)s。") % {"number": fine.decision_number}
+            )
+            return _back(violation, "fine")
+    return _counter_detail_page(request, _reloaded(violation), forms={"handle_form": form})
+
+
+@require_POST
+@counter_required
+def counter_cancel(request: HttpRequest, violation_id: int) -> HttpResponse:
+    """撤销违法记录 after review of a dispute; only unhandled or disputed records."""
+    violation = _staff_violation(request, violation_id)
+    form = CancelForm(request.POST)
+    if form.is_valid():
+        try:
+            services.violation_cancel(
+                actor=_user(request),
+                violation_id=violation.pk,
+                reason=form.cleaned_data["reason"],
+                request=request,
+            )
+        except DomainError as error:
+            add_domain_error(form, error)
+        else:
+            messages.success(request, _("违法记录已撤销。"))
+            return _back(violation, "facts")
+    return _counter_detail_page(request, _reloaded(violation), forms={"cancel_form": form})
+
+
+def _fine_of(violation: Violation) -> Fine:
+    fine: Fine | None = (
+        getattr(violation, "fine", None) if violation.status == Violation.Status.HANDLED else None
+    )
+    if fine is None:
+        raise Http404("fine")
+    return fine
+
+
+@require_POST
+@counter_required
+def counter_pay(request: HttpRequest, violation_id: int) -> HttpResponse:
+    """窗口缴款: refused while an online payment of the fine is unconfirmed (V5)."""
+    violation = _staff_violation(request, violation_id)
+    fine = _fine_of(violation)
+    form = CounterPayForm(request.POST)
+    if form.is_valid():
+        try:
+            order = payment_services.fine_pay_at_counter(
+                actor=_user(request),
+                fine_id=fine.pk,
+                receipt_number=form.cleaned_data["receipt_number"],
+                request=request,
+            )
+        except DomainError as error:
+            add_domain_error(form, error)
+        else:
+            messages.success(
+                request, _("已收款 %(amount)s，罚款已缴纳。") % {"amount": yuan(order.amount_fen)}
+            )
+            return _back(violation, "fine")
+    return _counter_detail_page(request, _reloaded(violation), forms={"pay_form": form})
+
+
+@require_POST
+@counter_required
+def counter_paid_elsewhere(request: HttpRequest, violation_id: int) -> HttpResponse:
+    """Record a payment made on another platform; a pending online order is closed (and refunded if charged)."""
+    violation = _staff_violation(request, violation_id)
+    fine = _fine_of(violation)
+    form = PaidElsewhereForm(request.POST)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            payment_services.fine_paid_elsewhere(
+                actor=_user(request),
+                decision_number=fine.decision_number,
+                platform=data["platform"],
+                reference=data["reference"],
+                paid_at=data["paid_at"],
+                request=request,
+            )
+        except DomainError as error:
+            add_domain_error(form, error)
+        else:
+            messages.success(request, _("已登记其他渠道缴款，罚款已缴纳。"))
+            return _back(violation, "fine")
+    return _counter_detail_page(request, _reloaded(violation), forms={"other_form": form})
+
+
+REFRESH_WORDS: dict[str, tuple[Promise, int]] = {
+    PaymentOrder.State.PAID.value: (gettext_lazy("网上缴款已到账，罚款已缴纳。"), messages.SUCCESS),
+    PaymentOrder.State.CLOSED.value: (
+        gettext_lazy("该订单未支付，已关闭；现在可以在窗口收款。"),
+        messages.SUCCESS,
+    ),
+    PaymentOrder.State.REFUNDED.value: (gettext_lazy("该笔扣款为重复扣款，已自动退款。"), messages.WARNING),
+    PaymentOrder.State.PENDING.value: (
+        gettext_lazy("仍无法确认结果：支付平台暂时无法连接。请稍后再核实，或等待每日对账。"),
+        messages.WARNING,
+    ),
+}
+
+
+@require_POST
+@counter_required
+def counter_order_refresh(request: HttpRequest, violation_id: int, order_number: str) -> HttpResponse:
+    """核实网上缴款: ask the gateway about a pending online order; close it there when unpaid."""
+    violation = _staff_violation(request, violation_id)
+    fine = _fine_of(violation)
+    order = PaymentOrder.objects.filter(fine=fine, order_number=order_number).first()
+    if order is None:
+        raise Http404("order")
+    try:
+        order = payment_services.order_refresh(order_id=order.pk, close_unpaid=True)
+    except GatewayError:
+        order = PaymentOrder.objects.get(pk=order.pk)
+    words, level = REFRESH_WORDS.get(order.state, (order.state, messages.WARNING))
+    messages.add_message(request, level, f"{order.order_number}：{words}")
+    return _back(violation, "fine")
