@@ -350,6 +350,8 @@ def test_api_refuses_other_media_types_and_oversized_bodies(camera_client, monke
         assert refused.status_code == 415, content_type
         assert set(refused.json()) == {"code", "message", "detail"}
         assert refused.json()["code"] == "violations.batch_media_type"
+    no_header = post_batch(f"{number(1)},豫QA1234\n".encode(), auth, content_type="text/csv")
+    assert no_header.status_code == 422 and no_header.json()["code"] == "violations.import_header"
     monkeypatch.setattr(batch_api, "MAX_BODY_BYTES", 500)
     too_big = post_batch(jsonl(record(1), record(2), record(3)), auth)
     assert too_big.status_code == 413 and too_big.json()["code"] == "violations.batch_too_large"

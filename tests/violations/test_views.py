@@ -667,3 +667,15 @@ def test_occurred_at_is_shown_in_shanghai_time(client, owner_driver, record):
     violation = record(vehicle, occurred_at=datetime(2026, 3, 1, 1, 30, tzinfo=SHANGHAI))
     client.force_login(user)
     assert "2026-03-01 01:30" in text_of(client.get(f"/violations/{violation.pk}/"))
+
+
+def test_home_counts_unhandled_violations_and_unpaid_fines(client, owner_driver, record):
+    from jiaoguan.violations.services import violation_handle_online
+
+    user, _p, vehicle, _l = owner_driver()
+    record(vehicle)
+    violation_handle_online(actor=user, violation_id=record(vehicle, code="1101").pk, no_dispute=True, drove_self=True)
+    client.force_login(user)
+    body = client.get("/").content.decode()
+    assert "您有 1 条交通违法未处理" in body and "您有 1 笔罚款未缴纳" in body
+    assert "/violations/?status=unpaid" in body

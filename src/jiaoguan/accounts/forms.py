@@ -7,8 +7,8 @@ when the form has no such field.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
@@ -19,6 +19,8 @@ from jiaoguan.registry.documents import IdDocumentType
 from jiaoguan.registry.models import Organisation
 
 from .models import OrganisationMember
+
+_T = TypeVar("_T")
 
 REQUIRED = {"required": _("请填写此项。")}
 
@@ -132,6 +134,20 @@ def add_domain_error(
     field = error.field or ""
     field = (field_map or {}).get(field, field)
     form.add_error(field if field in form.fields else None, error.message)
+
+
+def submit_form(
+    form: forms.Form, call: Callable[[], _T], field_map: Mapping[str, str] | None = None
+) -> _T | None:
+    """Run a service for a valid form: its result, or None with the refusal shown on the form.
+
+    Services return the record they made or changed, never None, so None means refused.
+    """
+    try:
+        return call()
+    except DomainError as error:
+        add_domain_error(form, error, field_map)
+        return None
 
 
 def initial_from_post(data: Mapping[str, Any], form_class: type[forms.Form]) -> dict[str, Any]:

@@ -175,6 +175,8 @@ def home(request: HttpRequest) -> HttpResponse:
     today = timezone.localdate()
     vehicles = [vehicle_card(v) for v in registry_selectors.my_vehicle_statuses(user=user, today=today)]
     licences = [licence_card(lic) for lic in registry_selectors.my_licence_statuses(user=user, today=today)]
+    from jiaoguan.violations.selectors import unhandled_count, unpaid_count
+
     return render(
         request,
         "accounts/home.html",
@@ -186,6 +188,8 @@ def home(request: HttpRequest) -> HttpResponse:
             if user.kind == User.Kind.INDIVIDUAL
             else user.first_name,
             "is_individual": user.kind == User.Kind.INDIVIDUAL,
+            "unhandled_violations": unhandled_count(user=user),
+            "unpaid_fines": unpaid_count(user=user),
         },
     )
 

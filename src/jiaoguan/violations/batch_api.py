@@ -141,7 +141,26 @@ def _spooled_body(request: HttpRequest) -> Iterator[tuple[IO[bytes], str]]:
         yield spool, digest.hexdigest()  # type: ignore[misc]
 
 
-@router.post("/violations/batches", response={201: BatchOut, **ERRORS}, auth=ClientCredentials())
+# The body is read as a stream, not declared as a parameter; the document still shows it.
+_RAW_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/x-ndjson": {"schema": {"type": "string", "description": "one JSON object per line"}},
+            "text/csv": {
+                "schema": {"type": "string", "description": "a header row, then one record per line"}
+            },
+        },
+    }
+}
+
+
+@router.post(
+    "/violations/batches",
+    response={201: BatchOut, **ERRORS},
+    auth=ClientCredentials(),
+    openapi_extra=_RAW_BODY,
+)
 def batch_create(
     request: HttpRequest, file_name: str = Query("", max_length=200, description="the source file's name")
 ) -> Any:

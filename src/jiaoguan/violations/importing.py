@@ -11,7 +11,8 @@ Used by ``POST /api/v1/violations/batches`` and ``jiaoguan import-violations FIL
 * Duplicates by record number (inside the file, against the database, or against an
   import running at the same time) are counted and ignored.
 * Each chunk is one transaction: its rows and the batch's counters commit together, so
-  the counters of a batch always match the rows it kept.
+  the counters of a batch always match the rows it kept. Concurrent imports take turns
+  to insert (a named lock per chunk); they validate in parallel.
 
 Formats, one record per line (a quoted CSV field cannot span lines):
 
@@ -25,6 +26,7 @@ place, code, recording_division, device_id, and optionally on_expressway (boolea
 from __future__ import annotations
 
 import csv
+import functools
 import json
 import re
 from collections.abc import Iterable, Iterator
@@ -58,7 +60,8 @@ IMPORT_LOCK = "violations.import"
 
 # Errors raised by shared validators name their own form field; in a file the column is meant.
 _FIELD_NAMES = {"plate": "plate_number", "division": "recording_division"}
-# C0 controls and lone surrogates (from JSON "\ud800" escapes) cannot be stored by PostgreSQL.
+# PostgreSQL cannot store NUL or lone surrogates (JSON "\ud800" escapes), and no field of a
+# record has a reason to hold any other control character.
 _UNSTORABLE = re.compile(r"[\x00-\x1f\x7f\ud800-\udfff]")
 _TRUE = frozenset({"1", "true", "yes", "y", "是"})
 _FALSE = frozenset({"", "0", "false", "no", "n", "否"})
@@ -308,6 +311,29 @@ def _allowed_prefixes(allowed_divisions: str | None) -> tuple[str, ...] | None:
     return tuple(prefixes)
 
 
+@functools.cache
+def _violation_layout() -> tuple[tuple[str, ...], dict[str, Any]]:
+    """The model's column attributes in order, and each one's default (none is mutable or callable)."""
+    columns = Violation._meta.concrete_fields
+    return (
+        tuple(column.attname for column in columns),
+        {column.attname: None if column.primary_key else column.get_default() for column in columns},
+    )
+
+
+def _violation(fields: dict[str, Any], *, vehicle_id: int | None, batch_id: int) -> Violation:
+    """An unsaved violation from cleaned fields.
+
+    Positional arguments take Model.__init__'s fast path, half the cost of keywords; at a
+    million rows that is measurable (about 7% of an import).
+    """
+    names, defaults = _violation_layout()
+    if not fields.keys() <= defaults.keys():
+        raise TypeError(f"not Violation fields: {sorted(fields.keys() - defaults.keys())}")
+    values = {**defaults, **fields, "vehicle_id": vehicle_id, "batch_id": batch_id}
+    return Violation(*[values[name] for name in names])
+
+
 class _Importer:
     """Keeps the batch's counters and stores one chunk at a time."""
 
@@ -352,7 +378,7 @@ class _Importer:
         after = replace(self.counters, errors=list(self.counters.errors))
         batch_id = self.batch.pk
         objs = [
-            Violation(vehicle_id=vehicles.get(fields["plate_number"]), batch_id=batch_id, **fields)
+            _violation(fields, vehicle_id=vehicles.get(fields["plate_number"]), batch_id=batch_id)
             for _, fields in keep
         ]
         with transaction.atomic():

@@ -145,3 +145,7 @@ def fine_of(*, user: User, fine_id: int) -> Fine | None:
 
 def unhandled_count(*, user: User) -> int:
     return violations_of(user=user).filter(status=Violation.Status.UNHANDLED).count()
+
+
+def unpaid_count(*, user: User) -> int:
+    return violations_of(user=user).filter(status=Violation.Status.HANDLED, fine__status=Fine.Status.UNPAID).count()

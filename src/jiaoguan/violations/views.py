@@ -27,7 +27,7 @@ from django.utils.translation import gettext_lazy, pgettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from jiaoguan.accounts.forms import add_domain_error
+from jiaoguan.accounts.forms import add_domain_error, submit_form
 from jiaoguan.accounts.models import User
 from jiaoguan.accounts.views import staff_required
 from jiaoguan.core.divisions import DIVISIONS
@@ -420,8 +420,9 @@ def violation_handle(request: HttpRequest, violation_id: int) -> HttpResponse:
     form = HandleForm(request.POST, organisation=user.kind == User.Kind.ORGANISATION)
     if form.is_valid():
         data = form.cleaned_data
-        try:
-            fine = services.violation_handle_online(
+        fine = submit_form(
+            form,
+            lambda: services.violation_handle_online(
                 actor=user,
                 violation_id=violation.pk,
                 no_dispute=data["no_dispute"],
@@ -430,10 +431,9 @@ def violation_handle(request: HttpRequest, violation_id: int) -> HttpResponse:
                 archive_number=data.get("archive_number") or "",
                 expected_points=data.get("expected_points"),
                 request=request,
-            )
-        except DomainError as error:
-            add_domain_error(form, error)
-        else:
+            ),
+        )
+        if fine is not None:
             messages.success(
                 request,
                 _("处理成功，处罚决定书编号 %(number)s。请在15日内缴纳罚款。")
@@ -450,16 +450,16 @@ def violation_dispute(request: HttpRequest, violation_id: int) -> HttpResponse:
     violation = _my_violation(request, violation_id)
     form = DisputeForm(request.POST)
     if form.is_valid():
-        try:
-            services.violation_dispute(
+        result = submit_form(
+            form,
+            lambda: services.violation_dispute(
                 actor=_user(request),
                 violation_id=violation.pk,
                 reason=form.cleaned_data["reason"],
                 request=request,
-            )
-        except DomainError as error:
-            add_domain_error(form, error)
-        else:
+            ),
+        )
+        if result is not None:
             messages.success(request, _("异议已提交。请携带驾驶证到违法处理窗口，由民警核实后处理。"))
             return redirect(reverse("violations:detail", args=[violation.pk]) + "#handle")
     return _detail_page(request, _my_violation(request, violation_id), dispute_form=form)
@@ -685,17 +685,17 @@ def counter_handle(request: HttpRequest, violation_id: int) -> HttpResponse:
     violation = _staff_violation(request, violation_id)
     form = CounterHandleForm(request.POST)
     if form.is_valid():
-        try:
-            fine = services.violation_handle_at_counter(
+        fine = submit_form(
+            form,
+            lambda: services.violation_handle_at_counter(
                 actor=_user(request),
                 violation_id=violation.pk,
                 licence_number=form.cleaned_data["licence_number"],
                 note=form.cleaned_data["note"] or "",
                 request=request,
-            )
-        except DomainError as error:
-            add_domain_error(form, error)
-        else:
+            ),
+        )
+        if fine is not None:
             messages.success(
                 request, _("已处理，处罚决定书编号 %(number)s。") % {"number": fine.decision_number}
             )
@@ -710,16 +710,16 @@ def counter_cancel(request: HttpRequest, violation_id: int) -> HttpResponse:
     violation = _staff_violation(request, violation_id)
     form = CancelForm(request.POST)
     if form.is_valid():
-        try:
-            services.violation_cancel(
+        result = submit_form(
+            form,
+            lambda: services.violation_cancel(
                 actor=_user(request),
                 violation_id=violation.pk,
                 reason=form.cleaned_data["reason"],
                 request=request,
-            )
-        except DomainError as error:
-            add_domain_error(form, error)
-        else:
+            ),
+        )
+        if result is not None:
             messages.success(request, _("违法记录已撤销。"))
             return _back(violation, "facts")
     return _counter_detail_page(request, _reloaded(violation), forms={"cancel_form": form})
@@ -742,16 +742,16 @@ def counter_pay(request: HttpRequest, violation_id: int) -> HttpResponse:
     fine = _fine_of(violation)
     form = CounterPayForm(request.POST)
     if form.is_valid():
-        try:
-            order = payment_services.fine_pay_at_counter(
+        order = submit_form(
+            form,
+            lambda: payment_services.fine_pay_at_counter(
                 actor=_user(request),
                 fine_id=fine.pk,
                 receipt_number=form.cleaned_data["receipt_number"],
                 request=request,
-            )
-        except DomainError as error:
-            add_domain_error(form, error)
-        else:
+            ),
+        )
+        if order is not None:
             messages.success(
                 request, _("已收款 %(amount)s，罚款已缴纳。") % {"amount": yuan(order.amount_fen)}
             )
@@ -768,18 +768,18 @@ def counter_paid_elsewhere(request: HttpRequest, violation_id: int) -> HttpRespo
     form = PaidElsewhereForm(request.POST)
     if form.is_valid():
         data = form.cleaned_data
-        try:
-            payment_services.fine_paid_elsewhere(
+        result = submit_form(
+            form,
+            lambda: payment_services.fine_paid_elsewhere(
                 actor=_user(request),
                 decision_number=fine.decision_number,
                 platform=data["platform"],
                 reference=data["reference"],
                 paid_at=data["paid_at"],
                 request=request,
-            )
-        except DomainError as error:
-            add_domain_error(form, error)
-        else:
+            ),
+        )
+        if result is not None:
             messages.success(request, _("已登记其他渠道缴款，罚款已缴纳。"))
             return _back(violation, "fine")
     return _counter_detail_page(request, _reloaded(violation), forms={"other_form": form})
