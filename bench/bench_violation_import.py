@@ -101,7 +101,11 @@ def generate(
         for _ in range(rows):
             roll = rng.random()
             if roll < 0.01 and recent:  # a duplicate: mostly the same delivery again, sometimes much later
-                number = recent[-rng.randint(1, 50)] if rng.random() < 0.7 else rng.choice(recent)
+                number = (
+                    recent[-rng.randint(1, min(50, len(recent)))]
+                    if rng.random() < 0.7
+                    else rng.choice(recent)
+                )
                 planted["duplicate"] += 1
                 values = _values(rng, now, span, codes, plates, serials, number=number)
             else:

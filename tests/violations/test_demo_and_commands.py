@@ -37,7 +37,9 @@ def test_reconcile_command_prints_each_day(payment_gateway, owner_driver, record
     from jiaoguan.violations.services import violation_handle_online
 
     user, _p, vehicle, _l = owner_driver()
-    fine = violation_handle_online(actor=user, violation_id=record(vehicle).pk, no_dispute=True, drove_self=True)
+    fine = violation_handle_online(
+        actor=user, violation_id=record(vehicle).pk, no_dispute=True, drove_self=True
+    )
     order = payment_services.payment_start(actor=user, fine_id=fine.pk)
     payment_gateway.configure(callback_drop_rate=1.0)
     payment_gateway.pay(order.order_number)

@@ -674,7 +674,9 @@ def test_home_counts_unhandled_violations_and_unpaid_fines(client, owner_driver,
 
     user, _p, vehicle, _l = owner_driver()
     record(vehicle)
-    violation_handle_online(actor=user, violation_id=record(vehicle, code="1101").pk, no_dispute=True, drove_self=True)
+    violation_handle_online(
+        actor=user, violation_id=record(vehicle, code="1101").pk, no_dispute=True, drove_self=True
+    )
     client.force_login(user)
     body = client.get("/").content.decode()
     assert "您有 1 条交通违法未处理" in body and "您有 1 笔罚款未缴纳" in body

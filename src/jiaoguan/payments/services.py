@@ -545,9 +545,18 @@ def _send_refund(payload: dict[str, Any], dedup_key: str) -> None:
         out_trade_no=refund.charge.order.order_number, trade_no=refund.charge.trade_no,
         out_refund_no=refund.out_refund_no, amount_fen=refund.amount_fen, reason=refund.reason[:80],
     )  # fmt: skip
-    Refund.objects.filter(pk=refund.pk, state=Refund.State.REQUESTED).update(
-        state=Refund.State.SUCCEEDED, refund_no=result.refund_no[:64], completed_at=timezone.now()
-    )
+    with transaction.atomic():
+        refund = Refund.objects.select_for_update().get(pk=refund.pk)
+        if refund.state != Refund.State.REQUESTED:
+            return
+        refund.state = Refund.State.SUCCEEDED
+        refund.refund_no = result.refund_no[:64]
+        refund.completed_at = timezone.now()
+        refund.save(update_fields=["state", "refund_no", "completed_at"])
+        audit_record(
+            actor=None, action="change", subject=refund,
+            summary=f"退款完成 {refund.out_refund_no} {refund.amount_fen / 100:.2f}",
+        )  # fmt: skip
 
 
 @outbox_handler(CLOSE_TOPIC)

@@ -34,7 +34,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Literal
 
-from django.db import DataError, IntegrityError, connection, transaction
+from django.db import DataError, IntegrityError, transaction
 from django.utils import timezone
 
 from jiaoguan.core.divisions import division_prefix
@@ -57,6 +57,7 @@ OPTIONAL_FIELDS: tuple[str, ...] = ("on_expressway",)
 MAX_ERRORS = 1000  # kept in ImportBatch.errors; the counters stay exact beyond it
 MAX_LINE_BYTES = 64 * 1024  # a record is a few hundred bytes; longer lines are refused, not buffered
 IMPORT_LOCK = "violations.import"
+LOOKUP_SLICE = 500  # values per IN (...) lookup, see _slices
 
 # Errors raised by shared validators name their own form field; in a file the column is meant.
 _FIELD_NAMES = {"plate": "plate_number", "division": "recording_division"}
@@ -277,11 +278,15 @@ class _CsvColumns:
 
 
 def _slices(items: list[str]) -> Iterator[list[str]]:
-    """Slices small enough for one IN (...) on every backend (SQLite allows 999 parameters)."""
-    size = connection.features.max_query_params or 10_000
-    size = min(size - 1, 10_000)
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
+    """Slices for ``IN (...)`` lookups on a unique index.
+
+    Small enough for SQLite's 999 parameters, and for PostgreSQL to keep choosing the index:
+    with thousands of values and the statistics of a table that an import is growing, it
+    prefers a sequential scan of the whole table (measured on a million rows: 300 ms for one
+    lookup of 5000 numbers, 80 ms for ten of 500).
+    """
+    for start in range(0, len(items), LOOKUP_SLICE):
+        yield items[start : start + LOOKUP_SLICE]
 
 
 def _existing_numbers(numbers: list[str]) -> set[str]:
@@ -313,8 +318,10 @@ def _allowed_prefixes(allowed_divisions: str | None) -> tuple[str, ...] | None:
 
 @functools.cache
 def _violation_layout() -> tuple[tuple[str, ...], dict[str, Any]]:
-    """The model's column attributes in order, and each one's default (none is mutable or callable)."""
+    """The model's column attributes in order, and each one's default, computed once."""
     columns = Violation._meta.concrete_fields
+    if any(column.has_default() and callable(column.default) for column in columns):
+        raise TypeError("a callable default must be computed per row; build the rows with keywords")
     return (
         tuple(column.attname for column in columns),
         {column.attname: None if column.primary_key else column.get_default() for column in columns},
@@ -408,9 +415,12 @@ class _Importer:
                 )  # fmt: skip
             # Rows with this batch's id are exactly the ones this import inserted, whatever a
             # concurrent import did; the others it tried were taken first by someone else.
+            # Counted here, not with batch_id in the WHERE clause: PostgreSQL would then walk
+            # the batch_id index over every row the batch has so far, once per chunk.
             inserted = 0
             for part in _slices([obj.record_number for obj in objs]):
-                inserted += Violation.objects.filter(batch_id=batch_id, record_number__in=part).count()
+                found = Violation.objects.filter(record_number__in=part).values_list("batch_id", flat=True)
+                inserted += sum(1 for owner in found if owner == batch_id)
             after.accepted += inserted
             after.duplicates += len(objs) - len(refused) - inserted
             self._save(after)

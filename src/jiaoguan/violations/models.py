@@ -49,6 +49,7 @@ class Violation(models.Model):
     plate_type = models.CharField(max_length=2)
     vehicle = models.ForeignKey(
         Vehicle, null=True, blank=True, on_delete=models.PROTECT, related_name="violations",
+        db_index=False,  # led by the (vehicle, occurred_at, id) index below; a second one only slows imports
         db_comment="matched by plate; null when the vehicle is registered elsewhere",
     )  # fmt: skip
     occurred_at = models.DateTimeField()
@@ -61,6 +62,7 @@ class Violation(models.Model):
     fine_fen = models.PositiveIntegerField(db_comment="fine in fen (分)")
     licence = models.ForeignKey(
         DrivingLicence, null=True, blank=True, on_delete=models.PROTECT, related_name="violations",
+        db_index=False,  # led by the (licence, occurred_at, id) index below
         db_comment="the licence that took the points (the driver)",
     )  # fmt: skip
     handled_at = models.DateTimeField(null=True, blank=True)

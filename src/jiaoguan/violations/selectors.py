@@ -148,4 +148,8 @@ def unhandled_count(*, user: User) -> int:
 
 
 def unpaid_count(*, user: User) -> int:
-    return violations_of(user=user).filter(status=Violation.Status.HANDLED, fine__status=Fine.Status.UNPAID).count()
+    return (
+        violations_of(user=user)
+        .filter(status=Violation.Status.HANDLED, fine__status=Fine.Status.UNPAID)
+        .count()
+    )
