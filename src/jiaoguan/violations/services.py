@@ -49,6 +49,9 @@ def _take_serial(*, kind: str, division: str, period: str) -> int:
     return counter.last
 
 
+_PLATE_TYPES = frozenset(PlateType.values)  # built once: record_clean runs per imported row
+
+
 def _recording_division(code: str) -> str:
     """The recording agency's division; other provinces' county codes are accepted by their province (V6)."""
     code = (code or "").strip()
@@ -79,7 +82,7 @@ class RecordInput:
 def record_clean(data: RecordInput, *, now: datetime) -> dict[str, Any]:
     """Validate one record and return the model fields; every refusal names its field."""
     plate = validate_plate(data.plate_number)
-    if data.plate_type not in PlateType.values:
+    if data.plate_type not in _PLATE_TYPES:
         raise ValidationFailed(
             "violations.plate_type", f"号牌种类 {data.plate_type} 无效。", f"Unknown plate type {data.plate_type}.",
             field="plate_type",
