@@ -13,6 +13,8 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from jiaoguan.accounts.forms import ID_TYPE_CHOICES, REQUIRED
+from jiaoguan.accounts.forms import area_field as _area
+from jiaoguan.accounts.forms import text_field as _text
 from jiaoguan.registry.documents import IdDocumentType
 
 from . import rules
@@ -63,28 +65,6 @@ APPLICANT_ROLE_CHOICES = [("owner", _("车辆所有人")), ("insurer", _("保险
 
 FILE_ERRORS = {"required": _("请选择要上传的文件。"), "empty": _("文件是空的，请重新选择。")}
 FILE_ACCEPT = "application/pdf,image/jpeg,image/png,.pdf,.jpg,.jpeg,.png"
-
-
-def _text(label: Any, *, max_length: int, required: bool = True, **attrs: Any) -> forms.CharField:
-    return forms.CharField(
-        label=label,
-        max_length=max_length,
-        required=required,
-        strip=True,
-        error_messages={**REQUIRED, "max_length": _("内容过长，请精简后再提交。")},
-        widget=forms.TextInput(attrs=attrs),
-    )
-
-
-def _area(label: Any, *, max_length: int, required: bool = True, rows: int = 3) -> forms.CharField:
-    return forms.CharField(
-        label=label,
-        max_length=max_length,
-        required=required,
-        strip=True,
-        error_messages={**REQUIRED, "max_length": _("内容过长，请精简后再提交。")},
-        widget=forms.Textarea(attrs={"rows": rows}),
-    )
 
 
 def _date(label: Any) -> forms.DateField:

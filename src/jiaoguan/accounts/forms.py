@@ -286,3 +286,26 @@ class MemberForm(forms.Form):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["authorisation_reference"].help_text = _("代理人必填。")
+
+
+def text_field(label: Any, *, max_length: int, required: bool = True, **attrs: Any) -> forms.CharField:
+    """A one-line text field with the platform's required and too-long messages."""
+    return forms.CharField(
+        label=label,
+        max_length=max_length,
+        required=required,
+        strip=True,
+        error_messages={**REQUIRED, "max_length": _("内容过长，请精简后再提交。")},
+        widget=forms.TextInput(attrs=attrs),
+    )
+
+
+def area_field(label: Any, *, max_length: int, required: bool = True, rows: int = 3) -> forms.CharField:
+    return forms.CharField(
+        label=label,
+        max_length=max_length,
+        required=required,
+        strip=True,
+        error_messages={**REQUIRED, "max_length": _("内容过长，请精简后再提交。")},
+        widget=forms.Textarea(attrs={"rows": rows}),
+    )

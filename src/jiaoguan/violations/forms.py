@@ -16,6 +16,8 @@ from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
 from jiaoguan.accounts.forms import REQUIRED
+from jiaoguan.accounts.forms import area_field as _area
+from jiaoguan.accounts.forms import text_field as _text
 from jiaoguan.core.errors import ValidationFailed
 from jiaoguan.registry.models import PlateType
 from jiaoguan.registry.views import PLATE_TYPE_LABELS
@@ -27,28 +29,6 @@ DATETIME_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S"]
 
 # Service field names -> form field names, for add_domain_error.
 ON_SITE_FIELDS = {"plate": "plate_number", "fine": "fine_yuan"}
-
-
-def _text(label: Any, *, max_length: int, required: bool = True, **attrs: Any) -> forms.CharField:
-    return forms.CharField(
-        label=label,
-        max_length=max_length,
-        required=required,
-        strip=True,
-        error_messages={**REQUIRED, "max_length": _("内容过长，请精简后再提交。")},
-        widget=forms.TextInput(attrs=attrs),
-    )
-
-
-def _area(label: Any, *, max_length: int, required: bool = True, rows: int = 3) -> forms.CharField:
-    return forms.CharField(
-        label=label,
-        max_length=max_length,
-        required=required,
-        strip=True,
-        error_messages={**REQUIRED, "max_length": _("内容过长，请精简后再提交。")},
-        widget=forms.Textarea(attrs={"rows": rows}),
-    )
 
 
 def _datetime(label: Any) -> forms.DateTimeField:
