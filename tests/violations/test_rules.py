@@ -174,4 +174,3 @@ def test_points_limit_is_exactly_reaching_twelve(before, points):
 def test_status_codes_helpers():
     assert rules.add_status("A", "B") == "B"
     assert rules.add_status("BD", "B") == "BD"
-    assert rules.status_codes_without("B", "B") == "A"

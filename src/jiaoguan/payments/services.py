@@ -566,6 +566,24 @@ def _close_pending(payload: dict[str, Any], dedup_key: str) -> None:
         raise GatewayUnavailable("still pending")  # retried by the outbox
 
 
+RECONCILIATION_ROLES = ("administrator", "counter_clerk")
+
+
+def payments_reconcile_by_staff(*, actor: User, day: date, request: Any = None) -> ReconciliationRun:
+    """Reconciliation started from the counter page: only clerks and administrators; audited."""
+    if actor.kind != User.Kind.STAFF or actor.staff_role not in RECONCILIATION_ROLES:
+        raise NotAllowed(
+            "payments.reconcile_not_allowed", "对账仅限窗口业务员和系统管理员。",
+            "Only counter clerks and administrators run reconciliation.",
+        )  # fmt: skip
+    run = payments_reconcile(day=day)
+    audit_record(
+        actor=actor, action="create", subject=run, request=request,
+        summary=f"对账 {day:%Y-%m-%d}: 补记 {run.settled} 退款 {run.duplicates} 关闭 {run.closed}",
+    )  # fmt: skip
+    return run
+
+
 def payments_reconcile(*, day: date, stale_after: timedelta = STALE_AFTER) -> ReconciliationRun:
     """Daily reconciliation (对账) against the gateway's statement for ``day``.
 

@@ -28,8 +28,6 @@ from jiaoguan.integrations.payment_gateway import GatewayError
 from . import services
 from .models import PaymentOrder, ReconciliationRun
 
-RECONCILIATION_ROLES = ("administrator", "counter_clerk")
-
 
 def _yuan(fen: int) -> str:
     return f"¥{fen // 100}.{fen % 100:02d}"
@@ -82,11 +80,11 @@ def payment_return(request: HttpRequest) -> HttpResponse:
 def reconciliation(request: HttpRequest) -> HttpResponse:
     """每日对账: the runs so far and a button to reconcile today's statement now."""
     user = cast(User, request.user)
-    if user.staff_role not in RECONCILIATION_ROLES:
+    if user.staff_role not in services.RECONCILIATION_ROLES:
         message = _("对账仅限窗口业务员和系统管理员。")
         return render(request, "403.html", {"message": message}, status=403)
     if request.method == "POST":
-        run = services.payments_reconcile(day=timezone.localdate())
+        run = services.payments_reconcile_by_staff(actor=user, day=timezone.localdate(), request=request)
         if run.error:
             messages.warning(request, _("对账未完成：无法取得支付平台的对账单，请稍后重试。"))
         else:

@@ -15,7 +15,6 @@ Numbers defined here (no public standard exists for the record number):
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
@@ -350,8 +349,3 @@ def add_status(codes: str, code: str) -> str:
     if code not in current:
         current.append(code)
     return "".join(sorted(current)) or "A"
-
-
-def status_codes_without(codes: str, remove: Iterable[str]) -> str:
-    remaining = "".join(c for c in codes if c not in set(remove))
-    return remaining or "A"
