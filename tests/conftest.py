@@ -400,3 +400,157 @@ def run_together():
         return results
 
     return run
+
+
+# ==============================================================================================
+# Access-table matrix (core/access.py): every action x role x own/other, through pages, API and
+# the back office. Staff work in 411700 (Zhumadian); "own" records of staff lie in 411702 and
+# "other" ones in 411602 (Zhoukou, the same province, outside the jurisdiction). For a citizen
+# or an organisation "own" records are theirs and "other" ones somebody else's in 411702.
+# ==============================================================================================
+
+MATRIX_HOME = "411700"
+MATRIX_INSIDE = "411702"
+MATRIX_OUTSIDE = "411602"
+MATRIX_WHERE = ("own", "other")
+
+
+def access_expected(name: str, role: str, where: str) -> bool:
+    """What the table says: may ``role`` do ``name`` on an "own" or "other" record?"""
+    from jiaoguan.core.access import ACTIONS, Role, Scope
+
+    scope = ACTIONS[name].scope_for(Role(role))
+    if scope is None:
+        return False
+    if scope in (Scope.ANY, Scope.PROVINCE):
+        return True  # "other" is in the same province
+    return where == "own"
+
+
+class AccessWorld:
+    """Actors of every role and records on each side of the line, made through the services."""
+
+    def __init__(self, *, make_person, make_vehicle, make_licence, make_staff, citizen, organisation_user):
+        from jiaoguan.core.identifiers import make_uscc
+        from jiaoguan.registry.models import Organisation
+
+        self.make_staff = make_staff
+        self._actors: dict[str, object] = {}
+        self.person_a = make_person(name="王芳", area=MATRIX_INSIDE, mobile="13800138001")
+        self.vehicle_a = make_vehicle(owner=self.person_a, division=MATRIX_INSIDE)
+        self.licence_a = make_licence(holder=self.person_a, division=MATRIX_INSIDE)
+        self.citizen_user = citizen(self.person_a, level="counter")
+        self.organisation_user = organisation_user()
+        self.organisation = self.organisation_user.organisation
+        self.vehicle_o = make_vehicle(owner=self.organisation, division=MATRIX_INSIDE)
+        self.person_c = make_person(name="李强", area=MATRIX_INSIDE, mobile="13800138003")
+        self.vehicle_c = make_vehicle(owner=self.person_c, division=MATRIX_INSIDE)
+        self.licence_c = make_licence(holder=self.person_c, division=MATRIX_INSIDE)
+        self.person_b = make_person(name="赵敏", area=MATRIX_OUTSIDE, mobile="13800138002")
+        self.vehicle_b = make_vehicle(owner=self.person_b, division=MATRIX_OUTSIDE)
+        self.licence_b = make_licence(holder=self.person_b, division=MATRIX_OUTSIDE)
+        self.organisation_b = Organisation.objects.create(
+            uscc=make_uscc("91411602MA4" + "0ZKQ77"), name="周口市川汇物流有限公司", kind="transport_company",
+            division=MATRIX_OUTSIDE,
+        )  # fmt: skip
+
+    def actor(self, role: str):
+        """The user of a role (None for anonymous); staff of 411700."""
+        if role not in self._actors:
+            if role == "anonymous":
+                self._actors[role] = None
+            elif role == "citizen":
+                self._actors[role] = self.citizen_user
+            elif role == "organisation":
+                self._actors[role] = self.organisation_user
+            else:
+                self._actors[role] = self.make_staff(
+                    role=role, jurisdiction=MATRIX_HOME, username=f"m-{role}"
+                )
+        return self._actors[role]
+
+    def records(self, role: str, where: str):
+        """person, vehicle, licence, organisation, division: the actor's own side or the other."""
+        from types import SimpleNamespace
+
+        if role == "organisation":
+            if where == "own":
+                return SimpleNamespace(
+                    person=self.person_a, vehicle=self.vehicle_o, licence=self.licence_a,
+                    organisation=self.organisation, division=MATRIX_INSIDE,
+                )  # fmt: skip
+            return SimpleNamespace(
+                person=self.person_c, vehicle=self.vehicle_c, licence=self.licence_c,
+                organisation=self.organisation_b, division=MATRIX_INSIDE,
+            )  # fmt: skip
+        if role in ("citizen", "anonymous"):
+            if where == "own":
+                return SimpleNamespace(
+                    person=self.person_a, vehicle=self.vehicle_a, licence=self.licence_a,
+                    organisation=self.organisation, division=MATRIX_INSIDE,
+                )  # fmt: skip
+            return SimpleNamespace(
+                person=self.person_c, vehicle=self.vehicle_c, licence=self.licence_c,
+                organisation=self.organisation_b, division=MATRIX_INSIDE,
+            )  # fmt: skip
+        if where == "own":
+            return SimpleNamespace(
+                person=self.person_a, vehicle=self.vehicle_a, licence=self.licence_a,
+                organisation=self.organisation, division=MATRIX_INSIDE,
+            )  # fmt: skip
+        return SimpleNamespace(
+            person=self.person_b, vehicle=self.vehicle_b, licence=self.licence_b,
+            organisation=self.organisation_b, division=MATRIX_OUTSIDE,
+        )  # fmt: skip
+
+    def client(self, role: str):
+        """A browser session of the role (not logged in for anonymous)."""
+        from django.test import Client
+
+        client = Client()
+        user = self.actor(role)
+        if user is not None:
+            client.force_login(user)
+        return client
+
+    def api(self, role: str):
+        """An API client with the role's bearer token (none for anonymous)."""
+        from django.test import Client
+
+        user = self.actor(role)
+        if user is None:
+            return Client()
+        from jiaoguan.accounts.models import ApiToken
+        from jiaoguan.accounts.services import _token_hash
+
+        raw = f"matrix-{role}-{user.pk}"
+        ApiToken.objects.get_or_create(
+            token_hash=_token_hash(raw),
+            defaults={"user": user, "expires_at": datetime.now(SHANGHAI) + timedelta(hours=1)},
+        )
+        return Client(HTTP_AUTHORIZATION=f"Bearer {raw}")
+
+
+def access_outcome(response) -> str:
+    """'allowed' for a success (2xx, or a redirect that is not to the login page), else 'refused'."""
+    if response.status_code in (401, 403, 404):
+        return "refused"
+    if response.status_code in (301, 302, 303):
+        return "refused" if "/login" in response.get("Location", "") else "allowed"
+    if 200 <= response.status_code < 300:
+        return "allowed"
+    raise AssertionError(f"unexpected answer {response.status_code}: {response.content[:300]!r}")
+
+
+@pytest.fixture
+def access_world(make_person, make_vehicle, make_licence, make_staff, citizen, organisation_user):
+    return AccessWorld(
+        make_person=make_person, make_vehicle=make_vehicle, make_licence=make_licence, make_staff=make_staff,
+        citizen=citizen, organisation_user=organisation_user,
+    )  # fmt: skip
+
+
+@pytest.fixture
+def access_check():
+    """(access_expected, access_outcome) for matrix tests."""
+    return access_expected, access_outcome

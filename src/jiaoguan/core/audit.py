@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from django.db import models
+from django.db.models import Q
 
 from .identifiers import mask_id_number
 from .models import AuditEntry
@@ -55,3 +57,26 @@ def audit_record(
         reason=reason[:255],
         ip_address=_client_ip(request),
     )
+
+
+# Apps that know what an ID number or a plate stands for register how to find the audit
+# rows about it (the registry does); core itself knows no registry.
+AuditSearch = Callable[[str], "Q | None"]
+_AUDIT_SEARCHES: list[AuditSearch] = []
+
+
+def register_audit_search(search: AuditSearch) -> AuditSearch:
+    """Register a function that turns a search term into a filter of audit rows, or None."""
+    _AUDIT_SEARCHES.append(search)
+    return search
+
+
+def subjects_matching(term: str) -> Q | None:
+    """The audit rows about the person or record a term names (an ID number, a plate), or None."""
+    found = [q for q in (search(term) for search in _AUDIT_SEARCHES) if q is not None]
+    if not found:
+        return None
+    match = found[0]
+    for q in found[1:]:
+        match |= q
+    return match

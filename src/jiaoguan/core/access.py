@@ -1,0 +1,571 @@
+"""Who may do what (权限表): the one table of actions, the roles allowed and the scope of each.
+
+Every business action has a stable name (``registry.vehicle.change``) and, per role,
+the scope inside which that role may do it:
+
+- ``own``: only the actor's own records (a citizen's vehicles, violations, fines);
+- ``jurisdiction``: records whose division lies inside the staff member's GB/T 2260
+  jurisdiction (a county office sees its county, a city detachment its counties);
+- ``province``: anywhere in the staff member's province;
+- ``any``: not bound to a place (public verification, the audit of the whole platform).
+
+Services call :func:`require` before they change anything, giving the divisions of the
+record before and after the change; pages and API handlers use :func:`access_required`;
+the staff menu, the citizen tiles and the back office ask :func:`can`. A role that is not
+listed for an action may not do it, and nothing else in the code decides that.
+
+The table lives in the bottom layer (core) and names roles as plain strings, so every
+app can read it without importing the accounts app.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from functools import wraps
+from typing import Any, TypeVar
+
+from .divisions import division_prefix, is_within
+from .errors import NotAllowed, Unauthenticated
+
+
+class Role(StrEnum):
+    """The roles an actor can have. Staff roles are the posts (岗位) of accounts.StaffRole."""
+
+    ANONYMOUS = "anonymous"
+    CITIZEN = "citizen"  # individual user (个人用户)
+    ORGANISATION = "organisation"  # organisation user (单位用户)
+    COUNTER_CLERK = "counter_clerk"
+    VIOLATION_OFFICER = "violation_officer"
+    ACCIDENT_OFFICER = "accident_officer"
+    ACCIDENT_HEAD = "accident_head"
+    AUDITOR = "auditor"
+    ADMINISTRATOR = "administrator"
+
+
+STAFF_ROLES: frozenset[Role] = frozenset(
+    {
+        Role.COUNTER_CLERK,
+        Role.VIOLATION_OFFICER,
+        Role.ACCIDENT_OFFICER,
+        Role.ACCIDENT_HEAD,
+        Role.AUDITOR,
+        Role.ADMINISTRATOR,
+    }
+)
+PUBLIC_ROLES: frozenset[Role] = frozenset({Role.CITIZEN, Role.ORGANISATION})
+
+
+class Scope(StrEnum):
+    OWN = "own"
+    JURISDICTION = "jurisdiction"
+    PROVINCE = "province"
+    ANY = "any"
+
+
+@dataclass(frozen=True)
+class MenuEntry:
+    """A tile of the staff menu (窗口业务) that opens the page of an action."""
+
+    url_name: str
+    icon: str
+    label_zh: str
+    label_en: str
+    order: int
+
+
+@dataclass(frozen=True)
+class Action:
+    """One business action: what it is called, who may do it and where."""
+
+    name: str
+    zh: str  # what the action is, as it completes "无权…" ("您的岗位无权" + zh)
+    en: str
+    grants: Mapping[Role, Scope]
+    menu: MenuEntry | None = None
+    requirement: str = ""  # the requirement ID the rule comes from, where there is one
+
+    def scope_for(self, role: Role) -> Scope | None:
+        return self.grants.get(role)
+
+
+@dataclass
+class _Table:
+    actions: dict[str, Action] = field(default_factory=dict)
+
+    def add(
+        self,
+        name: str,
+        zh: str,
+        en: str,
+        grants: Mapping[Role, Scope],
+        *,
+        menu: MenuEntry | None = None,
+        requirement: str = "",
+    ) -> None:
+        if name in self.actions:
+            raise ValueError(f"action {name} listed twice")
+        self.actions[name] = Action(name, zh, en, dict(grants), menu, requirement)
+
+
+def _grant(scope: Scope, *roles: Role) -> dict[Role, Scope]:
+    return {role: scope for role in roles}
+
+
+OWN, JURISDICTION, PROVINCE, ANY = Scope.OWN, Scope.JURISDICTION, Scope.PROVINCE, Scope.ANY
+CITIZEN, ORGANISATION = Role.CITIZEN, Role.ORGANISATION
+CLERK, VIOLATION, ACCIDENT = Role.COUNTER_CLERK, Role.VIOLATION_OFFICER, Role.ACCIDENT_OFFICER
+HEAD, AUDITOR, ADMIN = Role.ACCIDENT_HEAD, Role.AUDITOR, Role.ADMINISTRATOR
+EVERYONE = (Role.ANONYMOUS, *PUBLIC_ROLES, *sorted(STAFF_ROLES))
+POLICE = (CLERK, VIOLATION, ACCIDENT, HEAD, ADMIN)  # every post that works on registry records
+
+
+def _menu(url_name: str, icon: str, zh: str, en: str, order: int) -> MenuEntry:
+    return MenuEntry(url_name, icon, zh, en, order)
+
+
+_table = _Table()
+add = _table.add
+
+# ---------------------------------------------------------------- platform and audit (core)
+
+add(
+    "core.counter.enter", "进入窗口业务", "open the staff pages", _grant(ANY, *sorted(STAFF_ROLES)),
+)  # fmt: skip
+add(
+    "core.back_office.enter", "进入后台管理", "open the back office", _grant(ANY, *sorted(STAFF_ROLES)),
+    menu=_menu("admin:index", "gear", "后台管理", "Back office", 90),
+)  # fmt: skip
+add(
+    "core.audit.view", "查阅审计日志", "read the audit trail",
+    {AUDITOR: JURISDICTION, ADMIN: JURISDICTION},
+    menu=_menu("admin:core_auditentry_changelist", "shield", "审计日志", "Audit trail", 80),
+)  # fmt: skip
+
+# ---------------------------------------------------------------- accounts (U1-U5)
+
+add(
+    "accounts.individual.register_at_counter", "办理个人用户窗口注册", "register individuals at the counter",
+    _grant(JURISDICTION, CLERK, ADMIN), requirement="U2",
+    menu=_menu("accounts:counter_register", "user-plus", "个人用户窗口注册", "Counter registration", 10),
+)  # fmt: skip
+add(
+    "accounts.individual.upgrade", "办理互联网用户转窗口用户", "upgrade online users to counter level",
+    _grant(JURISDICTION, CLERK, ADMIN), requirement="U5",
+    menu=_menu("accounts:counter_upgrade", "arrow-up", "互联网用户转窗口用户", "Upgrade online users", 11),
+)  # fmt: skip
+add(
+    "accounts.account.lookup", "在窗口查询用户", "look up accounts at the counter",
+    _grant(JURISDICTION, CLERK, ADMIN),
+)  # fmt: skip
+add(
+    "accounts.organisation.register", "办理单位用户注册", "register organisations",
+    _grant(JURISDICTION, CLERK, ADMIN), requirement="U1",
+    menu=_menu("accounts:counter_organisation_new", "building", "单位用户注册", "Register organisation", 12),
+)  # fmt: skip
+add(
+    "accounts.organisation.members", "管理单位人员", "manage organisation members",
+    _grant(JURISDICTION, CLERK, ADMIN), requirement="U1",
+    menu=_menu("accounts:counter_organisations", "people", "单位人员管理", "Organisation members", 13),
+)  # fmt: skip
+add(
+    "accounts.staff.manage", "管理工作人员账号", "manage staff accounts", {ADMIN: JURISDICTION},
+)  # fmt: skip
+add(
+    "accounts.account.view", "在后台查看用户账号", "view accounts in the back office", {ADMIN: JURISDICTION},
+)  # fmt: skip
+add(
+    "accounts.contact.change", "变更联系方式", "change contact details", {CITIZEN: OWN}, requirement="B5",
+)  # fmt: skip
+add(
+    "accounts.access_log.view", "查看谁访问了我的信息", "see who accessed my data",
+    _grant(OWN, CITIZEN, ORGANISATION),
+)  # fmt: skip
+add(
+    "accounts.business.open", "办理网上业务", "use online businesses", _grant(OWN, CITIZEN, ORGANISATION),
+    requirement="U5",
+)  # fmt: skip
+
+# ---------------------------------------------------------------- registry (Q1, Q2 and the back office)
+
+add(
+    "registry.own.view", "查看本人车辆和驾驶证", "see my vehicles and licences",
+    _grant(OWN, CITIZEN, ORGANISATION), requirement="Q1",
+)  # fmt: skip
+add("registry.person.view", "查看自然人信息", "view persons", _grant(JURISDICTION, *POLICE))
+add("registry.person.create", "新增自然人", "add persons", _grant(JURISDICTION, CLERK, ADMIN))
+add("registry.person.change", "修改自然人信息", "change persons", _grant(JURISDICTION, CLERK, ADMIN))
+add("registry.organisation.view", "查看单位信息", "view organisations", _grant(JURISDICTION, *POLICE))
+add(
+    "registry.organisation.create", "新增单位", "add organisations", _grant(JURISDICTION, CLERK, ADMIN),
+)  # fmt: skip
+add(
+    "registry.organisation.change", "修改单位信息", "change organisations", _grant(JURISDICTION, CLERK, ADMIN),
+)  # fmt: skip
+add("registry.vehicle.view", "查看机动车信息", "view vehicles", _grant(JURISDICTION, *POLICE))
+add("registry.vehicle.create", "新增机动车", "add vehicles", _grant(JURISDICTION, CLERK, ADMIN))
+add("registry.vehicle.change", "修改机动车信息", "change vehicles", _grant(JURISDICTION, CLERK, ADMIN))
+add(
+    "registry.vehicle.inspection_pass", "登记检验合格", "record inspections",
+    _grant(JURISDICTION, CLERK, ADMIN), requirement="E1",
+)  # fmt: skip
+add("registry.licence.view", "查看驾驶证信息", "view driving licences", _grant(JURISDICTION, *POLICE))
+add("registry.licence.create", "新增驾驶证", "add driving licences", _grant(JURISDICTION, CLERK, ADMIN))
+add(
+    "registry.licence.change", "修改驾驶证信息", "change driving licences", _grant(JURISDICTION, CLERK, ADMIN),
+)  # fmt: skip
+
+# ---------------------------------------------------------------- credentials (E1-E6, D1-D4)
+
+add(
+    "credentials.own.view", "查看本人电子证照", "see my electronic credentials",
+    _grant(OWN, CITIZEN, ORGANISATION), requirement="E2",
+)  # fmt: skip
+add(
+    "credentials.mark.apply_exempt", "申领免检车辆检验标志", "apply for the inspection label",
+    _grant(OWN, CITIZEN, ORGANISATION), requirement="E1",
+)  # fmt: skip
+add(
+    "credentials.licence.apply", "申领电子驾驶证", "apply for the electronic driving licence",
+    {CITIZEN: OWN}, requirement="D1",
+)  # fmt: skip
+add(
+    "credentials.photo.review", "审核电子驾驶证照片", "review e-licence photos",
+    _grant(JURISDICTION, CLERK, ADMIN), requirement="D1",
+    menu=_menu("credentials:counter_photos", "card", "电子驾驶证照片审核", "E-licence photo review", 30),
+)  # fmt: skip
+add(
+    "credentials.plate.check", "按号牌核验检验状态", "check a vehicle's inspection status by plate",
+    _grant(JURISDICTION, *POLICE), requirement="E4",
+    menu=_menu("credentials:verify_plate", "plate", "按号牌核验检验状态", "Check by plate", 31),
+)  # fmt: skip
+add(
+    "credentials.verify", "核验电子凭证", "verify a credential", _grant(ANY, *EVERYONE), requirement="E4",
+)  # fmt: skip
+
+# ---------------------------------------------------------------- violations and fines (B16, B17, V1-V6)
+
+add(
+    "violations.own.view", "查看本人交通违法", "see my violations", _grant(OWN, CITIZEN, ORGANISATION),
+    requirement="Q3",
+)  # fmt: skip
+add(
+    "violations.own.handle", "网上处理交通违法", "handle violations online",
+    _grant(OWN, CITIZEN, ORGANISATION), requirement="B16",
+)  # fmt: skip
+add(
+    "violations.own.dispute", "对交通违法提出异议", "dispute a violation", _grant(OWN, CITIZEN, ORGANISATION),
+    requirement="V3",
+)  # fmt: skip
+add(
+    "violations.counter.view", "查询交通违法记录", "look up violation records",
+    _grant(JURISDICTION, VIOLATION, CLERK, ADMIN),
+    menu=_menu("violations:counter", "camera", "违法处理", "Violations", 20),
+)  # fmt: skip
+add(
+    "violations.handle_at_counter", "在窗口处理交通违法", "handle violations at the counter",
+    _grant(JURISDICTION, VIOLATION, CLERK, ADMIN), requirement="B16",
+)  # fmt: skip
+add(
+    "violations.record_on_site", "录入现场违法", "record on-site violations",
+    _grant(JURISDICTION, VIOLATION, ADMIN),
+)  # fmt: skip
+add(
+    "violations.cancel", "撤销交通违法记录", "cancel violation records", _grant(JURISDICTION, VIOLATION, ADMIN),
+)  # fmt: skip
+add(
+    "violations.batch.view", "查看违法数据导入批次", "view violation import batches", {ADMIN: JURISDICTION},
+)  # fmt: skip
+
+# ---------------------------------------------------------------- payments (B17, V5)
+
+add(
+    "payments.fine.pay_online", "网上缴纳罚款", "pay fines online", _grant(OWN, CITIZEN, ORGANISATION),
+    requirement="B17",
+)  # fmt: skip
+add(
+    "payments.fine.pay_at_counter", "窗口收取罚款", "take fine payments at the counter",
+    _grant(JURISDICTION, CLERK, VIOLATION, ADMIN), requirement="V5",
+)  # fmt: skip
+add(
+    "payments.fine.record_elsewhere", "登记其他渠道缴款", "record payments made elsewhere",
+    _grant(JURISDICTION, CLERK, VIOLATION, ADMIN), requirement="V5",
+)  # fmt: skip
+add(
+    "payments.order.refresh", "向支付平台核实缴款", "ask the gateway about a payment",
+    _grant(JURISDICTION, CLERK, VIOLATION, ADMIN), requirement="V5",
+)  # fmt: skip
+add(
+    "payments.order.view", "查看缴款订单", "view payment orders", _grant(JURISDICTION, CLERK, VIOLATION, ADMIN),
+)  # fmt: skip
+add(
+    "payments.gateway_log.view", "查看支付平台通知和扣款记录", "view gateway charges and notices",
+    {ADMIN: ANY},
+)  # fmt: skip
+add(
+    "payments.reconcile", "缴款对账", "run payment reconciliation", _grant(ANY, CLERK, ADMIN),
+    requirement="V5",
+    menu=_menu("payments:reconciliation", "yuan", "缴款对账", "Reconciliation", 21),
+)  # fmt: skip
+
+# ---------------------------------------------------------------- accidents (A1-A9)
+
+_CASE_OFFICERS = (ACCIDENT, HEAD, ADMIN)
+add(
+    "accidents.case.view", "查看事故案件", "view accident cases", _grant(JURISDICTION, *_CASE_OFFICERS),
+    menu=_menu("accidents:cases", "clipboard", "事故案件", "Accident cases", 40),
+)  # fmt: skip
+add("accidents.case.open", "受理事故案件", "open accident cases", _grant(JURISDICTION, *_CASE_OFFICERS))
+add(
+    "accidents.case.record_stage", "登记案件办理环节", "record case stages",
+    _grant(JURISDICTION, *_CASE_OFFICERS), requirement="A2",
+)  # fmt: skip
+add(
+    "accidents.party.add",
+    "登记当事人",
+    "add parties",
+    _grant(JURISDICTION, *_CASE_OFFICERS),
+    requirement="A4",
+)
+add(
+    "accidents.document.issue", "制作和送达事故文书", "issue and deliver case documents",
+    _grant(JURISDICTION, *_CASE_OFFICERS), requirement="A5",
+)  # fmt: skip
+add(
+    "accidents.query_credential.revoke", "撤销查询凭证", "revoke query credentials",
+    _grant(JURISDICTION, *_CASE_OFFICERS), requirement="A4",
+)  # fmt: skip
+add(
+    "accidents.application.review", "审核查询申请", "review written applications",
+    _grant(JURISDICTION, *_CASE_OFFICERS), requirement="A4",
+)  # fmt: skip
+add(
+    "accidents.evidence.manage", "管理证据材料和查阅登记", "manage evidence and review requests",
+    _grant(JURISDICTION, *_CASE_OFFICERS), requirement="A7",
+)  # fmt: skip
+add(
+    "accidents.evidence.approve", "审批证据材料查阅", "approve evidence reviews", _grant(JURISDICTION, HEAD, ADMIN),
+    requirement="A7",
+    menu=_menu("accidents:approvals", "shield", "证据查阅审批", "Evidence approvals", 41),
+)  # fmt: skip
+add(
+    "accidents.application.submit", "提交事故查询书面申请", "apply in writing to follow a case",
+    _grant(OWN, CITIZEN, ORGANISATION), requirement="A4",
+)  # fmt: skip
+add(
+    "accidents.progress.query", "查询事故处理进度", "follow an accident case", _grant(ANY, *EVERYONE),
+    requirement="A3",
+)  # fmt: skip
+
+ACTIONS: Mapping[str, Action] = _table.actions
+
+
+# ---------------------------------------------------------------- checks
+
+
+def role_of(actor: Any) -> Role:
+    """The actor's role: a staff post, citizen, organisation, or anonymous."""
+    if (
+        actor is None
+        or not getattr(actor, "is_authenticated", False)
+        or not getattr(actor, "is_active", True)
+    ):
+        return Role.ANONYMOUS
+    kind = getattr(actor, "kind", "")
+    if kind == "staff":
+        try:
+            return Role(getattr(actor, "staff_role", ""))
+        except ValueError:
+            return Role.ANONYMOUS  # a post the table does not know may do nothing
+    if kind == "organisation":
+        return Role.ORGANISATION
+    if kind == "individual" and getattr(actor, "person_id", None):
+        return Role.CITIZEN
+    return Role.ANONYMOUS
+
+
+def action(name: str) -> Action:
+    try:
+        return ACTIONS[name]
+    except KeyError:
+        raise LookupError(f"no action {name!r} in the access table") from None
+
+
+def scope_of(actor: Any, name: str) -> Scope | None:
+    """The scope inside which the actor may do the action, or None."""
+    return action(name).scope_for(role_of(actor))
+
+
+def can(actor: Any, name: str) -> bool:
+    """Whether the actor's role may do the action at all (menus, tiles, the back office)."""
+    return scope_of(actor, name) is not None
+
+
+def _jurisdiction(actor: Any) -> str:
+    return str(getattr(actor, "jurisdiction", "") or "")
+
+
+def _inside(code: str, actor: Any, scope: Scope) -> bool:
+    jurisdiction = _jurisdiction(actor)
+    if not jurisdiction or not isinstance(code, str) or len(code) != 6 or not code.isdigit():
+        return False
+    if scope is Scope.PROVINCE:
+        return code[:2] == jurisdiction[:2]
+    try:
+        return is_within(code, jurisdiction)
+    except Exception:  # a malformed stored code is outside every jurisdiction
+        return False
+
+
+def _refusal(actor: Any, act: Action) -> NotAllowed | Unauthenticated:
+    role = role_of(actor)
+    if role is Role.ANONYMOUS:
+        return Unauthenticated("auth.required", "请先登录。", "Log in first.", detail={"action": act.name})
+    if role in PUBLIC_ROLES and not any(r in PUBLIC_ROLES for r in act.grants):
+        return NotAllowed(
+            "access.staff_only",
+            f"{act.zh}仅限车管所和交警工作人员办理。",
+            f"Only traffic police and DMV staff may {act.en}.",
+            detail={"action": act.name},
+        )
+    if role in STAFF_ROLES and not any(r in STAFF_ROLES for r in act.grants):
+        return NotAllowed(
+            "access.citizens_only",
+            f"工作人员不能{act.zh}，此项业务由群众本人办理。",
+            f"Staff cannot {act.en}: citizens do this for themselves.",
+            detail={"action": act.name},
+        )
+    return NotAllowed(
+        "access.role_not_allowed",
+        f"您的岗位无权{act.zh}。",
+        f"Your role may not {act.en}.",
+        detail={"action": act.name, "role": str(role)},
+    )
+
+
+def _outside(act: Action, code: str) -> NotAllowed:
+    return NotAllowed(
+        "access.outside_jurisdiction",
+        f"该记录(行政区划 {code or '未填写'})不在您的辖区范围内，无权{act.zh}。",
+        f"This record (division {code or 'none'}) is outside your jurisdiction; you may not {act.en} there.",
+        detail={"action": act.name, "division": code},
+    )
+
+
+def _not_own(act: Action) -> NotAllowed:
+    return NotAllowed(
+        "access.not_own",
+        f"只能办理本人（本单位）的记录，无权{act.zh}。",
+        f"You may only {act.en} for your own records.",
+        detail={"action": act.name},
+    )
+
+
+def require(
+    actor: Any,
+    name: str,
+    *,
+    division: str | Iterable[str] | None = None,
+    owner_person_id: int | None = None,
+    owner_organisation_id: int | None = None,
+) -> Scope:
+    """Refuse unless the actor may do the action on a record in ``division`` (403; 401 when anonymous).
+
+    ``division`` is the record's division, or every division it has before and after
+    the change (a vehicle moved from one county to another needs both inside the
+    jurisdiction). With a jurisdiction or province scope and no division, only the
+    role is checked: the caller then reads through a selector scoped by
+    :func:`division_prefix_for`. For the own scope, the owner ids given must be the
+    actor's.
+    """
+    act = action(name)
+    role = role_of(actor)
+    scope = act.scope_for(role)
+    if scope is None:
+        raise _refusal(actor, act)
+    if scope in (Scope.JURISDICTION, Scope.PROVINCE) and division is not None:
+        codes = [division] if isinstance(division, str) else list(division)
+        for code in codes:
+            if not _inside(code, actor, scope):
+                raise _outside(act, code if isinstance(code, str) else "")
+    if scope is Scope.OWN:
+        if owner_person_id is not None and owner_person_id != getattr(actor, "person_id", None):
+            raise _not_own(act)
+        if owner_organisation_id is not None and owner_organisation_id != getattr(
+            actor, "organisation_id", None
+        ):
+            raise _not_own(act)
+    return scope
+
+
+def allowed(actor: Any, name: str, **where: Any) -> bool:
+    """:func:`require` as a yes or no (to offer or hide a button)."""
+    try:
+        require(actor, name, **where)
+    except (NotAllowed, Unauthenticated):
+        return False
+    return True
+
+
+def division_prefix_for(actor: Any, name: str) -> str | None:
+    """The division prefix a scoped read filters on: None when the role may not, "" for anywhere.
+
+    The own scope returns None too: own records are found through the actor, not a place.
+    """
+    scope = scope_of(actor, name)
+    if scope is None or scope is Scope.OWN:
+        return None
+    if scope is Scope.ANY:
+        return ""
+    jurisdiction = _jurisdiction(actor)
+    if not jurisdiction:
+        return None
+    if scope is Scope.PROVINCE:
+        return jurisdiction[:2]
+    try:
+        return division_prefix(jurisdiction)
+    except Exception:
+        return None
+
+
+def menu_for(actor: Any) -> list[Action]:
+    """The staff menu: every action with a menu entry that the actor's role may use, in order."""
+    entries = [a for a in ACTIONS.values() if a.menu is not None and can(actor, a.name)]
+    return sorted(entries, key=lambda a: a.menu.order if a.menu else 0)
+
+
+# ---------------------------------------------------------------- pages and API handlers
+
+ViewFunc = TypeVar("ViewFunc", bound=Callable[..., Any])
+
+
+def access_required(name: str) -> Callable[[ViewFunc], ViewFunc]:
+    """Guard a page or an API handler with the table: anonymous visitors of a page are sent to
+    log in, the API answers 401, and a role without the action gets 403 (the error page or the
+    JSON error body). Place it below ``@router.get``/``@router.post`` on API handlers."""
+    action(name)  # a misspelt action fails at import, not at the first request
+
+    def decorate(view: ViewFunc) -> ViewFunc:
+        @wraps(view)
+        def wrapper(request: Any, *args: Any, **kwargs: Any) -> Any:
+            user = getattr(request, "user", None)
+            if not can(user, name):
+                if role_of(user) is Role.ANONYMOUS and not request.path.startswith("/api/"):
+                    from django.contrib.auth.views import redirect_to_login
+
+                    return redirect_to_login(request.get_full_path())
+                raise _refusal(user, ACTIONS[name])
+            return view(request, *args, **kwargs)
+
+        # django-ninja reads the handler's parameters from its signature; resolve the string
+        # annotations in the handler's own module, since the wrapper lives in this one.
+        try:
+            wrapper.__signature__ = inspect.signature(view, eval_str=True)  # type: ignore[attr-defined]
+        except NameError:  # annotations only named under TYPE_CHECKING: pages do not need them
+            wrapper.__signature__ = inspect.signature(view)  # type: ignore[attr-defined]
+        wrapper.access_action = name  # type: ignore[attr-defined]
+        return wrapper  # type: ignore[return-value]
+
+    return decorate
