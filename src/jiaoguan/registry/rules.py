@@ -35,6 +35,7 @@ __all__ = [
     "ValidityTerm",
     "VehicleKind",
     "add_months",
+    "add_status",
     "add_years",
     "age_on",
     "compulsory_scrapping_date",
@@ -565,6 +566,14 @@ def describe_statuses(codes: str, table: Mapping[str, tuple[str, str]]) -> list[
         zh, en = table[code]
         result.append((code, zh, en))
     return result
+
+
+def add_status(codes: str, code: str) -> str:
+    """Add a status code to a stored status string (S7); A (normal) gives way to any other."""
+    current = [c for c in codes if c != _NORMAL_STATUS]
+    if code not in current:
+        current.append(code)
+    return "".join(sorted(current)) or _NORMAL_STATUS
 
 
 def _derive_status(stored: str, extra: Iterable[str], table: Mapping[str, tuple[str, str]]) -> str:
