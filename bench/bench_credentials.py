@@ -483,7 +483,7 @@ def worker_http_setup(spec: dict[str, Any]) -> None:
     from jiaoguan.credentials import keys, services
     from jiaoguan.credentials import token as tok
     from jiaoguan.credentials.models import Credential
-    from jiaoguan.demo import generate_demo
+    from jiaoguan.demo.generate import generate_demo
 
     today = timezone.localdate()
     started = time.perf_counter()
@@ -868,7 +868,7 @@ def worker_bulk(spec: dict[str, Any]) -> None:
     call_command("migrate", verbosity=0, interactive=False)
     migrate_seconds = time.perf_counter() - started
 
-    from jiaoguan.demo import generate_demo
+    from jiaoguan.demo.generate import generate_demo
 
     started = time.perf_counter()
     counts = generate_demo(persons=spec["persons"], seed=spec["seed"], today=today)

@@ -53,7 +53,7 @@ def worker(args: argparse.Namespace) -> None:
     from django.core.management import call_command
     from django.db import connection
 
-    from jiaoguan.demo import generate_demo
+    from jiaoguan.demo.generate import generate_demo
 
     started = time.perf_counter()
     call_command("migrate", verbosity=0, interactive=False)

@@ -104,7 +104,7 @@ def up(argv: list[str]) -> int:
     from django.core.management import call_command
     from django.utils import timezone
 
-    from jiaoguan.demo import ensure_demo_logins, generate_demo
+    from jiaoguan.demo.generate import ensure_demo_logins, generate_demo
     from jiaoguan.registry.models import Person
 
     print(f"jiaoguan: data in {data_dir}", flush=True)

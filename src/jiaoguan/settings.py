@@ -67,9 +67,12 @@ INSTALLED_APPS = [
     "jiaoguan.accidents",
     "jiaoguan.violations",
     "jiaoguan.payments",
+    "jiaoguan.demo",
 ]
 
 MIDDLEWARE = [
+    "jiaoguan.core.middleware.RequestIdMiddleware",
+    "jiaoguan.core.middleware.ApiErrorShapeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -81,7 +84,6 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "jiaoguan.core.middleware.DomainErrorMiddleware",
-    "jiaoguan.core.middleware.ApiErrorShapeMiddleware",
 ]
 
 ROOT_URLCONF = "jiaoguan.urls"

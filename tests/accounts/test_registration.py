@@ -266,7 +266,7 @@ class TestCounter:
                 actor=user, id_type="resident_id", id_number=user.username, name="x",
                 mobile="13800000001", password=PASSWORD,
             )  # fmt: skip
-        assert err.value.code == "accounts.staff_only"
+        assert err.value.code == "access.staff_only"
 
     def test_violation_officer_cannot_register_users(self, make_person, make_staff):
         officer = make_staff(role="violation_officer")
@@ -276,7 +276,7 @@ class TestCounter:
                 actor=officer, id_type="resident_id", id_number=person.id_number, name=person.name,
                 mobile="13800000001", password=PASSWORD,
             )  # fmt: skip
-        assert err.value.code == "accounts.role_not_allowed"
+        assert err.value.code == "access.role_not_allowed"
 
     def test_upgrade_online_user_to_counter(self, make_person, make_staff, sms_inbox):
         clerk = make_staff()
@@ -331,7 +331,7 @@ class TestCounter:
                 representative_name=rep.name, representative_role="legal_representative",
                 mobile="13800000002", password=PASSWORD,
             )  # fmt: skip
-        assert err.value.code == "accounts.outside_jurisdiction"
+        assert err.value.code == "access.outside_jurisdiction"
 
     def test_add_member(self, make_person, make_staff):
         clerk = make_staff()

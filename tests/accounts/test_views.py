@@ -410,7 +410,7 @@ def test_counter_pages_are_403_for_citizens_and_ask_anonymous_to_log_in(client, 
     client.force_login(pg_citizen)
     response = client.get(path)
     assert response.status_code == 403
-    assert "仅限车管所工作人员" in _text(response)
+    assert "仅限车管所和交警工作人员" in _text(response)
 
 
 @pytest.mark.django_db

@@ -1,4 +1,4 @@
-"""Demo data (jiaoguan.demo): reproducible, valid identifiers, the scripted edge cases, demo logins."""
+"""Demo data (jiaoguan.demo.generate): reproducible, valid identifiers, the scripted edge cases, demo logins."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import pytest
 from django.core.management import call_command
 
 from jiaoguan.accounts.models import OrganisationMember, StaffRole, User
+from jiaoguan.core.access import can
 from jiaoguan.core.divisions import ZHUMADIAN_COUNTIES
 from jiaoguan.core.identifiers import (
     PlateKind,
@@ -18,7 +19,7 @@ from jiaoguan.core.identifiers import (
     validate_uscc,
     validate_vin,
 )
-from jiaoguan.demo import MIN_PERSONS, PLATE_PREFIX, ensure_demo_logins, generate_demo
+from jiaoguan.demo.generate import MIN_PERSONS, PLATE_PREFIX, ensure_demo_logins, generate_demo
 from jiaoguan.registry.models import DrivingLicence, Organisation, Person, PlateType, PointsEntry, Vehicle
 from jiaoguan.registry.rules import age_on
 from jiaoguan.registry.selectors import licence_status, vehicle_status
@@ -279,7 +280,8 @@ class TestDemoLogins:
             assert user.check_password(PASSWORD)
         admin = User.objects.get(username="admin")
         assert not admin.is_superuser
-        assert admin.has_perm("registry.change_vehicle")
+        assert can(admin, "registry.vehicle.change")  # from its post in the access table
+        assert not can(User.objects.get(username="auditor"), "registry.vehicle.view")
         assert {rows[r]["username"] for r in StaffRole.values} == {
             "clerk", "violation", "accident", "accident_head", "auditor", "admin",
         }  # fmt: skip

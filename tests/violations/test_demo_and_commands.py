@@ -9,7 +9,7 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from jiaoguan.demo import ensure_demo_logins, generate_demo
+from jiaoguan.demo.generate import ensure_demo_logins, generate_demo
 from jiaoguan.payments import services as payment_services
 from jiaoguan.payments.models import PaymentOrder, ReconciliationRun
 from jiaoguan.violations.demo import ensure_demo_violations

@@ -5,15 +5,22 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 
+from jiaoguan.core.admin import AccessAdmin
+from jiaoguan.core.audit import audit_record
 from jiaoguan.core.identifiers import mask_id_number, mask_phone
 
 from .models import User
 
 
 @admin.register(User)
-class UserAdmin(admin.ModelAdmin):
+class UserAdmin(AccessAdmin):
+    """Accounts (用户账号) of the administrator's jurisdiction: staff by their jurisdiction, citizens by
+    residence, organisations by registration. Read-only; opening one is audited."""
+
+    view_action = "accounts.account.view"
+    division_fields = ("jurisdiction", "person__residence_division", "organisation__division")
     list_display = [
         "masked_username",
         "kind",
@@ -46,8 +53,15 @@ class UserAdmin(admin.ModelAdmin):
     def masked_mobile(self, obj: User) -> str:
         return mask_phone(obj.mobile) if obj.mobile else ""
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
+    def change_view(
+        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: Any = None
+    ) -> HttpResponse:
+        response = super().change_view(request, object_id, form_url, extra_context)
+        if request.method == "GET" and response.status_code == 200:
+            obj = self.get_object(request, object_id)
+            if obj is not None:
+                audit_record(
+                    actor=request.user, action="view", subject=obj, subject_person_id=obj.person_id,
+                    summary="后台查看用户账号 back-office view of an account", request=request,
+                )  # fmt: skip
+        return response

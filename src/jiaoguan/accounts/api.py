@@ -8,6 +8,7 @@ from typing import Any
 from django.http import HttpRequest
 from ninja import Field, Router, Schema
 
+from jiaoguan.core.access import access_required
 from jiaoguan.core.api import BearerToken, ErrorOut, InputSchema, SessionUser, run_idempotent
 from jiaoguan.core.identifiers import mask_id_number, mask_phone
 
@@ -161,6 +162,7 @@ def me(request: HttpRequest) -> Any:
 
 
 @router.post("/me/contact", response={200: MeOut, **ERRORS}, auth=[BearerToken()])
+@access_required("accounts.contact.change")
 def change_contact(request: HttpRequest, payload: ContactIn) -> Any:
     """Change owner and driver contact details (B5, B15); SMS code sent to the new number first."""
     services.contact_details_change(
@@ -175,6 +177,7 @@ def change_contact(request: HttpRequest, payload: ContactIn) -> Any:
 
 
 @router.get("/me/access-log", response={200: list[AccessOut], **ERRORS}, auth=[BearerToken(), SessionUser()])
+@access_required("accounts.access_log.view")
 def access_log(request: HttpRequest, limit: int = 50) -> Any:
     """Who among the staff viewed or changed my data."""
     entries = selectors.access_log_for(user=request.auth, limit=max(1, min(limit, 200)))  # type: ignore[attr-defined]
@@ -187,6 +190,7 @@ def access_log(request: HttpRequest, limit: int = 50) -> Any:
 @router.get(
     "/me/businesses/{code}", response={200: BusinessCheckOut, **ERRORS}, auth=[BearerToken(), SessionUser()]
 )
+@access_required("accounts.business.open")
 def business_check(request: HttpRequest, code: str) -> Any:
     """Whether my account may handle a business online; a 403 says how to get access (U5)."""
     user: User = request.auth  # type: ignore[attr-defined]

@@ -1,5 +1,4 @@
 from django.apps import AppConfig
-from django.db.models.signals import post_migrate
 
 
 class AccountsConfig(AppConfig):
@@ -8,8 +7,9 @@ class AccountsConfig(AppConfig):
     verbose_name = "用户 Accounts"
 
     def ready(self) -> None:
-        from .roles import ensure_role_groups
+        from jiaoguan.core.api import register_token_resolver
 
-        # After every app's migrate: the permissions of apps listed after accounts
-        # (violations, payments) exist only once their own post_migrate has run.
-        post_migrate.connect(ensure_role_groups, dispatch_uid="jiaoguan.accounts.ensure_role_groups")
+        from .services import api_token_user
+
+        # core authenticates bearer tokens without importing accounts (it is the layer below).
+        register_token_resolver(api_token_user)

@@ -5,9 +5,13 @@ from __future__ import annotations
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from jiaoguan.core.access import require
+from jiaoguan.core.audit import audit_record
 from jiaoguan.core.models import AuditEntry
+from jiaoguan.registry.documents import normalise_document_number
+from jiaoguan.registry.selectors import persons_visible_to
 
-from .models import User
+from .models import OrganisationMember, User
 
 
 def access_log_for(*, user: User, limit: int = 50) -> QuerySet[AuditEntry]:
@@ -24,14 +28,18 @@ def access_log_for(*, user: User, limit: int = 50) -> QuerySet[AuditEntry]:
 def account_find_for_counter(
     *, actor: User, id_type: str, id_number: str, request: HttpRequest | None = None
 ) -> User | None:
-    """Exact match of an individual account by document, for a counter clerk; audited as a staff read."""
-    from jiaoguan.core.audit import audit_record
-    from jiaoguan.registry.documents import normalise_document_number
+    """Exact match of an individual account by document, for a counter clerk; audited as a staff read.
 
+    Only persons the clerk's jurisdiction knows are found (resident there, or with a vehicle or
+    licence registered there); anyone else is "not found", the same answer as no account.
+    """
     number = normalise_document_number(id_type, id_number)
+    require(actor, "accounts.account.lookup")
+    visible = persons_visible_to(actor=actor)
     found = (
         User.objects.select_related("person")
         .filter(kind=User.Kind.INDIVIDUAL, person__id_type=id_type, person__id_number=number)
+        .filter(person__in=visible.values("pk"))
         .first()
     )
     if found is not None:
@@ -44,3 +52,12 @@ def account_find_for_counter(
             request=request,
         )
     return found
+
+
+def organisation_members(*, organisation_id: int) -> QuerySet[OrganisationMember]:
+    """The people who act for an organisation, oldest first; the caller has found it in scope."""
+    return (
+        OrganisationMember.objects.filter(organisation_id=organisation_id)
+        .select_related("person")
+        .order_by("added_at", "id")
+    )

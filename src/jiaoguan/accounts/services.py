@@ -9,21 +9,23 @@ import re
 import secrets
 import unicodedata
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from django.conf import settings
-from django.contrib.auth.models import Group
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from jiaoguan.core.access import require
 from jiaoguan.core.audit import audit_record
 from jiaoguan.core.divisions import is_within, validate_division
-from jiaoguan.core.errors import Conflict, NotAllowed, Throttled, Unauthenticated, ValidationFailed
+from jiaoguan.core.errors import Conflict, NotAllowed, NotFound, Throttled, Unauthenticated, ValidationFailed
 from jiaoguan.core.identifiers import mask_id_number, mask_phone, validate_mobile, validate_uscc
 from jiaoguan.core.locks import lock_named
 from jiaoguan.core.outbox import outbox_enqueue
+from jiaoguan.registry import selectors as registry_selectors
+from jiaoguan.registry import services as registry_services
 from jiaoguan.registry.documents import normalise_document_number
 from jiaoguan.registry.models import DrivingLicence, Organisation, Person, Vehicle
 
@@ -312,25 +314,13 @@ def account_register_online(
     return user
 
 
-def _require_staff(actor: Any, *roles: str) -> User:
-    if not getattr(actor, "is_authenticated", False) or actor.kind != User.Kind.STAFF:
-        raise NotAllowed("accounts.staff_only", "仅限工作人员办理。", "Only staff can do this.")
-    if roles and actor.staff_role not in roles and actor.staff_role != StaffRole.ADMINISTRATOR:
-        raise NotAllowed(
-            "accounts.role_not_allowed",
-            "您的岗位无权办理此项业务。",
-            "Your role is not allowed to do this.",
-        )
-    return actor  # type: ignore[no-any-return]
+def _user_not_found() -> NotFound:
+    return NotFound("accounts.user_not_found", "找不到该用户。", "No such user.", field="id_number")
 
 
-def _require_within(actor: User, division: str) -> None:
-    if not is_within(division, actor.jurisdiction):
-        raise NotAllowed(
-            "accounts.outside_jurisdiction",
-            "该记录不在您的辖区范围内。",
-            "This record is outside your jurisdiction.",
-        )
+def _visible_at_counter(actor: User, person: Person) -> bool:
+    """A person the clerk's jurisdiction knows: resident, or with a vehicle or licence registered there."""
+    return registry_selectors.persons_visible_to(actor=actor).filter(pk=person.pk).exists()
 
 
 def _is_local(person: Person, jurisdiction: str) -> bool:
@@ -353,7 +343,7 @@ def account_register_at_counter(
     request: HttpRequest | None = None,
 ) -> User:
     """Counter registration of an individual (窗口注册, U2, U4); the clerk has seen the document."""
-    _require_staff(actor, StaffRole.COUNTER_CLERK)
+    require(actor, "accounts.individual.register_at_counter")
     number = normalise_document_number(id_type, id_number)
     name = clean_name(name)
     mobile = validate_mobile(mobile)
@@ -382,7 +372,7 @@ def account_upgrade_to_counter(
     *, actor: User, user_id: int, document_checked: bool, request: HttpRequest | None = None
 ) -> User:
     """Internet user to counter user (互联网用户转窗口用户注册, U5)."""
-    _require_staff(actor, StaffRole.COUNTER_CLERK)
+    require(actor, "accounts.individual.upgrade")
     if not document_checked:
         raise ValidationFailed(
             "accounts.document_not_checked",
@@ -392,8 +382,9 @@ def account_upgrade_to_counter(
         )
     with transaction.atomic():
         user = User.objects.select_for_update().filter(pk=user_id, kind=User.Kind.INDIVIDUAL).first()
-        if user is None or user.person is None:
-            raise ValidationFailed("accounts.user_not_found", "找不到该用户。", "No such user.")
+        # A person outside the clerk's jurisdiction is "not found", as the counter look-up says.
+        if user is None or user.person is None or not _visible_at_counter(actor, user.person):
+            raise _user_not_found()
         if not _is_local(user.person, actor.jurisdiction[:4] + "00"):
             raise _not_local()
         if user.registration_level == User.Level.COUNTER:
@@ -435,7 +426,7 @@ def organisation_register(
 ) -> User:
     """Counter registration of an organisation user (单位用户, U1, U2): by the legal representative,
     or by an agent with an authorisation letter."""
-    _require_staff(actor, StaffRole.COUNTER_CLERK)
+    require(actor, "accounts.organisation.register")
     code = validate_uscc(uscc)
     org_name = clean_name(name, field="organisation_name")
     if kind not in Organisation.Kind.values:
@@ -446,7 +437,7 @@ def organisation_register(
             field="kind",
         )
     division = validate_division(division)
-    _require_within(actor, division)
+    require(actor, "accounts.organisation.register", division=division)
     if representative_role not in (
         OrganisationMember.Role.LEGAL_REPRESENTATIVE,
         OrganisationMember.Role.AGENT,
@@ -531,7 +522,7 @@ def organisation_member_add(
     request: HttpRequest | None = None,
 ) -> OrganisationMember:
     """Add a person who acts for the organisation (经办人)."""
-    _require_staff(actor, StaffRole.COUNTER_CLERK)
+    require(actor, "accounts.organisation.members")
     if role not in OrganisationMember.Role.values:
         raise ValidationFailed(
             "accounts.member_role", "请选择人员类别。", "Choose the member's role.", field="role"
@@ -546,7 +537,7 @@ def organisation_member_add(
             raise ValidationFailed(
                 "accounts.organisation_not_found", "找不到该单位。", "No such organisation."
             )
-        _require_within(actor, organisation.division)
+        require(actor, "accounts.organisation.members", division=organisation.division)
         member, created = OrganisationMember.objects.get_or_create(
             organisation=organisation,
             person=person,
@@ -582,8 +573,7 @@ def staff_create(
         raise ValidationFailed("accounts.role_unknown", "岗位不正确。", "Unknown staff role.", field="role")
     jurisdiction = validate_division(jurisdiction)
     if actor is not None:
-        _require_staff(actor, StaffRole.ADMINISTRATOR)
-        _require_within(actor, jurisdiction)
+        require(actor, "accounts.staff.manage", division=jurisdiction)
     with transaction.atomic():
         user = User(
             username=username,
@@ -596,7 +586,6 @@ def staff_create(
         clean_password(password, user)
         user.set_password(password)
         user.save()
-        user.groups.add(Group.objects.get(name=role))
     return user
 
 
@@ -715,10 +704,7 @@ def contact_details_change(
     request: HttpRequest | None = None,
 ) -> User:
     """Change owner and driver contact details (B5, B15) at once, after SMS check of the new number."""
-    if actor.kind != User.Kind.INDIVIDUAL or actor.person_id is None:
-        raise NotAllowed(
-            "accounts.individual_only", "仅个人用户可办理此项业务。", "Only individual users can do this."
-        )
+    require(actor, "accounts.contact.change")
     rules.check_business_allowed(business_code="B5", user_kind=actor.kind, level=actor.registration_level)
     mobile = validate_mobile(mobile)
     address = None
@@ -740,14 +726,9 @@ def contact_details_change(
         user.mobile = mobile
         user.mobile_verified_at = now
         user.save(update_fields=["mobile", "mobile_verified_at"])
-        person_id = int(user.person_id or 0)
-        Person.objects.filter(pk=person_id).update(mobile=mobile)
-        Vehicle.objects.filter(owner_person_id=person_id).update(owner_mobile=mobile)
-        licence_update: dict[str, Any] = {"mobile": mobile}
-        if address is not None:
-            licence_update["postal_address"] = address
-            Person.objects.filter(pk=person_id).update(address=address)
-        DrivingLicence.objects.filter(holder_id=person_id).update(**licence_update)
+        registry_services.person_contact_change(
+            person_id=int(user.person_id or 0), mobile=mobile, postal_address=address
+        )
         audit_record(
             actor=actor,
             action="change",

@@ -398,6 +398,11 @@ def scope_of(actor: Any, name: str) -> Scope | None:
     return action(name).scope_for(role_of(actor))
 
 
+def granted(role: Role, name: str) -> bool:
+    """Whether the table lists the role for the action (the landing page asks it for citizens)."""
+    return action(name).scope_for(role) is not None
+
+
 def can(actor: Any, name: str) -> bool:
     """Whether the actor's role may do the action at all (menus, tiles, the back office)."""
     return scope_of(actor, name) is not None

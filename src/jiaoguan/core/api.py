@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+import logging
 import re
+from collections.abc import Callable
 from typing import Any
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse
 from ninja import NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.security import HttpBearer
 from pydantic import field_validator
 
-from .errors import DomainError, Throttled
+from .errors import DomainError, Throttled, TooLarge
 from .idempotency import idempotent_call
+from .middleware import api_error_body, request_id_of
+
+logger = logging.getLogger("jiaoguan.api")
 
 # NUL and other C0 controls never belong in a form value; PostgreSQL cannot even store NUL.
 _CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -35,16 +42,26 @@ class ErrorOut(Schema):
     detail: dict[str, Any] = {}
 
 
+TokenResolver = Callable[[str], Any]
+_token_resolvers: list[TokenResolver] = []
+
+
+def register_token_resolver(resolver: TokenResolver) -> None:
+    """The accounts app tells core how a bearer token becomes a user (core cannot import accounts)."""
+    if resolver not in _token_resolvers:
+        _token_resolvers.append(resolver)
+
+
 class BearerToken(HttpBearer):
     """``Authorization: Bearer <token>`` from POST /api/v1/auth/tokens."""
 
     def authenticate(self, request: HttpRequest, token: str) -> Any:
-        from jiaoguan.accounts.services import api_token_user
-
-        user = api_token_user(token)
-        if user is not None:
-            request.user = user
-        return user
+        for resolve in _token_resolvers:
+            user = resolve(token)
+            if user is not None:
+                request.user = user
+                return user
+        return None
 
 
 class SessionUser:
@@ -120,6 +137,24 @@ def install_error_handlers(api: NinjaAPI) -> None:
                 "detail": {"reason": str(exc)[:200]},
             },
         )
+
+    @api.exception_handler(RequestDataTooBig)
+    def too_large(request: HttpRequest, exc: RequestDataTooBig) -> HttpResponse:
+        error = TooLarge(
+            "request.too_large",
+            f"请求内容过大(最多 {settings.DATA_UPLOAD_MAX_MEMORY_SIZE // 1024} KB)。",
+            f"The request body is too large (at most {settings.DATA_UPLOAD_MAX_MEMORY_SIZE // 1024} KB).",
+            detail={"max_bytes": settings.DATA_UPLOAD_MAX_MEMORY_SIZE},
+        )
+        return error_response(api, request, error.status, error.as_dict())
+
+    @api.exception_handler(Exception)
+    def unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
+        # Nothing is said of the failure but its request id; the log has the whole traceback.
+        logger.exception(
+            "API %s %s failed (request %s)", request.method, request.path, request_id_of(request)
+        )
+        return error_response(api, request, 500, api_error_body(request, 500))
 
 
 def _bilingual(request: HttpRequest, zh: str, en: str) -> str:

@@ -1,4 +1,4 @@
-"""Values every page needs: demo mode, the detachment served, elder-care mode."""
+"""Values every page needs: demo mode, the detachment served, elder-care mode, the staff links."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpRequest
 
+from .access import can
 from .divisions import division_name
 
 
@@ -20,4 +21,7 @@ def platform(request: HttpRequest) -> dict[str, Any]:
         "OFFICE_NAME": office,
         "PLATE_PREFIX": settings.JIAOGUAN_PLATE_PREFIX,
         "ELDER_MODE": request.COOKIES.get("elder_mode") == "1",
+        # The header and footer links come from the access table, like the menus.
+        "CAN_COUNTER": can(getattr(request, "user", None), "core.counter.enter"),
+        "CAN_BACK_OFFICE": can(getattr(request, "user", None), "core.back_office.enter"),
     }

@@ -92,6 +92,12 @@ class Unauthenticated(DomainError):
     status = 401
 
 
+class TooLarge(DomainError):
+    """The request body is larger than the endpoint accepts (413)."""
+
+    status = 413
+
+
 class Unavailable(DomainError):
     """An outside system (payment gateway, SMS provider) cannot be reached now; try again later (503)."""
 

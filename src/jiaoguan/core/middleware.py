@@ -1,7 +1,16 @@
-"""Turns a DomainError escaping a page view into the error page with its status, never a 500."""
+"""Request ids, and errors in the shape each side expects.
+
+Pages: a DomainError escaping a view becomes the error page with its status, never a 500.
+API: every answer under /api/ that is an error is ``{"code", "message", "detail"}`` JSON,
+including the framework's own 404/405/413 and an unexpected failure anywhere in the
+stack (500, with the request id that is also in the log).
+"""
 
 from __future__ import annotations
 
+import logging
+import re
+import secrets
 from collections.abc import Callable
 
 from django.conf import settings
@@ -30,36 +39,88 @@ class DomainErrorMiddleware:
         return response
 
 
+logger = logging.getLogger("jiaoguan.request")
+
+# A caller's own id is kept when it looks like one (a proxy's or a client's), so a support
+# call can be matched to the log; anything else is replaced.
+_REQUEST_ID_RE = re.compile(r"[A-Za-z0-9._-]{8,64}")
+
+
+def request_id_of(request: HttpRequest) -> str:
+    return str(getattr(request, "request_id", "") or "-")
+
+
+class RequestIdMiddleware:
+    """Gives every request an id, answered in ``X-Request-ID`` and written with every error logged."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        given = request.headers.get("X-Request-ID", "")
+        request.request_id = given if _REQUEST_ID_RE.fullmatch(given) else secrets.token_hex(8)  # type: ignore[attr-defined]
+        response = self.get_response(request)
+        response["X-Request-ID"] = request.request_id  # type: ignore[attr-defined]
+        return response
+
+
 _API_FALLBACK_ERRORS: dict[int, tuple[str, str, str]] = {
+    400: ("request.malformed", "请求无法处理:格式不正确。", "The request could not be processed."),
+    403: ("forbidden", "无权访问。", "Access denied."),
     404: ("not_found", "没有找到所请求的接口或记录。", "No such endpoint or record."),
     405: ("method_not_allowed", "该接口不支持此请求方法。", "This endpoint does not support that method."),
+    413: ("request.too_large", "请求内容过大。", "The request body is too large."),
+    500: (
+        "internal",
+        "服务器内部错误，请稍后重试；如需帮助，请提供请求编号。",
+        "Internal error; please try again later. Quote the request id when asking for help.",
+    ),
 }
 
 
+def api_error_body(request: HttpRequest, status: int) -> dict[str, object]:
+    """The API's body for a framework-level error of ``status`` (not a DomainError)."""
+    code, zh, en = _API_FALLBACK_ERRORS.get(status, _API_FALLBACK_ERRORS[500])
+    lang = (getattr(request, "LANGUAGE_CODE", "") or "zh-hans").lower()
+    detail: dict[str, object] = {}
+    if status >= 500:
+        detail["request_id"] = request_id_of(request)
+    if status == 413:
+        detail["max_bytes"] = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    return {"code": code, "message": en if lang.startswith("en") else zh, "detail": detail}
+
+
 class ApiErrorShapeMiddleware:
-    """Gives the API's framework-level 404/405 answers the same {code, message, detail} body."""
+    """Gives every non-JSON error answer under /api/ the {code, message, detail} body.
+
+    It sits near the top of the middleware so that it also sees the 500 page Django makes
+    when something below it fails (a database that went away in the session middleware).
+    """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
-        fallback = _API_FALLBACK_ERRORS.get(response.status_code)
         if (
-            fallback is None
+            response.status_code < 400
             or not request.path.startswith("/api/")
             or response.get("Content-Type", "").startswith("application/json")
         ):
             return response
-        code, zh, en = fallback
-        lang = (getattr(request, "LANGUAGE_CODE", "") or "zh-hans").lower()
+        if response.status_code >= 500:
+            logger.error(
+                "API %s %s answered %s (request %s)",
+                request.method, request.path, response.status_code, request_id_of(request),
+            )  # fmt: skip
         shaped = JsonResponse(
-            {"code": code, "message": en if lang.startswith("en") else zh, "detail": {}},
+            api_error_body(request, response.status_code),
             status=response.status_code,
             json_dumps_params={"ensure_ascii": False},
         )
-        if response.has_header("Allow"):
-            shaped["Allow"] = response["Allow"]
+        for header in ("Allow", "Retry-After", "X-Request-ID"):
+            if response.has_header(header):
+                shaped[header] = response[header]
         return shaped
 
 

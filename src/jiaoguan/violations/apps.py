@@ -1,3 +1,5 @@
+from typing import Any
+
 from django.apps import AppConfig
 
 
@@ -5,3 +7,15 @@ class ViolationsConfig(AppConfig):
     name = "jiaoguan.violations"
     label = "violations"
     verbose_name = "交通违法 Violations"
+
+    def ready(self) -> None:
+        from jiaoguan.accounts.hooks import register_home_counts
+
+        register_home_counts(_home_counts)
+
+
+def _home_counts(user: Any) -> dict[str, int]:
+    """The home page's banners: unhandled violations and unpaid fines of the user's vehicles and licence."""
+    from .selectors import unhandled_count, unpaid_count
+
+    return {"unhandled_violations": unhandled_count(user=user), "unpaid_fines": unpaid_count(user=user)}

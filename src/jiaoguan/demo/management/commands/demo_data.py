@@ -10,7 +10,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
-from jiaoguan.demo import MIN_PERSONS, generate_demo
+from jiaoguan.demo.generate import MIN_PERSONS, generate_demo
 
 
 def _iso_date(text: str) -> date:

@@ -57,7 +57,6 @@ from django.db.models import Q, Sum
 from django.utils import timezone
 
 from jiaoguan.accounts.models import OrganisationMember, StaffRole, User
-from jiaoguan.accounts.roles import ensure_role_groups
 from jiaoguan.accounts.services import (
     account_register_at_counter,
     clean_password,
@@ -1267,7 +1266,7 @@ _STAFF_LOGINS: tuple[tuple[str, str, str, str, str], ...] = (
     ("accident_officer", "accident", "张伟", "事故处理民警", "Accident officer"),
     ("accident_head", "accident_head", "刘建国", "事故处理部门负责人", "Head of the accident unit"),
     ("auditor", "auditor", "陈敏", "审计员", "Auditor"),
-    ("administrator", "admin", "赵磊", "系统管理员（非超级用户，权限来自岗位组）", "Administrator (not a superuser; rights from the role group)"),
+    ("administrator", "admin", "赵磊", "系统管理员（非超级用户，权限来自岗位权限表）", "Administrator (not a superuser; rights from the access table)"),
 )  # fmt: skip
 
 _LOGIN_FALLBACK_SEED = 12123  # used only when ensure_demo_logins finds no demo records at all
@@ -1398,7 +1397,7 @@ def ensure_demo_logins(*, today: date, password: str) -> list[dict[str, str]]:
     """Create (once) the demo logins and return them: one per staff role, two citizens, three organisations.
 
     Staff are made by ``staff_create`` (jurisdiction 411700; the administrator is no superuser,
-    its rights come from its role group). The counter-level citizen is registered by
+    its rights come from its post in the access table). The counter-level citizen is registered by
     ``account_register_at_counter`` and the organisations by ``organisation_register``, both
     with the demo clerk as actor; the online-level citizen is created directly, because online
     registration needs an SMS code. Citizens and organisations are the lowest-numbered records
@@ -1410,7 +1409,6 @@ def ensure_demo_logins(*, today: date, password: str) -> list[dict[str, str]]:
     ``{"role", "username", "password", "note_zh", "note_en"}``.
     """
     clean_password(password)
-    ensure_role_groups()
     rows: list[dict[str, str]] = []
     staff: dict[str, User] = {}
     for role, username, name, zh, en in _STAFF_LOGINS:
