@@ -435,13 +435,15 @@ class AccessWorld:
         from jiaoguan.registry.models import Organisation
 
         self.make_staff = make_staff
+        self._citizen = citizen
         self._actors: dict[str, object] = {}
         self.person_a = make_person(name="王芳", area=MATRIX_INSIDE, mobile="13800138001")
         self.vehicle_a = make_vehicle(owner=self.person_a, division=MATRIX_INSIDE)
         self.licence_a = make_licence(holder=self.person_a, division=MATRIX_INSIDE)
-        self.citizen_user = citizen(self.person_a, level="counter")
-        self.organisation_user = organisation_user()
-        self.organisation = self.organisation_user.organisation
+        self.organisation = Organisation.objects.create(
+            uscc=make_uscc("91411702MA40DKQ71"), name="驻马店市天中客运有限公司", kind="transport_company",
+            division=MATRIX_INSIDE,
+        )  # fmt: skip
         self.vehicle_o = make_vehicle(owner=self.organisation, division=MATRIX_INSIDE)
         self.person_c = make_person(name="李强", area=MATRIX_INSIDE, mobile="13800138003")
         self.vehicle_c = make_vehicle(owner=self.person_c, division=MATRIX_INSIDE)
@@ -450,9 +452,18 @@ class AccessWorld:
         self.vehicle_b = make_vehicle(owner=self.person_b, division=MATRIX_OUTSIDE)
         self.licence_b = make_licence(holder=self.person_b, division=MATRIX_OUTSIDE)
         self.organisation_b = Organisation.objects.create(
-            uscc=make_uscc("91411602MA4" + "0ZKQ77"), name="周口市川汇物流有限公司", kind="transport_company",
+            uscc=make_uscc("91411602MA40BKQ77"), name="周口市川汇物流有限公司", kind="transport_company",
             division=MATRIX_OUTSIDE,
         )  # fmt: skip
+
+    # Logins are made only when a test asks for them: hashing a password is the slow part.
+    @property
+    def citizen_user(self):
+        return self.actor("citizen")
+
+    @property
+    def organisation_user(self):
+        return self.actor("organisation")
 
     def actor(self, role: str):
         """The user of a role (None for anonymous); staff of 411700."""
@@ -460,9 +471,14 @@ class AccessWorld:
             if role == "anonymous":
                 self._actors[role] = None
             elif role == "citizen":
-                self._actors[role] = self.citizen_user
+                self._actors[role] = self._citizen(self.person_a, level="counter")
             elif role == "organisation":
-                self._actors[role] = self.organisation_user
+                from jiaoguan.accounts.models import User
+
+                self._actors[role] = User.objects.create_user(
+                    username=self.organisation.uscc, password=CITIZEN_PASSWORD, kind="organisation",
+                    organisation=self.organisation, registration_level="counter",
+                )  # fmt: skip
             else:
                 self._actors[role] = self.make_staff(
                     role=role, jurisdiction=MATRIX_HOME, username=f"m-{role}"

@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from jiaoguan.core.divisions import DIVISIONS, ZHUMADIAN, ZHUMADIAN_COUNTIES
+from jiaoguan.core.divisions import DIVISIONS, ZHUMADIAN, ZHUMADIAN_COUNTIES, is_within
 from jiaoguan.core.errors import DomainError
 from jiaoguan.registry.documents import IdDocumentType
 from jiaoguan.registry.models import Organisation
@@ -65,6 +65,15 @@ REPRESENTATIVE_ROLE_CHOICES = [
 MEMBER_ROLE_CHOICES = [(value, MEMBER_ROLE_LABELS[value]) for value in OrganisationMember.Role.values]
 
 DIVISION_CHOICES = [(code, f"{DIVISIONS[code]} ({code})") for code in (ZHUMADIAN, *ZHUMADIAN_COUNTIES)]
+
+
+def divisions_within(jurisdiction: str) -> list[tuple[str, str]]:
+    """Listed divisions inside a jurisdiction, the jurisdiction first."""
+    inside = sorted(code for code in DIVISIONS if code != jurisdiction and is_within(code, jurisdiction))
+    return [
+        (code, f"{DIVISIONS[code]} ({code})")
+        for code in ([jurisdiction] if jurisdiction in DIVISIONS else []) + inside
+    ]
 
 
 def _text(label: Any, *, max_length: int, required: bool = True, **attrs: Any) -> forms.CharField:
@@ -259,9 +268,13 @@ class OrganisationForm(forms.Form):
     mobile = _mobile(_("单位联系手机"))
     password = _password(_("初始密码"))
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, jurisdiction: str = "", **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["authorisation_reference"].help_text = _("代理人办理时必填。")
+        if jurisdiction:
+            # Only the divisions of the clerk's own jurisdiction can be chosen (the service checks too).
+            self.fields["division"].choices = divisions_within(jurisdiction)  # type: ignore[attr-defined]
+            self.fields["division"].initial = jurisdiction
 
 
 # Service errors about "the person" in organisation registration refer to the representative.

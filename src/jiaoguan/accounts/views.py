@@ -25,7 +25,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from jiaoguan.core.access import Role, access_required, can, granted, menu_for
+from jiaoguan.core.access import Role, access_required, can, granted, menu_for, require
 from jiaoguan.core.divisions import DIVISIONS
 from jiaoguan.core.errors import DomainError, NotAllowed, Throttled
 from jiaoguan.core.identifiers import mask_id_number, mask_name, mask_phone
@@ -241,8 +241,7 @@ def service(request: HttpRequest, code: str) -> HttpResponse:
     user = request.user
     if not user.is_authenticated:
         return redirect_to_login(request.get_full_path())
-    if user.kind == User.Kind.STAFF:
-        return redirect("accounts:counter")
+    require(user, "accounts.business.open")
     business = rules.BUSINESSES[key]
     organisation_kind = user.organisation.kind if user.organisation_id else ""  # type: ignore[union-attr]
     try:
@@ -636,8 +635,9 @@ def counter_organisations(request: HttpRequest) -> HttpResponse:
 @access_required("accounts.organisation.register")
 def counter_organisation_new(request: HttpRequest) -> HttpResponse:
     """Counter registration of an organisation user (单位用户注册)."""
+    jurisdiction = cast(User, request.user).jurisdiction
     if request.method == "POST":
-        form = OrganisationForm(request.POST)
+        form = OrganisationForm(request.POST, jurisdiction=jurisdiction)
         if form.is_valid():
             data = form.cleaned_data
             try:
@@ -671,7 +671,7 @@ def counter_organisation_new(request: HttpRequest) -> HttpResponse:
                 )
                 return redirect("accounts:counter_members", organisation_id=user.organisation_id)
     else:
-        form = OrganisationForm()
+        form = OrganisationForm(jurisdiction=jurisdiction)
     return render(request, "accounts/counter/organisation_new.html", {"form": form})
 
 

@@ -86,6 +86,8 @@ DIVISIONS: dict[str, str] = {
     # Zhengzhou, the provincial capital.
     "410102": "中原区",
     "410105": "金水区",
+    # Zhoukou, the neighbouring detachment (records of another jurisdiction in the same province).
+    "411602": "川汇区",
     # Zhumadian, where the demonstration deployment runs.
     "411702": "驿城区",
     "411721": "西平县",
