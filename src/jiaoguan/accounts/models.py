@@ -34,23 +34,42 @@ class User(AbstractUser):
         ONLINE = "online", "网上注册 online"
         COUNTER = "counter", "窗口注册 counter"
 
-    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.INDIVIDUAL)
-    registration_level = models.CharField(max_length=8, choices=Level.choices, blank=True)
+    kind = models.CharField("用户类别 kind", max_length=16, choices=Kind.choices, default=Kind.INDIVIDUAL)
+    registration_level = models.CharField(
+        "注册方式 registration", max_length=8, choices=Level.choices, blank=True
+    )
     person = models.OneToOneField(
-        Person, null=True, blank=True, on_delete=models.PROTECT, related_name="account"
+        Person,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="account",
+        verbose_name="自然人 person",
     )
     organisation = models.OneToOneField(
-        Organisation, null=True, blank=True, on_delete=models.PROTECT, related_name="account"
+        Organisation,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="account",
+        verbose_name="单位 organisation",
     )
-    mobile = models.CharField(max_length=11, blank=True, db_comment="verified contact mobile; personal data")
-    mobile_verified_at = models.DateTimeField(null=True, blank=True)
-    staff_role = models.CharField(max_length=32, choices=StaffRole.choices, blank=True)
+    mobile = models.CharField(
+        "手机号码 mobile", max_length=11, blank=True, db_comment="verified contact mobile; personal data"
+    )
+    mobile_verified_at = models.DateTimeField("手机验证时间 mobile verified at", null=True, blank=True)
+    staff_role = models.CharField("岗位 staff role", max_length=32, choices=StaffRole.choices, blank=True)
     jurisdiction = models.CharField(
-        max_length=6, blank=True, db_comment="GB/T 2260 code; staff see only records inside it"
+        "辖区 jurisdiction",
+        max_length=6,
+        blank=True,
+        db_comment="GB/T 2260 code; staff see only records inside it",
     )
-    failed_logins = models.PositiveSmallIntegerField(default=0)
-    locked_until = models.DateTimeField(null=True, blank=True)
-    upgraded_at = models.DateTimeField(null=True, blank=True, db_comment="online to counter upgrade (U5)")
+    failed_logins = models.PositiveSmallIntegerField("连续登录失败次数 failed logins", default=0)
+    locked_until = models.DateTimeField("锁定至 locked until", null=True, blank=True)
+    upgraded_at = models.DateTimeField(
+        "转窗口注册时间 upgraded at", null=True, blank=True, db_comment="online to counter upgrade (U5)"
+    )
 
     objects: ClassVar[UserManager[User]] = UserManager()  # type: ignore[assignment]
 
@@ -91,14 +110,23 @@ class OrganisationMember(models.Model):
         AGENT = "agent", "代理人 authorised agent"
         MEMBER = "member", "经办人 member"
 
-    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="members")
-    person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="organisation_roles")
-    role = models.CharField(max_length=24, choices=Role.choices)
-    authorisation_reference = models.CharField(
-        max_length=64, blank=True, db_comment="委托代理授权书 number; required for an agent"
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.CASCADE, related_name="members", verbose_name="单位 organisation"
     )
-    added_by = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="+")
-    added_at = models.DateTimeField(auto_now_add=True)
+    person = models.ForeignKey(
+        Person, on_delete=models.PROTECT, related_name="organisation_roles", verbose_name="人员 person"
+    )
+    role = models.CharField("人员类别 role", max_length=24, choices=Role.choices)
+    authorisation_reference = models.CharField(
+        "委托代理授权书编号 authorisation number",
+        max_length=64,
+        blank=True,
+        db_comment="委托代理授权书 number; required for an agent",
+    )
+    added_by = models.ForeignKey(
+        User, null=True, on_delete=models.SET_NULL, related_name="+", verbose_name="办理人 added by"
+    )
+    added_at = models.DateTimeField("添加时间 added at", auto_now_add=True)
 
     class Meta:
         constraints = [
@@ -107,6 +135,8 @@ class OrganisationMember(models.Model):
                 condition=~Q(role="agent") | ~Q(authorisation_reference=""), name="agent_needs_authorisation"
             ),
         ]
+        verbose_name = "单位人员 organisation member"
+        verbose_name_plural = "单位人员 organisation members"
 
     def __str__(self) -> str:
         return f"{self.organisation_id}:{self.get_role_display()}"
@@ -120,18 +150,22 @@ class SmsCode(models.Model):
         CHANGE_MOBILE = "change_mobile", "变更手机号 change mobile"
         RESET_PASSWORD = "reset_password", "重置密码 reset password"
 
-    mobile = models.CharField(max_length=11, db_index=True, db_comment="personal data")
-    purpose = models.CharField(max_length=16, choices=Purpose.choices)
+    mobile = models.CharField("手机号码 mobile", max_length=11, db_index=True, db_comment="personal data")
+    purpose = models.CharField("用途 purpose", max_length=16, choices=Purpose.choices)
     code_hash = models.CharField(
-        max_length=64, db_comment="sha256 of code and secret; the code is never stored"
+        "验证码摘要 code hash",
+        max_length=64,
+        db_comment="sha256 of code and secret; the code is never stored",
     )
-    created_at = models.DateTimeField(db_index=True)
-    expires_at = models.DateTimeField()
-    used_at = models.DateTimeField(null=True, blank=True)
-    failed_attempts = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField("发送时间 sent at", db_index=True)
+    expires_at = models.DateTimeField("失效时间 expires at")
+    used_at = models.DateTimeField("使用时间 used at", null=True, blank=True)
+    failed_attempts = models.PositiveSmallIntegerField("错误次数 failed attempts", default=0)
 
     class Meta:
         indexes = [models.Index(fields=["mobile", "purpose", "created_at"])]
+        verbose_name = "短信验证码 SMS code"
+        verbose_name_plural = "短信验证码 SMS codes"
 
     def __str__(self) -> str:
         return f"SMS {self.purpose} #{self.pk}"
@@ -140,12 +174,18 @@ class SmsCode(models.Model):
 class ApiToken(models.Model):
     """A bearer token for the app (POST /api/v1/auth/tokens). Only its hash is kept."""
 
-    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
-    token_hash = models.CharField(max_length=64, unique=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    expires_at = models.DateTimeField()
-    revoked_at = models.DateTimeField(null=True, blank=True)
-    last_used_at = models.DateTimeField(null=True, blank=True)
+    user = models.ForeignKey(
+        User, on_delete=models.CASCADE, related_name="api_tokens", verbose_name="用户 user"
+    )
+    token_hash = models.CharField("令牌摘要 token hash", max_length=64, unique=True)
+    created_at = models.DateTimeField("签发时间 issued at", auto_now_add=True)
+    expires_at = models.DateTimeField("失效时间 expires at")
+    revoked_at = models.DateTimeField("注销时间 revoked at", null=True, blank=True)
+    last_used_at = models.DateTimeField("最近使用 last used", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "接口令牌 API token"
+        verbose_name_plural = "接口令牌 API tokens"
 
     def __str__(self) -> str:
         return f"token #{self.pk} of user {self.user_id}"
@@ -158,18 +198,29 @@ class ApiClient(models.Model):
     the secret is shown once when the client is created. Scopes name what it may do.
     """
 
-    client_id = models.CharField(max_length=40, unique=True)
-    name = models.CharField(max_length=100)
+    client_id = models.CharField("客户端编号 client id", max_length=40, unique=True)
+    name = models.CharField("名称 name", max_length=100)
     secret_hash = models.CharField(
-        max_length=64, db_comment="sha256 hex of the secret; the secret is never stored"
+        "密钥摘要 secret hash",
+        max_length=64,
+        db_comment="sha256 hex of the secret; the secret is never stored",
     )
-    scopes = models.CharField(max_length=200, db_comment="space-separated, e.g. 'violations:import'")
-    division = models.CharField(max_length=6, db_comment="GB/T 2260 code of the area it may act for")
+    scopes = models.CharField(
+        "授权范围 scopes", max_length=200, db_comment="space-separated, e.g. 'violations:import'"
+    )
+    division = models.CharField(
+        "所属行政区划 division", max_length=6, db_comment="GB/T 2260 code of the area it may act for"
+    )
     organisation = models.ForeignKey(
-        Organisation, null=True, blank=True, on_delete=models.PROTECT, related_name="api_clients"
+        Organisation,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="api_clients",
+        verbose_name="单位 organisation",
     )
-    created_at = models.DateTimeField(auto_now_add=True)
-    revoked_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField("创建时间 created at", auto_now_add=True)
+    revoked_at = models.DateTimeField("注销时间 revoked at", null=True, blank=True)
 
     class Meta:
         verbose_name = "接入系统 API client"

@@ -20,27 +20,45 @@ class AuditEntry(models.Model):
         REGISTER = "register", "注册 register"
         UPGRADE = "upgrade", "升级 upgrade"
 
-    at = models.DateTimeField(auto_now_add=True, db_index=True)
+    at = models.DateTimeField("时间 time", auto_now_add=True, db_index=True)
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name="操作人 actor",
     )
     actor_label = models.CharField(
-        max_length=150, db_comment="the actor's username, masked when it is an ID number"
+        "操作人账号 actor account",
+        max_length=150,
+        db_comment="the actor's username, masked when it is an ID number",
     )
-    actor_role = models.CharField(max_length=64, blank=True, db_comment="staff role or 'citizen'")
-    actor_jurisdiction = models.CharField(max_length=6, blank=True, db_comment="GB/T 2260 code of the actor")
-    action = models.CharField(max_length=16, choices=Action.choices)
-    subject_type = models.CharField(max_length=64, db_comment="app_label.model of the record touched")
-    subject_id = models.CharField(max_length=64, db_comment="primary key of the record touched")
+    actor_role = models.CharField(
+        "岗位 role", max_length=64, blank=True, db_comment="staff role or 'citizen'"
+    )
+    actor_jurisdiction = models.CharField(
+        "操作人辖区 actor jurisdiction", max_length=6, blank=True, db_comment="GB/T 2260 code of the actor"
+    )
+    action = models.CharField("操作 action", max_length=16, choices=Action.choices)
+    subject_type = models.CharField(
+        "记录类型 record type", max_length=64, db_comment="app_label.model of the record touched"
+    )
+    subject_id = models.CharField(
+        "记录编号 record id", max_length=64, db_comment="primary key of the record touched"
+    )
     subject_person_id = models.BigIntegerField(
+        "当事人编号 person id",
         null=True,
         blank=True,
         db_index=True,
         db_comment="registry person whose data this is, for 'who accessed my data'",
     )
-    summary = models.CharField(max_length=255, blank=True, db_comment="what was done; personal data masked")
-    reason = models.CharField(max_length=255, blank=True)
-    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    summary = models.CharField(
+        "内容 summary", max_length=255, blank=True, db_comment="what was done; personal data masked"
+    )
+    reason = models.CharField("原因 reason", max_length=255, blank=True)
+    ip_address = models.GenericIPAddressField("IP 地址 IP address", null=True, blank=True)
 
     class Meta:
         ordering = ["-at", "-id"]
@@ -57,18 +75,22 @@ class AuditEntry(models.Model):
 class IdempotencyRecord(models.Model):
     """First answer to a retried request, replayed for a repeat of the same key."""
 
-    scope = models.CharField(max_length=64, db_comment="endpoint or operation name")
-    owner = models.CharField(max_length=64, db_comment="user id, client id or 'anon:<ip>'")
-    key = models.CharField(max_length=128)
-    request_hash = models.CharField(max_length=64, db_comment="sha256 of the request body")
-    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
-    response = models.JSONField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    scope = models.CharField("接口 scope", max_length=64, db_comment="endpoint or operation name")
+    owner = models.CharField("请求方 owner", max_length=64, db_comment="user id, client id or 'anon:<ip>'")
+    key = models.CharField("幂等键 key", max_length=128)
+    request_hash = models.CharField(
+        "请求摘要 request hash", max_length=64, db_comment="sha256 of the request body"
+    )
+    status_code = models.PositiveSmallIntegerField("状态码 status", null=True, blank=True)
+    response = models.JSONField("首次应答 first answer", null=True, blank=True)
+    created_at = models.DateTimeField("时间 created at", auto_now_add=True, db_index=True)
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["scope", "owner", "key"], name="idempotency_unique_key")
         ]
+        verbose_name = "幂等请求记录 idempotency record"
+        verbose_name_plural = "幂等请求记录 idempotency records"
 
     def __str__(self) -> str:
         return f"{self.scope}:{self.key}"
@@ -77,16 +99,18 @@ class IdempotencyRecord(models.Model):
 class OutboxMessage(models.Model):
     """A side effect written in the same transaction as the change and sent after commit."""
 
-    dedup_key = models.CharField(max_length=128, unique=True)
-    topic = models.CharField(max_length=64, db_index=True)
-    payload = models.JSONField()
-    created_at = models.DateTimeField(auto_now_add=True)
-    attempts = models.PositiveIntegerField(default=0)
-    last_error = models.CharField(max_length=255, blank=True)
-    sent_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    dedup_key = models.CharField("去重键 dedup key", max_length=128, unique=True)
+    topic = models.CharField("主题 topic", max_length=64, db_index=True)
+    payload = models.JSONField("内容 payload")
+    created_at = models.DateTimeField("时间 created at", auto_now_add=True)
+    attempts = models.PositiveIntegerField("投递次数 attempts", default=0)
+    last_error = models.CharField("最近错误 last error", max_length=255, blank=True)
+    sent_at = models.DateTimeField("投递时间 sent at", null=True, blank=True, db_index=True)
 
     class Meta:
         ordering = ["id"]
+        verbose_name = "待发事件 outbox message"
+        verbose_name_plural = "待发事件 outbox messages"
 
     def __str__(self) -> str:
         return f"{self.topic}:{self.dedup_key}"
@@ -95,7 +119,11 @@ class OutboxMessage(models.Model):
 class NamedLock(models.Model):
     """A row to lock when there is no natural row yet (e.g. the first SMS to a number)."""
 
-    name = models.CharField(max_length=128, unique=True)
+    name = models.CharField("名称 name", max_length=128, unique=True)
+
+    class Meta:
+        verbose_name = "命名锁 named lock"
+        verbose_name_plural = "命名锁 named locks"
 
     def __str__(self) -> str:
         return self.name
