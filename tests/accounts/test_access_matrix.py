@@ -303,3 +303,28 @@ def test_the_staff_menu_shows_only_what_the_role_may_open(access_world):
         assert links, role
         for link in links:
             assert client.get(link).status_code == 200, f"{role} is offered {link} but cannot open it"
+
+
+@pytest.mark.django_db
+def test_the_first_administrator_is_made_on_the_server(monkeypatch, capsys):
+    import io
+
+    from django.core.management import call_command
+    from django.core.management.base import CommandError
+
+    monkeypatch.setattr("sys.stdin", io.StringIO("Counter#2026x\n"))
+    call_command(
+        "staff", "add", "chief", "--role", "administrator", "--jurisdiction", "411700", "--password-stdin"
+    )
+    chief = User.objects.get(username="chief")
+    assert (
+        chief.kind == "staff"
+        and chief.staff_role == "administrator"
+        and chief.check_password("Counter#2026x")
+    )
+    monkeypatch.setattr("sys.stdin", io.StringIO("123\n"))
+    with pytest.raises(CommandError, match="accounts.password"):
+        call_command(
+            "staff", "add", "weak", "--role", "auditor", "--jurisdiction", "411700", "--password-stdin"
+        )
+    assert not User.objects.filter(username="weak").exists()
