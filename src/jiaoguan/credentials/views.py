@@ -25,7 +25,7 @@ from django.views.decorators.cache import never_cache
 
 from jiaoguan.accounts.forms import add_domain_error
 from jiaoguan.accounts.models import User
-from jiaoguan.core.access import access_required
+from jiaoguan.core.access import access_required, can
 from jiaoguan.core.audit import audit_record
 from jiaoguan.core.divisions import division_name
 from jiaoguan.core.errors import Conflict, DomainError, NotFound
@@ -262,7 +262,7 @@ def _card(vehicle: Vehicle, status: VehicleStatus | None) -> dict[str, Any]:
 
 def _exempt_eligible(user: User, vehicle: Vehicle, status: VehicleStatus | None) -> bool:
     """The owner may apply online for the label now (E2): label-only, in the 3-month window."""
-    if status is None or services.vehicle_problem(vehicle)[0]:
+    if status is None or not can(user, APPLY_EXEMPT) or services.vehicle_problem(vehicle)[0]:
         return False
     stored = set(vehicle.status or "A")
     return (
@@ -473,7 +473,7 @@ def credential_list(request: HttpRequest) -> HttpResponse:
             "licences": licence_cards,
             "without": without,
             "licence_offer": licence_offer,
-            "is_individual": user.kind == User.Kind.INDIVIDUAL,
+            "can_apply_licence": can(user, LICENCE_APPLY),
         },
     )
 
