@@ -28,7 +28,7 @@ from jiaoguan.accounts.forms import ID_TYPE_CHOICES, add_domain_error
 from jiaoguan.accounts.models import User
 from jiaoguan.core.access import access_required, allowed, can
 from jiaoguan.core.audit import audit_record
-from jiaoguan.core.divisions import DIVISIONS, division_level, is_within
+from jiaoguan.core.divisions import DIVISIONS, division_level
 from jiaoguan.core.errors import DomainError, NotAllowed, NotFound, Throttled
 from jiaoguan.core.identifiers import mask_id_number, mask_name, mask_phone
 
@@ -189,15 +189,16 @@ def _grant_expiry(grant: dict[str, Any]) -> datetime:
 # ---------------------------------------------------------------- officer: cases
 
 
-def _division_choices(jurisdiction: str) -> list[tuple[str, str]]:
-    """Handling units inside the jurisdiction: the jurisdiction first, then its counties."""
+def _division_choices(user: User) -> list[tuple[str, str]]:
+    """Handling units the officer may open cases in: the jurisdiction first, then its counties."""
+    jurisdiction = user.jurisdiction
     codes = []
     for code in DIVISIONS:
         try:
-            inside = is_within(code, jurisdiction) and division_level(code) != "province"
+            unit = division_level(code) != "province"
         except DomainError:
-            inside = False
-        if inside:
+            unit = False
+        if unit and allowed(user, CASE_OPEN, division=code):
             codes.append(code)
     codes.sort(key=lambda code: (code != jurisdiction, code))
     return [(code, f"{DIVISIONS[code]} ({code})") for code in codes] or [(jurisdiction, jurisdiction)]
@@ -255,7 +256,7 @@ def case_list(request: HttpRequest) -> HttpResponse:
 def case_new(request: HttpRequest) -> HttpResponse:
     """Open a general-procedure case in a unit of my jurisdiction (A1)."""
     user = _user(request)
-    divisions = _division_choices(user.jurisdiction)
+    divisions = _division_choices(user)
     status = 200
     if request.method == "POST":
         form = CaseForm(request.POST, divisions=divisions)

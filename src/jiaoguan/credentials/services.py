@@ -713,6 +713,7 @@ def credential_revoke(*, actor: Any, credential_id: int, reason: str, request: A
     issue, a new e-licence application) gives a new credential with a new number.
     Lock order as everywhere: the vehicle or licence row, then its credentials.
     """
+    require(actor, CREDENTIAL_REVOKE)
     reason = " ".join((reason or "").split())
     if not 2 <= len(reason) <= REVOKE_REASON_MAX:
         raise ValidationFailed(
@@ -721,7 +722,6 @@ def credential_revoke(*, actor: Any, credential_id: int, reason: str, request: A
             f"Give the reason for revoking (2 to {REVOKE_REASON_MAX} characters).",
             field="reason",
         )
-    require(actor, CREDENTIAL_REVOKE)
     found = (
         credentials_visible_to(actor=actor)
         .filter(pk=credential_id)
