@@ -182,7 +182,7 @@ class CredentialAdmin(AccessAdmin):
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
-            "title": "撤销电子凭证 Revoke credential",
+            "title": "撤销电子凭证 Revoke an electronic credential",
             "credential": credential,
             "subject": self.subject(credential),
             "facts": [
