@@ -98,15 +98,113 @@ class TestCase:
         with pytest.raises(NotFound):
             services.stage_record(actor=other, case_id=case.pk, stage="acceptance", happened_on=TODAY)
 
-    def test_stages_and_closure(self, case, officer):
+    def test_stages_in_order(self, case, officer):
         with pytest.raises(Conflict):
             services.stage_record(actor=officer, case_id=case.pk, stage="determination", happened_on=TODAY)
-        for stage in ["acceptance", "investigation", "determination", "closure"]:
+        for stage in ["acceptance", "investigation", "determination"]:
             services.stage_record(actor=officer, case_id=case.pk, stage=stage, happened_on=TODAY)
+        # Closure is its own step, with a summary and a confirmation (A2).
+        with pytest.raises(ValidationFailed) as refused:
+            services.stage_record(actor=officer, case_id=case.pk, stage="closure", happened_on=TODAY)
+        assert refused.value.code == "accidents.closure_separate"
+
+    def test_closing_needs_a_summary_and_the_determination(self, case, officer):
+        with pytest.raises(ValidationFailed) as short:
+            services.case_close(actor=officer, case_id=case.pk, closed_on=TODAY, summary=" 结 ")
+        assert short.value.detail["field"] == "summary"
+        with pytest.raises(Conflict) as early:
+            services.case_close(
+                actor=officer, case_id=case.pk, closed_on=TODAY, summary="调解达成协议，结案。"
+            )
+        assert early.value.code == "accidents.stage_order"
         case.refresh_from_db()
-        assert case.closed_at is not None
-        with pytest.raises(Conflict):
-            services.stage_record(actor=officer, case_id=case.pk, stage="mediation", happened_on=TODAY)
+        assert case.closed_at is None
+
+    def test_closing_waits_for_open_applications(self, case, officer, make_person):
+        from jiaoguan.accidents.models import QueryApplication
+        from jiaoguan.accounts.models import User
+
+        for stage in ["acceptance", "investigation", "determination"]:
+            services.stage_record(actor=officer, case_id=case.pk, stage=stage, happened_on=TODAY)
+        owner = User.objects.create_user(username="owner-a", person=make_person(name="周瑜"))
+        application = services.query_application_submit(
+            actor=owner, accident_number=case.number, role="owner", reason="我是肇事车辆所有人，需了解处理进度。",
+            document=pdf_bytes(), document_name="proof.pdf",
+        )  # fmt: skip
+        with pytest.raises(Conflict) as waiting:
+            services.case_close(
+                actor=officer, case_id=case.pk, closed_on=TODAY, summary="调解达成协议，结案。"
+            )
+        assert waiting.value.code == "accidents.close_open_applications"
+        services.query_application_review(actor=officer, application_id=application.pk, approve=True)
+        services.case_close(actor=officer, case_id=case.pk, closed_on=TODAY, summary="调解达成协议，结案。")
+        assert QueryApplication.objects.get().state == "approved"
+
+    def test_nothing_is_recorded_on_a_closed_case_but_a_credential_can_be_revoked(
+        self, case, officer, party, make_person
+    ):
+        from jiaoguan.accidents.models import StageRecord
+        from jiaoguan.accounts.models import User
+        from jiaoguan.core.models import AuditEntry
+
+        determine(case, officer)
+        closed = services.case_close(
+            actor=officer,
+            case_id=case.pk,
+            closed_on=TODAY,
+            summary="双方达成赔偿协议，结案。",
+            public_note="已结案",
+        )
+        assert closed.closed_at is not None and closed.closed_by == officer
+        assert closed.closure_summary == "双方达成赔偿协议，结案。"
+        closure = StageRecord.objects.get(case=case, stage="closure")
+        assert closure.public_note == "已结案" and closure.internal_note == "双方达成赔偿协议，结案。"
+        entry = AuditEntry.objects.get(summary=f"结案 {case.number}")
+        assert entry.reason == "双方达成赔偿协议，结案。" and entry.actor_id == officer.pk
+        refused = [
+            lambda: services.stage_record(actor=officer, case_id=case.pk, stage="mediation", happened_on=TODAY),
+            lambda: services.case_close(actor=officer, case_id=case.pk, closed_on=TODAY, summary="再次结案"),
+            lambda: services.party_add(
+                actor=officer, case_id=case.pk, label="乙", name="李娜", id_type="resident_id",
+                id_number=make_person(name="李娜").id_number,
+            ),
+            lambda: services.document_issue(actor=officer, case_id=case.pk, kind="certificate", facts="补充"),
+            lambda: services.evidence_item_add(
+                actor=officer, case_id=case.pk, kind="photos", title="照片", data=pdf_bytes(), name="p.pdf"
+            ),
+            lambda: services.query_application_submit(
+                actor=User.objects.create_user(username="owner-b", person=make_person(name="黄盖")),
+                accident_number=case.number, role="owner", reason="我是肇事车辆所有人，需了解处理进度。",
+                document=pdf_bytes(), document_name="proof.pdf",
+            ),
+        ]  # fmt: skip
+        for attempt in refused:
+            with pytest.raises(Conflict) as error:
+                attempt()
+            assert error.value.code == "accidents.case_closed"
+        # Taking access away stays possible: a leaked code must be stoppable after closure too.
+        revoked = services.query_credential_revoke(
+            actor=officer, credential_id=party[1].pk, reason="查询码泄露"
+        )
+        assert revoked.revoked_at is not None
+
+    def test_closing_follows_the_table(self, case, officer, make_staff):
+        for stage in ["acceptance", "investigation", "determination"]:
+            services.stage_record(actor=officer, case_id=case.pk, stage=stage, happened_on=TODAY)
+        with pytest.raises(NotAllowed):
+            services.case_close(
+                actor=make_staff(role="counter_clerk"),
+                case_id=case.pk,
+                closed_on=TODAY,
+                summary="结案说明内容",
+            )
+        elsewhere = make_staff(role="accident_head", jurisdiction="411600", username="head-411600")
+        with pytest.raises(NotFound):
+            services.case_close(actor=elsewhere, case_id=case.pk, closed_on=TODAY, summary="结案说明内容")
+        head = make_staff(role="accident_head", jurisdiction="411700", username="head-411700")
+        assert services.case_close(
+            actor=head, case_id=case.pk, closed_on=TODAY, summary="结案说明内容"
+        ).closed_at
 
 
 @pytest.mark.django_db

@@ -185,8 +185,14 @@ def test_open_case_refuses_a_unit_outside_the_jurisdiction(client, officer):
     response = client.post(
         "/accidents/cases/new/", {"occurred_at": occurred, "place": "西平县", "division": "411721"}
     )
-    assert response.status_code == 200 and "请从列表中选择" in text_of(response)
+    # The access table refuses the unit; the message stands next to the field.
+    assert response.status_code == 403
+    assert re.search(r'id="id_division_error">[^<]*不在您的辖区范围内', response.content.decode())
     assert not AccidentCase.objects.exists()
+    unknown = client.post(
+        "/accidents/cases/new/", {"occurred_at": occurred, "place": "某地", "division": "999999"}
+    )
+    assert unknown.status_code == 200 and "请从列表中选择" in text_of(unknown)
 
 
 def test_party_code_is_shown_once_with_the_print_link(client, officer, case, make_person):
@@ -255,20 +261,54 @@ def test_stage_form_offers_only_the_stages_allowed_now(client, officer, case):
     assert options == ["investigation", "inspection", "detention", "hit_and_run"]
 
 
-def test_closure_ends_the_case(client, officer, case):
+def test_closure_asks_for_a_summary_and_a_confirmation_then_ends_the_case(client, officer, case, party):
     client.force_login(officer)
-    for stage in ["acceptance", "investigation", "determination", "closure"]:
+    close_url = f"/accidents/cases/{case.pk}/close/"
+    assert "暂不能结案：须先登记“事故认定”" in text_of(client.get(f"/accidents/cases/{case.pk}/"))
+    for stage in ["acceptance", "investigation", "determination"]:
         response = client.post(
             f"/accidents/cases/{case.pk}/stages/",
             {"stage-stage": stage, "stage-happened_on": TODAY.isoformat()},
         )
         assert response.status_code == 302, text_of(response)
+    page = client.get(f"/accidents/cases/{case.pk}/").content.decode()
+    assert close_url in page
+    options = re.findall(
+        r'<option value="([a-z_]+)"', page.split('name="stage-stage"')[1].split("</select>")[0]
+    )
+    assert "closure" not in options  # closure is its own step
+    # the confirmation page says what cannot be undone and asks for the summary and the tick
+    confirm = text_of(client.get(close_url))
+    assert "此操作不能恢复" in confirm and "结案说明" in confirm and "确认结案" in confirm
+    step = {"step": "confirm", "closed_on": TODAY.isoformat()}
+    unticked = client.post(close_url, {**step, "summary": "双方达成调解协议。"})
+    assert unticked.status_code == 200 and "请勾选确认后再提交" in text_of(unticked)
+    assert "双方达成调解协议。" in text_of(unticked)  # what was typed stays
+    no_summary = client.post(close_url, {**step, "summary": "", "confirm": "on"})
+    assert no_summary.status_code == 200 and "请填写此项" in text_of(no_summary)
+    case.refresh_from_db()
+    assert case.closed_at is None
+    done = client.post(close_url, {**step, "summary": "双方达成调解协议。", "confirm": "on"})
+    assert done.status_code == 302 and done["Location"] == f"/accidents/cases/{case.pk}/#stages"
+    case.refresh_from_db()
+    assert case.closed_at is not None and case.closure_summary == "双方达成调解协议。"
     page = text_of(client.get(f"/accidents/cases/{case.pk}/"))
     assert (
         "已结案" in page
+        and "双方达成调解协议。" in page
         and 'name="stage-stage"' not in page
         and f"/accidents/cases/{case.pk}/parties/" not in page
+        and close_url not in page
+        and "/documents/issue/" not in page
+        and f"/accidents/cases/{case.pk}/evidence/" not in page
     )
+    # revoking a credential stays possible after closure
+    assert f"/accidents/cases/{case.pk}/credentials/{party[1].pk}/revoke/" in page
+    refused = client.post(
+        f"/accidents/cases/{case.pk}/stages/",
+        {"stage-stage": "mediation", "stage-happened_on": TODAY.isoformat()},
+    )
+    assert "案件已结案" in text_of(refused)
 
 
 def test_issue_and_release_a_determination_through_the_page(client, officer, case, party):
@@ -350,7 +390,7 @@ def test_access_matrix_for_staff(client, officer, other_officer, head, clerk, ca
     for url in [*urls, "/accidents/cases/", "/accidents/cases/new/", "/accidents/approvals/"]:
         response = client.get(url)
         assert response.status_code == 403, url
-        assert "事故处理" in text_of(response)
+        assert "您的岗位无权" in text_of(response) and "access.role_not_allowed" in text_of(response)
     client.logout()
     assert client.get(urls[0])["Location"].startswith("/login/")
 
@@ -361,11 +401,25 @@ def test_a_credential_of_another_case_is_not_printed_under_this_case(client, off
     assert client.get(f"/accidents/cases/{other.pk}/credentials/{party[1].pk}.pdf").status_code == 404
 
 
-def test_revoke_a_credential(client, officer, case, party):
+def test_revoke_a_credential_asks_for_the_reason_and_a_confirmation(client, officer, case, party):
+    from jiaoguan.core.models import AuditEntry
+
     client.force_login(officer)
     url = f"/accidents/cases/{case.pk}/credentials/{party[1].pk}/revoke/"
-    assert "请填写撤销原因" in text_of(client.post(url, {"reason": ""}))
-    assert client.post(url, {"reason": "当事人申请更换"}).status_code == 302
+    # the short form on the case page leads to the confirmation page, the reason kept
+    first = client.post(url, {"reason": "当事人申请更换"})
+    page = text_of(first)
+    assert first.status_code == 200 and "此操作不能恢复" in page and "确认撤销" in page
+    assert 'value="当事人申请更换"' in first.content.decode()
+    party[1].refresh_from_db()
+    assert party[1].revoked_at is None
+    step = {"step": "confirm"}
+    assert "请填写此项" in text_of(client.post(url, {**step, "reason": "", "confirm": "on"}))
+    assert "请勾选确认" in text_of(client.post(url, {**step, "reason": "当事人申请更换"}))
+    party[1].refresh_from_db()
+    assert party[1].revoked_at is None
+    assert client.post(url, {**step, "reason": "当事人申请更换", "confirm": "on"}).status_code == 302
+    assert AuditEntry.objects.get(summary="撤销查询凭证").reason == "当事人申请更换"
     assert "已撤销" in text_of(client.get(f"/accidents/cases/{case.pk}/"))
     assert client.get(f"/accidents/cases/{case.pk}/credentials/{party[1].pk}.pdf").status_code == 404
     response = query(Client(), case.number, party[2])

@@ -41,3 +41,27 @@ def test_parallel_issue_and_bulk_issue_leave_one_current_mark(make_person, make_
         t.join(30)
     assert not errors, errors
     assert Credential.objects.filter(vehicle=vehicle, status__in=["valid", "suspended"]).count() == 1
+
+
+def test_revoke_racing_a_reissue_never_leaves_the_revoked_mark_current(
+    make_person, make_vehicle, make_staff, run_together
+):
+    """Revocation and a reissue lock the vehicle first: the old mark ends revoked or superseded, never valid."""
+    if connection.vendor != "postgresql":
+        pytest.skip("row-lock races are exercised on PostgreSQL")
+    from jiaoguan.core.errors import Conflict
+    from jiaoguan.registry.models import Vehicle
+
+    clerk = make_staff(role="counter_clerk", jurisdiction="411700")
+    vehicle = make_vehicle(owner=make_person(), registered_on=timezone.localdate() - timedelta(days=300))
+    mark = services.inspection_mark_issue(vehicle_id=vehicle.pk, event="test")
+    Vehicle.objects.filter(pk=vehicle.pk).update(plate_number="豫QB7777")  # the reissue then supersedes
+    revoked, reissued = run_together(
+        lambda: services.credential_revoke(actor=clerk, credential_id=mark.pk, reason="手机遗失"),
+        lambda: services.inspection_mark_issue(vehicle_id=vehicle.pk, event="changed"),
+    )
+    assert not isinstance(reissued, Exception), reissued
+    assert not isinstance(revoked, Exception) or isinstance(revoked, Conflict), revoked
+    mark.refresh_from_db()
+    assert mark.status in ("revoked", "superseded")
+    assert Credential.objects.filter(vehicle=vehicle, status__in=["valid", "suspended"]).count() <= 1

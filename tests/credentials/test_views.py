@@ -111,10 +111,11 @@ def test_list_shows_my_marks_only(client, owner_user, mark, other_mark):
     assert "有效" in page and "仅发标志" in page
 
 
-def test_list_asks_anonymous_to_log_in_and_sends_staff_to_the_counter(client, clerk):
+def test_list_asks_anonymous_to_log_in_and_refuses_staff(client, clerk):
     assert client.get("/credentials/")["Location"].startswith("/login/?next=/credentials/")
     client.force_login(clerk)
-    assert client.get("/credentials/")["Location"] == "/counter/"
+    refused = client.get("/credentials/")
+    assert refused.status_code == 403 and "此项业务由群众本人办理" in text_of(refused)
 
 
 def test_e_licence_tile_leads_to_my_credentials(client, owner_user):

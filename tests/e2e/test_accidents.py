@@ -1,5 +1,6 @@
 """An accident case in real Chromium: the officer records it, the party queries it, an insurer applies,
-the head approves an evidence review and the party downloads the stamped item (A1-A9)."""
+the head approves an evidence review, the party downloads the stamped item and the officer closes the
+case after confirming (A1-A9)."""
 
 from __future__ import annotations
 
@@ -253,6 +254,29 @@ def test_accident_case_from_opening_to_evidence_download(page, browser, live_ser
         text = PdfReader(io.BytesIO(stamped)).pages[0].extract_text()
         assert "仅供本事故查阅" in text and "马*" in text
         assert EvidenceDownload.objects.filter(item=normal).count() == 1
+
+        # ---- the officer closes the case: a summary, then a confirmation; nothing is recorded afterwards
+        page.goto(case_url)
+        page.get_by_role("link", name="结案…").click()
+        page.wait_for_url(re.compile(rf"{case_url}close/$"))
+        assert "此操作不能恢复" in page.inner_text("main")
+        page.fill("#id_summary", "双方达成损害赔偿调解协议，赔偿已履行。")
+        page.fill("#id_public_note", "双方已达成调解协议")
+        page.get_by_role("button", name="确认结案").click()
+        assert "请勾选确认后再提交" in page.inner_text("#field-confirm")
+        case.refresh_from_db()
+        assert case.closed_at is None
+        fits(page)
+        shot(page, "accident-close")
+        page.check("#id_confirm")
+        page.get_by_role("button", name="确认结案").click()
+        page.wait_for_url(re.compile(rf"{case_url}#stages$"))
+        main = page.inner_text("main")
+        assert "已结案" in main and "双方达成损害赔偿调解协议" in main
+        assert page.locator("#id_stage-stage").count() == 0 and page.locator("#id_party-name").count() == 0
+        party_page.goto("/accidents/query/progress/")
+        assert "事故结案" in party_page.inner_text("#timeline")
+        assert "双方已达成调解协议" in party_page.inner_text("#timeline")
     finally:
         for context in contexts:
             context.close()

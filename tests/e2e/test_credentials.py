@@ -121,6 +121,50 @@ def test_a_screenshot_of_an_expired_qr_is_red(page, citizen_with_mark):
     assert "过期截图" in page.inner_text("main")
 
 
+def test_a_clerk_revokes_the_mark_in_the_back_office_and_the_owner_sees_why(
+    page, browser, live_server, citizen_with_mark, make_staff
+):
+    user, mark = citizen_with_mark
+    clerk = make_staff(role="counter_clerk", jurisdiction="411700")
+    page.goto("/login/")
+    page.fill("#id_account", clerk.username)
+    page.fill("#id_password", "Counter#2026x")  # tests/conftest.py make_staff
+    page.get_by_role("button", name="登录", exact=True).click()
+    page.wait_for_url(re.compile(r"/counter/$"))
+    page.goto("/admin/credentials/credential/")
+    listing = page.inner_text("#changelist")
+    assert "豫QD7K21" in listing and "陈*" in listing and "陈静" not in listing
+    assert page.get_by_role("link", name="撤销… revoke").count() == 1
+    page.get_by_role("link", name="检验标志电子凭证", exact=True).click()
+    page.wait_for_url(re.compile(rf"/admin/credentials/credential/{mark.pk}/change/$"))
+    assert "有效" in page.inner_text("#content") and "陈静" not in page.inner_text("#content")
+    page.screenshot(path=str(_screenshot_dir() / "back-office-credential.png"), full_page=True)
+    page.get_by_role("link", name="撤销… Revoke").click()
+    page.wait_for_url(re.compile(rf"/admin/credentials/credential/{mark.pk}/revoke/$"))
+    assert "不能恢复" in page.inner_text("#content")
+    page.fill("#id_reason", "手机遗失")
+    page.get_by_role("button", name="确认撤销 Revoke").click()
+    assert "请勾选确认后再提交" in page.inner_text("#content")
+    page.check("#id_confirm")
+    page.screenshot(path=str(_screenshot_dir() / "back-office-revoke.png"), full_page=True)
+    page.get_by_role("button", name="确认撤销 Revoke").click()
+    page.wait_for_url(re.compile(r"/admin/credentials/credential/$"))
+    mark.refresh_from_db()
+    assert mark.status == "revoked"
+
+    context = browser.new_context(
+        viewport={"width": 360, "height": 800}, locale="zh-CN", base_url=live_server.url
+    )
+    try:
+        owner = context.new_page()
+        log_in(owner, user.username)
+        owner.goto("/credentials/")
+        main = owner.inner_text("main")
+        assert "已撤销" in main and "手机遗失" in main
+    finally:
+        context.close()
+
+
 def _screenshot_dir():
     from django.conf import settings
 

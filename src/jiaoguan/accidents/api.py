@@ -8,6 +8,7 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse
 from ninja import Field, Router, Schema
 
+from jiaoguan.core.access import access_required
 from jiaoguan.core.api import ErrorOut, InputSchema
 
 from . import services
@@ -60,6 +61,7 @@ def client_of(request: HttpRequest) -> str:
 
 
 @router.post("/accidents/progress", response={200: ProgressOut, **ERRORS}, auth=None)
+@access_required("accidents.progress.query")
 def progress(request: HttpRequest, payload: ProgressIn) -> Any:
     """Progress and results of a case for a query credential holder (A2, A3, A5)."""
     result = services.progress_query(
@@ -77,6 +79,7 @@ def progress(request: HttpRequest, payload: ProgressIn) -> Any:
 
 
 @router.post("/accidents/documents", response={200: None, **ERRORS}, auth=None)
+@access_required("accidents.progress.query")
 def document(request: HttpRequest, payload: DocumentIn) -> HttpResponse:
     """Download a released result document with the same number and code."""
     result = services.progress_query(

@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from jiaoguan.accounts.forms import ID_TYPE_CHOICES, REQUIRED
 from jiaoguan.accounts.forms import area_field as _area
 from jiaoguan.accounts.forms import text_field as _text
+from jiaoguan.core.divisions import DIVISIONS
 from jiaoguan.registry.documents import IdDocumentType
 
 from . import rules
@@ -122,7 +123,9 @@ class CaseForm(forms.Form):
 
     def __init__(self, *args: Any, divisions: list[tuple[str, str]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["division"].choices = divisions  # type: ignore[attr-defined]
+        # Any listed unit parses; whether it is inside the jurisdiction is the access table's to say.
+        self.fields["division"].choices = [(code, code) for code in DIVISIONS]  # type: ignore[attr-defined]
+        self.fields["division"].widget.choices = divisions  # type: ignore[attr-defined]
         self.fields["place"].help_text = _("写明道路名称、路段或交叉口，例如“解放大道与交通路交叉口”。")
         self.fields["summary"].help_text = _("仅民警可见，不向当事人公开。")
 
@@ -235,8 +238,34 @@ class DocumentUploadForm(forms.Form):
         self.fields["file"].help_text = _("PDF、JPEG或PNG，10MB以内。")
 
 
+def _confirm(label: Any) -> forms.BooleanField:
+    """The tick that confirms an irreversible step; the page says what cannot be undone."""
+    return forms.BooleanField(label=label, error_messages={"required": _("请勾选确认后再提交。")})
+
+
 class RevokeForm(forms.Form):
+    """Revoke a query credential: the reason, then an explicit confirmation (A4)."""
+
     reason = _text(_("撤销原因"), max_length=200)
+    confirm = _confirm(_("我已核对，确认撤销。撤销后原查询码立即失效，不能恢复。"))
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["reason"].help_text = _("例如：当事人申请更换、查询码泄露。记入审计日志。")
+
+
+class CloseForm(forms.Form):
+    """Close the case (事故结案, A2): date, closing summary, optional public note, confirmation."""
+
+    closed_on = _date(_("结案日期"))
+    summary = _area(_("结案说明"), max_length=500, rows=3)
+    public_note = _area(_("公开说明"), max_length=300, required=False, rows=2)
+    confirm = _confirm(_("我已核对，确认结案。结案后不能再登记处理阶段、文书或证据材料。"))
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["summary"].help_text = _("结案依据，例如调解结果、移送情况。仅民警可见，记入审计日志。")
+        self.fields["public_note"].help_text = _("当事人查询时可见，300字以内，可不填。")
 
 
 class DecisionForm(forms.Form):

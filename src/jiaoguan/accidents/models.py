@@ -8,21 +8,57 @@ from django.db.models import Q
 
 from jiaoguan.registry.models import DrivingLicence, Organisation, Person, Vehicle
 
-from .rules import Confidentiality, DocumentKind, EvidenceKind, Stage
+from .rules import (
+    CONFIDENTIALITY_NAMES,
+    DOCUMENT_NAMES,
+    EVIDENCE_KIND_NAMES,
+    Confidentiality,
+    named_choices,
+    stage_choices,
+)
 
 
 class AccidentCase(models.Model):
     """A road traffic accident case (道路交通事故案件)."""
 
-    number = models.CharField(max_length=20, unique=True, db_comment="accident number, see rules.py")
-    division = models.CharField(max_length=6, db_index=True, db_comment="GB/T 2260 code of the handling unit")
-    occurred_at = models.DateTimeField()
-    place = models.CharField(max_length=200)
-    weather = models.CharField(max_length=20, blank=True)
-    summary = models.TextField(blank=True, db_comment="internal; never shown to the public")
-    officer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    opened_at = models.DateTimeField(auto_now_add=True)
-    closed_at = models.DateTimeField(null=True, blank=True)
+    number = models.CharField(
+        "事故编号 accident number", max_length=20, unique=True, db_comment="accident number, see rules.py"
+    )
+    division = models.CharField(
+        "办案单位 handling unit",
+        max_length=6,
+        db_index=True,
+        db_comment="GB/T 2260 code of the handling unit",
+    )
+    occurred_at = models.DateTimeField("事故时间 time of the accident")
+    place = models.CharField("事故地点 place", max_length=200)
+    weather = models.CharField("天气 weather", max_length=20, blank=True)
+    summary = models.TextField(
+        "简要案情 summary", blank=True, db_comment="internal; never shown to the public"
+    )
+    officer = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name="立案民警 opening officer",
+    )
+    opened_at = models.DateTimeField("立案时间 opened at", auto_now_add=True)
+    closed_at = models.DateTimeField("结案时间 closed at", null=True, blank=True)
+    closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name="结案民警 closed by",
+    )
+    closure_summary = models.TextField(
+        "结案说明 closing summary", blank=True, db_comment="why and how the case ended; staff only"
+    )
+
+    class Meta:
+        verbose_name = "事故案件 accident case"
+        verbose_name_plural = "事故案件 accident cases"
 
     def __str__(self) -> str:
         return self.number
@@ -31,12 +67,14 @@ class AccidentCase(models.Model):
 class CaseCounter(models.Model):
     """Serial numbers per unit and day; the row is locked while a number is taken."""
 
-    division = models.CharField(max_length=6)
-    day = models.DateField()
-    last = models.PositiveIntegerField(default=0)
+    division = models.CharField("办案单位 handling unit", max_length=6)
+    day = models.DateField("日期 day")
+    last = models.PositiveIntegerField("已用序号 last serial", default=0)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["division", "day"], name="case_counter_unique")]
+        verbose_name = "事故编号计数器 case number counter"
+        verbose_name_plural = "事故编号计数器 case number counters"
 
     def __str__(self) -> str:
         return f"{self.division} {self.day} {self.last}"
@@ -45,24 +83,54 @@ class CaseCounter(models.Model):
 class Party(models.Model):
     """A party to the accident (当事人)."""
 
-    case = models.ForeignKey(AccidentCase, on_delete=models.CASCADE, related_name="parties")
-    label = models.CharField(max_length=8, db_comment="甲, 乙, 丙 ...")
-    person = models.ForeignKey(Person, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    name = models.CharField(max_length=64, db_comment="personal data")
-    id_type = models.CharField(max_length=24, blank=True)
-    id_number = models.CharField(max_length=32, blank=True, db_comment="personal data")
-    phone = models.CharField(max_length=11, blank=True, db_comment="personal data")
-    vehicle = models.ForeignKey(Vehicle, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    plate = models.CharField(max_length=10, blank=True)
+    case = models.ForeignKey(
+        AccidentCase, on_delete=models.CASCADE, related_name="parties", verbose_name="事故案件 case"
+    )
+    label = models.CharField("当事人序号 label", max_length=8, db_comment="甲, 乙, 丙 ...")
+    person = models.ForeignKey(
+        Person,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name="登记自然人 registered person",
+    )
+    name = models.CharField("姓名 name", max_length=64, db_comment="personal data")
+    id_type = models.CharField("证件种类 document type", max_length=24, blank=True)
+    id_number = models.CharField(
+        "证件号码 document number", max_length=32, blank=True, db_comment="personal data"
+    )
+    phone = models.CharField("手机号码 mobile", max_length=11, blank=True, db_comment="personal data")
+    vehicle = models.ForeignKey(
+        Vehicle,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name="登记机动车 registered vehicle",
+    )
+    plate = models.CharField("号牌号码 plate number", max_length=10, blank=True)
     licence = models.ForeignKey(
-        DrivingLicence, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        DrivingLicence,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name="驾驶证 driving licence",
     )
     insurer = models.ForeignKey(
-        Organisation, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        Organisation,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name="保险公司 insurer",
     )
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["case", "label"], name="party_label_once")]
+        verbose_name = "当事人 party"
+        verbose_name_plural = "当事人 parties"
 
     def __str__(self) -> str:
         return f"{self.case_id} {self.label}"
@@ -71,17 +139,28 @@ class Party(models.Model):
 class StageRecord(models.Model):
     """One progress stage as it happened (A2)."""
 
-    case = models.ForeignKey(AccidentCase, on_delete=models.CASCADE, related_name="stages")
-    stage = models.CharField(max_length=24, choices=[(s.value, s.value) for s in Stage])
-    happened_on = models.DateField()
-    public_note = models.CharField(max_length=300, blank=True, db_comment="shown to query holders")
-    internal_note = models.TextField(blank=True, db_comment="staff only")
-    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    recorded_at = models.DateTimeField(auto_now_add=True)
+    case = models.ForeignKey(
+        AccidentCase, on_delete=models.CASCADE, related_name="stages", verbose_name="事故案件 case"
+    )
+    stage = models.CharField("处理阶段 stage", max_length=24, choices=stage_choices())
+    happened_on = models.DateField("日期 date")
+    public_note = models.CharField(
+        "公开说明 public note", max_length=300, blank=True, db_comment="shown to query holders"
+    )
+    internal_note = models.TextField("内部备注 internal note", blank=True, db_comment="staff only")
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name="登记人 recorded by",
+    )
+    recorded_at = models.DateTimeField("登记时间 recorded at", auto_now_add=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["case", "stage"], name="stage_once_per_case")]
         ordering = ["happened_on", "id"]
+        verbose_name = "处理阶段 case stage"
+        verbose_name_plural = "处理阶段 case stages"
 
     def __str__(self) -> str:
         return f"{self.case_id} {self.stage}"
@@ -90,16 +169,26 @@ class StageRecord(models.Model):
 class ResultDocument(models.Model):
     """A result document (A3), generated from the case or uploaded as a scan."""
 
-    case = models.ForeignKey(AccidentCase, on_delete=models.CASCADE, related_name="documents")
-    kind = models.CharField(max_length=24, choices=[(k.value, k.value) for k in DocumentKind])
-    number = models.CharField(max_length=40)
-    content = models.BinaryField(db_comment="PDF or image bytes")
-    content_type = models.CharField(max_length=40)
-    issued_on = models.DateField()
-    uploaded = models.BooleanField(default=False)
-    released = models.BooleanField(default=False, db_comment="visible to query credential holders")
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    created_at = models.DateTimeField(auto_now_add=True)
+    case = models.ForeignKey(
+        AccidentCase, on_delete=models.CASCADE, related_name="documents", verbose_name="事故案件 case"
+    )
+    kind = models.CharField("文书种类 kind", max_length=24, choices=named_choices(DOCUMENT_NAMES))
+    number = models.CharField("文书编号 document number", max_length=40)
+    content = models.BinaryField("文件 file", db_comment="PDF or image bytes")
+    content_type = models.CharField("文件类型 content type", max_length=40)
+    issued_on = models.DateField("制作日期 issued on")
+    uploaded = models.BooleanField("上传扫描件 uploaded scan", default=False)
+    released = models.BooleanField(
+        "已送达 delivered", default=False, db_comment="visible to query credential holders"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name="制作人 made by"
+    )
+    created_at = models.DateTimeField("制作时间 made at", auto_now_add=True)
+
+    class Meta:
+        verbose_name = "事故文书 result document"
+        verbose_name_plural = "事故文书 result documents"
 
     def __str__(self) -> str:
         return f"{self.kind} {self.number}"
@@ -115,24 +204,42 @@ class QueryCredential(models.Model):
         OWNER = "owner", "车辆所有人 vehicle owner"
         INSURER = "insurer", "保险公司 insurer"
 
-    case = models.ForeignKey(AccidentCase, on_delete=models.CASCADE, related_name="query_credentials")
+    case = models.ForeignKey(
+        AccidentCase, on_delete=models.CASCADE, related_name="query_credentials", verbose_name="事故案件 case"
+    )
     party = models.ForeignKey(
-        Party, null=True, blank=True, on_delete=models.CASCADE, related_name="credentials"
+        Party,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="credentials",
+        verbose_name="当事人 party",
     )
     holder = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name="持有人账号 holder account",
     )
-    holder_name = models.CharField(max_length=100, db_comment="personal data")
-    role = models.CharField(max_length=12, choices=Role.choices)
-    code_hash = models.CharField(max_length=64, db_comment="HMAC of the query code; the code is never stored")
-    salt = models.CharField(max_length=16, db_comment="random input of the code derivation")
-    issued_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    issued_at = models.DateTimeField(auto_now_add=True)
-    revoked_at = models.DateTimeField(null=True, blank=True)
-    revoked_reason = models.CharField(max_length=200, blank=True)
+    holder_name = models.CharField("持有人 holder", max_length=100, db_comment="personal data")
+    role = models.CharField("持有人身份 holder role", max_length=12, choices=Role.choices)
+    code_hash = models.CharField(
+        "查询码摘要 code hash", max_length=64, db_comment="HMAC of the query code; the code is never stored"
+    )
+    salt = models.CharField("随机数 salt", max_length=16, db_comment="random input of the code derivation")
+    issued_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name="签发人 issued by"
+    )
+    issued_at = models.DateTimeField("签发时间 issued at", auto_now_add=True)
+    revoked_at = models.DateTimeField("撤销时间 revoked at", null=True, blank=True)
+    revoked_reason = models.CharField("撤销原因 revocation reason", max_length=200, blank=True)
 
     class Meta:
         indexes = [models.Index(fields=["case", "code_hash"])]
+        verbose_name = "查询凭证 query credential"
+        verbose_name_plural = "查询凭证 query credentials"
 
     def __str__(self) -> str:
         return f"query credential #{self.pk}"
@@ -146,22 +253,36 @@ class QueryApplication(models.Model):
         APPROVED = "approved", "已批准 approved"
         REJECTED = "rejected", "未批准 rejected"
 
-    case = models.ForeignKey(AccidentCase, on_delete=models.CASCADE, related_name="applications")
-    applicant = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    role = models.CharField(max_length=12, choices=QueryCredential.Role.choices)
-    reason = models.CharField(max_length=500)
-    document = models.BinaryField(db_comment="supporting document (PDF or image)")
-    document_type = models.CharField(max_length=40)
-    document_name = models.CharField(max_length=100)
-    state = models.CharField(max_length=12, choices=State.choices, default=State.SUBMITTED)
-    submitted_at = models.DateTimeField(auto_now_add=True)
-    reviewed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    case = models.ForeignKey(
+        AccidentCase, on_delete=models.CASCADE, related_name="applications", verbose_name="事故案件 case"
     )
-    reviewed_at = models.DateTimeField(null=True, blank=True)
-    review_note = models.CharField(max_length=200, blank=True)
+    applicant = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name="申请人 applicant"
+    )
+    role = models.CharField("申请人身份 applicant role", max_length=12, choices=QueryCredential.Role.choices)
+    reason = models.CharField("申请理由 reason", max_length=500)
+    document = models.BinaryField("证明材料 supporting document", db_comment="PDF or image")
+    document_type = models.CharField("文件类型 content type", max_length=40)
+    document_name = models.CharField("文件名 file name", max_length=100)
+    state = models.CharField("状态 state", max_length=12, choices=State.choices, default=State.SUBMITTED)
+    submitted_at = models.DateTimeField("提交时间 submitted at", auto_now_add=True)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name="审核人 reviewed by",
+    )
+    reviewed_at = models.DateTimeField("审核时间 reviewed at", null=True, blank=True)
+    review_note = models.CharField("审核意见 review note", max_length=200, blank=True)
     credential = models.ForeignKey(
-        QueryCredential, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        QueryCredential,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name="查询凭证 query credential",
     )
 
     class Meta:
@@ -172,6 +293,8 @@ class QueryApplication(models.Model):
                 name="one_open_query_application",
             )
         ]
+        verbose_name = "查询申请 query application"
+        verbose_name_plural = "查询申请 query applications"
 
     def __str__(self) -> str:
         return f"query application #{self.pk}"
@@ -180,9 +303,13 @@ class QueryApplication(models.Model):
 class QueryAttempt(models.Model):
     """A progress query with a wrong code, for guessing limits and for the case officer to see."""
 
-    number = models.CharField(max_length=20, db_index=True)
-    client = models.CharField(max_length=64, db_index=True, db_comment="user id or IP address")
-    at = models.DateTimeField(db_index=True)
+    number = models.CharField("事故编号 accident number", max_length=20, db_index=True)
+    client = models.CharField("来源 client", max_length=64, db_index=True, db_comment="user id or IP address")
+    at = models.DateTimeField("时间 at", db_index=True)
+
+    class Meta:
+        verbose_name = "查询失败记录 failed query"
+        verbose_name_plural = "查询失败记录 failed queries"
 
     def __str__(self) -> str:
         return f"{self.number} {self.at:%Y-%m-%d %H:%M}"
@@ -191,16 +318,27 @@ class QueryAttempt(models.Model):
 class EvidenceItem(models.Model):
     """An evidence material of the case (证据材料, A7)."""
 
-    case = models.ForeignKey(AccidentCase, on_delete=models.CASCADE, related_name="evidence")
-    kind = models.CharField(max_length=24, choices=[(k.value, k.value) for k in EvidenceKind])
-    title = models.CharField(max_length=100)
-    content = models.BinaryField()
-    content_type = models.CharField(max_length=40)
-    confidentiality = models.CharField(
-        max_length=20, choices=[(c.value, c.value) for c in Confidentiality], default=Confidentiality.NONE
+    case = models.ForeignKey(
+        AccidentCase, on_delete=models.CASCADE, related_name="evidence", verbose_name="事故案件 case"
     )
-    added_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    added_at = models.DateTimeField(auto_now_add=True)
+    kind = models.CharField("材料种类 kind", max_length=24, choices=named_choices(EVIDENCE_KIND_NAMES))
+    title = models.CharField("材料名称 title", max_length=100)
+    content = models.BinaryField("文件 file")
+    content_type = models.CharField("文件类型 content type", max_length=40)
+    confidentiality = models.CharField(
+        "保密类别 confidentiality",
+        max_length=20,
+        choices=named_choices(CONFIDENTIALITY_NAMES),
+        default=Confidentiality.NONE,
+    )
+    added_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name="上传人 added by"
+    )
+    added_at = models.DateTimeField("上传时间 added at", auto_now_add=True)
+
+    class Meta:
+        verbose_name = "证据材料 evidence item"
+        verbose_name_plural = "证据材料 evidence items"
 
     def __str__(self) -> str:
         return self.title
@@ -215,23 +353,45 @@ class EvidenceReview(models.Model):
         APPROVED = "approved", "已批准 approved"
         REJECTED = "rejected", "未批准 rejected"
 
-    case = models.ForeignKey(AccidentCase, on_delete=models.CASCADE, related_name="reviews")
-    party = models.ForeignKey(Party, on_delete=models.PROTECT, related_name="reviews")
-    person_type = models.CharField(max_length=20, db_comment="当事人, 近亲属, 代理人")
-    id_type = models.CharField(max_length=24)
-    id_number = models.CharField(max_length=32, db_comment="personal data")
-    phone = models.CharField(max_length=11, db_comment="personal data")
-    code_hash = models.CharField(max_length=64, db_comment="HMAC of the review code; never stored in clear")
-    salt = models.CharField(max_length=16, db_comment="random input of the code derivation")
-    state = models.CharField(max_length=10, choices=State.choices, default=State.DRAFT)
-    items = models.ManyToManyField(EvidenceItem, blank=True, related_name="+")
-    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    recorded_at = models.DateTimeField(auto_now_add=True)
-    decided_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    case = models.ForeignKey(
+        AccidentCase, on_delete=models.CASCADE, related_name="reviews", verbose_name="事故案件 case"
     )
-    decided_at = models.DateTimeField(null=True, blank=True)
-    decision_note = models.CharField(max_length=200, blank=True)
+    party = models.ForeignKey(
+        Party, on_delete=models.PROTECT, related_name="reviews", verbose_name="当事人 party"
+    )
+    person_type = models.CharField("人员类别 person type", max_length=20, db_comment="当事人, 近亲属, 代理人")
+    id_type = models.CharField("证件种类 document type", max_length=24)
+    id_number = models.CharField("证件号码 document number", max_length=32, db_comment="personal data")
+    phone = models.CharField("手机号码 mobile", max_length=11, db_comment="personal data")
+    code_hash = models.CharField(
+        "查阅码摘要 code hash", max_length=64, db_comment="HMAC of the review code; never stored in clear"
+    )
+    salt = models.CharField("随机数 salt", max_length=16, db_comment="random input of the code derivation")
+    state = models.CharField("状态 state", max_length=10, choices=State.choices, default=State.DRAFT)
+    items = models.ManyToManyField(
+        EvidenceItem, blank=True, related_name="+", verbose_name="可查阅材料 shared items"
+    )
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name="登记人 recorded by",
+    )
+    recorded_at = models.DateTimeField("登记时间 recorded at", auto_now_add=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name="审批人 decided by",
+    )
+    decided_at = models.DateTimeField("审批时间 decided at", null=True, blank=True)
+    decision_note = models.CharField("审批意见 decision note", max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = "证据材料查阅 evidence review"
+        verbose_name_plural = "证据材料查阅 evidence reviews"
 
     def __str__(self) -> str:
         return f"evidence review #{self.pk}"
@@ -240,11 +400,22 @@ class EvidenceReview(models.Model):
 class EvidenceDownload(models.Model):
     """Who downloaded which shared item, when (A8)."""
 
-    review = models.ForeignKey(EvidenceReview, on_delete=models.CASCADE, related_name="downloads")
-    item = models.ForeignKey(EvidenceItem, on_delete=models.CASCADE, related_name="+")
-    at = models.DateTimeField(auto_now_add=True)
-    stamp = models.CharField(max_length=200)
-    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    review = models.ForeignKey(
+        EvidenceReview,
+        on_delete=models.CASCADE,
+        related_name="downloads",
+        verbose_name="证据材料查阅 evidence review",
+    )
+    item = models.ForeignKey(
+        EvidenceItem, on_delete=models.CASCADE, related_name="+", verbose_name="证据材料 evidence item"
+    )
+    at = models.DateTimeField("下载时间 downloaded at", auto_now_add=True)
+    stamp = models.CharField("下载标记 stamp", max_length=200)
+    ip_address = models.GenericIPAddressField("IP 地址 IP address", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "证据材料下载记录 evidence download"
+        verbose_name_plural = "证据材料下载记录 evidence downloads"
 
     def __str__(self) -> str:
         return f"download #{self.pk}"

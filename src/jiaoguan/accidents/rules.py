@@ -13,6 +13,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
+from typing import Any
 
 from jiaoguan.core.errors import Conflict, Throttled, ValidationFailed
 
@@ -59,6 +60,31 @@ STAGES: dict[Stage, StageRule] = {
         StageRule(_S.CLOSURE, 10, "事故结案", "Case closed", frozenset({_S.DETERMINATION})),
     ]
 }
+
+
+def stage_choices() -> list[tuple[str, str]]:
+    """Stages in their order with their names, as the back office shows them."""
+    ordered = sorted(STAGES.values(), key=lambda r: r.order)
+    return [(r.stage.value, f"{r.name_zh} {r.name_en}") for r in ordered]
+
+
+def check_closable(*, recorded: set[str], open_applications: int, open_reviews: int) -> StageRule:
+    """Closure (事故结案, A2) is the last word on a case: its prerequisites are recorded and nobody
+    still waits for an answer, since nothing can be recorded on the case afterwards."""
+    rule = check_stage_allowed(recorded=recorded, stage=Stage.CLOSURE)
+    if open_applications:
+        raise Conflict(
+            "accidents.close_open_applications",
+            f"还有 {open_applications} 份查询申请待审核，审核后才能结案。",
+            f"{open_applications} written application(s) still await review; review them before closing.",
+        )
+    if open_reviews:
+        raise Conflict(
+            "accidents.close_open_reviews",
+            f"还有 {open_reviews} 份证据材料查阅未办结（待选择材料或待负责人审批），办结后才能结案。",
+            f"{open_reviews} evidence review(s) are not finished; finish them before closing.",
+        )
+    return rule
 
 
 def check_stage_allowed(*, recorded: set[str], stage: str) -> StageRule:
@@ -123,6 +149,18 @@ class EvidenceKind(StrEnum):
     LICENCE_COPY = "licence_copy"  # 驾驶证、行驶证复印件
 
 
+EVIDENCE_KIND_NAMES: dict[EvidenceKind, tuple[str, str]] = {
+    EvidenceKind.SCENE_DIAGRAM: ("现场图", "scene diagram"),
+    EvidenceKind.PHOTOS: ("现场照片", "scene photos"),
+    EvidenceKind.SURVEY_RECORD: ("现场勘查笔录", "survey record"),
+    EvidenceKind.INSPECTION_REPORT: ("检验报告", "inspection report"),
+    EvidenceKind.APPRAISAL_OPINION: ("鉴定意见", "appraisal opinion"),
+    EvidenceKind.SIMULATION_RECORD: ("侦查实验笔录", "simulation test record"),
+    EvidenceKind.INSURANCE_POLICY: ("保险单", "insurance policy"),
+    EvidenceKind.LICENCE_COPY: ("驾驶证、行驶证复印件", "copies of licences"),
+}
+
+
 class Confidentiality(StrEnum):
     """Items carrying one of these are never shown online (A7)."""
 
@@ -131,6 +169,20 @@ class Confidentiality(StrEnum):
     TRADE_SECRET = "trade_secret"  # noqa: S105 - 商业秘密
     PERSONAL_PRIVACY = "personal_privacy"  # 个人隐私
     WITNESS = "witness"  # 证人要求保密
+
+
+CONFIDENTIALITY_NAMES: dict[Confidentiality, tuple[str, str]] = {
+    Confidentiality.NONE: ("不涉密", "not confidential"),
+    Confidentiality.STATE_SECRET: ("涉及国家秘密", "state secret"),
+    Confidentiality.TRADE_SECRET: ("涉及商业秘密", "trade secret"),
+    Confidentiality.PERSONAL_PRIVACY: ("涉及个人隐私", "personal privacy"),
+    Confidentiality.WITNESS: ("证人要求保密", "witness confidentiality"),
+}
+
+
+def named_choices(names: dict[Any, tuple[str, str]]) -> list[tuple[str, str]]:
+    """Model choices in words, Chinese first: ``[(value, "现场图 scene diagram"), ...]``."""
+    return [(str(value), f"{zh} {en}") for value, (zh, en) in names.items()]
 
 
 def check_shareable(confidentiality: str) -> None:

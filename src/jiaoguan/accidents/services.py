@@ -1,5 +1,7 @@
-"""Accident case use cases (A1-A9): open, parties, stages, documents, query credentials,
-applications, progress queries, evidence review. Each change: lock, re-check, change, audit."""
+"""Accident case use cases (A1-A9): open, parties, stages, closure, documents, query credentials,
+applications, progress queries, evidence review. Each change: access check, lock, re-check,
+change, audit. Who may do what comes from the access table (``core.access``, actions
+``accidents.*``); a case outside what the actor may see answers "not found"."""
 
 from __future__ import annotations
 
@@ -14,8 +16,9 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from jiaoguan.core.access import allowed, division_prefix_for, require
 from jiaoguan.core.audit import audit_record
-from jiaoguan.core.divisions import is_within, validate_division
+from jiaoguan.core.divisions import validate_division
 from jiaoguan.core.errors import Conflict, NotAllowed, NotFound, ValidationFailed
 from jiaoguan.core.identifiers import mask_id_number, mask_name, validate_mobile
 from jiaoguan.registry.documents import normalise_document_number
@@ -36,33 +39,39 @@ from .models import (
     StageRecord,
 )
 
-OFFICER_ROLES = ("accident_officer", "accident_head", "administrator")
+CASE_VIEW = "accidents.case.view"
 
 
 # ---------------------------------------------------------------- access
 
 
-def _require_officer(actor: Any, *roles: str) -> Any:
-    if getattr(actor, "kind", "") != "staff" or actor.staff_role not in (roles or OFFICER_ROLES):
-        raise NotAllowed(
-            "accidents.officer_only", "仅限事故处理民警办理。", "Only accident officers may do this."
-        )
-    return actor
+def case_for_officer(
+    *, actor: Any, case_id: int, action: str = CASE_VIEW, lock: bool = False
+) -> AccidentCase:
+    """The case, for an actor who may do ``action`` on it.
 
-
-def case_for_officer(*, actor: Any, case_id: int, lock: bool = False) -> AccidentCase:
-    """A case inside the officer's jurisdiction; anything else is 'not found'."""
-    _require_officer(actor)
+    A role without the action is refused (403) before anything is read; a case outside what
+    the actor may see is "not found", the same answer as a missing one, so ids cannot be
+    probed; a visible case outside the action's scope is refused (403).
+    """
+    require(actor, action)
+    prefix = division_prefix_for(actor, CASE_VIEW)
     qs = AccidentCase.objects.select_for_update() if lock else AccidentCase.objects.all()
-    case = qs.filter(pk=case_id).first()
-    if case is None or not is_within(case.division, actor.jurisdiction):
+    case = None if prefix is None else qs.filter(pk=case_id, division__startswith=prefix).first()
+    if case is None:
         raise NotFound("accidents.case_not_found", "没有这起事故案件。", "No such accident case.")
+    require(actor, action, division=case.division)
     return case
 
 
 def _open(case: AccidentCase) -> None:
+    """Nothing is recorded on a closed case (A2): closure is the case's last entry."""
     if case.closed_at is not None:
-        raise Conflict("accidents.case_closed", "案件已结案。", "The case is closed.")
+        raise Conflict(
+            "accidents.case_closed",
+            "案件已结案，不能再登记或变更案件材料。",
+            "The case is closed; nothing more can be recorded on it.",
+        )
 
 
 # ---------------------------------------------------------------- cases, parties, stages
@@ -77,15 +86,10 @@ def case_open(
     weather: str = "",
     summary: str = "",
 ) -> AccidentCase:
-    """Open a general-procedure case (A1) with a fresh accident number."""
-    _require_officer(actor)
+    """Open a general-procedure case (A1) with a fresh accident number, in a unit of the jurisdiction."""
+    require(actor, "accidents.case.open")
     division = validate_division(division or actor.jurisdiction)
-    if not is_within(division, actor.jurisdiction):
-        raise NotAllowed(
-            "accounts.outside_jurisdiction",
-            "该单位不在您的辖区内。",
-            "That unit is outside your jurisdiction.",
-        )
+    require(actor, "accidents.case.open", division=division)
     place = (place or "").strip()
     if not place or len(place) > 200:
         raise ValidationFailed(
@@ -123,7 +127,14 @@ def case_open(
 def stage_record(
     *, actor: Any, case_id: int, stage: str, happened_on: date, public_note: str = "", internal_note: str = ""
 ) -> StageRecord:
-    """Record a stage as it happens (A2); closure ends the case."""
+    """Record a stage as it happens (A2). Closure has its own step, :func:`case_close`."""
+    if stage == rules.Stage.CLOSURE:
+        raise ValidationFailed(
+            "accidents.closure_separate",
+            "结案须使用“结案”功能，写明结案说明并确认。",
+            "Close the case with the closing step, which asks for a summary and a confirmation.",
+            field="stage",
+        )
     if happened_on > timezone.localdate():
         raise ValidationFailed(
             "accidents.future", "日期不能晚于今天。", "The date cannot be in the future.", field="happened_on"
@@ -136,7 +147,8 @@ def stage_record(
             field="public_note",
         )
     with transaction.atomic():
-        case = case_for_officer(actor=actor, case_id=case_id, lock=True)
+        case = case_for_officer(actor=actor, case_id=case_id, action="accidents.case.record_stage", lock=True)
+        _open(case)
         recorded = set(case.stages.values_list("stage", flat=True))
         rule = rules.check_stage_allowed(recorded=recorded, stage=stage)
         record = StageRecord.objects.create(
@@ -147,11 +159,65 @@ def stage_record(
             internal_note=internal_note or "",
             recorded_by=actor,
         )
-        if rule.stage == rules.Stage.CLOSURE:
-            case.closed_at = timezone.now()
-            case.save(update_fields=["closed_at"])
         audit_record(actor=actor, action="change", subject=case, summary=f"登记阶段 {rule.name_zh}")
     return record
+
+
+CLOSURE_SUMMARY_MIN = 4
+CLOSURE_SUMMARY_MAX = 500
+
+
+def case_close(
+    *, actor: Any, case_id: int, closed_on: date, summary: str, public_note: str = "", request: Any = None
+) -> AccidentCase:
+    """Close the case (事故结案, A2): the closure stage with the closing summary as its reason.
+
+    Irreversible: nothing can be recorded on the case afterwards, so the pages ask for a
+    confirmation first, and the case must have nobody still waiting for an answer.
+    """
+    summary = (summary or "").strip()
+    if not CLOSURE_SUMMARY_MIN <= len(summary) <= CLOSURE_SUMMARY_MAX:
+        raise ValidationFailed(
+            "accidents.closure_summary",
+            f"请写明结案说明（{CLOSURE_SUMMARY_MIN}到{CLOSURE_SUMMARY_MAX}字），例如调解结果或结案依据。",
+            f"Write the closing summary ({CLOSURE_SUMMARY_MIN} to {CLOSURE_SUMMARY_MAX} characters).",
+            field="summary",
+        )
+    public_note = (public_note or "").strip()
+    if len(public_note) > 300:
+        raise ValidationFailed(
+            "accidents.note_long",
+            "公开说明最多300字。",
+            "The public note is limited to 300 characters.",
+            field="public_note",
+        )
+    if closed_on > timezone.localdate():
+        raise ValidationFailed(
+            "accidents.future", "日期不能晚于今天。", "The date cannot be in the future.", field="closed_on"
+        )
+    with transaction.atomic():
+        case = case_for_officer(actor=actor, case_id=case_id, action="accidents.case.close", lock=True)
+        _open(case)
+        rule = rules.check_closable(
+            recorded=set(case.stages.values_list("stage", flat=True)),
+            open_applications=case.applications.filter(state=QueryApplication.State.SUBMITTED).count(),
+            open_reviews=case.reviews.filter(
+                state__in=[EvidenceReview.State.DRAFT, EvidenceReview.State.PENDING]
+            ).count(),
+        )
+        StageRecord.objects.create(
+            case=case, stage=rule.stage, happened_on=closed_on, public_note=public_note,
+            internal_note=summary, recorded_by=actor,
+        )  # fmt: skip
+        case.closed_at = timezone.now()
+        case.closed_by = actor
+        case.closure_summary = summary
+        case.save(update_fields=["closed_at", "closed_by", "closure_summary"])
+        audit_record(
+            actor=actor, action="change", subject=case, summary=f"结案 {case.number}", reason=summary,
+            request=request,
+        )  # fmt: skip
+    return case
 
 
 def party_add(
@@ -181,7 +247,7 @@ def party_add(
             field="label",
         )
     with transaction.atomic():
-        case = case_for_officer(actor=actor, case_id=case_id, lock=True)
+        case = case_for_officer(actor=actor, case_id=case_id, action="accidents.party.add", lock=True)
         _open(case)
         person = Person.objects.filter(id_type=id_type, id_number=number).first()
         vehicle = Vehicle.objects.filter(plate_number=plate.strip().upper()).first() if plate else None
@@ -273,7 +339,14 @@ def query_code_of(credential: QueryCredential) -> str:
     return _derive_code("query", credential.pk, credential.salt)
 
 
-def query_credential_revoke(*, actor: Any, credential_id: int, reason: str) -> QueryCredential:
+def query_credential_revoke(
+    *, actor: Any, credential_id: int, reason: str, request: Any = None
+) -> QueryCredential:
+    """Revoke a query credential with the reason (A4); the code stops working at once.
+
+    Allowed on a closed case too: it only takes access away, and a leaked code must be
+    stoppable whenever it is found out.
+    """
     reason = (reason or "").strip()[:200]
     if not reason:
         raise ValidationFailed(
@@ -285,7 +358,7 @@ def query_credential_revoke(*, actor: Any, credential_id: int, reason: str) -> Q
             raise NotFound(
                 "accidents.credential_not_found", "没有这份查询凭证。", "No such query credential."
             )
-        case_for_officer(actor=actor, case_id=credential.case_id)
+        case_for_officer(actor=actor, case_id=credential.case_id, action="accidents.query_credential.revoke")
         if credential.revoked_at is not None:
             raise Conflict(
                 "accidents.credential_revoked", "该查询凭证已撤销。", "This credential is already revoked."
@@ -293,7 +366,10 @@ def query_credential_revoke(*, actor: Any, credential_id: int, reason: str) -> Q
         credential.revoked_at = timezone.now()
         credential.revoked_reason = reason
         credential.save(update_fields=["revoked_at", "revoked_reason"])
-        audit_record(actor=actor, action="change", subject=credential, summary=f"撤销查询凭证: {reason}")
+        audit_record(
+            actor=actor, action="change", subject=credential, summary="撤销查询凭证", reason=reason,
+            request=request,
+        )  # fmt: skip
     return credential
 
 
@@ -306,6 +382,7 @@ def query_application_submit(
     """A vehicle owner or an insurer's staff member applies in writing for a query credential (A4)."""
     from jiaoguan.core.uploads import check_upload, safe_filename
 
+    require(actor, "accidents.application.submit")
     if role not in (QueryCredential.Role.OWNER, QueryCredential.Role.INSURER):
         raise ValidationFailed(
             "accidents.applicant_role",
@@ -336,6 +413,12 @@ def query_application_submit(
     case = AccidentCase.objects.filter(number=number).first()
     if case is None:
         raise _query_failed()
+    if case.closed_at is not None:
+        raise Conflict(
+            "accidents.case_closed",
+            "该事故案件已结案，不再受理网上查询申请，请到办案单位办理。",
+            "The case is closed; online applications are no longer taken. Ask the handling unit.",
+        )
     try:
         with transaction.atomic():
             return QueryApplication.objects.create(
@@ -352,8 +435,9 @@ def query_application_submit(
 
 
 def query_application_review(
-    *, actor: Any, application_id: int, approve: bool, note: str = ""
+    *, actor: Any, application_id: int, approve: bool, note: str = "", request: Any = None
 ) -> QueryApplication:
+    """Approve a written application (the applicant gets a query credential) or reject it with the reason (A4)."""
     note = (note or "").strip()[:200]
     if not approve and not note:
         raise ValidationFailed(
@@ -363,7 +447,10 @@ def query_application_review(
         application = QueryApplication.objects.select_for_update().filter(pk=application_id).first()
         if application is None:
             raise NotFound("accidents.application_not_found", "没有这份申请。", "No such application.")
-        case = case_for_officer(actor=actor, case_id=application.case_id)
+        case = case_for_officer(
+            actor=actor, case_id=application.case_id, action="accidents.application.review"
+        )
+        _open(case)
         if application.state != QueryApplication.State.SUBMITTED:
             raise Conflict(
                 "accidents.application_reviewed", "该申请已审核。", "This application was already reviewed."
@@ -385,11 +472,9 @@ def query_application_review(
             )
         application.save()
         audit_record(
-            actor=actor,
-            action="change",
-            subject=application,
-            summary=f"查询申请{'批准' if approve else '不批准'}",
-        )
+            actor=actor, action="change", subject=application, summary=f"查询申请{'批准' if approve else '不批准'}",
+            reason=note, request=request,
+        )  # fmt: skip
     return application
 
 
@@ -605,7 +690,8 @@ def document_issue(
             field="facts",
         )
     with transaction.atomic():
-        case = case_for_officer(actor=actor, case_id=case_id, lock=True)
+        case = case_for_officer(actor=actor, case_id=case_id, action="accidents.document.issue", lock=True)
+        _open(case)
         recorded = set(case.stages.values_list("stage", flat=True))
         needed = rules.DOCUMENT_STAGE[doc_kind]
         if needed not in recorded:
@@ -661,7 +747,8 @@ def document_upload(
             "accidents.document_number", "请填写文书编号。", "Enter the document number.", field="number"
         )
     with transaction.atomic():
-        case = case_for_officer(actor=actor, case_id=case_id, lock=True)
+        case = case_for_officer(actor=actor, case_id=case_id, action="accidents.document.issue", lock=True)
+        _open(case)
         document = ResultDocument.objects.create(
             case=case, kind=doc_kind, number=number, content=data, content_type=_CONTENT_TYPES[detected],
             issued_on=issued_on, uploaded=True, created_by=actor,
@@ -676,7 +763,7 @@ def document_release(*, actor: Any, document_id: int) -> ResultDocument:
         document = ResultDocument.objects.select_for_update().filter(pk=document_id).first()
         if document is None:
             raise NotFound("accidents.document_not_found", "没有这份文书。", "No such document.")
-        case_for_officer(actor=actor, case_id=document.case_id)
+        _open(case_for_officer(actor=actor, case_id=document.case_id, action="accidents.document.issue"))
         if not document.released:
             document.released = True
             document.save(update_fields=["released"])
@@ -711,7 +798,8 @@ def evidence_item_add(
         )
     detected = check_upload(data, name=name)
     with transaction.atomic():
-        case = case_for_officer(actor=actor, case_id=case_id, lock=True)
+        case = case_for_officer(actor=actor, case_id=case_id, action="accidents.evidence.manage", lock=True)
+        _open(case)
         item = EvidenceItem.objects.create(
             case=case, kind=item_kind, title=title, content=data, content_type=_CONTENT_TYPES[detected],
             confidentiality=secrecy, added_by=actor,
@@ -731,7 +819,8 @@ def evidence_review_open(
             "accidents.person_type", "请选择人员类别。", "Choose the person type.", field="person_type"
         )
     with transaction.atomic():
-        case = case_for_officer(actor=actor, case_id=case_id, lock=True)
+        case = case_for_officer(actor=actor, case_id=case_id, action="accidents.evidence.manage", lock=True)
+        _open(case)
         _check_rollout(case.number, rules.EVIDENCE_REVIEW)
         if not case.documents.filter(kind__in=["determination", "certificate"], released=True).exists():
             raise Conflict(
@@ -766,7 +855,7 @@ def evidence_items_select(*, actor: Any, review_id: int, item_ids: list[int]) ->
         review = EvidenceReview.objects.select_for_update().filter(pk=review_id).first()
         if review is None:
             raise NotFound("accidents.review_not_found", "没有这份查阅申请。", "No such review.")
-        case_for_officer(actor=actor, case_id=review.case_id)
+        _open(case_for_officer(actor=actor, case_id=review.case_id, action="accidents.evidence.manage"))
         if review.state not in (EvidenceReview.State.DRAFT, EvidenceReview.State.REJECTED):
             raise Conflict(
                 "accidents.review_state",
@@ -787,9 +876,11 @@ def evidence_items_select(*, actor: Any, review_id: int, item_ids: list[int]) ->
     return review
 
 
-def evidence_review_decide(*, actor: Any, review_id: int, approve: bool, note: str = "") -> EvidenceReview:
-    """The head of the accident unit approves or rejects what the officer selected (A8)."""
-    _require_officer(actor, "accident_head", "administrator")
+def evidence_review_decide(
+    *, actor: Any, review_id: int, approve: bool, note: str = "", request: Any = None
+) -> EvidenceReview:
+    """The head of the accident unit approves, or rejects with the reason, what the officer selected (A8)."""
+    require(actor, "accidents.evidence.approve")
     note = (note or "").strip()[:200]
     if not approve and not note:
         raise ValidationFailed(
@@ -799,7 +890,7 @@ def evidence_review_decide(*, actor: Any, review_id: int, approve: bool, note: s
         review = EvidenceReview.objects.select_for_update().filter(pk=review_id).first()
         if review is None:
             raise NotFound("accidents.review_not_found", "没有这份查阅申请。", "No such review.")
-        case_for_officer(actor=actor, case_id=review.case_id)
+        _open(case_for_officer(actor=actor, case_id=review.case_id, action="accidents.evidence.approve"))
         if review.state != EvidenceReview.State.PENDING:
             raise Conflict(
                 "accidents.review_state", "该申请不在待审批状态。", "This review is not awaiting approval."
@@ -812,8 +903,9 @@ def evidence_review_decide(*, actor: Any, review_id: int, approve: bool, note: s
         review.decision_note = note
         review.save(update_fields=["state", "decided_by", "decided_at", "decision_note"])
         audit_record(
-            actor=actor, action="change", subject=review, summary=f"证据查阅{'批准' if approve else '不批准'}"
-        )
+            actor=actor, action="change", subject=review, summary=f"证据查阅{'批准' if approve else '不批准'}",
+            reason=note, request=request,
+        )  # fmt: skip
     return review
 
 
@@ -887,7 +979,7 @@ def query_credential_pdf(*, actor: Any, credential_id: int) -> bytes:
     if credential is None:
         raise NotFound("accidents.credential_not_found", "没有这份查询凭证。", "No such query credential.")
     if credential.holder_id is None or credential.holder_id != getattr(actor, "pk", None):
-        if getattr(actor, "kind", "") != "staff":
+        if not allowed(actor, CASE_VIEW):  # somebody else's credential: the same answer as none
             raise NotFound(
                 "accidents.credential_not_found", "没有这份查询凭证。", "No such query credential."
             )
@@ -938,11 +1030,21 @@ def review_credential_pdf(*, actor: Any, review_id: int) -> bytes:
 
 
 def cases_visible_to(*, actor: Any) -> Any:
-    """Cases handled inside the officer's jurisdiction."""
-    from jiaoguan.core.divisions import division_prefix
+    """Cases handled inside what the actor may see (``accidents.case.view``)."""
+    require(actor, CASE_VIEW)
+    prefix = division_prefix_for(actor, CASE_VIEW)
+    if prefix is None:
+        return AccidentCase.objects.none()
+    return AccidentCase.objects.filter(division__startswith=prefix)
 
-    _require_officer(actor)
-    return AccidentCase.objects.filter(division__startswith=division_prefix(actor.jurisdiction))
+
+def reviews_for_approval(*, actor: Any) -> Any:
+    """Evidence reviews of the cases the head may approve on (A8), with their cases."""
+    require(actor, "accidents.evidence.approve")
+    prefix = division_prefix_for(actor, "accidents.evidence.approve")
+    if prefix is None:
+        return EvidenceReview.objects.none()
+    return EvidenceReview.objects.filter(case__division__startswith=prefix)
 
 
 def application_document_for_officer(

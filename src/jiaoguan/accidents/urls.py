@@ -10,6 +10,7 @@ urlpatterns = [
     path("accidents/cases/<int:case_id>/", views.case_detail, name="case"),
     path("accidents/cases/<int:case_id>/parties/", views.party_add, name="party_add"),
     path("accidents/cases/<int:case_id>/stages/", views.stage_add, name="stage_add"),
+    path("accidents/cases/<int:case_id>/close/", views.case_close, name="case_close"),
     path(
         "accidents/cases/<int:case_id>/documents/issue/<slug:kind>/",
         views.document_issue,

@@ -8,13 +8,10 @@ leaves a short-lived grant in the session, and each download asks the service ag
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from functools import wraps
 from typing import Any, cast
 
 from django.contrib import messages
-from django.contrib.auth.views import redirect_to_login
 from django.core.files.uploadedfile import UploadedFile
 from django.db.models import Case, Count, IntegerField, Q, When
 from django.http import Http404, HttpRequest, HttpResponse
@@ -29,9 +26,9 @@ from django.views.decorators.http import require_POST
 
 from jiaoguan.accounts.forms import ID_TYPE_CHOICES, add_domain_error
 from jiaoguan.accounts.models import User
-from jiaoguan.accounts.views import staff_required
+from jiaoguan.core.access import access_required, allowed, can
 from jiaoguan.core.audit import audit_record
-from jiaoguan.core.divisions import DIVISIONS, division_level, division_prefix, is_within
+from jiaoguan.core.divisions import DIVISIONS, division_level
 from jiaoguan.core.errors import DomainError, NotAllowed, NotFound, Throttled
 from jiaoguan.core.identifiers import mask_id_number, mask_name, mask_phone
 
@@ -46,6 +43,7 @@ from .forms import (
     CaseForm,
     CaseSearchForm,
     CertificateForm,
+    CloseForm,
     DecisionForm,
     DeterminationForm,
     DocumentUploadForm,
@@ -68,7 +66,21 @@ from .models import (
     ResultDocument,
 )
 
-HEAD_ROLES = ("accident_head", "administrator")
+# Actions of the access table (core.access) that guard these pages.
+CASE_VIEW = services.CASE_VIEW
+CASE_OPEN = "accidents.case.open"
+RECORD_STAGE = "accidents.case.record_stage"
+CASE_CLOSE = "accidents.case.close"
+PARTY_ADD = "accidents.party.add"
+DOCUMENT_ISSUE = "accidents.document.issue"
+CREDENTIAL_REVOKE = "accidents.query_credential.revoke"
+APPLICATION_REVIEW = "accidents.application.review"
+EVIDENCE_MANAGE = "accidents.evidence.manage"
+EVIDENCE_APPROVE = "accidents.evidence.approve"
+APPLICATION_SUBMIT = "accidents.application.submit"
+PROGRESS_QUERY = "accidents.progress.query"
+EVIDENCE_ONLINE = "accidents.evidence.review_online"
+
 GRANT_LIFETIME = timedelta(minutes=30)
 QUERY_GRANT = "accidents.query_grant"
 EVIDENCE_GRANT = "accidents.evidence_grant"
@@ -143,53 +155,10 @@ def _read_upload(upload: UploadedFile | None) -> tuple[bytes, str]:
 # ---------------------------------------------------------------- access
 
 
-def officer_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Case pages: accident officers, heads of the accident unit and administrators."""
-
-    @staff_required
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if _user(request).staff_role not in services.OFFICER_ROLES:
-            message = _("此页面仅限事故处理民警使用。")
-            return render(request, "403.html", {"message": message}, status=403)
-        return view(request, *args, **kwargs)
-
-    return wrapper
-
-
-def head_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Evidence approvals: the head of the accident unit (and administrators)."""
-
-    @staff_required
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if _user(request).staff_role not in HEAD_ROLES:
-            message = _("证据材料查阅须由事故处理部门负责人审批。")
-            return render(request, "403.html", {"message": message}, status=403)
-        return view(request, *args, **kwargs)
-
-    return wrapper
-
-
-def applicant_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Written applications: log in first; staff work on the case pages instead."""
-
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if not request.user.is_authenticated:
-            return redirect_to_login(request.get_full_path())
-        if _user(request).kind == User.Kind.STAFF:
-            message = _("工作人员请在事故案件页面办理。")
-            return render(request, "403.html", {"message": message}, status=403)
-        return view(request, *args, **kwargs)
-
-    return wrapper
-
-
-def _case(request: HttpRequest, case_id: int) -> AccidentCase:
-    """A case of the officer's jurisdiction; any other is 'not found'."""
+def _case(request: HttpRequest, case_id: int, action: str = CASE_VIEW) -> AccidentCase:
+    """The case for ``action``: one the actor cannot see is 'not found'; a refusal is the 403 page."""
     try:
-        return services.case_for_officer(actor=request.user, case_id=case_id)
+        return services.case_for_officer(actor=request.user, case_id=case_id, action=action)
     except NotFound:
         raise Http404("case") from None
 
@@ -220,15 +189,16 @@ def _grant_expiry(grant: dict[str, Any]) -> datetime:
 # ---------------------------------------------------------------- officer: cases
 
 
-def _division_choices(jurisdiction: str) -> list[tuple[str, str]]:
-    """Handling units inside the jurisdiction: the jurisdiction first, then its counties."""
+def _division_choices(user: User) -> list[tuple[str, str]]:
+    """Handling units the officer may open cases in: the jurisdiction first, then its counties."""
+    jurisdiction = user.jurisdiction
     codes = []
     for code in DIVISIONS:
         try:
-            inside = is_within(code, jurisdiction) and division_level(code) != "province"
+            unit = division_level(code) != "province"
         except DomainError:
-            inside = False
-        if inside:
+            unit = False
+        if unit and allowed(user, CASE_OPEN, division=code):
             codes.append(code)
     codes.sort(key=lambda code: (code != jurisdiction, code))
     return [(code, f"{DIVISIONS[code]} ({code})") for code in codes] or [(jurisdiction, jurisdiction)]
@@ -238,7 +208,7 @@ def _unit(code: str) -> str:
     return f"{DIVISIONS.get(code, '')} ({code})" if code in DIVISIONS else code
 
 
-@officer_required
+@access_required(CASE_VIEW)
 def case_list(request: HttpRequest) -> HttpResponse:
     """Cases of my jurisdiction, open ones first; search by accident number."""
     user = _user(request)
@@ -276,16 +246,18 @@ def case_list(request: HttpRequest) -> HttpResponse:
         "form": form,
         "rows": rows,
         "query": query,
-        "is_head": user.staff_role in HEAD_ROLES,
+        "can_open": can(user, CASE_OPEN),
+        "can_approve": can(user, EVIDENCE_APPROVE),
     }
     return render(request, "accidents/cases.html", context)
 
 
-@officer_required
+@access_required(CASE_OPEN)
 def case_new(request: HttpRequest) -> HttpResponse:
-    """Open a general-procedure case in my jurisdiction (A1)."""
+    """Open a general-procedure case in a unit of my jurisdiction (A1)."""
     user = _user(request)
-    divisions = _division_choices(user.jurisdiction)
+    divisions = _division_choices(user)
+    status = 200
     if request.method == "POST":
         form = CaseForm(request.POST, divisions=divisions)
         if form.is_valid():
@@ -299,6 +271,9 @@ def case_new(request: HttpRequest) -> HttpResponse:
                     weather=data["weather"] or "",
                     summary=data["summary"] or "",
                 )
+            except NotAllowed as error:  # a unit outside the jurisdiction: said next to the field
+                form.add_error("division", error.message)
+                status = error.status
             except DomainError as error:
                 add_domain_error(form, error)
             else:
@@ -306,18 +281,36 @@ def case_new(request: HttpRequest) -> HttpResponse:
                 return redirect("accidents:case", case_id=case.pk)
     else:
         form = CaseForm(divisions=divisions, initial={"division": divisions[0][0]})
-    return render(request, "accidents/case_new.html", {"form": form})
+    return render(request, "accidents/case_new.html", {"form": form}, status=status)
 
 
 def _allowed_stages(recorded: set[str]) -> list[tuple[str, str]]:
-    allowed = []
+    """The stages the form offers now; closure is its own step with a confirmation."""
+    offered = []
     for stage, _rule in sorted(rules.STAGES.items(), key=lambda item: item[1].order):
+        if stage == rules.Stage.CLOSURE:
+            continue
         try:
             rules.check_stage_allowed(recorded=recorded, stage=stage)
         except DomainError:
             continue
-        allowed.append((stage.value, _stage_name(stage)))
-    return allowed
+        offered.append((stage.value, _stage_name(stage)))
+    return offered
+
+
+def _closure(case: AccidentCase, recorded: set[str]) -> dict[str, Any]:
+    """Whether the case can be closed now and, if not, why (A2)."""
+    try:
+        rules.check_closable(
+            recorded=recorded,
+            open_applications=case.applications.filter(state=QueryApplication.State.SUBMITTED).count(),
+            open_reviews=case.reviews.filter(
+                state__in=[EvidenceReview.State.DRAFT, EvidenceReview.State.PENDING]
+            ).count(),
+        )
+    except DomainError as error:
+        return {"ready": False, "why": error.message, "url": ""}
+    return {"ready": True, "why": "", "url": reverse("accidents:case_close", args=[case.pk])}
 
 
 def _credential_row(
@@ -368,6 +361,20 @@ def _case_context(
     errors = errors or {}
     selected = selected or {}
     closed = case.closed_at is not None
+    # What this actor may do on this case, from the access table; a button it may not use is not drawn.
+    may = {
+        key: not closed and allowed(user, name, division=case.division)
+        for key, name in (
+            ("add_party", PARTY_ADD),
+            ("record_stage", RECORD_STAGE),
+            ("close", CASE_CLOSE),
+            ("documents", DOCUMENT_ISSUE),
+            ("review_applications", APPLICATION_REVIEW),
+            ("evidence", EVIDENCE_MANAGE),
+        )
+    }
+    # Revoking only takes access away, so it stays possible after closure.
+    may["revoke"] = allowed(user, CREDENTIAL_REVOKE, division=case.division)
     parties = list(case.parties.select_related("insurer", "licence").order_by("label"))
     credentials = list(QueryCredential.objects.filter(case=case).order_by("issued_at", "id"))
     stages = list(case.stages.select_related("recorded_by").all())
@@ -405,7 +412,7 @@ def _case_context(
         }
         for s in stages
     ]
-    allowed = [] if closed else _allowed_stages(recorded)
+    offered = [] if closed else _allowed_stages(recorded)
 
     document_rows = [
         {
@@ -508,7 +515,7 @@ def _case_context(
 
     fresh: dict[str, Any] = {
         "party_form": PartyForm(initial={"label": _next_label(labels)}),
-        "stage_form": StageForm(stages=allowed, initial={"happened_on": timezone.localdate()}),
+        "stage_form": StageForm(stages=offered, initial={"happened_on": timezone.localdate()}),
         "determination_form": DeterminationForm(labels=labels),
         "certificate_form": CertificateForm(),
         "conclusion_form": ReviewConclusionForm(),
@@ -528,13 +535,17 @@ def _case_context(
             "officer": case.officer.username,
             "opened_at": case.opened_at,
             "closed_at": case.closed_at,
+            "closed_by": case.closed_by.username if case.closed_by else "",
+            "closure_summary": case.closure_summary,
             "summary": case.summary,
         },
         "closed": closed,
         "parties": party_rows,
         "holder_credentials": holder_credentials,
         "stages": stage_rows,
-        "allowed_stages": allowed,
+        "allowed_stages": offered,
+        "closure": _closure(case, recorded) if not closed else None,
+        "may": may,
         "documents": document_rows,
         "issue": issue,
         "determination_fields": [
@@ -547,7 +558,6 @@ def _case_context(
         "evidence_enabled": evidence_enabled,
         "query_enabled": query_enabled,
         "attempts": attempts,
-        "is_head": user.staff_role in HEAD_ROLES,
         **fresh,
     }
 
@@ -572,7 +582,7 @@ def _case_page(request: HttpRequest, case: AccidentCase, *, status: int = 200, *
 
 
 @never_cache
-@officer_required
+@access_required(CASE_VIEW)
 def case_detail(request: HttpRequest, case_id: int) -> HttpResponse:
     """The case file: parties and credentials, stages, documents, applications, evidence, attempts."""
     return _case_page(request, _case(request, case_id))
@@ -583,10 +593,10 @@ def _back(case: AccidentCase, anchor: str) -> HttpResponse:
 
 
 @require_POST
-@officer_required
+@access_required(PARTY_ADD)
 def party_add(request: HttpRequest, case_id: int) -> HttpResponse:
     """Add a party; their query credential is issued at once and its code shown this one time (A4)."""
-    case = _case(request, case_id)
+    case = _case(request, case_id, PARTY_ADD)
     form = PartyForm(request.POST)
     if form.is_valid():
         data = form.cleaned_data
@@ -617,12 +627,12 @@ def party_add(request: HttpRequest, case_id: int) -> HttpResponse:
 
 
 @require_POST
-@officer_required
+@access_required(RECORD_STAGE)
 def stage_add(request: HttpRequest, case_id: int) -> HttpResponse:
     """Record the next stage as it happens (A2); closure ends the case."""
-    case = _case(request, case_id)
+    case = _case(request, case_id, RECORD_STAGE)
     recorded = set(case.stages.values_list("stage", flat=True))
-    allowed = [] if case.closed_at else _allowed_stages(recorded)
+    offered = [] if case.closed_at else _allowed_stages(recorded)
     # Every stage is a choice here so that the rules, not the form, explain a refusal.
     choices = [(s.value, _stage_name(s)) for s in rules.Stage]
     form = StageForm(request.POST, stages=choices)
@@ -642,7 +652,7 @@ def stage_add(request: HttpRequest, case_id: int) -> HttpResponse:
         else:
             messages.success(request, _("已登记“%(stage)s”。") % {"stage": _stage_name(record.stage)})
             return _back(case, "stages")
-    form.fields["stage"].choices = allowed  # type: ignore[attr-defined]
+    form.fields["stage"].choices = offered  # type: ignore[attr-defined]
     return _case_page(request, case, forms={"stage_form": form}, open_section="stages")
 
 
@@ -654,10 +664,10 @@ ISSUE_FORMS: dict[str, tuple[str, type]] = {
 
 
 @require_POST
-@officer_required
+@access_required(DOCUMENT_ISSUE)
 def document_issue(request: HttpRequest, case_id: int, kind: str) -> HttpResponse:
     """Generate a result document from the case data as a Chinese PDF (A3)."""
-    case = _case(request, case_id)
+    case = _case(request, case_id, DOCUMENT_ISSUE)
     if kind not in ISSUE_FORMS:
         raise Http404("kind")
     name, form_class = ISSUE_FORMS[kind]
@@ -705,10 +715,10 @@ def document_issue(request: HttpRequest, case_id: int, kind: str) -> HttpRespons
 
 
 @require_POST
-@officer_required
+@access_required(DOCUMENT_ISSUE)
 def document_upload(request: HttpRequest, case_id: int) -> HttpResponse:
     """Attach a scan of a document issued on paper (A3)."""
-    case = _case(request, case_id)
+    case = _case(request, case_id, DOCUMENT_ISSUE)
     form = DocumentUploadForm(request.POST, request.FILES)
     if form.is_valid():
         data, name = _read_upload(form.cleaned_data["file"])
@@ -731,10 +741,10 @@ def document_upload(request: HttpRequest, case_id: int) -> HttpResponse:
 
 
 @require_POST
-@officer_required
+@access_required(DOCUMENT_ISSUE)
 def document_release(request: HttpRequest, case_id: int, document_id: int) -> HttpResponse:
     """Deliver a document: from now on the query credential holders can download it."""
-    case = _case(request, case_id)
+    case = _case(request, case_id, DOCUMENT_ISSUE)
     if not ResultDocument.objects.filter(pk=document_id, case=case).exists():
         raise Http404("document")
     try:
@@ -750,7 +760,7 @@ def document_release(request: HttpRequest, case_id: int, document_id: int) -> Ht
 
 
 @never_cache
-@officer_required
+@access_required(CASE_VIEW)
 def document_view(request: HttpRequest, document_id: int) -> HttpResponse:
     """A result document, for the officers of the case's jurisdiction."""
     document = ResultDocument.objects.filter(pk=document_id).first()
@@ -762,7 +772,7 @@ def document_view(request: HttpRequest, document_id: int) -> HttpResponse:
 
 
 @never_cache
-@officer_required
+@access_required(CASE_VIEW)
 def credential_pdf(request: HttpRequest, case_id: int, credential_id: int) -> HttpResponse:
     """The printable query credential with its code (A5)."""
     case = _case(request, case_id)
@@ -780,30 +790,118 @@ def credential_pdf(request: HttpRequest, case_id: int, credential_id: int) -> Ht
     return _file_response(pdf, "application/pdf", name, attachment=False)
 
 
-@require_POST
-@officer_required
+def _confirm_page(
+    request: HttpRequest, case: AccidentCase, *, form: Any, title: Any, lead: Any, facts: list[tuple[Any, Any]],
+    button: Any, anchor: str, status: int = 200,
+) -> HttpResponse:  # fmt: skip
+    """The confirmation page of an irreversible step: what it does, the reason asked for, a tick."""
+    context = {
+        "case": case,
+        "form": form,
+        "title": title,
+        "lead": lead,
+        "facts": facts,
+        "button": button,
+        "back_url": reverse("accidents:case", args=[case.pk]) + f"#{anchor}",
+    }
+    response = render(request, "accidents/confirm.html", context, status=status)
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+def _first_step(request: HttpRequest) -> bool:
+    """Anything but a POST from the confirmation page itself (the short form on the case page, a link)."""
+    return request.method != "POST" or request.POST.get("step") != "confirm"
+
+
+@never_cache
+@access_required(CREDENTIAL_REVOKE)
 def credential_revoke(request: HttpRequest, case_id: int, credential_id: int) -> HttpResponse:
-    case = _case(request, case_id)
-    if not QueryCredential.objects.filter(pk=credential_id, case=case).exists():
+    """Revoke a query credential: the reason and a confirmation, then the code stops working (A4)."""
+    case = _case(request, case_id, CREDENTIAL_REVOKE)
+    credential = QueryCredential.objects.filter(pk=credential_id, case=case).first()
+    if credential is None:
         raise Http404("credential")
-    form = RevokeForm(request.POST)
-    if not form.is_valid():
-        return _case_page(request, case, errors={f"credential-{credential_id}": _("请填写撤销原因。")})
-    try:
-        services.query_credential_revoke(
-            actor=request.user, credential_id=credential_id, reason=form.cleaned_data["reason"]
+    if credential.revoked_at is not None:
+        messages.info(request, _("该查询凭证已撤销。"))
+        return _back(case, "parties")
+    if _first_step(request):
+        form = RevokeForm(initial={"reason": request.POST.get("reason", "")[:200]})
+    else:
+        form = RevokeForm(request.POST)
+        if form.is_valid():
+            try:
+                services.query_credential_revoke(
+                    actor=request.user, credential_id=credential.pk, reason=form.cleaned_data["reason"],
+                    request=request,
+                )  # fmt: skip
+            except DomainError as error:
+                add_domain_error(form, error)
+            else:
+                messages.success(request, _("查询凭证已撤销，原查询码不能再使用。"))
+                return _back(case, "parties")
+    holder = credential.holder_name if credential.role == "insurer" else mask_name(credential.holder_name)
+    return _confirm_page(
+        request, case, form=form, title=_("撤销查询凭证"),
+        lead=_("撤销后，持有人不能再用原查询码查询本事故，已打印的凭证和二维码同时失效。此操作不能恢复。"),
+        facts=[
+            (_("事故编号"), case.number),
+            (_("持有人"), f"{holder}（{ROLE_LABELS.get(credential.role, credential.role)}）"),
+            (_("签发时间"), timezone.localtime(credential.issued_at).strftime("%Y-%m-%d %H:%M")),
+        ],
+        button=_("确认撤销"), anchor="parties",
+    )  # fmt: skip
+
+
+@never_cache
+@access_required(CASE_CLOSE)
+def case_close(request: HttpRequest, case_id: int) -> HttpResponse:
+    """Close the case (事故结案, A2): a closing summary and a confirmation; it cannot be undone."""
+    case = _case(request, case_id, CASE_CLOSE)
+    if case.closed_at is not None:
+        messages.info(request, _("案件已结案。"))
+        return _back(case, "stages")
+    status = 200
+    if _first_step(request):
+        form = CloseForm(
+            initial={"closed_on": timezone.localdate(), "summary": request.POST.get("summary", "")[:500]}
         )
-    except DomainError as error:
-        return _case_page(request, case, errors={f"credential-{credential_id}": error.message})
-    messages.success(request, _("查询凭证已撤销，原查询码不能再使用。"))
-    return _back(case, "parties")
+    else:
+        form = CloseForm(request.POST)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                services.case_close(
+                    actor=request.user, case_id=case.pk, closed_on=data["closed_on"], summary=data["summary"],
+                    public_note=data["public_note"] or "", request=request,
+                )  # fmt: skip
+            except DomainError as error:
+                add_domain_error(form, error)
+                status = error.status if error.field is None else 200
+            else:
+                messages.success(request, _("已结案，事故编号 %(number)s。") % {"number": case.number})
+                return _back(case, "stages")
+    recorded = set(case.stages.values_list("stage", flat=True))
+    closure = _closure(case, recorded)
+    if not closure["ready"] and not form.errors:
+        form.add_error(None, closure["why"])
+    return _confirm_page(
+        request, case, form=form, title=_("结案"),
+        lead=_("结案后不能再登记处理阶段、添加当事人、制作或送达文书、上传证据材料，也不再受理网上查询申请。此操作不能恢复。"),
+        facts=[
+            (_("事故编号"), case.number),
+            (_("事故地点"), case.place),
+            (_("已登记阶段"), "、".join(_stage_name(s.stage) for s in case.stages.all()) or _("无")),
+        ],
+        button=_("确认结案"), anchor="stages", status=status,
+    )  # fmt: skip
 
 
 @require_POST
-@officer_required
+@access_required(APPLICATION_REVIEW)
 def application_review(request: HttpRequest, case_id: int, application_id: int) -> HttpResponse:
     """Approve or reject a written application; on approval the applicant gets a credential (A4)."""
-    case = _case(request, case_id)
+    case = _case(request, case_id, APPLICATION_REVIEW)
     if not QueryApplication.objects.filter(pk=application_id, case=case).exists():
         raise Http404("application")
     form = DecisionForm(request.POST)
@@ -812,8 +910,9 @@ def application_review(request: HttpRequest, case_id: int, application_id: int) 
     approve = form.cleaned_data["decision"] == "approve"
     try:
         services.query_application_review(
-            actor=request.user, application_id=application_id, approve=approve, note=form.cleaned_data["note"]
-        )
+            actor=request.user, application_id=application_id, approve=approve, note=form.cleaned_data["note"],
+            request=request,
+        )  # fmt: skip
     except DomainError as error:
         return _case_page(request, case, errors={f"application-{application_id}": error.message})
     if approve:
@@ -824,7 +923,7 @@ def application_review(request: HttpRequest, case_id: int, application_id: int) 
 
 
 @never_cache
-@officer_required
+@access_required(CASE_VIEW)
 def application_document(request: HttpRequest, case_id: int, application_id: int) -> HttpResponse:
     """The applicant's supporting document, to the case's officers; every view is audited."""
     try:
@@ -838,10 +937,10 @@ def application_document(request: HttpRequest, case_id: int, application_id: int
 
 
 @require_POST
-@officer_required
+@access_required(EVIDENCE_MANAGE)
 def evidence_add(request: HttpRequest, case_id: int) -> HttpResponse:
     """Upload an evidence item with its kind and confidentiality (A7)."""
-    case = _case(request, case_id)
+    case = _case(request, case_id, EVIDENCE_MANAGE)
     form = EvidenceItemForm(request.POST, request.FILES)
     if form.is_valid():
         data, name = _read_upload(form.cleaned_data["file"])
@@ -864,7 +963,7 @@ def evidence_add(request: HttpRequest, case_id: int) -> HttpResponse:
 
 
 @never_cache
-@officer_required
+@access_required(CASE_VIEW)
 def evidence_view(request: HttpRequest, case_id: int, item_id: int) -> HttpResponse:
     """An evidence item as stored, to the case's officers and the head; every view is audited."""
     try:
@@ -877,10 +976,10 @@ def evidence_view(request: HttpRequest, case_id: int, item_id: int) -> HttpRespo
 
 
 @require_POST
-@officer_required
+@access_required(EVIDENCE_MANAGE)
 def review_open(request: HttpRequest, case_id: int) -> HttpResponse:
     """Record the applicant's identity; the review code is shown this one time (A6)."""
-    case = _case(request, case_id)
+    case = _case(request, case_id, EVIDENCE_MANAGE)
     parties = [(p.pk, f"{p.label} {mask_name(p.name)}") for p in case.parties.order_by("label")]
     form = ReviewOpenForm(request.POST, parties=parties)
     if form.is_valid():
@@ -909,10 +1008,10 @@ def review_open(request: HttpRequest, case_id: int) -> HttpResponse:
 
 
 @require_POST
-@officer_required
+@access_required(EVIDENCE_MANAGE)
 def review_items(request: HttpRequest, case_id: int, review_id: int) -> HttpResponse:
     """Tick the items to share; the service refuses any confidential one (A7, A8)."""
-    case = _case(request, case_id)
+    case = _case(request, case_id, EVIDENCE_MANAGE)
     if not EvidenceReview.objects.filter(pk=review_id, case=case).exists():
         raise Http404("review")
     item_ids = list(case.evidence.values_list("pk", flat=True))
@@ -934,7 +1033,7 @@ def review_items(request: HttpRequest, case_id: int, review_id: int) -> HttpResp
 
 
 @never_cache
-@officer_required
+@access_required(CASE_VIEW)
 def review_pdf(request: HttpRequest, review_id: int) -> HttpResponse:
     """The printable evidence review credential with the review code (A6)."""
     try:
@@ -958,9 +1057,8 @@ def review_pdf(request: HttpRequest, review_id: int) -> HttpResponse:
 
 def _approval_rows(user: User, errors: dict[str, str]) -> list[dict[str, Any]]:
     reviews = (
-        EvidenceReview.objects.filter(
-            state=EvidenceReview.State.PENDING, case__division__startswith=division_prefix(user.jurisdiction)
-        )
+        services.reviews_for_approval(actor=user)
+        .filter(state=EvidenceReview.State.PENDING)
         .select_related("case", "party", "recorded_by")
         .prefetch_related("items")
         .order_by("recorded_at", "id")
@@ -988,9 +1086,8 @@ def _approval_rows(user: User, errors: dict[str, str]) -> list[dict[str, Any]]:
 def _approvals_page(request: HttpRequest, errors: dict[str, str] | None = None) -> HttpResponse:
     user = _user(request)
     decided = (
-        EvidenceReview.objects.filter(
-            decided_by__isnull=False, case__division__startswith=division_prefix(user.jurisdiction)
-        )
+        services.reviews_for_approval(actor=user)
+        .filter(decided_by__isnull=False)
         .select_related("case", "party", "decided_by")
         .order_by("-decided_at", "-id")[:20]
     )
@@ -1011,14 +1108,14 @@ def _approvals_page(request: HttpRequest, errors: dict[str, str] | None = None) 
 
 
 @never_cache
-@head_required
+@access_required(EVIDENCE_APPROVE)
 def approvals(request: HttpRequest) -> HttpResponse:
     """Evidence reviews of my jurisdiction awaiting approval, with the items selected (A8)."""
     return _approvals_page(request)
 
 
 @require_POST
-@head_required
+@access_required(EVIDENCE_APPROVE)
 def approval_decide(request: HttpRequest, review_id: int) -> HttpResponse:
     form = DecisionForm(request.POST)
     key = f"review-{review_id}"
@@ -1027,8 +1124,9 @@ def approval_decide(request: HttpRequest, review_id: int) -> HttpResponse:
     approve = form.cleaned_data["decision"] == "approve"
     try:
         review = services.evidence_review_decide(
-            actor=request.user, review_id=review_id, approve=approve, note=form.cleaned_data["note"]
-        )
+            actor=request.user, review_id=review_id, approve=approve, note=form.cleaned_data["note"],
+            request=request,
+        )  # fmt: skip
     except NotFound:
         raise Http404("review") from None
     except DomainError as error:
@@ -1106,6 +1204,7 @@ def _from_qr(form: QueryForm, text: str) -> tuple[str, str]:
 
 
 @never_cache
+@access_required(PROGRESS_QUERY)
 def query(request: HttpRequest) -> HttpResponse:
     """Accident number plus query code (or the credential's QR) -> progress; POST only (A5)."""
     if request.method != "POST":
@@ -1157,6 +1256,7 @@ def _granted_credential(request: HttpRequest) -> QueryCredential | None:
 
 
 @never_cache
+@access_required(PROGRESS_QUERY)
 def progress(request: HttpRequest) -> HttpResponse:
     """The case's stages with public notes and the released documents, while the grant lasts."""
     credential = _granted_credential(request)
@@ -1192,6 +1292,7 @@ def progress(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
+@access_required(PROGRESS_QUERY)
 def query_end(request: HttpRequest) -> HttpResponse:
     """Forget the query and evidence grants on this device."""
     request.session.pop(QUERY_GRANT, None)
@@ -1201,6 +1302,7 @@ def query_end(request: HttpRequest) -> HttpResponse:
 
 
 @never_cache
+@access_required(PROGRESS_QUERY)
 def query_document(request: HttpRequest, document_id: int) -> HttpResponse:
     """A released document: the session grant and the service both say yes, every time."""
     grant = _grant_get(request, QUERY_GRANT)
@@ -1222,7 +1324,7 @@ def query_document(request: HttpRequest, document_id: int) -> HttpResponse:
 # ---------------------------------------------------------------- written applications (A4)
 
 
-@applicant_required
+@access_required(APPLICATION_SUBMIT)
 def apply(request: HttpRequest) -> HttpResponse:
     """A vehicle owner or an insurer's staff member applies in writing for a query credential."""
     user = _user(request)
@@ -1251,7 +1353,7 @@ def apply(request: HttpRequest) -> HttpResponse:
 
 
 @never_cache
-@applicant_required
+@access_required(APPLICATION_SUBMIT)
 def my(request: HttpRequest) -> HttpResponse:
     """My written applications and, once approved, my query credential."""
     rows = []
@@ -1283,7 +1385,7 @@ def my(request: HttpRequest) -> HttpResponse:
 
 
 @never_cache
-@applicant_required
+@access_required(APPLICATION_SUBMIT)
 def my_credential_pdf(request: HttpRequest, credential_id: int) -> HttpResponse:
     """My query credential as a PDF: the holder only (anyone else: not found)."""
     try:
@@ -1297,6 +1399,7 @@ def my_credential_pdf(request: HttpRequest, credential_id: int) -> HttpResponse:
 
 
 @never_cache
+@access_required(EVIDENCE_ONLINE)
 def evidence(request: HttpRequest) -> HttpResponse:
     """Accident number plus review code -> the approved items; POST only."""
     if request.method != "POST":
@@ -1342,6 +1445,7 @@ def _granted_review(request: HttpRequest) -> EvidenceReview | None:
 
 
 @never_cache
+@access_required(EVIDENCE_ONLINE)
 def evidence_items(request: HttpRequest) -> HttpResponse:
     """The approved items with download links, while the grant lasts."""
     review = _granted_review(request)
@@ -1371,6 +1475,7 @@ def evidence_items(request: HttpRequest) -> HttpResponse:
 
 
 @never_cache
+@access_required(EVIDENCE_ONLINE)
 def evidence_item(request: HttpRequest, item_id: int) -> HttpResponse:
     """One shared item, stamped with who downloads it and when; the download is logged."""
     review = _granted_review(request)

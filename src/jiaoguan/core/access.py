@@ -223,9 +223,10 @@ add(
     "credentials.own.view", "查看本人电子证照", "see my electronic credentials",
     _grant(OWN, CITIZEN, ORGANISATION), requirement="E2",
 )  # fmt: skip
+# Vehicles in an organisation's name get their label at the counter (see credentials.services).
 add(
     "credentials.mark.apply_exempt", "申领免检车辆检验标志", "apply for the inspection label",
-    _grant(OWN, CITIZEN, ORGANISATION), requirement="E1",
+    {CITIZEN: OWN}, requirement="E2",
 )  # fmt: skip
 add(
     "credentials.licence.apply", "申领电子驾驶证", "apply for the electronic driving licence",
@@ -243,6 +244,15 @@ add(
 )  # fmt: skip
 add(
     "credentials.verify", "核验电子凭证", "verify a credential", _grant(ANY, *EVERYONE), requirement="E4",
+)  # fmt: skip
+add(
+    "credentials.credential.view", "查看电子凭证记录", "view electronic credential records",
+    _grant(JURISDICTION, CLERK, ADMIN), requirement="E4",
+    menu=_menu("admin:credentials_credential_changelist", "card", "电子凭证管理", "Electronic credentials", 32),
+)  # fmt: skip
+add(
+    "credentials.credential.revoke", "撤销电子凭证", "revoke electronic credentials",
+    _grant(JURISDICTION, CLERK, ADMIN), requirement="E4",
 )  # fmt: skip
 
 # ---------------------------------------------------------------- violations and fines (B16, B17, V1-V6)
@@ -323,6 +333,10 @@ add(
     _grant(JURISDICTION, *_CASE_OFFICERS), requirement="A2",
 )  # fmt: skip
 add(
+    "accidents.case.close", "事故结案", "close accident cases", _grant(JURISDICTION, *_CASE_OFFICERS),
+    requirement="A2",
+)  # fmt: skip
+add(
     "accidents.party.add",
     "登记当事人",
     "add parties",
@@ -357,6 +371,10 @@ add(
 add(
     "accidents.progress.query", "查询事故处理进度", "follow an accident case", _grant(ANY, *EVERYONE),
     requirement="A3",
+)  # fmt: skip
+add(
+    "accidents.evidence.review_online", "网上查阅证据材料", "review evidence online", _grant(ANY, *EVERYONE),
+    requirement="A6",
 )  # fmt: skip
 
 ACTIONS: Mapping[str, Action] = _table.actions

@@ -9,6 +9,7 @@ from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from ninja import Field, Router, Schema
 
+from jiaoguan.core.access import access_required
 from jiaoguan.core.api import BearerToken, ErrorOut, InputSchema, SessionUser
 
 from . import keys, selectors, services
@@ -64,6 +65,7 @@ class TokenOut(Schema):
 
 
 @router.get("/credentials/keys", auth=None)
+@access_required("credentials.verify")
 def trust_list(request: HttpRequest) -> HttpResponse:
     """The trust list: every public key a verifier should accept, for offline verification."""
     response = HttpResponse(trust_list_json(keys.trust_list()), content_type="application/json")
@@ -72,6 +74,7 @@ def trust_list(request: HttpRequest) -> HttpResponse:
 
 
 @router.get("/credentials/status-list", auth=None)
+@access_required("credentials.verify")
 def status_list(request: HttpRequest) -> HttpResponse:
     """The signed status list (SL1 token) of suspended, revoked and superseded credentials."""
     body = json.dumps({"status_list": services.status_list_token()})
@@ -81,6 +84,7 @@ def status_list(request: HttpRequest) -> HttpResponse:
 
 
 @router.post("/credentials/verify", response={200: VerdictOut, 422: ErrorOut}, auth=None)
+@access_required("credentials.verify")
 def verify(request: HttpRequest, payload: VerifyIn) -> Any:
     """Verify a credential's QR text: always 200 with valid true/false and the reason (E4)."""
     return services.credential_verify(text=payload.text).as_dict()
@@ -89,6 +93,7 @@ def verify(request: HttpRequest, payload: VerifyIn) -> Any:
 @router.get(
     "/me/credentials", response={200: list[CredentialOut], **ERRORS}, auth=[BearerToken(), SessionUser()]
 )
+@access_required("credentials.own.view")
 def my_credentials(request: HttpRequest) -> Any:
     return [
         {
@@ -105,6 +110,7 @@ def my_credentials(request: HttpRequest) -> Any:
 @router.post(
     "/me/credentials/{credential_id}/tokens", response={201: TokenOut, **ERRORS}, auth=[BearerToken()]
 )
+@access_required("credentials.own.view")
 def make_token(request: HttpRequest, credential_id: str, payload: TokenIn) -> Any:
     """A signed token to show the credential: online (minutes, nonce), offline (days), printed."""
     modes = {"online": DisplayMode.ONLINE, "offline": DisplayMode.OFFLINE, "printed": DisplayMode.PRINTED}

@@ -129,3 +129,23 @@ class PhotoReviewForm(forms.Form):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["note"].help_text = _("不通过时必填，写明原因和重拍要求，申请人会看到。")
+
+
+class CredentialRevokeForm(forms.Form):
+    """Back office: revoke an electronic credential, with the reason and an explicit confirmation."""
+
+    reason = forms.CharField(
+        label=_("撤销原因"),
+        max_length=100,
+        strip=True,
+        error_messages={**REQUIRED, "max_length": _("撤销原因最多100字。")},
+        widget=forms.TextInput(attrs={"size": 60}),
+    )
+    confirm = forms.BooleanField(
+        label=_("我已核对，确认撤销。撤销后该凭证立即失效，核验时显示“已撤销”，不能恢复。"),
+        error_messages={"required": _("请勾选确认后再提交。")},
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["reason"].help_text = _("例如：手机遗失、驾驶证已被吊销。持有人会看到，记入审计日志。")

@@ -6,9 +6,12 @@ from typing import Any
 
 from django.db.models import Q, QuerySet
 
+from jiaoguan.core.access import division_prefix_for, require
 from jiaoguan.core.errors import NotFound
 
-from .models import Credential
+from .models import Credential, LicenceApplication
+
+PHOTO_REVIEW = "credentials.photo.review"
 
 
 def my_credentials(*, user: Any) -> QuerySet[Credential]:
@@ -42,3 +45,14 @@ def _is_uuid(value: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def licence_applications_for_review(*, actor: Any) -> QuerySet[LicenceApplication]:
+    """E-licence applications (D1) of licences registered inside what the reviewer may see."""
+    require(actor, PHOTO_REVIEW)
+    prefix = division_prefix_for(actor, PHOTO_REVIEW)
+    if prefix is None:
+        return LicenceApplication.objects.none()
+    return LicenceApplication.objects.filter(licence__division__startswith=prefix).select_related(
+        "licence__holder"
+    )

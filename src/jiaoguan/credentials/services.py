@@ -1,10 +1,19 @@
-"""Credential use cases: issue, reissue, status changes, tokens for display, verification."""
+"""Credential use cases: issue, reissue, status changes, staff revocation, tokens for display,
+verification.
+
+Nothing is signed from a registry record that today's validators would refuse (a plate, a
+VIN or an ID number that fails ``core.identifiers``, a status code the status tables do not
+know): such a subject gets no credential, its current one is suspended, and a warning is
+logged for the data check to follow up.
+"""
 
 from __future__ import annotations
 
 import io
+import logging
 import secrets
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -12,12 +21,15 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from jiaoguan.core.access import division_prefix_for, require
 from jiaoguan.core.audit import audit_record
-from jiaoguan.core.errors import Conflict, NotAllowed, NotFound, ValidationFailed
-from jiaoguan.core.identifiers import mask_name
+from jiaoguan.core.errors import Conflict, DomainError, NotAllowed, NotFound, ValidationFailed
+from jiaoguan.core.identifiers import mask_name, validate_plate, validate_vin
 from jiaoguan.core.outbox import outbox_handler
+from jiaoguan.registry.documents import normalise_document_number
 from jiaoguan.registry.events import REGISTRY_CHANGED
 from jiaoguan.registry.models import DrivingLicence, Vehicle
+from jiaoguan.registry.rules import LICENCE_STATUS, VEHICLE_STATUS, UseNature, VehicleKind
 from jiaoguan.registry.selectors import licence_status, vehicle_status
 
 from . import keys as signing
@@ -44,6 +56,62 @@ LICENCE_SUSPENDING = frozenset(
     "BDJKLRU"
 )  # full points, suspended, stopped, held, locked, cancelled-recoverable
 STATUS_CODE = {"valid": 0, "suspended": 1, "revoked": 2, "superseded": 3}
+
+logger = logging.getLogger(__name__)
+
+# Status reasons (Credential.status_reason) the pages put into words.
+RECORD_INVALID = "registry record invalid"
+VEHICLE_STATUS_UNKNOWN = "vehicle status unknown"
+LICENCE_STATUS_UNKNOWN = "licence status unknown"
+REVOKED_BY_STAFF = "revoked by staff: "
+
+
+# ---------------------------------------------------------------- registry values fit to sign
+
+_KINDS = frozenset(k.value for k in VehicleKind)
+_USES = frozenset(u.value for u in UseNature)
+
+
+def unknown_codes(stored: str | None, table: dict[str, tuple[str, str]]) -> str:
+    """The characters of a stored status string that the status table does not list."""
+    return "".join(sorted({code for code in (stored or "A") if code not in table}))
+
+
+def vehicle_problem(vehicle: Vehicle) -> tuple[str, str]:
+    """Why the vehicle's record may not be signed: (status reason, detail for the log), or ("", "")."""
+    try:
+        validate_plate(vehicle.plate_number or "")
+    except DomainError as error:
+        return RECORD_INVALID, f"plate {error.code}"
+    try:
+        if validate_vin(vehicle.vin) != vehicle.vin:
+            return RECORD_INVALID, "vin not stored in canonical form"
+    except DomainError as error:
+        return RECORD_INVALID, f"vin {error.code}"
+    if vehicle.kind not in _KINDS or vehicle.use_nature not in _USES:
+        return RECORD_INVALID, "vehicle kind or use not in the code tables"
+    unknown = unknown_codes(vehicle.status, VEHICLE_STATUS)
+    if unknown:
+        return VEHICLE_STATUS_UNKNOWN, f"status codes {unknown!r}"
+    return "", ""
+
+
+def licence_problem(licence: DrivingLicence) -> tuple[str, str]:
+    """Why the licence's record may not be signed: (status reason, detail for the log), or ("", "")."""
+    holder = licence.holder
+    try:
+        if normalise_document_number(holder.id_type, holder.id_number) != holder.id_number:
+            return RECORD_INVALID, "holder id number not stored in canonical form"
+    except DomainError as error:
+        return RECORD_INVALID, f"holder id number {error.code}"
+    unknown = unknown_codes(licence.status, LICENCE_STATUS)
+    if unknown:
+        return LICENCE_STATUS_UNKNOWN, f"status codes {unknown!r}"
+    return "", ""
+
+
+def _refuse_to_sign(kind: str, pk: int, detail: str) -> None:
+    logger.warning("no %s signed for registry record %s: %s fails validation", kind, pk, detail)
 
 
 def _end_of_day(day: date) -> int:
@@ -111,6 +179,11 @@ def inspection_mark_issue(*, vehicle_id: int, event: str, today: date | None = N
         )
         if vehicle is None:
             raise NotFound("credentials.vehicle_not_found", "没有这辆车。", "No such vehicle.")
+        problem, detail = vehicle_problem(vehicle)
+        if problem:
+            _refuse_to_sign("inspection mark", vehicle.pk, detail)
+            _sync_vehicle(vehicle, today)
+            return None
         data, valid_until, in_validity = _mark_data(vehicle, today)
         stored = set(vehicle.status or "A")
         if not in_validity or stored & (VEHICLE_REVOKING | VEHICLE_SUSPENDING):
@@ -125,8 +198,22 @@ def inspection_mark_issue(*, vehicle_id: int, event: str, today: date | None = N
         )
 
 
-def inspection_marks_bulk_issue(*, today: date | None = None, batch_size: int = 1000) -> int:
-    """Issue marks for every vehicle within its inspection validity that has none yet (E1)."""
+@dataclass
+class BulkIssueReport:
+    """What a bulk issue left out: vehicles whose registry values fail validation (logged each)."""
+
+    skipped: int = 0
+    skipped_ids: list[int] = field(default_factory=list)
+
+
+def inspection_marks_bulk_issue(
+    *, today: date | None = None, batch_size: int = 1000, report: BulkIssueReport | None = None
+) -> int:
+    """Issue marks for every vehicle within its inspection validity that has none yet (E1).
+
+    Returns the number issued; vehicles whose plate, VIN or status code fails validation are
+    skipped, logged and counted in ``report``.
+    """
     today = today or timezone.localdate()
     created = 0
     last_pk = 0
@@ -142,6 +229,13 @@ def inspection_marks_bulk_issue(*, today: date | None = None, batch_size: int = 
         last_pk = batch[-1].pk
         rows = []
         for vehicle in batch:
+            problem, detail = vehicle_problem(vehicle)
+            if problem:
+                _refuse_to_sign("inspection mark", vehicle.pk, detail)
+                if report is not None:
+                    report.skipped += 1
+                    report.skipped_ids.append(vehicle.pk)
+                continue
             if set(vehicle.status or "A") & (VEHICLE_REVOKING | VEHICLE_SUSPENDING):
                 continue
             data, valid_until, in_validity = _mark_data(vehicle, today)
@@ -178,7 +272,11 @@ def inspection_marks_bulk_issue(*, today: date | None = None, batch_size: int = 
 def inspection_exempt_apply(
     *, actor: Any, vehicle_id: int, delivery: str = "", address: str = "", today: date | None = None
 ) -> Credential:
-    """Online application of an inspection-exempt vehicle (E2): the label is granted at once."""
+    """Online application of an inspection-exempt vehicle (E2): the label is granted at once.
+
+    Only the owner's own vehicle in a person's name: another's vehicle is "not found".
+    """
+    require(actor, "credentials.mark.apply_exempt")
     today = today or timezone.localdate()
     with transaction.atomic():
         vehicle = Vehicle.objects.select_for_update().filter(pk=vehicle_id).first()
@@ -188,6 +286,9 @@ def inspection_exempt_apply(
             or vehicle.owner_person_id != getattr(actor, "person_id", None)
         ):
             raise NotFound("credentials.vehicle_not_found", "没有这辆车。", "No such vehicle.")
+        require(actor, "credentials.mark.apply_exempt", owner_person_id=vehicle.owner_person_id)
+        if vehicle_problem(vehicle)[0]:
+            raise _record_refused("机动车")
         status = vehicle_status(vehicle, today=today)
         if status.next_inspection_on_site:
             raise NotAllowed(
@@ -249,6 +350,15 @@ def _licence_data(licence: DrivingLicence, today: date) -> tuple[dict[str, Any],
     return data, status.valid_until or date(9999, 12, 31)
 
 
+def _record_refused(what: str) -> Conflict:
+    return Conflict(
+        "credentials.registry_record_invalid",
+        f"{what}登记信息未通过核验，暂不能签发电子凭证，请到车管所窗口核对登记信息。",
+        "The registry record does not pass validation; no electronic credential can be issued. "
+        "Have it checked at a DMV counter.",
+    )
+
+
 def licence_credential_issue(*, licence_id: int, event: str, today: date | None = None) -> Credential:
     """Issue (or reissue) the electronic driving licence (D1, D2)."""
     today = today or timezone.localdate()
@@ -258,6 +368,10 @@ def licence_credential_issue(*, licence_id: int, event: str, today: date | None 
         )
         if licence is None:
             raise NotFound("credentials.licence_not_found", "没有这本驾驶证。", "No such licence.")
+        problem, detail = licence_problem(licence)
+        if problem:
+            _refuse_to_sign("e-licence", licence.pk, detail)
+            raise _record_refused("驾驶证")
         if set(licence.status or "A") & (LICENCE_REVOKING | LICENCE_SUSPENDING):
             raise Conflict(
                 "credentials.licence_status",
@@ -281,6 +395,8 @@ def licence_credential_issue(*, licence_id: int, event: str, today: date | None 
 
 
 # ---------------------------------------------------------------- D1 application with photo
+
+PHOTO_REVIEW = "credentials.photo.review"
 
 PHOTO_MAX_BYTES = 2 * 1024 * 1024
 
@@ -326,9 +442,18 @@ def _check_photo(photo: bytes) -> str:
 
 def licence_application_submit(*, actor: Any, photo: bytes) -> LicenceApplication:
     """Apply for the electronic licence with a photo; staff review it before issue (D1)."""
-    licence = DrivingLicence.objects.filter(holder_id=getattr(actor, "person_id", None)).first()
+    require(actor, "credentials.licence.apply")
+    licence = (
+        DrivingLicence.objects.select_related("holder")
+        .filter(holder_id=getattr(actor, "person_id", None))
+        .first()
+    )
     if licence is None:
         raise NotFound("credentials.no_licence", "您名下没有驾驶证。", "You hold no driving licence.")
+    problem, detail = licence_problem(licence)
+    if problem:
+        _refuse_to_sign("e-licence", licence.pk, detail)
+        raise _record_refused("驾驶证")
     if set(licence.status or "A") & (LICENCE_REVOKING | LICENCE_SUSPENDING):
         raise Conflict(
             "credentials.licence_status",
@@ -352,32 +477,26 @@ def licence_application_submit(*, actor: Any, photo: bytes) -> LicenceApplicatio
 def licence_application_review(
     *, actor: Any, application_id: int, approve: bool, note: str = "", request: Any = None
 ) -> LicenceApplication:
-    """Staff approve (issue) or reject an application after checking the photo (D1)."""
-    from jiaoguan.accounts.models import StaffRole, User
-
-    if getattr(actor, "kind", "") != User.Kind.STAFF or actor.staff_role not in (
-        StaffRole.COUNTER_CLERK,
-        StaffRole.ADMINISTRATOR,
-    ):
-        raise NotAllowed(
-            "accounts.role_not_allowed", "您的岗位无权审核。", "Your role may not review applications."
-        )
+    """Staff approve (issue) or reject, with the reason, an application after checking the photo (D1)."""
+    require(actor, PHOTO_REVIEW)
     note = (note or "").strip()[:200]
     if not approve and not note:
         raise ValidationFailed(
             "credentials.reject_reason", "不通过须写明原因。", "Give the reason for rejecting.", field="note"
         )
     with transaction.atomic():
+        prefix = division_prefix_for(actor, PHOTO_REVIEW)
         application = (
-            LicenceApplication.objects.select_for_update()
+            LicenceApplication.objects.select_for_update(of=("self",))
             .select_related("licence")
-            .filter(pk=application_id)
+            .filter(pk=application_id, licence__division__startswith=prefix)
             .first()
+            if prefix is not None
+            else None
         )
-        from jiaoguan.core.divisions import is_within
-
-        if application is None or not is_within(application.licence.division, actor.jurisdiction):
+        if application is None:
             raise NotFound("credentials.application_not_found", "没有这份申请。", "No such application.")
+        require(actor, PHOTO_REVIEW, division=application.licence.division)
         if application.state != LicenceApplication.State.SUBMITTED:
             raise Conflict(
                 "credentials.application_reviewed", "该申请已审核。", "This application was already reviewed."
@@ -399,6 +518,7 @@ def licence_application_review(
             subject=application,
             subject_person_id=application.licence.holder_id,
             summary=f"电子驾驶证照片审核 {'通过' if approve else '不通过'}",
+            reason=note,
             request=request,
         )
     return application
@@ -426,16 +546,20 @@ def _sync(
     what: str,
     lapsed: str,
     today: date,
+    problem: str = "",
 ) -> int:
     """Rate a subject's current credentials from its registry status codes and validity.
 
     The reasons are the phrases the pages explain ("vehicle status C", "inspection lapsed").
+    A record that fails validation suspends them until it is corrected (then a reissue follows).
     """
     changed = 0
     for credential in credentials.select_for_update().filter(status__in=["valid", "suspended"]):
         if codes & revoking:
             reason = f"{what} status {''.join(sorted(codes & revoking))}"
             changed += _set_status(credential, "revoked", reason)
+        elif problem:
+            changed += _set_status(credential, "suspended", problem)
         elif codes & suspending:
             changed += _set_status(credential, "suspended", f"{what} status")
         elif credential.valid_until < today:
@@ -449,7 +573,7 @@ def _sync_vehicle(vehicle: Vehicle, today: date) -> int:
     return _sync(
         Credential.objects.filter(vehicle=vehicle), codes=set(vehicle.status or "A"),
         revoking=VEHICLE_REVOKING, suspending=VEHICLE_SUSPENDING, what="vehicle", lapsed="inspection lapsed",
-        today=today,
+        today=today, problem=vehicle_problem(vehicle)[0],
     )  # fmt: skip
 
 
@@ -457,7 +581,7 @@ def _sync_licence(licence: DrivingLicence, today: date) -> int:
     return _sync(
         Credential.objects.filter(licence=licence), codes=set(licence.status or "A"),
         revoking=LICENCE_REVOKING, suspending=LICENCE_SUSPENDING, what="licence", lapsed="licence expired",
-        today=today,
+        today=today, problem=licence_problem(licence)[0],
     )  # fmt: skip
 
 
@@ -469,7 +593,11 @@ def credential_status_sync(
     changed = 0
     with transaction.atomic():
         vehicles = Vehicle.objects.filter(credentials__status__in=["valid", "suspended"]).distinct()
-        licences = DrivingLicence.objects.filter(credentials__status__in=["valid", "suspended"]).distinct()
+        licences = (
+            DrivingLicence.objects.filter(credentials__status__in=["valid", "suspended"])
+            .select_related("holder")
+            .distinct()
+        )
         if vehicle_id is not None or licence_id is not None:
             vehicles = vehicles.filter(pk=vehicle_id) if vehicle_id is not None else vehicles.none()
             licences = licences.filter(pk=licence_id) if licence_id is not None else licences.none()
@@ -491,6 +619,144 @@ def _on_registry_change(payload: dict[str, Any], dedup_key: str) -> None:
             credential_status_sync(vehicle_id=payload["vehicle_id"])
     if payload.get("licence_id"):
         credential_status_sync(licence_id=payload["licence_id"])
+
+
+# ---------------------------------------------------------------- police check by plate (E4)
+
+PLATE_CHECK = "credentials.plate.check"
+CURRENT_STATUSES = ("valid", "suspended")
+
+
+def vehicle_plate_check(
+    *, actor: Any, plate_number: str, request: Any = None
+) -> tuple[Vehicle, Credential | None] | None:
+    """A vehicle of the checker's jurisdiction by plate, with its current mark; every hit is audited.
+
+    None when no vehicle with that plate is registered where the checker may look.
+    """
+    require(actor, PLATE_CHECK)
+    prefix = division_prefix_for(actor, PLATE_CHECK)
+    vehicle = (
+        Vehicle.objects.select_related("owner_person", "owner_organisation")
+        .filter(plate_number=plate_number, division__startswith=prefix)
+        .first()
+        if prefix is not None
+        else None
+    )
+    if vehicle is None:
+        return None
+    mark = Credential.objects.filter(vehicle=vehicle, status__in=CURRENT_STATUSES).order_by("-pk").first()
+    audit_record(
+        actor=actor, action="view", subject=vehicle, subject_person_id=vehicle.owner_person_id,
+        summary="按号牌核验检验状态", request=request,
+    )  # fmt: skip
+    return vehicle, mark
+
+
+# ---------------------------------------------------------------- staff revocation
+
+CREDENTIAL_VIEW = "credentials.credential.view"
+CREDENTIAL_REVOKE = "credentials.credential.revoke"
+
+
+def _division_of(credential: Credential) -> str:
+    subject = credential.vehicle if credential.vehicle_id else credential.licence
+    return str(getattr(subject, "division", "") or "")
+
+
+def credentials_visible_to(*, actor: Any) -> Any:
+    """Credentials of vehicles and licences registered inside what the staff member may see."""
+    from django.db.models import Q
+
+    require(actor, CREDENTIAL_VIEW)
+    prefix = division_prefix_for(actor, CREDENTIAL_VIEW)
+    if prefix is None:
+        return Credential.objects.none()
+    return Credential.objects.filter(
+        Q(vehicle__division__startswith=prefix) | Q(licence__division__startswith=prefix)
+    )
+
+
+def credential_for_staff(*, actor: Any, credential_id: int, request: Any = None) -> Credential:
+    """One credential record opened by a staff member; every opening is audited."""
+    credential = (
+        credentials_visible_to(actor=actor)
+        .select_related("vehicle__owner_person", "licence__holder")
+        .filter(pk=credential_id)
+        .first()
+    )
+    if credential is None:
+        raise NotFound("credentials.not_found", "没有找到该凭证。", "No such credential.")
+    audit_record(
+        actor=actor, action="view", subject=credential, subject_person_id=_person_of(credential),
+        summary="后台查看电子凭证", request=request,
+    )  # fmt: skip
+    return credential
+
+
+def _person_of(credential: Credential) -> int | None:
+    if credential.vehicle_id and credential.vehicle is not None:
+        return credential.vehicle.owner_person_id
+    if credential.licence_id and credential.licence is not None:
+        return credential.licence.holder_id
+    return None
+
+
+REVOKE_REASON_MAX = 100
+
+
+def credential_revoke(*, actor: Any, credential_id: int, reason: str, request: Any = None) -> Credential:
+    """Revoke an electronic credential (撤销电子凭证) at once: a lost phone, a licence revoked by decision.
+
+    The status list and online verification say revoked from then on; the right itself is
+    untouched, so the next issue for the vehicle or licence (an inspection, the nightly bulk
+    issue, a new e-licence application) gives a new credential with a new number.
+    Lock order as everywhere: the vehicle or licence row, then its credentials.
+    """
+    require(actor, CREDENTIAL_REVOKE)
+    reason = " ".join((reason or "").split())
+    if not 2 <= len(reason) <= REVOKE_REASON_MAX:
+        raise ValidationFailed(
+            "credentials.revoke_reason",
+            f"请填写撤销原因（2到{REVOKE_REASON_MAX}字），例如“手机遗失”“驾驶证已被吊销”。",
+            f"Give the reason for revoking (2 to {REVOKE_REASON_MAX} characters).",
+            field="reason",
+        )
+    found = (
+        credentials_visible_to(actor=actor)
+        .filter(pk=credential_id)
+        .values("vehicle_id", "licence_id")
+        .first()
+    )
+    if found is None:
+        raise NotFound("credentials.not_found", "没有找到该凭证。", "No such credential.")
+    with transaction.atomic():
+        if found["vehicle_id"]:
+            Vehicle.objects.select_for_update().filter(pk=found["vehicle_id"]).first()
+        else:
+            DrivingLicence.objects.select_for_update().filter(pk=found["licence_id"]).first()
+        credential = (
+            Credential.objects.select_for_update(of=("self",))
+            .select_related("vehicle", "licence")
+            .get(pk=credential_id)
+        )
+        require(actor, CREDENTIAL_REVOKE, division=_division_of(credential))
+        if credential.status in (Credential.Status.REVOKED, Credential.Status.SUPERSEDED):
+            raise Conflict(
+                "credentials.already_ended",
+                "该凭证已撤销或已被新凭证替代，无需再撤销。",
+                "This credential is already revoked or superseded.",
+            )
+        credential.status = Credential.Status.REVOKED
+        credential.status_reason = (REVOKED_BY_STAFF + reason)[:120]
+        credential.status_changed_at = timezone.now()
+        credential.status_changed_by = actor
+        credential.save(update_fields=["status", "status_reason", "status_changed_at", "status_changed_by"])
+        audit_record(
+            actor=actor, action="change", subject=credential, subject_person_id=_person_of(credential),
+            summary=f"撤销电子凭证 {credential.get_kind_display().split(' ')[0]}", reason=reason, request=request,
+        )  # fmt: skip
+    return credential
 
 
 # ---------------------------------------------------------------- tokens

@@ -8,14 +8,11 @@ answers every input with a verdict, never with an error page.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from datetime import UTC, date, datetime
-from functools import wraps
 from typing import Any, cast
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth.views import redirect_to_login
 from django.core.files.uploadedfile import UploadedFile
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -27,8 +24,8 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 
 from jiaoguan.accounts.forms import add_domain_error
-from jiaoguan.accounts.models import StaffRole, User
-from jiaoguan.accounts.views import staff_required
+from jiaoguan.accounts.models import User
+from jiaoguan.core.access import access_required, can
 from jiaoguan.core.audit import audit_record
 from jiaoguan.core.divisions import division_name
 from jiaoguan.core.errors import Conflict, DomainError, NotFound
@@ -93,7 +90,13 @@ DELIVERY_DONE: dict[str, Promise] = {
     PaperMarkRequest.Delivery.PICKUP.value: gettext_lazy("请携带身份证明到车管所窗口领取纸质检验标志。"),
 }
 
-REVIEWER_ROLES = (StaffRole.COUNTER_CLERK.value, StaffRole.ADMINISTRATOR.value)
+# Actions of the access table (core.access) that guard these pages.
+OWN_VIEW = "credentials.own.view"
+APPLY_EXEMPT = "credentials.mark.apply_exempt"
+LICENCE_APPLY = "credentials.licence.apply"
+PHOTO_REVIEW = "credentials.photo.review"
+PLATE_CHECK = "credentials.plate.check"
+VERIFY = "credentials.verify"
 
 
 def _english() -> bool:
@@ -140,7 +143,7 @@ def _remark_texts(codes: Any) -> list[str]:
     return out
 
 
-def _reason_words(credential: Credential) -> str:
+def reason_words(credential: Credential) -> str:
     """Why a credential is not valid, in words and saying what to do."""
     reason = credential.status_reason or ""
     fixed: dict[str, str] = {
@@ -148,6 +151,11 @@ def _reason_words(credential: Credential) -> str:
         "licence expired": _("驾驶证已超过有效期，请先办理期满换证。"),
         "vehicle status": _("机动车当前状态不正常（如被查封、扣押或锁定），请联系车管所。"),
         "licence status": _("驾驶证当前状态不正常（如暂扣、记满12分或锁定），请联系车管所。"),
+        services.RECORD_INVALID: _(
+            "登记信息未通过核验（如号牌号码、车辆识别代号或证件号码有误），凭证暂停使用，请到车管所核对。"
+        ),
+        services.VEHICLE_STATUS_UNKNOWN: _("机动车登记状态为未知状态，凭证暂停使用，请联系车管所核对。"),
+        services.LICENCE_STATUS_UNKNOWN: _("驾驶证登记状态为未知状态，凭证暂停使用，请联系车管所核对。"),
     }
     if reason in fixed:
         return fixed[reason]
@@ -164,6 +172,10 @@ def _reason_words(credential: Credential) -> str:
             return _("登记状态为%(statuses)s，凭证已停止使用。") % {"statuses": named}
     if reason.startswith("reissued"):
         return _("已签发新的凭证，请使用新凭证。")
+    if reason.startswith(services.REVOKED_BY_STAFF):
+        return _("已由公安机关交通管理部门撤销（%(why)s），不能再出示。如有疑问请联系车管所。") % {
+            "why": reason[len(services.REVOKED_BY_STAFF) :]
+        }
     return reason
 
 
@@ -193,34 +205,6 @@ def _issuer_name() -> str:
 # ---------------------------------------------------------------- access
 
 
-def citizen_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Pages of my own credentials: log in first; staff hold none and go to the counter."""
-
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if not request.user.is_authenticated:
-            return redirect_to_login(request.get_full_path())
-        if request.user.kind == User.Kind.STAFF:
-            return redirect("accounts:counter")
-        return view(request, *args, **kwargs)
-
-    return wrapper
-
-
-def reviewer_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Photo review: counter clerks and administrators only."""
-
-    @staff_required
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if _user(request).staff_role not in REVIEWER_ROLES:
-            message = _("您的岗位无权审核电子驾驶证照片，请由窗口业务员办理。")
-            return render(request, "403.html", {"message": message}, status=403)
-        return view(request, *args, **kwargs)
-
-    return wrapper
-
-
 def _user(request: HttpRequest) -> User:
     return cast(User, request.user)
 
@@ -236,8 +220,50 @@ def _my_credential(request: HttpRequest, public_id: Any) -> Credential:
 # ---------------------------------------------------------------- cards in words
 
 
-def _exempt_eligible(user: User, vehicle: Vehicle, status: VehicleStatus) -> bool:
+def _status_of(vehicle: Vehicle, today: date) -> VehicleStatus | None:
+    """The vehicle's Q1 status, or None when its stored values cannot be read (never a 500)."""
+    try:
+        return vehicle_status(vehicle, today=today)
+    except (ValueError, KeyError) as error:
+        logger.warning("vehicle %s: stored values cannot be read (%s)", vehicle.pk, error)
+        return None
+
+
+def _status_text(code: str) -> str:
+    zh_en = registry_rules.VEHICLE_STATUS.get(code)
+    return _words(*zh_en) if zh_en else _("未知状态")
+
+
+def _unreadable_card(vehicle: Vehicle) -> dict[str, Any]:
+    """What a page can still say of a vehicle whose stored values the tables do not know."""
+    owner = vehicle.owner_person or vehicle.owner_organisation
+    return {
+        "id": vehicle.pk,
+        "unreadable": True,
+        "plate_number": vehicle.plate_number,
+        "plate_colour": "blue",
+        "plate_type_label": PLATE_TYPE_LABELS.get(vehicle.plate_type, vehicle.plate_type),
+        "kind": vehicle.kind,
+        "use": vehicle.use_nature,
+        "owner_masked": mask_name(owner.name)
+        if vehicle.owner_person_id and owner
+        else getattr(owner, "name", ""),
+        "statuses": [{"code": c, "text": _status_text(c)} for c in (vehicle.status or "A")],
+        "inspection_valid_until": None,
+        "inspection_state": _("未知"),
+        "inspection_level": "red",
+        "next_inspection_on_site": None,
+    }
+
+
+def _card(vehicle: Vehicle, status: VehicleStatus | None) -> dict[str, Any]:
+    return vehicle_card(status) if status is not None else _unreadable_card(vehicle)
+
+
+def _exempt_eligible(user: User, vehicle: Vehicle, status: VehicleStatus | None) -> bool:
     """The owner may apply online for the label now (E2): label-only, in the 3-month window."""
+    if status is None or not can(user, APPLY_EXEMPT) or services.vehicle_problem(vehicle)[0]:
+        return False
     stored = set(vehicle.status or "A")
     return (
         bool(user.person_id)
@@ -248,12 +274,30 @@ def _exempt_eligible(user: User, vehicle: Vehicle, status: VehicleStatus) -> boo
     )
 
 
-def _exempt_refusal(user: User, vehicle: Vehicle, status: VehicleStatus) -> str:
+def _record_refusal(vehicle: Vehicle) -> str:
+    """Why no mark can be signed from the vehicle's record as stored, in words; "" when it can."""
+    problem = services.vehicle_problem(vehicle)[0]
+    if problem == services.VEHICLE_STATUS_UNKNOWN:
+        codes = services.unknown_codes(vehicle.status, registry_rules.VEHICLE_STATUS)
+        return _("机动车登记状态为未知状态（%(codes)s），暂不能签发检验标志，请联系车管所核对。") % {
+            "codes": codes
+        }
+    if problem:
+        return _(
+            "机动车登记信息未通过核验（如号牌号码、车辆识别代号有误），暂不能签发检验标志，请到车管所核对。"
+        )
+    return ""
+
+
+def _exempt_refusal(user: User, vehicle: Vehicle, status: VehicleStatus | None) -> str:
     """Why the owner cannot apply online for the label now, in words."""
     if _exempt_eligible(user, vehicle, status):
         return ""
     if vehicle.owner_person_id is None or vehicle.owner_person_id != user.person_id:
         return _("网上申领检验标志仅限个人名下车辆，单位车辆请到车管所窗口申领。")
+    refused = _record_refusal(vehicle)
+    if refused or status is None:
+        return refused or _("机动车登记信息无法识别，请联系车管所核对。")
     if set(vehicle.status or "A") & (services.VEHICLE_REVOKING | services.VEHICLE_SUSPENDING):
         return _("机动车当前登记状态不正常，不能申领检验标志，请联系车管所。")
     if status.next_inspection_on_site:
@@ -278,11 +322,11 @@ def _credential_card(
     credential: Credential,
     *,
     user: User,
-    statuses: dict[int, VehicleStatus] | None = None,
+    statuses: dict[int, VehicleStatus | None] | None = None,
 ) -> dict[str, Any]:
     """One credential for the list and its own page: state, subject and validity in words."""
     state, level = STATUS_STATES.get(credential.status, STATUS_STATES["unknown"])
-    reason = _reason_words(credential) if credential.status != "valid" else ""
+    reason = reason_words(credential) if credential.status != "valid" else ""
     if _lapsed(credential):
         # Valid on record, but its legal validity is over: the status sync has not run yet.
         state, level = gettext_lazy("已过有效期"), "red"
@@ -304,7 +348,11 @@ def _credential_card(
     }
     if credential.kind == VI1 and credential.vehicle is not None:
         vehicle = credential.vehicle
-        status = (statuses or {}).get(vehicle.pk) or vehicle_status(vehicle, today=timezone.localdate())
+        status: VehicleStatus | None
+        if statuses is not None and vehicle.pk in statuses:
+            status = statuses[vehicle.pk]
+        else:
+            status = _status_of(vehicle, timezone.localdate())
         card.update(_vehicle_words(status, vehicle))
         card.update(
             {
@@ -316,7 +364,7 @@ def _credential_card(
         )
         if _exempt_eligible(user, vehicle, status):
             card["exempt_url"] = reverse("credentials:exempt", args=[vehicle.pk])
-        if status.inspection_state == "overdue":
+        if status is not None and status.inspection_state == "overdue":
             card["book_url"] = reverse("accounts:service", args=["B4"])
     elif credential.kind == DL1:
         card.update(
@@ -332,12 +380,16 @@ def _credential_card(
     return card
 
 
-def _vehicle_without_mark(user: User, vehicle: Vehicle, status: VehicleStatus) -> dict[str, Any]:
+def _vehicle_without_mark(user: User, vehicle: Vehicle, status: VehicleStatus | None) -> dict[str, Any]:
     """A vehicle of mine with no current mark, and why, with the way to get one."""
     item = {"id": vehicle.pk, **_vehicle_words(status, vehicle), "exempt_url": "", "book_url": ""}
     stored = "".join(sorted(set(vehicle.status or "A") - {"A"}))
     blocking = set(stored) & (services.VEHICLE_REVOKING | services.VEHICLE_SUSPENDING)
-    if blocking:
+    refused = _record_refusal(vehicle)
+    if refused or status is None:
+        item["reason"] = refused or _("机动车登记信息无法识别，暂不能签发检验标志，请联系车管所核对。")
+        item["level"] = "red"
+    elif blocking:
         named = "、".join(
             f"{code} {_words(zh, en)}"
             for code, zh, en in registry_rules.describe_statuses(
@@ -388,13 +440,13 @@ def _application_view(application: LicenceApplication | None) -> dict[str, Any] 
 # ---------------------------------------------------------------- my credentials
 
 
-@citizen_required
+@access_required(OWN_VIEW)
 def credential_list(request: HttpRequest) -> HttpResponse:
     """My inspection marks and electronic licence, and what to do for those I lack (E1, E2, D1)."""
     user = _user(request)
     today = timezone.localdate()
     vehicles = list(registry_selectors.my_vehicles(user=user))
-    statuses = {v.pk: vehicle_status(v, today=today) for v in vehicles}
+    statuses = {v.pk: _status_of(v, today) for v in vehicles}
     credentials = list(selectors.my_credentials(user=user))
     marks = [
         _credential_card(c, user=user, statuses=statuses) for c in credentials if c.kind == VI1 and c.vehicle
@@ -421,7 +473,7 @@ def credential_list(request: HttpRequest) -> HttpResponse:
             "licences": licence_cards,
             "without": without,
             "licence_offer": licence_offer,
-            "is_individual": user.kind == User.Kind.INDIVIDUAL,
+            "can_apply_licence": can(user, LICENCE_APPLY),
         },
     )
 
@@ -445,7 +497,7 @@ def _online_qr(request: HttpRequest, credential: Credential) -> dict[str, Any]:
 
 
 @never_cache
-@citizen_required
+@access_required(OWN_VIEW)
 def credential_detail(request: HttpRequest, public_id: Any) -> HttpResponse:
     """Show one credential (E3 online): a live QR with a countdown, download and print."""
     user = _user(request)
@@ -462,7 +514,7 @@ def credential_detail(request: HttpRequest, public_id: Any) -> HttpResponse:
 
 
 @never_cache
-@citizen_required
+@access_required(OWN_VIEW)
 def credential_qr(request: HttpRequest, public_id: Any) -> HttpResponse:
     """A fresh QR with its countdown as an HTML fragment, for credential.js or htmx."""
     credential = _my_credential(request, public_id)
@@ -496,7 +548,7 @@ def _token_or_back(request: HttpRequest, credential: Credential, mode: int) -> t
         return redirect("credentials:detail", public_id=credential.public_id)
 
 
-@citizen_required
+@access_required(OWN_VIEW)
 def credential_offline_png(request: HttpRequest, public_id: Any) -> HttpResponse:
     """The offline credential as a QR picture to keep on the phone or forward (E3 offline)."""
     credential = _my_credential(request, public_id)
@@ -507,7 +559,7 @@ def credential_offline_png(request: HttpRequest, public_id: Any) -> HttpResponse
     return _attachment(HttpResponse(png, content_type="image/png"), credential, "png")
 
 
-@citizen_required
+@access_required(OWN_VIEW)
 def credential_offline_txt(request: HttpRequest, public_id: Any) -> HttpResponse:
     """The offline credential as its signed text, to paste into any verifier (E3 offline)."""
     credential = _my_credential(request, public_id)
@@ -554,7 +606,7 @@ def _pdf_rows(credential: Credential) -> tuple[list[tuple[str, str]], str]:
     return rows, f"有效期至 {day(data.get('valid_until'))}"
 
 
-@citizen_required
+@access_required(OWN_VIEW)
 def credential_print_pdf(request: HttpRequest, public_id: Any) -> HttpResponse:
     """The printed credential: one A6 page like the paper form, with a long-lived QR (E3 printed)."""
     credential = _my_credential(request, public_id)
@@ -581,12 +633,12 @@ def credential_print_pdf(request: HttpRequest, public_id: Any) -> HttpResponse:
 # ---------------------------------------------------------------- E2 exempt application
 
 
-@citizen_required
+@access_required(APPLY_EXEMPT)
 def exempt_apply(request: HttpRequest, vehicle_id: int) -> HttpResponse:
     """Label-only vehicles apply online for the inspection mark; a paper one on request (E2)."""
     user = _user(request)
     vehicle = get_object_or_404(registry_selectors.my_vehicles(user=user), pk=vehicle_id)
-    status = vehicle_status(vehicle, today=timezone.localdate())
+    status = _status_of(vehicle, timezone.localdate())
     if request.method == "POST":
         form = ExemptApplyForm(request.POST)
         if form.is_valid():
@@ -611,7 +663,7 @@ def exempt_apply(request: HttpRequest, vehicle_id: int) -> HttpResponse:
     else:
         form = ExemptApplyForm(initial={"delivery": ""})
     context = {
-        "v": vehicle_card(status),
+        "v": _card(vehicle, status),
         "eligible": _exempt_eligible(user, vehicle, status),
         "refusal": _exempt_refusal(user, vehicle, status),
         "form": form,
@@ -631,7 +683,7 @@ def _read_upload(upload: UploadedFile | None, limit: int) -> bytes:
     return upload.read(limit + 1)
 
 
-@citizen_required
+@access_required(LICENCE_APPLY)
 def licence_apply(request: HttpRequest) -> HttpResponse:
     """Apply for the electronic driving licence with a photo; staff check it first (D1)."""
     user = _user(request)
@@ -758,6 +810,7 @@ def _verdict_view(verdict: Verdict) -> dict[str, Any]:
 
 
 @never_cache
+@access_required(VERIFY)
 def verify(request: HttpRequest) -> HttpResponse:
     """Public verifier (E4): scan, upload or paste; a green or red answer first, then the checks."""
     verdict = None
@@ -779,9 +832,9 @@ def verify(request: HttpRequest) -> HttpResponse:
     return render(request, "credentials/verify.html", {"form": form, "verdict": verdict})
 
 
-@staff_required
+@access_required(PLATE_CHECK)
 def verify_plate(request: HttpRequest) -> HttpResponse:
-    """Police check of a vehicle's inspection status by plate, without a credential (E4)."""
+    """Police check of a vehicle's inspection status by plate, in the checker's jurisdiction (E4)."""
     user = _user(request)
     form = PlateLookupForm(request.GET if "plate" in request.GET else None)
     result = None
@@ -793,23 +846,10 @@ def verify_plate(request: HttpRequest) -> HttpResponse:
             add_domain_error(form, error)
         else:
             searched = True
-            vehicle = (
-                registry_selectors.vehicles_visible_to(actor=user)
-                .select_related("owner_person", "owner_organisation")
-                .filter(plate_number=plate.number)
-                .first()
-            )
-            if vehicle is not None:
-                status = vehicle_status(vehicle, today=timezone.localdate())
-                mark = Credential.objects.filter(vehicle=vehicle, status__in=CURRENT).order_by("-pk").first()
-                audit_record(
-                    actor=user,
-                    action="view",
-                    subject=vehicle,
-                    subject_person_id=vehicle.owner_person_id,
-                    summary="按号牌核验检验状态",
-                    request=request,
-                )
+            found = services.vehicle_plate_check(actor=user, plate_number=plate.number, request=request)
+            if found is not None:
+                vehicle, mark = found
+                status = _status_of(vehicle, timezone.localdate())
                 mark_state = None
                 if mark is not None:
                     words, level = STATUS_STATES.get(mark.status, STATUS_STATES["unknown"])
@@ -818,9 +858,9 @@ def verify_plate(request: HttpRequest) -> HttpResponse:
                         "level": level,
                         "valid_until": _day(mark.valid_until),
                         "issued_at": mark.issued_at,
-                        "reason": _reason_words(mark) if mark.status != "valid" else "",
+                        "reason": reason_words(mark) if mark.status != "valid" else "",
                     }
-                result = {"v": vehicle_card(status), "mark": mark_state}
+                result = {"v": _card(vehicle, status), "mark": mark_state}
     return render(
         request,
         "credentials/verify_plate.html",
@@ -832,9 +872,7 @@ def verify_plate(request: HttpRequest) -> HttpResponse:
 
 
 def _visible_applications(user: User) -> Any:
-    return LicenceApplication.objects.filter(
-        licence__in=registry_selectors.licences_visible_to(actor=user)
-    ).select_related("licence__holder")
+    return selectors.licence_applications_for_review(actor=user)
 
 
 def _application_row(application: LicenceApplication) -> dict[str, Any]:
@@ -856,7 +894,7 @@ def _application_row(application: LicenceApplication) -> dict[str, Any]:
     }
 
 
-@reviewer_required
+@access_required(PHOTO_REVIEW)
 def counter_photos(request: HttpRequest) -> HttpResponse:
     """Queue of electronic-licence photos to review, oldest first (D1)."""
     queue = (
@@ -874,7 +912,7 @@ def _visible_application(request: HttpRequest, application_id: int) -> LicenceAp
     return application
 
 
-@reviewer_required
+@access_required(PHOTO_REVIEW)
 def counter_photo(request: HttpRequest, application_id: int) -> HttpResponse:
     """One application: the photo beside approve / reject (D1)."""
     application = _visible_application(request, application_id)
@@ -910,7 +948,7 @@ def counter_photo(request: HttpRequest, application_id: int) -> HttpResponse:
 
 
 @never_cache
-@reviewer_required
+@access_required(PHOTO_REVIEW)
 def counter_photo_image(request: HttpRequest, application_id: int) -> HttpResponse:
     """The applicant's photo, to staff only; every view is audited."""
     application = _visible_application(request, application_id)

@@ -8,6 +8,7 @@ from typing import Any
 from django.core.management.base import BaseCommand
 
 from jiaoguan.credentials.services import (
+    BulkIssueReport,
     credential_status_sync,
     inspection_marks_bulk_issue,
     online_nonces_purge,
@@ -22,10 +23,18 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         started = time.perf_counter()
-        issued = inspection_marks_bulk_issue(batch_size=options["batch_size"])
+        report = BulkIssueReport()
+        issued = inspection_marks_bulk_issue(batch_size=options["batch_size"], report=report)
         changed = credential_status_sync()
         purged = online_nonces_purge()
         seconds = time.perf_counter() - started
         self.stdout.write(
             f"issued {issued} marks, {changed} status changes, {purged} expired nonces purged in {seconds:.1f} s"
         )
+        if report.skipped:
+            # Nothing is signed from a record the validators refuse; the data check lists such rows.
+            self.stderr.write(
+                f"skipped {report.skipped} vehicles whose plate, VIN or status code fails validation "
+                f"(ids {', '.join(str(pk) for pk in report.skipped_ids[:20])}"
+                f"{' ...' if report.skipped > 20 else ''})"
+            )
