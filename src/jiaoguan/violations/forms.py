@@ -177,11 +177,15 @@ class CounterHandleForm(forms.Form):
 
 
 class CancelForm(forms.Form):
-    """Cancel a wrong record (撤销违法记录)."""
+    """Cancel a wrong record (撤销违法记录): irreversible, so a reason and an explicit confirmation."""
 
     prefix = "cancel"
 
     reason = _area(_("撤销理由"), max_length=255, rows=2)
+    confirm = forms.BooleanField(
+        label=_("我已核实该记录有误，确认撤销（撤销后不能恢复）"),
+        error_messages={"required": _("请勾选确认后再撤销。")},
+    )
 
 
 class CounterPayForm(forms.Form):
