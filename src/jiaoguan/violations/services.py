@@ -404,20 +404,24 @@ def violation_record_on_site(
     place: str,
     fine_fen: int | None = None,
     on_expressway: bool = False,
+    recording_division: str = "",
     request: Any = None,
 ) -> Fine:
     """Record an on-site violation (现场违法) and decide it at once under the summary procedure.
 
-    Recorded in the officer's own division, and kept only with its decision: a refusal
-    of the decision (no such licence, say) leaves no undecided record behind.
+    Recorded in the division where it happened (the officer's own unit when not given),
+    which must be inside the officer's jurisdiction; kept only with its decision: a
+    refusal of the decision (no such licence, say) leaves no undecided record behind.
     """
-    require(actor, RECORD_ON_SITE, division=actor.jurisdiction)
+    require(actor, RECORD_ON_SITE)
+    division = (recording_division or "").strip() or actor.jurisdiction
+    require(actor, RECORD_ON_SITE, division=division)
     with transaction.atomic():
         violation, _created = violation_record(
             actor=actor,
             data=RecordInput(
                 plate_number=plate_number, plate_type=plate_type, occurred_at=occurred_at, place=place,
-                code=code, recording_division=actor.jurisdiction, source=Source.ON_SITE, fine_fen=fine_fen,
+                code=code, recording_division=division, source=Source.ON_SITE, fine_fen=fine_fen,
                 on_expressway=on_expressway,
             ),
         )  # fmt: skip

@@ -515,6 +515,7 @@ def counter_on_site(request: HttpRequest) -> HttpResponse:
                 place=data["place"],
                 fine_fen=form.fine_fen(),
                 on_expressway=data["on_expressway"],
+                recording_division=data["division"] or "",
                 request=request,
             )
         except DomainError as error:
