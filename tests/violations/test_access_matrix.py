@@ -118,7 +118,9 @@ def probe_counter_view(c: Case) -> list[tuple[str, str, bool]]:
 
 def probe_handle_at_counter(c: Case) -> list[tuple[str, str, bool]]:
     v = c.violation()
-    page = c.page.post(f"/counter/violations/{v.pk}/handle/", {"handle-licence_number": c.side.person.id_number})
+    page = c.page.post(
+        f"/counter/violations/{v.pk}/handle/", {"handle-licence_number": c.side.person.id_number}
+    )
     return [("page", c.outcome(page), _status(v) == "handled")]
 
 
