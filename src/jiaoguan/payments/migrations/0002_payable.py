@@ -97,5 +97,5 @@ class Migration(migrations.Migration):
             name="payable",
             field=models.ForeignKey(null=True, on_delete=django.db.models.deletion.PROTECT, related_name="orders", to="payments.payable", verbose_name="应缴款项 payable"),
         ),
-        migrations.RunPython(fines_to_payables, elidable=False),
+        migrations.RunPython(fines_to_payables, migrations.RunPython.noop, elidable=False),
     ]

@@ -23,5 +23,5 @@ class Migration(migrations.Migration):
             name="payable",
             field=models.OneToOneField(null=True, db_comment="the payable the payments app keeps for this fine", on_delete=django.db.models.deletion.PROTECT, related_name="+", to="payments.payable", verbose_name="应缴款项 payable"),
         ),
-        migrations.RunPython(link_payables, elidable=False),
+        migrations.RunPython(link_payables, migrations.RunPython.noop, elidable=False),
     ]
