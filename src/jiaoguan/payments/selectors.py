@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .models import Payable, PaymentOrder, Refund
+from .models import PaymentOrder, Refund
 
 
 def order_out(order: PaymentOrder) -> dict[str, Any]:
@@ -62,8 +62,3 @@ def pending_order_number(*, payable_id: int, payer: Any) -> str:
         .first()
         or ""
     )
-
-
-def payable_get(payable_id: int) -> Payable | None:
-    """The payable by id, for an owner app that already found its own record."""
-    return Payable.objects.filter(pk=payable_id).first()

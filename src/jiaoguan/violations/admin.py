@@ -29,7 +29,7 @@ class ViolationAdmin(ReadOnlyAccessAdmin):
         "plate_type",
         "offence",
         "points",
-        "fine",
+        "fine_amount",
         "source",
         "status",
         "occurred",
@@ -53,7 +53,7 @@ class ViolationAdmin(ReadOnlyAccessAdmin):
         return f"{obj.code} {version.name_zh}"
 
     @admin.display(description="罚款 fine", ordering="fine_fen")
-    def fine(self, obj: Violation) -> str:
+    def fine_amount(self, obj: Violation) -> str:
         return yuan(obj.fine_fen)
 
     @admin.display(description="违法时间(北京时间) occurred at (Asia/Shanghai)", ordering="occurred_at")
