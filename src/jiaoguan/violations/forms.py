@@ -158,7 +158,9 @@ class OnSiteForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["code"].choices = code_choices(on=today)  # type: ignore[attr-defined]
         self.fields["licence_number"].help_text = _("驾驶人的驾驶证号码（即其身份证号码）。")
-        self.fields["division"].help_text = _("违法地点所在的县（区）代码，须在本人辖区内；不填为本人所在单位。")
+        self.fields["division"].help_text = _(
+            "违法地点所在的县（区）代码，须在本人辖区内；不填为本人所在单位。"
+        )
         self.fields["fine_yuan"].help_text = _("不填则按本省标准；代码1017须由民警在法定幅度内填写。")
 
     def fine_fen(self) -> int | None:
