@@ -439,7 +439,9 @@ class AccessWorld:
         self._actors: dict[str, object] = {}
         self.person_a = make_person(name="王芳", area=MATRIX_INSIDE, mobile="13800138001")
         self.vehicle_a = make_vehicle(owner=self.person_a, division=MATRIX_INSIDE)
-        self.licence_a = make_licence(holder=self.person_a, division=MATRIX_INSIDE)
+        self.licence_a = make_licence(
+            holder=self.person_a, division=MATRIX_INSIDE, valid_from=date(2021, 3, 5)
+        )
         self.organisation = Organisation.objects.create(
             uscc=make_uscc("91411702MA40DKQ71"), name="驻马店市天中客运有限公司", kind="transport_company",
             division=MATRIX_INSIDE,
@@ -447,10 +449,14 @@ class AccessWorld:
         self.vehicle_o = make_vehicle(owner=self.organisation, division=MATRIX_INSIDE)
         self.person_c = make_person(name="李强", area=MATRIX_INSIDE, mobile="13800138003")
         self.vehicle_c = make_vehicle(owner=self.person_c, division=MATRIX_INSIDE)
-        self.licence_c = make_licence(holder=self.person_c, division=MATRIX_INSIDE)
+        self.licence_c = make_licence(
+            holder=self.person_c, division=MATRIX_INSIDE, valid_from=date(2021, 3, 5)
+        )
         self.person_b = make_person(name="赵敏", area=MATRIX_OUTSIDE, mobile="13800138002")
         self.vehicle_b = make_vehicle(owner=self.person_b, division=MATRIX_OUTSIDE)
-        self.licence_b = make_licence(holder=self.person_b, division=MATRIX_OUTSIDE)
+        self.licence_b = make_licence(
+            holder=self.person_b, division=MATRIX_OUTSIDE, valid_from=date(2021, 3, 5)
+        )
         self.organisation_b = Organisation.objects.create(
             uscc=make_uscc("91411602MA40BKQ77"), name="周口市川汇物流有限公司", kind="transport_company",
             division=MATRIX_OUTSIDE,

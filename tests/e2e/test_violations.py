@@ -84,7 +84,7 @@ def test_citizen_handles_and_pays_a_violation(
     shot(page, "payment-return")
 
     # ---- the callback arrives after the page asked the gateway: still one charge (V5)
-    order = PaymentOrder.objects.get(fine=fine)
+    order = PaymentOrder.objects.get(payable_id=fine.payable_id)
     delivered = payment_gateway.wait_for_callbacks(1, timeout=15, out_trade_no=order.order_number, status=200)
     assert len(delivered) == 1
     assert GatewayCharge.objects.count() == 1 and GatewayCharge.objects.get().order_id == order.pk

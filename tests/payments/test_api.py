@@ -124,7 +124,7 @@ def test_gateway_outage_is_503_and_the_same_key_resumes(client, api, owner_drive
     payment_gateway.configure(error_rate=0.0)
     up = client.post(f"/api/v1/fines/{fine.pk}/payments", HTTP_IDEMPOTENCY_KEY="k", **auth)
     assert up.status_code == 201 and up.json()["pay_url"]
-    assert PaymentOrder.objects.filter(fine=fine).count() == 1
+    assert PaymentOrder.objects.filter(payable_id=fine.payable_id).count() == 1
 
 
 def test_dispute_via_api(client, api, owner_driver, record):

@@ -61,7 +61,7 @@ def signed_notice(gateway, order_number: str) -> tuple[bytes, dict[str, str]]:
 def test_fifty_duplicate_callbacks_pay_the_fine_once(payment_gateway, fine_of_citizen, run_together):
     postgres_only()
     user, fine = fine_of_citizen()
-    order = services.payment_start(actor=user, fine_id=fine.pk)
+    order = services.payment_start(actor=user, payable_id=fine.payable_id)
     payment_gateway.pay(order.order_number)
     body, headers = signed_notice(payment_gateway, order.order_number)
 
@@ -81,7 +81,7 @@ def test_fifty_duplicate_callbacks_over_http(payment_gateway, fine_of_citizen, l
     postgres_only()
     settings.PUBLIC_BASE_URL = live_server.url
     user, fine = fine_of_citizen()
-    order = services.payment_start(actor=user, fine_id=fine.pk)
+    order = services.payment_start(actor=user, payable_id=fine.payable_id)
     payment_gateway.configure(callback_duplicates=49)
     payment_gateway.pay(order.order_number)
     deliveries = payment_gateway.wait_for_callbacks(
@@ -100,9 +100,9 @@ def test_online_and_counter_at_the_same_moment_one_wins(
         user, fine = fine_of_citizen(sequence=201 + attempt * 2)
         clerk = make_staff(role="counter_clerk", username=f"clerk-{attempt}")
         online, counter = run_together(
-            lambda fine=fine, user=user: services.payment_start(actor=user, fine_id=fine.pk),
-            lambda fine=fine, clerk=clerk, receipt=f"HN2026-{attempt:06d}": services.fine_pay_at_counter(
-                actor=clerk, fine_id=fine.pk, receipt_number=receipt
+            lambda fine=fine, user=user: services.payment_start(actor=user, payable_id=fine.payable_id),
+            lambda fine=fine, clerk=clerk, receipt=f"HN2026-{attempt:06d}": services.payable_pay_at_counter(
+                actor=clerk, payable_id=fine.payable_id, receipt_number=receipt
             ),
         )
         outcomes = [online, counter]
@@ -110,7 +110,10 @@ def test_online_and_counter_at_the_same_moment_one_wins(
         losers = [r for r in outcomes if isinstance(r, Conflict)]
         assert len(winners) == 1 and len(losers) == 1, outcomes
         assert losers[0].code in ("payments.pending", "payments.already_paid")
-        assert PaymentOrder.objects.filter(fine=fine, state__in=["pending", "paid"]).count() == 1
+        assert (
+            PaymentOrder.objects.filter(payable_id=fine.payable_id, state__in=["pending", "paid"]).count()
+            == 1
+        )
 
 
 def test_two_counters_and_another_platform_at_once_record_one_payment(
@@ -121,16 +124,16 @@ def test_two_counters_and_another_platform_at_once_record_one_payment(
     first = make_staff(role="counter_clerk", username="clerk-a")
     second = make_staff(role="counter_clerk", username="clerk-b")
     results = run_together(
-        lambda: services.fine_pay_at_counter(actor=first, fine_id=fine.pk, receipt_number="HN2026-100001"),
-        lambda: services.fine_pay_at_counter(actor=second, fine_id=fine.pk, receipt_number="HN2026-100002"),
-        lambda: services.fine_paid_elsewhere(
-            actor=None, decision_number=fine.decision_number, platform="bank", reference="BK-100003",
+        lambda: services.payable_pay_at_counter(actor=first, payable_id=fine.payable_id, receipt_number="HN2026-100001"),
+        lambda: services.payable_pay_at_counter(actor=second, payable_id=fine.payable_id, receipt_number="HN2026-100002"),
+        lambda: services.payable_paid_elsewhere(
+            actor=None, kind="fine", payable_reference=fine.decision_number, platform="bank", reference="BK-100003",
             paid_at=timezone.now(),
         ),
     )  # fmt: skip
     assert sum(isinstance(r, PaymentOrder) for r in results) == 1, results
     assert sum(isinstance(r, Conflict) for r in results) == 2
-    assert PaymentOrder.objects.filter(fine=fine, state="paid").count() == 1
+    assert PaymentOrder.objects.filter(payable_id=fine.payable_id, state="paid").count() == 1
 
 
 def test_crash_after_charge_before_commit_is_repaired_by_reconciliation(
@@ -139,7 +142,7 @@ def test_crash_after_charge_before_commit_is_repaired_by_reconciliation(
     """The gateway charged; our process dies inside the transaction that records it; the
     callbacks are lost. The daily reconciliation finds the charge and pays the fine once."""
     user, fine = fine_of_citizen()
-    order = services.payment_start(actor=user, fine_id=fine.pk)
+    order = services.payment_start(actor=user, payable_id=fine.payable_id)
     payment_gateway.configure(callback_drop_rate=1.0)
     payment_gateway.pay(order.order_number)
     body, headers = signed_notice(payment_gateway, order.order_number)
@@ -148,7 +151,7 @@ def test_crash_after_charge_before_commit_is_repaired_by_reconciliation(
         raise SystemExit("killed while recording the charge")
 
     with monkeypatch.context() as patch:
-        patch.setattr(services, "_mark_fine_paid", crash)
+        patch.setattr(services, "_mark_paid", crash)
         with pytest.raises(SystemExit):
             services.payment_notice_receive(body=body, headers=headers)
     # Nothing half-done survived the crash: the charge row rolled back with the rest.
@@ -157,8 +160,8 @@ def test_crash_after_charge_before_commit_is_repaired_by_reconciliation(
     assert PaymentOrder.objects.get(pk=order.pk).state == "pending"
     # Meanwhile the pending order keeps the counter from taking the money a second time (V5).
     with pytest.raises(Conflict):
-        services.fine_pay_at_counter(
-            actor=_clerk(), fine_id=fine.pk, receipt_number="HN2026-200001"
+        services.payable_pay_at_counter(
+            actor=_clerk(), payable_id=fine.payable_id, receipt_number="HN2026-200001"
         )  # fmt: skip
 
     run = services.payments_reconcile(day=timezone.localdate(), stale_after=timedelta(hours=1))
@@ -180,7 +183,7 @@ def _clerk():
 
 def test_unsigned_or_wrongly_signed_notice_changes_nothing(payment_gateway, fine_of_citizen):
     user, fine = fine_of_citizen()
-    order = services.payment_start(actor=user, fine_id=fine.pk)
+    order = services.payment_start(actor=user, payable_id=fine.payable_id)
     payment_gateway.pay(order.order_number)
     body, headers = signed_notice(payment_gateway, order.order_number)
     forged = signed_headers(payment_gateway.merchant_id, b"not-the-key", body)

@@ -40,7 +40,7 @@ def test_reconcile_command_prints_each_day(payment_gateway, owner_driver, record
     fine = violation_handle_online(
         actor=user, violation_id=record(vehicle).pk, no_dispute=True, drove_self=True
     )
-    order = payment_services.payment_start(actor=user, fine_id=fine.pk)
+    order = payment_services.payment_start(actor=user, payable_id=fine.payable_id)
     payment_gateway.configure(callback_drop_rate=1.0)
     payment_gateway.pay(order.order_number)
     out = StringIO()

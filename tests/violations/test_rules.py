@@ -169,8 +169,3 @@ def test_points_limit_is_exactly_reaching_twelve(before, points):
             rules.check_online_handling(case)
     else:
         rules.check_online_handling(case)
-
-
-def test_status_codes_helpers():
-    assert rules.add_status("A", "B") == "B"
-    assert rules.add_status("BD", "B") == "BD"

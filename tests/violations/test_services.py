@@ -190,7 +190,9 @@ def test_dispute_then_cancel_by_officer(owner_driver, record, make_staff):
         handle(user, violation)
     assert error.value.code == "violations.disputed"
     officer = make_staff(role="violation_officer")
-    services.violation_cancel(actor=officer, violation_id=violation.pk, reason="核实为套牌车辆，撤销记录")
+    services.violation_cancel(
+        actor=officer, violation_id=violation.pk, reason="核实为套牌车辆，撤销记录", confirmed=True
+    )
     assert Violation.objects.get(pk=violation.pk).status == "cancelled"
 
 

@@ -65,7 +65,7 @@ def start_payment(client, user, fine) -> PaymentOrder:
     client.force_login(user)
     response = client.post(f"/fines/{fine.pk}/pay/")
     assert response.status_code == 303, text_of(response)
-    return PaymentOrder.objects.get(fine=fine, state="pending")
+    return PaymentOrder.objects.get(payable_id=fine.payable_id, state="pending")
 
 
 # ---------------------------------------------------------------- my violations (Q3)
@@ -102,8 +102,10 @@ def test_list_tabs_filter_by_status(client, owner_driver, record, make_staff):
     paid = record(vehicle, code="1101")
     handle(user, unpaid)
     paid_fine = handle(user, paid)
-    payment_services.fine_pay_at_counter(
-        actor=make_staff(role="counter_clerk"), fine_id=paid_fine.pk, receipt_number="HN2026-000777"
+    payment_services.payable_pay_at_counter(
+        actor=make_staff(role="counter_clerk"),
+        payable_id=paid_fine.payable_id,
+        receipt_number="HN2026-000777",
     )
     client.force_login(user)
 
@@ -313,7 +315,7 @@ def test_pay_button_sends_the_payer_to_the_gateway(client, gateway, unpaid):
     client.force_login(user)
     response = client.post(f"/fines/{fine.pk}/pay/")
     assert response.status_code == 303
-    order = PaymentOrder.objects.get(fine=fine)
+    order = PaymentOrder.objects.get(payable_id=fine.payable_id)
     assert response["Location"] == order.pay_url and order.pay_url.startswith(gateway.url)
     # a double click resumes the same order
     assert client.post(f"/fines/{fine.pk}/pay/")["Location"] == order.pay_url
@@ -380,13 +382,13 @@ def test_refund_of_a_duplicate_charge_is_shown(client, gateway, unpaid):
 
 def test_paying_a_paid_fine_shows_why_on_the_detail_page(client, gateway, unpaid, make_staff):
     user, _person, _violation, fine = unpaid
-    payment_services.fine_pay_at_counter(
-        actor=make_staff(role="counter_clerk"), fine_id=fine.pk, receipt_number="HN2026-000778"
+    payment_services.payable_pay_at_counter(
+        actor=make_staff(role="counter_clerk"), payable_id=fine.payable_id, receipt_number="HN2026-000778"
     )
     client.force_login(user)
     response = client.post(f"/fines/{fine.pk}/pay/")
     assert response.status_code == 409
-    assert "该罚款已缴纳，无需重复缴款" in text_of(response) and 'id="pay-error"' in text_of(response)
+    assert "已缴纳，无需重复缴款" in text_of(response) and 'id="pay-error"' in text_of(response)
 
 
 def test_gateway_down_is_explained_on_the_detail_page(client, gateway, unpaid):
@@ -467,10 +469,23 @@ def test_counter_cancels_a_wrong_record(client, owner_driver, record, make_staff
     _user, _person, vehicle, _licence = owner_driver()
     violation = record(vehicle)
     client.force_login(make_staff(role="violation_officer"))
-    response = client.post(f"/counter/violations/{violation.pk}/cancel/", {"cancel-reason": "错"})
+    page = text_of(client.get(f"/counter/violations/{violation.pk}/"))
+    # Irreversible: the page says what will happen before the officer confirms.
+    assert "撤销后" in page and "撤销不能恢复" in page and violation.record_number in page
+    response = client.post(
+        f"/counter/violations/{violation.pk}/cancel/", {"cancel-reason": "错", "cancel-confirm": "on"}
+    )
     assert response.status_code == 200 and "至少5个字" in form_error(response, "cancel-reason")
+    response = client.post(f"/counter/violations/{violation.pk}/cancel/", {"cancel-reason": ""})
+    assert response.status_code == 200 and form_error(response, "cancel-reason")
     response = client.post(
         f"/counter/violations/{violation.pk}/cancel/", {"cancel-reason": "核实为套牌车辆，撤销记录"}
+    )
+    assert response.status_code == 200 and "请勾选确认" in form_error(response, "cancel-confirm")
+    assert Violation.objects.get(pk=violation.pk).status == "unhandled"
+    response = client.post(
+        f"/counter/violations/{violation.pk}/cancel/",
+        {"cancel-reason": "核实为套牌车辆，撤销记录", "cancel-confirm": "on"},
     )
     assert response.status_code == 302
     assert Violation.objects.get(pk=violation.pk).status == "cancelled"
@@ -510,13 +525,15 @@ def test_counter_payment_waits_for_a_pending_online_payment(client, gateway, unp
 def test_counter_payment_of_a_paid_fine_is_refused(client, unpaid, make_staff):
     _user, _person, violation, fine = unpaid
     clerk = make_staff(role="counter_clerk")
-    payment_services.fine_pay_at_counter(actor=clerk, fine_id=fine.pk, receipt_number="HN2026-000902")
+    payment_services.payable_pay_at_counter(
+        actor=clerk, payable_id=fine.payable_id, receipt_number="HN2026-000902"
+    )
     client.force_login(clerk)
     response = client.post(
         f"/counter/violations/{violation.pk}/pay/", {"pay-receipt_number": "HN2026-000903"}
     )
-    assert response.status_code == 200 and "该罚款已缴纳，无需重复缴款" in text_of(response)
-    assert PaymentOrder.objects.filter(fine=fine).count() == 1
+    assert response.status_code == 200 and "已缴纳，无需重复缴款" in text_of(response)
+    assert PaymentOrder.objects.filter(payable_id=fine.payable_id).count() == 1
 
 
 def test_counter_refresh_finds_an_online_payment(client, gateway, unpaid, make_staff):
@@ -638,13 +655,25 @@ def test_citizens_and_other_roles_get_forbidden_on_counter_pages(client, unpaid,
     assert client.post("/counter/violations/on-site/", {}).status_code == 403
     client.force_login(make_staff(role="accident_officer", jurisdiction="411700", username="acc"))
     response = client.get("/counter/violations/")
-    assert response.status_code == 403 and "只有违法处理民警或窗口工作人员可以办理" in text_of(response)
+    assert response.status_code == 403 and "您的岗位无权查询交通违法记录" in text_of(response)
     assert client.get(f"/counter/violations/{violation.pk}/").status_code == 403
     assert client.post("/counter/violations/on-site/", {}).status_code == 403
     client.force_login(make_staff(role="violation_officer"))
     assert client.get("/counter/payments/reconciliation/").status_code == 403
     assert client.post("/counter/payments/reconciliation/").status_code == 403
     assert client.get("/violations/").status_code == 403  # staff use the counter pages
+    # Counter clerks look records up, handle them and take payments, but only violation
+    # officers and administrators record on-site offences or cancel a record.
+    client.force_login(make_staff(role="counter_clerk"))
+    page = text_of(client.get(f"/counter/violations/{violation.pk}/"))
+    assert "撤销记录" not in page
+    assert "录入现场违法" not in text_of(client.get("/counter/violations/"))
+    response = client.post(
+        f"/counter/violations/{violation.pk}/cancel/",
+        {"cancel-reason": "核实为套牌车辆，撤销记录", "cancel-confirm": "on"},
+    )
+    assert response.status_code == 403 and "您的岗位无权撤销交通违法记录" in text_of(response)
+    assert client.post("/counter/violations/on-site/", {}).status_code == 403
 
 
 # ---------------------------------------------------------------- language

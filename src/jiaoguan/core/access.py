@@ -286,7 +286,8 @@ add(
     "violations.cancel", "撤销交通违法记录", "cancel violation records", _grant(JURISDICTION, VIOLATION, ADMIN),
 )  # fmt: skip
 add(
-    "violations.batch.view", "查看违法数据导入批次", "view violation import batches", {ADMIN: JURISDICTION},
+    # Camera deliveries are the platform's, not a division's (like the gateway's notices).
+    "violations.batch.view", "查看违法数据导入批次", "view violation import batches", {ADMIN: ANY},
 )  # fmt: skip
 
 # ---------------------------------------------------------------- payments (B17, V5)
@@ -308,7 +309,8 @@ add(
     _grant(JURISDICTION, CLERK, VIOLATION, ADMIN), requirement="V5",
 )  # fmt: skip
 add(
-    "payments.order.view", "查看缴款订单", "view payment orders", _grant(JURISDICTION, CLERK, VIOLATION, ADMIN),
+    "payments.order.view", "查看缴款订单", "view payment orders",
+    {**_grant(OWN, CITIZEN, ORGANISATION), **_grant(JURISDICTION, CLERK, VIOLATION, ADMIN)},
 )  # fmt: skip
 add(
     "payments.gateway_log.view", "查看支付平台通知和扣款记录", "view gateway charges and notices",

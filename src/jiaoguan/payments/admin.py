@@ -1,65 +1,200 @@
-"""Back office, read only: payment orders, charges, refunds, notices and reconciliation runs."""
+"""Back office, read only: payables, payment orders, charges, refunds, notices and reconciliation runs.
+
+Who sees what comes from the access table: payables, orders and refunds by the divisions of
+the payable (``payments.order.view``), gateway charges and notices platform-wide for
+administrators (``payments.gateway_log.view``), reconciliation runs for whoever may run one
+(``payments.reconcile``). Nothing is added, changed or deleted here: payments change only
+through their services. Times are shown in Beijing time.
+"""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from django.contrib import admin
-from django.db.models import Q, QuerySet
-from django.http import HttpRequest
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
 
-from jiaoguan.core.divisions import division_prefix
-from jiaoguan.violations.admin import ReadOnlyAuditedAdmin
+from jiaoguan.core.access import allowed, can
+from jiaoguan.core.admin import AccessAdmin
+from jiaoguan.core.audit import audit_record
 
-from .models import CallbackLog, GatewayCharge, PaymentOrder, ReconciliationRun, Refund
+from .kinds import kind_words
+from .models import CallbackLog, GatewayCharge, Payable, PaymentOrder, ReconciliationRun, Refund
 
 
-def _scoped(request: HttpRequest, qs: QuerySet[Any], path: str) -> QuerySet[Any]:
-    prefix = division_prefix(getattr(request.user, "jurisdiction", "") or "")
-    return qs.filter(
-        Q(**{f"{path}fine__deciding_division__startswith": prefix})
-        | Q(**{f"{path}fine__violation__vehicle__division__startswith": prefix})
-    )
+def beijing(value: datetime | None) -> str:
+    """A stored time as Beijing time (北京时间), to the second; "-" when there is none."""
+    return f"{timezone.localtime(value):%Y-%m-%d %H:%M:%S}" if value else "-"
+
+
+def yuan(fen: int | None) -> str:
+    return f"¥{(fen or 0) // 100}.{(fen or 0) % 100:02d}"
+
+
+class ReadOnlyAccessAdmin(AccessAdmin):
+    """A read-only page of the back office: listed and opened inside the actor's scope, each
+    opened record audited with the person it is about.
+
+    A record with several divisions (a fine decided elsewhere for a vehicle registered here,
+    V6) may be opened when any of them is in scope, the same rule that lists it.
+    """
+
+    def person_id_of(self, obj: Any) -> int | None:
+        return None
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
+        qs = super().get_queryset(request)
+        # The division lookups here follow foreign keys forward only, so no row can repeat:
+        # skip the DISTINCT that would make the database sort the whole scoped table.
+        qs.query.distinct = False
+        return qs
+
+    def _in_scope(self, request: HttpRequest, name: str, obj: Any) -> bool:
+        if not name or not can(request.user, name):
+            return False
+        if obj is None or not self.division_fields:
+            return allowed(request.user, name)
+        return any(allowed(request.user, name, division=code) for code in self.divisions_of(obj))
+
+    def change_view(
+        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: Any = None
+    ) -> HttpResponse:
+        response = super().change_view(request, object_id, form_url, extra_context)
+        if request.method == "GET" and response.status_code == 200:
+            obj = self.get_object(request, object_id)
+            if obj is not None:
+                audit_record(
+                    actor=request.user, action="view", subject=obj, subject_person_id=self.person_id_of(obj),
+                    summary=f"后台查看 back-office view {obj._meta.verbose_name}", request=request,
+                )  # fmt: skip
+        return response
+
+
+_PAYABLE_DIVISIONS = ("division", "home_division")
+
+
+def _through(path: str) -> tuple[str, ...]:
+    return tuple(f"{path}__{field}" for field in _PAYABLE_DIVISIONS)
+
+
+@admin.register(Payable)
+class PayableAdmin(ReadOnlyAccessAdmin):
+    view_action = "payments.order.view"
+    division_fields = _PAYABLE_DIVISIONS
+    list_display = ["reference", "kind_label", "description", "amount", "state", "paid_channel", "paid_time"]
+    list_filter = ["state", "kind", "paid_channel"]
+    search_fields = ["=reference"]
+    exclude = ["subject_person"]
+    show_full_result_count = False
+
+    def person_id_of(self, obj: Payable) -> int | None:
+        return obj.subject_person_id
+
+    @admin.display(description="款项类别 kind", ordering="kind")
+    def kind_label(self, obj: Payable) -> str:
+        return kind_words(obj.kind)
+
+    @admin.display(description="应缴金额 amount due", ordering="principal_fen")
+    def amount(self, obj: Payable) -> str:
+        return yuan(obj.principal_fen)
+
+    @admin.display(description="缴款时间(北京时间) paid at (Asia/Shanghai)", ordering="paid_at")
+    def paid_time(self, obj: Payable) -> str:
+        return beijing(obj.paid_at)
 
 
 @admin.register(PaymentOrder)
-class PaymentOrderAdmin(ReadOnlyAuditedAdmin):
-    list_display = ["order_number", "channel", "state", "amount_fen", "late_fee_fen", "created_at", "paid_at"]
+class PaymentOrderAdmin(ReadOnlyAccessAdmin):
+    view_action = "payments.order.view"
+    division_fields = _through("payable")
+    list_display = ["order_number", "reference", "channel", "state", "amount", "created", "paid_time"]
+    list_select_related = ["payable"]
     list_filter = ["state", "channel"]
-    search_fields = ["=order_number", "=fine__decision_number"]
+    search_fields = ["=order_number", "=payable__reference"]
     exclude = ["payer"]
     show_full_result_count = False
 
-    def scoped(self, request: HttpRequest, qs: QuerySet[Any]) -> QuerySet[Any]:
-        return _scoped(request, qs, "")
+    def person_id_of(self, obj: PaymentOrder) -> int | None:
+        return obj.payable.subject_person_id
+
+    @admin.display(description="款项编号 reference", ordering="payable__reference")
+    def reference(self, obj: PaymentOrder) -> str:
+        return obj.payable.reference
+
+    @admin.display(description="订单金额 amount", ordering="amount_fen")
+    def amount(self, obj: PaymentOrder) -> str:
+        return yuan(obj.amount_fen)
+
+    @admin.display(description="下单时间(北京时间) created (Asia/Shanghai)", ordering="created_at")
+    def created(self, obj: PaymentOrder) -> str:
+        return beijing(obj.created_at)
+
+    @admin.display(description="支付时间(北京时间) paid at (Asia/Shanghai)", ordering="paid_at")
+    def paid_time(self, obj: PaymentOrder) -> str:
+        return beijing(obj.paid_at)
 
 
 @admin.register(GatewayCharge)
-class GatewayChargeAdmin(ReadOnlyAuditedAdmin):
-    list_display = ["trade_no", "amount_fen", "paid_at", "learned_from", "outcome"]
+class GatewayChargeAdmin(ReadOnlyAccessAdmin):
+    view_action = "payments.gateway_log.view"
+    division_fields = ()
+    list_display = ["trade_no", "amount", "charged", "learned_from", "outcome"]
     list_filter = ["outcome", "learned_from"]
+    search_fields = ["=trade_no", "=order__order_number"]
+    show_full_result_count = False
 
-    def scoped(self, request: HttpRequest, qs: QuerySet[Any]) -> QuerySet[Any]:
-        return _scoped(request, qs, "order__")
+    @admin.display(description="扣款金额 amount", ordering="amount_fen")
+    def amount(self, obj: GatewayCharge) -> str:
+        return yuan(obj.amount_fen)
+
+    @admin.display(description="扣款时间(北京时间) charged at (Asia/Shanghai)", ordering="paid_at")
+    def charged(self, obj: GatewayCharge) -> str:
+        return beijing(obj.paid_at)
 
 
 @admin.register(Refund)
-class RefundAdmin(ReadOnlyAuditedAdmin):
-    list_display = ["out_refund_no", "amount_fen", "state", "created_at", "completed_at"]
+class RefundAdmin(ReadOnlyAccessAdmin):
+    view_action = "payments.order.view"
+    division_fields = _through("charge__order__payable")
+    list_display = ["out_refund_no", "amount", "state", "requested", "completed"]
     list_filter = ["state"]
+    search_fields = ["=out_refund_no"]
+    show_full_result_count = False
 
-    def scoped(self, request: HttpRequest, qs: QuerySet[Any]) -> QuerySet[Any]:
-        return _scoped(request, qs, "charge__order__")
+    @admin.display(description="退款金额 amount", ordering="amount_fen")
+    def amount(self, obj: Refund) -> str:
+        return yuan(obj.amount_fen)
+
+    @admin.display(description="申请时间(北京时间) requested (Asia/Shanghai)", ordering="created_at")
+    def requested(self, obj: Refund) -> str:
+        return beijing(obj.created_at)
+
+    @admin.display(description="完成时间(北京时间) completed (Asia/Shanghai)", ordering="completed_at")
+    def completed(self, obj: Refund) -> str:
+        return beijing(obj.completed_at)
 
 
 @admin.register(CallbackLog)
-class CallbackLogAdmin(ReadOnlyAuditedAdmin):
-    list_display = ["received_at", "notify_id", "order_number", "signature_valid", "outcome", "remote_addr"]
+class CallbackLogAdmin(ReadOnlyAccessAdmin):
+    view_action = "payments.gateway_log.view"
+    division_fields = ()
+    list_display = ["received", "notify_id", "order_number", "signature_valid", "outcome", "remote_addr"]
     list_filter = ["signature_valid", "outcome"]
+    search_fields = ["=order_number", "=notify_id"]
+    show_full_result_count = False
+
+    @admin.display(description="收到时间(北京时间) received (Asia/Shanghai)", ordering="received_at")
+    def received(self, obj: CallbackLog) -> str:
+        return beijing(obj.received_at)
 
 
 @admin.register(ReconciliationRun)
-class ReconciliationRunAdmin(ReadOnlyAuditedAdmin):
+class ReconciliationRunAdmin(ReadOnlyAccessAdmin):
+    view_action = "payments.reconcile"
+    division_fields = ()
     list_display = [
         "day",
         "statement_lines",
@@ -68,5 +203,9 @@ class ReconciliationRunAdmin(ReadOnlyAuditedAdmin):
         "closed",
         "still_pending",
         "error",
-        "finished_at",
+        "finished",
     ]
+
+    @admin.display(description="完成时间(北京时间) finished (Asia/Shanghai)", ordering="finished_at")
+    def finished(self, obj: ReconciliationRun) -> str:
+        return beijing(obj.finished_at)

@@ -1,10 +1,8 @@
-"""Reads of payment orders and refunds, as the payer sees them."""
+"""Reads of payment orders and refunds, as the payer and the counter see them."""
 
 from __future__ import annotations
 
 from typing import Any
-
-from jiaoguan.violations.models import Fine
 
 from .models import PaymentOrder, Refund
 
@@ -13,10 +11,12 @@ def order_out(order: PaymentOrder) -> dict[str, Any]:
     """An order without anything the payer should not see (no gateway key material, no staff)."""
     return {
         "order_number": order.order_number,
-        "fine_id": order.fine_id,
+        "payable_id": order.payable_id,
+        "kind": order.payable.kind,
+        "reference": order.payable.reference,
         "channel": order.channel,
         "state": order.state,
-        "fine_fen": order.fine_fen,
+        "principal_fen": order.principal_fen,
         "late_fee_fen": order.late_fee_fen,
         "amount_fen": order.amount_fen,
         "pay_url": order.pay_url if order.state == PaymentOrder.State.PENDING else "",
@@ -26,9 +26,17 @@ def order_out(order: PaymentOrder) -> dict[str, Any]:
     }
 
 
-def payments_of_fine(fine: Fine) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """Every payment order of the fine and every refund of a duplicate charge, oldest first."""
-    orders = [order_out(o) for o in fine.payment_orders.order_by("created_at", "id")]
+def payments_of_payable(payable_id: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Every payment order of the payable and every refund of a duplicate charge, oldest first.
+
+    The caller has found the payable through the actor's own records or jurisdiction.
+    """
+    orders = [
+        order_out(o)
+        for o in PaymentOrder.objects.select_related("payable")
+        .filter(payable_id=payable_id)
+        .order_by("created_at", "id")
+    ]
     refunds = [
         {
             "out_refund_no": r.out_refund_no,
@@ -40,7 +48,17 @@ def payments_of_fine(fine: Fine) -> tuple[list[dict[str, Any]], list[dict[str, A
             "completed_at": r.completed_at,
         }
         for r in Refund.objects.select_related("charge__order")
-        .filter(charge__order__fine=fine)
+        .filter(charge__order__payable_id=payable_id)
         .order_by("created_at", "id")
     ]
     return orders, refunds
+
+
+def pending_order_number(*, payable_id: int, payer: Any) -> str:
+    """The payer's own unconfirmed online order of the payable, to resume it; "" if none."""
+    return (
+        PaymentOrder.objects.filter(payable_id=payable_id, payer=payer, state=PaymentOrder.State.PENDING)
+        .values_list("order_number", flat=True)
+        .first()
+        or ""
+    )

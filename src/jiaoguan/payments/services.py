@@ -1,14 +1,21 @@
-"""Fine payment (B17) with no double charge (V5): orders, gateway results, counter, reconciliation.
+"""Payment of payables (B17) with no double charge (V5): orders, gateway results, counter, reconciliation.
 
-Every transition is lock, re-check, change, audit, in this lock order: fine row, then its
-payment orders (the violations app locks licence and violation rows before the fine).
-The database backs the code: one pending and one paid order per fine at most, and each
-gateway charge is stored once by its trade number, so a repeated callback is a no-op and
-a charge that arrives for an already-paid fine is refunded, never lost.
+Every transition is lock, re-check, change, audit, in this lock order: payable row, then its
+payment orders, then (through the kind's ``on_paid``) the owner's own rows, such as the
+fine. The apps that create payables lock their rows (licence, violation, fine) before they
+create the payable, and never lock a payable afterwards, so the two orders cannot cross.
 
-Calls to the gateway never run inside a transaction: an order is stored as pending
-first, then the gateway is asked; whatever happens in between is settled by asking the
-gateway again (``order_refresh``) or by the daily statement (``payments_reconcile``).
+The database backs the code: one pending and one paid order per payable at most, and each
+gateway charge is stored once by its trade number, so a repeated callback is a no-op and a
+charge that arrives for an already-paid payable is refunded, never lost.
+
+Calls to the gateway never run inside a transaction: an order is stored as pending first,
+then the gateway is asked; whatever happens in between is settled by asking the gateway
+again (``order_refresh``) or by the daily statement (``payments_reconcile``).
+
+Who may do what comes from the access table (``payments.*`` in core/access.py): each entry
+point checks the role first, then finds the payable through the actor's scope (a payable
+the actor may not see is "not found", so ids cannot be probed), then checks the scope.
 """
 
 from __future__ import annotations
@@ -25,9 +32,9 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from jiaoguan.accounts.models import User
+from jiaoguan.core.access import Scope, division_prefix_for, require
 from jiaoguan.core.audit import audit_record
-from jiaoguan.core.errors import Conflict, NotAllowed, NotFound, Unavailable, ValidationFailed
+from jiaoguan.core.errors import Conflict, NotFound, Unavailable, ValidationFailed
 from jiaoguan.core.outbox import outbox_enqueue, outbox_handler
 from jiaoguan.integrations.payment_gateway import (
     CallbackSignatureInvalid,
@@ -36,12 +43,9 @@ from jiaoguan.integrations.payment_gateway import (
     GatewayUnavailable,
     get_payment_gateway,
 )
-from jiaoguan.registry.models import PointsEntry
-from jiaoguan.violations import rules as violation_rules
-from jiaoguan.violations.models import Fine
-from jiaoguan.violations.selectors import fine_of
 
-from .models import CallbackLog, GatewayCharge, PaymentOrder, ReconciliationRun, Refund
+from .kinds import payable_kind
+from .models import CallbackLog, GatewayCharge, Payable, PaymentOrder, ReconciliationRun, Refund
 
 logger = logging.getLogger(__name__)
 
@@ -51,50 +55,124 @@ CLOSE_TOPIC = "payments.close"
 STALE_AFTER = timedelta(minutes=15)
 _RECEIPT_RE = re.compile(r"[0-9A-Za-z\-]{6,32}")
 
+PAY_ONLINE = "payments.fine.pay_online"
+PAY_AT_COUNTER = "payments.fine.pay_at_counter"
+RECORD_ELSEWHERE = "payments.fine.record_elsewhere"
+ORDER_REFRESH = "payments.order.refresh"
+ORDER_VIEW = "payments.order.view"
+RECONCILE = "payments.reconcile"
+
 
 def _new_number(prefix: str) -> str:
     return f"{prefix}{timezone.localtime():%y%m%d%H%M%S}{secrets.token_hex(5).upper()}"
 
 
-def _person_of(fine: Fine) -> int | None:
-    violation = fine.violation
-    if violation.licence_id:
-        return violation.licence.holder_id if violation.licence else None
-    return None
+def _not_found() -> NotFound:
+    return NotFound("payments.payable_not_found", "没有这笔应缴款项。", "No such payable.")
 
 
-def amount_due(fine: Fine, *, today: date) -> tuple[int, int]:
-    """(late fee, total) in fen for paying ``fine`` on ``today`` (S5 art. 72)."""
-    late = violation_rules.late_fee(fine_fen=fine.amount_fen, decided_on=fine.decided_on, today=today)
-    return late, fine.amount_fen + late
+def _order_not_found() -> NotFound:
+    return NotFound("payments.order_not_found", "没有这笔缴款订单。", "No such payment order.")
 
 
 def _already_paid() -> Conflict:
     return Conflict(
         "payments.already_paid",
-        "该罚款已缴纳，无需重复缴款。",
-        "This fine has already been paid; it cannot be paid again.",
+        "该款项已缴纳，无需重复缴款。",
+        "This has already been paid; it cannot be paid again.",
     )
 
 
 def _pending_elsewhere() -> Conflict:
     return Conflict(
         "payments.pending",
-        "该罚款有一笔缴款结果尚未确认，确认前不能通过其他渠道缴款，请稍后查看或等待对账。",
-        "A payment for this fine is still being confirmed; it cannot be paid on another channel until "
+        "该款项有一笔缴款结果尚未确认，确认前不能通过其他渠道缴款，请稍后查看或等待对账。",
+        "A payment of this is still being confirmed; it cannot be paid on another channel until "
         "the result is known. Check again later or wait for reconciliation.",
     )
 
 
-def _mark_fine_paid(fine: Fine, order: PaymentOrder, *, at: datetime) -> None:
-    fine.status = Fine.Status.PAID
-    fine.paid_at = at
-    fine.paid_channel = order.channel
-    fine.late_fee_fen = order.late_fee_fen
-    fine.paid_total_fen = order.amount_fen
-    fine.save(update_fields=["status", "paid_at", "paid_channel", "late_fee_fen", "paid_total_fen"])
-    # Paid: the offence's points no longer carry over into the next cycle (S2).
-    PointsEntry.objects.filter(source=fine.violation.record_number).update(fine_unpaid=False)
+# ---------------------------------------------------------------- payables and who sees them
+
+
+def payable_create(
+    *,
+    kind: str,
+    reference: str,
+    description: str,
+    principal_fen: int,
+    division: str,
+    home_division: str = "",
+    subject_person_id: int | None = None,
+) -> Payable:
+    """Open a payable of a registered kind (应缴款项), in the caller's transaction.
+
+    The caller (the owner of the record, e.g. violations deciding a fine) has checked the
+    actor's access for its own action and writes the audit row of that action.
+    """
+    payable_kind(kind)  # an unregistered kind could never be paid: refuse it now
+    if principal_fen < 0:
+        raise ValueError("a payable cannot be negative")
+    return Payable.objects.create(
+        kind=kind, reference=reference[:32], description=description[:100], principal_fen=principal_fen,
+        division=division, home_division=home_division or "", subject_person_id=subject_person_id,
+    )  # fmt: skip
+
+
+def staff_division_of(actor: Any, name: str, payable: Payable) -> str | None:
+    """The payable's division inside the actor's scope for the action, or None.
+
+    A payable is the staff's when the issuing agency is in their jurisdiction, or when the
+    subject's vehicle is registered there (V6: a local vehicle's fine from elsewhere).
+    """
+    prefix = division_prefix_for(actor, name)
+    if prefix is None:
+        return None
+    for code in (payable.division, payable.home_division):
+        if code and code.startswith(prefix):
+            return code
+    return None
+
+
+def _visible(actor: Any, name: str, payable: Payable) -> bool:
+    """Whether the actor may see the payable for the action: own records, or inside the scope."""
+    scope = require(actor, name)  # the role first: a refused role is 403 before any lookup
+    if scope is Scope.OWN:
+        return payable_kind(payable.kind).visible_to(actor, payable)
+    code = staff_division_of(actor, name, payable)
+    if code is None:
+        return False
+    require(actor, name, division=code)
+    return True
+
+
+def _payable_for(actor: Any, name: str, payable_id: int) -> Payable:
+    require(actor, name)
+    payable = Payable.objects.filter(pk=payable_id).first()
+    if payable is None or not _visible(actor, name, payable):
+        raise _not_found()
+    return payable
+
+
+def amount_due(payable: Payable, *, today: date) -> tuple[int, int]:
+    """(late fee, total) in fen for paying ``payable`` on ``today``, by its kind's rule."""
+    late = payable_kind(payable.kind).late_fee(payable, today)
+    return late, payable.principal_fen + late
+
+
+def _mark_paid(payable: Payable, order: PaymentOrder, *, at: datetime) -> None:
+    """The payable is paid by ``order``; its owner hears of it in this same transaction."""
+    payable.state = Payable.State.PAID
+    payable.paid_at = at
+    payable.paid_channel = order.channel
+    payable.late_fee_fen = order.late_fee_fen
+    payable.paid_total_fen = order.amount_fen
+    payable.save(update_fields=["state", "paid_at", "paid_channel", "late_fee_fen", "paid_total_fen"])
+    payable_kind(payable.kind).on_paid(payable)
+
+
+def _lock_payable(payable_id: int) -> Payable:
+    return Payable.objects.select_for_update().get(pk=payable_id)
 
 
 # ---------------------------------------------------------------- online payment
@@ -109,12 +187,12 @@ def _return_url() -> str:
 
 
 def _ask_gateway_to_create(order: PaymentOrder) -> PaymentOrder:
-    fine = order.fine
+    payable = order.payable
     try:
         created = get_payment_gateway().create_order(
             out_trade_no=order.order_number,
             amount_fen=order.amount_fen,
-            subject=f"交通违法罚款 {fine.decision_number}",
+            subject=payable.description,
             notify_url=_notify_url(),
             return_url=_return_url(),
         )
@@ -137,24 +215,22 @@ def _ask_gateway_to_create(order: PaymentOrder) -> PaymentOrder:
     return order
 
 
-def payment_prepare(*, actor: User, fine_id: int, today: date | None = None) -> Fine:
-    """Check the fine is the payer's and settle a pending order that is not theirs to resume.
+def payment_prepare(*, actor: Any, payable_id: int, today: date | None = None) -> Payable:
+    """Check the payable is the payer's and settle a pending order that is not theirs to resume.
 
     Runs before the order is opened and outside any transaction, because settling asks
     the gateway (an order left by another payer or an older amount is closed there first).
     """
     today = today or timezone.localdate()
-    fine = fine_of(user=actor, fine_id=fine_id)
-    if fine is None:
-        raise NotFound("payments.fine_not_found", "没有这笔罚款。", "No such fine.")
-    _late, total = amount_due(fine, today=today)
-    pending = PaymentOrder.objects.filter(fine_id=fine.pk, state=PaymentOrder.State.PENDING).first()
+    payable = _payable_for(actor, PAY_ONLINE, payable_id)
+    _late, total = amount_due(payable, today=today)
+    pending = PaymentOrder.objects.filter(payable_id=payable.pk, state=PaymentOrder.State.PENDING).first()
     if pending is not None and not _resumable(pending, actor=actor, total=total):
         order_refresh(order_id=pending.pk, close_unpaid=True)
-    return fine
+    return payable
 
 
-def _resumable(order: PaymentOrder, *, actor: User, total: int) -> bool:
+def _resumable(order: PaymentOrder, *, actor: Any, total: int) -> bool:
     return (
         order.channel == PaymentOrder.Channel.ONLINE
         and order.payer_id == actor.pk
@@ -163,25 +239,21 @@ def _resumable(order: PaymentOrder, *, actor: User, total: int) -> bool:
 
 
 def payment_order_open(
-    *, actor: User, fine_id: int, today: date | None = None, request: Any = None
+    *, actor: Any, payable_id: int, today: date | None = None, request: Any = None
 ) -> PaymentOrder:
-    """Open the online order for a fine, or return the payer's own open one (a double click)."""
+    """Open the online order for a payable, or return the payer's own open one (a double click)."""
     today = today or timezone.localdate()
+    require(actor, PAY_ONLINE)
     with transaction.atomic():
-        fine = (
-            Fine.objects.select_for_update(of=("self",))
-            .select_related("violation__licence")
-            .filter(pk=fine_id)
-            .first()
-        )
-        if fine is None or fine_of(user=actor, fine_id=fine_id) is None:
-            raise NotFound("payments.fine_not_found", "没有这笔罚款。", "No such fine.")
-        if fine.status == Fine.Status.PAID:
+        payable = Payable.objects.select_for_update().filter(pk=payable_id).first()
+        if payable is None or not _visible(actor, PAY_ONLINE, payable):
+            raise _not_found()
+        if payable.state == Payable.State.PAID:
             raise _already_paid()
-        late, total = amount_due(fine, today=today)
+        late, total = amount_due(payable, today=today)
         pending = (
             PaymentOrder.objects.select_for_update()
-            .filter(fine=fine, state=PaymentOrder.State.PENDING)
+            .filter(payable=payable, state=PaymentOrder.State.PENDING)
             .first()
         )
         if pending is not None:
@@ -190,40 +262,40 @@ def payment_order_open(
             raise _pending_elsewhere()
         order = PaymentOrder.objects.create(
             order_number=_new_number("JG"),
-            fine=fine,
+            payable=payable,
             channel=PaymentOrder.Channel.ONLINE,
-            fine_fen=fine.amount_fen,
+            principal_fen=payable.principal_fen,
             late_fee_fen=late,
             amount_fen=total,
             payer=actor,
         )
         audit_record(
-            actor=actor, action="create", subject=order, subject_person_id=_person_of(fine),
-            summary=f"网上缴款 {fine.decision_number} {total / 100:.2f}", request=request,
+            actor=actor, action="create", subject=order, subject_person_id=payable.subject_person_id,
+            summary=f"网上缴款 {payable.reference} {total / 100:.2f}", request=request,
         )  # fmt: skip
     return order
 
 
 def payment_order_at_gateway(order: PaymentOrder) -> PaymentOrder:
     """Make sure the gateway has the order and we have its pay page (idempotent, outside transactions)."""
-    order = PaymentOrder.objects.select_related("fine").get(pk=order.pk)
+    order = PaymentOrder.objects.select_related("payable").get(pk=order.pk)
     if order.state != PaymentOrder.State.PENDING or order.pay_url:
         return order
     return _ask_gateway_to_create(order)
 
 
 def payment_start(
-    *, actor: User, fine_id: int, today: date | None = None, request: Any = None
+    *, actor: Any, payable_id: int, today: date | None = None, request: Any = None
 ) -> PaymentOrder:
-    """Start (or resume) an online payment of a fine; the payer is then sent to ``order.pay_url``."""
-    payment_prepare(actor=actor, fine_id=fine_id, today=today)
-    order = payment_order_open(actor=actor, fine_id=fine_id, today=today, request=request)
+    """Start (or resume) an online payment; the payer is then sent to ``order.pay_url``."""
+    payment_prepare(actor=actor, payable_id=payable_id, today=today)
+    order = payment_order_open(actor=actor, payable_id=payable_id, today=today, request=request)
     return payment_order_at_gateway(order)
 
 
 def _close(order: PaymentOrder, *, note: str) -> PaymentOrder:
     with transaction.atomic():
-        Fine.objects.select_for_update().only("id").get(pk=order.fine_id)
+        _lock_payable(order.payable_id)
         order = PaymentOrder.objects.select_for_update().get(pk=order.pk)
         if order.state != PaymentOrder.State.PENDING:
             return order
@@ -248,7 +320,7 @@ def order_refresh(*, order_id: int, close_unpaid: bool) -> PaymentOrder:
     Charged: the charge is applied (or refunded as a duplicate). Not paid and
     ``close_unpaid``: the order is closed at the gateway first, so it can no longer be
     paid there, then here. Unreachable or an unexpected answer: it stays pending and keeps
-    blocking other channels; no gateway error escapes.
+    blocking other channels; no gateway error escapes. Callers check access first.
     """
     order = PaymentOrder.objects.get(pk=order_id)
     if order.state != PaymentOrder.State.PENDING or order.channel != PaymentOrder.Channel.ONLINE:
@@ -301,24 +373,24 @@ class ChargeOutcome:
 def _apply_charge(
     *, order_number: str, trade_no: str, amount_fen: int, paid_at: datetime, learned_from: str
 ) -> ChargeOutcome:
-    """Record money the gateway took; pays the fine once, refunds anything beyond that."""
-    found = PaymentOrder.objects.filter(order_number=order_number).only("id", "fine_id").first()
+    """Record money the gateway took; pays the payable once, refunds anything beyond that."""
+    found = PaymentOrder.objects.filter(order_number=order_number).only("id", "payable_id").first()
     if found is None:
         logger.warning("gateway charge %s for unknown order %s", trade_no, order_number)
         return ChargeOutcome("unknown_order", None)
     with transaction.atomic():
-        fine = Fine.objects.select_for_update(of=("self",)).select_related("violation").get(pk=found.fine_id)
+        payable = _lock_payable(found.payable_id)
         order = PaymentOrder.objects.select_for_update().get(pk=found.pk)
         if GatewayCharge.objects.filter(trade_no=trade_no).exists():
             return ChargeOutcome("already_recorded", order.pk)
-        if fine.status == Fine.Status.PAID or amount_fen != order.amount_fen:
+        if payable.state == Payable.State.PAID or amount_fen != order.amount_fen:
             charge = GatewayCharge.objects.create(
                 order=order, trade_no=trade_no, amount_fen=amount_fen, paid_at=paid_at,
                 learned_from=learned_from, outcome=GatewayCharge.Outcome.DUPLICATE,
             )  # fmt: skip
             reason = (
-                "罚款已通过其他订单或渠道缴纳，重复扣款自动退回 already paid, duplicate refunded"
-                if fine.status == Fine.Status.PAID
+                "款项已通过其他订单或渠道缴纳，重复扣款自动退回 already paid, duplicate refunded"
+                if payable.state == Payable.State.PAID
                 else "扣款金额与订单不符，自动退回 amount differs from the order, refunded"
             )
             refund = Refund.objects.create(
@@ -332,7 +404,7 @@ def _apply_charge(
                 topic=REFUND_TOPIC, payload={"refund_id": refund.pk}, dedup_key=f"refund-{refund.pk}"
             )
             audit_record(
-                actor=None, action="change", subject=order, subject_person_id=_person_of(fine),
+                actor=None, action="change", subject=order, subject_person_id=payable.subject_person_id,
                 summary=f"重复扣款退款 {trade_no} {amount_fen / 100:.2f}",
             )  # fmt: skip
             return ChargeOutcome("duplicate_refunded", order.pk)
@@ -344,10 +416,10 @@ def _apply_charge(
         order.paid_at = paid_at
         order.note = "缴款成功 paid"
         order.save(update_fields=["state", "paid_at", "note", "updated_at"])
-        _mark_fine_paid(fine, order, at=paid_at)
+        _mark_paid(payable, order, at=paid_at)
         audit_record(
-            actor=None, action="change", subject=order, subject_person_id=_person_of(fine),
-            summary=f"缴款成功({learned_from}) {fine.decision_number} {amount_fen / 100:.2f}",
+            actor=None, action="change", subject=order, subject_person_id=payable.subject_person_id,
+            summary=f"缴款成功({learned_from}) {payable.reference} {amount_fen / 100:.2f}",
         )  # fmt: skip
         return ChargeOutcome("paid", order.pk)
 
@@ -375,73 +447,62 @@ def payment_notice_receive(
     return 200, {"code": "SUCCESS"}
 
 
-def payment_return(*, actor: User, order_number: str, cancelled: bool) -> PaymentOrder:
+def payment_return(*, actor: Any, order_number: str, cancelled: bool) -> PaymentOrder:
     """The payer is back from the gateway page: ask the gateway rather than trust the redirect."""
+    require(actor, PAY_ONLINE)
     order = (
-        PaymentOrder.objects.select_related("fine__violation")
+        PaymentOrder.objects.select_related("payable")
         .filter(order_number=(order_number or "").strip()[:32], payer=actor)
         .first()
     )
-    if order is None:
-        raise NotFound("payments.order_not_found", "没有这笔缴款订单。", "No such payment order.")
+    if order is None or not _visible(actor, PAY_ONLINE, order.payable):
+        raise _order_not_found()
     return order_refresh(order_id=order.pk, close_unpaid=cancelled)
 
 
-def payment_get(*, actor: User, order_number: str) -> PaymentOrder:
+def payment_get(*, actor: Any, order_number: str) -> PaymentOrder:
+    """A payment order the actor may see: of their own payable, or inside their jurisdiction."""
+    require(actor, ORDER_VIEW)
     order = (
-        PaymentOrder.objects.select_related("fine__violation")
-        .filter(order_number=(order_number or "").strip()[:32], fine__in=_fines_visible_to(actor))
+        PaymentOrder.objects.select_related("payable")
+        .filter(order_number=(order_number or "").strip()[:32])
         .first()
     )
-    if order is None:
-        raise NotFound("payments.order_not_found", "没有这笔缴款订单。", "No such payment order.")
+    if order is None or not _visible(actor, ORDER_VIEW, order.payable):
+        raise _order_not_found()
     return order
 
 
-def _fines_visible_to(actor: User) -> Any:
-    from jiaoguan.violations.selectors import violations_of
-
-    return Fine.objects.filter(violation__in=violations_of(user=actor))
+def payment_order_check(
+    *, actor: Any, payable_id: int, order_number: str, request: Any = None
+) -> PaymentOrder:
+    """Staff ask the gateway about a pending online order (核实网上缴款); closed there when unpaid."""
+    payable = _payable_for(actor, ORDER_REFRESH, payable_id)
+    order = PaymentOrder.objects.filter(payable=payable, order_number=(order_number or "")[:32]).first()
+    if order is None:
+        raise _order_not_found()
+    order = order_refresh(order_id=order.pk, close_unpaid=True)
+    audit_record(
+        actor=actor, action="change", subject=order, subject_person_id=payable.subject_person_id,
+        summary=f"核实网上缴款 {order.order_number}: {order.state}", request=request,
+    )  # fmt: skip
+    return order
 
 
 # ---------------------------------------------------------------- counter and other platforms
 
 
-def _staff_fine(actor: User, fine_id: int) -> Fine:
-    if actor.kind != User.Kind.STAFF or actor.staff_role not in (
-        "counter_clerk",
-        "violation_officer",
-        "administrator",
-    ):
-        raise NotAllowed(
-            "payments.staff_only", "只有窗口工作人员可以收款。", "Only counter staff can take payments."
-        )
-    from jiaoguan.core.divisions import is_within
-
-    fine = Fine.objects.select_related("violation__vehicle").filter(pk=fine_id).first()
-    visible = fine is not None and (
-        is_within(fine.deciding_division, actor.jurisdiction)
-        or (
-            fine.violation.vehicle is not None
-            and is_within(fine.violation.vehicle.division, actor.jurisdiction)
-        )
-    )
-    if fine is None or not visible:
-        raise NotFound("payments.fine_not_found", "没有这笔罚款。", "No such fine.")
-    return fine
-
-
 def _record_paid_order(
-    *, fine: Fine, actor: Any, channel: str, reference: str, today: date, paid_at: datetime
+    *, payable: Payable, actor: Any, channel: str, reference: str, today: date, paid_at: datetime
 ) -> PaymentOrder:
-    late, total = amount_due(fine, today=today)
+    late, total = amount_due(payable, today=today)
     order = PaymentOrder.objects.create(
         order_number=_new_number("CT" if channel == PaymentOrder.Channel.COUNTER else "OP"),
-        fine=fine, channel=channel, state=PaymentOrder.State.PAID, fine_fen=fine.amount_fen,
+        payable=payable, channel=channel, state=PaymentOrder.State.PAID, principal_fen=payable.principal_fen,
         late_fee_fen=late, amount_fen=total, payer=actor if getattr(actor, "pk", None) else None,
         external_reference=reference, paid_at=paid_at, note="缴款成功 paid",
     )  # fmt: skip
-    _mark_fine_paid(fine, order, at=paid_at)
+    _mark_paid(payable, order, at=paid_at)
     return order
 
 
@@ -455,80 +516,79 @@ def _check_reference(reference: str, field: str) -> str:
     return value
 
 
-def fine_pay_at_counter(
-    *, actor: User, fine_id: int, receipt_number: str, today: date | None = None, request: Any = None
+def payable_pay_at_counter(
+    *, actor: Any, payable_id: int, receipt_number: str, today: date | None = None, request: Any = None
 ) -> PaymentOrder:
     """Take the payment at the counter (窗口缴款); refused while an online result is unknown (V5)."""
+    payable = _payable_for(actor, PAY_AT_COUNTER, payable_id)
     receipt = _check_reference(receipt_number, "receipt_number")
     today = today or timezone.localdate()
-    fine = _staff_fine(actor, fine_id)
     with transaction.atomic():
-        fine = (
-            Fine.objects.select_for_update(of=("self",)).select_related("violation__licence").get(pk=fine.pk)
-        )
-        if fine.status == Fine.Status.PAID:
+        payable = _lock_payable(payable.pk)
+        if payable.state == Payable.State.PAID:
             raise _already_paid()
-        if PaymentOrder.objects.filter(fine=fine, state=PaymentOrder.State.PENDING).exists():
+        if PaymentOrder.objects.filter(payable=payable, state=PaymentOrder.State.PENDING).exists():
             raise _pending_elsewhere()
         order = _record_paid_order(
-            fine=fine, actor=actor, channel=PaymentOrder.Channel.COUNTER, reference=receipt, today=today,
+            payable=payable, actor=actor, channel=PaymentOrder.Channel.COUNTER, reference=receipt, today=today,
             paid_at=timezone.now(),
         )  # fmt: skip
         audit_record(
-            actor=actor, action="create", subject=order, subject_person_id=_person_of(fine),
-            summary=f"窗口收款 {fine.decision_number} {order.amount_fen / 100:.2f} 票据 {receipt}", request=request,
+            actor=actor, action="create", subject=order, subject_person_id=payable.subject_person_id,
+            summary=f"窗口收款 {payable.reference} {order.amount_fen / 100:.2f} 票据 {receipt}", request=request,
         )  # fmt: skip
     return order
 
 
-def fine_paid_elsewhere(
-    *, actor: Any, decision_number: str, platform: str, reference: str, paid_at: datetime, request: Any = None
+def payable_paid_elsewhere(
+    *,
+    actor: Any,
+    kind: str,
+    payable_reference: str,
+    platform: str,
+    reference: str,
+    paid_at: datetime,
+    request: Any = None,
 ) -> PaymentOrder:
     """Record a payment made on another platform (bank, another province); idempotent by reference.
 
     The money is already taken there, so this is never refused for a pending online
     order: that order is closed at the gateway, and if it was charged too, the charge
-    becomes a duplicate and is refunded.
+    becomes a duplicate and is refunded. ``actor`` None is the platform itself (a bank's
+    settlement file read by a command), which no page or API can be.
     """
-    if actor is not None and (
-        getattr(actor, "kind", None) != User.Kind.STAFF
-        or actor.staff_role not in ("counter_clerk", "violation_officer", "administrator")
-    ):
-        raise NotAllowed(
-            "payments.staff_only", "只有窗口工作人员可以登记缴款。", "Only counter staff can record payments."
-        )
+    if actor is not None:
+        require(actor, RECORD_ELSEWHERE)
     reference = _check_reference(reference, "reference")
     platform = (platform or "").strip()[:40]
     if not platform:
         raise ValidationFailed(
             "payments.platform", "请填写缴款渠道。", "Name the platform.", field="platform"
         )
+    found = Payable.objects.filter(kind=kind, reference=(payable_reference or "").strip()).first()
+    if found is None or (actor is not None and not _visible(actor, RECORD_ELSEWHERE, found)):
+        raise _not_found()
     with transaction.atomic():
-        fine = (
-            Fine.objects.select_for_update(of=("self",)).select_related("violation__licence")
-            .filter(decision_number=(decision_number or "").strip()).first()
-        )  # fmt: skip
-        if fine is None:
-            raise NotFound("payments.fine_not_found", "没有这笔罚款。", "No such fine.")
+        payable = _lock_payable(found.pk)
         reference_key = f"{platform}:{reference}"[:64]
-        if fine.status == Fine.Status.PAID:
-            existing = fine.payment_orders.filter(
+        if payable.state == Payable.State.PAID:
+            existing = payable.orders.filter(
                 state=PaymentOrder.State.PAID, external_reference=reference_key
             ).first()
             if existing is not None:
                 return existing
             raise _already_paid()
         order = _record_paid_order(
-            fine=fine, actor=actor, channel=PaymentOrder.Channel.OTHER_PLATFORM, reference=reference_key,
+            payable=payable, actor=actor, channel=PaymentOrder.Channel.OTHER_PLATFORM, reference=reference_key,
             today=timezone.localtime(paid_at).date(), paid_at=paid_at,
         )  # fmt: skip
-        for pending in fine.payment_orders.filter(state=PaymentOrder.State.PENDING):
+        for pending in payable.orders.filter(state=PaymentOrder.State.PENDING):
             outbox_enqueue(
                 topic=CLOSE_TOPIC, payload={"order_id": pending.pk}, dedup_key=f"close-{pending.pk}"
             )
         audit_record(
-            actor=actor, action="create", subject=order, subject_person_id=_person_of(fine),
-            summary=f"其他渠道缴款 {fine.decision_number} {platform}", request=request,
+            actor=actor, action="create", subject=order, subject_person_id=payable.subject_person_id,
+            summary=f"其他渠道缴款 {payable.reference} {platform}", request=request,
         )  # fmt: skip
     return order
 
@@ -566,16 +626,9 @@ def _close_pending(payload: dict[str, Any], dedup_key: str) -> None:
         raise GatewayUnavailable("still pending")  # retried by the outbox
 
 
-RECONCILIATION_ROLES = ("administrator", "counter_clerk")
-
-
-def payments_reconcile_by_staff(*, actor: User, day: date, request: Any = None) -> ReconciliationRun:
-    """Reconciliation started from the counter page: only clerks and administrators; audited."""
-    if actor.kind != User.Kind.STAFF or actor.staff_role not in RECONCILIATION_ROLES:
-        raise NotAllowed(
-            "payments.reconcile_not_allowed", "对账仅限窗口业务员和系统管理员。",
-            "Only counter clerks and administrators run reconciliation.",
-        )  # fmt: skip
+def payments_reconcile_by_staff(*, actor: Any, day: date, request: Any = None) -> ReconciliationRun:
+    """Reconciliation started from the counter page (payments.reconcile in the access table); audited."""
+    require(actor, RECONCILE)
     run = payments_reconcile(day=day)
     audit_record(
         actor=actor, action="create", subject=run, request=request,
@@ -588,7 +641,7 @@ def payments_reconcile(*, day: date, stale_after: timedelta = STALE_AFTER) -> Re
     """Daily reconciliation (对账) against the gateway's statement for ``day``.
 
     Charges we never heard of (lost callbacks, a crash before commit) are applied; charges
-    beyond one per fine are refunded; stale pending orders are asked about and closed when
+    beyond one per payable are refunded; stale pending orders are asked about and closed when
     unpaid. Safe to run again: every step is idempotent.
     """
     run = ReconciliationRun.objects.create(day=day)

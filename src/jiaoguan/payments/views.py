@@ -12,7 +12,6 @@ from typing import Any, cast
 from urllib.parse import urlencode
 
 from django.contrib import messages
-from django.contrib.auth.views import redirect_to_login
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -20,12 +19,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 
-from jiaoguan.accounts.models import User
-from jiaoguan.accounts.views import staff_required
+from jiaoguan.core.access import access_required
 from jiaoguan.core.errors import NotFound
 from jiaoguan.integrations.payment_gateway import GatewayError
 
 from . import services
+from .kinds import payable_kind
 from .models import PaymentOrder, ReconciliationRun
 
 
@@ -34,11 +33,10 @@ def _yuan(fen: int) -> str:
 
 
 @never_cache
+@access_required("payments.fine.pay_online")
 def payment_return(request: HttpRequest) -> HttpResponse:
     """支付结果: the gateway sends the payer back here; the answer is asked of the gateway."""
-    if not request.user.is_authenticated:
-        return redirect_to_login(request.get_full_path())
-    user = cast(User, request.user)
+    user = cast(Any, request.user)
     number = request.GET.get("out_trade_no", "")
     cancelled = request.GET.get("result") == "cancel"
     unreachable = False
@@ -53,7 +51,8 @@ def payment_return(request: HttpRequest) -> HttpResponse:
             order = services.payment_get(actor=user, order_number=number)
         except NotFound:
             raise Http404("order") from None
-    fine = order.fine
+    payable = order.payable
+    kind = payable_kind(payable.kind)
     context: dict[str, Any] = {
         "state": order.state,
         "order": {
@@ -63,9 +62,10 @@ def payment_return(request: HttpRequest) -> HttpResponse:
             "created_at": order.created_at,
             "paid_at": order.paid_at,
         },
-        "decision_number": fine.decision_number,
-        "record_number": fine.violation.record_number,
-        "violation_url": reverse("violations:detail", args=[fine.violation_id]),
+        "reference": payable.reference,
+        "description": payable.description,
+        "back_url": kind.payer_url(payable),
+        "list_url": kind.payer_list_url(),
         "refresh_url": f"{reverse('payments:return')}?{urlencode({'out_trade_no': order.order_number})}",
         "cancelled": cancelled,
         "unreachable": unreachable or order.note.startswith("结果未知"),
@@ -76,13 +76,10 @@ def payment_return(request: HttpRequest) -> HttpResponse:
 
 
 @never_cache
-@staff_required
+@access_required("payments.reconcile")
 def reconciliation(request: HttpRequest) -> HttpResponse:
     """每日对账: the runs so far and a button to reconcile today's statement now."""
-    user = cast(User, request.user)
-    if user.staff_role not in services.RECONCILIATION_ROLES:
-        message = _("对账仅限窗口业务员和系统管理员。")
-        return render(request, "403.html", {"message": message}, status=403)
+    user = request.user
     if request.method == "POST":
         run = services.payments_reconcile_by_staff(actor=user, day=timezone.localdate(), request=request)
         if run.error:

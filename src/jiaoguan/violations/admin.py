@@ -1,77 +1,92 @@
-"""Back office, read only: violations and penalty decisions of the staff member's jurisdiction.
+"""Back office, read only: violations, penalty decisions and import batches.
 
 Changes go through the counter pages and their services (handling, cancelling, payment),
-never through a form here, so every rule and audit row applies.
+never through a form here, so every rule and audit row applies. Who sees what comes from
+the access table: records of the jurisdiction, and (V6) records made elsewhere for a
+vehicle registered there (``violations.counter.view``); import batches for administrators
+(``violations.batch.view``). Times are shown in Beijing time.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import admin
-from django.db.models import Q, QuerySet
-from django.http import HttpRequest
+from django.utils import timezone
 
-from jiaoguan.core.divisions import division_prefix
-from jiaoguan.registry.admin import AuditedJurisdictionAdmin
+from jiaoguan.core.errors import ValidationFailed
+from jiaoguan.payments.admin import ReadOnlyAccessAdmin, beijing, yuan
 
+from . import rules
 from .models import Fine, ImportBatch, Violation
 
 
-class ReadOnlyAuditedAdmin(AuditedJurisdictionAdmin):
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-
-def _jurisdiction_filter(request: HttpRequest, prefix_path: str) -> Q:
-    prefix = division_prefix(getattr(request.user, "jurisdiction", "") or "")
-    # V6: a record made elsewhere for a vehicle registered here is ours too.
-    return Q(**{f"{prefix_path}recording_division__startswith": prefix}) | Q(
-        **{f"{prefix_path}vehicle__division__startswith": prefix}
-    )
-
-
 @admin.register(Violation)
-class ViolationAdmin(ReadOnlyAuditedAdmin):
+class ViolationAdmin(ReadOnlyAccessAdmin):
+    view_action = "violations.counter.view"
+    division_fields = ("recording_division", "vehicle__division")
     list_display = [
         "record_number",
         "plate_number",
-        "code",
+        "plate_type",
+        "offence",
         "points",
-        "fine_fen",
+        "fine_amount",
         "source",
         "status",
-        "occurred_at",
+        "occurred",
     ]
-    list_filter = ["status", "source", "code"]
+    list_select_related = ["vehicle"]
+    list_filter = ["status", "source", "handling_channel"]
     search_fields = ["=record_number", "=plate_number"]
     date_hierarchy = "occurred_at"
-    exclude = ["licence", "handled_by"]
+    exclude = ["licence", "handled_by", "vehicle", "batch"]
     show_full_result_count = False  # no COUNT(*) over millions of rows on every page
 
-    def scoped(self, request: HttpRequest, qs: QuerySet[Any]) -> QuerySet[Any]:
-        return qs.filter(_jurisdiction_filter(request, ""))
+    def person_id_of(self, obj: Violation) -> int | None:
+        return obj.vehicle.owner_person_id if obj.vehicle_id and obj.vehicle else None
 
-    def person_id_of(self, obj: Any) -> int | None:
-        return obj.vehicle.owner_person_id if obj.vehicle_id else None
+    @admin.display(description="违法行为 offence", ordering="code")
+    def offence(self, obj: Violation) -> str:
+        try:
+            version = rules.code_version(obj.code, on=timezone.localtime(obj.occurred_at).date())
+        except ValidationFailed:  # a code the table does not know is shown as it is stored
+            return obj.code
+        return f"{obj.code} {version.name_zh}"
+
+    @admin.display(description="罚款 fine", ordering="fine_fen")
+    def fine_amount(self, obj: Violation) -> str:
+        return yuan(obj.fine_fen)
+
+    @admin.display(description="违法时间(北京时间) occurred at (Asia/Shanghai)", ordering="occurred_at")
+    def occurred(self, obj: Violation) -> str:
+        return beijing(obj.occurred_at)
 
 
 @admin.register(Fine)
-class FineAdmin(ReadOnlyAuditedAdmin):
-    list_display = ["decision_number", "amount_fen", "decided_on", "status", "paid_channel", "paid_at"]
+class FineAdmin(ReadOnlyAccessAdmin):
+    view_action = "violations.counter.view"
+    division_fields = ("deciding_division", "violation__vehicle__division")
+    list_display = ["decision_number", "amount", "decided_on", "status", "paid_channel", "paid_time"]
     list_filter = ["status", "paid_channel"]
     search_fields = ["=decision_number"]
+    exclude = ["violation", "payable"]
     show_full_result_count = False
 
-    def scoped(self, request: HttpRequest, qs: QuerySet[Any]) -> QuerySet[Any]:
-        return qs.filter(_jurisdiction_filter(request, "violation__"))
+    def person_id_of(self, obj: Fine) -> int | None:
+        return obj.payable.subject_person_id if obj.payable_id else None
+
+    @admin.display(description="罚款金额 fine", ordering="amount_fen")
+    def amount(self, obj: Fine) -> str:
+        return yuan(obj.amount_fen)
+
+    @admin.display(description="缴款时间(北京时间) paid at (Asia/Shanghai)", ordering="paid_at")
+    def paid_time(self, obj: Fine) -> str:
+        return beijing(obj.paid_at)
 
 
 @admin.register(ImportBatch)
-class ImportBatchAdmin(ReadOnlyAuditedAdmin):
+class ImportBatchAdmin(ReadOnlyAccessAdmin):
+    view_action = "violations.batch.view"
+    division_fields = ()
     list_display = [
         "pk",
         "submitted_by",
@@ -80,5 +95,9 @@ class ImportBatchAdmin(ReadOnlyAuditedAdmin):
         "accepted_rows",
         "duplicate_rows",
         "invalid_rows",
-        "created_at",
+        "imported",
     ]
+
+    @admin.display(description="导入时间(北京时间) imported at (Asia/Shanghai)", ordering="created_at")
+    def imported(self, obj: ImportBatch) -> str:
+        return beijing(obj.created_at)

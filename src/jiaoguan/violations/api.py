@@ -1,4 +1,5 @@
-"""Violation endpoints: my violations (Q3), online handling (B16), disputes, fines."""
+"""Violation endpoints: my violations (Q3), online handling (B16), disputes, fines and paying them
+(B17), and the counter's cancellation of a wrong record."""
 
 from __future__ import annotations
 
@@ -11,10 +12,13 @@ from django.http import HttpRequest
 from django.utils import timezone
 from ninja import Router, Schema
 
+from jiaoguan.core.access import access_required
 from jiaoguan.core.api import BearerToken, ErrorOut, InputSchema, SessionUser, run_idempotent
 from jiaoguan.core.errors import NotFound, ValidationFailed
+from jiaoguan.payments.api import PaymentOut, pay_online
+from jiaoguan.payments.selectors import payments_of_payable
 
-from . import selectors, services
+from . import rules, selectors, services
 
 router = Router(tags=["violations"])
 AUTH = [BearerToken(), SessionUser()]
@@ -66,6 +70,19 @@ class DisputeIn(InputSchema):
     reason: str
 
 
+class CancelIn(InputSchema):
+    """Cancelling is irreversible: the reason is required and ``confirm`` must be true."""
+
+    reason: str
+    confirm: bool
+
+
+class CancelledOut(Schema):
+    id: int
+    record_number: str
+    status: str
+
+
 class FineOut(Schema):
     id: int
     decision_number: str
@@ -106,6 +123,7 @@ def _decode_cursor(text: str) -> tuple[datetime, int] | None:
 
 
 @router.get("/me/violations", response={200: ViolationPage, **ERRORS}, auth=AUTH)
+@access_required("violations.own.view")
 def my_violations(request: HttpRequest, cursor: str = "", limit: int = 20, status: str = "") -> Any:
     """Violations of my vehicles and my licence, newest first (Q3); status filters
     unhandled, disputed, handled, unpaid, paid or cancelled."""
@@ -130,12 +148,14 @@ def _view(request: HttpRequest, violation_id: int) -> dict[str, Any]:
 
 
 @router.get("/me/violations/{violation_id}", response={200: ViolationOut, **ERRORS}, auth=AUTH)
+@access_required("violations.own.view")
 def my_violation(request: HttpRequest, violation_id: int) -> Any:
     """One of my violations with its decision and amount due today."""
     return _view(request, violation_id)
 
 
 @router.post("/me/violations/{violation_id}/handling", response={201: FineOut, **ERRORS}, auth=AUTH)
+@access_required("violations.own.handle")
 def handle_violation(request: HttpRequest, violation_id: int, payload: HandlingIn) -> Any:
     """Handle an electronic-monitoring violation online (B16, V1-V4); answers the penalty decision.
 
@@ -157,6 +177,7 @@ def handle_violation(request: HttpRequest, violation_id: int, payload: HandlingI
 
 
 @router.post("/me/violations/{violation_id}/disputes", response={200: ViolationOut, **ERRORS}, auth=AUTH)
+@access_required("violations.own.dispute")
 def dispute_violation(request: HttpRequest, violation_id: int, payload: DisputeIn) -> Any:
     """Dispute a record; it is then handled at a counter (V3)."""
     services.violation_dispute(actor=request.auth, violation_id=violation_id, reason=payload.reason)  # type: ignore[arg-type, attr-defined]
@@ -164,16 +185,12 @@ def dispute_violation(request: HttpRequest, violation_id: int, payload: DisputeI
 
 
 def fine_out(fine: Any, *, today: date) -> dict[str, Any]:
-    from jiaoguan.payments.selectors import payments_of_fine
-
-    from . import rules
-
     late = (
         0
         if fine.status == "paid"
         else rules.late_fee(fine_fen=fine.amount_fen, decided_on=fine.decided_on, today=today)
     )
-    payments, refunds = payments_of_fine(fine)
+    payments, refunds = payments_of_payable(fine.payable_id)
     return {
         "id": fine.pk,
         "decision_number": fine.decision_number,
@@ -192,10 +209,44 @@ def fine_out(fine: Any, *, today: date) -> dict[str, Any]:
     }
 
 
-@router.get("/fines/{fine_id}", response={200: FineOut, **ERRORS}, auth=AUTH)
-def get_fine(request: HttpRequest, fine_id: int) -> Any:
-    """A fine of mine: amount, late fee today, payments and any refund of a duplicate charge."""
+def _my_fine(request: HttpRequest, fine_id: int) -> Any:
     fine = selectors.fine_of(user=request.auth, fine_id=fine_id)  # type: ignore[arg-type, attr-defined]
     if fine is None:
-        raise NotFound("payments.fine_not_found", "没有这笔罚款。", "No such fine.")
-    return fine_out(fine, today=timezone.localdate())
+        raise NotFound("violations.fine_not_found", "没有这笔罚款。", "No such fine.")
+    return fine
+
+
+@router.get("/fines/{fine_id}", response={200: FineOut, **ERRORS}, auth=AUTH)
+@access_required("violations.own.view")
+def get_fine(request: HttpRequest, fine_id: int) -> Any:
+    """A fine of mine: amount, late fee today, payments and any refund of a duplicate charge."""
+    return fine_out(_my_fine(request, fine_id), today=timezone.localdate())
+
+
+@router.post("/fines/{fine_id}/payments", response={201: PaymentOut, **ERRORS}, auth=AUTH)
+@access_required("payments.fine.pay_online")
+def start_fine_payment(request: HttpRequest, fine_id: int) -> Any:
+    """Start paying a fine of mine online (B17); send the payer to ``pay_url``.
+
+    Send an ``Idempotency-Key``: a retry with the same key answers the same order. While
+    another payment of the fine is unconfirmed the answer is 409 (V5); a paid fine is 409;
+    an unreachable gateway is 503 and the retry resumes the same order.
+    """
+    return pay_online(request, _my_fine(request, fine_id).payable_id)
+
+
+@router.post(
+    "/counter/violations/{violation_id}/cancellation", response={200: CancelledOut, **ERRORS}, auth=AUTH
+)
+@access_required("violations.cancel")
+def cancel_violation(request: HttpRequest, violation_id: int, payload: CancelIn) -> Any:
+    """Cancel a wrong record (撤销违法记录) of my jurisdiction: irreversible, so ``reason`` (at
+    least 5 characters, kept in the audit trail) and ``confirm: true`` are both required."""
+    violation = services.violation_cancel(
+        actor=request.auth,  # type: ignore[attr-defined]
+        violation_id=violation_id,
+        reason=payload.reason,
+        confirmed=payload.confirm,
+        request=request,
+    )
+    return {"id": violation.pk, "record_number": violation.record_number, "status": violation.status}

@@ -28,7 +28,7 @@ INVALID_CHOICE = {**REQUIRED, "invalid_choice": _("请从列表中选择。")}
 DATETIME_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S"]
 
 # Service field names -> form field names, for add_domain_error.
-ON_SITE_FIELDS = {"plate": "plate_number", "fine": "fine_yuan"}
+ON_SITE_FIELDS = {"plate": "plate_number", "fine": "fine_yuan", "recording_division": "division"}
 
 
 def _datetime(label: Any) -> forms.DateTimeField:
@@ -140,6 +140,9 @@ class OnSiteForm(forms.Form):
     code = forms.ChoiceField(label=_("违法代码"), choices=[], error_messages=INVALID_CHOICE)
     occurred_at = _datetime(_("违法时间"))
     place = _text(_("违法地点"), max_length=100)
+    division = _text(
+        _("违法地行政区划代码"), max_length=6, required=False, inputmode="numeric", autocomplete="off"
+    )
     fine_yuan = forms.DecimalField(
         label=_("罚款金额（元）"),
         required=False,
@@ -155,6 +158,9 @@ class OnSiteForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["code"].choices = code_choices(on=today)  # type: ignore[attr-defined]
         self.fields["licence_number"].help_text = _("驾驶人的驾驶证号码（即其身份证号码）。")
+        self.fields["division"].help_text = _(
+            "违法地点所在的县（区）代码，须在本人辖区内；不填为本人所在单位。"
+        )
         self.fields["fine_yuan"].help_text = _("不填则按本省标准；代码1017须由民警在法定幅度内填写。")
 
     def fine_fen(self) -> int | None:
@@ -177,11 +183,15 @@ class CounterHandleForm(forms.Form):
 
 
 class CancelForm(forms.Form):
-    """Cancel a wrong record (撤销违法记录)."""
+    """Cancel a wrong record (撤销违法记录): irreversible, so a reason and an explicit confirmation."""
 
     prefix = "cancel"
 
     reason = _area(_("撤销理由"), max_length=255, rows=2)
+    confirm = forms.BooleanField(
+        label=_("我已核实该记录有误，确认撤销（撤销后不能恢复）"),
+        error_messages={"required": _("请勾选确认后再撤销。")},
+    )
 
 
 class CounterPayForm(forms.Form):

@@ -341,11 +341,3 @@ def points_after(points_in_cycle: int, points: int) -> tuple[int, bool]:
     """Points in the cycle after handling and whether the full score (满分) is reached."""
     total = points_in_cycle + points
     return total, total >= POINTS_LIMIT
-
-
-def add_status(codes: str, code: str) -> str:
-    """Add a status code to a stored status string; A (normal) gives way to any other."""
-    current = [c for c in codes if c != "A"]
-    if code not in current:
-        current.append(code)
-    return "".join(sorted(current)) or "A"

@@ -4,15 +4,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from jiaoguan.accounts.models import User
+from jiaoguan.core.access import division_prefix_for
 from jiaoguan.registry.models import DrivingLicence, Vehicle
 
 from . import rules
 from .models import Fine, Violation
+
+FINE_KIND = "fine"  # the payable kind this app registers with payments (payables.py)
 
 
 def violations_of(*, user: User) -> QuerySet[Violation]:
@@ -153,3 +157,31 @@ def unpaid_count(*, user: User) -> int:
         .filter(status=Violation.Status.HANDLED, fine__status=Fine.Status.UNPAID)
         .count()
     )
+
+
+# ---------------------------------------------------------------- staff
+
+
+def staff_scope(actor: Any, name: str) -> QuerySet[Violation]:
+    """Violations the staff member may reach for the action: recorded inside the scope, or (V6)
+    of a vehicle registered there, wherever recorded; nothing for a role without the action."""
+    prefix = division_prefix_for(actor, name)
+    if prefix is None:
+        return Violation.objects.none()
+    if prefix == "":
+        return Violation.objects.all()
+    return Violation.objects.filter(
+        Q(recording_division__startswith=prefix) | Q(vehicle__division__startswith=prefix)
+    )
+
+
+def staff_division(actor: Any, name: str, violation: Violation) -> str | None:
+    """The violation's division that puts it in the actor's scope for the action, or None."""
+    prefix = division_prefix_for(actor, name)
+    if prefix is None:
+        return None
+    vehicle_division = violation.vehicle.division if violation.vehicle_id and violation.vehicle else ""
+    for code in (violation.recording_division, vehicle_division):
+        if code and code.startswith(prefix):
+            return code
+    return None

@@ -1,7 +1,13 @@
 """Violation use cases: record, dispute, handle online (B16) or at the counter, decide and score.
 
-Lock order, shared with payments: licence row, then violation row, then fine row, then
-payment orders. Points go to ``registry.PointsEntry`` (one ledger, summed per cycle).
+Lock order: licence row, then violation row; the fine and its payable are created last in
+the same transaction. Payments locks a payable, then its orders, then (through the fine
+kind's ``on_paid`` in ``payables.py``) the fine; nothing here locks a payable, so the two
+orders never cross. Points go to the registry's ledger through its services.
+
+Who may do what comes from the access table (``violations.*`` in core/access.py): each use
+case checks the role first, finds the record through the actor's scope (outside it the
+record is "not found", as ids must not be probed), then checks the record's division.
 """
 
 from __future__ import annotations
@@ -14,31 +20,28 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from jiaoguan.accounts.models import User
+from jiaoguan.core.access import require
 from jiaoguan.core.audit import audit_record
-from jiaoguan.core.divisions import DIVISIONS, is_within, validate_division
+from jiaoguan.core.divisions import DIVISIONS, validate_division
 from jiaoguan.core.errors import Conflict, NotAllowed, NotFound, ValidationFailed
 from jiaoguan.core.identifiers import validate_plate
+from jiaoguan.payments import services as payment_services
 from jiaoguan.registry import rules as registry_rules
-from jiaoguan.registry.events import registry_changed
-from jiaoguan.registry.models import DrivingLicence, PlateType, PointsEntry, Vehicle
+from jiaoguan.registry import services as registry_services
+from jiaoguan.registry.models import DrivingLicence, PlateType, Vehicle
 from jiaoguan.registry.selectors import licence_status
 
 from . import rules
 from .models import Fine, ImportBatch, SerialCounter, Violation
 from .rules import Source
-from .selectors import violations_of
+from .selectors import FINE_KIND, staff_division, staff_scope, violations_of
 
-
-def _staff_only(actor: User) -> None:
-    if actor.kind != User.Kind.STAFF or actor.staff_role not in (
-        "violation_officer",
-        "counter_clerk",
-        "administrator",
-    ):
-        raise NotAllowed(
-            "violations.staff_only", "只有违法处理民警或窗口工作人员可以办理。",
-            "Only violation officers or counter staff can do this.",
-        )  # fmt: skip
+OWN_HANDLE = "violations.own.handle"
+OWN_DISPUTE = "violations.own.dispute"
+COUNTER_VIEW = "violations.counter.view"
+HANDLE_AT_COUNTER = "violations.handle_at_counter"
+RECORD_ON_SITE = "violations.record_on_site"
+CANCEL = "violations.cancel"
 
 
 def _take_serial(*, kind: str, division: str, period: str) -> int:
@@ -208,26 +211,32 @@ def _decide(
     violation.handling_channel = channel
     violation.save(update_fields=["status", "licence", "handled_at", "handled_by", "handling_channel"])
     division = violation.recording_division  # the agency where it happened decides, also for V6
+    decision_number = _decision_number(division, today)
+    vehicle = violation.vehicle
+    # The payments app keeps whether it is paid; created here, in the same transaction.
+    payable = payment_services.payable_create(
+        kind=FINE_KIND, reference=decision_number, description=f"交通违法罚款 {decision_number}",
+        principal_fen=violation.fine_fen, division=division,
+        home_division=vehicle.division if vehicle is not None else "", subject_person_id=licence.holder_id,
+    )  # fmt: skip
     fine = Fine.objects.create(
         violation=violation,
-        decision_number=_decision_number(division, today),
+        payable=payable,
+        decision_number=decision_number,
         deciding_division=division,
         decided_on=today,
         amount_fen=violation.fine_fen,
     )
-    if violation.points:
-        PointsEntry.objects.create(
-            licence=licence,
-            points=violation.points,
-            occurred_on=timezone.localtime(violation.occurred_at).date(),
-            source=violation.record_number,
-            fine_unpaid=violation.fine_fen > 0,
-        )
+    registry_services.points_record(
+        licence=licence,
+        points=violation.points,
+        occurred_on=timezone.localtime(violation.occurred_at).date(),
+        source=violation.record_number,
+        fine_unpaid=violation.fine_fen > 0,
+    )
     total, full = rules.points_after(points_before, violation.points)
-    if full and "B" not in licence.status:
-        licence.status = rules.add_status(licence.status, "B")
-        licence.save(update_fields=["status"])
-        registry_changed(event="points_full", licence_id=licence.pk)
+    if full:
+        registry_services.licence_status_add(licence=licence, code="B", event="points_full")
     audit_record(
         actor=actor,
         action="change",
@@ -272,6 +281,7 @@ def violation_handle_online(
     request: Any = None,
 ) -> Fine:
     """Handle an electronic-monitoring violation online (B16) when V1-V4 hold."""
+    require(actor, OWN_HANDLE)
     today = today or timezone.localdate()
     violation = violations_of(user=actor).filter(pk=violation_id).select_related("vehicle").first()
     if violation is None:
@@ -328,18 +338,16 @@ def violation_handle_online(
         )  # fmt: skip
 
 
-def _staff_violation(actor: User, violation_id: int) -> Violation:
+def _staff_violation(actor: User, name: str, violation_id: int) -> Violation:
+    """The record if the actor may do ``name`` on it: the role, then the record's division (its
+    recording agency's or, V6, its local vehicle's) inside the scope; otherwise not found."""
+    require(actor, name)
     violation = Violation.objects.select_related("vehicle").filter(pk=violation_id).first()
-    if violation is None or not _visible_to_staff(actor, violation):
+    code = staff_division(actor, name, violation) if violation is not None else None
+    if violation is None or code is None:
         raise NotFound("violations.not_found", "没有这条违法记录。", "No such violation.")
+    require(actor, name, division=code)
     return violation
-
-
-def _visible_to_staff(actor: User, violation: Violation) -> bool:
-    if is_within(violation.recording_division, actor.jurisdiction):
-        return True
-    # V6: a local vehicle's violation recorded in another province is handled here too.
-    return violation.vehicle is not None and is_within(violation.vehicle.division, actor.jurisdiction)
 
 
 def violation_handle_at_counter(
@@ -352,9 +360,8 @@ def violation_handle_at_counter(
     request: Any = None,
 ) -> Fine:
     """Handle at the counter (窗口处理): any source, disputes settled, points may reach 12 (status B)."""
-    _staff_only(actor)
     today = today or timezone.localdate()
-    violation = _staff_violation(actor, violation_id)
+    violation = _staff_violation(actor, HANDLE_AT_COUNTER, violation_id)
     licence = DrivingLicence.objects.filter(holder__id_number=(licence_number or "").strip().upper()).first()
     if licence is None:
         raise NotFound(
@@ -397,25 +404,35 @@ def violation_record_on_site(
     place: str,
     fine_fen: int | None = None,
     on_expressway: bool = False,
+    recording_division: str = "",
     request: Any = None,
 ) -> Fine:
-    """Record an on-site violation (现场违法) and decide it at once under the summary procedure."""
-    _staff_only(actor)
-    violation, _created = violation_record(
-        actor=actor,
-        data=RecordInput(
-            plate_number=plate_number, plate_type=plate_type, occurred_at=occurred_at, place=place, code=code,
-            recording_division=actor.jurisdiction, source=Source.ON_SITE, fine_fen=fine_fen,
-            on_expressway=on_expressway,
-        ),
-    )  # fmt: skip
-    return violation_handle_at_counter(
-        actor=actor, violation_id=violation.pk, licence_number=licence_number, request=request
-    )
+    """Record an on-site violation (现场违法) and decide it at once under the summary procedure.
+
+    Recorded in the division where it happened (the officer's own unit when not given),
+    which must be inside the officer's jurisdiction; kept only with its decision: a
+    refusal of the decision (no such licence, say) leaves no undecided record behind.
+    """
+    require(actor, RECORD_ON_SITE)
+    division = (recording_division or "").strip() or actor.jurisdiction
+    require(actor, RECORD_ON_SITE, division=division)
+    with transaction.atomic():
+        violation, _created = violation_record(
+            actor=actor,
+            data=RecordInput(
+                plate_number=plate_number, plate_type=plate_type, occurred_at=occurred_at, place=place,
+                code=code, recording_division=division, source=Source.ON_SITE, fine_fen=fine_fen,
+                on_expressway=on_expressway,
+            ),
+        )  # fmt: skip
+        return violation_handle_at_counter(
+            actor=actor, violation_id=violation.pk, licence_number=licence_number, request=request
+        )
 
 
 def violation_dispute(*, actor: User, violation_id: int, reason: str, request: Any = None) -> Violation:
     """The owner disputes a record (提出异议); it then goes to a counter (V3)."""
+    require(actor, OWN_DISPUTE)
     reason = (reason or "").strip()
     if not 5 <= len(reason) <= 500:
         raise ValidationFailed(
@@ -437,15 +454,25 @@ def violation_dispute(*, actor: User, violation_id: int, reason: str, request: A
     return violation
 
 
-def violation_cancel(*, actor: User, violation_id: int, reason: str, request: Any = None) -> Violation:
-    """Cancel a wrong record after review of a dispute (撤销违法记录); audited with the reason."""
-    _staff_only(actor)
-    if len((reason or "").strip()) < 5:
+def violation_cancel(
+    *, actor: User, violation_id: int, reason: str, confirmed: bool, request: Any = None
+) -> Violation:
+    """Cancel a wrong record after review of a dispute (撤销违法记录): irreversible, so every way in
+    must show what happens and pass the officer's confirmation, and a reason of at least 5
+    characters is required and audited with the change."""
+    require(actor, CANCEL)
+    reason = (reason or "").strip()
+    if len(reason) < 5:
         raise ValidationFailed(
             "violations.cancel_reason", "请填写撤销理由(至少5个字)。", "Give the reason (at least 5 characters).",
             field="reason",
         )  # fmt: skip
-    violation = _staff_violation(actor, violation_id)
+    if confirmed is not True:
+        raise ValidationFailed(
+            "violations.cancel_unconfirmed", "撤销不能恢复，请确认后再撤销。",
+            "Cancelling cannot be undone; confirm it first.", field="confirm",
+        )  # fmt: skip
+    violation = _staff_violation(actor, CANCEL, violation_id)
     with transaction.atomic():
         violation = Violation.objects.select_for_update().get(pk=violation.pk)
         if violation.status not in (Violation.Status.UNHANDLED, Violation.Status.DISPUTED):
@@ -465,31 +492,33 @@ def violation_cancel(*, actor: User, violation_id: int, reason: str, request: An
 
 def staff_violation_search(*, actor: User, query: str, request: Any = None) -> list[Violation]:
     """Counter search by plate, record number or decision number, inside the staff's jurisdiction."""
-    _staff_only(actor)
+    require(actor, COUNTER_VIEW)
     text = (query or "").strip().upper().replace("·", "")
     if not text:
         return []
-    qs = Violation.objects.select_related("vehicle", "licence__holder").order_by("-occurred_at", "-id")
+    qs = (
+        staff_scope(actor, COUNTER_VIEW)
+        .select_related("vehicle", "licence__holder")
+        .order_by("-occurred_at", "-id")
+    )
     if len(text) == 20 and text[:19].isdigit():
         found = list(qs.filter(record_number=text)[:1])
     elif len(text) == 15 and text.isdigit():
         found = list(qs.filter(fine__decision_number=text)[:1])
     else:
         found = list(qs.filter(plate_number=text)[:50])
-    visible = [v for v in found if _visible_to_staff(actor, v)]
-    for violation in visible[:1]:
+    for violation in found[:1]:
         audit_record(
             actor=actor, action="list", subject=violation,
             subject_person_id=violation.vehicle.owner_person_id if violation.vehicle else None,
             summary=f"查询违法 {text[:20]}", request=request,
         )  # fmt: skip
-    return visible
+    return found
 
 
 def staff_violation_get(*, actor: User, violation_id: int, request: Any = None) -> Violation:
     """One record for the counter, inside the jurisdiction (or a local vehicle's, V6); the read is audited."""
-    _staff_only(actor)
-    violation = _staff_violation(actor, violation_id)
+    violation = _staff_violation(actor, COUNTER_VIEW, violation_id)
     audit_record(
         actor=actor, action="view", subject=violation,
         subject_person_id=violation.vehicle.owner_person_id if violation.vehicle else None,

@@ -8,15 +8,12 @@ shown next to the field it names or above the form, in the active language.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import date, datetime
-from functools import wraps
 from typing import Any, cast
 from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth.views import redirect_to_login
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -29,9 +26,9 @@ from django.views.decorators.http import require_POST
 
 from jiaoguan.accounts.forms import add_domain_error, submit_form
 from jiaoguan.accounts.models import User
-from jiaoguan.accounts.views import staff_required
+from jiaoguan.core.access import access_required, can
 from jiaoguan.core.divisions import DIVISIONS
-from jiaoguan.core.errors import DomainError, NotAllowed, NotFound
+from jiaoguan.core.errors import DomainError, NotFound
 from jiaoguan.core.identifiers import mask_id_number, mask_name
 from jiaoguan.integrations.payment_gateway import GatewayError
 from jiaoguan.payments import selectors as payment_selectors
@@ -53,7 +50,7 @@ from .forms import (
     SearchForm,
 )
 from .models import Fine, Violation
-from .selectors import ViolationView
+from .selectors import FINE_KIND, ViolationView
 
 PAGE_SIZE = 20
 
@@ -91,7 +88,6 @@ TABS: list[tuple[str, Promise]] = [
     ("unpaid", gettext_lazy("已处理未缴款")),
     ("paid", gettext_lazy("已缴款")),
 ]
-COUNTER_ROLES = ("violation_officer", "counter_clerk", "administrator")
 
 
 def _english() -> bool:
@@ -119,38 +115,6 @@ def _unit(code: str) -> str:
     """The agency's division in words; another province's county by its province (V6)."""
     name = DIVISIONS.get(code) or DIVISIONS.get(f"{code[:2]}0000", "")
     return f"{name} ({code})" if name else code
-
-
-# ---------------------------------------------------------------- access
-
-
-def citizen_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Citizen pages: log in first; staff work on the counter pages instead."""
-
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if not request.user.is_authenticated:
-            return redirect_to_login(request.get_full_path())
-        if _user(request).kind == User.Kind.STAFF:
-            message = _("工作人员请在“窗口业务 — 违法处理”中办理。")
-            return render(request, "403.html", {"message": message}, status=403)
-        return view(request, *args, **kwargs)
-
-    return wrapper
-
-
-def counter_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Counter pages: staff only; a role the services refuse (NotAllowed) gets the 403 page."""
-
-    @staff_required
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        try:
-            return view(request, *args, **kwargs)
-        except NotAllowed as error:
-            return render(request, "403.html", {"message": error.message}, status=403)
-
-    return wrapper
 
 
 # ---------------------------------------------------------------- shared rows
@@ -207,7 +171,7 @@ def _fine_facts(fine: Fine, view: ViolationView) -> dict[str, Any]:
 
 
 def _payment_rows(fine: Fine) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    orders, refunds = payment_selectors.payments_of_fine(fine)
+    orders, refunds = payment_selectors.payments_of_payable(fine.payable_id)
     order_rows = []
     for o in orders:
         words, level = ORDER_STATES.get(o["state"], (o["state"], "amber"))
@@ -260,7 +224,7 @@ def _decode_cursor(text: str) -> tuple[datetime, int] | None:
 
 
 @never_cache
-@citizen_required
+@access_required("violations.own.view")
 def violation_list(request: HttpRequest) -> HttpResponse:
     """我的违法: newest first, by tab, one keyset page at a time."""
     user = _user(request)
@@ -364,11 +328,7 @@ def _detail_page(
     if fine is not None:
         fine_facts = _fine_facts(fine, view)
         orders, refunds = _payment_rows(fine)
-        pending = (
-            PaymentOrder.objects.filter(fine=fine, payer=user, state=PaymentOrder.State.PENDING)
-            .values_list("order_number", flat=True)
-            .first()
-        )
+        pending = payment_selectors.pending_order_number(payable_id=fine.payable_id, payer=user)
         if pending:
             my_pending = f"{reverse('payments:return')}?{urlencode({'out_trade_no': pending})}"
     handling = _handling(user, violation, view, today)
@@ -405,14 +365,14 @@ def _detail_page(
 
 
 @never_cache
-@citizen_required
+@access_required("violations.own.view")
 def violation_detail(request: HttpRequest, violation_id: int) -> HttpResponse:
     """One violation: facts, the B16 form or the decision and its fine, payments and refunds."""
     return _detail_page(request, _my_violation(request, violation_id))
 
 
 @require_POST
-@citizen_required
+@access_required("violations.own.handle")
 def violation_handle(request: HttpRequest, violation_id: int) -> HttpResponse:
     """Handle online (B16): the service checks V1-V4 and that the points shown are still current."""
     user = _user(request)
@@ -444,7 +404,7 @@ def violation_handle(request: HttpRequest, violation_id: int) -> HttpResponse:
 
 
 @require_POST
-@citizen_required
+@access_required("violations.own.dispute")
 def violation_dispute(request: HttpRequest, violation_id: int) -> HttpResponse:
     """提出异议: the record then waits for a counter (V3)."""
     violation = _my_violation(request, violation_id)
@@ -466,7 +426,7 @@ def violation_dispute(request: HttpRequest, violation_id: int) -> HttpResponse:
 
 
 @require_POST
-@citizen_required
+@access_required("payments.fine.pay_online")
 def fine_pay(request: HttpRequest, fine_id: int) -> HttpResponse:
     """缴纳罚款 (B17): open or resume the online order and send the payer to the gateway (303)."""
     user = _user(request)
@@ -474,7 +434,7 @@ def fine_pay(request: HttpRequest, fine_id: int) -> HttpResponse:
     if fine is None:
         raise Http404("fine")
     try:
-        order = payment_services.payment_start(actor=user, fine_id=fine.pk, request=request)
+        order = payment_services.payment_start(actor=user, payable_id=fine.payable_id, request=request)
     except DomainError as error:
         if error.status == 404:
             raise Http404("fine") from None
@@ -522,6 +482,7 @@ def _counter_page(
             today=today, initial={"occurred_at": timezone.localtime().replace(second=0, microsecond=0)}
         ),
         "open_on_site": on_site_form is not None,
+        "can_record_on_site": can(user, "violations.record_on_site"),
     }
     response = render(request, "violations/counter/search.html", context, status=status)
     response["Cache-Control"] = "private, no-store"
@@ -529,14 +490,14 @@ def _counter_page(
 
 
 @never_cache
-@counter_required
+@access_required("violations.counter.view")
 def counter_search(request: HttpRequest) -> HttpResponse:
     """Counter: find violations by plate, record number or decision number in my jurisdiction."""
     return _counter_page(request, search_form=SearchForm(request.GET))
 
 
 @require_POST
-@counter_required
+@access_required("violations.record_on_site")
 def counter_on_site(request: HttpRequest) -> HttpResponse:
     """Record an on-site violation and decide it at once (现场处罚, summary procedure)."""
     user = _user(request)
@@ -554,10 +515,11 @@ def counter_on_site(request: HttpRequest) -> HttpResponse:
                 place=data["place"],
                 fine_fen=form.fine_fen(),
                 on_expressway=data["on_expressway"],
+                recording_division=data["division"] or "",
                 request=request,
             )
         except DomainError as error:
-            if error.code == "violations.staff_only":
+            if error.code.startswith("access."):
                 raise
             add_domain_error(form, error, ON_SITE_FIELDS)
         else:
@@ -621,10 +583,18 @@ def _counter_detail_page(
             row["refresh_url"] = reverse(
                 "violations:counter_order_refresh", args=[violation.pk, row["order_number"]]
             )
+    user = _user(request)
     open_record = violation.status in (Violation.Status.UNHANDLED, Violation.Status.DISPUTED)
     unpaid = fine_facts is not None and not fine_facts["paid"]
+    # Only the forms of the actions the role may do are offered (the access table).
+    offered = {
+        "handle_form": open_record and can(user, "violations.handle_at_counter"),
+        "cancel_form": open_record and can(user, "violations.cancel"),
+        "pay_form": unpaid and can(user, "payments.fine.pay_at_counter"),
+        "other_form": unpaid and can(user, "payments.fine.record_elsewhere"),
+    }
     # A refusal whose form is no longer shown (the record changed meanwhile) is shown at the top.
-    shown = {"handle_form": open_record, "cancel_form": open_record, "pay_form": unpaid, "other_form": unpaid}
+    shown = offered
     notices = [
         str(e) for name, f in (forms or {}).items() if not shown.get(name) for e in f.non_field_errors()
     ]
@@ -655,6 +625,9 @@ def _counter_detail_page(
             "dispute_reason": violation.dispute_reason,
         },
         "open_record": open_record,
+        "offered": offered,
+        "can_refresh": can(user, "payments.order.refresh"),
+        "cancel_effects": _cancel_effects(violation) if offered["cancel_form"] else [],
         "notices": notices,
         "fine": fine_facts,
         "orders": orders,
@@ -667,8 +640,20 @@ def _counter_detail_page(
     return response
 
 
+def _cancel_effects(violation: Violation) -> list[str]:
+    """What cancelling the record does, shown before the officer confirms (irreversible)."""
+    effects = [
+        _("记录 %(number)s 将被标记为“已撤销”，不再处理、不记分、不罚款。")
+        % {"number": violation.record_number},
+        _("撤销不能恢复；撤销人、时间和理由记入审计日志。"),
+    ]
+    if violation.status == Violation.Status.DISPUTED:
+        effects.append(_("当事人提出的异议随之办结。"))
+    return effects
+
+
 @never_cache
-@counter_required
+@access_required("violations.counter.view")
 def counter_detail(request: HttpRequest, violation_id: int) -> HttpResponse:
     """Counter: one violation with its decision, payments, and the forms the counter uses."""
     return _counter_detail_page(request, _staff_violation(request, violation_id))
@@ -679,7 +664,7 @@ def _back(violation: Violation, anchor: str) -> HttpResponse:
 
 
 @require_POST
-@counter_required
+@access_required("violations.handle_at_counter")
 def counter_handle(request: HttpRequest, violation_id: int) -> HttpResponse:
     """窗口处理: any source, disputes settled, points may reach 12."""
     violation = _staff_violation(request, violation_id)
@@ -704,7 +689,7 @@ def counter_handle(request: HttpRequest, violation_id: int) -> HttpResponse:
 
 
 @require_POST
-@counter_required
+@access_required("violations.cancel")
 def counter_cancel(request: HttpRequest, violation_id: int) -> HttpResponse:
     """撤销违法记录 after review of a dispute; only unhandled or disputed records."""
     violation = _staff_violation(request, violation_id)
@@ -716,6 +701,7 @@ def counter_cancel(request: HttpRequest, violation_id: int) -> HttpResponse:
                 actor=_user(request),
                 violation_id=violation.pk,
                 reason=form.cleaned_data["reason"],
+                confirmed=form.cleaned_data["confirm"],
                 request=request,
             ),
         )
@@ -735,7 +721,7 @@ def _fine_of(violation: Violation) -> Fine:
 
 
 @require_POST
-@counter_required
+@access_required("payments.fine.pay_at_counter")
 def counter_pay(request: HttpRequest, violation_id: int) -> HttpResponse:
     """窗口缴款: refused while an online payment of the fine is unconfirmed (V5)."""
     violation = _staff_violation(request, violation_id)
@@ -744,9 +730,9 @@ def counter_pay(request: HttpRequest, violation_id: int) -> HttpResponse:
     if form.is_valid():
         order = submit_form(
             form,
-            lambda: payment_services.fine_pay_at_counter(
+            lambda: payment_services.payable_pay_at_counter(
                 actor=_user(request),
-                fine_id=fine.pk,
+                payable_id=fine.payable_id,
                 receipt_number=form.cleaned_data["receipt_number"],
                 request=request,
             ),
@@ -760,7 +746,7 @@ def counter_pay(request: HttpRequest, violation_id: int) -> HttpResponse:
 
 
 @require_POST
-@counter_required
+@access_required("payments.fine.record_elsewhere")
 def counter_paid_elsewhere(request: HttpRequest, violation_id: int) -> HttpResponse:
     """Record a payment made on another platform; a pending online order is closed (and refunded if charged)."""
     violation = _staff_violation(request, violation_id)
@@ -770,9 +756,10 @@ def counter_paid_elsewhere(request: HttpRequest, violation_id: int) -> HttpRespo
         data = form.cleaned_data
         result = submit_form(
             form,
-            lambda: payment_services.fine_paid_elsewhere(
+            lambda: payment_services.payable_paid_elsewhere(
                 actor=_user(request),
-                decision_number=fine.decision_number,
+                kind=FINE_KIND,
+                payable_reference=fine.decision_number,
                 platform=data["platform"],
                 reference=data["reference"],
                 paid_at=data["paid_at"],
@@ -800,18 +787,17 @@ REFRESH_WORDS: dict[str, tuple[Promise, int]] = {
 
 
 @require_POST
-@counter_required
+@access_required("payments.order.refresh")
 def counter_order_refresh(request: HttpRequest, violation_id: int, order_number: str) -> HttpResponse:
     """核实网上缴款: ask the gateway about a pending online order; close it there when unpaid."""
     violation = _staff_violation(request, violation_id)
     fine = _fine_of(violation)
-    order = PaymentOrder.objects.filter(fine=fine, order_number=order_number).first()
-    if order is None:
-        raise Http404("order")
     try:
-        order = payment_services.order_refresh(order_id=order.pk, close_unpaid=True)
-    except GatewayError:
-        order = PaymentOrder.objects.get(pk=order.pk)
+        order = payment_services.payment_order_check(
+            actor=_user(request), payable_id=fine.payable_id, order_number=order_number, request=request
+        )
+    except NotFound:
+        raise Http404("order") from None
     words, level = REFRESH_WORDS.get(order.state, (order.state, messages.WARNING))
     messages.add_message(request, level, f"{order.order_number}：{words}")
     return _back(violation, "fine")
