@@ -7,7 +7,6 @@ turned into the error page by ``core.middleware``.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, cast
@@ -482,11 +481,6 @@ def contact_sms(request: HttpRequest) -> HttpResponse:
 
 
 # ---------------------------------------------------------------- counter (staff)
-
-
-def staff_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """The staff pages' entry check, from the access table (kept for pages not yet naming their action)."""
-    return access_required("core.counter.enter")(view)
 
 
 @access_required("core.counter.enter")
