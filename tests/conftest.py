@@ -450,7 +450,7 @@ class AccessWorld:
         self.vehicle_b = make_vehicle(owner=self.person_b, division=MATRIX_OUTSIDE)
         self.licence_b = make_licence(holder=self.person_b, division=MATRIX_OUTSIDE)
         self.organisation_b = Organisation.objects.create(
-            uscc=make_uscc("91411602MA4" + "0ZKQ77"), name="周口市川汇物流有限公司", kind="transport_company",
+            uscc=make_uscc("91411602MA4" + "0PKQ77"), name="周口市川汇物流有限公司", kind="transport_company",
             division=MATRIX_OUTSIDE,
         )  # fmt: skip
 

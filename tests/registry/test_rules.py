@@ -455,13 +455,23 @@ def test_describe_statuses() -> None:
 @pytest.mark.parametrize(
     ("codes", "table", "expected"),
     [
-        ("AF", VEHICLE_STATUS, [("A", "正常", "Normal"), ("F", "未知状态 F", "unknown status F")]),  # not a vehicle status
-        ("AO", LICENCE_STATUS, [("A", "正常", "Normal"), ("O", "未知状态 O", "unknown status O")]),  # not a licence status
+        (
+            "AF",
+            VEHICLE_STATUS,
+            [("A", "正常", "Normal"), ("F", "未知状态 F", "unknown status F")],
+        ),  # not a vehicle status
+        (
+            "AO",
+            LICENCE_STATUS,
+            [("A", "正常", "Normal"), ("O", "未知状态 O", "unknown status O")],
+        ),  # not a licence status
         ("a", LICENCE_STATUS, [("a", "未知状态 a", "unknown status a")]),
         ("ZZZ", VEHICLE_STATUS, [("Z", "未知状态 Z", "unknown status Z")]),  # each code once
     ],
 )
-def test_an_unknown_stored_status_code_is_described_as_unknown_and_logged(codes, table, expected, caplog) -> None:
+def test_an_unknown_stored_status_code_is_described_as_unknown_and_logged(
+    codes, table, expected, caplog
+) -> None:
     assert describe_statuses(codes, table) == expected
     assert "unknown status code" in caplog.text
 

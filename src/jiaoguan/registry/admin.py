@@ -15,6 +15,7 @@ from typing import Any, ClassVar, cast
 
 from django import forms
 from django.contrib import admin, messages
+from django.core.validators import MaxLengthValidator
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils import timezone
@@ -48,8 +49,20 @@ class RegistryForm(forms.ModelForm):
     service: ClassVar[Callable[..., Any]]
     request: ClassVar[HttpRequest]
 
+    # Identifiers may be typed with spaces, dots, hyphens or a +86 prefix: the field takes
+    # them and the service's validator normalises them or says what is wrong.
+    typed_identifiers = ("vin", "plate_number", "mobile", "owner_mobile", "id_number", "uscc", "classes")
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        for name in self.typed_identifiers:
+            form_field = self.fields.get(name)
+            if isinstance(form_field, forms.CharField):
+                form_field.max_length = 64
+                form_field.validators = [
+                    v for v in form_field.validators if not isinstance(v, MaxLengthValidator)
+                ]
+                form_field.widget.attrs["maxlength"] = "64"
         self._show_unknown_stored_values()
 
     def _show_unknown_stored_values(self) -> None:

@@ -24,6 +24,7 @@ from typing import Any
 from jiaoguan.core.divisions import validate_division
 from jiaoguan.core.errors import ValidationFailed
 from jiaoguan.core.identifiers import (
+    is_known_area,
     parse_plate,
     validate_citizen_id,
     validate_mobile,
@@ -161,7 +162,15 @@ def _mobile(value: Any) -> str:
 
 
 def _division(value: Any) -> str:
-    return validate_division("" if value is None else str(value).strip())
+    """A division code of the platform's table, or any county-level code GB/T 2260 has listed
+    (a resident of a county the platform has no office in is still a resident somewhere)."""
+    code = "" if value is None else str(value).strip()
+    try:
+        return validate_division(code)
+    except ValidationFailed as exc:
+        if exc.code == "division.unknown" and is_known_area(code):
+            return code
+        raise
 
 
 def _not_future(name: str, label_zh: str, label_en: str, today: date) -> Callable[[Any], Any]:
