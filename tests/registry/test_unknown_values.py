@@ -148,3 +148,15 @@ def test_the_back_office_lists_and_opens_damaged_rows(owner, make_staff):
         f"/admin/registry/drivinglicence/{licence.pk}/change/",
     ):
         assert staff.get(url).status_code == 200, url
+
+
+def test_the_police_plate_check_shows_a_damaged_vehicle(owner, make_staff):
+    _client, vehicle, _licence = owner
+    Vehicle.objects.filter(pk=vehicle.pk).update(status="ZZZ", kind="hovercraft")
+    police = Client()
+    police.force_login(make_staff(role="violation_officer"))
+
+    response = police.get("/verify/plate/", {"plate": vehicle.plate_number})
+
+    assert response.status_code == 200
+    assert "未知状态 Z" in response.content.decode()

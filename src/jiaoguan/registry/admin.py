@@ -16,7 +16,7 @@ from typing import Any, ClassVar, cast
 from django import forms
 from django.contrib import admin, messages
 from django.core.validators import MaxLengthValidator
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
@@ -25,11 +25,18 @@ from jiaoguan.core.access import can
 from jiaoguan.core.admin import AccessAdmin
 from jiaoguan.core.audit import audit_record
 from jiaoguan.core.errors import DomainError
-from jiaoguan.core.identifiers import mask_id_number, mask_name, mask_phone
+from jiaoguan.core.identifiers import mask_id_number, mask_name, mask_phone, parse_plate
 
 from . import rules, selectors, services
 from .models import DrivingLicence, Organisation, Person, Vehicle
 from .validation import RecordInvalid
+
+
+def _compact(term: str) -> str:
+    """A typed identifier in its stored form: no spaces or dots, ASCII letters upper case."""
+    text = "".join((term or "").split()).replace("·", "")
+    return "".join(ch.upper() if ch.isascii() else ch for ch in text)
+
 
 UNKNOWN_VALUE = "未知取值 {value}（请改为表中的值） unknown value {value}"
 
@@ -213,6 +220,11 @@ class PersonAdmin(RegistryAdmin):
     def person_id_of(self, obj: Any) -> int | None:
         return int(obj.pk)
 
+    def get_search_results(self, request: HttpRequest, queryset: QuerySet[Any], search_term: str) -> Any:
+        """A full document number, matched exactly on its stored form (indexed, no partial browsing)."""
+        term = _compact(search_term)
+        return (queryset.filter(id_number=term), False) if term else (queryset, False)
+
     @admin.display(description="姓名 name")
     def masked_name(self, obj: Person) -> str:
         return mask_name(obj.name)
@@ -338,9 +350,14 @@ class VehicleAdmin(RegistryAdmin):
         return can(request.user, "registry.vehicle.inspection_pass")
 
     def get_search_results(self, request: HttpRequest, queryset: QuerySet[Any], search_term: str) -> Any:
-        """Plates and VINs are stored upper case without the dot: search the way they are stored."""
-        term = (search_term or "").strip().upper().replace("·", "").replace(" ", "")
-        return super().get_search_results(request, queryset, term)
+        """A full plate number or VIN, in the stored form (upper case, no dot), matched exactly."""
+        term = _compact(search_term)
+        if not term:
+            return queryset, False
+        try:
+            return queryset.filter(plate_number=parse_plate(term).number), False
+        except DomainError:
+            return queryset.filter(vin=term), False
 
     def person_id_of(self, obj: Any) -> int | None:
         return obj.owner_person_id  # type: ignore[no-any-return]
@@ -407,6 +424,13 @@ class DrivingLicenceAdmin(RegistryAdmin):
     search_help_text = "按完整档案编号或身份证号码查找 · full archive or ID number"
     raw_id_fields = ["holder"]
     list_select_related = ["holder"]
+
+    def get_search_results(self, request: HttpRequest, queryset: QuerySet[Any], search_term: str) -> Any:
+        """A full archive number or the holder's full ID number, matched exactly."""
+        term = _compact(search_term)
+        if not term:
+            return queryset, False
+        return queryset.filter(Q(archive_number=term) | Q(holder__id_number=term)), False
 
     def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         return (

@@ -1,19 +1,20 @@
 """Registry use cases (车驾管登记信息): every change to a person, organisation, vehicle or licence.
 
-Every way in (back office, API, other apps) calls these functions; nothing else writes the
-registry tables. Each change runs in one transaction: the access table decides the role,
-the row is locked, the values are checked with ``validation`` (the validators of the
-public forms), the record's divisions before and after the change must lie inside the
-actor's jurisdiction, then the row is saved with one audit row, and a vehicle or licence
-publishes ``registry_changed`` once (credentials follow it, E1/D2).
+The back office and the other apps change registry records through these functions. Each
+change runs in one transaction: the access table decides the role, the row is locked, the
+values are checked with ``validation`` (the validators of the public forms), the record's
+divisions before and after the change must lie inside the actor's jurisdiction, then the
+row is saved with one audit row, and a vehicle or licence publishes ``registry_changed``
+once (credentials follow it, E1/D2).
 
 Moving a record to another province is not an edit: it is the transfer business (转出/转入,
 T1-T5), so it is refused here with its own message.
 
-Lock order: person, organisation, vehicle, licence (a related row before the row that
-points at it). Unique values (VIN, plate, document number, USCC, archive number) are
-checked for a clear message and kept unique by the database; a concurrent insert that
-wins the race ends as a conflict on the same field.
+Each change locks only the row it changes; the rows it points at (owner, holder, legal
+representative) are read, never changed, so there is no lock order to keep. Unique values
+(VIN, plate, document number, USCC, archive number) are checked for a clear message and
+kept unique by the database; a concurrent insert that wins the race ends as a conflict on
+the same field.
 """
 
 from __future__ import annotations
