@@ -94,6 +94,8 @@ class RegistryForm(forms.ModelForm):
                 ]
 
     def _post_clean(self) -> None:
+        # In place of ModelForm._post_clean rather than in clean(): Django's own model checks
+        # (unique values) would otherwise run after the service saved the row, against it.
         if self.errors:
             return
         try:
