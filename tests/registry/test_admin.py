@@ -98,3 +98,36 @@ def test_auditor_reads_the_audit_trail(staff_client, make_person):
     assert page.status_code == 200
     assert "counter_clerk" in page.content.decode()
     assert auditor_client.get("/admin/registry/person/").status_code == 403
+
+
+@pytest.mark.django_db
+def test_lists_are_searched_by_full_identifiers_in_any_typed_form(staff_client, make_person, make_vehicle):
+    person = make_person(name="韩梅")
+    vehicle = make_vehicle(owner=person, plate="豫QD5A21", plate_type="52")
+    client, _ = staff_client()
+
+    by_plate = client.get("/admin/registry/vehicle/", {"q": "豫qd·5a21"}).content.decode()
+    by_vin = client.get("/admin/registry/vehicle/", {"q": vehicle.vin.lower()}).content.decode()
+    partial = client.get("/admin/registry/vehicle/", {"q": "豫QD5"}).content.decode()
+    assert "豫QD5A21" in by_plate and "豫QD5A21" in by_vin and "豫QD5A21" not in partial
+    assert "韩*" in client.get("/admin/registry/person/", {"q": person.id_number.lower()}).content.decode()
+    assert "韩*" not in client.get("/admin/registry/person/", {"q": person.id_number[:10]}).content.decode()
+
+
+@pytest.mark.django_db
+def test_the_audit_trail_is_searched_by_id_number_and_plate(staff_client, make_person, make_vehicle):
+    person, other = make_person(name="韩梅"), make_person(name="李雷")
+    vehicle = make_vehicle(owner=person, plate="豫Q30303")
+    clerk, _ = staff_client()
+    clerk.get(f"/admin/registry/person/{person.pk}/change/")
+    clerk.get(f"/admin/registry/person/{other.pk}/change/")
+    clerk.get(f"/admin/registry/vehicle/{vehicle.pk}/change/")
+    auditor, _ = staff_client(role="auditor")
+
+    rows = auditor.get("/admin/core/auditentry/", {"q": person.id_number}).context["cl"].result_list
+    assert {(r.subject_type, r.subject_id) for r in rows} == {
+        ("registry.person", str(person.pk)),
+        ("registry.vehicle", str(vehicle.pk)),  # about the person: the owner of the vehicle opened
+    }
+    rows = auditor.get("/admin/core/auditentry/", {"q": "豫Q·30303"}).context["cl"].result_list
+    assert {(r.subject_type, r.subject_id) for r in rows} == {("registry.vehicle", str(vehicle.pk))}

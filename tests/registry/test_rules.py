@@ -450,12 +450,30 @@ def test_describe_statuses() -> None:
         ("Q", "逾期未检验", VEHICLE_STATUS["Q"][1]),
     ]
     assert describe_statuses("", LICENCE_STATUS) == []
-    with pytest.raises(ValueError):
-        describe_statuses("AF", VEHICLE_STATUS)  # F is not a vehicle status
-    with pytest.raises(ValueError):
-        describe_statuses("AO", LICENCE_STATUS)  # O is not a licence status
-    with pytest.raises(ValueError):
-        describe_statuses("a", LICENCE_STATUS)
+
+
+@pytest.mark.parametrize(
+    ("codes", "table", "expected"),
+    [
+        (
+            "AF",
+            VEHICLE_STATUS,
+            [("A", "正常", "Normal"), ("F", "未知状态 F", "unknown status F")],
+        ),  # not a vehicle status
+        (
+            "AO",
+            LICENCE_STATUS,
+            [("A", "正常", "Normal"), ("O", "未知状态 O", "unknown status O")],
+        ),  # not a licence status
+        ("a", LICENCE_STATUS, [("a", "未知状态 a", "unknown status a")]),
+        ("ZZZ", VEHICLE_STATUS, [("Z", "未知状态 Z", "unknown status Z")]),  # each code once
+    ],
+)
+def test_an_unknown_stored_status_code_is_described_as_unknown_and_logged(
+    codes, table, expected, caplog
+) -> None:
+    assert describe_statuses(codes, table) == expected
+    assert "unknown status code" in caplog.text
 
 
 @pytest.mark.parametrize(
@@ -492,11 +510,10 @@ def test_derived_licence_status(stored: str, renewal: bool, review: bool, expect
     assert derived_licence_status(stored, renewal_overdue=renewal, review_overdue=review) == expected
 
 
-def test_derived_status_rejects_unknown_codes() -> None:
-    with pytest.raises(ValueError):
-        derived_vehicle_status("AX", inspection_overdue=True)
-    with pytest.raises(ValueError):
-        derived_licence_status("Q", renewal_overdue=False, review_overdue=False)
+def test_derived_status_keeps_unknown_codes_for_display_as_unknown() -> None:
+    # A stored code the table does not know stays visible (and is described as unknown).
+    assert derived_vehicle_status("AX", inspection_overdue=True) == "XQ"
+    assert derived_licence_status("Q", renewal_overdue=False, review_overdue=False) == "Q"
 
 
 # ---------------------------------------------------------------------------

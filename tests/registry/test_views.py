@@ -226,3 +226,23 @@ def test_no_licence_and_no_vehicle_say_so(client, pg_owner):
     client.force_login(pg_owner())
     assert "暂无驾驶证信息" in _text(client.get("/licences/"))
     assert "名下暂无登记的机动车" in _text(client.get("/vehicles/"))
+
+
+@pytest.mark.django_db
+def test_my_vehicles_take_the_same_number_of_queries_for_one_vehicle_or_five(client, pg_owner):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    user = pg_owner()
+    _vehicle(user, 1)
+    client.force_login(user)
+
+    def queries(url: str) -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(url).status_code == 200
+        return len(captured)
+
+    one = {url: queries(url) for url in ("/vehicles/", "/api/v1/me/vehicles")}
+    for n in range(2, 6):
+        _vehicle(user, n)
+    assert {url: queries(url) for url in one} == one

@@ -33,6 +33,7 @@ __all__ = [
     "PlateKind",
     "PlateNumber",
     "energy_type",
+    "is_known_area",
     "make_citizen_id",
     "make_uscc",
     "make_vin",
@@ -108,8 +109,8 @@ def _citizen_id_format_error() -> ValidationFailed:
     )
 
 
-def _is_known_area(area_code: str) -> bool:
-    """Whether GB/T 2260 has ever listed the area code.
+def is_known_area(area_code: str) -> bool:
+    """Whether GB/T 2260 has ever listed the county-level area code (行政区划代码).
 
     ``ric.get_birth_place`` also requires the code to have existed in the birth year,
     but the code in a number is where the number was issued, often decades after the
@@ -160,7 +161,7 @@ def validate_citizen_id(value: str, *, today: date | None = None) -> CitizenId:
         )
 
     area_code = number[:6]
-    if not _is_known_area(area_code):
+    if not is_known_area(area_code):
         raise _citizen_id_error(
             "identity.citizen_id_area",
             "身份证号码前 6 位不是已知的行政区划代码，请核对号码后重新输入。",

@@ -10,6 +10,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 from ninja import Router, Schema
 
+from jiaoguan.core.access import access_required
 from jiaoguan.core.api import BearerToken, ErrorOut, SessionUser
 
 from . import selectors
@@ -52,6 +53,7 @@ class VehicleOut(Schema):
     next_inspection_on_site: bool
     scrapping_date: date | None
     scrapping_within_a_year: bool
+    scrapping_known: bool
     is_key_vehicle: bool
     owner_masked: str
     alerts: list[AlertOut]
@@ -99,7 +101,8 @@ class LicencePage(Schema):
     next_cursor: int | None
 
 
-@router.get("/me/vehicles", response={200: VehiclePage, 401: ErrorOut}, auth=AUTH)
+@router.get("/me/vehicles", response={200: VehiclePage, 401: ErrorOut, 403: ErrorOut}, auth=AUTH)
+@access_required("registry.own.view")
 def my_vehicles(request: HttpRequest, cursor: int = 0, limit: int = 20) -> Any:
     """My vehicles with status codes, inspection validity and scrapping date (Q1)."""
     limit = max(1, min(limit, 100))
@@ -110,7 +113,8 @@ def my_vehicles(request: HttpRequest, cursor: int = 0, limit: int = 20) -> Any:
     return {"items": items, "next_cursor": rows[limit - 1].pk if len(rows) > limit else None}
 
 
-@router.get("/me/licences", response={200: LicencePage, 401: ErrorOut}, auth=AUTH)
+@router.get("/me/licences", response={200: LicencePage, 401: ErrorOut, 403: ErrorOut}, auth=AUTH)
+@access_required("registry.own.view")
 def my_licences(request: HttpRequest) -> Any:
     """My driving licence with status, validity, points, probation, review and medical dates (Q2)."""
     today = timezone.localdate()

@@ -5,3 +5,11 @@ class RegistryConfig(AppConfig):
     name = "jiaoguan.registry"
     label = "registry"
     verbose_name = "车驾管数据 Registry"
+
+    def ready(self) -> None:
+        from jiaoguan.core.audit import register_audit_search
+
+        from . import datachecks, selectors
+
+        datachecks.register()
+        register_audit_search(selectors.audit_subjects)

@@ -9,9 +9,16 @@ from __future__ import annotations
 
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Upper
 
 from .documents import IdDocumentType
 from .rules import UseNature, ValidityTerm, VehicleKind
+
+# Choices in words (中文 English), from the rules tables, so the back office never shows
+# a raw value such as small_passenger.
+VEHICLE_KIND_CHOICES = [(k.value, f"{k.label_zh} {k.label_en}") for k in VehicleKind]
+USE_NATURE_CHOICES = [(u.value, f"{u.label_zh} {u.label_en}") for u in UseNature]
+VALIDITY_TERM_CHOICES = [(t.value, f"{t.label_zh} {t.label_en}") for t in ValidityTerm]
 
 
 class Person(models.Model):
@@ -23,19 +30,31 @@ class Person(models.Model):
         UNKNOWN = "", "未知 unknown"
 
     id_type = models.CharField(
-        max_length=24, choices=IdDocumentType.choices, default=IdDocumentType.RESIDENT_ID
+        "证件类型 document type",
+        max_length=24,
+        choices=IdDocumentType.choices,
+        default=IdDocumentType.RESIDENT_ID,
     )
-    id_number = models.CharField(max_length=32, db_comment="personal data: masked in lists and logs")
-    name = models.CharField(max_length=64, db_comment="personal data: masked in lists and logs")
-    sex = models.CharField(max_length=1, choices=Sex.choices, blank=True)
-    birth_date = models.DateField()
-    nationality = models.CharField(max_length=3, default="CHN", db_comment="ISO 3166-1 alpha-3")
+    id_number = models.CharField(
+        "证件号码 document number", max_length=32, db_comment="personal data: masked in lists and logs"
+    )
+    name = models.CharField("姓名 name", max_length=64, db_comment="personal data: masked in lists and logs")
+    sex = models.CharField("性别 sex", max_length=1, choices=Sex.choices, blank=True)
+    birth_date = models.DateField("出生日期 birth date")
+    nationality = models.CharField(
+        "国籍 nationality", max_length=3, default="CHN", db_comment="ISO 3166-1 alpha-3"
+    )
     residence_division = models.CharField(
-        max_length=6, db_index=True, db_comment="GB/T 2260 code of residence"
+        "住所行政区划 residence division",
+        max_length=6,
+        db_index=True,
+        db_comment="GB/T 2260 code of residence",
     )
-    address = models.CharField(max_length=200, blank=True, db_comment="personal data")
-    mobile = models.CharField(max_length=11, blank=True, db_comment="personal data: contact phone on record")
-    created_at = models.DateTimeField(auto_now_add=True)
+    address = models.CharField("住址 address", max_length=200, blank=True, db_comment="personal data")
+    mobile = models.CharField(
+        "手机号码 mobile", max_length=11, blank=True, db_comment="personal data: contact phone on record"
+    )
+    created_at = models.DateTimeField("创建时间 created", auto_now_add=True)
 
     class Meta:
         constraints = [
@@ -66,16 +85,28 @@ class Organisation(models.Model):
         SAFETY_AUTHORITY = "safety_authority", "安监部门 work-safety authority"
         OTHER = "other", "其他单位 other"
 
-    uscc = models.CharField(max_length=18, unique=True, db_comment="unified social credit code, GB 32100")
-    name = models.CharField(max_length=100)
-    kind = models.CharField(max_length=32, choices=Kind.choices)
-    division = models.CharField(max_length=6, db_index=True, db_comment="GB/T 2260 code of registration")
-    address = models.CharField(max_length=200, blank=True)
-    phone = models.CharField(max_length=20, blank=True)
-    legal_representative = models.ForeignKey(
-        Person, null=True, blank=True, on_delete=models.PROTECT, related_name="represented_organisations"
+    uscc = models.CharField(
+        "统一社会信用代码 unified social credit code",
+        max_length=18,
+        unique=True,
+        db_comment="unified social credit code, GB 32100",
     )
-    created_at = models.DateTimeField(auto_now_add=True)
+    name = models.CharField("单位名称 name", max_length=100)
+    kind = models.CharField("单位类型 kind", max_length=32, choices=Kind.choices)
+    division = models.CharField(
+        "登记行政区划 division", max_length=6, db_index=True, db_comment="GB/T 2260 code of registration"
+    )
+    address = models.CharField("地址 address", max_length=200, blank=True)
+    phone = models.CharField("联系电话 phone", max_length=20, blank=True)
+    legal_representative = models.ForeignKey(
+        Person,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="represented_organisations",
+        verbose_name="法定代表人 legal representative",
+    )
+    created_at = models.DateTimeField("创建时间 created", auto_now_add=True)
 
     class Meta:
         verbose_name = "单位 organisation"
@@ -103,34 +134,71 @@ class PlateType(models.TextChoices):
 class Vehicle(models.Model):
     """A registered motor vehicle (机动车)."""
 
-    plate_number = models.CharField(max_length=10, null=True, blank=True, unique=True)
-    plate_type = models.CharField(max_length=2, choices=PlateType.choices)
-    vin = models.CharField(max_length=17, unique=True, db_comment="vehicle identification number, GB 16735")
-    kind = models.CharField(max_length=32, choices=[(k.value, k.value) for k in VehicleKind])
-    use_nature = models.CharField(max_length=32, choices=[(u.value, u.value) for u in UseNature])
-    brand_model = models.CharField(max_length=64, blank=True)
-    colour = models.CharField(max_length=16, blank=True)
+    plate_number = models.CharField(
+        "号牌号码 plate number",
+        max_length=10,
+        null=True,
+        blank=True,
+        unique=True,
+        db_comment="GA 36 plate number without the dot, ASCII letters upper case",
+    )
+    plate_type = models.CharField("号牌种类 plate type", max_length=2, choices=PlateType.choices)
+    vin = models.CharField(
+        "车辆识别代号 VIN",
+        max_length=17,
+        unique=True,
+        db_comment="vehicle identification number, GB 16735; stored upper case, so unique in any case",
+    )
+    kind = models.CharField("车辆类型 vehicle kind", max_length=32, choices=VEHICLE_KIND_CHOICES)
+    use_nature = models.CharField("使用性质 use nature", max_length=32, choices=USE_NATURE_CHOICES)
+    brand_model = models.CharField("品牌型号 make and model", max_length=64, blank=True)
+    colour = models.CharField("车身颜色 colour", max_length=16, blank=True)
     owner_person = models.ForeignKey(
-        Person, null=True, blank=True, on_delete=models.PROTECT, related_name="vehicles"
+        Person,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="vehicles",
+        verbose_name="所有人(自然人) owner (person)",
     )
     owner_organisation = models.ForeignKey(
-        Organisation, null=True, blank=True, on_delete=models.PROTECT, related_name="vehicles"
+        Organisation,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="vehicles",
+        verbose_name="所有人(单位) owner (organisation)",
     )
     owner_mobile = models.CharField(
-        max_length=11, blank=True, db_comment="owner contact phone (B5); personal data"
+        "所有人手机号码 owner's mobile",
+        max_length=11,
+        blank=True,
+        db_comment="owner contact phone (B5); personal data",
     )
-    registered_on = models.DateField(db_comment="first registration date (初次登记日期)")
+    registered_on = models.DateField(
+        "初次登记日期 first registration", db_comment="first registration date (初次登记日期)"
+    )
     last_inspected_on = models.DateField(
-        null=True, blank=True, db_comment="last passed inspection or label issue"
+        "最近检验日期 last inspection",
+        null=True,
+        blank=True,
+        db_comment="last passed inspection or label issue",
     )
     on_site_inspection_required = models.BooleanField(
-        default=False, db_comment="true after an injury/death accident or illegal-modification penalty"
+        "须上线检验 on-site inspection required",
+        default=False,
+        db_comment="true after an injury/death accident or illegal-modification penalty",
     )
-    status = models.CharField(max_length=8, default="A", db_comment="stored status codes (S7); Q is derived")
+    status = models.CharField(
+        "机动车状态 status", max_length=8, default="A", db_comment="stored status codes (S7); Q is derived"
+    )
     division = models.CharField(
-        max_length=6, db_index=True, db_comment="GB/T 2260 code of the registering office"
+        "登记机关行政区划 registering division",
+        max_length=6,
+        db_index=True,
+        db_comment="GB/T 2260 code of the registering office",
     )
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField("创建时间 created", auto_now_add=True)
 
     class Meta:
         constraints = [
@@ -138,6 +206,13 @@ class Vehicle(models.Model):
                 condition=(Q(owner_person__isnull=False) & Q(owner_organisation__isnull=True))
                 | (Q(owner_person__isnull=True) & Q(owner_organisation__isnull=False)),
                 name="vehicle_exactly_one_owner",
+            ),
+            # Stored upper case, the unique VIN and plate are unique whatever case is typed:
+            # a lower-case copy of a registered VIN cannot be stored next to it (GB 16735).
+            models.CheckConstraint(condition=Q(vin=Upper("vin")), name="vehicle_vin_upper_case"),
+            models.CheckConstraint(
+                condition=Q(plate_number__isnull=True) | Q(plate_number=Upper("plate_number")),
+                name="vehicle_plate_upper_case",
             ),
         ]
         verbose_name = "机动车 vehicle"
@@ -158,36 +233,58 @@ class Vehicle(models.Model):
 class DrivingLicence(models.Model):
     """A driving licence (机动车驾驶证); its number is the holder's ID number."""
 
-    holder = models.OneToOneField(Person, on_delete=models.PROTECT, related_name="licence")
-    archive_number = models.CharField(max_length=12, unique=True, db_comment="档案编号, 12 digits")
-    classes = models.CharField(max_length=24, db_comment="准驾车型 codes, e.g. C1 or A2D")
-    first_issued_on = models.DateField(db_comment="初次领证日期; scoring cycles count from it")
-    valid_from = models.DateField()
-    validity_term = models.CharField(max_length=8, choices=[(t.value, t.value) for t in ValidityTerm])
+    holder = models.OneToOneField(
+        Person, on_delete=models.PROTECT, related_name="licence", verbose_name="持证人 holder"
+    )
+    archive_number = models.CharField(
+        "档案编号 archive number", max_length=12, unique=True, db_comment="档案编号, 12 digits"
+    )
+    classes = models.CharField(
+        "准驾车型 driving classes", max_length=24, db_comment="准驾车型 codes, e.g. C1 or A2D"
+    )
+    first_issued_on = models.DateField(
+        "初次领证日期 first issued", db_comment="初次领证日期; scoring cycles count from it"
+    )
+    valid_from = models.DateField("有效期起始日期 valid from")
+    validity_term = models.CharField("有效期限 validity term", max_length=8, choices=VALIDITY_TERM_CHOICES)
     probation_started_on = models.DateField(
-        null=True, blank=True, db_comment="date the first car or motorcycle class was obtained (实习期)"
+        "实习期起始日期 probation from",
+        null=True,
+        blank=True,
+        db_comment="date the first car or motorcycle class was obtained (实习期)",
     )
     last_medical_on = models.DateField(
-        null=True, blank=True, db_comment="last physical-condition certificate"
+        "最近提交身体条件证明日期 last medical certificate",
+        null=True,
+        blank=True,
+        db_comment="last physical-condition certificate",
     )
-    last_reviewed_on = models.DateField(null=True, blank=True, db_comment="last review (审验) completed")
+    last_reviewed_on = models.DateField(
+        "最近审验日期 last review", null=True, blank=True, db_comment="last review (审验) completed"
+    )
     status = models.CharField(
-        max_length=8, default="A", db_comment="stored status codes (S7); M and S derived"
+        "驾驶证状态 status", max_length=8, default="A", db_comment="stored status codes (S7); M and S derived"
     )
-    cancelled_on = models.DateField(null=True, blank=True)
+    cancelled_on = models.DateField("注销日期 cancelled on", null=True, blank=True)
     remarks = models.CharField(
+        "备注 remarks",
         max_length=200,
         blank=True,
         db_comment="备注 printed on the licence, ';'-separated (D4, e.g. military history)",
     )
     mobile = models.CharField(
-        max_length=11, blank=True, db_comment="driver contact phone (B15); personal data"
+        "手机号码 mobile", max_length=11, blank=True, db_comment="driver contact phone (B15); personal data"
     )
-    postal_address = models.CharField(max_length=200, blank=True, db_comment="personal data")
+    postal_address = models.CharField(
+        "联系地址 postal address", max_length=200, blank=True, db_comment="personal data"
+    )
     division = models.CharField(
-        max_length=6, db_index=True, db_comment="GB/T 2260 code of the issuing office"
+        "发证机关行政区划 issuing division",
+        max_length=6,
+        db_index=True,
+        db_comment="GB/T 2260 code of the issuing office",
     )
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField("创建时间 created", auto_now_add=True)
 
     class Meta:
         constraints = [
@@ -205,14 +302,18 @@ class DrivingLicence(models.Model):
 class PointsEntry(models.Model):
     """A points change on a licence (记分): positive for an offence, negative for study reduction."""
 
-    licence = models.ForeignKey(DrivingLicence, on_delete=models.PROTECT, related_name="points_entries")
-    points = models.SmallIntegerField()
-    occurred_on = models.DateField(db_comment="date that decides the scoring cycle")
-    source = models.CharField(max_length=64, db_comment="e.g. violation record number")
-    fine_unpaid = models.BooleanField(
-        default=False, db_comment="the offence's fine is unpaid: its points carry over at cycle end (S2)"
+    licence = models.ForeignKey(
+        DrivingLicence, on_delete=models.PROTECT, related_name="points_entries", verbose_name="驾驶证 licence"
     )
-    created_at = models.DateTimeField(auto_now_add=True)
+    points = models.SmallIntegerField("记分 points")
+    occurred_on = models.DateField("违法日期 date", db_comment="date that decides the scoring cycle")
+    source = models.CharField("来源 source", max_length=64, db_comment="e.g. violation record number")
+    fine_unpaid = models.BooleanField(
+        "罚款未缴 fine unpaid",
+        default=False,
+        db_comment="the offence's fine is unpaid: its points carry over at cycle end (S2)",
+    )
+    created_at = models.DateTimeField("创建时间 created", auto_now_add=True)
 
     class Meta:
         indexes = [models.Index(fields=["licence", "occurred_on"])]
@@ -221,6 +322,8 @@ class PointsEntry(models.Model):
                 condition=Q(points__gte=-6) & Q(points__lte=12), name="points_entry_range"
             ),
         ]
+        verbose_name = "记分记录 points entry"
+        verbose_name_plural = "记分记录 points entries"
 
     def __str__(self) -> str:
         return f"{self.points:+d} {self.source}"

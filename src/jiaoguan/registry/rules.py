@@ -18,6 +18,7 @@ S6 公安部令第172号 (2025-01-01, amends S1); S7 status-code tables; S8 机�
 from __future__ import annotations
 
 import calendar
+import logging
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -25,12 +26,16 @@ from enum import StrEnum
 from typing import TypeVar
 
 __all__ = [
+    "DERIVED_LICENCE_STATUS",
+    "DERIVED_VEHICLE_STATUS",
     "LICENCE_CLASSES",
     "LICENCE_STATUS",
+    "PLATE_TYPES",
     "POINTS_LIMIT",
     "VEHICLE_STATUS",
     "InspectionDue",
     "LicenceClass",
+    "PlateTypeRule",
     "UseNature",
     "ValidityTerm",
     "VehicleKind",
@@ -38,12 +43,14 @@ __all__ = [
     "add_status",
     "add_years",
     "age_on",
+    "canonical_classes",
     "compulsory_scrapping_date",
     "covered_classes",
     "derived_licence_status",
     "derived_vehicle_status",
     "describe_statuses",
     "driving_age_limit_classes",
+    "fallback_inspection_valid_until",
     "inspection_schedule",
     "inspection_status",
     "inspection_valid_until",
@@ -62,7 +69,11 @@ __all__ = [
     "scoring_cycle",
     "scrapping_age_years",
     "scrapping_within_a_year",
+    "split_classes",
+    "unknown_status_codes",
 ]
+
+logger = logging.getLogger(__name__)
 
 
 # ---------------------------------------------------------------------------
@@ -231,6 +242,74 @@ def is_key_vehicle(kind: VehicleKind | str, use: UseNature | str) -> bool:
     """Whether a vehicle is a key vehicle (重点车辆, REQ V2); decided by its use nature."""
     VehicleKind(kind)  # validate
     return UseNature(use) in _KEY_VEHICLE_USES
+
+
+# ---------------------------------------------------------------------------
+# Plate types (号牌种类, GA 36-2018)
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PlateTypeRule:
+    """What a plate type (号牌种类) is issued for: the shapes of its number and the vehicles.
+
+    ``shapes`` are the plate number shapes of ``core.identifiers.PlateKind`` (by value, so
+    this module stays free of Django); ``kinds`` the vehicle kinds that get the plate;
+    ``uses`` the use natures, or None for any.
+    """
+
+    code: str
+    zh: str
+    en: str
+    shapes: frozenset[str]
+    kinds: frozenset[VehicleKind]
+    uses: frozenset[UseNature] | None = None
+
+
+_ORDINARY = frozenset({"ordinary"})
+# GA 36-2018 5.1: large plates for medium and larger passenger and goods vehicles, tractor
+# units and special vehicles of that size; small plates below medium. A special vehicle's
+# size is not recorded, so either plate fits it.
+_LARGE_PLATE_KINDS = frozenset(
+    {_K.MEDIUM_PASSENGER, _K.LARGE_PASSENGER, _K.MEDIUM_TRUCK, _K.HEAVY_TRUCK, _K.TRACTOR, _K.SPECIAL}
+)
+_SMALL_PLATE_KINDS = frozenset({_K.SMALL_PASSENGER, _K.SMALL_VAN, _K.SMALL_TRUCK, _K.SPECIAL})
+_CAR_KINDS = _PASSENGER_KINDS | _TRUCK_KINDS
+
+PLATE_TYPES: dict[str, PlateTypeRule] = {
+    rule.code: rule
+    for rule in (
+        PlateTypeRule("01", "大型汽车号牌", "large vehicle plate", _ORDINARY, _LARGE_PLATE_KINDS),
+        PlateTypeRule("02", "小型汽车号牌", "small vehicle plate", _ORDINARY, _SMALL_PLATE_KINDS),
+        PlateTypeRule(
+            "07", "普通摩托车号牌", "motorcycle plate", _ORDINARY, frozenset({_K.MOTORCYCLE, _K.THREE_WHEELED_MOTORCYCLE})
+        ),
+        PlateTypeRule("08", "轻便摩托车号牌", "moped plate", _ORDINARY, frozenset({_K.MOPED})),
+        PlateTypeRule(
+            "13", "低速车号牌", "low-speed vehicle plate", _ORDINARY, frozenset({_K.THREE_WHEELED, _K.LOW_SPEED_TRUCK})
+        ),
+        PlateTypeRule("15", "挂车号牌", "trailer plate", frozenset({"trailer"}), _TRAILER_KINDS),
+        # Coach plates (学) belong to driving-school cars, whose use nature is training.
+        PlateTypeRule(
+            "16", "教练汽车号牌", "driving-school car plate", frozenset({"coach"}), _CAR_KINDS,
+            frozenset({_U.TRAINING}),
+        ),
+        # A temporary plate is issued for any vehicle not yet registered; it carries the
+        # shape of the plate the vehicle will get, new-energy or not.
+        PlateTypeRule(
+            "22", "临时行驶车号牌", "temporary plate", frozenset({"ordinary", "new_energy_small", "new_energy_large"}),
+            _ALL_KINDS,
+        ),
+        # New-energy plates: 8 characters; the small one has the energy letter first in its
+        # serial (D pure electric, F other new energy), the large one last.
+        PlateTypeRule(
+            "51", "大型新能源汽车号牌", "large new-energy plate", frozenset({"new_energy_large"}), _LARGE_PLATE_KINDS
+        ),
+        PlateTypeRule(
+            "52", "小型新能源汽车号牌", "small new-energy plate", frozenset({"new_energy_small"}), _SMALL_PLATE_KINDS
+        ),
+    )
+}  # fmt: skip
 
 
 # ---------------------------------------------------------------------------
@@ -423,6 +502,26 @@ def inspection_valid_until(
     raise AssertionError("plans are open-ended")  # pragma: no cover
 
 
+def fallback_inspection_valid_until(
+    *, registered_on: date, last_inspected_on: date | None, as_of: date
+) -> InspectionDue:
+    """Inspection validity for a record whose vehicle kind or use nature the tables do not know.
+
+    The S4 art. 16 rule for other motor vehicles applies: every year, on site. It is never
+    later than the validity of a known kind's first years, so an unknown stored value cannot
+    make a vehicle look inspected for longer than it is.
+    """
+    plan = _row_in_force(_INSPECTION_RULES[_IC.OTHER], as_of)
+    dues = _iter_dues(plan, registered_on, True)
+    if last_inspected_on is None:
+        return next(dues)
+    threshold = _month_index(last_inspected_on) + INSPECTION_WINDOW_MONTHS
+    for due in dues:
+        if _month_index(due.due_on) >= threshold:
+            return due
+    raise AssertionError("plans are open-ended")  # pragma: no cover
+
+
 def inspection_status(*, valid_until: date, today: date) -> str:
     """``"valid"``, ``"due_soon"`` (label may be requested, S3 art. 54) or ``"overdue"``."""
     if today > valid_until:
@@ -556,14 +655,40 @@ LICENCE_STATUS: dict[str, tuple[str, str]] = {
 
 _NORMAL_STATUS = "A"
 
+# Codes the platform derives from dates when it shows a record; they are never stored
+# (Q: inspection overdue; M: renewal overdue, S: review overdue), REQ Q1, Q2.
+DERIVED_VEHICLE_STATUS = frozenset("Q")
+DERIVED_LICENCE_STATUS = frozenset("MS")
+
+UNKNOWN_STATUS = ("未知状态", "unknown status")
+
+
+def unknown_status_codes(codes: str, table: Mapping[str, tuple[str, str]]) -> list[str]:
+    """The characters of a stored status string that the table does not know, each once."""
+    unknown: list[str] = []
+    for code in codes:
+        if code not in table and code not in unknown:
+            unknown.append(code)
+    return unknown
+
 
 def describe_statuses(codes: str, table: Mapping[str, tuple[str, str]]) -> list[tuple[str, str, str]]:
-    """``(code, zh, en)`` for each status character (REQ Q1, Q2); ValueError on unknown codes."""
+    """``(code, zh, en)`` for each status character (REQ Q1, Q2), each code once.
+
+    A code the table does not know is described as unknown (``未知状态 Z``) and logged: a
+    stored value written before a table changed, or by hand, must never take a page down.
+    """
     result: list[tuple[str, str, str]] = []
+    seen: set[str] = set()
     for code in codes:
-        if code not in table:
-            raise ValueError(f"unknown status code {code!r}")
-        zh, en = table[code]
+        if code in seen:
+            continue
+        seen.add(code)
+        if code in table:
+            zh, en = table[code]
+        else:
+            logger.warning("unknown status code %r in stored status %r", code, codes)
+            zh, en = f"{UNKNOWN_STATUS[0]} {code}", f"{UNKNOWN_STATUS[1]} {code}"
         result.append((code, zh, en))
     return result
 
@@ -577,7 +702,6 @@ def add_status(codes: str, code: str) -> str:
 
 
 def _derive_status(stored: str, extra: Iterable[str], table: Mapping[str, tuple[str, str]]) -> str:
-    describe_statuses(stored, table)  # validate
     codes: list[str] = []
     for code in [*stored, *extra]:
         if code not in codes:
@@ -672,6 +796,38 @@ def parse_classes(text: str) -> tuple[str, ...]:
         codes.append(code)
         i += len(code)
     return tuple(codes)
+
+
+def split_classes(text: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The known class codes of a stored class string and the fragments that are not codes.
+
+    For showing a record whose stored classes no longer parse (a code written by hand or
+    dropped from the table): the known codes keep working, the rest is shown as unknown.
+    """
+    compact = "".join(ch for ch in (text or "").upper() if ch not in " \t,/\uff0c\u3001")
+    known: list[str] = []
+    unknown: list[str] = []
+    i = 0
+    while i < len(compact):
+        if compact[i : i + 2] in _TWO_CHAR_CODES:
+            code = compact[i : i + 2]
+        elif compact[i] in _ONE_CHAR_CODES:
+            code = compact[i]
+        else:
+            if compact[i] not in unknown:
+                unknown.append(compact[i])
+            i += 1
+            continue
+        if code not in known:
+            known.append(code)
+        i += len(code)
+    return tuple(known), tuple(unknown)
+
+
+def canonical_classes(codes: Iterable[str]) -> str:
+    """Class codes as one printed string in the order of the class table: ``C1D``, ``A2E``."""
+    held = set(codes)
+    return "".join(code for code in LICENCE_CLASSES if code in held)
 
 
 def _held(classes: str | Iterable[str]) -> tuple[str, ...]:

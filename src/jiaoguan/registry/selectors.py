@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from django.db.models import Q, QuerySet, Sum
 
+from jiaoguan.core.access import division_prefix_for
 from jiaoguan.core.identifiers import mask_id_number, mask_name, mask_phone
 
 from . import rules
@@ -15,6 +17,8 @@ from .models import DrivingLicence, Organisation, Person, PlateType, Vehicle
 
 if TYPE_CHECKING:
     from jiaoguan.accounts.models import User
+
+logger = logging.getLogger(__name__)
 
 # Plate background colours (GA 36-2018): what the citizen recognises on the card.
 _PLATE_COLOURS: dict[str, str] = {
@@ -75,6 +79,7 @@ class VehicleStatus:
     is_key_vehicle: bool
     owner_masked: str
     alerts: list[Alert] = field(default_factory=list)
+    scrapping_known: bool = True  # False: the kind or use is unknown, so is the scrapping date
 
 
 @dataclass(frozen=True)
@@ -110,19 +115,66 @@ def _status_codes(codes: str, table: Any) -> list[StatusCode]:
     return [StatusCode(c, zh, en) for c, zh, en in rules.describe_statuses(codes, table)]
 
 
-def vehicle_status(vehicle: Vehicle, *, today: date) -> VehicleStatus:
-    """Compute Q1 for a vehicle: status codes with meanings, inspection, scrapping."""
-    kind, use = rules.VehicleKind(vehicle.kind), rules.UseNature(vehicle.use_nature)
-    due = rules.inspection_valid_until(
-        kind=kind,
-        use=use,
-        registered_on=vehicle.registered_on,
-        last_inspected_on=vehicle.last_inspected_on,
-        as_of=today,
-        on_site_required=vehicle.on_site_inspection_required,
+_E = TypeVar("_E", rules.VehicleKind, rules.UseNature, rules.ValidityTerm)
+
+
+def _known(enum: type[_E], value: str, what: str, record: Any) -> _E | None:
+    """The stored value as a table entry, or None (logged) when the table does not know it."""
+    try:
+        return enum(value)
+    except ValueError:
+        logger.warning("%s %s has an unknown %s %r", record._meta.label_lower, record.pk, what, value)
+        return None
+
+
+def _record_problem(problems: list[tuple[str, str]]) -> Alert:
+    """One amber line for stored values the platform does not know: shown, never a failed page."""
+    return Alert(
+        "amber",
+        "record_unknown_value",
+        "登记信息中有无法识别的内容（" + "；".join(zh for zh, _ in problems) + "），请联系车管所核实",
+        "The record holds values the platform does not know ("
+        + "; ".join(en for _, en in problems)
+        + "); contact the vehicle office to correct it",
     )
+
+
+def vehicle_status(vehicle: Vehicle, *, today: date) -> VehicleStatus:
+    """Compute Q1 for a vehicle: status codes with meanings, inspection, scrapping.
+
+    A stored kind, use nature, plate type or status code the tables do not know is shown as
+    unknown, logged and explained in an alert; the inspection then follows the yearly rule for
+    other vehicles and no scrapping date is claimed.
+    """
+    kind = _known(rules.VehicleKind, vehicle.kind, "vehicle kind", vehicle)
+    use = _known(rules.UseNature, vehicle.use_nature, "use nature", vehicle)
+    problems: list[tuple[str, str]] = []
+    if kind is None:
+        problems.append((f"车辆类型 {vehicle.kind}", f"vehicle kind {vehicle.kind}"))
+    if use is None:
+        problems.append((f"使用性质 {vehicle.use_nature}", f"use nature {vehicle.use_nature}"))
+    if kind is not None and use is not None:
+        due = rules.inspection_valid_until(
+            kind=kind,
+            use=use,
+            registered_on=vehicle.registered_on,
+            last_inspected_on=vehicle.last_inspected_on,
+            as_of=today,
+            on_site_required=vehicle.on_site_inspection_required,
+        )
+        scrapping = rules.compulsory_scrapping_date(kind=kind, use=use, registered_on=vehicle.registered_on)
+    else:
+        due = rules.fallback_inspection_valid_until(
+            registered_on=vehicle.registered_on, last_inspected_on=vehicle.last_inspected_on, as_of=today
+        )
+        scrapping = None
+    if vehicle.plate_type not in PlateType.values:
+        logger.warning("registry.vehicle %s has an unknown plate type %r", vehicle.pk, vehicle.plate_type)
+        problems.append((f"号牌种类 {vehicle.plate_type}", f"plate type {vehicle.plate_type}"))
+    unknown_codes = rules.unknown_status_codes(vehicle.status or "A", rules.VEHICLE_STATUS)
+    if unknown_codes:
+        problems.append((f"状态代码 {''.join(unknown_codes)}", f"status code {''.join(unknown_codes)}"))
     state = rules.inspection_status(valid_until=due.due_on, today=today)
-    scrapping = rules.compulsory_scrapping_date(kind=kind, use=use, registered_on=vehicle.registered_on)
     scrapping_soon = rules.scrapping_within_a_year(scrapping_date=scrapping, today=today)
     codes = rules.derived_vehicle_status(vehicle.status or "A", inspection_overdue=state == "overdue")
     alerts: list[Alert] = []
@@ -147,20 +199,24 @@ def vehicle_status(vehicle: Vehicle, *, today: date) -> VehicleStatus:
                 "amber", "scrapping_soon", "一年内达到强制报废年限", "Compulsory scrapping age within a year"
             )
         )
+    if problems:
+        alerts.append(_record_problem(problems))
     owner = vehicle.owner_person.name if vehicle.owner_person_id else vehicle.owner_organisation.name  # type: ignore[union-attr]
     return VehicleStatus(
         id=vehicle.pk,
         plate_number=vehicle.plate_number,
         plate_type=vehicle.plate_type,
-        plate_type_label=vehicle.get_plate_type_display(),
+        plate_type_label=vehicle.get_plate_type_display()
+        if vehicle.plate_type in PlateType.values
+        else f"未知号牌种类 unknown plate type {vehicle.plate_type}",
         plate_colour=_PLATE_COLOURS.get(vehicle.plate_type, "blue"),
         vin_masked=vehicle.vin[:3] + "*" * 8 + vehicle.vin[-6:],
-        kind=kind.value,
-        kind_zh=kind.label_zh,
-        kind_en=kind.label_en,
-        use_nature=use.value,
-        use_zh=use.label_zh,
-        use_en=use.label_en,
+        kind=vehicle.kind,
+        kind_zh=kind.label_zh if kind else f"未知车辆类型 {vehicle.kind}",
+        kind_en=kind.label_en if kind else f"unknown vehicle kind {vehicle.kind}",
+        use_nature=vehicle.use_nature,
+        use_zh=use.label_zh if use else f"未知使用性质 {vehicle.use_nature}",
+        use_en=use.label_en if use else f"unknown use nature {vehicle.use_nature}",
         brand_model=vehicle.brand_model,
         registered_on=vehicle.registered_on,
         statuses=_status_codes(codes, rules.VEHICLE_STATUS),
@@ -169,9 +225,10 @@ def vehicle_status(vehicle: Vehicle, *, today: date) -> VehicleStatus:
         next_inspection_on_site=due.on_site,
         scrapping_date=scrapping,
         scrapping_within_a_year=scrapping_soon,
-        is_key_vehicle=rules.is_key_vehicle(kind, use),
+        is_key_vehicle=bool(kind and use and rules.is_key_vehicle(kind, use)),
         owner_masked=mask_name(owner) if vehicle.owner_person_id else owner,
         alerts=alerts,
+        scrapping_known=kind is not None and use is not None,
     )
 
 
@@ -226,14 +283,36 @@ def _medical_due(licence: DrivingLicence, *, classes: tuple[str, ...], today: da
 
 
 def licence_status(licence: DrivingLicence, *, today: date) -> LicenceStatus:
-    """Compute Q2 for a licence: status codes, validity, points, probation, review, medical."""
-    classes = rules.parse_classes(licence.classes)
-    valid_until = rules.licence_valid_until(valid_from=licence.valid_from, term=licence.validity_term)
+    """Compute Q2 for a licence: status codes, validity, points, probation, review, medical.
+
+    Stored classes, a validity term or status codes the tables do not know are shown as
+    unknown, logged and explained in an alert; an unknown term counts as the shortest (six
+    years), so the licence never looks valid for longer than it may be.
+    """
+    classes, unknown_classes = rules.split_classes(licence.classes)
+    problems: list[tuple[str, str]] = []
+    if unknown_classes:
+        logger.warning("registry.drivinglicence %s has unknown classes %r", licence.pk, licence.classes)
+        problems.append((f"准驾车型 {''.join(unknown_classes)}", f"driving class {''.join(unknown_classes)}"))
+    term = _known(rules.ValidityTerm, licence.validity_term, "validity term", licence)
+    if term is None:
+        problems.append((f"有效期限 {licence.validity_term}", f"validity term {licence.validity_term}"))
+    unknown_codes = rules.unknown_status_codes(licence.status or "A", rules.LICENCE_STATUS)
+    if unknown_codes:
+        problems.append((f"状态代码 {''.join(unknown_codes)}", f"status code {''.join(unknown_codes)}"))
+    if licence.first_issued_on > today:
+        logger.warning("registry.drivinglicence %s was first issued in the future", licence.pk)
+        problems.append(("初次领证日期晚于今天", "first issue date later than today"))
+    # Cycles are counted from the first issue; a date after today (a bad row) counts from it.
+    as_of = max(today, licence.first_issued_on)
+    valid_until = rules.licence_valid_until(
+        valid_from=licence.valid_from, term=term or rules.ValidityTerm.SIX_YEARS
+    )
     renewal = rules.renewal_status(valid_until=valid_until, today=today)
-    cycle = rules.scoring_cycle(first_issued_on=licence.first_issued_on, today=today)
+    cycle = rules.scoring_cycle(first_issued_on=licence.first_issued_on, today=as_of)
     points = licence_points_in_cycle(licence, cycle=cycle)
     review = _review_due(licence, classes=classes, cycle=cycle)
-    medical = _medical_due(licence, classes=classes, today=today)
+    medical = _medical_due(licence, classes=classes, today=as_of)
     probation = (
         rules.probation_end(first_issued_on=licence.probation_started_on)
         if licence.probation_started_on
@@ -282,12 +361,15 @@ def licence_status(licence: DrivingLicence, *, today: date) -> LicenceStatus:
         alerts.append(
             Alert("red", "cancelled_recoverable", "驾驶证已注销(可恢复)", "Licence cancelled (recoverable)")
         )
+    if problems:
+        alerts.append(_record_problem(problems))
     return LicenceStatus(
         id=licence.pk,
         number_masked=mask_id_number(licence.holder.id_number),
         archive_number=licence.archive_number,
         holder_masked=mask_name(licence.holder.name),
-        classes=[(c, rules.LICENCE_CLASSES[c].name_zh, rules.LICENCE_CLASSES[c].name_en) for c in classes],
+        classes=[(c, rules.LICENCE_CLASSES[c].name_zh, rules.LICENCE_CLASSES[c].name_en) for c in classes]
+        + [(c, f"未知准驾车型 {c}", f"unknown class {c}") for c in unknown_classes],
         statuses=_status_codes(codes, rules.LICENCE_STATUS),
         first_issued_on=licence.first_issued_on,
         valid_from=licence.valid_from,
@@ -336,37 +418,85 @@ def my_licence_statuses(*, user: User, today: date) -> list[LicenceStatus]:
     return [licence_status(licence, today=today) for licence in my_licences(user=user)]
 
 
-def persons_visible_to(*, actor: User) -> QuerySet[Person]:
-    """Persons inside the staff member's jurisdiction: residents, or owners/holders registered there."""
+def _prefix(actor: Any, action: str) -> str | None:
+    """The division prefix the actor may read under ``action`` (access table): None for nothing."""
+    return division_prefix_for(actor, action)
 
-    from jiaoguan.core.divisions import division_prefix
 
-    prefix = division_prefix(actor.jurisdiction)
+def persons_visible_to(*, actor: Any, action: str = "registry.person.view") -> QuerySet[Person]:
+    """Persons the staff member may see: residents of the jurisdiction, and owners or holders of
+    vehicles and licences registered there (a non-local with a local vehicle, U4)."""
+    prefix = _prefix(actor, action)
+    if prefix is None:
+        return Person.objects.none()
+    if prefix == "":
+        return Person.objects.all()
+    # Subqueries rather than joins: no duplicate rows to remove, and the row can be locked.
+    owners = Vehicle.objects.filter(division__startswith=prefix, owner_person__isnull=False)
+    holders = DrivingLicence.objects.filter(division__startswith=prefix)
     return Person.objects.filter(
         Q(residence_division__startswith=prefix)
-        | Q(vehicles__division__startswith=prefix)
-        | Q(licence__division__startswith=prefix)
-    ).distinct()
+        | Q(pk__in=owners.values("owner_person_id"))
+        | Q(pk__in=holders.values("holder_id"))
+    )
 
 
-def vehicles_visible_to(*, actor: User) -> QuerySet[Vehicle]:
-    from jiaoguan.core.divisions import division_prefix
+def vehicles_visible_to(*, actor: Any, action: str = "registry.vehicle.view") -> QuerySet[Vehicle]:
+    """Vehicles registered inside the staff member's jurisdiction."""
+    prefix = _prefix(actor, action)
+    if prefix is None:
+        return Vehicle.objects.none()
+    return Vehicle.objects.filter(division__startswith=prefix)
 
-    return Vehicle.objects.filter(division__startswith=division_prefix(actor.jurisdiction))
+
+def licences_visible_to(*, actor: Any, action: str = "registry.licence.view") -> QuerySet[DrivingLicence]:
+    """Licences issued inside the staff member's jurisdiction."""
+    prefix = _prefix(actor, action)
+    if prefix is None:
+        return DrivingLicence.objects.none()
+    return DrivingLicence.objects.filter(division__startswith=prefix)
 
 
-def licences_visible_to(*, actor: User) -> QuerySet[DrivingLicence]:
-    from jiaoguan.core.divisions import division_prefix
-
-    return DrivingLicence.objects.filter(division__startswith=division_prefix(actor.jurisdiction))
+def organisations_visible_to(
+    *, actor: Any, action: str = "registry.organisation.view"
+) -> QuerySet[Organisation]:
+    """Organisations registered inside the staff member's jurisdiction."""
+    prefix = _prefix(actor, action)
+    if prefix is None:
+        return Organisation.objects.none()
+    return Organisation.objects.filter(division__startswith=prefix)
 
 
 def person_masked_phone(person: Person) -> str:
     return mask_phone(person.mobile) if person.mobile else ""
 
 
-def organisations_visible_to(*, actor: User) -> QuerySet[Organisation]:
-    """Organisations registered inside the staff member's jurisdiction."""
-    from jiaoguan.core.divisions import division_prefix
+def audit_subjects(term: str) -> Q | None:
+    """The audit rows about the person an ID number names, or the vehicle a plate or VIN names.
 
-    return Organisation.objects.filter(division__startswith=division_prefix(actor.jurisdiction))
+    Registered with ``core.audit`` so the audit trail is searchable by ID number and plate;
+    only a complete, valid number is looked up, never a fragment.
+    """
+    from jiaoguan.core.errors import ValidationFailed
+    from jiaoguan.core.identifiers import parse_plate, validate_citizen_id, validate_vin
+
+    try:
+        number = validate_citizen_id(term).number
+    except ValidationFailed:
+        number = None
+    if number is not None:
+        people = list(Person.objects.filter(id_number=number).values_list("pk", flat=True))
+        return Q(subject_person_id__in=people) | Q(
+            subject_type="registry.person", subject_id__in=[str(pk) for pk in people]
+        )
+    vehicles: list[int] = []
+    try:
+        plate = parse_plate(term).number
+        vehicles = list(Vehicle.objects.filter(plate_number=plate).values_list("pk", flat=True))
+    except ValidationFailed:
+        try:
+            vin = validate_vin(term)
+            vehicles = list(Vehicle.objects.filter(vin=vin).values_list("pk", flat=True))
+        except ValidationFailed:
+            return None
+    return Q(subject_type="registry.vehicle", subject_id__in=[str(pk) for pk in vehicles])

@@ -1,26 +1,458 @@
-"""Registry use cases that change vehicles and licences; each one publishes a change event."""
+"""Registry use cases (车驾管登记信息): every change to a person, organisation, vehicle or licence.
+
+The back office and the other apps change registry records through these functions. Each
+change runs in one transaction: the access table decides the role, the row is locked, the
+values are checked with ``validation`` (the validators of the public forms), the record's
+divisions before and after the change must lie inside the actor's jurisdiction, then the
+row is saved with one audit row, and a vehicle or licence publishes ``registry_changed``
+once (credentials follow it, E1/D2).
+
+Moving a record to another province is not an edit: it is the transfer business (转出/转入,
+T1-T5), so it is refused here with its own message.
+
+Each change locks only the row it changes; the rows it points at (owner, holder, legal
+representative) are read, never changed, so there is no lock order to keep. Unique values
+(VIN, plate, document number, USCC, archive number) are checked for a clear message and
+kept unique by the database; a concurrent insert that wins the race ends as a conflict on
+the same field.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Mapping
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar, cast
 
-from django.db import transaction
+from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
+from jiaoguan.core.access import require
 from jiaoguan.core.audit import audit_record
-from jiaoguan.core.errors import NotFound, ValidationFailed
+from jiaoguan.core.errors import Conflict, NotAllowed, NotFound, ValidationFailed
 
-from . import rules
+from . import rules, validation
 from .events import registry_changed
-from .models import DrivingLicence, Person, PointsEntry, Vehicle
-from .selectors import vehicles_visible_to
+from .models import DrivingLicence, Organisation, Person, PointsEntry, Vehicle
+from .selectors import (
+    licences_visible_to,
+    organisations_visible_to,
+    persons_visible_to,
+    vehicles_visible_to,
+)
+from .validation import RecordInvalid
+
+_M = TypeVar("_M", bound=models.Model)
+
+# The fields a service may set, per entity (the rest are kept by the platform).
+PERSON_FIELDS = (
+    "id_type", "id_number", "name", "sex", "birth_date", "nationality", "residence_division", "address", "mobile",
+)  # fmt: skip
+ORGANISATION_FIELDS = ("uscc", "name", "kind", "division", "address", "phone", "legal_representative")
+VEHICLE_FIELDS = (
+    "plate_number", "plate_type", "vin", "kind", "use_nature", "brand_model", "colour", "owner_person",
+    "owner_organisation", "owner_mobile", "registered_on", "last_inspected_on", "on_site_inspection_required",
+    "status", "division",
+)  # fmt: skip
+LICENCE_FIELDS = (
+    "holder", "archive_number", "classes", "first_issued_on", "valid_from", "validity_term",
+    "probation_started_on", "last_medical_on", "last_reviewed_on", "status", "cancelled_on", "remarks", "mobile",
+    "postal_address", "division",
+)  # fmt: skip
+# What a credential shows of its holder or owner: a change reissues it (registry_changed).
+_SHOWN_ON_CREDENTIALS = frozenset({"id_number", "name", "sex", "birth_date"})
+
+
+def _today() -> date:
+    return timezone.localdate()
+
+
+def _fields(data: Mapping[str, Any], allowed: Iterable[str]) -> dict[str, Any]:
+    """The given values, with ``<fk>_id`` accepted for ``<fk>``; an unknown field is a programming error."""
+    allowed = tuple(allowed)
+    values: dict[str, Any] = {}
+    for name, value in data.items():
+        key = name[:-3] if name.endswith("_id") and name[:-3] in allowed else name
+        if key not in allowed:
+            raise TypeError(f"{key!r} cannot be set here")
+        values[key] = value
+    return values
+
+
+def _attname(obj: models.Model, name: str) -> str:
+    """The column attribute of a field: ``owner_person_id`` for ``owner_person``."""
+    return cast(models.Field, obj._meta.get_field(name)).attname  # type: ignore[type-arg]
+
+
+def _current(obj: models.Model, names: Iterable[str]) -> dict[str, Any]:
+    """A row's values by field name; foreign keys as ids (so nothing is fetched)."""
+    return {name: getattr(obj, _attname(obj, name)) for name in names}
+
+
+def _ids(values: dict[str, Any], names: Iterable[str]) -> None:
+    """Foreign keys given as rows become ids."""
+    for name in names:
+        value = values.get(name)
+        if isinstance(value, models.Model):
+            values[name] = value.pk
+        elif value in ("", None):
+            values[name] = None
+        elif name in values:
+            try:
+                values[name] = int(value)
+            except (TypeError, ValueError):
+                raise ValidationFailed(
+                    "registry.reference_invalid", "关联记录编号不正确。", "The linked record number is not valid.",
+                    field=name,
+                ) from None  # fmt: skip
+
+
+def _require_role(actor: Any, action: str) -> None:
+    require(actor, action)
+
+
+def _require_divisions(actor: Any, action: str, before: str | None, after: str, field: str) -> None:
+    """The record's divisions before and after the change must be inside the actor's jurisdiction;
+    a move to another province is the transfer business, not an edit (T1-T5)."""
+    if before and after and before[:2] != after[:2]:
+        raise ValidationFailed(
+            "registry.cross_province_move",
+            "跨省迁移不能直接修改登记信息：迁出本省请办理转出业务（转移登记、驾驶证转出），由迁入地受理转入。",
+            "A record cannot be moved to another province by an edit: moving out of the province is the "
+            "transfer business (transfer out here, transfer in at the receiving office).",
+            field=field,
+            detail={"from": before, "to": after},
+        )
+    divisions = [d for d in dict.fromkeys([before, after]) if d]
+    try:
+        require(actor, action, division=divisions)
+    except NotAllowed as exc:
+        if exc.code != "access.outside_jurisdiction":
+            raise
+        raise NotAllowed(exc.code, exc.message_zh, exc.message_en, field=field, detail=exc.detail) from None
+
+
+def _check(checked: validation.Checked, *, except_fields: Iterable[str] = ()) -> None:
+    skip = set(except_fields)
+    errors = [e for e in checked.errors if e.field not in skip]
+    if errors:
+        raise RecordInvalid(errors)
+
+
+def _duplicate(
+    model: type[models.Model], field: str, value: Any, *, exclude_pk: Any, zh: str, en: str
+) -> None:
+    if value in (None, ""):
+        return
+    if model._default_manager.filter(**{field: value}).exclude(pk=exclude_pk).exists():
+        raise Conflict("registry.duplicate", zh, en, field=field)
+
+
+def _save(obj: _M, *, unique_fields: Iterable[str], update_fields: list[str] | None = None) -> _M:
+    """Save inside a savepoint; a unique value taken meanwhile by another transaction is a conflict
+    on its field, not a server error."""
+    try:
+        with transaction.atomic():
+            obj.save(update_fields=update_fields)
+    except IntegrityError as exc:
+        text = str(exc)
+        field = next((f for f in unique_fields if f in text), None)
+        raise Conflict(
+            "registry.duplicate",
+            "与已登记的记录重复（可能刚刚由他人登记），请核对后重试。",
+            "This duplicates a record already registered (perhaps just now, by someone else); check and retry.",
+            field=field,
+        ) from None
+    return obj
+
+
+def _changed(before: Mapping[str, Any], after: Mapping[str, Any]) -> list[str]:
+    return [name for name, value in after.items() if before.get(name) != value]
+
+
+def _summary(verb_zh: str, verb_en: str, label: str, changed: list[str]) -> str:
+    return f"{verb_zh} {verb_en} {label}: {', '.join(changed)}"[:255]
+
+
+def _locked(model: type[_M], pk: int, visible: Callable[..., Any], actor: Any, action: str) -> _M:
+    """The row locked for the change, or 404 when it does not exist or the actor may not see it."""
+    row = model._default_manager.select_for_update().filter(pk=pk).first()
+    if row is None or not visible(actor=actor, action=action).filter(pk=pk).exists():
+        raise NotFound("registry.not_found", "没有这条登记记录。", "No such record.")
+    return row
+
+
+# ---------------------------------------------------------------- persons (自然人)
+
+
+def person_create(*, actor: Any, data: Mapping[str, Any], request: Any = None) -> Person:
+    """Register a natural person (自然人): document checked for its type (GB 11643 for citizens, U3),
+    residence inside the actor's jurisdiction."""
+    _require_role(actor, "registry.person.create")
+    values = {
+        "id_type": "resident_id", "name": "", "sex": "", "birth_date": None, "nationality": "CHN",
+        "residence_division": "", "address": "", "mobile": "",
+    } | _fields(data, PERSON_FIELDS)  # fmt: skip
+    checked = validation.check_person(values, today=_today())
+    _check(checked, except_fields=[f for f in PERSON_FIELDS if f != "residence_division"])
+    values = checked.values
+    with transaction.atomic():
+        _require_divisions(
+            actor, "registry.person.create", None, values["residence_division"], "residence_division"
+        )
+        _check(checked)
+        _duplicate(
+            Person, "id_number", values["id_number"], exclude_pk=None,
+            zh="该证件号码已登记为自然人，请查找已有记录。", en="A person with this document number is already registered.",
+        )  # fmt: skip
+        person = _save(Person(**values), unique_fields=["id_number"])
+        audit_record(
+            actor=actor, action="create", subject=person, subject_person_id=person.pk,
+            summary=_summary("新增", "created", "person", sorted(values)), request=request,
+        )  # fmt: skip
+    return person
+
+
+def person_change(*, actor: Any, person_id: int, data: Mapping[str, Any], request: Any = None) -> Person:
+    """Change a person's record; the residence before and after must be in the actor's jurisdiction."""
+    _require_role(actor, "registry.person.change")
+    changes = _fields(data, PERSON_FIELDS)
+    with transaction.atomic():
+        person = _locked(Person, person_id, persons_visible_to, actor, "registry.person.view")
+        before = _current(person, PERSON_FIELDS)
+        checked = validation.check_person(before | changes, today=_today())
+        _check(checked, except_fields=[f for f in PERSON_FIELDS if f != "residence_division"])
+        after = checked.values
+        _require_divisions(
+            actor, "registry.person.change", before["residence_division"], after["residence_division"],
+            "residence_division",
+        )  # fmt: skip
+        _check(checked)
+        changed = _changed(before, after)
+        if not changed:
+            return person
+        if "id_number" in changed or "id_type" in changed:
+            _duplicate(
+                Person, "id_number", after["id_number"], exclude_pk=person.pk,
+                zh="该证件号码已登记为另一名自然人。", en="Another person is registered with this document number.",
+            )  # fmt: skip
+        for name in changed:
+            setattr(person, name, after[name])
+        _save(person, unique_fields=["id_number"], update_fields=changed)
+        audit_record(
+            actor=actor, action="change", subject=person, subject_person_id=person.pk,
+            summary=_summary("修改", "changed", "person", changed), request=request,
+        )  # fmt: skip
+        if _SHOWN_ON_CREDENTIALS & set(changed):
+            for vehicle_id in Vehicle.objects.filter(owner_person_id=person.pk).values_list("pk", flat=True):
+                registry_changed(event="owner_changed", vehicle_id=vehicle_id)
+            for licence_id in DrivingLicence.objects.filter(holder_id=person.pk).values_list("pk", flat=True):
+                registry_changed(event="holder_changed", licence_id=licence_id)
+    return person
+
+
+# ---------------------------------------------------------------- organisations (单位)
+
+
+def _representative(values: dict[str, Any]) -> None:
+    _ids(values, ["legal_representative"])
+    pk = values.get("legal_representative")
+    if pk is not None and not Person.objects.filter(pk=pk).exists():
+        raise ValidationFailed(
+            "registry.person_not_found", "没有这名自然人，请先登记或核对编号。", "No such person.",
+            field="legal_representative",
+        )  # fmt: skip
+
+
+def organisation_create(*, actor: Any, data: Mapping[str, Any], request: Any = None) -> Organisation:
+    """Register an organisation (单位, U1) with its GB 32100 code, in the actor's jurisdiction."""
+    _require_role(actor, "registry.organisation.create")
+    values = {
+        "uscc": "", "name": "", "kind": "", "division": "", "address": "", "phone": "", "legal_representative": None,
+    } | _fields(data, ORGANISATION_FIELDS)  # fmt: skip
+    _representative(values)
+    checked = validation.check_organisation(values, today=_today())
+    _check(checked, except_fields=[f for f in ORGANISATION_FIELDS if f != "division"])
+    values = checked.values
+    with transaction.atomic():
+        _require_divisions(actor, "registry.organisation.create", None, values["division"], "division")
+        _check(checked)
+        _duplicate(
+            Organisation, "uscc", values["uscc"], exclude_pk=None,
+            zh="该统一社会信用代码已登记，请查找已有单位。", en="An organisation with this code is already registered.",
+        )  # fmt: skip
+        rep = values.pop("legal_representative")
+        organisation = _save(Organisation(**values, legal_representative_id=rep), unique_fields=["uscc"])
+        audit_record(
+            actor=actor, action="create", subject=organisation, subject_person_id=rep,
+            summary=_summary("新增", "created", "organisation", sorted(values)), request=request,
+        )  # fmt: skip
+    return organisation
+
+
+def organisation_change(
+    *, actor: Any, organisation_id: int, data: Mapping[str, Any], request: Any = None
+) -> Organisation:
+    """Change an organisation's record; its division before and after in the actor's jurisdiction."""
+    _require_role(actor, "registry.organisation.change")
+    changes = _fields(data, ORGANISATION_FIELDS)
+    if "legal_representative" in changes:
+        _representative(changes)
+    with transaction.atomic():
+        organisation = _locked(
+            Organisation, organisation_id, organisations_visible_to, actor, "registry.organisation.view"
+        )
+        before = _current(organisation, ORGANISATION_FIELDS)
+        checked = validation.check_organisation(before | changes, today=_today())
+        _check(checked, except_fields=[f for f in ORGANISATION_FIELDS if f != "division"])
+        after = checked.values
+        _require_divisions(
+            actor, "registry.organisation.change", before["division"], after["division"], "division"
+        )
+        _check(checked)
+        changed = _changed(before, after)
+        if not changed:
+            return organisation
+        if "uscc" in changed:
+            _duplicate(
+                Organisation, "uscc", after["uscc"], exclude_pk=organisation.pk,
+                zh="该统一社会信用代码已登记为另一个单位。", en="Another organisation has this code.",
+            )  # fmt: skip
+        for name in changed:
+            setattr(organisation, _attname(organisation, name), after[name])
+        update = [_attname(organisation, name) for name in changed]
+        _save(organisation, unique_fields=["uscc"], update_fields=update)
+        audit_record(
+            actor=actor, action="change", subject=organisation,
+            subject_person_id=organisation.legal_representative_id,
+            summary=_summary("修改", "changed", "organisation", changed), request=request,
+        )  # fmt: skip
+        if "name" in changed:
+            for vehicle_id in Vehicle.objects.filter(owner_organisation_id=organisation.pk).values_list(
+                "pk", flat=True
+            ):
+                registry_changed(event="owner_changed", vehicle_id=vehicle_id)
+    return organisation
+
+
+# ---------------------------------------------------------------- vehicles (机动车)
+
+
+def _owner(values: dict[str, Any]) -> None:
+    """Exactly one owner, a person or an organisation, that exists."""
+    _ids(values, ["owner_person", "owner_organisation"])
+    person, organisation = values.get("owner_person"), values.get("owner_organisation")
+    if (person is None) == (organisation is None):
+        raise ValidationFailed(
+            "registry.owner_required",
+            "请填写机动车所有人：自然人或单位，二者选一。",
+            "Give the vehicle's owner: either a person or an organisation, not both.",
+            field="owner_person",
+        )
+    if person is not None and not Person.objects.filter(pk=person).exists():
+        raise ValidationFailed(
+            "registry.person_not_found", "没有这名自然人，请先登记或核对编号。", "No such person.",
+            field="owner_person",
+        )  # fmt: skip
+    if organisation is not None and not Organisation.objects.filter(pk=organisation).exists():
+        raise ValidationFailed(
+            "registry.organisation_not_found", "没有这个单位，请先登记或核对编号。", "No such organisation.",
+            field="owner_organisation",
+        )  # fmt: skip
+
+
+def _vehicle_unique(values: Mapping[str, Any], *, exclude_pk: Any) -> None:
+    _duplicate(
+        Vehicle, "vin", values["vin"], exclude_pk=exclude_pk,
+        zh="该车辆识别代号（VIN）已登记在另一辆车上（不区分大小写），请核对。",
+        en="Another vehicle is registered with this VIN (in any letter case); please check it.",
+    )  # fmt: skip
+    _duplicate(
+        Vehicle, "plate_number", values.get("plate_number"), exclude_pk=exclude_pk,
+        zh="该号牌号码已核发给另一辆车，请核对。", en="This plate number is already issued to another vehicle.",
+    )  # fmt: skip
+
+
+_VEHICLE_UNIQUE = ["vin", "plate_number"]
+
+
+def vehicle_create(*, actor: Any, data: Mapping[str, Any], request: Any = None) -> Vehicle:
+    """Register a motor vehicle (机动车) in the actor's jurisdiction: GB 16735 VIN stored upper case and
+    unique in any case, GA 36 plate of the right type and unique, status codes from the table (S7)."""
+    _require_role(actor, "registry.vehicle.create")
+    values = {
+        "plate_number": None, "plate_type": "", "vin": "", "kind": "", "use_nature": "", "brand_model": "",
+        "colour": "", "owner_person": None, "owner_organisation": None, "owner_mobile": "", "registered_on": None,
+        "last_inspected_on": None, "on_site_inspection_required": False, "status": "A", "division": "",
+    } | _fields(data, VEHICLE_FIELDS)  # fmt: skip
+    _owner(values)
+    if not values.get("owner_mobile") and values["owner_person"] is not None:
+        values["owner_mobile"] = Person.objects.values_list("mobile", flat=True).get(
+            pk=values["owner_person"]
+        )
+    checked = validation.check_vehicle(values, today=_today())
+    _check(checked, except_fields=[f for f in VEHICLE_FIELDS if f != "division"])
+    values = checked.values
+    with transaction.atomic():
+        _require_divisions(actor, "registry.vehicle.create", None, values["division"], "division")
+        _check(checked)
+        _vehicle_unique(values, exclude_pk=None)
+        person, organisation = values.pop("owner_person"), values.pop("owner_organisation")
+        vehicle = _save(
+            Vehicle(**values, owner_person_id=person, owner_organisation_id=organisation),
+            unique_fields=_VEHICLE_UNIQUE,
+        )
+        audit_record(
+            actor=actor, action="create", subject=vehicle, subject_person_id=person,
+            summary=_summary("新增", "created", "vehicle", sorted(values)), request=request,
+        )  # fmt: skip
+        registry_changed(event="created", vehicle_id=vehicle.pk)
+    return vehicle
+
+
+def vehicle_change(*, actor: Any, vehicle_id: int, data: Mapping[str, Any], request: Any = None) -> Vehicle:
+    """Change a vehicle's record; its division before and after in the actor's jurisdiction.
+
+    A change of owner within the province is allowed here for correcting a record; a move to
+    another province is the transfer business.
+    """
+    _require_role(actor, "registry.vehicle.change")
+    changes = _fields(data, VEHICLE_FIELDS)
+    with transaction.atomic():
+        vehicle = _locked(Vehicle, vehicle_id, vehicles_visible_to, actor, "registry.vehicle.view")
+        before = _current(vehicle, VEHICLE_FIELDS)
+        merged = before | changes
+        _owner(merged)
+        checked = validation.check_vehicle(merged, today=_today())
+        _check(checked, except_fields=[f for f in VEHICLE_FIELDS if f != "division"])
+        after = checked.values
+        _require_divisions(
+            actor, "registry.vehicle.change", before["division"], after["division"], "division"
+        )
+        _check(checked)
+        changed = _changed(before, after)
+        if not changed:
+            return vehicle
+        _vehicle_unique(after, exclude_pk=vehicle.pk)
+        for name in changed:
+            setattr(vehicle, _attname(vehicle, name), after[name])
+        _save(
+            vehicle,
+            unique_fields=_VEHICLE_UNIQUE,
+            update_fields=[_attname(vehicle, name) for name in changed],
+        )
+        audit_record(
+            actor=actor, action="change", subject=vehicle, subject_person_id=vehicle.owner_person_id,
+            summary=_summary("修改", "changed", "vehicle", changed), request=request,
+        )  # fmt: skip
+        registry_changed(event="changed", vehicle_id=vehicle.pk)
+    return vehicle
 
 
 def vehicle_inspection_pass(
     *, actor: Any, vehicle_id: int, inspected_on: date, request: Any = None
 ) -> Vehicle:
     """Record that a vehicle passed its periodic inspection (or got its label); its mark follows (E1)."""
+    require(actor, "registry.vehicle.inspection_pass")
     today = timezone.localdate()
     if inspected_on > today:
         raise ValidationFailed(
@@ -28,14 +460,20 @@ def vehicle_inspection_pass(
             field="inspected_on",
         )  # fmt: skip
     with transaction.atomic():
-        vehicle = vehicles_visible_to(actor=actor).select_for_update().filter(pk=vehicle_id).first()
-        if vehicle is None:
-            raise NotFound("registry.vehicle_not_found", "没有这辆车。", "No such vehicle.")
+        vehicle = _locked(Vehicle, vehicle_id, vehicles_visible_to, actor, "registry.vehicle.view")
+        require(actor, "registry.vehicle.inspection_pass", division=vehicle.division)
         if vehicle.last_inspected_on and inspected_on < vehicle.last_inspected_on:
             raise ValidationFailed(
                 "registry.inspection_older",
                 "检验日期早于已登记的上次检验。",
                 "The date is earlier than the inspection already on record.",
+                field="inspected_on",
+            )
+        if inspected_on < vehicle.registered_on:
+            raise ValidationFailed(
+                "registry.inspection_before_registration",
+                "检验日期早于初次登记日期。",
+                "The inspection date is earlier than the first registration.",
                 field="inspected_on",
             )
         vehicle.last_inspected_on = inspected_on
@@ -50,6 +488,110 @@ def vehicle_inspection_pass(
         )
         registry_changed(event="inspection", vehicle_id=vehicle.pk)
     return vehicle
+
+
+# ---------------------------------------------------------------- driving licences (驾驶证)
+
+
+def _holder(values: dict[str, Any]) -> Person:
+    _ids(values, ["holder"])
+    pk = values.get("holder")
+    holder = Person.objects.filter(pk=pk).first() if pk is not None else None
+    if holder is None:
+        raise ValidationFailed(
+            "registry.holder_required", "请填写持证人（已登记的自然人）。", "Give the holder (a registered person).",
+            field="holder",
+        )  # fmt: skip
+    return holder
+
+
+def _licence_unique(values: Mapping[str, Any], *, exclude_pk: Any) -> None:
+    _duplicate(
+        DrivingLicence, "archive_number", values["archive_number"], exclude_pk=exclude_pk,
+        zh="该档案编号已用于另一本驾驶证。", en="Another licence has this archive number.",
+    )  # fmt: skip
+
+
+_LICENCE_UNIQUE = ["archive_number", "holder"]
+
+
+def licence_create(*, actor: Any, data: Mapping[str, Any], request: Any = None) -> DrivingLicence:
+    """Register a driving licence (驾驶证) issued in the actor's jurisdiction: classes from the class
+    table (S1 art. 11), dates in order, status codes from the table (S7)."""
+    _require_role(actor, "registry.licence.create")
+    values = {
+        "holder": None, "archive_number": "", "classes": "", "first_issued_on": None, "valid_from": None,
+        "validity_term": "", "probation_started_on": None, "last_medical_on": None, "last_reviewed_on": None,
+        "status": "A", "cancelled_on": None, "remarks": "", "mobile": "", "postal_address": "", "division": "",
+    } | _fields(data, LICENCE_FIELDS)  # fmt: skip
+    holder = _holder(values)
+    if DrivingLicence.objects.filter(holder_id=holder.pk).exists():
+        raise Conflict(
+            "registry.holder_has_licence", "该人员已有驾驶证，请在原驾驶证上办理增驾或变更。",
+            "This person already holds a licence; add classes or change that one.", field="holder",
+        )  # fmt: skip
+    values["mobile"] = values["mobile"] or holder.mobile
+    values["postal_address"] = values["postal_address"] or holder.address
+    checked = validation.check_licence(values, today=_today(), holder_birth_date=holder.birth_date)
+    _check(checked, except_fields=[f for f in LICENCE_FIELDS if f != "division"])
+    values = checked.values
+    with transaction.atomic():
+        _require_divisions(actor, "registry.licence.create", None, values["division"], "division")
+        _check(checked)
+        _licence_unique(values, exclude_pk=None)
+        values.pop("holder")
+        licence = _save(DrivingLicence(**values, holder=holder), unique_fields=_LICENCE_UNIQUE)
+        audit_record(
+            actor=actor, action="create", subject=licence, subject_person_id=holder.pk,
+            summary=_summary("新增", "created", "licence", sorted(values)), request=request,
+        )  # fmt: skip
+        registry_changed(event="created", licence_id=licence.pk)
+    return licence
+
+
+def licence_change(
+    *, actor: Any, licence_id: int, data: Mapping[str, Any], request: Any = None
+) -> DrivingLicence:
+    """Change a licence's record; its issuing division before and after in the actor's jurisdiction.
+
+    The holder cannot change: the licence number is the holder's ID number.
+    """
+    _require_role(actor, "registry.licence.change")
+    changes = _fields(data, LICENCE_FIELDS)
+    with transaction.atomic():
+        licence = _locked(DrivingLicence, licence_id, licences_visible_to, actor, "registry.licence.view")
+        before = _current(licence, LICENCE_FIELDS)
+        merged = before | changes
+        _ids(merged, ["holder"])
+        if merged["holder"] != before["holder"]:
+            raise ValidationFailed(
+                "registry.holder_fixed",
+                "驾驶证不能改给另一人：驾驶证号码就是持证人的身份证号码。",
+                "A licence cannot be given to another person: its number is the holder's ID number.",
+                field="holder",
+            )
+        holder = Person.objects.get(pk=licence.holder_id)
+        checked = validation.check_licence(merged, today=_today(), holder_birth_date=holder.birth_date)
+        _check(checked, except_fields=[f for f in LICENCE_FIELDS if f != "division"])
+        after = checked.values
+        _require_divisions(
+            actor, "registry.licence.change", before["division"], after["division"], "division"
+        )
+        _check(checked)
+        changed = _changed(before, after)
+        if not changed:
+            return licence
+        if "archive_number" in changed:
+            _licence_unique(after, exclude_pk=licence.pk)
+        for name in changed:
+            setattr(licence, name, after[name])
+        _save(licence, unique_fields=_LICENCE_UNIQUE, update_fields=changed)
+        audit_record(
+            actor=actor, action="change", subject=licence, subject_person_id=licence.holder_id,
+            summary=_summary("修改", "changed", "licence", changed), request=request,
+        )  # fmt: skip
+        registry_changed(event="changed", licence_id=licence.pk)
+    return licence
 
 
 # ---------------------------------------------------------------- points ledger (记分, S2)

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
+
+from jiaoguan.core.access import access_required
 
 from . import selectors
 from .models import PlateType
@@ -107,6 +108,7 @@ def vehicle_card(v: VehicleStatus) -> dict[str, Any]:
         "inspection_level": state_level,
         "next_inspection_on_site": v.next_inspection_on_site,
         "scrapping_date": v.scrapping_date,
+        "scrapping_known": v.scrapping_known,
         "scrapping_within_a_year": v.scrapping_within_a_year,
         "is_key_vehicle": v.is_key_vehicle,
         "alerts": _alerts(v.alerts, fallback=detail, overrides=overrides),
@@ -149,24 +151,21 @@ def licence_card(lic: LicenceStatus) -> dict[str, Any]:
     }
 
 
+@access_required("registry.own.view")
 def vehicle_list(request: HttpRequest) -> HttpResponse:
-    if not request.user.is_authenticated:
-        return redirect_to_login(request.get_full_path())
     statuses = selectors.my_vehicle_statuses(user=request.user, today=timezone.localdate())  # type: ignore[arg-type]
     return render(request, "registry/vehicle_list.html", {"vehicles": [vehicle_card(v) for v in statuses]})
 
 
+@access_required("registry.own.view")
 def vehicle_detail(request: HttpRequest, vehicle_id: int) -> HttpResponse:
     """One of my vehicles; anyone else's is a 404, the same answer as a missing one."""
-    if not request.user.is_authenticated:
-        return redirect_to_login(request.get_full_path())
     vehicle = get_object_or_404(selectors.my_vehicles(user=request.user), pk=vehicle_id)  # type: ignore[arg-type]
     status = selectors.vehicle_status(vehicle, today=timezone.localdate())
     return render(request, "registry/vehicle_detail.html", {"v": vehicle_card(status)})
 
 
+@access_required("registry.own.view")
 def licence_list(request: HttpRequest) -> HttpResponse:
-    if not request.user.is_authenticated:
-        return redirect_to_login(request.get_full_path())
     statuses = selectors.my_licence_statuses(user=request.user, today=timezone.localdate())  # type: ignore[arg-type]
     return render(request, "registry/licence_list.html", {"licences": [licence_card(s) for s in statuses]})

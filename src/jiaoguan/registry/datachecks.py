@@ -1,0 +1,86 @@
+"""Data checks of the registry (``jiaoguan check-data``): the validators of ``validation`` over stored rows.
+
+Each check reads its table in keyset batches and yields one finding per refused field,
+plus one when a stored identifier is valid but not in the form the services store (a VIN
+in lower case, a plate with its dot): uniqueness is enforced on the stored form, so such a
+row could hide a duplicate.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from django.db.models import Model
+
+from jiaoguan.core.datachecks import CheckContext, Finding, in_batches, register_check, table_of
+
+from . import services, validation
+from .models import DrivingLicence, Organisation, Person, Vehicle
+
+# Fields whose stored form must be the normal form (uniqueness and look-ups depend on it).
+_CANONICAL = frozenset({"id_number", "uscc", "vin", "plate_number", "classes", "status", "nationality"})
+
+
+def _findings(
+    model: type[Model], row: Mapping[str, Any], checked: validation.Checked, fields: tuple[str, ...]
+) -> Iterator[Finding]:
+    table, pk = table_of(model), str(row["pk"])
+    refused = set()
+    for error in checked.errors:
+        refused.add(error.field)
+        yield Finding(table, pk, error.field or "", f"{error.code}: {error.message}")
+    for name in fields:
+        if name in _CANONICAL and name not in refused and checked.values.get(name) != row.get(name):
+            yield Finding(
+                table, pk, name,
+                f"registry.not_normalised: 存储形式应为 {checked.values.get(name)!r} "
+                f"(stored {row.get(name)!r}; stored form must be the normal one)",
+            )  # fmt: skip
+
+
+def check_persons(context: CheckContext) -> Iterator[Finding]:
+    fields = services.PERSON_FIELDS
+    for rows in in_batches(Person.objects.all(), fields=fields, size=context.batch_size):
+        for row in rows:
+            values = {name: row[name] for name in fields}
+            yield from _findings(Person, row, validation.check_person(values, today=context.today), fields)
+
+
+def check_organisations(context: CheckContext) -> Iterator[Finding]:
+    fields = tuple(f for f in services.ORGANISATION_FIELDS if f != "legal_representative")
+    for rows in in_batches(Organisation.objects.all(), fields=fields, size=context.batch_size):
+        for row in rows:
+            values = {name: row[name] for name in fields}
+            yield from _findings(
+                Organisation, row, validation.check_organisation(values, today=context.today), fields
+            )
+
+
+def check_vehicles(context: CheckContext) -> Iterator[Finding]:
+    fields = tuple(f for f in services.VEHICLE_FIELDS if f not in ("owner_person", "owner_organisation"))
+    for rows in in_batches(Vehicle.objects.all(), fields=fields, size=context.batch_size):
+        for row in rows:
+            values = {name: row[name] for name in fields}
+            yield from _findings(Vehicle, row, validation.check_vehicle(values, today=context.today), fields)
+
+
+def check_licences(context: CheckContext) -> Iterator[Finding]:
+    fields = tuple(f for f in services.LICENCE_FIELDS if f != "holder")
+    for rows in in_batches(
+        DrivingLicence.objects.all(), fields=(*fields, "holder__birth_date"), size=context.batch_size
+    ):
+        for row in rows:
+            values = {name: row[name] for name in fields}
+            checked = validation.check_licence(
+                values, today=context.today, holder_birth_date=row["holder__birth_date"]
+            )
+            yield from _findings(DrivingLicence, row, checked, fields)
+
+
+def register() -> None:
+    """Called from the registry's AppConfig.ready."""
+    register_check("registry.persons")(check_persons)
+    register_check("registry.organisations")(check_organisations)
+    register_check("registry.vehicles")(check_vehicles)
+    register_check("registry.licences")(check_licences)
