@@ -323,7 +323,7 @@ def test_the_first_administrator_is_made_on_the_server(monkeypatch, capsys):
         and chief.check_password("Counter#2026x")
     )
     monkeypatch.setattr("sys.stdin", io.StringIO("123\n"))
-    with pytest.raises(CommandError, match="accounts.password"):
+    with pytest.raises(CommandError, match=r"accounts\.password"):
         call_command(
             "staff", "add", "weak", "--role", "auditor", "--jurisdiction", "411700", "--password-stdin"
         )

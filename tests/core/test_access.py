@@ -149,9 +149,15 @@ def test_every_action_has_a_probe_in_an_access_matrix():
     for path in Path(__file__).resolve().parents[1].glob("*/test_access_matrix.py"):
         tree = ast.parse(path.read_text(encoding="utf-8"))
         for node in ast.walk(tree):
-            if isinstance(node, ast.Assign) and any(
-                isinstance(t, ast.Name) and t.id == "PROBES" for t in node.targets
-            ):
-                assert isinstance(node.value, ast.Dict), path
-                probed |= {k.value for k in node.value.keys if isinstance(k, ast.Constant)}
+            targets = (
+                node.targets
+                if isinstance(node, ast.Assign)
+                else [node.target]
+                if isinstance(node, ast.AnnAssign)
+                else []
+            )
+            if any(isinstance(t, ast.Name) and t.id == "PROBES" for t in targets):
+                value = node.value  # type: ignore[union-attr]
+                assert isinstance(value, ast.Dict), path
+                probed |= {k.value for k in value.keys if isinstance(k, ast.Constant)}
     assert sorted(set(ACTIONS) - probed) == []

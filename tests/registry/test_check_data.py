@@ -10,7 +10,7 @@ from django.core.management import CommandError, call_command
 
 from jiaoguan.core.datachecks import CheckContext, in_batches, run_checks
 from jiaoguan.core.identifiers import make_citizen_id, make_uscc
-from jiaoguan.demo import generate_demo
+from jiaoguan.demo.generate import generate_demo
 from jiaoguan.registry.models import DrivingLicence, Organisation, Person, Vehicle
 
 pytestmark = pytest.mark.django_db

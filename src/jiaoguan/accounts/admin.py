@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import admin
-from django.http import HttpRequest, HttpResponse
 
 from jiaoguan.core.admin import AccessAdmin
-from jiaoguan.core.audit import audit_record
 from jiaoguan.core.identifiers import mask_id_number, mask_phone
 
 from .models import User
@@ -53,15 +49,5 @@ class UserAdmin(AccessAdmin):
     def masked_mobile(self, obj: User) -> str:
         return mask_phone(obj.mobile) if obj.mobile else ""
 
-    def change_view(
-        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: Any = None
-    ) -> HttpResponse:
-        response = super().change_view(request, object_id, form_url, extra_context)
-        if request.method == "GET" and response.status_code == 200:
-            obj = self.get_object(request, object_id)
-            if obj is not None:
-                audit_record(
-                    actor=request.user, action="view", subject=obj, subject_person_id=obj.person_id,
-                    summary="后台查看用户账号 back-office view of an account", request=request,
-                )  # fmt: skip
-        return response
+    def person_id_of(self, obj: User) -> int | None:
+        return obj.person_id

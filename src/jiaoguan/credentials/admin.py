@@ -37,6 +37,7 @@ class CredentialAdmin(AccessAdmin):
 
     view_action = services.CREDENTIAL_VIEW
     division_fields = ("vehicle__division", "licence__division")
+    audit_on_open = False  # credential_for_staff reads the record and audits it
     list_display = ["kind_words", "subject", "holder", "status_words", "valid_until", "issued"]
     list_filter = ["kind", "status"]
     search_fields = ["=vehicle__plate_number", "=licence__holder__id_number"]

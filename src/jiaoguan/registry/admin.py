@@ -23,7 +23,6 @@ from django.utils.html import format_html, format_html_join
 
 from jiaoguan.core.access import can
 from jiaoguan.core.admin import AccessAdmin
-from jiaoguan.core.audit import audit_record
 from jiaoguan.core.errors import DomainError
 from jiaoguan.core.identifiers import mask_id_number, mask_name, mask_phone, parse_plate
 
@@ -143,9 +142,6 @@ class RegistryAdmin(AccessAdmin):
             return self.has_change_permission(request, obj)
         return obj is None or self.get_queryset(request).filter(pk=obj.pk).exists()
 
-    def person_id_of(self, obj: Any) -> int | None:
-        return None
-
     def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
         form = super().get_form(request, obj, change=change, **kwargs)
         admin_ = self
@@ -169,17 +165,7 @@ class RegistryAdmin(AccessAdmin):
         obj = self.get_object(request, object_id)
         if obj is None:
             raise Http404("not found")  # not visible and missing answer alike, so ids cannot be probed
-        response = super().change_view(request, object_id, form_url, extra_context)
-        if request.method == "GET" and response.status_code == 200:
-            audit_record(
-                actor=request.user,
-                action="view",
-                subject=obj,
-                subject_person_id=self.person_id_of(obj),
-                summary=f"后台查看 back-office view {obj._meta.verbose_name}",
-                request=request,
-            )
-        return response
+        return super().change_view(request, object_id, form_url, extra_context)
 
     def history_view(self, request: HttpRequest, object_id: str, extra_context: Any = None) -> HttpResponse:
         if self.get_object(request, object_id) is None:
@@ -470,40 +456,3 @@ class DrivingLicenceAdmin(RegistryAdmin):
                 ((f"{e.occurred_on:%Y-%m-%d}", f"{e.points:+d}", e.source) for e in entries),
             ),
         )
-
-
-class AuditedJurisdictionAdmin(admin.ModelAdmin):
-    """The older read-side base of the violations back office: scoped by ``scoped``, opens audited.
-
-    Kept only until that back office moves onto ``core.admin.AccessAdmin``; the registry's own
-    admins above do not use it. It saves nothing on its own: its users are read-only.
-    """
-
-    def scoped(self, request: HttpRequest, qs: QuerySet[Any]) -> QuerySet[Any]:
-        return qs
-
-    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
-        return self.scoped(request, super().get_queryset(request))
-
-    def person_id_of(self, obj: Any) -> int | None:
-        return None
-
-    def change_view(
-        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: Any = None
-    ) -> HttpResponse:
-        response = super().change_view(request, object_id, form_url, extra_context)
-        if request.method == "GET" and response.status_code == 200:
-            obj = self.get_object(request, object_id)
-            if obj is not None:
-                audit_record(
-                    actor=request.user,
-                    action="view",
-                    subject=obj,
-                    subject_person_id=self.person_id_of(obj),
-                    summary=f"后台查看 back-office view {obj._meta.verbose_name}",
-                    request=request,
-                )
-        return response
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
