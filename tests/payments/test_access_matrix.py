@@ -27,12 +27,6 @@ pytestmark = pytest.mark.django_db
 ACTION_NAMES = sorted(name for name in ACTIONS if name.startswith("payments."))
 
 
-@pytest.fixture(autouse=True)
-def fast_passwords(settings):
-    """The world makes several accounts per case; Argon2 would spend most of the matrix's time."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @dataclass
 class Case:
     world: Any

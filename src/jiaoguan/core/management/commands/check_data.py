@@ -2,22 +2,14 @@
 
 from __future__ import annotations
 
-import argparse
 from collections import Counter
-from datetime import date
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
 from jiaoguan.core.datachecks import CheckContext, registered_checks, run_checks
-
-
-def _iso_date(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"expected a date as YYYY-MM-DD, not {text!r}") from exc
+from jiaoguan.core.management.arguments import iso_date
 
 
 class Command(BaseCommand):
@@ -36,7 +28,7 @@ class Command(BaseCommand):
             "--batch-size", type=int, default=2000, help="rows read per query (memory stays bounded)"
         )
         parser.add_argument(
-            "--today", type=_iso_date, default=None, help="the date the rules apply on (default: today)"
+            "--today", type=iso_date, default=None, help="the date the rules apply on (default: today)"
         )
 
     def handle(self, *args: Any, **options: Any) -> None:

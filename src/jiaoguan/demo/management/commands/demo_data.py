@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import time
 from datetime import date
 from typing import Any
@@ -10,14 +9,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
+from jiaoguan.core.management.arguments import iso_date
 from jiaoguan.demo.generate import MIN_PERSONS, generate_demo
-
-
-def _iso_date(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"expected a date as YYYY-MM-DD, not {text!r}") from exc
 
 
 class Command(BaseCommand):
@@ -36,7 +29,7 @@ class Command(BaseCommand):
         )
         parser.add_argument(
             "--today",
-            type=_iso_date,
+            type=iso_date,
             default=None,
             help="date the data is generated for, YYYY-MM-DD (default: today in China)",
         )
