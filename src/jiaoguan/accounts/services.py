@@ -462,20 +462,32 @@ def organisation_register(
     with transaction.atomic():
         if Organisation.objects.filter(uscc=code, account__isnull=False).exists():
             raise _organisation_registered()
-        organisation, created = Organisation.objects.select_for_update().get_or_create(
-            uscc=code,
-            defaults={"name": org_name, "kind": kind, "division": division, "address": address[:200]},
-        )
-        if not created and (organisation.name != org_name):
+        # The organisation's record is the registry's: created or completed through its services.
+        is_representative = representative_role == OrganisationMember.Role.LEGAL_REPRESENTATIVE
+        organisation = Organisation.objects.select_for_update().filter(uscc=code).first()
+        if organisation is None:
+            organisation = registry_services.organisation_create(
+                actor=actor,
+                data={
+                    "uscc": code, "name": org_name, "kind": kind, "division": division,
+                    "address": address[:200], "legal_representative": rep.pk if is_representative else None,
+                },
+                request=request,
+            )  # fmt: skip
+        elif organisation.name != org_name:
             raise ValidationFailed(
                 "accounts.organisation_name_mismatch",
                 "单位名称与登记信息不一致。",
                 "The organisation name does not match the record.",
                 field="organisation_name",
             )
-        if representative_role == OrganisationMember.Role.LEGAL_REPRESENTATIVE:
-            organisation.legal_representative = rep
-            organisation.save(update_fields=["legal_representative"])
+        elif is_representative and organisation.legal_representative_id != rep.pk:
+            organisation = registry_services.organisation_change(
+                actor=actor,
+                organisation_id=organisation.pk,
+                data={"legal_representative": rep.pk},
+                request=request,
+            )
         user = User(
             username=code,
             kind=User.Kind.ORGANISATION,
