@@ -187,7 +187,7 @@ def home(request: HttpRequest) -> HttpResponse:
     grid = _grid(_elder(request), user)
     if not user.is_authenticated:
         return render(request, "accounts/landing.html", {"groups": grid})
-    if user.kind == User.Kind.STAFF:
+    if can(user, "core.counter.enter"):
         return redirect("accounts:counter")
     today = timezone.localdate()
     vehicles = [vehicle_card(v) for v in registry_selectors.my_vehicle_statuses(user=user, today=today)]
@@ -275,7 +275,7 @@ def elder_mode(request: HttpRequest) -> HttpResponse:
 
 
 def _after_login(user: User) -> str:
-    return reverse("accounts:counter") if user.kind == User.Kind.STAFF else reverse("accounts:home")
+    return reverse("accounts:counter") if can(user, "core.counter.enter") else reverse("accounts:home")
 
 
 def register(request: HttpRequest) -> HttpResponse:
@@ -444,7 +444,8 @@ def me(request: HttpRequest) -> HttpResponse:
         "jurisdiction": _division_label(user.jurisdiction),
         "username": user.username if user.kind == User.Kind.STAFF else "",
     }
-    return render(request, "accounts/me.html", {"profile": profile, "access": access})
+    context = {"profile": profile, "access": access, "show_access": can(user, "accounts.access_log.view")}
+    return render(request, "accounts/me.html", context)
 
 
 @access_required("accounts.contact.change")
