@@ -9,7 +9,9 @@ class AccountsConfig(AppConfig):
     def ready(self) -> None:
         from jiaoguan.core.api import register_token_resolver
 
+        from . import datachecks
         from .services import api_token_user
 
         # core authenticates bearer tokens without importing accounts (it is the layer below).
         register_token_resolver(api_token_user)
+        datachecks.register()
