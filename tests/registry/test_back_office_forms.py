@@ -444,3 +444,14 @@ def test_a_non_local_owner_of_a_local_vehicle_can_be_opened_but_not_changed(
     assert page.status_code == 200
     assert not page.context["has_change_permission"]
     assert client.post(url, {"name": "改名"}).status_code == 403
+
+
+def test_a_wrong_vin_is_shown_together_with_the_fields_still_missing(staff_client, make_person):
+    """The clerk learns at once that the VIN is wrong, not only after filling every other field."""
+    client = staff_client()
+    before = counts()
+    response = client.post(f"{VEHICLES}add/", {"vin": "LFV3B2FY1N3102396", "plate_number": "豫Q12345"})
+
+    assert "校验位" in refused(response, "vin")
+    assert refused(response, "kind")  # still required
+    assert counts() == before

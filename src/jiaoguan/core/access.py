@@ -57,6 +57,18 @@ STAFF_ROLES: frozenset[Role] = frozenset(
 )
 PUBLIC_ROLES: frozenset[Role] = frozenset({Role.CITIZEN, Role.ORGANISATION})
 
+ROLE_WORDS: dict[Role, str] = {
+    Role.ANONYMOUS: "未登录 anonymous",
+    Role.CITIZEN: "个人用户 citizen",
+    Role.ORGANISATION: "单位用户 organisation",
+    Role.COUNTER_CLERK: "窗口业务员 counter clerk",
+    Role.VIOLATION_OFFICER: "违法处理民警 violation officer",
+    Role.ACCIDENT_OFFICER: "事故处理民警 accident officer",
+    Role.ACCIDENT_HEAD: "事故处理部门负责人 head of accident unit",
+    Role.AUDITOR: "审计员 auditor",
+    Role.ADMINISTRATOR: "系统管理员 administrator",
+}
+
 
 class Scope(StrEnum):
     OWN = "own"

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.apps import apps
 from django.contrib import admin
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
-from .access import allowed, can, division_prefix_for
+from .access import ROLE_WORDS, Role, allowed, can, division_prefix_for
 from .audit import audit_record
 from .models import AuditEntry
 
@@ -108,6 +109,44 @@ class AccessAdmin(admin.ModelAdmin):
         return response
 
 
+def _role_words(role: str) -> str:
+    try:
+        return ROLE_WORDS[Role(role)]
+    except ValueError:
+        return role or "系统 system"
+
+
+def _model_words(label: str) -> str:
+    """ "registry.vehicle" as the model's name in words ("机动车 vehicle")."""
+    try:
+        return str(apps.get_model(label)._meta.verbose_name)
+    except (LookupError, ValueError):
+        return label
+
+
+class RoleFilter(admin.SimpleListFilter):
+    title = "岗位 role"
+    parameter_name = "actor_role"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [(role.value, words) for role, words in ROLE_WORDS.items() if role is not Role.ANONYMOUS]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        return queryset.filter(actor_role=self.value()) if self.value() else queryset
+
+
+class RecordTypeFilter(admin.SimpleListFilter):
+    title = "记录类型 record type"
+    parameter_name = "subject_type"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        labels = sorted(model._meta.label_lower for model in apps.get_models())
+        return [(label, f"{_model_words(label)} ({label})") for label in labels]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        return queryset.filter(subject_type=self.value()) if self.value() else queryset
+
+
 @admin.register(AuditEntry)
 class AuditEntryAdmin(AccessAdmin):
     """Audit trail (审计日志): read-only; searchable by ID number, plate and staff member."""
@@ -120,11 +159,11 @@ class AuditEntryAdmin(AccessAdmin):
         "actor_role_words",
         "actor_jurisdiction",
         "action",
-        "subject_type",
+        "subject_words",
         "summary",
         "reason",
     ]
-    list_filter = ["action", "actor_role", "subject_type"]
+    list_filter = ["action", RoleFilter, RecordTypeFilter]
     search_help_text = "按证件号码(完整)、号牌号码、工作人员账号或记录编号查找 · ID number, plate, staff account or record id"
     search_fields = ["actor_label", "=subject_id", "summary"]
     date_hierarchy = "at"
@@ -146,19 +185,11 @@ class AuditEntryAdmin(AccessAdmin):
 
     @admin.display(description="岗位 role", ordering="actor_role")
     def actor_role_words(self, obj: AuditEntry) -> str:
-        from .access import Role
+        return _role_words(obj.actor_role)
 
-        words = {
-            Role.CITIZEN: "个人用户 citizen",
-            Role.ORGANISATION: "单位用户 organisation",
-            Role.COUNTER_CLERK: "窗口业务员 counter clerk",
-            Role.VIOLATION_OFFICER: "违法处理民警 violation officer",
-            Role.ACCIDENT_OFFICER: "事故处理民警 accident officer",
-            Role.ACCIDENT_HEAD: "事故处理部门负责人 head of accident unit",
-            Role.AUDITOR: "审计员 auditor",
-            Role.ADMINISTRATOR: "系统管理员 administrator",
-        }
-        return words.get(obj.actor_role, obj.actor_role or "系统 system")  # type: ignore[call-overload]
+    @admin.display(description="记录类型 record type", ordering="subject_type")
+    def subject_words(self, obj: AuditEntry) -> str:
+        return _model_words(obj.subject_type)
 
     def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return can(request.user, self.view_action)

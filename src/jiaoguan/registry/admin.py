@@ -24,7 +24,15 @@ from django.utils.html import format_html, format_html_join
 from jiaoguan.core.access import can
 from jiaoguan.core.admin import AccessAdmin
 from jiaoguan.core.errors import DomainError
-from jiaoguan.core.identifiers import mask_id_number, mask_name, mask_phone, parse_plate
+from jiaoguan.core.identifiers import (
+    mask_id_number,
+    mask_name,
+    mask_phone,
+    parse_plate,
+    validate_mobile,
+    validate_uscc,
+    validate_vin,
+)
 
 from . import rules, selectors, services
 from .models import DrivingLicence, Organisation, Person, Vehicle
@@ -37,6 +45,13 @@ def _compact(term: str) -> str:
     return "".join(ch.upper() if ch.isascii() else ch for ch in text)
 
 
+# The validators of identifiers that stand alone (a plate needs its type, an ID number its kind).
+IDENTIFIER_CHECKS: dict[str, Callable[[str], Any]] = {
+    "vin": validate_vin,
+    "uscc": validate_uscc,
+    "mobile": validate_mobile,
+    "owner_mobile": validate_mobile,
+}
 UNKNOWN_VALUE = "未知取值 {value}（请改为表中的值） unknown value {value}"
 
 
@@ -96,6 +111,7 @@ class RegistryForm(forms.ModelForm):
         # In place of ModelForm._post_clean rather than in clean(): Django's own model checks
         # (unique values) would otherwise run after the service saved the row, against it.
         if self.errors:
+            self._check_identifiers_alone()
             return
         try:
             self.instance = type(self).service(
@@ -106,6 +122,17 @@ class RegistryForm(forms.ModelForm):
                 self._put(error)
         except DomainError as exc:
             self._put(exc)
+
+    def _check_identifiers_alone(self) -> None:
+        """With other fields still missing the service cannot run; identifiers that need no other
+        field are checked anyway, so a wrong VIN is shown together with the missing fields."""
+        for name, check in IDENTIFIER_CHECKS.items():
+            value = self.cleaned_data.get(name)
+            if name in self.fields and value and name not in self.errors:
+                try:
+                    check(value)
+                except DomainError as exc:
+                    self.add_error(name, exc.message)
 
     def _put(self, error: DomainError) -> None:
         name = error.field if error.field in self.fields else None
