@@ -76,6 +76,18 @@ def test_v2_someone_elses_vehicle_is_invisible(owner_driver, record):
         handle(user, record(other_vehicle))
 
 
+def test_v2_a_vehicle_with_an_unknown_stored_use_is_handled_as_a_key_vehicle(owner_driver, record):
+    """A use nature the tables do not know (written around the services) gets V2's stricter rule."""
+    from jiaoguan.registry.models import Vehicle
+
+    user, _person, vehicle, _licence = owner_driver()
+    violation = record(vehicle)
+    Vehicle.objects.filter(pk=vehicle.pk).update(use_nature="smuggling")
+    with pytest.raises(NotAllowed) as error:
+        handle(user, violation)
+    assert error.value.code == "violations.key_vehicle_by_organisation"
+
+
 def test_v2_key_vehicle_only_by_its_organisation(
     owner_driver, record, make_vehicle, organisation_user, make_person, make_licence
 ):

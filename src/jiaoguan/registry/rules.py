@@ -239,9 +239,17 @@ _KEY_VEHICLE_USES = frozenset(
 
 
 def is_key_vehicle(kind: VehicleKind | str, use: UseNature | str) -> bool:
-    """Whether a vehicle is a key vehicle (重点车辆, REQ V2); decided by its use nature."""
-    VehicleKind(kind)  # validate
-    return UseNature(use) in _KEY_VEHICLE_USES
+    """Whether a vehicle is a key vehicle (重点车辆, REQ V2); decided by its use nature.
+
+    A stored kind or use the tables do not know counts as a key vehicle: the stricter rule
+    (handled by the organisation or at the counter, V2) applies until the record is corrected.
+    """
+    try:
+        VehicleKind(kind)
+        return UseNature(use) in _KEY_VEHICLE_USES
+    except ValueError:
+        logger.warning("unknown vehicle kind %r or use nature %r: treated as a key vehicle", kind, use)
+        return True
 
 
 # ---------------------------------------------------------------------------
