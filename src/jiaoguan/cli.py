@@ -6,6 +6,8 @@ jiaoguan test [pytest args]                          run the test suite
 jiaoguan dispatch_outbox                             retry unsent notifications
 jiaoguan import-violations FILE                      import camera records (JSON lines or CSV)
 jiaoguan reconcile-payments [--day YYYY-MM-DD]       reconcile fine payments with the gateway
+jiaoguan check-data                                  list stored rows today's validators refuse
+jiaoguan staff add NAME --role R --jurisdiction C    a staff login (the first administrator)
 jiaoguan <manage.py command> ...                     any Django management command
 """
 
