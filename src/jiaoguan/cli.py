@@ -17,6 +17,7 @@ import argparse
 import os
 import secrets
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -80,6 +81,37 @@ def _outbox_loop(stop: threading.Event) -> None:
             close_old_connections()
 
 
+def _ports_in_use(host: str, ports: list[tuple[str, int]]) -> list[tuple[str, int]]:
+    """The (option, port) pairs another program already listens on.
+
+    Checked before anything starts: otherwise the demo would talk to whatever answers on
+    the gateway's port, or gunicorn would fail after the data had been prepared.
+    """
+    busy = []
+    for option, port in ports:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            probe.settimeout(0.5)
+            if probe.connect_ex(("127.0.0.1" if host in ("0.0.0.0", "") else host, port)) == 0:  # noqa: S104
+                busy.append((option, port))
+    return busy
+
+
+def _answers(process: subprocess.Popen[bytes], port: int, *, seconds: float = 15) -> bool:
+    """Whether our own process came up listening on ``port`` (False if it exited first)."""
+    import time
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            return False
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            probe.settimeout(0.5)
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                return True
+        time.sleep(0.1)
+    return False
+
+
 def up(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="jiaoguan up", description="Serve the platform with demo data.")
     parser.add_argument("--port", type=int, default=int(os.environ.get("JIAOGUAN_PORT", "8000")))
@@ -94,11 +126,23 @@ def up(argv: list[str]) -> int:
     )  # fmt: skip
     args = parser.parse_args(argv)
 
+    fake_gateway = "JIAOGUAN_PAYMENT_GATEWAY_URL" not in os.environ
+    busy = _ports_in_use(
+        args.host, [("--port", args.port), *([("--gateway-port", args.gateway_port)] if fake_gateway else [])]
+    )
+    if busy:
+        for option, port in busy:
+            print(
+                f"jiaoguan: port {port} is already in use by another program; choose a free one with "
+                f"{option} (e.g. {option} {port + 10}).",
+                file=sys.stderr,
+            )
+        return 2
+
     data_dir = Path(args.data_dir).resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
     # The platform's own address (payment return and notice URLs) and the demo gateway's.
     os.environ.setdefault("JIAOGUAN_PUBLIC_BASE_URL", f"http://{args.host}:{args.port}")
-    fake_gateway = "JIAOGUAN_PAYMENT_GATEWAY_URL" not in os.environ
     if fake_gateway:
         os.environ["JIAOGUAN_PAYMENT_GATEWAY_URL"] = f"http://127.0.0.1:{args.gateway_port}"
     _django(str(data_dir), demo=True)
@@ -163,6 +207,15 @@ def up(argv: list[str]) -> int:
             [sys.executable, "-m", "jiaoguan.cli", "fake_payment_gateway", "--port", str(args.gateway_port)],
             env=env,
         )
+    if gateway is not None and not _answers(gateway, args.gateway_port):
+        # Lost the port after the check (another program took it): never run against a stranger.
+        server.terminate()
+        print(
+            f"jiaoguan: the fake payment gateway could not listen on port {args.gateway_port}; "
+            "choose a free one with --gateway-port.",
+            file=sys.stderr,
+        )
+        return 2
     stop = threading.Event()
     worker = threading.Thread(target=_outbox_loop, args=(stop,), daemon=True)
     worker.start()

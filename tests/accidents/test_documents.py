@@ -504,6 +504,7 @@ def photo(size: tuple[int, int] = (640, 480), fmt: str = "JPEG", mode: str = "RG
     return out.getvalue()
 
 
+@pytest.mark.usefixtures("chinese_font")
 @pytest.mark.parametrize(("fmt", "mode"), [("JPEG", "RGB"), ("PNG", "RGBA")])
 def test_stamp_image_keeps_size_and_marks_the_bottom_band(fmt, mode):
     original_bytes = photo(fmt=fmt, mode=mode)
@@ -527,6 +528,7 @@ def test_stamp_image_keeps_size_and_marks_the_bottom_band(fmt, mode):
     assert max(band_old) < 230  # the white came from the stamp, not from the photo
 
 
+@pytest.mark.usefixtures("chinese_font")
 def test_stamp_image_text_differs_with_the_text():
     original = photo()
     assert stamp_image(original, text=STAMP) != stamp_image(original, text="下载人：李* 2026-11-28 09:00")
