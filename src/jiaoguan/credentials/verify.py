@@ -89,6 +89,13 @@ def rejected(error: TokenRejected, checks: list[tuple[str, bool]]) -> Verdict:
     return Verdict(False, error.reason, error.message_zh, error.message_en, checks=checks)
 
 
+# Refusals that come after the signature has checked out; every other refusal means the
+# token as presented did not pass (unreadable, not as issued, unknown key, bad signature).
+_AFTER_SIGNATURE = frozenset(
+    {"kind_mismatch", "bad_claims", "key_not_valid_at_issue", "not_yet_valid", "expired"}
+)
+
+
 def verdict_for(
     text: str,
     *,
@@ -102,7 +109,7 @@ def verdict_for(
     try:
         decoded = decode_and_verify(text, keys=keys, now=now)
     except TokenRejected as error:
-        checks.append(("signature", error.reason not in {"bad_signature", "unknown_key", "alg_mismatch"}))
+        checks.append(("signature", error.reason in _AFTER_SIGNATURE))
         if error.reason in {"expired", "not_yet_valid"}:
             checks.append(("validity", False))
         return rejected(error, checks)
