@@ -841,20 +841,49 @@ def credential_token(*, credential: Credential, mode: int, now: datetime | None 
     return text, expires_at
 
 
-def status_list_token(*, now: datetime | None = None, valid_seconds: int = 24 * 3600) -> str:
-    """The signed list of non-valid credentials for offline verifiers (SL1)."""
-    now = now or timezone.now()
+# Kinds numbered outside the Credential table (AQ1 accident query credentials) list their
+# statuses in an index space of their own: (prefixes, callable giving (size, {index: code})).
+StatusSpace = Callable[[], tuple[int, dict[int, int]]]
+STATUS_SPACES: dict[tuple[str, ...], StatusSpace] = {}
+
+
+def register_status_space(prefixes: tuple[str, ...], listed: StatusSpace) -> None:
+    """List a kind's statuses in the signed status list under its own index space (issue 10).
+
+    Each kind's credential id is read only in the space of its own kind, so a revoked AQ1
+    shows revoked offline and another kind's revocation at the same number never shows on it.
+    """
+    STATUS_SPACES[tuple(prefixes)] = listed
+
+
+E_CREDENTIAL_KINDS = tuple(Credential.Kind.values)  # VI1 and DL1 share one allocator: Credential.pk
+
+
+def _e_credential_statuses() -> tuple[int, dict[int, int]]:
     last = Credential.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
     statuses = {
         pk: STATUS_CODE[status]
         for pk, status in Credential.objects.exclude(status="valid").values_list("pk", "status").iterator()
     }
+    return last + 1, statuses
+
+
+def status_list_token(*, now: datetime | None = None, valid_seconds: int = 24 * 3600) -> str:
+    """The signed list of non-valid credentials for offline verifiers (SL1), one index space per kind."""
+    now = now or timezone.now()
+    size, statuses = _e_credential_statuses()
+    spaces = []
+    for prefixes, listed in sorted(STATUS_SPACES.items()):
+        space_size, space_statuses = listed()
+        spaces.append([list(prefixes), pack_status_bits(space_statuses, space_size), space_size])
     return sign_payload(
         schema=STATUS_LIST,
         data={
-            "bits": pack_status_bits(statuses, last + 1),
-            "size": last + 1,
+            "bits": pack_status_bits(statuses, size),
+            "size": size,
             "issuer": settings.CREDENTIAL_ISSUER,
+            "kinds": list(E_CREDENTIAL_KINDS),
+            "spaces": spaces,
         },
         index=0,
         issued_at=int(now.timestamp()),

@@ -121,8 +121,16 @@ REMARKS: dict[str, tuple[str, str]] = {
     "OV": ("境外期间延期", "Deferred while abroad"),
 }
 
+# bits/size: the e-credentials' index space (the kinds in "kinds"); "spaces": [prefixes, bits,
+# size] for each kind numbered in a space of its own (AQ1). Lists signed before "kinds" and
+# "spaces" existed cover VI1 and DL1 only (verify.LEGACY_LISTED_KINDS).
 STATUS_LIST = register_schema(
-    Schema("SL1", "凭证状态列表", "Credential status list", {"bits": 1, "size": 2, "issuer": 3})
+    Schema(
+        "SL1",
+        "凭证状态列表",
+        "Credential status list",
+        {"bits": 1, "size": 2, "issuer": 3, "kinds": 4, "spaces": 5},
+    )
 )
 
 

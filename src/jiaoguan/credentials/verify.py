@@ -207,14 +207,39 @@ def status_from_bits(bits: bytes, size: int, index: int) -> str:
     return STATUS_CODES[(byte >> (index * 2 % 8)) & 3]
 
 
+# A status list signed before every kind had an index space of its own lists only these.
+LEGACY_LISTED_KINDS = ("VI1", "DL1")
+
+
 @dataclass(frozen=True)
 class _LoadedStatusList:
     kid: bytes
     public_der: bytes
     expires_at: int
     not_before: int
-    bits: bytes  # unpacked: two bits per credential index
-    size: int
+    # Per kind prefix: its index space, unpacked (two bits per credential index), and its size.
+    # Kinds that share one allocator share one entry; a kind not listed has no status offline.
+    sections: dict[str, tuple[bytes, int]]
+
+
+def _unpack(bits: Any, size: int) -> tuple[bytes, int]:
+    return zlib.decompress(bytes(bits), bufsize=(size * 2 + 7) // 8 + 16), size
+
+
+def status_sections(data: dict[str, Any]) -> dict[str, tuple[bytes, int]]:
+    """The index spaces of a status list's signed data, by the kind prefixes each one serves.
+
+    ``bits``/``size`` are the e-credentials' space (the kinds in ``kinds``); ``spaces`` holds
+    ``[prefixes, bits, size]`` for every kind numbered elsewhere, such as accident query
+    credentials (AQ1), so an index is only ever read in its own kind's space.
+    """
+    main = _unpack(data["bits"], int(data["size"]))
+    sections = {str(kind): main for kind in data.get("kinds") or LEGACY_LISTED_KINDS}
+    for prefixes, bits, size in data.get("spaces") or []:
+        section = _unpack(bits, int(size))
+        for prefix in prefixes:
+            sections[str(prefix)] = section
+    return sections
 
 
 # Verifying the status list's signature and unpacking it once per list, not once per
@@ -235,15 +260,12 @@ def _status_list(status_list: str, trust: dict[bytes, PublicKey], now: int) -> _
     listed = decode_and_verify(status_list, keys=trust.get, now=now)
     if listed.schema is not STATUS_LIST:
         raise TokenRejected("kind", "不是状态列表。", "That is not a status list.")
-    size = int(listed.data["size"])
-    bits = zlib.decompress(bytes(listed.data["bits"]), bufsize=(size * 2 + 7) // 8 + 16)
     loaded = _LoadedStatusList(
         kid=listed.kid,
         public_der=trust[listed.kid].public_der,
         expires_at=listed.expires_at,
         not_before=listed.not_before,
-        bits=bits,
-        size=size,
+        sections=status_sections(listed.data),
     )
     if len(_STATUS_LISTS) >= 4:
         _STATUS_LISTS.clear()
@@ -251,11 +273,15 @@ def _status_list(status_list: str, trust: dict[bytes, PublicKey], now: int) -> _
     return loaded
 
 
-def _lookup(loaded: _LoadedStatusList, index: int) -> str:
-    if not 0 <= index < loaded.size:
+def _lookup(loaded: _LoadedStatusList, kind: str, index: int) -> str:
+    section = loaded.sections.get(kind)
+    if section is None:
+        return "unknown"
+    bits, size = section
+    if not 0 <= index < size:
         return "unknown"
     position = index * 2 // 8
-    byte = loaded.bits[position] if position < len(loaded.bits) else 0
+    byte = bits[position] if position < len(bits) else 0
     return STATUS_CODES[(byte >> (index * 2 % 8)) & 3]
 
 
@@ -278,6 +304,6 @@ def verify_offline(text: str, *, trust: dict[bytes, PublicKey], status_list: str
     def status_of(decoded: Decoded) -> str:
         if decoded.schema is STATUS_LIST or loaded is None:
             return "unknown"
-        return _lookup(loaded, decoded.index)
+        return _lookup(loaded, decoded.schema.prefix, decoded.index)
 
     return verdict_for(text, keys=trust.get, status_of=status_of, now=now)
