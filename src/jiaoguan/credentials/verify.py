@@ -47,6 +47,7 @@ class Verdict:
     expires_at: int | None = None
     subject: dict[str, Any] = field(default_factory=dict)
     checks: list[tuple[str, bool]] = field(default_factory=list)
+    checked_at: int | None = None  # an on-screen QR already used: when it was first checked
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -64,6 +65,7 @@ class Verdict:
             "expires_at": self.expires_at,
             "subject": self.subject,
             "checks": [{"check": name, "ok": ok} for name, ok in self.checks],
+            "checked_at": self.checked_at,
         }
 
 
@@ -104,7 +106,11 @@ def verdict_for(
     now: int,
     extra_check: Callable[[Decoded], TokenRejected | None] | None = None,
 ) -> Verdict:
-    """Run every check in order; the first failure decides, and the checks list says how far it got."""
+    """Run every check in order; the first failure decides, and the checks list says how far it got.
+
+    ``extra_check`` runs last, once everything else has passed, because it may use something
+    up: online, the nonce of an on-screen QR is consumed by the first check that gets that far.
+    """
     checks: list[tuple[str, bool]] = []
     try:
         decoded = decode_and_verify(text, keys=keys, now=now)
@@ -124,13 +130,6 @@ def verdict_for(
         "expires_at": decoded.expires_at,
         "subject": subject_view(decoded),
     }
-    if extra_check is not None:
-        problem = extra_check(decoded)
-        if problem is not None:
-            checks.append(("freshness", False))
-            return Verdict(
-                False, problem.reason, problem.message_zh, problem.message_en, checks=checks, **base
-            )
     status = status_of(decoded)
     checks.append(("status", status == "valid"))
     if status != "valid":
@@ -144,6 +143,21 @@ def verdict_for(
             checks=checks,
             **base,
         )
+    if extra_check is not None:
+        problem = extra_check(decoded)
+        if problem is not None:
+            checks.append(("freshness", False))
+            return Verdict(
+                False,
+                problem.reason,
+                problem.message_zh,
+                problem.message_en,
+                status=status,
+                checks=checks,
+                checked_at=getattr(problem, "checked_at", None),
+                **base,
+            )
+        checks.append(("freshness", True))
     return Verdict(
         True,
         "ok",
