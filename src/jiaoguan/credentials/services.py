@@ -787,7 +787,14 @@ def sign_payload(
     mode: int = DisplayMode.OFFLINE,
     nonce: bytes | None = None,
 ) -> str:
-    """Sign any schema's data with the active key: the one signing path for every token kind."""
+    """Sign any schema's data with the active key: the one signing path for every token kind.
+
+    Nothing outlives ``MAX_TOKEN_LIFETIME``: a retired key stays on the trust list exactly
+    that long (plus the minute a process may keep signing with it), so whatever it signed
+    can still be verified offline until it expires.
+    """
+    if expires_at - issued_at > signing.MAX_TOKEN_LIFETIME.total_seconds():
+        raise ValueError(f"{schema.prefix}: a token may live at most {signing.MAX_TOKEN_LIFETIME.days} days")
     key, private_pem = signing.active_key()
     algorithm = algorithm_for(key.alg)
     if algorithm is None:
