@@ -155,6 +155,15 @@ def up(argv: list[str]) -> int:
 
     print(f"jiaoguan: data in {data_dir}", flush=True)
     call_command("migrate", interactive=False, verbosity=0)
+    from django.core.exceptions import ImproperlyConfigured
+
+    from jiaoguan.credentials.keys import signing_key_ready
+
+    try:  # before anything answers: the trust list must never be empty
+        print(f"jiaoguan: credential signing key {signing_key_ready().kid}", flush=True)
+    except ImproperlyConfigured as error:
+        print(f"jiaoguan: {error}", file=sys.stderr)
+        return 1
     today = timezone.localdate()
     if not Person.objects.exists():
         print(f"jiaoguan: generating demo data ({args.persons} persons, seed {args.seed}) ...", flush=True)

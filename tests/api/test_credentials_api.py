@@ -104,3 +104,30 @@ def test_published_trust_and_status_lists_verify_offline(owner_with_mark):
     status_list = client.get("/api/v1/credentials/status-list").json()["status_list"]
     verdict = verify_offline(text, trust=trust, status_list=status_list, now=int(time.time()))
     assert not verdict.valid and verdict.reason == "revoked"
+
+
+@pytest.mark.django_db
+def test_readme_on_a_fresh_server_keys_then_status_list_then_offline_verification(owner_with_mark):
+    """Issue 10, item 2: the README's order on a fresh demo server. The trust list downloaded
+    first already holds the key that signs the status list and the credential shown after."""
+    import importlib
+    import sys
+
+    from jiaoguan.credentials.models import SigningKey
+
+    auth, credential, _vehicle = owner_with_mark
+    assert not SigningKey.objects.exists()  # nothing has been signed yet
+    module = sys.modules.get("jiaoguan.wsgi")  # the server process starts
+    importlib.reload(module) if module else importlib.import_module("jiaoguan.wsgi")
+    client = Client()
+    keys_json = client.get("/api/v1/credentials/keys").content.decode()  # curl -o keys.json
+    status_json = client.get("/api/v1/credentials/status-list").content.decode()  # curl -o status.json
+    assert json.loads(keys_json)["keys"]
+    text = post(
+        client, f"/api/v1/me/credentials/{credential.public_id}/tokens", {"mode": "offline"}, **auth
+    ).json()["text"]
+    verdict = verify_offline(
+        text, trust=parse_trust_list(keys_json), status_list=json.loads(status_json)["status_list"],
+        now=int(time.time()),
+    )  # fmt: skip
+    assert verdict.valid, verdict

@@ -104,7 +104,11 @@ class TestHostileInput:
             (lambda t: "DL1:" + t[4:], "kind_mismatch"),
             (lambda t: t[:4] + "!!!" + t[7:], "bad_encoding"),
             (lambda t: "VI1:" + base45.b45encode(b"\xff\x00garbage").decode(), "bad_cbor"),
-            (lambda t: "VI1:" + base45.b45encode(cbor2.dumps([1, 2, 3])).decode(), "bad_structure"),
+            (
+                lambda t: "VI1:" + base45.b45encode(cbor2.dumps(cbor2.CBORTag(18, [1, 2, 3]))).decode(),
+                "bad_structure",
+            ),
+            (lambda t: "VI1:" + base45.b45encode(cbor2.dumps([1, 2, 3])).decode(), "bad_tag"),
             (lambda t: t * 20, "too_long"),
             (lambda t: "", "unknown_prefix"),
         ],

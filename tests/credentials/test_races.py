@@ -65,3 +65,33 @@ def test_revoke_racing_a_reissue_never_leaves_the_revoked_mark_current(
     mark.refresh_from_db()
     assert mark.status in ("revoked", "superseded")
     assert Credential.objects.filter(vehicle=vehicle, status__in=["valid", "suspended"]).count() <= 1
+
+
+def test_concurrent_scans_of_one_online_qr_give_exactly_one_valid(make_person, make_vehicle, run_together):
+    """The first verification consumes the on-screen nonce (issue 10, item 13): of eight scans of
+    the same QR at the same moment exactly one is valid, the others say when it was checked."""
+    if connection.vendor != "postgresql":
+        pytest.skip("row-lock races are exercised on PostgreSQL")
+    import json
+
+    from django.test import Client
+
+    from jiaoguan.credentials.models import OnlineNonce
+    from jiaoguan.credentials.token import DisplayMode
+
+    vehicle = make_vehicle(owner=make_person(), registered_on=timezone.localdate() - timedelta(days=300))
+    mark = services.inspection_mark_issue(vehicle_id=vehicle.pk, event="test")
+    text, _ = services.credential_token(credential=mark, mode=DisplayMode.ONLINE)
+
+    def scan() -> dict:
+        response = Client().post(
+            "/api/v1/credentials/verify", json.dumps({"text": text}), content_type="application/json"
+        )
+        return response.json()
+
+    results = run_together(*[scan for _ in range(8)])
+    assert not [r for r in results if isinstance(r, Exception)], results
+    reasons = sorted(r["reason"] for r in results)
+    assert reasons == ["already_checked"] * 7 + ["ok"], reasons
+    assert len({r["checked_at"] for r in results if r["reason"] == "already_checked"}) == 1
+    assert OnlineNonce.objects.get(credential=mark).verified_count == 8

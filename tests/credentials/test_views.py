@@ -477,6 +477,8 @@ def test_licence_application_reviewed_at_the_counter_then_shown(
     assert "电子驾驶证" in listing and f"/credentials/{application.credential.public_id}/" in listing
     shown = client.get(f"/credentials/{application.credential.public_id}/")
     assert services.credential_verify(text=data_token(shown)).valid
+    # A fresh QR for the verify page: each on-screen QR is checked once.
+    shown = client.get(f"/credentials/{application.credential.public_id}/")
     verdict_page = text_of(client.post("/verify/", {"text": data_token(shown)}))
     assert "verdict-valid" in verdict_page and "准驾车型" in verdict_page and "C1" in verdict_page
 

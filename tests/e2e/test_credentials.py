@@ -165,6 +165,52 @@ def test_a_clerk_revokes_the_mark_in_the_back_office_and_the_owner_sees_why(
         context.close()
 
 
+def test_an_online_qr_is_checked_once_and_the_holder_sees_it(page, browser, live_server, citizen_with_mark):
+    """Issue 10, item 13: the checker scans the holder's QR (green); the holder's screen says it
+    was checked and shows a new QR; the same QR scanned again (a screenshot) is red with the time."""
+    from jiaoguan.credentials.models import OnlineNonce
+
+    user, mark = citizen_with_mark
+    log_in(page, user.username)
+    page.goto(f"/credentials/{mark.public_id}/")
+    token = page.locator("#qr").get_attribute("data-token")
+    assert decode_qr_image(page.locator("#qr svg").screenshot()) == [token]
+
+    context = browser.new_context(
+        viewport={"width": 360, "height": 800}, locale="zh-CN", base_url=live_server.url
+    )
+    try:
+        checker = context.new_page()
+        checker.goto("/verify/")
+        checker.fill("#id_text", token)
+        checker.get_by_role("button", name="核验", exact=True).click()
+        checker.locator(".verdict-valid").wait_for()
+
+        notice = page.locator(".qr-checked")  # credential.js asks every few seconds
+        notice.wait_for(timeout=15000)
+        at = timezone.localtime(OnlineNonce.objects.get(verified_at__isnull=False).verified_at).strftime(
+            "%H:%M"
+        )
+        assert f"已于 {at} 核验" in notice.inner_text()
+        fresh = page.locator("#qr").get_attribute("data-token")
+        assert fresh and fresh != token
+        assert decode_qr_image(page.locator("#qr svg").screenshot()) == [fresh]
+        page.screenshot(path=str(_screenshot_dir() / "credential-checked-360.png"), full_page=True)
+
+        checker.goto("/verify/")
+        checker.fill("#id_text", token)  # the first QR again, as from a screenshot
+        checker.get_by_role("button", name="核验", exact=True).click()
+        verdict = checker.locator(".verdict-invalid")
+        verdict.wait_for()
+        assert f"已于 {at} 核验过" in verdict.inner_text()
+        color = verdict.evaluate("element => getComputedStyle(element).backgroundColor")
+        red, green, blue = (int(part) for part in re.findall(r"\d+", color)[:3])
+        assert red > green and red > blue  # red
+        checker.screenshot(path=str(_screenshot_dir() / "verify-already-checked-360.png"), full_page=True)
+    finally:
+        context.close()
+
+
 def _screenshot_dir():
     from django.conf import settings
 

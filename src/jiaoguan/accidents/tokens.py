@@ -5,7 +5,12 @@ from __future__ import annotations
 from django.utils import timezone
 
 from jiaoguan.credentials.keys import MAX_TOKEN_LIFETIME
-from jiaoguan.credentials.services import register_status_resolver, sign_payload
+from jiaoguan.credentials.services import (
+    STATUS_CODE,
+    register_status_resolver,
+    register_status_space,
+    sign_payload,
+)
 from jiaoguan.credentials.token import Decoded, DisplayMode, Schema, register_schema
 
 ACCIDENT_QUERY = register_schema(
@@ -40,4 +45,14 @@ def _status(decoded: Decoded) -> str:
     return "revoked" if credential.revoked_at else "valid"
 
 
+def _listed() -> tuple[int, dict[int, int]]:
+    """AQ1's own index space in the status list: an AQ1 carries its query credential's id (A5)."""
+    from .models import QueryCredential
+
+    last = QueryCredential.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+    revoked = QueryCredential.objects.filter(revoked_at__isnull=False).values_list("pk", flat=True)
+    return last + 1, {pk: STATUS_CODE["revoked"] for pk in revoked.iterator()}
+
+
 register_status_resolver("AQ1", _status)
+register_status_space(("AQ1",), _listed)

@@ -44,6 +44,9 @@ class VerdictOut(Schema):
     expires_at: int | None
     subject: dict[str, Any]
     checks: list[CheckOut]
+    checked_at: int | None = Field(
+        None, description="reason already_checked: when this on-screen QR was first checked (unix seconds)"
+    )
 
 
 class CredentialOut(Schema):
@@ -52,6 +55,9 @@ class CredentialOut(Schema):
     status: str
     valid_until: str
     subject: dict[str, Any]
+    last_checked_at: str | None = Field(
+        None, description="when one of its on-screen QRs was last verified (ISO 8601), if recently"
+    )
 
 
 class TokenIn(InputSchema):
@@ -86,7 +92,11 @@ def status_list(request: HttpRequest) -> HttpResponse:
 @router.post("/credentials/verify", response={200: VerdictOut, 422: ErrorOut}, auth=None)
 @access_required("credentials.verify")
 def verify(request: HttpRequest, payload: VerifyIn) -> Any:
-    """Verify a credential's QR text: always 200 with valid true/false and the reason (E4)."""
+    """Verify a credential's QR text: always 200 with valid true/false and the reason (E4).
+
+    An on-screen (online) QR is valid once: the first verification uses it up, a repeat answers
+    ``already_checked`` with ``checked_at``. Offline and printed ones are checked by status only.
+    """
     return services.credential_verify(text=payload.text).as_dict()
 
 
@@ -102,6 +112,7 @@ def my_credentials(request: HttpRequest) -> Any:
             "status": c.status,
             "valid_until": c.valid_until.isoformat(),
             "subject": c.data,
+            "last_checked_at": c.last_checked_at.isoformat() if c.last_checked_at else None,  # type: ignore[attr-defined]
         }
         for c in selectors.my_credentials(user=request.auth)  # type: ignore[attr-defined]
     ]

@@ -36,6 +36,9 @@ class Algorithm(Protocol):
     def verify(self, public_der: bytes, data: bytes, signature: bytes) -> bool: ...
 
 
+P256_ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
+
+
 class Es256:
     """ECDSA over P-256 with SHA-256; signature is r||s, 64 bytes."""
 
@@ -58,6 +61,11 @@ class Es256:
         key = serialization.load_pem_private_key(private_pem, password=None)
         assert isinstance(key, ec.EllipticCurvePrivateKey)
         r, s = decode_dss_signature(key.sign(data, ec.ECDSA(hashes.SHA256())))
+        # (r, n - s) verifies as well as (r, s); the platform always writes the low one, so a
+        # token it signs has one spelling. Verification still takes both: tokens signed before
+        # live up to a year (MAX_TOKEN_LIFETIME) and half of them carry the high one.
+        if s > P256_ORDER // 2:
+            s = P256_ORDER - s
         return r.to_bytes(32, "big") + s.to_bytes(32, "big")
 
     def verify(self, public_der: bytes, data: bytes, signature: bytes) -> bool:

@@ -4,6 +4,9 @@ Private keys live as PEM files in ``CREDENTIAL_KEY_DIR`` (a mounted secret in
 production) or, for the one active key, in ``JIAOGUAN_CREDENTIAL_PRIVATE_KEY``; the
 database keeps only public keys. Rotation adds a new key and retires the old one, which
 keeps verifying until every credential it could have signed has expired.
+
+The active key exists before the server answers (``signing_key_ready`` at startup): made
+then in demo mode, checked otherwise, so the published trust list is never empty.
 """
 
 from __future__ import annotations
@@ -12,19 +15,21 @@ import os
 import secrets
 import threading
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from django.conf import settings
-from django.db import transaction
+from django.core.exceptions import ImproperlyConfigured
+from django.db import DatabaseError, transaction
 from django.utils import timezone
 
 from jiaoguan.core.errors import Conflict
+from jiaoguan.core.locks import lock_named
 
 from .crypto import ES256, PublicKey, algorithm_for
 from .models import SigningKey
 
-# The longest lifetime any token may have (printed credentials); a retired key verifies this long.
+# The longest lifetime any token may have (printed credentials); ``sign_payload`` refuses longer.
 MAX_TOKEN_LIFETIME = timedelta(days=366)
 
 
@@ -65,6 +70,12 @@ def key_create(*, alg: int = ES256, not_before_delay: timedelta = timedelta(0)) 
     return key
 
 
+_ACTIVE_SECONDS = 60.0
+# How long a retired key stays on the trust list: the longest token, signed by a process that
+# still had the key in memory for up to _ACTIVE_SECONDS after the rotation, plus clock leeway.
+RETIRED_KEY_VERIFIES = MAX_TOKEN_LIFETIME + timedelta(seconds=_ACTIVE_SECONDS + 60)
+
+
 def key_rotate(*, alg: int = ES256) -> SigningKey:
     """Add a new active key and retire the current ones (they still verify until not_after)."""
     now = timezone.now()
@@ -73,13 +84,12 @@ def key_rotate(*, alg: int = ES256) -> SigningKey:
         new = key_create(alg=alg)
         for key in current:
             key.retired_at = now
-            key.not_after = now + MAX_TOKEN_LIFETIME
+            key.not_after = now + RETIRED_KEY_VERIFIES
             key.save(update_fields=["retired_at", "not_after"])
     trust_cache_clear()
     return new
 
 
-_ACTIVE_SECONDS = 60.0
 _active: tuple[float, SigningKey, bytes] | None = None
 
 
@@ -97,7 +107,7 @@ def active_key() -> tuple[SigningKey, bytes]:
     return key, pem
 
 
-def _load_active_key() -> tuple[SigningKey, bytes]:
+def _usable_key() -> tuple[SigningKey, bytes] | None:
     now = timezone.now()
     for key in SigningKey.objects.filter(retired_at__isnull=True, not_before__lte=now).order_by(
         "-not_before", "-id"
@@ -105,16 +115,94 @@ def _load_active_key() -> tuple[SigningKey, bytes]:
         pem = _private_pem(key.kid)
         if pem is not None:
             return key, pem
-    if settings.DEMO_MODE or settings.CREDENTIAL_AUTO_KEY:
+    return None
+
+
+def _may_create_key() -> bool:
+    return bool(settings.DEMO_MODE or settings.CREDENTIAL_AUTO_KEY)
+
+
+def _create_first_key() -> tuple[SigningKey, bytes]:
+    """Make the key once: concurrent starters (several server processes) wait and find it."""
+    with transaction.atomic():
+        lock_named("credentials.signing_key")
+        found = _usable_key()
+        if found is not None:
+            return found
         key = key_create(alg=settings.CREDENTIAL_ALG)
-        pem = _private_pem(key.kid)
-        assert pem is not None
-        return key, pem
+    pem = _private_pem(key.kid)
+    assert pem is not None
+    return key, pem
+
+
+def _load_active_key() -> tuple[SigningKey, bytes]:
+    found = _usable_key()
+    if found is not None:
+        return found
+    if _may_create_key():
+        return _create_first_key()
     raise Conflict(
         "credentials.no_signing_key",
         "签发服务暂不可用(没有可用的签名密钥),请稍后再试。",
         "Issuing is unavailable (no signing key is configured); try again later.",
     )
+
+
+NO_KEY_HELP = (
+    "Create one with `jiaoguan keys rotate` (its private key is written to "
+    "JIAOGUAN_CREDENTIAL_KEY_DIR={key_dir}), or give the active private key in "
+    "JIAOGUAN_CREDENTIAL_PRIVATE_KEY with its id in JIAOGUAN_CREDENTIAL_KID. Without it the "
+    "published trust list (/api/v1/credentials/keys) would be empty and no credential could "
+    "be verified offline, so the server does not start. Demo mode (JIAOGUAN_DEMO=1) or "
+    "JIAOGUAN_CREDENTIAL_AUTO_KEY=1 makes one at startup."
+)
+
+
+def signing_key_ready() -> SigningKey:
+    """The active signing key, present before the server answers its first request (E4, E5; issue 10).
+
+    In demo mode (or with ``JIAOGUAN_CREDENTIAL_AUTO_KEY``) a missing key is made now, once
+    however many processes start together; otherwise a missing key, a private key that is
+    not here, or one that does not match its public key stops the start with the reason.
+    """
+    try:
+        found = _usable_key()
+        if found is None and _may_create_key():
+            found = _create_first_key()
+        known = list(SigningKey.objects.filter(retired_at__isnull=True).values_list("kid", flat=True))
+    except DatabaseError as error:
+        raise ImproperlyConfigured(
+            f"Cannot check the credential signing key: {error}. Is the database reachable and "
+            "migrated (`jiaoguan migrate`)?"
+        ) from error
+    help_text = NO_KEY_HELP.format(key_dir=settings.CREDENTIAL_KEY_DIR)
+    if found is None:
+        if known:
+            raise ImproperlyConfigured(
+                f"No private key for the active credential signing key(s) {', '.join(known)} is "
+                f"available to this process (neither {settings.CREDENTIAL_KEY_DIR}/<kid>.pem nor "
+                f"JIAOGUAN_CREDENTIAL_PRIVATE_KEY). {help_text}"
+            )
+        raise ImproperlyConfigured(f"There is no credential signing key. {help_text}")
+    key, pem = found
+    algorithm = algorithm_for(key.alg)
+    if algorithm is None:
+        raise ImproperlyConfigured(
+            f"The active credential signing key {key.kid} uses algorithm {key.alg}, which this "
+            "installation cannot sign with (SM2 needs Tongsuo). Rotate to another algorithm with "
+            "`jiaoguan keys rotate --alg ES256`."
+        )
+    try:
+        matches = algorithm.public_der(pem) == bytes(key.public_der)
+    except (ValueError, TypeError):
+        matches = False
+    if not matches:
+        raise ImproperlyConfigured(
+            f"The private key given for the credential signing key {key.kid} does not belong to it "
+            "(check JIAOGUAN_CREDENTIAL_PRIVATE_KEY and JIAOGUAN_CREDENTIAL_KID). Every credential it "
+            f"signed would fail verification. {help_text}"
+        )
+    return key
 
 
 def _public(key: SigningKey) -> PublicKey:
@@ -127,9 +215,10 @@ def _public(key: SigningKey) -> PublicKey:
     )
 
 
-def trust_list() -> list[PublicKey]:
-    """Every key a verifier should accept now."""
-    now = timezone.now()
+def trust_list(*, now: datetime | None = None) -> list[PublicKey]:
+    """Every key a verifier should accept now: the active ones and every retired key that has
+    signed something still unexpired (it stays until ``not_after``, see RETIRED_KEY_VERIFIES)."""
+    now = now or timezone.now()
     return [_public(k) for k in SigningKey.objects.all() if k.not_after is None or k.not_after > now]
 
 

@@ -136,14 +136,26 @@ class Credential(models.Model):
 
 
 class OnlineNonce(models.Model):
-    """The nonce of an online (on-screen) token; gone after expiry, so a replayed screenshot fails."""
+    """The nonce of an online (on-screen) token (一次性随机码).
+
+    The first online verification consumes it, so the same QR (a screenshot) cannot be checked
+    twice; unused ones are purged after expiry, checked ones kept a while as the holder's record.
+    """
 
     nonce = models.CharField("一次性随机码 nonce", max_length=32, unique=True)
     credential = models.ForeignKey(
         Credential, on_delete=models.CASCADE, related_name="+", verbose_name="电子凭证 credential"
     )
     expires_at = models.DateTimeField("失效时间 expires at", db_index=True)
-    verified_count = models.PositiveIntegerField("核验次数 times verified", default=0)
+    verified_at = models.DateTimeField(
+        "核验时间 checked at",
+        null=True,
+        blank=True,
+        db_comment="first online verification; it consumes the nonce, later scans are refused (E3)",
+    )
+    verified_count = models.PositiveIntegerField(
+        "核验次数 times verified", default=0, db_comment="scans, the first one and refused repeats"
+    )
 
     class Meta:
         verbose_name = "在线出示随机码 online nonce"

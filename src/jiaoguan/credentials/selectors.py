@@ -2,20 +2,32 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import OuterRef, Q, QuerySet, Subquery
 
 from jiaoguan.core.access import division_prefix_for, require
 from jiaoguan.core.errors import NotFound
 
-from .models import Credential, LicenceApplication
+from .models import Credential, LicenceApplication, OnlineNonce
 
 PHOTO_REVIEW = "credentials.photo.review"
 
 
+def _last_online_check() -> Subquery:
+    return Subquery(
+        OnlineNonce.objects.filter(credential=OuterRef("pk"), verified_at__isnull=False)
+        .order_by("-verified_at")
+        .values("verified_at")[:1]
+    )
+
+
 def my_credentials(*, user: Any) -> QuerySet[Credential]:
-    """Current credentials of the user's vehicles and licence (superseded ones are history)."""
+    """Current credentials of the user's vehicles and licence (superseded ones are history).
+
+    Each carries ``last_checked_at``: when one of its on-screen QRs was last verified (E3).
+    """
     mine = Q(pk__in=[])
     if getattr(user, "person_id", None):
         mine = Q(vehicle__owner_person_id=user.person_id) | Q(licence__holder_id=user.person_id)
@@ -24,6 +36,7 @@ def my_credentials(*, user: Any) -> QuerySet[Credential]:
     return (
         Credential.objects.filter(mine, status__in=["valid", "suspended", "revoked"])
         .exclude(status="revoked", superseded_by__isnull=False)
+        .annotate(last_checked_at=_last_online_check())
         .select_related("vehicle", "licence")
         .order_by("kind", "pk")
     )
@@ -35,6 +48,15 @@ def my_credential_get(*, user: Any, public_id: str) -> Credential:
     if found is None:
         raise NotFound("credentials.not_found", "没有找到该凭证。", "No such credential.")
     return found
+
+
+def online_checked_at(*, credential: Credential, nonce: str) -> datetime | None:
+    """When the holder's on-screen QR with this nonce was verified; None while it is unused (E3)."""
+    return (
+        OnlineNonce.objects.filter(credential=credential, nonce=nonce[:32])
+        .values_list("verified_at", flat=True)
+        .first()
+    )
 
 
 def _is_uuid(value: str) -> bool:

@@ -19,6 +19,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import F, Q
 from django.utils import timezone
 
 from jiaoguan.core.access import division_prefix_for, require
@@ -666,8 +667,6 @@ def _division_of(credential: Credential) -> str:
 
 def credentials_visible_to(*, actor: Any) -> Any:
     """Credentials of vehicles and licences registered inside what the staff member may see."""
-    from django.db.models import Q
-
     require(actor, CREDENTIAL_VIEW)
     prefix = division_prefix_for(actor, CREDENTIAL_VIEW)
     if prefix is None:
@@ -788,7 +787,14 @@ def sign_payload(
     mode: int = DisplayMode.OFFLINE,
     nonce: bytes | None = None,
 ) -> str:
-    """Sign any schema's data with the active key: the one signing path for every token kind."""
+    """Sign any schema's data with the active key: the one signing path for every token kind.
+
+    Nothing outlives ``MAX_TOKEN_LIFETIME``: a retired key stays on the trust list exactly
+    that long (plus the minute a process may keep signing with it), so whatever it signed
+    can still be verified offline until it expires.
+    """
+    if expires_at - issued_at > signing.MAX_TOKEN_LIFETIME.total_seconds():
+        raise ValueError(f"{schema.prefix}: a token may live at most {signing.MAX_TOKEN_LIFETIME.days} days")
     key, private_pem = signing.active_key()
     algorithm = algorithm_for(key.alg)
     if algorithm is None:
@@ -810,8 +816,17 @@ def sign_payload(
     )
 
 
-def credential_token(*, credential: Credential, mode: int, now: datetime | None = None) -> tuple[str, int]:
-    """Sign a token to display the credential in one mode; returns (text, expires_at)."""
+@dataclass(frozen=True)
+class ShownToken:
+    """A token minted for display; ``nonce`` (hex) only for the on-screen mode."""
+
+    text: str
+    expires_at: int
+    nonce: str = ""
+
+
+def credential_show(*, credential: Credential, mode: int, now: datetime | None = None) -> ShownToken:
+    """Sign a token to display the credential in one mode (E3); an on-screen one gets a fresh nonce."""
     if credential.status != Credential.Status.VALID:
         raise Conflict(
             "credentials.not_valid",
@@ -838,23 +853,58 @@ def credential_token(*, credential: Credential, mode: int, now: datetime | None 
         mode=mode,
         nonce=nonce,
     )
-    return text, expires_at
+    return ShownToken(text, expires_at, nonce.hex() if nonce else "")
 
 
-def status_list_token(*, now: datetime | None = None, valid_seconds: int = 24 * 3600) -> str:
-    """The signed list of non-valid credentials for offline verifiers (SL1)."""
-    now = now or timezone.now()
+def credential_token(*, credential: Credential, mode: int, now: datetime | None = None) -> tuple[str, int]:
+    """Sign a token to display the credential in one mode; returns (text, expires_at)."""
+    shown = credential_show(credential=credential, mode=mode, now=now)
+    return shown.text, shown.expires_at
+
+
+# Kinds numbered outside the Credential table (AQ1 accident query credentials) list their
+# statuses in an index space of their own: (prefixes, callable giving (size, {index: code})).
+StatusSpace = Callable[[], tuple[int, dict[int, int]]]
+STATUS_SPACES: dict[tuple[str, ...], StatusSpace] = {}
+
+
+def register_status_space(prefixes: tuple[str, ...], listed: StatusSpace) -> None:
+    """List a kind's statuses in the signed status list under its own index space (issue 10).
+
+    Each kind's credential id is read only in the space of its own kind, so a revoked AQ1
+    shows revoked offline and another kind's revocation at the same number never shows on it.
+    """
+    STATUS_SPACES[tuple(prefixes)] = listed
+
+
+E_CREDENTIAL_KINDS = tuple(Credential.Kind.values)  # VI1 and DL1 share one allocator: Credential.pk
+
+
+def _e_credential_statuses() -> tuple[int, dict[int, int]]:
     last = Credential.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
     statuses = {
         pk: STATUS_CODE[status]
         for pk, status in Credential.objects.exclude(status="valid").values_list("pk", "status").iterator()
     }
+    return last + 1, statuses
+
+
+def status_list_token(*, now: datetime | None = None, valid_seconds: int = 24 * 3600) -> str:
+    """The signed list of non-valid credentials for offline verifiers (SL1), one index space per kind."""
+    now = now or timezone.now()
+    size, statuses = _e_credential_statuses()
+    spaces = []
+    for prefixes, listed in sorted(STATUS_SPACES.items()):
+        space_size, space_statuses = listed()
+        spaces.append([list(prefixes), pack_status_bits(space_statuses, space_size), space_size])
     return sign_payload(
         schema=STATUS_LIST,
         data={
-            "bits": pack_status_bits(statuses, last + 1),
-            "size": last + 1,
+            "bits": pack_status_bits(statuses, size),
+            "size": size,
             "issuer": settings.CREDENTIAL_ISSUER,
+            "kinds": list(E_CREDENTIAL_KINDS),
+            "spaces": spaces,
         },
         index=0,
         issued_at=int(now.timestamp()),
@@ -885,25 +935,60 @@ def _online_status(decoded: Decoded) -> str:
     return credential.status
 
 
-def _online_freshness(decoded: Decoded) -> TokenRejected | None:
+class AlreadyChecked(TokenRejected):
+    """An on-screen QR scanned again after its first check (已核验过): a screenshot or a replay."""
+
+    def __init__(self, checked_at: datetime) -> None:
+        at = timezone.localtime(checked_at).strftime("%H:%M")
+        super().__init__(
+            ALREADY_CHECKED,
+            f"已于 {at} 核验过:在线二维码只能核验一次(可能是截图),请让持有人刷新后重新出示。",
+            f"Already checked at {at}: an on-screen QR is checked only once (a screenshot?); "
+            "ask the holder to show a fresh one.",
+        )
+        self.checked_at = int(checked_at.timestamp())
+
+
+ALREADY_CHECKED = "already_checked"
+
+
+def _online_nonce_consume(decoded: Decoded) -> TokenRejected | None:
+    """The first check of an on-screen QR uses up its nonce (E3); offline and printed tokens have none.
+
+    Runs after every other check has passed. One conditional UPDATE decides: of any number of
+    simultaneous scans exactly one finds the nonce unused (PostgreSQL re-reads the row once
+    the first writer commits; SQLite serialises writers). Later scans are counted and told
+    when the QR was checked.
+    """
     if decoded.mode != DisplayMode.ONLINE:
         return None
     if not decoded.nonce:
         return TokenRejected(
             "nonce_missing", "在线凭证缺少一次性随机码。", "The on-screen credential has no nonce."
         )
-    updated = OnlineNonce.objects.filter(nonce=decoded.nonce.hex(), expires_at__gte=timezone.now())
-    if not updated.exists():
+    now = timezone.now()
+    live = OnlineNonce.objects.filter(
+        nonce=decoded.nonce.hex(), credential_id=decoded.index, expires_at__gte=now
+    )
+    if live.filter(verified_at__isnull=True).update(verified_at=now, verified_count=F("verified_count") + 1):
+        return None
+    live.update(verified_count=F("verified_count") + 1)
+    checked_at = live.values_list("verified_at", flat=True).first()
+    if checked_at is None:
         return TokenRejected(
             "nonce_unknown",
             "在线凭证已失效(可能是过期截图),请让持有人刷新后重新出示。",
             "The on-screen credential is no longer live (an old screenshot?); ask the holder to refresh it.",
         )
-    return None
+    return AlreadyChecked(checked_at)
 
 
 def credential_verify(*, text: str, now: int | None = None) -> Verdict:
-    """Verify a credential online: signature, validity, nonce of on-screen tokens, current status (E4)."""
+    """Verify a credential online: signature, validity, current status, then the on-screen nonce (E4).
+
+    The first verification of an on-screen QR that passes everything else consumes its nonce;
+    the same QR checked again answers ``already_checked`` with the time of the first check.
+    """
     if not isinstance(text, str) or len(text) > 8192:
         return Verdict(
             False, "too_long", "内容过长,不是本平台的凭证。", "Too long to be a credential of this platform."
@@ -913,11 +998,20 @@ def credential_verify(*, text: str, now: int | None = None) -> Verdict:
         keys=signing.trusted_key,
         status_of=_online_status,
         now=now if now is not None else int(timezone.now().timestamp()),
-        extra_check=_online_freshness,
+        extra_check=_online_nonce_consume,
     )
 
 
+# A checked nonce is the holder's record of when an on-screen QR was checked; kept this long.
+ONLINE_CHECK_HISTORY = timedelta(days=30)
+
+
 def online_nonces_purge() -> int:
-    """Drop expired nonces; run from the scheduler."""
-    deleted, _ = OnlineNonce.objects.filter(expires_at__lt=timezone.now()).delete()
+    """Drop expired nonces, keeping checked ones for ``ONLINE_CHECK_HISTORY``; run from the scheduler."""
+    now = timezone.now()
+    deleted, _ = (
+        OnlineNonce.objects.filter(expires_at__lt=now)
+        .filter(Q(verified_at__isnull=True) | Q(verified_at__lt=now - ONLINE_CHECK_HISTORY))
+        .delete()
+    )
     return deleted

@@ -10,6 +10,7 @@ the token before the signature has been checked against a key on the trust list.
 from __future__ import annotations
 
 import datetime as dt
+import io
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -120,8 +121,16 @@ REMARKS: dict[str, tuple[str, str]] = {
     "OV": ("境外期间延期", "Deferred while abroad"),
 }
 
+# bits/size: the e-credentials' index space (the kinds in "kinds"); "spaces": [prefixes, bits,
+# size] for each kind numbered in a space of its own (AQ1). Lists signed before "kinds" and
+# "spaces" existed cover VI1 and DL1 only (verify.LEGACY_LISTED_KINDS).
 STATUS_LIST = register_schema(
-    Schema("SL1", "凭证状态列表", "Credential status list", {"bits": 1, "size": 2, "issuer": 3})
+    Schema(
+        "SL1",
+        "凭证状态列表",
+        "Credential status list",
+        {"bits": 1, "size": 2, "issuer": 3, "kinds": 4, "spaces": 5},
+    )
 )
 
 
@@ -225,29 +234,69 @@ def _thaw(value: Any) -> Any:
 
 
 def split_prefix(text: str) -> tuple[Schema, str]:
+    """The kind and the base45 body of a token; only the prefix exactly as issued is accepted.
+
+    Whitespace around the token (a line end in a file, a pasted space) is not part of it;
+    anything else that differs from the issued text, even the case of the prefix, is refused.
+    """
     text = (text or "").strip()
-    prefix, sep, body = text[:8].partition(":")
-    schema = SCHEMAS.get(prefix.upper()) if sep else None
+    prefix, sep, _rest = text[:8].partition(":")
+    schema = SCHEMAS.get(prefix) if sep else None
     limit = MAX_STATUS_LIST_CHARS if schema is not None and schema.prefix == "SL1" else MAX_TOKEN_CHARS
     if len(text) > limit:
         raise _reject(
             "too_long", "内容过长,不是本平台的凭证。", "Too long to be a credential of this platform."
         )
-    body = text[len(prefix) + 1 :] if sep else ""
+    if schema is None and sep and prefix.upper() in SCHEMAS:
+        raise _reject(
+            "prefix_not_canonical",
+            f"凭证前缀须为大写“{prefix.upper()}:”,与签发时不符,已拒绝。",
+            f"The prefix must be upper-case '{prefix.upper()}:' as issued; the credential is refused.",
+        )
     if schema is None:
         raise _reject(
             "unknown_prefix",
             "不是本平台签发的凭证(前缀不可识别)。",
             "Not a credential of this platform (unknown prefix).",
         )
-    return schema, body
+    return schema, text[len(prefix) + 1 :]
 
 
 def _cbor(data: bytes) -> Any:
+    """One CBOR item that must fill ``data`` exactly: trailing bytes are refused."""
+    stream = io.BytesIO(data)
     try:
-        return cbor2.loads(data)
+        value = cbor2.CBORDecoder(stream).decode()
     except (cbor2.CBORDecodeError, ValueError, TypeError, OverflowError, RecursionError, MemoryError):
         raise _reject("bad_cbor", "凭证数据已损坏。", "The credential data is damaged.") from None
+    if stream.tell() != len(data):
+        raise _reject(
+            "trailing_bytes",
+            "凭证数据后有多余内容,与签发时不符,已拒绝。",
+            "There are extra bytes after the credential data; it is not as issued and is refused.",
+        )
+    return value
+
+
+def _not_canonical() -> TokenRejected:
+    return _reject(
+        "non_canonical",
+        "凭证编码不是本平台签发时的规范形式(如不定长度、非最短整数、重复键),已拒绝。",
+        "The credential is not encoded as this platform issues it (indefinite lengths, "
+        "non-minimal integers, duplicate keys ...); it is refused.",
+    )
+
+
+def _canonical(value: Any, raw: bytes) -> bool:
+    """True when ``raw`` is exactly how the platform's encoder writes ``value``.
+
+    cbor2 accepts indefinite lengths, over-long integers and duplicate map keys (the last
+    one wins); re-encoding what was read and comparing bytes refuses all of them at once.
+    """
+    try:
+        return cbor2.dumps(value) == raw
+    except (cbor2.CBOREncodeError, TypeError, ValueError):
+        return False
 
 
 def decode_and_verify(
@@ -256,16 +305,27 @@ def decode_and_verify(
     """Check a token completely except its current status; raise TokenRejected with the reason."""
     schema, body = split_prefix(text)
     try:
-        raw = base45.b45decode(body.strip())
+        raw = base45.b45decode(body)
     except (ValueError, KeyError, TypeError):
         raise _reject(
             "bad_encoding", "凭证编码无效(可能不完整)。", "The credential encoding is invalid (incomplete?)."
         ) from None
+    if base45.b45encode(raw).decode("ascii") != body:
+        raise _reject(
+            "bad_encoding", "凭证编码不是规范的base45形式。", "The credential is not in canonical base45."
+        )
+    # Only the exact envelope the platform emits (E4, issue 10): a COSE_Sign1 tag 18 over a
+    # four-element array with an empty unprotected header, every length and integer in its
+    # shortest form, nothing after it. The unprotected header and the envelope are not
+    # covered by the signature, so without these checks one signed token had many spellings.
     message = _cbor(raw)
-    if isinstance(message, cbor2.CBORTag):
-        if message.tag != COSE_SIGN1_TAG:
-            raise _reject("bad_structure", "凭证结构无效。", "The credential structure is invalid.")
-        message = message.value
+    if not isinstance(message, cbor2.CBORTag) or message.tag != COSE_SIGN1_TAG:
+        raise _reject(
+            "bad_tag",
+            "凭证缺少COSE_Sign1标记(18)或标记不符,已拒绝。",
+            "The credential is not tagged as COSE_Sign1 (tag 18); it is refused.",
+        )
+    message = message.value
     if (
         not isinstance(message, (list, tuple))
         or len(message) != 4
@@ -274,7 +334,15 @@ def decode_and_verify(
         or not isinstance(message[3], bytes)
     ):
         raise _reject("bad_structure", "凭证结构无效。", "The credential structure is invalid.")
-    protected_raw, _unprotected, payload, signature = message
+    protected_raw, unprotected, payload, signature = message
+    if not isinstance(unprotected, Mapping) or len(unprotected) != 0:
+        raise _reject(
+            "unprotected_header",
+            "凭证含有不受签名保护的头部字段,与签发时不符,已拒绝。",
+            "The credential carries an unprotected header, which this platform never issues; it is refused.",
+        )
+    if not _canonical(cbor2.CBORTag(COSE_SIGN1_TAG, [protected_raw, {}, payload, signature]), raw):
+        raise _not_canonical()
     protected = _cbor(protected_raw) if protected_raw else {}
     if not isinstance(protected, Mapping):
         raise _reject("bad_structure", "凭证结构无效。", "The credential structure is invalid.")
@@ -283,6 +351,8 @@ def decode_and_verify(
         raise _reject(
             "bad_structure", "凭证缺少签名算法或密钥标识。", "The credential names no algorithm or key."
         )
+    if not _canonical({HEADER_ALG: alg, HEADER_KID: kid}, protected_raw):
+        raise _not_canonical()
     key = keys(kid)
     if key is None:
         raise _reject(
@@ -303,8 +373,10 @@ def decode_and_verify(
             "签名校验失败:凭证被篡改或伪造。",
             "The signature does not match: the credential was altered or forged.",
         )
-    # From here on the bytes are the issuer's.
+    # From here on the bytes are the issuer's; they too must be as the platform writes them.
     claims = _cbor(payload)
+    if not _canonical(claims, payload):
+        raise _not_canonical()
     platform = claims.get(CLAIM_PLATFORM) if isinstance(claims, Mapping) else None
     if not isinstance(platform, Mapping) or platform.get(P_KIND) != schema.prefix:
         raise _reject(

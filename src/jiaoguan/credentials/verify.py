@@ -47,6 +47,7 @@ class Verdict:
     expires_at: int | None = None
     subject: dict[str, Any] = field(default_factory=dict)
     checks: list[tuple[str, bool]] = field(default_factory=list)
+    checked_at: int | None = None  # an on-screen QR already used: when it was first checked
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -64,6 +65,7 @@ class Verdict:
             "expires_at": self.expires_at,
             "subject": self.subject,
             "checks": [{"check": name, "ok": ok} for name, ok in self.checks],
+            "checked_at": self.checked_at,
         }
 
 
@@ -89,6 +91,13 @@ def rejected(error: TokenRejected, checks: list[tuple[str, bool]]) -> Verdict:
     return Verdict(False, error.reason, error.message_zh, error.message_en, checks=checks)
 
 
+# Refusals that come after the signature has checked out; every other refusal means the
+# token as presented did not pass (unreadable, not as issued, unknown key, bad signature).
+_AFTER_SIGNATURE = frozenset(
+    {"kind_mismatch", "bad_claims", "key_not_valid_at_issue", "not_yet_valid", "expired"}
+)
+
+
 def verdict_for(
     text: str,
     *,
@@ -97,12 +106,16 @@ def verdict_for(
     now: int,
     extra_check: Callable[[Decoded], TokenRejected | None] | None = None,
 ) -> Verdict:
-    """Run every check in order; the first failure decides, and the checks list says how far it got."""
+    """Run every check in order; the first failure decides, and the checks list says how far it got.
+
+    ``extra_check`` runs last, once everything else has passed, because it may use something
+    up: online, the nonce of an on-screen QR is consumed by the first check that gets that far.
+    """
     checks: list[tuple[str, bool]] = []
     try:
         decoded = decode_and_verify(text, keys=keys, now=now)
     except TokenRejected as error:
-        checks.append(("signature", error.reason not in {"bad_signature", "unknown_key", "alg_mismatch"}))
+        checks.append(("signature", error.reason in _AFTER_SIGNATURE))
         if error.reason in {"expired", "not_yet_valid"}:
             checks.append(("validity", False))
         return rejected(error, checks)
@@ -117,13 +130,6 @@ def verdict_for(
         "expires_at": decoded.expires_at,
         "subject": subject_view(decoded),
     }
-    if extra_check is not None:
-        problem = extra_check(decoded)
-        if problem is not None:
-            checks.append(("freshness", False))
-            return Verdict(
-                False, problem.reason, problem.message_zh, problem.message_en, checks=checks, **base
-            )
     status = status_of(decoded)
     checks.append(("status", status == "valid"))
     if status != "valid":
@@ -137,6 +143,21 @@ def verdict_for(
             checks=checks,
             **base,
         )
+    if extra_check is not None:
+        problem = extra_check(decoded)
+        if problem is not None:
+            checks.append(("freshness", False))
+            return Verdict(
+                False,
+                problem.reason,
+                problem.message_zh,
+                problem.message_en,
+                status=status,
+                checks=checks,
+                checked_at=getattr(problem, "checked_at", None),
+                **base,
+            )
+        checks.append(("freshness", True))
     return Verdict(
         True,
         "ok",
@@ -200,14 +221,39 @@ def status_from_bits(bits: bytes, size: int, index: int) -> str:
     return STATUS_CODES[(byte >> (index * 2 % 8)) & 3]
 
 
+# A status list signed before every kind had an index space of its own lists only these.
+LEGACY_LISTED_KINDS = ("VI1", "DL1")
+
+
 @dataclass(frozen=True)
 class _LoadedStatusList:
     kid: bytes
     public_der: bytes
     expires_at: int
     not_before: int
-    bits: bytes  # unpacked: two bits per credential index
-    size: int
+    # Per kind prefix: its index space, unpacked (two bits per credential index), and its size.
+    # Kinds that share one allocator share one entry; a kind not listed has no status offline.
+    sections: dict[str, tuple[bytes, int]]
+
+
+def _unpack(bits: Any, size: int) -> tuple[bytes, int]:
+    return zlib.decompress(bytes(bits), bufsize=(size * 2 + 7) // 8 + 16), size
+
+
+def status_sections(data: dict[str, Any]) -> dict[str, tuple[bytes, int]]:
+    """The index spaces of a status list's signed data, by the kind prefixes each one serves.
+
+    ``bits``/``size`` are the e-credentials' space (the kinds in ``kinds``); ``spaces`` holds
+    ``[prefixes, bits, size]`` for every kind numbered elsewhere, such as accident query
+    credentials (AQ1), so an index is only ever read in its own kind's space.
+    """
+    main = _unpack(data["bits"], int(data["size"]))
+    sections = {str(kind): main for kind in data.get("kinds") or LEGACY_LISTED_KINDS}
+    for prefixes, bits, size in data.get("spaces") or []:
+        section = _unpack(bits, int(size))
+        for prefix in prefixes:
+            sections[str(prefix)] = section
+    return sections
 
 
 # Verifying the status list's signature and unpacking it once per list, not once per
@@ -228,15 +274,12 @@ def _status_list(status_list: str, trust: dict[bytes, PublicKey], now: int) -> _
     listed = decode_and_verify(status_list, keys=trust.get, now=now)
     if listed.schema is not STATUS_LIST:
         raise TokenRejected("kind", "不是状态列表。", "That is not a status list.")
-    size = int(listed.data["size"])
-    bits = zlib.decompress(bytes(listed.data["bits"]), bufsize=(size * 2 + 7) // 8 + 16)
     loaded = _LoadedStatusList(
         kid=listed.kid,
         public_der=trust[listed.kid].public_der,
         expires_at=listed.expires_at,
         not_before=listed.not_before,
-        bits=bits,
-        size=size,
+        sections=status_sections(listed.data),
     )
     if len(_STATUS_LISTS) >= 4:
         _STATUS_LISTS.clear()
@@ -244,11 +287,15 @@ def _status_list(status_list: str, trust: dict[bytes, PublicKey], now: int) -> _
     return loaded
 
 
-def _lookup(loaded: _LoadedStatusList, index: int) -> str:
-    if not 0 <= index < loaded.size:
+def _lookup(loaded: _LoadedStatusList, kind: str, index: int) -> str:
+    section = loaded.sections.get(kind)
+    if section is None:
+        return "unknown"
+    bits, size = section
+    if not 0 <= index < size:
         return "unknown"
     position = index * 2 // 8
-    byte = loaded.bits[position] if position < len(loaded.bits) else 0
+    byte = bits[position] if position < len(bits) else 0
     return STATUS_CODES[(byte >> (index * 2 % 8)) & 3]
 
 
@@ -271,6 +318,6 @@ def verify_offline(text: str, *, trust: dict[bytes, PublicKey], status_list: str
     def status_of(decoded: Decoded) -> str:
         if decoded.schema is STATUS_LIST or loaded is None:
             return "unknown"
-        return _lookup(loaded, decoded.index)
+        return _lookup(loaded, decoded.schema.prefix, decoded.index)
 
     return verdict_for(text, keys=trust.get, status_of=status_of, now=now)

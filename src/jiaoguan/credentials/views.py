@@ -478,9 +478,15 @@ def credential_list(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _online_qr(request: HttpRequest, credential: Credential) -> dict[str, Any]:
-    """A fresh on-screen token (E3 online) as inline SVG with its expiry."""
-    text, expires_at = services.credential_token(credential=credential, mode=DisplayMode.ONLINE)
+def _online_qr(
+    request: HttpRequest, credential: Credential, *, checked_at: datetime | None = None
+) -> dict[str, Any]:
+    """A fresh on-screen token (E3 online) as inline SVG with its expiry.
+
+    ``checked_at``: the QR shown before was just verified, so the holder is told when.
+    """
+    shown = services.credential_show(credential=credential, mode=DisplayMode.ONLINE)
+    text, expires_at = shown.text, shown.expires_at
     ttl = max(0, expires_at - int(timezone.now().timestamp()))
     modules = 17 + 4 * qr_render.qr_version(text) + 8
     scale = max(3, min(6, 280 // modules))  # at most 280 px: fits a 360 px screen, elder mode too
@@ -493,7 +499,29 @@ def _online_qr(request: HttpRequest, credential: Credential) -> dict[str, Any]:
         "svg": qr_render.qr_svg(text, scale=scale, label=label),
         "refresh_url": reverse("credentials:qr", args=[credential.public_id]),
         "reload_after": max(5, ttl - REFRESH_BEFORE_SECONDS),
+        "nonce": shown.nonce,
+        "checked": _checked_words(checked_at) if checked_at else "",
     }
+
+
+def _checked_words(checked_at: datetime) -> str:
+    at = timezone.localtime(checked_at).strftime("%H:%M")
+    return _words(
+        f"已于 {at} 核验。刚才的二维码已用过，已换成新的。",
+        f"Checked at {at}. That QR has been used; here is a new one.",
+    )
+
+
+def _last_check_words(checked_at: datetime | None) -> str:
+    if checked_at is None:
+        return ""
+    moment = timezone.localtime(checked_at)
+    when = (
+        moment.strftime("%H:%M")
+        if moment.date() == timezone.localdate()
+        else moment.strftime("%Y-%m-%d %H:%M")
+    )
+    return _words(f"最近一次核验：{when}", f"Last checked: {when}")
 
 
 @never_cache
@@ -509,20 +537,35 @@ def credential_detail(request: HttpRequest, public_id: Any) -> HttpResponse:
             qr = _online_qr(request, credential)
         except Conflict:
             qr = None
-    context = {"c": card, "qr": qr, "offline_days": settings.CREDENTIAL_OFFLINE_DAYS}
+    context = {
+        "c": card,
+        "qr": qr,
+        "offline_days": settings.CREDENTIAL_OFFLINE_DAYS,
+        "last_check": _last_check_words(getattr(credential, "last_checked_at", None)),
+    }
     return render(request, "credentials/detail.html", context)
 
 
 @never_cache
 @access_required(OWN_VIEW)
 def credential_qr(request: HttpRequest, public_id: Any) -> HttpResponse:
-    """A fresh QR with its countdown as an HTML fragment, for credential.js or htmx."""
+    """A fresh QR with its countdown as an HTML fragment, for credential.js or htmx.
+
+    With ``?shown=<nonce>`` it answers 204 while the QR on the screen is unused, and once it
+    has been verified a fresh QR with the time of the check, so the holder sees it (E3).
+    """
     credential = _my_credential(request, public_id)
+    shown = request.GET.get("shown", "")
+    checked_at = None
+    if shown:
+        checked_at = selectors.online_checked_at(credential=credential, nonce=shown)
+        if checked_at is None:
+            return HttpResponse(status=204)
     if not _showable(credential):
         card = _credential_card(credential, user=_user(request))
         return render(request, "credentials/_qr_unavailable.html", {"c": card}, status=409)
     try:
-        qr = _online_qr(request, credential)
+        qr = _online_qr(request, credential, checked_at=checked_at)
     except Conflict:
         card = _credential_card(credential, user=_user(request))
         return render(request, "credentials/_qr_unavailable.html", {"c": card}, status=409)
@@ -769,12 +812,11 @@ def _verdict_view(verdict: Verdict) -> dict[str, Any]:
     """The verdict in words: answer, checks with ticks, kind and the masked subject."""
     done = dict(verdict.checks)
     checks = []
-    for name in ("signature", "validity", "freshness", "status"):
+    # The on-screen nonce is checked last, once the status is known to be valid (it is used up).
+    for name in ("signature", "validity", "status", "freshness"):
         if name == "freshness" and verdict.mode != "online" and name not in done:
             continue
         ok: bool | None = done.get(name)
-        if name == "freshness" and ok is None and "status" in done:
-            ok = True  # the nonce is only listed when it fails
         checks.append({"name": CHECK_NAMES[name], "ok": ok})
     subject = verdict.subject or {}
     rows: list[tuple[Any, str]] = []
@@ -796,8 +838,13 @@ def _verdict_view(verdict: Verdict) -> dict[str, Any]:
             (gettext_lazy("备注"), "、".join(_remark_texts(subject.get("remarks"))) or _("无")),
         ]
     rows = [(label, value) for label, value in rows if value]
+    checked = _moment(verdict.checked_at)
+    if checked is not None:
+        rows.append((_words("首次核验时间", "First checked at"), checked.strftime("%Y-%m-%d %H:%M:%S")))
     return {
         "valid": verdict.valid,
+        # Not "invalid": the credential may be fine, but this on-screen QR has been used (E3).
+        "answer": _words("已核验过", "Already checked") if verdict.reason == services.ALREADY_CHECKED else "",
         "message": _words(verdict.message_zh, verdict.message_en),
         "kind": _words(verdict.kind_zh, verdict.kind_en) if verdict.kind else "",
         "mode": MODE_NAMES.get(verdict.mode, "") if verdict.kind else "",

@@ -1,6 +1,8 @@
 /* The on-screen credential (E3 online): a countdown in seconds and a fresh QR fetched
-   shortly before the shown one expires. Without JavaScript the page reloads itself
-   through a <noscript> meta refresh. No framework; the fragment also suits htmx. */
+   shortly before the shown one expires. Every few seconds it also asks whether the QR on
+   the screen has been verified: each one is checked only once, so the holder is told when
+   and gets a new one at once. Without JavaScript the page reloads itself through a
+   <noscript> meta refresh. No framework; the fragment also suits htmx. */
 (function () {
   "use strict";
   var live = document.getElementById("qr-live");
@@ -10,6 +12,8 @@
   var deadline = 0;
   var busy = false;
   var retryAt = 0;
+  var POLL_SECONDS = 4;
+  var polledAt = Date.now();
 
   function readDeadline() {
     var box = document.getElementById("qr");
@@ -27,12 +31,23 @@
     if (line && text) line.textContent = text;
   }
 
-  function refresh() {
+  function shownNonce() {
+    var box = document.getElementById("qr");
+    return box ? box.getAttribute("data-nonce") || "" : "";
+  }
+
+  function refresh(onlyIfChecked) {
     busy = true;
-    fetch(url, { credentials: "same-origin", cache: "no-store", headers: { "HX-Request": "true" } })
+    var target = url;
+    if (onlyIfChecked) target += (url.indexOf("?") < 0 ? "?" : "&") + "shown=" + encodeURIComponent(shownNonce());
+    fetch(target, { credentials: "same-origin", cache: "no-store", headers: { "HX-Request": "true" } })
       .then(function (response) {
         if (response.status === 409) {
           window.location.reload(); /* no longer valid: the page says why */
+          return null;
+        }
+        if (response.status === 204) {
+          busy = false; /* not checked yet: keep showing it */
           return null;
         }
         if (!response.ok) throw new Error("HTTP " + response.status);
@@ -57,7 +72,13 @@
     var counter = live.querySelector("[data-seconds]");
     if (counter) counter.textContent = String(left);
     if (left === 0 && busy) say(live.getAttribute("data-expired"));
-    if (left <= before && !busy && Date.now() >= retryAt) refresh();
+    if (busy || Date.now() < retryAt) return;
+    if (left <= before) {
+      refresh(false);
+    } else if (!document.hidden && shownNonce() && Date.now() - polledAt >= POLL_SECONDS * 1000) {
+      polledAt = Date.now();
+      refresh(true);
+    }
   }
 
   readDeadline();

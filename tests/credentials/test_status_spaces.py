@@ -1,0 +1,169 @@
+"""Every kind in the status list has its own index space (E4, A5; issue 10, item 3).
+
+An AQ1 carries its query credential's id while the status list was indexed by e-credential
+id: a revoked AQ1 verified as valid offline, and a valid AQ1 showed revoked when the
+e-credential with the same number was revoked. Here the numbers are made to coincide on
+purpose, each kind is revoked in turn, and online and offline must agree on every token.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.utils import timezone
+
+from jiaoguan.accidents import services as accidents
+from jiaoguan.accidents.models import QueryCredential
+from jiaoguan.accidents.tokens import query_credential_token
+from jiaoguan.credentials import services
+from jiaoguan.credentials.models import Credential
+from jiaoguan.credentials.token import STATUS_LIST, DisplayMode, decode_and_verify
+from jiaoguan.credentials.verify import parse_trust_list, verify_offline
+
+pytestmark = pytest.mark.django_db
+
+TODAY = timezone.localdate()
+KINDS = ("VI1", "DL1", "AQ1")
+
+
+def ids_from(start: int, *models) -> None:
+    """Make the next row of each table get id ``start``, so numbers of different kinds coincide."""
+    with connection.cursor() as cursor:
+        for model in models:
+            table = model._meta.db_table
+            if connection.vendor == "postgresql":
+                cursor.execute("SELECT setval(pg_get_serial_sequence(%s, 'id'), %s, false)", [table, start])
+            else:
+                cursor.execute("DELETE FROM sqlite_sequence WHERE name = %s", [table])
+                cursor.execute("INSERT INTO sqlite_sequence (name, seq) VALUES (%s, %s)", [table, start - 1])
+
+
+@pytest.fixture
+def world(make_person, make_vehicle, make_licence, make_staff):
+    """A mark, an e-licence and two AQ1 credentials: mark and first AQ1 share a number, so do
+    the e-licence and the second AQ1."""
+    start = 500_000 + int(time.time()) % 100_000
+    ids_from(start, Credential, QueryCredential)
+    owner = make_person(name="周敏")
+    vehicle = make_vehicle(owner=owner, registered_on=TODAY - timedelta(days=400), plate="豫QF5K86")
+    mark = services.inspection_mark_issue(vehicle_id=vehicle.pk, event="test")
+    licence = make_licence(holder=owner, valid_from=TODAY - timedelta(days=300))
+    e_licence = services.licence_credential_issue(licence_id=licence.pk, event="test")
+    officer = make_staff(role="accident_officer", jurisdiction="411702", username="officer-411702")
+    case = accidents.case_open(
+        actor=officer, occurred_at=timezone.now() - timedelta(days=2), place="驿城区解放大道", weather="晴"
+    )
+    _party, first, first_code = accidents.party_add(
+        actor=officer, case_id=case.pk, label="甲", name="马超", id_type="resident_id",
+        id_number=make_person(name="马超").id_number,
+    )  # fmt: skip
+    _party, second, second_code = accidents.party_add(
+        actor=officer, case_id=case.pk, label="乙", name="赵云", id_type="resident_id",
+        id_number=make_person(name="赵云").id_number,
+    )  # fmt: skip
+    assert (mark.pk, e_licence.pk) == (first.pk, second.pk) == (start, start + 1)  # the numbers coincide
+    clerk = make_staff(role="counter_clerk")
+    tokens = {
+        "VI1": services.credential_token(credential=mark, mode=DisplayMode.OFFLINE)[0],
+        "DL1": services.credential_token(credential=e_licence, mode=DisplayMode.PRINTED)[0],
+        "AQ1": query_credential_token(
+            number=case.number, code=first_code, role="party", credential_id=first.pk
+        ),
+        "AQ1-b": query_credential_token(
+            number=case.number, code=second_code, role="party", credential_id=second.pk
+        ),
+    }
+    return {
+        "tokens": tokens,
+        "revoke": {
+            "VI1": lambda: services.credential_revoke(actor=clerk, credential_id=mark.pk, reason="手机遗失"),
+            "DL1": lambda: services.credential_revoke(
+                actor=clerk, credential_id=e_licence.pk, reason="驾驶证已被吊销"
+            ),
+            "AQ1": lambda: accidents.query_credential_revoke(
+                actor=officer, credential_id=first.pk, reason="遗失"
+            ),
+        },
+    }
+
+
+def verdicts(tokens: dict[str, str]) -> dict[str, tuple[str, str]]:
+    """(online reason, offline reason) of every token, through the public endpoints."""
+    client = Client()
+    trust = parse_trust_list(client.get("/api/v1/credentials/keys").content.decode())
+    status_list = client.get("/api/v1/credentials/status-list").json()["status_list"]
+    out = {}
+    for name, text in tokens.items():
+        online = client.post(
+            "/api/v1/credentials/verify", json.dumps({"text": text}), content_type="application/json"
+        ).json()
+        offline = verify_offline(text, trust=trust, status_list=status_list, now=int(time.time()))
+        out[name] = (online["reason"], offline.reason)
+    return out
+
+
+def test_every_listed_kind_has_a_space_of_its_own(world):
+    from jiaoguan.credentials.verify import status_sections
+
+    listed = decode_and_verify(
+        services.status_list_token(), keys=lambda kid: _trusted(kid), now=int(time.time())
+    )
+    assert listed.schema is STATUS_LIST
+    assert set(status_sections(listed.data)) == set(KINDS)
+
+
+def _trusted(kid: bytes):
+    from jiaoguan.credentials.keys import trusted_key
+
+    return trusted_key(kid)
+
+
+def test_nothing_revoked_everything_valid_online_and_offline(world):
+    assert verdicts(world["tokens"]) == {name: ("ok", "ok") for name in world["tokens"]}
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_revoking_one_kind_shows_on_that_kind_only_online_and_offline(world, kind):
+    world["revoke"][kind]()
+    expected = {name: ("ok", "ok") for name in world["tokens"]}
+    expected[kind] = ("revoked", "revoked")
+    assert verdicts(world["tokens"]) == expected
+
+
+def test_everything_revoked_shows_everywhere(world):
+    for kind in KINDS:
+        world["revoke"][kind]()
+    expected = {name: ("revoked", "revoked") for name in KINDS} | {"AQ1-b": ("ok", "ok")}
+    assert verdicts(world["tokens"]) == expected
+
+
+def test_a_status_list_from_before_reads_no_aq1_status(world):
+    """A list signed before the change covers VI1 and DL1 only: an AQ1 gets no status from it,
+    never the bit of the e-credential that happens to share its number."""
+    from jiaoguan.credentials.keys import trust_list
+    from jiaoguan.credentials.verify import pack_status_bits, trust_list_json
+
+    world["revoke"]["VI1"]()
+    mark_index = Credential.objects.get(kind="VI1").pk
+    now = int(time.time())
+    legacy = services.sign_payload(
+        schema=STATUS_LIST,
+        data={
+            "bits": pack_status_bits({mark_index: 2}, mark_index + 2),
+            "size": mark_index + 2,
+            "issuer": "x",
+        },
+        index=0,
+        issued_at=now,
+        expires_at=now + 3600,
+    )
+    trust = parse_trust_list(trust_list_json(trust_list()))
+    tokens = world["tokens"]
+    assert verify_offline(tokens["VI1"], trust=trust, status_list=legacy, now=now).reason == "revoked"
+    assert verify_offline(tokens["DL1"], trust=trust, status_list=legacy, now=now).valid
+    assert verify_offline(tokens["AQ1"], trust=trust, status_list=legacy, now=now).reason == "unknown"
