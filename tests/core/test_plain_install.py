@@ -66,6 +66,8 @@ import jiaoguan
 
 failed = {}
 for module in pkgutil.walk_packages(jiaoguan.__path__, "jiaoguan."):
+    if module.name == "jiaoguan.wsgi":
+        continue  # starting the server (it checks the signing key against the database): CI does that
     try:
         importlib.import_module(module.name)
     except Exception as exc:
