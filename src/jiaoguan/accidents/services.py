@@ -20,7 +20,7 @@ from jiaoguan.core.access import allowed, division_prefix_for, require
 from jiaoguan.core.audit import audit_record
 from jiaoguan.core.divisions import validate_division
 from jiaoguan.core.errors import Conflict, NotAllowed, NotFound, ValidationFailed
-from jiaoguan.core.identifiers import mask_id_number, mask_name, validate_mobile
+from jiaoguan.core.identifiers import mask_id_number, mask_name, validate_mobile, validate_plate
 from jiaoguan.registry.documents import normalise_document_number
 from jiaoguan.registry.models import DrivingLicence, Organisation, Person, Vehicle
 
@@ -238,6 +238,8 @@ def party_add(
     name = clean_name(name)
     number = normalise_document_number(id_type, id_number)
     phone = validate_mobile(phone) if phone else ""
+    # The same GA 36 check as every other plate: a mistyped one would never find the vehicle.
+    plate = validate_plate(plate).number if (plate or "").strip() else ""
     label = (label or "").strip()[:8]
     if not label:
         raise ValidationFailed(
@@ -250,7 +252,7 @@ def party_add(
         case = case_for_officer(actor=actor, case_id=case_id, action="accidents.party.add", lock=True)
         _open(case)
         person = Person.objects.filter(id_type=id_type, id_number=number).first()
-        vehicle = Vehicle.objects.filter(plate_number=plate.strip().upper()).first() if plate else None
+        vehicle = Vehicle.objects.filter(plate_number=plate).first() if plate else None
         insurer = None
         if insurer_uscc:
             insurer = Organisation.objects.filter(uscc=insurer_uscc.strip().upper(), kind="insurer").first()
@@ -272,7 +274,7 @@ def party_add(
                     id_number=number,
                     phone=phone,
                     vehicle=vehicle,
-                    plate=plate.strip().upper()[:10],
+                    plate=plate,
                     licence=DrivingLicence.objects.filter(holder=person).first() if person else None,
                     insurer=insurer,
                 )

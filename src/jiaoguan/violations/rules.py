@@ -7,7 +7,7 @@ Numbers defined here (no public standard exists for the record number):
 
 * Violation record number (违法记录编号), 20 characters: recording agency's GB/T 2260
   division (6) + source digit (1 electronic monitoring, 2 on-site) + date of the offence
-  YYMMDD (6) + serial (6, allocated by the recording device or office) + ISO 7064
+  in Beijing time YYMMDD (6) + serial (6, allocated by the recording device or office) + ISO 7064
   MOD 11-2 check character over the first 19 digits (0-9 or X).
 * Penalty decision number (处罚决定书编号), 15 digits (RULES.md): deciding agency's
   division (6) + year YY (2) + serial per agency and year (7).
@@ -16,8 +16,9 @@ Numbers defined here (no public standard exists for the record number):
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from enum import StrEnum
+from zoneinfo import ZoneInfo
 
 from stdnum.iso7064 import mod_11_2
 
@@ -27,6 +28,7 @@ POINTS_LIMIT = 12  # S2 art. 3: 12 points in a scoring cycle
 POINTS_REFORM_DATE = date(2022, 4, 1)  # S2 in force: values 12/9/6/3/1 instead of 12/6/3/2/1
 PAYMENT_DAYS = 15  # S5 art. 67: pay within 15 days of receiving the decision
 LATE_FEE_PERCENT_PER_DAY = 3  # S5 art. 72: 3% of the fine a day, at most the fine
+BEIJING = ZoneInfo("Asia/Shanghai")  # record numbers and offence days are in Beijing time
 
 
 class Source(StrEnum):
@@ -223,6 +225,27 @@ def record_number_check(value: str) -> str:
             field="record_number",
         )
     return number
+
+
+def offence_day(occurred_at: datetime) -> date:
+    """The offence's date in Beijing time, the date a record number carries, whatever the
+    offset the time was delivered with."""
+    return occurred_at.astimezone(BEIJING).date()
+
+
+def check_record_number_date(number: str, *, occurred_on: date) -> None:
+    """The YYMMDD inside a record number is the offence's date (Beijing time): a camera that
+    numbers a record with another day has its clock or its numbering wrong."""
+    expected = f"{occurred_on:%y%m%d}"
+    if number[7:13] != expected:
+        raise ValidationFailed(
+            "violations.record_number_date",
+            f"违法记录编号中的日期 {number[7:13]} 与违法时间（北京时间 {occurred_on:%Y-%m-%d}）不一致。",
+            f"The date inside the record number ({number[7:13]}) is not the offence date "
+            f"({occurred_on:%Y-%m-%d}, Beijing time).",
+            field="record_number",
+            detail={"expected": expected, "actual": number[7:13]},
+        )
 
 
 def record_number_source(number: str) -> Source:
