@@ -259,6 +259,44 @@ def decision_number_make(*, division: str, year: int, serial: int) -> str:
     return f"{division}{year % 100:02d}{serial:07d}"
 
 
+# ---------------------------------------------------------------- import batches
+
+
+class BatchState(StrEnum):
+    """Where a delivery of camera records stands (批量导入状态)."""
+
+    RECEIVING = "receiving"  # 接收中: its process is reading and storing it
+    COMPLETE = "complete"  # 已完成: every line read; the counters are final
+    FAILED = "failed"  # 失败: stopped by an error, with the reason; sending it again completes it
+    INTERRUPTED = "interrupted"  # 已中断: its process died part-way; sending it again completes it
+
+
+# A chunk commits every second or two; a batch on another machine that made no progress for
+# this long has stopped (its own machine can tell at once whether the process is gone).
+BATCH_SILENT_AFTER = timedelta(minutes=5)
+
+
+def batch_state(
+    *, stored: str, last_progress: datetime | None, now: datetime, process_alive: bool | None
+) -> BatchState:
+    """What a batch is now, from its stored state and its process.
+
+    ``process_alive``: whether the importing process still runs, or None when it cannot be
+    told (another machine); then silence beyond :data:`BATCH_SILENT_AFTER` decides.
+    """
+    state = BatchState(stored)
+    if state is not BatchState.RECEIVING or process_alive is True:
+        return state
+    if process_alive is False or last_progress is None or now - last_progress > BATCH_SILENT_AFTER:
+        return BatchState.INTERRUPTED
+    return BatchState.RECEIVING
+
+
+def batch_resumable(state: BatchState) -> bool:
+    """Sending the same file again picks up an interrupted or failed batch (and nothing else)."""
+    return state in (BatchState.INTERRUPTED, BatchState.FAILED)
+
+
 # ---------------------------------------------------------------- late fee (S5 art. 72)
 
 
