@@ -213,3 +213,63 @@ def test_the_case_page_shows_a_wrong_party_plate_next_to_the_field(accident, acc
     page = response.content.decode()
     assert "号牌号码应为" in page
     assert not Party.objects.exists()
+
+
+# ---------------------------------------------------------------- rows stored before the checks
+
+
+def check_data(name: str) -> list[tuple[str, str, str]]:
+    from io import StringIO
+
+    from django.core.management import CommandError, call_command
+
+    out = StringIO()
+    with pytest.raises(CommandError):  # exit status 1: there are findings
+        call_command("check_data", f"--check={name}", stdout=out, stderr=StringIO())
+    found = []
+    for line in out.getvalue().splitlines():
+        if line.count("\t") == 3:
+            _table, pk, field, reason = line.split("\t")
+            found.append((pk, field, reason.split(":")[0]))
+    return found
+
+
+def test_check_data_reports_stored_records_the_cross_checks_refuse(record, owner_driver):
+    _user, _person, vehicle, _licence = owner_driver()
+    fine, dated, typed = record(vehicle), record(vehicle), record(vehicle)
+    other_day = rules.record_number_make(
+        division="411702", source="monitoring", occurred_on=DAY - timedelta(days=400), serial=77
+    )
+    Violation.objects.filter(pk=dated.pk).update(record_number=other_day)
+    Violation.objects.filter(pk=typed.pk).update(plate_type="52")
+    assert sorted(check_data("violations.records")) == sorted(
+        [
+            (str(dated.pk), "record_number", "violations.record_number_date"),
+            (str(typed.pk), "plate_number", "plate.type_mismatch"),
+        ]
+    )
+    assert str(fine.pk) not in {pk for pk, _f, _c in check_data("violations.records")}
+
+
+def test_check_data_reports_accident_party_plates_stored_unchecked(accident, accident_officer, make_person):
+    from jiaoguan.accidents import services
+    from jiaoguan.accidents.models import Party
+
+    good, _c, _code = services.party_add(
+        actor=accident_officer, case_id=accident.pk, id_number=make_person(name="马超").id_number, plate="豫QA8866",
+        **_party(),
+    )  # fmt: skip
+    bad, _c, _code = services.party_add(
+        actor=accident_officer, case_id=accident.pk, id_number=make_person(name="李四").id_number, plate="豫QA8867",
+        **_party(label="乙", name="李四"),
+    )  # fmt: skip
+    loose, _c, _code = services.party_add(
+        actor=accident_officer, case_id=accident.pk, id_number=make_person(name="王五").id_number, plate="豫QA8868",
+        **_party(label="丙", name="王五"),
+    )  # fmt: skip
+    Party.objects.filter(pk=bad.pk).update(plate="豫Q12")
+    Party.objects.filter(pk=loose.pk).update(plate="豫Q·A8868")
+    assert sorted(check_data("accidents.parties")) == sorted(
+        [(str(bad.pk), "plate", "plate.format"), (str(loose.pk), "plate", "accidents.plate_not_normalised")]
+    )
+    assert good.plate == "豫QA8866"

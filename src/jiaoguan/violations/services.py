@@ -79,7 +79,7 @@ class RecordInput:
     fine_fen: int | None = None
 
 
-def _check_plate_fits_type(plate: PlateNumber, plate_type: str) -> None:
+def check_plate_fits_type(plate: PlateNumber, plate_type: str) -> None:
     """GA 36: the number must have the form of its plate type (the registry's table, which
     it enforces for vehicles): a small new-energy number is not a blue small-car plate."""
     rule = registry_rules.PLATE_TYPES[plate_type]
@@ -101,7 +101,7 @@ def record_clean(data: RecordInput, *, now: datetime) -> dict[str, Any]:
             "violations.plate_type", f"号牌种类 {data.plate_type} 无效。", f"Unknown plate type {data.plate_type}.",
             field="plate_type",
         )  # fmt: skip
-    _check_plate_fits_type(plate, data.plate_type)
+    check_plate_fits_type(plate, data.plate_type)
     if timezone.is_naive(data.occurred_at):
         raise ValidationFailed(
             "violations.time_zone",
