@@ -356,8 +356,16 @@ def _violation(fields: dict[str, Any], *, vehicle_id: int | None, batch_id: int)
 # ------------------------------------------------------------------------------ batches and their processes
 
 
-class BatchTakenOver(RuntimeError):
-    """Another process took the batch over (this one was thought dead); this one stops."""
+class BatchTakenOver(Conflict):
+    """Another process took the batch over (this one was thought dead); this one stops (409)."""
+
+    def __init__(self, batch_id: int) -> None:
+        super().__init__(
+            "violations.batch_taken_over",
+            f"导入批次 {batch_id} 已由重新发送的同一文件接续导入，本次导入停止。",
+            f"Batch {batch_id} was taken over by the same file sent again; this import stops.",
+            detail={"batch_id": batch_id},
+        )
 
 
 def _start_ticks(pid: int) -> str:
@@ -370,10 +378,18 @@ def _start_ticks(pid: int) -> str:
     return fields[19].decode() if len(fields) > 19 and fields[0] != b"Z" else ""
 
 
-@functools.cache
+def _machine() -> str:
+    """The host name, and on Linux the pid namespace: containers may share a host name, never a namespace."""
+    try:
+        namespace = os.readlink("/proc/self/ns/pid").removeprefix("pid:")
+    except OSError:
+        namespace = ""
+    return f"{socket.gethostname()[:60]}{namespace}"
+
+
 def this_process() -> str:
-    """``host pid start``: who imports a batch, precise enough to tell later whether it still runs."""
-    return f"{socket.gethostname()[:80]} {os.getpid()} {_start_ticks(os.getpid())}".strip()
+    """``machine pid start``: who imports a batch, precise enough to tell later whether it still runs."""
+    return f"{_machine()} {os.getpid()} {_start_ticks(os.getpid())}".strip()
 
 
 def process_alive(worker: str) -> bool | None:
@@ -381,8 +397,8 @@ def process_alive(worker: str) -> bool | None:
     parts = worker.split()
     if len(parts) < 2 or not parts[1].isdigit():
         return False
-    host, pid = parts[0], int(parts[1])
-    if host != socket.gethostname()[:80]:
+    machine, pid = parts[0], int(parts[1])
+    if machine != _machine():
         return None
     if os.path.isdir("/proc/self"):
         started = _start_ticks(pid)  # empty for a process that is gone or a zombie
@@ -636,7 +652,7 @@ class _Importer:
             update["errors"] = counters.errors
             counters.errors_changed = False
         if not ImportBatch.objects.filter(pk=self.batch.pk, worker=self.worker).update(**update):
-            raise BatchTakenOver(f"batch {self.batch.pk} was taken over by another process")
+            raise BatchTakenOver(self.batch.pk)
         for name, value in update.items():
             setattr(self.batch, name, value)
 
