@@ -69,17 +69,33 @@ def test_codes_have_sixty_bits_and_no_lookalikes():
     assert rules.code_normalise(rules.code_display("ABCD2345EFGH").lower()) == "ABCD2345EFGH"
 
 
-def test_guessing_is_limited_per_client_and_per_number():
+def test_guessing_is_limited_per_client_and_a_guessed_number_asks_for_work():
     now = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
     nine = [now - timedelta(minutes=i) for i in range(9)]
-    rules.check_query_attempts(now=now, client_failures=nine, number_failures=nine)
+    rules.check_client_attempts(now=now, failures=nine)
     with pytest.raises(Throttled) as err:
-        rules.check_query_attempts(now=now, client_failures=[*nine, now], number_failures=[])
+        rules.check_client_attempts(now=now, failures=[*nine, now])
     assert err.value.status == 429 and err.value.retry_after > 0
-    old = [now - timedelta(hours=2)] * 50
-    rules.check_query_attempts(now=now, client_failures=old, number_failures=old)
-    with pytest.raises(Throttled):
-        rules.check_query_attempts(now=now, client_failures=[], number_failures=[now] * 20)
+    rules.check_client_attempts(now=now, failures=[now - timedelta(hours=2)] * 50)
+    # A number is never refused: past the threshold each try proves some work, never more than a few seconds'.
+    assert rules.challenge_bits(19) is None
+    assert rules.challenge_bits(20) == rules.CHALLENGE_BITS_MIN
+    assert rules.challenge_bits(10**9) == rules.CHALLENGE_BITS_MAX
+
+
+def test_a_proof_of_work_is_bound_to_the_challenge_and_the_code():
+    solution = rules.challenge_solve(challenge="c", code="ABCD2345EFGH", bits=12)
+    assert rules.challenge_solved(challenge="c", code="ABCD2345EFGH", solution=solution, bits=12)
+    assert not rules.challenge_solved(challenge="c", code="ABCD2345EFGJ", solution=solution, bits=12) or (
+        rules.challenge_solve(challenge="c", code="ABCD2345EFGJ", bits=12) == solution
+    )
+    assert not rules.challenge_solved(challenge="d", code="ABCD2345EFGH", solution=solution, bits=30)
+    for bad in ["", "-1", "1e3", "١٢", "1" * 17]:
+        assert not rules.challenge_solved(challenge="c", code="ABCD2345EFGH", solution=bad, bits=0)
+
+
+def test_codes_typed_in_full_width_are_read_as_ascii():
+    assert rules.code_normalise("ＡＢＣＤ－２３４５－ｅｆｇｈ") == "ABCD2345EFGH"
 
 
 def test_rollout_by_province_and_date():

@@ -280,3 +280,34 @@ def test_accident_case_from_opening_to_evidence_download(page, browser, live_ser
     finally:
         for context in contexts:
             context.close()
+
+
+def test_the_party_gets_in_while_the_number_is_being_guessed_at(page, people):
+    """A5: after many wrong codes on the number from many addresses, the page's script proves the work
+    and the party with the right code sees the progress; nobody is locked out."""
+    from jiaoguan.accidents import rules, services
+    from jiaoguan.core.errors import NotFound
+
+    officer, person = people["officer"], people["party"]
+    case = services.case_open(
+        actor=officer, occurred_at=timezone.now() - timedelta(hours=5), place="驿城区解放大道与交通路交叉口"
+    )
+    _party, _credential, code = services.party_add(
+        actor=officer, case_id=case.pk, label="甲", name="马超", id_type="resident_id",
+        id_number=person.id_number, phone="13800001111",
+    )  # fmt: skip
+    for n in range(rules.QUERY_CHALLENGE_AFTER):
+        with pytest.raises(NotFound):
+            services.progress_query(accident_number=case.number, code="ABCDEFGHJKMN", client=f"ip:10.4.0.{n}")
+
+    answers: list[int] = []
+    page.on("response", lambda r: answers.append(r.status) if r.url.endswith("/accidents/query/") else None)
+    page.goto("/accidents/query/")
+    page.fill("#id_accident_number", case.number)
+    page.fill("#id_code", rules.code_display(code).lower())  # typed as it comes
+    page.get_by_role("button", name="查询", exact=True).click()
+    # The first answer asks for the proof; the script does it and sends the form again by itself.
+    page.wait_for_url(re.compile(r"/accidents/query/progress/$"), timeout=60000)
+    assert answers == [200, 429, 302], answers
+    assert case.number in page.inner_text("main")
+    fits(page)

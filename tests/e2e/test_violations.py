@@ -103,3 +103,37 @@ def test_citizen_handles_and_pays_a_violation(
     assert paid_row.count() == 1
     assert "已缴款" in page.locator(".vio-item").first.inner_text()
     fits(page)
+
+
+def test_a_refused_on_site_record_shows_the_error_and_keeps_nothing(page, owner_driver, make_staff):
+    """Issue 10 item 7: an unknown licence at the counter is refused next to its field, the officer can
+    send it again as often as he likes, and no record is kept until a decision can be made with it."""
+    from datetime import date, timedelta
+
+    from django.utils import timezone
+
+    from jiaoguan.core.identifiers import make_citizen_id
+    from jiaoguan.violations.models import Violation
+
+    _user, person, vehicle, _licence = owner_driver()
+    officer = make_staff(role="violation_officer")
+    log_in(page, officer.username, "Counter#2026x", r"/counter/$")
+    page.goto("/counter/violations/")
+    page.get_by_text("录入现场违法（简易程序）").click()
+    page.fill("#id_onsite-plate_number", vehicle.plate_number)
+    page.fill("#id_onsite-licence_number", make_citizen_id("411702", date(1990, 1, 1), 555))
+    page.select_option("#id_onsite-code", "1625")
+    page.fill(
+        "#id_onsite-occurred_at", (timezone.localtime() - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M")
+    )
+    page.fill("#id_onsite-place", "驻马店市开源大道与乐山大道交叉口")
+    for _attempt in range(2):
+        page.get_by_role("button", name="录入并作出处罚决定").click()
+        page.wait_for_load_state()
+        assert "没有这本驾驶证" in page.locator("#id_onsite-licence_number_error").inner_text()
+        assert not Violation.objects.exists()
+    fits(page)
+    page.fill("#id_onsite-licence_number", person.id_number)
+    page.get_by_role("button", name="录入并作出处罚决定").click()
+    page.wait_for_url(re.compile(r"/counter/violations/\d+/(#.*)?$"))
+    assert Violation.objects.count() == 1

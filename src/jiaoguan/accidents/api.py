@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from datetime import date
 from typing import Any
 
@@ -20,6 +21,20 @@ ERRORS = {403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut, 429: Error
 class ProgressIn(InputSchema):
     accident_number: str = Field(..., max_length=64)
     code: str = Field(..., max_length=64, description="query code from the query credential")
+    challenge: str = Field(
+        "",
+        max_length=200,
+        description="when a 429 `accidents.challenge_required` answer gave one: its `detail.challenge`",
+    )
+    solution: str = Field(
+        "",
+        max_length=16,
+        description=(
+            "a decimal number n such that SHA-256 of the UTF-8 text `challenge:code:n` starts with "
+            "`detail.bits` zero bits; `code` normalised: NFKC, upper case, ASCII letters and digits only, "
+            "O I L written 0 1 1"
+        ),
+    )
 
 
 class DocumentIn(ProgressIn):
@@ -54,19 +69,38 @@ class ProgressOut(Schema):
 
 
 def client_of(request: HttpRequest) -> str:
+    """Who is trying, for the per-client limit: the login, else the address. An IPv6 address
+    counts by its /64 network, since one subscriber is given a whole /64 to pick from."""
     user = getattr(request, "user", None)
     if user is not None and user.is_authenticated:
         return f"user:{user.pk}"
-    return f"ip:{request.META.get('REMOTE_ADDR', '')}"
+    address = request.META.get("REMOTE_ADDR", "")
+    try:
+        parsed = ipaddress.ip_address(address)
+    except ValueError:
+        return f"ip:{address[:60]}"
+    if isinstance(parsed, ipaddress.IPv6Address):
+        if parsed.ipv4_mapped is not None:
+            return f"ip:{parsed.ipv4_mapped}"
+        return f"ip:{ipaddress.ip_network(f'{parsed}/64', strict=False)}"
+    return f"ip:{parsed}"
 
 
 @router.post("/accidents/progress", response={200: ProgressOut, **ERRORS}, auth=None)
 @access_required("accidents.progress.query")
 def progress(request: HttpRequest, payload: ProgressIn) -> Any:
-    """Progress and results of a case for a query credential holder (A2, A3, A5)."""
+    """Progress and results of a case for a query credential holder (A2, A3, A5).
+
+    Wrong codes are limited per client (429 `accidents.too_many_attempts` with Retry-After).
+    On an accident number that many wrong codes were tried on, a try first answers 429
+    `accidents.challenge_required` with `detail.challenge` and `detail.bits`: send the same
+    request again with `challenge` and a `solution` (see the fields). The right code with a
+    solution is always answered.
+    """
     result = services.progress_query(
-        accident_number=payload.accident_number, code=payload.code, client=client_of(request)
-    )
+        accident_number=payload.accident_number, code=payload.code, client=client_of(request),
+        challenge=payload.challenge, solution=payload.solution,
+    )  # fmt: skip
     return {
         "number": result.number,
         "occurred_on": result.occurred_on,
@@ -83,8 +117,9 @@ def progress(request: HttpRequest, payload: ProgressIn) -> Any:
 def document(request: HttpRequest, payload: DocumentIn) -> HttpResponse:
     """Download a released result document with the same number and code."""
     result = services.progress_query(
-        accident_number=payload.accident_number, code=payload.code, client=client_of(request)
-    )
+        accident_number=payload.accident_number, code=payload.code, client=client_of(request),
+        challenge=payload.challenge, solution=payload.solution,
+    )  # fmt: skip
     doc = services.released_document(
         case_number=result.number, credential_id=result.credential_id, document_id=payload.document_id
     )

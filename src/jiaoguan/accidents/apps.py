@@ -8,3 +8,6 @@ class AccidentsConfig(AppConfig):
 
     def ready(self) -> None:
         from . import tokens  # noqa: F401  registers the AQ1 schema and its status resolver
+        from .datachecks import register as register_checks
+
+        register_checks()

@@ -301,7 +301,9 @@ class QueryApplication(models.Model):
 
 
 class QueryAttempt(models.Model):
-    """A progress query with a wrong code, for guessing limits and for the case officer to see."""
+    """A query or evidence review try with a wrong code, for the guessing limits and for the case
+    officer to see. Written before the code is compared (so parallel tries count at once) and
+    deleted again when the code was right."""
 
     number = models.CharField("事故编号 accident number", max_length=20, db_index=True)
     client = models.CharField("来源 client", max_length=64, db_index=True, db_comment="user id or IP address")

@@ -9,13 +9,15 @@ refused before any lookup.
 
 from __future__ import annotations
 
+import hashlib
 import secrets
+import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from jiaoguan.core.errors import Conflict, Throttled, ValidationFailed
+from jiaoguan.core.errors import Conflict, DomainError, Throttled, ValidationFailed
 
 
 class Stage(StrEnum):
@@ -246,7 +248,13 @@ def code_make() -> str:
 
 
 def code_normalise(value: str) -> str:
-    cleaned = "".join(ch for ch in (value or "").upper() if ch.isalnum())[:64]
+    """The code as compared: full-width characters (a Chinese input method's) as their ASCII
+    forms, upper case, letters and digits only, look-alikes as the alphabet writes them.
+
+    The page's script (``accidents/challenge.js``) normalises the same way for its proof.
+    """
+    text = unicodedata.normalize("NFKC", value or "").upper()
+    cleaned = "".join(ch for ch in text if ch.isascii() and ch.isalnum())[:64]
     return cleaned.replace("O", "0").replace("I", "1").replace("L", "1")
 
 
@@ -254,30 +262,85 @@ def code_display(code: str) -> str:
     return "-".join(code[i : i + 4] for i in range(0, len(code), 4))
 
 
-# ---------------------------------------------------------------- guessing limits
+# ---------------------------------------------------------------- guessing limits (A5, A6)
+#
+# A 12-character code has 60 bits: guessing one is hopeless, so the limits only slow a
+# guesser down, and none of them may ever shut out the party holding the right code:
+#
+# * per client (a login, or an address): after QUERY_MAX_FAILURES_PER_CLIENT wrong codes
+#   in the window that client waits; everybody else is unaffected;
+# * per accident number: numbers are predictable, so a guesser spreads over many
+#   addresses. From QUERY_CHALLENGE_AFTER wrong codes in the window on a number, every try
+#   on it carries a proof of work bound to the number and to the code tried, growing with
+#   the wrong codes (a few seconds on a phone at most). The right code with its proof is
+#   always answered: an attack costs the attacker, never locks the party out.
 
 QUERY_MAX_FAILURES_PER_CLIENT = 10  # within the window, from one client
-QUERY_MAX_FAILURES_PER_NUMBER = 20  # within the window, on one accident number
+QUERY_CHALLENGE_AFTER = 20  # wrong codes within the window on one accident number
 QUERY_WINDOW = timedelta(minutes=30)
+CHALLENGE_BITS_MIN = 16  # about 65,000 SHA-256 hashes: well under a second in a browser
+CHALLENGE_BITS_MAX = 20  # about a million: a few seconds on a phone
+CHALLENGE_TTL = timedelta(minutes=10)
+CHALLENGE_SOLUTION_MAX = 16  # digits
 
 
-def check_query_attempts(
-    *, now: datetime, client_failures: list[datetime], number_failures: list[datetime]
-) -> None:
-    """Refuse further tries once a client or an accident number has too many recent wrong codes."""
-    for failures, limit in (
-        (client_failures, QUERY_MAX_FAILURES_PER_CLIENT),
-        (number_failures, QUERY_MAX_FAILURES_PER_NUMBER),
-    ):
-        recent = sorted(t for t in failures if now - t < QUERY_WINDOW)
-        if len(recent) >= limit:
-            wait = int((recent[-limit] + QUERY_WINDOW - now).total_seconds()) + 1
-            raise Throttled(
-                "accidents.too_many_attempts",
-                f"查询码错误次数过多,请{(wait + 59) // 60}分钟后再试。",
-                f"Too many wrong codes; try again in {(wait + 59) // 60} minutes.",
-                retry_after=wait,
-            )
+class ChallengeRequired(DomainError):
+    """This accident number is being guessed at: send the try again with a proof of work (429)."""
+
+    status = 429
+
+
+def check_client_attempts(*, now: datetime, failures: list[datetime]) -> None:
+    """Refuse a client with too many recent wrong codes until the oldest counted one leaves the window."""
+    recent = sorted(t for t in failures if now - t < QUERY_WINDOW)
+    limit = QUERY_MAX_FAILURES_PER_CLIENT
+    if len(recent) >= limit:
+        wait = int((recent[-limit] + QUERY_WINDOW - now).total_seconds()) + 1
+        raise Throttled(
+            "accidents.too_many_attempts",
+            f"查询码错误次数过多,请{(wait + 59) // 60}分钟后再试。",
+            f"Too many wrong codes; try again in {(wait + 59) // 60} minutes.",
+            retry_after=wait,
+        )
+
+
+def challenge_bits(number_failures: int) -> int | None:
+    """Leading zero bits a try on the number must prove, or None below the threshold.
+
+    One more bit (twice the work) each time the wrong codes in the window double.
+    """
+    if number_failures < QUERY_CHALLENGE_AFTER:
+        return None
+    doublings = (number_failures // QUERY_CHALLENGE_AFTER).bit_length() - 1
+    return min(CHALLENGE_BITS_MAX, CHALLENGE_BITS_MIN + doublings)
+
+
+def _proof_digest(challenge: str, code: str, solution: str) -> bytes:
+    return hashlib.sha256(f"{challenge}:{code}:{solution}".encode()).digest()
+
+
+def _leading_zero_bits(digest: bytes) -> int:
+    value = int.from_bytes(digest, "big")
+    return len(digest) * 8 - value.bit_length()
+
+
+def challenge_solved(*, challenge: str, code: str, solution: str, bits: int) -> bool:
+    """Whether SHA-256 of ``challenge:code:solution`` starts with ``bits`` zero bits.
+
+    ``code`` is the normalised code tried (:func:`code_normalise`): a proof is good for one
+    code only, so each guess costs its own work, while repeating a try costs nothing new.
+    """
+    if not (solution.isascii() and solution.isdigit() and len(solution) <= CHALLENGE_SOLUTION_MAX):
+        return False
+    return _leading_zero_bits(_proof_digest(challenge, code, solution)) >= bits
+
+
+def challenge_solve(*, challenge: str, code: str, bits: int) -> str:
+    """The smallest solution, as the browser's script finds it (for clients written in Python)."""
+    counter = 0
+    while _leading_zero_bits(_proof_digest(challenge, code, str(counter))) < bits:
+        counter += 1
+    return str(counter)
 
 
 # ---------------------------------------------------------------- rollout (A9)

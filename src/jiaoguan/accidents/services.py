@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import zlib
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -20,7 +21,8 @@ from jiaoguan.core.access import allowed, division_prefix_for, require
 from jiaoguan.core.audit import audit_record
 from jiaoguan.core.divisions import validate_division
 from jiaoguan.core.errors import Conflict, NotAllowed, NotFound, ValidationFailed
-from jiaoguan.core.identifiers import mask_id_number, mask_name, validate_mobile
+from jiaoguan.core.identifiers import mask_id_number, mask_name, validate_mobile, validate_plate
+from jiaoguan.core.locks import lock_named
 from jiaoguan.registry.documents import normalise_document_number
 from jiaoguan.registry.models import DrivingLicence, Organisation, Person, Vehicle
 
@@ -238,6 +240,8 @@ def party_add(
     name = clean_name(name)
     number = normalise_document_number(id_type, id_number)
     phone = validate_mobile(phone) if phone else ""
+    # The same GA 36 check as every other plate: a mistyped one would never find the vehicle.
+    plate = validate_plate(plate).number if (plate or "").strip() else ""
     label = (label or "").strip()[:8]
     if not label:
         raise ValidationFailed(
@@ -250,7 +254,7 @@ def party_add(
         case = case_for_officer(actor=actor, case_id=case_id, action="accidents.party.add", lock=True)
         _open(case)
         person = Person.objects.filter(id_type=id_type, id_number=number).first()
-        vehicle = Vehicle.objects.filter(plate_number=plate.strip().upper()).first() if plate else None
+        vehicle = Vehicle.objects.filter(plate_number=plate).first() if plate else None
         insurer = None
         if insurer_uscc:
             insurer = Organisation.objects.filter(uscc=insurer_uscc.strip().upper(), kind="insurer").first()
@@ -272,7 +276,7 @@ def party_add(
                     id_number=number,
                     phone=phone,
                     vehicle=vehicle,
-                    plate=plate.strip().upper()[:10],
+                    plate=plate,
                     licence=DrivingLicence.objects.filter(holder=person).first() if person else None,
                     insurer=insurer,
                 )
@@ -499,22 +503,78 @@ def _check_rollout(number: str, service: str) -> None:
         )
 
 
-def _attempt_guard(*, number: str, client: str, now: datetime) -> None:
-    since = now - rules.QUERY_WINDOW
-    rules.check_query_attempts(
-        now=now,
-        client_failures=list(
-            QueryAttempt.objects.filter(client=client, at__gte=since).values_list("at", flat=True)
-        ),
-        number_failures=list(
-            QueryAttempt.objects.filter(number=number, at__gte=since).values_list("at", flat=True)
-        ),
+# The limits are checked and the attempt recorded in one transaction under a lock on the
+# client and one on the number (always in that order, so two tries never wait on each
+# other crosswise): parallel tries cannot all see the same count and all pass. Locks are
+# striped over a fixed set of named rows rather than one row per address or number.
+_LOCK_STRIPES = 256
+
+
+def _stripe(kind: str, key: str) -> str:
+    return f"accidents.query.{kind}:{zlib.crc32(key.encode()) % _LOCK_STRIPES}"
+
+
+def _challenge_mac(body: str) -> str:
+    return hmac.new(_secret(), f"query-challenge:{body}".encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def _challenge_make(*, number: str, bits: int, now: datetime) -> str:
+    """``number.issued.bits.nonce.mac``: signed, so a client cannot pick its own difficulty."""
+    body = f"{number}.{int(now.timestamp())}.{bits}.{secrets.token_hex(8)}"
+    return f"{body}.{_challenge_mac(body)}"
+
+
+def _challenge_passed(
+    *, number: str, code: str, challenge: str, solution: str, bits: int, now: datetime
+) -> bool:
+    parts = (challenge or "").split(".")
+    if len(parts) != 5 or not all(parts):
+        return False
+    body = ".".join(parts[:4])
+    if not hmac.compare_digest(parts[4], _challenge_mac(body)):
+        return False
+    for_number, issued, signed_bits = parts[0], parts[1], parts[2]
+    if for_number != number or not issued.isdigit() or not signed_bits.isdigit() or int(signed_bits) < bits:
+        return False
+    age = now.timestamp() - int(issued)
+    if not 0 <= age <= rules.CHALLENGE_TTL.total_seconds():
+        return False
+    return rules.challenge_solved(
+        challenge=challenge, code=code, solution=solution or "", bits=int(signed_bits)
     )
 
 
-def _record_failure(*, number: str, client: str, now: datetime) -> None:
+def _attempt_reserve(
+    *, number: str, client: str, code: str, now: datetime, challenge: str, solution: str, proven: bool
+) -> QueryAttempt:
+    """Check the limits and record this try as a failure, in one step; a right code removes it again.
+
+    ``proven``: the number and code come from a signed query credential (its QR), which
+    no guesser can make, so the number's proof of work is not asked for.
+    """
+    since = now - rules.QUERY_WINDOW
     with transaction.atomic():
-        QueryAttempt.objects.create(number=number, client=client[:64], at=now)
+        lock_named(_stripe("client", client))
+        lock_named(_stripe("number", number))
+        rules.check_client_attempts(
+            now=now,
+            failures=list(
+                QueryAttempt.objects.filter(client=client, at__gte=since).values_list("at", flat=True)
+            ),
+        )
+        bits = rules.challenge_bits(QueryAttempt.objects.filter(number=number, at__gte=since).count())
+        if bits is not None and not proven:
+            if not _challenge_passed(
+                number=number, code=code, challenge=challenge, solution=solution, bits=bits, now=now
+            ):
+                raise rules.ChallengeRequired(
+                    "accidents.challenge_required",
+                    "该事故编号近期查询码错误较多，为保护当事人，本次查询须先由浏览器完成一次安全验证，然后自动查询。",
+                    "This accident number has had many wrong codes lately; to protect the parties, the query "
+                    "needs a proof of work first (the page does it for you).",
+                    detail={"challenge": _challenge_make(number=number, bits=bits, now=now), "bits": bits},
+                )
+        return QueryAttempt.objects.create(number=number, client=client, at=now)
 
 
 @dataclass
@@ -533,35 +593,74 @@ class Progress:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def progress_query(*, accident_number: str, code: str, client: str) -> Progress:
-    """Accident number plus query code -> progress and results (A2, A3, A5); guessing is limited."""
+def progress_query(
+    *,
+    accident_number: str,
+    code: str,
+    client: str,
+    challenge: str = "",
+    solution: str = "",
+    proven: bool = False,
+) -> Progress:
+    """Accident number plus query code -> progress and results (A2, A3, A5); guessing is limited.
+
+    ``challenge`` and ``solution``: the proof of work a number under attack asks for
+    (:class:`rules.ChallengeRequired` carries the challenge); ``proven``: the number and
+    code come from a verified AQ1 QR.
+    """
     case, credential = _match_code(
         accident_number=accident_number, code=code, client=client, service=rules.ONLINE_QUERY, kind="query",
-        candidates=lambda case: QueryCredential.objects.filter(case=case, revoked_at__isnull=True),
+        candidates=lambda case_id: QueryCredential.objects.filter(case_id=case_id, revoked_at__isnull=True),
+        challenge=challenge, solution=solution, proven=proven,
     )  # fmt: skip
     return progress_of(case=case, credential=credential)
 
 
+# Compared when nothing else is, so both answers run the same loop; an HMAC in hex never equals it.
+_NO_MATCH = "-" * 64
+
+
 def _match_code(
-    *, accident_number: str, code: str, client: str, service: str, kind: str, candidates: Any
+    *,
+    accident_number: str,
+    code: str,
+    client: str,
+    service: str,
+    kind: str,
+    candidates: Any,
+    challenge: str = "",
+    solution: str = "",
+    proven: bool = False,
 ) -> tuple[AccidentCase, Any]:
-    """Find the row whose code matches, under the guessing limits; one answer for every failure."""
+    """Find the row whose code matches, under the guessing limits; one answer for every failure.
+
+    An unknown number and a wrong code do the same work: the same queries (a case id of 0
+    for a number nobody has), one HMAC, the same comparisons, the same failure record.
+    """
     number = rules.accident_number_check(accident_number)
     _check_rollout(number, service)
-    now = timezone.now()
-    _attempt_guard(number=number, client=client, now=now)
     code = rules.code_normalise(code)
-    case = AccidentCase.objects.filter(number=number).first()
-    found = None
-    if case is not None and len(code) == rules.CODE_LENGTH:
-        wanted = _code_hash(kind, case.pk, code)
-        for candidate in candidates(case):  # every candidate compared: no early exit to time
-            if hmac.compare_digest(candidate.code_hash, wanted):
-                found = candidate
-    if case is None or found is None:
-        _record_failure(number=number, client=client, now=now)
+    client = client[:64]
+    now = timezone.now()
+    attempt = _attempt_reserve(
+        number=number,
+        client=client,
+        code=code,
+        now=now,
+        challenge=challenge,
+        solution=solution,
+        proven=proven,
+    )
+    case_id = AccidentCase.objects.filter(number=number).values_list("pk", flat=True).first() or 0
+    wanted = _code_hash(kind, case_id, code)
+    found = 0
+    for pk, stored in [*candidates(case_id).values_list("pk", "code_hash"), (0, _NO_MATCH)]:
+        if hmac.compare_digest(stored, wanted):  # every candidate compared: no early exit to time
+            found = pk
+    if not found:
         raise _query_failed()
-    return case, found
+    QueryAttempt.objects.filter(pk=attempt.pk).delete()  # the right code is no failure
+    return AccidentCase.objects.get(pk=case_id), candidates(case_id).get(pk=found)
 
 
 def progress_of(*, case: AccidentCase, credential: QueryCredential) -> Progress:
@@ -909,11 +1008,15 @@ def evidence_review_decide(
     return review
 
 
-def evidence_access(*, accident_number: str, code: str, client: str) -> EvidenceReview:
-    """Accident number plus review code -> the approved review; same guessing limits as queries."""
+def evidence_access(
+    *, accident_number: str, code: str, client: str, challenge: str = "", solution: str = ""
+) -> EvidenceReview:
+    """Accident number plus review code -> the approved review; the same guessing limits as queries,
+    counted together with them (a number under attack is under attack for both)."""
     _case, found = _match_code(
         accident_number=accident_number, code=code, client=client, service=rules.EVIDENCE_REVIEW, kind="review",
-        candidates=lambda case: EvidenceReview.objects.filter(case=case),
+        candidates=lambda case_id: EvidenceReview.objects.filter(case_id=case_id),
+        challenge=challenge, solution=solution,
     )  # fmt: skip
     if found.state != EvidenceReview.State.APPROVED:
         raise Conflict(

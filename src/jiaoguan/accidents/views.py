@@ -1157,6 +1157,22 @@ def _throttled(request: HttpRequest, template: str, form: Any, error: Throttled)
     return response
 
 
+def _challenge_page(
+    request: HttpRequest, template: str, form: Any, error: rules.ChallengeRequired
+) -> HttpResponse:
+    """The form again with the proof of work its script does before sending it once more (A5)."""
+    context = {"form": form, "challenge": error.detail, "challenge_error": error}
+    return render(request, template, context, status=error.status)
+
+
+def _proof_of(request: HttpRequest) -> dict[str, str]:
+    """The proof of work a page sends with the form after a challenge (empty before one)."""
+    return {
+        "challenge": str(request.POST.get("challenge", ""))[:200],
+        "solution": str(request.POST.get("solution", ""))[: rules.CHALLENGE_SOLUTION_MAX],
+    }
+
+
 def _qr_text(form: QueryForm) -> str:
     """The QR text pasted, or read from the uploaded photo; errors go on the form."""
     from jiaoguan.credentials import render as qr_render
@@ -1213,6 +1229,7 @@ def query(request: HttpRequest) -> HttpResponse:
     form = QueryForm(request.POST, request.FILES)
     if form.is_valid():
         text = _qr_text(form)
+        proven = bool(text)
         if text:
             number, code = _from_qr(form, text)
         else:
@@ -1224,9 +1241,14 @@ def query(request: HttpRequest) -> HttpResponse:
                     form.add_error("code", _("请填写查询码。"))
         if not form.errors:
             try:
-                result = services.progress_query(accident_number=number, code=code, client=client_of(request))
+                result = services.progress_query(
+                    accident_number=number, code=code, client=client_of(request), proven=proven,
+                    **_proof_of(request),
+                )  # fmt: skip
             except Throttled as error:
                 return _throttled(request, "accidents/query.html", form, error)
+            except rules.ChallengeRequired as error:
+                return _challenge_page(request, "accidents/query.html", form, error)
             except NotAllowed as error:
                 if error.code == "accidents.service_unavailable":
                     return _unavailable(request, error, "query", number)
@@ -1411,9 +1433,12 @@ def evidence(request: HttpRequest) -> HttpResponse:
                 accident_number=form.cleaned_data["accident_number"],
                 code=form.cleaned_data["code"],
                 client=client_of(request),
+                **_proof_of(request),
             )
         except Throttled as error:
             return _throttled(request, "accidents/evidence.html", form, error)
+        except rules.ChallengeRequired as error:
+            return _challenge_page(request, "accidents/evidence.html", form, error)
         except NotAllowed as error:
             if error.code == "accidents.service_unavailable":
                 return _unavailable(request, error, "evidence", form.cleaned_data["accident_number"])

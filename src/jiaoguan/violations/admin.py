@@ -16,6 +16,7 @@ from jiaoguan.core.errors import ValidationFailed
 from jiaoguan.payments.admin import ReadOnlyAccessAdmin, beijing, yuan
 
 from . import rules
+from .importing import batch_state_now
 from .models import Fine, ImportBatch, Violation
 
 
@@ -83,6 +84,14 @@ class FineAdmin(ReadOnlyAccessAdmin):
         return beijing(obj.paid_at)
 
 
+_STATE_WORDS = {
+    rules.BatchState.RECEIVING: "接收中 receiving",
+    rules.BatchState.COMPLETE: "已完成 complete",
+    rules.BatchState.FAILED: "失败 failed — 重新发送同一文件即可完成 send the same file again to complete it",
+    rules.BatchState.INTERRUPTED: "已中断 interrupted — 重新发送同一文件即可完成 send the same file again to complete it",
+}
+
+
 @admin.register(ImportBatch)
 class ImportBatchAdmin(ReadOnlyAccessAdmin):
     view_action = "violations.batch.view"
@@ -90,13 +99,31 @@ class ImportBatchAdmin(ReadOnlyAccessAdmin):
     list_display = [
         "pk",
         "submitted_by",
+        "file_name",
         "format",
+        "state_now",
+        "progress",
         "total_rows",
         "accepted_rows",
         "duplicate_rows",
         "invalid_rows",
         "imported",
     ]
+    list_filter = ["format"]  # not the stored state: a batch whose process died is stored as receiving
+    search_fields = ["=submitted_by", "file_name"]
+    exclude = ["state", "worker", "errors"]
+    readonly_fields = ["state_now", "progress", "worker", "errors"]
+
+    @admin.display(description="状态 state")
+    def state_now(self, obj: ImportBatch) -> str:
+        """The state as it is now: a receiving batch whose process died reads as interrupted."""
+        return _STATE_WORDS[batch_state_now(obj)]
+
+    @admin.display(description="进度 progress")
+    def progress(self, obj: ImportBatch) -> str:
+        """How far the import got: the lines read, and the share of the file when its size is known."""
+        share = f" · {obj.bytes_done * 100 // obj.size_bytes}%" if obj.size_bytes else ""
+        return f"{obj.lines_done or obj.total_rows:,} 行 lines{share}"
 
     @admin.display(description="导入时间(北京时间) imported at (Asia/Shanghai)", ordering="created_at")
     def imported(self, obj: ImportBatch) -> str:

@@ -1,18 +1,25 @@
 """Bulk delivery of camera records by systems (电子监控记录批量上传): ``/api/v1/violations/batches``.
 
-The body is the file itself (JSON lines or CSV, chosen by Content-Type), up to 10 MB. It is
-copied to a temporary file while its size and SHA-256 are taken, so the request never sits
-in memory and a retried upload with the same ``Idempotency-Key`` is recognised by content.
+The body is the file itself (JSON lines or CSV, chosen by Content-Type), up to 10 MB, sent
+with a Content-Length or in chunks (``Transfer-Encoding: chunked``): either way it is read
+from the stream under the same cap, copied to a temporary file while its size and SHA-256
+are taken, so the request never sits in memory.
+
+The batch is the stored answer: its rows commit chunk by chunk (its progress and state
+show while it is received), and a delivery sent again, by its ``Idempotency-Key`` or by
+the same content after an interruption, finds it (``importing.batch_open``) rather than an
+idempotency record around one long transaction, which would show nothing until the end
+and keep nothing of an interrupted import.
 """
 
 from __future__ import annotations
 
 import hashlib
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
-from typing import IO, Any
+from typing import IO, Any, cast
 
 from django.http import HttpRequest
 from ninja import Query, Router, Schema
@@ -20,10 +27,11 @@ from pydantic import Field
 
 from jiaoguan.accounts.clients import ClientCredentials
 from jiaoguan.accounts.models import ApiClient
-from jiaoguan.core.api import ErrorOut, run_idempotent
-from jiaoguan.core.errors import DomainError, NotFound
+from jiaoguan.core.api import ErrorOut
+from jiaoguan.core.errors import DomainError, NotFound, ValidationFailed
+from jiaoguan.core.idempotency import MAX_KEY_LENGTH
 
-from .importing import import_records
+from .importing import batch_state_now, import_records
 from .models import ImportBatch
 
 router = Router(tags=["violations"])
@@ -32,6 +40,7 @@ ERRORS = {
     403: ErrorOut,
     404: ErrorOut,
     409: ErrorOut,
+    411: ErrorOut,
     413: ErrorOut,
     415: ErrorOut,
     422: ErrorOut,
@@ -48,6 +57,12 @@ class PayloadTooLarge(DomainError):
     """The upload is larger than one batch may be (413)."""
 
     status = 413
+
+
+class LengthRequired(DomainError):
+    """A chunked body this server cannot read to its end (411): send a Content-Length."""
+
+    status = 411
 
 
 class UnsupportedMediaType(DomainError):
@@ -68,12 +83,21 @@ class BatchOut(Schema):
     batch_id: int
     file_name: str
     format: str
-    total_rows: int
+    state: str = Field(
+        description=(
+            "receiving (being imported), complete, failed, or interrupted (its process died part-way); "
+            "a failed or interrupted batch is completed by sending the same file again"
+        )
+    )
+    total_rows: int = Field(description="rows read so far (all of them once complete)")
     accepted_rows: int
     duplicate_rows: int
     invalid_rows: int
+    size_bytes: int | None = Field(description="the file's size")
+    bytes_done: int = Field(description="bytes of the file imported so far")
     errors: list[BatchErrorOut] = Field(description="the first 1000 refused lines; the counters are exact")
     created_at: datetime
+    finished_at: datetime | None
 
 
 def _batch_out(batch: ImportBatch) -> dict[str, Any]:
@@ -81,12 +105,16 @@ def _batch_out(batch: ImportBatch) -> dict[str, Any]:
         "batch_id": batch.pk,
         "file_name": batch.file_name,
         "format": batch.format,
+        "state": batch_state_now(batch).value,
         "total_rows": batch.total_rows,
         "accepted_rows": batch.accepted_rows,
         "duplicate_rows": batch.duplicate_rows,
         "invalid_rows": batch.invalid_rows,
+        "size_bytes": batch.size_bytes,
+        "bytes_done": batch.bytes_done,
         "errors": batch.errors,
         "created_at": batch.created_at.isoformat(),
+        "finished_at": batch.finished_at.isoformat() if batch.finished_at else None,
     }
 
 
@@ -117,9 +145,27 @@ def _too_large() -> PayloadTooLarge:
     )
 
 
+def _body_stream(request: HttpRequest) -> Callable[[int], bytes]:
+    """How to read the body: Django's stream, limited to the Content-Length; or, for a chunked
+    body (no length), the server's input, which the server ends with the last chunk
+    (``wsgi.input_terminated``: gunicorn does). A server that cannot end it would leave the
+    read hanging or empty, so the upload is refused with 411 rather than taken as empty."""
+    chunked = "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower()
+    if not chunked or request.META.get("CONTENT_LENGTH"):
+        return request.read
+    if not request.META.get("wsgi.input_terminated"):
+        raise LengthRequired(
+            "violations.batch_length_required",
+            "此服务器不能读取分块传输的上传内容，请带 Content-Length 上传。",
+            "This server cannot read a chunked upload; send it with a Content-Length.",
+        )
+    stream = request.META["wsgi.input"]
+    return cast(Callable[[int], bytes], stream.read)
+
+
 @contextmanager
-def _spooled_body(request: HttpRequest) -> Iterator[tuple[IO[bytes], str]]:
-    """The request body in a temporary file, and its SHA-256; refuses more than MAX_BODY_BYTES.
+def _spooled_body(request: HttpRequest) -> Iterator[tuple[IO[bytes], str, int]]:
+    """The request body in a temporary file, its SHA-256 and size; refuses more than MAX_BODY_BYTES.
 
     Read from the stream, never ``request.body``: that would hold the upload in memory (and
     Django refuses it beyond DATA_UPLOAD_MAX_MEMORY_SIZE).
@@ -130,17 +176,18 @@ def _spooled_body(request: HttpRequest) -> Iterator[tuple[IO[bytes], str]]:
         declared = 0
     if declared > MAX_BODY_BYTES:
         raise _too_large()
+    read = _body_stream(request)
     digest = hashlib.sha256()
     size = 0
     with tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY_BYTES, mode="w+b") as spool:
-        while block := request.read(READ_BLOCK):
+        while block := read(READ_BLOCK):
             size += len(block)
             if size > MAX_BODY_BYTES:
                 raise _too_large()
             digest.update(block)
             spool.write(block)
         spool.seek(0)
-        yield spool, digest.hexdigest()  # type: ignore[misc]
+        yield spool, digest.hexdigest(), size  # type: ignore[misc]
 
 
 # The body is read as a stream, not declared as a parameter; the document still shows it.
@@ -169,33 +216,34 @@ def batch_create(
     """Deliver camera records in bulk (scope ``violations:import``).
 
     Body: JSON Lines (``application/x-ndjson``) or CSV with a header row (``text/csv``), one
-    record per line. Invalid lines are listed with their line number and reason, duplicates
-    by record number are counted and ignored, valid lines are kept. Rows recorded outside
-    the client's division are refused. ``Idempotency-Key`` makes a retried upload safe.
+    record per line, with a Content-Length or chunked, at most 10 MB. Invalid lines are
+    listed with their line number and reason, duplicates by record number are counted and
+    ignored, valid lines are kept. Rows recorded outside the client's division are refused.
+
+    ``Idempotency-Key`` makes a retried upload safe: the same key answers with the same
+    batch (409 while it is still being imported). A batch that was interrupted or failed
+    is completed by sending the same file again, with or without its key.
     """
     client: ApiClient = request.auth  # type: ignore[attr-defined]
     fmt = _format_of(request)
-    with _spooled_body(request) as (body, digest):
-
-        def call() -> tuple[int, Any]:
-            batch = import_records(
-                body, fmt=fmt, submitted_by=client.client_id, file_name=file_name,
-                allowed_divisions=client.division,
-            )  # fmt: skip
-            return 201, _batch_out(batch)
-
-        return run_idempotent(
-            request,
-            scope="violation-batches",
-            owner=f"client:{client.client_id}",
-            body={"sha256": digest, "format": fmt, "file_name": file_name},
-            call=call,
+    key = request.headers.get("Idempotency-Key") or None
+    if key is not None and len(key) > MAX_KEY_LENGTH:
+        raise ValidationFailed(
+            "core.idempotency_key_too_long",
+            "Idempotency-Key 过长(最多128个字符)。",
+            "The Idempotency-Key header is too long (at most 128 characters).",
         )
+    with _spooled_body(request) as (body, digest, size):
+        batch = import_records(
+            body, fmt=fmt, submitted_by=client.client_id, file_name=file_name, allowed_divisions=client.division,
+            sha256=digest, size_bytes=size, idempotency_key=key,
+        )  # fmt: skip
+    return 201, _batch_out(batch)
 
 
 @router.get("/violations/batches/{batch_id}", response={200: BatchOut, **ERRORS}, auth=ClientCredentials())
 def batch_get(request: HttpRequest, batch_id: int) -> Any:
-    """A batch this client delivered, with its counters and first errors."""
+    """A batch this client delivered: its state, how far it got, its counters and first errors."""
     client: ApiClient = request.auth  # type: ignore[attr-defined]
     batch = ImportBatch.objects.filter(pk=batch_id, submitted_by=client.client_id).first()
     if batch is None:

@@ -13,6 +13,14 @@ Used by ``POST /api/v1/violations/batches`` and ``jiaoguan import-violations FIL
 * Each chunk is one transaction: its rows and the batch's counters commit together, so
   the counters of a batch always match the rows it kept. Concurrent imports take turns
   to insert (a named lock per chunk); they validate in parallel.
+* A batch has a state (``rules.BatchState``): receiving while its process works on it,
+  then complete, or failed with the reason. A process that dies leaves it receiving with
+  the chunks it committed; it then reads as interrupted (:func:`batch_state_now`), and
+  the same file sent again (same SHA-256, or the same Idempotency-Key) completes that
+  batch: each chunk's counters commit with the file position after it, so the import goes
+  on from there with those counters, nothing is stored twice and the batch ends as one
+  uninterrupted run would have left it. A batch belongs to one process at a time; a
+  process that was taken over stops at its next chunk.
 
 Formats, one record per line (a quoted CSV field cannot span lines):
 
@@ -28,17 +36,20 @@ from __future__ import annotations
 import csv
 import functools
 import json
+import os
 import re
-from collections.abc import Iterable, Iterator
+import socket
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Literal
 
-from django.db import DataError, IntegrityError, transaction
+from django.db import DatabaseError, DataError, IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from jiaoguan.core.divisions import division_prefix
-from jiaoguan.core.errors import DomainError, ValidationFailed
+from jiaoguan.core.errors import Conflict, DomainError, ValidationFailed
 from jiaoguan.core.locks import lock_named
 from jiaoguan.registry.models import Vehicle
 
@@ -57,6 +68,7 @@ OPTIONAL_FIELDS: tuple[str, ...] = ("on_expressway",)
 MAX_ERRORS = 1000  # kept in ImportBatch.errors; the counters stay exact beyond it
 MAX_LINE_BYTES = 64 * 1024  # a record is a few hundred bytes; longer lines are refused, not buffered
 IMPORT_LOCK = "violations.import"
+READ_SKIP = 1024 * 1024  # bytes per read when skipping the imported part of a stream
 LOOKUP_SLICE = 500  # values per IN (...) lookup, see _slices
 
 # Errors raised by shared validators name their own form field; in a file the column is meant.
@@ -130,9 +142,9 @@ def _physical_lines(source: Any) -> Iterator[bytes | str | object]:
         yield line
 
 
-def _text_lines(source: Any) -> Iterator[tuple[int, str | DomainError]]:
+def _text_lines(source: Any, *, first_line: int = 1) -> Iterator[tuple[int, str | DomainError]]:
     """(line number, text without the line end) or (line number, the error for that line)."""
-    for number, raw in enumerate(_physical_lines(source), start=1):
+    for number, raw in enumerate(_physical_lines(source), start=first_line):
         if raw is _TOO_LONG or len(raw) > MAX_LINE_BYTES:  # type: ignore[arg-type]
             yield number, _line_error(
                 "violations.import_line_too_long", f"该行超过 {MAX_LINE_BYTES} 字节。",
@@ -341,13 +353,209 @@ def _violation(fields: dict[str, Any], *, vehicle_id: int | None, batch_id: int)
     return Violation(*[values[name] for name in names])
 
 
-class _Importer:
-    """Keeps the batch's counters and stores one chunk at a time."""
+# ------------------------------------------------------------------------------ batches and their processes
 
-    def __init__(self, batch: ImportBatch, *, allowed: tuple[str, ...] | None) -> None:
+
+class BatchTakenOver(Conflict):
+    """Another process took the batch over (this one was thought dead); this one stops (409)."""
+
+    def __init__(self, batch_id: int) -> None:
+        super().__init__(
+            "violations.batch_taken_over",
+            f"导入批次 {batch_id} 已由重新发送的同一文件接续导入，本次导入停止。",
+            f"Batch {batch_id} was taken over by the same file sent again; this import stops.",
+            detail={"batch_id": batch_id},
+        )
+
+
+def _start_ticks(pid: int) -> str:
+    """The process's start time in clock ticks since boot (Linux), which tells a reused pid apart."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            fields = stat.read().rsplit(b")", 1)[1].split()
+    except (OSError, IndexError):
+        return ""
+    return fields[19].decode() if len(fields) > 19 and fields[0] != b"Z" else ""
+
+
+def _machine() -> str:
+    """The host name, and on Linux the pid namespace: containers may share a host name, never a namespace."""
+    try:
+        namespace = os.readlink("/proc/self/ns/pid").removeprefix("pid:")
+    except OSError:
+        namespace = ""
+    return f"{socket.gethostname()[:60]}{namespace}"
+
+
+def this_process() -> str:
+    """``machine pid start``: who imports a batch, precise enough to tell later whether it still runs."""
+    return f"{_machine()} {os.getpid()} {_start_ticks(os.getpid())}".strip()
+
+
+def process_alive(worker: str) -> bool | None:
+    """Whether the process named by :func:`this_process` still runs; None when it ran on another host."""
+    parts = worker.split()
+    if len(parts) < 2 or not parts[1].isdigit():
+        return False
+    machine, pid = parts[0], int(parts[1])
+    if machine != _machine():
+        return None
+    if os.path.isdir("/proc/self"):
+        started = _start_ticks(pid)  # empty for a process that is gone or a zombie
+        return bool(started) and (len(parts) < 3 or started == parts[2])
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def batch_state_now(batch: ImportBatch, *, now: datetime | None = None) -> rules.BatchState:
+    """The batch's state as it is now: receiving, complete, failed or interrupted."""
+    alive = process_alive(batch.worker) if batch.state == ImportBatch.State.RECEIVING else None
+    return rules.batch_state(
+        stored=batch.state, last_progress=batch.heartbeat_at, now=now or timezone.now(), process_alive=alive
+    )
+
+
+def _key_reused() -> Conflict:
+    return Conflict(
+        "core.idempotency_key_reused",
+        "该 Idempotency-Key 已用于另一个不同的请求。",
+        "This Idempotency-Key was already used for a different request.",
+    )
+
+
+def batch_open(
+    *,
+    submitted_by: str,
+    fmt: str,
+    file_name: str = "",
+    sha256: str = "",
+    size_bytes: int | None = None,
+    idempotency_key: str | None = None,
+) -> tuple[ImportBatch, bool]:
+    """The batch this delivery goes into, and whether it is already complete (then it is the answer).
+
+    * The same Idempotency-Key again: its batch, complete (a replay), still receiving (409),
+      or interrupted or failed (taken over to complete it); with another file: 409.
+    * Without a key, or a new one: an interrupted or failed batch of the same sender and
+      the same content is taken over; otherwise a new batch.
+    """
+    submitted_by = submitted_by[:64]
+    now = timezone.now()
+    with transaction.atomic():
+        if idempotency_key:
+            lock_named(f"violations.batch:{submitted_by}:key:{idempotency_key}")
+        if sha256:
+            lock_named(f"violations.batch:{submitted_by}:sha256:{sha256}")
+        batch = None
+        if idempotency_key:
+            batch = (
+                ImportBatch.objects.select_for_update()
+                .filter(submitted_by=submitted_by, idempotency_key=idempotency_key)
+                .first()
+            )
+            if batch is not None and (batch.sha256, batch.format, batch.file_name) != (
+                sha256,
+                fmt,
+                file_name[:200],
+            ):
+                raise _key_reused()
+        if batch is None and sha256:
+            candidates = ImportBatch.objects.select_for_update().filter(
+                submitted_by=submitted_by, sha256=sha256, format=fmt,
+                state__in=[ImportBatch.State.RECEIVING, ImportBatch.State.FAILED, ImportBatch.State.INTERRUPTED],
+            )  # fmt: skip
+            if idempotency_key:  # another key is another delivery
+                candidates = candidates.filter(Q(idempotency_key="") | Q(idempotency_key=idempotency_key))
+            batch = next(
+                (b for b in candidates.order_by("-pk") if rules.batch_resumable(batch_state_now(b, now=now))),
+                None,
+            )
+        if batch is not None:
+            state = batch_state_now(batch, now=now)
+            if state is rules.BatchState.COMPLETE:
+                return batch, True
+            if not rules.batch_resumable(state):
+                raise Conflict(
+                    "core.idempotency_in_progress",
+                    "相同请求正在处理中,请稍后重试。",
+                    "The same request is still being processed; try again shortly.",
+                    detail={"batch_id": batch.pk, "rows": batch.total_rows},
+                )
+            batch.idempotency_key = batch.idempotency_key or idempotency_key or ""
+            _take_over(batch, now=now, size_bytes=size_bytes)
+            return batch, False
+        batch = ImportBatch.objects.create(
+            submitted_by=submitted_by, file_name=file_name[:200], format=fmt, sha256=sha256,
+            idempotency_key=idempotency_key or "", size_bytes=size_bytes, worker=this_process(),
+            heartbeat_at=now,
+        )  # fmt: skip
+    return batch, False
+
+
+def _take_over(batch: ImportBatch, *, now: datetime, size_bytes: int | None) -> None:
+    """Make the batch this process's; its counters and file position stay, the import goes on from them."""
+    batch.state = ImportBatch.State.RECEIVING
+    batch.worker = this_process()
+    batch.heartbeat_at = now
+    batch.finished_at = None
+    batch.failure = ""
+    batch.size_bytes = size_bytes if size_bytes is not None else batch.size_bytes
+    batch.save()
+
+
+class _CountingReader:
+    """A binary file whose bytes read so far are counted (how far an import got, where to go on)."""
+
+    def __init__(self, source: Any) -> None:
+        self.source = source
+        self.consumed = 0
+
+    def readline(self, limit: int = -1) -> bytes:
+        line: bytes = self.source.readline(limit)
+        self.consumed += len(line)
+        return line
+
+    def skip_to(self, offset: int) -> None:
+        """Go on from ``offset``, a line boundary an earlier run of the same file reached."""
+        seekable = getattr(self.source, "seekable", None)
+        if seekable is not None and seekable():
+            self.source.seek(offset)
+            self.consumed = offset
+            return
+        while self.consumed < offset:
+            if not self.readline(min(offset - self.consumed, READ_SKIP)):
+                break
+        if self.consumed != offset:
+            raise ValueError("the file is shorter than the part already imported")
+
+
+class _Importer:
+    """Keeps the batch's counters and stores one chunk at a time, while the batch is its process's."""
+
+    def __init__(
+        self,
+        batch: ImportBatch,
+        *,
+        allowed: tuple[str, ...] | None,
+        reader: _CountingReader | None = None,
+        progress: Callable[[ImportBatch, bool], None] | None = None,
+    ) -> None:
         self.batch = batch
+        self.progress = progress
         self.allowed = allowed
-        self.counters = _Counters()
+        self.reader = reader
+        self.worker = batch.worker
+        self.last_line = batch.lines_done
+        # Going on with a batch: the counters its last chunk committed (zero for a new one).
+        self.counters = _Counters(
+            total=batch.total_rows, accepted=batch.accepted_rows, duplicates=batch.duplicate_rows,
+            invalid=batch.invalid_rows, errors=list(batch.errors),
+        )  # fmt: skip
 
     def chunk(self, rows: list[_Row], failed: list[tuple[int, DomainError]]) -> None:
         """Validate, deduplicate and keep one chunk; ``failed`` holds the lines that did not parse."""
@@ -379,6 +587,8 @@ class _Importer:
         keep.sort(key=lambda item: item[1]["record_number"])  # index-friendly insert order
         vehicles = _vehicle_ids(sorted({fields["plate_number"] for _, fields in keep}))
         self.counters = self._store(keep, vehicles)
+        if self.progress is not None:
+            self.progress(self.batch, False)
 
     def _store(self, keep: list[tuple[int, dict[str, Any]]], vehicles: dict[str, int]) -> _Counters:
         """Insert the rows and save the counters in one transaction; returns the counters after it."""
@@ -423,22 +633,43 @@ class _Importer:
                 inserted += sum(1 for owner in found if owner == batch_id)
             after.accepted += inserted
             after.duplicates += len(objs) - len(refused) - inserted
-            self._save(after)
+            self._save(after)  # raises when the batch was taken over: the chunk is rolled back
         return after
 
-    def _save(self, counters: _Counters) -> None:
+    def _save(self, counters: _Counters, **more: Any) -> None:
         update: dict[str, Any] = {
             "total_rows": counters.total,
             "accepted_rows": counters.accepted,
             "duplicate_rows": counters.duplicates,
             "invalid_rows": counters.invalid,
+            "heartbeat_at": timezone.now(),
+            **more,
         }
+        if self.reader is not None:
+            update["bytes_done"] = self.reader.consumed
+            update["lines_done"] = self.last_line
         if counters.errors_changed:
             update["errors"] = counters.errors
             counters.errors_changed = False
-        ImportBatch.objects.filter(pk=self.batch.pk).update(**update)
+        if not ImportBatch.objects.filter(pk=self.batch.pk, worker=self.worker).update(**update):
+            raise BatchTakenOver(self.batch.pk)
         for name, value in update.items():
             setattr(self.batch, name, value)
+
+    def finish(self) -> None:
+        """Every line read: the batch is complete and its counters final."""
+        now = timezone.now()
+        self._save(self.counters, state=ImportBatch.State.COMPLETE, finished_at=now)
+
+    def stop(self, state: str, reason: str) -> None:
+        """Record why the import stopped (its committed chunks stay), if the batch is still this process's."""
+        try:
+            ImportBatch.objects.filter(
+                pk=self.batch.pk, worker=self.worker, state=ImportBatch.State.RECEIVING
+            ).update(state=state, failure=reason[:300], heartbeat_at=timezone.now())
+            self.batch.refresh_from_db()
+        except DatabaseError:
+            pass  # the database itself failed (or an outer transaction did): the batch reads as interrupted
 
 
 def _store_one_by_one(keep: list[tuple[int, dict[str, Any]]], objs: list[Violation]) -> list[int]:
@@ -453,9 +684,13 @@ def _store_one_by_one(keep: list[tuple[int, dict[str, Any]]], objs: list[Violati
     return refused
 
 
+def _non_blank(lines: Iterator[tuple[int, str | DomainError]]) -> Iterator[tuple[int, str | DomainError]]:
+    return (item for item in lines if not isinstance(item[1], str) or item[1].strip())
+
+
 def _data_lines(source: Any, fmt: str) -> tuple[_CsvColumns | None, Iterator[tuple[int, str | DomainError]]]:
     """The CSV columns (read from the first line) and the remaining non-blank lines."""
-    lines = (item for item in _text_lines(source) if not isinstance(item[1], str) or item[1].strip())
+    lines = _non_blank(_text_lines(source))
     if fmt != "csv":
         return None, lines
     for number, text in lines:
@@ -477,12 +712,21 @@ def import_records(
     file_name: str = "",
     allowed_divisions: str | None = None,
     chunk_size: int = 5000,
+    sha256: str = "",
+    size_bytes: int | None = None,
+    idempotency_key: str | None = None,
+    progress: Callable[[ImportBatch, bool], None] | None = None,
 ) -> ImportBatch:
     """Import camera records from a binary file object (or an iterable of lines); returns the batch.
 
     ``allowed_divisions``: GB/T 2260 codes (or prefixes), space-separated, that the rows'
     recording agencies must lie in; None allows any. A CSV whose first line lacks a required
     column raises :class:`ValidationFailed` before anything is stored.
+
+    ``sha256`` (of the whole file) and ``idempotency_key`` identify the delivery, so that
+    sending it again completes an interrupted batch or, with the key, answers with the
+    complete one (see :func:`batch_open`); ``size_bytes`` lets the batch show how far it got.
+    ``progress(batch, started)`` is called once the batch is open (True), then after each chunk.
     """
     if fmt not in FORMATS:
         raise ValidationFailed(
@@ -494,24 +738,46 @@ def import_records(
     if chunk_size < 1:
         raise ValueError("chunk_size must be positive")
     allowed = _allowed_prefixes(allowed_divisions)
-    columns, lines = _data_lines(lines_or_file, fmt)
-    batch = ImportBatch.objects.create(submitted_by=submitted_by[:64], file_name=file_name[:200], format=fmt)
-    importer = _Importer(batch, allowed=allowed)
-    rows: list[_Row] = []
-    failed: list[tuple[int, DomainError]] = []
-    for line, text in lines:
-        importer.counters.total += 1
-        try:
-            if isinstance(text, DomainError):
-                raise text
-            values = columns.values(text) if columns is not None else _jsonl_values(text)
-            number, data = _record(values)
-        except DomainError as exc:
-            failed.append((line, exc))
-        else:
-            rows.append(_Row(line, number, data))
-        if len(rows) + len(failed) >= chunk_size:
-            importer.chunk(rows, failed)
-            rows, failed = [], []
-    importer.chunk(rows, failed)
+    reader = _CountingReader(lines_or_file) if hasattr(lines_or_file, "readline") else None
+    columns, lines = _data_lines(reader or lines_or_file, fmt)
+    batch, complete = batch_open(
+        submitted_by=submitted_by, fmt=fmt, file_name=file_name, sha256=sha256 if reader else "",
+        size_bytes=size_bytes, idempotency_key=idempotency_key,
+    )  # fmt: skip
+    if complete:
+        return batch
+    importer = _Importer(batch, allowed=allowed, reader=reader, progress=progress)
+    if progress is not None:
+        progress(batch, True)
+    try:
+        if reader is not None and batch.bytes_done:
+            reader.skip_to(batch.bytes_done)
+            lines = _non_blank(_text_lines(reader, first_line=batch.lines_done + 1))
+        rows: list[_Row] = []
+        failed: list[tuple[int, DomainError]] = []
+        for line, text in lines:
+            importer.last_line = line
+            importer.counters.total += 1
+            try:
+                if isinstance(text, DomainError):
+                    raise text
+                values = columns.values(text) if columns is not None else _jsonl_values(text)
+                number, data = _record(values)
+            except DomainError as exc:
+                failed.append((line, exc))
+            else:
+                rows.append(_Row(line, number, data))
+            if len(rows) + len(failed) >= chunk_size:
+                importer.chunk(rows, failed)
+                rows, failed = [], []
+        importer.chunk(rows, failed)
+        importer.finish()
+    except BatchTakenOver:
+        raise
+    except (KeyboardInterrupt, SystemExit):
+        importer.stop(ImportBatch.State.INTERRUPTED, "stopped by the operator")
+        raise
+    except Exception as exc:
+        importer.stop(ImportBatch.State.FAILED, f"{type(exc).__name__}: {exc}")
+        raise
     return batch

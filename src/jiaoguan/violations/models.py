@@ -19,16 +19,60 @@ SOURCE_CHOICES = [
 
 
 class ImportBatch(models.Model):
-    """One delivery of camera records (批量导入), by an API client or the import command."""
+    """One delivery of camera records (批量导入), by an API client or the import command.
+
+    Its rows commit chunk by chunk, so a batch is visible while it is received and keeps
+    what it stored if its process dies; the stored state stays "receiving" then, and the
+    batch reads as interrupted once its process is gone or has been silent too long
+    (``rules.batch_state``). Sending the same file again (same content, or the same
+    Idempotency-Key) completes that batch instead of starting another.
+    """
 
     class Format(models.TextChoices):
         JSONL = "jsonl", "JSON Lines"
         CSV = "csv", "CSV"
 
+    class State(models.TextChoices):
+        RECEIVING = "receiving", "接收中 receiving"
+        COMPLETE = "complete", "已完成 complete"
+        FAILED = "failed", "失败 failed"
+        INTERRUPTED = "interrupted", "已中断 interrupted"
+
     submitted_by = models.CharField("提交方 submitted by", max_length=64, db_comment="API client id or 'cli'")
     file_name = models.CharField("文件名 file name", max_length=200, blank=True)
     format = models.CharField("格式 format", max_length=8, choices=Format.choices, db_comment="jsonl or csv")
-    total_rows = models.PositiveIntegerField("总行数 rows", default=0)
+    state = models.CharField(
+        "状态 state", max_length=12, choices=State.choices, default=State.RECEIVING,
+        db_comment="as stored; a receiving batch whose process is gone reads as interrupted",
+    )  # fmt: skip
+    sha256 = models.CharField(
+        "文件摘要 SHA-256", max_length=64, blank=True, db_comment="of the file's bytes; empty when not known"
+    )
+    idempotency_key = models.CharField(
+        "幂等键 Idempotency-Key", max_length=128, blank=True, default="",
+        db_comment="the sender's Idempotency-Key, unique per sender; empty when none was sent",
+    )  # fmt: skip
+    size_bytes = models.PositiveBigIntegerField(
+        "文件大小(字节) size in bytes", null=True, blank=True, db_comment="null when read from a stream"
+    )
+    bytes_done = models.PositiveBigIntegerField(
+        "已处理字节 bytes done", default=0, db_comment="bytes of the file behind the last committed chunk"
+    )
+    lines_done = models.PositiveIntegerField(
+        "已处理行 lines done", default=0, db_comment="lines of the file behind the last committed chunk"
+    )
+    worker = models.CharField(
+        "导入进程 process",
+        max_length=128,
+        blank=True,
+        db_comment="host, pid and start time of the importing process",
+    )
+    heartbeat_at = models.DateTimeField(
+        "最近进展 last progress", null=True, blank=True, db_comment="when the last chunk committed"
+    )
+    finished_at = models.DateTimeField("完成时间 finished at", null=True, blank=True)
+    failure = models.CharField("失败原因 failure", max_length=300, blank=True)
+    total_rows = models.PositiveIntegerField("总行数 rows", default=0, db_comment="rows read so far")
     accepted_rows = models.PositiveIntegerField("导入行数 accepted", default=0)
     duplicate_rows = models.PositiveIntegerField("重复行数 duplicates", default=0)
     invalid_rows = models.PositiveIntegerField("无效行数 invalid", default=0)
@@ -36,6 +80,14 @@ class ImportBatch(models.Model):
     created_at = models.DateTimeField("导入时间 imported at", auto_now_add=True)
 
     class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["submitted_by", "idempotency_key"],
+                condition=~Q(idempotency_key=""),
+                name="import_batch_idempotency_key",
+            )
+        ]
+        indexes = [models.Index(fields=["submitted_by", "sha256"], name="import_batch_content")]
         verbose_name = "违法数据导入批次 import batch"
         verbose_name_plural = "违法数据导入批次 import batches"
 

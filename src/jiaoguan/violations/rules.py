@@ -7,7 +7,7 @@ Numbers defined here (no public standard exists for the record number):
 
 * Violation record number (违法记录编号), 20 characters: recording agency's GB/T 2260
   division (6) + source digit (1 electronic monitoring, 2 on-site) + date of the offence
-  YYMMDD (6) + serial (6, allocated by the recording device or office) + ISO 7064
+  in Beijing time YYMMDD (6) + serial (6, allocated by the recording device or office) + ISO 7064
   MOD 11-2 check character over the first 19 digits (0-9 or X).
 * Penalty decision number (处罚决定书编号), 15 digits (RULES.md): deciding agency's
   division (6) + year YY (2) + serial per agency and year (7).
@@ -16,8 +16,9 @@ Numbers defined here (no public standard exists for the record number):
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from enum import StrEnum
+from zoneinfo import ZoneInfo
 
 from stdnum.iso7064 import mod_11_2
 
@@ -27,6 +28,7 @@ POINTS_LIMIT = 12  # S2 art. 3: 12 points in a scoring cycle
 POINTS_REFORM_DATE = date(2022, 4, 1)  # S2 in force: values 12/9/6/3/1 instead of 12/6/3/2/1
 PAYMENT_DAYS = 15  # S5 art. 67: pay within 15 days of receiving the decision
 LATE_FEE_PERCENT_PER_DAY = 3  # S5 art. 72: 3% of the fine a day, at most the fine
+BEIJING = ZoneInfo("Asia/Shanghai")  # record numbers and offence days are in Beijing time
 
 
 class Source(StrEnum):
@@ -225,6 +227,27 @@ def record_number_check(value: str) -> str:
     return number
 
 
+def offence_day(occurred_at: datetime) -> date:
+    """The offence's date in Beijing time, the date a record number carries, whatever the
+    offset the time was delivered with."""
+    return occurred_at.astimezone(BEIJING).date()
+
+
+def check_record_number_date(number: str, *, occurred_on: date) -> None:
+    """The YYMMDD inside a record number is the offence's date (Beijing time): a camera that
+    numbers a record with another day has its clock or its numbering wrong."""
+    expected = f"{occurred_on:%y%m%d}"
+    if number[7:13] != expected:
+        raise ValidationFailed(
+            "violations.record_number_date",
+            f"违法记录编号中的日期 {number[7:13]} 与违法时间（北京时间 {occurred_on:%Y-%m-%d}）不一致。",
+            f"The date inside the record number ({number[7:13]}) is not the offence date "
+            f"({occurred_on:%Y-%m-%d}, Beijing time).",
+            field="record_number",
+            detail={"expected": expected, "actual": number[7:13]},
+        )
+
+
 def record_number_source(number: str) -> Source:
     return Source.MONITORING if number[6] == "1" else Source.ON_SITE
 
@@ -234,6 +257,44 @@ def decision_number_make(*, division: str, year: int, serial: int) -> str:
     if not (len(division) == 6 and division.isdigit()) or not 1 <= serial <= 9_999_999:
         raise ValueError("division must be 6 digits and serial 1..9999999")
     return f"{division}{year % 100:02d}{serial:07d}"
+
+
+# ---------------------------------------------------------------- import batches
+
+
+class BatchState(StrEnum):
+    """Where a delivery of camera records stands (批量导入状态)."""
+
+    RECEIVING = "receiving"  # 接收中: its process is reading and storing it
+    COMPLETE = "complete"  # 已完成: every line read; the counters are final
+    FAILED = "failed"  # 失败: stopped by an error, with the reason; sending it again completes it
+    INTERRUPTED = "interrupted"  # 已中断: its process died part-way; sending it again completes it
+
+
+# A chunk commits every second or two; a batch on another machine that made no progress for
+# this long has stopped (its own machine can tell at once whether the process is gone).
+BATCH_SILENT_AFTER = timedelta(minutes=5)
+
+
+def batch_state(
+    *, stored: str, last_progress: datetime | None, now: datetime, process_alive: bool | None
+) -> BatchState:
+    """What a batch is now, from its stored state and its process.
+
+    ``process_alive``: whether the importing process still runs, or None when it cannot be
+    told (another machine); then silence beyond :data:`BATCH_SILENT_AFTER` decides.
+    """
+    state = BatchState(stored)
+    if state is not BatchState.RECEIVING or process_alive is True:
+        return state
+    if process_alive is False or last_progress is None or now - last_progress > BATCH_SILENT_AFTER:
+        return BatchState.INTERRUPTED
+    return BatchState.RECEIVING
+
+
+def batch_resumable(state: BatchState) -> bool:
+    """Sending the same file again picks up an interrupted or failed batch (and nothing else)."""
+    return state in (BatchState.INTERRUPTED, BatchState.FAILED)
 
 
 # ---------------------------------------------------------------- late fee (S5 art. 72)

@@ -24,11 +24,11 @@ from jiaoguan.core.access import require
 from jiaoguan.core.audit import audit_record
 from jiaoguan.core.divisions import DIVISIONS, validate_division
 from jiaoguan.core.errors import Conflict, NotAllowed, NotFound, ValidationFailed
-from jiaoguan.core.identifiers import validate_plate
+from jiaoguan.core.identifiers import PlateNumber, validate_plate
 from jiaoguan.payments import services as payment_services
 from jiaoguan.registry import rules as registry_rules
 from jiaoguan.registry import services as registry_services
-from jiaoguan.registry.models import DrivingLicence, PlateType, Vehicle
+from jiaoguan.registry.models import DrivingLicence, Vehicle
 from jiaoguan.registry.selectors import licence_status
 
 from . import rules
@@ -50,9 +50,6 @@ def _take_serial(*, kind: str, division: str, period: str) -> int:
     counter.last += 1
     counter.save(update_fields=["last"])
     return counter.last
-
-
-_PLATE_TYPES = frozenset(PlateType.values)  # built once: record_clean runs per imported row
 
 
 def _recording_division(code: str) -> str:
@@ -82,14 +79,29 @@ class RecordInput:
     fine_fen: int | None = None
 
 
+def check_plate_fits_type(plate: PlateNumber, plate_type: str) -> None:
+    """GA 36: the number must have the form of its plate type (the registry's table, which
+    it enforces for vehicles): a small new-energy number is not a blue small-car plate."""
+    rule = registry_rules.PLATE_TYPES[plate_type]
+    if plate.kind.value not in rule.shapes:
+        raise ValidationFailed(
+            "plate.type_mismatch",
+            f"号牌号码 {plate.number} 的格式不是{rule.zh}（{rule.code}）的格式，请核对号牌种类或号码。",
+            f"The plate number {plate.number} does not have the form of a {rule.en} ({rule.code}); "
+            "check the plate type or the number.",
+            field="plate_number", detail={"plate_type": rule.code, "shape": plate.kind.value},
+        )  # fmt: skip
+
+
 def record_clean(data: RecordInput, *, now: datetime) -> dict[str, Any]:
     """Validate one record and return the model fields; every refusal names its field."""
     plate = validate_plate(data.plate_number)
-    if data.plate_type not in _PLATE_TYPES:
+    if data.plate_type not in registry_rules.PLATE_TYPES:
         raise ValidationFailed(
             "violations.plate_type", f"号牌种类 {data.plate_type} 无效。", f"Unknown plate type {data.plate_type}.",
             field="plate_type",
         )  # fmt: skip
+    check_plate_fits_type(plate, data.plate_type)
     if timezone.is_naive(data.occurred_at):
         raise ValidationFailed(
             "violations.time_zone",
@@ -120,7 +132,7 @@ def record_clean(data: RecordInput, *, now: datetime) -> dict[str, Any]:
             "violations.device_id", "电子监控记录须有设备编号(1-32个字母数字)。",
             "A monitoring record needs a device id (1-32 ASCII characters).", field="device_id",
         )  # fmt: skip
-    local_day = timezone.localtime(data.occurred_at).date()
+    local_day = rules.offence_day(data.occurred_at)
     version = rules.code_version(data.code, on=local_day)
     if source == Source.MONITORING and not version.monitorable:
         raise ValidationFailed(
@@ -136,6 +148,7 @@ def record_clean(data: RecordInput, *, now: datetime) -> dict[str, Any]:
                 "violations.record_number_mismatch", "违法记录编号与来源或记录机关不一致。",
                 "The record number does not match the source or the recording agency.", field="record_number",
             )  # fmt: skip
+        rules.check_record_number_date(number, occurred_on=local_day)
     return {
         "record_number": number,
         "source": source.value,
@@ -160,7 +173,7 @@ def violation_record(
     fields = record_clean(data, now=now)
     with transaction.atomic():
         if not fields["record_number"]:
-            day = timezone.localtime(fields["occurred_at"]).date()
+            day = rules.offence_day(fields["occurred_at"])
             serial = _take_serial(
                 kind="record", division=fields["recording_division"], period=f"{day:%y%m%d}"
             )
