@@ -50,6 +50,9 @@ ALLOWED_HOSTS = [
     h for h in os.environ.get("JIAOGUAN_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",") if h
 ]
 CSRF_TRUSTED_ORIGINS = [o for o in os.environ.get("JIAOGUAN_CSRF_TRUSTED_ORIGINS", "").split(",") if o]
+# Reverse proxies in front of the application that append the caller to X-Forwarded-For
+# (0: callers connect directly). Per-client limits key on the address this yields.
+CLIENT_PROXY_HOPS = int(os.environ.get("JIAOGUAN_PROXY_HOPS", "0"))
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -126,6 +129,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
+# Every password check (pages, API, back office) goes through the accounts service.
+AUTHENTICATION_BACKENDS = ["jiaoguan.accounts.backends.PlatformBackend"]
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "accounts:home"
 
@@ -175,6 +180,10 @@ JIAOGUAN_PLATE_PREFIX = os.environ.get("JIAOGUAN_PLATE_PREFIX", "豫Q")
 # Login protection (U2): failures before a lock, and how long the lock lasts.
 LOGIN_MAX_FAILURES = int(os.environ.get("JIAOGUAN_LOGIN_MAX_FAILURES", "5"))
 LOGIN_LOCK_SECONDS = int(os.environ.get("JIAOGUAN_LOGIN_LOCK_SECONDS", "900"))
+# Per client (network address): failed logins on the pages, the API and the back office
+# together within a window, unknown accounts included; then every login from it waits.
+LOGIN_CLIENT_MAX_FAILURES = int(os.environ.get("JIAOGUAN_LOGIN_CLIENT_MAX_FAILURES", "30"))
+LOGIN_CLIENT_WINDOW_SECONDS = int(os.environ.get("JIAOGUAN_LOGIN_CLIENT_WINDOW_SECONDS", "900"))
 API_TOKEN_TTL_SECONDS = int(os.environ.get("JIAOGUAN_API_TOKEN_TTL_SECONDS", str(7 * 24 * 3600)))
 
 # SMS gateway: "fake" keeps messages in the demo inbox; a deployment plugs in its provider.

@@ -41,6 +41,7 @@ from .forms import (
     LoginForm,
     MemberForm,
     OrganisationForm,
+    PasswordResetForm,
     RegisterForm,
     UpgradeForm,
     UpgradeLookupForm,
@@ -50,7 +51,7 @@ from .forms import (
 from .hooks import home_counts
 from .models import SmsCode, StaffRole, User
 
-LOGIN_BACKEND = "django.contrib.auth.backends.ModelBackend"
+LOGIN_BACKEND = "jiaoguan.accounts.backends.PlatformBackend"
 ELDER_COOKIE = "elder_mode"
 ELDER_COOKIE_AGE = 365 * 24 * 3600
 
@@ -310,7 +311,9 @@ def register(request: HttpRequest) -> HttpResponse:
 def _send_code(request: HttpRequest, purpose: str) -> dict[str, Any]:
     """Send an SMS code to the number typed in the form; the result is shown by the mobile field."""
     try:
-        services.sms_code_send(mobile=request.POST.get("mobile", "")[:32], purpose=purpose)
+        services.sms_code_request(
+            mobile=request.POST.get("mobile", "")[:32], purpose=purpose, request=request
+        )
     except DomainError as error:
         return {"sms_error": error.message}
     minutes = int(rules.SMS_CODE_TTL.total_seconds() // 60)
@@ -363,6 +366,52 @@ def login_view(request: HttpRequest) -> HttpResponse:
     if retry_after:
         response["Retry-After"] = str(retry_after)
     return response
+
+
+# Service errors name the API's field; the page calls it the account.
+PASSWORD_RESET_FIELD_MAP = {"username": "account"}
+
+
+def password_reset(request: HttpRequest) -> HttpResponse:
+    """Password recovery (忘记密码): a code to the mobile on record, then a new password."""
+    if request.method == "POST":
+        form = PasswordResetForm(request.POST)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                services.password_reset_confirm(
+                    username=data["account"],
+                    mobile=data["mobile"],
+                    sms_code=data["sms_code"],
+                    password=data["password"],
+                    request=request,
+                )
+            except DomainError as error:
+                add_domain_error(form, error, PASSWORD_RESET_FIELD_MAP)
+            else:
+                messages.success(request, _("密码已重置，请用新密码登录。"))
+                return redirect("accounts:login")
+    else:
+        form = PasswordResetForm(initial={"account": request.GET.get("account", "")[:150]})
+    return render(request, "accounts/password_reset.html", {"form": form})
+
+
+@require_POST
+def password_reset_sms(request: HttpRequest) -> HttpResponse:
+    """The "获取验证码" button of password recovery: the same words whatever was found."""
+    form = PasswordResetForm(initial=initial_from_post(request.POST, PasswordResetForm))
+    context: dict[str, Any] = {"form": form}
+    try:
+        services.password_reset_request(
+            username=request.POST.get("account", "")[:150],
+            mobile=request.POST.get("mobile", "")[:32],
+            request=request,
+        )
+    except DomainError as error:
+        context["sms_error"] = error.message
+    else:
+        context["sms_sent"] = services.password_reset_notice()
+    return render(request, "accounts/password_reset.html", context)
 
 
 @require_POST

@@ -8,6 +8,7 @@ stack (500, with the request id that is also in the log).
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import re
 import secrets
@@ -48,6 +49,34 @@ _REQUEST_ID_RE = re.compile(r"[A-Za-z0-9._-]{8,64}")
 
 def request_id_of(request: HttpRequest) -> str:
     return str(getattr(request, "request_id", "") or "-")
+
+
+def client_address(request: HttpRequest | None) -> str:
+    """The caller's network address, the key of per-client limits ("" when there is no request).
+
+    Behind ``settings.CLIENT_PROXY_HOPS`` reverse proxies, each appending the address it was
+    reached from to ``X-Forwarded-For``, the caller is the entry that many from the right;
+    anything further left was written by the caller and is not trusted. An IPv6 caller is
+    its /64, the block one subscriber line is given.
+    """
+    if request is None:
+        return ""
+    address = request.META.get("REMOTE_ADDR", "") or ""
+    hops = settings.CLIENT_PROXY_HOPS
+    if hops > 0:
+        forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+        forwarded = [part for part in forwarded if part]
+        if len(forwarded) >= hops:
+            address = forwarded[-hops]
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address[:64]
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.IPv6Network((ip, 64), strict=False))
+    return str(ip)
 
 
 class RequestIdMiddleware:
