@@ -256,4 +256,6 @@ def test_a_fixed_window_counts_refuses_when_full_and_opens_again():
     fresh = rules.count_attempt(limit=limit, window_start=start, hits=2, now=start + timedelta(minutes=10))
     assert (fresh.window_start, fresh.hits, fresh.refused) == (start + timedelta(minutes=10), 1, False)
     assert rules.give_back_attempt(limit=limit, window_start=start, hits=2, now=start) == 1
-    assert rules.give_back_attempt(limit=limit, window_start=start, hits=2, now=start + timedelta(hours=1)) == 2
+    assert (
+        rules.give_back_attempt(limit=limit, window_start=start, hits=2, now=start + timedelta(hours=1)) == 2
+    )

@@ -1,4 +1,4 @@
-"""Request ids, and errors in the shape each side expects.
+"""Request ids, errors in the shape each side expects, caching of private answers, client addresses.
 
 Pages: a DomainError escaping a view becomes the error page with its status, never a 500.
 API: every answer under /api/ that is an error is ``{"code", "message", "detail"}`` JSON,
@@ -171,3 +171,27 @@ class PlatformLocaleMiddleware(LocaleMiddleware):
             language = settings.LANGUAGE_CODE
         translation.activate(language)
         request.LANGUAGE_CODE = translation.get_language()
+
+
+class PrivateAnswerMiddleware:
+    """``Cache-Control: no-store`` on every answer that may hold personal data (issue 10, item 12).
+
+    Whatever a logged-in caller gets (a session, a bearer token or client credentials) is never
+    stored, whatever the view said. An anonymous answer is not stored either unless its view
+    declared it cacheable with a ``Cache-Control`` of its own (a public trust list may): pages
+    echo what was typed into their forms, and the accident query answers to a code, not a login.
+    Static files and ``/favicon.ico`` are answered before this middleware and keep their caching.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        user = getattr(request, "user", None)
+        authenticated = bool(getattr(user, "is_authenticated", False)) or (
+            getattr(request, "auth", None) is not None
+        )
+        if authenticated or not response.has_header("Cache-Control"):
+            response["Cache-Control"] = "no-store"
+        return response
