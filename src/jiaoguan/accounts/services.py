@@ -827,6 +827,14 @@ def _password_check(*, username: str, password: str, now: datetime, request: Htt
             assert unknown is not None
             unknown.hits, unknown.blocked_until, unknown.window_start = failures, lock, now
             unknown.save(update_fields=["hits", "blocked_until", "window_start"])
+            # Audited as well: the same writes as for an account, and a trail of name guessing.
+            audit_record(
+                actor=None,
+                action="login_failed",
+                subject=unknown,
+                summary="不存在的账号登录失败 failed login for an account that does not exist",
+                request=request,
+            )
         failure = rules.login_locked(settings.LOGIN_LOCK_SECONDS) if lock else _login_refused()
     # Raised after commit so the failure count and lock are kept.
     raise failure
