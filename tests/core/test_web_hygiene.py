@@ -153,6 +153,16 @@ def test_anonymous_answers_with_personal_data_are_not_stored(client):
 
 
 @pytest.mark.django_db
+def test_a_public_answer_may_be_cached_by_anonymous_callers_only(client, owner_driver):
+    # The trust list declares itself cacheable; the same answer to a logged-in caller is not stored.
+    anonymous = client.get("/api/v1/credentials/keys")
+    assert anonymous.status_code == 200 and anonymous["Cache-Control"].startswith("public")
+    user, _person, _vehicle, _licence = owner_driver()
+    client.force_login(user)
+    assert no_store(client.get("/api/v1/credentials/keys"))
+
+
+@pytest.mark.django_db
 def test_static_files_stay_cacheable(client):
     response = client.get("/static/jiaoguan/site.css")
     assert response.status_code == 200

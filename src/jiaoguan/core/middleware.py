@@ -192,6 +192,7 @@ class PrivateAnswerMiddleware:
         authenticated = bool(getattr(user, "is_authenticated", False)) or (
             getattr(request, "auth", None) is not None
         )
-        if authenticated or not response.has_header("Cache-Control"):
-            response["Cache-Control"] = "no-store"
+        cache_control = response.get("Cache-Control", "")
+        if "no-store" not in cache_control and (authenticated or not cache_control):
+            response["Cache-Control"] = "private, no-store"
         return response
