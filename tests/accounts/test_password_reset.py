@@ -201,3 +201,57 @@ def test_recovery_codes_are_not_handed_out_by_the_general_sms_endpoint(client, a
     response = post(client, "/api/v1/auth/sms-codes", {"mobile": MOBILE, "purpose": "reset_password"})
     assert response.status_code == 422 and response.json()["code"] == "accounts.sms_purpose_unknown"
     assert not SmsCode.objects.exists()
+
+
+# ---------------------------------------------------------------- at the counter (mobile changed or none)
+
+
+def recover_at_counter(client, user, mobile: str, checked: bool = True):
+    data = {"user_id": user.pk, "mobile": mobile, "id_type": "resident_id", "id_number": user.username}
+    if checked:
+        data["document_checked"] = "on"
+    return client.post("/counter/recover/", data)
+
+
+@pytest.mark.django_db
+def test_the_counter_records_the_new_mobile_then_the_citizen_resets_online(
+    client, account, make_staff, sms_inbox, settings
+):
+    settings.LOGIN_MAX_FAILURES = 2
+    for _ in range(2):
+        login(Client(), account.username, "wrong-password")
+    clerk = make_staff()
+    desk = Client()
+    desk.force_login(clerk)
+    found = desk.get("/counter/recover/", {"id_type": "resident_id", "id_number": account.username})
+    assert found.status_code == 200 and "139****0001" in found.content.decode()
+    done = recover_at_counter(desk, account, "13600006666")
+    assert done.status_code == 302
+    assert "136****6666" in desk.get(done["Location"]).content.decode()
+    account.refresh_from_db()
+    assert account.mobile == "13600006666" and account.locked_until is None
+    assert account.person.mobile == "13600006666"  # the contact number on record follows (B5, B15)
+    entry = AuditEntry.objects.get(action="change", actor=clerk, subject_id=str(account.pk))
+    assert "13600006666" not in entry.summary  # masked
+    # The old number hears of it; the citizen resets online with the new one.
+    from jiaoguan.core.outbox import outbox_dispatch
+
+    outbox_dispatch()
+    assert "窗口" in FakeSmsMessage.objects.get(mobile=MOBILE).text
+    request_reset(client, account.username, "13600006666")
+    assert confirm_reset(client, account.username, sms_inbox("13600006666"), "13600006666").status_code == 200
+    assert login(client, account.username, NEW_PASSWORD).status_code == 201
+
+
+@pytest.mark.django_db
+def test_the_counter_must_check_the_document_and_stays_in_its_jurisdiction(client, account, make_staff):
+    clerk = make_staff()
+    desk = Client()
+    desk.force_login(clerk)
+    html = recover_at_counter(desk, account, "13600006666", checked=False).content.decode()
+    assert "请先核验申请人的身份证明原件" in html
+    far = make_staff(jurisdiction="411600", username="zhoukou-clerk")
+    desk.force_login(far)
+    assert recover_at_counter(desk, account, "13600006666").status_code == 200
+    account.refresh_from_db()
+    assert account.mobile == MOBILE

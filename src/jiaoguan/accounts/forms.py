@@ -274,6 +274,14 @@ class UpgradeForm(forms.Form):
     document_checked = forms.BooleanField(label=_("已核验申请人身份证明原件"), required=False)
 
 
+class RecoverForm(forms.Form):
+    """Counter side of password recovery (窗口找回密码): the number the applicant uses now."""
+
+    user_id = forms.IntegerField(widget=forms.HiddenInput)
+    mobile = _mobile(_("申请人现用手机号码"))
+    document_checked = forms.BooleanField(label=_("已核验申请人身份证明原件"), required=False)
+
+
 class OrganisationForm(forms.Form):
     """Counter registration of an organisation user (单位用户注册)."""
 

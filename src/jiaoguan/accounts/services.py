@@ -1005,6 +1005,68 @@ def password_reset_confirm(
     return user
 
 
+def account_recover_at_counter(
+    *,
+    actor: User,
+    user_id: int,
+    mobile: str,
+    document_checked: bool,
+    request: HttpRequest | None = None,
+    now: datetime | None = None,
+) -> User:
+    """Counter side of password recovery (窗口找回密码) for a citizen whose mobile changed or who has
+    none on record: the clerk has seen the original identity document and records the number the
+    applicant uses now as the account's verified mobile, and a lock is lifted. The applicant then
+    sets a new password by SMS on the recovery page; the clerk never handles a password.
+
+    The number is also the person's contact number on their vehicles and licences (B5, B15), as
+    a contact change online would make it, and the old number is told of the change.
+    """
+    require(actor, "accounts.individual.recover")
+    if not document_checked:
+        raise ValidationFailed(
+            "accounts.document_not_checked",
+            "请先核验申请人的身份证明原件。",
+            "Check the applicant's original identity document first.",
+            field="document_checked",
+        )
+    mobile = validate_mobile(mobile)
+    now = now or timezone.now()
+    with transaction.atomic():
+        user = User.objects.select_for_update().filter(pk=user_id, kind=User.Kind.INDIVIDUAL).first()
+        # Outside the clerk's jurisdiction is "not found", as the counter look-up says.
+        if user is None or user.person is None or not _visible_at_counter(actor, user.person):
+            raise _user_not_found()
+        old = user.mobile
+        user.mobile = mobile
+        user.mobile_verified_at = now
+        user.failed_logins = 0
+        user.locked_until = None
+        user.save(update_fields=["mobile", "mobile_verified_at", "failed_logins", "locked_until"])
+        registry_services.person_contact_change(person_id=user.person.pk, mobile=mobile)
+        audit_record(
+            actor=actor,
+            action="change",
+            subject=user,
+            subject_person_id=user.person_id,
+            summary=f"窗口找回密码,变更预留手机号 counter recovery {mask_phone(old) if old else '-'} -> "
+            f"{mask_phone(mobile)}; unlocked",
+            request=request,
+        )
+        if old and old != mobile:
+            outbox_enqueue(
+                topic="sms.send",
+                payload={
+                    "mobile": old,
+                    "text": f"【交管服务平台】您账号的预留手机号已于{timezone.localtime(now):%m月%d日%H:%M}在车管所窗口"
+                    "变更。如非本人办理，请立即联系车管所。 The mobile number on record for your account was "
+                    "changed at a DMV counter; if this was not you, contact the DMV at once.",
+                },
+                dedup_key=f"counter-recovery-{user.pk}-{int(now.timestamp())}",
+            )
+    return user
+
+
 # ---------------------------------------------------------------- contact details
 
 

@@ -20,6 +20,7 @@ urlpatterns = [
     path("counter/", views.counter, name="counter"),
     path("counter/register/", views.counter_register, name="counter_register"),
     path("counter/upgrade/", views.counter_upgrade, name="counter_upgrade"),
+    path("counter/recover/", views.counter_recover, name="counter_recover"),
     path("counter/organisations/", views.counter_organisations, name="counter_organisations"),
     path("counter/organisations/new/", views.counter_organisation_new, name="counter_organisation_new"),
     path(

@@ -42,11 +42,13 @@ from .forms import (
     MemberForm,
     OrganisationForm,
     PasswordResetForm,
+    RecoverForm,
     RegisterForm,
     UpgradeForm,
     UpgradeLookupForm,
     add_domain_error,
     initial_from_post,
+    submit_form,
 )
 from .hooks import home_counts
 from .models import SmsCode, StaffRole, User
@@ -658,6 +660,57 @@ def counter_upgrade(request: HttpRequest) -> HttpResponse:
         "upgrade_form": upgrade_form,
     }
     return render(request, "accounts/counter/upgrade.html", context)
+
+
+@access_required("accounts.individual.recover")
+def counter_recover(request: HttpRequest) -> HttpResponse:
+    """Counter side of password recovery (窗口找回密码): find by document, check the original, record
+    the applicant's current mobile; the applicant then resets the password online by SMS."""
+    clerk = cast(User, request.user)
+    source = request.POST if request.method == "POST" else request.GET
+    lookup = UpgradeLookupForm(source) if "id_number" in source else UpgradeLookupForm()
+    recover_form = RecoverForm(request.POST) if request.method == "POST" else None
+    if recover_form is not None and recover_form.is_valid():
+        data = recover_form.cleaned_data
+        user = submit_form(
+            recover_form,
+            lambda: services.account_recover_at_counter(
+                actor=clerk,
+                user_id=data["user_id"],
+                mobile=data["mobile"],
+                document_checked=data["document_checked"],
+                request=request,
+            ),
+        )
+        if user is not None:
+            messages.success(
+                request,
+                _(
+                    "%(name)s（%(number)s）的预留手机号已变更为 %(mobile)s，账号已解锁。"
+                    "请申请人在“忘记密码”页面用该号码获取验证码，设置新密码。"
+                )
+                % {
+                    "name": mask_name(user.first_name),
+                    "number": mask_id_number(user.username),
+                    "mobile": mask_phone(user.mobile),
+                },
+            )
+            return redirect("accounts:counter_recover")
+    found: User | None = None
+    if lookup.is_bound and lookup.is_valid():
+        found = submit_form(
+            lookup,
+            lambda: selectors.account_find_for_counter(actor=clerk, request=request, **lookup.cleaned_data),
+        )
+    if found is not None and recover_form is None:
+        recover_form = RecoverForm(initial={"user_id": found.pk})
+    context = {
+        "lookup": lookup,
+        "found": _account_summary(found) if found else None,
+        "searched": lookup.is_bound,
+        "recover_form": recover_form,
+    }
+    return render(request, "accounts/counter/recover.html", context)
 
 
 @access_required("accounts.organisation.members")
