@@ -135,8 +135,9 @@ def test_every_authenticated_api_answer_is_not_stored(owner_driver):
             response = api.get(path)
             assert response.status_code == 200, (path, response.content)
             assert no_store(response), (path, response.get("Cache-Control"))
-        # Refusals of an authenticated caller carry personal context too.
+        # Refusals of an authenticated caller carry personal context too, the framework's own included.
         assert no_store(api.get("/api/v1/me/violations/999999"))
+        assert no_store(api.get("/api/v1/no-such-endpoint"))
 
 
 @pytest.mark.django_db

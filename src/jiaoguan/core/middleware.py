@@ -147,7 +147,7 @@ class ApiErrorShapeMiddleware:
             status=response.status_code,
             json_dumps_params={"ensure_ascii": False},
         )
-        for header in ("Allow", "Retry-After", "X-Request-ID"):
+        for header in ("Allow", "Retry-After", "X-Request-ID", "Cache-Control"):
             if response.has_header(header):
                 shaped[header] = response[header]
         return shaped
