@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONE, SELF
 
 BASE_DIR = Path(__file__).resolve().parent
 CHECKOUT_DIR = BASE_DIR.parent.parent
@@ -50,6 +51,9 @@ ALLOWED_HOSTS = [
     h for h in os.environ.get("JIAOGUAN_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",") if h
 ]
 CSRF_TRUSTED_ORIGINS = [o for o in os.environ.get("JIAOGUAN_CSRF_TRUSTED_ORIGINS", "").split(",") if o]
+# Reverse proxies in front of the application that append the caller to X-Forwarded-For
+# (0: callers connect directly). Per-client limits key on the address this yields.
+CLIENT_PROXY_HOPS = int(os.environ.get("JIAOGUAN_PROXY_HOPS", "0"))
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -59,6 +63,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django_htmx",
+    # Its templates and static files serve the API docs (Swagger UI) from here, never a CDN.
+    "ninja",
     "jiaoguan.core",
     "jiaoguan.registry",
     "jiaoguan.accounts",
@@ -75,11 +81,13 @@ MIDDLEWARE = [
     "jiaoguan.core.middleware.ApiErrorShapeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "jiaoguan.core.middleware.PlatformLocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "jiaoguan.core.middleware.PrivateAnswerMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -126,6 +134,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
+# Every password check (pages, API, back office) goes through the accounts service.
+AUTHENTICATION_BACKENDS = ["jiaoguan.accounts.backends.PlatformBackend"]
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "accounts:home"
 
@@ -165,6 +175,27 @@ STATIC_ROOT = DATA_DIR / "static"
 STATIC_ROOT.mkdir(exist_ok=True)
 STATICFILES_DIRS = [BASE_DIR / "static"]
 WHITENOISE_USE_FINDERS = True
+# Files browsers ask for at the site's root (/favicon.ico).
+WHITENOISE_ROOT = BASE_DIR / "static" / "root"
+
+# Content-Security-Policy (issue 10, item 12): scripts, styles and everything else come from
+# this site only, and no inline script, inline style or eval runs. Every page's behaviour is
+# in files under static/ and the htmx configuration keeps htmx from injecting a style or
+# evaluating attributes (base.html). Images may be data: URIs (Swagger UI's icons).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "media-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
 
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 
@@ -175,6 +206,10 @@ JIAOGUAN_PLATE_PREFIX = os.environ.get("JIAOGUAN_PLATE_PREFIX", "豫Q")
 # Login protection (U2): failures before a lock, and how long the lock lasts.
 LOGIN_MAX_FAILURES = int(os.environ.get("JIAOGUAN_LOGIN_MAX_FAILURES", "5"))
 LOGIN_LOCK_SECONDS = int(os.environ.get("JIAOGUAN_LOGIN_LOCK_SECONDS", "900"))
+# Per client (network address): failed logins on the pages, the API and the back office
+# together within a window, unknown accounts included; then every login from it waits.
+LOGIN_CLIENT_MAX_FAILURES = int(os.environ.get("JIAOGUAN_LOGIN_CLIENT_MAX_FAILURES", "30"))
+LOGIN_CLIENT_WINDOW_SECONDS = int(os.environ.get("JIAOGUAN_LOGIN_CLIENT_WINDOW_SECONDS", "900"))
 API_TOKEN_TTL_SECONDS = int(os.environ.get("JIAOGUAN_API_TOKEN_TTL_SECONDS", str(7 * 24 * 3600)))
 
 # SMS gateway: "fake" keeps messages in the demo inbox; a deployment plugs in its provider.

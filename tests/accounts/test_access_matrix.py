@@ -94,6 +94,18 @@ def upgrade(world, role, where):
     return user.registration_level == "counter"
 
 
+def recover(world, role, where):
+    person = _new_person(world.records("counter_clerk", where).division)
+    user = _online_account(person)
+    data = {
+        "user_id": user.pk, "mobile": "13912349999", "document_checked": "on",
+        "id_type": "resident_id", "id_number": person.id_number,
+    }  # fmt: skip
+    world.client(role).post("/counter/recover/", data)
+    user.refresh_from_db()
+    return user.mobile == "13912349999"
+
+
 def lookup(world, role, where):
     person = _new_person(world.records("counter_clerk", where).division)
     _online_account(person)
@@ -233,6 +245,7 @@ PROBES = {
     "core.audit.view": audit_view,
     "accounts.individual.register_at_counter": register_at_counter,
     "accounts.individual.upgrade": upgrade,
+    "accounts.individual.recover": recover,
     "accounts.account.lookup": lookup,
     "accounts.organisation.register": organisation_register,
     "accounts.organisation.members": organisation_members,

@@ -49,7 +49,7 @@ def test_parallel_registrations_of_one_person_create_one_account(make_person, sm
     results = run_together(*[register(m) for m in mobiles])
     assert sum(isinstance(r, User) for r in results) == 1, results
     assert all(
-        isinstance(r, User) or getattr(r, "code", "") == "accounts.already_registered" for r in results
+        isinstance(r, User) or getattr(r, "code", "") == "accounts.identity_not_confirmed" for r in results
     )
     assert User.objects.filter(person=person).count() == 1
 

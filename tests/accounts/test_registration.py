@@ -67,7 +67,7 @@ class TestOnlineRegistration:
         person = make_person(name="王芳")
         with pytest.raises(ValidationFailed) as err:
             register(person, sms_inbox, name="王方")
-        assert err.value.code == "accounts.identity_mismatch"
+        assert err.value.code == "accounts.identity_not_confirmed"
         assert not User.objects.exists()
 
     def test_unknown_person_gets_same_answer_as_wrong_name(self, sms_inbox):
@@ -86,7 +86,7 @@ class TestOnlineRegistration:
                 sms_code=sms_inbox("13912345678"),
                 password=PASSWORD,
             )
-        assert err.value.code == "accounts.identity_mismatch"
+        assert err.value.code == "accounts.identity_not_confirmed"
 
     def test_unknown_document_type(self, make_person, sms_inbox):
         with pytest.raises(ValidationFailed) as err:
@@ -100,12 +100,12 @@ class TestOnlineRegistration:
         assert err.value.field == "name"
         assert not User.objects.exists()
 
-    def test_duplicate_registration_is_a_conflict(self, make_person, sms_inbox):
+    def test_duplicate_registration_is_refused_like_any_unconfirmed_identity(self, make_person, sms_inbox):
         person = make_person()
         register(person, sms_inbox)
-        with pytest.raises(Conflict) as err:
+        with pytest.raises(ValidationFailed) as err:
             register(person, sms_inbox, mobile="13712345678")
-        assert err.value.code == "accounts.already_registered"
+        assert err.value.code == "accounts.identity_not_confirmed"
         assert User.objects.count() == 1
 
     def test_wrong_code_is_refused_counted_and_then_locked(self, make_person, sms_inbox):

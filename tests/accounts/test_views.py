@@ -242,8 +242,9 @@ def test_password_confirmation_must_match(client, pg_person):
 @pytest.mark.django_db
 def test_unknown_person_gets_the_identity_message_next_to_the_id_number(client):
     number = make_citizen_id("411702", date(1990, 1, 1), 999)
-    data = _form(Person(id_number=number, name="无此人"), sms_code="123456")
-    html = _text(client.post("/register/", data))
+    data = _form(Person(id_number=number, name="无此人"))
+    client.post("/register/sms/", data)
+    html = _text(client.post("/register/", {**data, "sms_code": _latest_code(MOBILE)}))
     field = html.split('id="field-id_number"', 1)[1].split('id="field-name"', 1)[0]
     assert "证件号码与姓名不一致" in field
 

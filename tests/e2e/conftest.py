@@ -31,6 +31,27 @@ def _chromium() -> str | None:
     return None
 
 
+# Messages Chromium logs when the Content-Security-Policy blocks something (issue 10, item 12).
+_CSP_BLOCKED: list[str] = []
+
+
+def _watch_for_csp_violations(context) -> None:
+    def on_console(message) -> None:
+        if message.type == "error" and "Content Security Policy" in message.text:
+            _CSP_BLOCKED.append(f"{message.page.url if message.page else '?'}: {message.text}")
+
+    context.on("console", on_console)
+
+
+@pytest.fixture(autouse=True)
+def no_csp_violations():
+    """Every browser test fails when the policy blocked a script, a style or anything else: a
+    page must keep working under the policy, not only pass its own checks."""
+    _CSP_BLOCKED.clear()
+    yield
+    assert _CSP_BLOCKED == [], "blocked by the Content-Security-Policy:\n" + "\n".join(_CSP_BLOCKED)
+
+
 @pytest.fixture(scope="session")
 def browser():
     executable = _chromium()
@@ -43,6 +64,15 @@ def browser():
     with sync_playwright() as pw:
         profile = tempfile.mkdtemp(prefix="jiaoguan-chromium-")
         browser = pw.chromium.launch(executable_path=executable, headless=True, args=[*CHROMIUM_ARGS])
+        # Every context a test opens, here or in its own fixture, is watched for CSP violations.
+        new_context = browser.new_context
+
+        def watched_context(*args, **kwargs):
+            context = new_context(*args, **kwargs)
+            _watch_for_csp_violations(context)
+            return context
+
+        browser.new_context = watched_context
         try:
             yield browser
         finally:

@@ -47,6 +47,25 @@ class RegistrationIn(InputSchema):
     password: str = Field(..., max_length=200)
 
 
+class PasswordResetIn(InputSchema):
+    username: str = Field(..., max_length=200, description="document number or unified social credit code")
+    mobile: str = Field(..., max_length=32, description="the mobile number on record for the account")
+
+
+class PasswordResetOut(Schema):
+    accepted: bool
+    message: str
+    expires_in: int
+    resend_after: int
+
+
+class PasswordResetConfirmIn(InputSchema):
+    username: str = Field(..., max_length=200)
+    mobile: str = Field(..., max_length=32)
+    sms_code: str = Field(..., max_length=16)
+    password: str = Field(..., max_length=200)
+
+
 class AccountOut(Schema):
     id: int
     username_masked: str
@@ -110,10 +129,11 @@ def _account_out(user: User) -> dict[str, Any]:
 
 @router.post("/auth/sms-codes", response={202: SmsCodeOut, **ERRORS}, auth=None)
 def request_sms_code(request: HttpRequest, payload: SmsCodeIn) -> Any:
-    """Send an SMS verification code (limited per number: 1 a minute, 5 an hour, 10 a day)."""
+    """Send an SMS verification code for registration or a contact change (limited per number: 1 a
+    minute, 5 an hour, 10 a day; and per client: 20 an hour, 60 a day)."""
 
     def call() -> tuple[int, Any]:
-        services.sms_code_send(mobile=payload.mobile, purpose=payload.purpose)
+        services.sms_code_request(mobile=payload.mobile, purpose=payload.purpose, request=request)
         return 202, {
             "sent": True,
             "expires_in": int(rules.SMS_CODE_TTL.total_seconds()),
@@ -133,6 +153,37 @@ def register_online(request: HttpRequest, payload: RegistrationIn) -> Any:
 
     body = {k: v for k, v in payload.dict().items() if k != "password"}
     return run_idempotent(request, scope="accounts", body=body, call=call)
+
+
+@router.post("/auth/password-resets", response={202: PasswordResetOut, **ERRORS}, auth=None)
+def request_password_reset(request: HttpRequest, payload: PasswordResetIn) -> Any:
+    """Password recovery, step 1 (忘记密码): a code to the account's mobile on record.
+
+    The answer is the same whether or not the account exists and the number is the one on
+    record; an account whose number changed, or that has none, is told to go to a counter.
+    Limited per client and per number like registration.
+    """
+    services.password_reset_request(username=payload.username, mobile=payload.mobile, request=request)
+    return 202, {
+        "accepted": True,
+        "message": services.password_reset_notice(),
+        "expires_in": int(rules.SMS_CODE_TTL.total_seconds()),
+        "resend_after": int(rules.SMS_MIN_GAP.total_seconds()),
+    }
+
+
+@router.post("/auth/password-resets/confirm", response={200: AccountOut, **ERRORS}, auth=None)
+def confirm_password_reset(request: HttpRequest, payload: PasswordResetConfirmIn) -> Any:
+    """Password recovery, step 2: the code and a new password. Unlocks a locked account and ends
+    its tokens and sessions; log in again with the new password."""
+    user = services.password_reset_confirm(
+        username=payload.username,
+        mobile=payload.mobile,
+        sms_code=payload.sms_code,
+        password=payload.password,
+        request=request,
+    )
+    return 200, _account_out(user)
 
 
 @router.post("/auth/tokens", response={201: TokenOut, **ERRORS}, auth=None)

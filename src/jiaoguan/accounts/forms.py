@@ -209,6 +209,34 @@ class LoginForm(forms.Form):
         )
 
 
+class PasswordResetForm(forms.Form):
+    """Password recovery (忘记密码): the account, its mobile on record, the code, a new password."""
+
+    account = _text(
+        _("账号"), max_length=150, autocomplete="username", autocapitalize="none", spellcheck="false"
+    )
+    mobile = _mobile(_("预留手机号码"))
+    sms_code = _sms_code()
+    password = _password(_("新密码"))
+    password_confirm = _password(_("确认新密码"))
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["account"].help_text = _("个人用户填证件号码，单位用户填统一社会信用代码。")
+        self.fields["mobile"].help_text = _("注册或最近一次变更联系方式时验证过的手机号码。")
+        self.fields["password"].help_text = _("至少8位，不能全是数字，不要用常见密码。")
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if (
+            data.get("password")
+            and data.get("password_confirm")
+            and data["password"] != data["password_confirm"]
+        ):
+            self.add_error("password_confirm", _("两次输入的密码不一致，请重新输入。"))
+        return data
+
+
 class ContactForm(forms.Form):
     """Change owner and driver contact details (B5, B15)."""
 
@@ -243,6 +271,14 @@ class UpgradeLookupForm(forms.Form):
 
 class UpgradeForm(forms.Form):
     user_id = forms.IntegerField(widget=forms.HiddenInput)
+    document_checked = forms.BooleanField(label=_("已核验申请人身份证明原件"), required=False)
+
+
+class RecoverForm(forms.Form):
+    """Counter side of password recovery (窗口找回密码): the number the applicant uses now."""
+
+    user_id = forms.IntegerField(widget=forms.HiddenInput)
+    mobile = _mobile(_("申请人现用手机号码"))
     document_checked = forms.BooleanField(label=_("已核验申请人身份证明原件"), required=False)
 
 

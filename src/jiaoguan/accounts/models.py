@@ -231,3 +231,38 @@ class ApiClient(models.Model):
 
     def has_scope(self, scope: str) -> bool:
         return scope in self.scopes.split()
+
+
+class ThrottleBucket(models.Model):
+    """Attempts one client, number or login name made in the current window (限流计数).
+
+    One row per (scope, key); the row is locked while an attempt is counted, so checking the
+    limit and recording the attempt are one step even for parallel requests. The key is kept
+    only as an HMAC: the table holds no address, mobile number or account name.
+    """
+
+    scope = models.CharField(
+        "范围 scope", max_length=40, db_comment="what is limited, e.g. 'sms.client:3600'"
+    )
+    key_hash = models.CharField(
+        "对象摘要 key hash",
+        max_length=64,
+        db_comment="HMAC-SHA256 of the client address, mobile or login name; never the value itself",
+    )
+    window_start = models.DateTimeField("窗口开始 window start")
+    hits = models.PositiveIntegerField("次数 attempts", default=0)
+    blocked_until = models.DateTimeField(
+        "锁定至 blocked until",
+        null=True,
+        blank=True,
+        db_comment="for a login name without an account: locked like an account would be",
+    )
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["scope", "key_hash"], name="throttle_bucket_once")]
+        indexes = [models.Index(fields=["scope", "window_start"])]
+        verbose_name = "限流计数 throttle bucket"
+        verbose_name_plural = "限流计数 throttle buckets"
+
+    def __str__(self) -> str:
+        return f"{self.scope}: {self.hits}"

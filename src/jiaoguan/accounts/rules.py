@@ -5,6 +5,7 @@ Pure functions over tables; no ORM and no clock.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -126,7 +127,7 @@ def check_business_allowed(
     return business
 
 
-# SMS limits per mobile number: a minimum gap and caps per hour and day.
+# SMS limits per mobile number: a minimum gap and caps per hour and day (a rolling 24 hours).
 SMS_CODE_TTL = timedelta(minutes=5)
 SMS_MIN_GAP = timedelta(seconds=60)
 SMS_MAX_PER_HOUR = 5
@@ -134,37 +135,172 @@ SMS_MAX_PER_DAY = 10
 SMS_MAX_ATTEMPTS = 5
 
 
+def sms_too_soon(wait: int) -> Throttled:
+    return Throttled(
+        "accounts.sms_too_soon",
+        f"验证码发送过于频繁,请{wait}秒后再试。",
+        f"A code was sent moments ago; try again in {wait} seconds.",
+        retry_after=wait,
+        field="mobile",
+    )
+
+
+def sms_hourly_limit(wait: int) -> Throttled:
+    return Throttled(
+        "accounts.sms_hourly_limit",
+        "该手机号一小时内获取验证码次数已达上限,请稍后再试。",
+        "This number has had too many codes in the last hour; try again later.",
+        retry_after=wait,
+        field="mobile",
+    )
+
+
+def sms_daily_limit(wait: int) -> Throttled:
+    return Throttled(
+        "accounts.sms_daily_limit",
+        "该手机号今日获取验证码次数已达上限,请明天再试。",
+        "This number has had too many codes today; try again tomorrow.",
+        retry_after=wait,
+        field="mobile",
+    )
+
+
 def check_sms_quota(*, now: datetime, sent_at: list[datetime]) -> None:
     """Refuse another SMS code for a number that has had too many lately."""
     recent = sorted((t for t in sent_at if now - t < timedelta(days=1)), reverse=True)
     if recent and now - recent[0] < SMS_MIN_GAP:
-        wait = int((SMS_MIN_GAP - (now - recent[0])).total_seconds()) + 1
-        raise Throttled(
-            "accounts.sms_too_soon",
-            f"验证码发送过于频繁,请{wait}秒后再试。",
-            f"A code was sent moments ago; try again in {wait} seconds.",
-            retry_after=wait,
-            field="mobile",
-        )
+        raise sms_too_soon(int((SMS_MIN_GAP - (now - recent[0])).total_seconds()) + 1)
     last_hour = [t for t in recent if now - t < timedelta(hours=1)]
     if len(last_hour) >= SMS_MAX_PER_HOUR:
-        wait = int((last_hour[-1] + timedelta(hours=1) - now).total_seconds()) + 1
-        raise Throttled(
-            "accounts.sms_hourly_limit",
-            "该手机号一小时内获取验证码次数已达上限,请稍后再试。",
-            "This number has had too many codes in the last hour; try again later.",
-            retry_after=wait,
-            field="mobile",
-        )
+        raise sms_hourly_limit(int((last_hour[-1] + timedelta(hours=1) - now).total_seconds()) + 1)
     if len(recent) >= SMS_MAX_PER_DAY:
-        wait = int((recent[-1] + timedelta(days=1) - now).total_seconds()) + 1
-        raise Throttled(
-            "accounts.sms_daily_limit",
-            "该手机号今日获取验证码次数已达上限,请明天再试。",
-            "This number has had too many codes today; try again tomorrow.",
-            retry_after=wait,
-            field="mobile",
-        )
+        raise sms_daily_limit(int((recent[-1] + timedelta(days=1) - now).total_seconds()) + 1)
+
+
+@dataclass(frozen=True)
+class Limit:
+    """At most ``attempts`` in a window of ``window``, counted from the window's first attempt."""
+
+    attempts: int
+    window: timedelta
+
+    @property
+    def name(self) -> str:
+        return f"{int(self.window.total_seconds())}s"
+
+
+# Per client (its network address) and per number, on top of the per-number SMS limits above.
+# Generous enough for a carrier's shared address, tight enough that one machine cannot text
+# thousands of numbers or walk the registry (issue 10, item 8). Password recovery uses the
+# same limits as registration.
+SMS_CLIENT_LIMITS = (Limit(20, timedelta(hours=1)), Limit(60, timedelta(days=1)))
+REGISTRATION_CLIENT_LIMITS = (Limit(20, timedelta(hours=1)), Limit(60, timedelta(days=1)))
+REGISTRATION_MOBILE_LIMITS = (Limit(10, timedelta(hours=1)),)
+# Asking for a recovery code is limited per number like sending one, but whether or not a
+# code goes out, so the limit's answer cannot tell an account on record from none.
+RESET_REQUEST_MOBILE_LIMITS = (
+    Limit(1, SMS_MIN_GAP),
+    Limit(SMS_MAX_PER_HOUR, timedelta(hours=1)),
+    Limit(SMS_MAX_PER_DAY, timedelta(days=1)),
+)
+
+
+@dataclass(frozen=True)
+class Count:
+    """A window's state after an attempt: where it starts, how many it holds, or how long to wait."""
+
+    window_start: datetime
+    hits: int
+    wait_seconds: int = 0
+
+    @property
+    def refused(self) -> bool:
+        return self.wait_seconds > 0
+
+
+def count_attempt(*, limit: Limit, window_start: datetime | None, hits: int, now: datetime) -> Count:
+    """Count one attempt in a fixed window, or refuse it (counts unchanged) when the window is full.
+
+    A parallel request may carry a ``now`` a moment before the window it finds was opened; it
+    belongs to that window.
+    """
+    if window_start is None or now >= window_start + limit.window:
+        return Count(window_start=now, hits=1)
+    if hits >= limit.attempts:
+        wait = math.ceil((window_start + limit.window - now).total_seconds())
+        return Count(window_start=window_start, hits=hits, wait_seconds=max(1, wait))
+    return Count(window_start=window_start, hits=hits + 1)
+
+
+def give_back_attempt(*, limit: Limit, window_start: datetime | None, hits: int, now: datetime) -> int:
+    """The count once an attempt that turned out well is taken back (only within its window)."""
+    if window_start is None or now >= window_start + limit.window:
+        return hits
+    return max(0, hits - 1)
+
+
+def wait_minutes(seconds: int) -> int:
+    return max(1, math.ceil(seconds / 60))
+
+
+def sms_client_limit(limit: Limit, wait: int) -> Throttled:
+    minutes = wait_minutes(wait)
+    return Throttled(
+        "accounts.sms_client_limit",
+        f"本网络获取验证码过于频繁,请{minutes}分钟后再试。",
+        f"Too many codes were requested from this network; try again in {minutes} minutes.",
+        retry_after=wait,
+    )
+
+
+def client_limit(limit: Limit, wait: int) -> Throttled:
+    minutes = wait_minutes(wait)
+    return Throttled(
+        "accounts.client_limit",
+        f"操作过于频繁,请{minutes}分钟后再试。",
+        f"Too many attempts from this network; try again in {minutes} minutes.",
+        retry_after=wait,
+    )
+
+
+def mobile_attempts_limit(limit: Limit, wait: int) -> Throttled:
+    minutes = wait_minutes(wait)
+    return Throttled(
+        "accounts.mobile_attempts_limit",
+        f"该手机号尝试次数过多,请{minutes}分钟后再试。",
+        f"Too many attempts with this mobile number; try again in {minutes} minutes.",
+        retry_after=wait,
+        field="mobile",
+    )
+
+
+def reset_request_limit(limit: Limit, wait: int) -> Throttled:
+    """The refusal of a recovery-code request: the SMS limit's own words for the window it hit."""
+    if limit.window <= SMS_MIN_GAP:
+        return sms_too_soon(wait)
+    if limit.window <= timedelta(hours=1):
+        return sms_hourly_limit(wait)
+    return sms_daily_limit(wait)
+
+
+def login_client_limit(limit: Limit, wait: int) -> Throttled:
+    minutes = wait_minutes(wait)
+    return Throttled(
+        "accounts.login_client_limit",
+        f"本网络登录失败次数过多,请{minutes}分钟后再试。",
+        f"Too many failed logins from this network; try again in {minutes} minutes.",
+        retry_after=wait,
+    )
+
+
+def login_locked(wait: int) -> Throttled:
+    minutes = wait_minutes(wait)
+    return Throttled(
+        "accounts.locked",
+        f"密码错误次数过多,账号已临时锁定,请{minutes}分钟后再试。",
+        f"Too many wrong passwords; the account is locked. Try again in {minutes} minutes.",
+        retry_after=wait,
+    )
 
 
 def login_lock_until(

@@ -1,5 +1,5 @@
 """Account use cases: SMS codes, registration (online, counter, organisation), upgrade, login, tokens,
-contact details. Each state change runs in one transaction and leaves an audit row."""
+password recovery, contact details. Each state change runs in one transaction and leaves an audit row."""
 
 from __future__ import annotations
 
@@ -8,28 +8,40 @@ import hmac
 import re
 import secrets
 import unicodedata
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from django.conf import settings
+from django.contrib.auth.hashers import check_password, make_password
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
-from django.utils import timezone
+from django.db.models import Exists, OuterRef
+from django.utils import timezone, translation
 
 from jiaoguan.core.access import require
 from jiaoguan.core.audit import audit_record
 from jiaoguan.core.divisions import is_within, validate_division
-from jiaoguan.core.errors import Conflict, NotAllowed, NotFound, Throttled, Unauthenticated, ValidationFailed
+from jiaoguan.core.errors import (
+    Conflict,
+    DomainError,
+    NotAllowed,
+    NotFound,
+    Throttled,
+    Unauthenticated,
+    ValidationFailed,
+)
 from jiaoguan.core.identifiers import mask_id_number, mask_phone, validate_mobile, validate_uscc
 from jiaoguan.core.locks import lock_named
+from jiaoguan.core.middleware import client_address
 from jiaoguan.core.outbox import outbox_enqueue
 from jiaoguan.registry import selectors as registry_selectors
 from jiaoguan.registry import services as registry_services
 from jiaoguan.registry.documents import normalise_document_number
 from jiaoguan.registry.models import DrivingLicence, Organisation, Person, Vehicle
 
-from . import rules
+from . import rules, throttles
 from .models import ApiToken, OrganisationMember, SmsCode, StaffRole, User
 
 if TYPE_CHECKING:
@@ -95,8 +107,11 @@ def _code_hash(*, mobile: str, purpose: str, code: str) -> str:
     ).hexdigest()
 
 
-def sms_code_send(*, mobile: str, purpose: str, now: datetime | None = None) -> SmsCode:
-    """Send a one-time code to ``mobile`` through the outbox; limited per number (U2)."""
+def sms_code_send(
+    *, mobile: str, purpose: str, now: datetime | None = None, request: HttpRequest | None = None
+) -> SmsCode:
+    """Send a one-time code to ``mobile`` through the outbox (U2); limited per number and, when the
+    request is given, per client (issue 10, item 8)."""
     mobile = validate_mobile(mobile)
     if purpose not in SmsCode.Purpose.values:
         raise ValidationFailed(
@@ -115,6 +130,14 @@ def sms_code_send(*, mobile: str, purpose: str, now: datetime | None = None) -> 
             )
         )
         rules.check_sms_quota(now=now, sent_at=sent)
+        # Counted once the number's own limits let the code go: a double tap costs the client nothing.
+        throttles.throttle_take(
+            scope="sms.client",
+            key=client_address(request),
+            limits=rules.SMS_CLIENT_LIMITS,
+            refuse=rules.sms_client_limit,
+            now=now,
+        )
         code = f"{secrets.randbelow(1_000_000):06d}"
         sms = SmsCode.objects.create(
             mobile=mobile,
@@ -134,6 +157,23 @@ def sms_code_send(*, mobile: str, purpose: str, now: datetime | None = None) -> 
             dedup_key=f"sms-code-{sms.pk}",
         )
     return sms
+
+
+# Codes anyone may ask for by number; a recovery code goes out only through password_reset_request,
+# which first checks that the number is the account's.
+SMS_PURPOSES_ON_REQUEST = frozenset({SmsCode.Purpose.REGISTER, SmsCode.Purpose.CHANGE_MOBILE})
+
+
+def sms_code_request(*, mobile: str, purpose: str, request: HttpRequest | None = None) -> SmsCode:
+    """A code asked for on the registration or contact form, or by the app (U2)."""
+    if purpose not in SMS_PURPOSES_ON_REQUEST:
+        raise ValidationFailed(
+            "accounts.sms_purpose_unknown",
+            "验证码用途不正确。",
+            "Unknown purpose for the code.",
+            field="purpose",
+        )
+    return sms_code_send(mobile=mobile, purpose=purpose, request=request)
 
 
 def sms_code_check(*, mobile: str, purpose: str, code: str, now: datetime) -> int:
@@ -204,7 +244,50 @@ def _sms_code_use(*, sms_id: int, now: datetime) -> None:
     sms.save(update_fields=["used_at"])
 
 
+def _sms_code_spend(*, sms_id: int, now: datetime) -> None:
+    """Use up a code that checked out for a request refused afterwards; kept with the refusal.
+
+    One code then buys one look at the records, so the SMS limits bound how fast anyone can
+    probe them.
+    """
+    with transaction.atomic():
+        SmsCode.objects.filter(pk=sms_id, used_at__isnull=True).update(used_at=now)
+
+
+def _count_attempt(*, scope: str, mobile: str, request: HttpRequest | None, now: datetime) -> None:
+    """One registration or recovery attempt against the per-client and per-number limits."""
+    throttles.throttle_take(
+        scope=f"{scope}.client",
+        key=client_address(request),
+        limits=rules.REGISTRATION_CLIENT_LIMITS,
+        refuse=rules.client_limit,
+        now=now,
+    )
+    throttles.throttle_take(
+        scope=f"{scope}.mobile",
+        key=mobile,
+        limits=rules.REGISTRATION_MOBILE_LIMITS,
+        refuse=rules.mobile_attempts_limit,
+        now=now,
+    )
+
+
 # ---------------------------------------------------------------- registration
+
+
+def _identity_not_confirmed() -> ValidationFailed:
+    """The one answer of online registration for every identity that cannot be registered."""
+    return ValidationFailed(
+        "accounts.identity_not_confirmed",
+        "注册未成功：证件号码与姓名不一致、在公安交管登记信息中查不到此人，或该证件已注册过账号。"
+        "请核对后重新获取验证码再试；已注册的请直接登录，忘记密码可找回；确认无误仍不能注册的，请到车管所窗口注册。",
+        "Registration failed: the document number and name do not match a person on record, or an account "
+        "already exists for this document. Check them and request a new code; if you have an account, log in "
+        "or reset the password; if the details are right, register at a DMV counter.",
+        field="id_number",
+    )
+
+
 def _already_registered() -> Conflict:
     return Conflict(
         "accounts.already_registered",
@@ -259,7 +342,28 @@ def _ensure_not_registered(person: Person) -> None:
         raise _already_registered()
 
 
-def _create_individual(*, person: Person, mobile: str, password: str, level: str, now: datetime) -> User:
+def _registrable_person(*, id_type: str, id_number: str, name: str) -> Person | None:
+    """The person an online registration is for, or None when nobody of that document and name is
+    on record or they have an account already: one query, whichever it is."""
+    person = (
+        Person.objects.filter(id_type=id_type, id_number=id_number)
+        .annotate(registered=Exists(User.objects.filter(person=OuterRef("pk"))))
+        .first()
+    )
+    if person is None or person.name != name or person.registered:
+        return None
+    return person
+
+
+def _create_individual(
+    *,
+    person: Person,
+    mobile: str,
+    password: str,
+    level: str,
+    now: datetime,
+    duplicate: Callable[[], DomainError] = _already_registered,
+) -> User:
     user = User(
         username=person.id_number,
         kind=User.Kind.INDIVIDUAL,
@@ -275,7 +379,7 @@ def _create_individual(*, person: Person, mobile: str, password: str, level: str
         with transaction.atomic():
             user.save()
     except IntegrityError as exc:
-        raise _already_registered() from exc
+        raise duplicate() from exc
     return user
 
 
@@ -289,19 +393,34 @@ def account_register_online(
     password: str,
     request: HttpRequest | None = None,
 ) -> User:
-    """Online registration of an individual (网上注册, U2, U3): registry match plus SMS check."""
+    """Online registration of an individual (网上注册, U2, U3): SMS check, then registry match.
+
+    The registry is looked at only once the code checks out, and every identity that cannot be
+    registered (not on record, another name, an account already) gets the same answer and uses
+    up the code, so the form tells nobody who is on record (issue 10, item 8). Attempts count
+    per client and per number before anything is checked; badly formed input does not count.
+    """
     number = normalise_document_number(id_type, id_number)
     name = clean_name(name)
     mobile = validate_mobile(mobile)
     clean_password(password)
-    person = _find_person(id_type=id_type, id_number=number, name=name)
-    _ensure_not_registered(person)
     now = timezone.now()
+    _count_attempt(scope="register", mobile=mobile, request=request, now=now)
     sms_id = sms_code_check(mobile=mobile, purpose=SmsCode.Purpose.REGISTER, code=sms_code, now=now)
+    person = _registrable_person(id_type=id_type, id_number=number, name=name)
+    if person is None:
+        _sms_code_spend(sms_id=sms_id, now=now)
+        raise _identity_not_confirmed()
     with transaction.atomic():
         _sms_code_use(sms_id=sms_id, now=now)
+        # A parallel registration of the same person that won the race is refused alike.
         user = _create_individual(
-            person=person, mobile=mobile, password=password, level=User.Level.ONLINE, now=now
+            person=person,
+            mobile=mobile,
+            password=password,
+            level=User.Level.ONLINE,
+            now=now,
+            duplicate=_identity_not_confirmed,
         )
         audit_record(
             actor=user,
@@ -614,37 +733,88 @@ def _find_login(username: str) -> User | None:
     return user
 
 
-def account_authenticate(*, username: str, password: str, request: HttpRequest | None = None) -> User:
-    """Check a password; repeated failures lock the account for a while (U2)."""
-    now = timezone.now()
-    wrong = Unauthenticated(
-        "accounts.login_failed",
-        "账号或密码不正确。",
-        "The account or password is not correct.",
+def _login_name(username: str) -> str:
+    """A login name as looked up: a resident ID number's check letter in upper case."""
+    name = (username or "").strip()[:150]
+    return name.upper() if len(name) == 18 else name
+
+
+_DUMMY_HASHES: dict[tuple[str, ...], str] = {}
+
+
+def _dummy_password_hash() -> str:
+    """A hash made as every stored one is (the default hasher at its configured cost), checked for
+    a login name without an account so that it costs what a wrong password costs."""
+    hashers = tuple(settings.PASSWORD_HASHERS)
+    if hashers not in _DUMMY_HASHES:
+        _DUMMY_HASHES[hashers] = make_password(secrets.token_urlsafe(24))
+    return _DUMMY_HASHES[hashers]
+
+
+def _login_refused() -> Unauthenticated:
+    return Unauthenticated(
+        "accounts.login_failed", "账号或密码不正确。", "The account or password is not correct."
     )
+
+
+def _login_client_limits() -> tuple[rules.Limit, ...]:
+    window = timedelta(seconds=settings.LOGIN_CLIENT_WINDOW_SECONDS)
+    return (rules.Limit(settings.LOGIN_CLIENT_MAX_FAILURES, window),)
+
+
+def account_authenticate(*, username: str, password: str, request: HttpRequest | None = None) -> User:
+    """Check a password (U2): the one login of the pages, the API and the back office.
+
+    Failures in a row lock the login name for a while, and a client with too many failures
+    waits (issue 10, item 10). A name without an account answers, locks and costs exactly as a
+    wrong password does: the same checks in the same order, and a password check against a
+    hash of the same cost, so neither the answer nor the time tells whether the account exists.
+    """
+    now = timezone.now()
+    client = client_address(request)
+    limits = _login_client_limits()
+    # Counted before the password is checked, so parallel guesses cannot overrun the limit;
+    # a login that succeeds gives its count back.
+    throttles.throttle_take(
+        scope="login.client", key=client, limits=limits, refuse=rules.login_client_limit, now=now
+    )
+    user = _password_check(username=username, password=password, now=now, request=request)
+    throttles.throttle_give_back(scope="login.client", key=client, limits=limits, now=now)
+    return user
+
+
+def _password_check(*, username: str, password: str, now: datetime, request: HttpRequest | None) -> User:
+    failure: DomainError
     with transaction.atomic():
-        user = _find_login(username)
-        if user is None:
-            raise wrong
-        user = User.objects.select_for_update().get(pk=user.pk)
-        if user.locked_until and user.locked_until > now:
-            wait = int((user.locked_until - now).total_seconds()) + 1
-            raise Throttled(
-                "accounts.locked",
-                f"密码错误次数过多,账号已临时锁定,请{(wait + 59) // 60}分钟后再试。",
-                f"Too many wrong passwords; the account is locked. Try again in {(wait + 59) // 60} minutes.",
-                retry_after=wait,
-            )
-        if not user.is_active or not user.check_password(password or ""):
-            user.failed_logins += 1
-            user.locked_until = rules.login_lock_until(
-                failures=user.failed_logins,
-                now=now,
-                max_failures=settings.LOGIN_MAX_FAILURES,
-                lock_seconds=settings.LOGIN_LOCK_SECONDS,
-            )
-            if user.locked_until:
-                user.failed_logins = 0
+        found = _find_login(username)
+        user = User.objects.select_for_update().get(pk=found.pk) if found is not None else None
+        # A name without an account keeps its failures and lock in a throttle row instead.
+        unknown = throttles.login_name_state(name=_login_name(username), now=now) if user is None else None
+        failures = user.failed_logins if user is not None else unknown.hits  # type: ignore[union-attr]
+        locked_until = user.locked_until if user is not None else unknown.blocked_until  # type: ignore[union-attr]
+        if locked_until and locked_until > now:
+            raise rules.login_locked(int((locked_until - now).total_seconds()) + 1)
+        if user is not None:
+            matches = user.check_password(password or "")
+        else:
+            matches = check_password(password or "", _dummy_password_hash())
+        if user is not None and matches and user.is_active:
+            user.failed_logins = 0
+            user.locked_until = None
+            user.last_login = now
+            user.save(update_fields=["failed_logins", "locked_until", "last_login"])
+            return user
+        failures += 1
+        lock = rules.login_lock_until(
+            failures=failures,
+            now=now,
+            max_failures=settings.LOGIN_MAX_FAILURES,
+            lock_seconds=settings.LOGIN_LOCK_SECONDS,
+        )
+        if lock:
+            failures = 0
+        if user is not None:
+            user.failed_logins, user.locked_until = failures, lock
             user.save(update_fields=["failed_logins", "locked_until"])
             audit_record(
                 actor=None,
@@ -653,24 +823,21 @@ def account_authenticate(*, username: str, password: str, request: HttpRequest |
                 subject_person_id=user.person_id,
                 request=request,
             )
-            failure: Unauthenticated | Throttled = wrong
-            if user.locked_until:
-                failure = Throttled(
-                    "accounts.locked",
-                    "密码错误次数过多,账号已临时锁定,请稍后再试。",
-                    "Too many wrong passwords; the account is locked for a while.",
-                    retry_after=settings.LOGIN_LOCK_SECONDS,
-                )
         else:
-            failure = None  # type: ignore[assignment]
-            user.failed_logins = 0
-            user.locked_until = None
-            user.last_login = now
-            user.save(update_fields=["failed_logins", "locked_until", "last_login"])
+            assert unknown is not None
+            unknown.hits, unknown.blocked_until, unknown.window_start = failures, lock, now
+            unknown.save(update_fields=["hits", "blocked_until", "window_start"])
+            # Audited as well: the same writes as for an account, and a trail of name guessing.
+            audit_record(
+                actor=None,
+                action="login_failed",
+                subject=unknown,
+                summary="不存在的账号登录失败 failed login for an account that does not exist",
+                request=request,
+            )
+        failure = rules.login_locked(settings.LOGIN_LOCK_SECONDS) if lock else _login_refused()
     # Raised after commit so the failure count and lock are kept.
-    if failure is not None:
-        raise failure
-    return user
+    raise failure
 
 
 def _token_hash(raw: str) -> str:
@@ -702,6 +869,202 @@ def api_token_user(raw: str) -> User | None:
     if token is None or not token.user.is_active:
         return None
     return token.user
+
+
+# ---------------------------------------------------------------- password recovery
+
+# The answer to every recovery-code request, whatever was found (找回密码).
+RESET_NOTICE_ZH = (
+    "如账号存在且手机号码是该账号预留的号码，验证码已发送到该号码，5分钟内有效。"
+    "手机号码已变更、没有预留手机号码或收不到验证码的，请本人携带身份证明到车管所窗口重置密码。"
+)
+RESET_NOTICE_EN = (
+    "If the account exists and this is the mobile number on record for it, a code valid for 5 minutes "
+    "has been sent to it. If your number has changed, none is on record or no code arrives, bring your "
+    "identity document to a DMV counter to reset the password."
+)
+
+
+def password_reset_notice() -> str:
+    """The answer to a recovery-code request in the active language."""
+    lang = (translation.get_language() or "zh-hans").lower()
+    return RESET_NOTICE_EN if lang.startswith("en") else RESET_NOTICE_ZH
+
+
+def _login_required() -> ValidationFailed:
+    return ValidationFailed(
+        "accounts.login_name_required",
+        "请填写账号(证件号码或统一社会信用代码)。",
+        "Enter the account (document number or unified social credit code).",
+        field="username",
+    )
+
+
+def _recoverable(user: User, mobile: str) -> bool:
+    """Whether ``mobile`` is the verified number on record of an account that may recover by SMS.
+
+    Staff reset their passwords through the administrator, never by a text message.
+    """
+    return (
+        user.is_active
+        and user.kind != User.Kind.STAFF
+        and bool(user.mobile)
+        and user.mobile_verified_at is not None
+        and hmac.compare_digest(user.mobile, mobile)
+    )
+
+
+def _reset_not_confirmed() -> ValidationFailed:
+    return ValidationFailed(
+        "accounts.reset_not_confirmed",
+        "账号、手机号码与验证码不匹配，密码未重置。请重新获取验证码再试；手机号码已变更的，请到车管所窗口重置密码。",
+        "The account, mobile number and code do not belong together; the password is unchanged. Request a new "
+        "code and try again; if your number has changed, reset the password at a DMV counter.",
+        field="username",
+    )
+
+
+def password_reset_request(
+    *, username: str, mobile: str, request: HttpRequest | None = None, now: datetime | None = None
+) -> None:
+    """Send a recovery code (找回密码) to ``mobile`` when it is the number on record of the account.
+
+    The caller answers :data:`RESET_NOTICE_ZH` whatever happens here: an unknown account, another
+    number, an account without a verified mobile and a code held back by the SMS limits all
+    look like a code sent. The limits this can refuse with (per client, and per number like
+    sending a code) count every request alike, so they tell nothing either.
+    """
+    if not (username or "").strip():
+        raise _login_required()
+    mobile = validate_mobile(mobile)
+    now = now or timezone.now()
+    throttles.throttle_take(
+        scope="reset.client",
+        key=client_address(request),
+        limits=rules.REGISTRATION_CLIENT_LIMITS,
+        refuse=rules.client_limit,
+        now=now,
+    )
+    throttles.throttle_take(
+        scope="reset_request.mobile",
+        key=mobile,
+        limits=rules.RESET_REQUEST_MOBILE_LIMITS,
+        refuse=rules.reset_request_limit,
+        now=now,
+    )
+    user = _find_login(username)
+    if user is None or not _recoverable(user, mobile):
+        return
+    try:
+        sms_code_send(mobile=mobile, purpose=SmsCode.Purpose.RESET_PASSWORD, now=now, request=request)
+    except Throttled:
+        # Saying that this number's codes are used up would say that it is on record.
+        return
+
+
+def password_reset_confirm(
+    *,
+    username: str,
+    mobile: str,
+    sms_code: str,
+    password: str,
+    request: HttpRequest | None = None,
+) -> User:
+    """Set a new password with a recovery code (找回密码): unlocks the account, ends its app tokens
+    (and, as the password changes, its other sessions) and is audited."""
+    if not (username or "").strip():
+        raise _login_required()
+    mobile = validate_mobile(mobile)
+    clean_password(password)
+    now = timezone.now()
+    _count_attempt(scope="reset", mobile=mobile, request=request, now=now)
+    sms_id = sms_code_check(mobile=mobile, purpose=SmsCode.Purpose.RESET_PASSWORD, code=sms_code, now=now)
+    found = _find_login(username)
+    if found is None or not _recoverable(found, mobile):
+        _sms_code_spend(sms_id=sms_id, now=now)
+        raise _reset_not_confirmed()
+    with transaction.atomic():
+        _sms_code_use(sms_id=sms_id, now=now)
+        user = User.objects.select_for_update().get(pk=found.pk)
+        if not _recoverable(user, mobile):
+            raise _reset_not_confirmed()
+        clean_password(password, user)
+        user.set_password(password)
+        user.failed_logins = 0
+        user.locked_until = None
+        user.save(update_fields=["password", "failed_logins", "locked_until"])
+        ApiToken.objects.filter(user=user, revoked_at__isnull=True).update(revoked_at=now)
+        audit_record(
+            actor=user,
+            action="change",
+            subject=user,
+            subject_person_id=user.person_id,
+            summary=f"短信验证找回密码并解锁 password reset by SMS code to {mask_phone(mobile)}; unlocked",
+            request=request,
+        )
+    return user
+
+
+def account_recover_at_counter(
+    *,
+    actor: User,
+    user_id: int,
+    mobile: str,
+    document_checked: bool,
+    request: HttpRequest | None = None,
+    now: datetime | None = None,
+) -> User:
+    """Counter side of password recovery (窗口找回密码) for a citizen whose mobile changed or who has
+    none on record: the clerk has seen the original identity document and records the number the
+    applicant uses now as the account's verified mobile, and a lock is lifted. The applicant then
+    sets a new password by SMS on the recovery page; the clerk never handles a password.
+
+    The number is also the person's contact number on their vehicles and licences (B5, B15), as
+    a contact change online would make it, and the old number is told of the change.
+    """
+    require(actor, "accounts.individual.recover")
+    if not document_checked:
+        raise ValidationFailed(
+            "accounts.document_not_checked",
+            "请先核验申请人的身份证明原件。",
+            "Check the applicant's original identity document first.",
+            field="document_checked",
+        )
+    mobile = validate_mobile(mobile)
+    now = now or timezone.now()
+    with transaction.atomic():
+        user = User.objects.select_for_update().filter(pk=user_id, kind=User.Kind.INDIVIDUAL).first()
+        # Outside the clerk's jurisdiction is "not found", as the counter look-up says.
+        if user is None or user.person is None or not _visible_at_counter(actor, user.person):
+            raise _user_not_found()
+        old = user.mobile
+        user.mobile = mobile
+        user.mobile_verified_at = now
+        user.failed_logins = 0
+        user.locked_until = None
+        user.save(update_fields=["mobile", "mobile_verified_at", "failed_logins", "locked_until"])
+        registry_services.person_contact_change(person_id=user.person.pk, mobile=mobile)
+        audit_record(
+            actor=actor,
+            action="change",
+            subject=user,
+            subject_person_id=user.person_id,
+            summary=f"窗口找回密码,变更预留手机号 counter recovery {mask_phone(old) if old else '-'} -> "
+            f"{mask_phone(mobile)}; unlocked",
+            request=request,
+        )
+        if old and old != mobile:
+            outbox_enqueue(
+                topic="sms.send",
+                payload={
+                    "mobile": old,
+                    "text": f"【交管服务平台】您账号的预留手机号已于{timezone.localtime(now):%m月%d日%H:%M}在车管所窗口"
+                    "变更。如非本人办理，请立即联系车管所。 The mobile number on record for your account was "
+                    "changed at a DMV counter; if this was not you, contact the DMV at once.",
+                },
+                dedup_key=f"counter-recovery-{user.pk}-{int(now.timestamp())}",
+            )
+    return user
 
 
 # ---------------------------------------------------------------- contact details

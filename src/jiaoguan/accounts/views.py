@@ -41,16 +41,19 @@ from .forms import (
     LoginForm,
     MemberForm,
     OrganisationForm,
+    PasswordResetForm,
+    RecoverForm,
     RegisterForm,
     UpgradeForm,
     UpgradeLookupForm,
     add_domain_error,
     initial_from_post,
+    submit_form,
 )
 from .hooks import home_counts
 from .models import SmsCode, StaffRole, User
 
-LOGIN_BACKEND = "django.contrib.auth.backends.ModelBackend"
+LOGIN_BACKEND = "jiaoguan.accounts.backends.PlatformBackend"
 ELDER_COOKIE = "elder_mode"
 ELDER_COOKIE_AGE = 365 * 24 * 3600
 
@@ -310,7 +313,9 @@ def register(request: HttpRequest) -> HttpResponse:
 def _send_code(request: HttpRequest, purpose: str) -> dict[str, Any]:
     """Send an SMS code to the number typed in the form; the result is shown by the mobile field."""
     try:
-        services.sms_code_send(mobile=request.POST.get("mobile", "")[:32], purpose=purpose)
+        services.sms_code_request(
+            mobile=request.POST.get("mobile", "")[:32], purpose=purpose, request=request
+        )
     except DomainError as error:
         return {"sms_error": error.message}
     minutes = int(rules.SMS_CODE_TTL.total_seconds() // 60)
@@ -363,6 +368,52 @@ def login_view(request: HttpRequest) -> HttpResponse:
     if retry_after:
         response["Retry-After"] = str(retry_after)
     return response
+
+
+# Service errors name the API's field; the page calls it the account.
+PASSWORD_RESET_FIELD_MAP = {"username": "account"}
+
+
+def password_reset(request: HttpRequest) -> HttpResponse:
+    """Password recovery (忘记密码): a code to the mobile on record, then a new password."""
+    if request.method == "POST":
+        form = PasswordResetForm(request.POST)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                services.password_reset_confirm(
+                    username=data["account"],
+                    mobile=data["mobile"],
+                    sms_code=data["sms_code"],
+                    password=data["password"],
+                    request=request,
+                )
+            except DomainError as error:
+                add_domain_error(form, error, PASSWORD_RESET_FIELD_MAP)
+            else:
+                messages.success(request, _("密码已重置，请用新密码登录。"))
+                return redirect("accounts:login")
+    else:
+        form = PasswordResetForm(initial={"account": request.GET.get("account", "")[:150]})
+    return render(request, "accounts/password_reset.html", {"form": form})
+
+
+@require_POST
+def password_reset_sms(request: HttpRequest) -> HttpResponse:
+    """The "获取验证码" button of password recovery: the same words whatever was found."""
+    form = PasswordResetForm(initial=initial_from_post(request.POST, PasswordResetForm))
+    context: dict[str, Any] = {"form": form}
+    try:
+        services.password_reset_request(
+            username=request.POST.get("account", "")[:150],
+            mobile=request.POST.get("mobile", "")[:32],
+            request=request,
+        )
+    except DomainError as error:
+        context["sms_error"] = error.message
+    else:
+        context["sms_sent"] = services.password_reset_notice()
+    return render(request, "accounts/password_reset.html", context)
 
 
 @require_POST
@@ -609,6 +660,57 @@ def counter_upgrade(request: HttpRequest) -> HttpResponse:
         "upgrade_form": upgrade_form,
     }
     return render(request, "accounts/counter/upgrade.html", context)
+
+
+@access_required("accounts.individual.recover")
+def counter_recover(request: HttpRequest) -> HttpResponse:
+    """Counter side of password recovery (窗口找回密码): find by document, check the original, record
+    the applicant's current mobile; the applicant then resets the password online by SMS."""
+    clerk = cast(User, request.user)
+    source = request.POST if request.method == "POST" else request.GET
+    lookup = UpgradeLookupForm(source) if "id_number" in source else UpgradeLookupForm()
+    recover_form = RecoverForm(request.POST) if request.method == "POST" else None
+    if recover_form is not None and recover_form.is_valid():
+        data = recover_form.cleaned_data
+        user = submit_form(
+            recover_form,
+            lambda: services.account_recover_at_counter(
+                actor=clerk,
+                user_id=data["user_id"],
+                mobile=data["mobile"],
+                document_checked=data["document_checked"],
+                request=request,
+            ),
+        )
+        if user is not None:
+            messages.success(
+                request,
+                _(
+                    "%(name)s（%(number)s）的预留手机号已变更为 %(mobile)s，账号已解锁。"
+                    "请申请人在“忘记密码”页面用该号码获取验证码，设置新密码。"
+                )
+                % {
+                    "name": mask_name(user.first_name),
+                    "number": mask_id_number(user.username),
+                    "mobile": mask_phone(user.mobile),
+                },
+            )
+            return redirect("accounts:counter_recover")
+    found: User | None = None
+    if lookup.is_bound and lookup.is_valid():
+        found = submit_form(
+            lookup,
+            lambda: selectors.account_find_for_counter(actor=clerk, request=request, **lookup.cleaned_data),
+        )
+    if found is not None and recover_form is None:
+        recover_form = RecoverForm(initial={"user_id": found.pk})
+    context = {
+        "lookup": lookup,
+        "found": _account_summary(found) if found else None,
+        "searched": lookup.is_bound,
+        "recover_form": recover_form,
+    }
+    return render(request, "accounts/counter/recover.html", context)
 
 
 @access_required("accounts.organisation.members")

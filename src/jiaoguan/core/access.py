@@ -169,6 +169,11 @@ add(
     menu=_menu("accounts:counter_upgrade", "arrow-up", "互联网用户转窗口用户", "Upgrade online users", 11),
 )  # fmt: skip
 add(
+    "accounts.individual.recover", "办理窗口找回密码(变更预留手机号)", "recover accounts at the counter",
+    _grant(JURISDICTION, CLERK, ADMIN), requirement="U2",
+    menu=_menu("accounts:counter_recover", "licence", "找回密码(预留手机号)", "Account recovery", 14),
+)  # fmt: skip
+add(
     "accounts.account.lookup", "在窗口查询用户", "look up accounts at the counter",
     _grant(JURISDICTION, CLERK, ADMIN),
 )  # fmt: skip

@@ -13,9 +13,10 @@ from django.http import HttpRequest, HttpResponse
 from ninja import NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.security import HttpBearer
+from ninja.utils import check_csrf
 from pydantic import field_validator
 
-from .errors import DomainError, Throttled, TooLarge
+from .errors import DomainError, NotAllowed, Throttled, TooLarge
 from .idempotency import idempotent_call
 from .middleware import api_error_body, request_id_of
 
@@ -64,16 +65,31 @@ class BearerToken(HttpBearer):
         return None
 
 
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
+
+
 class SessionUser:
-    """The logged-in browser session; safe methods only need the cookie, others need CSRF too."""
+    """The logged-in browser session; safe methods only need the cookie, others need CSRF too.
+
+    A cookie goes with every request the browser makes, including one a page of another site
+    sends, so a change made on the strength of the session must carry the CSRF token the pages
+    hold (``X-CSRFToken`` header) and pass Django's origin checks (issue 10, item 9). Bearer
+    tokens and client credentials are not sent by the browser on its own and need no token.
+    """
 
     openapi_type = "apiKey"
 
     def __call__(self, request: HttpRequest) -> Any:
         user = getattr(request, "user", None)
-        if user is not None and user.is_authenticated:
-            return user
-        return None
+        if user is None or not user.is_authenticated:
+            return None
+        if request.method not in SAFE_METHODS and check_csrf(request) is not None:
+            raise NotAllowed(
+                "auth.csrf_failed",
+                "请求缺少有效的安全校验(CSRF)令牌,已拒绝。请刷新页面后重试。",
+                "The request lacks a valid CSRF token and was refused; reload the page and try again.",
+            )
+        return user
 
 
 def error_response(api: NinjaAPI, request: HttpRequest, status: int, body: dict[str, Any]) -> HttpResponse:

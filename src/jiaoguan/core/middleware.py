@@ -1,4 +1,4 @@
-"""Request ids, and errors in the shape each side expects.
+"""Request ids, errors in the shape each side expects, caching of private answers, client addresses.
 
 Pages: a DomainError escaping a view becomes the error page with its status, never a 500.
 API: every answer under /api/ that is an error is ``{"code", "message", "detail"}`` JSON,
@@ -8,6 +8,7 @@ stack (500, with the request id that is also in the log).
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import re
 import secrets
@@ -48,6 +49,34 @@ _REQUEST_ID_RE = re.compile(r"[A-Za-z0-9._-]{8,64}")
 
 def request_id_of(request: HttpRequest) -> str:
     return str(getattr(request, "request_id", "") or "-")
+
+
+def client_address(request: HttpRequest | None) -> str:
+    """The caller's network address, the key of per-client limits ("" when there is no request).
+
+    Behind ``settings.CLIENT_PROXY_HOPS`` reverse proxies, each appending the address it was
+    reached from to ``X-Forwarded-For``, the caller is the entry that many from the right;
+    anything further left was written by the caller and is not trusted. An IPv6 caller is
+    its /64, the block one subscriber line is given.
+    """
+    if request is None:
+        return ""
+    address = request.META.get("REMOTE_ADDR", "") or ""
+    hops = settings.CLIENT_PROXY_HOPS
+    if hops > 0:
+        forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+        forwarded = [part for part in forwarded if part]
+        if len(forwarded) >= hops:
+            address = forwarded[-hops]
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address[:64]
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.IPv6Network((ip, 64), strict=False))
+    return str(ip)
 
 
 class RequestIdMiddleware:
@@ -118,7 +147,7 @@ class ApiErrorShapeMiddleware:
             status=response.status_code,
             json_dumps_params={"ensure_ascii": False},
         )
-        for header in ("Allow", "Retry-After", "X-Request-ID"):
+        for header in ("Allow", "Retry-After", "X-Request-ID", "Cache-Control"):
             if response.has_header(header):
                 shaped[header] = response[header]
         return shaped
@@ -142,3 +171,28 @@ class PlatformLocaleMiddleware(LocaleMiddleware):
             language = settings.LANGUAGE_CODE
         translation.activate(language)
         request.LANGUAGE_CODE = translation.get_language()
+
+
+class PrivateAnswerMiddleware:
+    """``Cache-Control: no-store`` on every answer that may hold personal data (issue 10, item 12).
+
+    Whatever a logged-in caller gets (a session, a bearer token or client credentials) is never
+    stored, whatever the view said. An anonymous answer is not stored either unless its view
+    declared it cacheable with a ``Cache-Control`` of its own (a public trust list may): pages
+    echo what was typed into their forms, and the accident query answers to a code, not a login.
+    Static files and ``/favicon.ico`` are answered before this middleware and keep their caching.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        user = getattr(request, "user", None)
+        authenticated = bool(getattr(user, "is_authenticated", False)) or (
+            getattr(request, "auth", None) is not None
+        )
+        cache_control = response.get("Cache-Control", "")
+        if "no-store" not in cache_control and (authenticated or not cache_control):
+            response["Cache-Control"] = "private, no-store"
+        return response
