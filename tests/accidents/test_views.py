@@ -557,9 +557,10 @@ def test_query_with_the_credentials_qr_text_and_photo(client, officer, case, par
 
 
 def test_rollout_page_for_a_province_not_yet_open(client, make_staff, make_person):
-    beijing = make_staff(role="accident_officer", jurisdiction="110101", username="bj")
-    case = services.case_open(actor=beijing, occurred_at=timezone.now(), place="东城区")
-    person = make_person(name="王五", area="110101")
+    # Zhejiang is in neither of the seeds' lists (A9a), and this installation serves Henan.
+    beijing = make_staff(role="accident_officer", jurisdiction="330000", username="zj")
+    case = services.case_open(actor=beijing, occurred_at=timezone.now(), place="上城区")
+    person = make_person(name="王五")
     _party, _credential, code = services.party_add(
         actor=beijing,
         case_id=case.pk,
@@ -572,12 +573,24 @@ def test_rollout_page_for_a_province_not_yet_open(client, make_staff, make_perso
     assert (
         response.status_code == 403
         and "该省份暂未开通此项网上服务" in text_of(response)
-        and "北京市" in text_of(response)
+        and "浙江省" in text_of(response)
+        and "事故处理窗口" in text_of(response)
     )
     evidence = client.post("/accidents/evidence/", {"accident_number": case.number, "code": "ABCDEFGHJKMN"})
     assert evidence.status_code == 403 and "该省份暂未开通此项网上服务" in text_of(evidence)
     client.force_login(beijing)
     assert "本省尚未开通" in text_of(client.get(f"/accidents/cases/{case.pk}/"))
+
+
+def test_henan_is_open_only_by_the_local_setting(client, case, party, settings):
+    """Henan is in neither of the seeds' lists (A9a): the query is refused there until the
+    deployment's own setting opens it; then the same code answers."""
+    _party, _credential, code = party
+    settings.ACCIDENT_LOCAL_ROLLOUT = ""
+    closed = query(client, case.number, code)
+    assert closed.status_code == 403 and "河南省尚未开通此项网上服务" in text_of(closed)
+    settings.ACCIDENT_LOCAL_ROLLOUT = "online_query=2020-06-01"
+    assert query(client, case.number, code)["Location"] == "/accidents/query/progress/"
 
 
 # ---------------------------------------------------------------- written applications

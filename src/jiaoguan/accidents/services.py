@@ -494,12 +494,26 @@ def _query_failed() -> NotFound:
     )
 
 
+def local_rollout() -> dict[str, date]:
+    """The deployment's own opening dates (``JIAOGUAN_ACCIDENT_LOCAL_ROLLOUT``), checked at start."""
+    return rules.local_rollout_parse(getattr(settings, "ACCIDENT_LOCAL_ROLLOUT", ""))
+
+
+def service_open(division: str, service: str, today: date | None = None) -> bool:
+    """Whether an online service is open for cases of ``division`` (A9a): the seeds' table, plus
+    the local setting for the province this installation serves."""
+    return rules.service_enabled(
+        division=division, service=service, today=today or timezone.localdate(),
+        local_province=settings.JIAOGUAN_JURISDICTION[:2], local=local_rollout(),
+    )  # fmt: skip
+
+
 def _check_rollout(number: str, service: str) -> None:
-    if not rules.service_enabled(division=number[:6], service=service, today=timezone.localdate()):
+    if not service_open(number[:6], service):
         raise NotAllowed(
             "accidents.service_unavailable",
-            "该省份暂未开通此项网上服务,请到办案单位查询。",
-            "This online service is not yet available in that province; ask the handling unit.",
+            "该省份暂未开通此项网上服务，请到办案单位的事故处理窗口查询。",
+            "This online service is not yet available in that province; ask at the accident unit's counter.",
         )
 
 

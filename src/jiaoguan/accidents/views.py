@@ -503,12 +503,8 @@ def _case_context(
             }
         )
     delivered = any(d.released and d.kind in ("determination", "certificate") for d in documents)
-    evidence_enabled = rules.service_enabled(
-        division=case.number[:6], service=rules.EVIDENCE_REVIEW, today=timezone.localdate()
-    )
-    query_enabled = rules.service_enabled(
-        division=case.number[:6], service=rules.ONLINE_QUERY, today=timezone.localdate()
-    )
+    evidence_enabled = services.service_open(case.number[:6], rules.EVIDENCE_REVIEW)
+    query_enabled = services.service_open(case.number[:6], rules.ONLINE_QUERY)
     attempts = [
         {"at": a.at, "client": a.client} for a in services.failed_attempts(actor=user, case_id=case.pk)
     ]
@@ -1306,9 +1302,7 @@ def progress(request: HttpRequest) -> HttpResponse:
         "documents": documents,
         "role": ROLE_LABELS.get(result.role, result.role),
         "expires": _grant_expiry(grant) if grant else None,
-        "evidence_enabled": rules.service_enabled(
-            division=result.number[:6], service=rules.EVIDENCE_REVIEW, today=timezone.localdate()
-        ),
+        "evidence_enabled": services.service_open(result.number[:6], rules.EVIDENCE_REVIEW),
     }
     return render(request, "accidents/progress.html", context)
 
