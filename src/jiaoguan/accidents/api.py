@@ -123,7 +123,7 @@ def document(request: HttpRequest, payload: DocumentIn) -> HttpResponse:
     doc = services.released_document(
         case_number=result.number, credential_id=result.credential_id, document_id=payload.document_id
     )
-    response = HttpResponse(bytes(doc.content), content_type=doc.content_type)
+    response = HttpResponse(services.document_copy(doc, role=result.role), content_type=doc.content_type)
     response["Content-Disposition"] = f'attachment; filename="{doc.kind}-{doc.pk}.pdf"'
     response["Cache-Control"] = "no-store"
     return response

@@ -726,6 +726,16 @@ def released_document(*, case_number: str, credential_id: int, document_id: int)
     return document
 
 
+def document_copy(document: ResultDocument, *, role: str) -> bytes:
+    """The copy of a released document a credential of ``role`` gets (A3, A4): the parties, their
+    near relatives and agents the document as delivered; vehicle owners and insurers the third
+    party's copy, masked. A scan uploaded from paper has one copy only (the officer uploads what
+    may be shown)."""
+    if role in PARTY_SIDE_ROLES or not document.third_party_content:
+        return bytes(document.content)
+    return bytes(document.third_party_content)
+
+
 def failed_attempts(*, actor: Any, case_id: int) -> list[QueryAttempt]:
     """Wrong-code attempts on the case's number, for its officer."""
     case = case_for_officer(actor=actor, case_id=case_id)
@@ -756,18 +766,45 @@ def _document_number(case: AccidentCase, kind: str) -> str:
     return f"{case.division}{prefix}〔{timezone.localdate():%Y}〕第{case.pk:05d}-{count}号"
 
 
-def _masked_parties(case: AccidentCase) -> list[dict[str, Any]]:
+def id_type_words(id_type: str) -> str:
+    """The document type as printed (居民身份证), never its code (``resident_id``)."""
+    from jiaoguan.registry.documents import IdDocumentType
+
+    try:
+        return str(IdDocumentType(id_type).label).split(" ")[0]
+    except ValueError:
+        return id_type if not id_type.isascii() else "其他身份证明"
+
+
+# Who holds a party's copy of a result document (full names and ID numbers, as delivered to
+# the parties themselves) and who a third party's (the structured fields masked): A3, A4.
+PARTY_SIDE_ROLES = frozenset({"party", "relative", "agent"})
+THIRD_PARTY_NOTE = (
+    "本件为第三方（车辆所有人、保险公司）查询副本，当事人姓名和证件号码已作部分遮盖；"
+    "当事人收到的文书载明全部信息。"
+)
+
+
+def _parties_of(case: AccidentCase, *, masked: bool) -> list[dict[str, Any]]:
     return [
         {
             "label": p.label,
-            "name": mask_name(p.name),
-            "id_type": p.id_type,
-            "id_number": mask_id_number(p.id_number),
+            "name": mask_name(p.name) if masked else p.name,
+            "id_type": id_type_words(p.id_type),
+            "id_number": mask_id_number(p.id_number) if masked else p.id_number,
             "plate": p.plate,
             "insurer": p.insurer.name if p.insurer else "",
         }
         for p in case.parties.select_related("insurer").order_by("label")
     ]
+
+
+def _responsibility_of(
+    parties: list[dict[str, Any]], responsibility: list[tuple[str, str]]
+) -> list[tuple[str, str]]:
+    """("甲", "全部责任") as the document says it: "当事人甲 张三" with the level."""
+    names = {p["label"]: p["name"] for p in parties}
+    return [(f"当事人{label} {names.get(label, '')}".strip(), level) for label, level in responsibility]
 
 
 def _document_kind(kind: str) -> rules.DocumentKind:
@@ -822,25 +859,33 @@ def document_issue(
             "issued_on": f"{issued_on:%Y年%m月%d日}",
         }
         occurred = f"{timezone.localtime(case.occurred_at):%Y年%m月%d日 %H时%M分}"
-        if doc_kind is rules.DocumentKind.DETERMINATION:
-            pdf = documents.determination_pdf(
-                **common, occurred_at=occurred, place=case.place, weather=case.weather or "-",
-                parties=_masked_parties(case), facts=facts, evidence=evidence or "-", responsibility=responsibility or [],
-            )  # fmt: skip
-        elif doc_kind is rules.DocumentKind.CERTIFICATE:
-            pdf = documents.certificate_pdf(
-                **common, occurred_at=occurred, place=case.place, parties=_masked_parties(case), facts=facts
-            )
-        else:
-            pdf = documents.review_conclusion_pdf(
-                **common,
-                applicant=applicant or "-",
-                request=request_text or "-",
-                conclusion=conclusion or facts,
-            )
+        copies: dict[bool, bytes] = {}
+        for masked in (False, True):  # the parties' copy, then the third parties'
+            parties = _parties_of(case, masked=masked)
+            note = THIRD_PARTY_NOTE if masked else ""
+            if doc_kind is rules.DocumentKind.DETERMINATION:
+                copies[masked] = documents.determination_pdf(
+                    **common, occurred_at=occurred, place=case.place, weather=case.weather or "-",
+                    parties=parties, facts=facts, evidence=evidence or "-",
+                    responsibility=_responsibility_of(parties, responsibility or []), copy_note=note,
+                )  # fmt: skip
+            elif doc_kind is rules.DocumentKind.CERTIFICATE:
+                copies[masked] = documents.certificate_pdf(
+                    **common, occurred_at=occurred, place=case.place, parties=parties, facts=facts,
+                    copy_note=note,
+                )  # fmt: skip
+            else:
+                copies[masked] = documents.review_conclusion_pdf(
+                    **common,
+                    applicant=(mask_name(applicant) if masked else applicant) or "-",
+                    request=request_text or "-",
+                    conclusion=conclusion or facts,
+                    copy_note=note,
+                )
+        pdf, third_party_pdf = copies[False], copies[True]
         document = ResultDocument.objects.create(
-            case=case, kind=doc_kind, number=number, content=pdf, content_type="application/pdf",
-            issued_on=issued_on, created_by=actor,
+            case=case, kind=doc_kind, number=number, content=pdf, third_party_content=third_party_pdf,
+            content_type="application/pdf", issued_on=issued_on, created_by=actor,
         )  # fmt: skip
         audit_record(actor=actor, action="create", subject=document, summary=f"制作文书 {number}")
     return document
@@ -1065,20 +1110,31 @@ def evidence_download(*, review_id: int, item_id: int, ip: str | None = None) ->
 
 # ---------------------------------------------------------------- printable credentials (A5, A6)
 
-QUERY_CHANNELS = [
-    "交通安全综合服务管理平台网站“事故处理进度”栏目 /accidents/query/",
-    "“交管12123”类手机应用“事故快处”“事故处理进度”",
-    "扫描本凭证二维码自动填写事故编号和查询码",
-]
+def public_url(name: str) -> str:
+    """The full web address of a public page, as printed on paper (``PUBLIC_BASE_URL``)."""
+    from django.urls import reverse
+
+    return f"{settings.PUBLIC_BASE_URL.rstrip('/')}{reverse(name)}"
+
+
+def query_channels() -> list[str]:
+    return [
+        f"交通安全综合服务管理平台网站“事故处理进度”栏目：{public_url('accidents:query')}",
+        "“交管12123”类手机应用“事故快处”“事故处理进度”",
+        "扫描本凭证二维码自动填写事故编号和查询码",
+        "已注册的当事人登录后在“我的事故”中查看，无需输入查询码",
+    ]
+
+
 QUERY_RIGHTS = [
-    "凭事故编号和查询码可查询本事故的处理进度和处理结果,并下载已送达的事故认定书、事故证明或复核结论。",
-    "请妥善保管查询码,不得泄露给与本事故无关的人员;因泄露造成的后果由持有人承担。",
+    "凭事故编号和查询码可查询本事故的处理进度和处理结果，并下载已送达的事故认定书、事故证明或复核结论。",
+    "请妥善保管查询码，不得泄露给与本事故无关的人员；因泄露造成的后果由持有人承担。",
     "查询码连续输入错误将被暂停查询一段时间。",
-    "对事故认定有异议的,可以自事故认定书送达之日起三日内,向上一级公安机关交通管理部门提出书面复核申请。",
+    "对事故认定有异议的，可以自事故认定书送达之日起三日内，向上一级公安机关交通管理部门提出书面复核申请。",
 ]
 REVIEW_RIGHTS = [
-    "凭事故编号和查阅码可在网上查阅、下载经批准公开的证据材料,每次下载均记录下载人和时间。",
-    "查阅所得材料仅限用于本事故的处理,不得传播或用于其他用途。",
+    "凭事故编号和查阅码可在网上查阅、下载经批准公开的证据材料，每次下载均记录下载人和时间。",
+    "查阅所得材料仅限用于本事故的处理，不得传播或用于其他用途。",
     "涉及国家秘密、商业秘密、个人隐私以及证人要求保密的材料不予公开。",
 ]
 
@@ -1108,7 +1164,7 @@ def query_credential_pdf(*, actor: Any, credential_id: int) -> bytes:
         query_code=rules.code_display(code),
         holder=mask_name(credential.holder_name) if credential.role != "insurer" else credential.holder_name,
         holder_role=QueryCredential.Role(credential.role).label.split(" ")[0],
-        channels=QUERY_CHANNELS,
+        channels=query_channels(),
         rights=QUERY_RIGHTS,
         qr_text=query_credential_token(
             number=case.number, code=code, role=credential.role, credential_id=credential.pk
@@ -1133,10 +1189,10 @@ def review_credential_pdf(*, actor: Any, review_id: int) -> bytes:
         review_code=rules.code_display(review_code_of(review)),
         holder=mask_name(review.party.name),
         person_type=review.person_type,
-        id_type=review.id_type,
+        id_type=id_type_words(review.id_type),
         id_number_masked=mask_id_number(review.id_number),
         phone_masked=mask_phone(review.phone),
-        channels=["交通安全综合服务管理平台网站“证据材料查阅”栏目 /accidents/evidence/"],
+        channels=[f"交通安全综合服务管理平台网站“证据材料查阅”栏目：{public_url('accidents:evidence')}"],
         rights=REVIEW_RIGHTS,
         unit=_unit_name(review.case.division),
         issued_on=f"{timezone.localdate():%Y年%m月%d日}",

@@ -1333,8 +1333,10 @@ def query_document(request: HttpRequest, document_id: int) -> HttpResponse:
         )
     except NotFound:
         raise Http404("document") from None
+    role = QueryCredential.objects.filter(pk=int(grant.get("credential", 0))).values_list("role", flat=True).first()
     name = f"{document.kind}-{document.case.number}-{document.pk}"
-    return _file_response(bytes(document.content), document.content_type, name, attachment=True)
+    data = services.document_copy(document, role=role or "")
+    return _file_response(data, document.content_type, name, attachment=True)
 
 
 # ---------------------------------------------------------------- written applications (A4)
