@@ -26,6 +26,18 @@ def text_of(pdf: bytes) -> str:
     return re.sub(r"\s+", "", "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages))
 
 
+@pytest.fixture(autouse=True)
+def _key_dir(tmp_path, settings):
+    """The query credential's QR is signed with a key of this test only."""
+    from jiaoguan.credentials.keys import trust_cache_clear
+
+    settings.CREDENTIAL_KEY_DIR = str(tmp_path / "keys")
+    settings.CREDENTIAL_AUTO_KEY = True
+    trust_cache_clear()
+    yield
+    trust_cache_clear()
+
+
 @pytest.fixture
 def officer(make_staff):
     return make_staff(role="accident_officer", jurisdiction="411702", username="officer-copies")
