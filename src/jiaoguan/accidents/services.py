@@ -508,7 +508,7 @@ def service_open(division: str, service: str, today: date | None = None) -> bool
     )  # fmt: skip
 
 
-def _check_rollout(number: str, service: str) -> None:
+def check_rollout(number: str, service: str) -> None:
     if not service_open(number[:6], service):
         raise NotAllowed(
             "accidents.service_unavailable",
@@ -652,7 +652,7 @@ def _match_code(
     for a number nobody has), one HMAC, the same comparisons, the same failure record.
     """
     number = rules.accident_number_check(accident_number)
-    _check_rollout(number, service)
+    check_rollout(number, service)
     code = rules.code_normalise(code)
     client = client[:64]
     now = timezone.now()
@@ -677,32 +677,40 @@ def _match_code(
     return AccidentCase.objects.get(pk=case_id), candidates(case_id).get(pk=found)
 
 
+def _public_stages(case: AccidentCase) -> list[dict[str, Any]]:
+    return [
+        {
+            "stage": s.stage,
+            "name_zh": rules.STAGES[rules.Stage(s.stage)].name_zh,
+            "name_en": rules.STAGES[rules.Stage(s.stage)].name_en,
+            "happened_on": s.happened_on,
+            "note": s.public_note,
+        }
+        for s in case.stages.all()
+    ]
+
+
+def _released_documents(case: AccidentCase) -> list[dict[str, Any]]:
+    return [
+        {
+            "id": d.id,
+            "kind": d.kind,
+            "name_zh": rules.DOCUMENT_NAMES[rules.DocumentKind(d.kind)][0],
+            "name_en": rules.DOCUMENT_NAMES[rules.DocumentKind(d.kind)][1],
+            "number": d.number,
+            "issued_on": d.issued_on,
+        }
+        for d in case.documents.filter(released=True).defer("content", "third_party_content").order_by("issued_on", "id")
+    ]
+
+
 def progress_of(*, case: AccidentCase, credential: QueryCredential) -> Progress:
     return Progress(
         number=case.number,
         occurred_on=timezone.localtime(case.occurred_at).date(),
         place=case.place,
-        stages=[
-            {
-                "stage": s.stage,
-                "name_zh": rules.STAGES[rules.Stage(s.stage)].name_zh,
-                "name_en": rules.STAGES[rules.Stage(s.stage)].name_en,
-                "happened_on": s.happened_on,
-                "note": s.public_note,
-            }
-            for s in case.stages.all()
-        ],
-        documents=[
-            {
-                "id": d.id,
-                "kind": d.kind,
-                "name_zh": rules.DOCUMENT_NAMES[rules.DocumentKind(d.kind)][0],
-                "name_en": rules.DOCUMENT_NAMES[rules.DocumentKind(d.kind)][1],
-                "number": d.number,
-                "issued_on": d.issued_on,
-            }
-            for d in case.documents.filter(released=True).order_by("issued_on", "id")
-        ],
+        stages=_public_stages(case),
+        documents=_released_documents(case),
         closed=case.closed_at is not None,
         credential_id=credential.pk,
         role=credential.role,
@@ -740,6 +748,87 @@ def failed_attempts(*, actor: Any, case_id: int) -> list[QueryAttempt]:
     """Wrong-code attempts on the case's number, for its officer."""
     case = case_for_officer(actor=actor, case_id=case_id)
     return list(QueryAttempt.objects.filter(number=case.number).order_by("-at")[:200])
+
+
+# ---------------------------------------------------------------- the party's own account (A3, A4)
+
+PARTY_VIEW = "accidents.case.party_view"
+
+
+@dataclass
+class PartyCase:
+    """A case as its party sees it when logged in: which party they are and their credential."""
+
+    case: AccidentCase
+    party: Party
+    credential: QueryCredential | None
+    open_online: bool
+
+
+def _parties_of_actor(actor: Any) -> Any:
+    """The party rows that are the actor: the registered person, or their document type and number."""
+    from django.db.models import Q
+
+    person = getattr(actor, "person", None)
+    if person is None:
+        return Party.objects.none()
+    return Party.objects.filter(Q(person=person) | Q(id_type=person.id_type, id_number=person.id_number))
+
+
+def cases_of_party(*, actor: Any) -> list[PartyCase]:
+    """The cases the logged-in citizen is a party to (matched by their registered document
+    number), newest first; no code to type (the login has proven who they are)."""
+    require(actor, PARTY_VIEW)
+    found: list[PartyCase] = []
+    seen: set[int] = set()
+    rows = _parties_of_actor(actor).select_related("case").order_by("-case__occurred_at", "-case_id", "label")
+    for party in rows:
+        if party.case_id in seen:
+            continue
+        seen.add(party.case_id)
+        found.append(
+            PartyCase(
+                case=party.case,
+                party=party,
+                credential=party.credentials.filter(revoked_at__isnull=True).order_by("-id").first(),
+                open_online=service_open(party.case.division, rules.ONLINE_QUERY),
+            )
+        )
+    return found
+
+
+def case_of_party(*, actor: Any, number: str) -> PartyCase:
+    """One case of the citizen's own; anybody else's is "not found", the same as a missing one."""
+    require(actor, PARTY_VIEW)
+    for found in cases_of_party(actor=actor):
+        if found.case.number == (number or "").strip().upper():
+            return found
+    raise NotFound("accidents.case_not_found", "没有这起事故案件。", "No such accident case.")
+
+
+def party_progress(found: PartyCase) -> Progress:
+    """The timeline and released documents, as a credential holder of the party would see them."""
+    return Progress(
+        number=found.case.number,
+        occurred_on=timezone.localtime(found.case.occurred_at).date(),
+        place=found.case.place,
+        stages=_public_stages(found.case),
+        documents=_released_documents(found.case),
+        closed=found.case.closed_at is not None,
+        credential_id=found.credential.pk if found.credential else 0,
+        role="party",
+    )
+
+
+def party_document(*, actor: Any, number: str, document_id: int) -> tuple[ResultDocument, bytes]:
+    """A released document of the citizen's own case, as delivered to the parties (in full)."""
+    found = case_of_party(actor=actor, number=number)
+    if not found.open_online:
+        check_rollout(found.case.number, rules.ONLINE_QUERY)
+    document = ResultDocument.objects.filter(pk=document_id, case=found.case, released=True).first()
+    if document is None:
+        raise NotFound("accidents.document_not_found", "没有这份文书。", "No such document.")
+    return document, document_copy(document, role="party")
 
 
 # ---------------------------------------------------------------- result documents (A3)
@@ -979,7 +1068,7 @@ def evidence_review_open(
     with transaction.atomic():
         case = case_for_officer(actor=actor, case_id=case_id, action="accidents.evidence.manage", lock=True)
         _open(case)
-        _check_rollout(case.number, rules.EVIDENCE_REVIEW)
+        check_rollout(case.number, rules.EVIDENCE_REVIEW)
         if not case.documents.filter(kind__in=["determination", "certificate"], released=True).exists():
             raise Conflict(
                 "accidents.not_delivered",
@@ -1151,7 +1240,10 @@ def query_credential_pdf(*, actor: Any, credential_id: int) -> bytes:
     )
     if credential is None:
         raise NotFound("accidents.credential_not_found", "没有这份查询凭证。", "No such query credential.")
-    if credential.holder_id is None or credential.holder_id != getattr(actor, "pk", None):
+    own = credential.holder_id is not None and credential.holder_id == getattr(actor, "pk", None)
+    if not own and credential.party_id is not None and allowed(actor, PARTY_VIEW):
+        own = _parties_of_actor(actor).filter(pk=credential.party_id).exists()  # the party, logged in
+    if not own:
         if not allowed(actor, CASE_VIEW):  # somebody else's credential: the same answer as none
             raise NotFound(
                 "accidents.credential_not_found", "没有这份查询凭证。", "No such query credential."

@@ -80,6 +80,7 @@ EVIDENCE_APPROVE = "accidents.evidence.approve"
 APPLICATION_SUBMIT = "accidents.application.submit"
 PROGRESS_QUERY = "accidents.progress.query"
 EVIDENCE_ONLINE = "accidents.evidence.review_online"
+PARTY_VIEW = services.PARTY_VIEW
 
 GRANT_LIFETIME = timedelta(minutes=30)
 QUERY_GRANT = "accidents.query_grant"
@@ -1221,7 +1222,8 @@ def query(request: HttpRequest) -> HttpResponse:
     """Accident number plus query code (or the credential's QR) -> progress; POST only (A5)."""
     if request.method != "POST":
         grant = _grant_get(request, QUERY_GRANT)
-        return render(request, "accidents/query.html", {"form": QueryForm(), "has_grant": grant is not None})
+        context = {"form": QueryForm(), "has_grant": grant is not None, "may_mine": can(request.user, PARTY_VIEW)}
+        return render(request, "accidents/query.html", context)
     form = QueryForm(request.POST, request.FILES)
     if form.is_valid():
         text = _qr_text(form)
@@ -1254,7 +1256,7 @@ def query(request: HttpRequest) -> HttpResponse:
             else:
                 _grant_put(request, QUERY_GRANT, number=result.number, credential=result.credential_id)
                 return redirect("accidents:progress")
-    return render(request, "accidents/query.html", {"form": form})
+    return render(request, "accidents/query.html", {"form": form, "may_mine": can(request.user, PARTY_VIEW)})
 
 
 def _granted_credential(request: HttpRequest) -> QueryCredential | None:
@@ -1273,6 +1275,24 @@ def _granted_credential(request: HttpRequest) -> QueryCredential | None:
     return credential
 
 
+def _timeline(result: services.Progress, url_of: Any) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Stages and released documents of a progress answer, in the page's language."""
+    stages = [
+        {"name": _words(s["name_zh"], s["name_en"]), "happened_on": s["happened_on"], "note": s["note"]}
+        for s in result.stages
+    ]
+    documents = [
+        {
+            "name": _words(d["name_zh"], d["name_en"]),
+            "number": d["number"],
+            "issued_on": d["issued_on"],
+            "url": url_of(d),
+        }
+        for d in result.documents
+    ]
+    return stages, documents
+
+
 @never_cache
 @access_required(PROGRESS_QUERY)
 def progress(request: HttpRequest) -> HttpResponse:
@@ -1283,19 +1303,7 @@ def progress(request: HttpRequest) -> HttpResponse:
         return redirect("accidents:query")
     result = services.progress_of(case=credential.case, credential=credential)
     grant = _grant_get(request, QUERY_GRANT) or {}
-    stages = [
-        {"name": _words(s["name_zh"], s["name_en"]), "happened_on": s["happened_on"], "note": s["note"]}
-        for s in result.stages
-    ]
-    documents = [
-        {
-            "name": _words(d["name_zh"], d["name_en"]),
-            "number": d["number"],
-            "issued_on": d["issued_on"],
-            "url": reverse("accidents:query_document", args=[d["id"]]),
-        }
-        for d in result.documents
-    ]
+    stages, documents = _timeline(result, lambda d: reverse("accidents:query_document", args=[d["id"]]))
     context = {
         "result": result,
         "stages": stages,
@@ -1411,6 +1419,91 @@ def my_credential_pdf(request: HttpRequest, credential_id: int) -> HttpResponse:
     except (NotFound, NotAllowed):
         raise Http404("credential") from None
     return _file_response(pdf, "application/pdf", f"query-credential-{credential_id}", attachment=True)
+
+
+# ---------------------------------------------------------------- the party's own account (A3, A4)
+
+
+@never_cache
+@access_required(PARTY_VIEW)
+def mine(request: HttpRequest) -> HttpResponse:
+    """我的事故: the cases the logged-in citizen is a party to, matched by their document number."""
+    rows = [
+        {
+            "number": found.case.number,
+            "occurred_at": found.case.occurred_at,
+            "place": found.case.place,
+            "label": found.party.label,
+            "closed": found.case.closed_at is not None,
+            "open_online": found.open_online,
+            "province": DIVISIONS.get(f"{found.case.division[:2]}0000", ""),
+            "url": reverse("accidents:mine_case", args=[found.case.number]),
+        }
+        for found in services.cases_of_party(actor=request.user)
+    ]
+    return render(request, "accidents/mine.html", {"rows": rows})
+
+
+def _mine_found(request: HttpRequest, number: str) -> services.PartyCase:
+    try:
+        return services.case_of_party(actor=request.user, number=number)
+    except NotFound:
+        raise Http404("case") from None
+
+
+@never_cache
+@access_required(PARTY_VIEW)
+def mine_case(request: HttpRequest, number: str) -> HttpResponse:
+    """One of my cases: the timeline, the released documents and my query credential, no code typed."""
+    found = _mine_found(request, number)
+    if not found.open_online:
+        error = NotAllowed(
+            "accidents.service_unavailable",
+            _("该省份暂未开通此项网上服务，请到办案单位的事故处理窗口查询。"),
+            "This online service is not yet available in that province; ask at the accident unit's counter.",
+        )
+        return _unavailable(request, error, "query", found.case.number)
+    result = services.party_progress(found)
+    stages, documents = _timeline(
+        result, lambda d: reverse("accidents:mine_document", args=[found.case.number, d["id"]])
+    )
+    context = {
+        "result": result,
+        "stages": stages,
+        "documents": documents,
+        "label": found.party.label,
+        "credential_url": reverse("accidents:mine_credential_pdf", args=[found.case.number])
+        if found.credential
+        else "",
+        "evidence_enabled": services.service_open(result.number[:6], rules.EVIDENCE_REVIEW),
+    }
+    return render(request, "accidents/mine_case.html", context)
+
+
+@never_cache
+@access_required(PARTY_VIEW)
+def mine_document(request: HttpRequest, number: str, document_id: int) -> HttpResponse:
+    """A released document of my case, as delivered to the parties."""
+    try:
+        document, data = services.party_document(actor=request.user, number=number, document_id=document_id)
+    except (NotFound, NotAllowed):
+        raise Http404("document") from None
+    name = f"{document.kind}-{document.case.number}-{document.pk}"
+    return _file_response(data, document.content_type, name, attachment=True)
+
+
+@never_cache
+@access_required(PARTY_VIEW)
+def mine_credential_pdf(request: HttpRequest, number: str) -> HttpResponse:
+    """My own query credential as a PDF, to print or to hand to a relative or an agent."""
+    found = _mine_found(request, number)
+    if found.credential is None:
+        raise Http404("credential")
+    try:
+        pdf = services.query_credential_pdf(actor=request.user, credential_id=found.credential.pk)
+    except (NotFound, NotAllowed):
+        raise Http404("credential") from None
+    return _file_response(pdf, "application/pdf", f"query-credential-{found.case.number}", attachment=True)
 
 
 # ---------------------------------------------------------------- evidence review (A6-A8)
