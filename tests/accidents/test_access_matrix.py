@@ -103,7 +103,7 @@ class Cases:
             actor=officer, case_id=found.case.pk, kind="certificate", number="证字001", data=pdf_bytes(),
             name="scan.pdf", issued_on=TODAY,
         )  # fmt: skip
-        services.document_release(actor=officer, document_id=document.pk)
+        services.document_release(actor=officer, document_id=document.pk, reason="当面送达当事人")
         item = services.evidence_item_add(
             actor=officer,
             case_id=found.case.pk,

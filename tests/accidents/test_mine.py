@@ -79,7 +79,7 @@ def determine(case, officer, *, release=True):
         evidence="现场图。", responsibility=[("甲", "全部责任"), ("乙", "无责任")],
     )  # fmt: skip
     if release:
-        services.document_release(actor=officer, document_id=document.pk)
+        services.document_release(actor=officer, document_id=document.pk, reason="当面送达当事人")
     return document
 
 

@@ -104,7 +104,7 @@ def test_a_party_downloads_the_full_copy_an_insurer_the_masked_one(case, officer
     from jiaoguan.accidents.models import QueryCredential
 
     document = issue(case, officer)
-    services.document_release(actor=officer, document_id=document.pk)
+    services.document_release(actor=officer, document_id=document.pk, reason="当面送达当事人")
     party_credential = QueryCredential.objects.filter(case=case, role="party").first()
     insurer = services._credential_issue(case=case, actor=officer, holder_name="某保险公司", role="insurer")[0]
     api = Client()
@@ -134,7 +134,7 @@ def test_review_credential_gives_the_full_web_address_and_the_document_type_in_w
 
     settings.PUBLIC_BASE_URL = PUBLIC
     document = issue(case, officer, "certificate")
-    services.document_release(actor=officer, document_id=document.pk)
+    services.document_release(actor=officer, document_id=document.pk, reason="当面送达当事人")
     party = case.parties.get(label="甲")
     review, _code = services.evidence_review_open(
         actor=officer, case_id=case.pk, party_id=party.pk, person_type="当事人", id_type="resident_id",

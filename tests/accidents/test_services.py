@@ -76,7 +76,7 @@ def determine(case, officer):
         actor=officer, case_id=case.pk, kind="determination", facts="甲车闯红灯与乙车相撞。",
         evidence="现场图、视频。", responsibility=[("甲", "全部责任"), ("乙", "无责任")],
     )  # fmt: skip
-    services.document_release(actor=officer, document_id=document.pk)
+    services.document_release(actor=officer, document_id=document.pk, reason="当面送达当事人")
     return document
 
 

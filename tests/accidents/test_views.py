@@ -85,7 +85,7 @@ def determine(case, officer) -> ResultDocument:
         actor=officer, case_id=case.pk, kind="determination", facts="甲车闯红灯与乙车相撞。",
         evidence="现场图、视频。", responsibility=[("甲", "全部责任")],
     )  # fmt: skip
-    services.document_release(actor=officer, document_id=document.pk)
+    services.document_release(actor=officer, document_id=document.pk, reason="当面送达当事人")
     return document
 
 
@@ -327,9 +327,22 @@ def test_issue_and_release_a_determination_through_the_page(client, officer, cas
     assert not document.released and bytes(document.content)[:5] == b"%PDF-"
     view = client.get(f"/accidents/documents/{document.pk}/")
     assert view.status_code == 200 and view["Content-Type"] == "application/pdf"
-    assert client.post(f"/accidents/cases/{case.pk}/documents/{document.pk}/release/").status_code == 302
+    # Delivery cannot be undone: the button asks for a confirmation with how it was delivered.
+    release = f"/accidents/cases/{case.pk}/documents/{document.pk}/release/"
+    asked = client.post(release)
+    assert asked.status_code == 200 and "确认送达文书" in text_of(asked) and 'name="reason"' in text_of(asked)
+    short = client.post(release, {"step": "confirm", "reason": "送达", "confirm": "on"})
+    assert short.status_code == 200 and "请至少填写4个字" in text_of(short)
+    document.refresh_from_db()
+    assert not document.released
+    done = client.post(release, {"step": "confirm", "reason": "当面送达当事人甲，已签收", "confirm": "on"})
+    assert done.status_code == 302
     document.refresh_from_db()
     assert document.released
+    from jiaoguan.core.models import AuditEntry
+
+    entry = AuditEntry.objects.filter(summary__startswith="送达文书").get()
+    assert entry.reason == "当面送达当事人甲，已签收"
     # a review conclusion needs its stage first
     refused = client.post(
         f"/accidents/cases/{case.pk}/documents/issue/review_conclusion/",
@@ -410,7 +423,7 @@ def test_revoke_a_credential_asks_for_the_reason_and_a_confirmation(client, offi
     first = client.post(url, {"reason": "当事人申请更换"})
     page = text_of(first)
     assert first.status_code == 200 and "此操作不能恢复" in page and "确认撤销" in page
-    assert 'value="当事人申请更换"' in first.content.decode()
+    assert "当事人申请更换</textarea>" in first.content.decode()
     party[1].refresh_from_db()
     assert party[1].revoked_at is None
     step = {"step": "confirm"}

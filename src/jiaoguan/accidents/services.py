@@ -1004,8 +1004,21 @@ def document_upload(
     return document
 
 
-def document_release(*, actor: Any, document_id: int) -> ResultDocument:
-    """Make a document visible to the query credential holders (delivery, 送达)."""
+RELEASE_REASON_MIN = 4
+
+
+def document_release(*, actor: Any, document_id: int, reason: str, request: Any = None) -> ResultDocument:
+    """Deliver a document (送达): from now on the parties and the approved applicants can download
+    it, and the three days for a review application run. It cannot be undone, so the officer
+    says how it was delivered (the reason), and the audit entry keeps it."""
+    reason = (reason or "").strip()
+    if len(reason) < RELEASE_REASON_MIN:
+        raise ValidationFailed(
+            "accidents.reason_required",
+            f"请填写送达说明（至少{RELEASE_REASON_MIN}个字），例如送达方式和签收人。",
+            f"Say how the document was delivered (at least {RELEASE_REASON_MIN} characters).",
+            field="reason",
+        )
     with transaction.atomic():
         document = ResultDocument.objects.select_for_update().filter(pk=document_id).first()
         if document is None:
@@ -1015,8 +1028,9 @@ def document_release(*, actor: Any, document_id: int) -> ResultDocument:
             document.released = True
             document.save(update_fields=["released"])
             audit_record(
-                actor=actor, action="change", subject=document, summary=f"送达文书 {document.number}"
-            )
+                actor=actor, action="change", subject=document, summary=f"送达文书 {document.number}",
+                reason=reason[:500], request=request,
+            )  # fmt: skip
     return document
 
 

@@ -52,6 +52,7 @@ from .forms import (
     ItemsSelectForm,
     PartyForm,
     QueryForm,
+    ReleaseForm,
     ReviewConclusionForm,
     ReviewOpenForm,
     RevokeForm,
@@ -737,23 +738,48 @@ def document_upload(request: HttpRequest, case_id: int) -> HttpResponse:
     return _case_page(request, case, forms={"upload_form": form}, open_section="documents")
 
 
-@require_POST
+@never_cache
 @access_required(DOCUMENT_ISSUE)
 def document_release(request: HttpRequest, case_id: int, document_id: int) -> HttpResponse:
-    """Deliver a document: from now on the query credential holders can download it."""
+    """Deliver a document (送达): a confirmation with how it was delivered, then the parties and
+    approved applicants can download it. It cannot be taken back (A3)."""
     case = _case(request, case_id, DOCUMENT_ISSUE)
-    if not ResultDocument.objects.filter(pk=document_id, case=case).exists():
+    document = ResultDocument.objects.filter(pk=document_id, case=case).defer("content", "third_party_content").first()
+    if document is None:
         raise Http404("document")
-    try:
-        document = services.document_release(actor=request.user, document_id=document_id)
-    except DomainError as error:
-        return _case_page(request, case, errors={f"document-{document_id}": error.message})
-    messages.success(
-        request,
-        _("%(name)s（%(number)s）已送达，持查询凭证的人现在可以查看和下载。")
-        % {"name": _document_name(document.kind), "number": document.number},
-    )
-    return _back(case, "documents")
+    if document.released:
+        messages.info(request, _("该文书已送达。"))
+        return _back(case, "documents")
+    status = 200
+    if _first_step(request):
+        form = ReleaseForm()
+    else:
+        form = ReleaseForm(request.POST)
+        if form.is_valid():
+            try:
+                services.document_release(
+                    actor=request.user, document_id=document_id, reason=form.cleaned_data["reason"], request=request
+                )
+            except DomainError as error:
+                add_domain_error(form, error)
+                status = error.status if error.field is None else 200
+            else:
+                messages.success(
+                    request,
+                    _("%(name)s（%(number)s）已送达，持查询凭证的人现在可以查看和下载。")
+                    % {"name": _document_name(document.kind), "number": document.number},
+                )
+                return _back(case, "documents")
+    return _confirm_page(
+        request, case, form=form, title=_("确认送达文书"),
+        lead=_("送达后，当事人和获批的申请人可以在网上查看和下载这份文书，复核申请期限自送达之日起计算。送达不能撤回，文书也不能再修改。"),
+        facts=[
+            (_("事故编号"), case.number),
+            (_("文书"), f"{_document_name(document.kind)}（{document.number}）"),
+            (_("制作日期"), document.issued_on.strftime("%Y-%m-%d")),
+        ],
+        button=_("确认送达"), anchor="documents", status=status,
+    )  # fmt: skip
 
 
 @never_cache
@@ -839,7 +865,7 @@ def credential_revoke(request: HttpRequest, case_id: int, credential_id: int) ->
                 return _back(case, "parties")
     holder = credential.holder_name if credential.role == "insurer" else mask_name(credential.holder_name)
     return _confirm_page(
-        request, case, form=form, title=_("撤销查询凭证"),
+        request, case, form=form, title=_("确认撤销查询凭证"),
         lead=_("撤销后，持有人不能再用原查询码查询本事故，已打印的凭证和二维码同时失效。此操作不能恢复。"),
         facts=[
             (_("事故编号"), case.number),
@@ -883,7 +909,7 @@ def case_close(request: HttpRequest, case_id: int) -> HttpResponse:
     if not closure["ready"] and not form.errors:
         form.add_error(None, closure["why"])
     return _confirm_page(
-        request, case, form=form, title=_("结案"),
+        request, case, form=form, title=_("确认结案"),
         lead=_("结案后不能再登记处理阶段、添加当事人、制作或送达文书、上传证据材料，也不再受理网上查询申请。此操作不能恢复。"),
         facts=[
             (_("事故编号"), case.number),
