@@ -16,6 +16,8 @@ from pypdf import PdfReader
 from jiaoguan.accidents import services
 from jiaoguan.core.identifiers import mask_id_number
 
+from .test_chinese_copy import SLIP
+
 pytestmark = pytest.mark.django_db
 
 TODAY = timezone.localdate()
@@ -76,6 +78,7 @@ def test_the_parties_copy_names_them_in_full_and_every_code_in_words(case, offic
         assert party.name in text and party.id_number in text
     assert "居民身份证" in text and "resident_id" not in text
     assert "第三方" not in text
+    assert not SLIP.search(text), SLIP.search(text)  # full-width punctuation in the printed copy
     if kind == "determination":
         assert "当事人甲马超：全部责任" in text and "当事人乙黄忠：无责任" in text
 

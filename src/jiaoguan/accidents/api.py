@@ -140,7 +140,7 @@ class MyCaseOut(Schema):
     occurred_on: date
     place: str
     closed: bool
-    party_label: str = Field(..., description="which party of the case the caller is: 甲, 乙 ...")
+    party_label: str = Field(..., description="which party of the case the caller is, such as 甲 or 乙")
     open_online: bool = Field(..., description="false where the province has not opened the online query (A9a)")
 
 

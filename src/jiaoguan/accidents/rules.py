@@ -98,7 +98,7 @@ def check_stage_allowed(*, recorded: set[str], stage: str) -> StageRule:
             "accidents.stage_unknown", "没有这个处理阶段。", "There is no such stage.", field="stage"
         ) from None
     if Stage.CLOSURE in recorded:
-        raise Conflict("accidents.case_closed", "案件已结案,不能再登记处理阶段。", "The case is closed.")
+        raise Conflict("accidents.case_closed", "案件已结案，不能再登记处理阶段。", "The case is closed.")
     if rule.stage in recorded:
         raise Conflict(
             "accidents.stage_recorded",
@@ -110,7 +110,7 @@ def check_stage_allowed(*, recorded: set[str], stage: str) -> StageRule:
     if missing:
         raise Conflict(
             "accidents.stage_order",
-            f"须先登记“{missing[0].name_zh}”,才能登记“{rule.name_zh}”。",
+            f"须先登记“{missing[0].name_zh}”，才能登记“{rule.name_zh}”。",
             f"Record '{missing[0].name_en}' before '{rule.name_en}'.",
             field="stage",
             detail={"missing": [m.stage.value for m in missing]},
@@ -217,7 +217,7 @@ def accident_number_check(value: str) -> str:
     if len(number) != 20 or not number[:19].isdigit() or number[19] not in "0123456789X":
         raise ValidationFailed(
             "accidents.number_format",
-            "事故编号应为20位(19位数字加1位校验码),请按查询凭证填写。",
+            "事故编号应为20位（19位数字加1位校验码），请按查询凭证填写。",
             "An accident number has 20 characters (19 digits and a check character); copy it from the credential.",
             field="accident_number",
         )
@@ -231,7 +231,7 @@ def accident_number_check(value: str) -> str:
     if _mod11_2(number[:19]) != number[19]:
         raise ValidationFailed(
             "accidents.number_checksum",
-            "事故编号校验位不正确,请核对后重新输入。",
+            "事故编号校验位不正确，请核对后重新输入。",
             "The accident number's check character is wrong; check it and type it again.",
             field="accident_number",
         )
@@ -298,7 +298,7 @@ def check_client_attempts(*, now: datetime, failures: list[datetime]) -> None:
         wait = int((recent[-limit] + QUERY_WINDOW - now).total_seconds()) + 1
         raise Throttled(
             "accidents.too_many_attempts",
-            f"查询码错误次数过多,请{(wait + 59) // 60}分钟后再试。",
+            f"查询码错误次数过多，请{(wait + 59) // 60}分钟后再试。",
             f"Too many wrong codes; try again in {(wait + 59) // 60} minutes.",
             retry_after=wait,
         )

@@ -96,7 +96,7 @@ def case_open(
     if not place or len(place) > 200:
         raise ValidationFailed(
             "accidents.place",
-            "请填写事故地点(200字以内)。",
+            "请填写事故地点（200字以内）。",
             "Enter the place (at most 200 characters).",
             field="place",
         )
@@ -246,8 +246,8 @@ def party_add(
     if not label:
         raise ValidationFailed(
             "accidents.label",
-            "请填写当事人序号(甲、乙……)。",
-            "Enter the party's label (甲, 乙 ...).",
+            "请填写当事人序号（甲、乙……）。",
+            "Enter the party's label, such as 甲 or 乙.",
             field="label",
         )
     with transaction.atomic():
@@ -408,7 +408,7 @@ def query_application_submit(
     if not 10 <= len(reason) <= 500:
         raise ValidationFailed(
             "accidents.reason_length",
-            "请写明申请理由(10到500字)。",
+            "请写明申请理由（10到500字）。",
             "State your reason (10 to 500 characters).",
             field="reason",
         )
@@ -489,7 +489,7 @@ def _query_failed() -> NotFound:
     # One answer for "no such number" and "wrong code": numbers cannot be probed.
     return NotFound(
         "accidents.query_failed",
-        "事故编号或查询码不正确,请核对查询凭证后重新输入。",
+        "事故编号或查询码不正确，请核对查询凭证后重新输入。",
         "The accident number or the query code is not correct; check the credential and try again.",
     )
 
@@ -1086,7 +1086,7 @@ def evidence_review_open(
         if not case.documents.filter(kind__in=["determination", "certificate"], released=True).exists():
             raise Conflict(
                 "accidents.not_delivered",
-                "事故认定书或事故证明送达后,当事人方可申请查阅证据材料。",
+                "事故认定书或事故证明送达后，当事人方可申请查阅证据材料。",
                 "Evidence can be reviewed only after the determination or certificate has been delivered.",
             )
         party = Party.objects.filter(pk=party_id, case=case).first()
@@ -1183,7 +1183,7 @@ def evidence_access(
     if found.state != EvidenceReview.State.APPROVED:
         raise Conflict(
             "accidents.review_not_approved",
-            "证据材料尚未经事故处理部门负责人批准,请稍后再查。",
+            "证据材料尚未经事故处理部门负责人批准，请稍后再查。",
             "The items have not been approved by the head of the accident unit yet; try again later.",
         )
     return found
@@ -1201,7 +1201,7 @@ def evidence_download(*, review_id: int, item_id: int, ip: str | None = None) ->
     item = review.items.filter(pk=item_id).first() if review else None
     if review is None or item is None or item.confidentiality != rules.Confidentiality.NONE:
         raise NotFound("accidents.item_not_found", "没有这份材料。", "No such item.")
-    stamp = f"下载人:{mask_name(review.party.name)}({review.person_type}) {timezone.localtime():%Y-%m-%d %H:%M} 仅供本事故查阅"
+    stamp = f"下载人：{mask_name(review.party.name)}（{review.person_type}） {timezone.localtime():%Y-%m-%d %H:%M} 仅供本事故查阅"
     data = bytes(item.content)
     if item.content_type == "application/pdf":
         out, content_type = documents.stamp_pdf(data, text=stamp), "application/pdf"
