@@ -26,7 +26,16 @@ from jiaoguan.accidents.documents import (
 from jiaoguan.credentials.render import decode_qr_image
 
 MM = 72 / 25.4
-CERTIFICATE_KEYS = {"number", "accident_number", "occurred_at", "place", "parties", "facts", "unit", "issued_on"}
+CERTIFICATE_KEYS = {
+    "number",
+    "accident_number",
+    "occurred_at",
+    "place",
+    "parties",
+    "facts",
+    "unit",
+    "issued_on",
+}
 UNIT = "驻马店市公安局交通警察支队驿城区大队"
 ACCIDENT = "41170220261120000128"
 PARTIES = [

@@ -55,7 +55,11 @@ def officer(make_staff):
 
 @pytest.fixture
 def people(make_person):
-    return {"party": make_person(name="马超"), "other": make_person(name="黄忠"), "stranger": make_person(name="孙权")}
+    return {
+        "party": make_person(name="马超"),
+        "other": make_person(name="黄忠"),
+        "stranger": make_person(name="孙权"),
+    }
 
 
 def open_case(officer, people, *, place="驿城区雪松大道"):
@@ -115,7 +119,10 @@ def test_the_timeline_and_released_documents_in_full(officer, people):
     assert "马超" in text and people["party"].id_number in text and "第三方" not in text
     assert client.get(f"/accidents/mine/{case.number}/documents/{unreleased.pk}/").status_code == 404
     # The other party sees the same case; a stranger does not see the document.
-    assert login(people["other"]).get(f"/accidents/mine/{case.number}/documents/{released.pk}/").status_code == 200
+    assert (
+        login(people["other"]).get(f"/accidents/mine/{case.number}/documents/{released.pk}/").status_code
+        == 200
+    )
     stranger = login(people["stranger"])
     assert stranger.get(f"/accidents/mine/{case.number}/documents/{released.pk}/").status_code == 404
 

@@ -67,7 +67,9 @@ def issue(case, officer, kind="determination"):
             actor=officer, case_id=case.pk, kind=kind, facts="马超驾驶小型轿车闯红灯，与黄忠驾驶的电动车相撞。",
             evidence="现场图、视频。", responsibility=[("甲", "全部责任"), ("乙", "无责任")],
         )  # fmt: skip
-    return services.document_issue(actor=officer, case_id=case.pk, kind=kind, facts="两车相撞，成因无法查清。")
+    return services.document_issue(
+        actor=officer, case_id=case.pk, kind=kind, facts="两车相撞，成因无法查清。"
+    )
 
 
 @pytest.mark.parametrize("kind", ["determination", "certificate"])
@@ -109,13 +111,19 @@ def test_a_party_downloads_the_full_copy_an_insurer_the_masked_one(case, officer
     document = issue(case, officer)
     services.document_release(actor=officer, document_id=document.pk, reason="当面送达当事人")
     party_credential = QueryCredential.objects.filter(case=case, role="party").first()
-    insurer = services._credential_issue(case=case, actor=officer, holder_name="某保险公司", role="insurer")[0]
+    insurer = services._credential_issue(case=case, actor=officer, holder_name="某保险公司", role="insurer")[
+        0
+    ]
     api = Client()
     copies = {}
     for credential in [party_credential, insurer]:
         response = api.post(
             "/api/v1/accidents/documents",
-            {"accident_number": case.number, "code": services.query_code_of(credential), "document_id": document.pk},
+            {
+                "accident_number": case.number,
+                "code": services.query_code_of(credential),
+                "document_id": document.pk,
+            },
             content_type="application/json",
         )
         assert response.status_code == 200

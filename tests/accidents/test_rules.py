@@ -131,15 +131,43 @@ def test_a_province_not_listed_is_closed_unless_its_own_deployment_opens_it():
     local = rules.local_rollout_parse("online_query=2020-06-01, evidence_review=2021-07-01")
     on = rules.service_enabled
     assert not on(division="411702", service=rules.ONLINE_QUERY, today=date(2026, 1, 1))
-    assert on(division="411702", service=rules.ONLINE_QUERY, today=date(2020, 6, 1), local_province="41", local=local)
-    assert not on(
-        division="411702", service=rules.ONLINE_QUERY, today=date(2020, 5, 31), local_province="41", local=local
+    assert on(
+        division="411702",
+        service=rules.ONLINE_QUERY,
+        today=date(2020, 6, 1),
+        local_province="41",
+        local=local,
     )
-    assert on(division="411702", service=rules.EVIDENCE_REVIEW, today=date(2021, 7, 1), local_province="41", local=local)
+    assert not on(
+        division="411702",
+        service=rules.ONLINE_QUERY,
+        today=date(2020, 5, 31),
+        local_province="41",
+        local=local,
+    )
+    assert on(
+        division="411702",
+        service=rules.EVIDENCE_REVIEW,
+        today=date(2021, 7, 1),
+        local_province="41",
+        local=local,
+    )
     # The setting is the deployment's own province's only, and never moves a seed date.
-    assert not on(division="330102", service=rules.ONLINE_QUERY, today=date(2026, 1, 1), local_province="41", local=local)
+    assert not on(
+        division="330102",
+        service=rules.ONLINE_QUERY,
+        today=date(2026, 1, 1),
+        local_province="41",
+        local=local,
+    )
     early = rules.local_rollout_parse("online_query=2019-01-01")
-    assert not on(division="320104", service=rules.ONLINE_QUERY, today=date(2019, 6, 1), local_province="32", local=early)
+    assert not on(
+        division="320104",
+        service=rules.ONLINE_QUERY,
+        today=date(2019, 6, 1),
+        local_province="32",
+        local=early,
+    )
 
 
 def test_local_rollout_setting_is_parsed_and_checked():

@@ -141,7 +141,9 @@ class MyCaseOut(Schema):
     place: str
     closed: bool
     party_label: str = Field(..., description="which party of the case the caller is, such as 甲 or 乙")
-    open_online: bool = Field(..., description="false where the province has not opened the online query (A9a)")
+    open_online: bool = Field(
+        ..., description="false where the province has not opened the online query (A9a)"
+    )
 
 
 class MyCaseDetailOut(ProgressOut):
@@ -186,5 +188,7 @@ def my_case(request: HttpRequest, number: str) -> Any:
         "stages": result.stages,
         "documents": result.documents,
         "party_label": found.party.label,
-        "credential_pdf": reverse("accidents:mine_credential_pdf", args=[result.number]) if found.credential else "",
+        "credential_pdf": reverse("accidents:mine_credential_pdf", args=[result.number])
+        if found.credential
+        else "",
     }

@@ -42,7 +42,7 @@ from reportlab.lib.pagesizes import A4, A5, A6
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.ttfonts import TTFont, TTFError
+from reportlab.pdfbase.ttfonts import TTFError, TTFont
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import (
     BaseDocTemplate,
@@ -183,10 +183,11 @@ _log = logging.getLogger(__name__)
 
 
 def _system_font_files() -> list[str]:
-    if not shutil.which("fc-list"):
+    fc_list = shutil.which("fc-list")
+    if not fc_list:
         return []
-    found = subprocess.run(  # noqa: S603 - a fixed command without user input
-        ["fc-list", ":lang=zh", "file"], capture_output=True, text=True, check=False, timeout=10
+    found = subprocess.run(  # noqa: S603 - the system's fc-list with fixed arguments
+        [fc_list, ":lang=zh", "file"], capture_output=True, text=True, check=False, timeout=10
     ).stdout
     return sorted(line.strip().rstrip(":") for line in found.splitlines() if line.strip())
 
@@ -795,9 +796,7 @@ def _credential_story(
     closing: Flowable,
 ) -> list[Flowable]:
     width = _content_width(layout)
-    label = (
-        max(pdfmetrics.stringWidth(text, _cjk(), styles.label.fontSize) for text, _ in [*big, *rows]) + 9
-    )
+    label = max(pdfmetrics.stringWidth(text, _cjk(), styles.label.fontSize) for text, _ in [*big, *rows]) + 9
     big_grid = _grid(
         [[Paragraph(escape(text), styles.label), _big_value(value, styles)] for text, value in big],
         [label, width - label],

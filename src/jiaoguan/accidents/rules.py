@@ -403,7 +403,12 @@ def local_rollout_parse(text: str) -> dict[str, date]:
 
 
 def service_enabled(
-    *, division: str, service: str, today: date, local_province: str = "", local: dict[str, date] | None = None
+    *,
+    division: str,
+    service: str,
+    today: date,
+    local_province: str = "",
+    local: dict[str, date] | None = None,
 ) -> bool:
     """Whether ``service`` is open online for cases handled in ``division`` (A9, A9a).
 

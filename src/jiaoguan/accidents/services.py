@@ -700,7 +700,9 @@ def _released_documents(case: AccidentCase) -> list[dict[str, Any]]:
             "number": d.number,
             "issued_on": d.issued_on,
         }
-        for d in case.documents.filter(released=True).defer("content", "third_party_content").order_by("issued_on", "id")
+        for d in case.documents.filter(released=True)
+        .defer("content", "third_party_content")
+        .order_by("issued_on", "id")
     ]
 
 
@@ -1212,6 +1214,7 @@ def evidence_download(*, review_id: int, item_id: int, ip: str | None = None) ->
 
 
 # ---------------------------------------------------------------- printable credentials (A5, A6)
+
 
 def public_url(name: str) -> str:
     """The full web address of a public page, as printed on paper (``PUBLIC_BASE_URL``)."""

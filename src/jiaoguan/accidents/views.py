@@ -744,7 +744,11 @@ def document_release(request: HttpRequest, case_id: int, document_id: int) -> Ht
     """Deliver a document (送达): a confirmation with how it was delivered, then the parties and
     approved applicants can download it. It cannot be taken back (A3)."""
     case = _case(request, case_id, DOCUMENT_ISSUE)
-    document = ResultDocument.objects.filter(pk=document_id, case=case).defer("content", "third_party_content").first()
+    document = (
+        ResultDocument.objects.filter(pk=document_id, case=case)
+        .defer("content", "third_party_content")
+        .first()
+    )
     if document is None:
         raise Http404("document")
     if document.released:
@@ -758,7 +762,10 @@ def document_release(request: HttpRequest, case_id: int, document_id: int) -> Ht
         if form.is_valid():
             try:
                 services.document_release(
-                    actor=request.user, document_id=document_id, reason=form.cleaned_data["reason"], request=request
+                    actor=request.user,
+                    document_id=document_id,
+                    reason=form.cleaned_data["reason"],
+                    request=request,
                 )
             except DomainError as error:
                 add_domain_error(form, error)
@@ -1248,7 +1255,11 @@ def query(request: HttpRequest) -> HttpResponse:
     """Accident number plus query code (or the credential's QR) -> progress; POST only (A5)."""
     if request.method != "POST":
         grant = _grant_get(request, QUERY_GRANT)
-        context = {"form": QueryForm(), "has_grant": grant is not None, "may_mine": can(request.user, PARTY_VIEW)}
+        context = {
+            "form": QueryForm(),
+            "has_grant": grant is not None,
+            "may_mine": can(request.user, PARTY_VIEW),
+        }
         return render(request, "accidents/query.html", context)
     form = QueryForm(request.POST, request.FILES)
     if form.is_valid():
@@ -1367,7 +1378,11 @@ def query_document(request: HttpRequest, document_id: int) -> HttpResponse:
         )
     except NotFound:
         raise Http404("document") from None
-    role = QueryCredential.objects.filter(pk=int(grant.get("credential", 0))).values_list("role", flat=True).first()
+    role = (
+        QueryCredential.objects.filter(pk=int(grant.get("credential", 0)))
+        .values_list("role", flat=True)
+        .first()
+    )
     name = f"{document.kind}-{document.case.number}-{document.pk}"
     data = services.document_copy(document, role=role or "")
     return _file_response(data, document.content_type, name, attachment=True)
