@@ -327,6 +327,9 @@ def test_issue_and_release_a_determination_through_the_page(client, officer, cas
     assert not document.released and bytes(document.content)[:5] == b"%PDF-"
     view = client.get(f"/accidents/documents/{document.pk}/")
     assert view.status_code == 200 and view["Content-Type"] == "application/pdf"
+    from jiaoguan.core.models import AuditEntry
+
+    assert AuditEntry.objects.filter(summary=f"查看事故文书 {document.number}", action="view").exists()
     # Delivery cannot be undone: the button asks for a confirmation with how it was delivered.
     release = f"/accidents/cases/{case.pk}/documents/{document.pk}/release/"
     asked = client.post(release)

@@ -797,6 +797,11 @@ def document_view(request: HttpRequest, document_id: int) -> HttpResponse:
     if document is None:
         raise Http404("document")
     _case(request, document.case_id)
+    # The parties' copy names them in full: a staff member's look at it is personal data read.
+    audit_record(
+        actor=request.user, action="view", subject=document, summary=f"查看事故文书 {document.number}",
+        request=request,
+    )  # fmt: skip
     name = f"{document.kind}-{document.pk}"
     return _file_response(bytes(document.content), document.content_type, name, attachment=False)
 
