@@ -594,3 +594,13 @@ def access_world(settings, make_person, make_vehicle, make_licence, make_staff, 
 def access_check():
     """(access_expected, access_outcome) for matrix tests."""
     return access_expected, access_outcome
+
+
+# The test installation serves Zhumadian (411700): Henan is in neither of the seeds' rollout lists
+# (A9a), so tests open its online accident services with the same local setting as the demo.
+TEST_ACCIDENT_LOCAL_ROLLOUT = "online_query=2020-06-01,evidence_review=2021-07-01"
+
+
+@pytest.fixture(autouse=True)
+def _accident_local_rollout(settings):
+    settings.ACCIDENT_LOCAL_ROLLOUT = TEST_ACCIDENT_LOCAL_ROLLOUT

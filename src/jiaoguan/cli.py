@@ -26,6 +26,10 @@ from pathlib import Path
 CHECKOUT = Path(__file__).resolve().parent.parent.parent
 
 
+# The demo detachment's own opening dates of the online accident services (not from the seeds).
+DEMO_ACCIDENT_LOCAL_ROLLOUT = "online_query=2020-06-01,evidence_review=2021-07-01"
+
+
 def _django(data_dir: str | None = None, *, demo: bool | None = None) -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "jiaoguan.settings")
     if data_dir:
@@ -143,6 +147,9 @@ def up(argv: list[str]) -> int:
     data_dir.mkdir(parents=True, exist_ok=True)
     # The platform's own address (payment return and notice URLs) and the demo gateway's.
     os.environ.setdefault("JIAOGUAN_PUBLIC_BASE_URL", f"http://{args.host}:{args.port}")
+    # Henan is in neither of the seeds' rollout lists (A9a): the Zhumadian demo opens the online
+    # accident services for its own province by the documented local setting.
+    os.environ.setdefault("JIAOGUAN_ACCIDENT_LOCAL_ROLLOUT", DEMO_ACCIDENT_LOCAL_ROLLOUT)
     if fake_gateway:
         os.environ["JIAOGUAN_PAYMENT_GATEWAY_URL"] = f"http://127.0.0.1:{args.gateway_port}"
     _django(str(data_dir), demo=True)

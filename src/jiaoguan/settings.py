@@ -203,6 +203,11 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 JIAOGUAN_JURISDICTION = os.environ.get("JIAOGUAN_JURISDICTION", "411700")
 JIAOGUAN_PLATE_PREFIX = os.environ.get("JIAOGUAN_PLATE_PREFIX", "豫Q")
 
+# Online accident services open per province as the seeds list them (A9a). A deployment in a
+# province they do not list opens them for its own province (JIAOGUAN_JURISDICTION) here, e.g.
+# "online_query=2020-06-01,evidence_review=2021-07-01"; checked when the accidents app starts.
+ACCIDENT_LOCAL_ROLLOUT = os.environ.get("JIAOGUAN_ACCIDENT_LOCAL_ROLLOUT", "")
+
 # Login protection (U2): failures before a lock, and how long the lock lasts.
 LOGIN_MAX_FAILURES = int(os.environ.get("JIAOGUAN_LOGIN_MAX_FAILURES", "5"))
 LOGIN_LOCK_SECONDS = int(os.environ.get("JIAOGUAN_LOGIN_LOCK_SECONDS", "900"))

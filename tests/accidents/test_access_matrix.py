@@ -40,6 +40,18 @@ def _fast_logins(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def _key_dir(tmp_path, settings):
+    """Printed query credentials carry a QR signed with a key of this test only."""
+    from jiaoguan.credentials.keys import trust_cache_clear
+
+    settings.CREDENTIAL_KEY_DIR = str(tmp_path / "keys")
+    settings.CREDENTIAL_AUTO_KEY = True
+    trust_cache_clear()
+    yield
+    trust_cache_clear()
+
+
 def pdf_bytes(text: str = "matrix") -> bytes:
     from reportlab.pdfgen import canvas
 
@@ -91,7 +103,7 @@ class Cases:
             actor=officer, case_id=found.case.pk, kind="certificate", number="证字001", data=pdf_bytes(),
             name="scan.pdf", issued_on=TODAY,
         )  # fmt: skip
-        services.document_release(actor=officer, document_id=document.pk)
+        services.document_release(actor=officer, document_id=document.pk, reason="当面送达当事人")
         item = services.evidence_item_add(
             actor=officer,
             case_id=found.case.pk,
@@ -262,7 +274,26 @@ def _evidence_review_online(cases: Cases, world: Any, role: str, where: str) -> 
     return [("page", page, page.status_code == 302 and page["Location"] == "/accidents/evidence/items/")]
 
 
+def _party_view(cases: Cases, world: Any, role: str, where: str) -> list:
+    """Own: a case the citizen (王芳) is a party to. Other: a case of somebody else (李强)."""
+    case = cases.case("own", stages=("acceptance",))
+    person = world.person_a if where == "own" else world.person_c
+    services.party_add(
+        actor=cases.officers["own"], case_id=case.pk, label="甲", name=person.name, id_type="resident_id",
+        id_number=person.id_number,
+    )  # fmt: skip
+    page = world.client(role).get(f"/accidents/mine/{case.number}/")
+    pdf = world.client(role).get(f"/accidents/mine/{case.number}/credential.pdf")
+    api = world.api(role).get(f"/api/v1/accidents/mine/{case.number}")
+    return [
+        ("page", page, page.status_code == 200 and case.number in page.content.decode()),
+        ("pdf", pdf, pdf.status_code == 200 and pdf.content[:5] == b"%PDF-"),
+        ("api", api, api.status_code == 200 and api.json()["number"] == case.number),
+    ]
+
+
 PROBES = {
+    "accidents.case.party_view": _party_view,
     "accidents.case.view": _case_view,
     "accidents.case.open": _case_open,
     "accidents.case.record_stage": _record_stage,

@@ -26,6 +26,16 @@ from jiaoguan.accidents.documents import (
 from jiaoguan.credentials.render import decode_qr_image
 
 MM = 72 / 25.4
+CERTIFICATE_KEYS = {
+    "number",
+    "accident_number",
+    "occurred_at",
+    "place",
+    "parties",
+    "facts",
+    "unit",
+    "issued_on",
+}
 UNIT = "驻马店市公安局交通警察支队驿城区大队"
 ACCIDENT = "41170220261120000128"
 PARTIES = [
@@ -203,12 +213,37 @@ def test_determination_number_is_top_right_and_title_centred(determination):
     assert title[0] + 9 * 20 / 2 == pytest.approx(width / 2, abs=2)  # 9 glyphs of 20 pt, centred
 
 
+def fonts_not_embedded(data: bytes) -> list[str]:
+    """Every font any page of the PDF uses, that the file does not carry itself."""
+    missing = []
+    for page in read(data).pages:
+        fonts = page["/Resources"].get("/Font", {})
+        for key in fonts:
+            font = fonts[key].get_object()
+            described = font["/DescendantFonts"][0].get_object() if "/DescendantFonts" in font else font
+            descriptor = described.get("/FontDescriptor")
+            descriptor = descriptor.get_object() if descriptor is not None else {}
+            if not any(k in descriptor for k in ("/FontFile", "/FontFile2", "/FontFile3")):
+                missing.append(str(font["/BaseFont"]))
+    return missing
+
+
 def test_determination_metadata_and_font(determination):
     reader = read(determination)
     assert reader.metadata.title == "道路交通事故认定书 驻公交认字〔2026〕第00012号"
-    fonts = reader.pages[0]["/Resources"]["/Font"]
-    names = {str(fonts[key].get_object()["/BaseFont"]) for key in fonts}
-    assert "/STSong-Light" in names
+
+
+@pytest.mark.usefixtures("chinese_font")
+def test_every_accident_pdf_embeds_its_fonts(determination):
+    documents = [
+        determination,
+        certificate_pdf(**{k: v for k, v in DETERMINATION.items() if k in CERTIFICATE_KEYS}),
+        query_credential_pdf(**QUERY),
+        review_credential_pdf(**REVIEW),
+    ]
+    for data in documents:
+        assert read(data).pages  # a readable PDF
+        assert fonts_not_embedded(data) == []
 
 
 def test_determination_is_deterministic(determination):

@@ -187,7 +187,7 @@ def test_the_evidence_review_shares_the_guard_and_never_locks_out_the_right_code
         actor=officer, case_id=case.pk, kind="determination", facts="甲车与乙车相撞。",
         responsibility=[("甲", "全部责任")],
     )  # fmt: skip
-    services.document_release(actor=officer, document_id=document.pk)
+    services.document_release(actor=officer, document_id=document.pk, reason="当面送达当事人")
     pdf = io.BytesIO()
     drawing = canvas.Canvas(pdf)
     drawing.drawString(72, 720, "scene")

@@ -98,11 +98,101 @@ def test_codes_typed_in_full_width_are_read_as_ascii():
     assert rules.code_normalise("ＡＢＣＤ－２３４５－ｅｆｇｈ") == "ABCD2345EFGH"
 
 
+# The seeds' lists, written out as they read (A9a; seed 000 and seed 004 §十二).
+SEED_QUERY = {
+    **dict.fromkeys(["31", "32", "37", "44", "50", "51"], date(2020, 3, 1)),
+    **dict.fromkeys(
+        ["11", "12", "13", "14", "15", "36", "45", "46", "52", "54", "62", "63", "65"], date(2020, 8, 1)
+    ),
+}
+SEED_EVIDENCE = dict.fromkeys(["31", "32", "37", "44", "50", "51"], date(2021, 6, 1))
+
+
+def test_rollout_table_is_the_seeds_list():
+    query = {p: s[rules.ONLINE_QUERY] for p, s in rules.ROLLOUT.items() if rules.ONLINE_QUERY in s}
+    evidence = {p: s[rules.EVIDENCE_REVIEW] for p, s in rules.ROLLOUT.items() if rules.EVIDENCE_REVIEW in s}
+    assert query == SEED_QUERY
+    assert evidence == SEED_EVIDENCE
+    assert "41" not in rules.ROLLOUT  # Henan: in neither list
+
+
 def test_rollout_by_province_and_date():
-    assert rules.service_enabled(division="411702", service=rules.ONLINE_QUERY, today=date(2026, 1, 1))
-    assert not rules.service_enabled(division="411702", service=rules.ONLINE_QUERY, today=date(2020, 1, 1))
-    assert not rules.service_enabled(division="330102", service=rules.EVIDENCE_REVIEW, today=date(2026, 1, 1))
-    assert not rules.service_enabled(division="110101", service=rules.ONLINE_QUERY, today=date(2026, 1, 1))
+    on = rules.service_enabled
+    assert on(division="320104", service=rules.ONLINE_QUERY, today=date(2020, 3, 1))
+    assert not on(division="320104", service=rules.ONLINE_QUERY, today=date(2020, 2, 29))
+    assert on(division="110101", service=rules.ONLINE_QUERY, today=date(2020, 8, 1))
+    assert not on(division="110101", service=rules.ONLINE_QUERY, today=date(2020, 7, 31))
+    assert not on(division="110101", service=rules.EVIDENCE_REVIEW, today=date(2026, 1, 1))
+    assert on(division="510104", service=rules.EVIDENCE_REVIEW, today=date(2021, 6, 1))
+    assert not on(division="510104", service=rules.EVIDENCE_REVIEW, today=date(2021, 5, 31))
+
+
+def test_a_province_not_listed_is_closed_unless_its_own_deployment_opens_it():
+    local = rules.local_rollout_parse("online_query=2020-06-01, evidence_review=2021-07-01")
+    on = rules.service_enabled
+    assert not on(division="411702", service=rules.ONLINE_QUERY, today=date(2026, 1, 1))
+    assert on(
+        division="411702",
+        service=rules.ONLINE_QUERY,
+        today=date(2020, 6, 1),
+        local_province="41",
+        local=local,
+    )
+    assert not on(
+        division="411702",
+        service=rules.ONLINE_QUERY,
+        today=date(2020, 5, 31),
+        local_province="41",
+        local=local,
+    )
+    assert on(
+        division="411702",
+        service=rules.EVIDENCE_REVIEW,
+        today=date(2021, 7, 1),
+        local_province="41",
+        local=local,
+    )
+    # The setting is the deployment's own province's only, and never moves a seed date.
+    assert not on(
+        division="330102",
+        service=rules.ONLINE_QUERY,
+        today=date(2026, 1, 1),
+        local_province="41",
+        local=local,
+    )
+    early = rules.local_rollout_parse("online_query=2019-01-01")
+    assert not on(
+        division="320104",
+        service=rules.ONLINE_QUERY,
+        today=date(2019, 6, 1),
+        local_province="32",
+        local=early,
+    )
+
+
+def test_local_rollout_setting_is_parsed_and_checked():
+    assert rules.local_rollout_parse("") == {}
+    assert rules.local_rollout_parse("online_query=2020-06-01") == {rules.ONLINE_QUERY: date(2020, 6, 1)}
+    for bad, words in [
+        ("online_query", "service=YYYY-MM-DD"),
+        ("query=2020-06-01", "not a service"),
+        ("online_query=2020-13-01", "not a date"),
+        ("online_query=2020-06-01,online_query=2020-07-01", "twice"),
+    ]:
+        with pytest.raises(ValueError, match=words):
+            rules.local_rollout_parse(bad)
+
+
+def test_a_bad_local_rollout_setting_stops_the_start(settings):
+    from django.core.exceptions import ImproperlyConfigured
+
+    from jiaoguan.accidents.apps import check_local_rollout
+
+    settings.ACCIDENT_LOCAL_ROLLOUT = "online_query=2020-06-01"
+    check_local_rollout()
+    settings.ACCIDENT_LOCAL_ROLLOUT = "online_query=June"
+    with pytest.raises(ImproperlyConfigured, match="JIAOGUAN_ACCIDENT_LOCAL_ROLLOUT"):
+        check_local_rollout()
 
 
 def test_confidential_items_cannot_be_shared():

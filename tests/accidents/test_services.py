@@ -76,7 +76,7 @@ def determine(case, officer):
         actor=officer, case_id=case.pk, kind="determination", facts="甲车闯红灯与乙车相撞。",
         evidence="现场图、视频。", responsibility=[("甲", "全部责任"), ("乙", "无责任")],
     )  # fmt: skip
-    services.document_release(actor=officer, document_id=document.pk)
+    services.document_release(actor=officer, document_id=document.pk, reason="当面送达当事人")
     return document
 
 
@@ -249,8 +249,9 @@ class TestQuery:
             services.progress_query(accident_number=case.number, code=code, client="ip:5")
 
     def test_province_not_enabled(self, make_staff, settings):
-        officer = make_staff(role="accident_officer", jurisdiction="110101", username="bj")
-        case = services.case_open(actor=officer, occurred_at=timezone.now(), place="东城区")
+        # Zhejiang: in neither of the seeds' lists (A9a), and not the province this installation serves.
+        officer = make_staff(role="accident_officer", jurisdiction="330000", username="zj")
+        case = services.case_open(actor=officer, occurred_at=timezone.now(), place="杭州市")
         with pytest.raises(NotAllowed) as err:
             services.progress_query(accident_number=case.number, code="ABCDEFGHJKMN", client="ip:6")
         assert err.value.code == "accidents.service_unavailable"

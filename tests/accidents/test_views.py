@@ -85,7 +85,7 @@ def determine(case, officer) -> ResultDocument:
         actor=officer, case_id=case.pk, kind="determination", facts="甲车闯红灯与乙车相撞。",
         evidence="现场图、视频。", responsibility=[("甲", "全部责任")],
     )  # fmt: skip
-    services.document_release(actor=officer, document_id=document.pk)
+    services.document_release(actor=officer, document_id=document.pk, reason="当面送达当事人")
     return document
 
 
@@ -327,9 +327,25 @@ def test_issue_and_release_a_determination_through_the_page(client, officer, cas
     assert not document.released and bytes(document.content)[:5] == b"%PDF-"
     view = client.get(f"/accidents/documents/{document.pk}/")
     assert view.status_code == 200 and view["Content-Type"] == "application/pdf"
-    assert client.post(f"/accidents/cases/{case.pk}/documents/{document.pk}/release/").status_code == 302
+    from jiaoguan.core.models import AuditEntry
+
+    assert AuditEntry.objects.filter(summary=f"查看事故文书 {document.number}", action="view").exists()
+    # Delivery cannot be undone: the button asks for a confirmation with how it was delivered.
+    release = f"/accidents/cases/{case.pk}/documents/{document.pk}/release/"
+    asked = client.post(release)
+    assert asked.status_code == 200 and "确认送达文书" in text_of(asked) and 'name="reason"' in text_of(asked)
+    short = client.post(release, {"step": "confirm", "reason": "送达", "confirm": "on"})
+    assert short.status_code == 200 and "请至少填写4个字" in text_of(short)
+    document.refresh_from_db()
+    assert not document.released
+    done = client.post(release, {"step": "confirm", "reason": "当面送达当事人甲，已签收", "confirm": "on"})
+    assert done.status_code == 302
     document.refresh_from_db()
     assert document.released
+    from jiaoguan.core.models import AuditEntry
+
+    entry = AuditEntry.objects.filter(summary__startswith="送达文书").get()
+    assert entry.reason == "当面送达当事人甲，已签收"
     # a review conclusion needs its stage first
     refused = client.post(
         f"/accidents/cases/{case.pk}/documents/issue/review_conclusion/",
@@ -410,7 +426,7 @@ def test_revoke_a_credential_asks_for_the_reason_and_a_confirmation(client, offi
     first = client.post(url, {"reason": "当事人申请更换"})
     page = text_of(first)
     assert first.status_code == 200 and "此操作不能恢复" in page and "确认撤销" in page
-    assert 'value="当事人申请更换"' in first.content.decode()
+    assert "当事人申请更换</textarea>" in first.content.decode()
     party[1].refresh_from_db()
     assert party[1].revoked_at is None
     step = {"step": "confirm"}
@@ -557,9 +573,10 @@ def test_query_with_the_credentials_qr_text_and_photo(client, officer, case, par
 
 
 def test_rollout_page_for_a_province_not_yet_open(client, make_staff, make_person):
-    beijing = make_staff(role="accident_officer", jurisdiction="110101", username="bj")
-    case = services.case_open(actor=beijing, occurred_at=timezone.now(), place="东城区")
-    person = make_person(name="王五", area="110101")
+    # Zhejiang is in neither of the seeds' lists (A9a), and this installation serves Henan.
+    beijing = make_staff(role="accident_officer", jurisdiction="330000", username="zj")
+    case = services.case_open(actor=beijing, occurred_at=timezone.now(), place="上城区")
+    person = make_person(name="王五")
     _party, _credential, code = services.party_add(
         actor=beijing,
         case_id=case.pk,
@@ -572,12 +589,24 @@ def test_rollout_page_for_a_province_not_yet_open(client, make_staff, make_perso
     assert (
         response.status_code == 403
         and "该省份暂未开通此项网上服务" in text_of(response)
-        and "北京市" in text_of(response)
+        and "浙江省" in text_of(response)
+        and "事故处理窗口" in text_of(response)
     )
     evidence = client.post("/accidents/evidence/", {"accident_number": case.number, "code": "ABCDEFGHJKMN"})
     assert evidence.status_code == 403 and "该省份暂未开通此项网上服务" in text_of(evidence)
     client.force_login(beijing)
     assert "本省尚未开通" in text_of(client.get(f"/accidents/cases/{case.pk}/"))
+
+
+def test_henan_is_open_only_by_the_local_setting(client, case, party, settings):
+    """Henan is in neither of the seeds' lists (A9a): the query is refused there until the
+    deployment's own setting opens it; then the same code answers."""
+    _party, _credential, code = party
+    settings.ACCIDENT_LOCAL_ROLLOUT = ""
+    closed = query(client, case.number, code)
+    assert closed.status_code == 403 and "河南省尚未开通此项网上服务" in text_of(closed)
+    settings.ACCIDENT_LOCAL_ROLLOUT = "online_query=2020-06-01"
+    assert query(client, case.number, code)["Location"] == "/accidents/query/progress/"
 
 
 # ---------------------------------------------------------------- written applications

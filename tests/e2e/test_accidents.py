@@ -142,7 +142,15 @@ def test_accident_case_from_opening_to_evidence_download(page, browser, live_ser
         page.select_option("#id_det-resp_0", "全部责任")
         page.get_by_role("button", name="制作认定书").click()
         page.wait_for_url(re.compile(rf"{case_url}#documents$"))
+        # Delivery cannot be undone: a confirmation page asks how the document was delivered.
         page.get_by_role("button", name=re.compile("^送达")).click()
+        page.wait_for_url(re.compile(r"/documents/\d+/release/$"))
+        assert page.inner_text("h1") == "确认送达文书"
+        page.get_by_role("button", name="确认送达").click()
+        assert "请填写此项" in page.inner_text("#id_reason_error")
+        page.fill("#id_reason", "当面送达当事人甲，已签收。")
+        page.check("#id_confirm")
+        page.get_by_role("button", name="确认送达").click()
         page.wait_for_url(re.compile(rf"{case_url}#documents$"))
         assert "已送达" in page.inner_text("#documents")
         shot(page, "accident-case")
@@ -311,3 +319,134 @@ def test_the_party_gets_in_while_the_number_is_being_guessed_at(page, people):
     assert answers == [200, 429, 302], answers
     assert case.number in page.inner_text("main")
     fits(page)
+
+
+# ---------------------------------------------------------------- a party's own account; the desk layout
+
+
+def sized_page(browser, live_server, width: int, height: int = 900):
+    context = browser.new_context(
+        viewport={"width": width, "height": height},
+        locale="zh-CN",
+        base_url=live_server.url,
+        accept_downloads=True,
+    )
+    page = context.new_page()
+    page.set_default_timeout(15000)
+    return context, page
+
+
+def shots(page, name: str) -> None:
+    """The page at phone (390 px) and desk (1366 px) width, saved for review."""
+    from django.conf import settings
+
+    folder = settings.DATA_DIR / "screenshots"
+    folder.mkdir(parents=True, exist_ok=True)
+    for width in (390, 1366):
+        page.set_viewport_size({"width": width, "height": 900})
+        page.screenshot(path=str(folder / f"{name}-{width}.png"), full_page=True)
+
+
+def pdf_text(data: bytes) -> str:
+    from pypdf import PdfReader
+
+    return re.sub(r"\s+", "", "".join(p.extract_text() for p in PdfReader(io.BytesIO(data)).pages))
+
+
+def delivered_case(officer, people_by_label: dict, *, deliver: bool = True):
+    from jiaoguan.accidents import services
+
+    case = services.case_open(
+        actor=officer, occurred_at=timezone.now() - timedelta(days=2), place="驿城区雪松大道与开源路交叉口"
+    )
+    for label, person in people_by_label.items():
+        services.party_add(
+            actor=officer, case_id=case.pk, label=label, name=person.name, id_type="resident_id",
+            id_number=person.id_number, phone="13800001111",
+        )  # fmt: skip
+    for stage in ["acceptance", "investigation", "determination"]:
+        services.stage_record(
+            actor=officer,
+            case_id=case.pk,
+            stage=stage,
+            happened_on=timezone.localdate(),
+            public_note=f"{stage}已办理",
+        )
+    document = services.document_issue(
+        actor=officer, case_id=case.pk, kind="determination", facts="甲车闯红灯与乙车相撞。", evidence="现场图。",
+        responsibility=[("甲", "全部责任"), ("乙", "无责任")],
+    )  # fmt: skip
+    if deliver:
+        services.document_release(actor=officer, document_id=document.pk, reason="当面送达当事人甲、乙。")
+    return case, document
+
+
+def test_a_logged_in_party_follows_their_case_without_the_code(
+    browser, live_server, people, make_person, settings
+):
+    from jiaoguan.accounts.models import User
+
+    settings.PUBLIC_BASE_URL = live_server.url
+    person, other = people["party"], make_person(name="黄忠")
+    case, _document = delivered_case(people["officer"], {"甲": person, "乙": other})
+    User.objects.create_user(username=person.id_number, password=INSURER_PASSWORD, person=person)
+    context, page = sized_page(browser, live_server, 390)
+    try:
+        log_in(page, person.id_number, INSURER_PASSWORD, r"/$")
+        page.goto("/accidents/query/")
+        page.get_by_role("link", name="在“我的事故”中查看").click()
+        page.wait_for_url(re.compile(r"/accidents/mine/$"))
+        card = page.locator(f"#case-{case.number}")
+        assert "当事人甲" in card.inner_text()
+        fits_width = page.evaluate("document.documentElement.scrollWidth")
+        assert fits_width <= 390, fits_width
+        shots(page, "accident-mine")
+        page.set_viewport_size({"width": 390, "height": 900})
+
+        card.get_by_role("link", name="查看处理进度和文书").click()
+        page.wait_for_url(re.compile(rf"/accidents/mine/{case.number}/$"))
+        assert "determination已办理" in page.inner_text("#timeline")
+        determination = pdf_text(download(page, page.locator("#documents a").first))
+        assert "马超" in determination and person.id_number in determination and "居民身份证" in determination
+        assert "第三方" not in determination
+        credential = pdf_text(download(page, page.locator("#credential-pdf")))
+        assert case.number in credential and f"{live_server.url}/accidents/query/" in credential
+        shots(page, "accident-mine-case")
+    finally:
+        context.close()
+
+
+def test_officer_case_page_puts_the_actions_beside_the_case_on_a_desk(
+    browser, live_server, people, make_person
+):
+    officer = people["officer"]
+    case, document = delivered_case(
+        officer, {"甲": people["party"], "乙": make_person(name="黄忠")}, deliver=False
+    )
+    context, page = sized_page(browser, live_server, 1366)
+    try:
+        log_in(page, officer.username, STAFF_PASSWORD, r"/counter/$")
+        page.goto(f"/accidents/cases/{case.pk}/")
+        timeline, actions = page.locator("#stages").bounding_box(), page.locator("#actions").bounding_box()
+        assert timeline is not None and actions is not None
+        assert actions["x"] >= timeline["x"] + timeline["width"]  # beside, not below
+        assert actions["y"] < timeline["y"] + timeline["height"]
+        shots(page, "accident-case-desk")
+        page.set_viewport_size({"width": 1366, "height": 900})
+
+        # Delivering asks first, with the reason next to its field when it is missing.
+        page.locator(f"#document-{document.pk}").get_by_role("button", name=re.compile("^送达")).click()
+        page.wait_for_url(re.compile(rf"/documents/{document.pk}/release/$"))
+        assert page.inner_text("h1") == "确认送达文书"
+        page.check("#id_confirm")
+        page.get_by_role("button", name="确认送达").click()
+        assert "请填写此项" in page.inner_text("#id_reason_error")
+        document.refresh_from_db()
+        assert not document.released
+        page.fill("#id_reason", "当面送达当事人甲、乙，已签收。")
+        page.get_by_role("button", name="确认送达").click()
+        page.wait_for_url(re.compile(rf"/accidents/cases/{case.pk}/#documents$"))
+        document.refresh_from_db()
+        assert document.released
+    finally:
+        context.close()

@@ -1,4 +1,5 @@
-"""Public accident query endpoints (A5): the number and code travel in the body, never in the URL."""
+"""Accident query endpoints (A5): the public query, where the number and code travel in the body,
+never in the URL; and a logged-in party's own cases, where the login stands for the code (A4)."""
 
 from __future__ import annotations
 
@@ -7,15 +8,17 @@ from datetime import date
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
 from ninja import Field, Router, Schema
 
 from jiaoguan.core.access import access_required
-from jiaoguan.core.api import ErrorOut, InputSchema
+from jiaoguan.core.api import BearerToken, ErrorOut, InputSchema, SessionUser
 
-from . import services
+from . import rules, services
 
 router = Router(tags=["accidents"])
 ERRORS = {403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut, 429: ErrorOut}
+AUTH = [BearerToken(), SessionUser()]
 
 
 class ProgressIn(InputSchema):
@@ -123,7 +126,69 @@ def document(request: HttpRequest, payload: DocumentIn) -> HttpResponse:
     doc = services.released_document(
         case_number=result.number, credential_id=result.credential_id, document_id=payload.document_id
     )
-    response = HttpResponse(bytes(doc.content), content_type=doc.content_type)
+    response = HttpResponse(services.document_copy(doc, role=result.role), content_type=doc.content_type)
     response["Content-Disposition"] = f'attachment; filename="{doc.kind}-{doc.pk}.pdf"'
     response["Cache-Control"] = "no-store"
     return response
+
+
+# ---------------------------------------------------------------- the party's own cases (A4)
+
+
+class MyCaseOut(Schema):
+    number: str
+    occurred_on: date
+    place: str
+    closed: bool
+    party_label: str = Field(..., description="which party of the case the caller is, such as 甲 or 乙")
+    open_online: bool = Field(
+        ..., description="false where the province has not opened the online query (A9a)"
+    )
+
+
+class MyCaseDetailOut(ProgressOut):
+    party_label: str
+    credential_pdf: str = Field("", description="path of the caller's printable query credential, if live")
+
+
+@router.get("/accidents/mine", response={200: list[MyCaseOut], **ERRORS}, auth=AUTH)
+@access_required("accidents.case.party_view")
+def my_cases(request: HttpRequest) -> Any:
+    """The cases the caller is a party to, matched by their registered document number; newest first."""
+    return [
+        {
+            "number": found.case.number,
+            "occurred_on": timezone.localtime(found.case.occurred_at).date(),
+            "place": found.case.place,
+            "closed": found.case.closed_at is not None,
+            "party_label": found.party.label,
+            "open_online": found.open_online,
+        }
+        for found in services.cases_of_party(actor=request.user)
+    ]
+
+
+@router.get("/accidents/mine/{number}", response={200: MyCaseDetailOut, **ERRORS}, auth=AUTH)
+@access_required("accidents.case.party_view")
+def my_case(request: HttpRequest, number: str) -> Any:
+    """One of the caller's cases: stages and released documents (404 for a case they are no party to;
+    403 `accidents.service_unavailable` where the province has not opened the online query)."""
+    from django.urls import reverse
+
+    found = services.case_of_party(actor=request.user, number=number)
+    if not found.open_online:
+        services.check_rollout(found.case.number, rules.ONLINE_QUERY)
+    result = services.party_progress(found)
+    return {
+        "number": result.number,
+        "occurred_on": result.occurred_on,
+        "place": result.place,
+        "closed": result.closed,
+        "role": result.role,
+        "stages": result.stages,
+        "documents": result.documents,
+        "party_label": found.party.label,
+        "credential_pdf": reverse("accidents:mine_credential_pdf", args=[result.number])
+        if found.credential
+        else "",
+    }

@@ -11,3 +11,20 @@ class AccidentsConfig(AppConfig):
         from .datachecks import register as register_checks
 
         register_checks()
+        check_local_rollout()
+
+
+def check_local_rollout() -> None:
+    """Stop the start on a malformed JIAOGUAN_ACCIDENT_LOCAL_ROLLOUT rather than close services silently."""
+    from django.conf import settings
+    from django.core.exceptions import ImproperlyConfigured
+
+    from .rules import local_rollout_parse
+
+    try:
+        local_rollout_parse(getattr(settings, "ACCIDENT_LOCAL_ROLLOUT", ""))
+    except ValueError as error:
+        raise ImproperlyConfigured(
+            f"JIAOGUAN_ACCIDENT_LOCAL_ROLLOUT: {error}. "
+            "Example: online_query=2020-06-01,evidence_review=2021-07-01"
+        ) from None

@@ -15,12 +15,19 @@ at the foot of every page and its title and number at the head of every page aft
 - :func:`review_credential_pdf` 道路交通事故证据材料网上查阅凭证: A6 portrait.
 - :func:`stamp_pdf` and :func:`stamp_image` mark every evidence download with who took it.
 
-Values are printed as given: names, ID numbers and phone numbers must be masked by the caller.
+Values are printed as given, in words (document types, roles, levels; never a code): the copy
+delivered to the parties shows names and ID numbers in full, as the law requires; a copy for a
+third party is masked by the caller and says so with ``copy_note`` under the title.
 """
 
 from __future__ import annotations
 
+import functools
 import io
+import logging
+import os
+import shutil
+import subprocess
 from dataclasses import dataclass
 from typing import Any
 from xml.sax.saxutils import escape
@@ -35,6 +42,7 @@ from reportlab.lib.pagesizes import A4, A5, A6
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.ttfonts import TTFError, TTFont
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import (
     BaseDocTemplate,
@@ -49,13 +57,11 @@ from reportlab.platypus import (
 )
 
 from jiaoguan.credentials.render import (
-    CJK_FONT,
-    LATIN_BOLD_FONT,
     PDF_QR_QUIET_MODULES,
     draw_qr,
     make_qr,
-    register_fonts,
 )
+from jiaoguan.credentials.render import register_fonts as _register_builtin_fonts
 
 __all__ = [
     "RESPONSIBILITY_LEVELS",
@@ -156,6 +162,72 @@ _A6 = _Layout(
 )
 
 
+# ---------------------------------------------------------------- fonts
+
+# A document handed to a party must print the same on any reader, so the font is embedded
+# (subset) in the PDF: a TrueType Chinese font of the system (the CI and the install notes put
+# fonts-wqy-zenhei there), or the file named by JIAOGUAN_PDF_FONT. Without one the documents
+# fall back to the reader's STSong-Light, which is not embedded, and a warning is logged.
+CJK_FONT = "JiaoguanCJK"
+LATIN_BOLD_FONT = "JiaoguanLatinBold"
+_FONT_FILES = (
+    "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
+    "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
+    "/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf",
+    "/usr/share/fonts/truetype/arphic/uming.ttc",
+)
+_LATIN_BOLD_FILES = ("/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf",)
+_FALLBACK_CJK = "STSong-Light"
+_FALLBACK_LATIN_BOLD = "Helvetica-Bold"
+_log = logging.getLogger(__name__)
+
+
+def _system_font_files() -> list[str]:
+    fc_list = shutil.which("fc-list")
+    if not fc_list:
+        return []
+    found = subprocess.run(  # noqa: S603 - the system's fc-list with fixed arguments
+        [fc_list, ":lang=zh", "file"], capture_output=True, text=True, check=False, timeout=10
+    ).stdout
+    return sorted(line.strip().rstrip(":") for line in found.splitlines() if line.strip())
+
+
+def _load(name: str, paths: list[str], needed: str) -> bool:
+    for path in paths:
+        if not os.path.isfile(path):
+            continue
+        try:
+            font = TTFont(name, path, subfontIndex=0)
+        except (TTFError, OSError, ValueError, KeyError):
+            continue  # a CFF-based OpenType font or a damaged file cannot be embedded
+        if all(ord(ch) in font.face.charToGlyph for ch in needed):
+            pdfmetrics.registerFont(font)
+            return True
+    return False
+
+
+@functools.cache
+def _fonts() -> tuple[str, str]:
+    """(text font, bold Latin font) to draw with, embedded where the system has them."""
+    chosen = [os.environ.get("JIAOGUAN_PDF_FONT", "")] if os.environ.get("JIAOGUAN_PDF_FONT") else []
+    if _load(CJK_FONT, [*chosen, *_FONT_FILES, *_system_font_files()], "交通事故认定书0Ol1"):
+        cjk = CJK_FONT
+    else:
+        _log.warning("no TrueType Chinese font found: accident PDFs use STSong-Light, not embedded")
+        _register_builtin_fonts()
+        cjk = _FALLBACK_CJK
+    bold = LATIN_BOLD_FONT if _load(LATIN_BOLD_FONT, list(_LATIN_BOLD_FILES), "0O1I") else cjk
+    return cjk, bold
+
+
+def register_fonts() -> None:
+    _fonts()
+
+
+def _cjk() -> str:
+    return _fonts()[0]
+
+
 # ---------------------------------------------------------------- styles
 
 
@@ -173,12 +245,13 @@ class _Styles:
     note: ParagraphStyle
     seal: ParagraphStyle
     caption: ParagraphStyle
+    copy_note: ParagraphStyle
 
 
 def _styles(layout: _Layout) -> _Styles:
     register_fonts()
     size = layout.body_size
-    base = ParagraphStyle("base", fontName=CJK_FONT, fontSize=size, leading=layout.leading, wordWrap="CJK")
+    base = ParagraphStyle("base", fontName=_cjk(), fontSize=size, leading=layout.leading, wordWrap="CJK")
     cell_size = size * 0.85 if layout is _A4 else size
     return _Styles(
         unit=ParagraphStyle(
@@ -228,6 +301,17 @@ def _styles(layout: _Layout) -> _Styles:
             textColor=_GREY,
             alignment=TA_CENTER,
         ),
+        copy_note=ParagraphStyle(
+            "copy_note",
+            parent=base,
+            fontSize=layout.small_size,
+            leading=layout.small_size * 1.4,
+            borderColor=_RULE_GREY,
+            borderWidth=0.6,
+            borderPadding=3,
+            spaceBefore=3,
+            spaceAfter=layout.body_size * 0.8,
+        ),
     )
 
 
@@ -263,8 +347,8 @@ class _SealBlock(Flowable):
         self.width = availWidth
         size = self._style.fontSize
         widest = max(
-            pdfmetrics.stringWidth(self._unit.getPlainText(), CJK_FONT, size),
-            pdfmetrics.stringWidth(self._date.getPlainText(), CJK_FONT, size),
+            pdfmetrics.stringWidth(self._unit.getPlainText(), _cjk(), size),
+            pdfmetrics.stringWidth(self._date.getPlainText(), _cjk(), size),
             2 * self._radius,
         )
         self._column = min(availWidth, widest + 4 * mm)
@@ -285,7 +369,7 @@ class _SealBlock(Flowable):
         canvas.setDash(3, 2)
         canvas.circle(center_x, center_y, self._radius, stroke=1, fill=0)
         canvas.setFillColor(_LIGHT_GREY)
-        canvas.setFont(CJK_FONT, self._label_size)
+        canvas.setFont(_cjk(), self._label_size)
         canvas.drawCentredString(center_x, center_y + self._radius - 1.4 * self._label_size, "（印章）")
         canvas.restoreState()
         top = center_y + self._text_height / 2
@@ -332,6 +416,8 @@ def _canvas_class(layout: _Layout, running_head: str) -> type[Canvas]:
 
     class _NumberedCanvas(Canvas):
         def __init__(self, *args: Any, **kwargs: Any) -> None:
+            # The page preamble names a font too: the embedded one, so no other is referenced.
+            kwargs["initialFontName"] = kwargs.get("initialFontName") or _cjk()
             super().__init__(*args, **kwargs)
             self._held: list[dict[str, Any]] = []
 
@@ -352,7 +438,7 @@ def _canvas_class(layout: _Layout, running_head: str) -> type[Canvas]:
             width, height = layout.pagesize
             self.saveState()
             self.setFillColor(_GREY)
-            self.setFont(CJK_FONT, layout.small_size)
+            self.setFont(_cjk(), layout.small_size)
             self.drawCentredString(
                 width / 2, layout.bottom / 2 - layout.small_size / 3, f"第 {index} 页 共 {total} 页"
             )
@@ -441,6 +527,7 @@ def _grid(
     commands: list[tuple[Any, ...]] = [
         ("GRID", (0, 0), (-1, -1), 0.6, _RULE_GREY),
         ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+        ("FONTNAME", (0, 0), (-1, -1), _cjk()),  # empty cells too: no font but the embedded one
         ("TOPPADDING", (0, 0), (-1, -1), 3),
         ("BOTTOMPADDING", (0, 0), (-1, -1), 4),
         ("LEFTPADDING", (0, 0), (-1, -1), 4),
@@ -518,6 +605,11 @@ def _parties_grid(layout: _Layout, styles: _Styles, parties: list[dict[str, Any]
     return table
 
 
+def _copy_note(note: str, styles: _Styles) -> list[Flowable]:
+    """Which copy this is, under the title, where it is not the one delivered to the parties."""
+    return [Paragraph(escape(note), styles.copy_note)] if note.strip() else []
+
+
 def _closing(layout: _Layout, styles: _Styles, *, unit: str, issued_on: str) -> Flowable:
     return _SealBlock(
         unit, issued_on, style=styles.seal, radius=layout.seal_radius, label_size=layout.small_size
@@ -540,6 +632,7 @@ def determination_pdf(
     responsibility: list[tuple[str, str]],
     unit: str,
     issued_on: str,
+    copy_note: str = "",
 ) -> bytes:
     """道路交通事故认定书 on A4 portrait.
 
@@ -560,6 +653,7 @@ def determination_pdf(
     title = "道路交通事故认定书"
     story: list[Flowable] = [
         *_head(layout, styles, unit=unit, title=title, number=number),
+        *_copy_note(copy_note, styles),
         _case_grid(
             layout,
             styles,
@@ -593,6 +687,7 @@ def certificate_pdf(
     facts: str,
     unit: str,
     issued_on: str,
+    copy_note: str = "",
 ) -> bytes:
     """道路交通事故证明 on A4 portrait, for a case whose cause cannot be determined: time,
     place, the parties (as in :func:`determination_pdf`) and the facts found."""
@@ -601,6 +696,7 @@ def certificate_pdf(
     title = "道路交通事故证明"
     story: list[Flowable] = [
         *_head(layout, styles, unit=unit, title=title, number=number),
+        *_copy_note(copy_note, styles),
         _case_grid(
             layout,
             styles,
@@ -632,6 +728,7 @@ def review_conclusion_pdf(
     conclusion: str,
     unit: str,
     issued_on: str,
+    copy_note: str = "",
 ) -> bytes:
     """道路交通事故认定复核结论 on A4 portrait: the applicant, the request and its reasons,
     and the conclusion of the review."""
@@ -648,6 +745,7 @@ def review_conclusion_pdf(
     )
     story: list[Flowable] = [
         *_head(layout, styles, unit=unit, title=title, number=number),
+        *_copy_note(copy_note, styles),
         grid,
         Paragraph("复核请求及理由：", styles.heading),
         *_paragraphs(request, styles.body),
@@ -667,7 +765,7 @@ def _big_value(value: str, styles: _Styles) -> Paragraph:
     """A number or code in large type: bold Latin for ASCII, so that 0/O and 1/I read apart."""
     text = value.strip()
     if text and text.isascii():
-        return Paragraph(f'<font name="{LATIN_BOLD_FONT}">{escape(text)}</font>', styles.big)
+        return Paragraph(f'<font name="{_fonts()[1]}">{escape(text)}</font>', styles.big)
     return Paragraph(_text(text), styles.big)
 
 
@@ -675,7 +773,7 @@ def _numbered(heading: str, items: list[str], styles: _Styles) -> list[Flowable]
     flow: list[Flowable] = [Paragraph(escape(heading), styles.heading)]
     size = styles.plain.fontSize
     hang = ParagraphStyle(
-        "item", parent=styles.plain, leftIndent=size * 1.6, bulletFontName=CJK_FONT, bulletFontSize=size
+        "item", parent=styles.plain, leftIndent=size * 1.6, bulletFontName=_cjk(), bulletFontSize=size
     )
     entries = [item.strip() for item in items if item and item.strip()]
     for index, item in enumerate(entries, start=1):
@@ -698,9 +796,7 @@ def _credential_story(
     closing: Flowable,
 ) -> list[Flowable]:
     width = _content_width(layout)
-    label = (
-        max(pdfmetrics.stringWidth(text, CJK_FONT, styles.label.fontSize) for text, _ in [*big, *rows]) + 9
-    )
+    label = max(pdfmetrics.stringWidth(text, _cjk(), styles.label.fontSize) for text, _ in [*big, *rows]) + 9
     big_grid = _grid(
         [[Paragraph(escape(text), styles.label), _big_value(value, styles)] for text, value in big],
         [label, width - label],
@@ -756,6 +852,7 @@ def query_credential_pdf(
             style=TableStyle(
                 [
                     ("VALIGN", (0, 0), (-1, -1), "BOTTOM"),
+                    ("FONTNAME", (0, 0), (-1, -1), _cjk()),
                     ("LEFTPADDING", (0, 0), (-1, -1), 0),
                     ("RIGHTPADDING", (0, 0), (-1, -1), 0),
                     ("TOPPADDING", (0, 0), (-1, -1), 0),
@@ -828,15 +925,15 @@ def _stamp_overlay(width: float, height: float, text: str) -> bytes:
     margin over a light, semi-opaque band, shrunk to fit the width."""
     register_fonts()
     out = io.BytesIO()
-    canvas = Canvas(out, pagesize=(width, height), invariant=1, pageCompression=1)
+    canvas = Canvas(out, pagesize=(width, height), invariant=1, pageCompression=1, initialFontName=_cjk())
     pad = min(4 * mm, width * 0.03)
     room = max(width - 2 * pad, 1.0)
     size = min(STAMP_PDF_SIZE, max(STAMP_PDF_SMALLEST, height * 0.012))
-    measured = pdfmetrics.stringWidth(text, CJK_FONT, size)
+    measured = pdfmetrics.stringWidth(text, _cjk(), size)
     if measured > room:
         size = max(STAMP_PDF_SMALLEST, size * room / measured)
     baseline = min(3 * mm, height * 0.02) + size * 0.3
-    text_width = min(pdfmetrics.stringWidth(text, CJK_FONT, size), room)
+    text_width = min(pdfmetrics.stringWidth(text, _cjk(), size), room)
     canvas.saveState()
     canvas.setFillColor(white)
     canvas.setFillAlpha(0.8)
@@ -850,7 +947,7 @@ def _stamp_overlay(width: float, height: float, text: str) -> bytes:
     )
     canvas.restoreState()
     canvas.setFillColor(_GREY)
-    canvas.setFont(CJK_FONT, size)
+    canvas.setFont(_cjk(), size)
     canvas.drawCentredString(width / 2, baseline, text)
     canvas.showPage()
     canvas.save()
@@ -895,15 +992,15 @@ def _text_mask(text: str, width: int, height: int) -> Image.Image:
     page_width, page_height = width / scale, height / scale
     size = page_height * 0.55
     room = page_width - page_height
-    measured = pdfmetrics.stringWidth(text, CJK_FONT, size)
+    measured = pdfmetrics.stringWidth(text, _cjk(), size)
     if measured > room > 0:
         size *= room / measured
     out = io.BytesIO()
-    canvas = Canvas(out, pagesize=(page_width, page_height), invariant=1)
+    canvas = Canvas(out, pagesize=(page_width, page_height), invariant=1, initialFontName=_cjk())
     canvas.setFillColor(white)
     canvas.rect(0, 0, page_width, page_height, stroke=0, fill=1)
     canvas.setFillColor(black)
-    canvas.setFont(CJK_FONT, size)
+    canvas.setFont(_cjk(), size)
     canvas.drawCentredString(page_width / 2, (page_height - size * 0.8) / 2, text)
     canvas.showPage()
     canvas.save()

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.core.validators import MinLengthValidator
 from django.utils.translation import gettext_lazy as _
 
 from jiaoguan.accounts.forms import ID_TYPE_CHOICES, REQUIRED
@@ -246,12 +247,25 @@ def _confirm(label: Any) -> forms.BooleanField:
 class RevokeForm(forms.Form):
     """Revoke a query credential: the reason, then an explicit confirmation (A4)."""
 
-    reason = _text(_("撤销原因"), max_length=200)
+    reason = _area(_("撤销原因"), max_length=200, rows=2)
     confirm = _confirm(_("我已核对，确认撤销。撤销后原查询码立即失效，不能恢复。"))
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.fields["reason"].validators.append(MinLengthValidator(4, _("请至少填写4个字。")))
         self.fields["reason"].help_text = _("例如：当事人申请更换、查询码泄露。记入审计日志。")
+
+
+class ReleaseForm(forms.Form):
+    """Deliver a document (送达): how it was delivered, then an explicit confirmation (A3)."""
+
+    reason = _area(_("送达说明"), max_length=500, rows=3)
+    confirm = _confirm(_("我已核对文书内容，确认送达。送达后不能撤回。"))
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["reason"].validators.append(MinLengthValidator(4, _("请至少填写4个字。")))
+        self.fields["reason"].help_text = _("例如：当面送达当事人甲、乙，已签收。记入审计日志。")
 
 
 class CloseForm(forms.Form):

@@ -175,6 +175,12 @@ class ResultDocument(models.Model):
     kind = models.CharField("文书种类 kind", max_length=24, choices=named_choices(DOCUMENT_NAMES))
     number = models.CharField("文书编号 document number", max_length=40)
     content = models.BinaryField("文件 file", db_comment="PDF or image bytes")
+    third_party_content = models.BinaryField(
+        "第三方副本 third-party copy",
+        blank=True,
+        default=b"",
+        db_comment="generated documents: the copy for vehicle owners and insurers, parties masked",
+    )
     content_type = models.CharField("文件类型 content type", max_length=40)
     issued_on = models.DateField("制作日期 issued on")
     uploaded = models.BooleanField("上传扫描件 uploaded scan", default=False)

@@ -98,7 +98,7 @@ def check_stage_allowed(*, recorded: set[str], stage: str) -> StageRule:
             "accidents.stage_unknown", "没有这个处理阶段。", "There is no such stage.", field="stage"
         ) from None
     if Stage.CLOSURE in recorded:
-        raise Conflict("accidents.case_closed", "案件已结案,不能再登记处理阶段。", "The case is closed.")
+        raise Conflict("accidents.case_closed", "案件已结案，不能再登记处理阶段。", "The case is closed.")
     if rule.stage in recorded:
         raise Conflict(
             "accidents.stage_recorded",
@@ -110,7 +110,7 @@ def check_stage_allowed(*, recorded: set[str], stage: str) -> StageRule:
     if missing:
         raise Conflict(
             "accidents.stage_order",
-            f"须先登记“{missing[0].name_zh}”,才能登记“{rule.name_zh}”。",
+            f"须先登记“{missing[0].name_zh}”，才能登记“{rule.name_zh}”。",
             f"Record '{missing[0].name_en}' before '{rule.name_en}'.",
             field="stage",
             detail={"missing": [m.stage.value for m in missing]},
@@ -217,7 +217,7 @@ def accident_number_check(value: str) -> str:
     if len(number) != 20 or not number[:19].isdigit() or number[19] not in "0123456789X":
         raise ValidationFailed(
             "accidents.number_format",
-            "事故编号应为20位(19位数字加1位校验码),请按查询凭证填写。",
+            "事故编号应为20位（19位数字加1位校验码），请按查询凭证填写。",
             "An accident number has 20 characters (19 digits and a check character); copy it from the credential.",
             field="accident_number",
         )
@@ -231,7 +231,7 @@ def accident_number_check(value: str) -> str:
     if _mod11_2(number[:19]) != number[19]:
         raise ValidationFailed(
             "accidents.number_checksum",
-            "事故编号校验位不正确,请核对后重新输入。",
+            "事故编号校验位不正确，请核对后重新输入。",
             "The accident number's check character is wrong; check it and type it again.",
             field="accident_number",
         )
@@ -298,7 +298,7 @@ def check_client_attempts(*, now: datetime, failures: list[datetime]) -> None:
         wait = int((recent[-limit] + QUERY_WINDOW - now).total_seconds()) + 1
         raise Throttled(
             "accidents.too_many_attempts",
-            f"查询码错误次数过多,请{(wait + 59) // 60}分钟后再试。",
+            f"查询码错误次数过多，请{(wait + 59) // 60}分钟后再试。",
             f"Too many wrong codes; try again in {(wait + 59) // 60} minutes.",
             retry_after=wait,
         )
@@ -348,15 +348,75 @@ def challenge_solve(*, challenge: str, code: str, bits: int) -> str:
 ONLINE_QUERY = "online_query"
 EVIDENCE_REVIEW = "evidence_review"
 
-# Province (first two digits of GB/T 2260) -> service -> date it opened. Pilot provinces first;
-# a new province is a new row. 41 Henan is the demo detachment's province.
-ROLLOUT: dict[str, dict[str, date]] = {
-    "41": {ONLINE_QUERY: date(2020, 6, 1), EVIDENCE_REVIEW: date(2021, 7, 1)},
-    "32": {ONLINE_QUERY: date(2020, 6, 1), EVIDENCE_REVIEW: date(2021, 7, 1)},
-    "33": {ONLINE_QUERY: date(2020, 6, 1)},
-}
+# Which provinces (first two digits of GB/T 2260) opened which service on which date, as the
+# seeds say (A9a; seed 000 for the online query, seed 004 §十二 for the evidence review pilot).
+QUERY_FIRST_PROVINCES = ("31", "32", "37", "44", "50", "51")
+QUERY_FIRST_DATE = date(2020, 3, 1)
+QUERY_SECOND_PROVINCES = ("11", "12", "13", "14", "15", "36", "45", "46", "52", "54", "62", "63", "65")
+QUERY_SECOND_DATE = date(2020, 8, 1)
+EVIDENCE_PILOT_PROVINCES = ("31", "32", "37", "44", "50", "51")
+EVIDENCE_PILOT_DATE = date(2021, 6, 1)
 
 
-def service_enabled(*, division: str, service: str, today: date) -> bool:
-    opened = ROLLOUT.get(division[:2], {}).get(service)
+def _seed_rollout() -> dict[str, dict[str, date]]:
+    table: dict[str, dict[str, date]] = {}
+    for provinces, service, opened in [
+        (QUERY_FIRST_PROVINCES, ONLINE_QUERY, QUERY_FIRST_DATE),
+        (QUERY_SECOND_PROVINCES, ONLINE_QUERY, QUERY_SECOND_DATE),
+        (EVIDENCE_PILOT_PROVINCES, EVIDENCE_REVIEW, EVIDENCE_PILOT_DATE),
+    ]:
+        for province in provinces:
+            table.setdefault(province, {})[service] = opened
+    return table
+
+
+# Province -> service -> date it opened. A province not listed has no online accident service
+# unless the deployment serving it switches one on (:func:`local_rollout_parse`).
+ROLLOUT: dict[str, dict[str, date]] = _seed_rollout()
+SERVICES = (ONLINE_QUERY, EVIDENCE_REVIEW)
+
+
+def local_rollout_parse(text: str) -> dict[str, date]:
+    """The local setting ``online_query=2020-06-01,evidence_review=2021-07-01`` as a mapping.
+
+    A deployment in a province the seeds do not list (the Zhumadian demo: Henan) opens its
+    services with this setting; it applies to the deployment's own province only. Raises
+    ``ValueError`` with a message naming the bad part, so a typo stops the start.
+    """
+    opened: dict[str, date] = {}
+    for part in (text or "").split(","):
+        part = part.strip()
+        if not part:
+            continue
+        service, sep, day = (piece.strip() for piece in part.partition("="))
+        if not sep:
+            raise ValueError(f"{part!r}: write service=YYYY-MM-DD")
+        if service not in SERVICES:
+            raise ValueError(f"{service!r} is not a service; use {' or '.join(SERVICES)}")
+        if service in opened:
+            raise ValueError(f"{service!r} is given twice")
+        try:
+            opened[service] = date.fromisoformat(day)
+        except ValueError:
+            raise ValueError(f"{day!r} is not a date (YYYY-MM-DD) for {service}") from None
+    return opened
+
+
+def service_enabled(
+    *,
+    division: str,
+    service: str,
+    today: date,
+    local_province: str = "",
+    local: dict[str, date] | None = None,
+) -> bool:
+    """Whether ``service`` is open online for cases handled in ``division`` (A9, A9a).
+
+    ``local`` opens services in ``local_province`` (the deployment's own) where the seeds
+    give no date for it; a date the seeds give is never moved by a local setting.
+    """
+    province = division[:2]
+    opened = ROLLOUT.get(province, {}).get(service)
+    if opened is None and local and province == local_province[:2]:
+        opened = local.get(service)
     return opened is not None and opened <= today

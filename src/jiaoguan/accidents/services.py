@@ -96,7 +96,7 @@ def case_open(
     if not place or len(place) > 200:
         raise ValidationFailed(
             "accidents.place",
-            "请填写事故地点(200字以内)。",
+            "请填写事故地点（200字以内）。",
             "Enter the place (at most 200 characters).",
             field="place",
         )
@@ -246,8 +246,8 @@ def party_add(
     if not label:
         raise ValidationFailed(
             "accidents.label",
-            "请填写当事人序号(甲、乙……)。",
-            "Enter the party's label (甲, 乙 ...).",
+            "请填写当事人序号（甲、乙……）。",
+            "Enter the party's label, such as 甲 or 乙.",
             field="label",
         )
     with transaction.atomic():
@@ -408,7 +408,7 @@ def query_application_submit(
     if not 10 <= len(reason) <= 500:
         raise ValidationFailed(
             "accidents.reason_length",
-            "请写明申请理由(10到500字)。",
+            "请写明申请理由（10到500字）。",
             "State your reason (10 to 500 characters).",
             field="reason",
         )
@@ -489,17 +489,31 @@ def _query_failed() -> NotFound:
     # One answer for "no such number" and "wrong code": numbers cannot be probed.
     return NotFound(
         "accidents.query_failed",
-        "事故编号或查询码不正确,请核对查询凭证后重新输入。",
+        "事故编号或查询码不正确，请核对查询凭证后重新输入。",
         "The accident number or the query code is not correct; check the credential and try again.",
     )
 
 
-def _check_rollout(number: str, service: str) -> None:
-    if not rules.service_enabled(division=number[:6], service=service, today=timezone.localdate()):
+def local_rollout() -> dict[str, date]:
+    """The deployment's own opening dates (``JIAOGUAN_ACCIDENT_LOCAL_ROLLOUT``), checked at start."""
+    return rules.local_rollout_parse(getattr(settings, "ACCIDENT_LOCAL_ROLLOUT", ""))
+
+
+def service_open(division: str, service: str, today: date | None = None) -> bool:
+    """Whether an online service is open for cases of ``division`` (A9a): the seeds' table, plus
+    the local setting for the province this installation serves."""
+    return rules.service_enabled(
+        division=division, service=service, today=today or timezone.localdate(),
+        local_province=settings.JIAOGUAN_JURISDICTION[:2], local=local_rollout(),
+    )  # fmt: skip
+
+
+def check_rollout(number: str, service: str) -> None:
+    if not service_open(number[:6], service):
         raise NotAllowed(
             "accidents.service_unavailable",
-            "该省份暂未开通此项网上服务,请到办案单位查询。",
-            "This online service is not yet available in that province; ask the handling unit.",
+            "该省份暂未开通此项网上服务，请到办案单位的事故处理窗口查询。",
+            "This online service is not yet available in that province; ask at the accident unit's counter.",
         )
 
 
@@ -638,7 +652,7 @@ def _match_code(
     for a number nobody has), one HMAC, the same comparisons, the same failure record.
     """
     number = rules.accident_number_check(accident_number)
-    _check_rollout(number, service)
+    check_rollout(number, service)
     code = rules.code_normalise(code)
     client = client[:64]
     now = timezone.now()
@@ -663,32 +677,42 @@ def _match_code(
     return AccidentCase.objects.get(pk=case_id), candidates(case_id).get(pk=found)
 
 
+def _public_stages(case: AccidentCase) -> list[dict[str, Any]]:
+    return [
+        {
+            "stage": s.stage,
+            "name_zh": rules.STAGES[rules.Stage(s.stage)].name_zh,
+            "name_en": rules.STAGES[rules.Stage(s.stage)].name_en,
+            "happened_on": s.happened_on,
+            "note": s.public_note,
+        }
+        for s in case.stages.all()
+    ]
+
+
+def _released_documents(case: AccidentCase) -> list[dict[str, Any]]:
+    return [
+        {
+            "id": d.id,
+            "kind": d.kind,
+            "name_zh": rules.DOCUMENT_NAMES[rules.DocumentKind(d.kind)][0],
+            "name_en": rules.DOCUMENT_NAMES[rules.DocumentKind(d.kind)][1],
+            "number": d.number,
+            "issued_on": d.issued_on,
+        }
+        for d in case.documents.filter(released=True)
+        .defer("content", "third_party_content")
+        .order_by("issued_on", "id")
+    ]
+
+
 def progress_of(*, case: AccidentCase, credential: QueryCredential) -> Progress:
     return Progress(
         number=case.number,
         occurred_on=timezone.localtime(case.occurred_at).date(),
         place=case.place,
-        stages=[
-            {
-                "stage": s.stage,
-                "name_zh": rules.STAGES[rules.Stage(s.stage)].name_zh,
-                "name_en": rules.STAGES[rules.Stage(s.stage)].name_en,
-                "happened_on": s.happened_on,
-                "note": s.public_note,
-            }
-            for s in case.stages.all()
-        ],
-        documents=[
-            {
-                "id": d.id,
-                "kind": d.kind,
-                "name_zh": rules.DOCUMENT_NAMES[rules.DocumentKind(d.kind)][0],
-                "name_en": rules.DOCUMENT_NAMES[rules.DocumentKind(d.kind)][1],
-                "number": d.number,
-                "issued_on": d.issued_on,
-            }
-            for d in case.documents.filter(released=True).order_by("issued_on", "id")
-        ],
+        stages=_public_stages(case),
+        documents=_released_documents(case),
         closed=case.closed_at is not None,
         credential_id=credential.pk,
         role=credential.role,
@@ -712,10 +736,101 @@ def released_document(*, case_number: str, credential_id: int, document_id: int)
     return document
 
 
+def document_copy(document: ResultDocument, *, role: str) -> bytes:
+    """The copy of a released document a credential of ``role`` gets (A3, A4): the parties, their
+    near relatives and agents the document as delivered; vehicle owners and insurers the third
+    party's copy, masked. A scan uploaded from paper has one copy only (the officer uploads what
+    may be shown)."""
+    if role in PARTY_SIDE_ROLES or not document.third_party_content:
+        return bytes(document.content)
+    return bytes(document.third_party_content)
+
+
 def failed_attempts(*, actor: Any, case_id: int) -> list[QueryAttempt]:
     """Wrong-code attempts on the case's number, for its officer."""
     case = case_for_officer(actor=actor, case_id=case_id)
     return list(QueryAttempt.objects.filter(number=case.number).order_by("-at")[:200])
+
+
+# ---------------------------------------------------------------- the party's own account (A3, A4)
+
+PARTY_VIEW = "accidents.case.party_view"
+
+
+@dataclass
+class PartyCase:
+    """A case as its party sees it when logged in: which party they are and their credential."""
+
+    case: AccidentCase
+    party: Party
+    credential: QueryCredential | None
+    open_online: bool
+
+
+def _parties_of_actor(actor: Any) -> Any:
+    """The party rows that are the actor: the registered person, or their document type and number."""
+    from django.db.models import Q
+
+    person = getattr(actor, "person", None)
+    if person is None:
+        return Party.objects.none()
+    return Party.objects.filter(Q(person=person) | Q(id_type=person.id_type, id_number=person.id_number))
+
+
+def cases_of_party(*, actor: Any) -> list[PartyCase]:
+    """The cases the logged-in citizen is a party to (matched by their registered document
+    number), newest first; no code to type (the login has proven who they are)."""
+    require(actor, PARTY_VIEW)
+    found: list[PartyCase] = []
+    seen: set[int] = set()
+    rows = _parties_of_actor(actor).select_related("case").order_by("-case__occurred_at", "-case_id", "label")
+    for party in rows:
+        if party.case_id in seen:
+            continue
+        seen.add(party.case_id)
+        found.append(
+            PartyCase(
+                case=party.case,
+                party=party,
+                credential=party.credentials.filter(revoked_at__isnull=True).order_by("-id").first(),
+                open_online=service_open(party.case.division, rules.ONLINE_QUERY),
+            )
+        )
+    return found
+
+
+def case_of_party(*, actor: Any, number: str) -> PartyCase:
+    """One case of the citizen's own; anybody else's is "not found", the same as a missing one."""
+    require(actor, PARTY_VIEW)
+    for found in cases_of_party(actor=actor):
+        if found.case.number == (number or "").strip().upper():
+            return found
+    raise NotFound("accidents.case_not_found", "没有这起事故案件。", "No such accident case.")
+
+
+def party_progress(found: PartyCase) -> Progress:
+    """The timeline and released documents, as a credential holder of the party would see them."""
+    return Progress(
+        number=found.case.number,
+        occurred_on=timezone.localtime(found.case.occurred_at).date(),
+        place=found.case.place,
+        stages=_public_stages(found.case),
+        documents=_released_documents(found.case),
+        closed=found.case.closed_at is not None,
+        credential_id=found.credential.pk if found.credential else 0,
+        role="party",
+    )
+
+
+def party_document(*, actor: Any, number: str, document_id: int) -> tuple[ResultDocument, bytes]:
+    """A released document of the citizen's own case, as delivered to the parties (in full)."""
+    found = case_of_party(actor=actor, number=number)
+    if not found.open_online:
+        check_rollout(found.case.number, rules.ONLINE_QUERY)
+    document = ResultDocument.objects.filter(pk=document_id, case=found.case, released=True).first()
+    if document is None:
+        raise NotFound("accidents.document_not_found", "没有这份文书。", "No such document.")
+    return document, document_copy(document, role="party")
 
 
 # ---------------------------------------------------------------- result documents (A3)
@@ -742,18 +857,45 @@ def _document_number(case: AccidentCase, kind: str) -> str:
     return f"{case.division}{prefix}〔{timezone.localdate():%Y}〕第{case.pk:05d}-{count}号"
 
 
-def _masked_parties(case: AccidentCase) -> list[dict[str, Any]]:
+def id_type_words(id_type: str) -> str:
+    """The document type as printed (居民身份证), never its code (``resident_id``)."""
+    from jiaoguan.registry.documents import IdDocumentType
+
+    try:
+        return str(IdDocumentType(id_type).label).split(" ")[0]
+    except ValueError:
+        return id_type if not id_type.isascii() else "其他身份证明"
+
+
+# Who holds a party's copy of a result document (full names and ID numbers, as delivered to
+# the parties themselves) and who a third party's (the structured fields masked): A3, A4.
+PARTY_SIDE_ROLES = frozenset({"party", "relative", "agent"})
+THIRD_PARTY_NOTE = (
+    "本件为第三方（车辆所有人、保险公司）查询副本，当事人姓名和证件号码已作部分遮盖；"
+    "当事人收到的文书载明全部信息。"
+)
+
+
+def _parties_of(case: AccidentCase, *, masked: bool) -> list[dict[str, Any]]:
     return [
         {
             "label": p.label,
-            "name": mask_name(p.name),
-            "id_type": p.id_type,
-            "id_number": mask_id_number(p.id_number),
+            "name": mask_name(p.name) if masked else p.name,
+            "id_type": id_type_words(p.id_type),
+            "id_number": mask_id_number(p.id_number) if masked else p.id_number,
             "plate": p.plate,
             "insurer": p.insurer.name if p.insurer else "",
         }
         for p in case.parties.select_related("insurer").order_by("label")
     ]
+
+
+def _responsibility_of(
+    parties: list[dict[str, Any]], responsibility: list[tuple[str, str]]
+) -> list[tuple[str, str]]:
+    """("甲", "全部责任") as the document says it: "当事人甲 张三" with the level."""
+    names = {p["label"]: p["name"] for p in parties}
+    return [(f"当事人{label} {names.get(label, '')}".strip(), level) for label, level in responsibility]
 
 
 def _document_kind(kind: str) -> rules.DocumentKind:
@@ -808,25 +950,33 @@ def document_issue(
             "issued_on": f"{issued_on:%Y年%m月%d日}",
         }
         occurred = f"{timezone.localtime(case.occurred_at):%Y年%m月%d日 %H时%M分}"
-        if doc_kind is rules.DocumentKind.DETERMINATION:
-            pdf = documents.determination_pdf(
-                **common, occurred_at=occurred, place=case.place, weather=case.weather or "-",
-                parties=_masked_parties(case), facts=facts, evidence=evidence or "-", responsibility=responsibility or [],
-            )  # fmt: skip
-        elif doc_kind is rules.DocumentKind.CERTIFICATE:
-            pdf = documents.certificate_pdf(
-                **common, occurred_at=occurred, place=case.place, parties=_masked_parties(case), facts=facts
-            )
-        else:
-            pdf = documents.review_conclusion_pdf(
-                **common,
-                applicant=applicant or "-",
-                request=request_text or "-",
-                conclusion=conclusion or facts,
-            )
+        copies: dict[bool, bytes] = {}
+        for masked in (False, True):  # the parties' copy, then the third parties'
+            parties = _parties_of(case, masked=masked)
+            note = THIRD_PARTY_NOTE if masked else ""
+            if doc_kind is rules.DocumentKind.DETERMINATION:
+                copies[masked] = documents.determination_pdf(
+                    **common, occurred_at=occurred, place=case.place, weather=case.weather or "-",
+                    parties=parties, facts=facts, evidence=evidence or "-",
+                    responsibility=_responsibility_of(parties, responsibility or []), copy_note=note,
+                )  # fmt: skip
+            elif doc_kind is rules.DocumentKind.CERTIFICATE:
+                copies[masked] = documents.certificate_pdf(
+                    **common, occurred_at=occurred, place=case.place, parties=parties, facts=facts,
+                    copy_note=note,
+                )  # fmt: skip
+            else:
+                copies[masked] = documents.review_conclusion_pdf(
+                    **common,
+                    applicant=(mask_name(applicant) if masked else applicant) or "-",
+                    request=request_text or "-",
+                    conclusion=conclusion or facts,
+                    copy_note=note,
+                )
+        pdf, third_party_pdf = copies[False], copies[True]
         document = ResultDocument.objects.create(
-            case=case, kind=doc_kind, number=number, content=pdf, content_type="application/pdf",
-            issued_on=issued_on, created_by=actor,
+            case=case, kind=doc_kind, number=number, content=pdf, third_party_content=third_party_pdf,
+            content_type="application/pdf", issued_on=issued_on, created_by=actor,
         )  # fmt: skip
         audit_record(actor=actor, action="create", subject=document, summary=f"制作文书 {number}")
     return document
@@ -856,8 +1006,21 @@ def document_upload(
     return document
 
 
-def document_release(*, actor: Any, document_id: int) -> ResultDocument:
-    """Make a document visible to the query credential holders (delivery, 送达)."""
+RELEASE_REASON_MIN = 4
+
+
+def document_release(*, actor: Any, document_id: int, reason: str, request: Any = None) -> ResultDocument:
+    """Deliver a document (送达): from now on the parties and the approved applicants can download
+    it, and the three days for a review application run. It cannot be undone, so the officer
+    says how it was delivered (the reason), and the audit entry keeps it."""
+    reason = (reason or "").strip()
+    if len(reason) < RELEASE_REASON_MIN:
+        raise ValidationFailed(
+            "accidents.reason_required",
+            f"请填写送达说明（至少{RELEASE_REASON_MIN}个字），例如送达方式和签收人。",
+            f"Say how the document was delivered (at least {RELEASE_REASON_MIN} characters).",
+            field="reason",
+        )
     with transaction.atomic():
         document = ResultDocument.objects.select_for_update().filter(pk=document_id).first()
         if document is None:
@@ -867,8 +1030,9 @@ def document_release(*, actor: Any, document_id: int) -> ResultDocument:
             document.released = True
             document.save(update_fields=["released"])
             audit_record(
-                actor=actor, action="change", subject=document, summary=f"送达文书 {document.number}"
-            )
+                actor=actor, action="change", subject=document, summary=f"送达文书 {document.number}",
+                reason=reason[:500], request=request,
+            )  # fmt: skip
     return document
 
 
@@ -920,11 +1084,11 @@ def evidence_review_open(
     with transaction.atomic():
         case = case_for_officer(actor=actor, case_id=case_id, action="accidents.evidence.manage", lock=True)
         _open(case)
-        _check_rollout(case.number, rules.EVIDENCE_REVIEW)
+        check_rollout(case.number, rules.EVIDENCE_REVIEW)
         if not case.documents.filter(kind__in=["determination", "certificate"], released=True).exists():
             raise Conflict(
                 "accidents.not_delivered",
-                "事故认定书或事故证明送达后,当事人方可申请查阅证据材料。",
+                "事故认定书或事故证明送达后，当事人方可申请查阅证据材料。",
                 "Evidence can be reviewed only after the determination or certificate has been delivered.",
             )
         party = Party.objects.filter(pk=party_id, case=case).first()
@@ -1021,7 +1185,7 @@ def evidence_access(
     if found.state != EvidenceReview.State.APPROVED:
         raise Conflict(
             "accidents.review_not_approved",
-            "证据材料尚未经事故处理部门负责人批准,请稍后再查。",
+            "证据材料尚未经事故处理部门负责人批准，请稍后再查。",
             "The items have not been approved by the head of the accident unit yet; try again later.",
         )
     return found
@@ -1039,7 +1203,7 @@ def evidence_download(*, review_id: int, item_id: int, ip: str | None = None) ->
     item = review.items.filter(pk=item_id).first() if review else None
     if review is None or item is None or item.confidentiality != rules.Confidentiality.NONE:
         raise NotFound("accidents.item_not_found", "没有这份材料。", "No such item.")
-    stamp = f"下载人:{mask_name(review.party.name)}({review.person_type}) {timezone.localtime():%Y-%m-%d %H:%M} 仅供本事故查阅"
+    stamp = f"下载人：{mask_name(review.party.name)}（{review.person_type}） {timezone.localtime():%Y-%m-%d %H:%M} 仅供本事故查阅"
     data = bytes(item.content)
     if item.content_type == "application/pdf":
         out, content_type = documents.stamp_pdf(data, text=stamp), "application/pdf"
@@ -1051,20 +1215,32 @@ def evidence_download(*, review_id: int, item_id: int, ip: str | None = None) ->
 
 # ---------------------------------------------------------------- printable credentials (A5, A6)
 
-QUERY_CHANNELS = [
-    "交通安全综合服务管理平台网站“事故处理进度”栏目 /accidents/query/",
-    "“交管12123”类手机应用“事故快处”“事故处理进度”",
-    "扫描本凭证二维码自动填写事故编号和查询码",
-]
+
+def public_url(name: str) -> str:
+    """The full web address of a public page, as printed on paper (``PUBLIC_BASE_URL``)."""
+    from django.urls import reverse
+
+    return f"{settings.PUBLIC_BASE_URL.rstrip('/')}{reverse(name)}"
+
+
+def query_channels() -> list[str]:
+    return [
+        f"交通安全综合服务管理平台网站“事故处理进度”栏目：{public_url('accidents:query')}",
+        "“交管12123”类手机应用“事故快处”“事故处理进度”",
+        "扫描本凭证二维码自动填写事故编号和查询码",
+        "已注册的当事人登录后在“我的事故”中查看，无需输入查询码",
+    ]
+
+
 QUERY_RIGHTS = [
-    "凭事故编号和查询码可查询本事故的处理进度和处理结果,并下载已送达的事故认定书、事故证明或复核结论。",
-    "请妥善保管查询码,不得泄露给与本事故无关的人员;因泄露造成的后果由持有人承担。",
+    "凭事故编号和查询码可查询本事故的处理进度和处理结果，并下载已送达的事故认定书、事故证明或复核结论。",
+    "请妥善保管查询码，不得泄露给与本事故无关的人员；因泄露造成的后果由持有人承担。",
     "查询码连续输入错误将被暂停查询一段时间。",
-    "对事故认定有异议的,可以自事故认定书送达之日起三日内,向上一级公安机关交通管理部门提出书面复核申请。",
+    "对事故认定有异议的，可以自事故认定书送达之日起三日内，向上一级公安机关交通管理部门提出书面复核申请。",
 ]
 REVIEW_RIGHTS = [
-    "凭事故编号和查阅码可在网上查阅、下载经批准公开的证据材料,每次下载均记录下载人和时间。",
-    "查阅所得材料仅限用于本事故的处理,不得传播或用于其他用途。",
+    "凭事故编号和查阅码可在网上查阅、下载经批准公开的证据材料，每次下载均记录下载人和时间。",
+    "查阅所得材料仅限用于本事故的处理，不得传播或用于其他用途。",
     "涉及国家秘密、商业秘密、个人隐私以及证人要求保密的材料不予公开。",
 ]
 
@@ -1081,7 +1257,10 @@ def query_credential_pdf(*, actor: Any, credential_id: int) -> bytes:
     )
     if credential is None:
         raise NotFound("accidents.credential_not_found", "没有这份查询凭证。", "No such query credential.")
-    if credential.holder_id is None or credential.holder_id != getattr(actor, "pk", None):
+    own = credential.holder_id is not None and credential.holder_id == getattr(actor, "pk", None)
+    if not own and credential.party_id is not None and allowed(actor, PARTY_VIEW):
+        own = _parties_of_actor(actor).filter(pk=credential.party_id).exists()  # the party, logged in
+    if not own:
         if not allowed(actor, CASE_VIEW):  # somebody else's credential: the same answer as none
             raise NotFound(
                 "accidents.credential_not_found", "没有这份查询凭证。", "No such query credential."
@@ -1094,7 +1273,7 @@ def query_credential_pdf(*, actor: Any, credential_id: int) -> bytes:
         query_code=rules.code_display(code),
         holder=mask_name(credential.holder_name) if credential.role != "insurer" else credential.holder_name,
         holder_role=QueryCredential.Role(credential.role).label.split(" ")[0],
-        channels=QUERY_CHANNELS,
+        channels=query_channels(),
         rights=QUERY_RIGHTS,
         qr_text=query_credential_token(
             number=case.number, code=code, role=credential.role, credential_id=credential.pk
@@ -1119,10 +1298,10 @@ def review_credential_pdf(*, actor: Any, review_id: int) -> bytes:
         review_code=rules.code_display(review_code_of(review)),
         holder=mask_name(review.party.name),
         person_type=review.person_type,
-        id_type=review.id_type,
+        id_type=id_type_words(review.id_type),
         id_number_masked=mask_id_number(review.id_number),
         phone_masked=mask_phone(review.phone),
-        channels=["交通安全综合服务管理平台网站“证据材料查阅”栏目 /accidents/evidence/"],
+        channels=[f"交通安全综合服务管理平台网站“证据材料查阅”栏目：{public_url('accidents:evidence')}"],
         rights=REVIEW_RIGHTS,
         unit=_unit_name(review.case.division),
         issued_on=f"{timezone.localdate():%Y年%m月%d日}",

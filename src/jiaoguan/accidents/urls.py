@@ -66,6 +66,15 @@ urlpatterns = [
     path(
         "accidents/my/credentials/<int:credential_id>.pdf", views.my_credential_pdf, name="my_credential_pdf"
     ),
+    # a logged-in citizen who is a party: their own cases without the code
+    path("accidents/mine/", views.mine, name="mine"),
+    path("accidents/mine/<str:number>/", views.mine_case, name="mine_case"),
+    path(
+        "accidents/mine/<str:number>/documents/<int:document_id>/",
+        views.mine_document,
+        name="mine_document",
+    ),
+    path("accidents/mine/<str:number>/credential.pdf", views.mine_credential_pdf, name="mine_credential_pdf"),
     # public: evidence review with accident number and review code
     path("accidents/evidence/", views.evidence, name="evidence"),
     path("accidents/evidence/items/", views.evidence_items, name="evidence_items"),

@@ -52,6 +52,7 @@ from .forms import (
     ItemsSelectForm,
     PartyForm,
     QueryForm,
+    ReleaseForm,
     ReviewConclusionForm,
     ReviewOpenForm,
     RevokeForm,
@@ -80,6 +81,7 @@ EVIDENCE_APPROVE = "accidents.evidence.approve"
 APPLICATION_SUBMIT = "accidents.application.submit"
 PROGRESS_QUERY = "accidents.progress.query"
 EVIDENCE_ONLINE = "accidents.evidence.review_online"
+PARTY_VIEW = services.PARTY_VIEW
 
 GRANT_LIFETIME = timedelta(minutes=30)
 QUERY_GRANT = "accidents.query_grant"
@@ -503,12 +505,8 @@ def _case_context(
             }
         )
     delivered = any(d.released and d.kind in ("determination", "certificate") for d in documents)
-    evidence_enabled = rules.service_enabled(
-        division=case.number[:6], service=rules.EVIDENCE_REVIEW, today=timezone.localdate()
-    )
-    query_enabled = rules.service_enabled(
-        division=case.number[:6], service=rules.ONLINE_QUERY, today=timezone.localdate()
-    )
+    evidence_enabled = services.service_open(case.number[:6], rules.EVIDENCE_REVIEW)
+    query_enabled = services.service_open(case.number[:6], rules.ONLINE_QUERY)
     attempts = [
         {"at": a.at, "client": a.client} for a in services.failed_attempts(actor=user, case_id=case.pk)
     ]
@@ -740,23 +738,55 @@ def document_upload(request: HttpRequest, case_id: int) -> HttpResponse:
     return _case_page(request, case, forms={"upload_form": form}, open_section="documents")
 
 
-@require_POST
+@never_cache
 @access_required(DOCUMENT_ISSUE)
 def document_release(request: HttpRequest, case_id: int, document_id: int) -> HttpResponse:
-    """Deliver a document: from now on the query credential holders can download it."""
+    """Deliver a document (送达): a confirmation with how it was delivered, then the parties and
+    approved applicants can download it. It cannot be taken back (A3)."""
     case = _case(request, case_id, DOCUMENT_ISSUE)
-    if not ResultDocument.objects.filter(pk=document_id, case=case).exists():
-        raise Http404("document")
-    try:
-        document = services.document_release(actor=request.user, document_id=document_id)
-    except DomainError as error:
-        return _case_page(request, case, errors={f"document-{document_id}": error.message})
-    messages.success(
-        request,
-        _("%(name)s（%(number)s）已送达，持查询凭证的人现在可以查看和下载。")
-        % {"name": _document_name(document.kind), "number": document.number},
+    document = (
+        ResultDocument.objects.filter(pk=document_id, case=case)
+        .defer("content", "third_party_content")
+        .first()
     )
-    return _back(case, "documents")
+    if document is None:
+        raise Http404("document")
+    if document.released:
+        messages.info(request, _("该文书已送达。"))
+        return _back(case, "documents")
+    status = 200
+    if _first_step(request):
+        form = ReleaseForm()
+    else:
+        form = ReleaseForm(request.POST)
+        if form.is_valid():
+            try:
+                services.document_release(
+                    actor=request.user,
+                    document_id=document_id,
+                    reason=form.cleaned_data["reason"],
+                    request=request,
+                )
+            except DomainError as error:
+                add_domain_error(form, error)
+                status = error.status if error.field is None else 200
+            else:
+                messages.success(
+                    request,
+                    _("%(name)s（%(number)s）已送达，持查询凭证的人现在可以查看和下载。")
+                    % {"name": _document_name(document.kind), "number": document.number},
+                )
+                return _back(case, "documents")
+    return _confirm_page(
+        request, case, form=form, title=_("确认送达文书"),
+        lead=_("送达后，当事人和获批的申请人可以在网上查看和下载这份文书，复核申请期限自送达之日起计算。送达不能撤回，文书也不能再修改。"),
+        facts=[
+            (_("事故编号"), case.number),
+            (_("文书"), f"{_document_name(document.kind)}（{document.number}）"),
+            (_("制作日期"), document.issued_on.strftime("%Y-%m-%d")),
+        ],
+        button=_("确认送达"), anchor="documents", status=status,
+    )  # fmt: skip
 
 
 @never_cache
@@ -767,6 +797,11 @@ def document_view(request: HttpRequest, document_id: int) -> HttpResponse:
     if document is None:
         raise Http404("document")
     _case(request, document.case_id)
+    # The parties' copy names them in full: a staff member's look at it is personal data read.
+    audit_record(
+        actor=request.user, action="view", subject=document, summary=f"查看事故文书 {document.number}",
+        request=request,
+    )  # fmt: skip
     name = f"{document.kind}-{document.pk}"
     return _file_response(bytes(document.content), document.content_type, name, attachment=False)
 
@@ -842,7 +877,7 @@ def credential_revoke(request: HttpRequest, case_id: int, credential_id: int) ->
                 return _back(case, "parties")
     holder = credential.holder_name if credential.role == "insurer" else mask_name(credential.holder_name)
     return _confirm_page(
-        request, case, form=form, title=_("撤销查询凭证"),
+        request, case, form=form, title=_("确认撤销查询凭证"),
         lead=_("撤销后，持有人不能再用原查询码查询本事故，已打印的凭证和二维码同时失效。此操作不能恢复。"),
         facts=[
             (_("事故编号"), case.number),
@@ -886,7 +921,7 @@ def case_close(request: HttpRequest, case_id: int) -> HttpResponse:
     if not closure["ready"] and not form.errors:
         form.add_error(None, closure["why"])
     return _confirm_page(
-        request, case, form=form, title=_("结案"),
+        request, case, form=form, title=_("确认结案"),
         lead=_("结案后不能再登记处理阶段、添加当事人、制作或送达文书、上传证据材料，也不再受理网上查询申请。此操作不能恢复。"),
         facts=[
             (_("事故编号"), case.number),
@@ -1225,7 +1260,12 @@ def query(request: HttpRequest) -> HttpResponse:
     """Accident number plus query code (or the credential's QR) -> progress; POST only (A5)."""
     if request.method != "POST":
         grant = _grant_get(request, QUERY_GRANT)
-        return render(request, "accidents/query.html", {"form": QueryForm(), "has_grant": grant is not None})
+        context = {
+            "form": QueryForm(),
+            "has_grant": grant is not None,
+            "may_mine": can(request.user, PARTY_VIEW),
+        }
+        return render(request, "accidents/query.html", context)
     form = QueryForm(request.POST, request.FILES)
     if form.is_valid():
         text = _qr_text(form)
@@ -1258,7 +1298,7 @@ def query(request: HttpRequest) -> HttpResponse:
             else:
                 _grant_put(request, QUERY_GRANT, number=result.number, credential=result.credential_id)
                 return redirect("accidents:progress")
-    return render(request, "accidents/query.html", {"form": form})
+    return render(request, "accidents/query.html", {"form": form, "may_mine": can(request.user, PARTY_VIEW)})
 
 
 def _granted_credential(request: HttpRequest) -> QueryCredential | None:
@@ -1277,6 +1317,24 @@ def _granted_credential(request: HttpRequest) -> QueryCredential | None:
     return credential
 
 
+def _timeline(result: services.Progress, url_of: Any) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Stages and released documents of a progress answer, in the page's language."""
+    stages = [
+        {"name": _words(s["name_zh"], s["name_en"]), "happened_on": s["happened_on"], "note": s["note"]}
+        for s in result.stages
+    ]
+    documents = [
+        {
+            "name": _words(d["name_zh"], d["name_en"]),
+            "number": d["number"],
+            "issued_on": d["issued_on"],
+            "url": url_of(d),
+        }
+        for d in result.documents
+    ]
+    return stages, documents
+
+
 @never_cache
 @access_required(PROGRESS_QUERY)
 def progress(request: HttpRequest) -> HttpResponse:
@@ -1287,28 +1345,14 @@ def progress(request: HttpRequest) -> HttpResponse:
         return redirect("accidents:query")
     result = services.progress_of(case=credential.case, credential=credential)
     grant = _grant_get(request, QUERY_GRANT) or {}
-    stages = [
-        {"name": _words(s["name_zh"], s["name_en"]), "happened_on": s["happened_on"], "note": s["note"]}
-        for s in result.stages
-    ]
-    documents = [
-        {
-            "name": _words(d["name_zh"], d["name_en"]),
-            "number": d["number"],
-            "issued_on": d["issued_on"],
-            "url": reverse("accidents:query_document", args=[d["id"]]),
-        }
-        for d in result.documents
-    ]
+    stages, documents = _timeline(result, lambda d: reverse("accidents:query_document", args=[d["id"]]))
     context = {
         "result": result,
         "stages": stages,
         "documents": documents,
         "role": ROLE_LABELS.get(result.role, result.role),
         "expires": _grant_expiry(grant) if grant else None,
-        "evidence_enabled": rules.service_enabled(
-            division=result.number[:6], service=rules.EVIDENCE_REVIEW, today=timezone.localdate()
-        ),
+        "evidence_enabled": services.service_open(result.number[:6], rules.EVIDENCE_REVIEW),
     }
     return render(request, "accidents/progress.html", context)
 
@@ -1339,8 +1383,14 @@ def query_document(request: HttpRequest, document_id: int) -> HttpResponse:
         )
     except NotFound:
         raise Http404("document") from None
+    role = (
+        QueryCredential.objects.filter(pk=int(grant.get("credential", 0)))
+        .values_list("role", flat=True)
+        .first()
+    )
     name = f"{document.kind}-{document.case.number}-{document.pk}"
-    return _file_response(bytes(document.content), document.content_type, name, attachment=True)
+    data = services.document_copy(document, role=role or "")
+    return _file_response(data, document.content_type, name, attachment=True)
 
 
 # ---------------------------------------------------------------- written applications (A4)
@@ -1415,6 +1465,91 @@ def my_credential_pdf(request: HttpRequest, credential_id: int) -> HttpResponse:
     except (NotFound, NotAllowed):
         raise Http404("credential") from None
     return _file_response(pdf, "application/pdf", f"query-credential-{credential_id}", attachment=True)
+
+
+# ---------------------------------------------------------------- the party's own account (A3, A4)
+
+
+@never_cache
+@access_required(PARTY_VIEW)
+def mine(request: HttpRequest) -> HttpResponse:
+    """我的事故: the cases the logged-in citizen is a party to, matched by their document number."""
+    rows = [
+        {
+            "number": found.case.number,
+            "occurred_at": found.case.occurred_at,
+            "place": found.case.place,
+            "label": found.party.label,
+            "closed": found.case.closed_at is not None,
+            "open_online": found.open_online,
+            "province": DIVISIONS.get(f"{found.case.division[:2]}0000", ""),
+            "url": reverse("accidents:mine_case", args=[found.case.number]),
+        }
+        for found in services.cases_of_party(actor=request.user)
+    ]
+    return render(request, "accidents/mine.html", {"rows": rows})
+
+
+def _mine_found(request: HttpRequest, number: str) -> services.PartyCase:
+    try:
+        return services.case_of_party(actor=request.user, number=number)
+    except NotFound:
+        raise Http404("case") from None
+
+
+@never_cache
+@access_required(PARTY_VIEW)
+def mine_case(request: HttpRequest, number: str) -> HttpResponse:
+    """One of my cases: the timeline, the released documents and my query credential, no code typed."""
+    found = _mine_found(request, number)
+    if not found.open_online:
+        error = NotAllowed(
+            "accidents.service_unavailable",
+            _("该省份暂未开通此项网上服务，请到办案单位的事故处理窗口查询。"),
+            "This online service is not yet available in that province; ask at the accident unit's counter.",
+        )
+        return _unavailable(request, error, "query", found.case.number)
+    result = services.party_progress(found)
+    stages, documents = _timeline(
+        result, lambda d: reverse("accidents:mine_document", args=[found.case.number, d["id"]])
+    )
+    context = {
+        "result": result,
+        "stages": stages,
+        "documents": documents,
+        "label": found.party.label,
+        "credential_url": reverse("accidents:mine_credential_pdf", args=[found.case.number])
+        if found.credential
+        else "",
+        "evidence_enabled": services.service_open(result.number[:6], rules.EVIDENCE_REVIEW),
+    }
+    return render(request, "accidents/mine_case.html", context)
+
+
+@never_cache
+@access_required(PARTY_VIEW)
+def mine_document(request: HttpRequest, number: str, document_id: int) -> HttpResponse:
+    """A released document of my case, as delivered to the parties."""
+    try:
+        document, data = services.party_document(actor=request.user, number=number, document_id=document_id)
+    except (NotFound, NotAllowed):
+        raise Http404("document") from None
+    name = f"{document.kind}-{document.case.number}-{document.pk}"
+    return _file_response(data, document.content_type, name, attachment=True)
+
+
+@never_cache
+@access_required(PARTY_VIEW)
+def mine_credential_pdf(request: HttpRequest, number: str) -> HttpResponse:
+    """My own query credential as a PDF, to print or to hand to a relative or an agent."""
+    found = _mine_found(request, number)
+    if found.credential is None:
+        raise Http404("credential")
+    try:
+        pdf = services.query_credential_pdf(actor=request.user, credential_id=found.credential.pk)
+    except (NotFound, NotAllowed):
+        raise Http404("credential") from None
+    return _file_response(pdf, "application/pdf", f"query-credential-{found.case.number}", attachment=True)
 
 
 # ---------------------------------------------------------------- evidence review (A6-A8)

@@ -388,6 +388,10 @@ add(
     _grant(OWN, CITIZEN, ORGANISATION), requirement="A4",
 )  # fmt: skip
 add(
+    "accidents.case.party_view", "以当事人身份查看本人的事故", "follow my own accident cases as a party",
+    {CITIZEN: OWN}, requirement="A4",
+)  # fmt: skip
+add(
     "accidents.progress.query", "查询事故处理进度", "follow an accident case", _grant(ANY, *EVERYONE),
     requirement="A3",
 )  # fmt: skip
