@@ -302,22 +302,85 @@ def test_staff_login_lands_on_the_counter(client, pg_clerk):
 # ---------------------------------------------------------------- service tiles
 
 
+@pytest.fixture
+def counters(db):
+    from jiaoguan.core.models import ServiceCounter
+
+    return [
+        ServiceCounter.objects.create(
+            name="驿城区测试服务中心", division="411702", address="驿城区测试路1号",
+            hours="周一至周五 9:00–17:00", phone="0396-1234567",
+        ),
+        ServiceCounter.objects.create(
+            name="西平县测试分所", division="411721", address="西平县测试路2号",
+            hours="周一至周五 8:30–12:00", businesses="B1 B2",
+        ),
+        ServiceCounter.objects.create(
+            name="已停用的窗口", division="411702", address="旧址", hours="不再办公", active=False,
+        ),
+    ]  # fmt: skip
+
+
 @pytest.mark.django_db
-def test_online_user_opening_a_counter_business_gets_403_with_the_upgrade_message(client, pg_citizen):
+def test_a_counter_business_not_online_sends_the_online_user_to_a_counter_not_to_an_upgrade(
+    client, pg_citizen, counters
+):
+    """Issue 11, item 2: upgrading would not make B8 available online, so it is not suggested."""
     client.force_login(pg_citizen)
     response = client.get("/services/B8/")
-    assert response.status_code == 403
+    assert response.status_code == 200
     html = _text(response)
-    assert "期满换领驾驶证" in html
-    assert "互联网用户转窗口用户注册" in html
+    assert "期满换领驾驶证" in html and "暂未开通网上办理" in html
+    # The counters staff keep, that handle B8, with address and hours; not the inactive one.
+    assert "驿城区测试服务中心" in html and "驿城区测试路1号" in html and "周一至周五 9:00–17:00" in html
+    assert "西平县测试分所" not in html and "已停用的窗口" not in html
+    assert "互联网用户转窗口用户注册" not in html and "升级" not in html
 
 
 @pytest.mark.django_db
-def test_allowed_business_not_open_in_this_province_says_so(client, pg_citizen):
+def test_unavailable_notice_follows_the_markup_contract(client, counters):
+    page = client.get("/services/B22/").content.decode()
+    notice = page.split('class="panel panel-amber unavailable"', 1)[1]
+    assert 'class="alternative"' in notice.split("</section>", 1)[0]
+
+
+@pytest.mark.django_db
+def test_allowed_business_not_open_in_this_province_says_so(client, pg_citizen, counters):
     client.force_login(pg_citizen)
     response = client.get("/services/B22/")
     assert response.status_code == 200
-    assert "本省暂未开通此项业务" in _text(response) and "考试预约" in _text(response)
+    assert "暂未开通网上办理" in _text(response) and "考试预约" in _text(response)
+    assert "驿城区测试路1号" in _text(response)
+
+
+@pytest.mark.django_db
+def test_a_citizen_is_told_a_hospital_business_is_for_hospitals(client, pg_citizen, counters):
+    client.force_login(pg_citizen)
+    html = _text(client.get("/services/B6/"))
+    assert "暂未开通网上办理" in html and "仅限在窗口注册的医院单位用户办理" in html
+
+
+@pytest.mark.django_db
+def test_feature_tiles_name_the_counters_too(client, counters):
+    html = _text(client.get("/services/study/"))
+    assert "学法减分" in html and "暂未开通网上办理" in html and "驿城区测试路1号" in html
+
+
+@pytest.mark.django_db
+def test_without_counters_on_record_the_hotline_is_the_alternative(client):
+    html = _text(client.get("/services/B22/"))
+    assert "暂未开通网上办理" in html and "12123" in html
+
+
+@pytest.mark.django_db
+def test_area_and_all_services_pages_separate_what_is_online(client, counters):
+    area = client.get("/services/vehicle/").content.decode()
+    online, offline = area.split('class="panel panel-amber unavailable"', 1)
+    assert "/services/B5/" in online and "/services/B1/" not in online
+    assert "/services/B1/" in offline and "驿城区测试路1号" in offline
+    everything = client.get("/services/").content.decode()
+    assert "暂未开通网上办理" in everything and "驿城区测试路1号" in everything
+    assert everything.count('class="alternative"') == everything.count("unavailable compact")
 
 
 @pytest.mark.django_db
@@ -333,7 +396,9 @@ def test_feature_tiles_and_areas_never_disappear(client):
     area = _text(client.get("/services/vehicle/"))
     assert "/services/B1/" in area and "/services/B5/" in area
     assert client.get("/services/B99/").status_code == 404
-    assert client.get("/services/B8/")["Location"].startswith("/login/?next=/services/B8/")
+    # A business nobody can do online is explained without logging in; one that is online needs it.
+    assert client.get("/services/B8/").status_code == 200
+    assert client.get("/services/B16/")["Location"].startswith("/login/?next=/services/B16/")
 
 
 @pytest.mark.django_db
@@ -341,7 +406,7 @@ def test_english_business_name_and_refusal(client, pg_citizen):
     client.force_login(pg_citizen)
     client.post("/i18n/setlang/", {"language": "en", "next": "/"})
     html = _text(client.get("/services/B8/"))
-    assert "Renew licence on expiry" in html and "counter-registered" in html
+    assert "Renew licence on expiry" in html and "not yet available online" in html
 
 
 # ---------------------------------------------------------------- my account
@@ -361,7 +426,9 @@ def test_me_shows_masked_profile_upgrade_advice_and_who_viewed_my_data(client, p
     assert mask_id_number(pg_citizen.username) in html
     assert pg_citizen.username not in html
     assert "139****5678" in html
-    assert "网上注册用户" in html and "如何升级为窗口注册用户" in html
+    assert "网上注册用户" in html
+    # No business is online only for counter users yet, so upgrading is not advertised.
+    assert "如何升级为窗口注册用户" not in html
     table = html.split("谁查看了我的信息", 1)[1]
     assert "clerk-pages" in table and "窗口业务员" in table and "查看" in table
 

@@ -6,9 +6,12 @@ from datetime import datetime
 from typing import Any
 
 from django.http import HttpRequest
+from django.utils import translation
 from ninja import Field, Router, Schema
 
 from jiaoguan.core.access import access_required
+from jiaoguan.core.counters import counters_for
+from jiaoguan.core.errors import NotAllowed
 from jiaoguan.core.api import BearerToken, ErrorOut, InputSchema, SessionUser, run_idempotent
 from jiaoguan.core.identifiers import mask_id_number, mask_phone
 
@@ -110,12 +113,25 @@ class AccessOut(Schema):
     summary: str
 
 
+class CounterOut(Schema):
+    name: str
+    division: str
+    division_name: str
+    address: str
+    hours: str
+    phone: str
+    all_businesses: bool
+
+
 class BusinessCheckOut(Schema):
     code: str
     name_zh: str
     name_en: str
     allowed: bool
-    online_now: bool
+    online_now: bool = Field(..., description="announced as live by the seed's business list")
+    available_online: bool = Field(..., description="can be handled online on this platform now")
+    message: str = Field("", description="what to do instead, when not available online")
+    counters: list[CounterOut] = Field(default_factory=list, description="where to do it in person")
 
 
 def _account_out(user: User) -> dict[str, Any]:
@@ -243,11 +259,46 @@ def access_log(request: HttpRequest, limit: int = 50) -> Any:
 )
 @access_required("accounts.business.open")
 def business_check(request: HttpRequest, code: str) -> Any:
-    """Whether my account may handle a business online; a 403 says how to get access (U5)."""
+    """Whether my account may handle a business online; a 403 says how to get access (U5).
+
+    A business nobody can handle online yet answers 200 with ``available_online`` false and the
+    counters where it is done instead: no upgrade would help, so none is suggested (issue 11).
+    """
     user: User = request.auth  # type: ignore[attr-defined]
     org_kind = user.organisation.kind if user.organisation_id else ""  # type: ignore[union-attr]
+    key = code.upper()[:8]
+    if key in rules.BUSINESSES and not rules.business_online_here(key):
+        business = rules.BUSINESSES[key]
+        try:
+            rules.check_business_allowed(
+                business_code=key, user_kind=user.kind, level=user.registration_level, organisation_kind=org_kind
+            )
+            allowed = True
+        except NotAllowed:
+            allowed = False
+        english = (translation.get_language() or "").lower().startswith("en")
+        message = (
+            f"'{business.name_en}' is not yet available online; please go to a service counter."
+            if english
+            else f"“{business.name_zh}”暂未开通网上办理，请到业务窗口办理。"
+        )
+        division = (
+            user.person.residence_division
+            if user.person_id
+            else (user.organisation.division if user.organisation_id else user.jurisdiction)  # type: ignore[union-attr]
+        )
+        return {
+            "code": business.code,
+            "name_zh": business.name_zh,
+            "name_en": business.name_en,
+            "allowed": allowed,
+            "online_now": business.online_now,
+            "available_online": False,
+            "message": message,
+            "counters": [c.as_dict() for c in counters_for(division=division or "", business_code=key)],
+        }
     business = rules.check_business_allowed(
-        business_code=code.upper()[:8],
+        business_code=key,
         user_kind=user.kind,
         level=user.registration_level,
         organisation_kind=org_kind,
@@ -258,4 +309,5 @@ def business_check(request: HttpRequest, code: str) -> Any:
         "name_en": business.name_en,
         "allowed": True,
         "online_now": business.online_now,
+        "available_online": True,
     }

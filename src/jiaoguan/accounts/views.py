@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, cast
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login, logout
 from django.contrib.auth.views import redirect_to_login
@@ -24,7 +25,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from jiaoguan.core.access import Role, access_required, can, granted, menu_for, require
+from jiaoguan.core.access import Role, access_required, can, granted, require
+from jiaoguan.core.context_processors import staff_menu
+from jiaoguan.core.counters import counters_for
 from jiaoguan.core.divisions import DIVISIONS
 from jiaoguan.core.errors import DomainError, NotAllowed, Throttled
 from jiaoguan.core.identifiers import mask_id_number, mask_name, mask_phone
@@ -211,17 +214,56 @@ def home(request: HttpRequest) -> HttpResponse:
     )
 
 
+# Every business the platform handles online has a page; a code in rules.ONLINE_HERE without one
+# would be a dead end (tests/accounts/test_availability.py checks this).
+PAGES_OF_ONLINE_BUSINESSES: frozenset[str] = CONTACT_BUSINESSES | frozenset(OWN_PAGES)
+
+
+def _home_division(user: Any) -> str:
+    """The division whose counters are nearest the visitor: residence, registration or jurisdiction."""
+    if getattr(user, "is_authenticated", False):
+        if user.person_id:
+            return str(user.person.residence_division or "")
+        if user.organisation_id:
+            return str(user.organisation.division or "")
+        if user.jurisdiction:
+            return str(user.jurisdiction)
+    return str(settings.JIAOGUAN_JURISDICTION)
+
+
+def _business_lists(request: HttpRequest, area: str) -> dict[str, Any]:
+    """An area's businesses split into those online here (links) and those to do at a counter."""
+    businesses = [b for b in rules.BUSINESSES.values() if b.area == area]
+    online = [(b.code, _business_name(b)) for b in businesses if rules.business_online_here(b.code)]
+    offline = [(b.code, _business_name(b)) for b in businesses if not rules.business_online_here(b.code)]
+    return {"online": online, "offline": offline}
+
+
 def services_index(request: HttpRequest) -> HttpResponse:
     """Every service tile and every business, so nothing is hidden in elder-care mode."""
-    areas = []
-    for key, (title, area) in AREAS.items():
-        areas.append(
-            (key, title, [(b.code, _business_name(b)) for b in rules.BUSINESSES.values() if b.area == area])
-        )
-    violation = [(b.code, _business_name(b)) for b in rules.BUSINESSES.values() if b.area == "violation"]
-    return render(
-        request, "accounts/services.html", {"groups": TILE_GROUPS, "areas": areas, "violation": violation}
-    )
+    areas = [
+        (key, title, _business_lists(request, area))
+        for key, (title, area) in [("violation", (gettext_lazy("交通违法"), "violation")), *AREAS.items()]
+    ]
+    context = {
+        "groups": TILE_GROUPS,
+        "areas": areas,
+        "counters": counters_for(division=_home_division(request.user)),
+    }
+    return render(request, "accounts/services.html", context)
+
+
+def _unavailable(
+    request: HttpRequest, *, title: Any, business_code: str = "", description: Any = "", note: str = ""
+) -> HttpResponse:
+    """A service that cannot be used online here: say so, and where it can be done instead."""
+    context = {
+        "title": title,
+        "description": description,
+        "note": note,
+        "counters": counters_for(division=_home_division(request.user), business_code=business_code),
+    }
+    return render(request, "accounts/service.html", context)
 
 
 def service(request: HttpRequest, code: str) -> HttpResponse:
@@ -233,18 +275,28 @@ def service(request: HttpRequest, code: str) -> HttpResponse:
         return redirect(reverse("accidents:query"))
     if key in AREAS:
         title, area = AREAS[key]
-        businesses = [(b.code, _business_name(b)) for b in rules.BUSINESSES.values() if b.area == area]
-        return render(request, "accounts/service_area.html", {"title": title, "businesses": businesses})
+        context = {
+            "title": title,
+            **_business_lists(request, area),
+            "counters": counters_for(division=_home_division(request.user)),
+        }
+        return render(request, "accounts/service_area.html", context)
     if key in FEATURES:
         title, description = FEATURES[key]
-        return render(request, "accounts/service.html", {"title": title, "description": description})
+        return _unavailable(request, title=title, description=description)
     if key not in rules.BUSINESSES:
         raise Http404(code)
+    business = rules.BUSINESSES[key]
     user = request.user
+    if not rules.business_online_here(key):
+        # Nobody can do it online yet, whatever their registration: no login, and no upgrade advice.
+        note = ""
+        if user.is_authenticated and can(user, "accounts.business.open"):
+            note = _who_for(user, key)
+        return _unavailable(request, title=_business_name(business), business_code=key, note=note)
     if not user.is_authenticated:
         return redirect_to_login(request.get_full_path())
     require(user, "accounts.business.open")
-    business = rules.BUSINESSES[key]
     organisation_kind = user.organisation.kind if user.organisation_id else ""  # type: ignore[union-attr]
     try:
         rules.check_business_allowed(
@@ -258,9 +310,23 @@ def service(request: HttpRequest, code: str) -> HttpResponse:
         return render(request, "accounts/service.html", context, status=error.status)
     if key in CONTACT_BUSINESSES:
         return redirect("accounts:contact")
-    if key in OWN_PAGES:
-        return redirect(OWN_PAGES[key].url)
-    return render(request, "accounts/service.html", {"title": _business_name(business), "business": business})
+    return redirect(OWN_PAGES[key].url)
+
+
+def _who_for(user: Any, key: str) -> str:
+    """Who may do a business done at a counter, when it is not the visitor (a hospital's exam)."""
+    organisation_kind = user.organisation.kind if user.organisation_id else ""
+    try:
+        rules.check_business_allowed(
+            business_code=key,
+            user_kind=user.kind,
+            level=user.registration_level,
+            organisation_kind=organisation_kind,
+        )
+    except NotAllowed as error:
+        if error.code in ("accounts.hospital_only", "accounts.car_dealer_only"):
+            return error.message
+    return ""
 
 
 @require_POST
@@ -459,7 +525,7 @@ KIND_LABELS: dict[str, Promise] = {
 
 
 def _division_label(code: str) -> str:
-    return f"{DIVISIONS.get(code, '')} ({code})" if code else ""
+    return f"{DIVISIONS.get(code, '')}（{code}）" if code else ""
 
 
 def me(request: HttpRequest) -> HttpResponse:
@@ -489,7 +555,10 @@ def me(request: HttpRequest) -> HttpResponse:
         else (organisation.uscc if organisation else ""),
         "mobile": mask_phone(user.mobile) if user.mobile else "",
         "level": LEVEL_LABELS.get(user.registration_level, ""),
-        "online_level": user.kind == User.Kind.INDIVIDUAL and user.registration_level == User.Level.ONLINE,
+        # Upgrade advice only where upgrading makes something available online (issue 11, item 2).
+        "upgrade_unlocks": [_business_name(b) for b in rules.upgrade_unlocks()]
+        if user.kind == User.Kind.INDIVIDUAL and user.registration_level == User.Level.ONLINE
+        else [],
         "organisation_kind": ORGANISATION_KIND_LABELS.get(organisation.kind, "") if organisation else "",
         "role": ROLE_LABELS.get(user.staff_role, "") if user.staff_role else "",
         "jurisdiction": _division_label(user.jurisdiction),
@@ -539,16 +608,7 @@ def contact_sms(request: HttpRequest) -> HttpResponse:
 def counter(request: HttpRequest) -> HttpResponse:
     """The staff menu: a tile for every action of the table the role may use, nothing else."""
     user: User = request.user  # type: ignore[assignment]
-    english = _english()
-    menu = [
-        {
-            "url": reverse(a.menu.url_name),
-            "icon": a.menu.icon,
-            "label": a.menu.label_en if english else a.menu.label_zh,
-        }
-        for a in menu_for(user)
-        if a.menu is not None
-    ]
+    menu = staff_menu(user)
     context = {
         "role": ROLE_LABELS.get(user.staff_role, user.staff_role),
         "jurisdiction": _division_label(user.jurisdiction),
