@@ -9,6 +9,7 @@ at: their "other" probe answers False without a request, since no way in names a
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 import pytest
@@ -207,7 +208,7 @@ def contact_change(world, role, where):
 
     outbox_dispatch()
     text = FakeSmsMessage.objects.filter(mobile=mobile).order_by("-id").first().text
-    code = next(part for part in text.replace("为", " ").replace(",", " ").split() if part.isdigit())
+    code = re.search(r"(\d{6})", text).group(1)
     world.client(role).post("/me/contact/", {"mobile": mobile, "sms_code": code, "postal_address": ""})
     page_changed = user is not None and User.objects.get(pk=user.pk).mobile == mobile
     api = world.api(role).post(

@@ -63,14 +63,14 @@ def clean_name(value: str, *, field: str = "name") -> str:
     if len(name) > NAME_MAX:
         raise ValidationFailed(
             "identity.name_too_long",
-            f"姓名过长(最多{NAME_MAX}个字符)。",
+            f"姓名过长（最多{NAME_MAX}个字符）。",
             f"The name is too long (at most {NAME_MAX} characters).",
             field=field,
         )
     if _NAME_FORBIDDEN.search(name):
         raise ValidationFailed(
             "identity.name_invalid_characters",
-            "姓名含有不允许的字符,请按证件填写。",
+            "姓名含有不允许的字符，请按证件填写。",
             "The name contains characters that are not allowed; enter it as on the document.",
             field=field,
         )
@@ -90,7 +90,7 @@ def clean_password(password: str, user: User | None = None) -> str:
     except DjangoValidationError as exc:
         raise ValidationFailed(
             "accounts.password_weak",
-            "密码太简单:至少8位,不能全是数字,也不能是常用密码。",
+            "密码太简单：至少8位，不能全是数字，也不能是常用密码。",
             "The password is too weak: at least 8 characters, not all digits, not a common password.",
             field="password",
             detail={"reasons": [str(m) for m in exc.messages]},
@@ -151,7 +151,7 @@ def sms_code_send(
             topic="sms.send",
             payload={
                 "mobile": mobile,
-                "text": f"【交管服务平台】您的验证码为{code},{minutes}分钟内有效。请勿告诉他人。"
+                "text": f"【交管服务平台】您的验证码为{code}，{minutes}分钟内有效。请勿告诉他人。"
                 f" Your verification code is {code}, valid for {minutes} minutes.",
             },
             dedup_key=f"sms-code-{sms.pk}",
@@ -206,7 +206,7 @@ def sms_code_check(*, mobile: str, purpose: str, code: str, now: datetime) -> in
         latest.save(update_fields=["failed_attempts"])
     raise ValidationFailed(
         "accounts.sms_code_wrong",
-        "验证码不正确,请核对短信后重新输入。",
+        "验证码不正确，请核对短信后重新输入。",
         "The code is not correct; check the text message and enter it again.",
         field="sms_code",
     )
@@ -216,21 +216,21 @@ def _sms_code_usable(sms: SmsCode, now: datetime) -> None:
     if sms.used_at is not None:
         raise ValidationFailed(
             "accounts.sms_code_used",
-            "该验证码已使用过,请重新获取。",
+            "该验证码已使用过，请重新获取。",
             "This code has already been used; request a new one.",
             field="sms_code",
         )
     if sms.expires_at <= now:
         raise ValidationFailed(
             "accounts.sms_code_expired",
-            "验证码已过期,请重新获取。",
+            "验证码已过期，请重新获取。",
             "The code has expired; request a new one.",
             field="sms_code",
         )
     if sms.failed_attempts >= rules.SMS_MAX_ATTEMPTS:
         raise ValidationFailed(
             "accounts.sms_code_locked",
-            "验证码输错次数过多,请重新获取。",
+            "验证码输错次数过多，请重新获取。",
             "Too many wrong entries for this code; request a new one.",
             field="sms_code",
         )
@@ -291,7 +291,7 @@ def _identity_not_confirmed() -> ValidationFailed:
 def _already_registered() -> Conflict:
     return Conflict(
         "accounts.already_registered",
-        "该证件已注册过账号,请直接登录;忘记密码可找回。",
+        "该证件已注册过账号，请直接登录；忘记密码可找回。",
         "An account already exists for this document; log in instead, or reset the password.",
         field="id_number",
     )
@@ -300,7 +300,7 @@ def _already_registered() -> Conflict:
 def _not_local() -> NotAllowed:
     return NotAllowed(
         "accounts.not_local",
-        "窗口注册仅限本地居民,或在本地有机动车、驾驶证的非本地居民。",
+        "窗口注册仅限本地居民，或在本地有机动车、驾驶证的非本地居民。",
         "Counter registration is for local residents, or non-residents with a vehicle or licence registered here.",
     )
 
@@ -308,7 +308,7 @@ def _not_local() -> NotAllowed:
 def _authorisation_required() -> ValidationFailed:
     return ValidationFailed(
         "accounts.authorisation_required",
-        "代理人办理须提交委托代理授权书,请填写授权书编号。",
+        "代理人办理须提交委托代理授权书，请填写授权书编号。",
         "An agent must bring the authorisation letter; enter its number.",
         field="authorisation_reference",
     )
@@ -329,7 +329,7 @@ def _find_person(*, id_type: str, id_number: str, name: str) -> Person:
     if person is None or person.name != name:
         raise ValidationFailed(
             "accounts.identity_mismatch",
-            "证件号码与姓名不一致,或在公安交管登记信息中查不到此人。请核对后重新填写;如确认无误,请到车管所窗口注册。",
+            "证件号码与姓名不一致，或在公安交管登记信息中查不到此人。请核对后重新填写；如确认无误，请到车管所窗口注册。",
             "The document number and name do not match a person on record. Check them; if they are right, "
             "register at a DMV counter.",
             field="id_number",
@@ -894,7 +894,7 @@ def password_reset_notice() -> str:
 def _login_required() -> ValidationFailed:
     return ValidationFailed(
         "accounts.login_name_required",
-        "请填写账号(证件号码或统一社会信用代码)。",
+        "请填写账号（证件号码或统一社会信用代码）。",
         "Enter the account (document number or unified social credit code).",
         field="username",
     )
@@ -1049,7 +1049,7 @@ def account_recover_at_counter(
             action="change",
             subject=user,
             subject_person_id=user.person_id,
-            summary=f"窗口找回密码,变更预留手机号 counter recovery {mask_phone(old) if old else '-'} -> "
+            summary=f"窗口找回密码，变更预留手机号 counter recovery {mask_phone(old) if old else '-'} -> "
             f"{mask_phone(mobile)}; unlocked",
             request=request,
         )
@@ -1088,7 +1088,7 @@ def contact_details_change(
         if len(address) > 200 or _NAME_FORBIDDEN.search(address.replace("/", "")):
             raise ValidationFailed(
                 "accounts.address_invalid",
-                "通讯地址过长或含有不允许的字符(最多200字)。",
+                "通讯地址过长或含有不允许的字符（最多200字）。",
                 "The postal address is too long or has characters that are not allowed (200 at most).",
                 field="postal_address",
             )

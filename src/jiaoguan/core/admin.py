@@ -169,7 +169,7 @@ class AuditEntryAdmin(AccessAdmin):
         "reason",
     ]
     list_filter = ["action", RoleFilter, RecordTypeFilter]
-    search_help_text = "按证件号码(完整)、号牌号码、工作人员账号或记录编号查找 · ID number, plate, staff account or record id"
+    search_help_text = "按证件号码（完整）、号牌号码、工作人员账号或记录编号查找 · ID number, plate, staff account or record id"
     search_fields = ["actor_label", "=subject_id", "summary"]
     date_hierarchy = "at"
     show_full_result_count = False
@@ -184,7 +184,7 @@ class AuditEntryAdmin(AccessAdmin):
             return queryset.filter(subjects), False
         return super().get_search_results(request, queryset, term)
 
-    @admin.display(description="时间(北京时间) time (Asia/Shanghai)", ordering="at")
+    @admin.display(description="时间（北京时间） time (Asia/Shanghai)", ordering="at")
     def local_time(self, obj: AuditEntry) -> str:
         return f"{timezone.localtime(obj.at):%Y-%m-%d %H:%M:%S}"
 
