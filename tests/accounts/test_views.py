@@ -490,11 +490,11 @@ def test_counter_registration_shows_masked_success(client, pg_clerk, pg_person):
         "id_number": person.id_number,
         "name": "李娜",
         "mobile": MOBILE,
-        "password": PASSWORD,
     }
     response = client.post("/counter/register/", data, follow=True)
     html = _text(response)
     assert "已完成窗口注册" in html and "李*" in html and mask_id_number(person.id_number) in html
+    assert "设置登录密码的链接已发送到手机" in html and 'type="password"' not in html
     assert person.id_number not in html
     assert User.objects.get(username=person.id_number).registration_level == User.Level.COUNTER
 
@@ -508,7 +508,6 @@ def test_counter_registration_error_is_next_to_the_field(client, pg_clerk, pg_pe
         "id_number": person.id_number,
         "name": person.name,
         "mobile": "123",
-        "password": PASSWORD,
     }
     html = _text(client.post("/counter/register/", data))
     assert "手机号码应为 11 位数字" in html.split('id="field-mobile"', 1)[1]

@@ -156,6 +156,9 @@ SMS_MIN_GAP = timedelta(seconds=60)
 SMS_MAX_PER_HOUR = 5
 SMS_MAX_PER_DAY = 10
 SMS_MAX_ATTEMPTS = 5
+# The link a citizen registered at the counter sets the first password with (issue 11): long
+# enough to get home, short enough that an old text message is no standing key to the account.
+PASSWORD_LINK_TTL = timedelta(hours=24)
 
 
 def sms_too_soon(wait: int) -> Throttled:

@@ -42,7 +42,7 @@ from jiaoguan.registry.documents import normalise_document_number
 from jiaoguan.registry.models import DrivingLicence, Organisation, Person, Vehicle
 
 from . import rules, throttles
-from .models import ApiToken, OrganisationMember, SmsCode, StaffRole, User
+from .models import ApiToken, OrganisationMember, PasswordSetupLink, SmsCode, StaffRole, User
 
 if TYPE_CHECKING:
     from django.http import HttpRequest
@@ -458,30 +458,145 @@ def account_register_at_counter(
     id_number: str,
     name: str,
     mobile: str,
-    password: str,
     request: HttpRequest | None = None,
+    now: datetime | None = None,
+    password: str | None = None,
 ) -> User:
-    """Counter registration of an individual (窗口注册, U2, U4); the clerk has seen the document."""
+    """Counter registration of an individual (窗口注册, U2, U4); the clerk has seen the document.
+
+    The account gets no password here: a one-time link texted to the applicant's mobile sets the
+    first one (issue 11), so the clerk never knows or types it, and the account cannot log in
+    until it is set. ``password`` is only for the demo data's logins, made on the server; no page
+    or endpoint passes one.
+    """
     require(actor, "accounts.individual.register_at_counter")
     number = normalise_document_number(id_type, id_number)
     name = clean_name(name)
     mobile = validate_mobile(mobile)
-    clean_password(password)
+    if password is not None:
+        clean_password(password)
     person = _find_person(id_type=id_type, id_number=number, name=name)
     office = actor.jurisdiction[:4] + "00"
     if not _is_local(person, office):
         raise _not_local()
     _ensure_not_registered(person)
+    now = now or timezone.now()
     with transaction.atomic():
-        user = _create_individual(
-            person=person, mobile=mobile, password=password, level=User.Level.COUNTER, now=timezone.now()
+        user = User(
+            username=person.id_number,
+            kind=User.Kind.INDIVIDUAL,
+            registration_level=User.Level.COUNTER,
+            person=person,
+            first_name=person.name,
+            mobile=mobile,
+            mobile_verified_at=now,
         )
+        if password is None:
+            user.set_unusable_password()
+        else:
+            clean_password(password, user)
+            user.set_password(password)
+        try:
+            with transaction.atomic():
+                user.save()
+        except IntegrityError as exc:
+            raise _already_registered() from exc
         audit_record(
             actor=actor,
             action="register",
             subject=user,
             subject_person_id=person.pk,
-            summary=f"窗口注册 counter registration {mask_id_number(number)}",
+            summary=f"窗口注册，密码由本人通过短信链接设置 counter registration {mask_id_number(number)}; "
+            "password to be set by SMS link",
+            request=request,
+        )
+        if password is None:
+            _password_link_send(user=user, now=now)
+    return user
+
+
+def _password_link_hash(token: str) -> str:
+    return hashlib.sha256(f"password-link:{token}".encode()).hexdigest()
+
+
+def password_setup_url(token: str) -> str:
+    return settings.PUBLIC_BASE_URL.rstrip("/") + f"/password/setup/{token}/"
+
+
+def _password_link_send(*, user: User, now: datetime) -> PasswordSetupLink:
+    """Text a one-time link to set the password to the account's mobile; earlier links stop working."""
+    PasswordSetupLink.objects.filter(user=user, used_at__isnull=True).update(used_at=now)
+    token = secrets.token_urlsafe(24)
+    link = PasswordSetupLink.objects.create(
+        user=user,
+        token_hash=_password_link_hash(token),
+        created_at=now,
+        expires_at=now + rules.PASSWORD_LINK_TTL,
+    )
+    hours = int(rules.PASSWORD_LINK_TTL.total_seconds() // 3600)
+    url = password_setup_url(token)
+    outbox_enqueue(
+        topic="sms.send",
+        payload={
+            "mobile": user.mobile,
+            "text": f"【交管服务平台】您已在车管所窗口注册账号，请在{hours}小时内打开链接设置登录密码：{url} "
+            f"如非本人办理，请勿打开并联系车管所。 You were registered at a DMV counter; set your password "
+            f"within {hours} hours at {url}",
+        },
+        dedup_key=f"password-link-{link.pk}",
+    )
+    return link
+
+
+def _password_link_invalid() -> ValidationFailed:
+    return ValidationFailed(
+        "accounts.password_link_invalid",
+        "该链接无效、已使用或已过期。请在“忘记密码”页面用登记的手机号码获取验证码设置密码。",
+        "This link is not valid, was used already or has expired. Set your password on the "
+        "“Forgot your password?” page with a code sent to the mobile number you registered.",
+    )
+
+
+def password_link_find(*, token: str, now: datetime | None = None) -> PasswordSetupLink:
+    """The unused, unexpired link a token belongs to, or the one refusal for every other case."""
+    now = now or timezone.now()
+    if not token or len(token) > 100:
+        raise _password_link_invalid()
+    link = (
+        PasswordSetupLink.objects.select_related("user")
+        .filter(token_hash=_password_link_hash(token))
+        .first()
+    )
+    if link is None or link.used_at is not None or link.expires_at <= now or not link.user.is_active:
+        raise _password_link_invalid()
+    return link
+
+
+def password_setup_complete(
+    *, token: str, password: str, request: HttpRequest | None = None, now: datetime | None = None
+) -> User:
+    """Set the first password with the texted link (设置密码): once, before it expires; audited."""
+    now = now or timezone.now()
+    clean_password(password)
+    with transaction.atomic():
+        found = password_link_find(token=token, now=now)
+        link = PasswordSetupLink.objects.select_for_update().get(pk=found.pk)
+        if link.used_at is not None:  # a parallel use won
+            raise _password_link_invalid()
+        user = User.objects.select_for_update().get(pk=link.user_id)
+        clean_password(password, user)
+        user.set_password(password)
+        user.failed_logins = 0
+        user.locked_until = None
+        user.save(update_fields=["password", "failed_logins", "locked_until"])
+        link.used_at = now
+        link.save(update_fields=["used_at"])
+        audit_record(
+            actor=user,
+            action="change",
+            subject=user,
+            subject_person_id=user.person_id,
+            summary="通过短信链接设置登录密码 password set by SMS link",
             request=request,
         )
     return user

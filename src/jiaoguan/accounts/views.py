@@ -45,6 +45,7 @@ from .forms import (
     MemberForm,
     OrganisationForm,
     PasswordResetForm,
+    PasswordSetupForm,
     RecoverForm,
     RegisterForm,
     UpgradeForm,
@@ -482,6 +483,32 @@ def password_reset_sms(request: HttpRequest) -> HttpResponse:
     return render(request, "accounts/password_reset.html", context)
 
 
+def password_setup(request: HttpRequest, token: str) -> HttpResponse:
+    """The texted link of counter registration: the citizen sets the first password (设置密码)."""
+    try:
+        link = services.password_link_find(token=token)
+    except DomainError as error:
+        return render(request, "accounts/password_setup.html", {"invalid": error.message}, status=404)
+    if request.method == "POST":
+        form = PasswordSetupForm(request.POST)
+        if form.is_valid():
+            user = submit_form(
+                form,
+                lambda: services.password_setup_complete(
+                    token=token, password=form.cleaned_data["password"], request=request
+                ),
+            )
+            if user is not None:
+                messages.success(request, _("登录密码已设置，请用证件号码和新密码登录。"))
+                return redirect("accounts:login")
+    else:
+        form = PasswordSetupForm()
+    context = {"form": form, "name": mask_name(link.user.first_name), "expires_at": link.expires_at}
+    response = render(request, "accounts/password_setup.html", context)
+    response["Referrer-Policy"] = "no-referrer"  # the token in the address goes nowhere else
+    return response
+
+
 @require_POST
 def logout_view(request: HttpRequest) -> HttpResponse:
     logout(request)
@@ -631,19 +658,23 @@ def counter_register(request: HttpRequest) -> HttpResponse:
                     id_number=data["id_number"],
                     name=data["name"],
                     mobile=data["mobile"],
-                    password=data["password"],
                     request=request,
                 )
             except DomainError as error:
                 add_domain_error(form, error)
             else:
+                hours = int(rules.PASSWORD_LINK_TTL.total_seconds() // 3600)
                 messages.success(
                     request,
-                    _("已完成窗口注册：%(name)s，证件号码 %(number)s，手机 %(mobile)s。")
+                    _(
+                        "已完成窗口注册：%(name)s，证件号码 %(number)s。设置登录密码的链接已发送到手机 "
+                        "%(mobile)s，请申请人在%(hours)d小时内打开链接自行设置密码。"
+                    )
                     % {
                         "name": mask_name(user.first_name),
                         "number": mask_id_number(user.username),
                         "mobile": mask_phone(user.mobile),
+                        "hours": hours,
                     },
                 )
                 return redirect("accounts:counter_register")
