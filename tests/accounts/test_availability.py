@@ -44,3 +44,35 @@ def test_me_offers_the_upgrade_when_it_would_open_a_business(client, make_person
     monkeypatch.setattr(rules, "upgrade_unlocks", lambda: [rules.BUSINESSES["B8"]])
     page = client.get("/me/").content.decode()
     assert "如何升级为窗口注册用户" in page and "期满换领驾驶证" in page
+
+
+# ---------------------------------------------------------------- who accessed my data, grouped
+
+
+def _view(seconds: int, actor: str = "clerk-a", record: str = "registry.person#1", action: str = "view"):
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    base = datetime(2026, 3, 2, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+    return rules.AccessView(
+        at=base + timedelta(seconds=seconds), actor=actor, role="counter_clerk", action=action,
+        record=record, summary="窗口查询",
+    )  # fmt: skip
+
+
+def test_repeated_views_within_a_minute_are_one_line_with_a_count():
+    views = [_view(0), _view(20), _view(50), _view(70), _view(30, actor="clerk-b"), _view(40, record="x#2")]
+    groups = rules.group_access_views(views)
+    assert [(g.actor, g.count) for g in groups] == [
+        ("clerk-a", 3),  # 70, 50, 20: within a minute of the newest (70)
+        ("clerk-a", 1),  # another record
+        ("clerk-b", 1),
+        ("clerk-a", 1),  # 0: more than a minute before 70 starts a line of its own
+    ]
+    first = groups[0]
+    assert first.at == _view(70).at and first.first_at == _view(20).at
+
+
+def test_a_change_is_not_merged_into_views():
+    groups = rules.group_access_views([_view(0), _view(10, action="change")])
+    assert len(groups) == 2

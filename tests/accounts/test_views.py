@@ -742,3 +742,36 @@ def test_pages_stay_chinese_whatever_the_browser_asks_until_english_is_chosen(cl
     assert "登录" in page and "Log in" not in page
     client.post("/i18n/setlang/", {"language": "en", "next": "/login/"})
     assert "Log in" in client.get("/login/").content.decode()
+
+
+@pytest.mark.django_db
+def test_who_accessed_my_data_groups_repeated_views(client, pg_citizen, pg_clerk):
+    for _ in range(3):
+        audit_record(
+            actor=pg_clerk, action="view", subject=pg_citizen, subject_person_id=pg_citizen.person_id,
+            summary="窗口查询用户",
+        )  # fmt: skip
+    client.force_login(pg_citizen)
+    table = _text(client.get("/me/")).split("谁查看了我的信息", 1)[1]
+    assert table.count("窗口查询用户") == 1 and "3次" in table
+    api = client.get("/api/v1/me/access-log").json()
+    assert [(row["actor"], row["count"]) for row in api] == [("clerk-pages", 3)]
+
+
+@pytest.mark.django_db
+def test_the_language_choice_is_remembered_across_visits(client):
+    from django.conf import settings
+
+    response = client.post("/i18n/setlang/", {"language": "en", "next": "/"})
+    cookie = response.cookies[settings.LANGUAGE_COOKIE_NAME]
+    assert cookie.value == "en" and int(cookie["max-age"]) >= 365 * 24 * 3600
+    assert cookie["samesite"] == "Lax"
+
+
+@pytest.mark.django_db
+def test_a_send_starts_the_countdown_and_a_too_early_resend_continues_it(client):
+    first = client.post("/register/sms/", {"mobile": "13912340077"}).content.decode()
+    assert 'data-wait="60"' in first and "{seconds}秒后重新获取" in first
+    again = client.post("/register/sms/", {"mobile": "13912340077"}).content.decode()
+    wait = int(again.split('data-wait="', 1)[1].split('"', 1)[0])
+    assert 0 < wait <= 60 and "过于频繁" in again

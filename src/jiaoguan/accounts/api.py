@@ -106,7 +106,9 @@ class ContactIn(InputSchema):
 
 
 class AccessOut(Schema):
-    at: datetime
+    at: datetime = Field(..., description="the newest view of the line")
+    first_at: datetime = Field(..., description="the oldest view grouped on the line")
+    count: int = Field(..., description="views of the same record by the same staff member within a minute")
     actor: str
     role: str
     action: str
@@ -247,10 +249,13 @@ def change_contact(request: HttpRequest, payload: ContactIn) -> Any:
 @access_required("accounts.access_log.view")
 def access_log(request: HttpRequest, limit: int = 50) -> Any:
     """Who among the staff viewed or changed my data."""
-    entries = selectors.access_log_for(user=request.auth, limit=max(1, min(limit, 200)))  # type: ignore[attr-defined]
+    groups = selectors.access_groups_for(user=request.auth, limit=max(1, min(limit, 200)))  # type: ignore[attr-defined]
     return [
-        {"at": e.at, "actor": e.actor_label, "role": e.actor_role, "action": e.action, "summary": e.summary}
-        for e in entries
+        {
+            "at": g.at, "first_at": g.first_at, "count": g.count, "actor": g.actor, "role": g.role,
+            "action": g.action, "summary": g.summary,
+        }  # fmt: skip
+        for g in groups
     ]
 
 

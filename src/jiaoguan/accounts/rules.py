@@ -336,3 +336,61 @@ def login_lock_until(
     if failures >= max_failures:
         return now + timedelta(seconds=lock_seconds)
     return None
+
+
+# ---------------------------------------------------------------- who accessed my data
+
+ACCESS_GROUP_WINDOW = timedelta(minutes=1)
+
+
+@dataclass(frozen=True)
+class AccessView:
+    """One staff read or change of a person's data, as the audit trail has it."""
+
+    at: datetime
+    actor: str
+    role: str
+    action: str
+    record: str  # the record touched (type and id): views of different records stay apart
+    summary: str
+
+
+@dataclass(frozen=True)
+class AccessGroup:
+    """Views of one record by one staff member within a minute, shown as one line with a count."""
+
+    at: datetime  # the newest
+    first_at: datetime  # the oldest
+    actor: str
+    role: str
+    action: str
+    summary: str
+    count: int
+
+
+def group_access_views(views: list[AccessView], *, window: timedelta = ACCESS_GROUP_WINDOW) -> list[AccessGroup]:
+    """Group repeated views (newest first in, newest first out): the same staff member, action and
+    record, each within ``window`` of the newest of its group (issue 11, item 7)."""
+    groups: list[list[AccessView]] = []
+    open_groups: dict[tuple[str, str, str], list[AccessView]] = {}
+    for view in sorted(views, key=lambda v: v.at, reverse=True):
+        key = (view.actor, view.action, view.record)
+        group = open_groups.get(key)
+        if group is not None and group[0].at - view.at < window:
+            group.append(view)
+            continue
+        group = [view]
+        open_groups[key] = group
+        groups.append(group)
+    return [
+        AccessGroup(
+            at=group[0].at,
+            first_at=group[-1].at,
+            actor=group[0].actor,
+            role=group[0].role,
+            action=group[0].action,
+            summary=group[0].summary,
+            count=len(group),
+        )
+        for group in groups
+    ]

@@ -11,6 +11,7 @@ from jiaoguan.core.models import AuditEntry
 from jiaoguan.registry.documents import normalise_document_number
 from jiaoguan.registry.selectors import persons_visible_to
 
+from . import rules
 from .models import OrganisationMember, User
 
 
@@ -23,6 +24,22 @@ def access_log_for(*, user: User, limit: int = 50) -> QuerySet[AuditEntry]:
         .exclude(action__in=["login", "login_failed"])
         .order_by("-at", "-id")[:limit]
     )
+
+
+def access_groups_for(*, user: User, limit: int = 50) -> list[rules.AccessGroup]:
+    """ "谁查看了我的信息" as people read it: repeated views within a minute on one line."""
+    views = [
+        rules.AccessView(
+            at=entry.at,
+            actor=entry.actor_label,
+            role=entry.actor_role,
+            action=entry.action,
+            record=f"{entry.subject_type}#{entry.subject_id}",
+            summary=entry.summary,
+        )
+        for entry in access_log_for(user=user, limit=limit)
+    ]
+    return rules.group_access_views(views)
 
 
 def account_find_for_counter(

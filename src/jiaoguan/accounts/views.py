@@ -384,9 +384,19 @@ def _send_code(request: HttpRequest, purpose: str) -> dict[str, Any]:
             mobile=request.POST.get("mobile", "")[:32], purpose=purpose, request=request
         )
     except DomainError as error:
-        return {"sms_error": error.message}
+        return {"sms_error": error.message, **_resend_wait(error)}
     minutes = int(rules.SMS_CODE_TTL.total_seconds() // 60)
-    return {"sms_sent": _("验证码已发送，%(minutes)d分钟内有效。") % {"minutes": minutes}}
+    return {
+        "sms_sent": _("验证码已发送，%(minutes)d分钟内有效。") % {"minutes": minutes},
+        "sms_wait": int(rules.SMS_MIN_GAP.total_seconds()),
+    }
+
+
+def _resend_wait(error: DomainError) -> dict[str, int]:
+    """A send refused as too soon counts down to when it will go (the button shows the wait)."""
+    if isinstance(error, Throttled) and error.code == "accounts.sms_too_soon":
+        return {"sms_wait": error.retry_after}
+    return {}
 
 
 @require_POST
@@ -478,8 +488,10 @@ def password_reset_sms(request: HttpRequest) -> HttpResponse:
         )
     except DomainError as error:
         context["sms_error"] = error.message
+        context.update(_resend_wait(error))
     else:
         context["sms_sent"] = services.password_reset_notice()
+        context["sms_wait"] = int(rules.SMS_MIN_GAP.total_seconds())
     return render(request, "accounts/password_reset.html", context)
 
 
@@ -564,13 +576,15 @@ def me(request: HttpRequest) -> HttpResponse:
     organisation = user.organisation
     access = [
         {
-            "at": entry.at,
-            "actor": entry.actor_label,
-            "role": ROLE_LABELS.get(entry.actor_role, entry.actor_role),
-            "action": ACTION_LABELS.get(entry.action, entry.action),
-            "summary": entry.summary,
+            "at": group.at,
+            "first_at": group.first_at,
+            "count": group.count,
+            "actor": group.actor,
+            "role": ROLE_LABELS.get(group.role, group.role),
+            "action": ACTION_LABELS.get(group.action, group.action),
+            "summary": group.summary,
         }
-        for entry in selectors.access_log_for(user=user)
+        for group in selectors.access_groups_for(user=user)
     ]
     profile = {
         "kind": KIND_LABELS.get(user.kind, user.kind),
