@@ -90,7 +90,7 @@ def test_the_citizen_sets_the_password_on_the_linked_page(client, make_person, m
     token = _texted_link()
     page = client.get(f"/password/setup/{token}/")
     assert page.status_code == 200 and "李*" in page.content.decode() and "李娜" not in page.content.decode()
-    assert page["Referrer-Policy"] == "no-referrer"
+    assert page["Referrer-Policy"] == "same-origin"
     mismatch = client.post(
         f"/password/setup/{token}/", {"password": PASSWORD, "password_confirm": PASSWORD + "x"}
     )

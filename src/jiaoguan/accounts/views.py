@@ -517,7 +517,8 @@ def password_setup(request: HttpRequest, token: str) -> HttpResponse:
         form = PasswordSetupForm()
     context = {"form": form, "name": mask_name(link.user.first_name), "expires_at": link.expires_at}
     response = render(request, "accounts/password_setup.html", context)
-    response["Referrer-Policy"] = "no-referrer"  # the token in the address goes nowhere else
+    # The token in the address goes to no other site (the form posts back here, with its origin).
+    response["Referrer-Policy"] = "same-origin"
     return response
 
 

@@ -42,6 +42,13 @@
   } else {
     scan(document);
   }
-  // The mobile field is swapped in place by htmx after a send.
-  document.addEventListener("htmx:afterSettle", function () { scan(document); });
+  // The mobile field is swapped in place by htmx after a send: htmx:load names the new content.
+  document.addEventListener("htmx:load", function (event) {
+    var root = event.target;
+    if (root && root.matches && root.matches("button[data-wait]")) {
+      start(root);
+    } else if (root && root.querySelectorAll) {
+      scan(root);
+    }
+  });
 })();
