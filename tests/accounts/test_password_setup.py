@@ -126,5 +126,7 @@ def test_a_forgotten_link_is_replaced_by_password_recovery(make_person, make_sta
     _register(make_staff(), person)
     services.password_reset_request(username=person.id_number, mobile=MOBILE)
     code = sms_inbox(MOBILE)
-    services.password_reset_confirm(username=person.id_number, mobile=MOBILE, sms_code=code, password=PASSWORD)
+    services.password_reset_confirm(
+        username=person.id_number, mobile=MOBILE, sms_code=code, password=PASSWORD
+    )
     assert services.account_authenticate(username=person.id_number, password=PASSWORD)

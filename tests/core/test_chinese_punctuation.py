@@ -77,9 +77,7 @@ def half_width_hits(text: str) -> list[str]:
 
 _COMMENTS = re.compile(r"\{#.*?#\}|\{%\s*comment\s*%\}.*?\{%\s*endcomment\s*%\}", re.S)
 _TRANSLATE = re.compile(r"\{%\s*(?:translate|trans)\s+(\"[^\"]*\"|'[^']*')")
-_BLOCK = re.compile(
-    r"\{%\s*blocktrans(?:late)?\b[^%]*%\}(.*?)\{%\s*endblocktrans(?:late)?\s*%\}", re.S
-)
+_BLOCK = re.compile(r"\{%\s*blocktrans(?:late)?\b[^%]*%\}(.*?)\{%\s*endblocktrans(?:late)?\s*%\}", re.S)
 _TAGS = re.compile(r"\{%.*?%\}|\{\{.*?\}\}", re.S)
 _SCRIPT_STYLE = re.compile(r"<(script|style)\b.*?</\1>", re.S | re.I)
 _HTML_TAG = re.compile(r"<[^>]*>", re.S)
@@ -102,11 +100,11 @@ def template_texts(source: str) -> Iterator[tuple[int, str]]:
     text = _SCRIPT_STYLE.sub(lambda m: "\n" * m.group(0).count("\n"), source)
     text = _TAGS.sub(lambda m: NEUTRAL + "\n" * m.group(0).count("\n"), text)
     text = _HTML_TAG.sub(lambda m: NEUTRAL + "\n" * m.group(0).count("\n"), text)
-    for number, line in enumerate(text.splitlines(), start=1):
-        yield number, line
+    yield from enumerate(text.splitlines(), start=1)
 
 
 # ---------------------------------------------------------------- Python
+
 
 def _call_name(node: ast.Call) -> str:
     func = node.func
@@ -166,6 +164,7 @@ def python_texts(source: str) -> Iterator[tuple[int, str]]:
 
 
 # ---------------------------------------------------------------- django.po
+
 
 def po_msgids(source: str) -> Iterator[tuple[int, str]]:
     lines = source.splitlines()

@@ -77,7 +77,9 @@ def test_the_administrator_keeps_counters_in_the_back_office_and_it_is_audited(c
     change = AuditEntry.objects.filter(subject_type="core.servicecounter", action="change").get()
     assert "hours" in change.summary
     # A division outside the jurisdiction is refused next to the field, and nothing is saved.
-    outside = client.post("/admin/core/servicecounter/add/", {**form, "name": "周口窗口", "division": "411602"})
+    outside = client.post(
+        "/admin/core/servicecounter/add/", {**form, "name": "周口窗口", "division": "411602"}
+    )
     assert outside.status_code == 200 and "不在您的辖区范围内" in outside.content.decode()
     assert not ServiceCounter.objects.filter(name="周口窗口").exists()
     bad_codes = client.post("/admin/core/servicecounter/add/", {**form, "name": "乱码", "businesses": "X1"})

@@ -63,7 +63,9 @@ def counter_office(db):
     )  # fmt: skip
 
 
-def test_a_tile_without_an_online_service_names_the_counter(browser, live_server, make_person, citizen, counter_office):
+def test_a_tile_without_an_online_service_names_the_counter(
+    browser, live_server, make_person, citizen, counter_office
+):
     person = make_person(name="周琳")
     citizen(person)
     context, page = _context(browser, live_server, PHONE)

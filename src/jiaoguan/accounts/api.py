@@ -10,9 +10,9 @@ from django.utils import translation
 from ninja import Field, Router, Schema
 
 from jiaoguan.core.access import access_required
+from jiaoguan.core.api import BearerToken, ErrorOut, InputSchema, SessionUser, run_idempotent
 from jiaoguan.core.counters import counters_for
 from jiaoguan.core.errors import NotAllowed
-from jiaoguan.core.api import BearerToken, ErrorOut, InputSchema, SessionUser, run_idempotent
 from jiaoguan.core.identifiers import mask_id_number, mask_phone
 
 from . import rules, selectors, services
@@ -252,9 +252,14 @@ def access_log(request: HttpRequest, limit: int = 50) -> Any:
     groups = selectors.access_groups_for(user=request.auth, limit=max(1, min(limit, 200)))  # type: ignore[attr-defined]
     return [
         {
-            "at": g.at, "first_at": g.first_at, "count": g.count, "actor": g.actor, "role": g.role,
-            "action": g.action, "summary": g.summary,
-        }  # fmt: skip
+            "at": g.at,
+            "first_at": g.first_at,
+            "count": g.count,
+            "actor": g.actor,
+            "role": g.role,
+            "action": g.action,
+            "summary": g.summary,
+        }
         for g in groups
     ]
 
@@ -276,7 +281,10 @@ def business_check(request: HttpRequest, code: str) -> Any:
         business = rules.BUSINESSES[key]
         try:
             rules.check_business_allowed(
-                business_code=key, user_kind=user.kind, level=user.registration_level, organisation_kind=org_kind
+                business_code=key,
+                user_kind=user.kind,
+                level=user.registration_level,
+                organisation_kind=org_kind,
             )
             allowed = True
         except NotAllowed:
@@ -287,11 +295,7 @@ def business_check(request: HttpRequest, code: str) -> Any:
             if english
             else f"“{business.name_zh}”暂未开通网上办理，请到业务窗口办理。"
         )
-        division = (
-            user.person.residence_division
-            if user.person_id
-            else (user.organisation.division if user.organisation_id else user.jurisdiction)  # type: ignore[union-attr]
-        )
+        division = selectors.home_division(user)
         return {
             "code": business.code,
             "name_zh": business.name_zh,
@@ -300,7 +304,7 @@ def business_check(request: HttpRequest, code: str) -> Any:
             "online_now": business.online_now,
             "available_online": False,
             "message": message,
-            "counters": [c.as_dict() for c in counters_for(division=division or "", business_code=key)],
+            "counters": [c.as_dict() for c in counters_for(division=division, business_code=key)],
         }
     business = rules.check_business_allowed(
         business_code=key,

@@ -368,7 +368,9 @@ class AccessGroup:
     count: int
 
 
-def group_access_views(views: list[AccessView], *, window: timedelta = ACCESS_GROUP_WINDOW) -> list[AccessGroup]:
+def group_access_views(
+    views: list[AccessView], *, window: timedelta = ACCESS_GROUP_WINDOW
+) -> list[AccessGroup]:
     """Group repeated views (newest first in, newest first out): the same staff member, action and
     record, each within ``window`` of the newest of its group (issue 11, item 7)."""
     groups: list[list[AccessView]] = []

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from django.conf import settings
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
@@ -13,6 +16,19 @@ from jiaoguan.registry.selectors import persons_visible_to
 
 from . import rules
 from .models import OrganisationMember, User
+
+
+def home_division(user: Any) -> str:
+    """The division whose counters are nearest a visitor: residence, registration or jurisdiction;
+    the platform's own for an anonymous visitor."""
+    if getattr(user, "is_authenticated", False):
+        if user.person is not None:
+            return str(user.person.residence_division or "")
+        if user.organisation is not None:
+            return str(user.organisation.division or "")
+        if user.jurisdiction:
+            return str(user.jurisdiction)
+    return str(settings.JIAOGUAN_JURISDICTION)
 
 
 def access_log_for(*, user: User, limit: int = 50) -> QuerySet[AuditEntry]:

@@ -563,9 +563,7 @@ def password_link_find(*, token: str, now: datetime | None = None) -> PasswordSe
     if not token or len(token) > 100:
         raise _password_link_invalid()
     link = (
-        PasswordSetupLink.objects.select_related("user")
-        .filter(token_hash=_password_link_hash(token))
-        .first()
+        PasswordSetupLink.objects.select_related("user").filter(token_hash=_password_link_hash(token)).first()
     )
     if link is None or link.used_at is not None or link.expires_at <= now or not link.user.is_active:
         raise _password_link_invalid()

@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, cast
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login, logout
 from django.contrib.auth.views import redirect_to_login
@@ -220,18 +219,6 @@ def home(request: HttpRequest) -> HttpResponse:
 PAGES_OF_ONLINE_BUSINESSES: frozenset[str] = CONTACT_BUSINESSES | frozenset(OWN_PAGES)
 
 
-def _home_division(user: Any) -> str:
-    """The division whose counters are nearest the visitor: residence, registration or jurisdiction."""
-    if getattr(user, "is_authenticated", False):
-        if user.person_id:
-            return str(user.person.residence_division or "")
-        if user.organisation_id:
-            return str(user.organisation.division or "")
-        if user.jurisdiction:
-            return str(user.jurisdiction)
-    return str(settings.JIAOGUAN_JURISDICTION)
-
-
 def _business_lists(request: HttpRequest, area: str) -> dict[str, Any]:
     """An area's businesses split into those online here (links) and those to do at a counter."""
     businesses = [b for b in rules.BUSINESSES.values() if b.area == area]
@@ -249,7 +236,7 @@ def services_index(request: HttpRequest) -> HttpResponse:
     context = {
         "groups": TILE_GROUPS,
         "areas": areas,
-        "counters": counters_for(division=_home_division(request.user)),
+        "counters": counters_for(division=selectors.home_division(request.user)),
     }
     return render(request, "accounts/services.html", context)
 
@@ -262,7 +249,7 @@ def _unavailable(
         "title": title,
         "description": description,
         "note": note,
-        "counters": counters_for(division=_home_division(request.user), business_code=business_code),
+        "counters": counters_for(division=selectors.home_division(request.user), business_code=business_code),
     }
     return render(request, "accounts/service.html", context)
 
@@ -279,7 +266,7 @@ def service(request: HttpRequest, code: str) -> HttpResponse:
         context = {
             "title": title,
             **_business_lists(request, area),
-            "counters": counters_for(division=_home_division(request.user)),
+            "counters": counters_for(division=selectors.home_division(request.user)),
         }
         return render(request, "accounts/service_area.html", context)
     if key in FEATURES:

@@ -216,7 +216,9 @@ class ServiceCounterForm(forms.ModelForm):
         except DomainError as error:
             raise forms.ValidationError(f"{error.message_zh} {error.message_en}") from error
         if not allowed(self.actor, "core.service_counter.change", division=code):
-            raise forms.ValidationError("该行政区划不在您的辖区范围内。 This division is outside your jurisdiction.")
+            raise forms.ValidationError(
+                "该行政区划不在您的辖区范围内。 This division is outside your jurisdiction."
+            )
         return code
 
     def clean_businesses(self) -> str:
