@@ -159,7 +159,7 @@ def test_staff_pages_use_the_wide_layout_on_a_desktop(browser, live_server, make
         width = page.locator("main").bounding_box()["width"]
         assert width > 1000, width
         # The staff menu of the access table is in the header on a desktop.
-        header = page.locator(".site-nav")
+        header = page.locator(".staff-nav")
         assert header.get_by_role("link", name="业务窗口信息").is_visible()
         _screenshot(page, "counter-home-admin-1366")
     finally:
@@ -167,7 +167,7 @@ def test_staff_pages_use_the_wide_layout_on_a_desktop(browser, live_server, make
     phone_context, phone = _context(browser, live_server, PHONE)
     try:
         _log_in(phone, "admin-e2e", "Counter#2026x")
-        assert not phone.locator(".site-nav").get_by_role("link", name="业务窗口信息").is_visible()
+        assert not phone.locator(".staff-nav").get_by_role("link", name="业务窗口信息").is_visible()
         assert phone.locator("main").get_by_role("link", name="业务窗口信息").is_visible()
     finally:
         phone_context.close()
