@@ -775,3 +775,9 @@ def test_a_send_starts_the_countdown_and_a_too_early_resend_continues_it(client)
     again = client.post("/register/sms/", {"mobile": "13912340077"}).content.decode()
     wait = int(again.split('data-wait="', 1)[1].split('"', 1)[0])
     assert 0 < wait <= 60 and "过于频繁" in again
+
+
+@pytest.mark.django_db
+def test_password_recovery_names_the_counters_for_a_changed_number(client, counters):
+    html = _text(client.get("/password-reset/"))
+    assert "到业务窗口重置密码" in html and "驿城区测试路1号" in html

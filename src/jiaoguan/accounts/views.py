@@ -459,14 +459,18 @@ def password_reset(request: HttpRequest) -> HttpResponse:
                 return redirect("accounts:login")
     else:
         form = PasswordResetForm(initial={"account": request.GET.get("account", "")[:150]})
-    return render(request, "accounts/password_reset.html", {"form": form})
+    context = {"form": form, "counters": counters_for(division=selectors.home_division(request.user))}
+    return render(request, "accounts/password_reset.html", context)
 
 
 @require_POST
 def password_reset_sms(request: HttpRequest) -> HttpResponse:
     """The "获取验证码" button of password recovery: the same words whatever was found."""
     form = PasswordResetForm(initial=initial_from_post(request.POST, PasswordResetForm))
-    context: dict[str, Any] = {"form": form}
+    context: dict[str, Any] = {
+        "form": form,
+        "counters": counters_for(division=selectors.home_division(request.user)),
+    }
     try:
         services.password_reset_request(
             username=request.POST.get("account", "")[:150],
