@@ -176,6 +176,9 @@ def up(argv: list[str]) -> int:
         print(f"jiaoguan: generating demo data ({args.persons} persons, seed {args.seed}) ...", flush=True)
         generate_demo(persons=args.persons, seed=args.seed, today=today)
     logins = ensure_demo_logins(today=today, password=_demo_password(data_dir))
+    from jiaoguan.core.counters import ensure_demo_counters
+
+    ensure_demo_counters()  # where pages send people for businesses not online yet
     from jiaoguan.violations.demo import ensure_demo_violations
 
     ensure_demo_violations(today=today, usernames=[row["username"] for row in logins])

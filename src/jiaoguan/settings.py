@@ -165,6 +165,10 @@ SESSION_COOKIE_AGE = 60 * 60 * 8
 
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
+# The language switch is remembered across visits for a year (issue 11, item 7), not just until
+# the browser closes (Django's default).
+LANGUAGE_COOKIE_AGE = 365 * 24 * 3600
+LANGUAGE_COOKIE_SAMESITE = "Lax"
 LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "Asia/Shanghai"
 USE_I18N = True

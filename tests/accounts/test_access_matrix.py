@@ -9,6 +9,7 @@ at: their "other" probe answers False without a request, since no way in names a
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 import pytest
@@ -207,7 +208,7 @@ def contact_change(world, role, where):
 
     outbox_dispatch()
     text = FakeSmsMessage.objects.filter(mobile=mobile).order_by("-id").first().text
-    code = next(part for part in text.replace("为", " ").replace(",", " ").split() if part.isdigit())
+    code = re.search(r"(\d{6})", text).group(1)
     world.client(role).post("/me/contact/", {"mobile": mobile, "sms_code": code, "postal_address": ""})
     page_changed = user is not None and User.objects.get(pk=user.pk).mobile == mobile
     api = world.api(role).post(
@@ -239,10 +240,43 @@ def business_open(world, role, where):
     return api.status_code == 200
 
 
+def _matrix_counter(world, role, where):
+    from jiaoguan.core.models import ServiceCounter
+
+    _serial["n"] += 1
+    return ServiceCounter.objects.create(
+        name=f"矩阵窗口{_serial['n']}", division=world.records("administrator", where).division,
+        address="矩阵路1号", hours="周一至周五 9:00–17:00",
+    )  # fmt: skip
+
+
+def service_counter_view(world, role, where):
+    counter = _matrix_counter(world, role, where)
+    client = world.client(role)
+    listed = client.get("/admin/core/servicecounter/")
+    opened = client.get(f"/admin/core/servicecounter/{counter.pk}/change/")
+    shown = listed.status_code == 200 and counter.name in listed.content.decode()
+    return shown and opened.status_code == 200
+
+
+def service_counter_change(world, role, where):
+    from jiaoguan.core.models import ServiceCounter
+
+    counter = _matrix_counter(world, role, where)
+    data = {
+        "name": counter.name, "division": counter.division, "address": counter.address,
+        "hours": "矩阵已改", "phone": "", "businesses": "", "active": "on",
+    }  # fmt: skip
+    world.client(role).post(f"/admin/core/servicecounter/{counter.pk}/change/", data)
+    return ServiceCounter.objects.get(pk=counter.pk).hours == "矩阵已改"
+
+
 PROBES = {
     "core.counter.enter": counter_enter,
     "core.back_office.enter": back_office_enter,
     "core.audit.view": audit_view,
+    "core.service_counter.view": service_counter_view,
+    "core.service_counter.change": service_counter_change,
     "accounts.individual.register_at_counter": register_at_counter,
     "accounts.individual.upgrade": upgrade,
     "accounts.individual.recover": recover,

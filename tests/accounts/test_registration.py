@@ -233,7 +233,7 @@ class TestCounter:
         person = make_person()
         user = services.account_register_at_counter(
             actor=clerk, id_type="resident_id", id_number=person.id_number, name=person.name,
-            mobile="13800000001", password=PASSWORD,
+            mobile="13800000001",
         )  # fmt: skip
         assert user.registration_level == User.Level.COUNTER
         entry = AuditEntry.objects.get(action="register", subject_person_id=person.pk)
@@ -245,7 +245,7 @@ class TestCounter:
         with pytest.raises(NotAllowed) as err:
             services.account_register_at_counter(
                 actor=clerk, id_type="resident_id", id_number=person.id_number, name=person.name,
-                mobile="13800000001", password=PASSWORD,
+                mobile="13800000001",
             )  # fmt: skip
         assert err.value.code == "accounts.not_local"
 
@@ -255,7 +255,7 @@ class TestCounter:
         make_vehicle(owner=person, division="411721")
         user = services.account_register_at_counter(
             actor=clerk, id_type="resident_id", id_number=person.id_number, name=person.name,
-            mobile="13800000001", password=PASSWORD,
+            mobile="13800000001",
         )  # fmt: skip
         assert user.is_counter_level
 
@@ -264,7 +264,7 @@ class TestCounter:
         with pytest.raises(NotAllowed) as err:
             services.account_register_at_counter(
                 actor=user, id_type="resident_id", id_number=user.username, name="x",
-                mobile="13800000001", password=PASSWORD,
+                mobile="13800000001",
             )  # fmt: skip
         assert err.value.code == "access.staff_only"
 
@@ -274,7 +274,7 @@ class TestCounter:
         with pytest.raises(NotAllowed) as err:
             services.account_register_at_counter(
                 actor=officer, id_type="resident_id", id_number=person.id_number, name=person.name,
-                mobile="13800000001", password=PASSWORD,
+                mobile="13800000001",
             )  # fmt: skip
         assert err.value.code == "access.role_not_allowed"
 

@@ -302,22 +302,85 @@ def test_staff_login_lands_on_the_counter(client, pg_clerk):
 # ---------------------------------------------------------------- service tiles
 
 
+@pytest.fixture
+def counters(db):
+    from jiaoguan.core.models import ServiceCounter
+
+    return [
+        ServiceCounter.objects.create(
+            name="驿城区测试服务中心", division="411702", address="驿城区测试路1号",
+            hours="周一至周五 9:00–17:00", phone="0396-1234567",
+        ),
+        ServiceCounter.objects.create(
+            name="西平县测试分所", division="411721", address="西平县测试路2号",
+            hours="周一至周五 8:30–12:00", businesses="B1 B2",
+        ),
+        ServiceCounter.objects.create(
+            name="已停用的窗口", division="411702", address="旧址", hours="不再办公", active=False,
+        ),
+    ]  # fmt: skip
+
+
 @pytest.mark.django_db
-def test_online_user_opening_a_counter_business_gets_403_with_the_upgrade_message(client, pg_citizen):
+def test_a_counter_business_not_online_sends_the_online_user_to_a_counter_not_to_an_upgrade(
+    client, pg_citizen, counters
+):
+    """Issue 11, item 2: upgrading would not make B8 available online, so it is not suggested."""
     client.force_login(pg_citizen)
     response = client.get("/services/B8/")
-    assert response.status_code == 403
+    assert response.status_code == 200
     html = _text(response)
-    assert "期满换领驾驶证" in html
-    assert "互联网用户转窗口用户注册" in html
+    assert "期满换领驾驶证" in html and "暂未开通网上办理" in html
+    # The counters staff keep, that handle B8, with address and hours; not the inactive one.
+    assert "驿城区测试服务中心" in html and "驿城区测试路1号" in html and "周一至周五 9:00–17:00" in html
+    assert "西平县测试分所" not in html and "已停用的窗口" not in html
+    assert "互联网用户转窗口用户注册" not in html and "升级" not in html
 
 
 @pytest.mark.django_db
-def test_allowed_business_not_open_in_this_province_says_so(client, pg_citizen):
+def test_unavailable_notice_follows_the_markup_contract(client, counters):
+    page = client.get("/services/B22/").content.decode()
+    notice = page.split('class="panel panel-amber unavailable"', 1)[1]
+    assert 'class="alternative"' in notice.split("</section>", 1)[0]
+
+
+@pytest.mark.django_db
+def test_allowed_business_not_open_in_this_province_says_so(client, pg_citizen, counters):
     client.force_login(pg_citizen)
     response = client.get("/services/B22/")
     assert response.status_code == 200
-    assert "本省暂未开通此项业务" in _text(response) and "考试预约" in _text(response)
+    assert "暂未开通网上办理" in _text(response) and "考试预约" in _text(response)
+    assert "驿城区测试路1号" in _text(response)
+
+
+@pytest.mark.django_db
+def test_a_citizen_is_told_a_hospital_business_is_for_hospitals(client, pg_citizen, counters):
+    client.force_login(pg_citizen)
+    html = _text(client.get("/services/B6/"))
+    assert "暂未开通网上办理" in html and "仅限在窗口注册的医院单位用户办理" in html
+
+
+@pytest.mark.django_db
+def test_feature_tiles_name_the_counters_too(client, counters):
+    html = _text(client.get("/services/study/"))
+    assert "学法减分" in html and "暂未开通网上办理" in html and "驿城区测试路1号" in html
+
+
+@pytest.mark.django_db
+def test_without_counters_on_record_the_hotline_is_the_alternative(client):
+    html = _text(client.get("/services/B22/"))
+    assert "暂未开通网上办理" in html and "12123" in html
+
+
+@pytest.mark.django_db
+def test_area_and_all_services_pages_separate_what_is_online(client, counters):
+    area = client.get("/services/vehicle/").content.decode()
+    online, offline = area.split('class="panel panel-amber unavailable"', 1)
+    assert "/services/B5/" in online and "/services/B1/" not in online
+    assert "/services/B1/" in offline and "驿城区测试路1号" in offline
+    everything = client.get("/services/").content.decode()
+    assert "暂未开通网上办理" in everything and "驿城区测试路1号" in everything
+    assert everything.count('class="alternative"') == everything.count("unavailable compact")
 
 
 @pytest.mark.django_db
@@ -333,7 +396,9 @@ def test_feature_tiles_and_areas_never_disappear(client):
     area = _text(client.get("/services/vehicle/"))
     assert "/services/B1/" in area and "/services/B5/" in area
     assert client.get("/services/B99/").status_code == 404
-    assert client.get("/services/B8/")["Location"].startswith("/login/?next=/services/B8/")
+    # A business nobody can do online is explained without logging in; one that is online needs it.
+    assert client.get("/services/B8/").status_code == 200
+    assert client.get("/services/B16/")["Location"].startswith("/login/?next=/services/B16/")
 
 
 @pytest.mark.django_db
@@ -341,7 +406,7 @@ def test_english_business_name_and_refusal(client, pg_citizen):
     client.force_login(pg_citizen)
     client.post("/i18n/setlang/", {"language": "en", "next": "/"})
     html = _text(client.get("/services/B8/"))
-    assert "Renew licence on expiry" in html and "counter-registered" in html
+    assert "Renew licence on expiry" in html and "not yet available online" in html
 
 
 # ---------------------------------------------------------------- my account
@@ -361,7 +426,9 @@ def test_me_shows_masked_profile_upgrade_advice_and_who_viewed_my_data(client, p
     assert mask_id_number(pg_citizen.username) in html
     assert pg_citizen.username not in html
     assert "139****5678" in html
-    assert "网上注册用户" in html and "如何升级为窗口注册用户" in html
+    assert "网上注册用户" in html
+    # No business is online only for counter users yet, so upgrading is not advertised.
+    assert "如何升级为窗口注册用户" not in html
     table = html.split("谁查看了我的信息", 1)[1]
     assert "clerk-pages" in table and "窗口业务员" in table and "查看" in table
 
@@ -423,11 +490,11 @@ def test_counter_registration_shows_masked_success(client, pg_clerk, pg_person):
         "id_number": person.id_number,
         "name": "李娜",
         "mobile": MOBILE,
-        "password": PASSWORD,
     }
     response = client.post("/counter/register/", data, follow=True)
     html = _text(response)
     assert "已完成窗口注册" in html and "李*" in html and mask_id_number(person.id_number) in html
+    assert "设置登录密码的链接已发送到手机" in html and 'type="password"' not in html
     assert person.id_number not in html
     assert User.objects.get(username=person.id_number).registration_level == User.Level.COUNTER
 
@@ -441,7 +508,6 @@ def test_counter_registration_error_is_next_to_the_field(client, pg_clerk, pg_pe
         "id_number": person.id_number,
         "name": person.name,
         "mobile": "123",
-        "password": PASSWORD,
     }
     html = _text(client.post("/counter/register/", data))
     assert "手机号码应为 11 位数字" in html.split('id="field-mobile"', 1)[1]
@@ -676,3 +742,42 @@ def test_pages_stay_chinese_whatever_the_browser_asks_until_english_is_chosen(cl
     assert "登录" in page and "Log in" not in page
     client.post("/i18n/setlang/", {"language": "en", "next": "/login/"})
     assert "Log in" in client.get("/login/").content.decode()
+
+
+@pytest.mark.django_db
+def test_who_accessed_my_data_groups_repeated_views(client, pg_citizen, pg_clerk):
+    for _ in range(3):
+        audit_record(
+            actor=pg_clerk, action="view", subject=pg_citizen, subject_person_id=pg_citizen.person_id,
+            summary="窗口查询用户",
+        )  # fmt: skip
+    client.force_login(pg_citizen)
+    table = _text(client.get("/me/")).split("谁查看了我的信息", 1)[1]
+    assert table.count("窗口查询用户") == 1 and "3次" in table
+    api = client.get("/api/v1/me/access-log").json()
+    assert [(row["actor"], row["count"]) for row in api] == [("clerk-pages", 3)]
+
+
+@pytest.mark.django_db
+def test_the_language_choice_is_remembered_across_visits(client):
+    from django.conf import settings
+
+    response = client.post("/i18n/setlang/", {"language": "en", "next": "/"})
+    cookie = response.cookies[settings.LANGUAGE_COOKIE_NAME]
+    assert cookie.value == "en" and int(cookie["max-age"]) >= 365 * 24 * 3600
+    assert cookie["samesite"] == "Lax"
+
+
+@pytest.mark.django_db
+def test_a_send_starts_the_countdown_and_a_too_early_resend_continues_it(client):
+    first = client.post("/register/sms/", {"mobile": "13912340077"}).content.decode()
+    assert 'data-wait="60"' in first and "{seconds}秒后重新获取" in first
+    again = client.post("/register/sms/", {"mobile": "13912340077"}).content.decode()
+    wait = int(again.split('data-wait="', 1)[1].split('"', 1)[0])
+    assert 0 < wait <= 60 and "过于频繁" in again
+
+
+@pytest.mark.django_db
+def test_password_recovery_names_the_counters_for_a_changed_number(client, counters):
+    html = _text(client.get("/password-reset/"))
+    assert "到业务窗口重置密码" in html and "驿城区测试路1号" in html

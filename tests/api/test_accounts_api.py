@@ -201,15 +201,25 @@ def test_login_lock_via_api(api, make_person, sms_inbox, settings):
 
 
 @pytest.mark.django_db
-def test_counter_business_tells_online_user_how_to_upgrade(api, make_person, sms_inbox):
+def test_a_business_not_online_names_the_counters_instead_of_an_upgrade(api, make_person, sms_inbox):
+    """Issue 11, item 2: B8 is not online for anyone yet, so the answer is where to go, not how to upgrade."""
+    from jiaoguan.core.models import ServiceCounter
+
+    ServiceCounter.objects.create(
+        name="驿城区测试服务中心", division="411702", address="驿城区测试路1号", hours="周一至周五 9:00–17:00"
+    )
     person = make_person()
     register_via_api(api, person, sms_inbox)
     auth = token_for(api, person.id_number)
     response = api.get("/api/v1/me/businesses/B8", **auth)
-    assert response.status_code == 403
-    assert response.json()["code"] == "accounts.counter_registration_required"
-    assert "互联网用户转窗口用户注册" in response.json()["message"]
-    assert api.get("/api/v1/me/businesses/B16", **auth).status_code == 200
+    assert response.status_code == 200
+    body = response.json()
+    assert body["available_online"] is False and body["allowed"] is False
+    assert "暂未开通网上办理" in body["message"] and "升级" not in body["message"]
+    assert [c["address"] for c in body["counters"]] == ["驿城区测试路1号"]
+    assert body["counters"][0]["hours"] == "周一至周五 9:00–17:00"
+    online = api.get("/api/v1/me/businesses/B16", **auth)
+    assert online.status_code == 200 and online.json()["available_online"] is True
 
 
 @pytest.mark.django_db

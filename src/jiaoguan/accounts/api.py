@@ -6,10 +6,13 @@ from datetime import datetime
 from typing import Any
 
 from django.http import HttpRequest
+from django.utils import translation
 from ninja import Field, Router, Schema
 
 from jiaoguan.core.access import access_required
 from jiaoguan.core.api import BearerToken, ErrorOut, InputSchema, SessionUser, run_idempotent
+from jiaoguan.core.counters import counters_for
+from jiaoguan.core.errors import NotAllowed
 from jiaoguan.core.identifiers import mask_id_number, mask_phone
 
 from . import rules, selectors, services
@@ -103,11 +106,23 @@ class ContactIn(InputSchema):
 
 
 class AccessOut(Schema):
-    at: datetime
+    at: datetime = Field(..., description="the newest view of the line")
+    first_at: datetime = Field(..., description="the oldest view grouped on the line")
+    count: int = Field(..., description="views of the same record by the same staff member within a minute")
     actor: str
     role: str
     action: str
     summary: str
+
+
+class CounterOut(Schema):
+    name: str
+    division: str
+    division_name: str
+    address: str
+    hours: str
+    phone: str
+    all_businesses: bool
 
 
 class BusinessCheckOut(Schema):
@@ -115,7 +130,10 @@ class BusinessCheckOut(Schema):
     name_zh: str
     name_en: str
     allowed: bool
-    online_now: bool
+    online_now: bool = Field(..., description="announced as live by the seed's business list")
+    available_online: bool = Field(..., description="can be handled online on this platform now")
+    message: str = Field("", description="what to do instead, when not available online")
+    counters: list[CounterOut] = Field(default_factory=list, description="where to do it in person")
 
 
 def _account_out(user: User) -> dict[str, Any]:
@@ -231,10 +249,18 @@ def change_contact(request: HttpRequest, payload: ContactIn) -> Any:
 @access_required("accounts.access_log.view")
 def access_log(request: HttpRequest, limit: int = 50) -> Any:
     """Who among the staff viewed or changed my data."""
-    entries = selectors.access_log_for(user=request.auth, limit=max(1, min(limit, 200)))  # type: ignore[attr-defined]
+    groups = selectors.access_groups_for(user=request.auth, limit=max(1, min(limit, 200)))  # type: ignore[attr-defined]
     return [
-        {"at": e.at, "actor": e.actor_label, "role": e.actor_role, "action": e.action, "summary": e.summary}
-        for e in entries
+        {
+            "at": g.at,
+            "first_at": g.first_at,
+            "count": g.count,
+            "actor": g.actor,
+            "role": g.role,
+            "action": g.action,
+            "summary": g.summary,
+        }
+        for g in groups
     ]
 
 
@@ -243,11 +269,45 @@ def access_log(request: HttpRequest, limit: int = 50) -> Any:
 )
 @access_required("accounts.business.open")
 def business_check(request: HttpRequest, code: str) -> Any:
-    """Whether my account may handle a business online; a 403 says how to get access (U5)."""
+    """Whether my account may handle a business online; a 403 says how to get access (U5).
+
+    A business nobody can handle online yet answers 200 with ``available_online`` false and the
+    counters where it is done instead: no upgrade would help, so none is suggested (issue 11).
+    """
     user: User = request.auth  # type: ignore[attr-defined]
     org_kind = user.organisation.kind if user.organisation_id else ""  # type: ignore[union-attr]
+    key = code.upper()[:8]
+    if key in rules.BUSINESSES and not rules.business_online_here(key):
+        business = rules.BUSINESSES[key]
+        try:
+            rules.check_business_allowed(
+                business_code=key,
+                user_kind=user.kind,
+                level=user.registration_level,
+                organisation_kind=org_kind,
+            )
+            allowed = True
+        except NotAllowed:
+            allowed = False
+        english = (translation.get_language() or "").lower().startswith("en")
+        message = (
+            f"'{business.name_en}' is not yet available online; please go to a service counter."
+            if english
+            else f"“{business.name_zh}”暂未开通网上办理，请到业务窗口办理。"
+        )
+        division = selectors.home_division(user)
+        return {
+            "code": business.code,
+            "name_zh": business.name_zh,
+            "name_en": business.name_en,
+            "allowed": allowed,
+            "online_now": business.online_now,
+            "available_online": False,
+            "message": message,
+            "counters": [c.as_dict() for c in counters_for(division=division, business_code=key)],
+        }
     business = rules.check_business_allowed(
-        business_code=code.upper()[:8],
+        business_code=key,
         user_kind=user.kind,
         level=user.registration_level,
         organisation_kind=org_kind,
@@ -258,4 +318,5 @@ def business_check(request: HttpRequest, code: str) -> Any:
         "name_en": business.name_en,
         "allowed": True,
         "online_now": business.online_now,
+        "available_online": True,
     }

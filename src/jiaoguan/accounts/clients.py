@@ -43,7 +43,7 @@ def _scopes_clean(scopes: str) -> str:
     if not names or unknown:
         raise ValidationFailed(
             "accounts.client_scopes",
-            f"授权范围无效：{' '.join(unknown) or '(空)'}；可用：{' '.join(sorted(KNOWN_SCOPES))}。",
+            f"授权范围无效：{' '.join(unknown) or '（空）'}；可用：{' '.join(sorted(KNOWN_SCOPES))}。",
             f"Invalid scopes: {' '.join(unknown) or '(none)'}; known: {' '.join(sorted(KNOWN_SCOPES))}.",
             field="scopes",
         )

@@ -237,6 +237,27 @@ class PasswordResetForm(forms.Form):
         return data
 
 
+class PasswordSetupForm(forms.Form):
+    """The first password of an account registered at the counter, set with the texted link."""
+
+    password = _password(_("登录密码"))
+    password_confirm = _password(_("确认登录密码"))
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["password"].help_text = _("至少8位，不能全是数字，不要用常见密码。")
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if (
+            data.get("password")
+            and data.get("password_confirm")
+            and data["password"] != data["password_confirm"]
+        ):
+            self.add_error("password_confirm", _("两次输入的密码不一致，请重新输入。"))
+        return data
+
+
 class ContactForm(forms.Form):
     """Change owner and driver contact details (B5, B15)."""
 
@@ -260,8 +281,11 @@ class CounterRegisterForm(forms.Form):
     id_type = _id_type()
     id_number = _id_number()
     name = _text(_("姓名"), max_length=200, autocomplete="off")
-    mobile = _mobile()
-    password = _password(_("初始密码"))
+    mobile = _mobile(_("申请人手机号码"))
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["mobile"].help_text = _("设置登录密码的链接将以短信发送到此号码，由申请人本人设置密码。")
 
 
 class UpgradeLookupForm(forms.Form):

@@ -266,3 +266,34 @@ class ThrottleBucket(models.Model):
 
     def __str__(self) -> str:
         return f"{self.scope}: {self.hits}"
+
+
+class PasswordSetupLink(models.Model):
+    """A one-time link to set the first password (设置密码链接), texted to the mobile given at
+    counter registration, so the clerk never knows or types the citizen's password (issue 11).
+    Only the token's hash is kept; the account cannot log in until a password is set."""
+
+    user = models.ForeignKey(
+        User, on_delete=models.CASCADE, related_name="password_setup_links", verbose_name="用户 user"
+    )
+    token_hash = models.CharField(
+        "链接摘要 token hash",
+        max_length=64,
+        unique=True,
+        db_comment="sha256 hex of the token in the link; the token is never stored",
+    )
+    created_at = models.DateTimeField("发送时间 sent at")
+    expires_at = models.DateTimeField("失效时间 expires at")
+    used_at = models.DateTimeField("使用时间 used at", null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(expires_at__gt=models.F("created_at")), name="password_link_expires_after_sent"
+            )
+        ]
+        verbose_name = "设置密码链接 password set-up link"
+        verbose_name_plural = "设置密码链接 password set-up links"
+
+    def __str__(self) -> str:
+        return f"password link #{self.pk} of user {self.user_id}"

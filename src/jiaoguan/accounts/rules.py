@@ -89,6 +89,29 @@ BUSINESSES: dict[str, Business] = {
 }
 
 
+# The businesses this platform handles online today, each with a page of its own: contact details
+# (B5, B15), violations (B16) and fines (B17). The others of the seed's list are announced but their
+# pages are not built yet (issue 11): until they are, a page says where to go instead and never
+# offers a remedy (an upgrade) that would not make them available either.
+ONLINE_HERE: frozenset[str] = frozenset({"B5", "B15", "B16", "B17"})
+
+
+def business_online_here(business_code: str, *, online_here: frozenset[str] = ONLINE_HERE) -> bool:
+    """Whether a business can be handled online on this platform now (for anybody at all)."""
+    business = BUSINESSES.get(business_code)
+    return business is not None and business.online_now and business.code in online_here
+
+
+def upgrade_unlocks(*, online_here: frozenset[str] = ONLINE_HERE) -> list[Business]:
+    """The businesses an online-registered individual could handle online after the counter upgrade
+    (U5): only these make advice to upgrade true."""
+    return [
+        b
+        for b in BUSINESSES.values()
+        if b.requirement is Requirement.COUNTER and business_online_here(b.code, online_here=online_here)
+    ]
+
+
 def check_business_allowed(
     *, business_code: str, user_kind: str, level: str, organisation_kind: str = ""
 ) -> Business:
@@ -108,7 +131,7 @@ def check_business_allowed(
         if user_kind != "organisation" or organisation_kind != "car_dealer":
             raise NotAllowed(
                 "accounts.car_dealer_only",
-                f"“{business.name_zh}”仅限在窗口注册的汽车销售商(4S店)单位用户办理。",
+                f"“{business.name_zh}”仅限在窗口注册的汽车销售商（4S店）单位用户办理。",
                 f"'{business.name_en}' is only for car-dealer organisation users registered at the counter.",
             )
         return business
@@ -117,8 +140,8 @@ def check_business_allowed(
     if business.requirement is Requirement.COUNTER and level != "counter":
         raise NotAllowed(
             "accounts.counter_registration_required",
-            f"“{business.name_zh}”需要窗口注册用户办理。您目前是网上注册用户:请携带本人身份证明到车管所"
-            "互联网交通安全综合服务中心窗口办理“互联网用户转窗口用户注册”,升级后即可在网上办理。",
+            f"“{business.name_zh}”需要窗口注册用户办理。您目前是网上注册用户：请携带本人身份证明到车管所"
+            "互联网交通安全综合服务中心窗口办理“互联网用户转窗口用户注册”，升级后即可在网上办理。",
             f"'{business.name_en}' needs a counter-registered account. Yours was registered online: bring your "
             "identity document to the DMV service centre counter and ask for the 'internet user to counter user' "
             "upgrade; afterwards you can handle this business online.",
@@ -133,12 +156,15 @@ SMS_MIN_GAP = timedelta(seconds=60)
 SMS_MAX_PER_HOUR = 5
 SMS_MAX_PER_DAY = 10
 SMS_MAX_ATTEMPTS = 5
+# The link a citizen registered at the counter sets the first password with (issue 11): long
+# enough to get home, short enough that an old text message is no standing key to the account.
+PASSWORD_LINK_TTL = timedelta(hours=24)
 
 
 def sms_too_soon(wait: int) -> Throttled:
     return Throttled(
         "accounts.sms_too_soon",
-        f"验证码发送过于频繁,请{wait}秒后再试。",
+        f"验证码发送过于频繁，请{wait}秒后再试。",
         f"A code was sent moments ago; try again in {wait} seconds.",
         retry_after=wait,
         field="mobile",
@@ -148,7 +174,7 @@ def sms_too_soon(wait: int) -> Throttled:
 def sms_hourly_limit(wait: int) -> Throttled:
     return Throttled(
         "accounts.sms_hourly_limit",
-        "该手机号一小时内获取验证码次数已达上限,请稍后再试。",
+        "该手机号一小时内获取验证码次数已达上限，请稍后再试。",
         "This number has had too many codes in the last hour; try again later.",
         retry_after=wait,
         field="mobile",
@@ -158,7 +184,7 @@ def sms_hourly_limit(wait: int) -> Throttled:
 def sms_daily_limit(wait: int) -> Throttled:
     return Throttled(
         "accounts.sms_daily_limit",
-        "该手机号今日获取验证码次数已达上限,请明天再试。",
+        "该手机号今日获取验证码次数已达上限，请明天再试。",
         "This number has had too many codes today; try again tomorrow.",
         retry_after=wait,
         field="mobile",
@@ -247,7 +273,7 @@ def sms_client_limit(limit: Limit, wait: int) -> Throttled:
     minutes = wait_minutes(wait)
     return Throttled(
         "accounts.sms_client_limit",
-        f"本网络获取验证码过于频繁,请{minutes}分钟后再试。",
+        f"本网络获取验证码过于频繁，请{minutes}分钟后再试。",
         f"Too many codes were requested from this network; try again in {minutes} minutes.",
         retry_after=wait,
     )
@@ -257,7 +283,7 @@ def client_limit(limit: Limit, wait: int) -> Throttled:
     minutes = wait_minutes(wait)
     return Throttled(
         "accounts.client_limit",
-        f"操作过于频繁,请{minutes}分钟后再试。",
+        f"操作过于频繁，请{minutes}分钟后再试。",
         f"Too many attempts from this network; try again in {minutes} minutes.",
         retry_after=wait,
     )
@@ -267,7 +293,7 @@ def mobile_attempts_limit(limit: Limit, wait: int) -> Throttled:
     minutes = wait_minutes(wait)
     return Throttled(
         "accounts.mobile_attempts_limit",
-        f"该手机号尝试次数过多,请{minutes}分钟后再试。",
+        f"该手机号尝试次数过多，请{minutes}分钟后再试。",
         f"Too many attempts with this mobile number; try again in {minutes} minutes.",
         retry_after=wait,
         field="mobile",
@@ -287,7 +313,7 @@ def login_client_limit(limit: Limit, wait: int) -> Throttled:
     minutes = wait_minutes(wait)
     return Throttled(
         "accounts.login_client_limit",
-        f"本网络登录失败次数过多,请{minutes}分钟后再试。",
+        f"本网络登录失败次数过多，请{minutes}分钟后再试。",
         f"Too many failed logins from this network; try again in {minutes} minutes.",
         retry_after=wait,
     )
@@ -297,7 +323,7 @@ def login_locked(wait: int) -> Throttled:
     minutes = wait_minutes(wait)
     return Throttled(
         "accounts.locked",
-        f"密码错误次数过多,账号已临时锁定,请{minutes}分钟后再试。",
+        f"密码错误次数过多，账号已临时锁定，请{minutes}分钟后再试。",
         f"Too many wrong passwords; the account is locked. Try again in {minutes} minutes.",
         retry_after=wait,
     )
@@ -310,3 +336,63 @@ def login_lock_until(
     if failures >= max_failures:
         return now + timedelta(seconds=lock_seconds)
     return None
+
+
+# ---------------------------------------------------------------- who accessed my data
+
+ACCESS_GROUP_WINDOW = timedelta(minutes=1)
+
+
+@dataclass(frozen=True)
+class AccessView:
+    """One staff read or change of a person's data, as the audit trail has it."""
+
+    at: datetime
+    actor: str
+    role: str
+    action: str
+    record: str  # the record touched (type and id): views of different records stay apart
+    summary: str
+
+
+@dataclass(frozen=True)
+class AccessGroup:
+    """Views of one record by one staff member within a minute, shown as one line with a count."""
+
+    at: datetime  # the newest
+    first_at: datetime  # the oldest
+    actor: str
+    role: str
+    action: str
+    summary: str
+    count: int
+
+
+def group_access_views(
+    views: list[AccessView], *, window: timedelta = ACCESS_GROUP_WINDOW
+) -> list[AccessGroup]:
+    """Group repeated views (newest first in, newest first out): the same staff member, action and
+    record, each within ``window`` of the newest of its group (issue 11, item 7)."""
+    groups: list[list[AccessView]] = []
+    open_groups: dict[tuple[str, str, str], list[AccessView]] = {}
+    for view in sorted(views, key=lambda v: v.at, reverse=True):
+        key = (view.actor, view.action, view.record)
+        group = open_groups.get(key)
+        if group is not None and group[0].at - view.at < window:
+            group.append(view)
+            continue
+        group = [view]
+        open_groups[key] = group
+        groups.append(group)
+    return [
+        AccessGroup(
+            at=group[0].at,
+            first_at=group[-1].at,
+            actor=group[0].actor,
+            role=group[0].role,
+            action=group[0].action,
+            summary=group[0].summary,
+            count=len(group),
+        )
+        for group in groups
+    ]

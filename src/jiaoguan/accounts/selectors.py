@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from django.conf import settings
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
@@ -11,7 +14,21 @@ from jiaoguan.core.models import AuditEntry
 from jiaoguan.registry.documents import normalise_document_number
 from jiaoguan.registry.selectors import persons_visible_to
 
+from . import rules
 from .models import OrganisationMember, User
+
+
+def home_division(user: Any) -> str:
+    """The division whose counters are nearest a visitor: residence, registration or jurisdiction;
+    the platform's own for an anonymous visitor."""
+    if getattr(user, "is_authenticated", False):
+        if user.person is not None:
+            return str(user.person.residence_division or "")
+        if user.organisation is not None:
+            return str(user.organisation.division or "")
+        if user.jurisdiction:
+            return str(user.jurisdiction)
+    return str(settings.JIAOGUAN_JURISDICTION)
 
 
 def access_log_for(*, user: User, limit: int = 50) -> QuerySet[AuditEntry]:
@@ -23,6 +40,22 @@ def access_log_for(*, user: User, limit: int = 50) -> QuerySet[AuditEntry]:
         .exclude(action__in=["login", "login_failed"])
         .order_by("-at", "-id")[:limit]
     )
+
+
+def access_groups_for(*, user: User, limit: int = 50) -> list[rules.AccessGroup]:
+    """ "谁查看了我的信息" as people read it: repeated views within a minute on one line."""
+    views = [
+        rules.AccessView(
+            at=entry.at,
+            actor=entry.actor_label,
+            role=entry.actor_role,
+            action=entry.action,
+            record=f"{entry.subject_type}#{entry.subject_id}",
+            summary=entry.summary,
+        )
+        for entry in access_log_for(user=user, limit=limit)
+    ]
+    return rules.group_access_views(views)
 
 
 def account_find_for_counter(

@@ -42,7 +42,7 @@ from jiaoguan.registry.documents import normalise_document_number
 from jiaoguan.registry.models import DrivingLicence, Organisation, Person, Vehicle
 
 from . import rules, throttles
-from .models import ApiToken, OrganisationMember, SmsCode, StaffRole, User
+from .models import ApiToken, OrganisationMember, PasswordSetupLink, SmsCode, StaffRole, User
 
 if TYPE_CHECKING:
     from django.http import HttpRequest
@@ -63,14 +63,14 @@ def clean_name(value: str, *, field: str = "name") -> str:
     if len(name) > NAME_MAX:
         raise ValidationFailed(
             "identity.name_too_long",
-            f"姓名过长(最多{NAME_MAX}个字符)。",
+            f"姓名过长（最多{NAME_MAX}个字符）。",
             f"The name is too long (at most {NAME_MAX} characters).",
             field=field,
         )
     if _NAME_FORBIDDEN.search(name):
         raise ValidationFailed(
             "identity.name_invalid_characters",
-            "姓名含有不允许的字符,请按证件填写。",
+            "姓名含有不允许的字符，请按证件填写。",
             "The name contains characters that are not allowed; enter it as on the document.",
             field=field,
         )
@@ -90,7 +90,7 @@ def clean_password(password: str, user: User | None = None) -> str:
     except DjangoValidationError as exc:
         raise ValidationFailed(
             "accounts.password_weak",
-            "密码太简单:至少8位,不能全是数字,也不能是常用密码。",
+            "密码太简单：至少8位，不能全是数字，也不能是常用密码。",
             "The password is too weak: at least 8 characters, not all digits, not a common password.",
             field="password",
             detail={"reasons": [str(m) for m in exc.messages]},
@@ -151,7 +151,7 @@ def sms_code_send(
             topic="sms.send",
             payload={
                 "mobile": mobile,
-                "text": f"【交管服务平台】您的验证码为{code},{minutes}分钟内有效。请勿告诉他人。"
+                "text": f"【交管服务平台】您的验证码为{code}，{minutes}分钟内有效。请勿告诉他人。"
                 f" Your verification code is {code}, valid for {minutes} minutes.",
             },
             dedup_key=f"sms-code-{sms.pk}",
@@ -206,7 +206,7 @@ def sms_code_check(*, mobile: str, purpose: str, code: str, now: datetime) -> in
         latest.save(update_fields=["failed_attempts"])
     raise ValidationFailed(
         "accounts.sms_code_wrong",
-        "验证码不正确,请核对短信后重新输入。",
+        "验证码不正确，请核对短信后重新输入。",
         "The code is not correct; check the text message and enter it again.",
         field="sms_code",
     )
@@ -216,21 +216,21 @@ def _sms_code_usable(sms: SmsCode, now: datetime) -> None:
     if sms.used_at is not None:
         raise ValidationFailed(
             "accounts.sms_code_used",
-            "该验证码已使用过,请重新获取。",
+            "该验证码已使用过，请重新获取。",
             "This code has already been used; request a new one.",
             field="sms_code",
         )
     if sms.expires_at <= now:
         raise ValidationFailed(
             "accounts.sms_code_expired",
-            "验证码已过期,请重新获取。",
+            "验证码已过期，请重新获取。",
             "The code has expired; request a new one.",
             field="sms_code",
         )
     if sms.failed_attempts >= rules.SMS_MAX_ATTEMPTS:
         raise ValidationFailed(
             "accounts.sms_code_locked",
-            "验证码输错次数过多,请重新获取。",
+            "验证码输错次数过多，请重新获取。",
             "Too many wrong entries for this code; request a new one.",
             field="sms_code",
         )
@@ -291,7 +291,7 @@ def _identity_not_confirmed() -> ValidationFailed:
 def _already_registered() -> Conflict:
     return Conflict(
         "accounts.already_registered",
-        "该证件已注册过账号,请直接登录;忘记密码可找回。",
+        "该证件已注册过账号，请直接登录；忘记密码可找回。",
         "An account already exists for this document; log in instead, or reset the password.",
         field="id_number",
     )
@@ -300,7 +300,7 @@ def _already_registered() -> Conflict:
 def _not_local() -> NotAllowed:
     return NotAllowed(
         "accounts.not_local",
-        "窗口注册仅限本地居民,或在本地有机动车、驾驶证的非本地居民。",
+        "窗口注册仅限本地居民，或在本地有机动车、驾驶证的非本地居民。",
         "Counter registration is for local residents, or non-residents with a vehicle or licence registered here.",
     )
 
@@ -308,7 +308,7 @@ def _not_local() -> NotAllowed:
 def _authorisation_required() -> ValidationFailed:
     return ValidationFailed(
         "accounts.authorisation_required",
-        "代理人办理须提交委托代理授权书,请填写授权书编号。",
+        "代理人办理须提交委托代理授权书，请填写授权书编号。",
         "An agent must bring the authorisation letter; enter its number.",
         field="authorisation_reference",
     )
@@ -329,7 +329,7 @@ def _find_person(*, id_type: str, id_number: str, name: str) -> Person:
     if person is None or person.name != name:
         raise ValidationFailed(
             "accounts.identity_mismatch",
-            "证件号码与姓名不一致,或在公安交管登记信息中查不到此人。请核对后重新填写;如确认无误,请到车管所窗口注册。",
+            "证件号码与姓名不一致，或在公安交管登记信息中查不到此人。请核对后重新填写；如确认无误，请到车管所窗口注册。",
             "The document number and name do not match a person on record. Check them; if they are right, "
             "register at a DMV counter.",
             field="id_number",
@@ -458,30 +458,143 @@ def account_register_at_counter(
     id_number: str,
     name: str,
     mobile: str,
-    password: str,
     request: HttpRequest | None = None,
+    now: datetime | None = None,
+    password: str | None = None,
 ) -> User:
-    """Counter registration of an individual (窗口注册, U2, U4); the clerk has seen the document."""
+    """Counter registration of an individual (窗口注册, U2, U4); the clerk has seen the document.
+
+    The account gets no password here: a one-time link texted to the applicant's mobile sets the
+    first one (issue 11), so the clerk never knows or types it, and the account cannot log in
+    until it is set. ``password`` is only for the demo data's logins, made on the server; no page
+    or endpoint passes one.
+    """
     require(actor, "accounts.individual.register_at_counter")
     number = normalise_document_number(id_type, id_number)
     name = clean_name(name)
     mobile = validate_mobile(mobile)
-    clean_password(password)
+    if password is not None:
+        clean_password(password)
     person = _find_person(id_type=id_type, id_number=number, name=name)
     office = actor.jurisdiction[:4] + "00"
     if not _is_local(person, office):
         raise _not_local()
     _ensure_not_registered(person)
+    now = now or timezone.now()
     with transaction.atomic():
-        user = _create_individual(
-            person=person, mobile=mobile, password=password, level=User.Level.COUNTER, now=timezone.now()
+        user = User(
+            username=person.id_number,
+            kind=User.Kind.INDIVIDUAL,
+            registration_level=User.Level.COUNTER,
+            person=person,
+            first_name=person.name,
+            mobile=mobile,
+            mobile_verified_at=now,
         )
+        if password is None:
+            user.set_unusable_password()
+        else:
+            clean_password(password, user)
+            user.set_password(password)
+        try:
+            with transaction.atomic():
+                user.save()
+        except IntegrityError as exc:
+            raise _already_registered() from exc
         audit_record(
             actor=actor,
             action="register",
             subject=user,
             subject_person_id=person.pk,
-            summary=f"窗口注册 counter registration {mask_id_number(number)}",
+            summary=f"窗口注册，密码由本人通过短信链接设置 counter registration {mask_id_number(number)}; "
+            "password to be set by SMS link",
+            request=request,
+        )
+        if password is None:
+            _password_link_send(user=user, now=now)
+    return user
+
+
+def _password_link_hash(token: str) -> str:
+    return hashlib.sha256(f"password-link:{token}".encode()).hexdigest()
+
+
+def password_setup_url(token: str) -> str:
+    return settings.PUBLIC_BASE_URL.rstrip("/") + f"/password/setup/{token}/"
+
+
+def _password_link_send(*, user: User, now: datetime) -> PasswordSetupLink:
+    """Text a one-time link to set the password to the account's mobile; earlier links stop working."""
+    PasswordSetupLink.objects.filter(user=user, used_at__isnull=True).update(used_at=now)
+    token = secrets.token_urlsafe(24)
+    link = PasswordSetupLink.objects.create(
+        user=user,
+        token_hash=_password_link_hash(token),
+        created_at=now,
+        expires_at=now + rules.PASSWORD_LINK_TTL,
+    )
+    hours = int(rules.PASSWORD_LINK_TTL.total_seconds() // 3600)
+    url = password_setup_url(token)
+    outbox_enqueue(
+        topic="sms.send",
+        payload={
+            "mobile": user.mobile,
+            "text": f"【交管服务平台】您已在车管所窗口注册账号，请在{hours}小时内打开链接设置登录密码：{url} "
+            f"如非本人办理，请勿打开并联系车管所。 You were registered at a DMV counter; set your password "
+            f"within {hours} hours at {url}",
+        },
+        dedup_key=f"password-link-{link.pk}",
+    )
+    return link
+
+
+def _password_link_invalid() -> ValidationFailed:
+    return ValidationFailed(
+        "accounts.password_link_invalid",
+        "该链接无效、已使用或已过期。请在“忘记密码”页面用登记的手机号码获取验证码设置密码。",
+        "This link is not valid, was used already or has expired. Set your password on the "
+        "“Forgot your password?” page with a code sent to the mobile number you registered.",
+    )
+
+
+def password_link_find(*, token: str, now: datetime | None = None) -> PasswordSetupLink:
+    """The unused, unexpired link a token belongs to, or the one refusal for every other case."""
+    now = now or timezone.now()
+    if not token or len(token) > 100:
+        raise _password_link_invalid()
+    link = (
+        PasswordSetupLink.objects.select_related("user").filter(token_hash=_password_link_hash(token)).first()
+    )
+    if link is None or link.used_at is not None or link.expires_at <= now or not link.user.is_active:
+        raise _password_link_invalid()
+    return link
+
+
+def password_setup_complete(
+    *, token: str, password: str, request: HttpRequest | None = None, now: datetime | None = None
+) -> User:
+    """Set the first password with the texted link (设置密码): once, before it expires; audited."""
+    now = now or timezone.now()
+    clean_password(password)
+    with transaction.atomic():
+        found = password_link_find(token=token, now=now)
+        link = PasswordSetupLink.objects.select_for_update().get(pk=found.pk)
+        if link.used_at is not None:  # a parallel use won
+            raise _password_link_invalid()
+        user = User.objects.select_for_update().get(pk=link.user_id)
+        clean_password(password, user)
+        user.set_password(password)
+        user.failed_logins = 0
+        user.locked_until = None
+        user.save(update_fields=["password", "failed_logins", "locked_until"])
+        link.used_at = now
+        link.save(update_fields=["used_at"])
+        audit_record(
+            actor=user,
+            action="change",
+            subject=user,
+            subject_person_id=user.person_id,
+            summary="通过短信链接设置登录密码 password set by SMS link",
             request=request,
         )
     return user
@@ -894,7 +1007,7 @@ def password_reset_notice() -> str:
 def _login_required() -> ValidationFailed:
     return ValidationFailed(
         "accounts.login_name_required",
-        "请填写账号(证件号码或统一社会信用代码)。",
+        "请填写账号（证件号码或统一社会信用代码）。",
         "Enter the account (document number or unified social credit code).",
         field="username",
     )
@@ -1049,7 +1162,7 @@ def account_recover_at_counter(
             action="change",
             subject=user,
             subject_person_id=user.person_id,
-            summary=f"窗口找回密码,变更预留手机号 counter recovery {mask_phone(old) if old else '-'} -> "
+            summary=f"窗口找回密码，变更预留手机号 counter recovery {mask_phone(old) if old else '-'} -> "
             f"{mask_phone(mobile)}; unlocked",
             request=request,
         )
@@ -1088,7 +1201,7 @@ def contact_details_change(
         if len(address) > 200 or _NAME_FORBIDDEN.search(address.replace("/", "")):
             raise ValidationFailed(
                 "accounts.address_invalid",
-                "通讯地址过长或含有不允许的字符(最多200字)。",
+                "通讯地址过长或含有不允许的字符（最多200字）。",
                 "The postal address is too long or has characters that are not allowed (200 at most).",
                 field="postal_address",
             )

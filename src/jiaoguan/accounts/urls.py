@@ -12,6 +12,7 @@ urlpatterns = [
     path("login/", views.login_view, name="login"),
     path("password-reset/", views.password_reset, name="password_reset"),
     path("password-reset/sms/", views.password_reset_sms, name="password_reset_sms"),
+    path("password/setup/<str:token>/", views.password_setup, name="password_setup"),
     path("logout/", views.logout_view, name="logout"),
     path("elder-mode/", views.elder_mode, name="elder_mode"),
     path("me/", views.me, name="me"),

@@ -24,7 +24,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from jiaoguan.core.access import Role, access_required, can, granted, menu_for, require
+from jiaoguan.core.access import Role, access_required, can, granted, require
+from jiaoguan.core.context_processors import staff_menu
+from jiaoguan.core.counters import counters_for
 from jiaoguan.core.divisions import DIVISIONS
 from jiaoguan.core.errors import DomainError, NotAllowed, Throttled
 from jiaoguan.core.identifiers import mask_id_number, mask_name, mask_phone
@@ -42,6 +44,7 @@ from .forms import (
     MemberForm,
     OrganisationForm,
     PasswordResetForm,
+    PasswordSetupForm,
     RecoverForm,
     RegisterForm,
     UpgradeForm,
@@ -211,17 +214,44 @@ def home(request: HttpRequest) -> HttpResponse:
     )
 
 
+# Every business the platform handles online has a page; a code in rules.ONLINE_HERE without one
+# would be a dead end (tests/accounts/test_availability.py checks this).
+PAGES_OF_ONLINE_BUSINESSES: frozenset[str] = CONTACT_BUSINESSES | frozenset(OWN_PAGES)
+
+
+def _business_lists(request: HttpRequest, area: str) -> dict[str, Any]:
+    """An area's businesses split into those online here (links) and those to do at a counter."""
+    businesses = [b for b in rules.BUSINESSES.values() if b.area == area]
+    online = [(b.code, _business_name(b)) for b in businesses if rules.business_online_here(b.code)]
+    offline = [(b.code, _business_name(b)) for b in businesses if not rules.business_online_here(b.code)]
+    return {"online": online, "offline": offline}
+
+
 def services_index(request: HttpRequest) -> HttpResponse:
     """Every service tile and every business, so nothing is hidden in elder-care mode."""
-    areas = []
-    for key, (title, area) in AREAS.items():
-        areas.append(
-            (key, title, [(b.code, _business_name(b)) for b in rules.BUSINESSES.values() if b.area == area])
-        )
-    violation = [(b.code, _business_name(b)) for b in rules.BUSINESSES.values() if b.area == "violation"]
-    return render(
-        request, "accounts/services.html", {"groups": TILE_GROUPS, "areas": areas, "violation": violation}
-    )
+    areas = [
+        (key, title, _business_lists(request, area))
+        for key, (title, area) in [("violation", (gettext_lazy("交通违法"), "violation")), *AREAS.items()]
+    ]
+    context = {
+        "groups": TILE_GROUPS,
+        "areas": areas,
+        "counters": counters_for(division=selectors.home_division(request.user)),
+    }
+    return render(request, "accounts/services.html", context)
+
+
+def _unavailable(
+    request: HttpRequest, *, title: Any, business_code: str = "", description: Any = "", note: str = ""
+) -> HttpResponse:
+    """A service that cannot be used online here: say so, and where it can be done instead."""
+    context = {
+        "title": title,
+        "description": description,
+        "note": note,
+        "counters": counters_for(division=selectors.home_division(request.user), business_code=business_code),
+    }
+    return render(request, "accounts/service.html", context)
 
 
 def service(request: HttpRequest, code: str) -> HttpResponse:
@@ -233,18 +263,28 @@ def service(request: HttpRequest, code: str) -> HttpResponse:
         return redirect(reverse("accidents:query"))
     if key in AREAS:
         title, area = AREAS[key]
-        businesses = [(b.code, _business_name(b)) for b in rules.BUSINESSES.values() if b.area == area]
-        return render(request, "accounts/service_area.html", {"title": title, "businesses": businesses})
+        context = {
+            "title": title,
+            **_business_lists(request, area),
+            "counters": counters_for(division=selectors.home_division(request.user)),
+        }
+        return render(request, "accounts/service_area.html", context)
     if key in FEATURES:
         title, description = FEATURES[key]
-        return render(request, "accounts/service.html", {"title": title, "description": description})
+        return _unavailable(request, title=title, description=description)
     if key not in rules.BUSINESSES:
         raise Http404(code)
+    business = rules.BUSINESSES[key]
     user = request.user
+    if not rules.business_online_here(key):
+        # Nobody can do it online yet, whatever their registration: no login, and no upgrade advice.
+        note = ""
+        if user.is_authenticated and can(user, "accounts.business.open"):
+            note = _who_for(user, key)
+        return _unavailable(request, title=_business_name(business), business_code=key, note=note)
     if not user.is_authenticated:
         return redirect_to_login(request.get_full_path())
     require(user, "accounts.business.open")
-    business = rules.BUSINESSES[key]
     organisation_kind = user.organisation.kind if user.organisation_id else ""  # type: ignore[union-attr]
     try:
         rules.check_business_allowed(
@@ -258,9 +298,23 @@ def service(request: HttpRequest, code: str) -> HttpResponse:
         return render(request, "accounts/service.html", context, status=error.status)
     if key in CONTACT_BUSINESSES:
         return redirect("accounts:contact")
-    if key in OWN_PAGES:
-        return redirect(OWN_PAGES[key].url)
-    return render(request, "accounts/service.html", {"title": _business_name(business), "business": business})
+    return redirect(OWN_PAGES[key].url)
+
+
+def _who_for(user: Any, key: str) -> str:
+    """Who may do a business done at a counter, when it is not the visitor (a hospital's exam)."""
+    organisation_kind = user.organisation.kind if user.organisation_id else ""
+    try:
+        rules.check_business_allowed(
+            business_code=key,
+            user_kind=user.kind,
+            level=user.registration_level,
+            organisation_kind=organisation_kind,
+        )
+    except NotAllowed as error:
+        if error.code in ("accounts.hospital_only", "accounts.car_dealer_only"):
+            return error.message
+    return ""
 
 
 @require_POST
@@ -317,9 +371,19 @@ def _send_code(request: HttpRequest, purpose: str) -> dict[str, Any]:
             mobile=request.POST.get("mobile", "")[:32], purpose=purpose, request=request
         )
     except DomainError as error:
-        return {"sms_error": error.message}
+        return {"sms_error": error.message, **_resend_wait(error)}
     minutes = int(rules.SMS_CODE_TTL.total_seconds() // 60)
-    return {"sms_sent": _("验证码已发送，%(minutes)d分钟内有效。") % {"minutes": minutes}}
+    return {
+        "sms_sent": _("验证码已发送，%(minutes)d分钟内有效。") % {"minutes": minutes},
+        "sms_wait": int(rules.SMS_MIN_GAP.total_seconds()),
+    }
+
+
+def _resend_wait(error: DomainError) -> dict[str, int]:
+    """A send refused as too soon counts down to when it will go (the button shows the wait)."""
+    if isinstance(error, Throttled) and error.code == "accounts.sms_too_soon":
+        return {"sms_wait": error.retry_after}
+    return {}
 
 
 @require_POST
@@ -395,14 +459,18 @@ def password_reset(request: HttpRequest) -> HttpResponse:
                 return redirect("accounts:login")
     else:
         form = PasswordResetForm(initial={"account": request.GET.get("account", "")[:150]})
-    return render(request, "accounts/password_reset.html", {"form": form})
+    context = {"form": form, "counters": counters_for(division=selectors.home_division(request.user))}
+    return render(request, "accounts/password_reset.html", context)
 
 
 @require_POST
 def password_reset_sms(request: HttpRequest) -> HttpResponse:
     """The "获取验证码" button of password recovery: the same words whatever was found."""
     form = PasswordResetForm(initial=initial_from_post(request.POST, PasswordResetForm))
-    context: dict[str, Any] = {"form": form}
+    context: dict[str, Any] = {
+        "form": form,
+        "counters": counters_for(division=selectors.home_division(request.user)),
+    }
     try:
         services.password_reset_request(
             username=request.POST.get("account", "")[:150],
@@ -411,9 +479,38 @@ def password_reset_sms(request: HttpRequest) -> HttpResponse:
         )
     except DomainError as error:
         context["sms_error"] = error.message
+        context.update(_resend_wait(error))
     else:
         context["sms_sent"] = services.password_reset_notice()
+        context["sms_wait"] = int(rules.SMS_MIN_GAP.total_seconds())
     return render(request, "accounts/password_reset.html", context)
+
+
+def password_setup(request: HttpRequest, token: str) -> HttpResponse:
+    """The texted link of counter registration: the citizen sets the first password (设置密码)."""
+    try:
+        link = services.password_link_find(token=token)
+    except DomainError as error:
+        return render(request, "accounts/password_setup.html", {"invalid": error.message}, status=404)
+    if request.method == "POST":
+        form = PasswordSetupForm(request.POST)
+        if form.is_valid():
+            user = submit_form(
+                form,
+                lambda: services.password_setup_complete(
+                    token=token, password=form.cleaned_data["password"], request=request
+                ),
+            )
+            if user is not None:
+                messages.success(request, _("登录密码已设置，请用证件号码和新密码登录。"))
+                return redirect("accounts:login")
+    else:
+        form = PasswordSetupForm()
+    context = {"form": form, "name": mask_name(link.user.first_name), "expires_at": link.expires_at}
+    response = render(request, "accounts/password_setup.html", context)
+    # The token in the address goes to no other site (the form posts back here, with its origin).
+    response["Referrer-Policy"] = "same-origin"
+    return response
 
 
 @require_POST
@@ -459,7 +556,7 @@ KIND_LABELS: dict[str, Promise] = {
 
 
 def _division_label(code: str) -> str:
-    return f"{DIVISIONS.get(code, '')} ({code})" if code else ""
+    return f"{DIVISIONS.get(code, '')}（{code}）" if code else ""
 
 
 def me(request: HttpRequest) -> HttpResponse:
@@ -471,13 +568,15 @@ def me(request: HttpRequest) -> HttpResponse:
     organisation = user.organisation
     access = [
         {
-            "at": entry.at,
-            "actor": entry.actor_label,
-            "role": ROLE_LABELS.get(entry.actor_role, entry.actor_role),
-            "action": ACTION_LABELS.get(entry.action, entry.action),
-            "summary": entry.summary,
+            "at": group.at,
+            "first_at": group.first_at,
+            "count": group.count,
+            "actor": group.actor,
+            "role": ROLE_LABELS.get(group.role, group.role),
+            "action": ACTION_LABELS.get(group.action, group.action),
+            "summary": group.summary,
         }
-        for entry in selectors.access_log_for(user=user)
+        for group in selectors.access_groups_for(user=user)
     ]
     profile = {
         "kind": KIND_LABELS.get(user.kind, user.kind),
@@ -489,7 +588,10 @@ def me(request: HttpRequest) -> HttpResponse:
         else (organisation.uscc if organisation else ""),
         "mobile": mask_phone(user.mobile) if user.mobile else "",
         "level": LEVEL_LABELS.get(user.registration_level, ""),
-        "online_level": user.kind == User.Kind.INDIVIDUAL and user.registration_level == User.Level.ONLINE,
+        # Upgrade advice only where upgrading makes something available online (issue 11, item 2).
+        "upgrade_unlocks": [_business_name(b) for b in rules.upgrade_unlocks()]
+        if user.kind == User.Kind.INDIVIDUAL and user.registration_level == User.Level.ONLINE
+        else [],
         "organisation_kind": ORGANISATION_KIND_LABELS.get(organisation.kind, "") if organisation else "",
         "role": ROLE_LABELS.get(user.staff_role, "") if user.staff_role else "",
         "jurisdiction": _division_label(user.jurisdiction),
@@ -539,16 +641,7 @@ def contact_sms(request: HttpRequest) -> HttpResponse:
 def counter(request: HttpRequest) -> HttpResponse:
     """The staff menu: a tile for every action of the table the role may use, nothing else."""
     user: User = request.user  # type: ignore[assignment]
-    english = _english()
-    menu = [
-        {
-            "url": reverse(a.menu.url_name),
-            "icon": a.menu.icon,
-            "label": a.menu.label_en if english else a.menu.label_zh,
-        }
-        for a in menu_for(user)
-        if a.menu is not None
-    ]
+    menu = staff_menu(user)
     context = {
         "role": ROLE_LABELS.get(user.staff_role, user.staff_role),
         "jurisdiction": _division_label(user.jurisdiction),
@@ -571,19 +664,23 @@ def counter_register(request: HttpRequest) -> HttpResponse:
                     id_number=data["id_number"],
                     name=data["name"],
                     mobile=data["mobile"],
-                    password=data["password"],
                     request=request,
                 )
             except DomainError as error:
                 add_domain_error(form, error)
             else:
+                hours = int(rules.PASSWORD_LINK_TTL.total_seconds() // 3600)
                 messages.success(
                     request,
-                    _("已完成窗口注册：%(name)s，证件号码 %(number)s，手机 %(mobile)s。")
+                    _(
+                        "已完成窗口注册：%(name)s，证件号码 %(number)s。设置登录密码的链接已发送到手机 "
+                        "%(mobile)s，请申请人在%(hours)d小时内打开链接自行设置密码。"
+                    )
                     % {
                         "name": mask_name(user.first_name),
                         "number": mask_id_number(user.username),
                         "mobile": mask_phone(user.mobile),
+                        "hours": hours,
                     },
                 )
                 return redirect("accounts:counter_register")

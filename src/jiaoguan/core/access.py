@@ -156,6 +156,16 @@ add(
     menu=_menu("admin:core_auditentry_changelist", "shield", "审计日志", "Audit trail", 80),
 )  # fmt: skip
 
+# The counters pages name where a business is done in person (issue 11): public facts every
+# clerk may look up, kept up to date by the administrator of the jurisdiction.
+add(
+    "core.service_counter.view", "查看业务窗口信息", "view service counters", _grant(JURISDICTION, CLERK, ADMIN),
+    menu=_menu("admin:core_servicecounter_changelist", "building", "业务窗口信息", "Service counters", 85),
+)  # fmt: skip
+add(
+    "core.service_counter.change", "维护业务窗口信息", "maintain service counters", {ADMIN: JURISDICTION},
+)  # fmt: skip
+
 # ---------------------------------------------------------------- accounts (U1-U5)
 
 add(
@@ -169,9 +179,9 @@ add(
     menu=_menu("accounts:counter_upgrade", "arrow-up", "互联网用户转窗口用户", "Upgrade online users", 11),
 )  # fmt: skip
 add(
-    "accounts.individual.recover", "办理窗口找回密码(变更预留手机号)", "recover accounts at the counter",
+    "accounts.individual.recover", "办理窗口找回密码（变更预留手机号）", "recover accounts at the counter",
     _grant(JURISDICTION, CLERK, ADMIN), requirement="U2",
-    menu=_menu("accounts:counter_recover", "licence", "找回密码(预留手机号)", "Account recovery", 14),
+    menu=_menu("accounts:counter_recover", "licence", "找回密码（预留手机号）", "Account recovery", 14),
 )  # fmt: skip
 add(
     "accounts.account.lookup", "在窗口查询用户", "look up accounts at the counter",
@@ -494,7 +504,7 @@ def _refusal(actor: Any, act: Action) -> NotAllowed | Unauthenticated:
 def _outside(act: Action, code: str) -> NotAllowed:
     return NotAllowed(
         "access.outside_jurisdiction",
-        f"该记录(行政区划 {code or '未填写'})不在您的辖区范围内，无权{act.zh}。",
+        f"该记录（行政区划 {code or '未填写'}）不在您的辖区范围内，无权{act.zh}。",
         f"This record (division {code or 'none'}) is outside your jurisdiction; you may not {act.en} there.",
         detail={"action": act.name, "division": code},
     )

@@ -9,15 +9,20 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.apps import apps
 from django.contrib import admin
+from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
 from .access import ROLE_WORDS, Role, allowed, can, division_prefix_for
 from .audit import audit_record
-from .models import AuditEntry
+from .counters import BUSINESS_CODES
+from .divisions import DIVISIONS, validate_division
+from .errors import DomainError
+from .models import AuditEntry, ServiceCounter
 
 
 class AccessAdmin(admin.ModelAdmin):
@@ -164,7 +169,7 @@ class AuditEntryAdmin(AccessAdmin):
         "reason",
     ]
     list_filter = ["action", RoleFilter, RecordTypeFilter]
-    search_help_text = "按证件号码(完整)、号牌号码、工作人员账号或记录编号查找 · ID number, plate, staff account or record id"
+    search_help_text = "按证件号码（完整）、号牌号码、工作人员账号或记录编号查找 · ID number, plate, staff account or record id"
     search_fields = ["actor_label", "=subject_id", "summary"]
     date_hierarchy = "at"
     show_full_result_count = False
@@ -179,7 +184,7 @@ class AuditEntryAdmin(AccessAdmin):
             return queryset.filter(subjects), False
         return super().get_search_results(request, queryset, term)
 
-    @admin.display(description="时间(北京时间) time (Asia/Shanghai)", ordering="at")
+    @admin.display(description="时间（北京时间） time (Asia/Shanghai)", ordering="at")
     def local_time(self, obj: AuditEntry) -> str:
         return f"{timezone.localtime(obj.at):%Y-%m-%d %H:%M:%S}"
 
@@ -193,3 +198,74 @@ class AuditEntryAdmin(AccessAdmin):
 
     def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return can(request.user, self.view_action)
+
+
+class ServiceCounterForm(forms.ModelForm):
+    """A counter's division must be a listed one inside the editor's jurisdiction."""
+
+    actor: Any = None
+
+    class Meta:
+        model = ServiceCounter
+        fields = ["name", "division", "address", "hours", "phone", "businesses", "active"]
+
+    def clean_division(self) -> str:
+        value = (self.cleaned_data.get("division") or "").strip()
+        try:
+            code = validate_division(value)
+        except DomainError as error:
+            raise forms.ValidationError(f"{error.message_zh} {error.message_en}") from error
+        if not allowed(self.actor, "core.service_counter.change", division=code):
+            raise forms.ValidationError(
+                "该行政区划不在您的辖区范围内。 This division is outside your jurisdiction."
+            )
+        return code
+
+    def clean_businesses(self) -> str:
+        value = " ".join((self.cleaned_data.get("businesses") or "").upper().replace(",", " ").split())
+        if value and not BUSINESS_CODES.match(value):
+            raise forms.ValidationError(
+                "请填写以空格分隔的业务代码，如 B1 B8；留空表示全部业务。 "
+                "Enter business codes separated by spaces, e.g. B1 B8; leave empty for every business."
+            )
+        return value
+
+
+@admin.register(ServiceCounter)
+class ServiceCounterAdmin(AccessAdmin):
+    """Service counters (业务窗口): the addresses and hours pages give where a business is not online."""
+
+    view_action = "core.service_counter.view"
+    add_action = "core.service_counter.change"
+    change_action = "core.service_counter.change"
+    audit_on_open = False  # public facts, no personal data
+    form = ServiceCounterForm
+    list_display = ["name", "division_words", "address", "hours", "phone", "businesses", "active"]
+    list_filter = ["active"]
+    search_fields = ["name", "address"]
+
+    @admin.display(description="行政区划 division", ordering="division")
+    def division_words(self, obj: ServiceCounter) -> str:
+        return f"{DIVISIONS.get(obj.division, '')}（{obj.division}）"
+
+    def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
+        form = super().get_form(request, obj, change=change, **kwargs)
+        # A form class per request, so the editor it checks against is never another request's.
+        return type(form.__name__, (form,), {"actor": request.user})
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        """Saved and audited together: who changed the address or hours people are sent to."""
+        with transaction.atomic():
+            super().save_model(request, obj, form, change)
+            changed = ", ".join(form.changed_data) if change else ""
+            audit_record(
+                actor=request.user,
+                action="change" if change else "create",
+                subject=obj,
+                summary=(
+                    f"修改业务窗口：{obj.name}（{changed}） service counter changed"
+                    if change
+                    else f"新增业务窗口：{obj.name} service counter added"
+                ),
+                request=request,
+            )

@@ -86,7 +86,7 @@ class SessionUser:
         if request.method not in SAFE_METHODS and check_csrf(request) is not None:
             raise NotAllowed(
                 "auth.csrf_failed",
-                "请求缺少有效的安全校验(CSRF)令牌,已拒绝。请刷新页面后重试。",
+                "请求缺少有效的安全校验（CSRF）令牌，已拒绝。请刷新页面后重试。",
                 "The request lacks a valid CSRF token and was refused; reload the page and try again.",
             )
         return user
@@ -148,7 +148,7 @@ def install_error_handlers(api: NinjaAPI) -> None:
             {
                 "code": code,
                 "message": _bilingual(
-                    request, "请求无法处理:格式不正确。", "The request could not be processed."
+                    request, "请求无法处理：格式不正确。", "The request could not be processed."
                 ),
                 "detail": {"reason": str(exc)[:200]},
             },
@@ -158,7 +158,7 @@ def install_error_handlers(api: NinjaAPI) -> None:
     def too_large(request: HttpRequest, exc: RequestDataTooBig) -> HttpResponse:
         error = TooLarge(
             "request.too_large",
-            f"请求内容过大(最多 {settings.DATA_UPLOAD_MAX_MEMORY_SIZE // 1024} KB)。",
+            f"请求内容过大（最多 {settings.DATA_UPLOAD_MAX_MEMORY_SIZE // 1024} KB）。",
             f"The request body is too large (at most {settings.DATA_UPLOAD_MAX_MEMORY_SIZE // 1024} KB).",
             detail={"max_bytes": settings.DATA_UPLOAD_MAX_MEMORY_SIZE},
         )

@@ -6,9 +6,33 @@ from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest
+from django.urls import NoReverseMatch, reverse
+from django.utils import translation
 
-from .access import can
+from .access import can, menu_for
 from .divisions import division_name
+
+
+def staff_menu(user: Any, path: str = "") -> list[dict[str, Any]]:
+    """The staff menu of the access table as links: only what the role may open (issue 11)."""
+    english = (translation.get_language() or "").lower().startswith("en")
+    entries = []
+    for act in menu_for(user):
+        if act.menu is None:
+            continue
+        try:
+            url = reverse(act.menu.url_name)
+        except NoReverseMatch:  # an app that is not installed offers nothing
+            continue
+        entries.append(
+            {
+                "url": url,
+                "icon": act.menu.icon,
+                "label": act.menu.label_en if english else act.menu.label_zh,
+                "current": bool(path) and path.startswith(url) and url != "/",
+            }
+        )
+    return entries
 
 
 def platform(request: HttpRequest) -> dict[str, Any]:
@@ -16,12 +40,15 @@ def platform(request: HttpRequest) -> dict[str, Any]:
         office = division_name(settings.JIAOGUAN_JURISDICTION)
     except Exception:
         office = settings.JIAOGUAN_JURISDICTION
+    user = getattr(request, "user", None)
+    can_counter = can(user, "core.counter.enter")
     return {
         "DEMO_MODE": settings.DEMO_MODE,
         "OFFICE_NAME": office,
         "PLATE_PREFIX": settings.JIAOGUAN_PLATE_PREFIX,
         "ELDER_MODE": request.COOKIES.get("elder_mode") == "1",
         # The header and footer links come from the access table, like the menus.
-        "CAN_COUNTER": can(getattr(request, "user", None), "core.counter.enter"),
-        "CAN_BACK_OFFICE": can(getattr(request, "user", None), "core.back_office.enter"),
+        "CAN_COUNTER": can_counter,
+        "CAN_BACK_OFFICE": can(user, "core.back_office.enter"),
+        "STAFF_MENU": staff_menu(user, request.path) if can_counter else [],
     }

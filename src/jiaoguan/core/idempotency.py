@@ -38,7 +38,7 @@ def idempotent_call(
     if len(key) > MAX_KEY_LENGTH:
         raise ValidationFailed(
             "core.idempotency_key_too_long",
-            "Idempotency-Key 过长(最多128个字符)。",
+            "Idempotency-Key 过长（最多128个字符）。",
             "The Idempotency-Key header is too long (at most 128 characters).",
         )
     request_hash = _hash_body(body)
@@ -81,7 +81,7 @@ def _replay(record: IdempotencyRecord, request_hash: str) -> tuple[int, Any]:
     if record.status_code is None:
         raise Conflict(
             "core.idempotency_in_progress",
-            "相同请求正在处理中,请稍后重试。",
+            "相同请求正在处理中，请稍后重试。",
             "The same request is still being processed; try again shortly.",
         )
     return record.status_code, record.response

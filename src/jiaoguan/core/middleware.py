@@ -94,7 +94,7 @@ class RequestIdMiddleware:
 
 
 _API_FALLBACK_ERRORS: dict[int, tuple[str, str, str]] = {
-    400: ("request.malformed", "请求无法处理:格式不正确。", "The request could not be processed."),
+    400: ("request.malformed", "请求无法处理：格式不正确。", "The request could not be processed."),
     403: ("forbidden", "无权访问。", "Access denied."),
     404: ("not_found", "没有找到所请求的接口或记录。", "No such endpoint or record."),
     405: ("method_not_allowed", "该接口不支持此请求方法。", "This endpoint does not support that method."),

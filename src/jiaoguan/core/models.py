@@ -127,3 +127,59 @@ class NamedLock(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class ServiceCounter(models.Model):
+    """A place where businesses are handled in person (业务窗口/服务网点), kept up to date by staff.
+
+    Pages that cannot offer a business online say which of these to go to instead, so the
+    address and hours a citizen reads are the ones staff maintain, not text in a template.
+    """
+
+    name = models.CharField("名称 name", max_length=100)
+    division = models.CharField(
+        "行政区划 division", max_length=6, db_comment="GB/T 2260 code of the place it serves"
+    )
+    address = models.CharField("地址 address", max_length=200)
+    hours = models.CharField(
+        "办公时间 opening hours",
+        max_length=200,
+        db_comment="in words, as shown to the public, e.g. 周一至周五 8:30–12:00，14:30–17:30",
+    )
+    phone = models.CharField("咨询电话 phone", max_length=32, blank=True)
+    businesses = models.CharField(
+        "可办业务 businesses",
+        max_length=200,
+        blank=True,
+        help_text="业务代码，以空格分隔，如 B1 B8；留空表示全部业务。 "
+        "Business codes separated by spaces; empty for every business.",
+        db_comment="space-separated business codes (B1 B8); empty means every business",
+    )
+    active = models.BooleanField("启用 active", default=True)
+    updated_at = models.DateTimeField("更新时间 updated at", auto_now=True)
+
+    class Meta:
+        ordering = ["division", "name", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(division__regex=r"^[0-9]{6}$"), name="service_counter_division_code"
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(name="") & ~models.Q(address="") & ~models.Q(hours=""),
+                name="service_counter_has_name_address_hours",
+            ),
+        ]
+        verbose_name = "业务窗口 service counter"
+        verbose_name_plural = "业务窗口 service counters"
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def business_codes(self) -> frozenset[str]:
+        return frozenset(self.businesses.upper().split())
+
+    def handles(self, business_code: str) -> bool:
+        """Whether the counter handles the business: every one when none are listed."""
+        codes = self.business_codes
+        return not codes or business_code.upper() in codes

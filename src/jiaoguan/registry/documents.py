@@ -41,7 +41,7 @@ def normalise_document_number(doc_type: str, number: str) -> str:
     if doc_type not in IdDocumentType.values:
         raise ValidationFailed(
             "identity.document_type_unknown",
-            "不支持的身份证明类型,请从列表中选择。",
+            "不支持的身份证明类型，请从列表中选择。",
             "Unknown identity document type; choose one from the list.",
             field="id_type",
         )
@@ -51,7 +51,7 @@ def normalise_document_number(doc_type: str, number: str) -> str:
     if not _DOCUMENT_PATTERNS[doc_type].match(cleaned):
         raise ValidationFailed(
             "identity.document_number_format",
-            "证件号码格式不正确,请按证件上的号码填写(字母和数字)。",
+            "证件号码格式不正确，请按证件上的号码填写（字母和数字）。",
             "The document number is not in the expected format; enter it exactly as printed (letters and digits).",
             field="id_number",
         )

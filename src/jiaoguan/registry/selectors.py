@@ -359,7 +359,7 @@ def licence_status(licence: DrivingLicence, *, today: date) -> LicenceStatus:
         alerts.append(Alert("red", "review_overdue", "逾期未审验", "Review overdue"))
     if "R" in codes:
         alerts.append(
-            Alert("red", "cancelled_recoverable", "驾驶证已注销(可恢复)", "Licence cancelled (recoverable)")
+            Alert("red", "cancelled_recoverable", "驾驶证已注销（可恢复）", "Licence cancelled (recoverable)")
         )
     if problems:
         alerts.append(_record_problem(problems))

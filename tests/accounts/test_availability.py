@@ -1,0 +1,78 @@
+"""Which businesses are online here, and advice that is true (issue 11, item 2; U5)."""
+
+from __future__ import annotations
+
+import pytest
+
+from jiaoguan.accounts import rules, views
+from jiaoguan.core.errors import NotAllowed
+
+
+def test_only_businesses_with_a_page_are_online_here():
+    assert rules.business_online_here("B5") and rules.business_online_here("B16")
+    assert not rules.business_online_here("B8")  # announced as live by the seed, no page yet
+    assert not rules.business_online_here("B22")  # a next-step business of the seed
+    assert not rules.business_online_here("B99")
+    # Every business said to be online leads to a page: none is a dead end.
+    assert rules.ONLINE_HERE <= views.PAGES_OF_ONLINE_BUSINESSES
+
+
+def test_upgrade_is_advice_only_when_it_opens_something_online():
+    assert rules.upgrade_unlocks() == []
+    unlocked = rules.upgrade_unlocks(online_here=rules.ONLINE_HERE | {"B8", "B22"})
+    # B22 needs only an online account and is not live: upgrading opens B8 alone.
+    assert [b.code for b in unlocked] == ["B8"]
+
+
+def test_the_upgrade_refusal_still_names_the_upgrade_for_a_business_that_would_open():
+    with pytest.raises(NotAllowed) as refusal:
+        rules.check_business_allowed(business_code="B8", user_kind="individual", level="online")
+    assert refusal.value.detail == {"business": "B8", "upgrade": "counter"}
+    assert "互联网用户转窗口用户注册" in refusal.value.message_zh
+
+
+@pytest.mark.django_db
+def test_me_offers_the_upgrade_when_it_would_open_a_business(client, make_person, monkeypatch):
+    from jiaoguan.accounts.models import User
+
+    person = make_person()
+    user = User.objects.create_user(
+        username=person.id_number, password="x-Unused-9", person=person, registration_level="online"
+    )
+    client.force_login(user)
+    assert "如何升级为窗口注册用户" not in client.get("/me/").content.decode()
+    monkeypatch.setattr(rules, "upgrade_unlocks", lambda: [rules.BUSINESSES["B8"]])
+    page = client.get("/me/").content.decode()
+    assert "如何升级为窗口注册用户" in page and "期满换领驾驶证" in page
+
+
+# ---------------------------------------------------------------- who accessed my data, grouped
+
+
+def _view(seconds: int, actor: str = "clerk-a", record: str = "registry.person#1", action: str = "view"):
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    base = datetime(2026, 3, 2, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+    return rules.AccessView(
+        at=base + timedelta(seconds=seconds), actor=actor, role="counter_clerk", action=action,
+        record=record, summary="窗口查询",
+    )  # fmt: skip
+
+
+def test_repeated_views_within_a_minute_are_one_line_with_a_count():
+    views = [_view(0), _view(20), _view(50), _view(70), _view(30, actor="clerk-b"), _view(40, record="x#2")]
+    groups = rules.group_access_views(views)
+    assert [(g.actor, g.count) for g in groups] == [
+        ("clerk-a", 3),  # 70, 50, 20: within a minute of the newest (70)
+        ("clerk-a", 1),  # another record
+        ("clerk-b", 1),
+        ("clerk-a", 1),  # 0: more than a minute before 70 starts a line of its own
+    ]
+    first = groups[0]
+    assert first.at == _view(70).at and first.first_at == _view(20).at
+
+
+def test_a_change_is_not_merged_into_views():
+    groups = rules.group_access_views([_view(0), _view(10, action="change")])
+    assert len(groups) == 2
