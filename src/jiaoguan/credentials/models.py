@@ -184,6 +184,19 @@ class LicenceApplication(models.Model):
     )
     photo = models.BinaryField("照片 photo", db_comment="applicant photo (JPEG/PNG); personal data")
     photo_type = models.CharField("照片格式 photo type", max_length=16)
+    card_photo = models.BinaryField(
+        "证照照片 licence photo",
+        null=True,
+        blank=True,
+        db_comment="the photo in the fixed e-licence form (PNG 240x300); personal data",
+    )
+    photo_digest = models.CharField(
+        "照片摘要 photo digest",
+        max_length=32,
+        blank=True,
+        db_index=True,
+        db_comment="hex digest of card_photo's pixels, signed into the e-licence (photos.photo_digest)",
+    )
     state = models.CharField("状态 state", max_length=12, choices=State.choices, default=State.SUBMITTED)
     submitted_at = models.DateTimeField("提交时间 submitted at", auto_now_add=True)
     reviewed_by = models.ForeignKey(

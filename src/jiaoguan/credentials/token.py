@@ -112,6 +112,9 @@ DRIVING_LICENCE = register_schema(
             "first_issued": 7,
             "remarks": 8,  # list of short remark strings (D4)
             "office": 9,
+            # Digest of the approved photo (photos.photo_digest), 16 bytes; tokens issued
+            # before it existed have none and still verify (the photo is then not comparable offline).
+            "photo": 10,
         },
     )
 )
