@@ -347,3 +347,16 @@ def verify_offline(text: str, *, trust: dict[bytes, PublicKey], status_list: str
         return _lookup(loaded, decoded.schema.prefix, decoded.index)
 
     return verdict_for(text, keys=trust.get, status_of=status_of, now=now)
+
+
+def photo_matches(verdict: Verdict, shown_digest: bytes | None) -> bool | None:
+    """Whether a photo the holder shows is the one signed into a passing e-licence (D1).
+
+    True or False when the token signs a photo digest and a photo was shown; None when there
+    is nothing to compare: no photo shown, a verdict that did not pass, or a token issued before
+    photo digests were signed (it stays valid; the photo simply cannot be compared offline).
+    """
+    signed = str((verdict.subject or {}).get("photo", ""))
+    if shown_digest is None or not verdict.valid or not signed:
+        return None
+    return shown_digest.hex() == signed

@@ -41,7 +41,7 @@ from . import render as qr_render
 from .forms import ExemptApplyForm, LicencePhotoForm, PhotoReviewForm, PlateLookupForm, VerifyForm
 from .models import Credential, LicenceApplication, PaperMarkRequest
 from .token import REMARKS, SCHEMAS, DisplayMode, int_date
-from .verify import UNREADABLE_REASONS, Verdict
+from .verify import UNREADABLE_REASONS, Verdict, photo_matches
 
 logger = logging.getLogger(__name__)
 
@@ -852,10 +852,10 @@ def _photo_comparison(verdict: Verdict, shown: bytes | None) -> dict[str, Any] |
     """Whether the photo in an uploaded offline card is the one signed in its QR (D1, E4)."""
     if shown is None or not verdict.valid or verdict.kind != DL1:
         return None
-    signed = str((verdict.subject or {}).get("photo", ""))
-    if not signed:
+    matches = photo_matches(verdict, shown)
+    if matches is None:
         return {"ok": None, "text": _("该凭证签发时未记录照片摘要，无法比对照片。")}
-    if shown.hex() == signed:
+    if matches:
         return {"ok": True, "text": _("离线凭证中的照片与二维码签名中的照片一致。")}
     return {"ok": False, "text": _("离线凭证中的照片与二维码签名中的照片不一致，照片可能已被替换。")}
 
@@ -911,6 +911,15 @@ def _verdict_view(verdict: Verdict, *, shown_photo: bytes | None = None) -> dict
             (gettext_lazy("备注"), "、".join(_remark_texts(subject.get("remarks"))) or _("无")),
         ]
     rows = [(label, value) for label, value in rows if value]
+    photo_check = _photo_comparison(verdict, shown_photo)
+    if photo_check is not None and photo_check["ok"] is False:
+        # Signed and valid, but the card's picture is not the one signed: not green.
+        return {
+            **_verdict_view(Verdict(False, "photo_mismatch", photo_check["text"], photo_check["text"])),
+            "answer": _words("照片不符", "Photo does not match"),
+            "message": photo_check["text"],
+            "photo_check": photo_check,
+        }
     checked = _moment(verdict.checked_at)
     if checked is not None:
         rows.append((_words("首次核验时间", "First checked at"), checked.strftime("%Y-%m-%d %H:%M:%S")))
@@ -928,7 +937,7 @@ def _verdict_view(verdict: Verdict, *, shown_photo: bytes | None = None) -> dict
         "reason": verdict.reason,
         "unreadable": False,
         "holder": verdict.holder if verdict.valid and verdict.holder else None,
-        "photo_check": _photo_comparison(verdict, shown_photo),
+        "photo_check": photo_check,
         "is_licence": verdict.kind == DL1,
     }
 
