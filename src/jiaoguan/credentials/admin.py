@@ -183,7 +183,7 @@ class CredentialAdmin(AccessAdmin):
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
-            "title": "撤销电子凭证 Revoke an electronic credential",
+            "title": "确认撤销电子凭证 Confirm revoking an electronic credential",
             "credential": credential,
             "subject": self.subject(credential),
             "facts": [

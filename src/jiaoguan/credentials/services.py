@@ -742,6 +742,8 @@ def _person_of(credential: Credential) -> int | None:
     return None
 
 
+# The confirmation pattern of every irreversible staff action: a reason of at least 4 characters.
+REVOKE_REASON_MIN = 4
 REVOKE_REASON_MAX = 100
 
 
@@ -755,11 +757,11 @@ def credential_revoke(*, actor: Any, credential_id: int, reason: str, request: A
     """
     require(actor, CREDENTIAL_REVOKE)
     reason = " ".join((reason or "").split())
-    if not 2 <= len(reason) <= REVOKE_REASON_MAX:
+    if not REVOKE_REASON_MIN <= len(reason) <= REVOKE_REASON_MAX:
         raise ValidationFailed(
             "credentials.revoke_reason",
-            f"请填写撤销原因（2到{REVOKE_REASON_MAX}字），例如“手机遗失”“驾驶证已被吊销”。",
-            f"Give the reason for revoking (2 to {REVOKE_REASON_MAX} characters).",
+            f"请填写撤销原因（{REVOKE_REASON_MIN}到{REVOKE_REASON_MAX}字），例如“手机遗失”“驾驶证已被吊销”。",
+            f"Give the reason for revoking ({REVOKE_REASON_MIN} to {REVOKE_REASON_MAX} characters).",
             field="reason",
         )
     found = (
