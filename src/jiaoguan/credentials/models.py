@@ -180,7 +180,13 @@ class LicenceApplication(models.Model):
         verbose_name="驾驶证 driving licence",
     )
     applicant = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name="申请人 applicant"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name="申请人 applicant",
+        db_comment="empty for a photo brought in already approved (services.licence_photo_import)",
     )
     photo = models.BinaryField("照片 photo", db_comment="applicant photo (JPEG/PNG); personal data")
     photo_type = models.CharField("照片格式 photo type", max_length=16)

@@ -566,6 +566,32 @@ def licence_application_review(
     return application
 
 
+def licence_photo_import(*, licence_id: int, photo: bytes, note: str) -> Credential:
+    """Bring in an already approved photo for a licence and issue its e-licence with it (D1).
+
+    For photos approved outside the counter queue (the demo data, a move from another system):
+    an approved application without a reviewer, with ``note`` saying where it came from. The
+    current e-licence, if any, is superseded by one that signs the photo's digest.
+    """
+    fixed = photos.card_photo(photo)
+    with transaction.atomic():
+        licence = DrivingLicence.objects.select_for_update().select_related("holder").get(pk=licence_id)
+        application = LicenceApplication.objects.create(
+            licence=licence,
+            applicant_id=None,
+            photo=photo,
+            photo_type="png" if photo[:4] == b"\x89PNG" else "jpeg",
+            card_photo=fixed,
+            photo_digest=photos.photo_digest(fixed).hex(),
+            state=LicenceApplication.State.APPROVED,
+            reviewed_at=timezone.now(),
+            review_note=note[:200],
+        )
+        application.credential = licence_credential_issue(licence_id=licence.pk, event="photo_import")
+        application.save(update_fields=["credential"])
+    return application.credential
+
+
 # ---------------------------------------------------------------- status
 
 
