@@ -15,7 +15,9 @@ from jiaoguan.registry.portraits import placeholder_portrait
 pytestmark = pytest.mark.django_db
 
 
-def test_an_existing_e_licence_gets_an_approved_photo_and_the_holder_an_archive_photo(make_person, make_licence):
+def test_an_existing_e_licence_gets_an_approved_photo_and_the_holder_an_archive_photo(
+    make_person, make_licence
+):
     holder = make_person(name="赵敏")
     licence = make_licence(holder=holder, term="long")
     before = services.licence_credential_issue(licence_id=licence.pk, event="test")
@@ -38,9 +40,7 @@ def test_demo_logins_give_the_counter_citizen_an_e_licence_with_a_photo():
     today = timezone.localdate()
     generate_demo(persons=40, seed=5, today=today)
     ensure_demo_logins(today=today, password="Tianzhong-Demo-2026")
-    with_photo = [
-        c for c in Credential.objects.filter(kind="DL1", status="valid") if c.data.get("photo")
-    ]
+    with_photo = [c for c in Credential.objects.filter(kind="DL1", status="valid") if c.data.get("photo")]
     assert with_photo, "no demo e-licence with a photo"
     assert all(ArchivePhoto.objects.filter(person=c.licence.holder).exists() for c in with_photo)
     first = sorted(ArchivePhoto.objects.values_list("person_id", "sha256"))

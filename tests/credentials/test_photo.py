@@ -20,7 +20,7 @@ from jiaoguan.accounts.models import User
 from jiaoguan.core.identifiers import mask_name
 from jiaoguan.core.models import AuditEntry
 from jiaoguan.credentials import keys, photos, render, services
-from jiaoguan.credentials.models import Credential, LicenceApplication
+from jiaoguan.credentials.models import LicenceApplication
 from jiaoguan.credentials.token import DisplayMode
 from jiaoguan.credentials.verify import parse_trust_list, photo_matches, trust_list_json, verify_offline
 from jiaoguan.registry.portraits import PORTRAIT_SIZE, placeholder_portrait
@@ -138,7 +138,11 @@ def approved(licence, holder_user, clerk) -> LicenceApplication:
 class TestSignedDigest:
     def test_the_approved_photo_digest_is_signed_and_the_qr_still_fits_version_10(self, approved):
         credential = approved.credential
-        assert credential.data["photo"] == approved.photo_digest == photos.photo_digest(approved.card_photo).hex()
+        assert (
+            credential.data["photo"]
+            == approved.photo_digest
+            == photos.photo_digest(approved.card_photo).hex()
+        )
         for mode in (DisplayMode.ONLINE, DisplayMode.OFFLINE, DisplayMode.PRINTED):
             text, _expires = services.credential_token(credential=credential, mode=mode)
             assert segno.make(text, error="m", boost_error=False).version <= 10, len(text)
@@ -156,9 +160,13 @@ class TestSignedDigest:
         assert photo_matches(verdict, photos.photo_digest(photos.card_photo(picture()))) is None
 
     def test_a_new_approved_photo_reissues_the_licence(self, approved, holder_user, clerk):
-        application = services.licence_application_submit(actor=holder_user, photo=picture(colour=(90, 120, 200)))
+        application = services.licence_application_submit(
+            actor=holder_user, photo=picture(colour=(90, 120, 200))
+        )
         # one current credential per licence: a new application needs the old one to end first
-        services.credential_revoke(actor=_revoker(clerk), credential_id=approved.credential.pk, reason="换新照片")
+        services.credential_revoke(
+            actor=_revoker(clerk), credential_id=approved.credential.pk, reason="换新照片"
+        )
         services.licence_application_review(actor=clerk, application_id=application.pk, approve=True)
         application.refresh_from_db()
         assert application.credential.data["photo"] == application.photo_digest != approved.photo_digest
@@ -171,7 +179,9 @@ def _revoker(clerk):
         return clerk
     from jiaoguan.accounts.services import staff_create
 
-    return staff_create(username="head-411700", password="Counter#2026x", role="administrator", jurisdiction="411700")
+    return staff_create(
+        username="head-411700", password="Counter#2026x", role="administrator", jurisdiction="411700"
+    )
 
 
 @pytest.mark.django_db
@@ -187,7 +197,9 @@ class TestCheckerSeesHolderOnlyAfterPassing:
 
     def test_failing_verification_gives_neither_name_nor_photo(self, approved, clerk):
         text, _expires = services.credential_token(credential=approved.credential, mode=DisplayMode.OFFLINE)
-        services.credential_revoke(actor=_revoker(clerk), credential_id=approved.credential.pk, reason="手机遗失")
+        services.credential_revoke(
+            actor=_revoker(clerk), credential_id=approved.credential.pk, reason="手机遗失"
+        )
         verdict = services.credential_verify(text=text)
         assert not verdict.valid and verdict.holder == {}
         assert verdict.as_dict()["holder"] is None
@@ -214,24 +226,34 @@ class TestCheckerSeesHolderOnlyAfterPassing:
         monkeypatch.setattr(services, "PHOTO_TICKET_SECONDS", -1)  # as once the minutes have passed
         assert client.get(url).status_code == 404
         monkeypatch.undo()
-        services.credential_revoke(actor=_revoker(clerk), credential_id=approved.credential.pk, reason="手机遗失")
+        services.credential_revoke(
+            actor=_revoker(clerk), credential_id=approved.credential.pk, reason="手机遗失"
+        )
         assert client.get(url).status_code == 404
 
     def test_verify_page_shows_photo_and_name_on_pass_only(self, client, approved, clerk):
         text, _expires = services.credential_token(credential=approved.credential, mode=DisplayMode.OFFLINE)
         page = client.post("/verify/", {"text": text}).content.decode()
         assert "欧阳振华" in page and "/verify/photo/" in page and 'id="verify-holder"' in page
-        services.credential_revoke(actor=_revoker(clerk), credential_id=approved.credential.pk, reason="手机遗失")
+        services.credential_revoke(
+            actor=_revoker(clerk), credential_id=approved.credential.pk, reason="手机遗失"
+        )
         refused = text_of(client.post("/verify/", {"text": text}))
         assert "欧阳振华" not in refused and "/verify/photo/" not in refused
         assert "照片与姓名仅在验证通过后显示" in refused
 
     def test_api_answers_holder_on_pass_and_null_on_failure(self, client, approved):
         text, _expires = services.credential_token(credential=approved.credential, mode=DisplayMode.OFFLINE)
-        body = client.post("/api/v1/credentials/verify", {"text": text}, content_type="application/json").json()
+        body = client.post(
+            "/api/v1/credentials/verify", {"text": text}, content_type="application/json"
+        ).json()
         assert body["valid"] and body["holder"]["name"] == "欧阳振华"
-        assert body["holder"]["photo_url"].startswith("http") and "/verify/photo/" in body["holder"]["photo_url"]
-        failed = client.post("/api/v1/credentials/verify", {"text": "DL1:NOTATOKEN"}, content_type="application/json")
+        assert (
+            body["holder"]["photo_url"].startswith("http") and "/verify/photo/" in body["holder"]["photo_url"]
+        )
+        failed = client.post(
+            "/api/v1/credentials/verify", {"text": "DL1:NOTATOKEN"}, content_type="application/json"
+        )
         assert failed.json()["holder"] is None and failed.json()["checks"] == []
 
 
@@ -252,7 +274,9 @@ class TestHolderDisplay:
         client.force_login(citizen(make_person(name="李四")))
         assert client.get(f"/credentials/{approved.credential.public_id}/photo.png").status_code == 404
 
-    def test_printed_licence_has_the_photo_the_full_name_and_embedded_fonts(self, client, approved, holder_user):
+    def test_printed_licence_has_the_photo_the_full_name_and_embedded_fonts(
+        self, client, approved, holder_user
+    ):
         client.force_login(holder_user)
         response = client.get(f"/credentials/{approved.credential.public_id}/print.pdf")
         reader = pypdf.PdfReader(io.BytesIO(response.content))
@@ -270,7 +294,9 @@ class TestHolderDisplay:
                 descendant = font["/DescendantFonts"][0].get_object() if "/DescendantFonts" in font else font
                 assert "/FontFile2" in descendant["/FontDescriptor"].get_object(), font["/BaseFont"]
 
-    def test_offline_card_compares_offline_and_a_swapped_photo_does_not(self, client, approved, holder_user, tmp_path):
+    def test_offline_card_compares_offline_and_a_swapped_photo_does_not(
+        self, client, approved, holder_user, tmp_path
+    ):
         client.force_login(holder_user)
         card = client.get(f"/credentials/{approved.credential.public_id}/offline.png").content
         token = render.decode_qr_image(card)[0]
@@ -279,24 +305,32 @@ class TestHolderDisplay:
         assert verdict.valid and verdict.holder == {}  # offline: no name, no photo, only the digest
         assert photo_matches(verdict, photos.digest_in_image(card)) is True
         swapped = Image.open(io.BytesIO(card)).convert("RGB")
-        swapped.paste((0, 0, 0), (photos.CARD_PHOTO_ORIGIN[0] + 10, photos.CARD_PHOTO_ORIGIN[1] + 10, 120, 160))
+        swapped.paste(
+            (0, 0, 0), (photos.CARD_PHOTO_ORIGIN[0] + 10, photos.CARD_PHOTO_ORIGIN[1] + 10, 120, 160)
+        )
         out = io.BytesIO()
         swapped.save(out, format="PNG")
         assert photo_matches(verdict, photos.digest_in_image(out.getvalue())) is False
         # The web verifier compares an uploaded card too, and a swapped photo is not green.
         from django.core.files.uploadedfile import SimpleUploadedFile
 
-        page = text_of(client.post("/verify/", {"photo": SimpleUploadedFile("c.png", out.getvalue(), "image/png")}))
+        page = text_of(
+            client.post("/verify/", {"photo": SimpleUploadedFile("c.png", out.getvalue(), "image/png")})
+        )
         assert "verdict-invalid" in page and "照片不符" in page
 
     def test_offline_command_compares_the_card_photo(self, client, approved, holder_user, tmp_path):
         client.force_login(holder_user)
-        (tmp_path / "card.png").write_bytes(client.get(f"/credentials/{approved.credential.public_id}/offline.png").content)
+        (tmp_path / "card.png").write_bytes(
+            client.get(f"/credentials/{approved.credential.public_id}/offline.png").content
+        )
         (tmp_path / "keys.json").write_text(trust_list_json(keys.trust_list()), encoding="utf-8")
         (tmp_path / "status.txt").write_text(services.status_list_token(), encoding="utf-8")
         run = [sys.executable, "-m", "jiaoguan.cli", "verify", str(tmp_path / "card.png"),
                "--keys", str(tmp_path / "keys.json"), "--status", str(tmp_path / "status.txt"), "--json"]  # fmt: skip
-        done = subprocess.run(run, capture_output=True, text=True, timeout=120, env=_env(tmp_path), check=False)
+        done = subprocess.run(
+            run, capture_output=True, text=True, timeout=120, env=_env(tmp_path), check=False
+        )
         assert done.returncode == 0, done.stderr
         answer = json.loads(done.stdout)
         assert answer["valid"] and {"check": "photo", "ok": True} in answer["checks"]
@@ -328,7 +362,9 @@ class TestArchivePhotoAtReview:
         assert archive_photo_of(person_id=holder.pk).recorded_by == clerk
         assert AuditEntry.objects.filter(subject_type="registry.archivephoto", action="change").count() == 1
 
-    def test_review_page_shows_the_archive_photo_beside_the_submitted_one(self, client, licence, holder, holder_user, clerk):
+    def test_review_page_shows_the_archive_photo_beside_the_submitted_one(
+        self, client, licence, holder, holder_user, clerk
+    ):
         archive_photo_record(person_id=holder.pk, photo=placeholder_portrait(holder.id_number), source="demo")
         application = services.licence_application_submit(actor=holder_user, photo=picture())
         client.force_login(clerk)

@@ -229,7 +229,9 @@ def _font_files(reader: pypdf.PdfReader) -> dict[str, bool]:
         if descriptor is None and "/DescendantFonts" in font:
             descriptor = font["/DescendantFonts"][0].get_object().get("/FontDescriptor")
         descriptor = descriptor.get_object() if descriptor is not None else {}
-        found[str(font["/BaseFont"])] = any(k in descriptor for k in ("/FontFile", "/FontFile2", "/FontFile3"))
+        found[str(font["/BaseFont"])] = any(
+            k in descriptor for k in ("/FontFile", "/FontFile2", "/FontFile3")
+        )
     return found
 
 

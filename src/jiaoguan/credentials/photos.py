@@ -26,8 +26,8 @@ def card_photo(photo: bytes) -> bytes:
     """The photo in the fixed e-licence form, as PNG; raises ValueError for a file that is not an image."""
     try:
         with Image.open(io.BytesIO(photo)) as image:
-            image = ImageOps.exif_transpose(image)
-            fitted = ImageOps.fit(image.convert("RGB"), CARD_PHOTO_SIZE, Image.Resampling.LANCZOS)
+            upright = ImageOps.exif_transpose(image)
+            fitted = ImageOps.fit(upright.convert("RGB"), CARD_PHOTO_SIZE, Image.Resampling.LANCZOS)
     except (UnidentifiedImageError, OSError, SyntaxError, Image.DecompressionBombError) as error:
         raise ValueError("not an image") from error
     out = io.BytesIO()

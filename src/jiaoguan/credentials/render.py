@@ -266,9 +266,7 @@ def credential_pdf(
     content_width = page_width - 2 * margin
     out = io.BytesIO()
     # The initial font too, or reportlab lists Helvetica, which is never embedded.
-    canvas = Canvas(
-        out, pagesize=A6, invariant=1, lang="zh-CN", pageCompression=1, initialFontName=font
-    )
+    canvas = Canvas(out, pagesize=A6, invariant=1, lang="zh-CN", pageCompression=1, initialFontName=font)
     canvas.setTitle(f"{title_zh} {number}".strip())
     canvas.setSubject(title_en)
     canvas.setAuthor(issuer)
@@ -316,7 +314,9 @@ def credential_pdf(
 
     # Rows: label column as wide as the widest label, values wrapped in the rest.
     label_size, value_size = 7.5, 9.0
-    label_width = max((pdfmetrics.stringWidth(label, register_fonts(), label_size) for label, _ in rows), default=0)
+    label_width = max(
+        (pdfmetrics.stringWidth(label, register_fonts(), label_size) for label, _ in rows), default=0
+    )
     value_x = margin + label_width + 4 * mm
     value_width = page_width - margin - value_x
     if photo is not None:

@@ -1107,7 +1107,11 @@ def _holder_after_verification(verdict: Verdict, *, now: int) -> None:
     )
     if credential is None or credential.licence is None:
         return
-    holder: dict[str, Any] = {"name": credential.licence.holder.name, "photo_url": "", "photo_expires_at": None}
+    holder: dict[str, Any] = {
+        "name": credential.licence.holder.name,
+        "photo_url": "",
+        "photo_expires_at": None,
+    }
     photo = credential_photo(credential)
     if photo is not None:
         ticket = django_signing.dumps(

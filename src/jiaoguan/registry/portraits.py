@@ -37,11 +37,15 @@ def placeholder_portrait(seed: str, *, size: tuple[int, int] = PORTRAIT_SIZE) ->
     shoulders_top = head_top + head_h * 0.92
     # Shoulders and chest: a wide rounded block reaching past the bottom edge.
     draw.rounded_rectangle(
-        (width * 0.06, shoulders_top, width * 0.94, height * 1.2), radius=int(width * 0.22), fill=pick(_CLOTHES, 1)
+        (width * 0.06, shoulders_top, width * 0.94, height * 1.2),
+        radius=int(width * 0.22),
+        fill=pick(_CLOTHES, 1),
     )
     # Neck, then the head over it.
     skin = pick(_SKIN, 3)
-    draw.rectangle((centre - head_w * 0.2, head_top + head_h * 0.7, centre + head_w * 0.2, shoulders_top + 8), fill=skin)
+    draw.rectangle(
+        (centre - head_w * 0.2, head_top + head_h * 0.7, centre + head_w * 0.2, shoulders_top + 8), fill=skin
+    )
     # A collar keeps it reading as a formal photo.
     draw.polygon(
         [(centre - head_w * 0.32, shoulders_top + 4), (centre, shoulders_top + head_h * 0.28),
@@ -53,7 +57,10 @@ def placeholder_portrait(seed: str, *, size: tuple[int, int] = PORTRAIT_SIZE) ->
     # Hair: the top of an ellipse over the head, its depth varying with the seed.
     hair_depth = head_h * (0.28 + digest[5] % 10 / 100)
     draw.chord(
-        (head[0] - 4, head_top - 8, head[2] + 4, head_top + hair_depth * 2), start=180, end=360, fill=pick(_HAIR, 2)
+        (head[0] - 4, head_top - 8, head[2] + 4, head_top + hair_depth * 2),
+        start=180,
+        end=360,
+        fill=pick(_HAIR, 2),
     )
     # Eyes and mouth, small and neutral, so it is a face and not a blank shape.
     eye_y = head_top + head_h * 0.5

@@ -662,7 +662,7 @@ ARCHIVE_PHOTO_MAX_BYTES = 2 * 1024 * 1024
 
 
 def _archive_photo_type(photo: bytes) -> str:
-    """"jpeg" or "png" from the file's signature; anything else is refused."""
+    """ "jpeg" or "png" from the file's signature; anything else is refused."""
     if photo[:8] == b"\x89PNG\r\n\x1a\n":
         return "png"
     if photo[:3] == b"\xff\xd8\xff":
