@@ -298,7 +298,7 @@ def inspection_exempt_apply(
         if status.next_inspection_on_site:
             raise NotAllowed(
                 "credentials.on_site_required",
-                "本次检验须上线检验,不能网上申领检验标志,请预约检验。",
+                "本次检验须上线检验，不能网上申领检验标志，请预约检验。",
                 "This inspection must be done on site; book an inspection instead.",
             )
         if status.inspection_state != "due_soon":
@@ -407,7 +407,7 @@ def licence_credential_issue(*, licence_id: int, event: str, today: date | None 
         if valid_until < today:
             raise Conflict(
                 "credentials.licence_expired",
-                "驾驶证已超过有效期,请先办理期满换证。",
+                "驾驶证已超过有效期，请先办理期满换证。",
                 "The licence has expired; renew it first.",
             )
         return _replace_current(
@@ -444,7 +444,7 @@ def _check_photo(photo: bytes) -> str:
     except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):
         raise ValidationFailed(
             "credentials.photo_unreadable",
-            "照片无法识别,请重新拍摄。",
+            "照片无法识别，请重新拍摄。",
             "The photo cannot be read; take it again.",
             field="photo",
         ) from None
@@ -458,7 +458,7 @@ def _check_photo(photo: bytes) -> str:
     if width < 200 or height < 250 or width > 4000 or height > 4000:
         raise ValidationFailed(
             "credentials.photo_dimensions",
-            "照片尺寸不合适:至少200×250像素的正面免冠照。",
+            "照片尺寸不合适：至少200×250像素的正面免冠照。",
             "The photo must be a frontal portrait of at least 200x250 pixels.",
             field="photo",
         )
@@ -482,7 +482,7 @@ def licence_application_submit(*, actor: Any, photo: bytes) -> LicenceApplicatio
     if set(licence.status or "A") & (LICENCE_REVOKING | LICENCE_SUSPENDING):
         raise Conflict(
             "credentials.licence_status",
-            "驾驶证当前状态不能申领电子驾驶证,请到窗口办理。",
+            "驾驶证当前状态不能申领电子驾驶证，请到窗口办理。",
             "The licence's current status does not allow an electronic licence; visit a counter.",
         )
     kind = _check_photo(photo)
@@ -907,7 +907,7 @@ def credential_show(*, credential: Credential, mode: int, now: datetime | None =
     if credential.status != Credential.Status.VALID:
         raise Conflict(
             "credentials.not_valid",
-            "该凭证当前无效,不能出示。",
+            "该凭证当前无效，不能出示。",
             "This credential is not valid now and cannot be shown.",
         )
     now = now or timezone.now()
@@ -1019,7 +1019,7 @@ class AlreadyChecked(TokenRejected):
         at = timezone.localtime(checked_at).strftime("%H:%M")
         super().__init__(
             ALREADY_CHECKED,
-            f"已于 {at} 核验过:在线二维码只能核验一次(可能是截图),请让持有人刷新后重新出示。",
+            f"已于 {at} 核验过：在线二维码只能核验一次（可能是截图），请让持有人刷新后重新出示。",
             f"Already checked at {at}: an on-screen QR is checked only once (a screenshot?); "
             "ask the holder to show a fresh one.",
         )
@@ -1054,7 +1054,7 @@ def _online_nonce_consume(decoded: Decoded) -> TokenRejected | None:
     if checked_at is None:
         return TokenRejected(
             "nonce_unknown",
-            "在线凭证已失效(可能是过期截图),请让持有人刷新后重新出示。",
+            "在线凭证已失效（可能是过期截图），请让持有人刷新后重新出示。",
             "The on-screen credential is no longer live (an old screenshot?); ask the holder to refresh it.",
         )
     return AlreadyChecked(checked_at)
@@ -1154,7 +1154,7 @@ def credential_verify(*, text: str, now: int | None = None) -> Verdict:
     """
     if not isinstance(text, str) or len(text) > 8192:
         return Verdict(
-            False, "too_long", "内容过长,不是本平台的凭证。", "Too long to be a credential of this platform."
+            False, "too_long", "内容过长，不是本平台的凭证。", "Too long to be a credential of this platform."
         )
     now = now if now is not None else int(timezone.now().timestamp())
     verdict = verdict_for(

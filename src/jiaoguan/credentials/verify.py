@@ -163,7 +163,7 @@ def verdict_for(
         return Verdict(
             False,
             status,
-            f"凭证当前状态:{zh},不能作为有效凭证使用。",
+            f"凭证当前状态：{zh}，不能作为有效凭证使用。",
             f"The credential is currently {en} and must not be accepted.",
             status=status,
             checks=checks,
@@ -187,7 +187,7 @@ def verdict_for(
     return Verdict(
         True,
         "ok",
-        "有效凭证:签名、有效期和当前状态均已核验。",
+        "有效凭证：签名、有效期和当前状态均已核验。",
         "Valid: signature, validity period and current status checked.",
         status="valid",
         checks=checks,
@@ -335,7 +335,7 @@ def verify_offline(text: str, *, trust: dict[bytes, PublicKey], status_list: str
             return Verdict(
                 False,
                 f"status_list_{error.reason}",
-                f"状态列表无效:{error.message_zh}",
+                f"状态列表无效：{error.message_zh}",
                 f"The status list is not usable: {error.message_en}",
             )
         except (KeyError, TypeError, ValueError, zlib.error):

@@ -817,7 +817,7 @@ def _unreadable() -> Verdict:
     return Verdict(
         False,
         "unreadable",
-        "无法识别该内容,不是本平台的凭证。",
+        "无法识别该内容，不是本平台的凭证。",
         "This content cannot be read; it is not a credential of this platform.",
     )
 
