@@ -311,7 +311,9 @@ def decode_and_verify(
         raw = base45.b45decode(body)
     except (ValueError, KeyError, TypeError):
         raise _reject(
-            "bad_encoding", "凭证编码无效（可能不完整）。", "The credential encoding is invalid (incomplete?)."
+            "bad_encoding",
+            "凭证编码无效（可能不完整）。",
+            "The credential encoding is invalid (incomplete?).",
         ) from None
     if base45.b45encode(raw).decode("ascii") != body:
         raise _reject(
