@@ -20,7 +20,7 @@ from jiaoguan.accounts.models import User
 from jiaoguan.core.identifiers import mask_name
 from jiaoguan.core.models import AuditEntry
 from jiaoguan.credentials import keys, photos, render, services
-from jiaoguan.credentials.models import LicenceApplication
+from jiaoguan.credentials.models import Credential, LicenceApplication
 from jiaoguan.credentials.token import DisplayMode
 from jiaoguan.credentials.verify import parse_trust_list, photo_matches, trust_list_json, verify_offline
 from jiaoguan.registry.portraits import PORTRAIT_SIZE, placeholder_portrait
@@ -205,6 +205,16 @@ class TestCheckerSeesHolderOnlyAfterPassing:
         assert verdict.as_dict()["holder"] is None
         tampered = services.credential_verify(text=text[:-3] + ("AAA" if text[-3:] != "AAA" else "BBB"))
         assert not tampered.valid and tampered.holder == {}
+
+    def test_a_licence_signed_before_photo_digests_shows_the_latest_approved_photo(self, client, approved):
+        credential = approved.credential
+        legacy = {k: v for k, v in credential.data.items() if k != "photo"}
+        Credential.objects.filter(pk=credential.pk).update(data=legacy)  # as issued before this change
+        credential.refresh_from_db()
+        text, _expires = services.credential_token(credential=credential, mode=DisplayMode.OFFLINE)
+        verdict = services.credential_verify(text=text)
+        assert verdict.valid and "photo" not in verdict.subject
+        assert client.get(verdict.holder["photo_url"]).content == bytes(approved.card_photo)
 
     def test_a_repeated_on_screen_scan_gives_no_photo(self, approved):
         text, _expires = services.credential_token(credential=approved.credential, mode=DisplayMode.ONLINE)
