@@ -12,6 +12,7 @@ import pytest
 import zxingcpp
 from PIL import Image
 
+from jiaoguan.credentials import render
 from jiaoguan.credentials.render import credential_pdf, decode_qr_image, qr_png, qr_svg, qr_version
 
 # The QR alphanumeric character set, which base45 uses.
@@ -219,12 +220,27 @@ def test_pdf_metadata_title(pdf):
     assert "机动车检验合格标志电子凭证" in metadata.title
 
 
-def test_pdf_uses_the_builtin_cjk_font_without_embedding(pdf):
-    reader = pypdf.PdfReader(io.BytesIO(pdf))
-    fonts = reader.pages[0]["/Resources"]["/Font"]
-    base_fonts = {str(font.get_object()["/BaseFont"]) for font in fonts.values()}
-    assert "/STSong-Light" in base_fonts
-    assert b"/FontFile" not in pdf
+def _font_files(reader: pypdf.PdfReader) -> dict[str, bool]:
+    """Every font the first page uses, and whether its glyphs are embedded in the file."""
+    found = {}
+    for font in reader.pages[0]["/Resources"]["/Font"].values():
+        font = font.get_object()
+        descriptor = font.get("/FontDescriptor")
+        if descriptor is None and "/DescendantFonts" in font:
+            descriptor = font["/DescendantFonts"][0].get_object().get("/FontDescriptor")
+        descriptor = descriptor.get_object() if descriptor is not None else {}
+        found[str(font["/BaseFont"])] = any(
+            k in descriptor for k in ("/FontFile", "/FontFile2", "/FontFile3")
+        )
+    return found
+
+
+@pytest.mark.skipif(render.cjk_font_path() is None, reason="no CJK TrueType font on this machine")
+def test_pdf_embeds_every_font_it_uses(pdf):
+    # issue 11: a printed credential looks the same on any reader, with no font pack installed.
+    fonts = _font_files(pypdf.PdfReader(io.BytesIO(pdf)))
+    assert fonts and all(fonts.values()), fonts
+    assert not any("Helvetica" in name or "STSong" in name for name in fonts), fonts
 
 
 def test_printed_qr_scans_back_to_exactly_the_token_at_300_dpi(pdf):

@@ -59,7 +59,7 @@ def clerk(make_staff):
 
 
 def test_revoke_needs_a_reason(clerk, mark):
-    for reason in ["", "  ", "x", "长" * 101]:
+    for reason in ["", "  ", "x", "遗失", "长" * 101]:
         with pytest.raises(ValidationFailed) as refused:
             services.credential_revoke(actor=clerk, credential_id=mark.pk, reason=reason)
         assert refused.value.detail["field"] == "reason"
@@ -162,8 +162,14 @@ def test_back_office_revoke_asks_for_the_reason_and_a_confirmation(client, clerk
     url = f"/admin/credentials/credential/{mark.pk}/revoke/"
     page = client.get(url)
     assert page.status_code == 200 and "不能恢复" in text_of(page) and "撤销原因" in text_of(page)
+    # The common confirmation pattern: "确认…" title, a reason textarea, a red button.
+    assert "确认撤销电子凭证" in text_of(page) and "<textarea" in page.content.decode()
+    assert "delete-confirmation" in page.content.decode()
     missing = client.post(url, {"reason": "", "confirm": "on"})
     assert missing.status_code == 200 and "请填写此项" in text_of(missing)
+    too_short = client.post(url, {"reason": "丢了", "confirm": "on"})
+    assert too_short.status_code == 200 and "至少4个字" in text_of(too_short)
+    assert re.search(r'class="form-row errors".*?至少4个字.*?<textarea', too_short.content.decode(), re.S)
     unticked = client.post(url, {"reason": "手机遗失"})
     assert unticked.status_code == 200 and "请勾选确认后再提交" in text_of(unticked)
     mark.refresh_from_db()

@@ -217,3 +217,122 @@ def _screenshot_dir():
     path = settings.DATA_DIR / "screenshots"
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+# ---------------------------------------------------------------- issue 11: photo and full name
+
+
+def _picture() -> bytes:
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    image = Image.new("RGB", (300, 400), (214, 200, 180))
+    image.paste((40, 40, 40), (100, 90, 200, 200))
+    image.save(out, "JPEG")
+    return out.getvalue()
+
+
+@pytest.fixture
+def holder_with_e_licence(make_person, make_licence, make_staff):
+    """A holder whose e-licence photo a clerk approved, with an archive photo on file."""
+    from jiaoguan.registry.portraits import placeholder_portrait
+    from jiaoguan.registry.services import archive_photo_record
+
+    person = make_person(name="欧阳振华")
+    make_licence(holder=person, classes="C1", term="long")
+    archive_photo_record(person_id=person.pk, photo=placeholder_portrait(person.id_number), source="demo")
+    user = User.objects.create_user(
+        username=person.id_number, password=PASSWORD, person=person, registration_level="online"
+    )
+    clerk = make_staff(role="counter_clerk", jurisdiction="411700")
+    application = services.licence_application_submit(actor=user, photo=_picture())
+    application = services.licence_application_review(
+        actor=clerk, application_id=application.pk, approve=True
+    )
+    return user, application.credential
+
+
+def _image_loaded(page, selector: str) -> bool:
+    return page.locator(selector).evaluate("img => img.complete && img.naturalWidth > 0")
+
+
+def test_holder_sees_photo_and_full_name_and_a_checker_sees_them_after_a_valid_scan(
+    page, browser, live_server, holder_with_e_licence
+):
+    user, credential = holder_with_e_licence
+    page.set_viewport_size({"width": 390, "height": 844})
+    log_in(page, user.username)
+    page.goto(f"/credentials/{credential.public_id}/")
+    page.locator("#holder-photo img").wait_for()
+    assert _image_loaded(page, "#holder-photo img")
+    assert "欧阳振华" in page.inner_text("main")
+    page.screenshot(path=str(_screenshot_dir() / "e-licence-holder-390.png"), full_page=True)
+    token = decode_qr_image(page.locator("#qr svg").screenshot())[0]
+
+    context = browser.new_context(
+        viewport={"width": 1366, "height": 900}, locale="zh-CN", base_url=live_server.url
+    )
+    try:
+        checker = context.new_page()
+        checker.goto("/verify/")
+        assert "照片与姓名仅在验证通过后显示" in checker.inner_text("main")
+        assert "欧阳振华" not in checker.inner_text("main")
+        checker.fill("#id_text", token)
+        checker.get_by_role("button", name="核验", exact=True).click()
+        checker.locator(".verdict-valid").wait_for()
+        checker.locator("#verify-holder img").wait_for()
+        assert _image_loaded(checker, "#verify-holder img")
+        assert checker.inner_text("#verify-holder .holder-name") == "欧阳振华"
+        checker.screenshot(path=str(_screenshot_dir() / "verify-e-licence-1366.png"), full_page=True)
+
+        # The same QR again (a screenshot) is refused, and shows neither photo nor name.
+        checker.goto("/verify/")
+        checker.fill("#id_text", token)
+        checker.get_by_role("button", name="核验", exact=True).click()
+        checker.locator(".verdict-invalid").wait_for()
+        assert checker.locator("#verify-holder").count() == 0
+        assert "欧阳振华" not in checker.inner_text("main")
+    finally:
+        context.close()
+
+
+def test_an_undecodable_token_is_not_recognised_and_claims_no_check(page):
+    page.goto("/verify/")
+    page.fill("#id_text", "DL1:THIS-IS-NOT-A-TOKEN")
+    page.get_by_role("button", name="核验", exact=True).click()
+    verdict = page.locator(".verdict-invalid")
+    verdict.wait_for()
+    assert "无法识别" in verdict.inner_text()
+    main = page.inner_text("main")
+    assert "✓" not in main and "通过" not in main.replace("验证通过后", "")
+    assert page.locator(".check-ok").count() == 0 and page.locator(".checks").count() == 0
+    page.screenshot(path=str(_screenshot_dir() / "verify-unrecognised-360.png"), full_page=True)
+
+
+def test_the_clerk_compares_the_submitted_photo_with_the_archive_photo(
+    page, make_person, make_licence, make_staff
+):
+    from jiaoguan.registry.portraits import placeholder_portrait
+    from jiaoguan.registry.services import archive_photo_record
+
+    person = make_person(name="孙丽")
+    make_licence(holder=person, term="long")
+    archive_photo_record(person_id=person.pk, photo=placeholder_portrait(person.id_number), source="demo")
+    user = User.objects.create_user(
+        username=person.id_number, password=PASSWORD, person=person, registration_level="online"
+    )
+    application = services.licence_application_submit(actor=user, photo=_picture())
+    clerk = make_staff(role="counter_clerk", jurisdiction="411700")
+    page.set_viewport_size({"width": 1366, "height": 900})
+    page.goto("/login/")
+    page.fill("#id_account", clerk.username)
+    page.fill("#id_password", "Counter#2026x")
+    page.get_by_role("button", name="登录", exact=True).click()
+    page.wait_for_url(re.compile(r"/counter/$"))
+    page.goto(f"/counter/photos/{application.pk}/")
+    page.locator("#archive-photo img").wait_for()
+    assert _image_loaded(page, "#archive-photo img") and _image_loaded(page, "#submitted-photo img")
+    assert "档案照片" in page.inner_text("main") and "申请照片" in page.inner_text("main")
+    page.screenshot(path=str(_screenshot_dir() / "photo-review-1366.png"), full_page=True)

@@ -41,7 +41,7 @@ class CredentialAdmin(AccessAdmin):
     list_display = ["kind_words", "subject", "holder", "status_words", "valid_until", "issued"]
     list_filter = ["kind", "status"]
     search_fields = ["=vehicle__plate_number", "=licence__holder__id_number"]
-    search_help_text = "按号牌号码或持证人证件号码(完整)查找 · plate number or the holder's full ID number"
+    search_help_text = "按号牌号码或持证人证件号码（完整）查找 · plate number or the holder's full ID number"
     list_select_related = ["vehicle__owner_person", "vehicle__owner_organisation", "licence__holder"]
     show_full_result_count = False
     ordering = ["-issued_at", "-id"]
@@ -99,7 +99,7 @@ class CredentialAdmin(AccessAdmin):
         by = f" · {obj.status_changed_by.get_username()}" if obj.status_changed_by is not None else ""
         return f"{timezone.localtime(obj.status_changed_at):%Y-%m-%d %H:%M}{by}"
 
-    @admin.display(description="签发时间(北京时间) issued", ordering="issued_at")
+    @admin.display(description="签发时间（北京时间） issued", ordering="issued_at")
     def issued(self, obj: Credential) -> str:
         return f"{timezone.localtime(obj.issued_at):%Y-%m-%d %H:%M}"
 
@@ -183,7 +183,7 @@ class CredentialAdmin(AccessAdmin):
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
-            "title": "撤销电子凭证 Revoke an electronic credential",
+            "title": "确认撤销电子凭证 Confirm revoking an electronic credential",
             "credential": credential,
             "subject": self.subject(credential),
             "facts": [

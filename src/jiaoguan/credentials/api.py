@@ -29,6 +29,14 @@ class CheckOut(Schema):
     ok: bool
 
 
+class HolderOut(Schema):
+    name: str = Field(..., description="the e-licence holder's full name")
+    photo_url: str = Field(
+        "", description="the approved photo, for a few minutes after this verification; empty when none"
+    )
+    photo_expires_at: int | None = Field(None, description="when photo_url stops working (unix seconds)")
+
+
 class VerdictOut(Schema):
     valid: bool
     reason: str
@@ -46,6 +54,11 @@ class VerdictOut(Schema):
     checks: list[CheckOut]
     checked_at: int | None = Field(
         None, description="reason already_checked: when this on-screen QR was first checked (unix seconds)"
+    )
+    holder: HolderOut | None = Field(
+        None,
+        description="a passing e-licence only: the holder's full name and a short-lived photo URL (D1); "
+        "null for every other answer",
     )
 
 
@@ -94,10 +107,17 @@ def status_list(request: HttpRequest) -> HttpResponse:
 def verify(request: HttpRequest, payload: VerifyIn) -> Any:
     """Verify a credential's QR text: always 200 with valid true/false and the reason (E4).
 
+    A passing electronic driving licence also answers the holder's full name and a photo URL
+    that works for a few minutes; a failing answer never carries them.
+
     An on-screen (online) QR is valid once: the first verification uses it up, a repeat answers
     ``already_checked`` with ``checked_at``. Offline and printed ones are checked by status only.
     """
-    return services.credential_verify(text=payload.text).as_dict()
+    answer = services.credential_verify(text=payload.text).as_dict()
+    holder = answer.get("holder")
+    if holder and holder.get("photo_url"):
+        holder["photo_url"] = request.build_absolute_uri(holder["photo_url"])
+    return answer
 
 
 @router.get(

@@ -136,10 +136,15 @@ class CredentialRevokeForm(forms.Form):
 
     reason = forms.CharField(
         label=_("撤销原因"),
+        min_length=4,
         max_length=100,
         strip=True,
-        error_messages={**REQUIRED, "max_length": _("撤销原因最多100字。")},
-        widget=forms.TextInput(attrs={"size": 60}),
+        error_messages={
+            **REQUIRED,
+            "min_length": _("请写明撤销原因，至少4个字。"),
+            "max_length": _("撤销原因最多100字。"),
+        },
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
     )
     confirm = forms.BooleanField(
         label=_("我已核对，确认撤销。撤销后该凭证立即失效，核验时显示“已撤销”，不能恢复。"),

@@ -143,7 +143,7 @@ def _load_active_key() -> tuple[SigningKey, bytes]:
         return _create_first_key()
     raise Conflict(
         "credentials.no_signing_key",
-        "签发服务暂不可用(没有可用的签名密钥),请稍后再试。",
+        "签发服务暂不可用（没有可用的签名密钥），请稍后再试。",
         "Issuing is unavailable (no signing key is configured); try again later.",
     )
 

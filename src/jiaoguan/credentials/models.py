@@ -180,10 +180,29 @@ class LicenceApplication(models.Model):
         verbose_name="驾驶证 driving licence",
     )
     applicant = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name="申请人 applicant"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name="申请人 applicant",
+        db_comment="empty for a photo brought in already approved (services.licence_photo_import)",
     )
     photo = models.BinaryField("照片 photo", db_comment="applicant photo (JPEG/PNG); personal data")
     photo_type = models.CharField("照片格式 photo type", max_length=16)
+    card_photo = models.BinaryField(
+        "证照照片 licence photo",
+        null=True,
+        blank=True,
+        db_comment="the photo in the fixed e-licence form (PNG 240x300); personal data",
+    )
+    photo_digest = models.CharField(
+        "照片摘要 photo digest",
+        max_length=32,
+        blank=True,
+        db_index=True,
+        db_comment="hex digest of card_photo's pixels, signed into the e-licence (photos.photo_digest)",
+    )
     state = models.CharField("状态 state", max_length=12, choices=State.choices, default=State.SUBMITTED)
     submitted_at = models.DateTimeField("提交时间 submitted at", auto_now_add=True)
     reviewed_by = models.ForeignKey(

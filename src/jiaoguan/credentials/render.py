@@ -4,8 +4,14 @@ Pure functions: no ORM, no settings. QR codes are drawn with segno at error corr
 (never boosted, so a given text always gets the same version) in the most compact mode;
 signed tokens are uppercase base45 with a prefix such as ``VI1:``, which is alphanumeric
 mode. Uploaded images are read with zxing-cpp through Pillow. Printed credentials are one
-A6 page drawn with reportlab and its built-in CJK font STSong-Light, so no font files are
-needed, laid out like the paper form: title, number, body, validity, QR and seal area.
+A6 page drawn with reportlab, laid out like the paper form: title, number, body, validity,
+QR and seal area, and for a licence the holder's photo.
+
+Fonts: a PDF embeds the font it uses, so that it prints the same everywhere. The CJK
+TrueType font is found at ``JIAOGUAN_CJK_FONT`` or at the Debian font packages' paths
+(fonts-wqy-microhei, fonts-droid-fallback, fonts-wqy-zenhei) and set for every character,
+Latin too. Without one, PDFs fall back to reportlab's STSong-Light, which the reader must
+supply (not embedded), and the offline card draws no Chinese text; a warning says so once.
 """
 
 from __future__ import annotations
@@ -13,17 +19,26 @@ from __future__ import annotations
 import functools
 import html
 import io
+import logging
+import os
 import warnings
+from pathlib import Path
 
 import segno
 import zxingcpp
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageDraw, ImageFont, UnidentifiedImageError
 from reportlab.lib.colors import Color, black, white
 from reportlab.lib.pagesizes import A6
 from reportlab.lib.units import mm
+from reportlab.lib.utils import ImageReader
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
+
+from .photos import CARD_PHOTO_ORIGIN, CARD_PHOTO_SIZE
+
+logger = logging.getLogger(__name__)
 
 QR_ERROR = "m"
 
@@ -32,14 +47,26 @@ MAX_IMAGE_BYTES = 8 * 1024 * 1024
 MAX_IMAGE_SIDE = 4000
 IMAGE_FORMATS = ("PNG", "JPEG", "WEBP")
 
-CJK_FONT = "STSong-Light"
+FALLBACK_CJK_FONT = "STSong-Light"
+# Kept for callers that set these names themselves (not embedded): prefer register_fonts()'s answer.
+CJK_FONT = FALLBACK_CJK_FONT
 LATIN_FONT = "Helvetica"
 LATIN_BOLD_FONT = "Helvetica-Bold"
+EMBEDDED_FONT = "JiaoguanCJK"
+CJK_FONT_ENV = "JIAOGUAN_CJK_FONT"
+CJK_FONT_PATHS = (
+    "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
+    "/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf",
+    "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
+)
 
 # Printed QR: side of the symbol without its quiet zone. At version 10 (57 modules) a
 # module is 0.7 mm, comfortably above what phone cameras read from paper.
 PDF_QR_SIDE = 40 * mm
 PDF_QR_QUIET_MODULES = 4
+
+# The holder's photo on a printed licence: 22 mm wide, in the fixed form's 4:5 proportion.
+PDF_PHOTO_WIDTH = 22 * mm
 
 _GREY = Color(0.35, 0.35, 0.35)
 _LIGHT_GREY = Color(0.6, 0.6, 0.6)
@@ -126,15 +153,33 @@ def _to_gray(image: Image.Image) -> Image.Image:
 
 
 @functools.cache
-def register_fonts() -> None:
-    pdfmetrics.registerFont(UnicodeCIDFont(CJK_FONT))
+def cjk_font_path() -> str | None:
+    """The CJK TrueType font file to draw and embed, or None when the machine has none."""
+    for candidate in (os.environ.get(CJK_FONT_ENV, ""), *CJK_FONT_PATHS):
+        if candidate and Path(candidate).is_file():
+            return candidate
+    logger.warning(
+        "no CJK TrueType font found (set %s or install fonts-wqy-microhei): PDFs use STSong-Light, "
+        "not embedded, and offline cards carry no Chinese text",
+        CJK_FONT_ENV,
+    )
+    return None
+
+
+@functools.cache
+def register_fonts() -> str:
+    """Register the PDF font and return its name: the embedded TrueType font when there is one."""
+    pdfmetrics.registerFont(UnicodeCIDFont(FALLBACK_CJK_FONT))
+    path = cjk_font_path()
+    if path is not None:
+        pdfmetrics.registerFont(TTFont(EMBEDDED_FONT, path, subfontIndex=0))
+        return EMBEDDED_FONT
+    return FALLBACK_CJK_FONT
 
 
 def _font_for(text: str, *, bold: bool = False) -> str:
-    """Helvetica for plain ASCII (English title, number), STSong-Light for anything else."""
-    if text.isascii():
-        return LATIN_BOLD_FONT if bold else LATIN_FONT
-    return CJK_FONT
+    """One font for every character, so that the only font in the PDF is the embedded one."""
+    return register_fonts()
 
 
 def _wrap(text: str, font: str, size: float, width: float) -> list[str]:
@@ -203,22 +248,25 @@ def credential_pdf(
     validity: str,
     issuer: str,
     note: str = "",
+    photo: bytes | None = None,
 ) -> bytes:
     """One A6 portrait page laid out like the paper credential.
 
     From the top: the Chinese title with the English title small under it, the credential
-    number, the rows as label and value, the validity line; at the bottom the QR (40 mm,
-    error correction M) beside a dashed seal area holding the issuer's name, and the note in
+    number, the rows as label and value (with ``photo``, the holder's photo to their right,
+    as on the paper licence), the validity line; at the bottom the QR (40 mm, error
+    correction M) beside a dashed seal area holding the issuer's name, and the note in
     small type. The same arguments always give the same bytes.
 
     Raises ``ValueError`` when the rows do not fit on the page.
     """
-    register_fonts()
+    font = register_fonts()
     page_width, page_height = A6
     margin = 8 * mm
     content_width = page_width - 2 * margin
     out = io.BytesIO()
-    canvas = Canvas(out, pagesize=A6, invariant=1, lang="zh-CN", pageCompression=1)
+    # The initial font too, or reportlab lists Helvetica, which is never embedded.
+    canvas = Canvas(out, pagesize=A6, invariant=1, lang="zh-CN", pageCompression=1, initialFontName=font)
     canvas.setTitle(f"{title_zh} {number}".strip())
     canvas.setSubject(title_en)
     canvas.setAuthor(issuer)
@@ -243,10 +291,10 @@ def credential_pdf(
     canvas.drawCentredString(center, page_height - 18.5 * mm, title_en)
     canvas.setFillColor(black)
     number_y = page_height - 24.5 * mm
-    canvas.setFont(CJK_FONT, 7.5)
+    canvas.setFont(register_fonts(), 7.5)
     canvas.drawString(margin, number_y, "编号 No.")
     number_font = _font_for(number, bold=True)
-    number_x = margin + pdfmetrics.stringWidth("编号 No.", CJK_FONT, 7.5) + 2 * mm
+    number_x = margin + pdfmetrics.stringWidth("编号 No.", register_fonts(), 7.5) + 2 * mm
     number_size = _fit_size(number, number_font, 8.5, page_width - margin - number_x, smallest=5)
     canvas.setFont(number_font, number_size)
     canvas.drawString(number_x, number_y, number)
@@ -257,7 +305,7 @@ def credential_pdf(
     # Bottom block, measured first so the rows know how much room they have.
     note_size = 6.0
     note_leading = note_size * 1.35
-    note_lines = _wrap(note, CJK_FONT, note_size, content_width) if note else []
+    note_lines = _wrap(note, register_fonts(), note_size, content_width) if note else []
     note_bottom = 8 * mm
     qr_bottom = note_bottom + len(note_lines) * note_leading + 5 * mm
     qr_top = qr_bottom + PDF_QR_SIDE
@@ -266,10 +314,23 @@ def credential_pdf(
 
     # Rows: label column as wide as the widest label, values wrapped in the rest.
     label_size, value_size = 7.5, 9.0
-    label_width = max((pdfmetrics.stringWidth(label, CJK_FONT, label_size) for label, _ in rows), default=0)
+    label_width = max(
+        (pdfmetrics.stringWidth(label, register_fonts(), label_size) for label, _ in rows), default=0
+    )
     value_x = margin + label_width + 4 * mm
     value_width = page_width - margin - value_x
-    wrapped = [(label, _wrap(value, CJK_FONT, value_size, value_width)) for label, value in rows]
+    if photo is not None:
+        photo_width = PDF_PHOTO_WIDTH
+        photo_height = photo_width * CARD_PHOTO_SIZE[1] / CARD_PHOTO_SIZE[0]
+        photo_x = page_width - margin - photo_width
+        photo_top = rule_top - 3 * mm
+        canvas.drawImage(
+            ImageReader(io.BytesIO(photo)), photo_x, photo_top - photo_height, photo_width, photo_height
+        )
+        canvas.setLineWidth(0.4)
+        canvas.rect(photo_x, photo_top - photo_height, photo_width, photo_height, stroke=1, fill=0)
+        value_width -= photo_width + 3 * mm
+    wrapped = [(label, _wrap(value, register_fonts(), value_size, value_width)) for label, value in rows]
     line_count = sum(len(lines) for _, lines in wrapped)
     available = rule_top - rule_bottom - 6 * mm
     leading = 5.2 * mm
@@ -282,10 +343,10 @@ def credential_pdf(
     y = rule_top - 6 * mm
     for label, lines in wrapped:
         canvas.setFillColor(_GREY)
-        canvas.setFont(CJK_FONT, label_size)
+        canvas.setFont(register_fonts(), label_size)
         canvas.drawString(margin, y, label)
         canvas.setFillColor(black)
-        canvas.setFont(CJK_FONT, value_size)
+        canvas.setFont(register_fonts(), value_size)
         for line in lines:
             canvas.drawString(value_x, y, line)
             y -= leading
@@ -306,7 +367,7 @@ def credential_pdf(
     seal_center_x = (seal_left + page_width - margin) / 2
     seal_radius = 16 * mm
     seal_center_y = qr_bottom + PDF_QR_SIDE / 2 - 1.5 * mm
-    canvas.setFont(CJK_FONT, 6.5)
+    canvas.setFont(register_fonts(), 6.5)
     canvas.setFillColor(_GREY)
     canvas.drawCentredString(seal_center_x, seal_center_y + seal_radius + 2 * mm, "签发机关")
     canvas.saveState()
@@ -317,22 +378,88 @@ def credential_pdf(
     canvas.restoreState()
     canvas.setFillColor(black)
     issuer_size = 7.5
-    issuer_lines = _wrap(issuer, CJK_FONT, issuer_size, seal_radius * 1.6)
+    issuer_lines = _wrap(issuer, register_fonts(), issuer_size, seal_radius * 1.6)
     issuer_leading = issuer_size * 1.3
-    canvas.setFont(CJK_FONT, issuer_size)
+    canvas.setFont(register_fonts(), issuer_size)
     first = seal_center_y + (len(issuer_lines) - 1) * issuer_leading / 2 - issuer_size * 0.35
     for index, line in enumerate(issuer_lines):
         canvas.drawCentredString(seal_center_x, first - index * issuer_leading, line)
     canvas.setFillColor(_LIGHT_GREY)
-    canvas.setFont(CJK_FONT, 6)
+    canvas.setFont(register_fonts(), 6)
     canvas.drawCentredString(seal_center_x, seal_center_y - seal_radius + 3 * mm, "印章")
 
     # Note in small type along the bottom.
     canvas.setFillColor(_GREY)
-    canvas.setFont(CJK_FONT, note_size)
+    canvas.setFont(register_fonts(), note_size)
     for index, line in enumerate(note_lines):
         canvas.drawString(margin, note_bottom + (len(note_lines) - 1 - index) * note_leading, line)
 
     canvas.showPage()
     canvas.save()
+    return out.getvalue()
+
+
+# ---------------------------------------------------------------- the offline card (PNG)
+
+CARD_WIDTH = 720
+_CARD_INK = (20, 24, 32)
+_CARD_MUTED = (90, 96, 110)
+_CARD_BAND = (22, 74, 140)
+
+
+@functools.cache
+def _card_font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
+    path = cjk_font_path()
+    if path is not None:
+        return ImageFont.truetype(path, size, index=0)
+    return ImageFont.load_default(size)
+
+
+def _card_text(text: str) -> str:
+    """What the card can draw of ``text``: all of it with the CJK font, else only ASCII."""
+    if cjk_font_path() is not None or text.isascii():
+        return text
+    return "".join(char for char in text if char.isascii()).strip()
+
+
+def offline_card_png(
+    *, title_zh: str, title_en: str, rows: list[tuple[str, str]], qr_text: str, photo: bytes, note: str = ""
+) -> bytes:
+    """The offline e-licence as one PNG to keep or forward: photo, name and rows, then the QR.
+
+    The photo (already in the fixed form) is pasted pixel for pixel at ``CARD_PHOTO_ORIGIN``
+    and nothing is drawn over it, so an offline verifier can crop it back and compare its
+    digest with the one signed in the QR (photos.digest_in_image). A lossless PNG keeps that
+    possible; a re-saved JPEG copy shows the same picture but no longer compares.
+    """
+    qr_image = Image.open(io.BytesIO(qr_png(qr_text, scale=1, border=4))).convert("L")
+    qr_scale = max(4, 440 // qr_image.width)
+    qr_side = qr_image.width * qr_scale
+    left, top = CARD_PHOTO_ORIGIN
+    photo_width, photo_height = CARD_PHOTO_SIZE
+    qr_top = top + photo_height + 36
+    height = qr_top + qr_side + (76 if note else 36)
+    card = Image.new("RGB", (CARD_WIDTH, height), (255, 255, 255))
+    draw = ImageDraw.Draw(card)
+    draw.rectangle((0, 0, CARD_WIDTH, 92), fill=_CARD_BAND)
+    draw.text((left, 18), _card_text(title_zh), font=_card_font(34), fill=(255, 255, 255))
+    draw.text((left, 62), title_en, font=_card_font(16), fill=(214, 228, 245))
+    with Image.open(io.BytesIO(photo)) as picture:
+        card.paste(picture.convert("RGB"), (left, top))
+    draw.rectangle((left - 2, top - 2, left + photo_width + 1, top + photo_height + 1), outline=_CARD_MUTED)
+    x = left + photo_width + 32
+    y = top
+    for index, (label, value) in enumerate(rows):
+        draw.text((x, y), _card_text(label), font=_card_font(17), fill=_CARD_MUTED)
+        value_size = 30 if index == 0 else 22
+        draw.text((x, y + 22), _card_text(value), font=_card_font(value_size), fill=_CARD_INK)
+        y += 22 + value_size + 14
+    card.paste(
+        qr_image.resize((qr_side, qr_side), Image.Resampling.NEAREST).convert("RGB"),
+        ((CARD_WIDTH - qr_side) // 2, qr_top),
+    )
+    if note:
+        draw.text((left, qr_top + qr_side + 14), _card_text(note), font=_card_font(16), fill=_CARD_MUTED)
+    out = io.BytesIO()
+    card.save(out, format="PNG")
     return out.getvalue()

@@ -9,6 +9,7 @@ logged for the data check to follow up.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import logging
 import secrets
@@ -18,8 +19,10 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
+from django.core import signing as django_signing
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
+from django.urls import reverse
 from django.utils import timezone
 
 from jiaoguan.core.access import division_prefix_for, require
@@ -34,6 +37,7 @@ from jiaoguan.registry.rules import LICENCE_STATUS, VEHICLE_STATUS, UseNature, V
 from jiaoguan.registry.selectors import licence_status, vehicle_status
 
 from . import keys as signing
+from . import photos
 from .crypto import algorithm_for
 from .models import Credential, LicenceApplication, OnlineNonce, PaperMarkRequest
 from .token import (
@@ -294,7 +298,7 @@ def inspection_exempt_apply(
         if status.next_inspection_on_site:
             raise NotAllowed(
                 "credentials.on_site_required",
-                "本次检验须上线检验,不能网上申领检验标志,请预约检验。",
+                "本次检验须上线检验，不能网上申领检验标志，请预约检验。",
                 "This inspection must be done on site; book an inspection instead.",
             )
         if status.inspection_state != "due_soon":
@@ -347,8 +351,28 @@ def _licence_data(licence: DrivingLicence, today: date) -> tuple[dict[str, Any],
         "first_issued": date_int(licence.first_issued_on),
         "remarks": remarks or None,
         "office": int(licence.division),
+        # The approved photo travels as its digest only (D1): an offline checker compares the
+        # photo the holder shows with it; the picture itself is fetched only after a verification.
+        "photo": _approved_photo_digest(licence),
     }
     return data, status.valid_until or date(9999, 12, 31)
+
+
+def _approved_application(licence_id: int) -> LicenceApplication | None:
+    """The licence's latest approved application with its photo in the fixed form (D1)."""
+    return (
+        LicenceApplication.objects.filter(
+            licence_id=licence_id, state=LicenceApplication.State.APPROVED, card_photo__isnull=False
+        )
+        .exclude(photo_digest="")
+        .order_by("-reviewed_at", "-id")
+        .first()
+    )
+
+
+def _approved_photo_digest(licence: DrivingLicence) -> str | None:
+    application = _approved_application(licence.pk)
+    return application.photo_digest if application is not None else None
 
 
 def _record_refused(what: str) -> Conflict:
@@ -383,7 +407,7 @@ def licence_credential_issue(*, licence_id: int, event: str, today: date | None 
         if valid_until < today:
             raise Conflict(
                 "credentials.licence_expired",
-                "驾驶证已超过有效期,请先办理期满换证。",
+                "驾驶证已超过有效期，请先办理期满换证。",
                 "The licence has expired; renew it first.",
             )
         return _replace_current(
@@ -420,7 +444,7 @@ def _check_photo(photo: bytes) -> str:
     except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):
         raise ValidationFailed(
             "credentials.photo_unreadable",
-            "照片无法识别,请重新拍摄。",
+            "照片无法识别，请重新拍摄。",
             "The photo cannot be read; take it again.",
             field="photo",
         ) from None
@@ -434,7 +458,7 @@ def _check_photo(photo: bytes) -> str:
     if width < 200 or height < 250 or width > 4000 or height > 4000:
         raise ValidationFailed(
             "credentials.photo_dimensions",
-            "照片尺寸不合适:至少200×250像素的正面免冠照。",
+            "照片尺寸不合适：至少200×250像素的正面免冠照。",
             "The photo must be a frontal portrait of at least 200x250 pixels.",
             field="photo",
         )
@@ -458,14 +482,26 @@ def licence_application_submit(*, actor: Any, photo: bytes) -> LicenceApplicatio
     if set(licence.status or "A") & (LICENCE_REVOKING | LICENCE_SUSPENDING):
         raise Conflict(
             "credentials.licence_status",
-            "驾驶证当前状态不能申领电子驾驶证,请到窗口办理。",
+            "驾驶证当前状态不能申领电子驾驶证，请到窗口办理。",
             "The licence's current status does not allow an electronic licence; visit a counter.",
         )
     kind = _check_photo(photo)
     try:
+        fixed = photos.card_photo(photo)
+    except ValueError:
+        raise ValidationFailed(
+            "credentials.photo_unreadable", "照片无法识别，请重新拍摄。", "The photo cannot be read; take it again.",
+            field="photo",
+        ) from None  # fmt: skip
+    try:
         with transaction.atomic():
             return LicenceApplication.objects.create(
-                licence=licence, applicant=actor, photo=photo, photo_type=kind
+                licence=licence,
+                applicant=actor,
+                photo=photo,
+                photo_type=kind,
+                card_photo=fixed,
+                photo_digest=photos.photo_digest(fixed).hex(),
             )
     except IntegrityError:
         raise Conflict(
@@ -508,11 +544,16 @@ def licence_application_review(
         application.reviewed_by = actor
         application.reviewed_at = timezone.now()
         application.review_note = note
+        if approve and not application.photo_digest:
+            fixed = photos.card_photo(bytes(application.photo))
+            application.card_photo, application.photo_digest = fixed, photos.photo_digest(fixed).hex()
+        application.save()
         if approve:
+            # The issue signs the digest of the latest approved photo: this one, saved above.
             application.credential = licence_credential_issue(
                 licence_id=application.licence_id, event="applied"
             )
-        application.save()
+            application.save(update_fields=["credential"])
         audit_record(
             actor=actor,
             action="change",
@@ -523,6 +564,32 @@ def licence_application_review(
             request=request,
         )
     return application
+
+
+def licence_photo_import(*, licence_id: int, photo: bytes, note: str) -> Credential:
+    """Bring in an already approved photo for a licence and issue its e-licence with it (D1).
+
+    For photos approved outside the counter queue (the demo data, a move from another system):
+    an approved application without a reviewer, with ``note`` saying where it came from. The
+    current e-licence, if any, is superseded by one that signs the photo's digest.
+    """
+    fixed = photos.card_photo(photo)
+    with transaction.atomic():
+        licence = DrivingLicence.objects.select_for_update().select_related("holder").get(pk=licence_id)
+        application = LicenceApplication.objects.create(
+            licence=licence,
+            applicant_id=None,
+            photo=photo,
+            photo_type="png" if photo[:4] == b"\x89PNG" else "jpeg",
+            card_photo=fixed,
+            photo_digest=photos.photo_digest(fixed).hex(),
+            state=LicenceApplication.State.APPROVED,
+            reviewed_at=timezone.now(),
+            review_note=note[:200],
+        )
+        application.credential = licence_credential_issue(licence_id=licence.pk, event="photo_import")
+        application.save(update_fields=["credential"])
+    return application.credential
 
 
 # ---------------------------------------------------------------- status
@@ -701,6 +768,8 @@ def _person_of(credential: Credential) -> int | None:
     return None
 
 
+# The confirmation pattern of every irreversible staff action: a reason of at least 4 characters.
+REVOKE_REASON_MIN = 4
 REVOKE_REASON_MAX = 100
 
 
@@ -714,11 +783,11 @@ def credential_revoke(*, actor: Any, credential_id: int, reason: str, request: A
     """
     require(actor, CREDENTIAL_REVOKE)
     reason = " ".join((reason or "").split())
-    if not 2 <= len(reason) <= REVOKE_REASON_MAX:
+    if not REVOKE_REASON_MIN <= len(reason) <= REVOKE_REASON_MAX:
         raise ValidationFailed(
             "credentials.revoke_reason",
-            f"请填写撤销原因（2到{REVOKE_REASON_MAX}字），例如“手机遗失”“驾驶证已被吊销”。",
-            f"Give the reason for revoking (2 to {REVOKE_REASON_MAX} characters).",
+            f"请填写撤销原因（{REVOKE_REASON_MIN}到{REVOKE_REASON_MAX}字），例如“手机遗失”“驾驶证已被吊销”。",
+            f"Give the reason for revoking ({REVOKE_REASON_MIN} to {REVOKE_REASON_MAX} characters).",
             field="reason",
         )
     found = (
@@ -816,6 +885,14 @@ def sign_payload(
     )
 
 
+def signable_data(data: dict[str, Any]) -> dict[str, Any]:
+    """The stored data as signed: the photo digest is kept as hex in JSON and signed as bytes."""
+    out = dict(data)
+    if isinstance(out.get("photo"), str):
+        out["photo"] = bytes.fromhex(out["photo"])
+    return out
+
+
 @dataclass(frozen=True)
 class ShownToken:
     """A token minted for display; ``nonce`` (hex) only for the on-screen mode."""
@@ -830,7 +907,7 @@ def credential_show(*, credential: Credential, mode: int, now: datetime | None =
     if credential.status != Credential.Status.VALID:
         raise Conflict(
             "credentials.not_valid",
-            "该凭证当前无效,不能出示。",
+            "该凭证当前无效，不能出示。",
             "This credential is not valid now and cannot be shown.",
         )
     now = now or timezone.now()
@@ -846,7 +923,7 @@ def credential_show(*, credential: Credential, mode: int, now: datetime | None =
     schema = INSPECTION_MARK if credential.kind == Credential.Kind.INSPECTION_MARK else DRIVING_LICENCE
     text = sign_payload(
         schema=schema,
-        data=credential.data,
+        data=signable_data(credential.data),
         index=credential.pk,
         issued_at=int(now.timestamp()),
         expires_at=expires_at,
@@ -942,7 +1019,7 @@ class AlreadyChecked(TokenRejected):
         at = timezone.localtime(checked_at).strftime("%H:%M")
         super().__init__(
             ALREADY_CHECKED,
-            f"已于 {at} 核验过:在线二维码只能核验一次(可能是截图),请让持有人刷新后重新出示。",
+            f"已于 {at} 核验过：在线二维码只能核验一次（可能是截图），请让持有人刷新后重新出示。",
             f"Already checked at {at}: an on-screen QR is checked only once (a screenshot?); "
             "ask the holder to show a fresh one.",
         )
@@ -977,10 +1054,96 @@ def _online_nonce_consume(decoded: Decoded) -> TokenRejected | None:
     if checked_at is None:
         return TokenRejected(
             "nonce_unknown",
-            "在线凭证已失效(可能是过期截图),请让持有人刷新后重新出示。",
+            "在线凭证已失效（可能是过期截图），请让持有人刷新后重新出示。",
             "The on-screen credential is no longer live (an old screenshot?); ask the holder to refresh it.",
         )
     return AlreadyChecked(checked_at)
+
+
+# ---------------------------------------------------------------- the holder, after a verification
+
+# A checker sees the e-licence holder's photo and full name only after the signature, validity
+# and status checks pass (D1, E4). The photo is fetched with a ticket that the passing
+# verification signs: short-lived and bound to that credential and that photo, so a credential
+# id alone, or a ticket once the credential is revoked or reissued, gets no photo.
+PHOTO_TICKET_SECONDS = 300
+_PHOTO_TICKET_SALT = "jiaoguan.credentials.verified-photo"
+
+
+def credential_photo(credential: Credential) -> bytes | None:
+    """The approved photo (PNG, fixed form) of an e-licence: the one whose digest it signs, or,
+    for one issued before digests were signed, the licence's latest approved photo."""
+    if credential.kind != Credential.Kind.DRIVING_LICENCE or not credential.licence_id:
+        return None
+    digest = (credential.data or {}).get("photo")
+    if digest:
+        application = (
+            LicenceApplication.objects.filter(
+                licence_id=credential.licence_id,
+                state=LicenceApplication.State.APPROVED,
+                photo_digest=digest,
+                card_photo__isnull=False,
+            )
+            .order_by("-reviewed_at", "-id")
+            .first()
+        )
+    else:
+        application = _approved_application(credential.licence_id)
+    return bytes(application.card_photo) if application is not None and application.card_photo else None
+
+
+def _photo_fingerprint(photo: bytes) -> str:
+    return hashlib.sha256(photo).hexdigest()[:32]
+
+
+def _holder_after_verification(verdict: Verdict, *, now: int) -> None:
+    """Add the holder's full name and a photo ticket to a passing e-licence verdict; nothing otherwise."""
+    if not verdict.valid or verdict.kind != Credential.Kind.DRIVING_LICENCE:
+        return
+    credential = (
+        Credential.objects.select_related("licence__holder")
+        .filter(pk=int(verdict.credential_id), kind=Credential.Kind.DRIVING_LICENCE, status="valid")
+        .first()
+    )
+    if credential is None or credential.licence is None:
+        return
+    holder: dict[str, Any] = {
+        "name": credential.licence.holder.name,
+        "photo_url": "",
+        "photo_expires_at": None,
+    }
+    photo = credential_photo(credential)
+    if photo is not None:
+        ticket = django_signing.dumps(
+            {"c": credential.pk, "p": _photo_fingerprint(photo), "n": secrets.token_hex(8)},
+            salt=_PHOTO_TICKET_SALT,
+            compress=True,
+        )
+        holder["photo_url"] = reverse("credentials:verified_photo", args=[ticket])
+        holder["photo_expires_at"] = now + PHOTO_TICKET_SECONDS
+    verdict.holder = holder
+
+
+def verified_photo(*, ticket: str) -> bytes:
+    """The photo a passing verification's ticket points at, while the ticket is fresh and the
+    credential still valid with that photo; NotFound for anything else."""
+    not_found = NotFound(
+        "credentials.photo_not_available",
+        "照片仅在验证通过后的几分钟内可以查看，请重新核验。",
+        "The photo is available only for a few minutes after a passing verification; verify again.",
+    )
+    try:
+        claims = django_signing.loads(ticket, salt=_PHOTO_TICKET_SALT, max_age=PHOTO_TICKET_SECONDS)
+        credential_pk, fingerprint = int(claims["c"]), str(claims["p"])
+    except (django_signing.BadSignature, KeyError, TypeError, ValueError):
+        raise not_found from None
+    credential = Credential.objects.filter(pk=credential_pk, status="valid").first()
+    if credential is None or credential.valid_until < timezone.localdate():
+        raise not_found
+    photo = credential_photo(credential)
+    if photo is None or _photo_fingerprint(photo) != fingerprint:
+        raise not_found
+    return photo
 
 
 def credential_verify(*, text: str, now: int | None = None) -> Verdict:
@@ -991,15 +1154,14 @@ def credential_verify(*, text: str, now: int | None = None) -> Verdict:
     """
     if not isinstance(text, str) or len(text) > 8192:
         return Verdict(
-            False, "too_long", "内容过长,不是本平台的凭证。", "Too long to be a credential of this platform."
+            False, "too_long", "内容过长，不是本平台的凭证。", "Too long to be a credential of this platform."
         )
-    return verdict_for(
-        text,
-        keys=signing.trusted_key,
-        status_of=_online_status,
-        now=now if now is not None else int(timezone.now().timestamp()),
-        extra_check=_online_nonce_consume,
+    now = now if now is not None else int(timezone.now().timestamp())
+    verdict = verdict_for(
+        text, keys=signing.trusted_key, status_of=_online_status, now=now, extra_check=_online_nonce_consume
     )
+    _holder_after_verification(verdict, now=now)
+    return verdict
 
 
 # A checked nonce is the holder's record of when an on-screen QR was checked; kept this long.

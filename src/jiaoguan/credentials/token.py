@@ -112,6 +112,9 @@ DRIVING_LICENCE = register_schema(
             "first_issued": 7,
             "remarks": 8,  # list of short remark strings (D4)
             "office": 9,
+            # Digest of the approved photo (photos.photo_digest), 16 bytes; tokens issued
+            # before it existed have none and still verify (the photo is then not comparable offline).
+            "photo": 10,
         },
     )
 )
@@ -245,18 +248,18 @@ def split_prefix(text: str) -> tuple[Schema, str]:
     limit = MAX_STATUS_LIST_CHARS if schema is not None and schema.prefix == "SL1" else MAX_TOKEN_CHARS
     if len(text) > limit:
         raise _reject(
-            "too_long", "内容过长,不是本平台的凭证。", "Too long to be a credential of this platform."
+            "too_long", "内容过长，不是本平台的凭证。", "Too long to be a credential of this platform."
         )
     if schema is None and sep and prefix.upper() in SCHEMAS:
         raise _reject(
             "prefix_not_canonical",
-            f"凭证前缀须为大写“{prefix.upper()}:”,与签发时不符,已拒绝。",
+            f"凭证前缀须为大写“{prefix.upper()}:”，与签发时不符，已拒绝。",
             f"The prefix must be upper-case '{prefix.upper()}:' as issued; the credential is refused.",
         )
     if schema is None:
         raise _reject(
             "unknown_prefix",
-            "不是本平台签发的凭证(前缀不可识别)。",
+            "不是本平台签发的凭证（前缀不可识别）。",
             "Not a credential of this platform (unknown prefix).",
         )
     return schema, text[len(prefix) + 1 :]
@@ -272,7 +275,7 @@ def _cbor(data: bytes) -> Any:
     if stream.tell() != len(data):
         raise _reject(
             "trailing_bytes",
-            "凭证数据后有多余内容,与签发时不符,已拒绝。",
+            "凭证数据后有多余内容，与签发时不符，已拒绝。",
             "There are extra bytes after the credential data; it is not as issued and is refused.",
         )
     return value
@@ -281,7 +284,7 @@ def _cbor(data: bytes) -> Any:
 def _not_canonical() -> TokenRejected:
     return _reject(
         "non_canonical",
-        "凭证编码不是本平台签发时的规范形式(如不定长度、非最短整数、重复键),已拒绝。",
+        "凭证编码不是本平台签发时的规范形式（如不定长度、非最短整数、重复键），已拒绝。",
         "The credential is not encoded as this platform issues it (indefinite lengths, "
         "non-minimal integers, duplicate keys ...); it is refused.",
     )
@@ -308,7 +311,9 @@ def decode_and_verify(
         raw = base45.b45decode(body)
     except (ValueError, KeyError, TypeError):
         raise _reject(
-            "bad_encoding", "凭证编码无效(可能不完整)。", "The credential encoding is invalid (incomplete?)."
+            "bad_encoding",
+            "凭证编码无效（可能不完整）。",
+            "The credential encoding is invalid (incomplete?).",
         ) from None
     if base45.b45encode(raw).decode("ascii") != body:
         raise _reject(
@@ -322,7 +327,7 @@ def decode_and_verify(
     if not isinstance(message, cbor2.CBORTag) or message.tag != COSE_SIGN1_TAG:
         raise _reject(
             "bad_tag",
-            "凭证缺少COSE_Sign1标记(18)或标记不符,已拒绝。",
+            "凭证缺少COSE_Sign1标记（18）或标记不符，已拒绝。",
             "The credential is not tagged as COSE_Sign1 (tag 18); it is refused.",
         )
     message = message.value
@@ -338,7 +343,7 @@ def decode_and_verify(
     if not isinstance(unprotected, Mapping) or len(unprotected) != 0:
         raise _reject(
             "unprotected_header",
-            "凭证含有不受签名保护的头部字段,与签发时不符,已拒绝。",
+            "凭证含有不受签名保护的头部字段，与签发时不符，已拒绝。",
             "The credential carries an unprotected header, which this platform never issues; it is refused.",
         )
     if not _canonical(cbor2.CBORTag(COSE_SIGN1_TAG, [protected_raw, {}, payload, signature]), raw):
@@ -357,7 +362,7 @@ def decode_and_verify(
     if key is None:
         raise _reject(
             "unknown_key",
-            "签名密钥不在信任列表中,凭证不可信。",
+            "签名密钥不在信任列表中，凭证不可信。",
             "The signing key is not on the trust list; the credential cannot be trusted.",
         )
     if key.alg != alg:
@@ -370,7 +375,7 @@ def decode_and_verify(
     if not algorithm.verify(key.public_der, _sig_structure(protected_raw, payload), signature):
         raise _reject(
             "bad_signature",
-            "签名校验失败:凭证被篡改或伪造。",
+            "签名校验失败：凭证被篡改或伪造。",
             "The signature does not match: the credential was altered or forged.",
         )
     # From here on the bytes are the issuer's; they too must be as the platform writes them.
@@ -411,7 +416,7 @@ def decode_and_verify(
     if now - leeway > decoded.expires_at:
         raise _reject(
             "expired",
-            "凭证已过期,请刷新或重新下载。",
+            "凭证已过期，请刷新或重新下载。",
             "The credential has expired; refresh or download it again.",
         )
     return decoded

@@ -12,9 +12,16 @@ urlpatterns = [
     path("credentials/<uuid:public_id>/offline.png", views.credential_offline_png, name="offline_png"),
     path("credentials/<uuid:public_id>/offline.txt", views.credential_offline_txt, name="offline_txt"),
     path("credentials/<uuid:public_id>/print.pdf", views.credential_print_pdf, name="print_pdf"),
+    path("credentials/<uuid:public_id>/photo.png", views.credential_holder_photo, name="photo"),
     path("verify/", views.verify, name="verify"),
+    path("verify/photo/<str:ticket>/", views.verified_photo, name="verified_photo"),
     path("verify/plate/", views.verify_plate, name="verify_plate"),
     path("counter/photos/", views.counter_photos, name="counter_photos"),
     path("counter/photos/<int:application_id>/", views.counter_photo, name="counter_photo"),
     path("counter/photos/<int:application_id>/photo", views.counter_photo_image, name="counter_photo_image"),
+    path(
+        "counter/photos/<int:application_id>/archive-photo",
+        views.counter_archive_photo_image,
+        name="counter_archive_photo_image",
+    ),
 ]

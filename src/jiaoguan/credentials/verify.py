@@ -48,6 +48,9 @@ class Verdict:
     subject: dict[str, Any] = field(default_factory=dict)
     checks: list[tuple[str, bool]] = field(default_factory=list)
     checked_at: int | None = None  # an on-screen QR already used: when it was first checked
+    # An e-licence that passed online: the holder's full name and a short-lived photo URL (D1).
+    # Empty for any verdict that did not pass, and offline, where the photo is compared by digest.
+    holder: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -66,6 +69,7 @@ class Verdict:
             "subject": self.subject,
             "checks": [{"check": name, "ok": ok} for name, ok in self.checks],
             "checked_at": self.checked_at,
+            "holder": self.holder or None,
         }
 
 
@@ -80,6 +84,8 @@ def subject_view(decoded: Decoded) -> dict[str, Any]:
             out[name] = day.isoformat() if day else "long"
         elif name == "number" and isinstance(value, str) and len(value) == 10:
             out[name] = value[:6] + "*" * 8 + value[6:]
+        elif name == "photo" and isinstance(value, bytes):
+            out[name] = value.hex()
         elif name == "remarks" and isinstance(value, list):
             out[name] = [f"{code} {REMARKS.get(str(code), ('', ''))[0]}".strip() for code in value]
         else:
@@ -90,6 +96,24 @@ def subject_view(decoded: Decoded) -> dict[str, Any]:
 def rejected(error: TokenRejected, checks: list[tuple[str, bool]]) -> Verdict:
     return Verdict(False, error.reason, error.message_zh, error.message_en, checks=checks)
 
+
+# Contents that cannot be read as a credential of this platform at all: not one of its
+# prefixes, not base45, not the COSE envelope, or signed content that is not a credential.
+# Their verdict claims no check, not even the signature (issue 11): a page says "无法识别".
+UNREADABLE_REASONS = frozenset(
+    {
+        "too_long",
+        "unknown_prefix",
+        "bad_encoding",
+        "bad_cbor",
+        "trailing_bytes",
+        "bad_tag",
+        "bad_structure",
+        "kind_mismatch",
+        "bad_claims",
+        "unreadable",
+    }
+)
 
 # Refusals that come after the signature has checked out; every other refusal means the
 # token as presented did not pass (unreadable, not as issued, unknown key, bad signature).
@@ -115,6 +139,8 @@ def verdict_for(
     try:
         decoded = decode_and_verify(text, keys=keys, now=now)
     except TokenRejected as error:
+        if error.reason in UNREADABLE_REASONS:
+            return rejected(error, [])
         checks.append(("signature", error.reason in _AFTER_SIGNATURE))
         if error.reason in {"expired", "not_yet_valid"}:
             checks.append(("validity", False))
@@ -137,7 +163,7 @@ def verdict_for(
         return Verdict(
             False,
             status,
-            f"凭证当前状态:{zh},不能作为有效凭证使用。",
+            f"凭证当前状态：{zh}，不能作为有效凭证使用。",
             f"The credential is currently {en} and must not be accepted.",
             status=status,
             checks=checks,
@@ -161,7 +187,7 @@ def verdict_for(
     return Verdict(
         True,
         "ok",
-        "有效凭证:签名、有效期和当前状态均已核验。",
+        "有效凭证：签名、有效期和当前状态均已核验。",
         "Valid: signature, validity period and current status checked.",
         status="valid",
         checks=checks,
@@ -309,7 +335,7 @@ def verify_offline(text: str, *, trust: dict[bytes, PublicKey], status_list: str
             return Verdict(
                 False,
                 f"status_list_{error.reason}",
-                f"状态列表无效:{error.message_zh}",
+                f"状态列表无效：{error.message_zh}",
                 f"The status list is not usable: {error.message_en}",
             )
         except (KeyError, TypeError, ValueError, zlib.error):
@@ -321,3 +347,16 @@ def verify_offline(text: str, *, trust: dict[bytes, PublicKey], status_list: str
         return _lookup(loaded, decoded.schema.prefix, decoded.index)
 
     return verdict_for(text, keys=trust.get, status_of=status_of, now=now)
+
+
+def photo_matches(verdict: Verdict, shown_digest: bytes | None) -> bool | None:
+    """Whether a photo the holder shows is the one signed into a passing e-licence (D1).
+
+    True or False when the token signs a photo digest and a photo was shown; None when there
+    is nothing to compare: no photo shown, a verdict that did not pass, or a token issued before
+    photo digests were signed (it stays valid; the photo simply cannot be compared offline).
+    """
+    signed = str((verdict.subject or {}).get("photo", ""))
+    if shown_digest is None or not verdict.valid or not signed:
+        return None
+    return shown_digest.hex() == signed

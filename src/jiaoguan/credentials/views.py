@@ -36,12 +36,12 @@ from jiaoguan.registry.models import Vehicle
 from jiaoguan.registry.selectors import VehicleStatus, vehicle_status
 from jiaoguan.registry.views import PLATE_TYPE_LABELS, vehicle_card
 
+from . import photos, selectors, services
 from . import render as qr_render
-from . import selectors, services
 from .forms import ExemptApplyForm, LicencePhotoForm, PhotoReviewForm, PlateLookupForm, VerifyForm
 from .models import Credential, LicenceApplication, PaperMarkRequest
 from .token import REMARKS, SCHEMAS, DisplayMode, int_date
-from .verify import Verdict
+from .verify import UNREADABLE_REASONS, Verdict, photo_matches
 
 logger = logging.getLogger(__name__)
 
@@ -367,9 +367,16 @@ def _credential_card(
         if status is not None and status.inspection_state == "overdue":
             card["book_url"] = reverse("accounts:service", args=["B4"])
     elif credential.kind == DL1:
+        # The holder's own display shows the full name and the approved photo, as the paper
+        # licence does; the QR itself carries only the masked name and the photo's digest (D1).
+        licence = credential.licence
+        full_name = licence.holder.name if licence is not None else ""
         card.update(
             {
-                "name": mask_name(str(data.get("name", ""))),
+                "name": full_name or mask_name(str(data.get("name", ""))),
+                "photo_url": reverse("credentials:photo", args=[credential.public_id])
+                if services.credential_photo(credential) is not None
+                else "",
                 "number": _masked_number(data.get("number")),
                 "classes": data.get("classes", ""),
                 "first_issued": _day(data.get("first_issued")),
@@ -598,8 +605,38 @@ def credential_offline_png(request: HttpRequest, public_id: Any) -> HttpResponse
     token = _token_or_back(request, credential, DisplayMode.OFFLINE)
     if isinstance(token, HttpResponse):
         return token
-    png = qr_render.qr_png(token[0], scale=8)
+    photo = services.credential_photo(credential) if credential.kind == DL1 else None
+    if photo is None:
+        png = qr_render.qr_png(token[0], scale=8)
+    else:
+        png = qr_render.offline_card_png(
+            title_zh=SCHEMAS[DL1].name_zh,
+            title_en=SCHEMAS[DL1].name_en,
+            rows=_offline_card_rows(credential),
+            qr_text=token[0],
+            photo=photo,
+            note=f"离线凭证，有效至 {_moment(token[1]):%Y-%m-%d %H:%M}，请核验二维码。",
+        )
     return _attachment(HttpResponse(png, content_type="image/png"), credential, "png")
+
+
+def _offline_card_rows(credential: Credential) -> list[tuple[str, str]]:
+    """The offline card's rows: the holder's full name first, then the licence as printed."""
+    rows, _validity = _pdf_rows(credential)
+    return [row for row in rows if row[0] in {"姓名", "证号", "准驾车型", "有效期限"}]
+
+
+@never_cache
+@access_required(OWN_VIEW)
+def credential_holder_photo(request: HttpRequest, public_id: Any) -> HttpResponse:
+    """The approved photo of my electronic licence, for my own display (D1)."""
+    credential = _my_credential(request, public_id)
+    photo = services.credential_photo(credential)
+    if photo is None:
+        raise Http404("photo")
+    response = HttpResponse(photo, content_type="image/png")
+    response["Cache-Control"] = "private, no-store"
+    return response
 
 
 @access_required(OWN_VIEW)
@@ -638,8 +675,10 @@ def _pdf_rows(credential: Credential) -> tuple[list[tuple[str, str]], str]:
     remarks = "；".join(
         f"{code} {REMARKS.get(str(code), ('', ''))[0]}".strip() for code in data.get("remarks") or []
     )
+    # The printed licence is the holder's own, like the paper one: the full name (D1).
+    holder_name = credential.licence.holder.name if credential.licence is not None else ""
     rows = [
-        ("姓名", str(data.get("name", ""))),
+        ("姓名", holder_name or str(data.get("name", ""))),
         ("证号", _masked_number(data.get("number"))),
         ("准驾车型", str(data.get("classes", ""))),
         ("有效期限", f"{day(data.get('valid_from'))} 至 {day(data.get('valid_until'))}"),
@@ -668,6 +707,7 @@ def credential_print_pdf(request: HttpRequest, public_id: Any) -> HttpResponse:
         validity=validity,
         issuer=_issuer_name(),
         note=f"本凭证与纸质证件具有同等效力，凭二维码核验真伪和当前状态：{verify_url}",
+        photo=services.credential_photo(credential) if credential.kind == DL1 else None,
     )
     response = HttpResponse(pdf, content_type="application/pdf")
     return _attachment(response, credential, "pdf")
@@ -777,7 +817,7 @@ def _unreadable() -> Verdict:
     return Verdict(
         False,
         "unreadable",
-        "无法识别该内容,不是本平台的凭证。",
+        "无法识别该内容，不是本平台的凭证。",
         "This content cannot be read; it is not a credential of this platform.",
     )
 
@@ -808,8 +848,41 @@ def _text_from_upload(upload: UploadedFile) -> tuple[str, str]:
     return (known or found)[0], ""
 
 
-def _verdict_view(verdict: Verdict) -> dict[str, Any]:
-    """The verdict in words: answer, checks with ticks, kind and the masked subject."""
+def _photo_comparison(verdict: Verdict, shown: bytes | None) -> dict[str, Any] | None:
+    """Whether the photo in an uploaded offline card is the one signed in its QR (D1, E4)."""
+    if shown is None or not verdict.valid or verdict.kind != DL1:
+        return None
+    matches = photo_matches(verdict, shown)
+    if matches is None:
+        return {"ok": None, "text": _("该凭证签发时未记录照片摘要，无法比对照片。")}
+    if matches:
+        return {"ok": True, "text": _("离线凭证中的照片与二维码签名中的照片一致。")}
+    return {"ok": False, "text": _("离线凭证中的照片与二维码签名中的照片不一致，照片可能已被替换。")}
+
+
+def _verdict_view(verdict: Verdict, *, shown_photo: bytes | None = None) -> dict[str, Any]:
+    """The verdict in words: answer, checks with ticks, kind and the masked subject.
+
+    A content that cannot be read as a credential gets "无法识别" and no checks at all, so
+    nothing on the page suggests any part of it passed. The holder's photo and full name
+    appear only on a passing e-licence verdict (D1).
+    """
+    if verdict.reason in UNREADABLE_REASONS:
+        return {
+            "valid": False,
+            "unreadable": True,
+            "answer": _words("无法识别", "Not recognised"),
+            "message": _words(verdict.message_zh, verdict.message_en),
+            "kind": "",
+            "mode": "",
+            "checks": [],
+            "rows": [],
+            "issued_at": None,
+            "expires_at": None,
+            "reason": verdict.reason,
+            "holder": None,
+            "photo_check": None,
+        }
     done = dict(verdict.checks)
     checks = []
     # The on-screen nonce is checked last, once the status is known to be valid (it is used up).
@@ -838,6 +911,15 @@ def _verdict_view(verdict: Verdict) -> dict[str, Any]:
             (gettext_lazy("备注"), "、".join(_remark_texts(subject.get("remarks"))) or _("无")),
         ]
     rows = [(label, value) for label, value in rows if value]
+    photo_check = _photo_comparison(verdict, shown_photo)
+    if photo_check is not None and photo_check["ok"] is False:
+        # Signed and valid, but the card's picture is not the one signed: not green.
+        return {
+            **_verdict_view(Verdict(False, "photo_mismatch", photo_check["text"], photo_check["text"])),
+            "answer": _words("照片不符", "Photo does not match"),
+            "message": photo_check["text"],
+            "photo_check": photo_check,
+        }
     checked = _moment(verdict.checked_at)
     if checked is not None:
         rows.append((_words("首次核验时间", "First checked at"), checked.strftime("%Y-%m-%d %H:%M:%S")))
@@ -853,6 +935,10 @@ def _verdict_view(verdict: Verdict) -> dict[str, Any]:
         "issued_at": _moment(verdict.issued_at),
         "expires_at": _moment(verdict.expires_at),
         "reason": verdict.reason,
+        "unreadable": False,
+        "holder": verdict.holder if verdict.valid and verdict.holder else None,
+        "photo_check": photo_check,
+        "is_licence": verdict.kind == DL1,
     }
 
 
@@ -866,17 +952,34 @@ def verify(request: HttpRequest) -> HttpResponse:
         if form.is_valid():
             upload = form.cleaned_data.get("photo")
             text = form.cleaned_data.get("text") or ""
+            shown_photo = None
             if upload:
                 text, problem = _text_from_upload(upload)
                 if problem:
                     form.add_error("photo", problem)
+                else:
+                    # An offline e-licence card carries the photo beside its QR: compare it too.
+                    shown_photo = photos.digest_in_image(_read_upload(upload, qr_render.MAX_IMAGE_BYTES))
             elif not text:
                 form.add_error(None, _("请粘贴二维码内容，或上传二维码照片。"))
             if not form.errors:
-                verdict = _verdict_view(_verify_text(text))
+                verdict = _verdict_view(_verify_text(text), shown_photo=shown_photo)
     else:
         form = VerifyForm()
     return render(request, "credentials/verify.html", {"form": form, "verdict": verdict})
+
+
+@never_cache
+@access_required(VERIFY)
+def verified_photo(request: HttpRequest, ticket: str) -> HttpResponse:
+    """The e-licence holder's photo for a checker, by the ticket of a verification that just passed."""
+    try:
+        photo = services.verified_photo(ticket=ticket)
+    except NotFound:
+        raise Http404("photo") from None
+    response = HttpResponse(photo, content_type="image/png")
+    response["Cache-Control"] = "private, no-store"
+    return response
 
 
 @access_required(PLATE_CHECK)
@@ -959,9 +1062,20 @@ def _visible_application(request: HttpRequest, application_id: int) -> LicenceAp
     return application
 
 
+def _archive_view(application: LicenceApplication) -> dict[str, Any]:
+    """The archive photo on file for the applicant, to compare the submitted photo with (D1)."""
+    archive = registry_selectors.archive_photo_of(person_id=application.licence.holder_id)
+    if archive is None:
+        return {"url": "", "recorded_at": None}
+    return {
+        "url": reverse("credentials:counter_archive_photo_image", args=[application.pk]),
+        "recorded_at": archive.recorded_at,
+    }
+
+
 @access_required(PHOTO_REVIEW)
 def counter_photo(request: HttpRequest, application_id: int) -> HttpResponse:
-    """One application: the photo beside approve / reject (D1)."""
+    """One application: the submitted photo beside the archive photo, with approve / reject (D1)."""
     application = _visible_application(request, application_id)
     form = PhotoReviewForm()
     if request.method == "POST":
@@ -990,8 +1104,31 @@ def counter_photo(request: HttpRequest, application_id: int) -> HttpResponse:
     return render(
         request,
         "credentials/counter/photo_review.html",
-        {"a": _application_row(application), "form": form},
+        {"a": _application_row(application), "archive": _archive_view(application), "form": form},
     )
+
+
+@never_cache
+@access_required(PHOTO_REVIEW)
+def counter_archive_photo_image(request: HttpRequest, application_id: int) -> HttpResponse:
+    """The applicant's archive photo (档案照片), to the reviewing staff only; every view is audited."""
+    application = _visible_application(request, application_id)
+    archive = registry_selectors.archive_photo_of(person_id=application.licence.holder_id)
+    if archive is None:
+        raise Http404("archive photo")
+    audit_record(
+        actor=request.user,
+        action="view",
+        subject=application,
+        subject_person_id=application.licence.holder_id,
+        summary="查看档案照片（电子驾驶证照片审核）",
+        request=request,
+    )
+    content_type = "image/png" if archive.photo_type == "png" else "image/jpeg"
+    response = HttpResponse(bytes(archive.photo), content_type=content_type)
+    response["Cache-Control"] = "private, no-store"
+    response["Content-Disposition"] = "inline"
+    return response
 
 
 @never_cache

@@ -1523,4 +1523,12 @@ def ensure_demo_logins(*, today: date, password: str) -> list[dict[str, str]]:
                 f"Organisation user: {organisation.name} ({kind_en}; {n_vehicles} {what_en})",
             )
         )
+
+    # ---- e-licence photos (credentials): archive photos for the demo persons, an e-licence with
+    # a photo for the counter citizen, and an approved photo on every demo e-licence (issue 11).
+    from jiaoguan.demo.photos import demo_photos
+
+    demo_photos(persons=[found.online_person, found.counter_person], e_licence_for=[found.counter_person])
+    # ---- end of e-licence photos
+
     return rows

@@ -7,6 +7,7 @@ facts kept here (Q1, Q2).
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Upper
@@ -327,3 +328,43 @@ class PointsEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.points:+d} {self.source}"
+
+
+class ArchivePhoto(models.Model):
+    """The archive photo of a person (档案照片): the photo on the paper licence's archive.
+
+    One current photo per person; a newer photo replaces the row. The counter compares an
+    electronic-licence photo with it before approving (D1). Personal data: staff views are audited.
+    """
+
+    person = models.OneToOneField(
+        Person, on_delete=models.CASCADE, related_name="archive_photo", verbose_name="自然人 person"
+    )
+    photo = models.BinaryField("照片 photo", db_comment="JPEG or PNG; personal data")
+    photo_type = models.CharField("照片格式 photo type", max_length=8, db_comment="jpeg or png")
+    sha256 = models.CharField(
+        "照片摘要 SHA-256", max_length=64, db_comment="hex SHA-256 of the photo bytes, to tell photos apart"
+    )
+    recorded_at = models.DateTimeField("采集时间 recorded at", auto_now=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name="采集人 recorded by",
+        db_comment="the staff member who recorded it; empty for imports and demo data",
+    )
+    source = models.CharField(
+        "来源 source", max_length=24, default="archive", db_comment="archive, counter, import or demo"
+    )
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(photo_type__in=["jpeg", "png"]), name="archive_photo_type")
+        ]
+        verbose_name = "档案照片 archive photo"
+        verbose_name_plural = "档案照片 archive photos"
+
+    def __str__(self) -> str:
+        return f"archive photo of person #{self.person_id}"

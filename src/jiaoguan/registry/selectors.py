@@ -13,7 +13,7 @@ from jiaoguan.core.access import division_prefix_for
 from jiaoguan.core.identifiers import mask_id_number, mask_name, mask_phone
 
 from . import rules
-from .models import DrivingLicence, Organisation, Person, PlateType, Vehicle
+from .models import ArchivePhoto, DrivingLicence, Organisation, Person, PlateType, Vehicle
 
 if TYPE_CHECKING:
     from jiaoguan.accounts.models import User
@@ -500,3 +500,13 @@ def audit_subjects(term: str) -> Q | None:
         except ValidationFailed:
             return None
     return Q(subject_type="registry.vehicle", subject_id__in=[str(pk) for pk in vehicles])
+
+
+def archive_photo_of(*, person_id: int | None) -> ArchivePhoto | None:
+    """The person's current archive photo (档案照片), or None when none is on file.
+
+    Callers that show it to staff audit the view: the photo is personal data.
+    """
+    if person_id is None:
+        return None
+    return ArchivePhoto.objects.filter(person_id=person_id).first()

@@ -19,6 +19,7 @@ the same field.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterable, Mapping
 from datetime import date
 from typing import Any, TypeVar, cast
@@ -32,7 +33,7 @@ from jiaoguan.core.errors import Conflict, NotAllowed, NotFound, ValidationFaile
 
 from . import rules, validation
 from .events import registry_changed
-from .models import DrivingLicence, Organisation, Person, PointsEntry, Vehicle
+from .models import ArchivePhoto, DrivingLicence, Organisation, Person, PointsEntry, Vehicle
 from .selectors import (
     licences_visible_to,
     organisations_visible_to,
@@ -653,3 +654,58 @@ def person_contact_change(*, person_id: int, mobile: str, postal_address: str | 
             registry_changed(event="contact", vehicle_id=vehicle_id)
         for licence_id in licence_ids:
             registry_changed(event="contact", licence_id=licence_id)
+
+
+# ---------------------------------------------------------------- archive photo (档案照片)
+
+ARCHIVE_PHOTO_MAX_BYTES = 2 * 1024 * 1024
+
+
+def _archive_photo_type(photo: bytes) -> str:
+    """ "jpeg" or "png" from the file's signature; anything else is refused."""
+    if photo[:8] == b"\x89PNG\r\n\x1a\n":
+        return "png"
+    if photo[:3] == b"\xff\xd8\xff":
+        return "jpeg"
+    raise ValidationFailed(
+        "registry.archive_photo_type", "档案照片须为JPEG或PNG格式。", "The archive photo must be JPEG or PNG.",
+        field="photo",
+    )  # fmt: skip
+
+
+def archive_photo_record(
+    *, person_id: int, photo: bytes, actor: Any = None, source: str = "archive", request: Any = None
+) -> ArchivePhoto:
+    """Record a person's archive photo, replacing the current one (one per person).
+
+    ``actor`` None is an import or the demo data; a staff member needs ``registry.person.change``
+    within the person's residence division, and the change is audited.
+    """
+    if not photo or len(photo) > ARCHIVE_PHOTO_MAX_BYTES:
+        raise ValidationFailed(
+            "registry.archive_photo_size", "档案照片须为2MB以内的JPEG或PNG。",
+            "The archive photo must be a JPEG or PNG under 2 MB.", field="photo",
+        )  # fmt: skip
+    photo_type = _archive_photo_type(photo)
+    with transaction.atomic():
+        person = Person.objects.select_for_update().filter(pk=person_id).first()
+        if person is None:
+            raise NotFound("registry.person_not_found", "没有这个人。", "No such person.")
+        if actor is not None:
+            require(actor, "registry.person.change", division=person.residence_division)
+        record, _created = ArchivePhoto.objects.update_or_create(
+            person=person,
+            defaults={
+                "photo": photo,
+                "photo_type": photo_type,
+                "sha256": hashlib.sha256(photo).hexdigest(),
+                "recorded_by": actor,
+                "source": source,
+            },
+        )
+        if actor is not None:
+            audit_record(
+                actor=actor, action="change", subject=record, subject_person_id=person.pk,
+                summary="登记档案照片", request=request,
+            )  # fmt: skip
+    return record

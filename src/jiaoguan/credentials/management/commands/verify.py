@@ -9,7 +9,25 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from jiaoguan.credentials.verify import parse_trust_list, verify_offline
+from jiaoguan.credentials.verify import parse_trust_list, photo_matches, verify_offline
+
+
+def _photo_digest(value: str | None, credential: str) -> bytes | None:
+    """The photo digest of ``--photo``, or of the credential file itself when it is an offline card."""
+    from jiaoguan.credentials.photos import digest_in_image
+
+    source = value or credential
+    path = Path(source)
+    if len(source) >= 4096 or not path.is_file():
+        if value:
+            raise CommandError(f"no such photo file: {value}")
+        return None
+    data = path.read_bytes()
+    if data[:8] != b"\x89PNG\r\n\x1a\n":
+        if value:
+            raise CommandError("the photo must be the PNG from the offline credential (a lossless copy)")
+        return None
+    return digest_in_image(data)
 
 
 def _read(value: str) -> str:
@@ -36,6 +54,12 @@ class Command(BaseCommand):
         parser.add_argument("credential", help="the QR text, a .txt file with it, or a PNG/JPEG of the QR")
         parser.add_argument("--keys", required=True, help="trust list from GET /api/v1/credentials/keys")
         parser.add_argument("--status", help="status list from GET /api/v1/credentials/status-list")
+        parser.add_argument(
+            "--photo",
+            help="the holder's photo as shown (the offline card PNG, or the photo cut from it) to compare "
+            "with the photo digest signed in an e-licence; an offline card given as the credential is "
+            "compared without it",
+        )
         parser.add_argument("--json", action="store_true", help="print the verdict as JSON")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -47,6 +71,15 @@ class Command(BaseCommand):
         verdict = verify_offline(
             _read(options["credential"]), trust=trust, status_list=status_list, now=int(time.time())
         )
+        photo = photo_matches(verdict, _photo_digest(options.get("photo"), options["credential"]))
+        if photo is False:
+            # The signature and status hold, but the picture shown is not the one signed: refuse.
+            verdict.valid = False
+            verdict.reason = "photo_mismatch"
+            verdict.message_zh = "出示的照片与凭证签名中的照片不一致，不能作为有效凭证使用。"
+            verdict.message_en = "The photo shown is not the one signed in the credential; do not accept it."
+        if photo is not None:
+            verdict.checks.append(("photo", photo))
         if options["json"]:
             self.stdout.write(json.dumps(verdict.as_dict(), ensure_ascii=False, indent=1))
         else:
