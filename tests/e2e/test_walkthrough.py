@@ -34,9 +34,11 @@ from .walkthrough_checks import (
     half_width_problems,
     snake_case_problems,
     stored_choice_codes,
+    text_problems,
 )
 from .walkthrough_crawl import Walk, pattern, relative
 from .walkthrough_data import PASSWORD, World, build_world
+
 
 @pytest.fixture
 def world(settings, tmp_path) -> World:
@@ -79,11 +81,18 @@ def searches(role: str, world: World) -> list[str]:
 def walk_report(walk: Walk) -> str:
     report = walk.report()
     (walk.folder / "problems.txt").write_text(report + "\n\n" + walk.pages_walked() + "\n", encoding="utf-8")
-    print(report)
     return report
 
 
-STAFF_AND_PUBLIC = ["citizen", "organisation", "clerk", "violation_officer", "accident_officer", "head", "auditor"]
+STAFF_AND_PUBLIC = [
+    "citizen",
+    "organisation",
+    "clerk",
+    "violation_officer",
+    "accident_officer",
+    "head",
+    "auditor",
+]
 
 
 @pytest.mark.parametrize("role", STAFF_AND_PUBLIC)
@@ -163,7 +172,9 @@ def test_the_citizen_in_elder_care_mode(browser, live_server, world):
         walk.visit("/")
         if "elder" not in (phone.get_attribute("body", "class") or "").split():
             walk.note("/", "the elder-care switch did not turn the mode on")
-        first_tile = phone.locator(".tile").first.get_attribute("href") if phone.locator(".tile").count() else None
+        first_tile = (
+            phone.locator(".tile").first.get_attribute("href") if phone.locator(".tile").count() else None
+        )
         target = relative(first_tile or "", walk.origin)
         if target is None:
             walk.note("/", "no service tile in elder-care mode")
@@ -227,7 +238,11 @@ def test_raw_codes_are_found_and_codes_beside_their_meaning_are_not():
     assert choice_code_problems("注册方式：online", codes)
     assert choice_code_problems("02", codes) == []  # a number, read beside its words
     assert choice_code_problems("窗口业务员 counter clerk", frozenset({"counter"})) == []
+    assert choice_code_problems("有效 valid", frozenset({"valid"})) == []  # the code beside its meaning
     assert choice_code_problems("A 正常", frozenset({"A"})) == []
+    assert snake_case_problems("access.role_not_allowed")
+    assert snake_case_problems("accidents.evidencereview#7")
+    assert snake_case_problems("下载 scene.pdf") == []
 
 
 def test_english_only_text_in_the_chinese_ui_is_found_and_brand_names_are_not():
@@ -236,12 +251,24 @@ def test_english_only_text_in_the_chinese_ui_is_found_and_brand_names_are_not():
     assert english_only_problems("特斯拉 Model 3") == []
     assert english_only_problems("Model Y") == []
     assert english_only_problems("小型载客汽车 Small passenger car") == []
+    assert english_only_problems("DL1 609998c3-712f-43d1-b5fe-d79e983bf0e3") == []
+
+
+def test_the_user_s_own_login_name_is_data_not_a_code():
+    texts = [{"text": "accident_head · 事故处理部门负责人", "en": False}]
+    assert text_problems(texts, codes=frozenset(), chinese_ui=True)
+    assert text_problems(texts, codes=frozenset(), chinese_ui=True, ignore={"accident_head"}) == []
 
 
 def test_a_notice_of_unavailability_needs_an_alternative():
-    assert dead_end_problems([{"phrase": "暂未开通", "snippet": "本省暂未开通", "inNotice": False, "alternative": False}])
-    assert dead_end_problems([{"phrase": "暂未开通", "snippet": "本省暂未开通", "inNotice": True, "alternative": False}])
-    assert dead_end_problems([{"phrase": "暂未开通", "snippet": "本省暂未开通", "inNotice": True, "alternative": True}]) == []
+    def notice(*, inside: bool, alternative: bool) -> list[dict]:
+        return [
+            {"phrase": "暂未开通", "snippet": "本省暂未开通", "inNotice": inside, "alternative": alternative}
+        ]
+
+    assert dead_end_problems(notice(inside=False, alternative=False))
+    assert dead_end_problems(notice(inside=True, alternative=False))
+    assert dead_end_problems(notice(inside=True, alternative=True)) == []
 
 
 def test_pages_of_one_kind_share_a_pattern_and_the_walk_stays_on_its_pages():

@@ -106,7 +106,14 @@ HALF_WIDTH = ",;:()!?"
 _URL = re.compile(r"(?:https?://|www\.)\S+|\b[\w.+-]+@[\w-]+\.[\w.]+\b|(?<![\w/])/[\w\-./?=&%#]*[\w/]")
 _HALF_NEXT_TO_CJK = re.compile(rf"[{CJK}][{re.escape(HALF_WIDTH)}]|[{re.escape(HALF_WIDTH)}][{CJK}]")
 _SNAKE = re.compile(r"(?<![\w.-])[a-z][a-z0-9]*(?:_[a-z0-9]+)+(?![\w-])")
-_LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z'-]*")
+# Dotted identifiers (error codes ``access.role_not_allowed``, model labels ``accidents.evidencereview``);
+# file names and host names are not codes.
+_DOTTED = re.compile(r"(?<![\w.-])[a-z][a-z0-9_]*(?:\.[a-z][a-z0-9_]*)+(?![\w-])")
+_NOT_CODE_SUFFIXES = frozenset(
+    {"pdf", "png", "jpg", "jpeg", "txt", "csv", "json", "html", "com", "cn", "org", "net"}
+)
+_ENGLISH_WORD = re.compile(r"[A-Za-z]*[a-z][A-Za-z]*[.,;:!?]?|[A-Z][a-z]+[.,;:!?]?")
+_AFTER_COLON = re.compile(r"[：:]\s*([A-Za-z][A-Za-z0-9_]*)\s*$")
 _HAS_CJK = re.compile(f"[{CJK}]")
 
 
@@ -126,25 +133,30 @@ def half_width_problems(text: str) -> list[str]:
 
 
 def snake_case_problems(text: str) -> list[str]:
-    """Identifiers such as ``resident_id`` or ``online_query`` shown to a person."""
-    return [f"raw code {m.group()!r} in “{text[:80]}”" for m in _SNAKE.finditer(_without_urls(text))]
+    """Identifiers such as ``resident_id``, ``online_query`` or ``access.role_not_allowed`` shown to a person."""
+    cleaned = _without_urls(text)
+    found = [m.group() for m in _SNAKE.finditer(cleaned)]
+    found += [
+        m.group()
+        for m in _DOTTED.finditer(cleaned)
+        if m.group().rsplit(".", 1)[-1] not in _NOT_CODE_SUFFIXES and m.group() not in found
+    ]
+    return [f"raw code {code!r} in “{text[:80]}”" for code in dict.fromkeys(found)]
 
 
 def choice_code_problems(text: str, codes: frozenset[str]) -> list[str]:
     """A stored choice value shown bare: the whole text of a node is the code (``M``, ``online``,
-    ``10y``), or the only Latin word of a Chinese sentence is one (``注册方式：online``).
+    ``10y``), or the code is the value after a label's colon (``注册方式：online``).
 
     Numbers are never codes here (plate types ``02`` read as numbers beside their words), and a
-    code followed by its meaning in the same node (``A 正常``) is a code beside its meaning.
+    code beside its meaning in the same node (``A 正常``, ``有效 valid``) is allowed.
     """
     stripped = text.strip(" ：:，,。.;；")
     if stripped in codes and not stripped.isdigit():
         return [f"raw code {stripped!r} shown bare"]
-    if not _HAS_CJK.search(text):
-        return []
-    words = _LATIN_WORD.findall(_without_urls(text))
-    if len(words) == 1 and words[0] in codes and words[0].islower():
-        return [f"raw code {words[0]!r} in “{text[:80]}”"]
+    after = _AFTER_COLON.search(text)
+    if after and after.group(1) in codes and _HAS_CJK.search(text):
+        return [f"raw code {after.group(1)!r} in “{text[:80]}”"]
     return []
 
 
@@ -152,21 +164,32 @@ def english_only_problems(text: str) -> list[str]:
     """In the Chinese UI: a text of English words with no Chinese (an untranslated string).
 
     Brand and model names (``Model 3``, ``AION S``) have at most one word with lower-case
-    letters; bilingual labels (``小型载客汽车 Small passenger car``) contain Chinese.
+    letters; bilingual labels (``小型载客汽车 Small passenger car``) contain Chinese; ids and
+    codes with digits (``DL1 609998c3-…``) are not words.
     """
     if _HAS_CJK.search(text):
         return []
-    words = [w for w in _LATIN_WORD.findall(_without_urls(text)) if any(c.islower() for c in w)]
+    words = [token for token in _without_urls(text).split() if _ENGLISH_WORD.fullmatch(token)]
     if len(words) >= 2:
         return [f"English text in the Chinese UI: “{text[:80]}”"]
     return []
 
 
-def text_problems(texts: Iterable[dict], *, codes: frozenset[str], chinese_ui: bool) -> list[str]:
-    """Every rule over the visible texts of one page (``{"text", "en"}`` from INSPECT_JS)."""
+def text_problems(
+    texts: Iterable[dict], *, codes: frozenset[str], chinese_ui: bool, ignore: Iterable[str] = ()
+) -> list[str]:
+    """Every rule over the visible texts of one page (``{"text", "en"}`` from INSPECT_JS).
+
+    ``ignore``: data that may look like a code but is not one (the user's own login name).
+    """
     found: list[str] = []
+    ignored = [word for word in ignore if word]
     for item in texts:
         text, marked_english = item["text"], item.get("en", False)
+        for word in ignored:
+            text = re.sub(rf"(?<![\w.-]){re.escape(word)}(?![\w-])", " ", text).strip()
+        if not text:
+            continue
         found += snake_case_problems(text)
         if chinese_ui and not marked_english:
             found += half_width_problems(text)
@@ -178,7 +201,9 @@ def text_problems(texts: Iterable[dict], *, codes: frozenset[str], chinese_ui: b
 def dead_end_problems(dead_ends: Iterable[dict]) -> list[str]:
     """A notice of unavailability outside `.unavailable`, or one without an `.alternative`."""
     outside = list(dict.fromkeys(f"“{d['snippet']}”" for d in dead_ends if not d["inNotice"]))
-    bare = list(dict.fromkeys(f"“{d['snippet']}”" for d in dead_ends if d["inNotice"] and not d["alternative"]))
+    bare = list(
+        dict.fromkeys(f"“{d['snippet']}”" for d in dead_ends if d["inNotice"] and not d["alternative"])
+    )
     found = []
     if outside:
         found.append(

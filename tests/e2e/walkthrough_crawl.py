@@ -103,7 +103,7 @@ class Walk:
     files: list[str] = field(default_factory=list)
     seen_patterns: set[str] = field(default_factory=set)
     alternatives: list[str] = field(default_factory=list)
-    login_seen: bool = False
+    ignore: set[str] = field(default_factory=set)  # the user's own login name: data, not a code
     _errors: dict[str, list[str]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -158,6 +158,7 @@ class Walk:
         landing = relative(phone.url, self.origin) or "/"
         assert landing != "/login/", f"{self.role}: could not log in as {username}"
         self.logged_in = True
+        self.ignore.add(username)
         self.share_session()
         return landing
 
@@ -232,14 +233,13 @@ class Walk:
                 if status >= 400:
                     self.note(url, f"answers {status} (a menu link to an error is a dead end)")
                 return []
-            final = urlsplit(page.url).path
-            if final == "/login/" and urlsplit(url).path != "/login/":
+            final = relative(page.url, self.origin) or page.url
+            if urlsplit(final).path == "/login/" and urlsplit(url).path != "/login/":
                 if self.logged_in:
                     self.note(url, "sends a logged-in user to the login page")
-                    return []
-                if self.login_seen:
-                    return []  # an anonymous visitor is asked to log in: the login page is checked once
-                self.login_seen = True
+                return []  # an anonymous visitor is asked to log in: the login page is a nav entry of its own
+            if final != url and final in self.visited:
+                return []  # sent on to a page already walked (the staff's home is the counter)
             found = self.check(page, url, name, status=status)
             if name == "phone":
                 links = found
@@ -259,7 +259,9 @@ class Walk:
         for error in self._errors[window]:
             self.note(where, f"console error at {width} px: {error[:200]}")
         if window == "phone":
-            for problem in text_problems(info["texts"], codes=self.codes, chinese_ui=self.chinese_ui):
+            for problem in text_problems(
+                info["texts"], codes=self.codes, chinese_ui=self.chinese_ui, ignore=self.ignore
+            ):
                 self.note(where, problem)
             for problem in dead_end_problems(info["deadEnds"]):
                 self.note(where, problem)

@@ -60,6 +60,7 @@ def _pdf(text: str) -> bytes:
 def build_world() -> World:
     from jiaoguan.accidents import services as accidents
     from jiaoguan.accounts.models import User
+    from jiaoguan.core.errors import NotAllowed
     from jiaoguan.credentials import services as credentials
     from jiaoguan.credentials.models import Credential
     from jiaoguan.credentials.token import DisplayMode
@@ -120,7 +121,11 @@ def build_world() -> World:
         ("determination", "已作出事故认定。"),
     ):
         accidents.stage_record(
-            actor=officer, case_id=case.pk, stage=stage, happened_on=today - timedelta(days=1), public_note=note
+            actor=officer,
+            case_id=case.pk,
+            stage=stage,
+            happened_on=today - timedelta(days=1),
+            public_note=note,
         )
     document = accidents.document_issue(
         actor=officer, case_id=case.pk, kind="determination",
@@ -130,18 +135,32 @@ def build_world() -> World:
     )  # fmt: skip
     accidents.document_release(actor=officer, document_id=document.pk)
     diagram = accidents.evidence_item_add(
-        actor=officer, case_id=case.pk, kind="scene_diagram", title="现场图", data=_pdf("scene"), name="scene.pdf"
+        actor=officer,
+        case_id=case.pk,
+        kind="scene_diagram",
+        title="现场图",
+        data=_pdf("scene"),
+        name="scene.pdf",
     )
-    review, _review_code = accidents.evidence_review_open(
-        actor=officer, case_id=case.pk, party_id=party_a.pk, person_type="当事人",
-        id_type=citizen.person.id_type, id_number=citizen.person.id_number,
-        phone=citizen.person.mobile or "13800001111",
-    )  # fmt: skip
-    accidents.evidence_items_select(actor=officer, review_id=review.pk, item_ids=[diagram.pk])
+    try:
+        review, _review_code = accidents.evidence_review_open(
+            actor=officer, case_id=case.pk, party_id=party_a.pk, person_type="当事人",
+            id_type=citizen.person.id_type, id_number=citizen.person.id_number,
+            phone=citizen.person.mobile or "13800001111",
+        )  # fmt: skip
+    except NotAllowed as refused:
+        # Online evidence review follows the rollout table (A9): where the province has not
+        # opened it, the head simply has nothing to approve and the walk goes on without it.
+        if refused.code != "accidents.service_unavailable":
+            raise
+    else:
+        accidents.evidence_items_select(actor=officer, review_id=review.pk, item_ids=[diagram.pk])
 
     # What the checker scans (E4): the approved e-licence and an inspection mark, as printed QR.
     licence = approved.credential
-    mark = Credential.objects.filter(kind=Credential.Kind.INSPECTION_MARK, status="valid").order_by("pk").first()
+    mark = (
+        Credential.objects.filter(kind=Credential.Kind.INSPECTION_MARK, status="valid").order_by("pk").first()
+    )
     tokens = {"licence": credentials.credential_token(credential=licence, mode=DisplayMode.PRINTED)[0]}
     if mark is not None:
         tokens["mark"] = credentials.credential_token(credential=mark, mode=DisplayMode.PRINTED)[0]
