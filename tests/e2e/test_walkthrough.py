@@ -243,6 +243,9 @@ def test_raw_codes_are_found_and_codes_beside_their_meaning_are_not():
     assert snake_case_problems("access.role_not_allowed")
     assert snake_case_problems("accidents.evidencereview#7")
     assert snake_case_problems("下载 scene.pdf") == []
+    assert snake_case_problems("例如 C1、A2E e.g. C1, A2E") == []
+    assert snake_case_problems("事故案件 accident case (accidents.accidentcase)") == []  # beside its meaning
+    assert snake_case_problems("居民身份证（resident_id）") == []
 
 
 def test_english_only_text_in_the_chinese_ui_is_found_and_brand_names_are_not():

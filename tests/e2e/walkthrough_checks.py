@@ -108,7 +108,7 @@ _HALF_NEXT_TO_CJK = re.compile(rf"[{CJK}][{re.escape(HALF_WIDTH)}]|[{re.escape(H
 _SNAKE = re.compile(r"(?<![\w.-])[a-z][a-z0-9]*(?:_[a-z0-9]+)+(?![\w-])")
 # Dotted identifiers (error codes ``access.role_not_allowed``, model labels ``accidents.evidencereview``);
 # file names and host names are not codes.
-_DOTTED = re.compile(r"(?<![\w.-])[a-z][a-z0-9_]*(?:\.[a-z][a-z0-9_]*)+(?![\w-])")
+_DOTTED = re.compile(r"(?<![\w.-])[a-z][a-z0-9_]+(?:\.[a-z][a-z0-9_]+)+(?![\w-])")
 _NOT_CODE_SUFFIXES = frozenset(
     {"pdf", "png", "jpg", "jpeg", "txt", "csv", "json", "html", "com", "cn", "org", "net"}
 )
@@ -132,16 +132,25 @@ def half_width_problems(text: str) -> list[str]:
     return found
 
 
+def _beside_its_meaning(text: str, start: int, end: int) -> bool:
+    """A code in brackets after Chinese words (``事故案件（accidents.accidentcase）``)."""
+    before, after = text[:start].rstrip(), text[end:].lstrip()
+    return bool(_HAS_CJK.search(text)) and before.endswith(("(", "（")) and after.startswith((")", "）"))
+
+
 def snake_case_problems(text: str) -> list[str]:
-    """Identifiers such as ``resident_id``, ``online_query`` or ``access.role_not_allowed`` shown to a person."""
+    """Identifiers such as ``resident_id``, ``online_query`` or ``access.role_not_allowed`` shown to a
+    person, unless in brackets beside their meaning."""
     cleaned = _without_urls(text)
-    found = [m.group() for m in _SNAKE.finditer(cleaned)]
-    found += [
-        m.group()
-        for m in _DOTTED.finditer(cleaned)
-        if m.group().rsplit(".", 1)[-1] not in _NOT_CODE_SUFFIXES and m.group() not in found
-    ]
-    return [f"raw code {code!r} in “{text[:80]}”" for code in dict.fromkeys(found)]
+    found: list[str] = []
+    for regex in (_SNAKE, _DOTTED):
+        for m in regex.finditer(cleaned):
+            code = m.group()
+            if regex is _DOTTED and code.rsplit(".", 1)[-1] in _NOT_CODE_SUFFIXES:
+                continue
+            if not _beside_its_meaning(cleaned, m.start(), m.end()) and code not in found:
+                found.append(code)
+    return [f"raw code {code!r} in “{text[:80]}”" for code in found]
 
 
 def choice_code_problems(text: str, codes: frozenset[str]) -> list[str]:
@@ -152,6 +161,8 @@ def choice_code_problems(text: str, codes: frozenset[str]) -> list[str]:
     code beside its meaning in the same node (``A 正常``, ``有效 valid``) is allowed.
     """
     stripped = text.strip(" ：:，,。.;；")
+    if "_" in stripped:
+        return []  # an identifier: snake_case_problems reports it
     if stripped in codes and not stripped.isdigit():
         return [f"raw code {stripped!r} shown bare"]
     after = _AFTER_COLON.search(text)

@@ -198,16 +198,18 @@ class Walk:
                 if link in queued:
                     continue
                 hub = depth == 0 or (urlsplit(url).path in HUB_PATHS and not urlsplit(url).query)
-                if hub:
-                    queued.add(link)
-                    queue.append((link, 1))
-                elif depth == 1:
-                    kind = pattern(link)
+                kind = pattern(link)
+                # Records (ids) are seen once per kind even on a hub: the home's eight vehicle
+                # cards are one page of one kind; business codes (B1 ... B23) are menu entries.
+                by_kind = not hub or "#" in kind or "*" in kind
+                if not hub and depth != 1:
+                    continue
+                if by_kind:
                     if kind in self.seen_patterns:
                         continue
                     self.seen_patterns.add(kind)
-                    queued.add(link)
-                    queue.append((link, 2))
+                queued.add(link)
+                queue.append((link, 1 if hub else 2))
 
     def visit(self, url: str) -> list[str]:
         """Open the page in both windows, check and photograph it; returns the links to follow."""
