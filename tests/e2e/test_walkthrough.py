@@ -32,6 +32,7 @@ from .walkthrough_checks import (
     dead_end_problems,
     english_only_problems,
     half_width_problems,
+    pdf_problems,
     snake_case_problems,
     stored_choice_codes,
     text_problems,
@@ -285,6 +286,32 @@ def test_pages_of_one_kind_share_a_pattern_and_the_walk_stays_on_its_pages():
     assert relative(f"{origin}/logout/", origin) is None
     assert relative(f"{origin}/admin/registry/vehicle/?o=1", origin) is None
     assert relative(f"{origin}/admin/registry/vehicle/", origin) == "/admin/registry/vehicle/"
+
+
+def _pdf(font: str, text: str) -> bytes:
+    import io
+
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+    from reportlab.pdfgen import canvas
+
+    if font == "STSong-Light":
+        pdfmetrics.registerFont(UnicodeCIDFont(font))
+    buffer = io.BytesIO()
+    page = canvas.Canvas(buffer)
+    page.setFont(font, 12)
+    page.drawString(72, 720, text)
+    page.showPage()
+    page.save()
+    return buffer.getvalue()
+
+
+def test_documents_are_read_like_pages_and_their_fonts_must_travel_with_them():
+    found = pdf_problems(_pdf("STSong-Light", "证件类型:resident_id"), codes=frozenset())
+    assert any("not embedded: STSong-Light" in p for p in found)
+    assert any("'resident_id'" in p for p in found)
+    assert any("half-width ':'" in p for p in found)
+    assert pdf_problems(_pdf("Helvetica", "Receipt 2026-12-05"), codes=frozenset()) == []
 
 
 @pytest.mark.django_db

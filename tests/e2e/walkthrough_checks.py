@@ -235,6 +235,51 @@ def layout_problems(info: dict) -> list[str]:
     return found
 
 
+# The PDF standard fonts every reader has; any other font must travel inside the file.
+_STANDARD_FONTS = frozenset(
+    f"/{name}"
+    for name in (
+        "Helvetica Helvetica-Bold Helvetica-Oblique Helvetica-BoldOblique Times-Roman Times-Bold "
+        "Times-Italic Times-BoldItalic Courier Courier-Bold Courier-Oblique Courier-BoldOblique "
+        "Symbol ZapfDingbats"
+    ).split()
+)
+
+
+def _font_embedded(font) -> bool:
+    descriptor = font.get("/FontDescriptor")
+    if descriptor is None and "/DescendantFonts" in font:
+        descriptor = font["/DescendantFonts"][0].get_object().get("/FontDescriptor")
+    descriptor = descriptor.get_object() if descriptor is not None else None
+    return descriptor is not None and any(k in descriptor for k in ("/FontFile", "/FontFile2", "/FontFile3"))
+
+
+def pdf_problems(data: bytes, *, codes: frozenset[str]) -> list[str]:
+    """A document a person downloads: the same text rules line by line, and its fonts embedded
+    (issue 11, item 4), so it prints the same on a computer without the font."""
+    import io
+
+    from pypdf import PdfReader
+
+    reader = PdfReader(io.BytesIO(data))
+    found: list[str] = []
+    missing: list[str] = []
+    for page in reader.pages:
+        resources = page.get("/Resources")
+        fonts = resources.get_object().get("/Font") if resources is not None else None
+        for font in fonts.get_object().values() if fonts is not None else ():
+            font = font.get_object()
+            name = str(font.get("/BaseFont", "?"))
+            if name not in _STANDARD_FONTS and not _font_embedded(font) and name not in missing:
+                missing.append(name)
+    if missing:
+        found.append(f"PDF font not embedded: {', '.join(n.lstrip('/') for n in missing)}")
+    text = "\n".join(page.extract_text() or "" for page in reader.pages)
+    lines = [{"text": line.strip(), "en": False} for line in text.splitlines() if line.strip()]
+    found += [f"PDF text: {p}" for p in text_problems(lines, codes=codes, chinese_ui=True)]
+    return found
+
+
 @lru_cache(maxsize=1)
 def stored_choice_codes() -> frozenset[str]:
     """Every value a choice field of the platform's models stores (the raw codes)."""

@@ -23,6 +23,7 @@ from .walkthrough_checks import (
     UNAVAILABLE_PATTERN,
     dead_end_problems,
     layout_problems,
+    pdf_problems,
     stored_choice_codes,
     text_problems,
 )
@@ -231,9 +232,7 @@ class Walk:
             status = response.status if response is not None else 0
             content_type = response.headers.get("content-type", "") if response is not None else ""
             if "html" not in content_type:
-                self.files.append(url)
-                if status >= 400:
-                    self.note(url, f"answers {status} (a menu link to an error is a dead end)")
+                self.fetch(url)
                 return []
             final = relative(page.url, self.origin) or page.url
             if urlsplit(final).path == "/login/" and urlsplit(url).path != "/login/":
@@ -298,6 +297,9 @@ class Walk:
         response = self.pages["phone"].request.get(self.origin + url, max_redirects=0)
         if response.status >= 300:
             self.note(url, f"file link answers {response.status}")
+        elif "pdf" in response.headers.get("content-type", ""):
+            for problem in pdf_problems(response.body(), codes=self.codes):
+                self.note(url, problem)
 
     def act(self, label: str, steps: Callable[[object], None]) -> None:
         """Something a person does on a page (a form sent): done in both windows, then checked."""
