@@ -275,9 +275,7 @@ class Walk:
             target = relative(link["href"], self.origin)
             if target is None or target == url:
                 continue
-            if link["download"] or is_file(target):
-                if target not in self.files:
-                    self.fetch(target)
+            if (link["download"] or is_file(target)) and not self.fetch(target):
                 continue
             if target not in found:
                 found.append(target)
@@ -290,16 +288,22 @@ class Walk:
         return found
 
     def fetch(self, url: str) -> None:
-        """A file link (PDF, image): it must answer, with the session of the phone window."""
+        """A file link (PDF, image, or a link that opens in a new tab): it must answer, with the
+        session of the phone window; a PDF is read like a page. A page opened in a new tab is
+        left to the walk: returns True for one."""
         if url in self.files:
-            return
-        self.files.append(url)
+            return False
         response = self.pages["phone"].request.get(self.origin + url, max_redirects=0)
+        content_type = response.headers.get("content-type", "")
+        if response.status < 300 and "html" in content_type:
+            return True
+        self.files.append(url)
         if response.status >= 300:
             self.note(url, f"file link answers {response.status}")
-        elif "pdf" in response.headers.get("content-type", ""):
+        elif "pdf" in content_type:
             for problem in pdf_problems(response.body(), codes=self.codes):
                 self.note(url, problem)
+        return False
 
     def act(self, label: str, steps: Callable[[object], None]) -> None:
         """Something a person does on a page (a form sent): done in both windows, then checked."""
