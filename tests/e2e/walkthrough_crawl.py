@@ -203,8 +203,6 @@ class Walk:
                 # Records (ids) are seen once per kind even on a hub: the home's eight vehicle
                 # cards are one page of one kind; business codes (B1 ... B23) are menu entries.
                 by_kind = not hub or "#" in kind or "*" in kind
-                if not hub and depth != 1:
-                    continue
                 if by_kind:
                     if kind in self.seen_patterns:
                         continue
