@@ -122,14 +122,16 @@ def _without_urls(text: str) -> str:
 
 
 def half_width_problems(text: str) -> list[str]:
-    """Half-width , ; : ( ) ! ? directly next to a Chinese character (STYLE: full-width in Chinese copy)."""
+    """Half-width , ; : ( ) ! ? directly next to a Chinese character (STYLE: full-width in Chinese
+    copy); one problem per text, naming the marks."""
     cleaned = _without_urls(text)
-    found = []
-    for match in _HALF_NEXT_TO_CJK.finditer(cleaned):
-        start = max(0, match.start() - 12)
-        mark = next(c for c in match.group() if c in HALF_WIDTH)
-        found.append(f"half-width {mark!r} in Chinese text: “{cleaned[start : match.end() + 12]}”")
-    return found
+    matches = list(_HALF_NEXT_TO_CJK.finditer(cleaned))
+    if not matches:
+        return []
+    marks = dict.fromkeys(next(c for c in m.group() if c in HALF_WIDTH) for m in matches)
+    first = matches[0]
+    excerpt = cleaned[max(0, first.start() - 16) : first.end() + 24]
+    return [f"half-width {' '.join(marks)} in Chinese text: “{excerpt}”"]
 
 
 def _beside_its_meaning(text: str, start: int, end: int) -> bool:
