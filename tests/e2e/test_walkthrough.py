@@ -23,6 +23,7 @@ Run only this: ``pytest tests/e2e/test_walkthrough.py``.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from urllib.parse import urlencode
 
 import pytest
@@ -42,7 +43,7 @@ from .walkthrough_data import PASSWORD, World, build_world
 
 
 @pytest.fixture
-def world(settings, tmp_path) -> World:
+def world(settings, tmp_path) -> Iterator[World]:
     from jiaoguan.credentials.keys import trust_cache_clear
 
     # Logins are hashed for every role's fresh database; Argon2 would be most of the setup.
