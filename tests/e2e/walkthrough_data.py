@@ -133,7 +133,7 @@ def build_world() -> World:
         evidence="现场图、现场照片、道路监控视频。",
         responsibility=[("甲", "全部责任"), ("乙", "无责任")],
     )  # fmt: skip
-    accidents.document_release(actor=officer, document_id=document.pk)
+    accidents.document_release(actor=officer, document_id=document.pk, reason="当面送达当事人")
     diagram = accidents.evidence_item_add(
         actor=officer,
         case_id=case.pk,

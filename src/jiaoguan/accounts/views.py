@@ -294,9 +294,18 @@ def service(request: HttpRequest, code: str) -> HttpResponse:
             organisation_kind=organisation_kind,
         )
     except NotAllowed as error:
-        context = {"title": _business_name(business), "business": business, "refusal": error}
+        context = {
+            "title": _business_name(business),
+            "business": business,
+            "refusal": error,
+            "counters": counters_for(division=selectors.home_division(user), business_code=key),
+        }
         return render(request, "accounts/service.html", context, status=error.status)
     if key in CONTACT_BUSINESSES:
+        if not can(user, "accounts.contact.change"):
+            # An organisation's contact details are its legal representative's business at a counter.
+            note = _("单位的联系方式由法定代表人或经办人到业务窗口变更。")
+            return _unavailable(request, title=_business_name(business), business_code=key, note=note)
         return redirect("accounts:contact")
     return redirect(OWN_PAGES[key].url)
 

@@ -171,6 +171,20 @@ class AuditEntryAdmin(AccessAdmin):
     list_filter = ["action", RoleFilter, RecordTypeFilter]
     search_help_text = "按证件号码（完整）、号牌号码、工作人员账号或记录编号查找 · ID number, plate, staff account or record id"
     search_fields = ["actor_label", "=subject_id", "summary"]
+    # The entry's page shows roles and record types in words, never the stored codes.
+    fields = [
+        "local_time",
+        "actor_label",
+        "actor_role_words",
+        "actor_jurisdiction",
+        "action",
+        "subject_words",
+        "subject_id",
+        "summary",
+        "reason",
+        "ip_address",
+    ]
+    readonly_fields = fields
     date_hierarchy = "at"
     show_full_result_count = False
 

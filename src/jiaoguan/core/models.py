@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.apps import apps
 from django.conf import settings
 from django.db import models
 
@@ -67,9 +68,14 @@ class AuditEntry(models.Model):
         verbose_name_plural = "审计日志 audit entries"
 
     def __str__(self) -> str:
-        return (
-            f"{self.at:%Y-%m-%d %H:%M} {self.actor_label} {self.action} {self.subject_type}#{self.subject_id}"
-        )
+        return f"{self.actor_label} {self.get_action_display()} {self.record_words()} #{self.subject_id}"
+
+    def record_words(self) -> str:
+        """ "registry.vehicle" as the record type's name in words ("机动车 vehicle")."""
+        try:
+            return str(apps.get_model(self.subject_type)._meta.verbose_name)
+        except (LookupError, ValueError):
+            return self.subject_type
 
 
 class IdempotencyRecord(models.Model):

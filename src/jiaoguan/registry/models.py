@@ -160,7 +160,7 @@ class Vehicle(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="vehicles",
-        verbose_name="所有人(自然人) owner (person)",
+        verbose_name="所有人（自然人） owner (person)",
     )
     owner_organisation = models.ForeignKey(
         Organisation,
@@ -168,7 +168,7 @@ class Vehicle(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="vehicles",
-        verbose_name="所有人(单位) owner (organisation)",
+        verbose_name="所有人（单位） owner (organisation)",
     )
     owner_mobile = models.CharField(
         "所有人手机号码 owner's mobile",
