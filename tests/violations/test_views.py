@@ -220,21 +220,36 @@ def test_a_missing_checkbox_is_shown_next_to_it(client, owner_driver, record):
     assert Violation.objects.get(pk=violation.pk).status == "unhandled"
 
 
-def test_points_limit_sends_the_driver_to_the_counter(client, owner_driver, record):
+def test_points_limit_refusal_is_shown_up_front_with_the_form_disabled(client, owner_driver, record):
+    """Issue 11 item 3: the 12-point refusal is known before the form; the form is not active."""
     user, _person, vehicle, _licence = owner_driver()
     handle(user, record(vehicle, code="1625"))  # 6
     handle(user, record(vehicle, code="1223"))  # 9
     last = record(vehicle, code="1223")  # would reach 12
     client.force_login(user)
-    page = plain(client.get(f"/violations/{last.pk}/"))
-    assert "处理后 12 / 12 分" in page and "不能网上处理" in page
+    response = client.get(f"/violations/{last.pk}/")
+    page, words = text_of(response), plain(response)
+    assert "处理后 12 / 12 分" in words
+    assert 'id="handle-refusal" data-reason="violations.points_limit"' in page
+    assert "请携带驾驶证到违法处理窗口处理" in words
+    assert re.search(r"<fieldset disabled>", page) and re.search(r'id="handle-submit" disabled', page)
+    # A forced submission is refused by the service and the reason is still shown once only.
     response = client.post(
         f"/violations/{last.pk}/handle/", {"no_dispute": "on", "drove_self": "on", "expected_points": "9"}
     )
     assert response.status_code == 200
-    page = text_of(response)
-    assert 'class="error-summary"' in page and "（满分12分），不能网上处理，请到违法处理窗口" in page
+    assert plain(response).count("（满分12分），不能网上处理") == 1
+    assert 'class="error-summary"' not in text_of(response)
     assert Violation.objects.get(pk=last.pk).status == "unhandled"
+
+
+def test_allowed_handling_has_an_active_form(client, owner_driver, record):
+    user, _person, vehicle, _licence = owner_driver()
+    violation = record(vehicle, code="1101")
+    client.force_login(user)
+    page = text_of(client.get(f"/violations/{violation.pk}/"))
+    assert 'id="handle-refusal"' not in page and "<fieldset disabled>" not in page
+    assert re.search(r'id="handle-submit">', page)
 
 
 def test_changed_points_are_shown_again_before_handling(client, owner_driver, record):
@@ -296,7 +311,7 @@ def test_dispute_sends_the_record_to_the_counter(client, owner_driver, record):
     assert Violation.objects.get(pk=violation.pk).status == "disputed"
     page = text_of(client.get(f"/violations/{violation.pk}/"))
     assert "有异议待窗口处理" in page and "当时车辆停放在小区内，并未上路行驶" in page
-    assert "请携带驾驶证到违法处理窗口处理" in page and 'id="handle-submit"' not in page
+    assert "请携带驾驶证到违法处理窗口处理" in page and 'id="handle-submit" disabled' in page
 
 
 def test_on_site_record_is_not_handled_online(client, owner_driver, record):
@@ -304,7 +319,8 @@ def test_on_site_record_is_not_handled_online(client, owner_driver, record):
     violation = record(vehicle, source="on_site")
     client.force_login(user)
     page = text_of(client.get(f"/violations/{violation.pk}/"))
-    assert "现场违法不能网上处理，请到违法处理窗口" in page and 'id="handle-submit"' not in page
+    assert "现场违法请到违法处理窗口" in page and 'id="handle-submit" disabled' in page
+    assert 'data-reason="violations.not_monitoring"' in page and "<fieldset disabled>" in page
 
 
 # ---------------------------------------------------------------- paying (B17) and the result page

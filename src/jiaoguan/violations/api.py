@@ -32,6 +32,19 @@ ERRORS: dict[int, Any] = {
 }
 
 
+class OnlineHandlingOut(Schema):
+    """Whether the record can be handled online now (B16), asked before offering the form; a
+    refusal has its stable code and the reason in the active language with where to go instead."""
+
+    allowed: bool
+    reason_code: str
+    reason: str
+    reason_zh: str
+    reason_en: str
+    points_now: int | None
+    points_after: int | None
+
+
 class ViolationOut(Schema):
     id: int
     record_number: str
@@ -51,6 +64,7 @@ class ViolationOut(Schema):
     late_fee_fen: int
     amount_due_fen: int
     payment_due: date | None
+    online_handling: OnlineHandlingOut | None = None  # only on one record's own answer
 
 
 class ViolationPage(Schema):
@@ -142,9 +156,20 @@ def _view(request: HttpRequest, violation_id: int) -> dict[str, Any]:
     violation = selectors.my_violation_get(user=request.auth, violation_id=violation_id)  # type: ignore[attr-defined]
     if violation is None:
         raise NotFound("violations.not_found", "没有这条违法记录。", "No such violation.")
-    return asdict(
-        selectors.violation_view(violation, today=timezone.localdate(), home_province=_home_province())
-    )
+    today = timezone.localdate()
+    out = asdict(selectors.violation_view(violation, today=today, home_province=_home_province()))
+    state = selectors.online_handling(user=request.auth, violation=violation, today=today)  # type: ignore[attr-defined]
+    refusal = state.refusal
+    out["online_handling"] = {
+        "allowed": state.allowed,
+        "reason_code": refusal.code if refusal else "",
+        "reason": refusal.message if refusal else "",
+        "reason_zh": refusal.message_zh if refusal else "",
+        "reason_en": refusal.message_en if refusal else "",
+        "points_now": state.points_now,
+        "points_after": state.points_after,
+    }
+    return out
 
 
 @router.get("/me/violations/{violation_id}", response={200: ViolationOut, **ERRORS}, auth=AUTH)

@@ -11,7 +11,10 @@ from django.utils import timezone
 
 from jiaoguan.accounts.models import User
 from jiaoguan.core.access import division_prefix_for
+from jiaoguan.core.errors import DomainError, NotAllowed
+from jiaoguan.registry import rules as registry_rules
 from jiaoguan.registry.models import DrivingLicence, Vehicle
+from jiaoguan.registry.selectors import licence_status
 
 from . import rules
 from .models import Fine, Violation
@@ -144,6 +147,69 @@ def fine_of(*, user: User, fine_id: int) -> Fine | None:
         Fine.objects.select_related("violation")
         .filter(pk=fine_id, violation__in=violations_of(user=user))
         .first()
+    )
+
+
+@dataclass(frozen=True)
+class OnlineHandling:
+    """Whether the person may handle a violation online (B16) now, computed before the form is
+    shown: the refusal, if any, with the points now and after for an individual's licence."""
+
+    allowed: bool
+    refusal: DomainError | None
+    points_now: int | None
+    points_after: int | None
+
+
+def online_handling(*, user: User, violation: Violation, today: date) -> OnlineHandling:
+    """V1-V4 as far as they can be told before the form is filled in: the ticks "no dispute"
+    and "drove myself" are taken as given, and an organisation's driver (named in the form)
+    is checked on submission."""
+    organisation = user.kind == User.Kind.ORGANISATION
+    vehicle = violation.vehicle
+    owns = vehicle is not None and (
+        (user.person_id is not None and vehicle.owner_person_id == user.person_id)
+        or (user.organisation_id is not None and vehicle.owner_organisation_id == user.organisation_id)
+    )
+    points_now: int | None = None
+    codes = "A"
+    if not organisation:
+        own = DrivingLicence.objects.filter(holder_id=user.person_id).select_related("holder").first()
+        if own is None and violation.status == Violation.Status.UNHANDLED:
+            return OnlineHandling(
+                allowed=False,
+                refusal=NotAllowed(
+                    "violations.no_licence",
+                    "您名下没有驾驶证，不能网上处理，请携带实际驾驶人的驾驶证到违法处理窗口。",
+                    "You hold no driving licence here, so it cannot be handled online; take the "
+                    "driver's licence to a violation-processing counter.",
+                ),
+                points_now=None,
+                points_after=None,
+            )
+        if own is not None:
+            status = licence_status(own, today=today)
+            points_now = status.points_in_cycle
+            codes = "".join(s.code for s in status.statuses)
+    refusal = rules.online_handling_refusal(
+        rules.HandlingCase(
+            source=rules.Source(violation.source),
+            status=violation.status,
+            actor_kind="organisation" if organisation else "individual",
+            actor_owns_vehicle=owns,
+            key_vehicle=bool(vehicle and registry_rules.is_key_vehicle(vehicle.kind, vehicle.use_nature)),
+            licence_statuses=codes,
+            points_in_cycle=points_now or 0,
+            points=violation.points,
+            no_dispute=True,
+            drove_self=True,
+        )
+    )
+    return OnlineHandling(
+        allowed=refusal is None,
+        refusal=refusal,
+        points_now=points_now,
+        points_after=None if points_now is None else points_now + violation.points,
     )
 
 

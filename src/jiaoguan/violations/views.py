@@ -34,7 +34,6 @@ from jiaoguan.integrations.payment_gateway import GatewayError
 from jiaoguan.payments import selectors as payment_selectors
 from jiaoguan.payments import services as payment_services
 from jiaoguan.payments.models import PaymentOrder
-from jiaoguan.registry import selectors as registry_selectors
 from jiaoguan.registry.views import PLATE_TYPE_LABELS
 
 from . import rules, selectors, services
@@ -277,35 +276,24 @@ def _my_violation(request: HttpRequest, violation_id: int) -> Violation:
 
 
 def _handling(user: User, violation: Violation, view: ViolationView, today: date) -> dict[str, Any]:
-    """What the B16 form shows: whether it is offered, and the points now and after."""
+    """What the B16 section shows, decided before the form: offered, or refused with the reason
+    and where to go instead (the form then stays visible but disabled)."""
     organisation = user.kind == User.Kind.ORGANISATION
-    handling: dict[str, Any] = {
-        "offered": False,
+    open_record = view.status in ("unhandled", "disputed")
+    state = selectors.online_handling(user=user, violation=violation, today=today) if open_record else None
+    refusal = state.refusal if state is not None else None
+    points_after = state.points_after if state is not None else None
+    return {
+        "offered": state is not None and state.allowed,
+        "shown": open_record,
         "organisation": organisation,
-        "reason": "",
-        "points_now": None,
-        "points_after": None,
-        "reaches_limit": False,
+        "reason": refusal.message if refusal is not None else "",
+        "reason_code": refusal.code if refusal is not None else "",
+        "points_now": state.points_now if state is not None else None,
+        "points_after": points_after,
+        "reaches_limit": points_after is not None and points_after >= rules.POINTS_LIMIT,
         "limit": rules.POINTS_LIMIT,
     }
-    if view.status == "disputed":
-        handling["reason"] = _("您已提出异议，请携带驾驶证到违法处理窗口处理。")
-        return handling
-    if view.status != "unhandled":
-        return handling
-    if violation.source != rules.Source.MONITORING:
-        handling["reason"] = _("现场违法不能网上处理，请到违法处理窗口。")
-        return handling
-    if not organisation:
-        licences = registry_selectors.my_licence_statuses(user=user, today=today)
-        if not licences:
-            handling["reason"] = _("您名下没有驾驶证，不能网上处理，请到违法处理窗口。")
-            return handling
-        now = licences[0].points_in_cycle
-        after, full = rules.points_after(now, violation.points)
-        handling.update(points_now=now, points_after=after, reaches_limit=full)
-    handling["offered"] = True
-    return handling
 
 
 def _detail_page(
@@ -332,14 +320,17 @@ def _detail_page(
         if pending:
             my_pending = f"{reverse('payments:return')}?{urlencode({'out_trade_no': pending})}"
     handling = _handling(user, violation, view, today)
-    # A refusal whose form is no longer shown (the record changed meanwhile) is shown at the top.
+    # A refusal whose form is no longer offered (the record changed meanwhile) is shown at the
+    # top, once: not when the up-front refusal of the handling section already says it.
     hidden = [
         f
         for f, shown in ((handle_form, handling["offered"]), (dispute_form, view.status == "unhandled"))
         if f and not shown
     ]
+    notices = [str(e) for f in hidden for e in f.non_field_errors()]
+    notices = [n for i, n in enumerate(notices) if n != handling["reason"] and n not in notices[:i]]
     context = {
-        "notices": [str(e) for f in hidden for e in f.non_field_errors()],
+        "notices": notices,
         "v": violation_row(view, url=reverse("violations:detail", args=[view.id])),
         "facts": {
             "unit": _unit(violation.recording_division),
