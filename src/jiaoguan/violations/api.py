@@ -91,6 +91,15 @@ class CancelIn(InputSchema):
     confirm: bool
 
 
+class CounterHandlingIn(InputSchema):
+    """Counter handling: the driver's licence number (their ID number) and, once told that the
+    decision fills the licence, ``confirm_full_score: true``."""
+
+    licence_number: str
+    note: str = ""
+    confirm_full_score: bool = False
+
+
 class CancelledOut(Schema):
     id: int
     record_number: str
@@ -275,3 +284,23 @@ def cancel_violation(request: HttpRequest, violation_id: int, payload: CancelIn)
         request=request,
     )
     return {"id": violation.pk, "record_number": violation.record_number, "status": violation.status}
+
+
+@router.post("/counter/violations/{violation_id}/handling", response={201: FineOut, **ERRORS}, auth=AUTH)
+@access_required("violations.handle_at_counter")
+def handle_violation_at_counter(request: HttpRequest, violation_id: int, payload: CounterHandlingIn) -> Any:
+    """Handle a record of my jurisdiction at the counter (窗口处理) and answer the penalty decision.
+
+    When the points of this decision bring the licence to 12 or more, the answer is 409
+    ``violations.full_score_unconfirmed`` with ``points_before``, ``points`` and
+    ``points_after``: tell the driver, then send the same request with ``confirm_full_score: true``.
+    """
+    fine = services.violation_handle_at_counter(
+        actor=request.auth,  # type: ignore[attr-defined]
+        violation_id=violation_id,
+        licence_number=payload.licence_number,
+        note=payload.note,
+        confirm_full_score=payload.confirm_full_score,
+        request=request,
+    )
+    return 201, fine_out(fine, today=timezone.localdate())

@@ -153,6 +153,10 @@ class OnSiteForm(forms.Form):
         widget=forms.NumberInput(attrs={"step": "0.01", "inputmode": "decimal"}),
     )
     on_expressway = forms.BooleanField(label=_("发生在高速公路上"), required=False)
+    confirm_full_score = forms.BooleanField(
+        label=_("我已告知驾驶人：本次处理后驾驶证记满12分，将被扣留并须参加满分学习和考试。确认处理。"),
+        required=False,
+    )
 
     def __init__(self, *args: Any, today: date, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -175,6 +179,10 @@ class CounterHandleForm(forms.Form):
 
     licence_number = _id_number(_("驾驶证号码"))
     note = _area(_("处理说明"), max_length=255, required=False, rows=2)
+    confirm_full_score = forms.BooleanField(
+        label=_("我已告知驾驶人：本次处理后驾驶证记满12分，将被扣留并须参加满分学习和考试。确认处理。"),
+        required=False,
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 from stdnum.iso7064 import mod_11_2
 
 from jiaoguan.core.errors import Conflict, DomainError, NotAllowed, ValidationFailed
-from jiaoguan.registry.rules import LICENCE_STATUS
+from jiaoguan.registry.rules import LICENCE_STATUS, full_score_study, split_classes
 
 POINTS_LIMIT = 12  # S2 art. 3: 12 points in a scoring cycle
 POINTS_REFORM_DATE = date(2022, 4, 1)  # S2 in force: values 12/9/6/3/1 instead of 12/6/3/2/1
@@ -423,3 +423,23 @@ def points_after(points_in_cycle: int, points: int) -> tuple[int, bool]:
     """Points in the cycle after handling and whether the full score (满分) is reached."""
     total = points_in_cycle + points
     return total, total >= POINTS_LIMIT
+
+
+def full_score_unconfirmed(*, points_before: int, points: int, classes: str = "") -> Conflict | None:
+    """A decision that fills the licence (12 points or more) needs the officer's explicit
+    confirmation first (issue 11 item 2): the refusal that asks for it, with the resulting
+    total and the consequence, or None when the decision does not fill the licence."""
+    total, full = points_after(points_before, points)
+    if points <= 0 or not full:
+        return None
+    days = full_score_study(split_classes(classes)[0]).days
+    return Conflict(
+        "violations.full_score_unconfirmed",
+        f"该驾驶证本记分周期已记 {points_before} 分，本次记 {points} 分后将达到 {total} 分（满分12分）："
+        f"驾驶证将被扣留，驾驶人须参加满分学习{days}天并考试合格后方可发还。请告知当事人并勾选确认后再处理。",
+        f"The licence has {points_before} points this cycle; with these {points} it reaches {total} "
+        f"(the limit is 12): the licence will be held and the driver must attend {days} days of "
+        "full-score study and pass the exam to get it back. Tell the driver and confirm to go on.",
+        field="confirm_full_score",
+        detail={"points_before": points_before, "points": points, "points_after": total},
+    )

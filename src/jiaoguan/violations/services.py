@@ -369,10 +369,12 @@ def violation_handle_at_counter(
     violation_id: int,
     licence_number: str,
     note: str = "",
+    confirm_full_score: bool = False,
     today: date | None = None,
     request: Any = None,
 ) -> Fine:
-    """Handle at the counter (窗口处理): any source, disputes settled, points may reach 12 (status B)."""
+    """Handle at the counter (窗口处理): any source, disputes settled, points may reach 12 (status B),
+    but only with ``confirm_full_score`` once the officer was told the licence fills up (409 otherwise)."""
     today = today or timezone.localdate()
     violation = _staff_violation(actor, HANDLE_AT_COUNTER, violation_id)
     licence = DrivingLicence.objects.filter(holder__id_number=(licence_number or "").strip().upper()).first()
@@ -397,6 +399,13 @@ def violation_handle_at_counter(
                 "violations.licence_invalid", "该驾驶证已吊销、撤销或注销。",
                 "This licence is revoked or cancelled.", field="licence_number",
             )  # fmt: skip
+        if not confirm_full_score:
+            points_before, _codes = _points_in_cycle(licence, today)
+            unconfirmed = rules.full_score_unconfirmed(
+                points_before=points_before, points=violation.points, classes=licence.classes
+            )
+            if unconfirmed is not None:
+                raise unconfirmed
         fine = _decide(
             violation=violation, licence=licence, actor=actor, channel=Violation.Channel.COUNTER, today=today,
             request=request,
@@ -418,6 +427,7 @@ def violation_record_on_site(
     fine_fen: int | None = None,
     on_expressway: bool = False,
     recording_division: str = "",
+    confirm_full_score: bool = False,
     request: Any = None,
 ) -> Fine:
     """Record an on-site violation (现场违法) and decide it at once under the summary procedure.
@@ -439,8 +449,9 @@ def violation_record_on_site(
             ),
         )  # fmt: skip
         return violation_handle_at_counter(
-            actor=actor, violation_id=violation.pk, licence_number=licence_number, request=request
-        )
+            actor=actor, violation_id=violation.pk, licence_number=licence_number,
+            confirm_full_score=confirm_full_score, request=request,
+        )  # fmt: skip
 
 
 def violation_dispute(*, actor: User, violation_id: int, reason: str, request: Any = None) -> Violation:

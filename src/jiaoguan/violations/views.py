@@ -507,6 +507,7 @@ def counter_on_site(request: HttpRequest) -> HttpResponse:
                 fine_fen=form.fine_fen(),
                 on_expressway=data["on_expressway"],
                 recording_division=data["division"] or "",
+                confirm_full_score=data["confirm_full_score"],
                 request=request,
             )
         except DomainError as error:
@@ -668,6 +669,7 @@ def counter_handle(request: HttpRequest, violation_id: int) -> HttpResponse:
                 violation_id=violation.pk,
                 licence_number=form.cleaned_data["licence_number"],
                 note=form.cleaned_data["note"] or "",
+                confirm_full_score=form.cleaned_data["confirm_full_score"],
                 request=request,
             ),
         )
