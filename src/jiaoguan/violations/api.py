@@ -9,6 +9,7 @@ from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest
+from django.urls import reverse
 from django.utils import timezone
 from ninja import Router, Schema
 
@@ -121,6 +122,8 @@ class FineOut(Schema):
     points: int
     payments: list[dict[str, Any]]
     refunds: list[dict[str, Any]]
+    decision_pdf_url: str  # the penalty decision (处罚决定书) as PDF
+    receipt_pdf_url: str  # the payment receipt (缴款凭证) as PDF once paid, else ""
 
 
 def _home_province() -> str:
@@ -240,6 +243,10 @@ def fine_out(fine: Any, *, today: date) -> dict[str, Any]:
         "points": fine.violation.points,
         "payments": payments,
         "refunds": refunds,
+        "decision_pdf_url": reverse("violations:fine_decision_pdf", args=[fine.pk]),
+        "receipt_pdf_url": reverse("violations:fine_receipt_pdf", args=[fine.pk])
+        if fine.status == "paid"
+        else "",
     }
 
 

@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 
 from stdnum.iso7064 import mod_11_2
 
+from jiaoguan.core.divisions import DIVISIONS
 from jiaoguan.core.errors import Conflict, DomainError, NotAllowed, ValidationFailed
 from jiaoguan.registry.rules import LICENCE_STATUS, full_score_study, split_classes
 
@@ -181,6 +182,23 @@ def fine_for(version: CodeVersion, *, officer_amount_fen: int | None = None) -> 
             field="fine",
         )
     return amount
+
+
+# ---------------------------------------------------------------- divisions in words
+
+
+def division_words(code: str) -> str:
+    """A division's full name from the GB/T 2260 table, province to county ("江苏省南京市秦淮区"
+    for 320104), as far as the table lists it; the bare code when it lists none of it."""
+    code = (code or "").strip()
+    if len(code) != 6 or not code.isdigit():
+        return code
+    parts = [DIVISIONS.get(f"{code[:2]}0000", "")]
+    if code[2:4] != "00":
+        parts.append(DIVISIONS.get(f"{code[:4]}00", ""))
+    if code[4:] != "00":
+        parts.append(DIVISIONS.get(code, ""))
+    return "".join(parts) or code
 
 
 # ---------------------------------------------------------------- numbers

@@ -27,7 +27,6 @@ from django.views.decorators.http import require_POST
 from jiaoguan.accounts.forms import add_domain_error, submit_form
 from jiaoguan.accounts.models import User
 from jiaoguan.core.access import access_required, can
-from jiaoguan.core.divisions import DIVISIONS
 from jiaoguan.core.errors import DomainError, NotFound
 from jiaoguan.core.identifiers import mask_id_number, mask_name
 from jiaoguan.integrations.payment_gateway import GatewayError
@@ -36,7 +35,7 @@ from jiaoguan.payments import services as payment_services
 from jiaoguan.payments.models import PaymentOrder
 from jiaoguan.registry.views import PLATE_TYPE_LABELS
 
-from . import rules, selectors, services
+from . import documents, rules, selectors, services
 from .forms import (
     ON_SITE_FIELDS,
     CancelForm,
@@ -111,9 +110,9 @@ def yuan(fen: int) -> str:
 
 
 def _unit(code: str) -> str:
-    """The agency's division in words; another province's county by its province (V6)."""
-    name = DIVISIONS.get(code) or DIVISIONS.get(f"{code[:2]}0000", "")
-    return f"{name} ({code})" if name else code
+    """The agency's division in words, province to county, with its code beside it (V6)."""
+    name = rules.division_words(code)
+    return f"{name}（{code}）" if name != code else code
 
 
 # ---------------------------------------------------------------- shared rows
@@ -141,6 +140,12 @@ def violation_row(v: ViolationView, *, url: str) -> dict[str, Any]:
         "plate_number": v.plate_number,
         "other_province": v.other_province,
         "decision_number": v.decision_number,
+        # an unpaid fine: what is due today, with the late fee named and the last day without it
+        "unpaid": v.status == "handled" and v.fine_id is not None,
+        "amount_due": yuan(v.amount_due_fen),
+        "late_fee": yuan(v.late_fee_fen),
+        "has_late_fee": v.late_fee_fen > 0,
+        "payment_due": v.payment_due,
         **_status(v.status),
     }
 
@@ -440,6 +445,40 @@ def fine_pay(request: HttpRequest, fine_id: int) -> HttpResponse:
     response = HttpResponseRedirect(order.pay_url)
     response.status_code = 303
     return response
+
+
+# ---------------------------------------------------------------- a fine's documents (issue 11 item 4)
+
+
+def _pdf(content: bytes, filename: str) -> HttpResponse:
+    response = HttpResponse(content, content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@never_cache
+@access_required("violations.own.view")
+def fine_decision_pdf(request: HttpRequest, fine_id: int) -> HttpResponse:
+    """处罚决定书 as PDF: full name and ID number to the driver, masked to a vehicle owner who did not drive."""
+    user = _user(request)
+    fine = selectors.fine_of(user=user, fine_id=fine_id)
+    if fine is None:
+        raise Http404("fine")
+    document = selectors.decision_document(fine=fine, viewer=user)
+    return _pdf(documents.decision_pdf(document), f"decision-{fine.decision_number}.pdf")
+
+
+@never_cache
+@access_required("violations.own.view")
+def fine_receipt_pdf(request: HttpRequest, fine_id: int) -> HttpResponse:
+    """罚款缴款凭证 as PDF, once the fine is paid."""
+    user = _user(request)
+    fine = selectors.fine_of(user=user, fine_id=fine_id)
+    document = selectors.receipt_document(fine=fine, viewer=user) if fine is not None else None
+    if fine is None or document is None:
+        raise Http404("receipt")
+    return _pdf(documents.receipt_pdf(document), f"receipt-{fine.decision_number}.pdf")
 
 
 # ---------------------------------------------------------------- counter: search and on-site records
