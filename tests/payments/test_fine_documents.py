@@ -51,7 +51,10 @@ def _paid(owner_driver, record, make_staff, *, driver=None):
         actor=officer, violation_id=violation.pk, licence_number=holder.id_number
     )
     payment_services.payable_pay_at_counter(
-        actor=make_staff(role="counter_clerk"), payable_id=fine.payable_id, receipt_number=RECEIPT_NUMBER
+        reason="当事人现场缴款",
+        actor=make_staff(role="counter_clerk"),
+        payable_id=fine.payable_id,
+        receipt_number=RECEIPT_NUMBER,
     )
     return user, holder, Fine.objects.get(pk=fine.pk)
 

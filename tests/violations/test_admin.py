@@ -59,7 +59,10 @@ def test_back_office_lists_speak_chinese_and_beijing_time(client, owner_driver, 
     violation = record(vehicle, occurred_at=occurred)
     fine = violation_handle_online(actor=user, violation_id=violation.pk, no_dispute=True, drove_self=True)
     payment_services.payable_pay_at_counter(
-        actor=make_staff(role="counter_clerk"), payable_id=fine.payable_id, receipt_number="HN2026-000901"
+        reason="当事人现场缴款",
+        actor=make_staff(role="counter_clerk"),
+        payable_id=fine.payable_id,
+        receipt_number="HN2026-000901",
     )
     client.force_login(make_staff(role="administrator"))
     body = client.get("/admin/violations/violation/").content.decode()

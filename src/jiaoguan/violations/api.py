@@ -16,14 +16,16 @@ from ninja import Router, Schema
 from jiaoguan.core.access import access_required
 from jiaoguan.core.api import BearerToken, ErrorOut, InputSchema, SessionUser, run_idempotent
 from jiaoguan.core.errors import NotFound, ValidationFailed
+from jiaoguan.payments import services as payment_services
 from jiaoguan.payments.api import PaymentOut, pay_online
-from jiaoguan.payments.selectors import payments_of_payable
+from jiaoguan.payments.selectors import order_out, payments_of_payable
 
 from . import rules, selectors, services
 
 router = Router(tags=["violations"])
 AUTH = [BearerToken(), SessionUser()]
 ERRORS: dict[int, Any] = {
+    400: ErrorOut,
     401: ErrorOut,
     403: ErrorOut,
     404: ErrorOut,
@@ -86,10 +88,19 @@ class DisputeIn(InputSchema):
 
 
 class CancelIn(InputSchema):
-    """Cancelling is irreversible: the reason is required and ``confirm`` must be true."""
+    """Cancelling is irreversible: the reason (at least 4 characters, 400 without it) is required
+    and ``confirm`` must be true."""
 
-    reason: str
+    reason: str = ""
     confirm: bool
+
+
+class CounterPaymentIn(InputSchema):
+    """Taking the payment at the counter is irreversible: the receipt number and the reason (at
+    least 4 characters, 400 without it; kept in the audit log)."""
+
+    receipt_number: str
+    reason: str = ""
 
 
 class CounterHandlingIn(InputSchema):
@@ -282,7 +293,7 @@ def start_fine_payment(request: HttpRequest, fine_id: int) -> Any:
 @access_required("violations.cancel")
 def cancel_violation(request: HttpRequest, violation_id: int, payload: CancelIn) -> Any:
     """Cancel a wrong record (撤销违法记录) of my jurisdiction: irreversible, so ``reason`` (at
-    least 5 characters, kept in the audit trail) and ``confirm: true`` are both required."""
+    least 4 characters, kept in the audit trail; 400 without it) and ``confirm: true`` are both required."""
     violation = services.violation_cancel(
         actor=request.auth,  # type: ignore[attr-defined]
         violation_id=violation_id,
@@ -311,3 +322,23 @@ def handle_violation_at_counter(request: HttpRequest, violation_id: int, payload
         request=request,
     )
     return 201, fine_out(fine, today=timezone.localdate())
+
+
+@router.post("/counter/violations/{violation_id}/payment", response={201: PaymentOut, **ERRORS}, auth=AUTH)
+@access_required("payments.fine.pay_at_counter")
+def take_payment_at_counter(request: HttpRequest, violation_id: int, payload: CounterPaymentIn) -> Any:
+    """Take the payment of a handled record's fine at the counter (窗口收款), the amount due today
+    with any late fee. Irreversible: ``reason`` is required (400 without it). 409 while an online
+    payment of the fine is unconfirmed (V5) or when it is already paid."""
+    violation = services.staff_violation_get(actor=request.auth, violation_id=violation_id, request=request)  # type: ignore[attr-defined]
+    fine = getattr(violation, "fine", None)
+    if fine is None:
+        raise NotFound("violations.fine_not_found", "没有这笔罚款。", "No such fine.")
+    order = payment_services.payable_pay_at_counter(
+        actor=request.auth,  # type: ignore[attr-defined]
+        payable_id=fine.payable_id,
+        receipt_number=payload.receipt_number,
+        reason=payload.reason,
+        request=request,
+    )
+    return 201, order_out(order)

@@ -26,6 +26,7 @@ from jiaoguan.core.divisions import DIVISIONS, validate_division
 from jiaoguan.core.errors import Conflict, NotAllowed, NotFound, ValidationFailed
 from jiaoguan.core.identifiers import PlateNumber, validate_plate
 from jiaoguan.payments import services as payment_services
+from jiaoguan.payments.reasons import staff_reason
 from jiaoguan.registry import rules as registry_rules
 from jiaoguan.registry import services as registry_services
 from jiaoguan.registry.models import DrivingLicence, Vehicle
@@ -482,15 +483,10 @@ def violation_cancel(
     *, actor: User, violation_id: int, reason: str, confirmed: bool, request: Any = None
 ) -> Violation:
     """Cancel a wrong record after review of a dispute (撤销违法记录): irreversible, so every way in
-    must show what happens and pass the officer's confirmation, and a reason of at least 5
-    characters is required and audited with the change."""
+    must show what happens and pass the officer's confirmation, and a reason of at least 4
+    characters is required (400 without it) and audited with the change."""
     require(actor, CANCEL)
-    reason = (reason or "").strip()
-    if len(reason) < 5:
-        raise ValidationFailed(
-            "violations.cancel_reason", "请填写撤销理由(至少5个字)。", "Give the reason (at least 5 characters).",
-            field="reason",
-        )  # fmt: skip
+    reason = staff_reason(reason, code="violations.cancel_reason")
     if confirmed is not True:
         raise ValidationFailed(
             "violations.cancel_unconfirmed", "撤销不能恢复，请确认后再撤销。",

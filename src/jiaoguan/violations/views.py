@@ -40,6 +40,7 @@ from .forms import (
     ON_SITE_FIELDS,
     CancelForm,
     CounterHandleForm,
+    CounterPayConfirmForm,
     CounterPayForm,
     DisputeForm,
     HandleForm,
@@ -631,7 +632,6 @@ def _counter_detail_page(
     ]
     fresh: dict[str, Any] = {
         "handle_form": CounterHandleForm(),
-        "cancel_form": CancelForm(),
         "pay_form": CounterPayForm(),
         "other_form": PaidElsewhereForm(
             initial={"paid_at": timezone.localtime().replace(second=0, microsecond=0)}
@@ -658,7 +658,6 @@ def _counter_detail_page(
         "open_record": open_record,
         "offered": offered,
         "can_refresh": can(user, "payments.order.refresh"),
-        "cancel_effects": _cancel_effects(violation) if offered["cancel_form"] else [],
         "notices": notices,
         "fine": fine_facts,
         "orders": orders,
@@ -720,11 +719,67 @@ def counter_handle(request: HttpRequest, violation_id: int) -> HttpResponse:
     return _counter_detail_page(request, _reloaded(violation), forms={"handle_form": form})
 
 
-@require_POST
+def _confirm_page(
+    request: HttpRequest,
+    violation: Violation,
+    *,
+    title: str,
+    lead: str,
+    facts: list[tuple[str, str]],
+    effects: list[str],
+    form: Any,
+    action_url: str,
+    button: str,
+    status: int = 200,
+) -> HttpResponse:
+    """The confirmation page of an irreversible counter action: what happens, what cannot be
+    undone, the reason, a red button, and the way back without doing it."""
+    context = {
+        "title": title,
+        "lead": lead,
+        "facts": facts,
+        "effects": effects,
+        "form": form,
+        "action_url": action_url,
+        "button": button,
+        "back_url": reverse("violations:counter_detail", args=[violation.pk]),
+        "record_number": violation.record_number,
+    }
+    response = render(request, "violations/counter/confirm.html", context, status=status)
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+def _cancel_confirm_page(
+    request: HttpRequest, violation: Violation, form: CancelForm, status: int = 200
+) -> HttpResponse:
+    today = timezone.localdate()
+    view = _view_of(violation, today)
+    return _confirm_page(
+        request, violation, title=_("确认撤销违法记录"),
+        lead=_("撤销后该记录不再处理，且不能恢复。请核实记录确有错误后再撤销。"),
+        facts=[
+            (_("违法记录编号"), violation.record_number), (_("号牌号码"), view.plate_number),
+            (_("违法时间"), f"{timezone.localtime(view.occurred_at):%Y-%m-%d %H:%M}"),
+            (_("违法行为"), f"{view.code} {_words(view.description_zh, view.description_en)}"),
+            (_("状态"), str(_status(view.status)["status_words"])),
+        ],
+        effects=_cancel_effects(violation), form=form,
+        action_url=reverse("violations:counter_cancel", args=[violation.pk]),
+        button=_("撤销违法记录"), status=status,
+    )  # fmt: skip
+
+
 @access_required("violations.cancel")
 def counter_cancel(request: HttpRequest, violation_id: int) -> HttpResponse:
-    """撤销违法记录 after review of a dispute; only unhandled or disputed records."""
+    """撤销违法记录 after review of a dispute: the confirmation page (GET), then the cancellation
+    with the reason (POST); only unhandled or disputed records."""
     violation = _staff_violation(request, violation_id)
+    if violation.status not in (Violation.Status.UNHANDLED, Violation.Status.DISPUTED):
+        messages.error(request, _("该违法记录已处理或已撤销，不能撤销。"))
+        return _back(violation, "facts")
+    if request.method != "POST":
+        return _cancel_confirm_page(request, violation, CancelForm())
     form = CancelForm(request.POST)
     if form.is_valid():
         result = submit_form(
@@ -733,14 +788,14 @@ def counter_cancel(request: HttpRequest, violation_id: int) -> HttpResponse:
                 actor=_user(request),
                 violation_id=violation.pk,
                 reason=form.cleaned_data["reason"],
-                confirmed=form.cleaned_data["confirm"],
+                confirmed=True,  # this POST comes from the confirmation page
                 request=request,
             ),
         )
         if result is not None:
             messages.success(request, _("违法记录已撤销。"))
             return _back(violation, "facts")
-    return _counter_detail_page(request, _reloaded(violation), forms={"cancel_form": form})
+    return _cancel_confirm_page(request, _reloaded(violation), form, status=200)
 
 
 def _fine_of(violation: Violation) -> Fine:
@@ -752,13 +807,50 @@ def _fine_of(violation: Violation) -> Fine:
     return fine
 
 
+def _pay_confirm_page(
+    request: HttpRequest, violation: Violation, fine: Fine, form: CounterPayConfirmForm
+) -> HttpResponse:
+    view = _view_of(violation, timezone.localdate())
+    facts = [
+        (_("决定书编号"), fine.decision_number),
+        (_("号牌号码"), view.plate_number),
+        (_("罚款"), yuan(fine.amount_fen)),
+        (_("加处罚款"), yuan(view.late_fee_fen)),
+        (_("今日应缴"), yuan(view.amount_due_fen)),
+        (_("票据号码"), str(form["receipt_number"].value() or "")),
+    ]
+    effects = [
+        _("收取 %(amount)s 后，罚款标记为“已缴款”，当事人不能再网上缴纳。")
+        % {"amount": yuan(view.amount_due_fen)},
+        _("收款不能在平台撤回；收错的须按退款程序另行办理。收款人、时间、票据号码和理由记入审计日志。"),
+    ]
+    return _confirm_page(
+        request, violation, title=_("确认窗口收款"),
+        lead=_("请核对金额和票据号码，确认已收到现金或刷卡款项后再确认收款。"),
+        facts=facts, effects=effects, form=form,
+        action_url=reverse("violations:counter_pay", args=[violation.pk]),
+        button=_("确认收款 %(amount)s") % {"amount": yuan(view.amount_due_fen)},
+    )  # fmt: skip
+
+
 @require_POST
 @access_required("payments.fine.pay_at_counter")
 def counter_pay(request: HttpRequest, violation_id: int) -> HttpResponse:
-    """窗口缴款: refused while an online payment of the fine is unconfirmed (V5)."""
+    """窗口缴款 in two steps: the receipt number shows the confirmation page, whose POST with the
+    reason takes the payment; refused while an online payment of the fine is unconfirmed (V5)."""
     violation = _staff_violation(request, violation_id)
     fine = _fine_of(violation)
-    form = CounterPayForm(request.POST)
+    if request.POST.get("step") != "confirm":
+        first = CounterPayForm(request.POST)
+        refusal = payment_services.counter_payment_refusal(actor=_user(request), payable_id=fine.payable_id)
+        if refusal is not None:
+            first.is_valid()
+            add_domain_error(first, refusal)
+        if refusal is not None or not first.is_valid():
+            return _counter_detail_page(request, _reloaded(violation), forms={"pay_form": first})
+        confirm = CounterPayConfirmForm(initial={"receipt_number": first.cleaned_data["receipt_number"]})
+        return _pay_confirm_page(request, violation, fine, confirm)
+    form = CounterPayConfirmForm(request.POST)
     if form.is_valid():
         order = submit_form(
             form,
@@ -766,6 +858,7 @@ def counter_pay(request: HttpRequest, violation_id: int) -> HttpResponse:
                 actor=_user(request),
                 payable_id=fine.payable_id,
                 receipt_number=form.cleaned_data["receipt_number"],
+                reason=form.cleaned_data["reason"],
                 request=request,
             ),
         )
@@ -774,7 +867,13 @@ def counter_pay(request: HttpRequest, violation_id: int) -> HttpResponse:
                 request, _("已收款 %(amount)s，罚款已缴纳。") % {"amount": yuan(order.amount_fen)}
             )
             return _back(violation, "fine")
-    return _counter_detail_page(request, _reloaded(violation), forms={"pay_form": form})
+    if not form.has_error("reason"):
+        # The record or the receipt number is refused (V5, already paid, a bad number): the
+        # counter page says why, with the first step's form to try again.
+        for error in [*form.non_field_errors(), *form.errors.get("receipt_number", [])]:
+            messages.error(request, str(error))
+        return _back(violation, "counter-pay")
+    return _pay_confirm_page(request, _reloaded(violation), fine, form)
 
 
 @require_POST
