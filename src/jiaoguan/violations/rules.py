@@ -334,6 +334,43 @@ def late_fee(*, fine_fen: int, decided_on: date, today: date) -> int:
     return min(fine_fen, fine_fen * LATE_FEE_PERCENT_PER_DAY * days_late // 100)
 
 
+def fine_timeline_problems(
+    *,
+    occurred_at: datetime,
+    handled_at: datetime | None,
+    decided_on: date,
+    paid_at: datetime | None,
+    fine_fen: int,
+    late_fee_fen: int,
+) -> list[tuple[str, str, str]]:
+    """What is inconsistent in a decided fine's dates and late fee, as (field, zh, en): handled
+    not before the offence and not after the decision day, decided not before the offence day,
+    and a late fee exactly as S5 art. 72 gives for the day it was paid (none within 15 days)."""
+    problems: list[tuple[str, str, str]] = []
+    offence_on = offence_day(occurred_at)
+    if decided_on < offence_on:
+        problems.append(("decided_on", "决定日期早于违法日期", "decided before the offence day"))
+    if handled_at is not None:
+        handled_on = handled_at.astimezone(BEIJING).date()
+        if handled_at < occurred_at:
+            problems.append(("handled_at", "处理时间早于违法时间", "handled before the offence"))
+        if handled_on > decided_on:
+            problems.append(("handled_at", "处理时间晚于决定日期", "handled after the decision day"))
+    if paid_at is not None:
+        expected = late_fee(
+            fine_fen=fine_fen, decided_on=decided_on, today=paid_at.astimezone(BEIJING).date()
+        )
+        if late_fee_fen != expected:
+            problems.append(
+                (
+                    "late_fee_fen",
+                    f"加处罚款应为 {expected / 100:.2f} 元（按缴款日计）",
+                    f"the late fee should be CNY {expected / 100:.2f} for the day it was paid",
+                )
+            )
+    return problems
+
+
 # ---------------------------------------------------------------- online handling (V1-V4)
 
 # Licence statuses under which a driver may still take points online: normal, and the

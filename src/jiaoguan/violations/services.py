@@ -214,13 +214,17 @@ def _decide(
     actor: Any,
     channel: str,
     today: date,
+    handled_at: datetime | None = None,
     request: Any = None,
 ) -> Fine:
-    """Issue the penalty decision, score the licence and record full points (B at 12)."""
+    """Issue the penalty decision, score the licence and record full points (B at 12).
+
+    ``handled_at`` (default now) is on the decision day ``today``: a decision made on a past
+    day (demonstration data) is handled on that day, never after it."""
     points_before, _codes = _points_in_cycle(licence, today)
     violation.status = Violation.Status.HANDLED
     violation.licence = licence
-    violation.handled_at = timezone.now()
+    violation.handled_at = handled_at or timezone.now()
     violation.handled_by = actor if getattr(actor, "pk", None) else None
     violation.handling_channel = channel
     violation.save(update_fields=["status", "licence", "handled_at", "handled_by", "handling_channel"])
@@ -292,6 +296,7 @@ def violation_handle_online(
     archive_number: str = "",
     expected_points: int | None = None,
     today: date | None = None,
+    handled_at: datetime | None = None,
     request: Any = None,
 ) -> Fine:
     """Handle an electronic-monitoring violation online (B16) when V1-V4 hold."""
@@ -348,7 +353,7 @@ def violation_handle_online(
             )
         return _decide(
             violation=violation, licence=licence, actor=actor, channel=Violation.Channel.ONLINE, today=today,
-            request=request,
+            handled_at=handled_at, request=request,
         )  # fmt: skip
 
 
