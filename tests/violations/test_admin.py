@@ -68,7 +68,7 @@ def test_back_office_lists_speak_chinese_and_beijing_time(client, owner_driver, 
     body = client.get("/admin/violations/violation/").content.decode()
     assert "02 小型汽车" in body and "电子监控 camera" in body and "已处理 handled" in body
     assert "2026-11-30 23:30:00" in body and "¥200.00" in body and "small_passenger" not in body
-    assert "违法时间(北京时间)" in body
+    assert "违法时间（北京时间）" in body
     body = client.get("/admin/payments/payable/").content.decode()
     assert "交通违法罚款 traffic fine" in body and "已缴款 paid" in body and "窗口缴款 counter" in body
     body = client.get("/admin/payments/paymentorder/").content.decode()

@@ -198,7 +198,7 @@ def _ask_gateway_to_create(order: PaymentOrder) -> PaymentOrder:
             return_url=_return_url(),
         )
     except GatewayRejected as error:
-        _close(order, note=f"支付平台拒绝: {error.code}")
+        _close(order, note=f"支付平台拒绝：{error.code}")
         raise Unavailable(
             "payments.gateway_rejected", "支付平台拒绝了这笔订单，请稍后重试。",
             "The payment gateway refused this order; please try again later.",
@@ -331,7 +331,7 @@ def order_refresh(*, order_id: int, close_unpaid: bool) -> PaymentOrder:
         trade = gateway.query_order(out_trade_no=order.order_number)
     except GatewayRejected as error:
         if error.code == "not_found":
-            return _close(order, note="支付平台无此订单(未创建) never created at the gateway")
+            return _close(order, note="支付平台无此订单（未创建） never created at the gateway")
         _note_unknown(order, error)
         return PaymentOrder.objects.get(pk=order.pk)
     except GatewayError as error:
@@ -420,7 +420,7 @@ def _apply_charge(
         _mark_paid(payable, order, at=paid_at)
         audit_record(
             actor=None, action="change", subject=order, subject_person_id=payable.subject_person_id,
-            summary=f"缴款成功({learned_from}) {payable.reference} {amount_fen / 100:.2f}",
+            summary=f"缴款成功（{learned_from}） {payable.reference} {amount_fen / 100:.2f}",
         )  # fmt: skip
         return ChargeOutcome("paid", order.pk)
 

@@ -130,7 +130,7 @@ def record_clean(data: RecordInput, *, now: datetime) -> dict[str, Any]:
         1 <= len(device_id) <= 32 and device_id.isascii() and device_id.isprintable()
     ):
         raise ValidationFailed(
-            "violations.device_id", "电子监控记录须有设备编号(1-32个字母数字)。",
+            "violations.device_id", "电子监控记录须有设备编号（1至32个字母或数字）。",
             "A monitoring record needs a device id (1-32 ASCII characters).", field="device_id",
         )  # fmt: skip
     local_day = rules.offence_day(data.occurred_at)
