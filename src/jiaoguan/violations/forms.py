@@ -199,6 +199,7 @@ class ReasonForm(forms.Form):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["reason"].help_text = _("至少4个字，记入审计日志。")
+        self.fields["reason"].error_messages["required"] = _("请填写理由（至少4个字），理由记入审计日志。")
 
     def clean_reason(self) -> str:
         reason = self.cleaned_data["reason"]
