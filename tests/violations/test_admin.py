@@ -74,7 +74,7 @@ def test_back_office_lists_speak_chinese_and_beijing_time(client, owner_driver, 
     body = client.get("/admin/payments/paymentorder/").content.decode()
     assert "缴款订单" in body and fine.decision_number in body and "已支付 paid" in body
     body = client.get(f"/admin/violations/fine/{fine.pk}/change/").content.decode()
-    assert "决定书编号 decision number" in body and "罚款金额(分) fine in fen" in body
+    assert "决定书编号 decision number" in body and "罚款金额（分） fine in fen" in body
 
 
 def test_nothing_is_added_changed_or_deleted_in_the_payments_back_office(client, make_staff):
