@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import secrets
 import signal
 import socket
 import subprocess
@@ -45,7 +44,9 @@ def _demo_password(data_dir: Path) -> str:
     """One password for every demo login of this installation, kept in its data folder."""
     path = data_dir / "demo_password"
     if not path.exists():
-        path.write_text("Jg-" + secrets.token_urlsafe(9), encoding="utf-8")
+        from jiaoguan.demo.generate import demo_password  # the same logins on every fresh set-up
+
+        path.write_text(demo_password(), encoding="utf-8")
         path.chmod(0o600)
     return path.read_text(encoding="utf-8").strip()
 

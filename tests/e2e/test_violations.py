@@ -137,3 +137,109 @@ def test_a_refused_on_site_record_shows_the_error_and_keeps_nothing(page, owner_
     page.get_by_role("button", name="录入并作出处罚决定").click()
     page.wait_for_url(re.compile(r"/counter/violations/\d+/(#.*)?$"))
     assert Violation.objects.count() == 1
+
+
+# ---------------------------------------------------------------- issue 11
+
+
+def _nine_points(user, vehicle, record) -> None:
+    from jiaoguan.violations import services
+
+    for code in ("1625", "1223"):  # 6 + 3
+        services.violation_handle_online(
+            actor=user, violation_id=record(vehicle, code=code).pk, no_dispute=True, drove_self=True
+        )
+
+
+def test_citizen_at_the_limit_sees_the_refusal_up_front_with_the_form_disabled(page, owner_driver, record):
+    """Issue 11 item 3: the 12-point refusal and where to go instead, before anything is filled in."""
+    user, _person, vehicle, _licence = owner_driver()
+    _nine_points(user, vehicle, record)
+    last = record(vehicle, code="1223")
+    log_in(page, user.username, CITIZEN_PASSWORD, r"/$")
+    page.goto(f"/violations/{last.pk}/")
+    refusal = page.locator("#handle-refusal")
+    assert refusal.is_visible()
+    assert "不能网上处理" in refusal.inner_text() and "违法处理窗口" in refusal.inner_text()
+    assert "处理后 12 / 12 分" in page.locator(".vio-points").inner_text()
+    assert page.locator("#handle-submit").is_disabled()
+    assert page.get_by_label("本人驾驶", exact=True).is_disabled()
+    assert page.get_by_text("不能网上处理", exact=True).count() == 1  # said once, not twice
+    fits(page)
+    shot(page, "violation-refused-up-front")
+
+
+def test_paid_fine_documents_download_and_read_back(page, owner_driver, record, make_staff):
+    """Issue 11 item 4: the receipt and the penalty decision of a paid fine, as real PDFs."""
+    import io
+
+    from pypdf import PdfReader
+
+    from jiaoguan.payments import services as payment_services
+    from jiaoguan.violations import services
+
+    user, person, vehicle, _licence = owner_driver()
+    violation = record(vehicle, code="1101")
+    fine = services.violation_handle_online(
+        actor=user, violation_id=violation.pk, no_dispute=True, drove_self=True
+    )
+    payment_services.payable_pay_at_counter(
+        actor=make_staff(role="counter_clerk"), payable_id=fine.payable_id,
+        receipt_number="HN2026-000555", reason="当事人现场缴纳",
+    )  # fmt: skip
+    log_in(page, user.username, CITIZEN_PASSWORD, r"/$")
+    page.goto(f"/violations/{violation.pk}/")
+    fits(page)
+    shot(page, "violation-paid-documents")
+    texts = {}
+    for link in ("#decision-pdf", "#receipt-pdf"):
+        with page.expect_download() as download:
+            page.locator(link).click()
+        content = download.value.path().read_bytes()
+        reader = PdfReader(io.BytesIO(content))
+        texts[link] = re.sub(r"\s+", "", "".join(p.extract_text() for p in reader.pages))
+    assert "公安交通管理简易程序处罚决定书" in texts["#decision-pdf"]
+    assert person.name in texts["#decision-pdf"] and fine.decision_number in texts["#decision-pdf"]
+    assert "交通违法罚款缴款凭证" in texts["#receipt-pdf"] and "HN2026-000555" in texts["#receipt-pdf"]
+
+
+def test_officer_is_warned_before_a_decision_fills_the_licence(page, owner_driver, record, make_staff):
+    """Issue 11 items 2 and 6: the warning with the total and the consequence, an explicit tick,
+    then taking the payment through its confirmation page with a reason."""
+    from jiaoguan.registry.models import DrivingLicence
+    from jiaoguan.violations.models import Violation
+
+    user, person, vehicle, licence = owner_driver()
+    _nine_points(user, vehicle, record)
+    last = record(vehicle, code="1223")
+    officer = make_staff(role="violation_officer")
+    log_in(page, officer.username, "Counter#2026x", r"/counter/$")
+    page.goto(f"/counter/violations/{last.pk}/")
+    page.fill("#id_handle-licence_number", person.id_number)
+    page.get_by_role("button", name="处理并作出处罚决定").click()
+    warning = page.locator("#full-score-warning")
+    warning.wait_for()
+    assert "将达到 12 分" in warning.inner_text() and "满分学习7天" in warning.inner_text()
+    assert Violation.objects.get(pk=last.pk).status == "unhandled"
+    fits(page)
+    shot(page, "counter-full-score-warning")
+    page.get_by_label(re.compile("我已告知驾驶人")).check()
+    page.get_by_role("button", name="处理并作出处罚决定").click()
+    page.wait_for_url(re.compile(r"#fine$"))
+    assert "B" in DrivingLicence.objects.get(pk=licence.pk).status
+
+    # the officer of this jurisdiction also takes the payment, confirmed with a reason
+    clerk = make_staff(role="counter_clerk")
+    page.context.clear_cookies()
+    log_in(page, clerk.username, "Counter#2026x", r"/counter/$")
+    page.goto(f"/counter/violations/{last.pk}/")
+    page.fill("#id_pay-receipt_number", "HN2026-000888")
+    page.locator("#counter-pay-submit").click()
+    page.get_by_role("heading", name="确认窗口收款").wait_for()
+    page.locator("#confirm-submit").click()
+    assert "至少4个字" in page.locator("#id_pay-reason_error").inner_text()
+    page.fill("#id_pay-reason", "当事人现场现金缴纳")
+    shot(page, "counter-pay-confirm")
+    page.locator("#confirm-submit").click()
+    page.wait_for_url(re.compile(r"#fine$"))
+    assert Violation.objects.get(pk=last.pk).fine.status == "paid"

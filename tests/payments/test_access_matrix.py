@@ -96,9 +96,12 @@ def probe_pay_online(c: Case) -> list[tuple[str, str, bool]]:
 
 def probe_pay_at_counter(c: Case) -> list[tuple[str, str, bool]]:
     fine = c.fine()
-    page = c.page.post(
-        f"/counter/violations/{fine.violation_id}/pay/", {"pay-receipt_number": "HN2026-000321"}
-    )
+    url = f"/counter/violations/{fine.violation_id}/pay/"
+    page = c.page.post(url, {"pay-receipt_number": "HN2026-000321"})
+    if page.status_code == 200:  # the confirmation page: confirm with the reason
+        page = c.page.post(
+            url, {"step": "confirm", "pay-receipt_number": "HN2026-000321", "pay-reason": "当事人现场缴纳"}
+        )
     return [("page", c.outcome(page), _paid(fine))]
 
 

@@ -106,7 +106,7 @@ def test_counter_payment_marks_payable_fine_and_points_paid_together(fine_of_cit
     _user, fine = fine_of_citizen()
     clerk = make_staff(role="counter_clerk")
     order = services.payable_pay_at_counter(
-        actor=clerk, payable_id=fine.payable_id, receipt_number="HN2026-000555"
+        reason="当事人现场缴款", actor=clerk, payable_id=fine.payable_id, receipt_number="HN2026-000555"
     )
     payable = Payable.objects.get(pk=fine.payable_id)
     fine.refresh_from_db()
@@ -130,7 +130,7 @@ def test_a_failing_owner_leaves_nothing_half_written(fine_of_citizen, make_staff
     monkeypatch.setitem(kinds._KINDS, "fine", kinds.PayableKind(**{**registered.__dict__, "on_paid": broken}))
     with pytest.raises(RuntimeError):
         services.payable_pay_at_counter(
-            actor=clerk, payable_id=fine.payable_id, receipt_number="HN2026-000556"
+            reason="当事人现场缴款", actor=clerk, payable_id=fine.payable_id, receipt_number="HN2026-000556"
         )
     assert Payable.objects.get(pk=fine.payable_id).state == "unpaid"
     assert not PaymentOrder.objects.filter(payable_id=fine.payable_id).exists()
@@ -141,10 +141,14 @@ def test_a_failing_owner_leaves_nothing_half_written(fine_of_citizen, make_staff
 def test_another_kind_is_paid_and_told_once(fee_kind, make_staff):
     payable = _fee()
     clerk = make_staff(role="counter_clerk")
-    services.payable_pay_at_counter(actor=clerk, payable_id=payable.pk, receipt_number="HN2026-000557")
+    services.payable_pay_at_counter(
+        reason="当事人现场缴款", actor=clerk, payable_id=payable.pk, receipt_number="HN2026-000557"
+    )
     assert fee_kind == [payable.pk]
     with pytest.raises(Conflict):
-        services.payable_pay_at_counter(actor=clerk, payable_id=payable.pk, receipt_number="HN2026-000558")
+        services.payable_pay_at_counter(
+            reason="当事人现场缴款", actor=clerk, payable_id=payable.pk, receipt_number="HN2026-000558"
+        )
     with pytest.raises(Conflict):
         services.payable_paid_elsewhere(
             actor=None, kind="test_fee", payable_reference="FEE-0001", platform="bank", reference="BK-000559",
@@ -158,7 +162,10 @@ def test_staff_outside_both_divisions_do_not_find_the_payable(fee_kind, make_sta
     payable = _fee(division="411602")
     with pytest.raises(NotFound):
         services.payable_pay_at_counter(
-            actor=make_staff(role="counter_clerk"), payable_id=payable.pk, receipt_number="HN2026-000560"
+            reason="当事人现场缴款",
+            actor=make_staff(role="counter_clerk"),
+            payable_id=payable.pk,
+            receipt_number="HN2026-000560",
         )
     # V6: a fine decided in another province for a vehicle registered here is ours to take.
     user, _person, vehicle, _licence = owner_driver()
@@ -167,7 +174,7 @@ def test_staff_outside_both_divisions_do_not_find_the_payable(fee_kind, make_sta
     )
     assert Payable.objects.get(pk=fine.payable_id).division == "320102"
     services.payable_pay_at_counter(
-        actor=make_staff(role="counter_clerk", username="clerk-v6"), payable_id=fine.payable_id,
+        reason="当事人现场缴款", actor=make_staff(role="counter_clerk", username="clerk-v6"), payable_id=fine.payable_id,
         receipt_number="HN2026-000561",
     )  # fmt: skip
     assert Fine.objects.get(pk=fine.pk).status == "paid"
@@ -241,7 +248,7 @@ def test_existing_orders_move_from_fine_to_payable():
     )
     with pytest.raises(Conflict):
         services.payable_pay_at_counter(
-            actor=clerk, payable_id=unpaid.payable_id, receipt_number="HN2026-000562"
+            reason="当事人现场缴款", actor=clerk, payable_id=unpaid.payable_id, receipt_number="HN2026-000562"
         )
 
 
@@ -257,7 +264,7 @@ def test_counters_and_a_bank_at_once_pay_another_kind_once(fee_kind, make_staff,
     results = run_together(
         *[
             lambda clerk=clerk, n=n: services.payable_pay_at_counter(
-                actor=clerk, payable_id=payable.pk, receipt_number=f"HN2026-1{n:05d}"
+                reason="当事人现场缴款", actor=clerk, payable_id=payable.pk, receipt_number=f"HN2026-1{n:05d}"
             )
             for n, clerk in enumerate(clerks)
         ],

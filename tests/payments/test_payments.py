@@ -75,7 +75,7 @@ def test_counter_is_refused_while_online_result_unknown(payment_gateway, fine_of
     services.payment_start(actor=user, payable_id=fine.payable_id)
     with pytest.raises(Conflict) as error:
         services.payable_pay_at_counter(
-            actor=clerk, payable_id=fine.payable_id, receipt_number="HN2026-000123"
+            reason="当事人现场缴款", actor=clerk, payable_id=fine.payable_id, receipt_number="HN2026-000123"
         )
     assert error.value.code == "payments.pending"
 
@@ -83,7 +83,9 @@ def test_counter_is_refused_while_online_result_unknown(payment_gateway, fine_of
 def test_counter_paid_fine_cannot_be_paid_online(payment_gateway, fine_of_citizen, make_staff):
     user, fine = fine_of_citizen()
     clerk = make_staff(role="counter_clerk")
-    services.payable_pay_at_counter(actor=clerk, payable_id=fine.payable_id, receipt_number="HN2026-000124")
+    services.payable_pay_at_counter(
+        reason="当事人现场缴款", actor=clerk, payable_id=fine.payable_id, receipt_number="HN2026-000124"
+    )
     with pytest.raises(Conflict) as error:
         services.payment_start(actor=user, payable_id=fine.payable_id)
     assert error.value.code == "payments.already_paid"

@@ -102,7 +102,7 @@ def test_online_and_counter_at_the_same_moment_one_wins(
         online, counter = run_together(
             lambda fine=fine, user=user: services.payment_start(actor=user, payable_id=fine.payable_id),
             lambda fine=fine, clerk=clerk, receipt=f"HN2026-{attempt:06d}": services.payable_pay_at_counter(
-                actor=clerk, payable_id=fine.payable_id, receipt_number=receipt
+                reason="当事人现场缴款", actor=clerk, payable_id=fine.payable_id, receipt_number=receipt
             ),
         )
         outcomes = [online, counter]
@@ -124,8 +124,8 @@ def test_two_counters_and_another_platform_at_once_record_one_payment(
     first = make_staff(role="counter_clerk", username="clerk-a")
     second = make_staff(role="counter_clerk", username="clerk-b")
     results = run_together(
-        lambda: services.payable_pay_at_counter(actor=first, payable_id=fine.payable_id, receipt_number="HN2026-100001"),
-        lambda: services.payable_pay_at_counter(actor=second, payable_id=fine.payable_id, receipt_number="HN2026-100002"),
+        lambda: services.payable_pay_at_counter(reason="当事人现场缴款", actor=first, payable_id=fine.payable_id, receipt_number="HN2026-100001"),
+        lambda: services.payable_pay_at_counter(reason="当事人现场缴款", actor=second, payable_id=fine.payable_id, receipt_number="HN2026-100002"),
         lambda: services.payable_paid_elsewhere(
             actor=None, kind="fine", payable_reference=fine.decision_number, platform="bank", reference="BK-100003",
             paid_at=timezone.now(),
@@ -161,7 +161,7 @@ def test_crash_after_charge_before_commit_is_repaired_by_reconciliation(
     # Meanwhile the pending order keeps the counter from taking the money a second time (V5).
     with pytest.raises(Conflict):
         services.payable_pay_at_counter(
-            actor=_clerk(), payable_id=fine.payable_id, receipt_number="HN2026-200001"
+            reason="当事人现场缴款", actor=_clerk(), payable_id=fine.payable_id, receipt_number="HN2026-200001"
         )  # fmt: skip
 
     run = services.payments_reconcile(day=timezone.localdate(), stale_after=timedelta(hours=1))

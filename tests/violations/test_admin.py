@@ -59,19 +59,22 @@ def test_back_office_lists_speak_chinese_and_beijing_time(client, owner_driver, 
     violation = record(vehicle, occurred_at=occurred)
     fine = violation_handle_online(actor=user, violation_id=violation.pk, no_dispute=True, drove_self=True)
     payment_services.payable_pay_at_counter(
-        actor=make_staff(role="counter_clerk"), payable_id=fine.payable_id, receipt_number="HN2026-000901"
+        reason="当事人现场缴款",
+        actor=make_staff(role="counter_clerk"),
+        payable_id=fine.payable_id,
+        receipt_number="HN2026-000901",
     )
     client.force_login(make_staff(role="administrator"))
     body = client.get("/admin/violations/violation/").content.decode()
     assert "02 小型汽车" in body and "电子监控 camera" in body and "已处理 handled" in body
     assert "2026-11-30 23:30:00" in body and "¥200.00" in body and "small_passenger" not in body
-    assert "违法时间(北京时间)" in body
+    assert "违法时间（北京时间）" in body
     body = client.get("/admin/payments/payable/").content.decode()
     assert "交通违法罚款 traffic fine" in body and "已缴款 paid" in body and "窗口缴款 counter" in body
     body = client.get("/admin/payments/paymentorder/").content.decode()
     assert "缴款订单" in body and fine.decision_number in body and "已支付 paid" in body
     body = client.get(f"/admin/violations/fine/{fine.pk}/change/").content.decode()
-    assert "决定书编号 decision number" in body and "罚款金额(分) fine in fen" in body
+    assert "决定书编号 decision number" in body and "罚款金额（分） fine in fen" in body
 
 
 def test_nothing_is_added_changed_or_deleted_in_the_payments_back_office(client, make_staff):

@@ -23,7 +23,7 @@ def test_demo_violations_cover_each_case_and_are_made_once():
     rows = ensure_demo_logins(today=today, password="Tianzhong-Demo-2026")
     usernames = [row["username"] for row in rows]
     made = ensure_demo_violations(today=today, usernames=usernames)
-    assert made == 15  # two citizens and the transport company, five records each
+    assert made == 18  # two citizens and the transport company, six records each
     assert ensure_demo_violations(today=today, usernames=usernames) == 0
     statuses = set(Violation.objects.values_list("status", flat=True))
     assert statuses == {"unhandled", "handled"}

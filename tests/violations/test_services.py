@@ -164,8 +164,20 @@ def test_counter_handles_to_twelve_and_sets_status_b(owner_driver, record, make_
     handle(user, record(vehicle, code="1625"))
     handle(user, record(vehicle, code="1223"))
     third = record(vehicle, code="1223")
+    # Issue 11 item 2: a decision that fills the licence waits for the officer's confirmation.
+    with pytest.raises(Conflict) as unconfirmed:
+        services.violation_handle_at_counter(
+            actor=officer, violation_id=third.pk, licence_number=person.id_number
+        )
+    assert unconfirmed.value.code == "violations.full_score_unconfirmed"
+    assert unconfirmed.value.detail == {
+        "points_before": 9, "points": 3, "points_after": 12, "field": "confirm_full_score"
+    }  # fmt: skip
+    assert "12 分" in unconfirmed.value.message_zh and "满分学习7天" in unconfirmed.value.message_zh
+    licence.refresh_from_db()
+    assert "B" not in licence.status and Violation.objects.get(pk=third.pk).status == "unhandled"
     services.violation_handle_at_counter(
-        actor=officer, violation_id=third.pk, licence_number=person.id_number
+        actor=officer, violation_id=third.pk, licence_number=person.id_number, confirm_full_score=True
     )
     licence.refresh_from_db()
     assert "B" in licence.status and licence_status(licence, today=date.today()).points_in_cycle == 12

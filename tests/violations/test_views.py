@@ -103,6 +103,7 @@ def test_list_tabs_filter_by_status(client, owner_driver, record, make_staff):
     handle(user, unpaid)
     paid_fine = handle(user, paid)
     payment_services.payable_pay_at_counter(
+        reason="当事人现场缴款",
         actor=make_staff(role="counter_clerk"),
         payable_id=paid_fine.payable_id,
         receipt_number="HN2026-000777",
@@ -169,7 +170,7 @@ def test_detail_shows_the_facts_and_the_handling_form(client, owner_driver, reco
     response = client.get(f"/violations/{violation.pk}/")
     assert response.status_code == 200
     page = text_of(response)
-    assert violation.record_number in page and "驿城区 (411702)" in page
+    assert violation.record_number in page and "河南省驻马店市驿城区（411702）" in page
     assert "本记分周期已记 0 分" in plain(response) and "处理后 6 / 12 分" in plain(response)
     assert 'name="expected_points" value="0"' in page
     assert "对违法事实无异议" in page and "本人驾驶" in page and "提出异议" in page
@@ -220,21 +221,36 @@ def test_a_missing_checkbox_is_shown_next_to_it(client, owner_driver, record):
     assert Violation.objects.get(pk=violation.pk).status == "unhandled"
 
 
-def test_points_limit_sends_the_driver_to_the_counter(client, owner_driver, record):
+def test_points_limit_refusal_is_shown_up_front_with_the_form_disabled(client, owner_driver, record):
+    """Issue 11 item 3: the 12-point refusal is known before the form; the form is not active."""
     user, _person, vehicle, _licence = owner_driver()
     handle(user, record(vehicle, code="1625"))  # 6
     handle(user, record(vehicle, code="1223"))  # 9
     last = record(vehicle, code="1223")  # would reach 12
     client.force_login(user)
-    page = plain(client.get(f"/violations/{last.pk}/"))
-    assert "处理后 12 / 12 分" in page and "不能网上处理" in page
+    response = client.get(f"/violations/{last.pk}/")
+    page, words = text_of(response), plain(response)
+    assert "处理后 12 / 12 分" in words
+    assert 'id="handle-refusal" data-reason="violations.points_limit"' in page
+    assert "请携带驾驶证到违法处理窗口处理" in words
+    assert re.search(r"<fieldset disabled>", page) and re.search(r'id="handle-submit" disabled', page)
+    # A forced submission is refused by the service and the reason is still shown once only.
     response = client.post(
         f"/violations/{last.pk}/handle/", {"no_dispute": "on", "drove_self": "on", "expected_points": "9"}
     )
     assert response.status_code == 200
-    page = text_of(response)
-    assert 'class="error-summary"' in page and "（满分12分），不能网上处理，请到违法处理窗口" in page
+    assert plain(response).count("（满分12分），不能网上处理") == 1
+    assert 'class="error-summary"' not in text_of(response)
     assert Violation.objects.get(pk=last.pk).status == "unhandled"
+
+
+def test_allowed_handling_has_an_active_form(client, owner_driver, record):
+    user, _person, vehicle, _licence = owner_driver()
+    violation = record(vehicle, code="1101")
+    client.force_login(user)
+    page = text_of(client.get(f"/violations/{violation.pk}/"))
+    assert 'id="handle-refusal"' not in page and "<fieldset disabled>" not in page
+    assert re.search(r'id="handle-submit">', page)
 
 
 def test_changed_points_are_shown_again_before_handling(client, owner_driver, record):
@@ -296,7 +312,7 @@ def test_dispute_sends_the_record_to_the_counter(client, owner_driver, record):
     assert Violation.objects.get(pk=violation.pk).status == "disputed"
     page = text_of(client.get(f"/violations/{violation.pk}/"))
     assert "有异议待窗口处理" in page and "当时车辆停放在小区内，并未上路行驶" in page
-    assert "请携带驾驶证到违法处理窗口处理" in page and 'id="handle-submit"' not in page
+    assert "请携带驾驶证到违法处理窗口处理" in page and 'id="handle-submit" disabled' in page
 
 
 def test_on_site_record_is_not_handled_online(client, owner_driver, record):
@@ -304,7 +320,8 @@ def test_on_site_record_is_not_handled_online(client, owner_driver, record):
     violation = record(vehicle, source="on_site")
     client.force_login(user)
     page = text_of(client.get(f"/violations/{violation.pk}/"))
-    assert "现场违法不能网上处理，请到违法处理窗口" in page and 'id="handle-submit"' not in page
+    assert "现场违法请到违法处理窗口" in page and 'id="handle-submit" disabled' in page
+    assert 'data-reason="violations.not_monitoring"' in page and "<fieldset disabled>" in page
 
 
 # ---------------------------------------------------------------- paying (B17) and the result page
@@ -383,7 +400,10 @@ def test_refund_of_a_duplicate_charge_is_shown(client, gateway, unpaid):
 def test_paying_a_paid_fine_shows_why_on_the_detail_page(client, gateway, unpaid, make_staff):
     user, _person, _violation, fine = unpaid
     payment_services.payable_pay_at_counter(
-        actor=make_staff(role="counter_clerk"), payable_id=fine.payable_id, receipt_number="HN2026-000778"
+        reason="当事人现场缴款",
+        actor=make_staff(role="counter_clerk"),
+        payable_id=fine.payable_id,
+        receipt_number="HN2026-000778",
     )
     client.force_login(user)
     response = client.post(f"/fines/{fine.pk}/pay/")
@@ -470,22 +490,18 @@ def test_counter_cancels_a_wrong_record(client, owner_driver, record, make_staff
     violation = record(vehicle)
     client.force_login(make_staff(role="violation_officer"))
     page = text_of(client.get(f"/counter/violations/{violation.pk}/"))
-    # Irreversible: the page says what will happen before the officer confirms.
-    assert "撤销后" in page and "撤销不能恢复" in page and violation.record_number in page
-    response = client.post(
-        f"/counter/violations/{violation.pk}/cancel/", {"cancel-reason": "错", "cancel-confirm": "on"}
-    )
-    assert response.status_code == 200 and "至少5个字" in form_error(response, "cancel-reason")
+    # Irreversible: a confirmation page says what will happen before the reason is asked for.
+    assert f'href="/counter/violations/{violation.pk}/cancel/"' in page
+    response = client.get(f"/counter/violations/{violation.pk}/cancel/")
+    page = plain(response)
+    assert "确认撤销违法记录" in page and "撤销不能恢复" in page and violation.record_number in page
+    response = client.post(f"/counter/violations/{violation.pk}/cancel/", {"cancel-reason": "错了"})
+    assert response.status_code == 200 and "至少4个字" in form_error(response, "cancel-reason")
     response = client.post(f"/counter/violations/{violation.pk}/cancel/", {"cancel-reason": ""})
     assert response.status_code == 200 and form_error(response, "cancel-reason")
-    response = client.post(
-        f"/counter/violations/{violation.pk}/cancel/", {"cancel-reason": "核实为套牌车辆，撤销记录"}
-    )
-    assert response.status_code == 200 and "请勾选确认" in form_error(response, "cancel-confirm")
     assert Violation.objects.get(pk=violation.pk).status == "unhandled"
     response = client.post(
-        f"/counter/violations/{violation.pk}/cancel/",
-        {"cancel-reason": "核实为套牌车辆，撤销记录", "cancel-confirm": "on"},
+        f"/counter/violations/{violation.pk}/cancel/", {"cancel-reason": "核实为套牌车辆，撤销记录"}
     )
     assert response.status_code == 302
     assert Violation.objects.get(pk=violation.pk).status == "cancelled"
@@ -515,7 +531,21 @@ def test_counter_payment_waits_for_a_pending_online_payment(client, gateway, unp
     response = client.post(
         f"/counter/violations/{violation.pk}/pay/", {"pay-receipt_number": "HN2026-000901"}
     )
+    # Irreversible: a confirmation page with the amount, what cannot be undone and the reason.
+    assert response.status_code == 200
+    page = plain(response)
+    assert "确认窗口收款" in page and "HN2026-000901" in page and "收款不能在平台撤回" in page
+    assert Fine.objects.get(pk=fine.pk).status == "unpaid"
+    confirm = {"step": "confirm", "pay-receipt_number": "HN2026-000901"}
+    response = client.post(f"/counter/violations/{violation.pk}/pay/", {**confirm, "pay-reason": "现金"})
+    assert response.status_code == 200 and "至少4个字" in form_error(response, "pay-reason")
+    assert Fine.objects.get(pk=fine.pk).status == "unpaid"
+    response = client.post(
+        f"/counter/violations/{violation.pk}/pay/", {**confirm, "pay-reason": "当事人现场现金缴纳"}
+    )
     assert response.status_code == 302
+    entry = AuditEntry.objects.filter(summary__startswith="窗口收款").get()
+    assert entry.reason == "当事人现场现金缴纳"
     fine.refresh_from_db()
     assert fine.status == "paid" and fine.paid_channel == "counter"
     page = text_of(client.get(f"/counter/violations/{violation.pk}/"))
@@ -526,13 +556,14 @@ def test_counter_payment_of_a_paid_fine_is_refused(client, unpaid, make_staff):
     _user, _person, violation, fine = unpaid
     clerk = make_staff(role="counter_clerk")
     payment_services.payable_pay_at_counter(
-        actor=clerk, payable_id=fine.payable_id, receipt_number="HN2026-000902"
+        reason="当事人现场缴款", actor=clerk, payable_id=fine.payable_id, receipt_number="HN2026-000902"
     )
     client.force_login(clerk)
     response = client.post(
         f"/counter/violations/{violation.pk}/pay/", {"pay-receipt_number": "HN2026-000903"}
     )
     assert response.status_code == 200 and "已缴纳，无需重复缴款" in text_of(response)
+    assert "确认窗口收款" not in text_of(response)
     assert PaymentOrder.objects.filter(payable_id=fine.payable_id).count() == 1
 
 
@@ -640,7 +671,7 @@ def test_staff_see_a_local_vehicles_violation_from_another_province(client, owne
     response = client.get(f"/counter/violations/{violation.pk}/")
     assert response.status_code == 200
     page = text_of(response)
-    assert "江苏省 (320102)" in page and "异地" in page
+    assert "江苏省南京市玄武区（320102）" in page and "异地" in page
 
 
 def test_citizens_and_other_roles_get_forbidden_on_counter_pages(client, unpaid, make_staff):

@@ -83,6 +83,10 @@ DIVISIONS: dict[str, str] = {
     "411700": "驻马店市",
     # Governed by the province directly, although its code looks like a county's.
     "419001": "济源市",
+    # Other provinces' divisions that records and demonstration data name (V6, non-local drivers).
+    "320100": "南京市",
+    "320102": "玄武区",
+    "320104": "秦淮区",
     # Zhengzhou, the provincial capital.
     "410102": "中原区",
     "410105": "金水区",

@@ -71,7 +71,7 @@ from jiaoguan.registry.models import DrivingLicence, Organisation, Person, Plate
 from jiaoguan.registry.rules import UseNature, ValidityTerm, VehicleKind, add_months, add_years, age_on
 from jiaoguan.registry.selectors import licence_status, vehicle_status
 
-__all__ = ["MIN_PERSONS", "PLATE_PREFIX", "ensure_demo_logins", "generate_demo"]
+__all__ = ["DEMO_SEED", "MIN_PERSONS", "PLATE_PREFIX", "demo_password", "ensure_demo_logins", "generate_demo"]
 
 PLATE_PREFIX = "豫Q"  # Henan (豫), office letter Q: Zhumadian
 MIN_PERSONS = 20  # the scripted edge cases come first and need this many persons at most
@@ -1270,6 +1270,15 @@ _STAFF_LOGINS: tuple[tuple[str, str, str, str, str], ...] = (
 )  # fmt: skip
 
 _LOGIN_FALLBACK_SEED = 12123  # used only when ensure_demo_logins finds no demo records at all
+DEMO_SEED = 2015  # the seed `jiaoguan up` and `jiaoguan demo` use unless told otherwise
+
+
+def demo_password(seed: int = DEMO_SEED) -> str:
+    """The password of every demo login, derived from the demo seed: a fresh set-up prints the
+    same logins every time. Demo-only: a real installation has no demo logins."""
+    return f"Jiaoguan-Demo-{seed}"
+
+
 _KEY_USES = (UseNature.FREIGHT.value, UseNature.COMMERCIAL_PASSENGER.value)
 _ORGANISATION_NOTES: dict[str, tuple[str, str, str, str]] = {
     Organisation.Kind.TRANSPORT_COMPANY: (
@@ -1293,6 +1302,30 @@ class _DemoRecords:
     counter_person: Person
     counter_vehicle: Vehicle
     organisations: dict[str, Organisation]
+    overdue: bool = True  # whether overdue_vehicle is still overdue (a login kept from an earlier day)
+
+
+def _earlier_demo_login(level: str, password: str) -> User | None:
+    """A citizen login made by an earlier start (the demo password opens it): kept, so that every
+    restart prints the same logins even when another person would fit the situation today."""
+    candidates = User.objects.filter(
+        kind=User.Kind.INDIVIDUAL, registration_level=level, person__isnull=False
+    ).select_related("person")
+    for user in candidates.order_by("pk")[:5]:
+        if user.check_password(password):
+            return user
+    return None
+
+
+def _kept_online_citizen(user: User, today: date) -> tuple[Person, Vehicle, int, bool] | None:
+    person = user.person
+    vehicles = list(Vehicle.objects.filter(owner_person=person).order_by("id"))
+    licence = DrivingLicence.objects.filter(holder=person).first()
+    if person is None or not vehicles or licence is None:
+        return None
+    overdue = [v for v in vehicles if vehicle_status(v, today=today).inspection_state == "overdue"]
+    points = licence_status(licence, today=today).points_in_cycle
+    return person, (overdue or vehicles)[0], points, bool(overdue)
 
 
 def _sync_password(user: User, password: str) -> None:
@@ -1371,11 +1404,24 @@ def _find_organisation(kind: str) -> Organisation | None:
     return query.order_by("pk").first()
 
 
-def _find_demo_records(today: date) -> _DemoRecords | None:
-    online = _find_online_citizen(today)
+def _find_demo_records(today: date, password: str = "") -> _DemoRecords | None:
+    kept_online = _earlier_demo_login(User.Level.ONLINE, password) if password else None
+    kept = _kept_online_citizen(kept_online, today) if kept_online is not None else None
+    found_online = _find_online_citizen(today) if kept is None else None
+    online = kept or ((*found_online, True) if found_online is not None else None)
     if online is None:
         return None
-    counter = _find_counter_citizen(today, exclude=online[0])
+    kept_counter = _earlier_demo_login(User.Level.COUNTER, password) if password else None
+    counter_vehicle = (
+        Vehicle.objects.filter(owner_person=kept_counter.person).order_by("id").first()
+        if kept_counter is not None
+        else None
+    )
+    counter = (
+        (kept_counter.person, counter_vehicle)
+        if kept_counter is not None and kept_counter.person is not None and counter_vehicle is not None
+        else _find_counter_citizen(today, exclude=online[0])
+    )
     organisations = {kind: _find_organisation(kind) for kind in _ORGANISATION_NOTES}
     if counter is None or any(org is None for org in organisations.values()):
         return None
@@ -1383,6 +1429,7 @@ def _find_demo_records(today: date) -> _DemoRecords | None:
         online_person=online[0],
         overdue_vehicle=online[1],
         points=online[2],
+        overdue=online[3],
         counter_person=counter[0],
         counter_vehicle=counter[1],
         organisations={kind: org for kind, org in organisations.items() if org is not None},
@@ -1433,10 +1480,10 @@ def ensure_demo_logins(*, today: date, password: str) -> list[dict[str, str]]:
         )
     clerk = staff[StaffRole.COUNTER_CLERK]
 
-    found = _find_demo_records(today)
+    found = _find_demo_records(today, password)
     if found is None:
         generate_demo(persons=MIN_PERSONS, seed=_LOGIN_FALLBACK_SEED, today=today)
-        found = _find_demo_records(today)
+        found = _find_demo_records(today, password)
     if found is None:  # pragma: no cover - generate_demo always makes these records
         raise RuntimeError("no demo records fit the demo logins")
 
@@ -1461,8 +1508,10 @@ def ensure_demo_logins(*, today: date, password: str) -> list[dict[str, str]]:
             "citizen_online",
             user.username,
             password,
-            f"网上注册个人用户 {person.name}：名下 {plate} 逾期未检验，驾驶证本记分周期已记 {found.points} 分",
-            f"Online-registered citizen {person.name}: vehicle {plate} is overdue for inspection; "
+            f"网上注册个人用户 {person.name}：名下 {plate}{' 逾期未检验' if found.overdue else ''}，"
+            f"驾驶证本记分周期已记 {found.points} 分",
+            f"Online-registered citizen {person.name}: vehicle {plate}"
+            f"{' is overdue for inspection' if found.overdue else ''}; "
             f"{found.points} points in the current scoring cycle",
         )
     )

@@ -62,7 +62,7 @@ class PayableAdmin(ReadOnlyAccessAdmin):
     def amount(self, obj: Payable) -> str:
         return yuan(obj.principal_fen)
 
-    @admin.display(description="缴款时间(北京时间) paid at (Asia/Shanghai)", ordering="paid_at")
+    @admin.display(description="缴款时间（北京时间） paid at (Asia/Shanghai)", ordering="paid_at")
     def paid_time(self, obj: Payable) -> str:
         return beijing(obj.paid_at)
 
@@ -89,11 +89,11 @@ class PaymentOrderAdmin(ReadOnlyAccessAdmin):
     def amount(self, obj: PaymentOrder) -> str:
         return yuan(obj.amount_fen)
 
-    @admin.display(description="下单时间(北京时间) created (Asia/Shanghai)", ordering="created_at")
+    @admin.display(description="下单时间（北京时间） created (Asia/Shanghai)", ordering="created_at")
     def created(self, obj: PaymentOrder) -> str:
         return beijing(obj.created_at)
 
-    @admin.display(description="支付时间(北京时间) paid at (Asia/Shanghai)", ordering="paid_at")
+    @admin.display(description="支付时间（北京时间） paid at (Asia/Shanghai)", ordering="paid_at")
     def paid_time(self, obj: PaymentOrder) -> str:
         return beijing(obj.paid_at)
 
@@ -111,7 +111,7 @@ class GatewayChargeAdmin(ReadOnlyAccessAdmin):
     def amount(self, obj: GatewayCharge) -> str:
         return yuan(obj.amount_fen)
 
-    @admin.display(description="扣款时间(北京时间) charged at (Asia/Shanghai)", ordering="paid_at")
+    @admin.display(description="扣款时间（北京时间） charged at (Asia/Shanghai)", ordering="paid_at")
     def charged(self, obj: GatewayCharge) -> str:
         return beijing(obj.paid_at)
 
@@ -129,11 +129,11 @@ class RefundAdmin(ReadOnlyAccessAdmin):
     def amount(self, obj: Refund) -> str:
         return yuan(obj.amount_fen)
 
-    @admin.display(description="申请时间(北京时间) requested (Asia/Shanghai)", ordering="created_at")
+    @admin.display(description="申请时间（北京时间） requested (Asia/Shanghai)", ordering="created_at")
     def requested(self, obj: Refund) -> str:
         return beijing(obj.created_at)
 
-    @admin.display(description="完成时间(北京时间) completed (Asia/Shanghai)", ordering="completed_at")
+    @admin.display(description="完成时间（北京时间） completed (Asia/Shanghai)", ordering="completed_at")
     def completed(self, obj: Refund) -> str:
         return beijing(obj.completed_at)
 
@@ -147,7 +147,7 @@ class CallbackLogAdmin(ReadOnlyAccessAdmin):
     search_fields = ["=order_number", "=notify_id"]
     show_full_result_count = False
 
-    @admin.display(description="收到时间(北京时间) received (Asia/Shanghai)", ordering="received_at")
+    @admin.display(description="收到时间（北京时间） received (Asia/Shanghai)", ordering="received_at")
     def received(self, obj: CallbackLog) -> str:
         return beijing(obj.received_at)
 
@@ -167,6 +167,6 @@ class ReconciliationRunAdmin(ReadOnlyAccessAdmin):
         "finished",
     ]
 
-    @admin.display(description="完成时间(北京时间) finished (Asia/Shanghai)", ordering="finished_at")
+    @admin.display(description="完成时间（北京时间） finished (Asia/Shanghai)", ordering="finished_at")
     def finished(self, obj: ReconciliationRun) -> str:
         return beijing(obj.finished_at)

@@ -44,7 +44,7 @@ class Payable(models.Model):
         "款项说明 description", max_length=100, db_comment="shown to the payer and sent to the gateway"
     )
     principal_fen = models.PositiveIntegerField(
-        "应缴金额(分) amount due in fen", db_comment="without late fee"
+        "应缴金额（分） amount due in fen", db_comment="without late fee"
     )
     subject_person = models.ForeignKey(
         "registry.Person", verbose_name="当事人 subject person", null=True, blank=True,
@@ -63,9 +63,9 @@ class Payable(models.Model):
     paid_at = models.DateTimeField("缴款时间 paid at", null=True, blank=True)
     paid_channel = models.CharField("缴款渠道 paid on", max_length=16, choices=Channel.choices, blank=True)
     late_fee_fen = models.PositiveIntegerField(
-        "加处罚款(分) late fee in fen", default=0, db_comment="late fee charged with the payment"
+        "加处罚款（分） late fee in fen", default=0, db_comment="late fee charged with the payment"
     )
-    paid_total_fen = models.PositiveIntegerField("实缴金额(分) paid in fen", default=0)
+    paid_total_fen = models.PositiveIntegerField("实缴金额（分） paid in fen", default=0)
     created_at = models.DateTimeField("创建时间 created at", auto_now_add=True)
 
     class Meta:
@@ -97,7 +97,7 @@ class PaymentOrder(models.Model):
     class State(models.TextChoices):
         PENDING = "pending", "待确认 pending"
         PAID = "paid", "已支付 paid"
-        CLOSED = "closed", "已关闭(未扣款) closed, not charged"
+        CLOSED = "closed", "已关闭（未扣款） closed, not charged"
         REFUNDED = "refunded", "重复扣款已退 duplicate, refunded"
 
     order_number = models.CharField(
@@ -108,10 +108,10 @@ class PaymentOrder(models.Model):
     )
     channel = models.CharField("缴款渠道 channel", max_length=16, choices=Channel.choices)
     state = models.CharField("状态 state", max_length=16, choices=State.choices, default=State.PENDING)
-    principal_fen = models.PositiveIntegerField("应缴金额(分) amount due in fen")
-    late_fee_fen = models.PositiveIntegerField("加处罚款(分) late fee in fen", default=0)
+    principal_fen = models.PositiveIntegerField("应缴金额（分） amount due in fen")
+    late_fee_fen = models.PositiveIntegerField("加处罚款（分） late fee in fen", default=0)
     amount_fen = models.PositiveIntegerField(
-        "订单金额(分) amount in fen", db_comment="amount due plus late fee, what is charged"
+        "订单金额（分） amount in fen", db_comment="amount due plus late fee, what is charged"
     )
     payer = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name="缴款人 payer", null=True, blank=True, on_delete=models.PROTECT,
@@ -174,7 +174,7 @@ class GatewayCharge(models.Model):
     trade_no = models.CharField(
         "支付平台交易号 trade number", max_length=64, unique=True, db_comment="gateway transaction number"
     )
-    amount_fen = models.PositiveIntegerField("扣款金额(分) amount in fen")
+    amount_fen = models.PositiveIntegerField("扣款金额（分） amount in fen")
     paid_at = models.DateTimeField("扣款时间 charged at")
     learned_from = models.CharField(
         "获知途径 learned from",
@@ -204,7 +204,7 @@ class Refund(models.Model):
         GatewayCharge, verbose_name="扣款 charge", on_delete=models.PROTECT, related_name="refund"
     )
     out_refund_no = models.CharField("退款单号 refund number", max_length=32, unique=True)
-    amount_fen = models.PositiveIntegerField("退款金额(分) amount in fen")
+    amount_fen = models.PositiveIntegerField("退款金额（分） amount in fen")
     reason = models.CharField("退款原因 reason", max_length=200)
     state = models.CharField("状态 state", max_length=16, choices=State.choices, default=State.REQUESTED)
     refund_no = models.CharField(

@@ -46,6 +46,7 @@ from jiaoguan.integrations.payment_gateway import (
 
 from .kinds import payable_kind
 from .models import CallbackLog, GatewayCharge, Payable, PaymentOrder, ReconciliationRun, Refund
+from .reasons import staff_reason
 
 logger = logging.getLogger(__name__)
 
@@ -197,7 +198,7 @@ def _ask_gateway_to_create(order: PaymentOrder) -> PaymentOrder:
             return_url=_return_url(),
         )
     except GatewayRejected as error:
-        _close(order, note=f"支付平台拒绝: {error.code}")
+        _close(order, note=f"支付平台拒绝：{error.code}")
         raise Unavailable(
             "payments.gateway_rejected", "支付平台拒绝了这笔订单，请稍后重试。",
             "The payment gateway refused this order; please try again later.",
@@ -330,7 +331,7 @@ def order_refresh(*, order_id: int, close_unpaid: bool) -> PaymentOrder:
         trade = gateway.query_order(out_trade_no=order.order_number)
     except GatewayRejected as error:
         if error.code == "not_found":
-            return _close(order, note="支付平台无此订单(未创建) never created at the gateway")
+            return _close(order, note="支付平台无此订单（未创建） never created at the gateway")
         _note_unknown(order, error)
         return PaymentOrder.objects.get(pk=order.pk)
     except GatewayError as error:
@@ -419,7 +420,7 @@ def _apply_charge(
         _mark_paid(payable, order, at=paid_at)
         audit_record(
             actor=None, action="change", subject=order, subject_person_id=payable.subject_person_id,
-            summary=f"缴款成功({learned_from}) {payable.reference} {amount_fen / 100:.2f}",
+            summary=f"缴款成功（{learned_from}） {payable.reference} {amount_fen / 100:.2f}",
         )  # fmt: skip
         return ChargeOutcome("paid", order.pk)
 
@@ -516,12 +517,33 @@ def _check_reference(reference: str, field: str) -> str:
     return value
 
 
+def counter_payment_refusal(*, actor: Any, payable_id: int) -> Conflict | None:
+    """Why the counter cannot take the payment now (already paid, or an online result unknown,
+    V5), asked before the confirmation page; the payment itself checks again under lock."""
+    payable = _payable_for(actor, PAY_AT_COUNTER, payable_id)
+    if payable.state == Payable.State.PAID:
+        return _already_paid()
+    if PaymentOrder.objects.filter(payable=payable, state=PaymentOrder.State.PENDING).exists():
+        return _pending_elsewhere()
+    return None
+
+
 def payable_pay_at_counter(
-    *, actor: Any, payable_id: int, receipt_number: str, today: date | None = None, request: Any = None
+    *,
+    actor: Any,
+    payable_id: int,
+    receipt_number: str,
+    reason: str,
+    today: date | None = None,
+    request: Any = None,
 ) -> PaymentOrder:
-    """Take the payment at the counter (窗口缴款); refused while an online result is unknown (V5)."""
+    """Take the payment at the counter (窗口缴款); refused while an online result is unknown (V5).
+
+    Irreversible (the payable is then paid; a refund is a separate procedure), so the clerk
+    confirms it with a reason of at least 4 characters, kept in the audit entry."""
     payable = _payable_for(actor, PAY_AT_COUNTER, payable_id)
     receipt = _check_reference(receipt_number, "receipt_number")
+    reason = staff_reason(reason, code="payments.reason_required")
     today = today or timezone.localdate()
     with transaction.atomic():
         payable = _lock_payable(payable.pk)
@@ -535,7 +557,8 @@ def payable_pay_at_counter(
         )  # fmt: skip
         audit_record(
             actor=actor, action="create", subject=order, subject_person_id=payable.subject_person_id,
-            summary=f"窗口收款 {payable.reference} {order.amount_fen / 100:.2f} 票据 {receipt}", request=request,
+            summary=f"窗口收款 {payable.reference} {order.amount_fen / 100:.2f} 票据 {receipt}", reason=reason,
+            request=request,
         )  # fmt: skip
     return order
 

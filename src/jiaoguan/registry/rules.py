@@ -956,6 +956,63 @@ def points_warning(points: int) -> str | None:
     return None
 
 
+FULL_SCORE_STOP_AFTER_DAYS = 30  # S2: no study within 30 days of the full score sets status J
+
+
+@dataclass(frozen=True)
+class FullScoreStudy:
+    """满分学习 (S2): days of study, of which online and on site together, of which on site."""
+
+    days: int
+    online_or_on_site_days: int
+    on_site_days: int
+
+
+def full_score_study(classes: Iterable[str]) -> FullScoreStudy:
+    """7 days (5 online or on site, 2 on site); a licence with a large class A/B: 30 (10, 5)."""
+    if any(code in _LARGE_CLASSES for code in classes):
+        return FullScoreStudy(days=30, online_or_on_site_days=10, on_site_days=5)
+    return FullScoreStudy(days=7, online_or_on_site_days=5, on_site_days=2)
+
+
+def points_next_step(
+    points: int, classes: Iterable[str], *, cycle_end: date | None = None
+) -> tuple[str, str] | None:
+    """What the driver must do next at this points total (S2), in Chinese and English, or None
+    below the warning level. Full-score study and its exam are done at a counter (车管所 or a
+    violation-processing counter): the platform offers neither online."""
+    warning = points_warning(points)
+    if warning is None:
+        return None
+    study = full_score_study(classes)
+    if warning == "full":
+        return (
+            f"记分已满{POINTS_LIMIT}分：驾驶证将被扣留。须参加满分学习{study.days}天"
+            f"（网络和现场学习累计不少于{study.online_or_on_site_days}天，其中现场学习不少于"
+            f"{study.on_site_days}天），学习期满后预约科目一考试，考试合格后记分清除、发还驾驶证。"
+            f"满分后{FULL_SCORE_STOP_AFTER_DAYS}日内不参加学习的，驾驶证停止使用。"
+            "请到车管所或违法处理窗口报名，目前不能网上办理。",
+            f"{POINTS_LIMIT} points reached: the licence will be held. The driver must attend "
+            f"{study.days} days of full-score study ({study.online_or_on_site_days} days online or on "
+            f"site, {study.on_site_days} of them on site), then book the subject-1 exam; passing it "
+            f"clears the points and returns the licence. Without study within "
+            f"{FULL_SCORE_STOP_AFTER_DAYS} days the licence is suspended. Enrol at a vehicle "
+            "administration office or a violation-processing counter; this is not available online.",
+        )
+    left = POINTS_LIMIT - points
+    end_zh = f"本记分周期至{cycle_end:%Y-%m-%d}结束，罚款缴清的记分届时清除。" if cycle_end else ""
+    end_en = (
+        f" The cycle ends on {cycle_end:%Y-%m-%d}; points of paid fines are then cleared."
+        if cycle_end
+        else ""
+    )
+    return (
+        f"再记{left}分即满分。满分后驾驶证被扣留，须参加满分学习{study.days}天和科目一考试。{end_zh}",
+        f"{left} more points reach the limit; then the licence is held and the driver must attend "
+        f"{study.days} days of full-score study and pass the subject-1 exam.{end_en}",
+    )
+
+
 def _cycle_index(first_issued_on: date, today: date) -> int:
     if today < first_issued_on:
         raise ValueError("today is before the first issue date")

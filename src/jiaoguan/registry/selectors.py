@@ -340,11 +340,25 @@ def licence_status(licence: DrivingLicence, *, today: date) -> LicenceStatus:
                 "Licence expires soon — renew it",
             )
         )
-    if warning == "full":
-        alerts.append(Alert("red", "points_full", f"记分已达{points}分", f"{points} points: limit reached"))
-    elif warning == "near_limit":
+    # The alert says what the driver must do next (issue 11 item 2, S2), not just the total.
+    next_step = rules.points_next_step(points, classes, cycle_end=cycle[1])
+    if warning == "full" and next_step:
         alerts.append(
-            Alert("amber", "points_near_limit", f"记分已达{points}分", f"{points} points this cycle")
+            Alert(
+                "red",
+                "points_full",
+                f"记分已达{points}分 — {next_step[0]}",
+                f"{points} points — {next_step[1]}",
+            )
+        )
+    elif warning == "near_limit" and next_step:
+        alerts.append(
+            Alert(
+                "amber",
+                "points_near_limit",
+                f"记分已达{points}分 — {next_step[0]}",
+                f"{points} points this cycle — {next_step[1]}",
+            )
         )
     if medical is not None and (medical - today).days <= 60:
         alerts.append(

@@ -57,7 +57,7 @@ class ViolationAdmin(ReadOnlyAccessAdmin):
     def fine_amount(self, obj: Violation) -> str:
         return yuan(obj.fine_fen)
 
-    @admin.display(description="违法时间(北京时间) occurred at (Asia/Shanghai)", ordering="occurred_at")
+    @admin.display(description="违法时间（北京时间） occurred at (Asia/Shanghai)", ordering="occurred_at")
     def occurred(self, obj: Violation) -> str:
         return beijing(obj.occurred_at)
 
@@ -79,7 +79,7 @@ class FineAdmin(ReadOnlyAccessAdmin):
     def amount(self, obj: Fine) -> str:
         return yuan(obj.amount_fen)
 
-    @admin.display(description="缴款时间(北京时间) paid at (Asia/Shanghai)", ordering="paid_at")
+    @admin.display(description="缴款时间（北京时间） paid at (Asia/Shanghai)", ordering="paid_at")
     def paid_time(self, obj: Fine) -> str:
         return beijing(obj.paid_at)
 
@@ -125,6 +125,6 @@ class ImportBatchAdmin(ReadOnlyAccessAdmin):
         share = f" · {obj.bytes_done * 100 // obj.size_bytes}%" if obj.size_bytes else ""
         return f"{obj.lines_done or obj.total_rows:,} 行 lines{share}"
 
-    @admin.display(description="导入时间(北京时间) imported at (Asia/Shanghai)", ordering="created_at")
+    @admin.display(description="导入时间（北京时间） imported at (Asia/Shanghai)", ordering="created_at")
     def imported(self, obj: ImportBatch) -> str:
         return beijing(obj.created_at)

@@ -9,20 +9,23 @@ from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest
+from django.urls import reverse
 from django.utils import timezone
 from ninja import Router, Schema
 
 from jiaoguan.core.access import access_required
 from jiaoguan.core.api import BearerToken, ErrorOut, InputSchema, SessionUser, run_idempotent
 from jiaoguan.core.errors import NotFound, ValidationFailed
+from jiaoguan.payments import services as payment_services
 from jiaoguan.payments.api import PaymentOut, pay_online
-from jiaoguan.payments.selectors import payments_of_payable
+from jiaoguan.payments.selectors import order_out, payments_of_payable
 
 from . import rules, selectors, services
 
 router = Router(tags=["violations"])
 AUTH = [BearerToken(), SessionUser()]
 ERRORS: dict[int, Any] = {
+    400: ErrorOut,
     401: ErrorOut,
     403: ErrorOut,
     404: ErrorOut,
@@ -30,6 +33,19 @@ ERRORS: dict[int, Any] = {
     422: ErrorOut,
     503: ErrorOut,
 }
+
+
+class OnlineHandlingOut(Schema):
+    """Whether the record can be handled online now (B16), asked before offering the form; a
+    refusal has its stable code and the reason in the active language with where to go instead."""
+
+    allowed: bool
+    reason_code: str
+    reason: str
+    reason_zh: str
+    reason_en: str
+    points_now: int | None
+    points_after: int | None
 
 
 class ViolationOut(Schema):
@@ -51,6 +67,7 @@ class ViolationOut(Schema):
     late_fee_fen: int
     amount_due_fen: int
     payment_due: date | None
+    online_handling: OnlineHandlingOut | None = None  # only on one record's own answer
 
 
 class ViolationPage(Schema):
@@ -71,10 +88,28 @@ class DisputeIn(InputSchema):
 
 
 class CancelIn(InputSchema):
-    """Cancelling is irreversible: the reason is required and ``confirm`` must be true."""
+    """Cancelling is irreversible: the reason (at least 4 characters, 400 without it) is required
+    and ``confirm`` must be true."""
 
-    reason: str
+    reason: str = ""
     confirm: bool
+
+
+class CounterPaymentIn(InputSchema):
+    """Taking the payment at the counter is irreversible: the receipt number and the reason (at
+    least 4 characters, 400 without it; kept in the audit log)."""
+
+    receipt_number: str
+    reason: str = ""
+
+
+class CounterHandlingIn(InputSchema):
+    """Counter handling: the driver's licence number (their ID number) and, once told that the
+    decision fills the licence, ``confirm_full_score: true``."""
+
+    licence_number: str
+    note: str = ""
+    confirm_full_score: bool = False
 
 
 class CancelledOut(Schema):
@@ -98,6 +133,8 @@ class FineOut(Schema):
     points: int
     payments: list[dict[str, Any]]
     refunds: list[dict[str, Any]]
+    decision_pdf_url: str  # the penalty decision (处罚决定书) as PDF
+    receipt_pdf_url: str  # the payment receipt (缴款凭证) as PDF once paid, else ""
 
 
 def _home_province() -> str:
@@ -142,9 +179,20 @@ def _view(request: HttpRequest, violation_id: int) -> dict[str, Any]:
     violation = selectors.my_violation_get(user=request.auth, violation_id=violation_id)  # type: ignore[attr-defined]
     if violation is None:
         raise NotFound("violations.not_found", "没有这条违法记录。", "No such violation.")
-    return asdict(
-        selectors.violation_view(violation, today=timezone.localdate(), home_province=_home_province())
-    )
+    today = timezone.localdate()
+    out = asdict(selectors.violation_view(violation, today=today, home_province=_home_province()))
+    state = selectors.online_handling(user=request.auth, violation=violation, today=today)  # type: ignore[attr-defined]
+    refusal = state.refusal
+    out["online_handling"] = {
+        "allowed": state.allowed,
+        "reason_code": refusal.code if refusal else "",
+        "reason": refusal.message if refusal else "",
+        "reason_zh": refusal.message_zh if refusal else "",
+        "reason_en": refusal.message_en if refusal else "",
+        "points_now": state.points_now,
+        "points_after": state.points_after,
+    }
+    return out
 
 
 @router.get("/me/violations/{violation_id}", response={200: ViolationOut, **ERRORS}, auth=AUTH)
@@ -206,6 +254,10 @@ def fine_out(fine: Any, *, today: date) -> dict[str, Any]:
         "points": fine.violation.points,
         "payments": payments,
         "refunds": refunds,
+        "decision_pdf_url": reverse("violations:fine_decision_pdf", args=[fine.pk]),
+        "receipt_pdf_url": reverse("violations:fine_receipt_pdf", args=[fine.pk])
+        if fine.status == "paid"
+        else "",
     }
 
 
@@ -241,7 +293,7 @@ def start_fine_payment(request: HttpRequest, fine_id: int) -> Any:
 @access_required("violations.cancel")
 def cancel_violation(request: HttpRequest, violation_id: int, payload: CancelIn) -> Any:
     """Cancel a wrong record (撤销违法记录) of my jurisdiction: irreversible, so ``reason`` (at
-    least 5 characters, kept in the audit trail) and ``confirm: true`` are both required."""
+    least 4 characters, kept in the audit trail; 400 without it) and ``confirm: true`` are both required."""
     violation = services.violation_cancel(
         actor=request.auth,  # type: ignore[attr-defined]
         violation_id=violation_id,
@@ -250,3 +302,43 @@ def cancel_violation(request: HttpRequest, violation_id: int, payload: CancelIn)
         request=request,
     )
     return {"id": violation.pk, "record_number": violation.record_number, "status": violation.status}
+
+
+@router.post("/counter/violations/{violation_id}/handling", response={201: FineOut, **ERRORS}, auth=AUTH)
+@access_required("violations.handle_at_counter")
+def handle_violation_at_counter(request: HttpRequest, violation_id: int, payload: CounterHandlingIn) -> Any:
+    """Handle a record of my jurisdiction at the counter (窗口处理) and answer the penalty decision.
+
+    When the points of this decision bring the licence to 12 or more, the answer is 409
+    ``violations.full_score_unconfirmed`` with ``points_before``, ``points`` and
+    ``points_after``: tell the driver, then send the same request with ``confirm_full_score: true``.
+    """
+    fine = services.violation_handle_at_counter(
+        actor=request.auth,  # type: ignore[attr-defined]
+        violation_id=violation_id,
+        licence_number=payload.licence_number,
+        note=payload.note,
+        confirm_full_score=payload.confirm_full_score,
+        request=request,
+    )
+    return 201, fine_out(fine, today=timezone.localdate())
+
+
+@router.post("/counter/violations/{violation_id}/payment", response={201: PaymentOut, **ERRORS}, auth=AUTH)
+@access_required("payments.fine.pay_at_counter")
+def take_payment_at_counter(request: HttpRequest, violation_id: int, payload: CounterPaymentIn) -> Any:
+    """Take the payment of a handled record's fine at the counter (窗口收款), the amount due today
+    with any late fee. Irreversible: ``reason`` is required (400 without it). 409 while an online
+    payment of the fine is unconfirmed (V5) or when it is already paid."""
+    violation = services.staff_violation_get(actor=request.auth, violation_id=violation_id, request=request)  # type: ignore[attr-defined]
+    fine = getattr(violation, "fine", None)
+    if fine is None:
+        raise NotFound("violations.fine_not_found", "没有这笔罚款。", "No such fine.")
+    order = payment_services.payable_pay_at_counter(
+        actor=request.auth,  # type: ignore[attr-defined]
+        payable_id=fine.payable_id,
+        receipt_number=payload.receipt_number,
+        reason=payload.reason,
+        request=request,
+    )
+    return 201, order_out(order)

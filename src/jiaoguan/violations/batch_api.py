@@ -230,7 +230,7 @@ def batch_create(
     if key is not None and len(key) > MAX_KEY_LENGTH:
         raise ValidationFailed(
             "core.idempotency_key_too_long",
-            "Idempotency-Key 过长(最多128个字符)。",
+            "Idempotency-Key 过长（最多128个字符）。",
             "The Idempotency-Key header is too long (at most 128 characters).",
         )
     with _spooled_body(request) as (body, digest, size):

@@ -14,7 +14,7 @@ from jiaoguan.core.identifiers import parse_plate
 from jiaoguan.registry import rules as registry_rules
 
 from . import rules
-from .models import Violation
+from .models import Fine, Violation
 from .services import check_plate_fits_type
 
 _FIELDS = ("record_number", "plate_number", "plate_type", "occurred_at")
@@ -50,6 +50,24 @@ def check_records(context: CheckContext) -> Iterator[Finding]:
             yield from _problems(row)
 
 
+_FINE_FIELDS = (
+    "violation__occurred_at", "violation__handled_at", "decided_on", "paid_at", "amount_fen", "late_fee_fen",
+)  # fmt: skip
+
+
+def check_fines(context: CheckContext) -> Iterator[Finding]:
+    """Decided fines whose dates or late fee do not fit together (rules.fine_timeline_problems)."""
+    for rows in in_batches(Fine.objects.all(), fields=_FINE_FIELDS, size=context.batch_size):
+        for row in rows:
+            for field, zh, en in rules.fine_timeline_problems(
+                occurred_at=row["violation__occurred_at"], handled_at=row["violation__handled_at"],
+                decided_on=row["decided_on"], paid_at=row["paid_at"], fine_fen=row["amount_fen"],
+                late_fee_fen=row["late_fee_fen"],
+            ):  # fmt: skip
+                yield Finding(table_of(Fine), str(row["pk"]), field, f"violations.fine_timeline: {zh} / {en}")
+
+
 def register() -> None:
     """Called from the violations AppConfig.ready."""
     register_check("violations.records")(check_records)
+    register_check("violations.fines")(check_fines)

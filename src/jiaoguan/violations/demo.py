@@ -11,24 +11,32 @@ from zoneinfo import ZoneInfo
 
 from jiaoguan.accounts.models import User
 from jiaoguan.core.errors import DomainError
+from jiaoguan.payments.services import payable_paid_elsewhere
 from jiaoguan.registry.models import Organisation, Vehicle
 
 from . import rules
 from .models import Violation
 from .rules import Source
+from .selectors import FINE_KIND
 from .services import RecordInput, violation_handle_online, violation_record
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 DIVISION = "411702"  # 驿城区 cameras
 
-# (days ago, hour, code, place, other-province division or "", handle it on days-ago offset)
-_PLAN: tuple[tuple[int, int, str, str, str, int | None], ...] = (
-    (2, 8, "1625", "驻马店市驿城区解放路与交通路交叉口", "", None),
-    (5, 18, "1039", "驻马店市驿城区雪松大道万达广场东门", "", None),
-    (9, 12, "1101", "驻马店市开源大道与乐山大道交叉口", "", None),
-    (26, 9, "1344", "驻马店市驿城区练江大道（禁止左转）", "", 24),
-    (40, 15, "1352", "南京市秦淮区龙蟠中路", "320104", 38),
+# (days ago, hour, code, place, other-province division or "", handled that many days ago or
+# None, paid that many days ago or None). Handled on the decision day, after the offence; the
+# paid one is paid within the 15 days, so without a late fee.
+_PLAN: tuple[tuple[int, int, str, str, str, int | None, int | None], ...] = (
+    (2, 8, "1625", "驻马店市驿城区解放路与交通路交叉口", "", None, None),
+    (5, 18, "1039", "驻马店市驿城区雪松大道万达广场东门", "", None, None),
+    (9, 12, "1101", "驻马店市开源大道与乐山大道交叉口", "", None, None),
+    (26, 9, "1344", "驻马店市驿城区练江大道（禁止左转）", "", 24, None),
+    (40, 15, "1352", "南京市秦淮区龙蟠中路", "320104", 38, None),
+    (20, 7, "1039", "驻马店市驿城区风光路与文明路交叉口", "", 18, 12),
 )
+HANDLED_AT = time(10, 5)  # handled in the morning of the decision day
+PAID_AT = time(15, 40)
+PAID_ON_PLATFORM = "中国工商银行"
 
 
 def _record_number(vehicle: Vehicle, index: int, on: date, division: str) -> str:
@@ -40,7 +48,7 @@ def _record_number(vehicle: Vehicle, index: int, on: date, division: str) -> str
 
 def _records_for(vehicle: Vehicle, *, today: date, user: User, organisation_driver: str = "") -> int:
     made = 0
-    for index, (days_ago, hour, code, place, other, handle_offset) in enumerate(_PLAN):
+    for index, (days_ago, hour, code, place, other, handle_offset, paid_offset) in enumerate(_PLAN):
         day = today - timedelta(days=days_ago)
         division = other or DIVISION
         occurred = datetime.combine(day, time(hour, 17), tzinfo=SHANGHAI)
@@ -58,15 +66,24 @@ def _records_for(vehicle: Vehicle, *, today: date, user: User, organisation_driv
             ),
         )
         made += int(created)
-        if created and handle_offset is not None and violation.status == Violation.Status.UNHANDLED:
-            try:
-                violation_handle_online(
-                    actor=user, violation_id=violation.pk, no_dispute=True, drove_self=True,
-                    licence_number=organisation_driver, archive_number=_archive_of(organisation_driver),
-                    today=today - timedelta(days=handle_offset),
-                )  # fmt: skip
-            except DomainError:
-                pass  # e.g. the points limit: it then waits for the counter, which is a demo case too
+        if not created or handle_offset is None or violation.status != Violation.Status.UNHANDLED:
+            continue
+        decided_on = today - timedelta(days=handle_offset)
+        try:
+            fine = violation_handle_online(
+                actor=user, violation_id=violation.pk, no_dispute=True, drove_self=True,
+                licence_number=organisation_driver, archive_number=_archive_of(organisation_driver),
+                today=decided_on, handled_at=datetime.combine(decided_on, HANDLED_AT, tzinfo=SHANGHAI),
+            )  # fmt: skip
+        except DomainError:
+            continue  # e.g. the points limit: it then waits for the counter, which is a demo case too
+        if paid_offset is not None:
+            # Paid at a bank within the 15 days (S5 art. 72): the receipt shows no late fee.
+            payable_paid_elsewhere(
+                actor=None, kind=FINE_KIND, payable_reference=fine.decision_number, platform=PAID_ON_PLATFORM,
+                reference=f"ICBC-{fine.decision_number}",
+                paid_at=datetime.combine(today - timedelta(days=paid_offset), PAID_AT, tzinfo=SHANGHAI),
+            )  # fmt: skip
     return made
 
 

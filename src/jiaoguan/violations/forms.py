@@ -19,6 +19,7 @@ from jiaoguan.accounts.forms import REQUIRED
 from jiaoguan.accounts.forms import area_field as _area
 from jiaoguan.accounts.forms import text_field as _text
 from jiaoguan.core.errors import ValidationFailed
+from jiaoguan.payments.reasons import REASON_MIN
 from jiaoguan.registry.models import PlateType
 from jiaoguan.registry.views import PLATE_TYPE_LABELS
 
@@ -153,6 +154,10 @@ class OnSiteForm(forms.Form):
         widget=forms.NumberInput(attrs={"step": "0.01", "inputmode": "decimal"}),
     )
     on_expressway = forms.BooleanField(label=_("发生在高速公路上"), required=False)
+    confirm_full_score = forms.BooleanField(
+        label=_("我已告知驾驶人：本次处理后驾驶证记满12分，将被扣留并须参加满分学习和考试。确认处理。"),
+        required=False,
+    )
 
     def __init__(self, *args: Any, today: date, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -175,6 +180,10 @@ class CounterHandleForm(forms.Form):
 
     licence_number = _id_number(_("驾驶证号码"))
     note = _area(_("处理说明"), max_length=255, required=False, rows=2)
+    confirm_full_score = forms.BooleanField(
+        label=_("我已告知驾驶人：本次处理后驾驶证记满12分，将被扣留并须参加满分学习和考试。确认处理。"),
+        required=False,
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -182,24 +191,43 @@ class CounterHandleForm(forms.Form):
         self.fields["note"].help_text = _("例如异议核查的结论，记入审计日志。")
 
 
-class CancelForm(forms.Form):
-    """Cancel a wrong record (撤销违法记录): irreversible, so a reason and an explicit confirmation."""
+class ReasonForm(forms.Form):
+    """The reason on the confirmation page of an irreversible staff action (at least 4 characters)."""
+
+    reason = _area(_("理由"), max_length=255, rows=3)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["reason"].help_text = _("至少4个字，记入审计日志。")
+        self.fields["reason"].error_messages["required"] = _("请填写理由（至少4个字），理由记入审计日志。")
+
+    def clean_reason(self) -> str:
+        reason = self.cleaned_data["reason"]
+        if len(reason) < REASON_MIN:
+            raise forms.ValidationError(_("请填写理由（至少4个字），理由记入审计日志。"))
+        return str(reason)
+
+
+class CancelForm(ReasonForm):
+    """Cancel a wrong record (撤销违法记录), confirmed on its own page with the reason."""
 
     prefix = "cancel"
 
-    reason = _area(_("撤销理由"), max_length=255, rows=2)
-    confirm = forms.BooleanField(
-        label=_("我已核实该记录有误，确认撤销（撤销后不能恢复）"),
-        error_messages={"required": _("请勾选确认后再撤销。")},
-    )
-
 
 class CounterPayForm(forms.Form):
-    """Payment taken at the counter (窗口缴款)."""
+    """Payment taken at the counter (窗口缴款): the receipt number, then the confirmation page's reason."""
 
     prefix = "pay"
 
     receipt_number = _text(_("票据号码"), max_length=32, autocomplete="off", spellcheck="false")
+
+
+class CounterPayConfirmForm(ReasonForm):
+    """The second step of taking a payment: the receipt number again (hidden) and the reason."""
+
+    prefix = "pay"
+
+    receipt_number = forms.CharField(max_length=32, widget=forms.HiddenInput)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -482,7 +482,7 @@ def batch_open(
             if not rules.batch_resumable(state):
                 raise Conflict(
                     "core.idempotency_in_progress",
-                    "相同请求正在处理中,请稍后重试。",
+                    "相同请求正在处理中，请稍后重试。",
                     "The same request is still being processed; try again shortly.",
                     detail={"batch_id": batch.pk, "rows": batch.total_rows},
                 )

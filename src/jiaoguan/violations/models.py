@@ -53,7 +53,7 @@ class ImportBatch(models.Model):
         db_comment="the sender's Idempotency-Key, unique per sender; empty when none was sent",
     )  # fmt: skip
     size_bytes = models.PositiveBigIntegerField(
-        "文件大小(字节) size in bytes", null=True, blank=True, db_comment="null when read from a stream"
+        "文件大小（字节） size in bytes", null=True, blank=True, db_comment="null when read from a stream"
     )
     bytes_done = models.PositiveBigIntegerField(
         "已处理字节 bytes done", default=0, db_comment="bytes of the file behind the last committed chunk"
@@ -137,7 +137,7 @@ class Violation(models.Model):
     points = models.PositiveSmallIntegerField(
         "记分 points", db_comment="points by the code table on the offence date"
     )
-    fine_fen = models.PositiveIntegerField("罚款金额(分) fine in fen", db_comment="fine in fen (分)")
+    fine_fen = models.PositiveIntegerField("罚款金额（分） fine in fen", db_comment="fine in fen (分)")
     licence = models.ForeignKey(
         DrivingLicence, verbose_name="驾驶证 driving licence", null=True, blank=True, on_delete=models.PROTECT,
         related_name="violations",
@@ -227,7 +227,7 @@ class Fine(models.Model):
     )
     deciding_division = models.CharField("决定机关行政区划 deciding division", max_length=6)
     decided_on = models.DateField("决定日期 decided on")
-    amount_fen = models.PositiveIntegerField("罚款金额(分) fine in fen")
+    amount_fen = models.PositiveIntegerField("罚款金额（分） fine in fen")
     status = models.CharField("缴款状态 status", max_length=8, choices=Status.choices, default=Status.UNPAID)
     paid_at = models.DateTimeField("缴款时间 paid at", null=True, blank=True)
     paid_channel = models.CharField(
@@ -235,9 +235,9 @@ class Fine(models.Model):
         db_comment="online, counter or other_platform",
     )  # fmt: skip
     late_fee_fen = models.PositiveIntegerField(
-        "加处罚款(分) late fee in fen", default=0, db_comment="late fee charged with the payment"
+        "加处罚款（分） late fee in fen", default=0, db_comment="late fee charged with the payment"
     )
-    paid_total_fen = models.PositiveIntegerField("实缴金额(分) paid in fen", default=0)
+    paid_total_fen = models.PositiveIntegerField("实缴金额（分） paid in fen", default=0)
     created_at = models.DateTimeField("创建时间 created at", auto_now_add=True)
 
     class Meta:

@@ -22,7 +22,9 @@ from zoneinfo import ZoneInfo
 
 from stdnum.iso7064 import mod_11_2
 
-from jiaoguan.core.errors import Conflict, NotAllowed, ValidationFailed
+from jiaoguan.core.divisions import DIVISIONS
+from jiaoguan.core.errors import Conflict, DomainError, NotAllowed, ValidationFailed
+from jiaoguan.registry.rules import LICENCE_STATUS, full_score_study, split_classes
 
 POINTS_LIMIT = 12  # S2 art. 3: 12 points in a scoring cycle
 POINTS_REFORM_DATE = date(2022, 4, 1)  # S2 in force: values 12/9/6/3/1 instead of 12/6/3/2/1
@@ -182,6 +184,23 @@ def fine_for(version: CodeVersion, *, officer_amount_fen: int | None = None) -> 
     return amount
 
 
+# ---------------------------------------------------------------- divisions in words
+
+
+def division_words(code: str) -> str:
+    """A division's full name from the GB/T 2260 table, province to county ("江苏省南京市秦淮区"
+    for 320104), as far as the table lists it; the bare code when it lists none of it."""
+    code = (code or "").strip()
+    if len(code) != 6 or not code.isdigit():
+        return code
+    parts = [DIVISIONS.get(f"{code[:2]}0000", "")]
+    if code[2:4] != "00":
+        parts.append(DIVISIONS.get(f"{code[:4]}00", ""))
+    if code[4:] != "00":
+        parts.append(DIVISIONS.get(code, ""))
+    return "".join(parts) or code
+
+
 # ---------------------------------------------------------------- numbers
 
 
@@ -315,6 +334,43 @@ def late_fee(*, fine_fen: int, decided_on: date, today: date) -> int:
     return min(fine_fen, fine_fen * LATE_FEE_PERCENT_PER_DAY * days_late // 100)
 
 
+def fine_timeline_problems(
+    *,
+    occurred_at: datetime,
+    handled_at: datetime | None,
+    decided_on: date,
+    paid_at: datetime | None,
+    fine_fen: int,
+    late_fee_fen: int,
+) -> list[tuple[str, str, str]]:
+    """What is inconsistent in a decided fine's dates and late fee, as (field, zh, en): handled
+    not before the offence and not after the decision day, decided not before the offence day,
+    and a late fee exactly as S5 art. 72 gives for the day it was paid (none within 15 days)."""
+    problems: list[tuple[str, str, str]] = []
+    offence_on = offence_day(occurred_at)
+    if decided_on < offence_on:
+        problems.append(("decided_on", "决定日期早于违法日期", "decided before the offence day"))
+    if handled_at is not None:
+        handled_on = handled_at.astimezone(BEIJING).date()
+        if handled_at < occurred_at:
+            problems.append(("handled_at", "处理时间早于违法时间", "handled before the offence"))
+        if handled_on > decided_on:
+            problems.append(("handled_at", "处理时间晚于决定日期", "handled after the decision day"))
+    if paid_at is not None:
+        expected = late_fee(
+            fine_fen=fine_fen, decided_on=decided_on, today=paid_at.astimezone(BEIJING).date()
+        )
+        if late_fee_fen != expected:
+            problems.append(
+                (
+                    "late_fee_fen",
+                    f"加处罚款应为 {expected / 100:.2f} 元（按缴款日计）",
+                    f"the late fee should be CNY {expected / 100:.2f} for the day it was paid",
+                )
+            )
+    return problems
+
+
 # ---------------------------------------------------------------- online handling (V1-V4)
 
 # Licence statuses under which a driver may still take points online: normal, and the
@@ -338,41 +394,47 @@ class HandlingCase:
     drove_self: bool  # individuals: drove themselves; organisations: named driver drove
 
 
-def check_online_handling(case: HandlingCase) -> None:
-    """Refuse online handling unless V1-V4 all hold; each refusal points to the counter."""
+def online_handling_refusal(case: HandlingCase) -> DomainError | None:
+    """Why online handling is refused (V1-V4), or None when it is allowed; each refusal says
+    where to go instead (a violation-processing counter).
+
+    Pages and the API ask this before offering the form (with ``no_dispute`` and
+    ``drove_self`` taken as True), so a refusal is shown up front and never after the
+    person has filled the form in."""
     if case.status == "handled":
-        raise Conflict(
+        return Conflict(
             "violations.already_handled", "该违法记录已处理。", "This violation has already been handled."
         )
     if case.status == "cancelled":
-        raise Conflict("violations.cancelled", "该违法记录已撤销。", "This violation record was cancelled.")
+        return Conflict("violations.cancelled", "该违法记录已撤销。", "This violation record was cancelled.")
     if case.status == "disputed":
-        raise NotAllowed(
+        return NotAllowed(
             "violations.disputed",
-            "您已对该违法记录提出异议，请到违法处理窗口处理。",
-            "You disputed this record; it is handled at a violation-processing counter.",
+            "您已对该违法记录提出异议，请携带驾驶证到违法处理窗口处理，由民警核实。",
+            "You disputed this record; take the driving licence to a violation-processing counter, "
+            "where an officer reviews it.",
         )
     if case.source != Source.MONITORING:  # V1
-        raise NotAllowed(
+        return NotAllowed(
             "violations.not_monitoring",
             "只有电子监控记录的违法可以网上处理，现场违法请到违法处理窗口。",
             "Only violations recorded by electronic monitoring can be handled online; go to a counter.",
         )
     if not case.actor_owns_vehicle:  # V2
-        raise NotAllowed(
+        return NotAllowed(
             "violations.not_own_vehicle",
             "只能处理登记在本人（本单位）名下机动车的违法记录。",
             "You can only handle violations of vehicles registered to you or your organisation.",
         )
     if case.key_vehicle and case.actor_kind != "organisation":  # V2
-        raise NotAllowed(
+        return NotAllowed(
             "violations.key_vehicle_by_organisation",
             "重点车辆（客运、货运、出租、危化品运输、校车）的违法由所属单位用户网上处理，或到违法处理窗口处理。",
             "Violations of key vehicles (passenger transport, freight, taxi, hazardous goods, school bus) "
             "are handled online by their organisation user, or at a counter.",
         )
     if not case.no_dispute or not case.drove_self:  # V3
-        raise NotAllowed(
+        return NotAllowed(
             "violations.counter_required",
             "对违法事实有异议或非本人驾驶的，请携带驾驶证到违法处理窗口处理。",
             "If you dispute the facts or did not drive yourself, take the driving licence to a "
@@ -381,24 +443,58 @@ def check_online_handling(case: HandlingCase) -> None:
         )
     blocking = sorted(set(case.licence_statuses) - HANDLING_LICENCE_STATUSES)
     if blocking:  # V4
-        raise NotAllowed(
+        words_zh = "、".join(LICENCE_STATUS.get(code, (code, code))[0] for code in blocking)
+        words_en = ", ".join(LICENCE_STATUS.get(code, (code, code))[1].lower() for code in blocking)
+        return NotAllowed(
             "violations.licence_status",
-            f"驾驶证状态（{''.join(blocking)}）不允许网上处理，请到违法处理窗口。",
-            f"The driving licence status ({''.join(blocking)}) does not allow online handling; go to a counter.",
+            f"驾驶证状态为“{words_zh}”，不能网上处理，请携带驾驶证到违法处理窗口。",
+            f"The driving licence is marked {words_en}, which rules out online handling; "
+            "take it to a violation-processing counter.",
             detail={"status": "".join(blocking)},
         )
     if case.points_in_cycle + case.points >= POINTS_LIMIT:  # V4
-        raise NotAllowed(
+        return NotAllowed(
             "violations.points_limit",
             f"本记分周期已记 {case.points_in_cycle} 分，处理后将达到 {case.points_in_cycle + case.points} 分"
-            "（满分12分），不能网上处理，请到违法处理窗口。",
+            "（满分12分），不能网上处理，请携带驾驶证到违法处理窗口处理。"
+            "记满12分后须参加满分学习和科目一考试。",
             f"This cycle already has {case.points_in_cycle} points; handling would reach "
-            f"{case.points_in_cycle + case.points} of 12, which is done only at a counter.",
+            f"{case.points_in_cycle + case.points} of 12, which is done only at a counter: take the "
+            "licence to a violation-processing counter. At 12 points the driver must attend the "
+            "full-score study and pass the subject-1 exam.",
             detail={"points_in_cycle": case.points_in_cycle, "points": case.points},
         )
+    return None
+
+
+def check_online_handling(case: HandlingCase) -> None:
+    """Refuse online handling unless V1-V4 all hold."""
+    refusal = online_handling_refusal(case)
+    if refusal is not None:
+        raise refusal
 
 
 def points_after(points_in_cycle: int, points: int) -> tuple[int, bool]:
     """Points in the cycle after handling and whether the full score (满分) is reached."""
     total = points_in_cycle + points
     return total, total >= POINTS_LIMIT
+
+
+def full_score_unconfirmed(*, points_before: int, points: int, classes: str = "") -> Conflict | None:
+    """A decision that fills the licence (12 points or more) needs the officer's explicit
+    confirmation first (issue 11 item 2): the refusal that asks for it, with the resulting
+    total and the consequence, or None when the decision does not fill the licence."""
+    total, full = points_after(points_before, points)
+    if points <= 0 or not full:
+        return None
+    days = full_score_study(split_classes(classes)[0]).days
+    return Conflict(
+        "violations.full_score_unconfirmed",
+        f"该驾驶证本记分周期已记 {points_before} 分，本次记 {points} 分后将达到 {total} 分（满分12分）："
+        f"驾驶证将被扣留，驾驶人须参加满分学习{days}天并考试合格后方可发还。请告知当事人并勾选确认后再处理。",
+        f"The licence has {points_before} points this cycle; with these {points} it reaches {total} "
+        f"(the limit is 12): the licence will be held and the driver must attend {days} days of "
+        "full-score study and pass the exam to get it back. Tell the driver and confirm to go on.",
+        field="confirm_full_score",
+        detail={"points_before": points_before, "points": points, "points_after": total},
+    )

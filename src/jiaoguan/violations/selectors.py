@@ -11,9 +11,15 @@ from django.utils import timezone
 
 from jiaoguan.accounts.models import User
 from jiaoguan.core.access import division_prefix_for
+from jiaoguan.core.errors import DomainError, NotAllowed
+from jiaoguan.core.identifiers import mask_id_number, mask_name
+from jiaoguan.payments.models import PaymentOrder
+from jiaoguan.registry import rules as registry_rules
 from jiaoguan.registry.models import DrivingLicence, Vehicle
+from jiaoguan.registry.selectors import licence_status
 
 from . import rules
+from .documents import DecisionDocument, ReceiptDocument
 from .models import Fine, Violation
 
 FINE_KIND = "fine"  # the payable kind this app registers with payments (payables.py)
@@ -147,6 +153,69 @@ def fine_of(*, user: User, fine_id: int) -> Fine | None:
     )
 
 
+@dataclass(frozen=True)
+class OnlineHandling:
+    """Whether the person may handle a violation online (B16) now, computed before the form is
+    shown: the refusal, if any, with the points now and after for an individual's licence."""
+
+    allowed: bool
+    refusal: DomainError | None
+    points_now: int | None
+    points_after: int | None
+
+
+def online_handling(*, user: User, violation: Violation, today: date) -> OnlineHandling:
+    """V1-V4 as far as they can be told before the form is filled in: the ticks "no dispute"
+    and "drove myself" are taken as given, and an organisation's driver (named in the form)
+    is checked on submission."""
+    organisation = user.kind == User.Kind.ORGANISATION
+    vehicle = violation.vehicle
+    owns = vehicle is not None and (
+        (user.person_id is not None and vehicle.owner_person_id == user.person_id)
+        or (user.organisation_id is not None and vehicle.owner_organisation_id == user.organisation_id)
+    )
+    points_now: int | None = None
+    codes = "A"
+    if not organisation:
+        own = DrivingLicence.objects.filter(holder_id=user.person_id).select_related("holder").first()
+        if own is None and violation.status == Violation.Status.UNHANDLED:
+            return OnlineHandling(
+                allowed=False,
+                refusal=NotAllowed(
+                    "violations.no_licence",
+                    "您名下没有驾驶证，不能网上处理，请携带实际驾驶人的驾驶证到违法处理窗口。",
+                    "You hold no driving licence here, so it cannot be handled online; take the "
+                    "driver's licence to a violation-processing counter.",
+                ),
+                points_now=None,
+                points_after=None,
+            )
+        if own is not None:
+            status = licence_status(own, today=today)
+            points_now = status.points_in_cycle
+            codes = "".join(s.code for s in status.statuses)
+    refusal = rules.online_handling_refusal(
+        rules.HandlingCase(
+            source=rules.Source(violation.source),
+            status=violation.status,
+            actor_kind="organisation" if organisation else "individual",
+            actor_owns_vehicle=owns,
+            key_vehicle=bool(vehicle and registry_rules.is_key_vehicle(vehicle.kind, vehicle.use_nature)),
+            licence_statuses=codes,
+            points_in_cycle=points_now or 0,
+            points=violation.points,
+            no_dispute=True,
+            drove_self=True,
+        )
+    )
+    return OnlineHandling(
+        allowed=refusal is None,
+        refusal=refusal,
+        points_now=points_now,
+        points_after=None if points_now is None else points_now + violation.points,
+    )
+
+
 def unhandled_count(*, user: User) -> int:
     return violations_of(user=user).filter(status=Violation.Status.UNHANDLED).count()
 
@@ -185,3 +254,95 @@ def staff_division(actor: Any, name: str, violation: Violation) -> str | None:
         if code and code.startswith(prefix):
             return code
     return None
+
+
+# ---------------------------------------------------------------- a fine's documents (issue 11 item 4)
+
+HANDLING_CHANNEL_ZH = {"online": "网上处理", "counter": "窗口处理", "on_site": "现场处罚"}
+PAID_CHANNEL_ZH = {"online": "网上缴款", "counter": "窗口缴款", "other_platform": "其他渠道缴款"}
+PLATFORM_NAME = "交管互联网服务平台"
+
+
+def _yuan(fen: int) -> str:
+    return f"¥{fen // 100}.{fen % 100:02d}"
+
+
+def _party(fine: Fine, viewer: User) -> tuple[str, str, str]:
+    """The driver's name, ID number and classes: in full to the driver themselves, masked to
+    anyone else (a vehicle's owner who did not drive, an organisation)."""
+    licence = fine.violation.licence
+    if licence is None:
+        return "—", "—", "—"
+    holder = licence.holder
+    classes = "、".join(
+        f"{code} {registry_rules.LICENCE_CLASSES[code].name_zh}"
+        for code in registry_rules.split_classes(licence.classes)[0]
+    )
+    if viewer.person_id is not None and viewer.person_id == holder.pk:
+        return holder.name, holder.id_number, classes
+    return mask_name(holder.name), mask_id_number(holder.id_number), classes
+
+
+def _unit_words(code: str) -> str:
+    return f"{rules.division_words(code)}公安交通管理部门"
+
+
+def decision_document(*, fine: Fine, viewer: User) -> DecisionDocument:
+    """The penalty decision as the viewer may read it (a fine found through ``fine_of``)."""
+    violation = fine.violation
+    name, id_number, classes = _party(fine, viewer)
+    version = rules.code_version(violation.code, on=rules.offence_day(violation.occurred_at))
+    plate = registry_rules.PLATE_TYPES.get(violation.plate_type)
+    paid = ""
+    if fine.status == Fine.Status.PAID and fine.paid_at is not None:
+        paid = (
+            f"已于{timezone.localtime(fine.paid_at):%Y-%m-%d %H:%M}"
+            f"{PAID_CHANNEL_ZH.get(fine.paid_channel, '')}{_yuan(fine.paid_total_fen)}"
+        )
+    return DecisionDocument(
+        unit=_unit_words(fine.deciding_division),
+        decision_number=fine.decision_number,
+        party_name=name,
+        party_id_number=id_number,
+        licence_classes=classes or "—",
+        plate_number=violation.plate_number,
+        plate_type=plate.zh if plate is not None else "—",
+        occurred_at=f"{timezone.localtime(violation.occurred_at):%Y-%m-%d %H:%M}",
+        place=violation.place,
+        offence=f"{version.name_zh}（违法代码{version.code}）",
+        points=violation.points,
+        fine=_yuan(fine.amount_fen),
+        channel=HANDLING_CHANNEL_ZH.get(violation.handling_channel, "—"),
+        decided_on=f"{fine.decided_on:%Y-%m-%d}",
+        payment_due=f"{rules.payment_due(fine.decided_on):%Y-%m-%d}",
+        paid=paid,
+    )
+
+
+def receipt_document(*, fine: Fine, viewer: User) -> ReceiptDocument | None:
+    """The payment receipt of a paid fine, or None while it is unpaid."""
+    if fine.status != Fine.Status.PAID or fine.paid_at is None:
+        return None
+    name, id_number, _classes = _party(fine, viewer)
+    references = tuple(
+        reference or number
+        for number, reference in PaymentOrder.objects.filter(
+            payable_id=fine.payable_id, state=PaymentOrder.State.PAID
+        )
+        .order_by("paid_at", "id")
+        .values_list("order_number", "external_reference")
+    )
+    return ReceiptDocument(
+        unit=_unit_words(fine.deciding_division),
+        decision_number=fine.decision_number,
+        party_name=name,
+        party_id_number=id_number,
+        plate_number=fine.violation.plate_number,
+        fine=_yuan(fine.amount_fen),
+        late_fee=_yuan(fine.late_fee_fen),
+        total=_yuan(fine.paid_total_fen),
+        paid_at=f"{timezone.localtime(fine.paid_at):%Y-%m-%d %H:%M}",
+        channel=PAID_CHANNEL_ZH.get(fine.paid_channel, "—"),
+        references=references or ("—",),
+        issued_by=PLATFORM_NAME,
+    )

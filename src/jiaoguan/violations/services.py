@@ -26,6 +26,7 @@ from jiaoguan.core.divisions import DIVISIONS, validate_division
 from jiaoguan.core.errors import Conflict, NotAllowed, NotFound, ValidationFailed
 from jiaoguan.core.identifiers import PlateNumber, validate_plate
 from jiaoguan.payments import services as payment_services
+from jiaoguan.payments.reasons import staff_reason
 from jiaoguan.registry import rules as registry_rules
 from jiaoguan.registry import services as registry_services
 from jiaoguan.registry.models import DrivingLicence, Vehicle
@@ -129,7 +130,7 @@ def record_clean(data: RecordInput, *, now: datetime) -> dict[str, Any]:
         1 <= len(device_id) <= 32 and device_id.isascii() and device_id.isprintable()
     ):
         raise ValidationFailed(
-            "violations.device_id", "电子监控记录须有设备编号(1-32个字母数字)。",
+            "violations.device_id", "电子监控记录须有设备编号（1至32个字母或数字）。",
             "A monitoring record needs a device id (1-32 ASCII characters).", field="device_id",
         )  # fmt: skip
     local_day = rules.offence_day(data.occurred_at)
@@ -213,13 +214,17 @@ def _decide(
     actor: Any,
     channel: str,
     today: date,
+    handled_at: datetime | None = None,
     request: Any = None,
 ) -> Fine:
-    """Issue the penalty decision, score the licence and record full points (B at 12)."""
+    """Issue the penalty decision, score the licence and record full points (B at 12).
+
+    ``handled_at`` (default now) is on the decision day ``today``: a decision made on a past
+    day (demonstration data) is handled on that day, never after it."""
     points_before, _codes = _points_in_cycle(licence, today)
     violation.status = Violation.Status.HANDLED
     violation.licence = licence
-    violation.handled_at = timezone.now()
+    violation.handled_at = handled_at or timezone.now()
     violation.handled_by = actor if getattr(actor, "pk", None) else None
     violation.handling_channel = channel
     violation.save(update_fields=["status", "licence", "handled_at", "handled_by", "handling_channel"])
@@ -291,6 +296,7 @@ def violation_handle_online(
     archive_number: str = "",
     expected_points: int | None = None,
     today: date | None = None,
+    handled_at: datetime | None = None,
     request: Any = None,
 ) -> Fine:
     """Handle an electronic-monitoring violation online (B16) when V1-V4 hold."""
@@ -347,7 +353,7 @@ def violation_handle_online(
             )
         return _decide(
             violation=violation, licence=licence, actor=actor, channel=Violation.Channel.ONLINE, today=today,
-            request=request,
+            handled_at=handled_at, request=request,
         )  # fmt: skip
 
 
@@ -369,10 +375,12 @@ def violation_handle_at_counter(
     violation_id: int,
     licence_number: str,
     note: str = "",
+    confirm_full_score: bool = False,
     today: date | None = None,
     request: Any = None,
 ) -> Fine:
-    """Handle at the counter (窗口处理): any source, disputes settled, points may reach 12 (status B)."""
+    """Handle at the counter (窗口处理): any source, disputes settled, points may reach 12 (status B),
+    but only with ``confirm_full_score`` once the officer was told the licence fills up (409 otherwise)."""
     today = today or timezone.localdate()
     violation = _staff_violation(actor, HANDLE_AT_COUNTER, violation_id)
     licence = DrivingLicence.objects.filter(holder__id_number=(licence_number or "").strip().upper()).first()
@@ -397,6 +405,13 @@ def violation_handle_at_counter(
                 "violations.licence_invalid", "该驾驶证已吊销、撤销或注销。",
                 "This licence is revoked or cancelled.", field="licence_number",
             )  # fmt: skip
+        if not confirm_full_score:
+            points_before, _codes = _points_in_cycle(licence, today)
+            unconfirmed = rules.full_score_unconfirmed(
+                points_before=points_before, points=violation.points, classes=licence.classes
+            )
+            if unconfirmed is not None:
+                raise unconfirmed
         fine = _decide(
             violation=violation, licence=licence, actor=actor, channel=Violation.Channel.COUNTER, today=today,
             request=request,
@@ -418,6 +433,7 @@ def violation_record_on_site(
     fine_fen: int | None = None,
     on_expressway: bool = False,
     recording_division: str = "",
+    confirm_full_score: bool = False,
     request: Any = None,
 ) -> Fine:
     """Record an on-site violation (现场违法) and decide it at once under the summary procedure.
@@ -439,8 +455,9 @@ def violation_record_on_site(
             ),
         )  # fmt: skip
         return violation_handle_at_counter(
-            actor=actor, violation_id=violation.pk, licence_number=licence_number, request=request
-        )
+            actor=actor, violation_id=violation.pk, licence_number=licence_number,
+            confirm_full_score=confirm_full_score, request=request,
+        )  # fmt: skip
 
 
 def violation_dispute(*, actor: User, violation_id: int, reason: str, request: Any = None) -> Violation:
@@ -471,15 +488,10 @@ def violation_cancel(
     *, actor: User, violation_id: int, reason: str, confirmed: bool, request: Any = None
 ) -> Violation:
     """Cancel a wrong record after review of a dispute (撤销违法记录): irreversible, so every way in
-    must show what happens and pass the officer's confirmation, and a reason of at least 5
-    characters is required and audited with the change."""
+    must show what happens and pass the officer's confirmation, and a reason of at least 4
+    characters is required (400 without it) and audited with the change."""
     require(actor, CANCEL)
-    reason = (reason or "").strip()
-    if len(reason) < 5:
-        raise ValidationFailed(
-            "violations.cancel_reason", "请填写撤销理由(至少5个字)。", "Give the reason (at least 5 characters).",
-            field="reason",
-        )  # fmt: skip
+    reason = staff_reason(reason, code="violations.cancel_reason")
     if confirmed is not True:
         raise ValidationFailed(
             "violations.cancel_unconfirmed", "撤销不能恢复，请确认后再撤销。",

@@ -10,6 +10,8 @@ urlpatterns = [
     path("violations/<int:violation_id>/handle/", views.violation_handle, name="handle"),
     path("violations/<int:violation_id>/dispute/", views.violation_dispute, name="dispute"),
     path("fines/<int:fine_id>/pay/", views.fine_pay, name="fine_pay"),
+    path("fines/<int:fine_id>/decision.pdf", views.fine_decision_pdf, name="fine_decision_pdf"),
+    path("fines/<int:fine_id>/receipt.pdf", views.fine_receipt_pdf, name="fine_receipt_pdf"),
     # counter
     path("counter/violations/", views.counter_search, name="counter"),
     path("counter/violations/on-site/", views.counter_on_site, name="counter_on_site"),

@@ -27,21 +27,20 @@ from django.views.decorators.http import require_POST
 from jiaoguan.accounts.forms import add_domain_error, submit_form
 from jiaoguan.accounts.models import User
 from jiaoguan.core.access import access_required, can
-from jiaoguan.core.divisions import DIVISIONS
 from jiaoguan.core.errors import DomainError, NotFound
 from jiaoguan.core.identifiers import mask_id_number, mask_name
 from jiaoguan.integrations.payment_gateway import GatewayError
 from jiaoguan.payments import selectors as payment_selectors
 from jiaoguan.payments import services as payment_services
 from jiaoguan.payments.models import PaymentOrder
-from jiaoguan.registry import selectors as registry_selectors
 from jiaoguan.registry.views import PLATE_TYPE_LABELS
 
-from . import rules, selectors, services
+from . import documents, rules, selectors, services
 from .forms import (
     ON_SITE_FIELDS,
     CancelForm,
     CounterHandleForm,
+    CounterPayConfirmForm,
     CounterPayForm,
     DisputeForm,
     HandleForm,
@@ -112,9 +111,9 @@ def yuan(fen: int) -> str:
 
 
 def _unit(code: str) -> str:
-    """The agency's division in words; another province's county by its province (V6)."""
-    name = DIVISIONS.get(code) or DIVISIONS.get(f"{code[:2]}0000", "")
-    return f"{name} ({code})" if name else code
+    """The agency's division in words, province to county, with its code beside it (V6)."""
+    name = rules.division_words(code)
+    return f"{name}（{code}）" if name != code else code
 
 
 # ---------------------------------------------------------------- shared rows
@@ -142,6 +141,12 @@ def violation_row(v: ViolationView, *, url: str) -> dict[str, Any]:
         "plate_number": v.plate_number,
         "other_province": v.other_province,
         "decision_number": v.decision_number,
+        # an unpaid fine: what is due today, with the late fee named and the last day without it
+        "unpaid": v.status == "handled" and v.fine_id is not None,
+        "amount_due": yuan(v.amount_due_fen),
+        "late_fee": yuan(v.late_fee_fen),
+        "has_late_fee": v.late_fee_fen > 0,
+        "payment_due": v.payment_due,
         **_status(v.status),
     }
 
@@ -277,35 +282,24 @@ def _my_violation(request: HttpRequest, violation_id: int) -> Violation:
 
 
 def _handling(user: User, violation: Violation, view: ViolationView, today: date) -> dict[str, Any]:
-    """What the B16 form shows: whether it is offered, and the points now and after."""
+    """What the B16 section shows, decided before the form: offered, or refused with the reason
+    and where to go instead (the form then stays visible but disabled)."""
     organisation = user.kind == User.Kind.ORGANISATION
-    handling: dict[str, Any] = {
-        "offered": False,
+    open_record = view.status in ("unhandled", "disputed")
+    state = selectors.online_handling(user=user, violation=violation, today=today) if open_record else None
+    refusal = state.refusal if state is not None else None
+    points_after = state.points_after if state is not None else None
+    return {
+        "offered": state is not None and state.allowed,
+        "shown": open_record,
         "organisation": organisation,
-        "reason": "",
-        "points_now": None,
-        "points_after": None,
-        "reaches_limit": False,
+        "reason": refusal.message if refusal is not None else "",
+        "reason_code": refusal.code if refusal is not None else "",
+        "points_now": state.points_now if state is not None else None,
+        "points_after": points_after,
+        "reaches_limit": points_after is not None and points_after >= rules.POINTS_LIMIT,
         "limit": rules.POINTS_LIMIT,
     }
-    if view.status == "disputed":
-        handling["reason"] = _("您已提出异议，请携带驾驶证到违法处理窗口处理。")
-        return handling
-    if view.status != "unhandled":
-        return handling
-    if violation.source != rules.Source.MONITORING:
-        handling["reason"] = _("现场违法不能网上处理，请到违法处理窗口。")
-        return handling
-    if not organisation:
-        licences = registry_selectors.my_licence_statuses(user=user, today=today)
-        if not licences:
-            handling["reason"] = _("您名下没有驾驶证，不能网上处理，请到违法处理窗口。")
-            return handling
-        now = licences[0].points_in_cycle
-        after, full = rules.points_after(now, violation.points)
-        handling.update(points_now=now, points_after=after, reaches_limit=full)
-    handling["offered"] = True
-    return handling
 
 
 def _detail_page(
@@ -332,14 +326,17 @@ def _detail_page(
         if pending:
             my_pending = f"{reverse('payments:return')}?{urlencode({'out_trade_no': pending})}"
     handling = _handling(user, violation, view, today)
-    # A refusal whose form is no longer shown (the record changed meanwhile) is shown at the top.
+    # A refusal whose form is no longer offered (the record changed meanwhile) is shown at the
+    # top, once: not when the up-front refusal of the handling section already says it.
     hidden = [
         f
         for f, shown in ((handle_form, handling["offered"]), (dispute_form, view.status == "unhandled"))
         if f and not shown
     ]
+    notices = [str(e) for f in hidden for e in f.non_field_errors()]
+    notices = [n for i, n in enumerate(notices) if n != handling["reason"] and n not in notices[:i]]
     context = {
-        "notices": [str(e) for f in hidden for e in f.non_field_errors()],
+        "notices": notices,
         "v": violation_row(view, url=reverse("violations:detail", args=[view.id])),
         "facts": {
             "unit": _unit(violation.recording_division),
@@ -451,6 +448,40 @@ def fine_pay(request: HttpRequest, fine_id: int) -> HttpResponse:
     return response
 
 
+# ---------------------------------------------------------------- a fine's documents (issue 11 item 4)
+
+
+def _pdf(content: bytes, filename: str) -> HttpResponse:
+    response = HttpResponse(content, content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@never_cache
+@access_required("violations.own.view")
+def fine_decision_pdf(request: HttpRequest, fine_id: int) -> HttpResponse:
+    """处罚决定书 as PDF: full name and ID number to the driver, masked to a vehicle owner who did not drive."""
+    user = _user(request)
+    fine = selectors.fine_of(user=user, fine_id=fine_id)
+    if fine is None:
+        raise Http404("fine")
+    document = selectors.decision_document(fine=fine, viewer=user)
+    return _pdf(documents.decision_pdf(document), f"decision-{fine.decision_number}.pdf")
+
+
+@never_cache
+@access_required("violations.own.view")
+def fine_receipt_pdf(request: HttpRequest, fine_id: int) -> HttpResponse:
+    """罚款缴款凭证 as PDF, once the fine is paid."""
+    user = _user(request)
+    fine = selectors.fine_of(user=user, fine_id=fine_id)
+    document = selectors.receipt_document(fine=fine, viewer=user) if fine is not None else None
+    if fine is None or document is None:
+        raise Http404("receipt")
+    return _pdf(documents.receipt_pdf(document), f"receipt-{fine.decision_number}.pdf")
+
+
 # ---------------------------------------------------------------- counter: search and on-site records
 
 
@@ -516,6 +547,7 @@ def counter_on_site(request: HttpRequest) -> HttpResponse:
                 fine_fen=form.fine_fen(),
                 on_expressway=data["on_expressway"],
                 recording_division=data["division"] or "",
+                confirm_full_score=data["confirm_full_score"],
                 request=request,
             )
         except DomainError as error:
@@ -600,7 +632,6 @@ def _counter_detail_page(
     ]
     fresh: dict[str, Any] = {
         "handle_form": CounterHandleForm(),
-        "cancel_form": CancelForm(),
         "pay_form": CounterPayForm(),
         "other_form": PaidElsewhereForm(
             initial={"paid_at": timezone.localtime().replace(second=0, microsecond=0)}
@@ -627,7 +658,6 @@ def _counter_detail_page(
         "open_record": open_record,
         "offered": offered,
         "can_refresh": can(user, "payments.order.refresh"),
-        "cancel_effects": _cancel_effects(violation) if offered["cancel_form"] else [],
         "notices": notices,
         "fine": fine_facts,
         "orders": orders,
@@ -677,6 +707,7 @@ def counter_handle(request: HttpRequest, violation_id: int) -> HttpResponse:
                 violation_id=violation.pk,
                 licence_number=form.cleaned_data["licence_number"],
                 note=form.cleaned_data["note"] or "",
+                confirm_full_score=form.cleaned_data["confirm_full_score"],
                 request=request,
             ),
         )
@@ -688,11 +719,67 @@ def counter_handle(request: HttpRequest, violation_id: int) -> HttpResponse:
     return _counter_detail_page(request, _reloaded(violation), forms={"handle_form": form})
 
 
-@require_POST
+def _confirm_page(
+    request: HttpRequest,
+    violation: Violation,
+    *,
+    title: str,
+    lead: str,
+    facts: list[tuple[str, str]],
+    effects: list[str],
+    form: Any,
+    action_url: str,
+    button: str,
+    status: int = 200,
+) -> HttpResponse:
+    """The confirmation page of an irreversible counter action: what happens, what cannot be
+    undone, the reason, a red button, and the way back without doing it."""
+    context = {
+        "title": title,
+        "lead": lead,
+        "facts": facts,
+        "effects": effects,
+        "form": form,
+        "action_url": action_url,
+        "button": button,
+        "back_url": reverse("violations:counter_detail", args=[violation.pk]),
+        "record_number": violation.record_number,
+    }
+    response = render(request, "violations/counter/confirm.html", context, status=status)
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+def _cancel_confirm_page(
+    request: HttpRequest, violation: Violation, form: CancelForm, status: int = 200
+) -> HttpResponse:
+    today = timezone.localdate()
+    view = _view_of(violation, today)
+    return _confirm_page(
+        request, violation, title=_("确认撤销违法记录"),
+        lead=_("撤销后该记录不再处理，且不能恢复。请核实记录确有错误后再撤销。"),
+        facts=[
+            (_("违法记录编号"), violation.record_number), (_("号牌号码"), view.plate_number),
+            (_("违法时间"), f"{timezone.localtime(view.occurred_at):%Y-%m-%d %H:%M}"),
+            (_("违法行为"), f"{view.code} {_words(view.description_zh, view.description_en)}"),
+            (_("状态"), str(_status(view.status)["status_words"])),
+        ],
+        effects=_cancel_effects(violation), form=form,
+        action_url=reverse("violations:counter_cancel", args=[violation.pk]),
+        button=_("撤销违法记录"), status=status,
+    )  # fmt: skip
+
+
 @access_required("violations.cancel")
 def counter_cancel(request: HttpRequest, violation_id: int) -> HttpResponse:
-    """撤销违法记录 after review of a dispute; only unhandled or disputed records."""
+    """撤销违法记录 after review of a dispute: the confirmation page (GET), then the cancellation
+    with the reason (POST); only unhandled or disputed records."""
     violation = _staff_violation(request, violation_id)
+    if violation.status not in (Violation.Status.UNHANDLED, Violation.Status.DISPUTED):
+        messages.error(request, _("该违法记录已处理或已撤销，不能撤销。"))
+        return _back(violation, "facts")
+    if request.method != "POST":
+        return _cancel_confirm_page(request, violation, CancelForm())
     form = CancelForm(request.POST)
     if form.is_valid():
         result = submit_form(
@@ -701,14 +788,14 @@ def counter_cancel(request: HttpRequest, violation_id: int) -> HttpResponse:
                 actor=_user(request),
                 violation_id=violation.pk,
                 reason=form.cleaned_data["reason"],
-                confirmed=form.cleaned_data["confirm"],
+                confirmed=True,  # this POST comes from the confirmation page
                 request=request,
             ),
         )
         if result is not None:
             messages.success(request, _("违法记录已撤销。"))
             return _back(violation, "facts")
-    return _counter_detail_page(request, _reloaded(violation), forms={"cancel_form": form})
+    return _cancel_confirm_page(request, _reloaded(violation), form, status=200)
 
 
 def _fine_of(violation: Violation) -> Fine:
@@ -720,13 +807,50 @@ def _fine_of(violation: Violation) -> Fine:
     return fine
 
 
+def _pay_confirm_page(
+    request: HttpRequest, violation: Violation, fine: Fine, form: CounterPayConfirmForm
+) -> HttpResponse:
+    view = _view_of(violation, timezone.localdate())
+    facts = [
+        (_("决定书编号"), fine.decision_number),
+        (_("号牌号码"), view.plate_number),
+        (_("罚款"), yuan(fine.amount_fen)),
+        (_("加处罚款"), yuan(view.late_fee_fen)),
+        (_("今日应缴"), yuan(view.amount_due_fen)),
+        (_("票据号码"), str(form["receipt_number"].value() or "")),
+    ]
+    effects = [
+        _("收取 %(amount)s 后，罚款标记为“已缴款”，当事人不能再网上缴纳。")
+        % {"amount": yuan(view.amount_due_fen)},
+        _("收款不能在平台撤回；收错的须按退款程序另行办理。收款人、时间、票据号码和理由记入审计日志。"),
+    ]
+    return _confirm_page(
+        request, violation, title=_("确认窗口收款"),
+        lead=_("请核对金额和票据号码，确认已收到现金或刷卡款项后再确认收款。"),
+        facts=facts, effects=effects, form=form,
+        action_url=reverse("violations:counter_pay", args=[violation.pk]),
+        button=_("确认收款 %(amount)s") % {"amount": yuan(view.amount_due_fen)},
+    )  # fmt: skip
+
+
 @require_POST
 @access_required("payments.fine.pay_at_counter")
 def counter_pay(request: HttpRequest, violation_id: int) -> HttpResponse:
-    """窗口缴款: refused while an online payment of the fine is unconfirmed (V5)."""
+    """窗口缴款 in two steps: the receipt number shows the confirmation page, whose POST with the
+    reason takes the payment; refused while an online payment of the fine is unconfirmed (V5)."""
     violation = _staff_violation(request, violation_id)
     fine = _fine_of(violation)
-    form = CounterPayForm(request.POST)
+    if request.POST.get("step") != "confirm":
+        first = CounterPayForm(request.POST)
+        refusal = payment_services.counter_payment_refusal(actor=_user(request), payable_id=fine.payable_id)
+        if refusal is not None:
+            first.is_valid()
+            add_domain_error(first, refusal)
+        if refusal is not None or not first.is_valid():
+            return _counter_detail_page(request, _reloaded(violation), forms={"pay_form": first})
+        confirm = CounterPayConfirmForm(initial={"receipt_number": first.cleaned_data["receipt_number"]})
+        return _pay_confirm_page(request, violation, fine, confirm)
+    form = CounterPayConfirmForm(request.POST)
     if form.is_valid():
         order = submit_form(
             form,
@@ -734,6 +858,7 @@ def counter_pay(request: HttpRequest, violation_id: int) -> HttpResponse:
                 actor=_user(request),
                 payable_id=fine.payable_id,
                 receipt_number=form.cleaned_data["receipt_number"],
+                reason=form.cleaned_data["reason"],
                 request=request,
             ),
         )
@@ -742,7 +867,13 @@ def counter_pay(request: HttpRequest, violation_id: int) -> HttpResponse:
                 request, _("已收款 %(amount)s，罚款已缴纳。") % {"amount": yuan(order.amount_fen)}
             )
             return _back(violation, "fine")
-    return _counter_detail_page(request, _reloaded(violation), forms={"pay_form": form})
+    if not form.has_error("reason"):
+        # The record or the receipt number is refused (V5, already paid, a bad number): the
+        # counter page says why, with the first step's form to try again.
+        for error in [*form.non_field_errors(), *form.errors.get("receipt_number", [])]:
+            messages.error(request, str(error))
+        return _back(violation, "counter-pay")
+    return _pay_confirm_page(request, _reloaded(violation), fine, form)
 
 
 @require_POST

@@ -7,112 +7,262 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('violations', '0001_initial'),
+        ("violations", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='CallbackLog',
+            name="CallbackLog",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('received_at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('notify_id', models.CharField(blank=True, max_length=64)),
-                ('order_number', models.CharField(blank=True, max_length=32)),
-                ('signature_valid', models.BooleanField()),
-                ('outcome', models.CharField(max_length=32)),
-                ('remote_addr', models.GenericIPAddressField(blank=True, null=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("received_at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("notify_id", models.CharField(blank=True, max_length=64)),
+                ("order_number", models.CharField(blank=True, max_length=32)),
+                ("signature_valid", models.BooleanField()),
+                ("outcome", models.CharField(max_length=32)),
+                ("remote_addr", models.GenericIPAddressField(blank=True, null=True)),
             ],
         ),
         migrations.CreateModel(
-            name='ReconciliationRun',
+            name="ReconciliationRun",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('day', models.DateField()),
-                ('started_at', models.DateTimeField(auto_now_add=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('statement_lines', models.PositiveIntegerField(default=0)),
-                ('settled', models.PositiveIntegerField(db_comment='pending orders found paid', default=0)),
-                ('duplicates', models.PositiveIntegerField(db_comment='duplicate charges refunded', default=0)),
-                ('closed', models.PositiveIntegerField(db_comment='pending orders found unpaid and closed', default=0)),
-                ('still_pending', models.PositiveIntegerField(default=0)),
-                ('error', models.CharField(blank=True, max_length=200)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("day", models.DateField()),
+                ("started_at", models.DateTimeField(auto_now_add=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                ("statement_lines", models.PositiveIntegerField(default=0)),
+                ("settled", models.PositiveIntegerField(db_comment="pending orders found paid", default=0)),
+                (
+                    "duplicates",
+                    models.PositiveIntegerField(db_comment="duplicate charges refunded", default=0),
+                ),
+                (
+                    "closed",
+                    models.PositiveIntegerField(
+                        db_comment="pending orders found unpaid and closed", default=0
+                    ),
+                ),
+                ("still_pending", models.PositiveIntegerField(default=0)),
+                ("error", models.CharField(blank=True, max_length=200)),
             ],
         ),
         migrations.CreateModel(
-            name='PaymentOrder',
+            name="PaymentOrder",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('order_number', models.CharField(db_comment='out_trade_no sent to the gateway', max_length=32, unique=True)),
-                ('channel', models.CharField(choices=[('online', '网上缴款 online'), ('counter', '窗口缴款 counter'), ('other_platform', '其他渠道 other platform')], max_length=16)),
-                ('state', models.CharField(choices=[('pending', '待确认 pending'), ('paid', '已支付 paid'), ('closed', '已关闭(未扣款) closed, not charged'), ('refunded', '重复扣款已退 duplicate, refunded')], default='pending', max_length=16)),
-                ('fine_fen', models.PositiveIntegerField()),
-                ('late_fee_fen', models.PositiveIntegerField(default=0)),
-                ('amount_fen', models.PositiveIntegerField(db_comment='fine plus late fee, what is charged')),
-                ('pay_url', models.CharField(blank=True, max_length=500)),
-                ('external_reference', models.CharField(blank=True, db_comment="counter receipt number or the other platform's reference", max_length=64)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('paid_at', models.DateTimeField(blank=True, null=True)),
-                ('last_checked_at', models.DateTimeField(blank=True, db_comment='last query of the gateway', null=True)),
-                ('note', models.CharField(blank=True, db_comment='last outcome shown to the payer', max_length=200)),
-                ('fine', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='payment_orders', to='violations.fine')),
-                ('payer', models.ForeignKey(blank=True, db_comment='who started the payment (citizen, organisation or counter staff)', null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "order_number",
+                    models.CharField(
+                        db_comment="out_trade_no sent to the gateway", max_length=32, unique=True
+                    ),
+                ),
+                (
+                    "channel",
+                    models.CharField(
+                        choices=[
+                            ("online", "网上缴款 online"),
+                            ("counter", "窗口缴款 counter"),
+                            ("other_platform", "其他渠道 other platform"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("pending", "待确认 pending"),
+                            ("paid", "已支付 paid"),
+                            ("closed", "已关闭(未扣款) closed, not charged"),
+                            ("refunded", "重复扣款已退 duplicate, refunded"),
+                        ],
+                        default="pending",
+                        max_length=16,
+                    ),
+                ),
+                ("fine_fen", models.PositiveIntegerField()),
+                ("late_fee_fen", models.PositiveIntegerField(default=0)),
+                ("amount_fen", models.PositiveIntegerField(db_comment="fine plus late fee, what is charged")),
+                ("pay_url", models.CharField(blank=True, max_length=500)),
+                (
+                    "external_reference",
+                    models.CharField(
+                        blank=True,
+                        db_comment="counter receipt number or the other platform's reference",
+                        max_length=64,
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("paid_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "last_checked_at",
+                    models.DateTimeField(blank=True, db_comment="last query of the gateway", null=True),
+                ),
+                (
+                    "note",
+                    models.CharField(
+                        blank=True, db_comment="last outcome shown to the payer", max_length=200
+                    ),
+                ),
+                (
+                    "fine",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="payment_orders",
+                        to="violations.fine",
+                    ),
+                ),
+                (
+                    "payer",
+                    models.ForeignKey(
+                        blank=True,
+                        db_comment="who started the payment (citizen, organisation or counter staff)",
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '缴款订单 payment order',
-                'verbose_name_plural': '缴款订单 payment orders',
+                "verbose_name": "缴款订单 payment order",
+                "verbose_name_plural": "缴款订单 payment orders",
             },
         ),
         migrations.CreateModel(
-            name='GatewayCharge',
+            name="GatewayCharge",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('trade_no', models.CharField(db_comment='gateway transaction number', max_length=64, unique=True)),
-                ('amount_fen', models.PositiveIntegerField()),
-                ('paid_at', models.DateTimeField()),
-                ('learned_from', models.CharField(db_comment='callback, query or statement', max_length=16)),
-                ('outcome', models.CharField(choices=[('applied', '已入账 paid the fine'), ('duplicate', '重复扣款 duplicate, refunded')], max_length=16)),
-                ('recorded_at', models.DateTimeField(auto_now_add=True)),
-                ('order', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='charges', to='payments.paymentorder')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "trade_no",
+                    models.CharField(db_comment="gateway transaction number", max_length=64, unique=True),
+                ),
+                ("amount_fen", models.PositiveIntegerField()),
+                ("paid_at", models.DateTimeField()),
+                ("learned_from", models.CharField(db_comment="callback, query or statement", max_length=16)),
+                (
+                    "outcome",
+                    models.CharField(
+                        choices=[
+                            ("applied", "已入账 paid the fine"),
+                            ("duplicate", "重复扣款 duplicate, refunded"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("recorded_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "order",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="charges",
+                        to="payments.paymentorder",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='Refund',
+            name="Refund",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('out_refund_no', models.CharField(max_length=32, unique=True)),
-                ('amount_fen', models.PositiveIntegerField()),
-                ('reason', models.CharField(max_length=200)),
-                ('state', models.CharField(choices=[('requested', '退款中 requested'), ('succeeded', '已退款 refunded')], default='requested', max_length=16)),
-                ('refund_no', models.CharField(blank=True, db_comment='gateway refund number', max_length=64)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('completed_at', models.DateTimeField(blank=True, null=True)),
-                ('charge', models.OneToOneField(on_delete=django.db.models.deletion.PROTECT, related_name='refund', to='payments.gatewaycharge')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("out_refund_no", models.CharField(max_length=32, unique=True)),
+                ("amount_fen", models.PositiveIntegerField()),
+                ("reason", models.CharField(max_length=200)),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[("requested", "退款中 requested"), ("succeeded", "已退款 refunded")],
+                        default="requested",
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "refund_no",
+                    models.CharField(blank=True, db_comment="gateway refund number", max_length=64),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("completed_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "charge",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="refund",
+                        to="payments.gatewaycharge",
+                    ),
+                ),
             ],
         ),
         migrations.AddIndex(
-            model_name='paymentorder',
-            index=models.Index(fields=['state', 'created_at'], name='payment_state_created'),
+            model_name="paymentorder",
+            index=models.Index(fields=["state", "created_at"], name="payment_state_created"),
         ),
         migrations.AddConstraint(
-            model_name='paymentorder',
-            constraint=models.UniqueConstraint(condition=models.Q(('state', 'pending')), fields=('fine',), name='payment_one_open_order_per_fine'),
+            model_name="paymentorder",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("state", "pending")),
+                fields=("fine",),
+                name="payment_one_open_order_per_fine",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='paymentorder',
-            constraint=models.UniqueConstraint(condition=models.Q(('state', 'paid')), fields=('fine',), name='payment_one_paid_order_per_fine'),
+            model_name="paymentorder",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("state", "paid")),
+                fields=("fine",),
+                name="payment_one_paid_order_per_fine",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='paymentorder',
-            constraint=models.CheckConstraint(condition=models.Q(('amount_fen', django.db.models.expressions.CombinedExpression(models.F('fine_fen'), '+', models.F('late_fee_fen')))), name='payment_amount_sum'),
+            model_name="paymentorder",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    (
+                        "amount_fen",
+                        django.db.models.expressions.CombinedExpression(
+                            models.F("fine_fen"), "+", models.F("late_fee_fen")
+                        ),
+                    )
+                ),
+                name="payment_amount_sum",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='paymentorder',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('state', 'paid'), _negated=True), ('paid_at__isnull', False), _connector='OR'), name='payment_paid_at'),
+            model_name="paymentorder",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("state", "paid"), _negated=True), ("paid_at__isnull", False), _connector="OR"
+                ),
+                name="payment_paid_at",
+            ),
         ),
     ]

@@ -6,121 +6,277 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('registry', '0003_pointsentry_fine_unpaid'),
+        ("registry", "0003_pointsentry_fine_unpaid"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='ImportBatch',
+            name="ImportBatch",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('submitted_by', models.CharField(db_comment="API client id or 'cli'", max_length=64)),
-                ('file_name', models.CharField(blank=True, max_length=200)),
-                ('format', models.CharField(db_comment='jsonl or csv', max_length=8)),
-                ('total_rows', models.PositiveIntegerField(default=0)),
-                ('accepted_rows', models.PositiveIntegerField(default=0)),
-                ('duplicate_rows', models.PositiveIntegerField(default=0)),
-                ('invalid_rows', models.PositiveIntegerField(default=0)),
-                ('errors', models.JSONField(db_comment='first errors: [{line, code, message}]', default=list)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("submitted_by", models.CharField(db_comment="API client id or 'cli'", max_length=64)),
+                ("file_name", models.CharField(blank=True, max_length=200)),
+                ("format", models.CharField(db_comment="jsonl or csv", max_length=8)),
+                ("total_rows", models.PositiveIntegerField(default=0)),
+                ("accepted_rows", models.PositiveIntegerField(default=0)),
+                ("duplicate_rows", models.PositiveIntegerField(default=0)),
+                ("invalid_rows", models.PositiveIntegerField(default=0)),
+                (
+                    "errors",
+                    models.JSONField(db_comment="first errors: [{line, code, message}]", default=list),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
             ],
         ),
         migrations.CreateModel(
-            name='SerialCounter',
+            name="SerialCounter",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(db_comment='record or decision', max_length=16)),
-                ('division', models.CharField(max_length=6)),
-                ('period', models.CharField(db_comment='YYMMDD for records, YYYY for decisions', max_length=8)),
-                ('last', models.PositiveIntegerField(default=0)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("kind", models.CharField(db_comment="record or decision", max_length=16)),
+                ("division", models.CharField(max_length=6)),
+                (
+                    "period",
+                    models.CharField(db_comment="YYMMDD for records, YYYY for decisions", max_length=8),
+                ),
+                ("last", models.PositiveIntegerField(default=0)),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('kind', 'division', 'period'), name='violation_serial_unique')],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("kind", "division", "period"), name="violation_serial_unique"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='Violation',
+            name="Violation",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('record_number', models.CharField(db_comment='see violations/rules.py', max_length=20, unique=True)),
-                ('source', models.CharField(choices=[('monitoring', 'monitoring'), ('on_site', 'on_site')], max_length=16)),
-                ('status', models.CharField(choices=[('unhandled', '未处理 unhandled'), ('disputed', '有异议待窗口处理 disputed'), ('handled', '已处理 handled'), ('cancelled', '已撤销 cancelled')], default='unhandled', max_length=16)),
-                ('plate_number', models.CharField(db_index=True, max_length=10)),
-                ('plate_type', models.CharField(max_length=2)),
-                ('occurred_at', models.DateTimeField()),
-                ('place', models.CharField(max_length=100)),
-                ('recording_division', models.CharField(db_comment='GB/T 2260 code of the recording agency', max_length=6)),
-                ('device_id', models.CharField(blank=True, db_comment='camera or terminal id', max_length=32)),
-                ('code', models.CharField(db_comment='violation code (违法代码)', max_length=4)),
-                ('on_expressway', models.BooleanField(default=False)),
-                ('points', models.PositiveSmallIntegerField(db_comment='points by the code table on the offence date')),
-                ('fine_fen', models.PositiveIntegerField(db_comment='fine in fen (分)')),
-                ('handled_at', models.DateTimeField(blank=True, null=True)),
-                ('handling_channel', models.CharField(blank=True, choices=[('online', '网上处理 online'), ('counter', '窗口处理 counter'), ('on_site', '现场处罚 on site')], max_length=16)),
-                ('dispute_reason', models.CharField(blank=True, max_length=500)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('batch', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='violations.importbatch')),
-                ('handled_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('licence', models.ForeignKey(blank=True, db_comment='the licence that took the points (the driver)', null=True, on_delete=django.db.models.deletion.PROTECT, related_name='violations', to='registry.drivinglicence')),
-                ('vehicle', models.ForeignKey(blank=True, db_comment='matched by plate; null when the vehicle is registered elsewhere', null=True, on_delete=django.db.models.deletion.PROTECT, related_name='violations', to='registry.vehicle')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "record_number",
+                    models.CharField(db_comment="see violations/rules.py", max_length=20, unique=True),
+                ),
+                (
+                    "source",
+                    models.CharField(
+                        choices=[("monitoring", "monitoring"), ("on_site", "on_site")], max_length=16
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("unhandled", "未处理 unhandled"),
+                            ("disputed", "有异议待窗口处理 disputed"),
+                            ("handled", "已处理 handled"),
+                            ("cancelled", "已撤销 cancelled"),
+                        ],
+                        default="unhandled",
+                        max_length=16,
+                    ),
+                ),
+                ("plate_number", models.CharField(db_index=True, max_length=10)),
+                ("plate_type", models.CharField(max_length=2)),
+                ("occurred_at", models.DateTimeField()),
+                ("place", models.CharField(max_length=100)),
+                (
+                    "recording_division",
+                    models.CharField(db_comment="GB/T 2260 code of the recording agency", max_length=6),
+                ),
+                (
+                    "device_id",
+                    models.CharField(blank=True, db_comment="camera or terminal id", max_length=32),
+                ),
+                ("code", models.CharField(db_comment="violation code (违法代码)", max_length=4)),
+                ("on_expressway", models.BooleanField(default=False)),
+                (
+                    "points",
+                    models.PositiveSmallIntegerField(
+                        db_comment="points by the code table on the offence date"
+                    ),
+                ),
+                ("fine_fen", models.PositiveIntegerField(db_comment="fine in fen (分)")),
+                ("handled_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "handling_channel",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("online", "网上处理 online"),
+                            ("counter", "窗口处理 counter"),
+                            ("on_site", "现场处罚 on site"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("dispute_reason", models.CharField(blank=True, max_length=500)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "batch",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="violations.importbatch",
+                    ),
+                ),
+                (
+                    "handled_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "licence",
+                    models.ForeignKey(
+                        blank=True,
+                        db_comment="the licence that took the points (the driver)",
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="violations",
+                        to="registry.drivinglicence",
+                    ),
+                ),
+                (
+                    "vehicle",
+                    models.ForeignKey(
+                        blank=True,
+                        db_comment="matched by plate; null when the vehicle is registered elsewhere",
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="violations",
+                        to="registry.vehicle",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '交通违法 violation',
-                'verbose_name_plural': '交通违法 violations',
+                "verbose_name": "交通违法 violation",
+                "verbose_name_plural": "交通违法 violations",
             },
         ),
         migrations.CreateModel(
-            name='Fine',
+            name="Fine",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('decision_number', models.CharField(db_comment='15 digits, see rules.py', max_length=15, unique=True)),
-                ('deciding_division', models.CharField(max_length=6)),
-                ('decided_on', models.DateField()),
-                ('amount_fen', models.PositiveIntegerField()),
-                ('status', models.CharField(choices=[('unpaid', '未缴款 unpaid'), ('paid', '已缴款 paid')], default='unpaid', max_length=8)),
-                ('paid_at', models.DateTimeField(blank=True, null=True)),
-                ('paid_channel', models.CharField(blank=True, db_comment='online, counter or other_platform', max_length=16)),
-                ('late_fee_fen', models.PositiveIntegerField(db_comment='late fee charged with the payment', default=0)),
-                ('paid_total_fen', models.PositiveIntegerField(default=0)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('violation', models.OneToOneField(on_delete=django.db.models.deletion.PROTECT, related_name='fine', to='violations.violation')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "decision_number",
+                    models.CharField(db_comment="15 digits, see rules.py", max_length=15, unique=True),
+                ),
+                ("deciding_division", models.CharField(max_length=6)),
+                ("decided_on", models.DateField()),
+                ("amount_fen", models.PositiveIntegerField()),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("unpaid", "未缴款 unpaid"), ("paid", "已缴款 paid")],
+                        default="unpaid",
+                        max_length=8,
+                    ),
+                ),
+                ("paid_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "paid_channel",
+                    models.CharField(
+                        blank=True, db_comment="online, counter or other_platform", max_length=16
+                    ),
+                ),
+                (
+                    "late_fee_fen",
+                    models.PositiveIntegerField(db_comment="late fee charged with the payment", default=0),
+                ),
+                ("paid_total_fen", models.PositiveIntegerField(default=0)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "violation",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="fine",
+                        to="violations.violation",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '处罚决定 penalty decision',
-                'verbose_name_plural': '处罚决定 penalty decisions',
+                "verbose_name": "处罚决定 penalty decision",
+                "verbose_name_plural": "处罚决定 penalty decisions",
             },
         ),
         migrations.AddIndex(
-            model_name='violation',
-            index=models.Index(fields=['vehicle', '-occurred_at', '-id'], name='violation_vehicle_recent'),
+            model_name="violation",
+            index=models.Index(fields=["vehicle", "-occurred_at", "-id"], name="violation_vehicle_recent"),
         ),
         migrations.AddIndex(
-            model_name='violation',
-            index=models.Index(fields=['licence', '-occurred_at', '-id'], name='violation_licence_recent'),
+            model_name="violation",
+            index=models.Index(fields=["licence", "-occurred_at", "-id"], name="violation_licence_recent"),
         ),
         migrations.AddIndex(
-            model_name='violation',
-            index=models.Index(fields=['recording_division', 'status'], name='violation_division_status'),
+            model_name="violation",
+            index=models.Index(fields=["recording_division", "status"], name="violation_division_status"),
         ),
         migrations.AddConstraint(
-            model_name='violation',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('status', 'handled'), _negated=True), models.Q(('licence__isnull', False), ('handled_at__isnull', False), models.Q(('handling_channel', ''), _negated=True)), _connector='OR'), name='violation_handled_has_licence'),
+            model_name="violation",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("status", "handled"), _negated=True),
+                    models.Q(
+                        ("licence__isnull", False),
+                        ("handled_at__isnull", False),
+                        models.Q(("handling_channel", ""), _negated=True),
+                    ),
+                    _connector="OR",
+                ),
+                name="violation_handled_has_licence",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='violation',
-            constraint=models.CheckConstraint(condition=models.Q(('points__lte', 12)), name='violation_points_range'),
+            model_name="violation",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("points__lte", 12)), name="violation_points_range"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='fine',
-            constraint=models.CheckConstraint(condition=models.Q(('status', 'unpaid'), models.Q(('paid_at__isnull', False), models.Q(('paid_channel', ''), _negated=True)), _connector='OR'), name='fine_paid_has_time_and_channel'),
+            model_name="fine",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("status", "unpaid"),
+                    models.Q(("paid_at__isnull", False), models.Q(("paid_channel", ""), _negated=True)),
+                    _connector="OR",
+                ),
+                name="fine_paid_has_time_and_channel",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='fine',
-            constraint=models.CheckConstraint(condition=models.Q(('late_fee_fen__lte', models.F('amount_fen'))), name='fine_late_fee_cap'),
+            model_name="fine",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("late_fee_fen__lte", models.F("amount_fen"))), name="fine_late_fee_cap"
+            ),
         ),
     ]

@@ -5,21 +5,36 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('registry', '0003_pointsentry_fine_unpaid'),
-        ('violations', '0001_initial'),
+        ("registry", "0003_pointsentry_fine_unpaid"),
+        ("violations", "0001_initial"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='violation',
-            name='licence',
-            field=models.ForeignKey(blank=True, db_comment='the licence that took the points (the driver)', db_index=False, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='violations', to='registry.drivinglicence'),
+            model_name="violation",
+            name="licence",
+            field=models.ForeignKey(
+                blank=True,
+                db_comment="the licence that took the points (the driver)",
+                db_index=False,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="violations",
+                to="registry.drivinglicence",
+            ),
         ),
         migrations.AlterField(
-            model_name='violation',
-            name='vehicle',
-            field=models.ForeignKey(blank=True, db_comment='matched by plate; null when the vehicle is registered elsewhere', db_index=False, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='violations', to='registry.vehicle'),
+            model_name="violation",
+            name="vehicle",
+            field=models.ForeignKey(
+                blank=True,
+                db_comment="matched by plate; null when the vehicle is registered elsewhere",
+                db_index=False,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="violations",
+                to="registry.vehicle",
+            ),
         ),
     ]

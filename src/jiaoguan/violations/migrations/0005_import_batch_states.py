@@ -4,79 +4,140 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('violations', '0004_back_office_in_chinese'),
+        ("violations", "0004_back_office_in_chinese"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='importbatch',
-            name='bytes_done',
-            field=models.PositiveBigIntegerField(db_comment='bytes of the file behind the last committed chunk', default=0, verbose_name='已处理字节 bytes done'),
+            model_name="importbatch",
+            name="bytes_done",
+            field=models.PositiveBigIntegerField(
+                db_comment="bytes of the file behind the last committed chunk",
+                default=0,
+                verbose_name="已处理字节 bytes done",
+            ),
         ),
         migrations.AddField(
-            model_name='importbatch',
-            name='failure',
-            field=models.CharField(blank=True, max_length=300, verbose_name='失败原因 failure'),
+            model_name="importbatch",
+            name="failure",
+            field=models.CharField(blank=True, max_length=300, verbose_name="失败原因 failure"),
         ),
         migrations.AddField(
-            model_name='importbatch',
-            name='finished_at',
-            field=models.DateTimeField(blank=True, null=True, verbose_name='完成时间 finished at'),
+            model_name="importbatch",
+            name="finished_at",
+            field=models.DateTimeField(blank=True, null=True, verbose_name="完成时间 finished at"),
         ),
         migrations.AddField(
-            model_name='importbatch',
-            name='heartbeat_at',
-            field=models.DateTimeField(blank=True, db_comment='when the last chunk committed', null=True, verbose_name='最近进展 last progress'),
+            model_name="importbatch",
+            name="heartbeat_at",
+            field=models.DateTimeField(
+                blank=True,
+                db_comment="when the last chunk committed",
+                null=True,
+                verbose_name="最近进展 last progress",
+            ),
         ),
         migrations.AddField(
-            model_name='importbatch',
-            name='idempotency_key',
-            field=models.CharField(blank=True, db_comment="the sender's Idempotency-Key, unique per sender; empty when none was sent", default='', max_length=128, verbose_name='幂等键 Idempotency-Key'),
+            model_name="importbatch",
+            name="idempotency_key",
+            field=models.CharField(
+                blank=True,
+                db_comment="the sender's Idempotency-Key, unique per sender; empty when none was sent",
+                default="",
+                max_length=128,
+                verbose_name="幂等键 Idempotency-Key",
+            ),
         ),
         migrations.AddField(
-            model_name='importbatch',
-            name='lines_done',
-            field=models.PositiveIntegerField(db_comment='lines of the file behind the last committed chunk', default=0, verbose_name='已处理行 lines done'),
+            model_name="importbatch",
+            name="lines_done",
+            field=models.PositiveIntegerField(
+                db_comment="lines of the file behind the last committed chunk",
+                default=0,
+                verbose_name="已处理行 lines done",
+            ),
         ),
         migrations.AddField(
-            model_name='importbatch',
-            name='sha256',
-            field=models.CharField(blank=True, db_comment="of the file's bytes; empty when not known", max_length=64, verbose_name='文件摘要 SHA-256'),
+            model_name="importbatch",
+            name="sha256",
+            field=models.CharField(
+                blank=True,
+                db_comment="of the file's bytes; empty when not known",
+                max_length=64,
+                verbose_name="文件摘要 SHA-256",
+            ),
         ),
         migrations.AddField(
-            model_name='importbatch',
-            name='size_bytes',
-            field=models.PositiveBigIntegerField(blank=True, db_comment='null when read from a stream', null=True, verbose_name='文件大小(字节) size in bytes'),
+            model_name="importbatch",
+            name="size_bytes",
+            field=models.PositiveBigIntegerField(
+                blank=True,
+                db_comment="null when read from a stream",
+                null=True,
+                verbose_name="文件大小(字节) size in bytes",
+            ),
         ),
         migrations.AddField(
-            model_name='importbatch',
-            name='state',
+            model_name="importbatch",
+            name="state",
             # Batches stored before states existed count as complete: nothing recorded otherwise.
-            field=models.CharField(choices=[('receiving', '接收中 receiving'), ('complete', '已完成 complete'), ('failed', '失败 failed'), ('interrupted', '已中断 interrupted')], db_comment='as stored; a receiving batch whose process is gone reads as interrupted', default='complete', max_length=12, verbose_name='状态 state'),
+            field=models.CharField(
+                choices=[
+                    ("receiving", "接收中 receiving"),
+                    ("complete", "已完成 complete"),
+                    ("failed", "失败 failed"),
+                    ("interrupted", "已中断 interrupted"),
+                ],
+                db_comment="as stored; a receiving batch whose process is gone reads as interrupted",
+                default="complete",
+                max_length=12,
+                verbose_name="状态 state",
+            ),
         ),
         migrations.AlterField(
-            model_name='importbatch',
-            name='state',
-            field=models.CharField(choices=[('receiving', '接收中 receiving'), ('complete', '已完成 complete'), ('failed', '失败 failed'), ('interrupted', '已中断 interrupted')], db_comment='as stored; a receiving batch whose process is gone reads as interrupted', default='receiving', max_length=12, verbose_name='状态 state'),
+            model_name="importbatch",
+            name="state",
+            field=models.CharField(
+                choices=[
+                    ("receiving", "接收中 receiving"),
+                    ("complete", "已完成 complete"),
+                    ("failed", "失败 failed"),
+                    ("interrupted", "已中断 interrupted"),
+                ],
+                db_comment="as stored; a receiving batch whose process is gone reads as interrupted",
+                default="receiving",
+                max_length=12,
+                verbose_name="状态 state",
+            ),
         ),
         migrations.AddField(
-            model_name='importbatch',
-            name='worker',
-            field=models.CharField(blank=True, db_comment='host, pid and start time of the importing process', max_length=128, verbose_name='导入进程 process'),
+            model_name="importbatch",
+            name="worker",
+            field=models.CharField(
+                blank=True,
+                db_comment="host, pid and start time of the importing process",
+                max_length=128,
+                verbose_name="导入进程 process",
+            ),
         ),
         migrations.AlterField(
-            model_name='importbatch',
-            name='total_rows',
-            field=models.PositiveIntegerField(db_comment='rows read so far', default=0, verbose_name='总行数 rows'),
+            model_name="importbatch",
+            name="total_rows",
+            field=models.PositiveIntegerField(
+                db_comment="rows read so far", default=0, verbose_name="总行数 rows"
+            ),
         ),
         migrations.AddIndex(
-            model_name='importbatch',
-            index=models.Index(fields=['submitted_by', 'sha256'], name='import_batch_content'),
+            model_name="importbatch",
+            index=models.Index(fields=["submitted_by", "sha256"], name="import_batch_content"),
         ),
         migrations.AddConstraint(
-            model_name='importbatch',
-            constraint=models.UniqueConstraint(condition=models.Q(('idempotency_key', ''), _negated=True), fields=('submitted_by', 'idempotency_key'), name='import_batch_idempotency_key'),
+            model_name="importbatch",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("idempotency_key", ""), _negated=True),
+                fields=("submitted_by", "idempotency_key"),
+                name="import_batch_idempotency_key",
+            ),
         ),
     ]
