@@ -24,10 +24,7 @@ from __future__ import annotations
 
 import functools
 import io
-import logging
 import os
-import shutil
-import subprocess
 from dataclasses import dataclass
 from typing import Any
 from xml.sax.saxutils import escape
@@ -56,12 +53,12 @@ from reportlab.platypus import (
     TableStyle,
 )
 
+from jiaoguan.core import fonts
 from jiaoguan.credentials.render import (
     PDF_QR_QUIET_MODULES,
     draw_qr,
     make_qr,
 )
-from jiaoguan.credentials.render import register_fonts as _register_builtin_fonts
 
 __all__ = [
     "RESPONSIBILITY_LEVELS",
@@ -164,60 +161,28 @@ _A6 = _Layout(
 
 # ---------------------------------------------------------------- fonts
 
-# A document handed to a party must print the same on any reader, so the font is embedded
-# (subset) in the PDF: a TrueType Chinese font of the system (the CI and the install notes put
-# fonts-wqy-zenhei there), or the file named by JIAOGUAN_PDF_FONT. Without one the documents
-# fall back to the reader's STSong-Light, which is not embedded, and a warning is logged.
-CJK_FONT = "JiaoguanCJK"
+# A document handed to a party must print the same on any reader: the platform's document font
+# (core.fonts) is embedded; the bold Latin of the number line too where the system has it.
 LATIN_BOLD_FONT = "JiaoguanLatinBold"
-_FONT_FILES = (
-    "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
-    "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
-    "/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf",
-    "/usr/share/fonts/truetype/arphic/uming.ttc",
-)
 _LATIN_BOLD_FILES = ("/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf",)
-_FALLBACK_CJK = "STSong-Light"
-_FALLBACK_LATIN_BOLD = "Helvetica-Bold"
-_log = logging.getLogger(__name__)
 
 
-def _system_font_files() -> list[str]:
-    fc_list = shutil.which("fc-list")
-    if not fc_list:
-        return []
-    found = subprocess.run(  # noqa: S603 - the system's fc-list with fixed arguments
-        [fc_list, ":lang=zh", "file"], capture_output=True, text=True, check=False, timeout=10
-    ).stdout
-    return sorted(line.strip().rstrip(":") for line in found.splitlines() if line.strip())
-
-
-def _load(name: str, paths: list[str], needed: str) -> bool:
-    for path in paths:
-        if not os.path.isfile(path):
-            continue
-        try:
-            font = TTFont(name, path, subfontIndex=0)
-        except (TTFError, OSError, ValueError, KeyError):
-            continue  # a CFF-based OpenType font or a damaged file cannot be embedded
-        if all(ord(ch) in font.face.charToGlyph for ch in needed):
-            pdfmetrics.registerFont(font)
-            return True
-    return False
+def _latin_bold(fallback: str) -> str:
+    for path in _LATIN_BOLD_FILES:
+        if os.path.isfile(path):
+            try:
+                pdfmetrics.registerFont(TTFont(LATIN_BOLD_FONT, path))
+            except (TTFError, OSError, ValueError, KeyError):
+                continue
+            return LATIN_BOLD_FONT
+    return fallback
 
 
 @functools.cache
 def _fonts() -> tuple[str, str]:
     """(text font, bold Latin font) to draw with, embedded where the system has them."""
-    chosen = [os.environ.get("JIAOGUAN_PDF_FONT", "")] if os.environ.get("JIAOGUAN_PDF_FONT") else []
-    if _load(CJK_FONT, [*chosen, *_FONT_FILES, *_system_font_files()], "交通事故认定书0Ol1"):
-        cjk = CJK_FONT
-    else:
-        _log.warning("no TrueType Chinese font found: accident PDFs use STSong-Light, not embedded")
-        _register_builtin_fonts()
-        cjk = _FALLBACK_CJK
-    bold = LATIN_BOLD_FONT if _load(LATIN_BOLD_FONT, list(_LATIN_BOLD_FILES), "0O1I") else cjk
-    return cjk, bold
+    cjk = fonts.register_cjk_font()
+    return cjk, _latin_bold(cjk)
 
 
 def register_fonts() -> None:

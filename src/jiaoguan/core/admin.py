@@ -172,7 +172,7 @@ class AuditEntryAdmin(AccessAdmin):
     search_help_text = "按证件号码（完整）、号牌号码、工作人员账号或记录编号查找 · ID number, plate, staff account or record id"
     search_fields = ["actor_label", "=subject_id", "summary"]
     # The entry's page shows roles and record types in words, never the stored codes.
-    fields = [
+    readonly_fields = (
         "local_time",
         "actor_label",
         "actor_role_words",
@@ -183,8 +183,8 @@ class AuditEntryAdmin(AccessAdmin):
         "summary",
         "reason",
         "ip_address",
-    ]
-    readonly_fields = fields
+    )
+    fields = readonly_fields
     date_hierarchy = "at"
     show_full_result_count = False
 

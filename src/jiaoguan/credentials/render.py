@@ -7,11 +7,9 @@ mode. Uploaded images are read with zxing-cpp through Pillow. Printed credential
 A6 page drawn with reportlab, laid out like the paper form: title, number, body, validity,
 QR and seal area, and for a licence the holder's photo.
 
-Fonts: a PDF embeds the font it uses, so that it prints the same everywhere. The CJK
-TrueType font is found at ``JIAOGUAN_CJK_FONT`` or at the Debian font packages' paths
-(fonts-wqy-microhei, fonts-droid-fallback, fonts-wqy-zenhei) and set for every character,
-Latin too. Without one, PDFs fall back to reportlab's STSong-Light, which the reader must
-supply (not embedded), and the offline card draws no Chinese text; a warning says so once.
+Fonts: a PDF embeds the font it uses, so that it prints the same everywhere: the platform's
+document font (core.fonts), set for every character, Latin too. Without one, PDFs fall back
+to STSong-Light, which the reader must supply, and the offline card draws no Chinese text.
 """
 
 from __future__ import annotations
@@ -20,9 +18,7 @@ import functools
 import html
 import io
 import logging
-import os
 import warnings
-from pathlib import Path
 
 import segno
 import zxingcpp
@@ -32,9 +28,9 @@ from reportlab.lib.pagesizes import A6
 from reportlab.lib.units import mm
 from reportlab.lib.utils import ImageReader
 from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.cidfonts import UnicodeCIDFont
-from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
+
+from jiaoguan.core import fonts
 
 from .photos import CARD_PHOTO_ORIGIN, CARD_PHOTO_SIZE
 
@@ -46,19 +42,6 @@ QR_ERROR = "m"
 MAX_IMAGE_BYTES = 8 * 1024 * 1024
 MAX_IMAGE_SIDE = 4000
 IMAGE_FORMATS = ("PNG", "JPEG", "WEBP")
-
-FALLBACK_CJK_FONT = "STSong-Light"
-# Kept for callers that set these names themselves (not embedded): prefer register_fonts()'s answer.
-CJK_FONT = FALLBACK_CJK_FONT
-LATIN_FONT = "Helvetica"
-LATIN_BOLD_FONT = "Helvetica-Bold"
-EMBEDDED_FONT = "JiaoguanCJK"
-CJK_FONT_ENV = "JIAOGUAN_CJK_FONT"
-CJK_FONT_PATHS = (
-    "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
-    "/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf",
-    "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
-)
 
 # Printed QR: side of the symbol without its quiet zone. At version 10 (57 modules) a
 # module is 0.7 mm, comfortably above what phone cameras read from paper.
@@ -152,29 +135,14 @@ def _to_gray(image: Image.Image) -> Image.Image:
     return image.convert("L")
 
 
-@functools.cache
 def cjk_font_path() -> str | None:
-    """The CJK TrueType font file to draw and embed, or None when the machine has none."""
-    for candidate in (os.environ.get(CJK_FONT_ENV, ""), *CJK_FONT_PATHS):
-        if candidate and Path(candidate).is_file():
-            return candidate
-    logger.warning(
-        "no CJK TrueType font found (set %s or install fonts-wqy-microhei): PDFs use STSong-Light, "
-        "not embedded, and offline cards carry no Chinese text",
-        CJK_FONT_ENV,
-    )
-    return None
+    """The Chinese TrueType font file to draw and embed, or None when the machine has none."""
+    return fonts.cjk_font_path()
 
 
-@functools.cache
 def register_fonts() -> str:
     """Register the PDF font and return its name: the embedded TrueType font when there is one."""
-    pdfmetrics.registerFont(UnicodeCIDFont(FALLBACK_CJK_FONT))
-    path = cjk_font_path()
-    if path is not None:
-        pdfmetrics.registerFont(TTFont(EMBEDDED_FONT, path, subfontIndex=0))
-        return EMBEDDED_FONT
-    return FALLBACK_CJK_FONT
+    return fonts.register_cjk_font()
 
 
 def _font_for(text: str, *, bold: bool = False) -> str:

@@ -6,19 +6,15 @@ channel, unit) and decides what is masked: the parties themselves get full names
 numbers, anyone else masked ones. Drawn with reportlab's platypus on A4 (decision) and A5
 (receipt); ``invariant=1`` so the same arguments always give the same bytes.
 
-Fonts: the PDF embeds the CJK TrueType font it uses, found at ``JIAOGUAN_CJK_FONT`` or at the
-Debian font packages' paths (fonts-wqy-microhei, fonts-droid-fallback, fonts-wqy-zenhei);
+Fonts: the PDF embeds the platform's document font (core.fonts);
 without one it falls back to reportlab's STSong-Light, which the reader must supply.
 """
 
 from __future__ import annotations
 
-import functools
 import io
 import logging
-import os
 from dataclasses import dataclass
-from pathlib import Path
 from xml.sax.saxutils import escape
 
 from reportlab.lib.colors import Color
@@ -26,21 +22,13 @@ from reportlab.lib.enums import TA_CENTER, TA_RIGHT
 from reportlab.lib.pagesizes import A4, A5
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.cidfonts import UnicodeCIDFont
-from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+
+from jiaoguan.core import fonts
 
 logger = logging.getLogger(__name__)
 
-FONT_ENV = "JIAOGUAN_CJK_FONT"
-FONT_PATHS = (
-    "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
-    "/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf",
-    "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
-)
-EMBEDDED_FONT = "JiaoguanDocCJK"
-FALLBACK_FONT = "STSong-Light"
+FALLBACK_FONT = fonts.FALLBACK_FONT
 
 _GREY = Color(0.35, 0.35, 0.35)
 _LINE = Color(0.25, 0.25, 0.25)
@@ -55,18 +43,9 @@ REMEDY_NOTICE = (
 )
 
 
-@functools.cache
 def document_font() -> str:
-    """The font every document is set in: the embedded TrueType CJK font when the machine has one."""
-    for candidate in (os.environ.get(FONT_ENV, ""), *FONT_PATHS):
-        if candidate and Path(candidate).is_file():
-            pdfmetrics.registerFont(TTFont(EMBEDDED_FONT, candidate, subfontIndex=0))
-            return EMBEDDED_FONT
-    logger.warning(
-        "no CJK TrueType font (set %s or install fonts-wqy-microhei): fine PDFs not embedded", FONT_ENV
-    )
-    pdfmetrics.registerFont(UnicodeCIDFont(FALLBACK_FONT))
-    return FALLBACK_FONT
+    """The font every document is set in: the embedded TrueType Chinese font when there is one."""
+    return fonts.register_cjk_font()
 
 
 @dataclass(frozen=True)
