@@ -26,6 +26,24 @@ from .models import Credential
 REVOKABLE = (Credential.Status.VALID, Credential.Status.SUSPENDED)
 
 
+# Why a credential was issued, in words: the credentials' own events and the registry's changes
+# they follow (registry.events). An event added later shows as 其他 beside its code.
+ISSUE_EVENT_WORDS = {
+    "applied": "本人申领",
+    "bulk": "批量签发",
+    "exempt_applied": "免检申领",
+    "photo_import": "照片导入后签发",
+    "inspection": "检验合格",
+    "created": "新登记",
+    "changed": "登记信息变更",
+    "contact": "联系方式变更",
+    "owner_changed": "所有人变更",
+    "holder_changed": "持证人信息变更",
+    "points_full": "记分满分",
+    "reissue": "补发",
+}
+
+
 def _words(label: str) -> str:
     """The Chinese half of a bilingual choice label ("有效 valid" -> "有效")."""
     return label.split(" ", 1)[0]
@@ -55,11 +73,15 @@ class CredentialAdmin(AccessAdmin):
         "changed",
         "valid_until",
         "issued",
-        "event",
+        "event_words",
     )
     change_form_template = "admin/credentials/credential/change_form.html"
 
     # ------------------------------------------------------------ columns, masked
+
+    @admin.display(description="签发原因 issue event", ordering="event")
+    def event_words(self, obj: Credential) -> str:
+        return ISSUE_EVENT_WORDS.get(obj.event) or f"其他（{obj.event}）"
 
     @admin.display(description="凭证种类 kind", ordering="kind")
     def kind_words(self, obj: Credential) -> str:

@@ -75,11 +75,20 @@ class PaymentOrderAdmin(ReadOnlyAccessAdmin):
     list_select_related = ["payable"]
     list_filter = ["state", "channel"]
     search_fields = ["=order_number", "=payable__reference"]
-    exclude = ["payer"]
+    exclude = ["payer", "external_reference"]
+    readonly_fields = ["external_reference_words"]
     show_full_result_count = False
 
     def person_id_of(self, obj: PaymentOrder) -> int | None:
         return obj.payable.subject_person_id
+
+    @admin.display(description="票据号/流水号 receipt or reference")
+    def external_reference_words(self, obj: PaymentOrder) -> str:
+        """Another platform's payments are keyed "平台:流水号"; shown with the platform in words."""
+        platform, sep, reference = obj.external_reference.partition(":")
+        if sep and not platform.isascii():
+            return f"{platform}：{reference}"
+        return obj.external_reference
 
     @admin.display(description="款项编号 reference", ordering="payable__reference")
     def reference(self, obj: PaymentOrder) -> str:
