@@ -31,7 +31,9 @@ class RequestIdFilter(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         if not getattr(record, "request_id", ""):
-            record.request_id = _current_request_id.get()
+            # django.request logs a 4xx/5xx after the middleware has finished, with the request.
+            request = getattr(record, "request", None)
+            record.request_id = str(getattr(request, "request_id", "") or _current_request_id.get())
         return True
 
 
