@@ -301,17 +301,17 @@ def serve(argv: list[str]) -> int:
         prog="jiaoguan serve",
         description="Serve the platform in production: PostgreSQL and Redis required, no demo data, no fakes.",
     )
-    parser.add_argument("--bind", default=os.environ.get("JIAOGUAN_BIND", "127.0.0.1:8000"), help="HOST:PORT")
+    parser.add_argument("--bind", default=os.environ.get("JIAOGUAN_BIND") or "127.0.0.1:8000", help="HOST:PORT")
     parser.add_argument(
-        "--workers", type=int, default=int(os.environ.get("JIAOGUAN_WEB_WORKERS", "0")) or (os.cpu_count() or 1),
+        "--workers", type=int, default=int(os.environ.get("JIAOGUAN_WEB_WORKERS") or "0") or (os.cpu_count() or 1),
         help="server processes (default: one per core)",
     )  # fmt: skip
     parser.add_argument(
-        "--threads", type=int, default=int(os.environ.get("JIAOGUAN_WEB_THREADS", "1")),
+        "--threads", type=int, default=int(os.environ.get("JIAOGUAN_WEB_THREADS") or "1"),
         help="threads per process (default 1: sync views on PostgreSQL are fastest single-threaded here)",
     )  # fmt: skip
     parser.add_argument(
-        "--server", choices=WEB_SERVERS, default=os.environ.get("JIAOGUAN_WEB_SERVER", "granian")
+        "--server", choices=WEB_SERVERS, default=os.environ.get("JIAOGUAN_WEB_SERVER") or "granian"
     )
     parser.add_argument("--migrate", action="store_true", help="apply pending migrations first")
     args = parser.parse_args(argv)
