@@ -301,7 +301,9 @@ def serve(argv: list[str]) -> int:
         prog="jiaoguan serve",
         description="Serve the platform in production: PostgreSQL and Redis required, no demo data, no fakes.",
     )
-    parser.add_argument("--bind", default=os.environ.get("JIAOGUAN_BIND") or "127.0.0.1:8000", help="HOST:PORT")
+    parser.add_argument(
+        "--bind", default=os.environ.get("JIAOGUAN_BIND") or "127.0.0.1:8000", help="HOST:PORT"
+    )
     parser.add_argument(
         "--workers", type=int, default=int(os.environ.get("JIAOGUAN_WEB_WORKERS") or "0") or (os.cpu_count() or 1),
         help="server processes (default: one per core)",
