@@ -23,8 +23,11 @@ DATABASE_TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUE
 
 
 @pytest.fixture
-def database_tasks(settings):
+def database_tasks(settings, monkeypatch):
     """The production set-up: tasks stored in the database, outbox delivery left to the worker."""
+    # The worker drops connections between tasks, as Django does between requests; inside the
+    # test's transaction that would drop the test's own connection (Django's test client skips it too).
+    monkeypatch.setattr("django_tasks_db.management.commands.db_worker.close_old_connections", lambda: None)
     settings.TASKS = DATABASE_TASKS
     settings.OUTBOX_DELIVERY_IN_WORKER = True
     cache.clear()  # the schedule's slot claims
