@@ -105,7 +105,7 @@ def platform(tmp_path_factory) -> Iterator[dict[str, Any]]:
         JIAOGUAN_CREDENTIAL_AUTO_KEY="1",
         JIAOGUAN_ALLOWED_HOSTS="127.0.0.1",
         JIAOGUAN_LOGIN_CLIENT_MAX_FAILURES="3",
-        JIAOGUAN_LOG_LEVEL="WARNING",
+        JIAOGUAN_LOG_LEVEL="INFO",
     )
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     cli = [sys.executable, "-m", "jiaoguan.cli"]
@@ -159,6 +159,7 @@ def platform(tmp_path_factory) -> Iterator[dict[str, Any]]:
             "db": psycopg.connect(database_url, autocommit=True),
             "username": username,
             "user_id": int(user_id),
+            "log_a": data_dir / f"web-{ports[0]}.log",
         }
     finally:
         for process in processes:
@@ -263,3 +264,31 @@ def test_an_idempotency_key_used_on_one_process_replays_on_the_other_and_the_wor
         "jiaoguan.core.tasks.outbox_deliver_task",
     )
     assert by_worker >= 1
+
+
+def test_web_processes_log_json_lines_with_the_request_id_and_answer_metrics_locally(platform):
+    import json
+
+    import requests
+
+    answer = requests.get(
+        f"{platform['a']}/api/v1/health", headers={"X-Request-ID": "multiprocess-log-0001"}, timeout=10
+    )
+    assert answer.headers["X-Request-ID"] == "multiprocess-log-0001"
+
+    def access_line() -> dict[str, Any] | None:
+        for line in platform["log_a"].read_text(encoding="utf-8", errors="replace").splitlines():
+            if "multiprocess-log-0001" in line:
+                return dict(json.loads(line))
+        return None
+
+    line = _wait_for(access_line, seconds=DELIVERY_SECONDS, what="the access line in the web log")
+    assert line["logger"] == "jiaoguan.access"
+    assert (line["request_id"], line["method"], line["path"], line["status"]) == (
+        "multiprocess-log-0001", "GET", "/api/v1/health", 200,
+    )  # fmt: skip
+    assert {"time", "level", "message", "duration_ms"} <= set(line)
+
+    metrics = requests.get(f"{platform['a']}/metrics", timeout=10)
+    assert metrics.status_code == 200
+    assert "django_http_requests_total_by_method_total" in metrics.text
