@@ -59,8 +59,9 @@ RECONCILE_EVERY_SECONDS = 600
 def _outbox_loop(stop: threading.Event) -> None:
     """Retry the outbox every 5 s and reconcile payments with the gateway every 10 minutes.
 
-    A deployment runs ``jiaoguan dispatch_outbox`` and ``jiaoguan reconcile-payments`` from
-    timers instead; the daily statement of the previous day is reconciled after midnight.
+    The demo only: a deployment runs ``jiaoguan worker`` instead (jiaoguan.worker), which does
+    this work as tasks with its own schedule; the daily statement of the previous day is
+    reconciled after midnight in both.
     """
     import time
 
