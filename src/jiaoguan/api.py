@@ -9,6 +9,7 @@ from ninja import NinjaAPI, Schema
 from jiaoguan.accidents.api import router as accidents_router
 from jiaoguan.accounts.api import router as accounts_router
 from jiaoguan.core.api import install_error_handlers
+from jiaoguan.core.health import readiness
 from jiaoguan.credentials.api import router as credentials_router
 from jiaoguan.payments.api import router as payments_router
 from jiaoguan.registry.api import router as registry_router
@@ -36,6 +37,26 @@ def health(request: HttpRequest) -> HealthOut:
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
     return HealthOut(status="ok", database=connection.vendor)
+
+
+class ReadyOut(Schema):
+    status: str
+    database: str
+    migrations: str
+    redis: str
+
+
+@api.get("/ready", response={200: ReadyOut, 503: ReadyOut}, tags=["platform"], auth=None)
+def ready(request: HttpRequest) -> tuple[int, ReadyOut]:
+    """Readiness: 503 while migrations are pending or the database or Redis is unreachable."""
+    state = readiness()
+    body = ReadyOut(
+        status="ready" if state.ready else "not_ready",
+        database=state.database,
+        migrations=state.migrations,
+        redis=state.redis,
+    )
+    return (200 if state.ready else 503), body
 
 
 api.add_router("/", accounts_router)

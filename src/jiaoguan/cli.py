@@ -1,6 +1,8 @@
 """The ``jiaoguan`` command.
 
-jiaoguan up [--port N] [--host H] [--data-dir DIR]   migrate, load demo data, serve
+jiaoguan up [--port N] [--host H] [--data-dir DIR]   migrate, load demo data, serve (the demo)
+jiaoguan serve [--bind H:P] [--workers N]            production web server (PostgreSQL, Redis)
+jiaoguan worker                                      production background worker and schedule
 jiaoguan demo --persons N --seed S                   add deterministic demo data
 jiaoguan test [pytest args]                          run the test suite
 jiaoguan dispatch_outbox                             retry unsent notifications
@@ -57,8 +59,9 @@ RECONCILE_EVERY_SECONDS = 600
 def _outbox_loop(stop: threading.Event) -> None:
     """Retry the outbox every 5 s and reconcile payments with the gateway every 10 minutes.
 
-    A deployment runs ``jiaoguan dispatch_outbox`` and ``jiaoguan reconcile-payments`` from
-    timers instead; the daily statement of the previous day is reconciled after midnight.
+    The demo only: a deployment runs ``jiaoguan worker`` instead (jiaoguan.worker), which does
+    this work as tasks with its own schedule; the daily statement of the previous day is
+    reconciled after midnight in both.
     """
     import time
 
@@ -261,6 +264,133 @@ def up(argv: list[str]) -> int:
                 process.kill()
 
 
+WEB_SERVERS = ("granian", "gunicorn")
+
+
+def _production_setup(command: str) -> int:
+    """Load Django in the production profile; 0, or the exit status after saying what is wrong."""
+    os.environ["JIAOGUAN_PROFILE"] = "production"
+    from django.core.exceptions import ImproperlyConfigured
+
+    try:
+        _django()
+    except ImproperlyConfigured as error:
+        print(f"jiaoguan {command}: {error}", file=sys.stderr)
+        print(f"jiaoguan {command}: see deploy/README.md; the demo runs with `jiaoguan up`.", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _server_argv(server: str, *, host: str, port: int, workers: int, threads: int) -> list[str]:
+    """The WSGI server's command line (ARCHITECTURE, Serving; measured in the issue 12 note)."""
+    if server == "granian":
+        return [
+            sys.executable, "-m", "granian", "jiaoguan.wsgi:application",
+            "--interface", "wsgi", "--host", host, "--port", str(port),
+            "--workers", str(workers), "--blocking-threads", str(threads),
+            "--no-ws", "--respawn-failed-workers", "--log-level", "warning",
+        ]  # fmt: skip
+    return [
+        sys.executable, "-m", "gunicorn", "jiaoguan.wsgi:application",
+        "--bind", f"{host}:{port}", "--workers", str(workers), "--threads", str(threads),
+        "--timeout", "30", "--log-level", "warning",
+    ]  # fmt: skip
+
+
+def serve(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(
+        prog="jiaoguan serve",
+        description="Serve the platform in production: PostgreSQL and Redis required, no demo data, no fakes.",
+    )
+    parser.add_argument(
+        "--bind", default=os.environ.get("JIAOGUAN_BIND") or "127.0.0.1:8000", help="HOST:PORT"
+    )
+    parser.add_argument(
+        "--workers", type=int, default=int(os.environ.get("JIAOGUAN_WEB_WORKERS") or "0") or (os.cpu_count() or 1),
+        help="server processes (default: one per core)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--threads", type=int, default=int(os.environ.get("JIAOGUAN_WEB_THREADS") or "1"),
+        help="threads per process (default 1: sync views on PostgreSQL are fastest single-threaded here)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--server", choices=WEB_SERVERS, default=os.environ.get("JIAOGUAN_WEB_SERVER") or "granian"
+    )
+    parser.add_argument("--migrate", action="store_true", help="apply pending migrations first")
+    args = parser.parse_args(argv)
+    host, _, port_text = args.bind.rpartition(":")
+    if not host or not port_text.isdigit():
+        print(f"jiaoguan serve: --bind must be HOST:PORT, not {args.bind!r}", file=sys.stderr)
+        return 2
+    if args.workers < 1 or args.threads < 1:
+        print("jiaoguan serve: --workers and --threads must be at least 1", file=sys.stderr)
+        return 2
+    if status := _production_setup("serve"):
+        return status
+    from django.conf import settings
+    from django.core.exceptions import ImproperlyConfigured
+    from django.core.management import call_command
+
+    if args.migrate:
+        call_command("migrate", interactive=False, verbosity=0)
+    from jiaoguan.credentials.keys import signing_key_ready
+
+    try:  # before anything answers: the trust list must never be empty
+        signing_key_ready()
+    except ImproperlyConfigured as error:
+        print(f"jiaoguan serve: {error}", file=sys.stderr)
+        return 1
+    if settings.SMS_GATEWAY == "fake":
+        print(
+            "jiaoguan serve: warning: JIAOGUAN_SMS_GATEWAY is 'fake'; verification codes are not sent to phones.",
+            file=sys.stderr,
+        )
+    # Every server process writes its metrics here and /metrics sums them; stale files of an
+    # earlier run would be summed too, so the folder starts empty.
+    metrics_dir = Path(os.environ.get("PROMETHEUS_MULTIPROC_DIR") or settings.DATA_DIR / "prometheus")
+    metrics_dir.mkdir(parents=True, exist_ok=True)
+    for stale in metrics_dir.glob("*.db"):
+        stale.unlink()
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
+    command = _server_argv(
+        args.server, host=host, port=int(port_text), workers=args.workers, threads=args.threads
+    )
+    sys.stdout.flush()
+    os.execv(sys.executable, command)  # noqa: S606 - our own interpreter, fixed argv; signals reach the server
+
+
+def worker(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(
+        prog="jiaoguan worker",
+        description="Run background tasks (outbox, reconciliation, status sync) and their schedule.",
+    )
+    parser.add_argument("--interval", type=float, default=1.0, help="seconds between polls when idle")
+    args = parser.parse_args(argv)
+    if status := _production_setup("worker"):
+        return status
+    import logging
+    import time
+
+    from django.db import DatabaseError
+
+    from jiaoguan.core.health import pending_migrations
+
+    log = logging.getLogger("jiaoguan.worker")
+    while True:  # the one-shot migrate of a deployment may still be running
+        try:
+            pending = pending_migrations()
+        except DatabaseError as error:
+            pending = [f"(database unreachable: {error})"]
+        if not pending:
+            break
+        log.warning("waiting for migrations: %s", ", ".join(pending[:5]))
+        time.sleep(5)
+    from jiaoguan.worker import run_worker
+
+    run_worker(interval=args.interval)
+    return 0
+
+
 def test(argv: list[str]) -> int:
     os.chdir(CHECKOUT)
     os.environ.setdefault("JIAOGUAN_DATA_DIR", str(CHECKOUT / "var" / "test"))
@@ -283,6 +413,10 @@ def main(argv: list[str] | None = None) -> None:
     command, rest = argv[0], argv[1:]
     if command == "up":
         sys.exit(up(rest))
+    if command == "serve":
+        sys.exit(serve(rest))
+    if command == "worker":
+        sys.exit(worker(rest))
     if command == "test":
         sys.exit(test(rest))
     if command == "demo":

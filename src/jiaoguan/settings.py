@@ -4,6 +4,11 @@ Defaults serve the embedded demo only (SQLite in the data folder, a secret key
 generated into that folder on first start). A deployment sets at least
 ``JIAOGUAN_SECRET_KEY``, ``DATABASE_URL``, ``JIAOGUAN_ALLOWED_HOSTS`` and turns
 ``JIAOGUAN_DEMO`` off.
+
+The production profile (``JIAOGUAN_PROFILE=production``, set by ``jiaoguan serve`` and
+``jiaoguan worker``) refuses to load without PostgreSQL, Redis and a secret key, keeps cache
+and sessions in Redis, hands background work to the worker through the Tasks API, writes JSON
+logs and counts requests for ``/metrics``. See deploy/README.md.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from pathlib import Path
 
 import dj_database_url
 from csp.constants import NONE, SELF
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent
 CHECKOUT_DIR = BASE_DIR.parent.parent
@@ -26,6 +32,40 @@ def _env_bool(name: str, default: bool) -> bool:
         return default
     return raw.strip().lower() in {"1", "true", "yes", "on"}
 
+
+# "production": jiaoguan serve / worker (no demo, no in-process fallbacks); anything else is the demo
+# or development set-up of jiaoguan up and the tests.
+PRODUCTION = os.environ.get("JIAOGUAN_PROFILE", "").strip().lower() == "production"
+
+
+def production_problems(env: dict[str, str] | os._Environ[str]) -> list[str]:
+    """What keeps ``env`` from running the production profile, one sentence each (empty: none)."""
+    problems = []
+    database_url = env.get("DATABASE_URL", "")
+    if not database_url.startswith(("postgres://", "postgresql://", "pgsql://")):
+        problems.append(
+            "DATABASE_URL must name a PostgreSQL database (postgresql://user@host:5432/name); "
+            "the embedded SQLite database serves the demo (jiaoguan up) only."
+        )
+    if not env.get("REDIS_URL", "").startswith(("redis://", "rediss://", "unix://")):
+        problems.append("REDIS_URL must name the Redis server for cache and sessions (redis://host:6379/0).")
+    if not env.get("JIAOGUAN_SECRET_KEY", ""):
+        problems.append("JIAOGUAN_SECRET_KEY must be set (a long random value shared by every process).")
+    if _env_bool_in(env, "JIAOGUAN_DEMO"):
+        problems.append(
+            "JIAOGUAN_DEMO must be off: demo logins and the demo SMS inbox never run in production."
+        )
+    if _env_bool_in(env, "JIAOGUAN_DEBUG"):
+        problems.append("JIAOGUAN_DEBUG must be off in production.")
+    return problems
+
+
+def _env_bool_in(env: dict[str, str] | os._Environ[str], name: str) -> bool:
+    return env.get(name, "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+if PRODUCTION and (_problems := production_problems(os.environ)):
+    raise ImproperlyConfigured("The production profile cannot start: " + " ".join(_problems))
 
 DATA_DIR = Path(os.environ.get("JIAOGUAN_DATA_DIR") or CHECKOUT_DIR / "var").resolve()
 DATA_DIR.mkdir(parents=True, exist_ok=True)
@@ -74,6 +114,10 @@ INSTALLED_APPS = [
     "jiaoguan.violations",
     "jiaoguan.payments",
     "jiaoguan.demo",
+    # Background work: the Tasks API (Django 6's django.tasks, backported) with its database backend.
+    "django_tasks",
+    "django_tasks_db",
+    "django_prometheus",
 ]
 
 MIDDLEWARE = [
@@ -93,6 +137,11 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "jiaoguan.core.middleware.DomainErrorMiddleware",
 ]
+if PRODUCTION:
+    # One JSON access line per request with its id; request counts and latencies for /metrics.
+    MIDDLEWARE.insert(1, "jiaoguan.core.logging.RequestLogMiddleware")
+    MIDDLEWARE.insert(0, "django_prometheus.middleware.PrometheusBeforeMiddleware")
+    MIDDLEWARE.append("django_prometheus.middleware.PrometheusAfterMiddleware")
 
 ROOT_URLCONF = "jiaoguan.urls"
 WSGI_APPLICATION = "jiaoguan.wsgi.application"
@@ -151,8 +200,30 @@ AUTH_PASSWORD_VALIDATORS = [
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
-    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+    _redis_options = {
+        # A Redis that is away answers in bounded time: the page fails fast, readiness says why.
+        "SOCKET_CONNECT_TIMEOUT": 2,
+        "SOCKET_TIMEOUT": 2,
+    }
+    CACHES = {
+        "default": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "jg",
+            "OPTIONS": _redis_options,
+        },
+        # Sessions live only in Redis (no database write per login); the server keeps them with
+        # persistence and never evicts them (deploy/compose.yaml: appendonly, noeviction).
+        "sessions": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "jg-session",
+            "TIMEOUT": None,
+            "OPTIONS": _redis_options,
+        },
+    }
+    SESSION_ENGINE = "django.contrib.sessions.backends.cache"
+    SESSION_CACHE_ALIAS = "sessions"
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "jiaoguan"}}
     SESSION_ENGINE = "django.contrib.sessions.backends.db"
@@ -270,9 +341,50 @@ CREDENTIAL_OFFLINE_DAYS = int(os.environ.get("JIAOGUAN_CREDENTIAL_OFFLINE_DAYS",
 # stored only as HMACs; changing it invalidates every printed credential.
 ACCIDENT_CODE_SECRET = os.environ.get("JIAOGUAN_ACCIDENT_CODE_SECRET", "")
 
+# Background work (ARCHITECTURE: tasks.py per app). Production: stored in the database and run by
+# `jiaoguan worker`; otherwise run at once in the calling process (the demo and the tests).
+TASKS = {
+    "default": {
+        "BACKEND": (
+            "django_tasks_db.DatabaseBackend"
+            if PRODUCTION
+            else "django_tasks.backends.immediate.ImmediateBackend"
+        ),
+        "QUEUES": ["default"],
+    }
+}
+# An outbox message is delivered by the worker (a task enqueued with the change) rather than in
+# the web request after commit.
+OUTBOX_DELIVERY_IN_WORKER = _env_bool("JIAOGUAN_OUTBOX_IN_WORKER", PRODUCTION)
+
+# /metrics (Prometheus): answered to these addresses, or to anyone with this bearer token.
+METRICS_ALLOWED_ADDRESSES = [
+    a.strip() for a in os.environ.get("JIAOGUAN_METRICS_ALLOWED", "127.0.0.1,::1").split(",") if a.strip()
+]
+METRICS_TOKEN = os.environ.get("JIAOGUAN_METRICS_TOKEN", "")
+
+# JSON lines on stdout in production (one object per record, with the request id); plain text for
+# the demo. JIAOGUAN_LOG_FORMAT=json|plain overrides.
+LOG_FORMAT = os.environ.get("JIAOGUAN_LOG_FORMAT", "json" if PRODUCTION else "plain")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": os.environ.get("JIAOGUAN_LOG_LEVEL", "WARNING")},
+    "filters": {"request_id": {"()": "jiaoguan.core.logging.RequestIdFilter"}},
+    "formatters": {"json": {"()": "jiaoguan.core.logging.JsonFormatter"}},
+    "handlers": {
+        "console": (
+            {
+                "class": "logging.StreamHandler",
+                "stream": "ext://sys.stdout",
+                "formatter": "json",
+                "filters": ["request_id"],
+            }
+            if LOG_FORMAT == "json"
+            else {"class": "logging.StreamHandler"}
+        )
+    },
+    "root": {
+        "handlers": ["console"],
+        "level": os.environ.get("JIAOGUAN_LOG_LEVEL", "INFO" if PRODUCTION else "WARNING"),
+    },
 }

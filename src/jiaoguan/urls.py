@@ -5,6 +5,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from .api import api
+from .core.metrics import metrics_view
 
 urlpatterns = [
     path("", include("jiaoguan.accounts.urls")),
@@ -16,6 +17,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
+    path("metrics", metrics_view, name="metrics"),
 ]
 
 if settings.DEMO_MODE:

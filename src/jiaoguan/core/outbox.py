@@ -1,9 +1,10 @@
 """Outbox: side effects recorded with the change and delivered after commit, at least once.
 
 A service calls :func:`outbox_enqueue` inside its transaction. After commit the
-message is dispatched at once in the same process; anything that failed stays
-unsent and is retried by ``jiaoguan dispatch_outbox`` (cron, or the demo server's
-background loop). Handlers must tolerate a repeat: the dedup key travels with the
+message is dispatched at once in the same process, or, in the production profile, by the
+worker (a delivery task stored in the same transaction); anything that failed stays
+unsent and is retried by the worker's periodic pass, ``jiaoguan dispatch_outbox`` or the
+demo server's background loop. Handlers must tolerate a repeat: the dedup key travels with the
 payload so the receiving side can drop duplicates.
 """
 
@@ -13,6 +14,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -40,7 +42,13 @@ def outbox_enqueue(*, topic: str, payload: dict[str, Any], dedup_key: str) -> Ou
     message, _ = OutboxMessage.objects.get_or_create(
         dedup_key=dedup_key, defaults={"topic": topic, "payload": payload}
     )
-    transaction.on_commit(lambda: outbox_deliver(message_id=message.pk))
+    if settings.OUTBOX_DELIVERY_IN_WORKER:
+        from .tasks import outbox_deliver_task
+
+        # Stored with the change: the worker sees the task exactly when the message commits.
+        outbox_deliver_task.enqueue(message_id=message.pk)
+    else:
+        transaction.on_commit(lambda: outbox_deliver(message_id=message.pk))
     return message
 
 

@@ -1,0 +1,111 @@
+"""The worker process of the production profile (后台任务进程), started by ``jiaoguan worker``.
+
+It runs the tasks web processes enqueue (Django Tasks API, database backend: the
+``db_worker`` loop of django-tasks-db) and enqueues the periodic work itself, so no cron is
+needed: the outbox retry pass, payment reconciliation (today's, every ten minutes, and the
+previous day's statement once after midnight) and the daily credential status sync.
+
+Each periodic task has slots (every N seconds, or one per local day). A slot is claimed with
+an atomic ``cache.add`` in the shared Redis before its task is enqueued, so however many
+worker processes run, each slot is enqueued once; the tasks are idempotent besides.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.core.cache import cache
+from django.db import close_old_connections
+from django.utils import timezone
+
+from jiaoguan.core.tasks import outbox_dispatch_task
+from jiaoguan.credentials.tasks import credential_status_sync_task
+from jiaoguan.payments.tasks import payments_reconcile_task
+
+logger = logging.getLogger("jiaoguan.worker")
+
+SCHEDULE_CHECK_SECONDS = 5
+DAILY = None
+
+
+@dataclass(frozen=True)
+class Periodic:
+    name: str
+    every_seconds: int | None  # DAILY: once per local calendar day
+    enqueue: Callable[[datetime], object]
+
+
+def schedule_slot(*, now: datetime, every_seconds: int | None) -> str:
+    """The slot ``now`` falls in: the local date for a daily task, else the interval's number."""
+    if every_seconds is DAILY:
+        return timezone.localdate(now).isoformat()
+    return str(int(now.timestamp()) // every_seconds)
+
+
+def _reconcile_today(now: datetime) -> None:
+    payments_reconcile_task.enqueue(day=timezone.localdate(now).isoformat())
+
+
+def _reconcile_previous_day(now: datetime) -> None:
+    # The gateway's statement of a day is complete once the day is over.
+    payments_reconcile_task.enqueue(day=(timezone.localdate(now) - timedelta(days=1)).isoformat())
+
+
+def _status_sync(now: datetime) -> None:
+    credential_status_sync_task.enqueue(day=timezone.localdate(now).isoformat())
+
+
+SCHEDULE: tuple[Periodic, ...] = (
+    Periodic("outbox.dispatch", 30, lambda now: outbox_dispatch_task.enqueue()),
+    Periodic("payments.reconcile", 600, _reconcile_today),
+    Periodic("payments.reconcile_previous_day", DAILY, _reconcile_previous_day),
+    Periodic("credentials.status_sync", DAILY, _status_sync),
+)
+
+
+def enqueue_due(*, now: datetime, schedule: tuple[Periodic, ...] = SCHEDULE) -> list[str]:
+    """Enqueue every periodic task whose current slot no process has claimed yet; their names."""
+    enqueued = []
+    for item in schedule:
+        slot = schedule_slot(now=now, every_seconds=item.every_seconds)
+        key = f"worker-schedule:{item.name}:{slot}"
+        keep = 2 * (item.every_seconds or 24 * 3600)
+        if not cache.add(key, now.isoformat(), timeout=keep):
+            continue
+        try:
+            item.enqueue(now)
+        except Exception:
+            cache.delete(key)  # the slot is tried again on the next check
+            raise
+        enqueued.append(item.name)
+    return enqueued
+
+
+def _schedule_loop(stop: threading.Event) -> None:
+    while True:
+        try:
+            names = enqueue_due(now=timezone.now())
+            if names:
+                logger.info("enqueued periodic tasks: %s", ", ".join(names))
+        except Exception:  # a database or Redis restart must not end the schedule
+            logger.exception("could not enqueue periodic tasks")
+        finally:
+            close_old_connections()
+        if stop.wait(SCHEDULE_CHECK_SECONDS):
+            return
+
+
+def run_worker(*, interval: float = 1.0) -> None:
+    """Run the schedule in a thread and the task loop in this one, until SIGTERM or SIGINT."""
+    from django.core.management import call_command
+
+    stop = threading.Event()
+    threading.Thread(target=_schedule_loop, args=(stop,), name="schedule", daemon=True).start()
+    try:
+        call_command("db_worker", "--no-reload", "--no-startup-delay", "--interval", str(interval))
+    finally:
+        stop.set()
