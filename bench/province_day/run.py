@@ -163,11 +163,14 @@ def _table_sizes(database_url: str) -> None:
         for name in tables:
             (count,) = db.execute(f'SELECT count(*) FROM "{name}"').fetchone()  # our own table names
             (size,) = db.execute("SELECT pg_total_relation_size(%s::regclass)", [name]).fetchone()
-            rows.append((name, count, size))
-    header = f"{'table':<34}{'rows':>10}{'total kB':>10}{'bytes/row':>11}"
+            (tuple_size,) = db.execute(f'SELECT avg(pg_column_size(t.*)) FROM "{name}" t').fetchone()
+            rows.append((name, count, size, tuple_size))
+    # bytes/row: everything on disk over the rows (small tables: mostly empty pages);
+    # row bytes: the average row itself, without page, index or tuple-header overhead.
+    header = f"{'table':<34}{'rows':>10}{'total kB':>10}{'bytes/row':>11}{'row bytes':>11}"
     print("\n" + header + "\n" + "-" * len(header))
-    for name, count, size in rows:
-        per_row = f"{size / count:>11.0f}" if count else f"{'-':>11}"
+    for name, count, size, tuple_size in rows:
+        per_row = f"{size / count:>11.0f}{float(tuple_size):>11.0f}" if count else f"{'-':>11}{'-':>11}"
         print(f"{name:<34}{count:>10,}{size / 1024:>10,.0f}{per_row}")
 
 
