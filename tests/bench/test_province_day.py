@@ -51,4 +51,6 @@ def test_prepared_logins_violations_and_accident_codes_work(tmp_path, settings):
     found = accidents.progress_query(accident_number=case["number"], code=case["code"], client="ip:192.0.2.7")
     assert found.number == case["number"]
     with pytest.raises(NotFound):
-        accidents.progress_query(accident_number=case["number"], code=case["code"][::-1], client="ip:192.0.2.7")
+        accidents.progress_query(
+            accident_number=case["number"], code=case["code"][::-1], client="ip:192.0.2.7"
+        )
