@@ -101,6 +101,39 @@ def _outbox_loop(env: dict[str, str]) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-c", script], env=env, cwd=ROOT, stdout=subprocess.DEVNULL)
 
 
+def _cpu_seconds(server: subprocess.Popen, database_url: str) -> dict[int, float]:
+    """CPU seconds used so far by the web server's processes and this database's backends, by pid.
+
+    On a machine shared with other work, requests per second tell how busy the machine was;
+    CPU seconds per request tell what a request costs, whoever else is running.
+    """
+    import psutil
+    import psycopg
+
+    processes = [psutil.Process(server.pid)]
+    processes += processes[0].children(recursive=True)
+    with psycopg.connect(database_url, autocommit=True) as db:
+        backends = [
+            pid
+            for (pid,) in db.execute(
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        ]
+    used: dict[int, float] = {}
+    for process in processes + [psutil.Process(pid) for pid in backends if psutil.pid_exists(pid)]:
+        try:
+            times = process.cpu_times()
+        except psutil.Error:
+            continue
+        used[process.pid] = (
+            times.user
+            + times.system
+            + getattr(times, "children_user", 0)
+            + getattr(times, "children_system", 0)
+        )
+    return used
+
+
 def _stop(process: subprocess.Popen | None) -> None:
     if process is None or process.poll() is not None:
         return
@@ -239,6 +272,7 @@ def main() -> None:
         _wait_for(port, server)
         print(f"province day: platform on :{port} by {how}; Redis {'on' if env.get('REDIS_URL') else 'off'}")
         print(f"province day: locust, {args.users} users for {args.time} ...", flush=True)
+        cpu_before = _cpu_seconds(server, database_url)
         started = time.monotonic()
         subprocess.run(
             [sys.executable, "-m", "locust", "-f", str(HERE / "locustfile.py"), "--headless", "--only-summary",
@@ -248,8 +282,19 @@ def main() -> None:
             cwd=ROOT, check=False,
         )  # fmt: skip
         seconds = time.monotonic() - started
+        cpu_after = _cpu_seconds(server, database_url)
         summary = json.loads(summary_file.read_text(encoding="utf-8")) if summary_file.exists() else {}
         ok = _report(data_dir / "locust_stats.csv", summary, seconds)
+        # Backends that ended during the run are missed, new ones counted whole: an estimate.
+        cpu = sum(after - cpu_before.get(pid, 0.0) for pid, after in cpu_after.items())
+        requests = sum(
+            sum(counts.values()) for name, counts in summary.items() if not name.startswith(GATEWAY_PREFIX)
+        )
+        if requests:
+            print(
+                f"platform CPU            {cpu:.0f} s (web processes and their PostgreSQL backends): "
+                f"{1000 * cpu / requests:.1f} ms per request, {requests / cpu:.0f} req/s per core of this mix"
+            )
         if args.sizes:
             _table_sizes(database_url)
     finally:
