@@ -50,6 +50,9 @@ SRC = ROOT / "src"
 BENCH = Path(__file__).resolve().parent
 DATABASE_NAME = "jiaoguan_bench_reads"
 RESULT_PREFIX = "BENCH-RESULT "
+# --platform-src measures another checkout's code (the same database and bare project), e.g.
+# the code before a change: git archive <commit> src | tar -x -C /tmp/before
+PLATFORM_SRC = Path(os.environ.get("BENCH_PLATFORM_SRC") or SRC)
 SECRET_KEY = "bench-reads-secret-key-not-for-any-real-installation-0123456789"
 SEED = 2015
 
@@ -77,7 +80,7 @@ def _platform_env(data_dir: str, database_url: str) -> dict[str, str]:
         JIAOGUAN_SECRET_KEY=SECRET_KEY,
         JIAOGUAN_DEMO="0",
         JIAOGUAN_CREDENTIAL_AUTO_KEY="1",
-        PYTHONPATH=os.pathsep.join(filter(None, [str(SRC), env.get("PYTHONPATH", "")])),
+        PYTHONPATH=os.pathsep.join(filter(None, [str(PLATFORM_SRC), env.get("PYTHONPATH", "")])),
     )
     return env
 
@@ -94,11 +97,13 @@ def _bare_env(database_url: str) -> dict[str, str]:
 
 
 def _run_worker(mode: str, spec: dict, env: dict[str, str], timeout: float) -> dict | None:
-    proc = subprocess.run(  # noqa: PLW1510 - the return code is checked below
+    proc = subprocess.run(
         [sys.executable, __file__, f"--worker={mode}", json.dumps(spec)],
         env=env, cwd=ROOT, capture_output=True, text=True, timeout=timeout,
     )  # fmt: skip
-    sys.stdout.write("".join(line + "\n" for line in proc.stdout.splitlines() if not line.startswith(RESULT_PREFIX)))
+    sys.stdout.write(
+        "".join(line + "\n" for line in proc.stdout.splitlines() if not line.startswith(RESULT_PREFIX))
+    )
     if proc.returncode != 0:
         print(f"{mode}: failed ({proc.returncode})\n{proc.stderr[-4000:]}", file=sys.stderr)
         return None
@@ -155,7 +160,9 @@ def worker_setup(spec: dict) -> None:
     client = Client()
     client.force_login(citizen)
     session = client.cookies[settings.SESSION_COOKIE_NAME].value
-    mark = Credential.objects.filter(status="valid", kind=Credential.Kind.INSPECTION_MARK).order_by("pk").first()
+    mark = (
+        Credential.objects.filter(status="valid", kind=Credential.Kind.INSPECTION_MARK).order_by("pk").first()
+    )
     assert mark is not None, "no valid credential to verify"
     text, _ = credential_services.credential_token(credential=mark, mode=tok.DisplayMode.OFFLINE)
     vehicle = Vehicle.objects.filter(owner_person_id=citizen.person_id).order_by("pk").first()
@@ -279,7 +286,7 @@ def _wrk(args: argparse.Namespace, url: str, method: str, headers: dict[str, str
         for key, value in headers.items():
             script.write(f"wrk.headers[{json.dumps(key)}] = {json.dumps(value)}\n")
     try:
-        out = subprocess.run(  # noqa: PLW1510
+        out = subprocess.run(
             [
                 "wrk", "--latency", "-t", str(args.threads), "-c", str(args.connections),
                 "-d", f"{args.duration:g}s", "-s", script.name, url,
@@ -308,17 +315,19 @@ def _check(base: str, method: str, path: str, headers: dict[str, str], body: str
         base + path, method=method, headers={**headers, "Content-Type": "application/json"},
         data=body.encode() if body is not None else None,
     )  # fmt: skip
-    with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - our own server
+    with urllib.request.urlopen(request, timeout=30) as response:
         if response.status != 200 or response.url != base + path:
             raise RuntimeError(f"{path}: {response.status} {response.url}")
         if path == "/api/v1/credentials/verify" and not json.loads(response.read())["valid"]:
             raise RuntimeError("the benchmark's credential does not verify")
 
 
-def _gunicorn(module: str, env: dict[str, str], args: argparse.Namespace, log: Path) -> tuple[subprocess.Popen, int]:
+def _gunicorn(
+    module: str, env: dict[str, str], args: argparse.Namespace, log: Path
+) -> tuple[subprocess.Popen, int]:
     port = _free_port()
     with open(log, "wb") as out:
-        server = subprocess.Popen(  # noqa: S603 - fixed argv
+        server = subprocess.Popen(
             [
                 sys.executable, "-m", "gunicorn", module, "--workers", str(args.workers),
                 "--bind", f"127.0.0.1:{port}", "--timeout", "60", "--log-level", "warning",
@@ -334,7 +343,7 @@ def _wait(port: int, path: str, server: subprocess.Popen, log: Path) -> None:
         if server.poll() is not None:
             break
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5):  # noqa: S310
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5):
                 return
         except OSError:
             time.sleep(0.3)
@@ -357,7 +366,9 @@ def _machine() -> str:
     return f"{os.cpu_count()} cores, {platform.python_implementation()} {platform.python_version()}"
 
 
-def run_load(args: argparse.Namespace, setup: dict, platform_env: dict, database_url: str, data_dir: str) -> None:
+def run_load(
+    args: argparse.Namespace, setup: dict, platform_env: dict, database_url: str, data_dir: str
+) -> None:
     if shutil.which("wrk") is None:
         sys.exit("wrk is needed: apt-get install -y wrk (Debian/Ubuntu) or build it from github.com/wg/wrk")
     platform_log, bare_log = Path(data_dir) / "platform.log", Path(data_dir) / "bare.log"
@@ -437,12 +448,15 @@ def _print_table(args: argparse.Namespace, setup: dict, rounds: dict[str, list[d
 
 
 def main() -> None:
+    global PLATFORM_SRC
     if len(sys.argv) == 3 and sys.argv[1].startswith("--worker="):
-        sys.path.insert(0, str(SRC))
+        sys.path.insert(0, str(PLATFORM_SRC))
         mode, spec = sys.argv[1].split("=", 1)[1], json.loads(sys.argv[2])
         {"setup": worker_setup, "profile": worker_profile}[mode](spec)
         return
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument(
         "--database-url",
         default=os.environ.get("DATABASE_URL") or "postgresql://postgres@127.0.0.1:5432/",
@@ -455,10 +469,17 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=8.0, help="seconds per endpoint and round")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--keep-database", action="store_true", help="leave the database for the next run")
+    parser.add_argument(
+        "--platform-src", default="", help="the platform's src/ folder to measure (default: this checkout's)"
+    )
     parser.add_argument("--profile", action="store_true", help="profile in process instead of the load")
     parser.add_argument("--profile-calls", type=int, default=300)
     parser.add_argument("--profile-lines", type=int, default=25)
     args = parser.parse_args()
+    if args.platform_src:
+        PLATFORM_SRC = Path(args.platform_src).resolve()
+        os.environ["BENCH_PLATFORM_SRC"] = str(PLATFORM_SRC)  # for the workers started below
+        print(f"platform code from {PLATFORM_SRC}", flush=True)
     if urlsplit(args.database_url).scheme not in {"postgres", "postgresql"}:
         sys.exit("the benchmark needs PostgreSQL (--database-url postgresql://...)")
 
@@ -478,6 +499,7 @@ def main() -> None:
         setup = _run_worker("setup", {"persons": args.persons}, env, timeout=3600)
         if setup is None:
             sys.exit(1)
+        (Path(data_dir) / "setup.json").write_text(json.dumps(setup), encoding="utf-8")  # for a look by hand
         print(
             f"setup: {setup['seconds']:.0f} s; citizen {setup['citizen']} with {setup['citizen_vehicles']} "
             f"vehicles, {setup['citizen_licences']} licence(s), {setup['citizen_violations']} violations",

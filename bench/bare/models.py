@@ -4,7 +4,7 @@ from django.db import models
 
 
 class Vehicle(models.Model):
-    plate_number = models.CharField(max_length=16, null=True)
+    plate_number = models.CharField(max_length=16, null=True)  # noqa: DJ001 - as the platform's column
     vin = models.CharField(max_length=17)
     brand_model = models.CharField(max_length=64)
     registered_on = models.DateField()
@@ -12,3 +12,6 @@ class Vehicle(models.Model):
     class Meta:
         managed = False
         db_table = "registry_vehicle"
+
+    def __str__(self) -> str:
+        return self.plate_number or self.vin

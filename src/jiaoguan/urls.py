@@ -7,6 +7,8 @@ from django.urls import include, path
 from .api import api
 
 urlpatterns = [
+    # First: the API answers most requests, and Django tries the patterns in order (issue 12).
+    path("api/v1/", api.urls),
     path("", include("jiaoguan.accounts.urls")),
     path("", include("jiaoguan.registry.urls")),
     path("", include("jiaoguan.credentials.urls")),
@@ -15,7 +17,6 @@ urlpatterns = [
     path("", include("jiaoguan.payments.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
-    path("api/v1/", api.urls),
 ]
 
 if settings.DEMO_MODE:

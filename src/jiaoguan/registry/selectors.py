@@ -436,6 +436,29 @@ def my_vehicles(*, user: User) -> QuerySet[Vehicle]:
     return qs.none()
 
 
+# The columns vehicle_status reads: the lists of Q1 (the app's and the home page's) load only
+# these, which halves the time Django spends building the query and the rows (issue 12).
+VEHICLE_STATUS_FIELDS = (
+    "plate_number",
+    "plate_type",
+    "vin",
+    "kind",
+    "use_nature",
+    "brand_model",
+    "registered_on",
+    "last_inspected_on",
+    "on_site_inspection_required",
+    "status",
+    "owner_person__name",
+    "owner_organisation__name",
+)
+
+
+def my_vehicles_for_status(*, user: User) -> QuerySet[Vehicle]:
+    """:func:`my_vehicles` with just what :func:`vehicle_status` needs."""
+    return my_vehicles(user=user).only(*VEHICLE_STATUS_FIELDS)
+
+
 def my_licences(*, user: User) -> QuerySet[DrivingLicence]:
     qs = DrivingLicence.objects.select_related("holder")
     if user.person_id:
@@ -444,7 +467,7 @@ def my_licences(*, user: User) -> QuerySet[DrivingLicence]:
 
 
 def my_vehicle_statuses(*, user: User, today: date) -> list[VehicleStatus]:
-    return [vehicle_status(v, today=today) for v in my_vehicles(user=user)]
+    return [vehicle_status(v, today=today) for v in my_vehicles_for_status(user=user)]
 
 
 def my_licence_statuses(*, user: User, today: date) -> list[LicenceStatus]:
