@@ -17,7 +17,6 @@ from django.utils import timezone
 from jiaoguan.accounts.services import api_token_issue
 from jiaoguan.registry.models import PointsEntry
 
-
 VEHICLES_QUERIES = 1  # the vehicles with their owners
 LICENCES_QUERIES = 2  # the licence with its holder; the points of this cycle and the last
 CITIZEN_PASSWORD = "Citizen#2026x"  # the citizen fixture's (tests/conftest.py)

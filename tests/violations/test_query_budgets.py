@@ -56,7 +56,9 @@ def test_my_violations_cost_the_same_for_one_or_a_page(
 
 
 @pytest.mark.django_db
-def test_a_citizen_without_vehicles_or_licence_costs_one_query(make_person, citizen, django_assert_num_queries):
+def test_a_citizen_without_vehicles_or_licence_costs_one_query(
+    make_person, citizen, django_assert_num_queries
+):
     user = citizen(make_person())
     client, auth = Client(), _bearer(user)
     for _ in range(2):
