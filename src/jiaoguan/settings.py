@@ -291,6 +291,10 @@ LOGIN_LOCK_SECONDS = int(os.environ.get("JIAOGUAN_LOGIN_LOCK_SECONDS", "900"))
 LOGIN_CLIENT_MAX_FAILURES = int(os.environ.get("JIAOGUAN_LOGIN_CLIENT_MAX_FAILURES", "30"))
 LOGIN_CLIENT_WINDOW_SECONDS = int(os.environ.get("JIAOGUAN_LOGIN_CLIENT_WINDOW_SECONDS", "900"))
 API_TOKEN_TTL_SECONDS = int(os.environ.get("JIAOGUAN_API_TOKEN_TTL_SECONDS", str(7 * 24 * 3600)))
+# A bearer token's user is cached this long between checks, only where every process shares the
+# cache (Redis): a per-process cache would let another process accept a token for that long after
+# a password reset revoked it.
+API_TOKEN_CACHE_SECONDS = int(os.environ.get("JIAOGUAN_API_TOKEN_CACHE_SECONDS", "30" if REDIS_URL else "0"))
 
 # SMS gateway: "fake" keeps messages in the demo inbox; a deployment plugs in its provider.
 SMS_GATEWAY = os.environ.get("JIAOGUAN_SMS_GATEWAY", "fake")

@@ -8,6 +8,8 @@ from .api import api
 from .core.metrics import metrics_view
 
 urlpatterns = [
+    # First: the API answers most requests, and Django tries the patterns in order.
+    path("api/v1/", api.urls),
     path("", include("jiaoguan.accounts.urls")),
     path("", include("jiaoguan.registry.urls")),
     path("", include("jiaoguan.credentials.urls")),
@@ -16,7 +18,6 @@ urlpatterns = [
     path("", include("jiaoguan.payments.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
-    path("api/v1/", api.urls),
     path("metrics", metrics_view, name="metrics"),
 ]
 

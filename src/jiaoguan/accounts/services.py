@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from django.conf import settings
 from django.contrib.auth.hashers import check_password, make_password
 from django.contrib.auth.password_validation import validate_password
+from django.core.cache import cache
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef
@@ -971,16 +972,77 @@ def api_token_issue(
     return raw, token
 
 
+# Bearer tokens are checked on every API call; the token row and its user are kept in the cache
+# for a short while (settings.API_TOKEN_CACHE_SECONDS, only with a shared cache) so that a call
+# costs no query for them. Any save or deletion of the user (password reset, which also revokes
+# the tokens; deactivation; a role change) renews the user's stamp, and an entry made under an
+# older stamp is not used.
+_TOKEN_OWNER_SECONDS = 24 * 3600
+
+
+def _token_cache_key(token_hash: str) -> str:
+    return f"accounts:api-token:{token_hash}"
+
+
+def _token_owner_key(token_hash: str) -> str:
+    return f"accounts:api-token-owner:{token_hash}"
+
+
+def _user_stamp_key(user_id: int) -> str:
+    return f"accounts:api-token-user:{user_id}"
+
+
+def _user_stamp(user_id: int) -> str:
+    """The user's current stamp, made when there is none (so a lost stamp never compares equal)."""
+    key = _user_stamp_key(user_id)
+    stamp = cache.get(key)
+    if stamp is None:
+        cache.add(key, secrets.token_hex(8), timeout=None)
+        stamp = cache.get(key)
+    return str(stamp)
+
+
+def api_token_user_changed(user_id: int) -> None:
+    """Forget every cached token of the user, now and again when the change commits (a call in
+    between could otherwise cache the row as it was before the change)."""
+
+    def renew() -> None:
+        cache.set(_user_stamp_key(user_id), secrets.token_hex(8), timeout=None)
+
+    renew()
+    transaction.on_commit(renew)
+
+
 def api_token_user(raw: str) -> User | None:
     if not raw or len(raw) > 200:
         return None
+    token_hash = _token_hash(raw)
+    key, owner_key = _token_cache_key(token_hash), _token_owner_key(token_hash)
+    now = timezone.now()
+    found = cache.get_many([key, owner_key])
+    cached = found.get(key)
+    if cached is not None:
+        user, expires_at, stamp = cached
+        if expires_at > now and cache.get(_user_stamp_key(user.pk)) == stamp:
+            return user  # type: ignore[no-any-return]
+        cache.delete(key)
+    # A token's owner never changes, so the stamp can be read before the row: a change that
+    # commits after this read renews the stamp and the entry made below is never used.
+    owner = found.get(owner_key)
+    stamp = _user_stamp(owner) if owner is not None else None
     token = (
         ApiToken.objects.select_related("user")
-        .filter(token_hash=_token_hash(raw), revoked_at__isnull=True, expires_at__gt=timezone.now())
+        .filter(token_hash=token_hash, revoked_at__isnull=True, expires_at__gt=now)
         .first()
     )
     if token is None or not token.user.is_active:
         return None
+    seconds = int((token.expires_at - now).total_seconds())
+    if owner is None:
+        cache.set(owner_key, token.user_id, timeout=max(1, min(seconds, _TOKEN_OWNER_SECONDS)))
+    elif owner == token.user_id and min(seconds, settings.API_TOKEN_CACHE_SECONDS) > 0:
+        timeout = min(seconds, settings.API_TOKEN_CACHE_SECONDS)
+        cache.set(key, (token.user, token.expires_at, stamp), timeout=timeout)
     return token.user
 
 

@@ -106,7 +106,7 @@ class LicencePage(Schema):
 def my_vehicles(request: HttpRequest, cursor: int = 0, limit: int = 20) -> Any:
     """My vehicles with status codes, inspection validity and scrapping date (Q1)."""
     limit = max(1, min(limit, 100))
-    qs = selectors.my_vehicles(user=request.auth).filter(pk__gt=max(cursor, 0)).order_by("pk")  # type: ignore[attr-defined]
+    qs = selectors.my_vehicles_for_status(user=request.auth).filter(pk__gt=max(cursor, 0)).order_by("pk")  # type: ignore[attr-defined]
     rows = list(qs[: limit + 1])
     today = timezone.localdate()
     items = [asdict(selectors.vehicle_status(v, today=today)) for v in rows[:limit]]

@@ -232,32 +232,48 @@ def vehicle_status(vehicle: Vehicle, *, today: date) -> VehicleStatus:
     )
 
 
-def licence_points_in_cycle(licence: DrivingLicence, *, cycle: tuple[date, date]) -> int:
-    """Points in the cycle, plus earlier offences whose fine is still unpaid (they carry over, S2)."""
+def _cycle_points(cycle: tuple[date, date]) -> Q:
+    """Entries counting in a cycle: its own, plus earlier offences whose fine is still unpaid (S2)."""
     in_cycle = Q(occurred_on__gte=cycle[0], occurred_on__lte=cycle[1])
     carried = Q(occurred_on__lt=cycle[0], fine_unpaid=True, points__gt=0)
-    total = licence.points_entries.filter(in_cycle | carried).aggregate(total=Sum("points"))["total"]
-    return max(0, int(total or 0))
+    return in_cycle | carried
+
+
+def licence_points_in_cycle(licence: DrivingLicence, *, cycle: tuple[date, date]) -> int:
+    """Points in the cycle, plus earlier offences whose fine is still unpaid (they carry over, S2)."""
+    return _points_in_cycles(licence, [cycle])[0]
+
+
+def _points_in_cycles(licence: DrivingLicence, cycles: list[tuple[date, date]]) -> list[int]:
+    """The points of each cycle, all in one query (the current and the previous cycle of Q2)."""
+    totals = licence.points_entries.aggregate(
+        **{f"cycle_{n}": Sum("points", filter=_cycle_points(cycle)) for n, cycle in enumerate(cycles)}
+    )
+    return [max(0, int(totals[f"cycle_{n}"] or 0)) for n in range(len(cycles))]
 
 
 # A certificate counts for a deadline when issued within its 6-month validity before it (S1 art. 74).
 MEDICAL_CERTIFICATE_VALID = timedelta(days=183)
 
 
-def _review_due(
-    licence: DrivingLicence, *, classes: tuple[str, ...], cycle: tuple[date, date]
-) -> date | None:
-    """Review after the previous cycle (S1 art. 72), unless it has been done since that cycle ended."""
+def _previous_cycle(licence: DrivingLicence, *, cycle: tuple[date, date]) -> tuple[date, date] | None:
+    """The cycle before ``cycle``, or None when the licence was first issued in ``cycle``."""
     if cycle[0] <= licence.first_issued_on:
         return None
-    previous = rules.scoring_cycle(
-        first_issued_on=licence.first_issued_on, today=cycle[0] - timedelta(days=1)
-    )
-    due = rules.review_due(
-        classes=classes,
-        cycle_end=previous[1],
-        points_in_cycle=licence_points_in_cycle(licence, cycle=previous),
-    )
+    return rules.scoring_cycle(first_issued_on=licence.first_issued_on, today=cycle[0] - timedelta(days=1))
+
+
+def _review_due(
+    licence: DrivingLicence,
+    *,
+    classes: tuple[str, ...],
+    previous: tuple[date, date] | None,
+    previous_points: int,
+) -> date | None:
+    """Review after the previous cycle (S1 art. 72), unless it has been done since that cycle ended."""
+    if previous is None:
+        return None
+    due = rules.review_due(classes=classes, cycle_end=previous[1], points_in_cycle=previous_points)
     if due is not None and licence.last_reviewed_on and licence.last_reviewed_on > previous[1]:
         return None
     return due
@@ -310,8 +326,11 @@ def licence_status(licence: DrivingLicence, *, today: date) -> LicenceStatus:
     )
     renewal = rules.renewal_status(valid_until=valid_until, today=today)
     cycle = rules.scoring_cycle(first_issued_on=licence.first_issued_on, today=as_of)
-    points = licence_points_in_cycle(licence, cycle=cycle)
-    review = _review_due(licence, classes=classes, cycle=cycle)
+    previous = _previous_cycle(licence, cycle=cycle)
+    points, *earlier = _points_in_cycles(licence, [cycle] if previous is None else [cycle, previous])
+    review = _review_due(
+        licence, classes=classes, previous=previous, previous_points=earlier[0] if earlier else 0
+    )
     medical = _medical_due(licence, classes=classes, today=as_of)
     probation = (
         rules.probation_end(first_issued_on=licence.probation_started_on)
@@ -417,6 +436,29 @@ def my_vehicles(*, user: User) -> QuerySet[Vehicle]:
     return qs.none()
 
 
+# The columns vehicle_status reads: the lists of Q1 (the app's and the home page's) load only
+# these, which halves the time Django spends building the query and the rows (issue 12).
+VEHICLE_STATUS_FIELDS = (
+    "plate_number",
+    "plate_type",
+    "vin",
+    "kind",
+    "use_nature",
+    "brand_model",
+    "registered_on",
+    "last_inspected_on",
+    "on_site_inspection_required",
+    "status",
+    "owner_person__name",
+    "owner_organisation__name",
+)
+
+
+def my_vehicles_for_status(*, user: User) -> QuerySet[Vehicle]:
+    """:func:`my_vehicles` with just what :func:`vehicle_status` needs."""
+    return my_vehicles(user=user).only(*VEHICLE_STATUS_FIELDS)
+
+
 def my_licences(*, user: User) -> QuerySet[DrivingLicence]:
     qs = DrivingLicence.objects.select_related("holder")
     if user.person_id:
@@ -425,7 +467,7 @@ def my_licences(*, user: User) -> QuerySet[DrivingLicence]:
 
 
 def my_vehicle_statuses(*, user: User, today: date) -> list[VehicleStatus]:
-    return [vehicle_status(v, today=today) for v in my_vehicles(user=user)]
+    return [vehicle_status(v, today=today) for v in my_vehicles_for_status(user=user)]
 
 
 def my_licence_statuses(*, user: User, today: date) -> list[LicenceStatus]:

@@ -21,6 +21,6 @@ class ViolationsConfig(AppConfig):
 
 def _home_counts(user: Any) -> dict[str, int]:
     """The home page's banners: unhandled violations and unpaid fines of the user's vehicles and licence."""
-    from .selectors import unhandled_count, unpaid_count
+    from .selectors import home_counts
 
-    return {"unhandled_violations": unhandled_count(user=user), "unpaid_fines": unpaid_count(user=user)}
+    return home_counts(user=user)
