@@ -24,7 +24,8 @@ FIRST_CALL_TOKEN_QUERIES = 1  # the token with its user, on a call that finds no
 
 
 @pytest.fixture(autouse=True)
-def _fresh_cache():
+def _fresh_cache(settings):
+    settings.API_TOKEN_CACHE_SECONDS = 30  # as deployed, with the shared cache (REDIS_URL)
     cache.clear()
     yield
     cache.clear()

@@ -18,7 +18,8 @@ VIOLATIONS_QUERIES = 2
 
 
 @pytest.fixture(autouse=True)
-def _fresh_cache():
+def _fresh_cache(settings):
+    settings.API_TOKEN_CACHE_SECONDS = 30  # as deployed, with the shared cache (REDIS_URL)
     cache.clear()
     yield
     cache.clear()
