@@ -145,7 +145,12 @@ class RecordTypeFilter(admin.SimpleListFilter):
     parameter_name = "subject_type"
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
-        labels = sorted(model._meta.label_lower for model in apps.get_models())
+        # The platform's own records: framework tables (sessions, task results) are never audited.
+        labels = sorted(
+            model._meta.label_lower
+            for model in apps.get_models()
+            if model._meta.app_config.name.startswith("jiaoguan.")
+        )
         return [(label, f"{_model_words(label)} ({label})") for label in labels]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
