@@ -295,6 +295,12 @@ API_TOKEN_TTL_SECONDS = int(os.environ.get("JIAOGUAN_API_TOKEN_TTL_SECONDS", str
 # cache (Redis): a per-process cache would let another process accept a token for that long after
 # a password reset revoked it.
 API_TOKEN_CACHE_SECONDS = int(os.environ.get("JIAOGUAN_API_TOKEN_CACHE_SECONDS", "30" if REDIS_URL else "0"))
+# A citizen's own reads (my vehicles, licences, violations, the home page's cards) are cached this
+# long per owner, retired at once by any change of the rows behind them (core/personal_reads.py);
+# the time limit only bounds what a change made outside the platform's code could leave behind.
+PERSONAL_READ_CACHE_SECONDS = int(
+    os.environ.get("JIAOGUAN_PERSONAL_READ_CACHE_SECONDS", "300" if REDIS_URL else "0")
+)
 
 # SMS gateway: "fake" keeps messages in the demo inbox; a deployment plugs in its provider.
 SMS_GATEWAY = os.environ.get("JIAOGUAN_SMS_GATEWAY", "fake")

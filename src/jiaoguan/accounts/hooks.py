@@ -15,7 +15,11 @@ _HOME_COUNTS: list[HomeCounts] = []
 
 
 def register_home_counts(counts: HomeCounts) -> HomeCounts:
-    """Add a function ``user -> {name: count}`` whose counts the home page shows."""
+    """Add a function ``user -> {name: count}`` whose counts the home page shows.
+
+    The home page caches the counts per owner (core/personal_reads.py): the app must call
+    ``personal_data_changed`` for the owner whenever a row behind its count changes.
+    """
     if counts not in _HOME_COUNTS:
         _HOME_COUNTS.append(counts)
     return counts

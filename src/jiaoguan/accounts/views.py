@@ -30,6 +30,7 @@ from jiaoguan.core.counters import counters_for
 from jiaoguan.core.divisions import DIVISIONS
 from jiaoguan.core.errors import DomainError, NotAllowed, Throttled
 from jiaoguan.core.identifiers import mask_id_number, mask_name, mask_phone
+from jiaoguan.core.personal_reads import cached_read
 from jiaoguan.registry import selectors as registry_selectors
 from jiaoguan.registry.views import licence_card, vehicle_card
 
@@ -195,21 +196,30 @@ def home(request: HttpRequest) -> HttpResponse:
         return render(request, "accounts/landing.html", {"groups": grid})
     if can(user, "core.counter.enter"):
         return redirect("accounts:counter")
-    today = timezone.localdate()
-    vehicles = [vehicle_card(v) for v in registry_selectors.my_vehicle_statuses(user=user, today=today)]
-    licences = [licence_card(lic) for lic in registry_selectors.my_licence_statuses(user=user, today=today)]
+
+    def cards() -> dict[str, Any]:
+        today = timezone.localdate()
+        return {
+            "vehicles": [
+                vehicle_card(v) for v in registry_selectors.my_vehicle_statuses(user=user, today=today)
+            ],
+            "licences": [
+                licence_card(lic) for lic in registry_selectors.my_licence_statuses(user=user, today=today)
+            ],
+            **home_counts(user),
+        }
+
     return render(
         request,
         "accounts/home.html",
         {
             "groups": grid,
-            "vehicles": vehicles,
-            "licences": licences,
             "display_name": mask_name(user.first_name)
             if user.kind == User.Kind.INDIVIDUAL
             else user.first_name,
             "is_individual": user.kind == User.Kind.INDIVIDUAL,
-            **home_counts(user),
+            # The cards change when the owner's rows do, not with every visit (issue 12).
+            **cached_read(user, "home.cards", (), cards),
         },
     )
 

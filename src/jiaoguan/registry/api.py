@@ -11,7 +11,7 @@ from django.utils import timezone
 from ninja import Router, Schema
 
 from jiaoguan.core.access import access_required
-from jiaoguan.core.api import BearerToken, ErrorOut, SessionUser
+from jiaoguan.core.api import BearerToken, ErrorOut, SessionUser, personal_json
 
 from . import selectors
 
@@ -105,22 +105,30 @@ class LicencePage(Schema):
 @access_required("registry.own.view")
 def my_vehicles(request: HttpRequest, cursor: int = 0, limit: int = 20) -> Any:
     """My vehicles with status codes, inspection validity and scrapping date (Q1)."""
-    limit = max(1, min(limit, 100))
-    qs = selectors.my_vehicles_for_status(user=request.auth).filter(pk__gt=max(cursor, 0)).order_by("pk")  # type: ignore[attr-defined]
-    rows = list(qs[: limit + 1])
-    today = timezone.localdate()
-    items = [asdict(selectors.vehicle_status(v, today=today)) for v in rows[:limit]]
-    return {"items": items, "next_cursor": rows[limit - 1].pk if len(rows) > limit else None}
+    limit, cursor = max(1, min(limit, 100)), max(cursor, 0)
+
+    def build() -> dict[str, Any]:
+        qs = selectors.my_vehicles_for_status(user=request.auth).filter(pk__gt=cursor).order_by("pk")  # type: ignore[attr-defined]
+        rows = list(qs[: limit + 1])
+        today = timezone.localdate()
+        items = [asdict(selectors.vehicle_status(v, today=today)) for v in rows[:limit]]
+        return {"items": items, "next_cursor": rows[limit - 1].pk if len(rows) > limit else None}
+
+    return personal_json(request, "me.vehicles", (cursor, limit), VehiclePage, build)
 
 
 @router.get("/me/licences", response={200: LicencePage, 401: ErrorOut, 403: ErrorOut}, auth=AUTH)
 @access_required("registry.own.view")
 def my_licences(request: HttpRequest) -> Any:
     """My driving licence with status, validity, points, probation, review and medical dates (Q2)."""
-    today = timezone.localdate()
-    items = []
-    for licence in selectors.my_licences(user=request.auth):  # type: ignore[attr-defined]
-        data = asdict(selectors.licence_status(licence, today=today))
-        data["classes"] = [{"code": c, "zh": zh, "en": en} for c, zh, en in data["classes"]]
-        items.append(data)
-    return {"items": items, "next_cursor": None}
+
+    def build() -> dict[str, Any]:
+        today = timezone.localdate()
+        items = []
+        for licence in selectors.my_licences(user=request.auth):  # type: ignore[attr-defined]
+            data = asdict(selectors.licence_status(licence, today=today))
+            data["classes"] = [{"code": c, "zh": zh, "en": en} for c, zh, en in data["classes"]]
+            items.append(data)
+        return {"items": items, "next_cursor": None}
+
+    return personal_json(request, "me.licences", (), LicencePage, build)

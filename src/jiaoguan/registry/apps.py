@@ -9,7 +9,8 @@ class RegistryConfig(AppConfig):
     def ready(self) -> None:
         from jiaoguan.core.audit import register_audit_search
 
-        from . import datachecks, selectors
+        from . import datachecks, personal, selectors
 
         datachecks.register()
+        personal.connect()
         register_audit_search(selectors.audit_subjects)

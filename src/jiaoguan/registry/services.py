@@ -31,7 +31,7 @@ from jiaoguan.core.access import require
 from jiaoguan.core.audit import audit_record
 from jiaoguan.core.errors import Conflict, NotAllowed, NotFound, ValidationFailed
 
-from . import rules, validation
+from . import personal, rules, validation
 from .events import registry_changed
 from .models import ArchivePhoto, DrivingLicence, Organisation, Person, PointsEntry, Vehicle
 from .selectors import (
@@ -616,7 +616,10 @@ def points_record(
 
 def points_fine_settled(*, source: str) -> int:
     """The offence's fine is paid: its points no longer carry over into the next cycle (S2)."""
-    return PointsEntry.objects.filter(source=source, fine_unpaid=True).update(fine_unpaid=False)
+    entries = PointsEntry.objects.filter(source=source, fine_unpaid=True)
+    # An update sends no signal: the holder's cached licence reads are retired here (issue 12).
+    personal.vehicles_and_licences_changed(licence_ids=list(entries.values_list("licence_id", flat=True)))
+    return entries.update(fine_unpaid=False)
 
 
 def licence_status_add(*, licence: DrivingLicence, code: str, event: str) -> bool:

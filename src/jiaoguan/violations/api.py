@@ -14,7 +14,7 @@ from django.utils import timezone
 from ninja import Router, Schema
 
 from jiaoguan.core.access import access_required
-from jiaoguan.core.api import BearerToken, ErrorOut, InputSchema, SessionUser, run_idempotent
+from jiaoguan.core.api import BearerToken, ErrorOut, InputSchema, SessionUser, personal_json, run_idempotent
 from jiaoguan.core.errors import NotFound, ValidationFailed
 from jiaoguan.payments import services as payment_services
 from jiaoguan.payments.api import PaymentOut, pay_online
@@ -164,15 +164,24 @@ def _decode_cursor(text: str) -> tuple[datetime, int] | None:
 def my_violations(request: HttpRequest, cursor: str = "", limit: int = 20, status: str = "") -> Any:
     """Violations of my vehicles and my licence, newest first (Q3); status filters
     unhandled, disputed, handled, unpaid, paid or cancelled."""
-    views, next_cursor = selectors.my_violations_page(
-        user=request.auth,  # type: ignore[attr-defined]
-        today=timezone.localdate(),
-        home_province=_home_province(),
-        limit=max(1, min(limit, 100)),
-        before=_decode_cursor(cursor),
-        status=status or None,
+    limit, before = max(1, min(limit, 100)), _decode_cursor(cursor)
+    # Anything else filters nothing; one cache entry stands for all of it.
+    status = status if status in ("unhandled", "disputed", "handled", "unpaid", "paid", "cancelled") else ""
+
+    def build() -> dict[str, Any]:
+        views, next_cursor = selectors.my_violations_page(
+            user=request.auth,  # type: ignore[attr-defined]
+            today=timezone.localdate(),
+            home_province=_home_province(),
+            limit=limit,
+            before=before,
+            status=status or None,
+        )
+        return {"items": [asdict(v) for v in views], "next_cursor": _encode_cursor(next_cursor)}
+
+    return personal_json(
+        request, "me.violations", (limit, before, status, _home_province()), ViolationPage, build
     )
-    return {"items": [asdict(v) for v in views], "next_cursor": _encode_cursor(next_cursor)}
 
 
 def _view(request: HttpRequest, violation_id: int) -> dict[str, Any]:

@@ -11,9 +11,10 @@ class ViolationsConfig(AppConfig):
     def ready(self) -> None:
         from jiaoguan.accounts.hooks import register_home_counts
 
-        from . import datachecks
+        from . import datachecks, personal
         from .payables import register
 
+        personal.connect()
         register()  # fines are paid through the payments app, which hears of them only this way
         datachecks.register()
         register_home_counts(_home_counts)

@@ -53,7 +53,7 @@ from jiaoguan.core.errors import Conflict, DomainError, ValidationFailed
 from jiaoguan.core.locks import lock_named
 from jiaoguan.registry.models import Vehicle
 
-from . import rules
+from . import personal, rules
 from .models import ImportBatch, Violation
 from .rules import Source
 from .services import RecordInput, record_clean
@@ -615,6 +615,8 @@ class _Importer:
                     # A row the checks let through but the database refuses; transient errors
                     # (lock timeouts, lost connections) fail the import instead of every row.
                     refused = _store_one_by_one(keep, objs)
+            # Bulk inserts send no signal: the owners' cached reads are retired here (issue 12).
+            personal.violations_recorded(objs)
             for line in refused:
                 after.error(
                     line,
