@@ -301,6 +301,11 @@ API_TOKEN_CACHE_SECONDS = int(os.environ.get("JIAOGUAN_API_TOKEN_CACHE_SECONDS",
 PERSONAL_READ_CACHE_SECONDS = int(
     os.environ.get("JIAOGUAN_PERSONAL_READ_CACHE_SECONDS", "300" if REDIS_URL else "0")
 )
+# A credential's live status for online verification, kept the same way: every status change
+# (revocation, suspension, a re-issue) retires it when it is made and when it commits.
+CREDENTIAL_STATUS_CACHE_SECONDS = int(
+    os.environ.get("JIAOGUAN_CREDENTIAL_STATUS_CACHE_SECONDS", "60" if REDIS_URL else "0")
+)
 
 # SMS gateway: "fake" keeps messages in the demo inbox; a deployment plugs in its provider.
 SMS_GATEWAY = os.environ.get("JIAOGUAN_SMS_GATEWAY", "fake")

@@ -48,3 +48,33 @@ def test_a_forged_text_costs_no_query(mark_text, django_assert_num_queries):
     _verify(text)
     with django_assert_num_queries(0):
         assert _verify(text[:-6] + "ABCDEF")["valid"] is False
+
+
+# With the shared cache (Redis, as deployed) the live status is kept under a version every change
+# of the credential renews: a repeated check costs no query, and a revocation shows at once.
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_kept_status_costs_no_query_and_a_revocation_shows_at_once(
+    mark_text, make_staff, settings, django_assert_num_queries
+):
+    from django.core.cache import cache
+
+    from jiaoguan.credentials.models import Credential
+
+    settings.CREDENTIAL_STATUS_CACHE_SECONDS = 60
+    cache.clear()
+    text = mark_text(tok.DisplayMode.OFFLINE)
+    _verify(text)
+    _verify(text)
+    with django_assert_num_queries(0):
+        assert _verify(text)["valid"] is True
+    credential = Credential.objects.get()
+    services.credential_revoke(
+        actor=make_staff(role="counter_clerk", jurisdiction="411700"),
+        credential_id=credential.pk,
+        reason="手机遗失",
+    )
+    verdict = _verify(text)
+    assert verdict["valid"] is False and verdict["status"] == "revoked"
+    cache.clear()

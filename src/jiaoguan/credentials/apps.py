@@ -1,3 +1,5 @@
+from typing import Any
+
 from django.apps import AppConfig
 
 
@@ -7,4 +9,17 @@ class CredentialsConfig(AppConfig):
     verbose_name = "电子证照 Credentials"
 
     def ready(self) -> None:
+        from django.db.models.signals import post_delete, post_save
+
         from . import services  # noqa: F401  subscribes to registry change events
+        from .models import Credential
+
+        # Online verification reads the live status from the cache: any change of the row ends that.
+        post_save.connect(_credential_changed, sender=Credential, dispatch_uid="credentials.status_saved")
+        post_delete.connect(_credential_changed, sender=Credential, dispatch_uid="credentials.status_deleted")
+
+
+def _credential_changed(sender: Any, instance: Any, **kwargs: Any) -> None:
+    from .services import credential_changed
+
+    credential_changed(instance.pk)

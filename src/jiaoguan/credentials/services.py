@@ -30,6 +30,7 @@ from jiaoguan.core.audit import audit_record
 from jiaoguan.core.errors import Conflict, DomainError, NotAllowed, NotFound, ValidationFailed
 from jiaoguan.core.identifiers import mask_name, validate_plate, validate_vin
 from jiaoguan.core.outbox import outbox_handler
+from jiaoguan.core.versioned_cache import Uncached, renew_versions, versioned_read
 from jiaoguan.registry.documents import normalise_document_number
 from jiaoguan.registry.events import REGISTRY_CHANGED
 from jiaoguan.registry.models import DrivingLicence, Vehicle
@@ -1004,12 +1005,41 @@ def _online_status(decoded: Decoded) -> str:
     resolver = STATUS_RESOLVERS.get(decoded.schema.prefix)
     if resolver is not None:
         return resolver(decoded)
-    credential = Credential.objects.filter(pk=decoded.index).only("status", "valid_until").first()
-    if credential is None:
+    row = credential_status_row(decoded.index)
+    if row is None:
         return "unknown"
-    if credential.status == "valid" and credential.valid_until < timezone.localdate():
+    status, valid_until = row
+    if status == "valid" and valid_until < timezone.localdate():
         return "suspended"
-    return credential.status
+    return status
+
+
+def credential_status_row(credential_id: int) -> tuple[str, date] | None:
+    """A credential's stored status and end of validity, from the shared cache while no change
+    of the row retired it (credentials/apps.py renews its version on every save; issue 12)."""
+
+    def read() -> tuple[str, date] | Uncached:
+        row = Credential.objects.filter(pk=credential_id).values_list("status", "valid_until").first()
+        # Not found is not kept: the row may be created a moment later.
+        return row if row is not None else Uncached(None)
+
+    seconds = settings.CREDENTIAL_STATUS_CACHE_SECONDS
+    if seconds <= 0:
+        found = read()
+        return None if isinstance(found, Uncached) else found
+    return versioned_read(
+        credential_subject(credential_id), f"credential:status:{credential_id}", read, seconds=seconds
+    )
+
+
+def credential_subject(credential_id: int) -> str:
+    return f"credential:{credential_id}"
+
+
+def credential_changed(credential_id: int) -> None:
+    """Retire the cached status of the credential, now and when the change commits."""
+    if settings.CREDENTIAL_STATUS_CACHE_SECONDS > 0:
+        renew_versions([credential_subject(credential_id)])
 
 
 class AlreadyChecked(TokenRejected):
