@@ -7,4 +7,8 @@ class CredentialsConfig(AppConfig):
     verbose_name = "电子证照 Credentials"
 
     def ready(self) -> None:
-        from . import services  # noqa: F401  subscribes to registry change events
+        from jiaoguan.core.purges import register_purge
+
+        from . import services  # subscribes to registry change events
+
+        register_purge("credentials_onlinenonce", services.online_nonces_purge)
