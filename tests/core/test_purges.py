@@ -193,6 +193,16 @@ def test_a_purge_deletes_in_batches_each_its_own_statement():
         outbox_messages_purge(now=NOW, batch=0)
 
 
+def test_batches_walk_past_the_rows_that_stay():
+    # Unsent messages between the old sent ones: every batch of 2 still finds the next rows to go.
+    for n in range(10):
+        outbox(n, sent_at=None if n % 2 else NOW - 2 * WEEK)
+    assert outbox_messages_purge(now=NOW, batch=2) == 5
+    assert list(OutboxMessage.objects.values_list("dedup_key", flat=True)) == [
+        f"purge-{n}" for n in (1, 3, 5, 7, 9)
+    ]
+
+
 @pytest.fixture
 def failing_purge(monkeypatch):
     def broken(**kwargs):

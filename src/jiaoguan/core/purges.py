@@ -73,15 +73,20 @@ def purge_in_batches(queryset: QuerySet[Any], *, batch: int = BATCH, dry_run: bo
     label = queryset.model._meta.label
     ordered = queryset.order_by("pk")
     total = 0
+    after: Any = None
     while True:
+        # Each batch starts past the last key seen, so rows that stay (an unsent outbox message,
+        # a checked nonce) are not scanned again by every later batch.
+        window = ordered if after is None else ordered.filter(pk__gt=after)
         with transaction.atomic():
-            keys = list(ordered.values_list("pk", flat=True)[:batch])
+            keys = list(window.values_list("pk", flat=True)[:batch])
             if not keys:
                 break
             _, per_model = queryset.filter(pk__in=keys).delete()
             total += per_model.get(label, 0)
         if len(keys) < batch:
             break
+        after = keys[-1]
     return total
 
 
