@@ -9,6 +9,7 @@ jiaoguan dispatch_outbox                             retry unsent notifications
 jiaoguan import-violations FILE                      import camera records (JSON lines or CSV)
 jiaoguan reconcile-payments [--day YYYY-MM-DD]       reconcile fine payments with the gateway
 jiaoguan check-data                                  list stored rows today's validators refuse
+jiaoguan purge [--dry-run]                           purge short-lived tables past retention (daily in the worker)
 jiaoguan staff add NAME --role R --jurisdiction C    a staff login (the first administrator)
 jiaoguan <manage.py command> ...                     any Django management command
 """
@@ -61,7 +62,7 @@ def _outbox_loop(stop: threading.Event) -> None:
 
     The demo only: a deployment runs ``jiaoguan worker`` instead (jiaoguan.worker), which does
     this work as tasks with its own schedule; the daily statement of the previous day is
-    reconciled after midnight in both.
+    reconciled and the short-lived tables are purged after midnight in both.
     """
     import time
 
@@ -69,6 +70,7 @@ def _outbox_loop(stop: threading.Event) -> None:
     from django.utils import timezone
 
     from jiaoguan.core.outbox import outbox_dispatch
+    from jiaoguan.core.purges import run_purges
     from jiaoguan.payments.services import payments_reconcile
 
     last_reconciled = time.monotonic()
@@ -82,6 +84,7 @@ def _outbox_loop(stop: threading.Event) -> None:
                 if today != reconciled_day:
                     payments_reconcile(day=reconciled_day)
                     reconciled_day = today
+                    run_purges()
                 payments_reconcile(day=today)
         except Exception as exc:  # the loop must survive a locked or restarting database or gateway
             print(f"background: {exc}", file=sys.stderr)

@@ -306,11 +306,20 @@ PERSONAL_READ_CACHE_SECONDS = int(
 CREDENTIAL_STATUS_CACHE_SECONDS = int(
     os.environ.get("JIAOGUAN_CREDENTIAL_STATUS_CACHE_SECONDS", "60" if REDIS_URL else "0")
 )
+# Scheduled purges (issue 12; jiaoguan.core.purges, daily in the worker): how long the short-lived
+# account rows stay after they stopped working. Bearer tokens: days after expiry or revocation;
+# SMS codes: days after sending (at least 1, the per-number quota's window); password set-up
+# links: days after expiry or use.
+PURGE_API_TOKEN_DAYS = int(os.environ.get("JIAOGUAN_PURGE_API_TOKEN_DAYS") or "7")
+PURGE_SMS_CODE_DAYS = int(os.environ.get("JIAOGUAN_PURGE_SMS_CODE_DAYS") or "7")
+PURGE_PASSWORD_LINK_DAYS = int(os.environ.get("JIAOGUAN_PURGE_PASSWORD_LINK_DAYS") or "7")
 
 # SMS gateway: "fake" keeps messages in the demo inbox; a deployment plugs in its provider.
 SMS_GATEWAY = os.environ.get("JIAOGUAN_SMS_GATEWAY", "fake")
 SMS_FAKE_FAILURE_RATE = float(os.environ.get("JIAOGUAN_SMS_FAKE_FAILURE_RATE", "0"))
 SMS_FAKE_LATENCY_MS = int(os.environ.get("JIAOGUAN_SMS_FAKE_LATENCY_MS", "0"))
+# The fake gateway's inbox (demo, tests): days a message stays.
+PURGE_FAKE_SMS_DAYS = int(os.environ.get("JIAOGUAN_PURGE_FAKE_SMS_DAYS") or "7")
 
 
 def _payment_gateway_key() -> str:
@@ -355,6 +364,9 @@ CREDENTIAL_OFFLINE_DAYS = int(os.environ.get("JIAOGUAN_CREDENTIAL_OFFLINE_DAYS",
 # Accident query and review codes are derived with this secret (so they can be reprinted) and
 # stored only as HMACs; changing it invalidates every printed credential.
 ACCIDENT_CODE_SECRET = os.environ.get("JIAOGUAN_ACCIDENT_CODE_SECRET", "")
+# Failed accident queries are a network log: at least six months (Cybersecurity Law art. 21);
+# 184 days covers the longest six calendar months.
+PURGE_QUERY_ATTEMPT_DAYS = int(os.environ.get("JIAOGUAN_PURGE_QUERY_ATTEMPT_DAYS") or "184")
 
 # Background work (ARCHITECTURE: tasks.py per app). Production: stored in the database and run by
 # `jiaoguan worker`; otherwise run at once in the calling process (the demo and the tests).
@@ -371,6 +383,14 @@ TASKS = {
 # An outbox message is delivered by the worker (a task enqueued with the change) rather than in
 # the web request after commit.
 OUTBOX_DELIVERY_IN_WORKER = _env_bool("JIAOGUAN_OUTBOX_IN_WORKER", PRODUCTION)
+# Scheduled purges of the kernel's tables (issue 12; daily in the worker, `jiaoguan purge` by hand):
+# outbox messages days after they were sent (unsent ones always stay), idempotency answers hours
+# after the first request, results of finished background tasks days after they finished.
+PURGE_OUTBOX_SENT_DAYS = int(os.environ.get("JIAOGUAN_PURGE_OUTBOX_SENT_DAYS") or "7")
+PURGE_IDEMPOTENCY_HOURS = int(os.environ.get("JIAOGUAN_PURGE_IDEMPOTENCY_HOURS") or "24")
+PURGE_TASK_RESULTS_DAYS = int(os.environ.get("JIAOGUAN_PURGE_TASK_RESULTS_DAYS") or "14")
+# Rows deleted per transaction by a purge, so a purge of millions never holds long locks.
+PURGE_BATCH = int(os.environ.get("JIAOGUAN_PURGE_BATCH") or "5000")
 
 # /metrics (Prometheus): answered to these addresses, or to anyone with this bearer token.
 METRICS_ALLOWED_ADDRESSES = [

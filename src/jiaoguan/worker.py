@@ -3,7 +3,8 @@
 It runs the tasks web processes enqueue (Django Tasks API, database backend: the
 ``db_worker`` loop of django-tasks-db) and enqueues the periodic work itself, so no cron is
 needed: the outbox retry pass, payment reconciliation (today's, every ten minutes, and the
-previous day's statement once after midnight) and the daily credential status sync.
+previous day's statement once after midnight), the daily credential status sync and the daily
+purge of short-lived tables (jiaoguan.core.purges).
 
 Each periodic task has slots (every N seconds, or one per local day). A slot is claimed with
 an atomic ``cache.add`` in the shared Redis before its task is enqueued, so however many
@@ -22,7 +23,7 @@ from django.core.cache import cache
 from django.db import close_old_connections
 from django.utils import timezone
 
-from jiaoguan.core.tasks import outbox_dispatch_task
+from jiaoguan.core.tasks import outbox_dispatch_task, purges_run_task
 from jiaoguan.credentials.tasks import credential_status_sync_task
 from jiaoguan.payments.tasks import payments_reconcile_task
 
@@ -64,6 +65,8 @@ SCHEDULE: tuple[Periodic, ...] = (
     Periodic("payments.reconcile", 600, _reconcile_today),
     Periodic("payments.reconcile_previous_day", DAILY, _reconcile_previous_day),
     Periodic("credentials.status_sync", DAILY, _status_sync),
+    # Expired tokens, sent outbox messages, old idempotency answers, sessions... (issue 12).
+    Periodic("core.purge", DAILY, lambda now: purges_run_task.enqueue()),
 )
 
 

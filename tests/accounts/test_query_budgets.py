@@ -51,6 +51,26 @@ def test_home_page_costs_the_same_for_one_vehicle_or_many(
     assert len(page.context["vehicles"]) == 6 and page.context["unhandled_violations"] == 6
 
 
+# With the shared cache (Redis) the cards and banners are kept per owner (core/personal_reads.py).
+HOME_QUERIES_CARDS_KEPT = 2  # the session and the user
+
+
+@pytest.mark.django_db(transaction=True)
+def test_home_page_with_its_cards_kept_reads_only_the_session_and_user(
+    owner_driver, record, settings, django_assert_num_queries
+):
+    settings.PERSONAL_READ_CACHE_SECONDS = 300
+    user, _person, vehicle, _licence = owner_driver()
+    client = Client()
+    client.force_login(user)
+    assert client.get("/").status_code == 200
+    with django_assert_num_queries(HOME_QUERIES_CARDS_KEPT):
+        page = client.get("/")
+    assert len(page.context["vehicles"]) == 1 and page.context["unhandled_violations"] == 0
+    record(vehicle, code="1625")  # a camera record: the banner shows it at once
+    assert client.get("/").context["unhandled_violations"] == 1
+
+
 def _bearer(user) -> str:
     raw, _ = services.api_token_issue(username=user.username, password=CITIZEN_PASSWORD)
     return raw

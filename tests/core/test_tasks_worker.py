@@ -92,6 +92,7 @@ def test_the_schedule_enqueues_each_periodic_task_once_per_slot_and_the_worker_r
     now = datetime.fromtimestamp(epoch - epoch % longest + 1, tz=UTC)
     names = schedule.enqueue_due(now=now)
     assert sorted(names) == sorted(item.name for item in schedule.SCHEDULE)
+    assert {"outbox.dispatch", "payments.reconcile", "credentials.status_sync", "core.purge"} <= set(names)
     assert DBTaskResult.objects.count() == len(schedule.SCHEDULE)
     # A second worker process (or the next check of this one) within the same slots adds nothing.
     assert schedule.enqueue_due(now=now) == []
@@ -110,6 +111,11 @@ def test_the_schedule_enqueues_each_periodic_task_once_per_slot_and_the_worker_r
     # The next outbox slot comes 30 s later; the daily ones wait for the next day.
     later = now + timedelta(seconds=schedule.SCHEDULE[0].every_seconds or 0)
     assert schedule.enqueue_due(now=later) == ["outbox.dispatch"]
+
+
+def test_the_short_lived_tables_are_purged_once_a_day():
+    (purge,) = [item for item in schedule.SCHEDULE if item.name == "core.purge"]
+    assert purge.every_seconds is schedule.DAILY
 
 
 def test_a_daily_slot_is_the_local_calendar_day():

@@ -11,6 +11,11 @@ class AccidentsConfig(AppConfig):
         from .datachecks import register as register_checks
 
         register_checks()
+        from jiaoguan.core.purges import register_purge
+
+        from .services import query_attempts_purge
+
+        register_purge("accidents_queryattempt", query_attempts_purge)
         check_local_rollout()
 
 

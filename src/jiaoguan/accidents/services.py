@@ -10,7 +10,7 @@ import hmac
 import secrets
 import zlib
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -23,6 +23,7 @@ from jiaoguan.core.divisions import validate_division
 from jiaoguan.core.errors import Conflict, NotAllowed, NotFound, ValidationFailed
 from jiaoguan.core.identifiers import mask_id_number, mask_name, validate_mobile, validate_plate
 from jiaoguan.core.locks import lock_named
+from jiaoguan.core.purges import BATCH, purge_in_batches
 from jiaoguan.registry.documents import normalise_document_number
 from jiaoguan.registry.models import DrivingLicence, Organisation, Person, Vehicle
 
@@ -1351,3 +1352,15 @@ def evidence_item_for_officer(*, actor: Any, case_id: int, item_id: int, request
         raise NotFound("accidents.item_not_found", "没有这份材料。", "No such item.")
     audit_record(actor=actor, action="view", subject=item, summary="查看证据材料", request=request)
     return item
+
+
+def query_attempts_purge(*, now: datetime | None = None, batch: int = BATCH, dry_run: bool = False) -> int:
+    """Failed query tries older than ``PURGE_QUERY_ATTEMPT_DAYS`` (184 days, six months) (issue 12).
+
+    Rule: the guessing limits look back ``QUERY_WINDOW`` (30 minutes); the rows are kept as a
+    network log for the case officer's list of failed tries, and the Cybersecurity Law (art. 21)
+    asks for at least six months of such logs: 184 days covers the longest six calendar months.
+    """
+    now = now or timezone.now()
+    cutoff = now - timedelta(days=settings.PURGE_QUERY_ATTEMPT_DAYS)
+    return purge_in_batches(QueryAttempt.objects.filter(at__lt=cutoff), batch=batch, dry_run=dry_run)

@@ -20,9 +20,20 @@ class AccountsConfig(AppConfig):
         # core authenticates bearer tokens without importing accounts (it is the layer below).
         register_token_resolver(api_token_user)
         datachecks.register()
+        _register_purges()
         # A cached token answers with the user as it was: any change of the user ends that.
         post_save.connect(_user_changed, sender=User, dispatch_uid="accounts.api_token_user_saved")
         post_delete.connect(_user_changed, sender=User, dispatch_uid="accounts.api_token_user_deleted")
+
+
+def _register_purges() -> None:
+    from jiaoguan.core.purges import register_purge
+
+    from . import services
+
+    register_purge("accounts_apitoken", services.api_tokens_purge)
+    register_purge("accounts_smscode", services.sms_codes_purge)
+    register_purge("accounts_passwordsetuplink", services.password_links_purge)
 
 
 def _user_changed(sender: Any, instance: Any, **kwargs: Any) -> None:

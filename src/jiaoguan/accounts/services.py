@@ -18,7 +18,7 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.cache import cache
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone, translation
 
 from jiaoguan.core.access import require
@@ -37,6 +37,7 @@ from jiaoguan.core.identifiers import mask_id_number, mask_phone, validate_mobil
 from jiaoguan.core.locks import lock_named
 from jiaoguan.core.middleware import client_address
 from jiaoguan.core.outbox import outbox_enqueue
+from jiaoguan.core.purges import BATCH, purge_in_batches
 from jiaoguan.registry import selectors as registry_selectors
 from jiaoguan.registry import services as registry_services
 from jiaoguan.registry.documents import normalise_document_number
@@ -1288,3 +1289,49 @@ def contact_details_change(
             request=request,
         )
     return user
+
+
+# ---------------------------------------------------------------- scheduled purges (issue 12)
+
+
+def api_tokens_purge(*, now: datetime | None = None, batch: int = BATCH, dry_run: bool = False) -> int:
+    """Bearer tokens expired or revoked more than ``PURGE_API_TOKEN_DAYS`` (7) days ago.
+
+    Rule: such a token opens nothing any more (``api_token_user`` refuses it); the week keeps it
+    for a question about a lost or stolen phone. Only the hash was ever stored.
+    """
+    now = now or timezone.now()
+    cutoff = now - timedelta(days=settings.PURGE_API_TOKEN_DAYS)
+    return purge_in_batches(
+        ApiToken.objects.filter(Q(expires_at__lt=cutoff) | Q(revoked_at__lt=cutoff)),
+        batch=batch,
+        dry_run=dry_run,
+    )
+
+
+def sms_codes_purge(*, now: datetime | None = None, batch: int = BATCH, dry_run: bool = False) -> int:
+    """SMS codes sent more than ``PURGE_SMS_CODE_DAYS`` (7) days ago.
+
+    Rule: a code is good for ``SMS_CODE_TTL`` (5 minutes) and the per-number quota counts the
+    codes of the last day, so a week-old code serves nothing; the row holds a mobile number
+    (personal data), which is not kept longer than needed. Never less than the quota's day.
+    """
+    now = now or timezone.now()
+    cutoff = now - max(timedelta(days=settings.PURGE_SMS_CODE_DAYS), timedelta(days=1))
+    return purge_in_batches(SmsCode.objects.filter(created_at__lt=cutoff), batch=batch, dry_run=dry_run)
+
+
+def password_links_purge(*, now: datetime | None = None, batch: int = BATCH, dry_run: bool = False) -> int:
+    """Password set-up links expired or used (or replaced) more than ``PURGE_PASSWORD_LINK_DAYS`` (7)
+    days ago.
+
+    Rule: a link works once and for ``PASSWORD_LINK_TTL`` (24 hours); an old text message then
+    meets the same "not valid, used or expired" answer whether its row is there or not.
+    """
+    now = now or timezone.now()
+    cutoff = now - timedelta(days=settings.PURGE_PASSWORD_LINK_DAYS)
+    return purge_in_batches(
+        PasswordSetupLink.objects.filter(Q(expires_at__lt=cutoff) | Q(used_at__lt=cutoff)),
+        batch=batch,
+        dry_run=dry_run,
+    )

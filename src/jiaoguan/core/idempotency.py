@@ -11,13 +11,17 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from .errors import Conflict, DomainError, ValidationFailed
 from .models import IdempotencyRecord
+from .purges import BATCH, purge_in_batches
 
 MAX_KEY_LENGTH = 128
 
@@ -85,3 +89,18 @@ def _replay(record: IdempotencyRecord, request_hash: str) -> tuple[int, Any]:
             "The same request is still being processed; try again shortly.",
         )
     return record.status_code, record.response
+
+
+def idempotency_records_purge(
+    *, now: datetime | None = None, batch: int = BATCH, dry_run: bool = False
+) -> int:
+    """Answers stored more than ``PURGE_IDEMPOTENCY_HOURS`` (24) hours ago (issue 12).
+
+    Rule: the table has no expiry column, so the age of the first request decides: a client
+    retries within minutes, and after a day a repeated key is a new request.
+    """
+    now = now or timezone.now()
+    cutoff = now - timedelta(hours=settings.PURGE_IDEMPOTENCY_HOURS)
+    return purge_in_batches(
+        IdempotencyRecord.objects.filter(created_at__lt=cutoff), batch=batch, dry_run=dry_run
+    )

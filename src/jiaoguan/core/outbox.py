@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -19,6 +20,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from .models import OutboxMessage
+from .purges import BATCH, purge_in_batches
 
 logger = logging.getLogger(__name__)
 
@@ -89,3 +91,15 @@ def outbox_dispatch(*, limit: int = 100) -> int:
         )[:limit]
     )
     return sum(1 for pk in ids if outbox_deliver(message_id=pk))
+
+
+def outbox_messages_purge(*, now: datetime | None = None, batch: int = BATCH, dry_run: bool = False) -> int:
+    """Messages sent more than ``PURGE_OUTBOX_SENT_DAYS`` (7) days ago (issue 12).
+
+    Rule: a sent message has done its work; the week is for looking into a complaint about a
+    text or a refund. An unsent message always stays, even one given up after ``MAX_ATTEMPTS``:
+    it is retried, or it is the trace of a delivery that never happened.
+    """
+    now = now or timezone.now()
+    cutoff = now - timedelta(days=settings.PURGE_OUTBOX_SENT_DAYS)
+    return purge_in_batches(OutboxMessage.objects.filter(sent_at__lt=cutoff), batch=batch, dry_run=dry_run)

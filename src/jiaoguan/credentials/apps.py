@@ -11,9 +11,12 @@ class CredentialsConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models.signals import post_delete, post_save
 
-        from . import services  # noqa: F401  subscribes to registry change events
+        from jiaoguan.core.purges import register_purge
+
+        from . import services  # subscribes to registry change events
         from .models import Credential
 
+        register_purge("credentials_onlinenonce", services.online_nonces_purge)
         # Online verification reads the live status from the cache: any change of the row ends that.
         post_save.connect(_credential_changed, sender=Credential, dispatch_uid="credentials.status_saved")
         post_delete.connect(_credential_changed, sender=Credential, dispatch_uid="credentials.status_deleted")

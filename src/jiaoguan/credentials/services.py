@@ -30,6 +30,7 @@ from jiaoguan.core.audit import audit_record
 from jiaoguan.core.errors import Conflict, DomainError, NotAllowed, NotFound, ValidationFailed
 from jiaoguan.core.identifiers import mask_name, validate_plate, validate_vin
 from jiaoguan.core.outbox import outbox_handler
+from jiaoguan.core.purges import BATCH, purge_in_batches
 from jiaoguan.core.versioned_cache import Uncached, renew_versions, versioned_read
 from jiaoguan.registry.documents import normalise_document_number
 from jiaoguan.registry.events import REGISTRY_CHANGED
@@ -1198,12 +1199,14 @@ def credential_verify(*, text: str, now: int | None = None) -> Verdict:
 ONLINE_CHECK_HISTORY = timedelta(days=30)
 
 
-def online_nonces_purge() -> int:
-    """Drop expired nonces, keeping checked ones for ``ONLINE_CHECK_HISTORY``; run from the scheduler."""
-    now = timezone.now()
-    deleted, _ = (
-        OnlineNonce.objects.filter(expires_at__lt=now)
-        .filter(Q(verified_at__isnull=True) | Q(verified_at__lt=now - ONLINE_CHECK_HISTORY))
-        .delete()
+def online_nonces_purge(*, now: datetime | None = None, batch: int = BATCH, dry_run: bool = False) -> int:
+    """Drop expired nonces, keeping checked ones for ``ONLINE_CHECK_HISTORY``; run daily by the
+    worker's purge (issue 12) and after a bulk issue of inspection marks."""
+    now = now or timezone.now()
+    return purge_in_batches(
+        OnlineNonce.objects.filter(expires_at__lt=now).filter(
+            Q(verified_at__isnull=True) | Q(verified_at__lt=now - ONLINE_CHECK_HISTORY)
+        ),
+        batch=batch,
+        dry_run=dry_run,
     )
-    return deleted

@@ -7,4 +7,8 @@ class IntegrationsConfig(AppConfig):
     verbose_name = "外部系统 Integrations"
 
     def ready(self) -> None:
-        from . import sms  # noqa: F401  registers the outbox handler
+        from jiaoguan.core.purges import register_purge
+
+        from . import sms  # registers the outbox handler
+
+        register_purge("integrations_fakesmsmessage", sms.fake_sms_purge)

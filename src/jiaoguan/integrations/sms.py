@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import random
 import time
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from jiaoguan.core.outbox import outbox_handler
+from jiaoguan.core.purges import BATCH, purge_in_batches
 
 
 class SmsGatewayError(Exception):
@@ -62,3 +65,18 @@ def get_gateway() -> SmsGateway:
 @outbox_handler("sms.send")
 def deliver_sms(payload: dict[str, Any], dedup_key: str) -> None:
     get_gateway().send(mobile=payload["mobile"], text=payload["text"], message_id=dedup_key)
+
+
+def fake_sms_purge(*, now: datetime | None = None, batch: int = BATCH, dry_run: bool = False) -> int:
+    """Messages of the fake gateway's inbox received more than ``PURGE_FAKE_SMS_DAYS`` (7) days ago.
+
+    Rule: the demo inbox shows codes good for minutes and links good for a day; a long-running
+    demo or test installation would otherwise keep every text (with its mobile number) for ever.
+    """
+    from .models import FakeSmsMessage
+
+    now = now or timezone.now()
+    cutoff = now - timedelta(days=settings.PURGE_FAKE_SMS_DAYS)
+    return purge_in_batches(
+        FakeSmsMessage.objects.filter(received_at__lt=cutoff), batch=batch, dry_run=dry_run
+    )
