@@ -23,8 +23,8 @@ shows each endpoint's median req/s and p99 over the rounds and its ratio to its 
 - ``credentials/verify`` (an offline inspection mark, valid) against the JSON view: 0.6;
 - the citizen home page (HTML, session cookie) against the ORM read: 0.5.
 
-``--profile`` runs each endpoint a few hundred times in one process through Django's test
-client under cProfile and prints where the time goes and the SQL each request sends.
+``--profile`` runs each endpoint a few hundred times in one process through the WSGI application the
+servers run (both lanes) under cProfile and prints where the time goes and the SQL each request sends.
 """
 
 from __future__ import annotations
@@ -194,30 +194,40 @@ def worker_setup(spec: dict) -> None:
 
 
 def worker_profile(spec: dict) -> None:
-    """Each endpoint through Django's whole stack in one process, under cProfile, with its SQL."""
+    """Each endpoint through the WSGI application the servers run (both lanes, jiaoguan/wsgi.py)
+    in one process, under cProfile, with its SQL."""
     import cProfile
     import io
     import pstats
+    from wsgiref.util import setup_testing_defaults
 
-    import django
-
-    django.setup()
     from django.db import connection
-    from django.test import Client
 
-    client = Client(HTTP_HOST="127.0.0.1")
+    from jiaoguan.wsgi import application
+
     calls = spec["calls"]
-    for name, method, path, headers, body in _platform_requests(spec):
-        cookie = headers.pop("Cookie", "")
-        if cookie:
-            key, value = cookie.split("=", 1)
-            client.cookies[key] = value
-        extra = {f"HTTP_{k.upper().replace('-', '_')}": v for k, v in headers.items()}
 
-        def call(method: str = method, path: str = path, extra: dict = extra, body: str | None = body) -> int:
-            if method == "POST":
-                return client.post(path, body, content_type="application/json", **extra).status_code
-            return client.get(path, **extra).status_code
+    def wsgi_call(method: str, path: str, headers: dict[str, str], body: str | None) -> int:
+        data = (body or "").encode()
+        environ: dict = {}
+        setup_testing_defaults(environ)
+        environ.update(
+            REQUEST_METHOD=method, PATH_INFO=path, QUERY_STRING="", HTTP_HOST="127.0.0.1",
+            CONTENT_TYPE="application/json", CONTENT_LENGTH=str(len(data)),
+        )  # fmt: skip
+        environ["wsgi.input"] = io.BytesIO(data)
+        for key, value in headers.items():
+            environ[f"HTTP_{key.upper().replace('-', '_')}"] = value
+        status: list[str] = []
+        chunks = application(environ, lambda line, _headers, exc_info=None: status.append(line))
+        b"".join(chunks)
+        getattr(chunks, "close", lambda: None)()
+        return int(status[0].split()[0])
+
+    for name, method, path, headers, body in _platform_requests(spec):
+
+        def call(method: str = method, path: str = path, headers: dict = headers, body: str | None = body) -> int:
+            return wsgi_call(method, path, headers, body)
 
         assert call() == 200, f"{name}: not 200"
         queries: list[str] = []
@@ -239,7 +249,6 @@ def worker_profile(spec: dict) -> None:
             call()
         profiler.disable()
         elapsed = time.perf_counter() - started
-        client.cookies.clear()
         print(
             f"\n== {name}: {1000 * plain / calls:.2f} ms a request in process "
             f"({1000 * elapsed / calls:.2f} ms under cProfile), {len(queries)} queries"

@@ -232,3 +232,17 @@ def test_without_a_shared_cache_nothing_is_kept(owner_driver, settings, django_a
     app.warm("/api/v1/me/vehicles")
     with django_assert_num_queries(1):  # the vehicles, every time
         app.get("/api/v1/me/vehicles")
+
+
+def test_the_kept_home_cards_are_markup_once_and_follow_the_language(owner_driver):
+    user, _person, vehicle, _licence = owner_driver()
+    browser = Client()
+    browser.force_login(user)
+    pages = [browser.get("/").content.decode() for _ in range(2)]  # built, then from the cache
+    cards = [page[page.index('<section aria-labelledby="my-vehicles">') :] for page in pages]
+    assert cards[0] == cards[1]
+    assert f'<span class="plate plate-blue">{vehicle.plate_number}</span>' in pages[1]  # not escaped twice
+    assert "我的机动车" in pages[1]
+    browser.cookies["django_language"] = "en"
+    english = browser.get("/").content.decode()
+    assert "我的机动车" not in english and "My vehicles" in english

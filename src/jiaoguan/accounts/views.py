@@ -11,15 +11,18 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, cast
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login, logout
 from django.contrib.auth.views import redirect_to_login
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.functional import Promise
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
@@ -199,29 +202,49 @@ def home(request: HttpRequest) -> HttpResponse:
 
     def cards() -> dict[str, Any]:
         today = timezone.localdate()
-        return {
+        context = {
             "vehicles": [
                 vehicle_card(v) for v in registry_selectors.my_vehicle_statuses(user=user, today=today)
             ],
             "licences": [
                 licence_card(lic) for lic in registry_selectors.my_licence_statuses(user=user, today=today)
             ],
+            "is_individual": user.kind == User.Kind.INDIVIDUAL,
             **home_counts(user),
         }
+        # Kept as HTML (render_to_string's safe string, which the cache keeps safe) with the data it
+        # shows: the cards are rendered once per change, not per visit.
+        return {**context, "cards_html": render_to_string("accounts/_home_cards.html", context)}
 
+    # The cards change when the owner's rows do, not with every visit (issue 12).
+    personal = cached_read(user, "home.cards", (), cards)
     return render(
         request,
         "accounts/home.html",
         {
-            "groups": grid,
+            **personal,
+            "grid_html": _grid_html(grid, elder=_elder(request)),
             "display_name": mask_name(user.first_name)
             if user.kind == User.Kind.INDIVIDUAL
             else user.first_name,
-            "is_individual": user.kind == User.Kind.INDIVIDUAL,
-            # The cards change when the owner's rows do, not with every visit (issue 12).
-            **cached_read(user, "home.cards", (), cards),
         },
     )
+
+
+# The tile grid depends only on which tiles show, the language and the mode: the same HTML for every
+# citizen with the same roles, rendered once per process (issue 12). A handful of entries at most.
+_GRID_HTML: dict[tuple[str, bool, tuple[str, ...]], SafeString] = {}
+
+
+def _grid_html(grid: list[tuple[Promise, list[Tile]]], *, elder: bool) -> SafeString:
+    language = translation.get_language() or settings.LANGUAGE_CODE
+    key = (language, elder, tuple(f"{title}|{'/'.join(t.key for t in tiles)}" for title, tiles in grid))
+    html = _GRID_HTML.get(key)
+    if html is None:
+        html = render_to_string("includes/service_grid.html", {"groups": grid, "ELDER_MODE": elder})
+        if len(_GRID_HTML) < 256:
+            _GRID_HTML[key] = html
+    return html
 
 
 # Every business the platform handles online has a page; a code in rules.ONLINE_HERE without one

@@ -19,6 +19,8 @@ from typing import Any, TypeVar
 
 from django.conf import settings
 from django.utils import timezone, translation
+from django.utils.functional import Promise
+from django.utils.safestring import SafeString
 
 from .versioned_cache import renew_versions, version_key, versioned_read
 
@@ -72,5 +74,21 @@ def cached_read(user: Any, name: str, params: tuple[Any, ...], build: Callable[[
     language = translation.get_language() or settings.LANGUAGE_CODE
     entry_key = f"personal:{name}:{scope}:{timezone.localdate().isoformat()}:{language}:{detail}"
     return versioned_read(
-        _subject(scope), entry_key, build, seconds=int(settings.PERSONAL_READ_CACHE_SECONDS)
+        _subject(scope), entry_key, lambda: plain(build()), seconds=int(settings.PERSONAL_READ_CACHE_SECONDS)
     )
+
+
+def plain(value: Any) -> Any:
+    """The value with its lazy translations made text: the entry is for one language anyway, and a
+    lazy string costs far more to unpickle than to keep as text."""
+    if isinstance(value, Promise):
+        return str(value)
+    if isinstance(value, SafeString):
+        return value
+    if isinstance(value, dict):
+        return {key: plain(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [plain(item) for item in value]
+    if isinstance(value, tuple):
+        return tuple(plain(item) for item in value)
+    return value
