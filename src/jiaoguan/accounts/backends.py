@@ -38,3 +38,8 @@ class PlatformBackend(ModelBackend):
             return services.account_authenticate(username=username, password=password, request=request)
         except Unauthenticated:
             return None
+
+    def get_user(self, user_id: Any) -> User | None:
+        """The session's user, kept in the shared cache like a bearer token's (issue 12): any
+        change of the user (a password change, a deactivation) retires it at once."""
+        return services.session_user(user_id, load=super().get_user)

@@ -1014,6 +1014,33 @@ def api_token_user_changed(user_id: int) -> None:
     transaction.on_commit(renew)
 
 
+def session_user(user_id: object, *, load: Callable[[int], User | None]) -> User | None:
+    """The user a session names, from the shared cache while no change of the user renewed their
+    stamp (the same stamp as the bearer-token cache); ``load`` reads the row otherwise.
+
+    Django still checks the session's password hash and ``is_active`` against the user given.
+    The stamp is read before the row, so an entry made from a row older than a change is never
+    matched (the change renews the stamp when it commits).
+    """
+    seconds = settings.API_TOKEN_CACHE_SECONDS
+    try:
+        pk = int(user_id)  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        return None
+    if seconds <= 0:
+        return load(pk)
+    key, stamp_key = f"accounts:session-user:{pk}", _user_stamp_key(pk)
+    found = cache.get_many([key, stamp_key])
+    entry, stamp = found.get(key), found.get(stamp_key)
+    if entry is not None and stamp is not None and entry[0] == stamp:
+        return entry[1]  # type: ignore[no-any-return]
+    stamp = _user_stamp(pk)
+    user = load(pk)
+    if user is not None:
+        cache.set(key, (stamp, user), timeout=seconds)
+    return user
+
+
 def api_token_user(raw: str) -> User | None:
     if not raw or len(raw) > 200:
         return None
