@@ -125,7 +125,7 @@ MIDDLEWARE = [
     "jiaoguan.core.middleware.ApiErrorShapeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "csp.middleware.CSPMiddleware",
+    "jiaoguan.core.middleware.PlatformCSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "jiaoguan.core.middleware.PlatformLocaleMiddleware",
     "django.middleware.common.CommonMiddleware",

@@ -210,3 +210,29 @@ def test_api_docs_load_every_file_from_this_server(client):
         assert url.startswith("/"), f"{url} is fetched from another site"
         asset = client.get(url)
         assert asset.status_code == 200, url
+
+
+def test_the_policy_built_once_is_django_csps_and_a_view_may_still_change_it(rf):
+    """The platform's middleware writes the configured policy, built at start (issue 12); an answer
+    that changes the policy or a page that asks for a nonce still goes through django-csp."""
+    from csp.decorators import csp_update
+    from csp.utils import build_policy
+    from django.http import HttpResponse
+
+    from jiaoguan.core.middleware import PlatformCSPMiddleware
+
+    plain = PlatformCSPMiddleware(lambda request: HttpResponse("x"))
+    assert plain(rf.get("/"))["Content-Security-Policy"] == build_policy()
+
+    changed = PlatformCSPMiddleware(
+        csp_update({"img-src": ["https://tiles.example"]})(lambda request: HttpResponse("x"))
+    )
+    assert "https://tiles.example" in changed(rf.get("/"))["Content-Security-Policy"]
+
+    def with_nonce(request):
+        return HttpResponse(str(request.csp_nonce))
+
+    from csp.middleware import CSPMiddleware
+
+    ours, theirs = PlatformCSPMiddleware(with_nonce)(rf.get("/")), CSPMiddleware(with_nonce)(rf.get("/"))
+    assert ours["Content-Security-Policy"] == theirs["Content-Security-Policy"]

@@ -28,7 +28,7 @@ API_PREFIX = "/api/"
 STATELESS_API_SKIPS: frozenset[str] = frozenset(
     {
         "whitenoise.middleware.WhiteNoiseMiddleware",
-        "csp.middleware.CSPMiddleware",
+        "jiaoguan.core.middleware.PlatformCSPMiddleware",
         "django.contrib.sessions.middleware.SessionMiddleware",
         "django.middleware.common.CommonMiddleware",
         "django.middleware.csrf.CsrfViewMiddleware",

@@ -14,8 +14,12 @@ import re
 import secrets
 from collections.abc import Callable
 
+from csp.constants import HEADER as CSP_HEADER
+from csp.constants import HEADER_REPORT_ONLY as CSP_HEADER_REPORT_ONLY
+from csp.middleware import CheckableLazyObject, CSPMiddleware
+from csp.utils import build_policy
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.middleware.locale import LocaleMiddleware
 from django.shortcuts import render
 from django.utils import translation
@@ -195,4 +199,40 @@ class PrivateAnswerMiddleware:
         cache_control = response.get("Cache-Control", "")
         if "no-store" not in cache_control and (authenticated or not cache_control):
             response["Cache-Control"] = "private, no-store"
+        return response
+
+
+_CSP_OVERRIDES = (
+    "_csp_config", "_csp_update", "_csp_replace", "_csp_config_ro", "_csp_update_ro", "_csp_replace_ro",
+    "_csp_exempt", "_csp_exempt_ro",
+)  # fmt: skip
+
+
+class PlatformCSPMiddleware(CSPMiddleware):
+    """django-csp with the configured policy built once (issue 12).
+
+    django-csp builds the header anew for every answer, because a view may change the policy or
+    a page may ask for a nonce. An answer that does neither gets the configured policy, which is
+    the same every time; any other goes through django-csp as before.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        super().__init__(get_response)
+        self.policy = build_policy()
+        self.policy_report_only = build_policy(report_only=True)
+
+    def process_response(self, request: HttpRequest, response: HttpResponseBase) -> HttpResponseBase:
+        if (
+            getattr(request, "_csp_nonce", None) is not None
+            or any(hasattr(response, name) for name in _CSP_OVERRIDES)
+            or (settings.DEBUG and response.status_code in (404, 500))
+        ):
+            return super().process_response(request, response)
+        if self.policy and CSP_HEADER not in response:
+            response[CSP_HEADER] = self.policy
+        if self.policy_report_only and CSP_HEADER_REPORT_ONLY not in response:
+            response[CSP_HEADER_REPORT_ONLY] = self.policy_report_only
+        # As django-csp does: a nonce asked for after the header was written is an error, not a
+        # nonce missing from the policy.
+        request.csp_nonce = CheckableLazyObject(self._csp_nonce_post_response)  # type: ignore[attr-defined]
         return response
