@@ -37,11 +37,11 @@ def _bearer(user) -> dict[str, str]:
 
 
 def _warm(client: Client, path: str, auth: dict[str, str]) -> None:
-    for _ in range(2):  # the first call learns the token's owner, the second caches the token
+    for _ in range(2):  # the token is cached by the first call, the answer by the second
         assert client.get(path, **auth).status_code == 200
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)
 def test_my_vehicles_costs_one_query_for_one_or_many(owner_driver, make_vehicle, django_assert_num_queries):
     user, person, _vehicle, _licence = owner_driver()
     client, auth = Client(), _bearer(user)
@@ -57,7 +57,7 @@ def test_my_vehicles_costs_one_query_for_one_or_many(owner_driver, make_vehicle,
     assert len(many) == 7
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)
 def test_my_vehicles_first_call_adds_only_the_token_lookup(owner_driver, django_assert_num_queries):
     user, *_ = owner_driver()
     client, auth = Client(), _bearer(user)
@@ -65,7 +65,7 @@ def test_my_vehicles_first_call_adds_only_the_token_lookup(owner_driver, django_
         assert client.get("/api/v1/me/vehicles", **auth).status_code == 200
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)
 def test_my_licence_costs_the_same_with_no_points_or_many(owner_driver, django_assert_num_queries):
     user, _person, _vehicle, licence = owner_driver()
     client, auth = Client(), _bearer(user)
@@ -88,7 +88,7 @@ def test_my_licence_costs_the_same_with_no_points_or_many(owner_driver, django_a
     assert after[0]["points_in_cycle"] > 0
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)
 def test_session_callers_of_the_api_cost_the_session_and_user_reads(owner_driver, django_assert_num_queries):
     user, *_ = owner_driver()
     client = Client()

@@ -30,7 +30,7 @@ def _bearer(user) -> dict[str, str]:
     return {"HTTP_AUTHORIZATION": f"Bearer {raw}"}
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)
 def test_my_violations_cost_the_same_for_one_or_a_page(
     owner_driver, make_vehicle, record, django_assert_num_queries
 ):
@@ -56,7 +56,7 @@ def test_my_violations_cost_the_same_for_one_or_a_page(
     assert any(item["fine_id"] for item in page)
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)
 def test_a_citizen_without_vehicles_or_licence_costs_one_query(
     make_person, citizen, django_assert_num_queries
 ):

@@ -38,6 +38,7 @@ from jiaoguan.core.locks import lock_named
 from jiaoguan.core.middleware import client_address
 from jiaoguan.core.outbox import outbox_enqueue
 from jiaoguan.core.purges import BATCH, purge_in_batches
+from jiaoguan.core.versioned_cache import in_changing_transaction
 from jiaoguan.registry import selectors as registry_selectors
 from jiaoguan.registry import services as registry_services
 from jiaoguan.registry.documents import normalise_document_number
@@ -975,40 +976,43 @@ def api_token_issue(
 
 # Bearer tokens are checked on every API call; the token row and its user are kept in the cache
 # for a short while (settings.API_TOKEN_CACHE_SECONDS, only with a shared cache) so that a call
-# costs no query for them. Any save or deletion of the user (password reset, which also revokes
-# the tokens; deactivation; a role change) renews the user's stamp, and an entry made under an
-# older stamp is not used.
-_TOKEN_OWNER_SECONDS = 24 * 3600
+# costs no query for them. Each token has a stamp of its own, read in the same round trip as the
+# entry; any save or deletion of the user (password reset, which also revokes the tokens;
+# deactivation; a role change) renews the stamps of all the user's tokens, and an entry made under
+# an older stamp is not used. A session's user is kept the same way under the user's stamp.
+_STAMP_SECONDS = 8 * 24 * 3600  # longer than a token lives; a lost stamp never compares equal
 
 
 def _token_cache_key(token_hash: str) -> str:
     return f"accounts:api-token:{token_hash}"
 
 
-def _token_owner_key(token_hash: str) -> str:
-    return f"accounts:api-token-owner:{token_hash}"
+def _token_stamp_key(token_hash: str) -> str:
+    return f"accounts:api-token-stamp:{token_hash}"
 
 
 def _user_stamp_key(user_id: int) -> str:
-    return f"accounts:api-token-user:{user_id}"
+    return f"accounts:user-stamp:{user_id}"
 
 
-def _user_stamp(user_id: int) -> str:
-    """The user's current stamp, made when there is none (so a lost stamp never compares equal)."""
-    key = _user_stamp_key(user_id)
+def _stamp(key: str) -> str | None:
+    """The current stamp under ``key``, made when there is none."""
+    cache.add(key, secrets.token_hex(8), timeout=_STAMP_SECONDS)
     stamp = cache.get(key)
-    if stamp is None:
-        cache.add(key, secrets.token_hex(8), timeout=None)
-        stamp = cache.get(key)
-    return str(stamp)
+    return None if stamp is None else str(stamp)
 
 
 def api_token_user_changed(user_id: int) -> None:
-    """Forget every cached token of the user, now and again when the change commits (a call in
-    between could otherwise cache the row as it was before the change)."""
+    """Forget the user's cached tokens and session user, now and again when the change commits (a
+    call in between could otherwise cache the row as it was before the change)."""
 
     def renew() -> None:
-        cache.set(_user_stamp_key(user_id), secrets.token_hex(8), timeout=None)
+        # Read at each renewal: the one at commit also sees a token issued meanwhile.
+        hashes = ApiToken.objects.filter(user_id=user_id, expires_at__gt=timezone.now()).values_list(
+            "token_hash", flat=True
+        )
+        keys = [_user_stamp_key(user_id), *(_token_stamp_key(token_hash) for token_hash in hashes)]
+        cache.set_many({key: secrets.token_hex(8) for key in keys}, timeout=_STAMP_SECONDS)
 
     renew()
     transaction.on_commit(renew)
@@ -1016,7 +1020,7 @@ def api_token_user_changed(user_id: int) -> None:
 
 def session_user(user_id: object, *, load: Callable[[int], User | None]) -> User | None:
     """The user a session names, from the shared cache while no change of the user renewed their
-    stamp (the same stamp as the bearer-token cache); ``load`` reads the row otherwise.
+    stamp; ``load`` reads the row otherwise.
 
     Django still checks the session's password hash and ``is_active`` against the user given.
     The stamp is read before the row, so an entry made from a row older than a change is never
@@ -1034,9 +1038,9 @@ def session_user(user_id: object, *, load: Callable[[int], User | None]) -> User
     entry, stamp = found.get(key), found.get(stamp_key)
     if entry is not None and stamp is not None and entry[0] == stamp:
         return entry[1]  # type: ignore[no-any-return]
-    stamp = _user_stamp(pk)
+    stamp = stamp if stamp is not None else _stamp(stamp_key)
     user = load(pk)
-    if user is not None:
+    if user is not None and stamp is not None and not in_changing_transaction():
         cache.set(key, (stamp, user), timeout=seconds)
     return user
 
@@ -1045,19 +1049,20 @@ def api_token_user(raw: str) -> User | None:
     if not raw or len(raw) > 200:
         return None
     token_hash = _token_hash(raw)
-    key, owner_key = _token_cache_key(token_hash), _token_owner_key(token_hash)
     now = timezone.now()
-    found = cache.get_many([key, owner_key])
-    cached = found.get(key)
-    if cached is not None:
-        user, expires_at, stamp = cached
-        if expires_at > now and cache.get(_user_stamp_key(user.pk)) == stamp:
-            return user  # type: ignore[no-any-return]
-        cache.delete(key)
-    # A token's owner never changes, so the stamp can be read before the row: a change that
-    # commits after this read renews the stamp and the entry made below is never used.
-    owner = found.get(owner_key)
-    stamp = _user_stamp(owner) if owner is not None else None
+    cache_seconds = settings.API_TOKEN_CACHE_SECONDS
+    stamp: str | None = None
+    if cache_seconds > 0:
+        key, stamp_key = _token_cache_key(token_hash), _token_stamp_key(token_hash)
+        found = cache.get_many([key, stamp_key])
+        cached, stamp = found.get(key), found.get(stamp_key)
+        if cached is not None and stamp is not None:
+            user, expires_at, entry_stamp = cached
+            if entry_stamp == stamp and expires_at > now:
+                return user  # type: ignore[no-any-return]
+        # The stamp is read before the row: a change that commits after this renews it, and the
+        # entry made below is never used.
+        stamp = stamp if stamp is not None else _stamp(stamp_key)
     token = (
         ApiToken.objects.select_related("user")
         .filter(token_hash=token_hash, revoked_at__isnull=True, expires_at__gt=now)
@@ -1065,12 +1070,9 @@ def api_token_user(raw: str) -> User | None:
     )
     if token is None or not token.user.is_active:
         return None
-    seconds = int((token.expires_at - now).total_seconds())
-    if owner is None:
-        cache.set(owner_key, token.user_id, timeout=max(1, min(seconds, _TOKEN_OWNER_SECONDS)))
-    elif owner == token.user_id and min(seconds, settings.API_TOKEN_CACHE_SECONDS) > 0:
-        timeout = min(seconds, settings.API_TOKEN_CACHE_SECONDS)
-        cache.set(key, (token.user, token.expires_at, stamp), timeout=timeout)
+    timeout = min(int((token.expires_at - now).total_seconds()), cache_seconds)
+    if stamp is not None and timeout > 0 and not in_changing_transaction():
+        cache.set(_token_cache_key(token_hash), (token.user, token.expires_at, stamp), timeout=timeout)
     return token.user
 
 
