@@ -159,9 +159,12 @@ def worker_setup(spec: dict) -> None:
     citizens = User.objects.filter(username__in=[r["username"] for r in logins], kind=User.Kind.INDIVIDUAL)
     citizen = max(citizens, key=lambda u: (violations_of(user=u).count(), -u.pk))
     raw, _ = account_services.api_token_issue(username=citizen.username, password=password)
-    client = Client()
+    client = Client(HTTP_HOST="127.0.0.1")
     client.force_login(citizen)
     session = client.cookies[settings.SESSION_COOKIE_NAME].value
+    # A browser keeps the CSRF cookie its first page set; without it every page would make a new one.
+    assert client.get("/").status_code == 200
+    csrf = client.cookies[settings.CSRF_COOKIE_NAME].value
     mark = (
         Credential.objects.filter(status="valid", kind=Credential.Kind.INSPECTION_MARK).order_by("pk").first()
     )
@@ -181,7 +184,7 @@ def worker_setup(spec: dict) -> None:
                 "citizen_licences": DrivingLicence.objects.filter(holder_id=citizen.person_id).count(),
                 "citizen_violations": violations_of(user=citizen).count(),
                 "token": raw,
-                "session_cookie": f"{settings.SESSION_COOKIE_NAME}={session}",
+                "session_cookie": f"{settings.SESSION_COOKIE_NAME}={session}; {settings.CSRF_COOKIE_NAME}={csrf}",
                 "credential_text": text,
                 "vehicle_pk": vehicle.pk,
             }
@@ -226,7 +229,9 @@ def worker_profile(spec: dict) -> None:
 
     for name, method, path, headers, body in _platform_requests(spec):
 
-        def call(method: str = method, path: str = path, headers: dict = headers, body: str | None = body) -> int:
+        def call(
+            method: str = method, path: str = path, headers: dict = headers, body: str | None = body
+        ) -> int:
             return wsgi_call(method, path, headers, body)
 
         assert call() == 200, f"{name}: not 200"
