@@ -10,8 +10,9 @@
    inspection marks and ``--accidents`` accident cases with query codes.
 2. Starts the fake payment gateway as its own HTTP service, and the platform in production
    settings (no demo mode, PostgreSQL, Redis when ``REDIS_URL`` is set): ``jiaoguan serve``
-   where that command exists, else gunicorn ``jiaoguan.wsgi:application`` with ``--workers``
-   sync workers and a loop running ``jiaoguan dispatch_outbox`` every 5 s as the worker.
+   and ``jiaoguan worker`` where those commands exist (they need ``REDIS_URL``), else gunicorn
+   ``jiaoguan.wsgi:application`` with ``--workers`` sync workers and a loop running
+   ``jiaoguan dispatch_outbox`` every 5 s as the worker.
 3. Runs locust headless (``locustfile.py``, the mix of docs/scaling.md) for ``--time`` with
    ``--users`` simulated people, and prints per request type and overall: requests, req/s,
    p50, p99, failures and the answers by status class. Requests to the fake gateway are
@@ -75,7 +76,8 @@ def _serve_help() -> str | None:
 
 
 def _server_command(port: int, workers: int) -> tuple[list[str], str]:
-    help_text = _serve_help()
+    # `serve` refuses to start without Redis; without it the run falls back to gunicorn.
+    help_text = _serve_help() if os.environ.get("REDIS_URL") else None
     if help_text is not None:
         command = [sys.executable, "-m", "jiaoguan.cli", "serve"]
         for option, value in (("--host", "127.0.0.1"), ("--port", str(port)), ("--workers", str(workers))):
@@ -266,8 +268,12 @@ def main() -> None:
         )  # fmt: skip
         command, how = _server_command(port, args.workers)
         server = subprocess.Popen(command, env=env, cwd=ROOT)
-        if how.startswith("gunicorn"):
-            worker = _outbox_loop(env)
+        # The production profile's background work runs in `jiaoguan worker`, as deployed.
+        worker = (
+            _outbox_loop(env)
+            if how.startswith("gunicorn")
+            else subprocess.Popen([sys.executable, "-m", "jiaoguan.cli", "worker"], env=env, cwd=ROOT)
+        )
         _wait_for(gateway_port, gateway)
         _wait_for(port, server)
         print(f"province day: platform on :{port} by {how}; Redis {'on' if env.get('REDIS_URL') else 'off'}")
