@@ -67,7 +67,8 @@ __all__ = [
 
 @dataclass(frozen=True)
 class Refusal:
-    """Why a business is refused and what the citizen can do instead.
+    """Why a business is refused and what the citizen can do instead (issue 13: the business
+    page states the true reason and the true remedy).
 
     ``code`` is stable (pages, API and tests key on it); ``on`` is the date the refusal turns
     on, when there is one (the day the renewal window opens, the last day it was open, the
