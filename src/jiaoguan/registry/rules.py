@@ -30,6 +30,7 @@ __all__ = [
     "DERIVED_VEHICLE_STATUS",
     "LICENCE_CLASSES",
     "LICENCE_STATUS",
+    "MEDICAL_CERTIFICATE_VALID",
     "PLATE_TYPES",
     "POINTS_LIMIT",
     "VEHICLE_STATUS",
@@ -50,6 +51,8 @@ __all__ = [
     "derived_vehicle_status",
     "describe_statuses",
     "driving_age_limit_classes",
+    "driving_age_limit_rule_from",
+    "driving_age_limits",
     "fallback_inspection_valid_until",
     "inspection_schedule",
     "inspection_status",
@@ -1054,6 +1057,10 @@ def on_probation(*, probation_end: date, today: date) -> bool:
 
 REVIEW_DAYS_AFTER_CYCLE = 30  # S1 art. 72
 
+# A physical-condition certificate counts for six months after it is issued (S1 art. 74;
+# RULES.md "a medical certificate is valid 6 months"), for a deadline and for a renewal.
+MEDICAL_CERTIFICATE_VALID = timedelta(days=183)
+
 
 def review_due(*, classes: str | Iterable[str], cycle_end: date, points_in_cycle: int) -> date | None:
     """Review (审验) deadline for the cycle ending ``cycle_end`` (REQ Q2, S1 art. 72).
@@ -1154,15 +1161,28 @@ _DRIVING_AGE_LIMITS: tuple[tuple[date, dict[str, int]], ...] = (
 )
 
 
+def driving_age_limits(on: date) -> Mapping[str, int]:
+    """Class -> age from which it may no longer be driven, by the row in force ``on`` (S1 art. 65, S6)."""
+    return _row_in_force(_DRIVING_AGE_LIMITS, on)
+
+
+def driving_age_limit_rule_from(on: date) -> date:
+    """Effective date of the age-limit row in force ``on`` (the oldest row before it)."""
+    days = sorted(day for day, _ in _DRIVING_AGE_LIMITS)
+    return max((day for day in days if day <= on), default=days[0])
+
+
 def driving_age_limit_classes(
-    *, birth_date: date, classes: str | Iterable[str], today: date
+    *, birth_date: date, classes: str | Iterable[str], today: date, decided_on: date | None = None
 ) -> dict[str, str]:
     """Held classes past their driving age limit, mapped to the replacement (S1 art. 65, S6).
 
     The replacement is a class string (``"C1"``, ``"F"``, ``"C1C6"`` for A2 below 70) or
-    ``""`` when the class is simply dropped. The holder has 30 days to exchange.
+    ``""`` when the class is simply dropped. The holder has 30 days to exchange. The age is
+    taken on ``today``; the rule is the row in force on ``decided_on`` (default ``today``),
+    so a case decided before S6 can be replayed with the 60-year limit.
     """
-    limits = _row_in_force(_DRIVING_AGE_LIMITS, today)
+    limits = driving_age_limits(decided_on or today)
     age = age_on(birth_date, today)
 
     def past_limit(code: str) -> bool:

@@ -252,8 +252,9 @@ def _points_in_cycles(licence: DrivingLicence, cycles: list[tuple[date, date]]) 
     return [max(0, int(totals[f"cycle_{n}"] or 0)) for n in range(len(cycles))]
 
 
-# A certificate counts for a deadline when issued within its 6-month validity before it (S1 art. 74).
-MEDICAL_CERTIFICATE_VALID = timedelta(days=183)
+# A certificate counts for a deadline when issued within its 6-month validity before it (S1 art. 74);
+# the constant lives with the pure rules so the licence-business rules share it.
+MEDICAL_CERTIFICATE_VALID = rules.MEDICAL_CERTIFICATE_VALID
 
 
 def _previous_cycle(licence: DrivingLicence, *, cycle: tuple[date, date]) -> tuple[date, date] | None:
