@@ -206,7 +206,9 @@ class CalendarDay(models.Model):
 
     date = models.DateField("日期 date", unique=True)
     kind = models.CharField("类型 kind", max_length=16, choices=Kind.choices)
-    name = models.CharField("节日 holiday name", max_length=50, help_text="如 春节、国庆节 e.g. Spring Festival")
+    name = models.CharField(
+        "节日 holiday name", max_length=50, help_text="如 春节、国庆节 e.g. Spring Festival"
+    )
     note = models.CharField(
         "备注 note", max_length=255, blank=True, help_text="依据的通知文号等 e.g. the notice it comes from"
     )

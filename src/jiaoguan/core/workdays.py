@@ -197,8 +197,7 @@ def load_calendar() -> WorkCalendar:
     from .models import CalendarDay, CalendarYear
 
     overrides = {
-        row.date: row.kind == CalendarDay.Kind.WORKING_DAY
-        for row in CalendarDay.objects.only("date", "kind")
+        row.date: row.kind == CalendarDay.Kind.WORKING_DAY for row in CalendarDay.objects.only("date", "kind")
     }
     complete = frozenset(CalendarYear.objects.filter(complete=True).values_list("year", flat=True))
     return WorkCalendar(overrides=overrides, complete_years=complete)
