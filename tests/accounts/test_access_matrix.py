@@ -271,12 +271,43 @@ def service_counter_change(world, role, where):
     return ServiceCounter.objects.get(pk=counter.pk).hours == "矩阵已改"
 
 
+def _matrix_calendar_day():
+    from datetime import timedelta
+
+    from jiaoguan.core.models import CalendarDay
+
+    _serial["n"] += 1
+    return CalendarDay.objects.create(
+        date=date(2030, 1, 1) + timedelta(days=_serial["n"]), kind="holiday", name=f"矩阵假日{_serial['n']}"
+    )
+
+
+def calendar_view(world, role, where):
+    """The calendar is national: the "other" side is the same table."""
+    day = _matrix_calendar_day()
+    client = world.client(role)
+    listed = client.get("/admin/core/calendarday/")
+    opened = client.get(f"/admin/core/calendarday/{day.pk}/change/")
+    return listed.status_code == 200 and day.name in listed.content.decode() and opened.status_code == 200
+
+
+def calendar_change(world, role, where):
+    from jiaoguan.core.models import CalendarDay
+
+    day = _matrix_calendar_day()
+    data = {"date": f"{day.date:%Y-%m-%d}", "kind": "working_day", "name": day.name, "note": "矩阵已改"}
+    world.client(role).post(f"/admin/core/calendarday/{day.pk}/change/", data)
+    return CalendarDay.objects.get(pk=day.pk).note == "矩阵已改"
+
+
 PROBES = {
     "core.counter.enter": counter_enter,
     "core.back_office.enter": back_office_enter,
     "core.audit.view": audit_view,
     "core.service_counter.view": service_counter_view,
     "core.service_counter.change": service_counter_change,
+    "core.calendar.view": calendar_view,
+    "core.calendar.change": calendar_change,
     "accounts.individual.register_at_counter": register_at_counter,
     "accounts.individual.upgrade": upgrade,
     "accounts.individual.recover": recover,

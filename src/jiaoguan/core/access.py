@@ -166,6 +166,16 @@ add(
     "core.service_counter.change", "维护业务窗口信息", "maintain service counters", {ADMIN: JURISDICTION},
 )  # fmt: skip
 
+# The working-day calendar deadlines are counted on (issue 13, REQUIREMENTS S1) is national, a
+# record of no place: every clerk may read it, administrators enter the yearly notice. It is
+# reached from the back office, not the staff menu.
+add(
+    "core.calendar.view", "查看工作日历", "view the working-day calendar", _grant(ANY, CLERK, ADMIN),
+)  # fmt: skip
+add(
+    "core.calendar.change", "维护工作日历", "maintain the working-day calendar", {ADMIN: ANY},
+)  # fmt: skip
+
 # ---------------------------------------------------------------- accounts (U1-U5)
 
 add(

@@ -22,7 +22,7 @@ from .audit import audit_record
 from .counters import BUSINESS_CODES
 from .divisions import DIVISIONS, validate_division
 from .errors import DomainError
-from .models import AuditEntry, ServiceCounter
+from .models import AuditEntry, CalendarDay, CalendarYear, ServiceCounter
 
 
 class AccessAdmin(admin.ModelAdmin):
@@ -288,3 +288,58 @@ class ServiceCounterAdmin(AccessAdmin):
                 ),
                 request=request,
             )
+
+
+class CalendarAdmin(AccessAdmin):
+    """The working-day calendar (工作日历, issue 13): national, so no division scopes it.
+
+    Every save is audited with the values entered, since deadlines of every business follow it.
+    """
+
+    view_action = "core.calendar.view"
+    add_action = "core.calendar.change"
+    change_action = "core.calendar.change"
+    division_fields = ()
+    audit_on_open = False  # public facts, no personal data
+    exclude = ("recorded_by",)
+
+    def summary_of(self, obj: Any) -> str:
+        return str(obj)
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        with transaction.atomic():
+            obj.recorded_by = request.user
+            super().save_model(request, obj, form, change)
+            changed = "，".join(form.changed_data) if change else ""
+            audit_record(
+                actor=request.user,
+                action="change" if change else "create",
+                subject=obj,
+                summary=(
+                    f"修改工作日历：{self.summary_of(obj)}（{changed}） calendar changed"
+                    if change
+                    else f"新增工作日历：{self.summary_of(obj)} calendar entry added"
+                ),
+                request=request,
+            )
+
+
+@admin.register(CalendarDay)
+class CalendarDayAdmin(CalendarAdmin):
+    """Holidays and adjusted working days (日历调整) entered from the State Council's notice."""
+
+    list_display = ["date", "kind", "name", "note", "recorded_by", "recorded_at"]
+    list_filter = ["kind"]
+    search_fields = ["name", "note"]
+    date_hierarchy = "date"
+
+
+@admin.register(CalendarYear)
+class CalendarYearAdmin(CalendarAdmin):
+    """Years entered in full (日历年度): deadlines in a year are computed once it is complete."""
+
+    list_display = ["year", "complete", "note", "recorded_by", "recorded_at"]
+    list_filter = ["complete"]
+
+    def summary_of(self, obj: Any) -> str:
+        return f"{obj.year}年 {'已录入完整 complete' if obj.complete else '未完整 incomplete'}"

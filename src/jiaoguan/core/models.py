@@ -1,4 +1,4 @@
-"""Shared kernel tables: audit trail, idempotency records and the outbox."""
+"""Shared kernel tables: audit trail, idempotency records, the outbox and the working-day calendar."""
 
 from __future__ import annotations
 
@@ -189,3 +189,86 @@ class ServiceCounter(models.Model):
         """Whether the counter handles the business: every one when none are listed."""
         codes = self.business_codes
         return not codes or business_code.upper() in codes
+
+
+class CalendarDay(models.Model):
+    """A calendar adjustment (日历调整) staff enter from the State Council's yearly notice.
+
+    Rows override the packaged official calendar for their date and supply the years it does
+    not know yet (issue 13, REQUIREMENTS S1): a holiday on a weekday, or an adjusted working
+    weekend (调休上班). Days without a row follow the package, or Monday-Friday in a year staff
+    have marked complete with :class:`CalendarYear`.
+    """
+
+    class Kind(models.TextChoices):
+        HOLIDAY = "holiday", "放假 holiday"
+        WORKING_DAY = "working_day", "调休上班 adjusted working day"
+
+    date = models.DateField("日期 date", unique=True)
+    kind = models.CharField("类型 kind", max_length=16, choices=Kind.choices)
+    name = models.CharField(
+        "节日 holiday name", max_length=50, help_text="如 春节、国庆节 e.g. Spring Festival"
+    )
+    note = models.CharField(
+        "备注 note", max_length=255, blank=True, help_text="依据的通知文号等 e.g. the notice it comes from"
+    )
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name="录入人 recorded by",
+    )
+    recorded_at = models.DateTimeField("录入时间 recorded at", auto_now=True)
+
+    class Meta:
+        ordering = ["date"]
+        verbose_name = "日历调整 calendar day"
+        verbose_name_plural = "日历调整 calendar days"
+
+    def __str__(self) -> str:
+        return f"{self.date:%Y-%m-%d} {self.name} {self.get_kind_display()}"
+
+    @property
+    def is_working(self) -> bool:
+        return self.kind == self.Kind.WORKING_DAY
+
+
+class CalendarYear(models.Model):
+    """A year staff have entered in full (日历年度): only then are its deadlines computed.
+
+    Until a year is marked complete its days are unknown, so a deadline in it is flagged and
+    never guessed from weekends alone (a year has its Spring Festival week, issue 13).
+    """
+
+    year = models.PositiveSmallIntegerField("年度 year", unique=True)
+    complete = models.BooleanField(
+        "已录入完整 complete",
+        default=False,
+        help_text="该年全部放假和调休上班日期已按国务院办公厅通知录入。 "
+        "Every holiday and adjusted working day of the year is entered from the State Council notice.",
+    )
+    note = models.CharField("备注 note", max_length=255, blank=True, help_text="通知文号 the notice")
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name="录入人 recorded by",
+    )
+    recorded_at = models.DateTimeField("录入时间 recorded at", auto_now=True)
+
+    class Meta:
+        ordering = ["year"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(year__gte=1950, year__lte=9999), name="calendar_year_in_range"
+            )
+        ]
+        verbose_name = "日历年度 calendar year"
+        verbose_name_plural = "日历年度 calendar years"
+
+    def __str__(self) -> str:
+        return f"{self.year}"
