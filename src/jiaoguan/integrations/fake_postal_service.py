@@ -274,6 +274,8 @@ class FakePostalService:
             )
             self._parcels[number] = parcel
             self._by_key[key] = number
+            # Accepted with the waybill, so tracking never shows a parcel without events.
+            self._emit_due(parcel, now)
             self._save()
             return self._waybill_json(parcel)
 
@@ -318,10 +320,7 @@ class FakePostalService:
         with self._lock:
             changed = False
             for parcel in self._parcels.values():
-                while parcel.schedule and parcel.schedule[0][1] <= now:
-                    kind, _, place = parcel.schedule.pop(0)
-                    self._emit(parcel, kind, place, now)
-                    changed = True
+                changed = self._emit_due(parcel, now) or changed
             if changed:
                 self._save()
 
@@ -343,6 +342,14 @@ class FakePostalService:
         else:
             steps.append(("delivered", delivered_minutes))
         return [[kind, now + minutes * 60 / b.speed, self._place(kind, division)] for kind, minutes in steps]
+
+    def _emit_due(self, parcel: _Parcel, now: float) -> bool:
+        emitted = False
+        while parcel.schedule and parcel.schedule[0][1] <= now:
+            kind, _, place = parcel.schedule.pop(0)
+            self._emit(parcel, kind, place, now)
+            emitted = True
+        return emitted
 
     def _place(self, kind: str, destination: str) -> str:
         return {
