@@ -359,7 +359,7 @@ PUBLIC_BASE_URL = os.environ.get("JIAOGUAN_PUBLIC_BASE_URL", "http://127.0.0.1:8
 
 # Postal service (邮政 EMS) for posted certificates (issue 13, REQUIREMENTS S2): our customer
 # number and key, and how long to wait; the demo runs jiaoguan fake_postal_service here.
-POSTAL_URL = os.environ.get("JIAOGUAN_POSTAL_URL", "http://127.0.0.1:8091")
+POSTAL_URL = os.environ.get("JIAOGUAN_POSTAL_URL", "http://127.0.0.1:8092")
 POSTAL_CUSTOMER_ID = os.environ.get("JIAOGUAN_POSTAL_CUSTOMER_ID", "jiaoguan-demo")
 POSTAL_KEY = _demo_key("JIAOGUAN_POSTAL_KEY", "postal_key")
 POSTAL_TIMEOUT_SECONDS = float(os.environ.get("JIAOGUAN_POSTAL_TIMEOUT_SECONDS", "5"))

@@ -6,7 +6,7 @@ answers, 503s, answers lost after the waybill was made, tracking callbacks late,
 repeated (then only tracking shows the events), and parcels lost on the way. It uses the
 standard library only and never imports Django::
 
-    python -m jiaoguan.integrations.fake_postal_service --port 8091 --key KEY [--speed 60]
+    python -m jiaoguan.integrations.fake_postal_service --port 8092 --key KEY [--speed 60]
 
 A parcel moves accepted → in_transit → out_for_delivery → delivered on a schedule in
 simulated minutes that meets S2 (delivered within 1 day in the city, 2 in the province, 3
@@ -728,7 +728,7 @@ def add_arguments(parser: argparse.ArgumentParser, defaults: Mapping[str, Any] |
     """The server's options; the Django command passes defaults taken from settings."""
     d = dict(defaults or {})
     parser.add_argument("--host", default=d.get("host", "127.0.0.1"))
-    parser.add_argument("--port", type=int, default=d.get("port", 8091), help="0 picks a free port")
+    parser.add_argument("--port", type=int, default=d.get("port", 8092), help="0 picks a free port")
     parser.add_argument("--customer-id", default=d.get("customer_id", "jiaoguan-demo"))
     parser.add_argument(
         "--key", default=d.get("key", ""), help="customer key (default: $JIAOGUAN_POSTAL_KEY)"
