@@ -302,6 +302,132 @@ def payment_gateway(settings, fake_payment_gateway_server):
         server.control.reset()
 
 
+# ==============================================================================================
+# Fake postal service (模拟邮政, issue 13): a real subprocess shared by the test session.
+#
+#   postal_service               per test: service reset, settings.POSTAL_* pointed at it; yields a
+#                                PostalServiceHandle (.url .configure() .advance() .callbacks() .client())
+#   fake_postal_service_server   the session's postal process (FakePostalServiceProcess)
+# ==============================================================================================
+
+
+class FakePostalServiceProcess:
+    """``python -m jiaoguan.integrations.fake_postal_service`` on a free port, output kept quiet."""
+
+    def __init__(self, workdir, *, key: str, customer_id: str, extra_args: tuple[str, ...] = ()) -> None:
+        import subprocess
+        import sys
+        import time
+        from pathlib import Path
+
+        from jiaoguan.integrations.fake_postal_service import PostalControl
+
+        self.key = key
+        self.customer_id = customer_id
+        self.log_path = workdir / "postal.log"
+        port_file = workdir / "port"
+        env = dict(os.environ)
+        src = str(Path(__file__).resolve().parent.parent / "src")
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (src, env.get("PYTHONPATH", "")) if p)
+        argv = [
+            sys.executable, "-m", "jiaoguan.integrations.fake_postal_service",
+            "--host", "127.0.0.1", "--port", "0", "--port-file", str(port_file),
+            "--key", key, "--customer-id", customer_id, *extra_args,
+        ]  # fmt: skip
+        with open(self.log_path, "ab") as log:
+            self.process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env=env)
+        deadline = time.monotonic() + 15
+        while True:
+            if self.process.poll() is not None:
+                self.fail(f"exited with {self.process.returncode} while starting")
+            if port_file.exists():
+                self.url = f"http://127.0.0.1:{int(port_file.read_text())}"
+                self.control = PostalControl(base_url=self.url, customer_id=customer_id, key=key)
+                if self.control.healthy():
+                    return
+            if time.monotonic() > deadline:
+                self.stop()
+                self.fail("did not answer within 15 s")
+            time.sleep(0.05)
+
+    def check_alive(self) -> None:
+        if self.process.poll() is not None:
+            self.fail(f"died with exit code {self.process.returncode}")
+
+    def fail(self, why: str) -> None:
+        log = self.log_path.read_text(encoding="utf-8", errors="replace") if self.log_path.exists() else ""
+        pytest.fail(f"fake postal service {why}; its output:\n{log}")
+
+    def stop(self) -> None:
+        import subprocess
+
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+@pytest.fixture(scope="session")
+def fake_postal_service_server(tmp_path_factory):
+    import secrets
+
+    process = FakePostalServiceProcess(
+        tmp_path_factory.mktemp("fake-postal-service"), key=secrets.token_hex(32), customer_id="test-customer"
+    )
+    yield process
+    process.stop()
+
+
+class PostalServiceHandle:
+    """One test's view of the session's fake postal service."""
+
+    def __init__(self, server: FakePostalServiceProcess) -> None:
+        self.server = server
+        self.url = server.url
+        self.customer_id = server.customer_id
+        self.key = server.key
+        self.control = server.control
+
+    def configure(self, **behaviour):
+        """Change misbehaviour (speed, latency_ms, error_rate, timeout_rate, timeout_sleep_ms,
+        callback_delay_ms, callback_drop_rate, callback_duplicates, loss_rate, seed)."""
+        return self.control.configure(**behaviour)
+
+    def advance(self, number: str, kind: str):
+        """Move a parcel to ``kind`` now; returns all its TrackingEvents."""
+        return self.control.advance(number, kind)
+
+    def callbacks(self) -> list[dict]:
+        """Callback deliveries: event_id, waybill_number, kind, copy, attempt, status, error, at."""
+        return self.control.callbacks()
+
+    def client(self):
+        """The platform's own adapter, built from the settings this fixture set."""
+        from jiaoguan.integrations.postal import get_postal_service
+
+        return get_postal_service()
+
+
+@pytest.fixture
+def postal_service(settings, fake_postal_service_server):
+    """The fake postal service, reset, with settings.POSTAL_* pointing at it."""
+    server = fake_postal_service_server
+    server.check_alive()
+    server.control.reset()
+    settings.POSTAL_URL = server.url
+    settings.POSTAL_CUSTOMER_ID = server.customer_id
+    settings.POSTAL_KEY = server.key
+    settings.POSTAL_TIMEOUT_SECONDS = 1.0
+    settings.POSTAL_RETRIES = 2
+    yield PostalServiceHandle(server)
+    # Events of this test must not reach the next test's callback receiver.
+    if server.process.poll() is None:
+        server.control.reset()
+
+
 # ---------------------------------------------------------------- violations and payments
 
 

@@ -135,11 +135,21 @@ def up(argv: list[str]) -> int:
         "--gateway-port", type=int, default=int(os.environ.get("JIAOGUAN_GATEWAY_PORT", "8090")),
         help="port of the fake payment gateway started in demo mode",
     )  # fmt: skip
+    parser.add_argument(
+        "--postal-port", type=int, default=int(os.environ.get("JIAOGUAN_POSTAL_PORT", "8092")),
+        help="port of the fake postal service started in demo mode",
+    )  # fmt: skip
     args = parser.parse_args(argv)
 
     fake_gateway = "JIAOGUAN_PAYMENT_GATEWAY_URL" not in os.environ
+    fake_postal = "JIAOGUAN_POSTAL_URL" not in os.environ
     busy = _ports_in_use(
-        args.host, [("--port", args.port), *([("--gateway-port", args.gateway_port)] if fake_gateway else [])]
+        args.host,
+        [
+            ("--port", args.port),
+            *([("--gateway-port", args.gateway_port)] if fake_gateway else []),
+            *([("--postal-port", args.postal_port)] if fake_postal else []),
+        ],
     )
     if busy:
         for option, port in busy:
@@ -159,6 +169,8 @@ def up(argv: list[str]) -> int:
     os.environ.setdefault("JIAOGUAN_ACCIDENT_LOCAL_ROLLOUT", DEMO_ACCIDENT_LOCAL_ROLLOUT)
     if fake_gateway:
         os.environ["JIAOGUAN_PAYMENT_GATEWAY_URL"] = f"http://127.0.0.1:{args.gateway_port}"
+    if fake_postal:
+        os.environ["JIAOGUAN_POSTAL_URL"] = f"http://127.0.0.1:{args.postal_port}"
     _django(str(data_dir), demo=True)
     from django.conf import settings
     from django.core.management import call_command
@@ -201,6 +213,8 @@ def up(argv: list[str]) -> int:
     print(f"  back office {url}admin/   API docs {url}api/v1/docs   demo SMS inbox {url}demo/sms/")
     if fake_gateway and settings.DEMO_MODE:
         print(f"  fake payment gateway {settings.PAYMENT_GATEWAY_URL}/  (pay fines at {url}violations/)")
+    if fake_postal and settings.DEMO_MODE:
+        print(f"  fake postal service {settings.POSTAL_URL}/  (posts certificates, reports tracking)")
     print(
         f"  verify a credential {url}verify/   offline: jiaoguan verify FILE --keys keys.json --status status.json"
     )
@@ -233,22 +247,34 @@ def up(argv: list[str]) -> int:
             [sys.executable, "-m", "jiaoguan.cli", "fake_payment_gateway", "--port", str(args.gateway_port)],
             env=env,
         )
-    if gateway is not None and not _answers(gateway, args.gateway_port):
-        # Lost the port after the check (another program took it): never run against a stranger.
-        server.terminate()
-        print(
-            f"jiaoguan: the fake payment gateway could not listen on port {args.gateway_port}; "
-            "choose a free one with --gateway-port.",
-            file=sys.stderr,
+    postal = None
+    if fake_postal and settings.DEMO_MODE:
+        # Like the gateway, the demo's postal service is a process of its own (issue 13).
+        postal = subprocess.Popen(  # noqa: S603 - fixed argv, no shell
+            [sys.executable, "-m", "jiaoguan.cli", "fake_postal_service", "--port", str(args.postal_port)],
+            env=env,
         )
-        return 2
+    for process, port, option, name in (
+        (gateway, args.gateway_port, "--gateway-port", "fake payment gateway"),
+        (postal, args.postal_port, "--postal-port", "fake postal service"),
+    ):
+        if process is not None and not _answers(process, port):
+            # Lost the port after the check (another program took it): never run against a stranger.
+            for started in (server, gateway, postal):
+                if started is not None and started.poll() is None:
+                    started.terminate()
+            print(
+                f"jiaoguan: the {name} could not listen on port {port}; choose a free one with {option}.",
+                file=sys.stderr,
+            )
+            return 2
     stop = threading.Event()
     worker = threading.Thread(target=_outbox_loop, args=(stop,), daemon=True)
     worker.start()
 
     def shutdown(*_: object) -> None:
         stop.set()
-        for process in (server, gateway):
+        for process in (server, gateway, postal):
             if process is not None and process.poll() is None:
                 process.terminate()
 
@@ -258,7 +284,7 @@ def up(argv: list[str]) -> int:
         return server.wait()
     finally:
         shutdown()
-        for process in (server, gateway):
+        for process in (server, gateway, postal):
             if process is None:
                 continue
             try:

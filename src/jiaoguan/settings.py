@@ -323,12 +323,16 @@ PURGE_FAKE_SMS_DAYS = int(os.environ.get("JIAOGUAN_PURGE_FAKE_SMS_DAYS") or "7")
 
 
 def _payment_gateway_key() -> str:
-    from_env = os.environ.get("JIAOGUAN_PAYMENT_GATEWAY_KEY", "")
+    return _demo_key("JIAOGUAN_PAYMENT_GATEWAY_KEY", "payment_gateway_key")
+
+
+def _demo_key(env_name: str, file_name: str) -> str:
+    from_env = os.environ.get(env_name, "")
     if from_env or not (DEMO_MODE or "pytest" in sys.modules):
         return from_env
-    # Demo and tests only: the fake gateway (jiaoguan fake_payment_gateway) reads the same
-    # per-installation file, so both sides agree without a key in the repository.
-    key_file = DATA_DIR / "payment_gateway_key"
+    # Demo and tests only: the fake services (jiaoguan fake_payment_gateway, fake_postal_service)
+    # read the same per-installation file, so both sides agree without a key in the repository.
+    key_file = DATA_DIR / file_name
     if not key_file.exists():
         draft = key_file.with_name(f".{key_file.name}.{os.getpid()}")
         fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -352,6 +356,14 @@ PAYMENT_GATEWAY_TIMEOUT_SECONDS = float(os.environ.get("JIAOGUAN_PAYMENT_GATEWAY
 PAYMENT_GATEWAY_RETRIES = int(os.environ.get("JIAOGUAN_PAYMENT_GATEWAY_RETRIES", "2"))
 # Our own externally reachable address, for the gateway's notify and return URLs.
 PUBLIC_BASE_URL = os.environ.get("JIAOGUAN_PUBLIC_BASE_URL", "http://127.0.0.1:8000")
+
+# Postal service (邮政 EMS) for posted certificates (issue 13, REQUIREMENTS S2): our customer
+# number and key, and how long to wait; the demo runs jiaoguan fake_postal_service here.
+POSTAL_URL = os.environ.get("JIAOGUAN_POSTAL_URL", "http://127.0.0.1:8092")
+POSTAL_CUSTOMER_ID = os.environ.get("JIAOGUAN_POSTAL_CUSTOMER_ID", "jiaoguan-demo")
+POSTAL_KEY = _demo_key("JIAOGUAN_POSTAL_KEY", "postal_key")
+POSTAL_TIMEOUT_SECONDS = float(os.environ.get("JIAOGUAN_POSTAL_TIMEOUT_SECONDS", "5"))
+POSTAL_RETRIES = int(os.environ.get("JIAOGUAN_POSTAL_RETRIES", "2"))
 
 # Credentials (E1-E6, D1-D4): private signing keys live here, never in the database.
 CREDENTIAL_KEY_DIR = os.environ.get("JIAOGUAN_CREDENTIAL_KEY_DIR") or str(DATA_DIR / "keys")

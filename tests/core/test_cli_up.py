@@ -27,7 +27,8 @@ def _free_port() -> int:
 
 
 def _up(tmp_path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "JIAOGUAN_PAYMENT_GATEWAY_URL")}
+    skip = ("DATABASE_URL", "JIAOGUAN_PAYMENT_GATEWAY_URL", "JIAOGUAN_POSTAL_URL")
+    env = {k: v for k, v in os.environ.items() if k not in skip}
     env["PYTHONPATH"] = str(ROOT / "src")
     return subprocess.run(
         [sys.executable, "-m", "jiaoguan.cli", "up", "--data-dir", str(tmp_path / "data"), *args],
@@ -35,13 +36,18 @@ def _up(tmp_path, *args: str) -> subprocess.CompletedProcess[str]:
     )  # fmt: skip
 
 
-@pytest.mark.parametrize("taken", ["--gateway-port", "--port"])
+@pytest.mark.parametrize("taken", ["--gateway-port", "--postal-port", "--port"])
 def test_a_taken_port_stops_the_start_with_the_option_to_change(tmp_path, taken):
     held = _listening()
     try:
         port = held.getsockname()[1]
-        ports = {"--port": _free_port(), "--gateway-port": _free_port(), taken: port}
-        done = _up(tmp_path, "--port", str(ports["--port"]), "--gateway-port", str(ports["--gateway-port"]))
+        ports = {
+            "--port": _free_port(),
+            "--gateway-port": _free_port(),
+            "--postal-port": _free_port(),
+            taken: port,
+        }
+        done = _up(tmp_path, *(text for option, value in ports.items() for text in (option, str(value))))
     finally:
         held.close()
     assert done.returncode == 2
