@@ -32,6 +32,20 @@ class Answer:
         return json.loads(self.body)
 
 
+@pytest.fixture(autouse=True)
+def _keep_the_test_connection():
+    """As Django's test client does: a real handler closes the database connection when a request
+    ends, which would end the test's transaction (on PostgreSQL, the connection itself)."""
+    from django.core.signals import request_finished, request_started
+    from django.db import close_old_connections
+
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
+
+
 @pytest.fixture
 def signing_keys(tmp_path, settings):
     """A key folder of the test's own; demo mode makes the first key when it is needed."""
