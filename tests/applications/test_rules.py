@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from hypothesis import given, settings
@@ -12,8 +12,6 @@ from jiaoguan.accounts.rules import BUSINESSES
 from jiaoguan.applications import catalogue, rules
 from jiaoguan.applications.rules import FINAL_STATES, TRANSITIONS, Action, Path, State
 from jiaoguan.core.errors import Conflict, NotFound
-
-UTC = timezone.utc
 
 
 def _applies(t: rules.Transition, delivers: bool) -> bool:
@@ -101,8 +99,10 @@ def test_random_action_sequences_never_skip_a_state(actions, delivers):
         try:
             new = rules.next_state(state, action, delivers=delivers, returned_before=returned)
         except Conflict:
-            assert state in FINAL_STATES or (state, action) not in allowed or (
-                action is Action.RETURN_FOR_SUPPLEMENT and returned
+            assert (
+                state in FINAL_STATES
+                or (state, action) not in allowed
+                or (action is Action.RETURN_FOR_SUPPLEMENT and returned)
             )
             continue
         assert state not in FINAL_STATES
@@ -146,7 +146,11 @@ def test_own_claim_or_none_or_a_stale_one_may_be_taken():
     rules.check_claim(held_by_id=1, held_by_label="clerk-li", claimed_at=stale, actor_id=2, now=NOW)
     with pytest.raises(Conflict):
         rules.check_claim(
-            held_by_id=1, held_by_label="clerk-li", claimed_at=stale + timedelta(seconds=1), actor_id=2, now=NOW
+            held_by_id=1,
+            held_by_label="clerk-li",
+            claimed_at=stale + timedelta(seconds=1),
+            actor_id=2,
+            now=NOW,
         )
 
 
