@@ -154,6 +154,15 @@ def test_own_claim_or_none_or_a_stale_one_may_be_taken():
         )
 
 
+def test_supplement_is_accepted_up_to_and_including_its_due_date():
+    due = date(2026, 12, 10)
+    rules.check_supplement_in_time(due_on=due, today=due)
+    rules.check_supplement_in_time(due_on=None, today=due)
+    with pytest.raises(Conflict) as refused:
+        rules.check_supplement_in_time(due_on=due, today=due + timedelta(days=1))
+    assert refused.value.code == "applications.supplement_late" and "2026-12-10" in refused.value.message_zh
+
+
 # ---------------------------------------------------------------- catalogue
 
 

@@ -277,6 +277,44 @@ def test_a_deferral_completes_without_production(driver, clerk):
 
 
 @pytest.mark.django_db
+def test_late_supplement_is_refused_and_withdrawal_remains(driver, clerk):
+    user, licence = driver()
+    app = _submit(user, licence)
+    due = timezone.localdate() + timedelta(days=3)
+    services.application_return_for_supplement(
+        actor=clerk, application_id=app.pk, reason="照片模糊", supplement_due_on=due
+    )
+    Application.objects.filter(pk=app.pk).update(supplement_due_on=timezone.localdate() - timedelta(days=1))
+    with pytest.raises(Conflict) as refused:
+        services.application_supplement(actor=user, application_id=app.pk)
+    assert refused.value.code == "applications.supplement_late"
+    assert services.application_withdraw(actor=user, application_id=app.pk).state == State.WITHDRAWN
+
+
+@pytest.mark.django_db
+def test_a_retried_submission_with_the_same_idempotency_key_gets_the_first_answer(driver):
+    """What the API will do: the retry of a submission that went through answers it again, not 409."""
+    from jiaoguan.core.idempotency import idempotent_call
+
+    user, licence = driver()
+    body = {"business_code": "B8", "licence_id": licence.pk, "delivery_method": "pickup"}
+
+    def call():
+        app = services.application_submit(
+            actor=user, business_code="B8", licence_id=licence.pk, delivery=PICKUP
+        )
+        return 201, {"id": app.pk, "number": app.number}
+
+    first = idempotent_call(scope="applications", owner=f"user:{user.pk}", key="k-1", body=body, call=call)
+    again = idempotent_call(scope="applications", owner=f"user:{user.pk}", key="k-1", body=body, call=call)
+    assert first == again and first[0] == 201 and Application.objects.count() == 1
+    status, answer = idempotent_call(
+        scope="applications", owner=f"user:{user.pk}", key="k-2", body=body, call=call
+    )
+    assert status == 409 and answer["code"] == "applications.already_open"
+
+
+@pytest.mark.django_db
 def test_withdrawal_only_before_acceptance(driver, clerk):
     user, licence = driver()
     app = _submit(user, licence)

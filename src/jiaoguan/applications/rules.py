@@ -7,7 +7,7 @@ Pure functions; no ORM and no clock. Every transition a service may make is a ro
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 
 from jiaoguan.core.errors import Conflict
@@ -143,6 +143,17 @@ def transition_for(
 def next_state(state: str, action: str, *, delivers: bool = True, returned_before: bool = False) -> State:
     """The state after ``action`` from ``state`` (see :func:`transition_for`)."""
     return transition_for(state, action, delivers=delivers, returned_before=returned_before).target
+
+
+def check_supplement_in_time(*, due_on: date | None, today: date) -> None:
+    """Refuse supplementary material after its due date (补正期限, issue 13); the due date itself counts."""
+    if due_on is not None and today > due_on:
+        raise Conflict(
+            "applications.supplement_late",
+            f"补正期限（{due_on:%Y-%m-%d}）已过，不能再补正材料；可撤回本申请后重新申请。",
+            f"The due date for the supplementary material ({due_on:%Y-%m-%d}) has passed; withdraw this application and apply again.",
+            detail={"supplement_due_on": due_on.isoformat()},
+        )
 
 
 # A claim (认领) keeps other clerks off an application while one works on it. A claim older

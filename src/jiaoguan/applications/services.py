@@ -309,12 +309,13 @@ def application_submit(
     now = timezone.now()
     due_on, known = deadlines.accept_due(now)
     with transaction.atomic():
-        if Application.objects.filter(
+        open_ones = Application.objects.filter(
             applicant_id=actor.pk,
             business_code=entry.code,
             subject_person_id=person_id,
             state__in=sorted(rules.OPEN_STATES),
-        ).exists():
+        )
+        if open_ones.exists():
             raise _duplicate(entry)
         try:
             with transaction.atomic():
@@ -332,8 +333,9 @@ def application_submit(
                     submitted_at=now,
                     **cleaned,
                 )
-        except IntegrityError as error:
-            if "application_one_open" in str(error) or "UNIQUE" in str(error).upper():
+        except IntegrityError:
+            # A parallel submission won the partial unique constraint (application_one_open).
+            if open_ones.exists():
                 raise _duplicate(entry) from None
             raise
         event = ApplicationEvent.objects.create(
@@ -361,12 +363,15 @@ def application_withdraw(*, actor: Any, application_id: int, note: str = "") -> 
 def application_supplement(*, actor: Any, application_id: int, note: str = "") -> Application:
     """The applicant hands in the supplementary material asked for; the application is submitted again.
 
-    The acceptance deadline starts again from the resubmission.
+    The acceptance deadline starts again from the resubmission. After the supplement due date
+    the application waits for the clerk's rejection instead.
     """
     now = timezone.now()
     due_on, known = deadlines.accept_due(now)
     with transaction.atomic():
         app = application_for_applicant(actor=actor, application_id=application_id, action=APPLY, lock=True)
+        if app.state == State.RETURNED:
+            rules.check_supplement_in_time(due_on=app.supplement_due_on, today=timezone.localdate(now))
         changes = {
             "supplemented_at": _NOW,
             "submitted_at": _NOW,
