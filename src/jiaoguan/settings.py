@@ -113,6 +113,7 @@ INSTALLED_APPS = [
     "jiaoguan.accidents",
     "jiaoguan.violations",
     "jiaoguan.payments",
+    "jiaoguan.applications",
     "jiaoguan.demo",
     # Background work: the Tasks API (Django 6's django.tasks, backported) with its database backend.
     "django_tasks",

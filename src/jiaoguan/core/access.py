@@ -420,6 +420,21 @@ add(
     requirement="A6",
 )  # fmt: skip
 
+# ---------------------------------------------------------------- business applications (issue 13)
+
+add(
+    "applications.own.apply", "网上申请办理业务", "apply for a business online",
+    _grant(OWN, CITIZEN, ORGANISATION),
+)  # fmt: skip
+add(
+    "applications.own.view", "查看本人的业务申请", "see my applications", _grant(OWN, CITIZEN, ORGANISATION),
+)  # fmt: skip
+# No menu entry yet: the staff queue page /counter/applications/ comes with the staff pages.
+add(
+    "applications.counter.handle", "办理业务申请", "handle business applications",
+    _grant(JURISDICTION, CLERK, ADMIN),
+)  # fmt: skip
+
 ACTIONS: Mapping[str, Action] = _table.actions
 
 

@@ -1,0 +1,10 @@
+from django.apps import AppConfig
+
+
+class ApplicationsConfig(AppConfig):
+    name = "jiaoguan.applications"
+    label = "applications"
+    verbose_name = "业务申请 Applications"
+
+    def ready(self) -> None:
+        from . import services  # noqa: F401  registers the outbox handler of state changes

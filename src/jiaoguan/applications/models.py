@@ -1,0 +1,205 @@
+"""Business applications (业务申请) and their timeline (issue 13)."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q, Value
+from django.db.models.functions import Coalesce
+
+from jiaoguan.payments.models import Payable
+from jiaoguan.registry.models import DrivingLicence, Person
+
+from .catalogue import DELIVERY_NAMES
+from .rules import OPEN_STATES, STATE_NAMES, Action, State
+
+STATE_CHOICES = [(s.value, f"{zh} {en}") for s, (zh, en) in STATE_NAMES.items()]
+DELIVERY_CHOICES = [(d.value, f"{zh} {en}") for d, (zh, en) in DELIVERY_NAMES.items()]
+ACTION_CHOICES = [(a.value, a.value) for a in Action] + [("submit", "submit")]
+
+
+class Application(models.Model):
+    """One application for a business of the catalogue, from submission to completion."""
+
+    number = models.CharField(
+        "申请编号 application number", max_length=24, unique=True, db_comment="division-date-serial"
+    )
+    business_code = models.CharField("业务 business", max_length=8, db_comment="catalogue code, e.g. B8")
+    applicant = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name="申请人 applicant"
+    )
+    subject_person = models.ForeignKey(
+        Person,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name="当事人 subject person",
+        db_comment="null for an organisation's own business",
+    )
+    licence = models.ForeignKey(
+        DrivingLicence,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name="驾驶证 driving licence",
+    )
+    division = models.CharField(
+        "受理车管所 handling DMV",
+        max_length=6,
+        db_comment="GB/T 2260 code: the jurisdiction whose clerks handle it",
+    )
+    state = models.CharField("状态 state", max_length=20, choices=STATE_CHOICES, default=State.SUBMITTED)
+
+    delivery_method = models.CharField(
+        "领取方式 delivery",
+        max_length=8,
+        choices=DELIVERY_CHOICES,
+        blank=True,
+        db_comment="empty: nothing to deliver",
+    )
+    recipient_name = models.CharField(
+        "收件人 recipient", max_length=64, blank=True, db_comment="personal data"
+    )
+    recipient_phone = models.CharField(
+        "收件电话 phone", max_length=11, blank=True, db_comment="personal data"
+    )
+    address_division = models.CharField("收件地区 address division", max_length=6, blank=True)
+    address_line = models.CharField(
+        "详细地址 address", max_length=200, blank=True, db_comment="personal data"
+    )
+    pickup_code_hash = models.CharField(
+        "取件码摘要 pickup code hash",
+        max_length=64,
+        blank=True,
+        db_comment="HMAC-SHA256 of the pickup code; the code itself is shown once and never stored",
+    )
+    waybill_number = models.CharField("邮件号 waybill number", max_length=40, blank=True)
+    fee_fen = models.PositiveIntegerField(
+        "应缴费用 fee", default=0, db_comment="fen, from the catalogue on submission"
+    )
+    fee_payable = models.ForeignKey(
+        Payable,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name="缴费单 payable",
+    )
+
+    accept_due_on = models.DateField(
+        "受理时限 acceptance due", null=True, blank=True, db_comment="null while the calendar cannot say"
+    )
+    deadline_known = models.BooleanField(
+        "时限已知 deadline known", default=False, db_comment="false: beyond the known working-day calendar"
+    )
+    supplement_due_on = models.DateField("补正期限 supplement due", null=True, blank=True)
+    return_reason = models.CharField("退回原因 return reason", max_length=300, blank=True)
+    reject_reason = models.CharField("不予受理理由 reject reason", max_length=300, blank=True)
+
+    claimed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name="办理人 claimed by",
+    )
+    claimed_at = models.DateTimeField(
+        "认领时间 claimed at", null=True, blank=True, db_comment="renewed by each action"
+    )
+
+    created_at = models.DateTimeField("创建时间 created at", auto_now_add=True)
+    submitted_at = models.DateTimeField("提交时间 submitted at", db_comment="last (re)submission")
+    returned_at = models.DateTimeField("退回时间 returned at", null=True, blank=True)
+    supplemented_at = models.DateTimeField("补正时间 supplemented at", null=True, blank=True)
+    accepted_at = models.DateTimeField("受理时间 accepted at", null=True, blank=True)
+    rejected_at = models.DateTimeField("不予受理时间 rejected at", null=True, blank=True)
+    production_started_at = models.DateTimeField("制证时间 production started at", null=True, blank=True)
+    posted_at = models.DateTimeField("邮寄时间 posted at", null=True, blank=True)
+    ready_at = models.DateTimeField("待领取时间 ready at", null=True, blank=True)
+    completed_at = models.DateTimeField("办结时间 completed at", null=True, blank=True)
+    withdrawn_at = models.DateTimeField("撤回时间 withdrawn at", null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            # One open application per applicant, business and subject (issue 13); an
+            # organisation's own business has no subject, so null counts as one value.
+            models.UniqueConstraint(
+                F("applicant"),
+                F("business_code"),
+                Coalesce(F("subject_person"), Value(0)),
+                condition=Q(state__in=sorted(OPEN_STATES)),
+                name="application_one_open",
+            ),
+            models.CheckConstraint(
+                condition=Q(state__in=[s.value for s in State]), name="application_state_known"
+            ),
+            models.CheckConstraint(
+                condition=~Q(state=State.REJECTED) | ~Q(reject_reason=""),
+                name="application_rejected_has_reason",
+            ),
+            models.CheckConstraint(
+                condition=~Q(state=State.POSTED) | ~Q(waybill_number=""),
+                name="application_posted_has_waybill",
+            ),
+            models.CheckConstraint(
+                condition=Q(delivery_method__in=["", "post", "pickup"]), name="application_delivery_known"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["division", "state", "accept_due_on"], name="application_queue"),
+            models.Index(fields=["applicant", "-created_at"], name="application_mine"),
+        ]
+        verbose_name = "业务申请 application"
+        verbose_name_plural = "业务申请 applications"
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class ApplicationCounter(models.Model):
+    """Serial numbers per handling DMV and day; the row is locked while a number is taken."""
+
+    division = models.CharField("受理车管所 handling DMV", max_length=6)
+    day = models.DateField("日期 day")
+    last = models.PositiveIntegerField("已用序号 last serial", default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["division", "day"], name="application_counter_unique")]
+        verbose_name = "申请编号计数器 application number counter"
+        verbose_name_plural = "申请编号计数器 application number counters"
+
+    def __str__(self) -> str:
+        return f"{self.division} {self.day} {self.last}"
+
+
+class ApplicationEvent(models.Model):
+    """One step of an application's timeline (办理进度): who moved it from which state to which."""
+
+    application = models.ForeignKey(
+        Application, on_delete=models.CASCADE, related_name="events", verbose_name="申请 application"
+    )
+    from_state = models.CharField("原状态 from", max_length=20, blank=True, db_comment="empty on submission")
+    to_state = models.CharField("新状态 to", max_length=20, choices=STATE_CHOICES)
+    action = models.CharField("操作 action", max_length=24, choices=ACTION_CHOICES)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name="操作人 actor",
+        db_comment="null: the system",
+    )
+    at = models.DateTimeField("时间 at")
+    note = models.CharField("说明 note", max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+        verbose_name = "办理记录 application event"
+        verbose_name_plural = "办理记录 application events"
+
+    def __str__(self) -> str:
+        return f"{self.application_id} {self.from_state}->{self.to_state}"

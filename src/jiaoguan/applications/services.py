@@ -1,0 +1,535 @@
+"""Application use cases (issue 13): submit, withdraw, supplement (the applicant); claim, accept,
+return, reject, production, post, pickup, hand-over, complete (the DMV's clerks).
+
+Each is one transaction: access check, lock the application row, re-check the state through
+the transition table (``rules``), change, timeline event, audit row for staff, outbox event
+``applications.state_changed``. Only one row is ever locked per call, so there is no lock
+order to keep. Staff actions hold the application's claim: a second clerk is refused while
+a claim is live (``rules.check_claim``), so two clerks never act on one application at once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import secrets
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from jiaoguan.accounts.rules import check_business_allowed
+from jiaoguan.core.access import division_prefix_for, require
+from jiaoguan.core.audit import audit_record
+from jiaoguan.core.divisions import validate_division
+from jiaoguan.core.errors import Conflict, NotFound, ValidationFailed
+from jiaoguan.core.identifiers import validate_mobile
+from jiaoguan.core.outbox import outbox_enqueue, outbox_handler
+from jiaoguan.registry.models import DrivingLicence
+
+from . import catalogue, deadlines, rules
+from .catalogue import Delivery
+from .models import Application, ApplicationCounter, ApplicationEvent
+from .rules import Action, State
+
+logger = logging.getLogger(__name__)
+
+APPLY = "applications.own.apply"
+VIEW_OWN = "applications.own.view"
+HANDLE = "applications.counter.handle"
+STATE_CHANGED = "applications.state_changed"
+PICKUP_CODE_DIGITS = 8
+
+
+# ---------------------------------------------------------------- loading with the access check
+
+
+def _not_found() -> NotFound:
+    return NotFound("applications.not_found", "没有这份申请。", "No such application.")
+
+
+def application_for_applicant(
+    *, actor: Any, application_id: int, action: str = VIEW_OWN, lock: bool = False
+) -> Application:
+    """The actor's own application; someone else's is "not found", like a missing one (404)."""
+    require(actor, action)
+    qs = Application.objects.select_for_update() if lock else Application.objects.all()
+    found = qs.filter(pk=application_id, applicant_id=actor.pk).first()
+    if found is None:
+        raise _not_found()
+    return found
+
+
+def application_for_staff(*, actor: Any, application_id: int, lock: bool = False) -> Application:
+    """An application of the actor's jurisdiction; one outside it is "not found" (ids cannot be probed)."""
+    require(actor, HANDLE)
+    prefix = division_prefix_for(actor, HANDLE)
+    qs = Application.objects.select_for_update() if lock else Application.objects.all()
+    found = None if prefix is None else qs.filter(pk=application_id, division__startswith=prefix).first()
+    if found is None:
+        raise _not_found()
+    require(actor, HANDLE, division=found.division)
+    return found
+
+
+# ---------------------------------------------------------------- shared steps
+
+_NOW = object()  # a field set to the moment of the change
+
+
+def _move(
+    app: Application,
+    *,
+    action: Action,
+    actor: Any,
+    now: datetime,
+    note: str = "",
+    changes: dict[str, Any] | None = None,
+) -> ApplicationEvent:
+    """Apply ``action`` through the transition table, then record the event and the outbox message.
+
+    The caller holds the row lock. ``changes`` (fields of the application, ``_NOW`` for the
+    moment of the change) are made only once the transition is allowed, since the check
+    reads the application as it was.
+    """
+    previous = app.state
+    app.state = rules.next_state(
+        app.state,
+        action,
+        delivers=catalogue.entry(app.business_code).delivers,
+        returned_before=app.returned_at is not None,
+    )
+    for name, value in (changes or {}).items():
+        setattr(app, name, now if value is _NOW else value)
+    app.save()
+    event = ApplicationEvent.objects.create(
+        application=app,
+        from_state=previous,
+        to_state=app.state,
+        action=action,
+        actor=actor,
+        at=now,
+        note=note[:300],
+    )
+    _announce(app, event)
+    return event
+
+
+def _announce(app: Application, event: ApplicationEvent) -> None:
+    outbox_enqueue(
+        topic=STATE_CHANGED,
+        payload={
+            "application_id": app.pk,
+            "number": app.number,
+            "business": app.business_code,
+            "applicant_id": app.applicant_id,
+            "from_state": event.from_state,
+            "to_state": event.to_state,
+            "action": event.action,
+            "at": event.at.isoformat(),
+        },
+        dedup_key=f"applications-{app.pk}-event-{event.pk}",
+    )
+
+
+@outbox_handler(STATE_CHANGED)
+def _state_changed_deliver(payload: dict[str, Any], dedup_key: str) -> None:
+    # The in-app message and SMS to the applicant belong to the notifications work (issue 13
+    # hands them over); until then the change is only logged, so the message is not retried forever.
+    logger.info(
+        "application %s: %s -> %s", payload.get("number"), payload.get("from_state"), payload.get("to_state")
+    )
+
+
+def _hold_claim(app: Application, *, actor: Any, now: datetime) -> None:
+    """Take or renew the claim for ``actor``; refused while another clerk's claim is live."""
+    holder = app.claimed_by
+    rules.check_claim(
+        held_by_id=app.claimed_by_id,
+        held_by_label=holder.get_username() if holder is not None else "",
+        claimed_at=app.claimed_at,
+        actor_id=actor.pk,
+        now=now,
+    )
+    app.claimed_by = actor
+    app.claimed_at = now
+
+
+def _staff_step(
+    *,
+    actor: Any,
+    application_id: int,
+    action: Action,
+    summary: str,
+    reason: str = "",
+    note: str = "",
+    **changes: Any,
+) -> Application:
+    """The common shape of a staff action: lock, claim, transition, audit."""
+    now = timezone.now()
+    with transaction.atomic():
+        app = application_for_staff(actor=actor, application_id=application_id, lock=True)
+        _hold_claim(app, actor=actor, now=now)
+        _move(app, action=action, actor=actor, now=now, note=note, changes=changes)
+        audit_record(
+            actor=actor,
+            action="change",
+            subject=app,
+            subject_person_id=app.subject_person_id,
+            summary=f"{summary} {app.number}",
+            reason=reason,
+        )
+    return app
+
+
+def _reason(text: str, *, field: str) -> str:
+    text = (text or "").strip()
+    if not text or len(text) > 300:
+        raise ValidationFailed(
+            "applications.reason_required",
+            "请填写理由（300字以内）。",
+            "Give the reason (at most 300 characters).",
+            field=field,
+        )
+    return text
+
+
+def _next_number(*, division: str, day: date) -> str:
+    counter, _ = ApplicationCounter.objects.get_or_create(division=division, day=day)
+    counter = ApplicationCounter.objects.select_for_update().get(pk=counter.pk)
+    counter.last += 1
+    counter.save(update_fields=["last"])
+    return f"{division}-{day:%Y%m%d}-{counter.last:05d}"
+
+
+# ---------------------------------------------------------------- the applicant
+
+
+@dataclass(frozen=True)
+class DeliveryInput:
+    """How the result should reach the applicant: by post to an address, or picked up at the window."""
+
+    method: str = ""
+    recipient_name: str = ""
+    recipient_phone: str = ""
+    address_division: str = ""
+    address_line: str = ""
+
+
+def _clean_delivery(entry: catalogue.Entry, delivery: DeliveryInput) -> dict[str, str]:
+    if not entry.delivers:
+        return {"delivery_method": ""}
+    if delivery.method not in entry.delivery:
+        raise ValidationFailed(
+            "applications.delivery_required",
+            "请选择领取方式：邮寄或到车管所窗口领取。",
+            "Choose how to receive it: by post or at the DMV window.",
+            field="delivery_method",
+        )
+    if delivery.method == Delivery.PICKUP:
+        return {"delivery_method": Delivery.PICKUP}
+    name, line = delivery.recipient_name.strip(), delivery.address_line.strip()
+    if not name or len(name) > 64 or not line or len(line) > 200:
+        raise ValidationFailed(
+            "applications.address_required",
+            "邮寄须填写收件人姓名（64字以内）和详细地址（200字以内）。",
+            "Posting needs the recipient's name (at most 64 characters) and the address (at most 200).",
+            field="address_line",
+        )
+    return {
+        "delivery_method": Delivery.POST,
+        "recipient_name": name,
+        "recipient_phone": validate_mobile(delivery.recipient_phone),
+        "address_division": validate_division(delivery.address_division),
+        "address_line": line,
+    }
+
+
+def _duplicate(entry: catalogue.Entry) -> Conflict:
+    return Conflict(
+        "applications.already_open",
+        f"您已有一份“{entry.name_zh}”申请正在办理，请等待办结或先撤回该申请。",
+        f"You already have an open application for '{entry.name_en}'; wait for it to finish or withdraw it first.",
+        detail={"business": entry.code},
+    )
+
+
+def application_submit(
+    *,
+    actor: Any,
+    business_code: str,
+    licence_id: int | None = None,
+    delivery: DeliveryInput | None = None,
+    note: str = "",
+) -> Application:
+    """Submit an application for a business of the catalogue (issue 13).
+
+    Who may apply is the U5 table (``accounts.rules.check_business_allowed``). A licence
+    named must be the applicant's own (anyone else's is "not found"). A second open
+    application of the same business for the same person is refused; the database's
+    partial unique constraint holds the same line against a race.
+    """
+    require(actor, APPLY)
+    entry = catalogue.entry(business_code)
+    organisation = getattr(actor, "organisation", None)
+    check_business_allowed(
+        business_code=entry.code,
+        user_kind=actor.kind,
+        level=actor.registration_level,
+        organisation_kind=getattr(organisation, "kind", "") or "",
+    )
+    person_id = actor.person_id
+    licence = None
+    if entry.needs_licence:
+        if licence_id is None:
+            raise ValidationFailed(
+                "applications.licence_required",
+                "请选择要办理的驾驶证。",
+                "Choose the driving licence this is for.",
+                field="licence_id",
+            )
+    if licence_id is not None:
+        licence = (
+            DrivingLicence.objects.filter(pk=licence_id, holder_id=person_id).first() if person_id else None
+        )
+        if licence is None:
+            raise NotFound("applications.licence_not_found", "没有这本驾驶证。", "No such driving licence.")
+    require(actor, APPLY, owner_person_id=person_id)
+    cleaned = _clean_delivery(entry, delivery or DeliveryInput())
+    if licence is not None:
+        division = licence.division
+    elif organisation is not None:
+        division = organisation.division
+    else:
+        division = actor.person.residence_division
+    now = timezone.now()
+    due_on, known = deadlines.accept_due(now)
+    with transaction.atomic():
+        open_ones = Application.objects.filter(
+            applicant_id=actor.pk,
+            business_code=entry.code,
+            subject_person_id=person_id,
+            state__in=sorted(rules.OPEN_STATES),
+        )
+        if open_ones.exists():
+            raise _duplicate(entry)
+        try:
+            with transaction.atomic():
+                app = Application.objects.create(
+                    number=_next_number(division=division, day=timezone.localdate(now)),
+                    business_code=entry.code,
+                    applicant=actor,
+                    subject_person_id=person_id,
+                    licence=licence,
+                    division=division,
+                    state=State.SUBMITTED,
+                    fee_fen=catalogue.fee_on(entry.code, timezone.localdate(now)),
+                    accept_due_on=due_on,
+                    deadline_known=known,
+                    submitted_at=now,
+                    **cleaned,
+                )
+        except IntegrityError:
+            # A parallel submission won the partial unique constraint (application_one_open).
+            if open_ones.exists():
+                raise _duplicate(entry) from None
+            raise
+        event = ApplicationEvent.objects.create(
+            application=app,
+            from_state="",
+            to_state=app.state,
+            action="submit",
+            actor=actor,
+            at=now,
+            note=note[:300],
+        )
+        _announce(app, event)
+    return app
+
+
+def application_withdraw(*, actor: Any, application_id: int, note: str = "") -> Application:
+    """The applicant withdraws an application that is not yet accepted."""
+    now = timezone.now()
+    with transaction.atomic():
+        app = application_for_applicant(actor=actor, application_id=application_id, action=APPLY, lock=True)
+        _move(app, action=Action.WITHDRAW, actor=actor, now=now, note=note, changes={"withdrawn_at": _NOW})
+    return app
+
+
+def application_supplement(*, actor: Any, application_id: int, note: str = "") -> Application:
+    """The applicant hands in the supplementary material asked for; the application is submitted again.
+
+    The acceptance deadline starts again from the resubmission. After the supplement due date
+    the application waits for the clerk's rejection instead.
+    """
+    now = timezone.now()
+    due_on, known = deadlines.accept_due(now)
+    with transaction.atomic():
+        app = application_for_applicant(actor=actor, application_id=application_id, action=APPLY, lock=True)
+        if app.state == State.RETURNED:
+            rules.check_supplement_in_time(due_on=app.supplement_due_on, today=timezone.localdate(now))
+        changes = {
+            "supplemented_at": _NOW,
+            "submitted_at": _NOW,
+            "accept_due_on": due_on,
+            "deadline_known": known,
+        }
+        _move(app, action=Action.SUPPLEMENT, actor=actor, now=now, note=note, changes=changes)
+    return app
+
+
+# ---------------------------------------------------------------- the DMV's clerks
+
+
+def application_claim(*, actor: Any, application_id: int) -> Application:
+    """Claim an application to work on it; refused (409, naming the holder) while another clerk holds it."""
+    now = timezone.now()
+    with transaction.atomic():
+        app = application_for_staff(actor=actor, application_id=application_id, lock=True)
+        if app.state not in rules.STAFF_STATES:
+            raise Conflict(
+                "applications.not_claimable",
+                "该申请当前无需窗口办理。",
+                "This application needs nothing from the counter now.",
+                detail={"state": app.state},
+            )
+        _hold_claim(app, actor=actor, now=now)
+        app.save(update_fields=["claimed_by", "claimed_at"])
+        audit_record(
+            actor=actor, action="change", subject=app, subject_person_id=app.subject_person_id,
+            summary=f"认领申请 {app.number}",
+        )  # fmt: skip
+    return app
+
+
+def application_accept(*, actor: Any, application_id: int) -> Application:
+    return _staff_step(
+        actor=actor, application_id=application_id, action=Action.ACCEPT, summary="受理申请", accepted_at=_NOW
+    )
+
+
+def application_return_for_supplement(
+    *, actor: Any, application_id: int, reason: str, supplement_due_on: date
+) -> Application:
+    """Return the application once for supplementary material, by a due date (issue 13)."""
+    reason = _reason(reason, field="reason")
+    if supplement_due_on <= timezone.localdate():
+        raise ValidationFailed(
+            "applications.supplement_due_in_past",
+            "补正期限须晚于今天。",
+            "The due date for the supplementary material must be after today.",
+            field="supplement_due_on",
+        )
+    return _staff_step(
+        actor=actor, application_id=application_id, action=Action.RETURN_FOR_SUPPLEMENT, summary="退回补正",
+        reason=reason, note=reason, return_reason=reason, supplement_due_on=supplement_due_on, returned_at=_NOW,
+    )  # fmt: skip
+
+
+def application_reject(*, actor: Any, application_id: int, reason: str) -> Application:
+    reason = _reason(reason, field="reason")
+    return _staff_step(
+        actor=actor, application_id=application_id, action=Action.REJECT, summary="不予受理",
+        reason=reason, note=reason, reject_reason=reason, rejected_at=_NOW,
+    )  # fmt: skip
+
+
+def application_start_production(*, actor: Any, application_id: int) -> Application:
+    return _staff_step(
+        actor=actor, application_id=application_id, action=Action.START_PRODUCTION, summary="开始制证",
+        production_started_at=_NOW,
+    )  # fmt: skip
+
+
+def _refuse_wrong_delivery(app: Application, method: str) -> None:
+    if app.delivery_method != method:
+        raise Conflict(
+            "applications.wrong_delivery",
+            "申请人选择的领取方式不是这一种。",
+            "The applicant chose the other way of receiving it.",
+            detail={"delivery_method": app.delivery_method},
+        )
+
+
+def application_post(*, actor: Any, application_id: int, waybill_number: str) -> Application:
+    """Record the waybill the document was posted under."""
+    waybill = (waybill_number or "").strip().upper()
+    if not waybill or len(waybill) > 40 or not waybill.isalnum():
+        raise ValidationFailed(
+            "applications.waybill_invalid", "请填写邮件号（字母和数字）。", "Enter the waybill number (letters and digits).",
+            field="waybill_number",
+        )  # fmt: skip
+    now = timezone.now()
+    with transaction.atomic():
+        app = application_for_staff(actor=actor, application_id=application_id, lock=True)
+        _refuse_wrong_delivery(app, Delivery.POST)
+        _hold_claim(app, actor=actor, now=now)
+        changes = {"waybill_number": waybill, "posted_at": _NOW}
+        _move(app, action=Action.POST, actor=actor, now=now, note=waybill, changes=changes)
+        audit_record(
+            actor=actor, action="change", subject=app, subject_person_id=app.subject_person_id,
+            summary=f"邮寄 {app.number} {waybill}",
+        )  # fmt: skip
+    return app
+
+
+def _pickup_hash(code: str) -> str:
+    return hmac.new(settings.SECRET_KEY.encode(), f"pickup:{code}".encode(), hashlib.sha256).hexdigest()
+
+
+def application_ready_for_pickup(*, actor: Any, application_id: int) -> tuple[Application, str]:
+    """Mark the document ready at the certificate window; returns the pickup code, shown this once.
+
+    Only a keyed hash of the code is stored; a lost code means a new one from this step's
+    successor (not built yet), never a lookup.
+    """
+    code = "".join(secrets.choice("0123456789") for _ in range(PICKUP_CODE_DIGITS))
+    now = timezone.now()
+    with transaction.atomic():
+        app = application_for_staff(actor=actor, application_id=application_id, lock=True)
+        _refuse_wrong_delivery(app, Delivery.PICKUP)
+        _hold_claim(app, actor=actor, now=now)
+        changes = {"pickup_code_hash": _pickup_hash(code), "ready_at": _NOW}
+        _move(app, action=Action.READY_FOR_PICKUP, actor=actor, now=now, changes=changes)
+        audit_record(
+            actor=actor, action="change", subject=app,
+            subject_person_id=app.subject_person_id, summary=f"待领取 {app.number}",
+        )  # fmt: skip
+    return app, code
+
+
+def application_hand_over(*, actor: Any, application_id: int, pickup_code: str) -> Application:
+    """Hand the document over at the window against the pickup code (compared in constant time)."""
+    now = timezone.now()
+    with transaction.atomic():
+        app = application_for_staff(actor=actor, application_id=application_id, lock=True)
+        _hold_claim(app, actor=actor, now=now)
+        given = _pickup_hash((pickup_code or "").strip())
+        if app.state == State.READY_FOR_PICKUP and not hmac.compare_digest(given, app.pickup_code_hash):
+            raise ValidationFailed(
+                "applications.pickup_code_wrong",
+                "取件码不正确。",
+                "The pickup code is wrong.",
+                field="pickup_code",
+            )
+        _move(app, action=Action.HAND_OVER, actor=actor, now=now, changes={"completed_at": _NOW})
+        audit_record(
+            actor=actor, action="change", subject=app, subject_person_id=app.subject_person_id,
+            summary=f"窗口发证 {app.number}",
+        )  # fmt: skip
+    return app
+
+
+def application_complete(*, actor: Any, application_id: int) -> Application:
+    """Complete a posted application (delivered) or one that produces no document.
+
+    The registry change named by the catalogue's ``completes_with`` is wired with the
+    licence businesses; this step only records the state.
+    """
+    return _staff_step(
+        actor=actor, application_id=application_id, action=Action.COMPLETE, summary="办结", completed_at=_NOW
+    )

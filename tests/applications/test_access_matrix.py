@@ -1,0 +1,130 @@
+"""Access matrix for the application actions (issue 13): every ``applications.*`` action of the access
+table x every role x a record inside ("own") or outside ("other") the actor's reach. There are no
+pages or API endpoints yet, so the probes call the services and selectors those will call; an
+allowed probe checks the effect, a refused one that nothing happened to its record."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from jiaoguan.applications import selectors, services
+from jiaoguan.applications.models import Application
+from jiaoguan.applications.rules import State
+from jiaoguan.core.access import ACTIONS, Role
+from jiaoguan.core.errors import NotAllowed, NotFound, Unauthenticated
+
+pytestmark = pytest.mark.django_db
+
+APPLICATION_ACTIONS = sorted(name for name in ACTIONS if name.startswith("applications."))
+ROLES = [role.value for role in Role]
+PICKUP = services.DeliveryInput(method="pickup")
+
+
+def _outcome(call: Any) -> tuple[str, Any]:
+    try:
+        return "allowed", call()
+    except (NotAllowed, NotFound, Unauthenticated):
+        return "refused", None
+
+
+def _application(world: Any, role: str, where: str) -> Application:
+    """An application on the role's "own" or "other" side: the citizen's or organisation's own or
+    somebody else's; for staff one inside (411702) or outside (411602) the jurisdiction."""
+    if role == "organisation" and where == "own":
+        return _organisation_application(world)
+    person = world.records(role, where).person
+    applicant = world.citizen_user if person == world.person_a else _login_of(world, person)
+    licence = world.records(role, where).licence
+    found = Application.objects.filter(applicant=applicant, business_code="B10").first()
+    return found or services.application_submit(
+        actor=applicant, business_code="B10", licence_id=licence.pk, delivery=PICKUP
+    )
+
+
+def _login_of(world: Any, person: Any) -> Any:
+    from jiaoguan.accounts.models import User
+
+    return User.objects.filter(person=person).first() or world._citizen(person, level="counter")
+
+
+def _organisation_application(world: Any) -> Application:
+    """The world's organisation acts as a hospital (B7 is for hospitals only, U5)."""
+    world.organisation.kind = "hospital"
+    world.organisation.save(update_fields=["kind"])
+    user = world.organisation_user
+    user.organisation.refresh_from_db()
+    found = Application.objects.filter(applicant=user, business_code="B7").first()
+    return found or services.application_submit(actor=user, business_code="B7")
+
+
+def _apply(world: Any, role: str, where: str) -> tuple[str, bool]:
+    """Own: apply for oneself; other: name somebody else's licence (a 404)."""
+    actor = world.actor(role)
+    if role == "organisation":
+        world.organisation.kind = "hospital"
+        world.organisation.save(update_fields=["kind"])
+        actor.organisation.refresh_from_db()
+        kwargs: dict[str, Any] = (
+            {"business_code": "B7"}
+            if where == "own"
+            else {"business_code": "B7", "licence_id": world.licence_c.pk}
+        )
+    else:
+        licence = world.licence_a if where == "own" else world.licence_c
+        kwargs = {"business_code": "B11", "licence_id": licence.pk, "delivery": PICKUP}
+    before = Application.objects.count()
+    outcome, app = _outcome(lambda: services.application_submit(actor=actor, **kwargs))
+    effect = app is not None and Application.objects.count() == before + 1
+    if outcome == "refused":
+        assert Application.objects.count() == before
+    return outcome, effect
+
+
+def _view(world: Any, role: str, where: str) -> tuple[str, bool]:
+    app = _application(world, role, where)
+    actor = world.actor(role)
+    outcome, found = _outcome(lambda: selectors.my_application(actor=actor, application_id=app.pk))
+    if outcome == "allowed":
+        mine = _outcome(lambda: selectors.my_applications(actor=actor))[1]
+        return outcome, found == app and app in mine.items
+    return outcome, False
+
+
+def _handle(world: Any, role: str, where: str) -> tuple[str, bool]:
+    app = _application(world, role, where)
+    actor = world.actor(role)
+    outcome, _ = _outcome(lambda: services.application_accept(actor=actor, application_id=app.pk))
+    state = Application.objects.get(pk=app.pk).state
+    if outcome == "refused":
+        assert state == State.SUBMITTED
+    return outcome, state == State.ACCEPTED
+
+
+PROBES = {
+    "applications.own.apply": _apply,
+    "applications.own.view": _view,
+    "applications.counter.handle": _handle,
+}
+
+
+@pytest.fixture(autouse=True)
+def _fast_logins(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def test_every_application_action_has_a_probe():
+    assert sorted(PROBES) == APPLICATION_ACTIONS
+
+
+@pytest.mark.parametrize("where", ["own", "other"])
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("name", APPLICATION_ACTIONS)
+def test_application_action_matrix(name, role, where, access_world, access_check):
+    access_expected, _ = access_check
+    expected = access_expected(name, role, where)
+    outcome, effect = PROBES[name](access_world, role, where)
+    assert ("allowed" if outcome == "allowed" and effect else "refused") == (
+        "allowed" if expected else "refused"
+    ), (outcome, effect)
