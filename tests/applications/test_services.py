@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from jiaoguan.applications import selectors, services
+from jiaoguan.applications.deadlines import accept_due
 from jiaoguan.applications.models import Application, ApplicationEvent
 from jiaoguan.applications.rules import State
 from jiaoguan.applications.services import DeliveryInput
@@ -60,7 +62,7 @@ def test_submit_records_the_application_its_event_and_the_outbox_message(driver)
     app = _submit(user, licence)
     assert app.state == State.SUBMITTED and app.division == "411702" and app.business_code == "B8"
     assert app.number.startswith("411702-") and app.fee_fen == 1000
-    assert app.accept_due_on is None and app.deadline_known is False  # until core.workdays is wired
+    assert (app.accept_due_on, app.deadline_known) == accept_due(app.submitted_at)
     assert app.subject_person_id == user.person_id and app.licence_id == licence.pk
     assert app.delivery_method == "post" and app.address_line == POST.address_line
     event = ApplicationEvent.objects.get(application=app)
@@ -422,3 +424,19 @@ def test_two_submissions_at_once_make_one_application(driver, run_together):
     assert sum(isinstance(r, Application) for r in results) == 1, results
     assert all(isinstance(r, (Application, Conflict)) for r in results), results
     assert Application.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_acceptance_is_due_one_working_day_after_receipt_on_the_official_calendar():
+    """S1 on the calendar of core.workdays: an adjusted working Sunday counts; beyond the known
+    calendar nothing is guessed."""
+    shanghai = ZoneInfo("Asia/Shanghai")
+    # Friday 2024-09-27 before the cut-off is the receipt day; Sunday 09-29 was worked (调休).
+    assert accept_due(datetime(2024, 9, 27, 10, 0, tzinfo=shanghai)) == (date(2024, 9, 29), True)
+    # Monday 2024-09-30 after the cut-off: received the next working day, which is 10-08.
+    assert accept_due(datetime(2024, 9, 30, 18, 0, tzinfo=shanghai)) == (date(2024, 10, 9), True)
+
+
+@pytest.mark.django_db
+def test_a_deadline_beyond_the_known_calendar_is_flagged_not_guessed():
+    assert accept_due(datetime(2099, 3, 2, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai"))) == (None, False)
