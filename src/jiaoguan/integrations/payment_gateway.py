@@ -35,7 +35,7 @@ import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol
 
 # China has kept UTC+8 without daylight saving since 1991, so a fixed offset is exact and
 # needs no tz database in the fake gateway's process.
@@ -347,8 +347,129 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
 _DECODE_ERRORS = (ValueError, KeyError, TypeError, UnicodeDecodeError)
 
 
-class HttpPaymentGateway:
-    """Signed JSON over HTTP; retries what is safe to retry and says when an outcome is unknown."""
+class SignedJsonTransport:
+    """Signed JSON over HTTP to an outside service (the payment gateway, the postal service): retries
+    what is safe to retry and says when an outcome is unknown.
+
+    A subclass names the service, the errors it raises and how a refusal reads (``refused``).
+    """
+
+    service_name: ClassVar[str] = "outside service"
+    accept: ClassVar[str] = "application/json"
+    unavailable_error: ClassVar[type[Exception]] = ConnectionError
+    timeout_error: ClassVar[type[Exception]] = TimeoutError
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        party_id: str,
+        key: str | bytes,
+        timeout: float = 5.0,
+        retries: int = 2,
+        backoff: tuple[float, ...] = (0.05, 0.2),
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.party_id = party_id
+        self._key = key.encode() if isinstance(key, str) else key
+        self.timeout = timeout
+        self.retries = max(0, retries)
+        self.backoff = backoff or (0.0,)
+        self._opener = urllib.request.build_opener(_NoRedirect)
+
+    def refused(self, status: int, content: bytes) -> Exception:
+        """The error for a signed answer other than 200: the service said no."""
+        raise NotImplementedError
+
+    def request_json(
+        self, method: str, path: str, payload: Mapping[str, Any] | None = None, *, mutating: bool = False
+    ) -> Any:
+        content = self.request(method, path, payload, mutating=mutating)
+        try:
+            return json.loads(content)
+        except _DECODE_ERRORS as exc:
+            raise self.unavailable_error("bad_response", f"answer is not JSON: {exc}") from exc
+
+    def request(self, method: str, path: str, payload: Mapping[str, Any] | None, *, mutating: bool) -> bytes:
+        """Send a signed request, retrying connection failures, timeouts and 5xx answers.
+
+        Every call is idempotent on the service's side, so a retry never doubles an effect; but
+        when a ``mutating`` call timed out at some point and no later attempt got an answer, the
+        caller gets the timeout error, since the change may have been applied.
+        """
+        body = b"" if payload is None else json.dumps(payload, ensure_ascii=False).encode()
+        uncertain = False
+        last: Exception | None = None
+        for attempt in range(self.retries + 1):
+            if attempt:
+                time.sleep(self.backoff[min(attempt - 1, len(self.backoff) - 1)])
+            try:
+                status, headers, content = self._send(method, path, body)
+            except self.timeout_error as exc:
+                uncertain = uncertain or mutating
+                last = exc
+                continue
+            except self.unavailable_error as exc:
+                last = exc
+                continue
+            if status >= 500:
+                last = self.unavailable_error(
+                    "server_error", f"the {self.service_name} answered HTTP {status}"
+                )
+                continue
+            problem = check_signed(headers, merchant_id=self.party_id, key=self._key, message=content)
+            if problem is not None:
+                raise self.unavailable_error(
+                    "bad_response_signature",
+                    f"refused the {self.service_name}'s HTTP {status} answer to {method} {path}: {problem}",
+                )
+            if status != 200:
+                raise self.refused(status, content)
+            return content
+        assert last is not None
+        if uncertain and not isinstance(last, self.timeout_error):
+            raise self.timeout_error(
+                "timeout", f"{method} {path} timed out and later attempts failed ({last}); outcome unknown"
+            ) from last
+        raise last
+
+    def _send(self, method: str, path: str, body: bytes) -> tuple[int, dict[str, str], bytes]:
+        headers = signed_headers(self.party_id, self._key, request_message(method, path, body))
+        headers["Accept"] = self.accept
+        if method != "GET":
+            headers["Content-Type"] = "application/json; charset=utf-8"
+        req = urllib.request.Request(  # noqa: S310 - the URL comes from settings, http(s) only
+            self.base_url + path, data=body if method != "GET" else None, headers=headers, method=method
+        )
+        try:
+            with self._opener.open(req, timeout=self.timeout) as resp:
+                return resp.status, dict(resp.headers.items()), resp.read()
+        except urllib.error.HTTPError as exc:
+            try:
+                content = exc.read()
+            except (OSError, http.client.HTTPException):
+                content = b""
+            return exc.code, dict(exc.headers.items()), content
+        except urllib.error.URLError as exc:
+            # urllib wraps failures before the request was sent (refused, DNS, connect timeout):
+            # the service never saw it.
+            raise self.unavailable_error(
+                "unreachable", f"{self.service_name} unreachable: {exc.reason}"
+            ) from exc
+        except (TimeoutError, ConnectionError, http.client.HTTPException) as exc:
+            # The request was sent and the answer never came (in full): it may have been applied.
+            raise self.timeout_error(
+                "timeout", f"{method} {path}: no answer from the {self.service_name} ({exc})"
+            ) from exc
+
+
+class HttpPaymentGateway(SignedJsonTransport):
+    """The payment gateway over signed JSON."""
+
+    service_name = "payment gateway"
+    accept = "application/json, text/csv"
+    unavailable_error = GatewayUnavailable
+    timeout_error = GatewayTimeout
 
     def __init__(
         self,
@@ -360,13 +481,18 @@ class HttpPaymentGateway:
         retries: int = 2,
         backoff: tuple[float, ...] = (0.05, 0.2),
     ) -> None:
-        self.base_url = base_url.rstrip("/")
+        super().__init__(
+            base_url=base_url,
+            party_id=merchant_id,
+            key=key,
+            timeout=timeout,
+            retries=retries,
+            backoff=backoff,
+        )
         self.merchant_id = merchant_id
-        self._key = key.encode() if isinstance(key, str) else key
-        self.timeout = timeout
-        self.retries = max(0, retries)
-        self.backoff = backoff or (0.0,)
-        self._opener = urllib.request.build_opener(_NoRedirect)
+
+    def refused(self, status: int, content: bytes) -> Exception:
+        return _rejection(status, content)
 
     # -- the PaymentGateway protocol --
 
@@ -438,85 +564,6 @@ class HttpPaymentGateway:
         except _DECODE_ERRORS as exc:
             raise CallbackSignatureInvalid(
                 "bad_body", f"signed callback is not a valid notice: {exc}"
-            ) from exc
-
-    # -- transport --
-
-    def request_json(
-        self, method: str, path: str, payload: Mapping[str, Any] | None = None, *, mutating: bool = False
-    ) -> Any:
-        content = self.request(method, path, payload, mutating=mutating)
-        try:
-            return json.loads(content)
-        except _DECODE_ERRORS as exc:
-            raise GatewayUnavailable("bad_response", f"answer is not JSON: {exc}") from exc
-
-    def request(self, method: str, path: str, payload: Mapping[str, Any] | None, *, mutating: bool) -> bytes:
-        """Send a signed request, retrying connection failures, timeouts and 5xx answers.
-
-        Every gateway call is idempotent, so a retry never doubles an effect; but when a
-        ``mutating`` call timed out at some point and no later attempt got an answer, the
-        caller gets :class:`GatewayTimeout`, since the change may have been applied.
-        """
-        body = b"" if payload is None else json.dumps(payload, ensure_ascii=False).encode()
-        uncertain = False
-        last: GatewayError | None = None
-        for attempt in range(self.retries + 1):
-            if attempt:
-                time.sleep(self.backoff[min(attempt - 1, len(self.backoff) - 1)])
-            try:
-                status, headers, content = self._send(method, path, body)
-            except GatewayTimeout as exc:
-                uncertain = uncertain or mutating
-                last = exc
-                continue
-            except GatewayUnavailable as exc:
-                last = exc
-                continue
-            if status >= 500:
-                last = GatewayUnavailable("server_error", f"the payment gateway answered HTTP {status}")
-                continue
-            problem = check_signed(headers, merchant_id=self.merchant_id, key=self._key, message=content)
-            if problem is not None:
-                raise GatewayUnavailable(
-                    "bad_response_signature",
-                    f"refused the payment gateway's HTTP {status} answer to {method} {path}: {problem}",
-                )
-            if status != 200:
-                raise _rejection(status, content)
-            return content
-        assert last is not None
-        if uncertain and not isinstance(last, GatewayTimeout):
-            raise GatewayTimeout(
-                "timeout", f"{method} {path} timed out and later attempts failed ({last}); outcome unknown"
-            ) from last
-        raise last
-
-    def _send(self, method: str, path: str, body: bytes) -> tuple[int, dict[str, str], bytes]:
-        headers = signed_headers(self.merchant_id, self._key, request_message(method, path, body))
-        headers["Accept"] = "application/json, text/csv"
-        if method != "GET":
-            headers["Content-Type"] = "application/json; charset=utf-8"
-        req = urllib.request.Request(  # noqa: S310 - the URL comes from settings, http(s) only
-            self.base_url + path, data=body if method != "GET" else None, headers=headers, method=method
-        )
-        try:
-            with self._opener.open(req, timeout=self.timeout) as resp:
-                return resp.status, dict(resp.headers.items()), resp.read()
-        except urllib.error.HTTPError as exc:
-            try:
-                content = exc.read()
-            except (OSError, http.client.HTTPException):
-                content = b""
-            return exc.code, dict(exc.headers.items()), content
-        except urllib.error.URLError as exc:
-            # urllib wraps failures before the request was sent (refused, DNS, connect timeout):
-            # the gateway never saw it.
-            raise GatewayUnavailable("unreachable", f"payment gateway unreachable: {exc.reason}") from exc
-        except (TimeoutError, ConnectionError, http.client.HTTPException) as exc:
-            # The request was sent and the answer never came (in full): it may have been applied.
-            raise GatewayTimeout(
-                "timeout", f"{method} {path}: no answer from the payment gateway ({exc})"
             ) from exc
 
     def _trade(

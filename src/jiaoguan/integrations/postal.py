@@ -25,10 +25,8 @@ module without settings.
 
 from __future__ import annotations
 
-import http.client
 import json
 import re
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -37,7 +35,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from .payment_gateway import check_signed, request_message, signed_headers
+from .payment_gateway import SignedJsonTransport, check_signed
 
 EVENT_KINDS = frozenset({"accepted", "in_transit", "out_for_delivery", "delivered", "returned", "lost"})
 # Events after which nothing more happens to the parcel.
@@ -205,17 +203,15 @@ def events_from_json(data: Any) -> list[TrackingEvent]:
 # --- the HTTP client --------------------------------------------------------------------------
 
 
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    # The service never redirects an API call; following one would send a signed request elsewhere.
-    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-        return None
-
-
 _DECODE_ERRORS = (ValueError, KeyError, TypeError, UnicodeDecodeError)
 
 
-class HttpPostalService:
-    """Signed JSON over HTTP; retries what is safe to retry and says when an outcome is unknown."""
+class HttpPostalService(SignedJsonTransport):
+    """The postal service over signed JSON (the payment gateway's transport and signing)."""
+
+    service_name = "postal service"
+    unavailable_error = PostalUnavailable
+    timeout_error = PostalTimeout
 
     def __init__(
         self,
@@ -227,13 +223,18 @@ class HttpPostalService:
         retries: int = 2,
         backoff: tuple[float, ...] = (0.05, 0.2),
     ) -> None:
-        self.base_url = base_url.rstrip("/")
+        super().__init__(
+            base_url=base_url,
+            party_id=customer_id,
+            key=key,
+            timeout=timeout,
+            retries=retries,
+            backoff=backoff,
+        )
         self.customer_id = customer_id
-        self._key = key.encode() if isinstance(key, str) else key
-        self.timeout = timeout
-        self.retries = max(0, retries)
-        self.backoff = backoff or (0.0,)
-        self._opener = urllib.request.build_opener(_NoRedirect)
+
+    def refused(self, status: int, content: bytes) -> Exception:
+        return _refusal(status, content)
 
     def waybill_create(
         self,
@@ -297,84 +298,6 @@ class HttpPostalService:
         except _DECODE_ERRORS as exc:
             raise TrackingCallbackInvalid(
                 "bad_body", f"signed callback is not a tracking notice: {exc}"
-            ) from exc
-
-    # -- transport --
-
-    def request_json(
-        self, method: str, path: str, payload: Mapping[str, Any] | None = None, *, mutating: bool = False
-    ) -> Any:
-        content = self.request(method, path, payload, mutating=mutating)
-        try:
-            return json.loads(content)
-        except _DECODE_ERRORS as exc:
-            raise PostalUnavailable("bad_response", f"answer is not JSON: {exc}") from exc
-
-    def request(self, method: str, path: str, payload: Mapping[str, Any] | None, *, mutating: bool) -> bytes:
-        """Send a signed request, retrying connection failures, timeouts and 5xx answers.
-
-        Every call is idempotent, so a retry never posts a second parcel; but when a
-        ``mutating`` call timed out and no later attempt got an answer, the caller gets
-        :class:`PostalTimeout`: the waybill may exist, and the same key will find it.
-        """
-        body = b"" if payload is None else json.dumps(payload, ensure_ascii=False).encode()
-        uncertain = False
-        last: PostalError | None = None
-        for attempt in range(self.retries + 1):
-            if attempt:
-                time.sleep(self.backoff[min(attempt - 1, len(self.backoff) - 1)])
-            try:
-                status, headers, content = self._send(method, path, body)
-            except PostalTimeout as exc:
-                uncertain = uncertain or mutating
-                last = exc
-                continue
-            except PostalUnavailable as exc:
-                last = exc
-                continue
-            if status >= 500:
-                last = PostalUnavailable("server_error", f"the postal service answered HTTP {status}")
-                continue
-            problem = check_signed(headers, merchant_id=self.customer_id, key=self._key, message=content)
-            if problem is not None:
-                raise PostalUnavailable(
-                    "bad_response_signature",
-                    f"refused the postal service's HTTP {status} answer to {method} {path}: {problem}",
-                )
-            if status != 200:
-                raise _refusal(status, content)
-            return content
-        assert last is not None
-        if uncertain and not isinstance(last, PostalTimeout):
-            raise PostalTimeout(
-                "timeout", f"{method} {path} timed out and later attempts failed ({last}); outcome unknown"
-            ) from last
-        raise last
-
-    def _send(self, method: str, path: str, body: bytes) -> tuple[int, dict[str, str], bytes]:
-        headers = signed_headers(self.customer_id, self._key, request_message(method, path, body))
-        headers["Accept"] = "application/json"
-        if method != "GET":
-            headers["Content-Type"] = "application/json; charset=utf-8"
-        req = urllib.request.Request(  # noqa: S310 - the URL comes from settings, http(s) only
-            self.base_url + path, data=body if method != "GET" else None, headers=headers, method=method
-        )
-        try:
-            with self._opener.open(req, timeout=self.timeout) as resp:
-                return resp.status, dict(resp.headers.items()), resp.read()
-        except urllib.error.HTTPError as exc:
-            try:
-                content = exc.read()
-            except (OSError, http.client.HTTPException):
-                content = b""
-            return exc.code, dict(exc.headers.items()), content
-        except urllib.error.URLError as exc:
-            # Wrapped failures happen before the request was sent: the service never saw it.
-            raise PostalUnavailable("unreachable", f"postal service unreachable: {exc.reason}") from exc
-        except (TimeoutError, ConnectionError, http.client.HTTPException) as exc:
-            # Sent, and the answer never came (in full): it may have been applied.
-            raise PostalTimeout(
-                "timeout", f"{method} {path}: no answer from the postal service ({exc})"
             ) from exc
 
 
