@@ -255,7 +255,13 @@ def holder_with_e_licence(make_person, make_licence, make_staff):
 
 
 def _image_loaded(page, selector: str) -> bool:
-    return page.locator(selector).evaluate("img => img.complete && img.naturalWidth > 0")
+    # The element is in the page before its picture has arrived (slower on a busy machine): wait
+    # for the browser to finish with it (``complete`` is also true for a broken image), then ask.
+    page.wait_for_function(
+        "selector => { const img = document.querySelector(selector); return img !== null && img.complete; }",
+        arg=selector,
+    )
+    return page.locator(selector).evaluate("img => img.naturalWidth > 0")
 
 
 def test_holder_sees_photo_and_full_name_and_a_checker_sees_them_after_a_valid_scan(
