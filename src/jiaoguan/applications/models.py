@@ -76,6 +76,12 @@ class Application(models.Model):
         db_comment="HMAC-SHA256 of the pickup code; the code itself is shown once and never stored",
     )
     waybill_number = models.CharField("邮件号 waybill number", max_length=40, blank=True)
+    particulars = models.JSONField(
+        "业务事项 particulars",
+        default=dict,
+        blank=True,
+        db_comment="business-specific choices: classes chosen on an age-limit exchange, a deferral's reason and end",
+    )
     fee_fen = models.PositiveIntegerField(
         "应缴费用 fee", default=0, db_comment="fen, from the catalogue on submission"
     )
@@ -88,6 +94,18 @@ class Application(models.Model):
         verbose_name="缴费单 payable",
     )
 
+    fee_paid_at = models.DateTimeField(
+        "缴费时间 fee paid at", null=True, blank=True, db_comment="null while a fee is due and unpaid"
+    )
+    delivered_at = models.DateTimeField(
+        "妥投时间 delivered at", null=True, blank=True, db_comment="as reported by the postal service"
+    )
+    delivery_problem = models.CharField(
+        "投递异常 delivery problem",
+        max_length=200,
+        blank=True,
+        db_comment="last problem the postal service reported (returned, lost); empty when none",
+    )
     accept_due_on = models.DateField(
         "受理时限 acceptance due", null=True, blank=True, db_comment="null while the calendar cannot say"
     )

@@ -22,7 +22,6 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from jiaoguan.accounts.rules import check_business_allowed
 from jiaoguan.core.access import division_prefix_for, require
 from jiaoguan.core.audit import audit_record
 from jiaoguan.core.divisions import validate_division
@@ -31,7 +30,7 @@ from jiaoguan.core.identifiers import validate_mobile
 from jiaoguan.core.outbox import outbox_enqueue, outbox_handler
 from jiaoguan.registry.models import DrivingLicence
 
-from . import catalogue, deadlines, rules
+from . import catalogue, deadlines, eligibility, rules
 from .catalogue import Delivery
 from .models import Application, ApplicationCounter, ApplicationEvent
 from .rules import Action, State
@@ -264,6 +263,7 @@ def application_submit(
     business_code: str,
     licence_id: int | None = None,
     delivery: DeliveryInput | None = None,
+    particulars: dict[str, Any] | None = None,
     note: str = "",
 ) -> Application:
     """Submit an application for a business of the catalogue (issue 13).
@@ -276,12 +276,7 @@ def application_submit(
     require(actor, APPLY)
     entry = catalogue.entry(business_code)
     organisation = getattr(actor, "organisation", None)
-    check_business_allowed(
-        business_code=entry.code,
-        user_kind=actor.kind,
-        level=actor.registration_level,
-        organisation_kind=getattr(organisation, "kind", "") or "",
-    )
+    eligibility.check_can_apply(actor=actor, business_code=entry.code, today=timezone.localdate())
     person_id = actor.person_id
     licence = None
     if entry.needs_licence:
@@ -327,6 +322,7 @@ def application_submit(
                     licence=licence,
                     division=division,
                     state=State.SUBMITTED,
+                    particulars=dict(particulars or {}),
                     fee_fen=catalogue.fee_on(entry.code, timezone.localdate(now)),
                     accept_due_on=due_on,
                     deadline_known=known,
