@@ -675,6 +675,17 @@ def licence_next_validity_term(licence: DrivingLicence, *, today: date) -> rules
     )
 
 
+def _first_medical_due(licence: DrivingLicence, *, classes: tuple[str, ...], until: date) -> date | None:
+    """The first unmet certificate deadline in the 3 years before a deferral's end (S1 art. 75)."""
+    day = max(rules.add_years(until, -licence_rules.DEFERRAL_MAX_YEARS), licence.first_issued_on)
+    while day <= until:
+        due = _medical_due(licence, classes=classes, today=day)
+        if due is not None and due <= until:
+            return due
+        day = rules.add_years(day, 1)
+    return None
+
+
 def licence_facts(licence: DrivingLicence, *, today: date) -> licence_rules.LicenceFacts:
     """The facts of one licence the business rules (B8-B14) decide on, as Q2 derives them.
 
@@ -703,12 +714,9 @@ def licence_facts(licence: DrivingLicence, *, today: date) -> licence_rules.Lice
     )
     codes = "".join(status.code for status in shown.statuses)
     medical = shown.medical_due
-    if "P" in codes and licence.medical_deferred_until is not None:
-        counted_from = rules.add_years(licence.medical_deferred_until, -licence_rules.DEFERRAL_MAX_YEARS)
-        medical = (
-            _medical_due(licence, classes=classes, today=max(counted_from, licence.first_issued_on))
-            or licence.medical_deferred_until
-        )
+    until = licence.medical_deferred_until
+    if "P" in codes and until is not None:
+        medical = _first_medical_due(licence, classes=classes, until=until) or until
     return licence_rules.LicenceFacts(
         birth_date=licence.holder.birth_date,
         classes=rules.canonical_classes(classes),
