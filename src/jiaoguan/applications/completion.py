@@ -27,27 +27,30 @@ def _applied_on(app: Application) -> date | None:
     return timezone.localdate(app.submitted_at) if app.submitted_at else None
 
 
-def _renew(app: Application, today: date) -> Any:
-    return registry.licence_renew(licence_id=app.licence_id, today=today, applied_on=_applied_on(app))
+_Completion = Callable[[int, Application, date], Any]
 
 
-def _exchange(app: Application, today: date) -> Any:
+def _renew(licence_id: int, app: Application, today: date) -> Any:
+    return registry.licence_renew(licence_id=licence_id, today=today, applied_on=_applied_on(app))
+
+
+def _exchange(licence_id: int, app: Application, today: date) -> Any:
     return registry.licence_exchange_at_age_limit(
-        licence_id=app.licence_id, to_classes=str(app.particulars.get("to_classes", "")), today=today
+        licence_id=licence_id, to_classes=str(app.particulars.get("to_classes", "")), today=today
     )
 
 
-def _replace(cause: str) -> Callable[[Application, date], Any]:
-    def replace(app: Application, today: date) -> Any:
-        return registry.licence_replace(licence_id=app.licence_id, cause=cause, today=today)
+def _replace(cause: str) -> _Completion:
+    def replace(licence_id: int, app: Application, today: date) -> Any:
+        return registry.licence_replace(licence_id=licence_id, cause=cause, today=today)
 
     return replace
 
 
-def _defer(kind: str) -> Callable[[Application, date], Any]:
-    def defer(app: Application, today: date) -> Any:
+def _defer(kind: str) -> _Completion:
+    def defer(licence_id: int, app: Application, today: date) -> Any:
         return registry.licence_defer(
-            licence_id=app.licence_id,
+            licence_id=licence_id,
             kind=kind,
             reason=str(app.particulars.get("reason", "")),
             until=date.fromisoformat(str(app.particulars.get("until", ""))),
@@ -58,7 +61,7 @@ def _defer(kind: str) -> Callable[[Application, date], Any]:
 
 
 # Business code -> the registry change that completes it (catalogue.Entry.completes_with).
-_COMPLETIONS: dict[str, Callable[[Application, date], Any]] = {
+_COMPLETIONS: dict[str, _Completion] = {
     "B8": _renew,
     "B9": _exchange,
     "B10": _replace("lost"),
@@ -73,4 +76,4 @@ def apply(app: Application, *, today: date) -> None:
     """Make the registry change that completes ``app`` (its business's ``completes_with``)."""
     complete = _COMPLETIONS.get(app.business_code)
     if complete is not None and app.licence_id is not None:
-        complete(app, today)
+        complete(app.licence_id, app, today)

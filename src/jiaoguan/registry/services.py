@@ -765,12 +765,12 @@ def licence_renew(*, licence_id: int, today: date, applied_on: date | None = Non
         licence = _licence_for_business(licence_id)
         facts = selectors.licence_facts(licence, today=today)
         refusal = licence_rules.status_refusal(facts.status, licence_rules.Business.RENEWAL)
-        valid_until = facts.valid_until
-        if refusal is None and valid_until is None:
-            refusal = licence_rules.renewal_window(facts, today)  # long-term: nothing to renew
-        if isinstance(refusal, licence_rules.Refusal):
+        if refusal is not None:
             raise _refused(refusal)
-        assert valid_until is not None
+        valid_until = facts.valid_until
+        if valid_until is None:
+            # A long-term licence has nothing to renew; renewal_window says so in words.
+            raise _refused(cast(licence_rules.Refusal, licence_rules.renewal_window(facts, today)))
         licence.validity_term = selectors.licence_next_validity_term(licence, today=today)
         licence.valid_from = valid_until if applied_on <= valid_until else today
         licence.renewal_deferred_until = None
