@@ -16,6 +16,7 @@ from jiaoguan.applications.rules import State
 from jiaoguan.applications.services import DeliveryInput
 from jiaoguan.core.errors import Conflict, NotAllowed, NotFound, ValidationFailed
 from jiaoguan.core.models import AuditEntry, OutboxMessage
+from jiaoguan.registry.rules import add_years
 
 POST = DeliveryInput(
     method="post", recipient_name="张伟", recipient_phone="13800138000", address_division="411702",
@@ -32,11 +33,20 @@ def _fast_logins(settings):
 
 @pytest.fixture
 def driver(make_person, make_licence, citizen):
-    """A counter-registered citizen with a C1 licence of the Zhumadian DMV: (user, licence)."""
+    """A counter-registered citizen with a C1 licence of the Zhumadian DMV: (user, licence).
+
+    The licence's 10 years end in 30 days and a recent certificate is on file, so renewal
+    (B8) is open today (S1 art. 62, 74).
+    """
+    today = timezone.localdate()
 
     def make(*, name="张伟", mobile="13800138000", division="411702", level="counter"):
         person = make_person(name=name, mobile=mobile, area=division)
-        licence = make_licence(holder=person, division=division, valid_from=date(2017, 3, 5))
+        valid_from = add_years(today + timedelta(days=30), -10)
+        licence = make_licence(
+            holder=person, division=division, first_issued_on=valid_from, valid_from=valid_from,
+            last_medical_on=today - timedelta(days=10),
+        )  # fmt: skip
         return citizen(person, level=level), licence
 
     return make
@@ -270,7 +280,13 @@ def test_return_once_supplement_then_reject_with_reason(driver, clerk):
 @pytest.mark.django_db
 def test_a_deferral_completes_without_production(driver, clerk):
     user, licence = driver()
-    app = services.application_submit(actor=user, business_code="B12", licence_id=licence.pk)
+    until = (timezone.localdate() + timedelta(days=365)).isoformat()
+    app = services.application_submit(
+        actor=user,
+        business_code="B12",
+        licence_id=licence.pk,
+        particulars={"reason": "abroad", "until": until},
+    )
     assert app.delivery_method == "" and app.fee_fen == 0
     services.application_accept(actor=clerk, application_id=app.pk)
     with pytest.raises(Conflict):
@@ -348,7 +364,16 @@ def test_a_second_clerk_is_refused_naming_the_holder_until_the_claim_is_stale(dr
 @pytest.mark.django_db
 def test_my_applications_are_keyset_paged_newest_first(driver):
     user, licence = driver()
-    made = [_submit(user, licence, code=code) for code in ("B8", "B10", "B11", "B12", "B13")]
+    made = [_submit(user, licence, code=code) for code in ("B8", "B10", "B11")]
+    until = (timezone.localdate() + timedelta(days=365)).isoformat()
+    made.append(
+        services.application_submit(
+            actor=user,
+            business_code="B12",
+            licence_id=licence.pk,
+            particulars={"reason": "abroad", "until": until},
+        )
+    )
     seen, after = [], None
     while True:
         page = selectors.my_applications(actor=user, after=after, limit=2)

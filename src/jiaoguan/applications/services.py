@@ -28,9 +28,10 @@ from jiaoguan.core.divisions import validate_division
 from jiaoguan.core.errors import Conflict, NotFound, ValidationFailed
 from jiaoguan.core.identifiers import validate_mobile
 from jiaoguan.core.outbox import outbox_enqueue, outbox_handler
+from jiaoguan.registry import licence_rules, selectors
 from jiaoguan.registry.models import DrivingLicence
 
-from . import catalogue, deadlines, eligibility, rules
+from . import catalogue, completion, deadlines, eligibility, rules
 from .catalogue import Delivery
 from .models import Application, ApplicationCounter, ApplicationEvent
 from .rules import Action, State
@@ -104,6 +105,9 @@ def _move(
     )
     for name, value in (changes or {}).items():
         setattr(app, name, now if value is _NOW else value)
+    if app.state == State.COMPLETED and previous != State.COMPLETED:
+        # The licence changes in this same transaction: both or neither (issue 13).
+        completion.apply(app, today=timezone.localdate(now))
     app.save()
     event = ApplicationEvent.objects.create(
         application=app,
@@ -248,6 +252,78 @@ def _clean_delivery(entry: catalogue.Entry, delivery: DeliveryInput) -> dict[str
     }
 
 
+_PARTICULARS: dict[str, tuple[str, ...]] = {
+    "B9": ("to_classes",),
+    **{code: ("reason", "until") for code in selectors.DEFERRAL_BUSINESSES},
+}
+
+
+def _particular_refused(
+    field: str, zh: str, en: str, code: str = "applications.particulars_invalid"
+) -> ValidationFailed:
+    return ValidationFailed(code, zh, en, field=field)
+
+
+def _clean_particulars(
+    entry: catalogue.Entry,
+    answer: eligibility.Eligibility,
+    particulars: dict[str, Any],
+    *,
+    licence: DrivingLicence | None,
+    today: date,
+) -> dict[str, Any]:
+    """The particulars a business asks for, checked by its rule (issue 13); anything else refused.
+
+    B9: ``to_classes``, one of the classes the age-limit exchange offers. B12-B14:
+    ``reason`` (a deferral reason code) and ``until`` (ISO date), through the deferral rule.
+    """
+    if not isinstance(particulars, dict):
+        raise _particular_refused(
+            "particulars", "业务事项格式不正确。", "The particulars are not in the right form."
+        )
+    expected = _PARTICULARS.get(entry.code, ())
+    for name in particulars:
+        if name not in expected:
+            raise _particular_refused(
+                name[:40], f"此项业务不需要填写“{name[:40]}”。", f"This business takes no '{name[:40]}'."
+            )
+    for name in expected:
+        if particulars.get(name) in (None, ""):
+            raise _particular_refused(name, f"请填写“{name}”。", f"'{name}' is required.")
+    if entry.code == "B9":
+        offered = answer.details.get("to_classes", [])
+        if particulars["to_classes"] not in offered:
+            raise _particular_refused(
+                "to_classes",
+                "换领的准驾车型须为以下之一：" + "、".join(offered) + "。",
+                "The classes to exchange to must be one of: " + ", ".join(offered) + ".",
+            )
+        return {"to_classes": particulars["to_classes"]}
+    if entry.code in selectors.DEFERRAL_BUSINESSES:
+        assert licence is not None
+        try:
+            until = date.fromisoformat(str(particulars["until"]))
+        except ValueError:
+            raise _particular_refused(
+                "until",
+                "延期截止日期须为日期（如2027-06-30）。",
+                "The end of the deferral must be a date (e.g. 2027-06-30).",
+            ) from None
+        reason = str(particulars["reason"])
+        verdict = selectors.licence_deferral_check(
+            licence=licence, business_code=entry.code, reason=reason, until=until, today=today
+        )
+        if isinstance(verdict, licence_rules.Refusal):
+            raise _particular_refused(
+                "reason" if verdict.code == "licence.deferral_reason_unknown" else "until",
+                " ".join(filter(None, [verdict.zh, verdict.remedy_zh])),
+                " ".join(filter(None, [verdict.en, verdict.remedy_en])),
+                code=verdict.code,
+            )
+        return {"reason": reason, "until": until.isoformat()}
+    return {}
+
+
 def _duplicate(entry: catalogue.Entry) -> Conflict:
     return Conflict(
         "applications.already_open",
@@ -276,7 +352,8 @@ def application_submit(
     require(actor, APPLY)
     entry = catalogue.entry(business_code)
     organisation = getattr(actor, "organisation", None)
-    eligibility.check_can_apply(actor=actor, business_code=entry.code, today=timezone.localdate())
+    today = timezone.localdate()
+    answer = eligibility.check_can_apply(actor=actor, business_code=entry.code, today=today)
     person_id = actor.person_id
     licence = None
     if entry.needs_licence:
@@ -294,6 +371,7 @@ def application_submit(
         if licence is None:
             raise NotFound("applications.licence_not_found", "没有这本驾驶证。", "No such driving licence.")
     require(actor, APPLY, owner_person_id=person_id)
+    particulars = _clean_particulars(entry, answer, particulars or {}, licence=licence, today=today)
     cleaned = _clean_delivery(entry, delivery or DeliveryInput())
     if licence is not None:
         division = licence.division
@@ -322,7 +400,7 @@ def application_submit(
                     licence=licence,
                     division=division,
                     state=State.SUBMITTED,
-                    particulars=dict(particulars or {}),
+                    particulars=particulars,
                     fee_fen=catalogue.fee_on(entry.code, timezone.localdate(now)),
                     accept_due_on=due_on,
                     deadline_known=known,

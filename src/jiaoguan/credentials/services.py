@@ -678,17 +678,48 @@ def credential_status_sync(
     return changed
 
 
+# A new licence card (renewal, age-limit exchange, replacement: B8-B11) supersedes the
+# electronic licence of the old card (D2, issue 13).
+_NEW_CARD_EVENTS = frozenset({"licence_renewed", "licence_exchanged", "licence_replaced"})
+
+
 @outbox_handler(REGISTRY_CHANGED)
 def _on_registry_change(payload: dict[str, Any], dedup_key: str) -> None:
-    """A registry change (inspection passed, transfer, status) reissues or re-rates credentials (E1)."""
+    """A registry change (inspection passed, transfer, status) reissues or re-rates credentials (E1).
+
+    A new licence card reissues the holder's e-licence, so the old one is superseded; a
+    replaced card carries the same data, so its e-licence is superseded explicitly. A holder
+    without a current e-licence gets none from it (D1: the holder applies with a photo), and
+    a licence that may not carry one now (status, expiry, record) is left to the status sync.
+    """
+    event = payload.get("event", "changed")
     if payload.get("vehicle_id"):
-        if (
-            inspection_mark_issue(vehicle_id=payload["vehicle_id"], event=payload.get("event", "changed"))
-            is None
-        ):
+        if inspection_mark_issue(vehicle_id=payload["vehicle_id"], event=event) is None:
             credential_status_sync(vehicle_id=payload["vehicle_id"])
-    if payload.get("licence_id"):
-        credential_status_sync(licence_id=payload["licence_id"])
+    licence_id = payload.get("licence_id")
+    if not licence_id:
+        return
+    if event in _NEW_CARD_EVENTS:
+        try:
+            with transaction.atomic():
+                current = (
+                    Credential.objects.select_for_update()
+                    .filter(licence_id=licence_id, status__in=["valid", "suspended"])
+                    .first()
+                )
+                if current is not None:
+                    if event == "licence_replaced":
+                        current.status = Credential.Status.SUPERSEDED
+                        current.status_reason = f"reissued: {event}"
+                        current.status_changed_at = timezone.now()
+                        current.save(update_fields=["status", "status_reason", "status_changed_at"])
+                    new = licence_credential_issue(licence_id=licence_id, event=event)
+                    if new.pk != current.pk:
+                        Credential.objects.filter(pk=current.pk).update(superseded_by=new)
+                    return
+        except DomainError as refused:
+            logger.info("e-licence of licence %s not reissued after %s: %s", licence_id, event, refused.code)
+    credential_status_sync(licence_id=licence_id)
 
 
 # ---------------------------------------------------------------- police check by plate (E4)

@@ -264,7 +264,30 @@ class DrivingLicence(models.Model):
         "最近审验日期 last review", null=True, blank=True, db_comment="last review (审验) completed"
     )
     status = models.CharField(
-        "驾驶证状态 status", max_length=8, default="A", db_comment="stored status codes (S7); M and S derived"
+        "驾驶证状态 status",
+        max_length=8,
+        default="A",
+        db_comment="stored status codes (S7); M, S and, from the deferral dates, N, T, P derived",
+    )
+    # Granted deferrals (S1 art. 75, B12-B14): the status codes N, T and P are derived from
+    # these dates while they run and drop by themselves the day after, with no daily job.
+    renewal_deferred_until = models.DateField(
+        "延期换证截止日期 renewal deferred until",
+        null=True,
+        blank=True,
+        db_comment="end of a granted renewal deferral (延期换证, N, B12); status N is derived until then",
+    )
+    review_deferred_until = models.DateField(
+        "延期审验截止日期 review deferred until",
+        null=True,
+        blank=True,
+        db_comment="end of a granted review deferral (延期审验, T, B13); status T is derived until then",
+    )
+    medical_deferred_until = models.DateField(
+        "延期提交身体条件证明截止日期 medical certificate deferred until",
+        null=True,
+        blank=True,
+        db_comment="end of a granted certificate deferral (延期体检, P, B14); status P is derived until then",
     )
     cancelled_on = models.DateField("注销日期 cancelled on", null=True, blank=True)
     remarks = models.CharField(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -12,7 +12,7 @@ from django.db.models import Q, QuerySet, Sum
 from jiaoguan.core.access import division_prefix_for
 from jiaoguan.core.identifiers import mask_id_number, mask_name, mask_phone
 
-from . import rules
+from . import licence_rules, rules
 from .models import ArchivePhoto, DrivingLicence, Organisation, Person, PlateType, Vehicle
 
 if TYPE_CHECKING:
@@ -299,6 +299,58 @@ def _medical_due(licence: DrivingLicence, *, classes: tuple[str, ...], today: da
     return None
 
 
+@dataclass(frozen=True)
+class _Deferrals:
+    """What the granted deferrals (S1 art. 75, B12-B14) change on ``today``.
+
+    ``codes``: N, T, P for the deferrals that run (derived, never stored, so they end by
+    themselves the day after the end date). ``renewal_expires_on``: the end of validity, or
+    of a renewal deferral when later, from which the overdue year (M) counts, as in
+    ``licence_rules.renewal_window``. ``review_due`` / ``medical_due``: the deferred
+    deadline, or None where no deferral moves it.
+    """
+
+    codes: str
+    renewal_expires_on: date | None
+    review_due: date | None
+    medical_due: date | None
+
+
+def _medical_deferral_met(licence: DrivingLicence, until: date) -> bool:
+    """A certificate meets the deferred deadline when issued within its 6 months before it (S1 art. 74)."""
+    last = licence.last_medical_on
+    return last is not None and until - MEDICAL_CERTIFICATE_VALID <= last <= until
+
+
+def _deferrals(
+    licence: DrivingLicence, *, valid_until: date | None, review: date | None, today: date
+) -> _Deferrals:
+    codes = ""
+    expires = valid_until
+    renewal_until = licence.renewal_deferred_until
+    if valid_until is not None and renewal_until is not None and renewal_until > valid_until:
+        expires = renewal_until
+        if today <= renewal_until:
+            codes += "N"
+    review_due = None
+    review_until = licence.review_deferred_until
+    # A review done since the deadline leaves nothing to defer (``review`` is then None).
+    if review is not None and review_until is not None and review_until > review:
+        review_due = review_until
+        if today <= review_until:
+            codes += "T"
+    medical_due = None
+    medical_until = licence.medical_deferred_until
+    if (
+        medical_until is not None
+        and today <= medical_until
+        and not _medical_deferral_met(licence, medical_until)
+    ):
+        medical_due = medical_until
+        codes += "P"
+    return _Deferrals(codes, expires, review_due, medical_due)
+
+
 def licence_status(licence: DrivingLicence, *, today: date) -> LicenceStatus:
     """Compute Q2 for a licence: status codes, validity, points, probation, review, medical.
 
@@ -325,7 +377,6 @@ def licence_status(licence: DrivingLicence, *, today: date) -> LicenceStatus:
     valid_until = rules.licence_valid_until(
         valid_from=licence.valid_from, term=term or rules.ValidityTerm.SIX_YEARS
     )
-    renewal = rules.renewal_status(valid_until=valid_until, today=today)
     cycle = rules.scoring_cycle(first_issued_on=licence.first_issued_on, today=as_of)
     previous = _previous_cycle(licence, cycle=cycle)
     points, *earlier = _points_in_cycles(licence, [cycle] if previous is None else [cycle, previous])
@@ -333,6 +384,9 @@ def licence_status(licence: DrivingLicence, *, today: date) -> LicenceStatus:
         licence, classes=classes, previous=previous, previous_points=earlier[0] if earlier else 0
     )
     medical = _medical_due(licence, classes=classes, today=as_of)
+    deferrals = _deferrals(licence, valid_until=valid_until, review=review, today=today)
+    renewal = rules.renewal_status(valid_until=deferrals.renewal_expires_on, today=today)
+    review, medical = deferrals.review_due or review, deferrals.medical_due or medical
     probation = (
         rules.probation_end(first_issued_on=licence.probation_started_on)
         if licence.probation_started_on
@@ -345,6 +399,8 @@ def licence_status(licence: DrivingLicence, *, today: date) -> LicenceStatus:
         renewal_overdue=renewal in ("overdue", "cancellable"),
         review_overdue=review_overdue,
     )
+    for code in deferrals.codes:
+        codes = rules.add_status(codes, code)
     warning = rules.points_warning(points)
     alerts: list[Alert] = []
     if renewal in ("overdue", "cancellable"):
@@ -567,3 +623,232 @@ def archive_photo_of(*, person_id: int | None) -> ArchivePhoto | None:
     if person_id is None:
         return None
     return ArchivePhoto.objects.filter(person_id=person_id).first()
+
+
+# ---------------------------------------------------------------- licence businesses (B8-B14, issue 13)
+
+# Business code -> what a deferral business defers (B12 延期换证, B13 延期审验, B14 延期提交身体条件证明).
+DEFERRAL_BUSINESSES: dict[str, licence_rules.DeferralKind] = {
+    "B12": licence_rules.DeferralKind.RENEWAL,
+    "B13": licence_rules.DeferralKind.REVIEW,
+    "B14": licence_rules.DeferralKind.MEDICAL,
+}
+LICENCE_BUSINESSES = frozenset({"B8", "B9", "B10", "B11", *DEFERRAL_BUSINESSES})
+
+
+def licence_term_cycles(licence: DrivingLicence, *, today: date) -> list[tuple[date, date]]:
+    """The scoring cycles of the current validity term up to ``today`` (S1 art. 13, 63).
+
+    From the cycle holding ``valid_from`` to the one holding the end of validity, or
+    ``today`` when earlier; a long-term licence has no term to count.
+    """
+    term = _known(rules.ValidityTerm, licence.validity_term, "validity term", licence)
+    valid_until = rules.licence_valid_until(
+        valid_from=licence.valid_from, term=term or rules.ValidityTerm.SIX_YEARS
+    )
+    if valid_until is None:
+        return []
+    last = min(valid_until, today)
+    cycles: list[tuple[date, date]] = []
+    day = max(licence.valid_from, licence.first_issued_on)
+    while day <= last:
+        cycle = rules.scoring_cycle(first_issued_on=licence.first_issued_on, today=day)
+        cycles.append(cycle)
+        day = cycle[1] + timedelta(days=1)
+    return cycles
+
+
+def licence_cycles_reached_12(licence: DrivingLicence, *, today: date) -> bool:
+    """Whether any scoring cycle of the current term reached 12 points (S1 art. 63), one query.
+
+    Points carried over from an unpaid fine count in the later cycle, as in Q2 (S2).
+    """
+    cycles = licence_term_cycles(licence, today=today)
+    return bool(cycles) and max(_points_in_cycles(licence, cycles)) >= rules.POINTS_LIMIT
+
+
+def licence_next_validity_term(licence: DrivingLicence, *, today: date) -> rules.ValidityTerm:
+    """The validity term a renewal today gives: 6 -> 10 -> long-term unless a cycle reached 12 (S1 art. 13)."""
+    term = _known(rules.ValidityTerm, licence.validity_term, "validity term", licence)
+    return licence_rules.next_validity_term(
+        term or rules.ValidityTerm.SIX_YEARS, licence_cycles_reached_12(licence, today=today)
+    )
+
+
+def _first_medical_due(licence: DrivingLicence, *, classes: tuple[str, ...], until: date) -> date | None:
+    """The first unmet certificate deadline in the 3 years before a deferral's end (S1 art. 75)."""
+    day = max(rules.add_years(until, -licence_rules.DEFERRAL_MAX_YEARS), licence.first_issued_on)
+    while day <= until:
+        due = _medical_due(licence, classes=classes, today=day)
+        if due is not None and due <= until:
+            return due
+        day = rules.add_years(day, 1)
+    return None
+
+
+def licence_facts(licence: DrivingLicence, *, today: date) -> licence_rules.LicenceFacts:
+    """The facts of one licence the business rules (B8-B14) decide on, as Q2 derives them.
+
+    ``status`` is the derived status (stored codes, M, S and the running deferrals N T P).
+    ``review_due`` and ``medical_due`` are the deadlines a deferral is counted from (S1 art.
+    75: at most 3 years after the deadline deferred), so a running deferral does not move
+    them: the review deadline of the last cycle, and for a running certificate deferral the
+    first unmet certificate deadline on or after its end less 3 years. That deadline is not
+    stored; this reading never lets the deferrals of one deadline add up to more than 3 years.
+    """
+    shown = licence_status(licence, today=today)
+    classes, _unknown = rules.split_classes(licence.classes)
+    term = _known(rules.ValidityTerm, licence.validity_term, "validity term", licence)
+    as_of = max(today, licence.first_issued_on)
+    cycle = rules.scoring_cycle(first_issued_on=licence.first_issued_on, today=as_of)
+    previous = _previous_cycle(licence, cycle=cycle)
+    review = (
+        None
+        if previous is None
+        else _review_due(
+            licence,
+            classes=classes,
+            previous=previous,
+            previous_points=_points_in_cycles(licence, [previous])[0],
+        )
+    )
+    codes = "".join(status.code for status in shown.statuses)
+    medical = shown.medical_due
+    until = licence.medical_deferred_until
+    if "P" in codes and until is not None:
+        medical = _first_medical_due(licence, classes=classes, until=until) or until
+    return licence_rules.LicenceFacts(
+        birth_date=licence.holder.birth_date,
+        classes=rules.canonical_classes(classes),
+        valid_from=licence.valid_from,
+        validity_term=term or rules.ValidityTerm.SIX_YEARS,
+        status=codes,
+        review_due=review,
+        medical_due=medical,
+        renewal_deferred_until=licence.renewal_deferred_until,
+    )
+
+
+LicenceAnswer = (
+    licence_rules.RenewalOpen
+    | licence_rules.Exchange
+    | licence_rules.Allowed
+    | licence_rules.Deferral
+    | licence_rules.Refusal
+)
+
+
+def _decided_on(licence: DrivingLicence) -> date:
+    """The date of the licence's last decision, which picks the age-limit rule row (S1 art. 65, S6).
+
+    The registry keeps no decision date; ``valid_from`` (the day the current card's validity
+    began, i.e. the last issue, renewal or exchange) stands in for it. Assumption, not in
+    RULES.md or the seeds.
+    """
+    return licence.valid_from
+
+
+def _age_exchange(facts: licence_rules.LicenceFacts, licence: DrivingLicence, today: date) -> LicenceAnswer:
+    refusal = licence_rules.status_refusal(facts.status, licence_rules.Business.AGE_EXCHANGE)
+    if refusal is not None:
+        return refusal
+    decided_on = _decided_on(licence)
+    exchange = licence_rules.age_limit_exchange(
+        birth_date=facts.birth_date, classes=facts.classes, decided_on=decided_on, today=today
+    )
+    if exchange is None:
+        age = rules.age_on(facts.birth_date, today)
+        limits = rules.driving_age_limits(decided_on)
+        held = [code for code in rules.parse_classes(facts.classes) if code in limits]
+        if not held:
+            zh = f"准驾车型{facts.classes or '无'}没有驾驶年龄上限，无需超龄换证。"
+            en = f"The classes {facts.classes or 'held'} have no driving age limit; no exchange is needed."
+        else:
+            first = min(limits[code] for code in held)
+            zh = f"您现年{age}周岁，准驾车型{''.join(held)}的驾驶年龄上限为{first}周岁，尚未达到，无需超龄换证。"
+            en = (
+                f"You are {age}; the driving age limit of {''.join(held)} is {first}, "
+                "not yet reached, so no exchange is needed."
+            )
+        return licence_rules.Refusal(
+            "licence.age_limit_not_reached",
+            zh,
+            en,
+            "证件遗失或损毁的，可申请补领或换领。",
+            "If the card is lost or damaged, apply for a replacement.",
+        )
+    if exchange.cancels:
+        return licence_rules.Refusal(
+            "licence.age_limit_nothing_left",
+            f"已达到驾驶年龄上限，准驾车型{''.join(exchange.from_classes)}均不能继续驾驶，"
+            "没有可换发的准驾车型，驾驶证应予注销（S1第79条）。",
+            f"The age limit has been reached and none of {''.join(exchange.from_classes)} may still be "
+            "driven; there is no class left to exchange to, so the licence is to be cancelled (S1 art. 79).",
+            "如需继续驾驶，请按规定申领其他准驾车型的驾驶证。",
+            "To keep driving, apply for a licence of another class as the rules allow.",
+            on=exchange.due_by,
+        )
+    return exchange
+
+
+def licence_deferral_check(
+    *,
+    licence: DrivingLicence,
+    business_code: str,
+    reason: str,
+    until: date,
+    today: date,
+    facts: licence_rules.LicenceFacts | None = None,
+) -> licence_rules.Deferral | licence_rules.Refusal:
+    """Whether the deferral asked for (B12-B14: reason and end date) may be granted (S1 art. 75)."""
+    return licence_rules.deferral_allowed(
+        kind=DEFERRAL_BUSINESSES[business_code],
+        reason=reason,
+        requested_until=until,
+        facts=facts or licence_facts(licence, today=today),
+        today=today,
+    )
+
+
+def licence_business_check(*, licence: DrivingLicence, business_code: str, today: date) -> LicenceAnswer:
+    """The licence rule's answer for a licence business on ``today`` (B8-B14, issue 13).
+
+    B8 ``RenewalOpen`` (certificate: ``last_medical_on``), B9 ``Exchange``, B10/B11
+    ``Allowed``, B12-B14 the ``Deferral`` reaching to the latest end allowed (the reason and
+    end date are asked on submission, :func:`licence_deferral_check`), or a ``Refusal``.
+    """
+    facts = licence_facts(licence, today=today)
+    if business_code == "B8":
+        # After a renewal deferral has ended N is no longer shown, but the overdue year still
+        # counts from the deferral's end (licence_rules.renewal_window reads it from N).
+        valid_until = facts.valid_until
+        deferred = facts.renewal_deferred_until
+        if deferred and valid_until and deferred > valid_until and "N" not in facts.status:
+            facts = replace(facts, status=rules.add_status(facts.status, "N"))
+        return licence_rules.renewal_allowed(facts, today, medical_issued_on=licence.last_medical_on)
+    if business_code == "B9":
+        return _age_exchange(facts, licence, today)
+    if business_code in ("B10", "B11"):
+        return licence_rules.replacement_allowed(facts.status)
+    if business_code in DEFERRAL_BUSINESSES:
+        kind = DEFERRAL_BUSINESSES[business_code]
+        latest = licence_rules.deferral_latest_until(kind, facts)
+        if latest is not None and latest <= today:
+            return licence_rules.Refusal(
+                "licence.deferral_limit_reached",
+                f"延期最长不超过{licence_rules.DEFERRAL_MAX_YEARS}年，已于{latest:%Y-%m-%d}届满，不能再延期。",
+                f"A deferral lasts at most {licence_rules.DEFERRAL_MAX_YEARS} years; that limit ended on "
+                f"{latest:%Y-%m-%d}, so it cannot be deferred again.",
+                "请尽快到车辆管理所办理。",
+                "Go to a vehicle administration office to complete the business itself.",
+                on=latest,
+            )
+        return licence_deferral_check(
+            licence=licence,
+            business_code=business_code,
+            reason=next(iter(licence_rules.DEFERRAL_REASONS)),
+            until=latest or today,
+            today=today,
+            facts=facts,
+        )
+    raise ValueError(f"{business_code} is not a licence business")

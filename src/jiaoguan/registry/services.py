@@ -31,7 +31,7 @@ from jiaoguan.core.access import require
 from jiaoguan.core.audit import audit_record
 from jiaoguan.core.errors import Conflict, NotAllowed, NotFound, ValidationFailed
 
-from . import personal, rules, validation
+from . import licence_rules, personal, rules, selectors, validation
 from .events import registry_changed
 from .models import ArchivePhoto, DrivingLicence, Organisation, Person, PointsEntry, Vehicle
 from .selectors import (
@@ -712,3 +712,143 @@ def archive_photo_record(
                 summary="登记档案照片", request=request,
             )  # fmt: skip
     return record
+
+
+# ---------------------------------------------------------------- licence businesses (B8-B14, issue 13)
+#
+# The applications engine completes a licence business through these functions, inside the
+# transaction that completes the application, so the application and the licence change
+# together or not at all. They take no actor: the applications service checked the clerk's
+# access and audits the step. Each locks the licence row, asks the licence rules again on
+# the locked row (the licence may have changed since the application was accepted),
+# changes it and publishes the change once; the save retires the holder's cached reads.
+
+
+def _licence_for_business(licence_id: int) -> DrivingLicence:
+    licence = (
+        DrivingLicence.objects.select_for_update(of=("self",))
+        .select_related("holder")
+        .filter(pk=licence_id)
+        .first()
+    )
+    if licence is None:
+        raise NotFound("registry.licence_not_found", "没有这本驾驶证。", "No such driving licence.")
+    return licence
+
+
+def _refused(refusal: licence_rules.Refusal) -> Conflict:
+    return Conflict(
+        refusal.code,
+        " ".join(filter(None, [refusal.zh, refusal.remedy_zh])),
+        " ".join(filter(None, [refusal.en, refusal.remedy_en])),
+    )
+
+
+def _without_codes(status: str, codes: str) -> str:
+    """The stored status without ``codes``; A (normal) when nothing is left."""
+    return "".join(code for code in (status or "A") if code not in codes) or "A"
+
+
+def licence_renew(*, licence_id: int, today: date, applied_on: date | None = None) -> DrivingLicence:
+    """Renew a licence on expiry (期满换证, B8): a new validity period and term.
+
+    The term steps 6 -> 10 years -> long-term unless a scoring cycle of the ending term
+    reached 12 points (S1 art. 13, 63). Applied for in the renewal window (S1 art. 62), the
+    new validity continues from the old end date, the date printed on the old card ("2016-03-05
+    至 2026-03-05" is followed by "2026-03-05 至 2036-03-05"), so renewing early loses no days;
+    applied for later (overdue, M, or during a renewal deferral, N) it counts from the day of
+    the renewal. RULES.md and the seeds do not state the start date; this is the reading of
+    the printed cards. The deferral and the stored M and N codes end with the renewal.
+    """
+    applied_on = applied_on or today
+    with transaction.atomic():
+        licence = _licence_for_business(licence_id)
+        facts = selectors.licence_facts(licence, today=today)
+        refusal = licence_rules.status_refusal(facts.status, licence_rules.Business.RENEWAL)
+        if refusal is not None:
+            raise _refused(refusal)
+        valid_until = facts.valid_until
+        if valid_until is None:
+            # A long-term licence has nothing to renew; renewal_window says so in words.
+            raise _refused(cast(licence_rules.Refusal, licence_rules.renewal_window(facts, today)))
+        licence.validity_term = selectors.licence_next_validity_term(licence, today=today)
+        licence.valid_from = valid_until if applied_on <= valid_until else today
+        licence.renewal_deferred_until = None
+        licence.status = _without_codes(licence.status, "MN")
+        licence.save(update_fields=["validity_term", "valid_from", "renewal_deferred_until", "status"])
+        registry_changed(event="licence_renewed", licence_id=licence.pk)
+    return licence
+
+
+def licence_exchange_at_age_limit(*, licence_id: int, to_classes: str, today: date) -> DrivingLicence:
+    """Exchange a licence at a driving age limit (超龄换证, B9; S1 art. 65, S6) to the chosen classes.
+
+    ``to_classes`` must be one the rule offers today; the validity is kept.
+    """
+    with transaction.atomic():
+        licence = _licence_for_business(licence_id)
+        answer = selectors.licence_business_check(licence=licence, business_code="B9", today=today)
+        if isinstance(answer, licence_rules.Refusal):
+            raise _refused(answer)
+        assert isinstance(answer, licence_rules.Exchange)
+        if to_classes not in answer.to_classes:
+            raise ValidationFailed(
+                "registry.exchange_classes",
+                "换领的准驾车型须为以下之一：" + "、".join(answer.to_classes) + "。",
+                "The classes exchanged to must be one of: " + ", ".join(answer.to_classes) + ".",
+                field="to_classes",
+                detail={"offered": list(answer.to_classes)},
+            )
+        licence.classes = to_classes
+        licence.save(update_fields=["classes"])
+        registry_changed(event="licence_exchanged", licence_id=licence.pk)
+    return licence
+
+
+def licence_replace(*, licence_id: int, cause: str, today: date) -> DrivingLicence:
+    """Replace a lost (遗失补领, B10) or damaged (损毁换领, B11) licence card.
+
+    The new card carries the same record and validity; what changes is the card, so the
+    electronic licence is reissued and the old one superseded (credentials follow the event).
+    """
+    if cause not in ("lost", "damaged"):
+        raise ValueError(f"unknown replacement cause {cause!r}")
+    with transaction.atomic():
+        licence = _licence_for_business(licence_id)
+        answer = selectors.licence_business_check(licence=licence, business_code="B10", today=today)
+        if isinstance(answer, licence_rules.Refusal):
+            raise _refused(answer)
+        # No column changes, so no save signal: the holder's cached reads are retired here.
+        personal.vehicles_and_licences_changed(licence_ids=[licence.pk])
+        registry_changed(event="licence_replaced", licence_id=licence.pk)
+    return licence
+
+
+_DEFERRAL_FIELDS: dict[licence_rules.DeferralKind, str] = {
+    licence_rules.DeferralKind.RENEWAL: "renewal_deferred_until",
+    licence_rules.DeferralKind.REVIEW: "review_deferred_until",
+    licence_rules.DeferralKind.MEDICAL: "medical_deferred_until",
+}
+
+
+def licence_defer(
+    *, licence_id: int, kind: licence_rules.DeferralKind | str, reason: str, until: date, today: date
+) -> DrivingLicence:
+    """Grant a deferral of renewal, review or the certificate (B12-B14, S1 art. 75) until ``until``.
+
+    The status code (N, T, P) is derived from the date while it runs and ends by itself.
+    """
+    kind = licence_rules.DeferralKind(kind)
+    business = next(code for code, k in selectors.DEFERRAL_BUSINESSES.items() if k is kind)
+    with transaction.atomic():
+        licence = _licence_for_business(licence_id)
+        answer = selectors.licence_deferral_check(
+            licence=licence, business_code=business, reason=reason, until=until, today=today
+        )
+        if isinstance(answer, licence_rules.Refusal):
+            raise _refused(answer)
+        name = _DEFERRAL_FIELDS[kind]
+        setattr(licence, name, until)
+        licence.save(update_fields=[name])
+        registry_changed(event="licence_deferred", licence_id=licence.pk)
+    return licence
