@@ -174,3 +174,22 @@ def fee_state(application: Application) -> str:
     if payable is not None and payable.state == "paid":
         return "paid"
     return "due"
+
+
+def applicant_licence(*, actor: Any) -> Any:
+    """The actor's own driving licence (a person holds one), or None; the business page preselects it."""
+    from jiaoguan.registry.models import DrivingLicence
+
+    person_id = getattr(actor, "person_id", None)
+    return DrivingLicence.objects.filter(holder_id=person_id).first() if person_id else None
+
+
+def open_application_of(*, actor: Any, business_code: str) -> Application | None:
+    """The actor's open application of a business, if any (the page links it instead of a second one)."""
+    return (
+        Application.objects.filter(
+            applicant_id=actor.pk, business_code=business_code, state__in=sorted(rules.OPEN_STATES)
+        )
+        .order_by("-created_at")
+        .first()
+    )

@@ -632,3 +632,25 @@ def application_for_staff_read(*, actor: Any, application_id: int, request: Any 
         summary=f"查看申请 {app.number}", request=request,
     )  # fmt: skip
     return app
+
+
+def application_submit_with_materials(
+    *,
+    actor: Any,
+    business_code: str,
+    licence_id: int | None = None,
+    delivery: DeliveryInput | None = None,
+    particulars: dict[str, Any] | None = None,
+    note: str = "",
+    materials: tuple[MaterialInput, ...] = (),
+) -> Application:
+    """Submit with the files in one go (the business page): a bad file leaves no application behind."""
+    with transaction.atomic():
+        app = application_submit(
+            actor=actor, business_code=business_code, licence_id=licence_id, delivery=delivery,
+            particulars=particulars, note=note,
+        )  # fmt: skip
+        now = timezone.now()
+        for material in materials:
+            _store_material(app, material, now=now)
+    return app
