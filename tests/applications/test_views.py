@@ -383,3 +383,20 @@ def test_the_acceptance_slip_is_a_pdf_that_reads_back(driver, submit, clerk):
 def test_the_staff_menu_offers_the_queue(clerk):
     html = _client(clerk).get("/counter/").content.decode()
     assert "/counter/applications/" in html
+
+
+def test_the_back_office_lists_the_jurisdictions_applications_read_only(driver, submit, clerk, make_staff):
+    user, licence = driver()
+    app = submit(user, licence)
+    services.material_add(
+        actor=user, application_id=app.pk, material=services.MaterialInput("photo", png_bytes(), "me.png")
+    )
+    client = _client(clerk)
+    listing = client.get("/admin/applications/application/")
+    assert listing.status_code == 200 and app.number in listing.content.decode()
+    opened = client.get(f"/admin/applications/application/{app.pk}/change/")
+    assert opened.status_code == 200 and "submitted" in opened.content.decode()
+    assert client.get("/admin/applications/applicationmaterial/").status_code == 200
+    assert client.post(f"/admin/applications/application/{app.pk}/delete/", {"post": "yes"}).status_code == 403
+    outsider = _client(make_staff(role="counter_clerk", jurisdiction="411600", username="clerk-zhoukou"))
+    assert app.number not in outsider.get("/admin/applications/application/").content.decode()
