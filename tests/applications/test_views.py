@@ -397,6 +397,18 @@ def test_the_back_office_lists_the_jurisdictions_applications_read_only(driver, 
     opened = client.get(f"/admin/applications/application/{app.pk}/change/")
     assert opened.status_code == 200 and "submitted" in opened.content.decode()
     assert client.get("/admin/applications/applicationmaterial/").status_code == 200
-    assert client.post(f"/admin/applications/application/{app.pk}/delete/", {"post": "yes"}).status_code == 403
+    assert (
+        client.post(f"/admin/applications/application/{app.pk}/delete/", {"post": "yes"}).status_code == 403
+    )
     outsider = _client(make_staff(role="counter_clerk", jurisdiction="411600", username="clerk-zhoukou"))
     assert app.number not in outsider.get("/admin/applications/application/").content.decode()
+
+
+def test_the_pages_speak_english_when_asked(driver, submit, clerk):
+    user, licence = driver()
+    client = _client(user)
+    client.post("/i18n/setlang/", {"language": "en", "next": "/"})
+    html = client.get("/applications/businesses/B11/").content.decode()
+    assert "What you need" in html and "Replace damaged licence" in html and "Recent photo" in html
+    app = submit(user, licence)
+    assert "Progress" in client.get(f"/applications/{app.pk}/").content.decode()
