@@ -74,3 +74,27 @@ def pdf_bytes() -> bytes:
     canvas.showPage()
     canvas.save()
     return out.getvalue()
+
+
+def settle_fee(app, clerk) -> None:
+    """Take the application's fee at the counter when submission made a fee notice: acceptance
+    waits for the fee (issue 13). Without a notice (no fee, or none made) there is nothing to do."""
+    app.refresh_from_db()
+    if app.fee_payable_id is None:
+        return
+    from jiaoguan.payments.services import payable_pay_at_counter
+
+    payable_pay_at_counter(
+        actor=clerk, payable_id=app.fee_payable_id, receipt_number=f"R{app.pk:08d}", reason="窗口收取工本费"
+    )
+
+
+@pytest.fixture
+def accept(clerk):
+    """Accept an application as the clerk, its fee taken first."""
+
+    def run(app, *, by=None):
+        settle_fee(app, by or clerk)
+        return services.application_accept(actor=by or clerk, application_id=app.pk)
+
+    return run

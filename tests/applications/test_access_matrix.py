@@ -165,7 +165,10 @@ def _channels_view(world: Any, role: str, where: str, outcome: Any) -> list[tupl
 
 
 def _channels_handle(world: Any, role: str, where: str, outcome: Any) -> list[tuple[str, str, bool]]:
+    from .conftest import settle_fee
+
     app = _application(world, role, where)
+    settle_fee(app, world.make_staff(role="counter_clerk", jurisdiction=app.division, username="fee-clerk"))
     client = world.client(role)
     page = client.get(f"/counter/applications/{app.pk}/")
     step = client.post(f"/counter/applications/{app.pk}/accept/")

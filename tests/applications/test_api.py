@@ -177,20 +177,21 @@ def test_someone_elses_application_is_404_everywhere(driver, submit):
     assert Application.objects.get(pk=app.pk).state == State.SUBMITTED
 
 
-def test_the_timeline_names_the_dmv_not_the_clerk(driver, submit, clerk):
+def test_the_timeline_names_the_dmv_not_the_clerk(driver, submit, clerk, accept):
     user, licence = driver()
     app = submit(user, licence)
-    services.application_accept(actor=clerk, application_id=app.pk)
+    accept(app)
     body = _client(user).get(f"/api/v1/me/applications/{app.pk}").json()
     assert [s["to_state"] for s in body["timeline"]] == ["submitted", "accepted"]
     assert body["timeline"][1]["actor"] == "车管所" and clerk.username not in str(body)
-    assert body["next_deadline"] is None and body["fee_state"] == "due"
+    # The fee is "due" until paid; taken at the counter first once submission makes a fee notice.
+    assert body["next_deadline"] is None and body["fee_state"] == ("paid" if app.fee_payable_id else "due")
 
 
 # ---------------------------------------------------------------- withdrawal, materials, supplements
 
 
-def test_withdrawal_before_acceptance_and_refused_after(driver, submit, clerk):
+def test_withdrawal_before_acceptance_and_refused_after(driver, submit, clerk, accept):
     user, licence = driver()
     client = _client(user)
     app = submit(user, licence)
@@ -199,7 +200,7 @@ def test_withdrawal_before_acceptance_and_refused_after(driver, submit, clerk):
     )
     assert answer.status_code == 200 and answer.json()["state"] == "withdrawn"
     again = submit(user, licence)
-    services.application_accept(actor=clerk, application_id=again.pk)
+    accept(again)
     late = client.post(f"/api/v1/me/applications/{again.pk}/withdrawal", {}, content_type="application/json")
     assert late.status_code == 409 and late.json()["code"] == "applications.transition_not_allowed"
 
@@ -239,10 +240,10 @@ def test_bad_materials_are_refused_and_nothing_is_stored(driver, submit, kind, n
     assert not ApplicationMaterial.objects.exists()
 
 
-def test_materials_are_refused_once_accepted(driver, submit, clerk):
+def test_materials_are_refused_once_accepted(driver, submit, clerk, accept):
     user, licence = driver()
     app = submit(user, licence)
-    services.application_accept(actor=clerk, application_id=app.pk)
+    accept(app)
     upload = SimpleUploadedFile("p.png", png_bytes())
     answer = _client(user).post(
         f"/api/v1/me/applications/{app.pk}/materials", {"kind": "photo", "file": upload}

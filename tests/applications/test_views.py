@@ -17,7 +17,7 @@ from jiaoguan.applications.models import Application, ApplicationMaterial
 from jiaoguan.applications.rules import State
 from jiaoguan.core.models import AuditEntry
 
-from .conftest import POST, jpeg_bytes, pdf_bytes, png_bytes
+from .conftest import POST, jpeg_bytes, pdf_bytes, png_bytes, settle_fee
 
 pytestmark = pytest.mark.django_db
 
@@ -154,10 +154,10 @@ def test_a_deferral_asks_for_the_reason_and_the_end_date(driver):
 # ---------------------------------------------------------------- my applications
 
 
-def test_my_applications_and_one_of_them_with_its_timeline(driver, submit, clerk):
+def test_my_applications_and_one_of_them_with_its_timeline(driver, submit, clerk, accept):
     user, licence = driver()
     app = submit(user, licence)
-    services.application_accept(actor=clerk, application_id=app.pk)
+    accept(app)
     client = _client(user)
     listing = client.get("/applications/").content.decode()
     assert app.number in listing and "损毁换领驾驶证" in listing
@@ -177,14 +177,14 @@ def test_someone_elses_application_is_404(driver, submit):
     assert Application.objects.get(pk=app.pk).state == State.SUBMITTED
 
 
-def test_withdraw_and_a_refused_withdrawal_shown_on_the_page(driver, submit, clerk):
+def test_withdraw_and_a_refused_withdrawal_shown_on_the_page(driver, submit, clerk, accept):
     user, licence = driver()
     app = submit(user, licence)
     client = _client(user)
     assert client.post(f"/applications/{app.pk}/withdraw/").status_code == 302
     assert Application.objects.get(pk=app.pk).state == State.WITHDRAWN
     other = submit(user, licence)
-    services.application_accept(actor=clerk, application_id=other.pk)
+    accept(other)
     late = client.post(f"/applications/{other.pk}/withdraw/")
     assert late.status_code == 409 and "不能进行此项操作" in late.content.decode()
 
@@ -271,6 +271,7 @@ def test_a_second_clerk_is_refused_on_the_page_while_the_first_holds_the_claim(
     user, licence = driver()
     app = submit(user, licence)
     other = make_staff(role="counter_clerk", jurisdiction="411700", username="clerk-two")
+    settle_fee(app, clerk)
     assert _client(clerk).post(f"/counter/applications/{app.pk}/claim/").status_code == 302
     refused = _client(other).post(f"/counter/applications/{app.pk}/accept/")
     assert refused.status_code == 409 and "clerk-zhumadian" in refused.content.decode()
@@ -280,6 +281,7 @@ def test_a_second_clerk_is_refused_on_the_page_while_the_first_holds_the_claim(
 def test_pickup_path_shows_the_code_once_and_checks_it_at_hand_over(driver, submit, clerk):
     user, licence = driver()
     app = submit(user, licence)
+    settle_fee(app, clerk)
     client = _client(clerk)
     for step in ("accept", "production"):
         assert client.post(f"/counter/applications/{app.pk}/{step}/").status_code == 302
@@ -299,6 +301,7 @@ def test_pickup_path_shows_the_code_once_and_checks_it_at_hand_over(driver, subm
 def test_post_path_with_a_waybill_then_complete(driver, submit, clerk):
     user, licence = driver()
     app = submit(user, licence, delivery=POST)
+    settle_fee(app, clerk)
     client = _client(clerk)
     for step in ("accept", "production"):
         client.post(f"/counter/applications/{app.pk}/{step}/")
@@ -369,10 +372,10 @@ def test_materials_are_served_with_the_sniffed_type_and_every_view_is_audited(dr
     assert _client(user).get(f"/counter/applications/{app.pk}/materials/{photo.pk}/").status_code == 403
 
 
-def test_the_acceptance_slip_is_a_pdf_that_reads_back(driver, submit, clerk):
+def test_the_acceptance_slip_is_a_pdf_that_reads_back(driver, submit, clerk, accept):
     user, licence = driver(name="张伟")
     app = submit(user, licence)
-    services.application_accept(actor=clerk, application_id=app.pk)
+    accept(app)
     answer = _client(clerk).get(f"/counter/applications/{app.pk}/slip.pdf")
     assert answer.status_code == 200 and answer["Content-Type"] == "application/pdf"
     text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(answer.content)).pages)
