@@ -415,3 +415,14 @@ def test_the_pages_speak_english_when_asked(driver, submit, clerk):
     assert "What you need" in html and "Replace damaged licence" in html and "Recent photo" in html
     app = submit(user, licence)
     assert "Progress" in client.get(f"/applications/{app.pk}/").content.decode()
+
+
+def test_an_age_limit_exchange_offers_the_classes_the_rule_allows(driver):
+    from jiaoguan.applications.catalogue import CATALOGUE
+    from jiaoguan.applications.forms import ApplyForm
+
+    form = ApplyForm(entry=CATALOGUE["B9"], to_classes=["C1", "C2"])
+    assert [value for value, _label in form.fields["to_classes"].choices] == ["C1", "C2"]
+    # No classes from the rule: nothing to choose, the submission decides.
+    assert "to_classes" not in ApplyForm(entry=CATALOGUE["B9"], to_classes=[]).fields
+    assert "to_classes" not in ApplyForm(entry=CATALOGUE["B8"], to_classes=["C1"]).fields

@@ -85,8 +85,9 @@ class ApplyForm(forms.Form):
         super().__init__(*args, **kw)
         english = _english()
         self.entry = entry
-        if entry.code == "B9":
-            self.fields["to_classes"].choices = [(c, c) for c in (to_classes or [])]
+        if entry.code == "B9" and to_classes:
+            # The classes the holder may keep come from the age-limit rule (eligibility details).
+            self.fields["to_classes"].choices = [(c, c) for c in to_classes]
         else:
             del self.fields["to_classes"]
         if entry.code in DEFERRAL_BUSINESSES:
