@@ -21,7 +21,7 @@ HANDLE = "applications.counter.handle"
 class EventInline(admin.TabularInline):
     model = ApplicationEvent
     fields = ["at", "from_state", "to_state", "action", "actor", "note"]
-    readonly_fields = fields
+    readonly_fields = ["at", "from_state", "to_state", "action", "actor", "note"]
     extra = 0
     can_delete = False
 

@@ -6,7 +6,7 @@ the ``*_FIELDS`` maps below translating the services' field names into these for
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.utils import translation
@@ -33,6 +33,11 @@ DEFERRAL_BUSINESSES = frozenset({"B12", "B13", "B14"})
 
 def _english() -> bool:
     return (translation.get_language() or "").lower().startswith("en")
+
+
+def _choices(form: forms.Form, name: str) -> forms.ChoiceField:
+    """A choice field of the form, to set its choices (typed: ``form.fields`` holds plain fields)."""
+    return cast(forms.ChoiceField, form.fields[name])
 
 
 def _file(label: Any, *, required: bool) -> forms.FileField:
@@ -87,21 +92,21 @@ class ApplyForm(forms.Form):
         self.entry = entry
         if entry.code == "B9" and to_classes:
             # The classes the holder may keep come from the age-limit rule (eligibility details).
-            self.fields["to_classes"].choices = [(c, c) for c in to_classes]
+            _choices(self, "to_classes").choices = [(c, c) for c in to_classes]
         else:
             del self.fields["to_classes"]
         if entry.code in DEFERRAL_BUSINESSES:
-            self.fields["reason"].choices = [("", str(_("请选择")))] + [
+            _choices(self, "reason").choices = [("", str(_("请选择")))] + [
                 (r.code, f"{r.en if english else r.zh}") for r in DEFERRAL_REASONS.values()
             ]
         else:
             del self.fields["reason"]
             del self.fields["until"]
         if entry.delivers:
-            self.fields["delivery_method"].choices = [
+            _choices(self, "delivery_method").choices = [
                 (d.value, catalogue.DELIVERY_NAMES[d][1 if english else 0]) for d in entry.delivery
             ]
-            self.fields["address_division"].choices = division_choices()
+            _choices(self, "address_division").choices = division_choices()
         else:
             for name in (
                 "delivery_method",
@@ -145,7 +150,7 @@ class SupplementForm(forms.Form):
     def __init__(self, *args: Any, entry: catalogue.Entry, **kw: Any):
         super().__init__(*args, **kw)
         english = _english()
-        self.fields["kind"].choices = [
+        _choices(self, "kind").choices = [
             (m.value, catalogue.MATERIAL_NAMES[m][1 if english else 0])
             for m in entry.materials
             if m in MATERIAL_FIELDS
@@ -165,10 +170,10 @@ class QueueFilterForm(forms.Form):
         from .rules import STATE_NAMES
 
         english = _english()
-        self.fields["business"].choices = [("", str(_("全部业务")))] + [
+        _choices(self, "business").choices = [("", str(_("全部业务")))] + [
             (e.code, f"{e.code} {e.name_en if english else e.name_zh}") for e in catalogue.CATALOGUE.values()
         ]
-        self.fields["state"].choices = [("", str(_("待办（全部）")))] + [
+        _choices(self, "state").choices = [("", str(_("待办（全部）")))] + [
             (s.value, names[1 if english else 0]) for s, names in STATE_NAMES.items()
         ]
 

@@ -166,12 +166,13 @@ def _business_page(
     to_classes = [str(c) for c in answer.details.get("to_classes", []) if c]
     if form is None:
         initial: dict[str, Any] = {}
+        person = user.person if user.person_id else None
         if entry.delivers:
             initial = {
                 "delivery_method": catalogue.Delivery.POST.value,
-                "recipient_name": user.person.name if user.person_id else "",
-                "recipient_phone": user.person.mobile if user.person_id else "",
-                "address_division": user.person.residence_division if user.person_id else "",
+                "recipient_name": person.name if person is not None else "",
+                "recipient_phone": person.mobile if person is not None else "",
+                "address_division": person.residence_division if person is not None else "",
             }
         if to_classes:
             initial["to_classes"] = to_classes[0]
@@ -581,7 +582,7 @@ def _counter_page(
             "address_division": _unit(app.address_division) if app.address_division else "",
             "address_line": (app.address_line[:6] + "****") if app.address_line else "",
         },
-        "licence_classes": app.licence.classes if app.licence_id else "",
+        "licence_classes": app.licence.classes if app.licence is not None else "",
         "particulars": app.particulars,
         "fee": {"amount": yuan(app.fee_fen), "state": selectors.fee_state(app)},
         "delivery_words": _words(*catalogue.DELIVERY_NAMES[catalogue.Delivery(app.delivery_method)])
@@ -591,7 +592,7 @@ def _counter_page(
         "steps": steps,
         "offered": offered,
         "forms": step_forms,
-        "claimed_by": app.claimed_by.get_username() if app.claimed_by_id else "",
+        "claimed_by": app.claimed_by.get_username() if app.claimed_by is not None else "",
         "error": error,
         "pickup_code": pickup_code,
     }
