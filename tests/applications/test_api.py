@@ -296,3 +296,19 @@ def test_a_supplement_of_an_application_not_returned_is_refused(driver, submit):
     app = submit(user, licence)
     answer = _client(user).post(f"/api/v1/me/applications/{app.pk}/supplements", {"note": "补"})
     assert answer.status_code == 409
+
+
+def test_ids_beyond_the_database_range_and_broken_bodies_are_answers_not_failures(driver):
+    user, licence = driver()
+    client = _client(user)
+    huge = 10**20
+    assert client.get(f"/api/v1/me/applications/{huge}").status_code in (404, 422)
+    refused = client.post(
+        "/api/v1/me/applications", _body(licence, licence_id=huge), content_type="application/json"
+    )
+    assert refused.status_code in (404, 422)
+    broken = client.post("/api/v1/me/applications", "{not json", content_type="application/json")
+    assert 400 <= broken.status_code < 500
+    assert client.get("/api/v1/me/applications?limit=abc").status_code == 422
+    assert client.get(f"/applications/{huge}/").status_code == 404
+    assert not Application.objects.exists()
