@@ -86,7 +86,8 @@ def test_the_services_tile_leads_to_the_business_page(driver):
 def test_applying_with_a_photo_by_post_stores_both_and_shows_the_application(driver):
     user, licence = driver()
     data = jpeg_bytes()
-    answer = _client(user).post(
+    client = _client(user)
+    answer = client.post(
         "/applications/businesses/B11/",
         {**ADDRESS, "photo": SimpleUploadedFile("me.jpg", data), "note": "旧证破损"},
     )
@@ -98,6 +99,8 @@ def test_applying_with_a_photo_by_post_stores_both_and_shows_the_application(dri
     assert (
         material.kind == "photo" and material.content_type == "image/jpeg" and bytes(material.content) == data
     )
+    shown = client.get(answer["Location"]).content.decode()
+    assert shown.count(f"申请已提交，申请编号 {app.number}") == 1
 
 
 def test_a_bad_file_is_shown_next_to_its_field_and_nothing_is_stored(driver):
