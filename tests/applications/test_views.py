@@ -429,3 +429,12 @@ def test_an_age_limit_exchange_offers_the_classes_the_rule_allows(driver):
     # No classes from the rule: nothing to choose, the submission decides.
     assert "to_classes" not in ApplyForm(entry=CATALOGUE["B9"], to_classes=[]).fields
     assert "to_classes" not in ApplyForm(entry=CATALOGUE["B8"], to_classes=["C1"]).fields
+
+
+def test_the_counter_shows_a_deferrals_reason_and_end_in_words(driver, submit, clerk):
+    user, licence = driver()
+    app = submit(
+        user, licence, code="B12", delivery=None, particulars={"reason": "abroad", "until": "2029-03-05"}
+    )
+    html = _client(clerk).get(f"/counter/applications/{app.pk}/").content.decode()
+    assert "延期原因" in html and "出国（境）" in html and "2029-03-05" in html

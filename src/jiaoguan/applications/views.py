@@ -20,6 +20,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
@@ -32,6 +33,7 @@ from jiaoguan.core.identifiers import mask_id_number, mask_name, mask_phone
 from jiaoguan.core.uploads import check_upload
 from jiaoguan.integrations.payment_gateway import GatewayError
 from jiaoguan.payments import services as payment_services
+from jiaoguan.registry.licence_rules import DEFERRAL_REASONS
 
 from . import catalogue, documents, eligibility, rules, selectors, services
 from .forms import (
@@ -535,6 +537,25 @@ def _offered(app: Application) -> list[str]:
     return offered
 
 
+PARTICULAR_LABELS = {
+    "to_classes": gettext_lazy("换领后的准驾车型"),
+    "reason": gettext_lazy("延期原因"),
+    "until": gettext_lazy("延期至"),
+}
+
+
+def _particulars(particulars: dict[str, Any]) -> list[tuple[str, str]]:
+    """The business's particulars in words: known keys labelled, a deferral's reason named."""
+    rows = []
+    for key, value in particulars.items():
+        shown = str(value)
+        if key == "reason" and value in DEFERRAL_REASONS:
+            reason = DEFERRAL_REASONS[value]
+            shown = _words(reason.zh, reason.en)
+        rows.append((str(PARTICULAR_LABELS.get(key, key)), shown))
+    return rows
+
+
 def _counter_page(
     request: HttpRequest,
     app: Application,
@@ -583,7 +604,7 @@ def _counter_page(
             "address_line": (app.address_line[:6] + "****") if app.address_line else "",
         },
         "licence_classes": app.licence.classes if app.licence is not None else "",
-        "particulars": app.particulars,
+        "particulars": _particulars(app.particulars),
         "fee": {"amount": yuan(app.fee_fen), "state": selectors.fee_state(app)},
         "delivery_words": _words(*catalogue.DELIVERY_NAMES[catalogue.Delivery(app.delivery_method)])
         if app.delivery_method
