@@ -8,6 +8,7 @@ from ninja import NinjaAPI, Schema
 
 from jiaoguan.accidents.api import router as accidents_router
 from jiaoguan.accounts.api import router as accounts_router
+from jiaoguan.applications.api import router as applications_router
 from jiaoguan.core.api import install_error_handlers
 from jiaoguan.core.health import readiness
 from jiaoguan.credentials.api import router as credentials_router
@@ -66,3 +67,4 @@ api.add_router("/", accidents_router)
 api.add_router("/", violations_router)
 api.add_router("/", violation_batches_router)
 api.add_router("/", payments_router)
+api.add_router("/", applications_router)

@@ -10,7 +10,9 @@ from jiaoguan.core.errors import NotAllowed
 
 def test_only_businesses_with_a_page_are_online_here():
     assert rules.business_online_here("B5") and rules.business_online_here("B16")
-    assert not rules.business_online_here("B8")  # announced as live by the seed, no page yet
+    # The licence businesses are applied for through the applications engine (issue 13).
+    assert all(rules.business_online_here(code) for code in ("B8", "B9", "B10", "B11", "B12", "B13", "B14"))
+    assert not rules.business_online_here("B6")  # hospitals' business, done at a counter here
     assert not rules.business_online_here("B22")  # a next-step business of the seed
     assert not rules.business_online_here("B99")
     # Every business said to be online leads to a page: none is a dead end.
@@ -18,10 +20,12 @@ def test_only_businesses_with_a_page_are_online_here():
 
 
 def test_upgrade_is_advice_only_when_it_opens_something_online():
-    assert rules.upgrade_unlocks() == []
-    unlocked = rules.upgrade_unlocks(online_here=rules.ONLINE_HERE | {"B8", "B22"})
+    # Since issue 13 the counter upgrade opens the licence businesses, so the advice is true.
+    assert [b.code for b in rules.upgrade_unlocks()] == ["B8", "B9", "B10", "B11", "B12", "B13", "B14"]
+    unlocked = rules.upgrade_unlocks(online_here=frozenset({"B5", "B8", "B22"}))
     # B22 needs only an online account and is not live: upgrading opens B8 alone.
     assert [b.code for b in unlocked] == ["B8"]
+    assert rules.upgrade_unlocks(online_here=frozenset({"B5", "B16"})) == []
 
 
 def test_the_upgrade_refusal_still_names_the_upgrade_for_a_business_that_would_open():
@@ -40,10 +44,11 @@ def test_me_offers_the_upgrade_when_it_would_open_a_business(client, make_person
         username=person.id_number, password="x-Unused-9", person=person, registration_level="online"
     )
     client.force_login(user)
-    assert "如何升级为窗口注册用户" not in client.get("/me/").content.decode()
-    monkeypatch.setattr(rules, "upgrade_unlocks", lambda: [rules.BUSINESSES["B8"]])
+    # Issue 13 puts B8-B14 online: the upgrade now opens them, and the page says so.
     page = client.get("/me/").content.decode()
     assert "如何升级为窗口注册用户" in page and "期满换领驾驶证" in page
+    monkeypatch.setattr(rules, "upgrade_unlocks", lambda: [])
+    assert "如何升级为窗口注册用户" not in client.get("/me/").content.decode()
 
 
 # ---------------------------------------------------------------- who accessed my data, grouped

@@ -325,15 +325,16 @@ def counters(db):
 def test_a_counter_business_not_online_sends_the_online_user_to_a_counter_not_to_an_upgrade(
     client, pg_citizen, counters
 ):
-    """Issue 11, item 2: upgrading would not make B8 available online, so it is not suggested."""
+    """Issue 11, item 2: upgrading would not make B1 available online, so it is not suggested.
+    (B8 was the example until issue 13 put the licence businesses online.)"""
     client.force_login(pg_citizen)
-    response = client.get("/services/B8/")
+    response = client.get("/services/B1/")
     assert response.status_code == 200
     html = _text(response)
-    assert "期满换领驾驶证" in html and "暂未开通网上办理" in html
-    # The counters staff keep, that handle B8, with address and hours; not the inactive one.
+    assert "补领机动车号牌" in html and "暂未开通网上办理" in html
+    # The counters staff keep, that handle B1, with address and hours; not the inactive one.
     assert "驿城区测试服务中心" in html and "驿城区测试路1号" in html and "周一至周五 9:00–17:00" in html
-    assert "西平县测试分所" not in html and "已停用的窗口" not in html
+    assert "西平县测试分所" in html and "已停用的窗口" not in html
     assert "互联网用户转窗口用户注册" not in html and "升级" not in html
 
 
@@ -397,7 +398,7 @@ def test_feature_tiles_and_areas_never_disappear(client):
     assert "/services/B1/" in area and "/services/B5/" in area
     assert client.get("/services/B99/").status_code == 404
     # A business nobody can do online is explained without logging in; one that is online needs it.
-    assert client.get("/services/B8/").status_code == 200
+    assert client.get("/services/B1/").status_code == 200
     assert client.get("/services/B16/")["Location"].startswith("/login/?next=/services/B16/")
 
 
@@ -405,8 +406,8 @@ def test_feature_tiles_and_areas_never_disappear(client):
 def test_english_business_name_and_refusal(client, pg_citizen):
     client.force_login(pg_citizen)
     client.post("/i18n/setlang/", {"language": "en", "next": "/"})
-    html = _text(client.get("/services/B8/"))
-    assert "Renew licence on expiry" in html and "not yet available online" in html
+    html = _text(client.get("/services/B1/"))
+    assert "Replace lost plate" in html and "not yet available online" in html
 
 
 # ---------------------------------------------------------------- my account
@@ -427,8 +428,8 @@ def test_me_shows_masked_profile_upgrade_advice_and_who_viewed_my_data(client, p
     assert pg_citizen.username not in html
     assert "139****5678" in html
     assert "网上注册用户" in html
-    # No business is online only for counter users yet, so upgrading is not advertised.
-    assert "如何升级为窗口注册用户" not in html
+    # The licence businesses (issue 13) are online for counter users: the upgrade is advice now.
+    assert "如何升级为窗口注册用户" in html and "期满换领驾驶证" in html
     table = html.split("谁查看了我的信息", 1)[1]
     assert "clerk-pages" in table and "窗口业务员" in table and "查看" in table
 
@@ -728,7 +729,8 @@ def test_organisation_user_home_shows_its_vehicles_and_no_licence_card(client, p
     html = _text(client.get("/"))
     assert "驻马店市货运有限公司" in html and "豫Q66666" in html
     assert "我的驾驶证" not in html
-    assert client.get("/services/B8/").status_code == 200  # organisations are counter-registered
+    # Organisations are counter-registered: a licence business leads to its application page.
+    assert client.get("/services/B8/")["Location"] == "/applications/businesses/B8/"
 
 
 def test_every_page_url_has_a_name():

@@ -202,7 +202,8 @@ def test_login_lock_via_api(api, make_person, sms_inbox, settings):
 
 @pytest.mark.django_db
 def test_a_business_not_online_names_the_counters_instead_of_an_upgrade(api, make_person, sms_inbox):
-    """Issue 11, item 2: B8 is not online for anyone yet, so the answer is where to go, not how to upgrade."""
+    """Issue 11, item 2: B1 is not online for anyone yet, so the answer is where to go, not how to
+    upgrade (B8 was the example until issue 13 put the licence businesses online)."""
     from jiaoguan.core.models import ServiceCounter
 
     ServiceCounter.objects.create(
@@ -211,7 +212,7 @@ def test_a_business_not_online_names_the_counters_instead_of_an_upgrade(api, mak
     person = make_person()
     register_via_api(api, person, sms_inbox)
     auth = token_for(api, person.id_number)
-    response = api.get("/api/v1/me/businesses/B8", **auth)
+    response = api.get("/api/v1/me/businesses/B1", **auth)
     assert response.status_code == 200
     body = response.json()
     assert body["available_online"] is False and body["allowed"] is False

@@ -1,7 +1,7 @@
 """Access matrix for the application actions (issue 13): every ``applications.*`` action of the access
-table x every role x a record inside ("own") or outside ("other") the actor's reach. There are no
-pages or API endpoints yet, so the probes call the services and selectors those will call; an
-allowed probe checks the effect, a refused one that nothing happened to its record."""
+table x every role x a record inside ("own") or outside ("other") the actor's reach, through the
+services and selectors, then through the pages and the API that call them; an allowed probe
+checks the effect, a refused one that nothing happened to its record."""
 
 from __future__ import annotations
 
@@ -128,3 +128,78 @@ def test_application_action_matrix(name, role, where, access_world, access_check
     assert ("allowed" if outcome == "allowed" and effect else "refused") == (
         "allowed" if expected else "refused"
     ), (outcome, effect)
+
+
+# ---------------------------------------------------------------- the pages and the API (issue 13)
+# The same table through the ways in: each probe reports, per channel, the outcome and whether
+# the effect really happened; both must match what the table says.
+
+
+def _state(app: Application) -> str:
+    return Application.objects.get(pk=app.pk).state
+
+
+def _channels_apply(world: Any, role: str, where: str, outcome: Any) -> list[tuple[str, str, bool]]:
+    """Withdrawing is the applicant's own action (applications.own.apply) on the side's application."""
+    first = _application(world, role, where)
+    page = world.client(role).post(f"/applications/{first.pk}/withdraw/")
+    page_effect = _state(first) == State.WITHDRAWN
+    Application.objects.filter(pk=first.pk).update(state=State.SUBMITTED, withdrawn_at=None)
+    api = world.api(role).post(
+        f"/api/v1/me/applications/{first.pk}/withdrawal", {}, content_type="application/json"
+    )
+    return [
+        ("page", outcome(page), page_effect),
+        ("api", outcome(api), _state(first) == State.WITHDRAWN),
+    ]
+
+
+def _channels_view(world: Any, role: str, where: str, outcome: Any) -> list[tuple[str, str, bool]]:
+    app = _application(world, role, where)
+    page = world.client(role).get(f"/applications/{app.pk}/")
+    api = world.api(role).get(f"/api/v1/me/applications/{app.pk}")
+    return [
+        ("page", outcome(page), page.status_code == 200 and app.number in page.content.decode()),
+        ("api", outcome(api), api.status_code == 200 and api.json()["number"] == app.number),
+    ]
+
+
+def _channels_handle(world: Any, role: str, where: str, outcome: Any) -> list[tuple[str, str, bool]]:
+    from .conftest import settle_fee
+
+    app = _application(world, role, where)
+    settle_fee(app, world.make_staff(role="counter_clerk", jurisdiction=app.division, username="fee-clerk"))
+    client = world.client(role)
+    page = client.get(f"/counter/applications/{app.pk}/")
+    step = client.post(f"/counter/applications/{app.pk}/accept/")
+    return [
+        ("page", outcome(page), page.status_code == 200 and app.number in page.content.decode()),
+        ("step", outcome(step), _state(app) == State.ACCEPTED),
+    ]
+
+
+CHANNEL_PROBES = {
+    "applications.own.apply": _channels_apply,
+    "applications.own.view": _channels_view,
+    "applications.counter.handle": _channels_handle,
+}
+
+
+def test_every_application_action_has_a_channel_probe():
+    assert sorted(CHANNEL_PROBES) == APPLICATION_ACTIONS
+
+
+@pytest.mark.parametrize("where", ["own", "other"])
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("name", APPLICATION_ACTIONS)
+def test_application_pages_and_api_follow_the_table(name, role, where, access_world, access_check):
+    access_expected, access_outcome = access_check
+    expected = "allowed" if access_expected(name, role, where) else "refused"
+    for channel, outcome, effect in CHANNEL_PROBES[name](access_world, role, where, access_outcome):
+        assert ("allowed" if outcome == "allowed" and effect else "refused") == expected, (
+            channel,
+            outcome,
+            effect,
+        )
+        if outcome == "refused":
+            assert not effect, channel

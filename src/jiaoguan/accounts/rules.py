@@ -93,7 +93,10 @@ BUSINESSES: dict[str, Business] = {
 # (B5, B15), violations (B16) and fines (B17). The others of the seed's list are announced but their
 # pages are not built yet (issue 11): until they are, a page says where to go instead and never
 # offers a remedy (an upgrade) that would not make them available either.
-ONLINE_HERE: frozenset[str] = frozenset({"B5", "B15", "B16", "B17"})
+# B8-B14, the licence businesses, go through the applications engine (issue 13).
+ONLINE_HERE: frozenset[str] = frozenset(
+    {"B5", "B8", "B9", "B10", "B11", "B12", "B13", "B14", "B15", "B16", "B17"}
+)
 
 
 def business_online_here(business_code: str, *, online_here: frozenset[str] = ONLINE_HERE) -> bool:

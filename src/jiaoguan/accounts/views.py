@@ -164,6 +164,9 @@ AREAS: dict[str, tuple[Promise, str]] = {
 }
 
 CONTACT_BUSINESSES = frozenset({"B5", "B15"})
+# The licence businesses applied for through the applications engine (issue 13); their page
+# is found by its URL name, as accounts sits below applications and does not import it.
+APPLICATION_BUSINESSES = frozenset({"B8", "B9", "B10", "B11", "B12", "B13", "B14"})
 
 
 def _business_name(business: rules.Business) -> str:
@@ -249,7 +252,9 @@ def _grid_html(grid: list[tuple[Promise, list[Tile]]], *, elder: bool) -> SafeSt
 
 # Every business the platform handles online has a page; a code in rules.ONLINE_HERE without one
 # would be a dead end (tests/accounts/test_availability.py checks this).
-PAGES_OF_ONLINE_BUSINESSES: frozenset[str] = CONTACT_BUSINESSES | frozenset(OWN_PAGES)
+PAGES_OF_ONLINE_BUSINESSES: frozenset[str] = (
+    CONTACT_BUSINESSES | APPLICATION_BUSINESSES | frozenset(OWN_PAGES)
+)
 
 
 def _business_lists(request: HttpRequest, area: str) -> dict[str, Any]:
@@ -340,6 +345,8 @@ def service(request: HttpRequest, code: str) -> HttpResponse:
             note = _("单位的联系方式由法定代表人或经办人到业务窗口变更。")
             return _unavailable(request, title=_business_name(business), business_code=key, note=note)
         return redirect("accounts:contact")
+    if key in APPLICATION_BUSINESSES:
+        return redirect("applications:business", code=key)
     return redirect(OWN_PAGES[key].url)
 
 

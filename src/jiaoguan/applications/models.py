@@ -10,7 +10,7 @@ from django.db.models.functions import Coalesce
 from jiaoguan.payments.models import Payable
 from jiaoguan.registry.models import DrivingLicence, Person
 
-from .catalogue import DELIVERY_NAMES
+from .catalogue import DELIVERY_NAMES, MATERIAL_NAMES
 from .rules import OPEN_STATES, STATE_NAMES, Action, State
 
 STATE_CHOICES = [(s.value, f"{zh} {en}") for s, (zh, en) in STATE_NAMES.items()]
@@ -221,3 +221,41 @@ class ApplicationEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.application_id} {self.from_state}->{self.to_state}"
+
+
+MATERIAL_CHOICES = [(m.value, f"{zh} {en}") for m, (zh, en) in MATERIAL_NAMES.items()]
+
+
+class ApplicationMaterial(models.Model):
+    """A file the applicant handed in for an application (申请材料): a photo, an ID copy, a statement.
+
+    The content type is what the first bytes say (JPEG, PNG or PDF), never what the browser
+    claimed; the bytes stay in the database with the application, at most 2 MB each.
+    """
+
+    application = models.ForeignKey(
+        Application, on_delete=models.CASCADE, related_name="materials", verbose_name="申请 application"
+    )
+    kind = models.CharField("材料 kind", max_length=24, choices=MATERIAL_CHOICES)
+    content = models.BinaryField("内容 content", db_comment="personal data: the file as uploaded")
+    content_type = models.CharField(
+        "类型 content type", max_length=32, db_comment="sniffed from the magic bytes: JPEG, PNG or PDF"
+    )
+    size = models.PositiveIntegerField("大小 size", db_comment="bytes")
+    sha256 = models.CharField("摘要 sha256", max_length=64)
+    uploaded_at = models.DateTimeField("上传时间 uploaded at")
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(content_type__in=["image/jpeg", "image/png", "application/pdf"]),
+                name="application_material_type_known",
+            ),
+            models.CheckConstraint(condition=Q(size__lte=2 * 1024 * 1024), name="application_material_size"),
+        ]
+        ordering = ["uploaded_at", "id"]
+        verbose_name = "申请材料 application material"
+        verbose_name_plural = "申请材料 application materials"
+
+    def __str__(self) -> str:
+        return f"{self.application_id} {self.kind}"

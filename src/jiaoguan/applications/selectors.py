@@ -98,3 +98,98 @@ def is_overdue(application: Application, *, today: date) -> bool:
         and application.accept_due_on is not None
         and application.accept_due_on < today
     )
+
+
+# ---------------------------------------------------------------- materials and what the applicant sees
+
+from .models import ApplicationMaterial  # noqa: E402
+
+
+def application_materials(application: Application) -> list[ApplicationMaterial]:
+    """The files handed in for an application, oldest first, without their bytes."""
+    return list(ApplicationMaterial.objects.filter(application=application).defer("content"))
+
+
+@dataclass(frozen=True)
+class TimelineStep:
+    """One step as the applicant sees it: staff are "车管所", never a clerk's name."""
+
+    from_state: str
+    to_state: str
+    action: str
+    at: datetime
+    actor_label_zh: str
+    actor_label_en: str
+    note: str
+
+
+DMV_LABEL = ("车管所", "DMV")
+APPLICANT_LABEL = ("申请人", "Applicant")
+SYSTEM_LABEL = ("系统", "System")
+
+
+def applicant_timeline(application: Application) -> list[TimelineStep]:
+    """The timeline for the applicant: who acted is said by role, not by a clerk's name."""
+    steps = []
+    for event in timeline(application):
+        if event.actor_id is None:
+            zh, en = SYSTEM_LABEL
+        elif event.actor_id == application.applicant_id:
+            zh, en = APPLICANT_LABEL
+        else:
+            zh, en = DMV_LABEL
+        steps.append(
+            TimelineStep(event.from_state, event.to_state, event.action, event.at, zh, en, event.note)
+        )
+    return steps
+
+
+@dataclass(frozen=True)
+class NextDeadline:
+    """What is due next and by when: ``due_on`` None with ``known`` False when the calendar cannot say."""
+
+    what: str  # "accept" (the DMV) or "supplement" (the applicant)
+    due_on: date | None
+    known: bool
+
+
+def next_deadline(application: Application) -> NextDeadline | None:
+    """The next deadline of an open application (S1: acceptance; a return's supplement due date)."""
+    if application.state == rules.State.SUBMITTED:
+        return NextDeadline("accept", application.accept_due_on, application.deadline_known)
+    if application.state == rules.State.RETURNED:
+        return NextDeadline(
+            "supplement", application.supplement_due_on, application.supplement_due_on is not None
+        )
+    return None
+
+
+def fee_state(application: Application) -> str:
+    """ "none" (no fee), "due" (unpaid or the payable not yet made), or "paid"."""
+    if not application.fee_fen:
+        return "none"
+    if application.fee_paid_at is not None:
+        return "paid"
+    payable = application.fee_payable
+    if payable is not None and payable.state == "paid":
+        return "paid"
+    return "due"
+
+
+def applicant_licence(*, actor: Any) -> Any:
+    """The actor's own driving licence (a person holds one), or None; the business page preselects it."""
+    from jiaoguan.registry.models import DrivingLicence
+
+    person_id = getattr(actor, "person_id", None)
+    return DrivingLicence.objects.filter(holder_id=person_id).first() if person_id else None
+
+
+def open_application_of(*, actor: Any, business_code: str) -> Application | None:
+    """The actor's open application of a business, if any (the page links it instead of a second one)."""
+    return (
+        Application.objects.filter(
+            applicant_id=actor.pk, business_code=business_code, state__in=sorted(rules.OPEN_STATES)
+        )
+        .order_by("-created_at")
+        .first()
+    )

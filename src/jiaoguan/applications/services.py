@@ -607,3 +607,128 @@ def application_complete(*, actor: Any, application_id: int) -> Application:
     return _staff_step(
         actor=actor, application_id=application_id, action=Action.COMPLETE, summary="办结", completed_at=_NOW
     )
+
+
+# ---------------------------------------------------------------- materials (申请材料)
+
+from jiaoguan.core.uploads import check_upload  # noqa: E402
+
+from .models import ApplicationMaterial  # noqa: E402
+
+MATERIAL_MAX_BYTES = 2 * 1024 * 1024
+MATERIAL_CONTENT_TYPES = {"jpeg": "image/jpeg", "png": "image/png", "pdf": "application/pdf"}
+# Material may be handed in while nobody has decided on the application yet, or when it was
+# returned for exactly that (issue 13); after acceptance the file would change nothing.
+MATERIAL_STATES = frozenset({State.SUBMITTED, State.RETURNED})
+
+
+@dataclass(frozen=True)
+class MaterialInput:
+    """One uploaded file: which material it is, its bytes and the name the browser gave it."""
+
+    kind: str
+    content: bytes
+    filename: str = ""
+
+
+def _material_kind(entry: catalogue.Entry, kind: str) -> catalogue.Material:
+    if kind not in {m.value for m in entry.materials} or kind == catalogue.Material.MEDICAL_CERTIFICATE:
+        # The medical certificate comes from the hospital electronically (B7), never as a scan.
+        raise ValidationFailed(
+            "applications.material_kind",
+            "此项业务不需要这种材料。",
+            "This business does not ask for this material.",
+            field="kind",
+            detail={"kind": kind[:32], "business": entry.code},
+        )
+    return catalogue.Material(kind)
+
+
+def _store_material(app: Application, material: MaterialInput, *, now: datetime) -> ApplicationMaterial:
+    kind = _material_kind(catalogue.entry(app.business_code), material.kind)
+    sniffed = check_upload(material.content, name=material.filename, max_bytes=MATERIAL_MAX_BYTES)
+    return ApplicationMaterial.objects.create(
+        application=app,
+        kind=kind,
+        content=material.content,
+        content_type=MATERIAL_CONTENT_TYPES[sniffed],
+        size=len(material.content),
+        sha256=hashlib.sha256(material.content).hexdigest(),
+        uploaded_at=now,
+    )
+
+
+def material_add(*, actor: Any, application_id: int, material: MaterialInput) -> ApplicationMaterial:
+    """The applicant adds a file to an application not yet decided on (submitted or returned).
+
+    The type is sniffed from the content (JPEG, PNG, PDF only, at most 2 MB, ``core.uploads``);
+    anything else is refused before a row is written.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        app = application_for_applicant(actor=actor, application_id=application_id, action=APPLY, lock=True)
+        if app.state not in MATERIAL_STATES:
+            raise Conflict(
+                "applications.materials_closed",
+                "申请已受理或已办结，不能再补充材料。",
+                "The application is past the stage where material can be added.",
+                detail={"state": app.state},
+            )
+        return _store_material(app, material, now=now)
+
+
+def application_supplement_with_materials(
+    *, actor: Any, application_id: int, note: str = "", materials: tuple[MaterialInput, ...] = ()
+) -> Application:
+    """Hand in the supplement asked for: the files and the resubmission together or not at all."""
+    with transaction.atomic():
+        for material in materials:
+            material_add(actor=actor, application_id=application_id, material=material)
+        return application_supplement(actor=actor, application_id=application_id, note=note)
+
+
+def material_for_staff(*, actor: Any, material_id: int, request: Any = None) -> ApplicationMaterial:
+    """A file of an application of the actor's jurisdiction, for the clerk; every view is audited."""
+    require(actor, HANDLE)
+    found = ApplicationMaterial.objects.filter(pk=material_id).only("id", "application_id").first()
+    if found is None:
+        raise NotFound("applications.material_not_found", "没有这份材料。", "No such material.")
+    app = application_for_staff(actor=actor, application_id=found.application_id)
+    material = ApplicationMaterial.objects.get(pk=material_id)
+    audit_record(
+        actor=actor, action="view", subject=material, subject_person_id=app.subject_person_id,
+        summary=f"查看申请材料 {app.number} {material.kind}", request=request,
+    )  # fmt: skip
+    return material
+
+
+def application_for_staff_read(*, actor: Any, application_id: int, request: Any = None) -> Application:
+    """An application of the actor's jurisdiction opened by a clerk; the read is audited (personal data)."""
+    app = application_for_staff(actor=actor, application_id=application_id)
+    audit_record(
+        actor=actor, action="view", subject=app, subject_person_id=app.subject_person_id,
+        summary=f"查看申请 {app.number}", request=request,
+    )  # fmt: skip
+    return app
+
+
+def application_submit_with_materials(
+    *,
+    actor: Any,
+    business_code: str,
+    licence_id: int | None = None,
+    delivery: DeliveryInput | None = None,
+    particulars: dict[str, Any] | None = None,
+    note: str = "",
+    materials: tuple[MaterialInput, ...] = (),
+) -> Application:
+    """Submit with the files in one go (the business page): a bad file leaves no application behind."""
+    with transaction.atomic():
+        app = application_submit(
+            actor=actor, business_code=business_code, licence_id=licence_id, delivery=delivery,
+            particulars=particulars, note=note,
+        )  # fmt: skip
+        now = timezone.now()
+        for material in materials:
+            _store_material(app, material, now=now)
+    return app

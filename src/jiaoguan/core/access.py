@@ -429,10 +429,10 @@ add(
 add(
     "applications.own.view", "查看本人的业务申请", "see my applications", _grant(OWN, CITIZEN, ORGANISATION),
 )  # fmt: skip
-# No menu entry yet: the staff queue page /counter/applications/ comes with the staff pages.
 add(
     "applications.counter.handle", "办理业务申请", "handle business applications",
     _grant(JURISDICTION, CLERK, ADMIN),
+    menu=_menu("applications:counter", "clipboard", "业务申请", "Applications", 15),
 )  # fmt: skip
 
 ACTIONS: Mapping[str, Action] = _table.actions
