@@ -9,11 +9,19 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from django.db.models import Q, QuerySet, Sum
 
-from jiaoguan.core.access import division_prefix_for
+from jiaoguan.core.access import Scope, division_prefix_for, scope_of
 from jiaoguan.core.identifiers import mask_id_number, mask_name, mask_phone
 
 from . import rules
-from .models import ArchivePhoto, DrivingLicence, Organisation, Person, PlateType, Vehicle
+from .models import (
+    ArchivePhoto,
+    DrivingLicence,
+    MedicalExamination,
+    Organisation,
+    Person,
+    PlateType,
+    Vehicle,
+)
 
 if TYPE_CHECKING:
     from jiaoguan.accounts.models import User
@@ -567,3 +575,47 @@ def archive_photo_of(*, person_id: int | None) -> ArchivePhoto | None:
     if person_id is None:
         return None
     return ArchivePhoto.objects.filter(person_id=person_id).first()
+
+
+# ---------------------------------------------------------------- hospital examinations (issue 13, B6/B7)
+
+
+def medical_examinations_visible_to(
+    *, actor: Any, action: str = "registry.medical.view"
+) -> QuerySet[MedicalExamination]:
+    """Examinations the actor may read: a hospital its own, a clerk those of licences issued in the
+    jurisdiction (B6/B7). Callers that show one audit the read: it is a driver's personal data."""
+    qs = MedicalExamination.objects.select_related("person", "licence", "hospital")
+    organisation_id = getattr(actor, "organisation_id", None)
+    if organisation_id and scope_of(actor, action) is Scope.OWN:
+        return qs.filter(hospital_id=organisation_id)
+    prefix = _prefix(actor, action)
+    if prefix is None:
+        return qs.none()
+    return qs.filter(licence__division__startswith=prefix)
+
+
+def hospital_examinations(*, actor: Any) -> QuerySet[MedicalExamination]:
+    """The hospital's examinations, newest first (its list page and API)."""
+    return medical_examinations_visible_to(actor=actor).order_by("-recorded_at", "-pk")
+
+
+def medical_examination_get(*, actor: Any, examination_id: int) -> MedicalExamination | None:
+    """One examination the actor may read, or None (another hospital's is not found)."""
+    return medical_examinations_visible_to(actor=actor).filter(pk=examination_id).first()
+
+
+def medical_certificates_of_person(*, person_id: int | None) -> QuerySet[MedicalExamination]:
+    """A driver's submitted certificates, newest examination first (my licences, staff lookups)."""
+    if person_id is None:
+        return MedicalExamination.objects.none()
+    return (
+        MedicalExamination.objects.select_related("hospital")
+        .filter(person_id=person_id, submitted_at__isnull=False)
+        .order_by("-examined_on", "-pk")
+    )
+
+
+def my_medical_certificates(*, user: User) -> QuerySet[MedicalExamination]:
+    """The certificates submitted for the user's own licence (an organisation holds none)."""
+    return medical_certificates_of_person(person_id=getattr(user, "person_id", None))
