@@ -619,3 +619,35 @@ def medical_certificates_of_person(*, person_id: int | None) -> QuerySet[Medical
 def my_medical_certificates(*, user: User) -> QuerySet[MedicalExamination]:
     """The certificates submitted for the user's own licence (an organisation holds none)."""
     return medical_certificates_of_person(person_id=getattr(user, "person_id", None))
+
+
+def medical_examination_view(examination: MedicalExamination) -> dict[str, Any]:
+    """An examination as pages and the API show it: the driver's number and name masked."""
+    from . import medical
+
+    values = {f: getattr(examination, f) for f in _EXAMINATION_FIELDS}
+    assessment = medical.assess(values)
+    return {
+        "id": examination.pk,
+        "state": "submitted" if examination.submitted_at else "recorded",
+        "hospital_name": examination.hospital.name,
+        "driver_masked": mask_name(examination.person.name),
+        "id_number_masked": mask_id_number(examination.person.id_number),
+        **values,
+        "declared_conditions": [
+            {"code": c, "zh": medical.CONDITIONS[c][0], "en": medical.CONDITIONS[c][1]}
+            for c in examination.declared_conditions
+            if c in medical.CONDITIONS
+        ],
+        "fit_classes": "".join(assessment.fit_classes),
+        "recorded_at": examination.recorded_at,
+        "submitted_at": examination.submitted_at,
+    }
+
+
+_EXAMINATION_FIELDS = (
+    "classes_applied", "height_cm", "vision_left", "vision_right", "corrected_vision_left",
+    "corrected_vision_right", "colour_vision_ok", "hearing_left_ok", "hearing_right_ok", "hearing_aid",
+    "upper_limbs", "lower_limbs", "trunk_neck_ok", "declared_conditions", "doctor_name", "examined_on",
+    "conclusion",
+)  # fmt: skip
