@@ -737,7 +737,7 @@ _HOSPITAL_BUSINESSES = {
 }
 
 
-def _hospital_of(actor: Any, business: str) -> Organisation:
+def hospital_of(*, actor: Any, business: str) -> Organisation:
     """The actor's organisation, which must be a hospital (U5, Requirement.HOSPITAL).
 
     The same rule and words as accounts.rules.check_business_allowed, which this layer cannot
@@ -787,7 +787,7 @@ def medical_examination_record(
     the form's fields (see ``medical.check_examination``). Nothing is submitted yet.
     """
     require(actor, "registry.medical.record")
-    hospital = _hospital_of(actor, "B6")
+    hospital = hospital_of(actor=actor, business="B6")
     today = today or _today()
     person, licence = _driver(data)
     values = medical.check_examination(data, today=today)
@@ -814,7 +814,7 @@ def medical_certificate_submit(
     A second submission returns the certificate as it is; once submitted nothing changes.
     """
     require(actor, "registry.medical.submit")
-    hospital = _hospital_of(actor, "B7")
+    hospital = hospital_of(actor=actor, business="B7")
     today = today or _today()
     with transaction.atomic():
         examination = (
