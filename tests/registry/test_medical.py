@@ -266,3 +266,22 @@ def test_reads_of_an_examination_are_audited_and_clerks_see_their_jurisdiction(h
         services.medical_examination_read(actor=outsider, examination_id=examination.pk)
     shown = selectors.medical_examination_view(examination)
     assert driver.id_number not in str(shown) and driver.name not in str(shown)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_submissions_at_once_submit_once(organisation_user, make_person, make_licence, run_together):
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("row-lock races are exercised on PostgreSQL")
+    hospital = organisation_user(name="驻马店市中心医院", kind="hospital", suffix="0HXP71")
+    person = make_person(name="王芳")
+    make_licence(holder=person, classes="C1", first_issued_on=date(2010, 3, 5))
+    examination = services.medical_examination_record(actor=hospital, data=identity(person) | recent())
+    results = run_together(
+        *[lambda: services.medical_certificate_submit(actor=hospital, examination_id=examination.pk)] * 4
+    )
+    assert all(isinstance(r, MedicalExamination) for r in results), results
+    assert len({r.submitted_at for r in results}) == 1
+    assert AuditEntry.objects.filter(subject_id=str(examination.pk), action="change").count() == 1
+    assert OutboxMessage.objects.filter(payload__event="medical_certificate").count() == 1
