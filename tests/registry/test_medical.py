@@ -115,6 +115,14 @@ def test_only_a_fit_and_recent_examination_is_submittable():
     assert refusal.value.code == "registry.medical.expired"
 
 
+def test_a_certificate_counts_for_six_months():
+    examined = date(2026, 1, 10)
+    assert medical.certificate_counts(examined_on=examined, today=examined)
+    assert medical.certificate_counts(examined_on=examined, today=examined + timedelta(days=183))
+    assert not medical.certificate_counts(examined_on=examined, today=examined + timedelta(days=184))
+    assert not medical.certificate_counts(examined_on=examined, today=examined - timedelta(days=1))
+
+
 # ---------------------------------------------------------------- services
 
 
@@ -152,6 +160,11 @@ def test_record_then_submit_sets_the_medical_date_and_tells_everyone(hospital, d
     events = [m.payload for m in OutboxMessage.objects.filter(topic="registry.changed")]
     assert {"event": "medical_certificate", "vehicle_id": None, "licence_id": licence.pk} in events
     assert list(selectors.medical_certificates_of_person(person_id=driver.pk)) == [submitted]
+    today = timezone.localdate()
+    assert selectors.medical_certificate_in_force(person_id=driver.pk, today=today) == submitted
+    assert (
+        selectors.medical_certificate_in_force(person_id=driver.pk, today=today + timedelta(days=190)) is None
+    )
 
     # A second submission answers the same certificate and changes nothing.
     again = services.medical_certificate_submit(actor=hospital, examination_id=examination.pk)

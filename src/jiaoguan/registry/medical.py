@@ -39,6 +39,7 @@ __all__ = [
     "LowerLimbs",
     "UpperLimbs",
     "assess",
+    "certificate_counts",
     "check_examination",
     "check_submittable",
 ]
@@ -315,3 +316,9 @@ def check_submittable(*, conclusion: str, examined_on: date, today: date) -> Non
             "体检日期已超过六个月，身体条件证明已失效，请重新体检。",
             "The examination is more than six months old; the certificate would no longer count.",
         )
+
+
+def certificate_counts(*, examined_on: date, today: date) -> bool:
+    """Whether a certificate of an examination on ``examined_on`` still counts on ``today`` (six
+    months, S1 art. 74): what B8 renewal and the yearly certificate at 70 ask for."""
+    return examined_on <= today <= examined_on + rules.MEDICAL_CERTIFICATE_VALID

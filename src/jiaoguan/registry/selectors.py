@@ -651,3 +651,14 @@ _EXAMINATION_FIELDS = (
     "upper_limbs", "lower_limbs", "trunk_neck_ok", "declared_conditions", "doctor_name", "examined_on",
     "conclusion",
 )  # fmt: skip
+
+
+def medical_certificate_in_force(*, person_id: int | None, today: date) -> MedicalExamination | None:
+    """The driver's newest submitted certificate that still counts on ``today`` (B8 renewal, the
+    yearly certificate at 70), or None."""
+    earliest = today - rules.MEDICAL_CERTIFICATE_VALID
+    return (
+        medical_certificates_of_person(person_id=person_id)
+        .filter(examined_on__gte=earliest, examined_on__lte=today)
+        .first()
+    )

@@ -743,7 +743,8 @@ def hospital_of(*, actor: Any, business: str) -> Organisation:
     The same rule and words as accounts.rules.check_business_allowed, which this layer cannot
     import (the registry sits below accounts).
     """
-    organisation = Organisation.objects.filter(pk=getattr(actor, "organisation_id", None)).first()
+    organisation_id = getattr(actor, "organisation_id", None)
+    organisation = Organisation.objects.filter(pk=organisation_id).first() if organisation_id else None
     if organisation is None or organisation.kind != Organisation.Kind.HOSPITAL:
         zh, en = _HOSPITAL_BUSINESSES[business]
         raise NotAllowed(
