@@ -106,3 +106,17 @@ def test_the_pages_speak_english_too(hospital):
     client.cookies["django_language"] = "en"
     page = text(client.get("/hospital/examinations/new/", HTTP_ACCEPT_LANGUAGE="en"))
     assert "Record an examination" in page and "Height (cm)" in page
+
+
+def test_declared_conditions_are_ticked_on_the_form(hospital, driver):
+    client = Client()
+    client.force_login(hospital)
+    form_page = client.get("/hospital/examinations/new/").content.decode()
+    assert 'name="declared_conditions" value="epilepsy"' in form_page
+    client.post(
+        "/hospital/examinations/new/", page_form(driver, declared_conditions=["epilepsy"], conclusion="unfit")
+    )
+    examination = MedicalExamination.objects.get()
+    assert examination.declared_conditions == ["epilepsy"]
+    detail = text(client.get(f"/hospital/examinations/{examination.pk}/"))
+    assert "癫痫病" in detail and "不能作为身体条件证明提交" in detail
