@@ -63,6 +63,7 @@ def test_a_hospital_records_lists_and_submits(hospital_client, driver, citizen):
 
     listed = hospital_client.get(URL).json()
     assert [item["id"] for item in listed["items"]] == [exam["id"]] and listed["next_cursor"] is None
+    assert "declared_conditions" not in listed["items"][0]  # findings only in the audited detail
 
     submitted = post(hospital_client, f"{URL}/{exam['id']}/certificate")
     assert submitted.status_code == 200 and submitted.json()["state"] == "submitted"
@@ -147,3 +148,11 @@ def test_an_unfit_examination_cannot_become_a_certificate(hospital_client, drive
     answer = post(hospital_client, f"{URL}/{exam['id']}/certificate")
     assert answer.status_code == 422 and answer.json()["code"] == "registry.medical.unfit_not_submittable"
     assert DrivingLicence.objects.get(holder=driver).last_medical_on is None
+
+
+def test_the_list_is_paged_by_cursor(hospital_client, driver):
+    ids = [post(hospital_client, URL, body(driver, doctor_name=f"医生{n}")).json()["id"] for n in range(3)]
+    first = hospital_client.get(URL, {"limit": 2}).json()
+    assert [i["id"] for i in first["items"]] == ids[:0:-1] and first["next_cursor"] == ids[1]
+    rest = hospital_client.get(URL, {"limit": 2, "cursor": first["next_cursor"]}).json()
+    assert [i["id"] for i in rest["items"]] == [ids[0]] and rest["next_cursor"] is None

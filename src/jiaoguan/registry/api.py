@@ -200,8 +200,22 @@ class ExaminationOut(Schema):
     submitted_at: datetime | None
 
 
+class ExaminationSummaryOut(Schema):
+    """A list row: no findings, so listing is no read of a driver's health data (the detail is audited)."""
+
+    id: int
+    state: str
+    driver_masked: str
+    id_number_masked: str
+    classes_applied: str
+    examined_on: date
+    conclusion: str
+    recorded_at: datetime
+    submitted_at: datetime | None
+
+
 class ExaminationPage(Schema):
-    items: list[ExaminationOut]
+    items: list[ExaminationSummaryOut]
     next_cursor: int | None
 
 
@@ -246,7 +260,8 @@ def record_examination(request: HttpRequest, payload: ExaminationIn) -> Any:
 @router.get("/hospital/examinations", response={200: ExaminationPage, **ERRORS}, auth=AUTH)
 @access_required("registry.medical.view")
 def list_examinations(request: HttpRequest, cursor: int = 0, limit: int = 20) -> Any:
-    """My hospital's examinations, newest first; a clerk sees those of licences of the jurisdiction."""
+    """My hospital's examinations, newest first, as summaries; a clerk sees those of licences of the
+    jurisdiction. The findings are read one at a time (``GET .../{id}``, audited)."""
     limit = max(1, min(limit, 100))
     qs = selectors.hospital_examinations(actor=request.auth)  # type: ignore[attr-defined]
     if cursor > 0:
