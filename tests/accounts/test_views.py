@@ -356,9 +356,10 @@ def test_allowed_business_not_open_in_this_province_says_so(client, pg_citizen, 
 
 @pytest.mark.django_db
 def test_a_citizen_is_told_a_hospital_business_is_for_hospitals(client, pg_citizen, counters):
+    # B6/B7 are online for hospitals (issue 13); anybody else is told who they are for.
     client.force_login(pg_citizen)
-    html = _text(client.get("/services/B6/"))
-    assert "暂未开通网上办理" in html and "仅限在窗口注册的医院单位用户办理" in html
+    response = client.get("/services/B6/")
+    assert response.status_code == 403 and "仅限在窗口注册的医院单位用户办理" in _text(response)
 
 
 @pytest.mark.django_db

@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from jiaoguan.core.access import ACTIONS, Role
 from jiaoguan.core.identifiers import make_citizen_id, make_uscc, make_vin
-from jiaoguan.registry.models import DrivingLicence, Organisation, Person, Vehicle
+from jiaoguan.registry.models import DrivingLicence, MedicalExamination, Organisation, Person, Vehicle
 
 pytestmark = pytest.mark.django_db
 
@@ -217,6 +217,70 @@ def licence_change(world, role, where, outcome) -> dict[str, str]:
     return {"back_office": back_office(response, changed=licence.classes == "C1E", access_outcome=outcome)}
 
 
+# ------------------------------------------------------------------------ hospital examinations (B6/B7)
+
+
+def _as_hospital(world, *organisations) -> None:
+    """The world's organisations act as hospitals (B6/B7 are for hospitals only, U5)."""
+    for organisation in organisations:
+        organisation.kind = "hospital"
+        organisation.save(update_fields=["kind"])
+    actor = world._actors.get("organisation")
+    if actor is not None:
+        actor.organisation.refresh_from_db()
+
+
+def _examination(world, role, where) -> MedicalExamination:
+    """An examination of the side's licence, by the actor's hospital (own) or another one (other)."""
+    records = world.records(role, where)
+    hospital = records.organisation if role == "organisation" else world.organisation
+    licence = records.licence
+    return MedicalExamination.objects.create(
+        hospital=hospital, person_id=licence.holder_id, licence=licence, division=hospital.division,
+        classes_applied="C1", height_cm=170, vision_left="5.0", vision_right="5.0", colour_vision_ok=True,
+        hearing_left_ok=True, hearing_right_ok=True, upper_limbs="normal", lower_limbs="normal",
+        trunk_neck_ok=True, doctor_name="周明", examined_on=timezone.localdate(), conclusion="fit",
+    )  # fmt: skip
+
+
+def medical_record(world, role, where, outcome) -> dict[str, str]:
+    # Own: the actor's organisation is a hospital; other: it is not (a transport company).
+    if where == "own":
+        _as_hospital(world, world.organisation)
+    person = world.records(role, where).person
+    before = MedicalExamination.objects.count()
+    body = {
+        "id_number": person.id_number, "name": person.name, "classes_applied": "C1", "height_cm": 170,
+        "vision_left": "5.0", "vision_right": "5.0", "colour_vision_ok": True, "hearing_left_ok": True,
+        "hearing_right_ok": True, "upper_limbs": "normal", "lower_limbs": "normal", "trunk_neck_ok": True,
+        "doctor_name": "周明", "examined_on": timezone.localdate().isoformat(), "conclusion": "fit",
+    }  # fmt: skip
+    response = world.api(role).post("/api/v1/hospital/examinations", body, content_type="application/json")
+    return {
+        "api": back_office(
+            response, changed=MedicalExamination.objects.count() > before, access_outcome=outcome
+        )
+    }
+
+
+def medical_submit(world, role, where, outcome) -> dict[str, str]:
+    _as_hospital(world, world.organisation, world.organisation_b)
+    examination = _examination(world, role, where)
+    response = world.api(role).post(f"/api/v1/hospital/examinations/{examination.pk}/certificate")
+    examination.refresh_from_db()
+    return {
+        "api": back_office(response, changed=examination.submitted_at is not None, access_outcome=outcome)
+    }
+
+
+def medical_view(world, role, where, outcome) -> dict[str, str]:
+    _as_hospital(world, world.organisation, world.organisation_b)
+    examination = _examination(world, role, where)
+    page = outcome(world.client(role).get(f"/hospital/examinations/{examination.pk}/"))
+    api = outcome(world.api(role).get(f"/api/v1/hospital/examinations/{examination.pk}"))
+    return {"page": page, "api": api}
+
+
 PROBES: dict[str, Probe] = {
     "registry.own.view": own_view,
     "registry.person.view": view("person", "person"),
@@ -232,6 +296,9 @@ PROBES: dict[str, Probe] = {
     "registry.licence.view": view("drivinglicence", "licence"),
     "registry.licence.create": licence_create,
     "registry.licence.change": licence_change,
+    "registry.medical.record": medical_record,
+    "registry.medical.submit": medical_submit,
+    "registry.medical.view": medical_view,
 }
 
 

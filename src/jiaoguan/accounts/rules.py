@@ -90,12 +90,13 @@ BUSINESSES: dict[str, Business] = {
 
 
 # The businesses this platform handles online today, each with a page of its own: contact details
-# (B5, B15), violations (B16) and fines (B17). The others of the seed's list are announced but their
-# pages are not built yet (issue 11): until they are, a page says where to go instead and never
-# offers a remedy (an upgrade) that would not make them available either.
-# B8-B14, the licence businesses, go through the applications engine (issue 13).
+# (B5, B15), hospital examinations and certificates (B6, B7, issue 13), violations (B16) and fines
+# (B17). The others of the seed's list are announced but their pages are not built yet (issue 11):
+# until they are, a page says where to go instead and never offers a remedy (an upgrade) that would
+# not make them available either. B8-B14, the licence businesses, go through the applications
+# engine (issue 13).
 ONLINE_HERE: frozenset[str] = frozenset(
-    {"B5", "B8", "B9", "B10", "B11", "B12", "B13", "B14", "B15", "B16", "B17"}
+    {"B5", "B6", "B7", "B8", "B9", "B10", "B11", "B12", "B13", "B14", "B15", "B16", "B17"}
 )
 
 

@@ -90,6 +90,7 @@ class Tile:
     elder: bool = False  # also shown in elder-care mode, which keeps the grid short
     target: str = ""  # a page of its own (URL name), instead of the tile's service page
     query: str = ""
+    hospital: bool = False  # shown to hospital organisation users only (B6/B7, U5)
 
     @property
     def url(self) -> str:
@@ -129,6 +130,8 @@ TILE_GROUPS: list[tuple[Promise, list[Tile]]] = [
         [
             Tile("vehicle", gettext_lazy("机动车业务"), "car", "registry.own.view", elder=True),
             Tile("licence", gettext_lazy("驾驶证业务"), "licence", "registry.own.view", elder=True),
+            # Hospitals only (U5): the tile leads to /services/B7/, which checks the organisation.
+            Tile("B7", gettext_lazy("体检和身体条件证明"), "heart", "registry.medical.record", hospital=True),
             Tile("B22", gettext_lazy("考试预约"), "calendar", "accounts.business.open"),
             Tile("B19", gettext_lazy("选号"), "plate", "accounts.business.open"),
         ],
@@ -167,6 +170,11 @@ CONTACT_BUSINESSES = frozenset({"B5", "B15"})
 # The licence businesses applied for through the applications engine (issue 13); their page
 # is found by its URL name, as accounts sits below applications and does not import it.
 APPLICATION_BUSINESSES = frozenset({"B8", "B9", "B10", "B11", "B12", "B13", "B14"})
+# A hospital's pages (issue 13): B6 records an examination, B7 lists them to submit certificates.
+HOSPITAL_PAGES: dict[str, str] = {
+    "B6": "registry:hospital_examination_new",
+    "B7": "registry:hospital_examinations",
+}
 
 
 def _business_name(business: rules.Business) -> str:
@@ -177,6 +185,8 @@ def _tile_shown(tile: Tile, user: Any) -> bool:
     """A visitor sees the tiles a citizen could use (they lead to the login); others what they may do."""
     if not getattr(user, "is_authenticated", False):
         return granted(Role.CITIZEN, tile.action) or granted(Role.ANONYMOUS, tile.action)
+    if tile.hospital and can(user, tile.action):
+        return getattr(user.organisation, "kind", "") == "hospital"
     return can(user, tile.action)
 
 
@@ -253,7 +263,7 @@ def _grid_html(grid: list[tuple[Promise, list[Tile]]], *, elder: bool) -> SafeSt
 # Every business the platform handles online has a page; a code in rules.ONLINE_HERE without one
 # would be a dead end (tests/accounts/test_availability.py checks this).
 PAGES_OF_ONLINE_BUSINESSES: frozenset[str] = (
-    CONTACT_BUSINESSES | APPLICATION_BUSINESSES | frozenset(OWN_PAGES)
+    CONTACT_BUSINESSES | APPLICATION_BUSINESSES | frozenset(HOSPITAL_PAGES) | frozenset(OWN_PAGES)
 )
 
 
@@ -347,6 +357,8 @@ def service(request: HttpRequest, code: str) -> HttpResponse:
         return redirect("accounts:contact")
     if key in APPLICATION_BUSINESSES:
         return redirect("applications:business", code=key)
+    if key in HOSPITAL_PAGES:
+        return redirect(HOSPITAL_PAGES[key])
     return redirect(OWN_PAGES[key].url)
 
 

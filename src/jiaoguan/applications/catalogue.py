@@ -98,7 +98,7 @@ CATALOGUE: dict[str, Entry] = {
     e.code: e
     for e in [
         # B6/B7: hospitals record the examination and send the certificate (issue 13).
-        Entry("B6", (), NO_FEE, NO_DELIVERY, "registry.medical_exam_record", needs_licence=False),
+        Entry("B6", (), NO_FEE, NO_DELIVERY, "registry.medical_examination_record", needs_licence=False),
         Entry("B7", (_M.MEDICAL_CERTIFICATE,), NO_FEE, NO_DELIVERY, "registry.medical_certificate_submit",
               needs_licence=False),
         Entry("B8", (_M.PHOTO, _M.MEDICAL_CERTIFICATE), LICENCE_PRODUCTION_FEE, WITH_DELIVERY,

@@ -435,6 +435,23 @@ add(
     menu=_menu("applications:counter", "clipboard", "业务申请", "Applications", 15),
 )  # fmt: skip
 
+# ---------------------------------------------------------------- hospital examinations (issue 13, B6/B7)
+
+# A hospital's own examinations; the service also checks that the organisation is a hospital
+# (U5, Requirement.HOSPITAL). Clerks read the certificates of licences issued in their area.
+add(
+    "registry.medical.record", "录入驾驶人体检信息", "record drivers' physical examinations",
+    {ORGANISATION: OWN}, requirement="B6",
+)  # fmt: skip
+add(
+    "registry.medical.submit", "提交身体条件证明", "submit physical-condition certificates",
+    {ORGANISATION: OWN}, requirement="B7",
+)  # fmt: skip
+add(
+    "registry.medical.view", "查看驾驶人体检信息和身体条件证明", "view physical examinations and certificates",
+    {ORGANISATION: OWN, **_grant(JURISDICTION, CLERK, ADMIN)}, requirement="B7",
+)  # fmt: skip
+
 ACTIONS: Mapping[str, Action] = _table.actions
 
 

@@ -1563,13 +1563,21 @@ def ensure_demo_logins(*, today: date, password: str) -> list[dict[str, str]]:
         else:
             _sync_password(user, password)
         n_vehicles = organisation.vehicles.count()
+        # The hospital records examinations and submits certificates (B6/B7, issue 13).
+        hospital = kind == Organisation.Kind.HOSPITAL
         rows.append(
             _row(
                 str(kind),
                 user.username,
                 password,
-                f"单位用户：{organisation.name}（{kind_zh}，{n_vehicles} {what_zh}）",
-                f"Organisation user: {organisation.name} ({kind_en}; {n_vehicles} {what_en})",
+                f"单位用户：{organisation.name}（{kind_zh}，{n_vehicles} {what_zh}）"
+                + ("；录入体检信息、提交身体条件证明：/hospital/examinations/" if hospital else ""),
+                f"Organisation user: {organisation.name} ({kind_en}; {n_vehicles} {what_en})"
+                + (
+                    "; records examinations and submits certificates at /hospital/examinations/"
+                    if hospital
+                    else ""
+                ),
             )
         )
 

@@ -391,3 +391,103 @@ class ArchivePhoto(models.Model):
 
     def __str__(self) -> str:
         return f"archive photo of person #{self.person_id}"
+
+
+class MedicalExamination(models.Model):
+    """A driver's physical examination at a hospital, and the certificate once submitted (B6/B7).
+
+    The fields of the national form 《机动车驾驶人身体条件证明》 (身体条件证明). Recorded by a
+    hospital organisation user; submitted once, after which nothing changes: the certificate is
+    what the licence's medical date (``DrivingLicence.last_medical_on``) rests on.
+    """
+
+    class Conclusion(models.TextChoices):
+        FIT = "fit", "合格 fit"
+        UNFIT = "unfit", "不合格 unfit"
+
+    hospital = models.ForeignKey(
+        Organisation,
+        on_delete=models.PROTECT,
+        related_name="medical_examinations",
+        verbose_name="体检医院 hospital",
+    )
+    person = models.ForeignKey(
+        Person, on_delete=models.PROTECT, related_name="medical_examinations", verbose_name="驾驶人 driver"
+    )
+    licence = models.ForeignKey(
+        DrivingLicence,
+        on_delete=models.PROTECT,
+        related_name="medical_examinations",
+        verbose_name="驾驶证 driving licence",
+    )
+    division = models.CharField(
+        "医院行政区划 hospital division",
+        max_length=6,
+        db_index=True,
+        db_comment="GB/T 2260 code of the hospital when the examination was recorded",
+    )
+    classes_applied = models.CharField(
+        "申请准驾车型 classes applied for", max_length=24, db_comment="准驾车型 codes, e.g. C1 or A2D"
+    )
+    height_cm = models.PositiveSmallIntegerField("身高（厘米） height (cm)")
+    vision_left = models.DecimalField(
+        "左眼裸眼视力 left eye", max_digits=2, decimal_places=1, db_comment="5-point logarithmic chart"
+    )
+    vision_right = models.DecimalField(
+        "右眼裸眼视力 right eye", max_digits=2, decimal_places=1, db_comment="5-point logarithmic chart"
+    )
+    corrected_vision_left = models.DecimalField(
+        "左眼矫正视力 left eye corrected", max_digits=2, decimal_places=1, null=True, blank=True
+    )
+    corrected_vision_right = models.DecimalField(
+        "右眼矫正视力 right eye corrected", max_digits=2, decimal_places=1, null=True, blank=True
+    )
+    colour_vision_ok = models.BooleanField(
+        "辨色力合格 colour vision", db_comment="no red-green colour blindness"
+    )
+    hearing_left_ok = models.BooleanField("左耳听力合格 left ear")
+    hearing_right_ok = models.BooleanField("右耳听力合格 right ear")
+    hearing_aid = models.BooleanField("佩戴助听设备 hearing aid", default=False)
+    upper_limbs = models.CharField("上肢 upper limbs", max_length=24, db_comment="medical.UpperLimbs")
+    lower_limbs = models.CharField("下肢 lower limbs", max_length=24, db_comment="medical.LowerLimbs")
+    trunk_neck_ok = models.BooleanField("躯干和颈部合格 trunk and neck")
+    declared_conditions = models.JSONField(
+        "申告病史 declared conditions",
+        default=list,
+        blank=True,
+        db_comment="codes of medical.CONDITIONS the driver declared; personal data",
+    )
+    doctor_name = models.CharField("体检医生 doctor", max_length=32)
+    examined_on = models.DateField("体检日期 examined on")
+    conclusion = models.CharField("体检结论 conclusion", max_length=8, choices=Conclusion.choices)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name="录入人 recorded by",
+    )
+    recorded_at = models.DateTimeField("录入时间 recorded at", auto_now_add=True)
+    submitted_at = models.DateTimeField(
+        "提交证明时间 certificate submitted",
+        null=True,
+        blank=True,
+        db_comment="when the certificate was submitted; empty while only recorded",
+    )
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(conclusion__in=["fit", "unfit"]), name="medical_conclusion"),
+            models.CheckConstraint(
+                condition=Q(submitted_at__isnull=True) | Q(conclusion="fit"), name="medical_submitted_fit"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["hospital", "-recorded_at"], name="medical_hospital_recent"),
+            models.Index(fields=["person", "-examined_on"], name="medical_person_recent"),
+        ]
+        verbose_name = "身体条件证明 medical examination"
+        verbose_name_plural = "身体条件证明 medical examinations"
+
+    def __str__(self) -> str:
+        return f"medical examination #{self.pk}"

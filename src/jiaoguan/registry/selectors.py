@@ -9,11 +9,19 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from django.db.models import Q, QuerySet, Sum
 
-from jiaoguan.core.access import division_prefix_for
+from jiaoguan.core.access import Scope, division_prefix_for, scope_of
 from jiaoguan.core.identifiers import mask_id_number, mask_name, mask_phone
 
 from . import licence_rules, rules
-from .models import ArchivePhoto, DrivingLicence, Organisation, Person, PlateType, Vehicle
+from .models import (
+    ArchivePhoto,
+    DrivingLicence,
+    MedicalExamination,
+    Organisation,
+    Person,
+    PlateType,
+    Vehicle,
+)
 
 if TYPE_CHECKING:
     from jiaoguan.accounts.models import User
@@ -852,3 +860,90 @@ def licence_business_check(*, licence: DrivingLicence, business_code: str, today
             facts=facts,
         )
     raise ValueError(f"{business_code} is not a licence business")
+
+
+# ---------------------------------------------------------------- hospital examinations (issue 13, B6/B7)
+
+
+def medical_examinations_visible_to(
+    *, actor: Any, action: str = "registry.medical.view"
+) -> QuerySet[MedicalExamination]:
+    """Examinations the actor may read: a hospital its own, a clerk those of licences issued in the
+    jurisdiction (B6/B7). Callers that show one audit the read: it is a driver's personal data."""
+    qs = MedicalExamination.objects.select_related("person", "licence", "hospital")
+    organisation_id = getattr(actor, "organisation_id", None)
+    if organisation_id and scope_of(actor, action) is Scope.OWN:
+        return qs.filter(hospital_id=organisation_id)
+    prefix = _prefix(actor, action)
+    if prefix is None:
+        return qs.none()
+    return qs.filter(licence__division__startswith=prefix)
+
+
+def hospital_examinations(*, actor: Any) -> QuerySet[MedicalExamination]:
+    """The hospital's examinations, newest first (its list page and API)."""
+    return medical_examinations_visible_to(actor=actor).order_by("-recorded_at", "-pk")
+
+
+def medical_examination_get(*, actor: Any, examination_id: int) -> MedicalExamination | None:
+    """One examination the actor may read, or None (another hospital's is not found)."""
+    return medical_examinations_visible_to(actor=actor).filter(pk=examination_id).first()
+
+
+def medical_certificates_of_person(*, person_id: int | None) -> QuerySet[MedicalExamination]:
+    """A driver's submitted certificates, newest examination first (my licences, staff lookups)."""
+    if person_id is None:
+        return MedicalExamination.objects.none()
+    return (
+        MedicalExamination.objects.select_related("hospital")
+        .filter(person_id=person_id, submitted_at__isnull=False)
+        .order_by("-examined_on", "-pk")
+    )
+
+
+def my_medical_certificates(*, user: User) -> QuerySet[MedicalExamination]:
+    """The certificates submitted for the user's own licence (an organisation holds none)."""
+    return medical_certificates_of_person(person_id=getattr(user, "person_id", None))
+
+
+def medical_examination_view(examination: MedicalExamination) -> dict[str, Any]:
+    """An examination as pages and the API show it: the driver's number and name masked."""
+    from . import medical
+
+    values = {f: getattr(examination, f) for f in _EXAMINATION_FIELDS}
+    assessment = medical.assess(values)
+    return {
+        "id": examination.pk,
+        "state": "submitted" if examination.submitted_at else "recorded",
+        "hospital_name": examination.hospital.name,
+        "driver_masked": mask_name(examination.person.name),
+        "id_number_masked": mask_id_number(examination.person.id_number),
+        **values,
+        "declared_conditions": [
+            {"code": c, "zh": medical.CONDITIONS[c][0], "en": medical.CONDITIONS[c][1]}
+            for c in examination.declared_conditions
+            if c in medical.CONDITIONS
+        ],
+        "fit_classes": "".join(assessment.fit_classes),
+        "recorded_at": examination.recorded_at,
+        "submitted_at": examination.submitted_at,
+    }
+
+
+_EXAMINATION_FIELDS = (
+    "classes_applied", "height_cm", "vision_left", "vision_right", "corrected_vision_left",
+    "corrected_vision_right", "colour_vision_ok", "hearing_left_ok", "hearing_right_ok", "hearing_aid",
+    "upper_limbs", "lower_limbs", "trunk_neck_ok", "declared_conditions", "doctor_name", "examined_on",
+    "conclusion",
+)  # fmt: skip
+
+
+def medical_certificate_in_force(*, person_id: int | None, today: date) -> MedicalExamination | None:
+    """The driver's newest submitted certificate that still counts on ``today`` (B8 renewal, the
+    yearly certificate at 70), or None."""
+    earliest = today - rules.MEDICAL_CERTIFICATE_VALID
+    return (
+        medical_certificates_of_person(person_id=person_id)
+        .filter(examined_on__gte=earliest, examined_on__lte=today)
+        .first()
+    )

@@ -31,11 +31,21 @@ from jiaoguan.core.access import require
 from jiaoguan.core.audit import audit_record
 from jiaoguan.core.errors import Conflict, NotAllowed, NotFound, ValidationFailed
 
-from . import licence_rules, personal, rules, selectors, validation
+from . import licence_rules, medical, personal, rules, selectors, validation
+from .documents import normalise_document_number
 from .events import registry_changed
-from .models import ArchivePhoto, DrivingLicence, Organisation, Person, PointsEntry, Vehicle
+from .models import (
+    ArchivePhoto,
+    DrivingLicence,
+    MedicalExamination,
+    Organisation,
+    Person,
+    PointsEntry,
+    Vehicle,
+)
 from .selectors import (
     licences_visible_to,
+    medical_examination_get,
     organisations_visible_to,
     persons_visible_to,
     vehicles_visible_to,
@@ -852,3 +862,141 @@ def licence_defer(
         licence.save(update_fields=[name])
         registry_changed(event="licence_deferred", licence_id=licence.pk)
     return licence
+
+
+# ---------------------------------------------------------------- hospital examinations (issue 13, B6/B7)
+#
+# A hospital organisation user records a driver's examination (医院体检, B6) and submits the
+# physical-condition certificate (医院提交身体条件证明, B7). The submission sets the licence's
+# medical date, which Q2's deadline, B8 renewal and the yearly certificate at 70 read. Locks:
+# the examination row, then the licence row.
+
+_HOSPITAL_BUSINESSES = {
+    "B6": ("医院体检", "Hospital physical exam"),
+    "B7": ("医院提交身体条件证明", "Submit physical-condition certificate"),
+}
+
+
+def hospital_of(*, actor: Any, business: str) -> Organisation:
+    """The actor's organisation, which must be a hospital (U5, Requirement.HOSPITAL).
+
+    The same rule and words as accounts.rules.check_business_allowed, which this layer cannot
+    import (the registry sits below accounts).
+    """
+    organisation_id = getattr(actor, "organisation_id", None)
+    organisation = Organisation.objects.filter(pk=organisation_id).first() if organisation_id else None
+    if organisation is None or organisation.kind != Organisation.Kind.HOSPITAL:
+        zh, en = _HOSPITAL_BUSINESSES[business]
+        raise NotAllowed(
+            "accounts.hospital_only",
+            f"“{zh}”仅限在窗口注册的医院单位用户办理。",
+            f"'{en}' is only for hospital organisation users registered at the counter.",
+        )
+    return organisation
+
+
+def _driver(data: Mapping[str, Any]) -> tuple[Person, DrivingLicence]:
+    """The driver named by document number and name; one answer for every mismatch, so a wrong
+    name never tells whether the number is on record."""
+    mismatch = ValidationFailed(
+        "registry.medical.driver_mismatch",
+        "证件号码与姓名不匹配，或该人员没有驾驶证，请核对驾驶人的身份证明。",
+        "The document number and name do not match a licence holder; check the driver's identity document.",
+        field="id_number",
+    )
+    id_type = str(data.get("id_type") or "resident_id")
+    try:
+        number = normalise_document_number(id_type, str(data.get("id_number") or ""))
+    except ValidationFailed as exc:
+        raise ValidationFailed(exc.code, exc.message_zh, exc.message_en, field="id_number") from None
+    name = str(data.get("name") or "").strip()
+    person = Person.objects.filter(id_type=id_type, id_number=number).first()
+    if person is None or not name or person.name != name:
+        raise mismatch
+    licence = DrivingLicence.objects.filter(holder_id=person.pk).first()
+    if licence is None:
+        raise mismatch
+    return person, licence
+
+
+def medical_examination_record(
+    *, actor: Any, data: Mapping[str, Any], request: Any = None, today: date | None = None
+) -> MedicalExamination:
+    """Record a driver's physical examination at the actor's hospital (B6, issue 13).
+
+    ``data``: ``id_type`` (default resident ID), ``id_number`` and ``name`` of the driver, and
+    the form's fields (see ``medical.check_examination``). Nothing is submitted yet.
+    """
+    require(actor, "registry.medical.record")
+    hospital = hospital_of(actor=actor, business="B6")
+    today = today or _today()
+    person, licence = _driver(data)
+    values = medical.check_examination(data, today=today)
+    with transaction.atomic():
+        examination = MedicalExamination.objects.create(
+            hospital=hospital, person=person, licence=licence, division=hospital.division,
+            recorded_by=actor, **values,
+        )  # fmt: skip
+        audit_record(
+            actor=actor, action="create", subject=examination, subject_person_id=person.pk,
+            summary=f"录入体检信息 examination recorded ({values['classes_applied']}, {values['conclusion']})",
+            request=request,
+        )  # fmt: skip
+    return examination
+
+
+def medical_certificate_submit(
+    *, actor: Any, examination_id: int, request: Any = None, today: date | None = None
+) -> MedicalExamination:
+    """Submit an examination as the physical-condition certificate (B7, issue 13).
+
+    The licence's medical date becomes the examination date (never earlier than one already on
+    record); the driver's account shows the certificate and the e-licence follows the change.
+    A second submission returns the certificate as it is; once submitted nothing changes.
+    """
+    require(actor, "registry.medical.submit")
+    hospital = hospital_of(actor=actor, business="B7")
+    today = today or _today()
+    with transaction.atomic():
+        examination = (
+            MedicalExamination.objects.select_for_update()
+            .filter(pk=examination_id, hospital_id=hospital.pk)
+            .first()
+        )
+        if examination is None:
+            raise NotFound("registry.medical.not_found", "没有这条体检记录。", "No such examination.")
+        require(actor, "registry.medical.submit", owner_organisation_id=examination.hospital_id)
+        if examination.submitted_at is not None:
+            return examination
+        medical.check_submittable(
+            conclusion=examination.conclusion, examined_on=examination.examined_on, today=today
+        )
+        licence = DrivingLicence.objects.select_for_update().get(pk=examination.licence_id)
+        if licence.last_medical_on is None or licence.last_medical_on < examination.examined_on:
+            licence.last_medical_on = examination.examined_on
+            licence.save(update_fields=["last_medical_on"])
+        examination.submitted_at = timezone.now()
+        examination.save(update_fields=["submitted_at"])
+        audit_record(
+            actor=actor, action="change", subject=examination, subject_person_id=examination.person_id,
+            summary=f"提交身体条件证明 certificate submitted ({examination.examined_on:%Y-%m-%d})",
+            request=request,
+        )  # fmt: skip
+        registry_changed(event="medical_certificate", licence_id=licence.pk)
+        # The certificate list is a cached read of the holder's too, changed or not the date.
+        personal.vehicles_and_licences_changed(licence_ids=[licence.pk])
+    return examination
+
+
+def medical_examination_read(*, actor: Any, examination_id: int, request: Any = None) -> MedicalExamination:
+    """One examination for its hospital or a clerk, with the audit row the read of a driver's
+    personal data needs; another hospital's, or one outside the jurisdiction, is not found."""
+    require(actor, "registry.medical.view")
+    examination = medical_examination_get(actor=actor, examination_id=examination_id)
+    if examination is None:
+        raise NotFound("registry.medical.not_found", "没有这条体检记录。", "No such examination.")
+    audit_record(
+        actor=actor, action="view", subject=examination, subject_person_id=examination.person_id,
+        summary="查看体检信息 examination viewed", request=request,
+    )  # fmt: skip
+    return examination

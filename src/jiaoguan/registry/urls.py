@@ -7,4 +7,17 @@ urlpatterns = [
     path("vehicles/", views.vehicle_list, name="vehicles"),
     path("vehicles/<int:vehicle_id>/", views.vehicle_detail, name="vehicle"),
     path("licences/", views.licence_list, name="licences"),
+    # Hospitals (B6/B7, issue 13).
+    path("hospital/examinations/", views.hospital_examinations, name="hospital_examinations"),
+    path("hospital/examinations/new/", views.hospital_examination_new, name="hospital_examination_new"),
+    path(
+        "hospital/examinations/<int:examination_id>/",
+        views.hospital_examination_detail,
+        name="hospital_examination",
+    ),
+    path(
+        "hospital/examinations/<int:examination_id>/certificate/",
+        views.hospital_certificate_submit,
+        name="hospital_certificate_submit",
+    ),
 ]

@@ -8,16 +8,20 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_POST
 
-from jiaoguan.core.access import access_required
+from jiaoguan.core.access import access_required, can
+from jiaoguan.core.errors import DomainError, NotFound
 
-from . import selectors
+from . import medical, rules, selectors, services
+from .forms import ExaminationForm
 from .models import PlateType
 from .selectors import Alert, LicenceStatus, VehicleStatus
 
@@ -168,4 +172,97 @@ def vehicle_detail(request: HttpRequest, vehicle_id: int) -> HttpResponse:
 @access_required("registry.own.view")
 def licence_list(request: HttpRequest) -> HttpResponse:
     statuses = selectors.my_licence_statuses(user=request.user, today=timezone.localdate())  # type: ignore[arg-type]
-    return render(request, "registry/licence_list.html", {"licences": [licence_card(s) for s in statuses]})
+    # The certificates hospitals submitted (B7): the newest few; each counts for six months.
+    certificates = [
+        {"hospital": e.hospital.name, "examined_on": e.examined_on, "classes": e.classes_applied,
+         "valid_until": e.examined_on + rules.MEDICAL_CERTIFICATE_VALID, "submitted_at": e.submitted_at}
+        for e in selectors.my_medical_certificates(user=request.user)[:5]  # type: ignore[arg-type]
+    ]  # fmt: skip
+    return render(
+        request,
+        "registry/licence_list.html",
+        {"licences": [licence_card(s) for s in statuses], "certificates": certificates},
+    )
+
+
+# ---------------------------------------------------------------- hospital examinations (issue 13, B6/B7)
+
+
+def _hospital_only(request: HttpRequest, business: str) -> None:
+    """An organisation user that is not a hospital is told who the pages are for (U5)."""
+    if getattr(request.user, "organisation_id", None):
+        services.hospital_of(actor=request.user, business=business)
+
+
+def _examination_rows(examinations: Any) -> list[dict[str, Any]]:
+    return [selectors.medical_examination_view(e) for e in examinations]
+
+
+@access_required("registry.medical.view")
+def hospital_examinations(request: HttpRequest) -> HttpResponse:
+    """The hospital's examinations, newest first; masked, so a list is no read of personal data."""
+    _hospital_only(request, "B7")
+    rows = _examination_rows(selectors.hospital_examinations(actor=request.user)[:100])
+    return render(
+        request,
+        "registry/hospital_list.html",
+        {"examinations": rows, "can_record": can(request.user, "registry.medical.record")},
+    )
+
+
+@access_required("registry.medical.record")
+def hospital_examination_new(request: HttpRequest) -> HttpResponse:
+    """Record an examination (B6): the national form's fields, then the detail page to submit it."""
+    _hospital_only(request, "B6")
+    form = ExaminationForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            examination = services.medical_examination_record(
+                actor=request.user, data=form.data_for_service(), request=request
+            )
+        except DomainError as error:
+            field = error.field if error.field in form.fields else None
+            form.add_error(field, error.message)
+        else:
+            messages.success(request, _("体检信息已保存。核对无误后请提交身体条件证明。"))
+            return redirect("registry:hospital_examination", examination.pk)
+    return render(request, "registry/hospital_new.html", {"form": form}, status=422 if form.errors else 200)
+
+
+@access_required("registry.medical.view")
+def hospital_examination_detail(request: HttpRequest, examination_id: int) -> HttpResponse:
+    """One examination (the read is audited); another hospital's is a 404."""
+    examination = services.medical_examination_read(
+        actor=request.user, examination_id=examination_id, request=request
+    )
+    shown = selectors.medical_examination_view(examination)
+    return render(
+        request,
+        "registry/hospital_detail.html",
+        {
+            "e": shown,
+            "upper_limbs": _words(*medical.UPPER_LIMB_WORDS.get(shown["upper_limbs"], ("", ""))),
+            "lower_limbs": _words(*medical.LOWER_LIMB_WORDS.get(shown["lower_limbs"], ("", ""))),
+            "conditions": [_words(c["zh"], c["en"]) for c in shown["declared_conditions"]],
+            "can_submit": shown["state"] == "recorded"
+            and shown["conclusion"] == "fit"
+            and can(request.user, "registry.medical.submit"),
+        },
+    )
+
+
+@require_POST
+@access_required("registry.medical.submit")
+def hospital_certificate_submit(request: HttpRequest, examination_id: int) -> HttpResponse:
+    """Submit the examination as the driver's physical-condition certificate (B7)."""
+    try:
+        services.medical_certificate_submit(
+            actor=request.user, examination_id=examination_id, request=request
+        )
+    except NotFound:
+        raise  # another hospital's examination stays a 404, never a message about it
+    except DomainError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, _("身体条件证明已提交，驾驶人可在“我的驾驶证”中查看。"))
+    return redirect("registry:hospital_examination", examination_id)
