@@ -12,7 +12,9 @@ def test_only_businesses_with_a_page_are_online_here():
     assert rules.business_online_here("B5") and rules.business_online_here("B16")
     # The licence businesses are applied for through the applications engine (issue 13).
     assert all(rules.business_online_here(code) for code in ("B8", "B9", "B10", "B11", "B12", "B13", "B14"))
-    assert not rules.business_online_here("B6")  # hospitals' business, done at a counter here
+    # Hospitals record examinations and submit certificates online (B6, B7; issue 13).
+    assert rules.business_online_here("B6") and rules.business_online_here("B7")
+    assert not rules.business_online_here("B1")  # a counter business with no page here
     assert not rules.business_online_here("B22")  # a next-step business of the seed
     assert not rules.business_online_here("B99")
     # Every business said to be online leads to a page: none is a dead end.
