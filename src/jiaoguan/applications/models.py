@@ -167,7 +167,19 @@ class Application(models.Model):
             ),
         ]
         indexes = [
-            models.Index(fields=["division", "state", "accept_due_on"], name="application_queue"),
+            # The staff queue (issue 13): open applications of a jurisdiction (a GB/T 2260 prefix,
+            # hence the pattern operator class for LIKE 'prefix%'), soonest deadline first. The
+            # state is included so the ids of a page come from the index alone; only the page's
+            # rows are then read from the table.
+            models.Index(
+                fields=["division", "accept_due_on", "created_at", "id"],
+                opclasses=["varchar_pattern_ops", "", "", ""],
+                include=["state"],
+                condition=Q(state__in=sorted(OPEN_STATES)),
+                name="application_open_queue",
+            ),
+            # The queue filtered to a finished state, in the same order.
+            models.Index(fields=["state", "accept_due_on", "created_at", "id"], name="application_by_state"),
             models.Index(fields=["applicant", "-created_at"], name="application_mine"),
         ]
         verbose_name = "业务申请 application"
