@@ -12,9 +12,10 @@ from django.utils import timezone
 from ninja import File, Form, Router, Schema
 from ninja.files import UploadedFile
 
-from jiaoguan.core.access import access_required
+from jiaoguan.core.access import access_required, require
 from jiaoguan.core.api import BearerToken, ErrorOut, InputSchema, SessionUser, run_idempotent
 from jiaoguan.core.errors import Unauthenticated, ValidationFailed
+from jiaoguan.core.personal_reads import cached_read
 
 from . import catalogue, eligibility, rules, selectors, services
 from .models import Application
@@ -313,13 +314,19 @@ def submit_application(request: HttpRequest, payload: ApplicationIn) -> Any:
 @router.get("/me/applications", response={200: ApplicationPage, **ERRORS}, auth=AUTH)
 @access_required("applications.own.view")
 def my_applications(request: HttpRequest, cursor: str = "", limit: int = selectors.PAGE_SIZE) -> Any:
-    """My applications, newest first; pass ``next_cursor`` back as ``cursor`` for the next page."""
-    page = selectors.my_applications(
-        actor=request.auth,  # type: ignore[attr-defined]
-        after=_decode_cursor(cursor),
-        limit=limit,
-    )
-    return {"items": [application_out(a) for a in page.items], "next_cursor": _encode_cursor(page.after)}
+    """My applications, newest first; pass ``next_cursor`` back as ``cursor`` for the next page.
+
+    Kept in the shared cache while none of the caller's applications changes (applications/personal.py).
+    """
+    actor = request.auth  # type: ignore[attr-defined]
+    after = _decode_cursor(cursor)
+
+    def build() -> dict[str, Any]:
+        page = selectors.my_applications(actor=actor, after=after, limit=limit)
+        return {"items": [application_out(a) for a in page.items], "next_cursor": _encode_cursor(page.after)}
+
+    require(actor, "applications.own.view")
+    return cached_read(actor, "my-applications", (cursor, limit), build)
 
 
 @router.get("/me/applications/{application_id}", response={200: ApplicationOut, **ERRORS}, auth=AUTH)

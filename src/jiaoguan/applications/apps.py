@@ -7,4 +7,9 @@ class ApplicationsConfig(AppConfig):
     verbose_name = "业务申请 Applications"
 
     def ready(self) -> None:
-        from . import services  # noqa: F401  registers the outbox handler of state changes
+        from . import (
+            personal,
+            services,  # noqa: F401  registers the outbox handler of state changes
+        )
+
+        personal.connect()

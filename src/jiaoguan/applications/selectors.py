@@ -31,7 +31,7 @@ def my_applications(*, actor: Any, after: tuple[datetime, int] | None = None, li
     """The actor's applications, newest first, keyset-paged by (created_at, id) (index application_mine)."""
     require(actor, VIEW_OWN)
     limit = max(1, min(limit, MAX_PAGE_SIZE))
-    qs = Application.objects.filter(applicant_id=actor.pk)
+    qs = Application.objects.filter(applicant_id=actor.pk).select_related("fee_payable")
     if after is not None:
         created_at, pk = after
         qs = qs.filter(Q(created_at__lt=created_at) | Q(created_at=created_at, pk__lt=pk))

@@ -9,16 +9,20 @@ the field it names or above the form, in the active language; never a 500.
 
 from __future__ import annotations
 
+import hashlib
 from datetime import date, datetime
 from typing import Any, cast
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.files.uploadedfile import UploadedFile
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
@@ -26,11 +30,13 @@ from django.views.decorators.http import require_POST
 
 from jiaoguan.accounts.forms import add_domain_error, submit_form
 from jiaoguan.accounts.models import User
-from jiaoguan.core.access import access_required
+from jiaoguan.core.access import access_required, division_prefix_for
 from jiaoguan.core.divisions import division_name
 from jiaoguan.core.errors import DomainError
 from jiaoguan.core.identifiers import mask_id_number, mask_name, mask_phone
+from jiaoguan.core.personal_reads import enabled as cache_enabled
 from jiaoguan.core.uploads import check_upload
+from jiaoguan.core.versioned_cache import versioned_read
 from jiaoguan.integrations.payment_gateway import GatewayError
 from jiaoguan.payments import services as payment_services
 from jiaoguan.registry.licence_rules import DEFERRAL_REASONS
@@ -47,6 +53,7 @@ from .forms import (
     WaybillForm,
 )
 from .models import Application
+from .personal import queue_subject
 
 VIEW_OWN = "applications.own.view"
 APPLY = "applications.own.apply"
@@ -451,7 +458,34 @@ def pay(request: HttpRequest, application_id: int) -> HttpResponse:
 @never_cache
 @access_required(HANDLE)
 def counter_queue(request: HttpRequest) -> HttpResponse:
-    """The jurisdiction's applications, soonest acceptance deadline first; overdue ones marked."""
+    """The jurisdiction's applications, soonest acceptance deadline first; overdue ones marked.
+
+    The list part of the page is the same for every clerk of a jurisdiction, so it is kept in
+    the shared cache under the jurisdiction's version (applications/personal.py), which every
+    change of an application there renews; the access check runs before, on every request.
+    """
+    actor = _user(request)
+    prefix = division_prefix_for(actor, HANDLE)
+    if prefix is None or not cache_enabled():
+        return _queue_page(request, _queue_body(request))
+    query = sorted((k, v) for k, v in request.GET.items())
+    detail = hashlib.blake2b(repr(query).encode(), digest_size=8).hexdigest()
+    language = translation.get_language() or settings.LANGUAGE_CODE
+    key = f"applications-queue:{prefix}:{timezone.localdate().isoformat()}:{language}:{detail}"
+    body = versioned_read(
+        queue_subject(prefix),
+        key,
+        lambda: _queue_body(request),
+        seconds=int(settings.PERSONAL_READ_CACHE_SECONDS),
+    )
+    return _queue_page(request, mark_safe(body))  # noqa: S308  (rendered by our own template)
+
+
+def _queue_page(request: HttpRequest, body: str) -> HttpResponse:
+    return render(request, "applications/counter/queue.html", {"body": body})
+
+
+def _queue_body(request: HttpRequest) -> SafeString:
     form = QueueFilterForm(request.GET or None)
     filters = form.cleaned_data if form.is_valid() else {}
     try:
@@ -491,7 +525,7 @@ def counter_queue(request: HttpRequest) -> HttpResponse:
         "prev_url": page_url(page - 1) if page > 1 else "",
         "next_url": page_url(page + 1) if len(found) > PAGE_SIZE else "",
     }
-    return render(request, "applications/counter/queue.html", context)
+    return mark_safe(render_to_string("applications/counter/queue_body.html", context, request=request))  # noqa: S308
 
 
 def _staff_app(request: HttpRequest, application_id: int) -> Application:
