@@ -7,4 +7,6 @@ class ApplicationsConfig(AppConfig):
     verbose_name = "业务申请 Applications"
 
     def ready(self) -> None:
-        from . import services  # noqa: F401  registers the outbox handler of state changes
+        from . import fees, services  # noqa: F401  services registers the outbox handler of state changes
+
+        fees.register()  # application fees are payables (issue 13)
