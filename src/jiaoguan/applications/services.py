@@ -766,6 +766,8 @@ def postal_tracking_poll(
         .order_by("posted_at")
         .values_list("waybill_number", flat=True)[:limit]
     )
+    if not numbers:  # nothing to ask about: the postal service need not even be configured
+        return PollResult(0, 0, 0, 0)
     service = get_postal_service()
     completed = problems = failed = 0
     for number in numbers:
