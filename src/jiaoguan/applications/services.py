@@ -20,6 +20,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from jiaoguan.core.access import division_prefix_for, require
@@ -492,8 +493,6 @@ def _postal_unavailable(error: PostalError) -> Unavailable:
 
 
 def _postal_callback_url() -> str:
-    from django.urls import reverse
-
     return settings.PUBLIC_BASE_URL.rstrip("/") + reverse("postal_tracking_callback")
 
 
