@@ -118,7 +118,7 @@ def applicant_notify(payload: dict[str, Any], dedup_key: str) -> None:
     is now: a message delivered late tells the latest reason or waybill, which is what the
     applicant needs.
     """
-    app = Application.objects.select_related("applicant").filter(pk=payload.get("application_id")).first()
+    app = Application.objects.select_related("applicant").filter(pk=int(payload["application_id"])).first()
     if app is None:
         return
     entry = catalogue.entry(app.business_code)
