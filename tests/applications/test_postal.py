@@ -294,3 +294,16 @@ def test_repeated_callbacks_over_http_complete_once(
     assert done.state == State.COMPLETED
     assert ApplicationEvent.objects.filter(application=app, action="complete").count() == 1
     assert PostalNotice.objects.filter(application=app, kind="delivered").count() == 1
+
+
+@pytest.mark.django_db
+def test_the_worker_polls_hourly_through_the_task(in_production, clerk, postal_service):
+    from jiaoguan.applications.tasks import postal_tracking_poll_task
+    from jiaoguan.worker import SCHEDULE
+
+    (poll,) = [item for item in SCHEDULE if item.name == "applications.postal_poll"]
+    assert poll.every_seconds == 3600
+    assert postal_tracking_poll_task.call() == 0  # nothing posted: nothing asked
+    app = services.application_post(actor=clerk, application_id=in_production().pk)
+    Application.objects.filter(pk=app.pk).update(posted_at=app.posted_at - services.POLL_AFTER)
+    assert postal_tracking_poll_task.call() == 1
