@@ -5,11 +5,13 @@ from django.contrib import admin
 from django.urls import include, path
 
 from .api import api
+from .applications.callbacks import postal_tracking_callback
 from .core.metrics import metrics_view
 
 urlpatterns = [
     # First: the API answers most requests, and Django tries the patterns in order.
     path("api/v1/", api.urls),
+    path("callbacks/postal/tracking", postal_tracking_callback, name="postal_tracking_callback"),
     path("", include("jiaoguan.accounts.urls")),
     path("", include("jiaoguan.registry.urls")),
     path("", include("jiaoguan.credentials.urls")),

@@ -23,6 +23,7 @@ from django.core.cache import cache
 from django.db import close_old_connections
 from django.utils import timezone
 
+from jiaoguan.applications.tasks import postal_tracking_poll_task
 from jiaoguan.core.tasks import outbox_dispatch_task, purges_run_task
 from jiaoguan.credentials.tasks import credential_status_sync_task
 from jiaoguan.payments.tasks import payments_reconcile_task
@@ -65,6 +66,8 @@ SCHEDULE: tuple[Periodic, ...] = (
     Periodic("payments.reconcile", 600, _reconcile_today),
     Periodic("payments.reconcile_previous_day", DAILY, _reconcile_previous_day),
     Periodic("credentials.status_sync", DAILY, _status_sync),
+    # Tracking of posted documents whose callbacks may have been lost (issue 13).
+    Periodic("applications.postal_poll", 3600, lambda now: postal_tracking_poll_task.enqueue()),
     # Expired tokens, sent outbox messages, old idempotency answers, sessions... (issue 12).
     Periodic("core.purge", DAILY, lambda now: purges_run_task.enqueue()),
 )

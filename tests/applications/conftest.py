@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import io
-from datetime import date
 
 import pytest
+from django.utils import timezone
 from PIL import Image
 
 from jiaoguan.applications import services
 from jiaoguan.applications.services import DeliveryInput
+from jiaoguan.registry.rules import add_years
 
 POST = DeliveryInput(
     method="post", recipient_name="张伟", recipient_phone="13800138000", address_division="411702",
@@ -30,7 +31,9 @@ def driver(make_person, make_licence, citizen):
 
     def make(*, name="张伟", mobile="13800138000", division="411702", level="counter"):
         person = make_person(name=name, mobile=mobile, area=division)
-        licence = make_licence(holder=person, division=division, valid_from=date(2017, 3, 5))
+        licence = make_licence(
+            holder=person, division=division, valid_from=add_years(timezone.localdate(), -3)
+        )
         return citizen(person, level=level), licence
 
     return make
@@ -98,3 +101,12 @@ def accept(clerk):
         return services.application_accept(actor=by or clerk, application_id=app.pk)
 
     return run
+
+
+def deferral(licence) -> dict[str, str]:
+    """Particulars of a renewal deferral (B12) the licence may be granted today: abroad, one year
+    past the end of validity."""
+    from jiaoguan.registry.rules import licence_valid_until
+
+    until = add_years(licence_valid_until(valid_from=licence.valid_from, term=licence.validity_term), 1)
+    return {"reason": "abroad", "until": until.isoformat()}

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from django.utils import timezone
 
 from jiaoguan.applications import selectors, services
 from jiaoguan.applications.models import Application
@@ -94,6 +95,8 @@ def _view(world: Any, role: str, where: str) -> tuple[str, bool]:
 
 def _handle(world: Any, role: str, where: str) -> tuple[str, bool]:
     app = _application(world, role, where)
+    # Acceptance waits for the fee (issue 13; paying it is tested in test_fees); here only who may accept.
+    Application.objects.filter(pk=app.pk, fee_paid_at__isnull=True).update(fee_paid_at=timezone.now())
     actor = world.actor(role)
     outcome, _ = _outcome(lambda: services.application_accept(actor=actor, application_id=app.pk))
     state = Application.objects.get(pk=app.pk).state

@@ -23,6 +23,8 @@ from jiaoguan.credentials.token import DisplayMode
 from jiaoguan.registry.models import DrivingLicence
 from jiaoguan.registry.rules import add_years
 
+from .conftest import settle_fee
+
 PICKUP = DeliveryInput(method="pickup")
 POST = DeliveryInput(
     method="post", recipient_name="张伟", recipient_phone="13800138000", address_division="411702",
@@ -70,9 +72,10 @@ def _in_window(holder, term="6y"):
 
 
 def _deliver(clerk, app):
+    settle_fee(app, clerk)
     for step in (services.application_accept, services.application_start_production):
         step(actor=clerk, application_id=app.pk)
-    services.application_post(actor=clerk, application_id=app.pk, waybill_number="EMS123")
+    services.application_post(actor=clerk, application_id=app.pk, waybill_number="EA123456785CN")
     return services.application_complete(actor=clerk, application_id=app.pk)
 
 
@@ -120,6 +123,7 @@ def test_age_limit_exchange_completes_with_the_chosen_classes(holder, clerk):
         delivery=PICKUP,
         particulars={"to_classes": "C2C6"},
     )
+    settle_fee(app, clerk)
     services.application_accept(actor=clerk, application_id=app.pk)
     services.application_start_production(actor=clerk, application_id=app.pk)
     app, code = services.application_ready_for_pickup(actor=clerk, application_id=app.pk)
@@ -158,6 +162,7 @@ def test_deferral_completes_with_its_end_date_and_keeps_the_e_licence(holder, cl
         actor=user, business_code=code, licence_id=licence.pk,
         particulars={"reason": "abroad", "until": until.isoformat()},
     )  # fmt: skip
+    settle_fee(app, clerk)
     services.application_accept(actor=clerk, application_id=app.pk)
     assert services.application_complete(actor=clerk, application_id=app.pk).state == State.COMPLETED
     licence.refresh_from_db()
@@ -171,9 +176,10 @@ def test_deferral_completes_with_its_end_date_and_keeps_the_e_licence(holder, cl
 def test_a_failed_completion_rolls_back_the_application_and_the_licence(holder, clerk):
     user, licence = _in_window(holder)
     app = services.application_submit(actor=user, business_code="B8", licence_id=licence.pk, delivery=POST)
+    settle_fee(app, clerk)
     services.application_accept(actor=clerk, application_id=app.pk)
     services.application_start_production(actor=clerk, application_id=app.pk)
-    services.application_post(actor=clerk, application_id=app.pk, waybill_number="EMS123")
+    services.application_post(actor=clerk, application_id=app.pk, waybill_number="EA123456785CN")
     # Revoked meanwhile (S7 F): the renewal may no longer be made.
     DrivingLicence.objects.filter(pk=licence.pk).update(status="F")
     with pytest.raises(Conflict) as refused:
@@ -194,6 +200,7 @@ def test_a_deferral_that_no_longer_fits_is_not_completed(holder, clerk):
         actor=user, business_code="B12", licence_id=licence.pk,
         particulars={"reason": "abroad", "until": until.isoformat()},
     )  # fmt: skip
+    settle_fee(app, clerk)
     services.application_accept(actor=clerk, application_id=app.pk)
     # Renewed at the counter meanwhile: the new validity leaves nothing to defer until then.
     DrivingLicence.objects.filter(pk=licence.pk).update(valid_from=_today(), validity_term="10y")

@@ -63,6 +63,12 @@ def _submit(user, licence, *, code="B8", delivery=POST):
     )
 
 
+def _fee_paid(app):
+    """Acceptance waits for the fee (issue 13); paying it through payments is tested in test_fees."""
+    Application.objects.filter(pk=app.pk).update(fee_paid_at=timezone.now())
+    return app
+
+
 # ---------------------------------------------------------------- submission
 
 
@@ -208,13 +214,13 @@ def test_staff_may_not_apply_and_citizens_may_not_handle(driver, clerk):
 @pytest.mark.django_db
 def test_posted_renewal_timeline_lists_every_state_with_actor_and_time(driver, clerk):
     user, licence = driver()
-    app = _submit(user, licence)
+    app = _fee_paid(_submit(user, licence))
     services.application_claim(actor=clerk, application_id=app.pk)
     services.application_accept(actor=clerk, application_id=app.pk)
     services.application_start_production(actor=clerk, application_id=app.pk)
-    services.application_post(actor=clerk, application_id=app.pk, waybill_number="ems1234567890")
+    services.application_post(actor=clerk, application_id=app.pk, waybill_number="ea123456785cn")
     done = services.application_complete(actor=clerk, application_id=app.pk)
-    assert done.state == State.COMPLETED and done.waybill_number == "EMS1234567890"
+    assert done.state == State.COMPLETED and done.waybill_number == "EA123456785CN"
     assert done.accepted_at and done.production_started_at and done.posted_at and done.completed_at
     steps = selectors.timeline(done)
     assert [(e.from_state, e.to_state) for e in steps] == [
@@ -233,11 +239,11 @@ def test_posted_renewal_timeline_lists_every_state_with_actor_and_time(driver, c
 @pytest.mark.django_db
 def test_pickup_code_is_shown_once_stored_hashed_and_checked(driver, clerk):
     user, licence = driver()
-    app = _submit(user, licence, delivery=PICKUP)
+    app = _fee_paid(_submit(user, licence, delivery=PICKUP))
     for step in (services.application_accept, services.application_start_production):
         step(actor=clerk, application_id=app.pk)
     with pytest.raises(Conflict):  # the applicant chose pickup
-        services.application_post(actor=clerk, application_id=app.pk, waybill_number="EMS1")
+        services.application_post(actor=clerk, application_id=app.pk, waybill_number="EA123456785CN")
     app, code = services.application_ready_for_pickup(actor=clerk, application_id=app.pk)
     assert len(code) == 8 and code.isdigit() and code not in app.pickup_code_hash
     wrong = "0" * 8 if code != "0" * 8 else "1" * 8
@@ -335,7 +341,7 @@ def test_a_retried_submission_with_the_same_idempotency_key_gets_the_first_answe
 @pytest.mark.django_db
 def test_withdrawal_only_before_acceptance(driver, clerk):
     user, licence = driver()
-    app = _submit(user, licence)
+    app = _fee_paid(_submit(user, licence))
     services.application_accept(actor=clerk, application_id=app.pk)
     with pytest.raises(Conflict):
         services.application_withdraw(actor=user, application_id=app.pk)
@@ -347,7 +353,7 @@ def test_withdrawal_only_before_acceptance(driver, clerk):
 @pytest.mark.django_db
 def test_a_second_clerk_is_refused_naming_the_holder_until_the_claim_is_stale(driver, clerk, make_staff):
     user, licence = driver()
-    app = _submit(user, licence)
+    app = _fee_paid(_submit(user, licence))
     other = make_staff(role="counter_clerk", jurisdiction="411702", username="clerk-yicheng")
     services.application_claim(actor=clerk, application_id=app.pk)
     with pytest.raises(Conflict) as refused:
@@ -396,7 +402,7 @@ def test_the_queue_sorts_by_deadline_and_filters(driver, clerk):
     assert selectors.is_overdue(queue[0], today=today) and not selectors.is_overdue(queue[1], today=today)
     assert [a.pk for a in selectors.staff_queue(actor=clerk, today=today, overdue=True)] == [b8.pk]
     assert [a.pk for a in selectors.staff_queue(actor=clerk, today=today, business="B11")] == [b11.pk]
-    services.application_accept(actor=clerk, application_id=b11.pk)
+    services.application_accept(actor=clerk, application_id=_fee_paid(b11).pk)
     assert [a.pk for a in selectors.staff_queue(actor=clerk, today=today, state="accepted")] == [b11.pk]
     with pytest.raises(ValidationFailed):
         selectors.staff_queue(actor=clerk, today=today, state="lost")
@@ -429,7 +435,7 @@ def test_two_clerks_accepting_at_once_accept_once(driver, make_staff, run_togeth
     if connection.vendor != "postgresql":
         pytest.skip("row-lock races are exercised on PostgreSQL")
     user, licence = driver()
-    app = _submit(user, licence)
+    app = _fee_paid(_submit(user, licence))
     clerks = [
         make_staff(role="counter_clerk", jurisdiction="411700", username=f"clerk-{n}") for n in range(3)
     ]

@@ -17,7 +17,7 @@ from jiaoguan.applications.models import Application, ApplicationMaterial
 from jiaoguan.applications.rules import State
 from jiaoguan.core.models import AuditEntry
 
-from .conftest import POST, jpeg_bytes, pdf_bytes, png_bytes, settle_fee
+from .conftest import POST, deferral, jpeg_bytes, pdf_bytes, png_bytes, settle_fee
 
 pytestmark = pytest.mark.django_db
 
@@ -311,13 +311,13 @@ def test_post_path_with_a_waybill_then_complete(driver, submit, clerk):
     bad = client.post(f"/counter/applications/{app.pk}/post/", {"waybill_number": "不是单号!"})
     assert bad.status_code == 400 and "邮件号" in bad.content.decode()
     assert (
-        client.post(f"/counter/applications/{app.pk}/post/", {"waybill_number": "ems1234567890"}).status_code
+        client.post(f"/counter/applications/{app.pk}/post/", {"waybill_number": "EA123456785CN"}).status_code
         == 302
     )
     assert client.post(f"/counter/applications/{app.pk}/complete/").status_code == 302
     done = Application.objects.get(pk=app.pk)
-    assert done.state == State.COMPLETED and done.waybill_number == "EMS1234567890"
-    assert "EMS1234567890" in _client(user).get(f"/applications/{app.pk}/").content.decode()
+    assert done.state == State.COMPLETED and done.waybill_number == "EA123456785CN"
+    assert "EA123456785CN" in _client(user).get(f"/applications/{app.pk}/").content.decode()
 
 
 def test_return_and_reject_need_their_reasons(driver, submit, clerk):
@@ -433,8 +433,7 @@ def test_an_age_limit_exchange_offers_the_classes_the_rule_allows(driver):
 
 def test_the_counter_shows_a_deferrals_reason_and_end_in_words(driver, submit, clerk):
     user, licence = driver()
-    app = submit(
-        user, licence, code="B12", delivery=None, particulars={"reason": "abroad", "until": "2029-03-05"}
-    )
+    particulars = deferral(licence)
+    app = submit(user, licence, code="B12", delivery=None, particulars=particulars)
     html = _client(clerk).get(f"/counter/applications/{app.pk}/").content.decode()
-    assert "延期原因" in html and "出国（境）" in html and "2029-03-05" in html
+    assert "延期原因" in html and "出国（境）" in html and particulars["until"] in html

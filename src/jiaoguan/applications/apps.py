@@ -8,8 +8,10 @@ class ApplicationsConfig(AppConfig):
 
     def ready(self) -> None:
         from . import (
+            fees,
             personal,
             services,  # noqa: F401  registers the outbox handler of state changes
         )
 
-        personal.connect()
+        fees.register()  # application fees are payables (issue 13)
+        personal.connect()  # application changes retire the cached lists and queues

@@ -15,7 +15,13 @@ from .rules import OPEN_STATES, STATE_NAMES, Action, State
 
 STATE_CHOICES = [(s.value, f"{zh} {en}") for s, (zh, en) in STATE_NAMES.items()]
 DELIVERY_CHOICES = [(d.value, f"{zh} {en}") for d, (zh, en) in DELIVERY_NAMES.items()]
-ACTION_CHOICES = [(a.value, a.value) for a in Action] + [("submit", "submit")]
+# Besides the transitions: submission, and two steps that leave the state as it is but belong
+# on the timeline and are told to the applicant (issue 13): the fee paid, a delivery problem.
+ACTION_CHOICES = [(a.value, a.value) for a in Action] + [
+    ("submit", "submit"),
+    ("fee_paid", "fee_paid"),
+    ("delivery_problem", "delivery_problem"),
+]
 
 
 class Application(models.Model):
@@ -96,6 +102,12 @@ class Application(models.Model):
 
     fee_paid_at = models.DateTimeField(
         "缴费时间 fee paid at", null=True, blank=True, db_comment="null while a fee is due and unpaid"
+    )
+    delivery_due_on = models.DateField(
+        "投递时限 delivery due",
+        null=True,
+        blank=True,
+        db_comment="posted: delivery due by (1/2/3 working days, issue 13); null when unknown",
     )
     delivered_at = models.DateTimeField(
         "妥投时间 delivered at", null=True, blank=True, db_comment="as reported by the postal service"
@@ -181,6 +193,8 @@ class Application(models.Model):
             # The queue filtered to a finished state, in the same order.
             models.Index(fields=["state", "accept_due_on", "created_at", "id"], name="application_by_state"),
             models.Index(fields=["applicant", "-created_at"], name="application_mine"),
+            # Tracking events name the waybill only (issue 13).
+            models.Index(fields=["waybill_number"], name="application_waybill"),
         ]
         verbose_name = "业务申请 application"
         verbose_name_plural = "业务申请 applications"
@@ -271,3 +285,64 @@ class ApplicationMaterial(models.Model):
 
     def __str__(self) -> str:
         return f"{self.application_id} {self.kind}"
+
+
+class PostalNotice(models.Model):
+    """One tracking event of a posted application's parcel (邮件跟踪), recorded once by its event id.
+
+    Events come from the postal service's signed callback or from the worker asking for the
+    tracking of a parcel whose callbacks may have been lost; either way each is stored once.
+    """
+
+    class Source(models.TextChoices):
+        CALLBACK = "callback", "回调 callback"
+        POLL = "poll", "主动查询 poll"
+
+    application = models.ForeignKey(
+        Application, on_delete=models.CASCADE, related_name="postal_notices", verbose_name="申请 application"
+    )
+    event_id = models.CharField("事件编号 event id", max_length=64, unique=True)
+    waybill_number = models.CharField("邮件号 waybill number", max_length=40)
+    kind = models.CharField(
+        "事件 kind",
+        max_length=20,
+        db_comment="accepted, in_transit, out_for_delivery, delivered, returned, lost",
+    )
+    at = models.DateTimeField("发生时间 at", db_comment="as reported by the postal service")
+    place = models.CharField("地点 place", max_length=200, blank=True)
+    source = models.CharField("获知途径 learned from", max_length=10, choices=Source.choices)
+    received_at = models.DateTimeField("收到时间 received at", auto_now_add=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+        verbose_name = "邮件跟踪 postal notice"
+        verbose_name_plural = "邮件跟踪 postal notices"
+
+    def __str__(self) -> str:
+        return f"{self.waybill_number} {self.kind}"
+
+
+class ApplicantMessage(models.Model):
+    """A message to the applicant about their application (站内消息), one per outbox message."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", verbose_name="收件人 user"
+    )
+    application = models.ForeignKey(
+        Application, on_delete=models.CASCADE, related_name="messages", verbose_name="申请 application"
+    )
+    text_zh = models.CharField("内容 text (zh)", max_length=300)
+    text_en = models.CharField("内容 text (en)", max_length=300)
+    dedup_key = models.CharField(
+        "去重键 dedup key", max_length=128, unique=True, db_comment="the outbox message it came from"
+    )
+    created_at = models.DateTimeField("时间 created at", auto_now_add=True)
+    read_at = models.DateTimeField("已读时间 read at", null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["user", "-created_at"], name="applicant_message_inbox")]
+        verbose_name = "站内消息 applicant message"
+        verbose_name_plural = "站内消息 applicant messages"
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.application_id}"

@@ -15,25 +15,36 @@ import hmac
 import logging
 import secrets
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from jiaoguan.core.access import division_prefix_for, require
 from jiaoguan.core.audit import audit_record
 from jiaoguan.core.divisions import validate_division
-from jiaoguan.core.errors import Conflict, NotFound, ValidationFailed
+from jiaoguan.core.errors import Conflict, NotFound, Unavailable, ValidationFailed
 from jiaoguan.core.identifiers import validate_mobile
 from jiaoguan.core.outbox import outbox_enqueue, outbox_handler
+from jiaoguan.integrations.postal import (
+    PostalError,
+    PostalRefused,
+    TrackingCallbackInvalid,
+    TrackingEvent,
+    get_postal_service,
+    waybill_number_valid,
+)
+from jiaoguan.payments.models import Payable
+from jiaoguan.payments.services import payable_create
 from jiaoguan.registry import licence_rules, selectors
 from jiaoguan.registry.models import DrivingLicence
 
-from . import catalogue, completion, deadlines, eligibility, rules
+from . import catalogue, completion, deadlines, delivery, eligibility, fees, notify, rules
 from .catalogue import Delivery
-from .models import Application, ApplicationCounter, ApplicationEvent
+from .models import Application, ApplicationCounter, ApplicationEvent, PostalNotice
 from .rules import Action, State
 
 logger = logging.getLogger(__name__)
@@ -141,11 +152,9 @@ def _announce(app: Application, event: ApplicationEvent) -> None:
 
 @outbox_handler(STATE_CHANGED)
 def _state_changed_deliver(payload: dict[str, Any], dedup_key: str) -> None:
-    # The in-app message and SMS to the applicant belong to the notifications work (issue 13
-    # hands them over); until then the change is only logged, so the message is not retried forever.
-    logger.info(
-        "application %s: %s -> %s", payload.get("number"), payload.get("from_state"), payload.get("to_state")
-    )
+    # An in-app message and an SMS to the applicant, each once per outbox message (issue 13);
+    # the notifications work takes these over later.
+    notify.applicant_notify(payload, dedup_key)
 
 
 def _hold_claim(app: Application, *, actor: Any, now: datetime) -> None:
@@ -412,6 +421,14 @@ def application_submit(
             if open_ones.exists():
                 raise _duplicate(entry) from None
             raise
+        if app.fee_fen > 0:
+            # Issue 13: the fee is paid through the payment gateway (or at the counter) before
+            # the clerk may accept; the payable is opened with the application, or neither is.
+            app.fee_payable = payable_create(
+                kind=fees.FEE_KIND, reference=app.number, description=fees.fee_description(name_zh=entry.name_zh),
+                principal_fen=app.fee_fen, division=app.division, subject_person_id=person_id,
+            )  # fmt: skip
+            app.save(update_fields=["fee_payable"])
         event = ApplicationEvent.objects.create(
             application=app,
             from_state="",
@@ -481,9 +498,23 @@ def application_claim(*, actor: Any, application_id: int) -> Application:
 
 
 def application_accept(*, actor: Any, application_id: int) -> Application:
-    return _staff_step(
-        actor=actor, application_id=application_id, action=Action.ACCEPT, summary="受理申请", accepted_at=_NOW
-    )
+    """Accept a submitted application; refused (409) while its fee is unpaid (issue 13)."""
+    now = timezone.now()
+    with transaction.atomic():
+        app = application_for_staff(actor=actor, application_id=application_id, lock=True)
+        _hold_claim(app, actor=actor, now=now)
+        # The state first, so an application that is not waiting for acceptance says so.
+        rules.transition_for(
+            app.state, Action.ACCEPT, delivers=catalogue.entry(app.business_code).delivers,
+            returned_before=app.returned_at is not None,
+        )  # fmt: skip
+        fees.check_fee_paid(fee_fen=app.fee_fen, fee_paid_at=app.fee_paid_at)
+        _move(app, action=Action.ACCEPT, actor=actor, now=now, changes={"accepted_at": _NOW})
+        audit_record(
+            actor=actor, action="change", subject=app, subject_person_id=app.subject_person_id,
+            summary=f"受理申请 {app.number}",
+        )  # fmt: skip
+    return app
 
 
 def application_return_for_supplement(
@@ -529,24 +560,86 @@ def _refuse_wrong_delivery(app: Application, method: str) -> None:
         )
 
 
-def application_post(*, actor: Any, application_id: int, waybill_number: str) -> Application:
-    """Record the waybill the document was posted under."""
-    waybill = (waybill_number or "").strip().upper()
-    if not waybill or len(waybill) > 40 or not waybill.isalnum():
+def _postal_unavailable(error: PostalError) -> Unavailable:
+    return Unavailable(
+        "applications.postal_unavailable",
+        "邮政系统暂时无法生成邮件号，申请仍在制证中；请稍后重试（不会重复寄件），或在邮政系统恢复前手工录入邮件号。",
+        "The postal service cannot issue a waybill now; the application stays in production. Try again "
+        "later (no second parcel is created), or enter the waybill by hand while the postal service is down.",
+        detail={"postal_error": error.code},
+    )
+
+
+def _postal_callback_url() -> str:
+    return settings.PUBLIC_BASE_URL.rstrip("/") + reverse("postal_tracking_callback")
+
+
+def _waybill_for(app: Application) -> str:
+    """Ask the postal service for the parcel's waybill; idempotent by application number, so a
+    retry after a timeout gets the same waybill and never a second parcel."""
+    try:
+        waybill = get_postal_service().waybill_create(
+            reference=app.number,
+            idempotency_key=f"application:{app.number}",
+            sender=f"{app.division} 车辆管理所",
+            recipient_name=app.recipient_name,
+            recipient_phone=app.recipient_phone,
+            address_division=app.address_division,
+            address_line=app.address_line,
+            callback_url=_postal_callback_url(),
+        )
+    except PostalRefused as error:
+        if error.code == "invalid_address":
+            raise Conflict(
+                "applications.postal_address_refused",
+                "邮政系统无法投递到申请人填写的地址，请联系申请人改为窗口领取。",
+                "The postal service cannot deliver to the applicant's address; ask them to pick it up instead.",
+                detail={"postal_error": error.code},
+            ) from error
+        raise _postal_unavailable(error) from error
+    except PostalError as error:
+        raise _postal_unavailable(error) from error
+    return waybill.number
+
+
+def application_post(*, actor: Any, application_id: int, waybill_number: str = "") -> Application:
+    """Post the document (邮寄): the postal service issues the waybill for the application's address.
+
+    ``waybill_number`` is only for when the postal system is down: a waybill written by hand,
+    checked as an EMS (UPU S10) number. The delivery due date (1/2/3 working days, issue 13)
+    is stored with the posting. The postal service is asked before the transaction, never
+    inside it; a failure leaves the application in production with a message to retry.
+    """
+    manual = (waybill_number or "").strip().upper()
+    if manual and not waybill_number_valid(manual):
         raise ValidationFailed(
-            "applications.waybill_invalid", "请填写邮件号（字母和数字）。", "Enter the waybill number (letters and digits).",
+            "applications.waybill_invalid",
+            "邮件号格式不正确（EMS邮件号，如 EA123456785CN）。",
+            "This is not an EMS waybill number (like EA123456785CN).",
             field="waybill_number",
-        )  # fmt: skip
+        )
     now = timezone.now()
+    number = manual
+    if not number:
+        # Refuse what the transaction would refuse before a parcel is booked for it.
+        app = application_for_staff(actor=actor, application_id=application_id)
+        _refuse_wrong_delivery(app, Delivery.POST)
+        _hold_claim(app, actor=actor, now=now)
+        rules.transition_for(app.state, Action.POST, delivers=catalogue.entry(app.business_code).delivers)
+        number = _waybill_for(app)
     with transaction.atomic():
         app = application_for_staff(actor=actor, application_id=application_id, lock=True)
         _refuse_wrong_delivery(app, Delivery.POST)
         _hold_claim(app, actor=actor, now=now)
-        changes = {"waybill_number": waybill, "posted_at": _NOW}
-        _move(app, action=Action.POST, actor=actor, now=now, note=waybill, changes=changes)
+        due_on = delivery.delivery_due(now, origin=app.division, destination=app.address_division)
+        changes = {
+            "waybill_number": number, "posted_at": _NOW, "delivery_due_on": due_on, "delivery_problem": "",
+        }  # fmt: skip
+        note = f"{number}（手工录入 entered by hand）" if manual else number
+        _move(app, action=Action.POST, actor=actor, now=now, note=note, changes=changes)
         audit_record(
             actor=actor, action="change", subject=app, subject_person_id=app.subject_person_id,
-            summary=f"邮寄 {app.number} {waybill}",
+            summary=f"邮寄 {app.number} {number}" + (" 手工录入" if manual else ""),
         )  # fmt: skip
     return app
 
@@ -732,3 +825,161 @@ def application_submit_with_materials(
         for material in materials:
             _store_material(app, material, now=now)
     return app
+
+
+# ---------------------------------------------------------------- fees (issue 13)
+
+
+def _note_step(app: Application, *, action: str, at: datetime, note: str) -> ApplicationEvent:
+    """A timeline step that leaves the state as it is (the fee paid, a delivery problem),
+    told to the applicant like a state change."""
+    event = ApplicationEvent.objects.create(
+        application=app, from_state=app.state, to_state=app.state, action=action, actor=None, at=at,
+        note=note[:300],
+    )  # fmt: skip
+    _announce(app, event)
+    return event
+
+
+def application_fee_paid(*, payable: Payable) -> Application:
+    """The application's fee is paid (payments' ``on_paid``, in the payment's transaction, payable locked).
+
+    The clerk's one working day to accept starts when the application is complete and paid
+    (issue 13), so a submitted application's acceptance deadline restarts from the payment.
+    The timeline gets a "fee_paid" step without a state change. A counter payment for a
+    withdrawn or rejected application is refused; money already taken online or elsewhere is
+    recorded and marked for refund, since refusing it would leave a charge nobody accounts for.
+    """
+    app = Application.objects.select_for_update().get(fee_payable_id=payable.pk)
+    if app.fee_paid_at is not None:  # payments pays a payable once; kept safe all the same
+        return app
+    paid_at = payable.paid_at or timezone.now()
+    note = f"缴费 {payable.paid_total_fen / 100:.2f} 元 fee paid ({payable.paid_channel})"
+    if app.state in rules.FINAL_STATES:
+        if payable.paid_channel == "counter":
+            raise Conflict(
+                "applications.fee_not_payable",
+                "该申请已撤回、不予受理或已办结，不能再缴费。",
+                "This application is withdrawn, rejected or completed; its fee can no longer be paid.",
+                detail={"state": app.state},
+            )
+        note += "；申请已终结，应予退款 application closed: refund due"
+        logger.warning("fee of closed application %s paid (%s): refund due", app.number, payable.paid_channel)
+        audit_record(
+            actor=None, action="change", subject=app, subject_person_id=app.subject_person_id,
+            summary=f"已终结申请收到缴费，应退款 {app.number}",
+        )  # fmt: skip
+    app.fee_paid_at = paid_at
+    fields = ["fee_paid_at"]
+    if app.state == State.SUBMITTED:
+        app.accept_due_on, app.deadline_known = deadlines.accept_due(paid_at)
+        fields += ["accept_due_on", "deadline_known"]
+    app.save(update_fields=fields)
+    _note_step(app, action="fee_paid", at=paid_at, note=note)
+    return app
+
+
+# ---------------------------------------------------------------- postal tracking (issue 13)
+
+
+def _postal_event_record(event: TrackingEvent, *, source: str) -> str:
+    """Record one tracking event once and act on it; the outcome in a word.
+
+    The application row is locked first, so repeated copies of one event arriving together
+    are recorded one after another and only the first acts.
+    """
+    with transaction.atomic():
+        app = (
+            Application.objects.select_for_update()
+            .filter(waybill_number=event.waybill_number)
+            .exclude(waybill_number="")
+            .order_by("-posted_at", "-pk")
+            .first()
+        )
+        if app is None:
+            logger.warning("tracking event %s for unknown waybill %s", event.event_id, event.waybill_number)
+            return "unknown_waybill"
+        if PostalNotice.objects.filter(event_id=event.event_id).exists():
+            return "already_recorded"
+        try:
+            with transaction.atomic():
+                PostalNotice.objects.create(
+                    application=app, event_id=event.event_id[:64], waybill_number=event.waybill_number[:40],
+                    kind=event.kind, at=event.at, place=event.place[:200], source=source,
+                )  # fmt: skip
+        except IntegrityError:
+            return "already_recorded"
+        effect = delivery.tracking_effect(state=app.state, kind=event.kind)
+        if effect == delivery.COMPLETE:
+            # Completed by the system: _move runs the business's completion with the state.
+            changes = {"delivered_at": event.at, "completed_at": _NOW, "delivery_problem": ""}
+            _move(app, action=Action.COMPLETE, actor=None, now=timezone.now(), note=f"妥投 delivered {event.place}",
+                  changes=changes)  # fmt: skip
+            return "completed"
+        if effect == delivery.PROBLEM:
+            app.delivery_problem = delivery.problem_text(event.kind, event.place)
+            app.save(update_fields=["delivery_problem"])
+            _note_step(app, action="delivery_problem", at=timezone.now(), note=app.delivery_problem)
+            return "problem"
+        return "recorded"
+
+
+def postal_events_record(*, events: list[TrackingEvent], source: str) -> list[str]:
+    """Record tracking events (callback or poll); late, repeated or out-of-order ones are harmless."""
+    return [_postal_event_record(event, source=source) for event in events]
+
+
+def postal_callback_receive(*, body: bytes, headers: Any) -> tuple[int, dict[str, str]]:
+    """The postal service's signed tracking callback: verified by the adapter, each event once.
+
+    A bad signature is 400 and changes nothing; anything signed is answered SUCCESS, an
+    unknown waybill included, so the service stops repeating it.
+    """
+    try:
+        events = get_postal_service().tracking_callback_verify(body, headers)
+    except TrackingCallbackInvalid as error:
+        logger.warning("postal tracking callback refused: %s", error.code)
+        return 400, {"code": "FAIL", "message": error.code}
+    postal_events_record(events=events, source=PostalNotice.Source.CALLBACK)
+    return 200, {"code": "SUCCESS"}
+
+
+POLL_AFTER = timedelta(hours=6)
+POLL_BATCH = 200
+
+
+@dataclass(frozen=True)
+class PollResult:
+    checked: int
+    completed: int
+    problems: int
+    failed: int
+
+
+def postal_tracking_poll(
+    *, now: datetime | None = None, older_than: timedelta = POLL_AFTER, limit: int = POLL_BATCH
+) -> PollResult:
+    """Ask the postal service for the tracking of applications posted more than ``older_than`` ago
+    and still posted, in case a callback was lost (the worker runs it hourly)."""
+    now = now or timezone.now()
+    numbers = list(
+        Application.objects.filter(state=State.POSTED, posted_at__lt=now - older_than)
+        .exclude(waybill_number="")
+        .order_by("posted_at")
+        .values_list("waybill_number", flat=True)[:limit]
+    )
+    if not numbers:  # nothing to ask about: the postal service need not even be configured
+        return PollResult(0, 0, 0, 0)
+    service = get_postal_service()
+    completed = problems = failed = 0
+    for number in numbers:
+        try:
+            events = service.waybill_track(number)
+        except PostalError as error:
+            logger.warning("tracking of %s unavailable: %s", number, error.code)
+            failed += 1
+            continue
+        outcomes = postal_events_record(events=events, source=PostalNotice.Source.POLL)
+        completed += outcomes.count("completed")
+        problems += outcomes.count("problem")
+    return PollResult(len(numbers), completed, problems, failed)
