@@ -267,12 +267,36 @@ PAGES_OF_ONLINE_BUSINESSES: frozenset[str] = (
 )
 
 
+def _for_other_accounts(user: Any, business: rules.Business) -> bool:
+    """A business online here only for another kind of account (a hospital's examinations, B6/B7),
+    which this logged-in user can never do: listed without a link that would only refuse them."""
+    if not getattr(user, "is_authenticated", False) or business.requirement not in (
+        rules.Requirement.HOSPITAL,
+        rules.Requirement.CAR_DEALER,
+    ):
+        return False
+    organisation_kind = user.organisation.kind if user.organisation_id else ""
+    try:
+        rules.check_business_allowed(
+            business_code=business.code,
+            user_kind=user.kind,
+            level=user.registration_level,
+            organisation_kind=organisation_kind,
+        )
+    except NotAllowed:
+        return True
+    return False
+
+
 def _business_lists(request: HttpRequest, area: str) -> dict[str, Any]:
-    """An area's businesses split into those online here (links) and those to do at a counter."""
+    """An area's businesses split into those online here (links), those online for another kind
+    of account (named, no link) and those to do at a counter."""
     businesses = [b for b in rules.BUSINESSES.values() if b.area == area]
-    online = [(b.code, _business_name(b)) for b in businesses if rules.business_online_here(b.code)]
+    here = [b for b in businesses if rules.business_online_here(b.code)]
+    others = [b for b in here if _for_other_accounts(request.user, b)]
+    online = [(b.code, _business_name(b)) for b in here if b not in others]
     offline = [(b.code, _business_name(b)) for b in businesses if not rules.business_online_here(b.code)]
-    return {"online": online, "offline": offline}
+    return {"online": online, "others": [(b.code, _business_name(b)) for b in others], "offline": offline}
 
 
 def services_index(request: HttpRequest) -> HttpResponse:
@@ -282,7 +306,8 @@ def services_index(request: HttpRequest) -> HttpResponse:
         for key, (title, area) in [("violation", (gettext_lazy("交通违法"), "violation")), *AREAS.items()]
     ]
     context = {
-        "groups": TILE_GROUPS,
+        # Every tile this visitor could use (a hospital's tile only to hospitals, B6/B7).
+        "groups": _grid(False, request.user),
         "areas": areas,
         "counters": counters_for(division=selectors.home_division(request.user)),
     }
@@ -333,6 +358,10 @@ def service(request: HttpRequest, code: str) -> HttpResponse:
     if not user.is_authenticated:
         return redirect_to_login(request.get_full_path())
     require(user, "accounts.business.open")
+    if key in APPLICATION_BUSINESSES:
+        # The business page says what is needed and, when the account may not apply (U5) or the
+        # licence rules say not now, the true reason and remedy in context (issue 13).
+        return redirect("applications:business", code=key)
     organisation_kind = user.organisation.kind if user.organisation_id else ""  # type: ignore[union-attr]
     try:
         rules.check_business_allowed(

@@ -195,7 +195,11 @@ class WaybillForm(forms.Form):
     # Empty: the platform asks the postal service for the waybill (issue 13); typed by hand only
     # when the postal system is down, and then checked as an EMS number.
     waybill_number = _text(
-        _("邮件号（留空则向邮政申请）"), max_length=40, required=False, autocomplete="off", autocapitalize="characters"
+        _("邮件号（留空则向邮政申请）"),
+        max_length=40,
+        required=False,
+        autocomplete="off",
+        autocapitalize="characters",
     )
 
 
