@@ -17,7 +17,7 @@ from jiaoguan.core.api import BearerToken, ErrorOut, InputSchema, SessionUser, r
 from jiaoguan.core.errors import Unauthenticated, ValidationFailed
 from jiaoguan.core.personal_reads import cached_read
 
-from . import catalogue, eligibility, rules, selectors, services
+from . import catalogue, eligibility, notify, rules, selectors, services
 from .models import Application
 
 router = Router(tags=["applications"])
@@ -397,3 +397,40 @@ def add_material(request: HttpRequest, application_id: int, kind: Form[str], fil
         "sha256": stored.sha256,
         "uploaded_at": stored.uploaded_at,
     }
+
+
+# ---------------------------------------------------------------- messages about my applications
+
+
+class MessageOut(Schema):
+    id: int
+    application_id: int
+    text_zh: str
+    text_en: str
+    created_at: datetime
+    read_at: datetime | None
+
+
+@router.get("/me/application-messages", response={200: list[MessageOut], **ERRORS}, auth=AUTH)
+@access_required("applications.own.view")
+def my_messages(request: HttpRequest, unread_only: bool = False, limit: int = selectors.PAGE_SIZE) -> Any:
+    """The in-app messages about my applications (one per step), newest first."""
+    found = notify.my_messages(actor=request.auth, unread_only=unread_only, limit=limit)  # type: ignore[attr-defined]
+    return [
+        {
+            "id": m.pk, "application_id": m.application_id, "text_zh": m.text_zh, "text_en": m.text_en,
+            "created_at": m.created_at, "read_at": m.read_at,
+        }
+        for m in found
+    ]  # fmt: skip
+
+
+@router.post("/me/application-messages/{message_id}/read", response={200: MessageOut, **ERRORS}, auth=AUTH)
+@access_required("applications.own.view")
+def read_message(request: HttpRequest, message_id: int) -> Any:
+    """Mark one of my messages read (again is harmless); someone else's is 404."""
+    m = notify.message_mark_read(actor=request.auth, message_id=message_id)  # type: ignore[attr-defined]
+    return {
+        "id": m.pk, "application_id": m.application_id, "text_zh": m.text_zh, "text_en": m.text_en,
+        "created_at": m.created_at, "read_at": m.read_at,
+    }  # fmt: skip

@@ -171,3 +171,11 @@ def message_mark_read(*, actor: Any, message_id: int) -> ApplicantMessage:
             message.read_at = timezone.now()
             message.save(update_fields=["read_at"])
     return message
+
+
+def application_messages_read(*, actor: Any, application_id: int) -> int:
+    """Mark read the actor's messages about one application (opening it reads them); returns how many."""
+    require(actor, VIEW_OWN)
+    return ApplicantMessage.objects.filter(
+        user_id=actor.pk, application_id=application_id, read_at__isnull=True
+    ).update(read_at=timezone.now())

@@ -41,7 +41,7 @@ from jiaoguan.integrations.payment_gateway import GatewayError
 from jiaoguan.payments import services as payment_services
 from jiaoguan.registry.licence_rules import DEFERRAL_REASONS
 
-from . import catalogue, documents, eligibility, rules, selectors, services
+from . import catalogue, documents, eligibility, notify, rules, selectors, services
 from .forms import (
     APPLY_FIELDS,
     ApplyForm,
@@ -315,6 +315,16 @@ def my_list(request: HttpRequest) -> HttpResponse:
         "rows": rows,
         "more_url": more_url,
         "continued": bool(request.GET.get("cursor")),
+        # Every step reaches the applicant as a message too (issue 13); the newest first.
+        "inbox": [
+            {
+                "text": m.text_en if translation.get_language() == "en" else m.text_zh,
+                "at": m.created_at,
+                "unread": m.read_at is None,
+                "url": reverse("applications:detail", args=[m.application_id]),
+            }
+            for m in notify.my_messages(actor=_user(request), limit=5)
+        ],
         "businesses": [
             {"code": e.code, "name": _words(e.name_zh, e.name_en)}
             for e in catalogue.CATALOGUE.values()
@@ -380,8 +390,11 @@ def _detail_page(
 @never_cache
 @access_required(VIEW_OWN)
 def detail(request: HttpRequest, application_id: int) -> HttpResponse:
-    """One of my applications: its timeline, the next deadline, the fee, and what I can do now."""
-    return _detail_page(request, _mine(request, application_id))
+    """One of my applications: its timeline, the next deadline, the fee, and what I can do now.
+    Opening it reads the messages about it (idempotent)."""
+    app = _mine(request, application_id)
+    notify.application_messages_read(actor=_user(request), application_id=app.pk)
+    return _detail_page(request, app)
 
 
 @require_POST
