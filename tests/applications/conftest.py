@@ -56,13 +56,13 @@ def submit():
     return make
 
 
-def png_bytes(size=(60, 80)) -> bytes:
+def png_bytes(size=(240, 320)) -> bytes:
     out = io.BytesIO()
     Image.new("RGB", size, (200, 220, 240)).save(out, format="PNG")
     return out.getvalue()
 
 
-def jpeg_bytes(size=(60, 80)) -> bytes:
+def jpeg_bytes(size=(240, 320)) -> bytes:
     out = io.BytesIO()
     Image.new("RGB", size, (200, 220, 240)).save(out, format="JPEG")
     return out.getvalue()

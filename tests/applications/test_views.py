@@ -437,3 +437,44 @@ def test_the_counter_shows_a_deferrals_reason_and_end_in_words(driver, submit, c
     app = submit(user, licence, code="B12", delivery=None, particulars=particulars)
     html = _client(clerk).get(f"/counter/applications/{app.pk}/").content.decode()
     assert "延期原因" in html and "出国（境）" in html and particulars["until"] in html
+
+
+def test_the_photo_is_checked_and_reviewed_beside_the_archive_photo_as_for_the_e_licence(
+    driver, submit, clerk
+):
+    from jiaoguan.core.errors import ValidationFailed
+    from jiaoguan.registry.models import ArchivePhoto
+
+    user, licence = driver()
+    app = submit(user, licence, code="B10")
+    # Checked as the e-licence's photo (D1): a thumbnail or a scan is no portrait.
+    for bad, code in (
+        (png_bytes(size=(60, 80)), "credentials.photo_dimensions"),
+        (pdf_bytes(), "credentials.photo_unreadable"),
+    ):
+        with pytest.raises(ValidationFailed) as refused:
+            services.material_add(
+                actor=user, application_id=app.pk, material=services.MaterialInput("photo", bad, "me")
+            )
+        assert refused.value.code == code
+    photo = services.material_add(
+        actor=user, application_id=app.pk, material=services.MaterialInput("photo", jpeg_bytes(), "me.jpg")
+    )
+    client = _client(clerk)
+    html = client.get(f"/counter/applications/{app.pk}/").content.decode()
+    assert (
+        f"/counter/applications/{app.pk}/materials/{photo.pk}/" in html and 'id="photo-archive"' not in html
+    )
+    assert "没有档案照片" in html
+
+    ArchivePhoto.objects.create(
+        person_id=licence.holder_id, photo=png_bytes(), photo_type="png", source="test"
+    )
+    html = client.get(f"/counter/applications/{app.pk}/").content.decode()
+    assert f'src="/counter/applications/{app.pk}/archive-photo/"' in html
+    before = AuditEntry.objects.filter(action="view").count()
+    archive = client.get(f"/counter/applications/{app.pk}/archive-photo/")
+    assert archive.status_code == 200 and archive["Content-Type"] == "image/png"
+    assert AuditEntry.objects.filter(action="view").count() == before + 1
+    # Not the applicant's to open, and not another jurisdiction's.
+    assert _client(user).get(f"/counter/applications/{app.pk}/archive-photo/").status_code == 403

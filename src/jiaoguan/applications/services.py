@@ -705,6 +705,7 @@ def application_complete(*, actor: Any, application_id: int) -> Application:
 # ---------------------------------------------------------------- materials (申请材料)
 
 from jiaoguan.core.uploads import check_upload  # noqa: E402
+from jiaoguan.credentials.services import check_licence_photo  # noqa: E402
 
 from .models import ApplicationMaterial  # noqa: E402
 
@@ -740,6 +741,9 @@ def _material_kind(entry: catalogue.Entry, kind: str) -> catalogue.Material:
 def _store_material(app: Application, material: MaterialInput, *, now: datetime) -> ApplicationMaterial:
     kind = _material_kind(catalogue.entry(app.business_code), material.kind)
     sniffed = check_upload(material.content, name=material.filename, max_bytes=MATERIAL_MAX_BYTES)
+    if kind is catalogue.Material.PHOTO:
+        # The licence photo is checked as for the e-licence (issue 13, D1): a portrait image, no scan.
+        check_licence_photo(material.content)
     return ApplicationMaterial.objects.create(
         application=app,
         kind=kind,

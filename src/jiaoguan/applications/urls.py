@@ -16,6 +16,11 @@ urlpatterns = [
     path("counter/applications/<int:application_id>/", views.counter_detail, name="counter_detail"),
     path("counter/applications/<int:application_id>/slip.pdf", views.counter_slip, name="counter_slip"),
     path(
+        "counter/applications/<int:application_id>/archive-photo/",
+        views.counter_archive_photo,
+        name="counter_archive_photo",
+    ),
+    path(
         "counter/applications/<int:application_id>/materials/<int:material_id>/",
         views.counter_material,
         name="counter_material",

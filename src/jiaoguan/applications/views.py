@@ -31,6 +31,7 @@ from django.views.decorators.http import require_POST
 from jiaoguan.accounts.forms import add_domain_error, submit_form
 from jiaoguan.accounts.models import User
 from jiaoguan.core.access import access_required, division_prefix_for
+from jiaoguan.core.audit import audit_record
 from jiaoguan.core.divisions import division_name
 from jiaoguan.core.errors import DomainError
 from jiaoguan.core.identifiers import mask_id_number, mask_name, mask_phone
@@ -39,6 +40,7 @@ from jiaoguan.core.uploads import check_upload
 from jiaoguan.core.versioned_cache import versioned_read
 from jiaoguan.integrations.payment_gateway import GatewayError
 from jiaoguan.payments import services as payment_services
+from jiaoguan.registry import selectors as registry_selectors
 from jiaoguan.registry.licence_rules import DEFERRAL_REASONS
 
 from . import catalogue, documents, eligibility, notify, rules, selectors, services
@@ -657,6 +659,7 @@ def _counter_page(
         if app.delivery_method
         else "",
         "materials": _materials(app),
+        "photo_review": _photo_review(app),
         "steps": steps,
         "offered": offered,
         "forms": step_forms,
@@ -754,6 +757,45 @@ def _file_response(data: bytes, content_type: str, name: str) -> HttpResponse:
     response["Cache-Control"] = "private, no-store"
     response["X-Content-Type-Options"] = "nosniff"
     return response
+
+
+def _photo_review(app: Application) -> dict[str, Any] | None:
+    """The latest photo handed in beside the archive photo on file, reviewed as for the e-licence
+    (issue 13, D1): the clerk accepts when they show the same person, or returns it for a new photo."""
+    photos = [m for m in selectors.application_materials(app) if m.kind == catalogue.Material.PHOTO]
+    if not photos:
+        return None
+    archive = registry_selectors.archive_photo_of(person_id=app.subject_person_id)
+    return {
+        "submitted_url": reverse("applications:counter_material", args=[app.pk, photos[-1].pk]),
+        "archive_url": reverse("applications:counter_archive_photo", args=[app.pk]) if archive else "",
+        "archive_recorded_at": archive.recorded_at if archive else None,
+    }
+
+
+@never_cache
+@access_required(HANDLE)
+def counter_archive_photo(request: HttpRequest, application_id: int) -> HttpResponse:
+    """The applicant's archive photo (档案照片) for the photo review; every view is audited."""
+    try:
+        app = services.application_for_staff(actor=_user(request), application_id=application_id)
+    except DomainError as error:
+        if error.status == 404:
+            raise Http404("application") from None
+        raise
+    archive = registry_selectors.archive_photo_of(person_id=app.subject_person_id)
+    if archive is None:
+        raise Http404("archive photo")
+    audit_record(
+        actor=_user(request),
+        action="view",
+        subject=app,
+        subject_person_id=app.subject_person_id,
+        summary=f"查看档案照片（业务申请照片审核）{app.number}",
+        request=request,
+    )
+    content_type = "image/png" if archive.photo_type == "png" else "image/jpeg"
+    return _file_response(bytes(archive.photo), content_type, "archive-photo")
 
 
 @never_cache

@@ -428,7 +428,9 @@ PHOTO_REVIEW = "credentials.photo.review"
 PHOTO_MAX_BYTES = 2 * 1024 * 1024
 
 
-def _check_photo(photo: bytes) -> str:
+def check_licence_photo(photo: bytes) -> str:
+    """The photo checks of the e-licence (D1): a readable JPEG or PNG portrait, 200x250 to 4000 px,
+    under 2 MB; returns its format. Business applications check their photos the same way (issue 13)."""
     from PIL import Image, UnidentifiedImageError
 
     if not photo or len(photo) > PHOTO_MAX_BYTES:
@@ -487,7 +489,7 @@ def licence_application_submit(*, actor: Any, photo: bytes) -> LicenceApplicatio
             "驾驶证当前状态不能申领电子驾驶证，请到窗口办理。",
             "The licence's current status does not allow an electronic licence; visit a counter.",
         )
-    kind = _check_photo(photo)
+    kind = check_licence_photo(photo)
     try:
         fixed = photos.card_photo(photo)
     except ValueError:
