@@ -21,6 +21,7 @@ from jiaoguan.core.outbox import outbox_dispatch
 from jiaoguan.credentials import services as credentials
 from jiaoguan.credentials.keys import trust_cache_clear
 from jiaoguan.credentials.models import Credential
+from jiaoguan.payments.models import PaymentOrder
 from jiaoguan.registry.models import DrivingLicence, MedicalExamination
 from jiaoguan.registry.rules import add_years, licence_valid_until
 
@@ -67,6 +68,7 @@ def photo_jpeg() -> bytes:
 
 
 def wait_until(check, *, timeout: float = 20.0) -> None:
+    """Poll ``check`` (which must not touch the database: see the payment step) until it holds."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if check():
@@ -115,7 +117,8 @@ def test_hospital_certificate_online_renewal_payment_posting_and_delivery(
     page.get_by_role("button", name="保存体检信息").click()
     page.wait_for_url(re.compile(r"/hospital/examinations/\d+/$"))
     page.get_by_role("button", name="提交身体条件证明").click()
-    wait_until(lambda: MedicalExamination.objects.filter(submitted_at__isnull=False).exists())
+    page.locator(".state-ok").wait_for()  # 已于 … 提交身体条件证明: the page answered after the change
+    assert MedicalExamination.objects.filter(submitted_at__isnull=False).count() == 1
     assert DrivingLicence.objects.get(pk=licence.pk).last_medical_on == today - timedelta(days=1)
 
     # ---- the driver renews online (B8): the page says the certificate is on file
@@ -146,7 +149,11 @@ def test_hospital_certificate_online_renewal_payment_posting_and_delivery(
     page.locator("#pay-confirm").click()
     page.wait_for_url(re.compile(r"/payments/return/\?out_trade_no="))
     assert page.locator("#result").get_attribute("data-state") == "paid"
-    wait_until(lambda: Application.objects.get(pk=app.pk).fee_paid_at is not None)
+    # The live server shares one SQLite connection between its thread and this one: wait for the
+    # gateway's own record of its callback, then read the database.
+    order = PaymentOrder.objects.get(payable_id=app.fee_payable_id)
+    payment_gateway.wait_for_callbacks(1, timeout=20, out_trade_no=order.order_number, status=200)
+    assert Application.objects.get(pk=app.pk).fee_paid_at is not None
 
     # ---- the clerk accepts, starts production and posts through the postal service
     log_in(page, clerk.username, STAFF_PASSWORD, r"/(counter/)?$")
@@ -154,19 +161,23 @@ def test_hospital_certificate_online_renewal_payment_posting_and_delivery(
     page.locator(f'a[href="/counter/applications/{app.pk}/"]').click()
     page.wait_for_url(re.compile(rf"/counter/applications/{app.pk}/$"))
     fits(page)
-    page.locator("#step-accept").click()
-    page.wait_for_url(re.compile(rf"/counter/applications/{app.pk}/$"))
-    page.locator("#step-production").click()
-    page.wait_for_url(re.compile(rf"/counter/applications/{app.pk}/$"))
-    page.locator("#step-post").click()  # no waybill typed: the postal service issues it
-    page.wait_for_url(re.compile(rf"/counter/applications/{app.pk}/$"))
+    # Each step posts and comes back to the same address: wait for that navigation to finish.
+    for step in ("#step-accept", "#step-production", "#step-post"):  # no waybill typed for posting
+        with page.expect_navigation():
+            page.locator(step).click()
     posted = Application.objects.get(pk=app.pk)
     assert posted.state == State.POSTED and posted.waybill_number and posted.delivery_due_on
     assert page.locator("#state").inner_text().strip() == "已邮寄"
 
     # ---- the parcel is delivered; the signed callback completes the application
     postal_service.advance(posted.waybill_number, "delivered")
-    wait_until(lambda: Application.objects.get(pk=app.pk).state == State.COMPLETED)
+    wait_until(
+        lambda: any(
+            c["kind"] == "delivered" and c["status"] == 200 and c["waybill_number"] == posted.waybill_number
+            for c in postal_service.callbacks()
+        )
+    )
+    assert Application.objects.get(pk=app.pk).state == State.COMPLETED
     assert PostalNotice.objects.filter(application=app, kind="delivered").count() == 1
     while outbox_dispatch():  # what the worker does: messages, SMS, the e-licence reissue
         pass
