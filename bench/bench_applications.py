@@ -406,7 +406,9 @@ def main() -> None:
     try:
         print(f"setup: {DATABASE_NAME} on {urlsplit(server_url).netloc} ...", flush=True)
         proc_spec = {"persons": args.persons, "applications": args.applications}
-        setup = _run_setup(proc_spec, env)
+        setup = shared._run_worker("setup", proc_spec, env, timeout=7200, script=__file__)
+        if setup is None:
+            sys.exit(1)
         print(
             f"setup: {setup['seconds']:.0f} s; {setup['applications']:,} applications, "
             f"{setup['open_in_jurisdiction']:,} open in the clerk's jurisdiction",
@@ -418,24 +420,6 @@ def main() -> None:
             with psycopg.connect(shared._with_database(server_url, "postgres"), autocommit=True) as admin:
                 admin.execute(f'DROP DATABASE IF EXISTS "{DATABASE_NAME}" WITH (FORCE)')
             shutil.rmtree(data_dir, ignore_errors=True)
-
-
-def _run_setup(spec: dict, env: dict[str, str]) -> dict:
-    import subprocess
-
-    proc = subprocess.run(
-        [sys.executable, __file__, "--worker=setup", json.dumps(spec)],
-        env=env, cwd=shared.ROOT, capture_output=True, text=True, timeout=7200,
-    )  # fmt: skip
-    sys.stdout.write(
-        "".join(f"{line}\n" for line in proc.stdout.splitlines() if not line.startswith(RESULT_PREFIX))
-    )
-    if proc.returncode != 0:
-        sys.exit(f"setup failed ({proc.returncode})\n{proc.stderr[-4000:]}")
-    for line in proc.stdout.splitlines():
-        if line.startswith(RESULT_PREFIX):
-            return json.loads(line[len(RESULT_PREFIX) :])
-    sys.exit("setup printed no result")
 
 
 if __name__ == "__main__":

@@ -98,9 +98,13 @@ def _bare_env(database_url: str) -> dict[str, str]:
     return env
 
 
-def _run_worker(mode: str, spec: dict, env: dict[str, str], timeout: float) -> dict | None:
+def _run_worker(
+    mode: str, spec: dict, env: dict[str, str], timeout: float, script: str = __file__
+) -> dict | None:
+    """Run ``script --worker=mode spec`` (this benchmark's, or another's that shares these helpers)
+    and return the result it printed."""
     proc = subprocess.run(
-        [sys.executable, __file__, f"--worker={mode}", json.dumps(spec)],
+        [sys.executable, script, f"--worker={mode}", json.dumps(spec)],
         env=env, cwd=ROOT, capture_output=True, text=True, timeout=timeout,
     )  # fmt: skip
     sys.stdout.write(
