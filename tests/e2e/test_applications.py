@@ -83,6 +83,9 @@ def test_hospital_certificate_online_renewal_payment_posting_and_delivery(
 ):  # fmt: skip
     # Both fakes call back to this live server.
     settings.PUBLIC_BASE_URL = live_server.url
+    # The postal fixture answers timeouts fast for the timeout tests; a loaded machine (both CI
+    # suites side by side) must not turn this journey's one waybill request into a timeout.
+    settings.POSTAL_TIMEOUT_SECONDS = 10.0
     today = timezone.localdate()
     person = make_person(name="王芳", mobile="13800138000")
     # Valid for 30 more days: inside the 90-day renewal window (B8), a 6-year term.
