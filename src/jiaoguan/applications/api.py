@@ -14,7 +14,8 @@ from ninja.files import UploadedFile
 
 from jiaoguan.core.access import access_required, require
 from jiaoguan.core.api import BearerToken, ErrorOut, InputSchema, SessionUser, run_idempotent
-from jiaoguan.core.errors import Unauthenticated, ValidationFailed
+from jiaoguan.core.cursors import decode_cursor, encode_cursor
+from jiaoguan.core.errors import Unauthenticated
 from jiaoguan.core.personal_reads import cached_read
 
 from . import catalogue, eligibility, notify, rules, selectors, services
@@ -268,22 +269,7 @@ def application_out(app: Application, *, full: bool = False) -> dict[str, Any]:
     return out
 
 
-def _encode_cursor(cursor: tuple[datetime, int] | None) -> str | None:
-    if cursor is None:
-        return None
-    return f"{int(cursor[0].timestamp() * 1_000_000)}.{cursor[1]}"
-
-
-def _decode_cursor(text: str) -> tuple[datetime, int] | None:
-    if not text:
-        return None
-    try:
-        micros, pk = text.split(".", 1)
-        return datetime.fromtimestamp(int(micros) / 1_000_000, tz=timezone.get_current_timezone()), int(pk)
-    except (ValueError, OverflowError, OSError):
-        raise ValidationFailed(
-            "core.bad_cursor", "分页游标无效。", "The page cursor is invalid.", field="cursor"
-        ) from None
+_encode_cursor, _decode_cursor = encode_cursor, decode_cursor  # shared with the pages
 
 
 def _full(request: HttpRequest, application_id: int) -> dict[str, Any]:

@@ -15,7 +15,8 @@ from ninja import Router, Schema
 
 from jiaoguan.core.access import access_required
 from jiaoguan.core.api import BearerToken, ErrorOut, InputSchema, SessionUser, personal_json, run_idempotent
-from jiaoguan.core.errors import NotFound, ValidationFailed
+from jiaoguan.core.cursors import decode_cursor, encode_cursor
+from jiaoguan.core.errors import NotFound
 from jiaoguan.payments import services as payment_services
 from jiaoguan.payments.api import PaymentOut, pay_online
 from jiaoguan.payments.selectors import order_out, payments_of_payable
@@ -141,22 +142,7 @@ def _home_province() -> str:
     return str(settings.JIAOGUAN_JURISDICTION)[:2]
 
 
-def _encode_cursor(cursor: tuple[datetime, int] | None) -> str | None:
-    if cursor is None:
-        return None
-    return f"{int(cursor[0].timestamp() * 1_000_000)}.{cursor[1]}"
-
-
-def _decode_cursor(text: str) -> tuple[datetime, int] | None:
-    if not text:
-        return None
-    try:
-        micros, pk = text.split(".", 1)
-        return datetime.fromtimestamp(int(micros) / 1_000_000, tz=timezone.get_current_timezone()), int(pk)
-    except (ValueError, OverflowError, OSError):
-        raise ValidationFailed(
-            "core.bad_cursor", "分页游标无效。", "The page cursor is invalid.", field="cursor"
-        ) from None
+_encode_cursor, _decode_cursor = encode_cursor, decode_cursor  # shared with the pages
 
 
 @router.get("/me/violations", response={200: ViolationPage, **ERRORS}, auth=AUTH)
