@@ -78,6 +78,7 @@ class Organisation(models.Model):
         DRIVING_SCHOOL = "driving_school", "驾驶培训机构 driving school"
         CAR_DEALER = "car_dealer", "汽车销售商 car dealer / 4S shop"
         HOSPITAL = "hospital", "医院 hospital"
+        INSPECTION_STATION = "inspection_station", "机动车检验机构 inspection station"
         SCHOOL = "school", "学校 school"
         INSURER = "insurer", "保险公司 insurer"
         BANK = "bank", "商业银行/汽车金融公司 bank / auto finance"
