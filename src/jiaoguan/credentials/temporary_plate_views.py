@@ -105,16 +105,21 @@ def dealer_plate(request: HttpRequest, plate_id: int) -> HttpResponse:
     """One temporary plate with its QR (on-screen), print link and the state in words."""
     plate = _plate_for(request, plate_id)
     shown = _row(plate)
-    qr_svg = ""
+    qr_svg, qr_problem = "", ""
     if shown["state"] in ("valid", "not_yet_valid"):
-        token = temporary_plates.temporary_plate_token(plate=plate, mode=DisplayMode.OFFLINE)
-        qr_svg = qr_render.qr_svg(token.text, label=plate.number)
+        try:
+            token = temporary_plates.temporary_plate_token(plate=plate, mode=DisplayMode.OFFLINE)
+        except DomainError as error:  # no signing key at hand: the plate is shown, its QR is not
+            qr_problem = error.message
+        else:
+            qr_svg = qr_render.qr_svg(token.text, label=plate.number)
     return render(
         request,
         "credentials/temporary_plate.html",
         {
             "p": shown,
             "qr_svg": qr_svg,
+            "qr_problem": qr_problem,
             "can_revoke": shown["state"] != "revoked" and can(request.user, REVOKE),
             "is_dealer": bool(getattr(request.user, "organisation_id", None)),
         },
