@@ -218,3 +218,14 @@ def test_staff_list_shows_plates_of_the_jurisdiction(client, dealer, make_staff)
     client.force_login(outside)
     assert plate.number not in client.get("/counter/temporary-plates/").content.decode()
     assert client.get(f"/dealer/temporary-plates/{plate.pk}/").status_code == 404
+
+
+def test_the_dealers_home_has_the_tile_and_b18_leads_to_the_page(client, dealer, organisation_user):
+    client.force_login(dealer)
+    home = client.get("/").content.decode()
+    assert "临时号牌" in home and "/services/B18/" in home
+    response = client.get("/services/B18/")
+    assert response.status_code == 302 and response["Location"] == "/dealer/temporary-plates/"
+    client.force_login(organisation_user(suffix="0TRN47"))  # a transport company
+    assert "/services/B18/" not in client.get("/").content.decode()
+    assert client.get("/services/B18/").status_code == 403

@@ -77,7 +77,7 @@ BUSINESSES: dict[str, Business] = {
             "B16", "电子监控处理", "Handle e-monitoring violation", Requirement.ONLINE, "violation", True
         ),
         Business("B17", "罚款缴纳", "Pay fine", Requirement.ONLINE, "violation", True),
-        Business("B18", "申领机动车临时号牌", "Temporary plate", Requirement.CAR_DEALER, "vehicle", False),
+        Business("B18", "申领机动车临时号牌", "Temporary plate", Requirement.CAR_DEALER, "vehicle", True),
         Business("B19", "预选机动车号牌", "Plate pre-selection", Requirement.ONLINE, "vehicle", False),
         Business("B20", "补领机动车行驶证", "Replace vehicle licence", Requirement.COUNTER, "vehicle", False),
         Business(
@@ -97,6 +97,8 @@ BUSINESSES: dict[str, Business] = {
 # engine (issue 13).
 ONLINE_HERE: frozenset[str] = frozenset(
     {"B5", "B6", "B7", "B8", "B9", "B10", "B11", "B12", "B13", "B14", "B15", "B16", "B17"}
+    # Car dealers' temporary plates (issue 14).
+    | {"B18"}
 )
 
 

@@ -91,6 +91,7 @@ class Tile:
     target: str = ""  # a page of its own (URL name), instead of the tile's service page
     query: str = ""
     hospital: bool = False  # shown to hospital organisation users only (B6/B7, U5)
+    dealer: bool = False  # shown to car-dealer organisation users only (B18, U5; issue 14)
 
     @property
     def url(self) -> str:
@@ -132,6 +133,8 @@ TILE_GROUPS: list[tuple[Promise, list[Tile]]] = [
             Tile("licence", gettext_lazy("驾驶证业务"), "licence", "registry.own.view", elder=True),
             # Hospitals only (U5): the tile leads to /services/B7/, which checks the organisation.
             Tile("B7", gettext_lazy("体检和身体条件证明"), "heart", "registry.medical.record", hospital=True),
+            # Car dealers only (U5): the tile leads to /services/B18/, which checks the organisation.
+            Tile("B18", gettext_lazy("临时号牌"), "plate", "registry.temporary_plate.apply", dealer=True),
             Tile("B22", gettext_lazy("考试预约"), "calendar", "accounts.business.open"),
             Tile("B19", gettext_lazy("选号"), "plate", "accounts.business.open"),
         ],
@@ -175,6 +178,8 @@ HOSPITAL_PAGES: dict[str, str] = {
     "B6": "registry:hospital_examination_new",
     "B7": "registry:hospital_examinations",
 }
+# A car dealer's page (issue 14): B18 lists its temporary plates and applies for one.
+DEALER_PAGES: dict[str, str] = {"B18": "credentials:dealer_temporary_plates"}
 
 
 def _business_name(business: rules.Business) -> str:
@@ -187,6 +192,8 @@ def _tile_shown(tile: Tile, user: Any) -> bool:
         return granted(Role.CITIZEN, tile.action) or granted(Role.ANONYMOUS, tile.action)
     if tile.hospital and can(user, tile.action):
         return getattr(user.organisation, "kind", "") == "hospital"
+    if tile.dealer and can(user, tile.action):
+        return getattr(user.organisation, "kind", "") == "car_dealer"
     return can(user, tile.action)
 
 
@@ -263,7 +270,11 @@ def _grid_html(grid: list[tuple[Promise, list[Tile]]], *, elder: bool) -> SafeSt
 # Every business the platform handles online has a page; a code in rules.ONLINE_HERE without one
 # would be a dead end (tests/accounts/test_availability.py checks this).
 PAGES_OF_ONLINE_BUSINESSES: frozenset[str] = (
-    CONTACT_BUSINESSES | APPLICATION_BUSINESSES | frozenset(HOSPITAL_PAGES) | frozenset(OWN_PAGES)
+    CONTACT_BUSINESSES
+    | APPLICATION_BUSINESSES
+    | frozenset(HOSPITAL_PAGES)
+    | frozenset(DEALER_PAGES)
+    | frozenset(OWN_PAGES)
 )
 
 
@@ -388,6 +399,8 @@ def service(request: HttpRequest, code: str) -> HttpResponse:
         return redirect("applications:business", code=key)
     if key in HOSPITAL_PAGES:
         return redirect(HOSPITAL_PAGES[key])
+    if key in DEALER_PAGES:
+        return redirect(DEALER_PAGES[key])
     return redirect(OWN_PAGES[key].url)
 
 
