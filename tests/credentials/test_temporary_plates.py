@@ -190,7 +190,7 @@ def test_api_apply_is_idempotent_and_lists_the_dealers_plates(
     listed = client.get("/api/v1/temporary-plates").json()
     assert [row["number"] for row in listed["items"]] == [answer["number"]]
     # Another organisation sees none of them and may not apply.
-    other = organisation_user(suffix="0XYZ37")
+    other = organisation_user(suffix="0XYW37")
     client.force_login(other)
     assert client.get("/api/v1/temporary-plates").json()["items"] == []
     refused = client.post(

@@ -12,6 +12,7 @@ from ninja import Field, Router, Schema
 
 from jiaoguan.core.access import access_required
 from jiaoguan.core.api import BearerToken, ErrorOut, InputSchema, SessionUser
+from jiaoguan.core.errors import DomainError
 
 from . import keys, selectors, services
 from .token import DisplayMode
@@ -212,7 +213,10 @@ def _temporary_plate_json(request: HttpRequest, plate: Any, *, with_qr: bool) ->
     shown = temporary_plate_view(plate, today=timezone.localdate())
     qr_text = None
     if with_qr and shown["state"] in ("valid", "not_yet_valid"):
-        qr_text = temporary_plate_token(plate=plate, mode=DisplayMode.PRINTED).text
+        try:
+            qr_text = temporary_plate_token(plate=plate, mode=DisplayMode.PRINTED).text
+        except DomainError:  # no key can sign now: the plate is issued all the same, printed later
+            qr_text = None
     url = request.build_absolute_uri(reverse("credentials:dealer_temporary_plate_pdf", args=[plate.pk]))
     return {**shown, "qr_text": qr_text, "print_url": url}
 
