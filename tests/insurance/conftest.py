@@ -49,3 +49,30 @@ def failure(db):
         return row
 
     return make
+
+
+@pytest.fixture
+def api_as(db):
+    """A test client carrying a bearer token of ``user``."""
+    from datetime import timedelta
+
+    from django.test import Client
+
+    from jiaoguan.accounts.models import ApiToken
+    from jiaoguan.accounts.services import _token_hash
+
+    def make(user) -> Client:
+        raw = f"insurance-test-{user.pk}"
+        ApiToken.objects.get_or_create(
+            token_hash=_token_hash(raw),
+            defaults={"user": user, "expires_at": timezone.now() + timedelta(hours=1)},
+        )
+        return Client(HTTP_AUTHORIZATION=f"Bearer {raw}")
+
+    return make
+
+
+@pytest.fixture(autouse=True)
+def _fast_passwords(settings):
+    # Logins are made in most tests here; Argon2 would spend most of their time.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -19,6 +19,7 @@ from jiaoguan.core.audit import audit_record
 from jiaoguan.core.errors import DomainError
 
 from . import selectors
+from .models import InsuranceCheckFailure
 
 ACTION = selectors.ACTION
 
@@ -41,8 +42,9 @@ def feedback(request: HttpRequest) -> HttpResponse:
     """每周核验失败反馈清单: the failures of one ISO week, per insurer, with a CSV download."""
     week = _week(request)
     rows = selectors.feedback_rows(actor=request.user, week=week)
+    grouped = selectors.feedback_groups(rows)
     if request.GET.get("format") == "csv":
-        return _csv(request, week, list(rows))
+        return _csv(request, week, [row for group in grouped for row in group.rows])
     english = _english()
     groups = [
         {
@@ -57,7 +59,7 @@ def feedback(request: HttpRequest) -> HttpResponse:
                 for row in group.rows
             ],
         }
-        for group in selectors.feedback_groups(rows)
+        for group in grouped
     ]
     context = {
         "week": week,
@@ -81,7 +83,7 @@ CSV_HEADER = (
 )
 
 
-def _csv(request: HttpRequest, week: selectors.Week, rows: list) -> HttpResponse:
+def _csv(request: HttpRequest, week: selectors.Week, rows: list[InsuranceCheckFailure]) -> HttpResponse:
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(CSV_HEADER)
