@@ -187,3 +187,14 @@ def test_the_api_refuses_others_and_bad_weeks(organisation_user, citizen, make_p
     assert person.status_code == 403
     bad = api_as(clerk).get("/api/v1/insurance/feedback?week=2026-49")
     assert bad.status_code == 422 and bad.json()["code"] == "insurance.bad_week"
+
+
+def test_the_page_in_english(failure, clerk, settings):
+    failure(at=date(2026, 12, 2), insurer_name="", missing="compulsory_insurance,vehicle_tax")
+    client = Client()
+    client.force_login(clerk)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    html = client.get("/counter/insurance/feedback/?week=2026-W49").content.decode()
+    assert "Insurance check feedback" in html and "No policy found (1)" in html
+    assert "compulsory insurance, vehicle tax" in html and "2026-W49 (2026-11-30 to 2026-12-06)" in html
+    assert "1 failed check this week." in html
