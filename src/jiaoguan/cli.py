@@ -209,6 +209,9 @@ def up(argv: list[str]) -> int:
     from jiaoguan.violations.demo import ensure_demo_violations
 
     ensure_demo_violations(today=today, usernames=[row["username"] for row in logins])
+    from jiaoguan.demo.insurance import ensure_demo_insurance
+
+    logins += ensure_demo_insurance(today=today, password=_demo_password(data_dir))  # O7 feedback
     from jiaoguan.credentials.services import credential_status_sync, inspection_marks_bulk_issue
 
     issued = inspection_marks_bulk_issue(today=today)

@@ -64,7 +64,7 @@ def feedback(request: HttpRequest) -> HttpResponse:
     context = {
         "week": week,
         "groups": groups,
-        "total": sum(group["count"] for group in groups),
+        "total": sum(group.count for group in grouped),
         "staff": role_of(request.user) is not Role.ORGANISATION,
     }
     return render(request, "insurance/feedback.html", context)
