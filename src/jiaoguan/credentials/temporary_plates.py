@@ -20,6 +20,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from jiaoguan.core.errors import Conflict
+from jiaoguan.insurance.services import insurance_check
 from jiaoguan.registry import services as registry_services
 from jiaoguan.registry import temporary_plates as tp_rules
 from jiaoguan.registry.models import TemporaryPlate
@@ -99,12 +100,6 @@ def temporary_plate_token(
         mode=mode,
     )
     return PlateToken(text, expires_at)
-
-
-def insurance_check(**kwargs: Any) -> Any:
-    from jiaoguan.insurance.services import insurance_check as check
-
-    return check(**kwargs)
 
 
 def temporary_plate_apply(
