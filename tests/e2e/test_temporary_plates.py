@@ -53,6 +53,7 @@ def test_a_dealer_applies_prints_and_the_qr_verifies(page, insurer_service):
     page.get_by_role("link", name=re.compile("临时号牌")).first.click()
     page.wait_for_url(re.compile(r"/dealer/temporary-plates/$"))
 
+    page.screenshot(path=str(_screenshot_dir() / "temporary-plates-360.png"), full_page=True)
     page.fill("#id_vin", vin)
     page.fill("#id_brand_model", "比亚迪牌 BYD7006BEV")
     page.select_option("#id_kind", "small_passenger")
@@ -67,6 +68,7 @@ def test_a_dealer_applies_prints_and_the_qr_verifies(page, insurer_service):
     qr.wait_for(state="visible")
     box = qr.bounding_box()
     assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 360  # fits the phone screen
+    page.screenshot(path=str(_screenshot_dir() / "temporary-plate-360.png"), full_page=True)
     [text] = decode_qr_image(qr.screenshot())
     assert text.startswith("TP1:") and services.credential_verify(text=text).valid
 
@@ -75,3 +77,11 @@ def test_a_dealer_applies_prints_and_the_qr_verifies(page, insurer_service):
     page.get_by_role("button", name=re.compile("核验")).first.click()
     page.get_by_text(plate.number).first.wait_for()
     assert "有效" in page.content()
+
+
+def _screenshot_dir():
+    from django.conf import settings
+
+    path = settings.DATA_DIR / "screenshots"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
