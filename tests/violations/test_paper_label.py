@@ -144,3 +144,24 @@ def test_an_overdue_vehicle_is_fined_for_the_label(overdue, record, make_licence
         actor=officer, violation_id=violation.pk, licence_number=licence.holder.id_number
     )
     assert fine.amount_fen == 5000
+
+
+def test_a_mark_that_covered_the_day_counts_and_one_revoked_before_it_does_not(overdue):
+    """The registry says the car is overdue today; its mark record still answers for a past day."""
+    from jiaoguan.credentials.models import Credential
+
+    day = timezone.localdate() - timedelta(days=30)
+    mark = Credential.objects.create(
+        kind="VI1", vehicle=overdue, data={}, valid_until=day + timedelta(days=10), event="test",
+        status="suspended", status_changed_at=timezone.now() - timedelta(days=15),
+    )  # fmt: skip
+    Credential.objects.filter(pk=mark.pk).update(issued_at=timezone.now() - timedelta(days=200))
+    assert inspection_mark_valid_on(plate_number=overdue.plate_number, on=day)
+    # Suspended before the day: no valid mark that day.
+    Credential.objects.filter(pk=mark.pk).update(status_changed_at=timezone.now() - timedelta(days=40))
+    assert not inspection_mark_valid_on(plate_number=overdue.plate_number, on=day)
+    # Issued after the day: not a mark of that day either.
+    Credential.objects.filter(pk=mark.pk).update(
+        status="valid", status_changed_at=None, issued_at=timezone.now() - timedelta(days=5)
+    )
+    assert not inspection_mark_valid_on(plate_number=overdue.plate_number, on=day)
