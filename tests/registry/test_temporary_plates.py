@@ -256,3 +256,17 @@ def test_an_organisation_with_a_uscc_outside_the_offices_is_told(organisation_us
     with pytest.raises(Conflict) as refused:
         issue(user, new_vin())
     assert refused.value.code == "registry.temporary_plate.no_office"
+
+
+def test_the_data_check_reports_a_bad_stored_plate(dealer):
+    from jiaoguan.core.datachecks import CheckContext, run_checks
+
+    good = issue(dealer, new_vin())
+    bad = issue(dealer, new_vin())
+    TemporaryPlate.objects.filter(pk=bad.pk).update(
+        number="豫Q12345", valid_until=bad.valid_from + timedelta(days=40), insured_until=None
+    )
+    context = CheckContext(today=timezone.localdate(), batch_size=1)
+    findings = [f for _name, f in run_checks(context=context, only=["registry.temporary_plates"])]
+    assert {(f.id, f.field) for f in findings} == {(str(bad.pk), "number"), (str(bad.pk), "valid_until")}
+    assert str(good.pk) not in {f.id for f in findings}
