@@ -14,6 +14,7 @@ from jiaoguan.core.health import readiness
 from jiaoguan.credentials.api import router as credentials_router
 from jiaoguan.payments.api import router as payments_router
 from jiaoguan.registry.api import router as registry_router
+from jiaoguan.registry.mortgage_api import router as mortgages_router
 from jiaoguan.violations.api import router as violations_router
 from jiaoguan.violations.batch_api import router as violation_batches_router
 
@@ -68,3 +69,4 @@ api.add_router("/", violations_router)
 api.add_router("/", violation_batches_router)
 api.add_router("/", payments_router)
 api.add_router("/", applications_router)
+api.add_router("/", mortgages_router)  # banks file and release mortgages with e-seals (issue 14, O6)

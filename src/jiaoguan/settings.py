@@ -366,6 +366,18 @@ POSTAL_KEY = _demo_key("JIAOGUAN_POSTAL_KEY", "postal_key")
 POSTAL_TIMEOUT_SECONDS = float(os.environ.get("JIAOGUAN_POSTAL_TIMEOUT_SECONDS", "5"))
 POSTAL_RETRIES = int(os.environ.get("JIAOGUAN_POSTAL_RETRIES", "2"))
 
+# Bank interconnection (银行, issue 14, O6): banks confirm mortgage contracts online. Our client id
+# and key there, and how long to wait; the demo runs jiaoguan fake_bank_service here.
+BANK_URL = os.environ.get("JIAOGUAN_BANK_URL", "http://127.0.0.1:8094")
+BANK_CLIENT_ID = os.environ.get("JIAOGUAN_BANK_CLIENT_ID", "jiaoguan-demo")
+BANK_KEY = _demo_key("JIAOGUAN_BANK_KEY", "bank_key")
+BANK_TIMEOUT_SECONDS = float(os.environ.get("JIAOGUAN_BANK_TIMEOUT_SECONDS", "5"))
+BANK_RETRIES = int(os.environ.get("JIAOGUAN_BANK_RETRIES", "2"))
+# How far a seal-signed request's signed_at may lie from now (seconds); a nonce is used once.
+MORTGAGE_SIGNATURE_MAX_SKEW_SECONDS = int(
+    os.environ.get("JIAOGUAN_MORTGAGE_SIGNATURE_MAX_SKEW_SECONDS", "600")
+)
+
 # Credentials (E1-E6, D1-D4): private signing keys live here, never in the database.
 CREDENTIAL_KEY_DIR = os.environ.get("JIAOGUAN_CREDENTIAL_KEY_DIR") or str(DATA_DIR / "keys")
 CREDENTIAL_ALG = int(os.environ.get("JIAOGUAN_CREDENTIAL_ALG", "-7"))  # -7 ES256, -8 EdDSA, -65601 SM2
