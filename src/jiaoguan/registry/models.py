@@ -506,9 +506,9 @@ class OrganisationSealKey(models.Model):
     """
 
     class Algorithm(models.TextChoices):
-        SM2_SM3 = "SM2-SM3", "SM2-SM3（国密）"
-        ES256 = "ES256", "ECDSA P-256 SHA-256"
-        EDDSA = "EdDSA", "Ed25519"
+        SM2_SM3 = "SM2-SM3", "SM2-SM3（国密 SM2 签名）"
+        ES256 = "ES256", "ES256（ECDSA P-256）"
+        EDDSA = "EdDSA", "EdDSA（Ed25519）"
 
     organisation = models.ForeignKey(
         Organisation, on_delete=models.PROTECT, related_name="seal_keys", verbose_name="单位 organisation"
