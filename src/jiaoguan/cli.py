@@ -139,16 +139,22 @@ def up(argv: list[str]) -> int:
         "--postal-port", type=int, default=int(os.environ.get("JIAOGUAN_POSTAL_PORT", "8092")),
         help="port of the fake postal service started in demo mode",
     )  # fmt: skip
+    parser.add_argument(
+        "--bank-port", type=int, default=int(os.environ.get("JIAOGUAN_BANK_PORT", "8094")),
+        help="port of the fake bank interconnection started in demo mode (mortgages, O6)",
+    )  # fmt: skip
     args = parser.parse_args(argv)
 
     fake_gateway = "JIAOGUAN_PAYMENT_GATEWAY_URL" not in os.environ
     fake_postal = "JIAOGUAN_POSTAL_URL" not in os.environ
+    fake_bank = "JIAOGUAN_BANK_URL" not in os.environ
     busy = _ports_in_use(
         args.host,
         [
             ("--port", args.port),
             *([("--gateway-port", args.gateway_port)] if fake_gateway else []),
             *([("--postal-port", args.postal_port)] if fake_postal else []),
+            *([("--bank-port", args.bank_port)] if fake_bank else []),
         ],
     )
     if busy:
@@ -171,6 +177,8 @@ def up(argv: list[str]) -> int:
         os.environ["JIAOGUAN_PAYMENT_GATEWAY_URL"] = f"http://127.0.0.1:{args.gateway_port}"
     if fake_postal:
         os.environ["JIAOGUAN_POSTAL_URL"] = f"http://127.0.0.1:{args.postal_port}"
+    if fake_bank:
+        os.environ["JIAOGUAN_BANK_URL"] = f"http://127.0.0.1:{args.bank_port}"
     _django(str(data_dir), demo=True)
     from django.conf import settings
     from django.core.management import call_command
@@ -207,6 +215,13 @@ def up(argv: list[str]) -> int:
     credential_status_sync(today=today)
     if issued:
         print(f"jiaoguan: issued {issued} electronic inspection marks", flush=True)
+    bank_demo_lines: list[str] = []
+    if settings.DEMO_MODE:
+        from jiaoguan.demo.mortgages import ensure_demo_bank
+
+        # A bank with its seal key (the private key under the data folder) and loan contracts the
+        # fake bank confirms, so a person can sign and file a mortgage (issue 14, O6).
+        bank_demo_lines = ensure_demo_bank(data_dir=data_dir, password=_demo_password(data_dir))
 
     url = f"http://{args.host}:{args.port}/"
     print("\n交管互联网服务平台 jiaoguan is starting at " + url)
@@ -215,6 +230,10 @@ def up(argv: list[str]) -> int:
         print(f"  fake payment gateway {settings.PAYMENT_GATEWAY_URL}/  (pay fines at {url}violations/)")
     if fake_postal and settings.DEMO_MODE:
         print(f"  fake postal service {settings.POSTAL_URL}/  (posts certificates, reports tracking)")
+    if fake_bank and settings.DEMO_MODE:
+        print(f"  fake bank {settings.BANK_URL}/  (confirms mortgage contracts; POST {url}api/v1/mortgages)")
+        for line in bank_demo_lines:
+            print(f"    {line}")
     print(
         f"  verify a credential {url}verify/   offline: jiaoguan verify FILE --keys keys.json --status status.json"
     )
@@ -247,6 +266,13 @@ def up(argv: list[str]) -> int:
             [sys.executable, "-m", "jiaoguan.cli", "fake_payment_gateway", "--port", str(args.gateway_port)],
             env=env,
         )
+    bank = None
+    if fake_bank and settings.DEMO_MODE:
+        # The banks' interconnection is a process of its own too (issue 14, O6).
+        bank = subprocess.Popen(  # noqa: S603 - fixed argv, no shell
+            [sys.executable, "-m", "jiaoguan.cli", "fake_bank_service", "--port", str(args.bank_port)],
+            env=env,
+        )
     postal = None
     if fake_postal and settings.DEMO_MODE:
         # Like the gateway, the demo's postal service is a process of its own (issue 13).
@@ -257,10 +283,11 @@ def up(argv: list[str]) -> int:
     for process, port, option, name in (
         (gateway, args.gateway_port, "--gateway-port", "fake payment gateway"),
         (postal, args.postal_port, "--postal-port", "fake postal service"),
+        (bank, args.bank_port, "--bank-port", "fake bank"),
     ):
         if process is not None and not _answers(process, port):
             # Lost the port after the check (another program took it): never run against a stranger.
-            for started in (server, gateway, postal):
+            for started in (server, gateway, postal, bank):
                 if started is not None and started.poll() is None:
                     started.terminate()
             print(
@@ -274,7 +301,7 @@ def up(argv: list[str]) -> int:
 
     def shutdown(*_: object) -> None:
         stop.set()
-        for process in (server, gateway, postal):
+        for process in (server, gateway, postal, bank):
             if process is not None and process.poll() is None:
                 process.terminate()
 
@@ -284,7 +311,7 @@ def up(argv: list[str]) -> int:
         return server.wait()
     finally:
         shutdown()
-        for process in (server, gateway, postal):
+        for process in (server, gateway, postal, bank):
             if process is None:
                 continue
             try:
