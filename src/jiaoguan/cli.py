@@ -266,13 +266,7 @@ def up(argv: list[str]) -> int:
             [sys.executable, "-m", "jiaoguan.cli", "fake_payment_gateway", "--port", str(args.gateway_port)],
             env=env,
         )
-    bank = None
-    if fake_bank and settings.DEMO_MODE:
-        # The banks' interconnection is a process of its own too (issue 14, O6).
-        bank = subprocess.Popen(  # noqa: S603 - fixed argv, no shell
-            [sys.executable, "-m", "jiaoguan.cli", "fake_bank_service", "--port", str(args.bank_port)],
-            env=env,
-        )
+    bank: subprocess.Popen[bytes] | None = None
     postal = None
     if fake_postal and settings.DEMO_MODE:
         # Like the gateway, the demo's postal service is a process of its own (issue 13).
@@ -283,8 +277,15 @@ def up(argv: list[str]) -> int:
     for process, port, option, name in (
         (gateway, args.gateway_port, "--gateway-port", "fake payment gateway"),
         (postal, args.postal_port, "--postal-port", "fake postal service"),
-        (bank, args.bank_port, "--bank-port", "fake bank"),
+        (None, args.bank_port, "--bank-port", "fake bank"),
     ):
+        if name == "fake bank" and fake_bank and settings.DEMO_MODE:
+            # The banks' interconnection is a process of its own too (issue 14, O6), started once the
+            # others answer: on a busy machine interpreters starting all at once each take longer.
+            bank = process = subprocess.Popen(  # noqa: S603 - fixed argv, no shell
+                [sys.executable, "-m", "jiaoguan.cli", "fake_bank_service", "--port", str(args.bank_port)],
+                env=env,
+            )
         if process is not None and not _answers(process, port):
             # Lost the port after the check (another program took it): never run against a stranger.
             for started in (server, gateway, postal, bank):
