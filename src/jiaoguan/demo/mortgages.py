@@ -42,14 +42,6 @@ def _contract(uscc: str, n: int, vehicle: Any) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def _contract(uscc: str, n: int, vehicle: Any) -> dict[str, Any]:
-    return {
-        "bank_uscc": uscc, "contract_number": f"ZYDEMO-2026-{n:04d}", "vin": vehicle.vin,
-        "borrower_id_number": vehicle.owner_person.id_number, "principal_fen": 12_000_000 * n,
-        "state": "active", "plate_number": vehicle.plate_number,
-    }  # fmt: skip
-
-
 def ensure_demo_bank(*, data_dir: Path, password: str) -> list[str]:
     """Create what is missing and return lines for ``jiaoguan up`` to print."""
     from jiaoguan.accounts.models import OrganisationMember, User

@@ -151,9 +151,6 @@ def list_mortgages(
 @access_required("registry.mortgage.view")
 def get_mortgage(request: HttpRequest, mortgage_id: int) -> Any:
     """One mortgage (the read is audited); another bank's is 404."""
-    mortgage = mortgages.mortgage_read(
-        actor=request.auth,
-        mortgage_id=mortgage_id,
-        request=request,  # type: ignore[attr-defined]
-    )
+    actor = request.auth  # type: ignore[attr-defined]
+    mortgage = mortgages.mortgage_read(actor=actor, mortgage_id=mortgage_id, request=request)
     return selectors.mortgage_view(mortgage)
