@@ -536,3 +536,51 @@ def test_signed_at_is_checked_against_now(bank, owned, bank_service):
         )  # fmt: skip
     assert caught.value.code == "registry.mortgage.signature_stale"
     assert isinstance(later, datetime)
+
+
+def test_the_counter_plate_check_shows_the_mortgage(bank, owned, bank_service, clerk):
+    _, _, vehicle = owned
+    bank.contract(bank_service, vehicle)
+    assert bank.file(bank.payload(vehicle)).status_code == 201
+    page = Client()
+    page.force_login(clerk)
+
+    response = page.get("/verify/plate/", {"plate": vehicle.plate_number})
+
+    assert response.status_code == 200
+    assert f"已抵押给{bank.organisation.name}" in response.content.decode()
+
+
+# ------------------------------------------------------------------------------ demo
+
+
+def test_the_demo_bank_can_sign_and_file_with_the_command(
+    tmp_path, settings, make_staff, make_person, owned, bank_service
+):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from jiaoguan.demo.mortgages import CONTRACTS_FILE, INFO_FILE, ensure_demo_bank
+
+    make_staff(role="counter_clerk", jurisdiction="411700", username="clerk")
+    make_person(name="刘洋", mobile="13900139000")  # the bank's legal representative
+    settings.DATA_DIR = tmp_path
+    lines = ensure_demo_bank(data_dir=tmp_path, password="Demo#Bank2026")
+    assert lines and "mortgage_sign --demo-file" in "\n".join(lines)
+    info = json.loads((tmp_path / INFO_FILE).read_text(encoding="utf-8"))
+    assert (tmp_path / "demo_bank_seal_key.pem").stat().st_mode & 0o077 == 0
+    # The fake bank would load the contracts file at start; here the session's fake bank is told.
+    for contract in json.loads((tmp_path / CONTRACTS_FILE).read_text(encoding="utf-8")):
+        bank_service.put_contract(**contract)
+    vin = info["contracts"][0]["vin"]
+    out = StringIO()
+
+    call_command("mortgage_sign", "--demo-file", vin, stdout=out)
+
+    from jiaoguan.accounts.models import User
+
+    user = User.objects.get(username=info["username"])
+    response = bearer(user).post("/api/v1/mortgages", out.getvalue(), content_type="application/json")
+    assert response.status_code == 201, response.json()
+    assert ensure_demo_bank(data_dir=tmp_path, password="Demo#Bank2026") == lines  # once only
