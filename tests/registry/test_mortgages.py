@@ -584,3 +584,11 @@ def test_the_demo_bank_can_sign_and_file_with_the_command(
     response = bearer(user).post("/api/v1/mortgages", out.getvalue(), content_type="application/json")
     assert response.status_code == 201, response.json()
     assert ensure_demo_bank(data_dir=tmp_path, password="Demo#Bank2026") == lines  # once only
+
+
+def test_only_a_bank_has_the_mortgage_tile_on_its_home_page(bank, organisation_user):
+    transport = organisation_user(suffix="TRP017")
+    for user, shown in ((bank.user, True), (transport, False)):
+        page = Client()
+        page.force_login(user)
+        assert ('href="/bank/mortgages/"' in page.get("/").content.decode()) is shown
