@@ -592,3 +592,15 @@ def test_only_a_bank_has_the_mortgage_tile_on_its_home_page(bank, organisation_u
         page = Client()
         page.force_login(user)
         assert ('href="/bank/mortgages/"' in page.get("/").content.decode()) is shown
+
+
+def test_spent_nonces_are_purged_after_a_day(bank):
+    from jiaoguan.core.purges import registered_purges
+
+    old = SealNonce.objects.create(key=bank.key, nonce="a" * 32)
+    SealNonce.objects.filter(pk=old.pk).update(used_at=timezone.now() - timedelta(days=2))
+    SealNonce.objects.create(key=bank.key, nonce="b" * 32)
+
+    assert mortgages.seal_nonces_purge() == 1
+    assert list(SealNonce.objects.values_list("nonce", flat=True)) == ["b" * 32]
+    assert "registry_sealnonce" in registered_purges()

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -38,6 +38,7 @@ from jiaoguan.core.access import require
 from jiaoguan.core.audit import audit_record
 from jiaoguan.core.errors import Conflict, NotAllowed, NotFound, Unavailable, ValidationFailed
 from jiaoguan.core.outbox import outbox_enqueue
+from jiaoguan.core.purges import BATCH, purge_in_batches
 from jiaoguan.core.seals import (
     SealError,
     canonical_json,
@@ -494,3 +495,15 @@ def mortgage_read(*, actor: Any, mortgage_id: int, request: Any = None) -> Vehic
         summary="查看抵押登记 mortgage viewed", request=request,
     )  # fmt: skip
     return mortgage
+
+
+def seal_nonces_purge(*, now: datetime | None = None, batch: int = BATCH, dry_run: bool = False) -> int:
+    """Nonces spent more than a day ago (the daily purge, as for other short-lived rows).
+
+    Rule: a signed request is refused anyway once its ``signed_at`` lies further from now than
+    the allowed skew (ten minutes by default), so after a day its nonce guards nothing.
+    """
+    cutoff = (now or timezone.now()) - timedelta(
+        seconds=max(86_400, 2 * settings.MORTGAGE_SIGNATURE_MAX_SKEW_SECONDS)
+    )
+    return purge_in_batches(SealNonce.objects.filter(used_at__lt=cutoff), batch=batch, dry_run=dry_run)
