@@ -91,6 +91,7 @@ class Tile:
     target: str = ""  # a page of its own (URL name), instead of the tile's service page
     query: str = ""
     hospital: bool = False  # shown to hospital organisation users only (B6/B7, U5)
+    bank: bool = False  # shown to bank organisation users only (mortgages, O6, issue 14)
 
     @property
     def url(self) -> str:
@@ -132,6 +133,15 @@ TILE_GROUPS: list[tuple[Promise, list[Tile]]] = [
             Tile("licence", gettext_lazy("驾驶证业务"), "licence", "registry.own.view", elder=True),
             # Hospitals only (U5): the tile leads to /services/B7/, which checks the organisation.
             Tile("B7", gettext_lazy("体检和身体条件证明"), "heart", "registry.medical.record", hospital=True),
+            # Banks only (O6, issue 14): their mortgage filings; filing itself is their system's API call.
+            Tile(
+                "mortgages",
+                gettext_lazy("抵押登记"),
+                "building",
+                "registry.mortgage.view",
+                target="registry:bank_mortgages",
+                bank=True,
+            ),
             Tile("B22", gettext_lazy("考试预约"), "calendar", "accounts.business.open"),
             Tile("B19", gettext_lazy("选号"), "plate", "accounts.business.open"),
         ],
@@ -187,6 +197,8 @@ def _tile_shown(tile: Tile, user: Any) -> bool:
         return granted(Role.CITIZEN, tile.action) or granted(Role.ANONYMOUS, tile.action)
     if tile.hospital and can(user, tile.action):
         return getattr(user.organisation, "kind", "") == "hospital"
+    if tile.bank:
+        return can(user, tile.action) and getattr(getattr(user, "organisation", None), "kind", "") == "bank"
     return can(user, tile.action)
 
 
