@@ -15,6 +15,7 @@ from jiaoguan.credentials.api import router as credentials_router
 from jiaoguan.insurance.api import router as insurance_router
 from jiaoguan.payments.api import router as payments_router
 from jiaoguan.registry.api import router as registry_router
+from jiaoguan.registry.mortgage_api import router as mortgages_router
 from jiaoguan.violations.api import router as violations_router
 from jiaoguan.violations.batch_api import router as violation_batches_router
 
@@ -70,3 +71,4 @@ api.add_router("/", violation_batches_router)
 api.add_router("/", payments_router)
 api.add_router("/", applications_router)
 api.add_router("/", insurance_router)
+api.add_router("/", mortgages_router)  # banks file and release mortgages with e-seals (issue 14, O6)

@@ -91,6 +91,7 @@ class Tile:
     target: str = ""  # a page of its own (URL name), instead of the tile's service page
     query: str = ""
     hospital: bool = False  # shown to hospital organisation users only (B6/B7, U5)
+    bank: bool = False  # shown to bank organisation users only (mortgages, O6, issue 14)
     dealer: bool = False  # shown to car-dealer organisation users only (B18, U5; issue 14)
 
     @property
@@ -135,6 +136,15 @@ TILE_GROUPS: list[tuple[Promise, list[Tile]]] = [
             Tile("B7", gettext_lazy("体检和身体条件证明"), "heart", "registry.medical.record", hospital=True),
             # Car dealers only (U5): the tile leads to /services/B18/, which checks the organisation.
             Tile("B18", gettext_lazy("临时号牌"), "plate", "registry.temporary_plate.apply", dealer=True),
+            # Banks only (O6, issue 14): their mortgage filings; filing itself is their system's API call.
+            Tile(
+                "mortgages",
+                gettext_lazy("抵押登记"),
+                "building",
+                "registry.mortgage.view",
+                target="registry:bank_mortgages",
+                bank=True,
+            ),
             Tile("B22", gettext_lazy("考试预约"), "calendar", "accounts.business.open"),
             Tile("B19", gettext_lazy("选号"), "plate", "accounts.business.open"),
         ],
@@ -194,6 +204,8 @@ def _tile_shown(tile: Tile, user: Any) -> bool:
         return getattr(user.organisation, "kind", "") == "hospital"
     if tile.dealer and can(user, tile.action):
         return getattr(user.organisation, "kind", "") == "car_dealer"
+    if tile.bank:
+        return can(user, tile.action) and getattr(getattr(user, "organisation", None), "kind", "") == "bank"
     return can(user, tile.action)
 
 

@@ -494,6 +494,181 @@ class MedicalExamination(models.Model):
         return f"medical examination #{self.pk}"
 
 
+# ------------------------------------------------------------------ mortgages (issue 14, O6)
+
+
+class OrganisationSealKey(models.Model):
+    """An organisation's electronic-seal key (电子印章密钥), registered at the counter (O6).
+
+    A bank or auto-finance company signs its mortgage filings with the private key, which never
+    reaches the platform; the public key is kept here. A revoked key verifies nothing from then
+    on; the filings it signed keep their evidence.
+    """
+
+    class Algorithm(models.TextChoices):
+        SM2_SM3 = "SM2-SM3", "SM2-SM3（国密 SM2 签名）"
+        ES256 = "ES256", "ES256（ECDSA P-256）"
+        EDDSA = "EdDSA", "EdDSA（Ed25519）"
+
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.PROTECT, related_name="seal_keys", verbose_name="单位 organisation"
+    )
+    algorithm = models.CharField("签名算法 algorithm", max_length=16, choices=Algorithm.choices)
+    public_key_pem = models.TextField("公钥 public key (PEM)", db_comment="SubjectPublicKeyInfo as PEM")
+    fingerprint = models.CharField(
+        "公钥指纹 fingerprint",
+        max_length=64,
+        unique=True,
+        db_comment="lower-case hex SHA-256 of the DER public key; filings name their key by it",
+    )
+    active = models.BooleanField("有效 active", default=True)
+    registered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name="登记人 registered by",
+    )
+    registered_at = models.DateTimeField("登记时间 registered at", auto_now_add=True)
+    revoked_at = models.DateTimeField("注销时间 revoked at", null=True, blank=True)
+    revoked_reason = models.CharField("注销原因 reason", max_length=200, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(algorithm__in=["SM2-SM3", "ES256", "EdDSA"]), name="seal_key_algorithm"
+            ),
+            models.CheckConstraint(
+                condition=(Q(active=True) & Q(revoked_at__isnull=True))
+                | (Q(active=False) & Q(revoked_at__isnull=False)),
+                name="seal_key_revoked_when_inactive",
+            ),
+        ]
+        verbose_name = "单位电子印章密钥 organisation seal key"
+        verbose_name_plural = "单位电子印章密钥 organisation seal keys"
+
+    def __str__(self) -> str:
+        return f"{self.algorithm} {self.fingerprint[:16]}"
+
+
+class VehicleMortgage(models.Model):
+    """A vehicle mortgage (机动车抵押登记) filed online by the mortgagee bank with its e-seal (O6).
+
+    At most one mortgage per vehicle is in force (``filed``); a release (解除抵押) ends it. The
+    signed request is the record: the canonical payload, the signature and the key's fingerprint
+    are kept for filing and release, so either can be verified again later without paper.
+    """
+
+    class State(models.TextChoices):
+        FILED = "filed", "已抵押 filed"
+        RELEASED = "released", "已解除抵押 released"
+
+    vehicle = models.ForeignKey(
+        Vehicle, on_delete=models.PROTECT, related_name="mortgages", verbose_name="机动车 vehicle"
+    )
+    mortgagee = models.ForeignKey(
+        Organisation,
+        on_delete=models.PROTECT,
+        related_name="mortgages_held",
+        verbose_name="抵押权人 mortgagee",
+    )
+    division = models.CharField(
+        "登记机关行政区划 division",
+        max_length=6,
+        db_index=True,
+        db_comment="GB/T 2260 code of the vehicle's registering office when filed; staff scope",
+    )
+    contract_number = models.CharField("抵押合同编号 contract number", max_length=64)
+    principal_fen = models.PositiveBigIntegerField(
+        "主债权金额（分） principal (fen)", db_comment="principal amount of the secured debt, integer fen"
+    )
+    term_start = models.DateField("债务履行期限起 term from")
+    term_end = models.DateField("债务履行期限止 term to")
+    state = models.CharField("状态 state", max_length=10, choices=State.choices, default=State.FILED)
+    filed_at = models.DateTimeField("抵押登记时间 filed at")
+    filed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name="经办账号 filed by",
+    )
+    filing_payload = models.TextField(
+        "抵押申请签名原文 signed filing", db_comment="canonical JSON (core.seals) the bank signed to file"
+    )
+    filing_signature = models.CharField("抵押申请签名 filing signature", max_length=128, db_comment="base64")
+    filing_key = models.ForeignKey(
+        OrganisationSealKey,
+        on_delete=models.PROTECT,
+        related_name="filings",
+        verbose_name="抵押申请签名密钥 filing key",
+    )
+    bank_check_reference = models.CharField(
+        "银行核验编号 bank check", max_length=64, blank=True, db_comment="the bank's id of its confirmation"
+    )
+    released_at = models.DateTimeField("解除抵押时间 released at", null=True, blank=True)
+    released_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name="解除经办账号 released by",
+    )
+    release_payload = models.TextField("解除申请签名原文 signed release", blank=True)
+    release_signature = models.CharField("解除申请签名 release signature", max_length=128, blank=True)
+    release_key = models.ForeignKey(
+        OrganisationSealKey,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="releases",
+        verbose_name="解除申请签名密钥 release key",
+    )
+
+    class Meta:
+        constraints = [
+            # One mortgage in force per vehicle (O6): the database decides a race of two filings.
+            models.UniqueConstraint(
+                fields=["vehicle"], condition=Q(state="filed"), name="mortgage_one_in_force_per_vehicle"
+            ),
+            models.CheckConstraint(condition=Q(state__in=["filed", "released"]), name="mortgage_state"),
+            models.CheckConstraint(condition=Q(principal_fen__gt=0), name="mortgage_principal_positive"),
+            models.CheckConstraint(
+                condition=Q(term_end__gte=models.F("term_start")), name="mortgage_term_order"
+            ),
+            models.CheckConstraint(
+                condition=(Q(state="filed") & Q(released_at__isnull=True))
+                | (Q(state="released") & Q(released_at__isnull=False) & Q(release_key__isnull=False)),
+                name="mortgage_release_recorded",
+            ),
+        ]
+        indexes = [models.Index(fields=["mortgagee", "-id"], name="mortgage_mortgagee_recent")]
+        verbose_name = "机动车抵押登记 vehicle mortgage"
+        verbose_name_plural = "机动车抵押登记 vehicle mortgages"
+
+    def __str__(self) -> str:
+        return f"mortgage #{self.pk} {self.contract_number}"
+
+
+class SealNonce(models.Model):
+    """A nonce a seal key has signed with (防重放): a signed request is accepted once."""
+
+    key = models.ForeignKey(
+        OrganisationSealKey, on_delete=models.CASCADE, related_name="+", verbose_name="密钥 key"
+    )
+    nonce = models.CharField("随机数 nonce", max_length=64)
+    used_at = models.DateTimeField("使用时间 used at", auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["key", "nonce"], name="seal_nonce_once_per_key")]
+        verbose_name = "电子印章防重放随机数 seal nonce"
+        verbose_name_plural = "电子印章防重放随机数 seal nonces"
+
+    def __str__(self) -> str:
+        return self.nonce
+
+
 class TemporaryPlate(models.Model):
     """A temporary plate (机动车临时号牌) issued online to a car dealer for a new car (B18).
 

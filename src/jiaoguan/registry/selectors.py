@@ -7,7 +7,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from django.db.models import Q, QuerySet, Sum
+from django.db.models import OuterRef, Q, QuerySet, Subquery, Sum
 
 from jiaoguan.core.access import Scope, division_prefix_for, scope_of
 from jiaoguan.core.identifiers import mask_id_number, mask_name, mask_phone
@@ -18,10 +18,12 @@ from .models import (
     DrivingLicence,
     MedicalExamination,
     Organisation,
+    OrganisationSealKey,
     Person,
     PlateType,
     TemporaryPlate,
     Vehicle,
+    VehicleMortgage,
 )
 
 if TYPE_CHECKING:
@@ -89,6 +91,9 @@ class VehicleStatus:
     owner_masked: str
     alerts: list[Alert] = field(default_factory=list)
     scrapping_known: bool = True  # False: the kind or use is unknown, so is the scrapping date
+    # A mortgage in force (抵押登记, O6): not an S7 status letter, shown as "已抵押给 <bank>".
+    mortgaged: bool = False
+    mortgagee_name: str = ""
 
 
 @dataclass(frozen=True)
@@ -211,6 +216,7 @@ def vehicle_status(vehicle: Vehicle, *, today: date) -> VehicleStatus:
     if problems:
         alerts.append(_record_problem(problems))
     owner = vehicle.owner_person.name if vehicle.owner_person_id else vehicle.owner_organisation.name  # type: ignore[union-attr]
+    mortgagee = vehicle_mortgagee_name(vehicle)
     return VehicleStatus(
         id=vehicle.pk,
         plate_number=vehicle.plate_number,
@@ -238,6 +244,8 @@ def vehicle_status(vehicle: Vehicle, *, today: date) -> VehicleStatus:
         owner_masked=mask_name(owner) if vehicle.owner_person_id else owner,
         alerts=alerts,
         scrapping_known=kind is not None and use is not None,
+        mortgaged=bool(mortgagee),
+        mortgagee_name=mortgagee or "",
     )
 
 
@@ -492,9 +500,31 @@ def licence_status(licence: DrivingLicence, *, today: date) -> LicenceStatus:
     )
 
 
+def with_mortgagee_name(qs: QuerySet[Vehicle]) -> QuerySet[Vehicle]:
+    """Vehicles with the name of the bank holding a mortgage in force (O6), in the same query."""
+    in_force = VehicleMortgage.objects.filter(vehicle_id=OuterRef("pk"), state=VehicleMortgage.State.FILED)
+    return qs.annotate(active_mortgagee_name=Subquery(in_force.values("mortgagee__name")[:1]))
+
+
+def vehicle_mortgagee_name(vehicle: Vehicle) -> str | None:
+    """The mortgagee of the vehicle's mortgage in force, or None; read from the annotation of
+    :func:`with_mortgagee_name` when the vehicle was loaded with it, else with one query."""
+    if hasattr(vehicle, "active_mortgagee_name"):
+        return vehicle.active_mortgagee_name or None
+    if vehicle.pk is None:
+        return None
+    return (
+        VehicleMortgage.objects.filter(vehicle_id=vehicle.pk, state=VehicleMortgage.State.FILED)
+        .values_list("mortgagee__name", flat=True)
+        .first()
+    )
+
+
 def my_vehicles(*, user: User) -> QuerySet[Vehicle]:
     """Vehicles registered to the user (as a person, or the organisation the account is)."""
-    qs = Vehicle.objects.select_related("owner_person", "owner_organisation").order_by("registered_on", "id")
+    qs = with_mortgagee_name(
+        Vehicle.objects.select_related("owner_person", "owner_organisation").order_by("registered_on", "id")
+    )
     if user.person_id:
         return qs.filter(owner_person_id=user.person_id)
     if user.organisation_id:
@@ -947,6 +977,60 @@ def medical_certificate_in_force(*, person_id: int | None, today: date) -> Medic
         medical_certificates_of_person(person_id=person_id)
         .filter(examined_on__gte=earliest, examined_on__lte=today)
         .first()
+    )
+
+
+# ---------------------------------------------------------------- mortgages (issue 14, O6)
+
+
+def mortgages_visible_to(*, actor: Any) -> QuerySet[VehicleMortgage]:
+    """Mortgages the actor may read: a bank its own filings; staff those of vehicles registered in
+    the jurisdiction (the division recorded at filing)."""
+    qs = VehicleMortgage.objects.select_related("vehicle", "mortgagee", "filing_key")
+    if scope_of(actor, "registry.mortgage.view") is Scope.OWN:
+        organisation_id = getattr(actor, "organisation_id", None)
+        return qs.filter(mortgagee_id=organisation_id) if organisation_id else qs.none()
+    prefix = _prefix(actor, "registry.mortgage.view")
+    if prefix is None:
+        return qs.none()
+    return qs.filter(division__startswith=prefix)
+
+
+def mortgage_view(mortgage: VehicleMortgage) -> dict[str, Any]:
+    """A mortgage as the bank's API and pages show it; the borrower's number masked."""
+    vehicle = mortgage.vehicle
+    return {
+        "id": mortgage.pk,
+        "state": mortgage.state,
+        "state_label": mortgage.get_state_display(),
+        "vin": vehicle.vin,
+        "plate_number": vehicle.plate_number,
+        "mortgagee_name": mortgage.mortgagee.name,
+        "mortgagee_uscc": mortgage.mortgagee.uscc,
+        "contract_number": mortgage.contract_number,
+        "principal_fen": mortgage.principal_fen,
+        "term_start": mortgage.term_start,
+        "term_end": mortgage.term_end,
+        "filed_at": mortgage.filed_at,
+        "released_at": mortgage.released_at,
+        "filing_key_fingerprint": mortgage.filing_key.fingerprint if mortgage.filing_key_id else "",
+    }
+
+
+def seal_keys_visible_to(*, actor: Any) -> QuerySet[OrganisationSealKey]:
+    """Seal keys of the organisations registered in the clerk's jurisdiction."""
+    prefix = _prefix(actor, "registry.seal_key.register")
+    if prefix is None:
+        return OrganisationSealKey.objects.none()
+    return OrganisationSealKey.objects.select_related("organisation").filter(
+        organisation__division__startswith=prefix
+    )
+
+
+def banks_visible_to(*, actor: Any) -> QuerySet[Organisation]:
+    """Banks registered in the clerk's jurisdiction, to register a seal key for."""
+    return organisations_visible_to(actor=actor, action="registry.seal_key.register").filter(
+        kind=Organisation.Kind.BANK
     )
 
 

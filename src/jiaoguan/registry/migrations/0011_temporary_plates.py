@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('registry', '0009_organisation_kind_inspection_station'),
+        ('registry', '0010_vehicle_mortgages_and_seal_keys'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
