@@ -102,7 +102,11 @@ def test_plates_do_not_wait_for_the_inspection_but_a_paper_mark_does():
 
 def test_e6_a_valid_electronic_mark_makes_a_paper_replacement_needless():
     refusal = vehicle_rules.paper_mark_replacement(e_mark_valid=True)
-    assert refusal.code == "vehicle.e_mark_valid" and "无需补领" in refusal.zh and "电子凭证" in refusal.remedy_zh
+    assert (
+        refusal.code == "vehicle.e_mark_valid"
+        and "无需补领" in refusal.zh
+        and "电子凭证" in refusal.remedy_zh
+    )
     assert vehicle_rules.paper_mark_replacement(e_mark_valid=False).allowed
 
 
@@ -291,15 +295,24 @@ def _client(user) -> Client:
 
 def test_api_submits_a_vehicle_business_with_vehicle_id(owner):
     user, vehicle = owner()
-    body = {"business": "B20", "vehicle_id": vehicle.pk, "delivery": {"method": "pickup"}, "note": "行驶证遗失"}
+    body = {
+        "business": "B20",
+        "vehicle_id": vehicle.pk,
+        "delivery": {"method": "pickup"},
+        "note": "行驶证遗失",
+    }
     client = _client(user)
-    answer = client.post("/api/v1/me/applications", body, content_type="application/json", HTTP_IDEMPOTENCY_KEY="k1")
+    answer = client.post(
+        "/api/v1/me/applications", body, content_type="application/json", HTTP_IDEMPOTENCY_KEY="k1"
+    )
     assert answer.status_code == 201, answer.content
     data = answer.json()
     assert (data["business"], data["vehicle_id"], data["plate_number"], data["fee_fen"]) == (
         "B20", vehicle.pk, vehicle.plate_number, 1000,
     )  # fmt: skip
-    again = client.post("/api/v1/me/applications", body, content_type="application/json", HTTP_IDEMPOTENCY_KEY="k1")
+    again = client.post(
+        "/api/v1/me/applications", body, content_type="application/json", HTTP_IDEMPOTENCY_KEY="k1"
+    )
     assert again.status_code == 201 and again.json()["id"] == data["id"]
     assert Application.objects.count() == 1
     rows = {b["code"]: b for b in client.get("/api/v1/businesses").json()}
@@ -372,7 +385,12 @@ def test_exempt_application_with_a_paper_mark_opens_an_accepted_application(
     )
     outbox_dispatch()
     app = Application.objects.get()
-    assert (app.business_code, app.state, app.vehicle_id, app.applicant_id) == ("E2", State.ACCEPTED, vehicle.pk, user.pk)
+    assert (app.business_code, app.state, app.vehicle_id, app.applicant_id) == (
+        "E2",
+        State.ACCEPTED,
+        vehicle.pk,
+        user.pk,
+    )
     assert app.delivery_method == "post" and app.address_line == "驻马店市驿城区解放路2号"
     assert app.recipient_name == "王芳" and app.fee_fen == 0
     assert app.particulars["credential_id"] == credential.pk
@@ -393,7 +411,7 @@ def test_exempt_application_without_a_paper_mark_opens_nothing(make_person, make
 
 
 def test_stored_requests_become_applications_once(make_person, make_vehicle, citizen):
-    user, vehicle = _exempt_owner(make_person, make_vehicle, citizen)
+    _user, vehicle = _exempt_owner(make_person, make_vehicle, citizen)
     mark = credentials.inspection_mark_issue(vehicle_id=vehicle.pk, event="exempt_applied")
     # A request stored before the engine took paper marks over: no message was ever sent for it.
     PaperMarkRequest.objects.create(credential=mark, delivery="pickup")
@@ -431,15 +449,21 @@ def test_inspection_label_event_for_someone_elses_vehicle_opens_nothing(owner):
     user, _mine = owner()
     _other, others = owner(name="李娜")
     with pytest.raises(NotFound):
-        services.paper_mark_application_open(request=PaperMarkInput.from_payload(_inspection_payload(user, others)))
+        services.paper_mark_application_open(
+            request=PaperMarkInput.from_payload(_inspection_payload(user, others))
+        )
     assert not Application.objects.exists()
 
 
 def test_a_second_source_while_one_is_open_joins_it(owner):
     user, vehicle = owner()
-    first = services.paper_mark_application_open(request=PaperMarkInput.from_payload(_inspection_payload(user, vehicle)))
+    first = services.paper_mark_application_open(
+        request=PaperMarkInput.from_payload(_inspection_payload(user, vehicle))
+    )
     second = services.paper_mark_application_open(
-        request=PaperMarkInput.from_payload(_inspection_payload(user, vehicle, source="inspections:result-18"))
+        request=PaperMarkInput.from_payload(
+            _inspection_payload(user, vehicle, source="inspections:result-18")
+        )
     )
     assert second.pk == first.pk and Application.objects.count() == 1
 
@@ -463,5 +487,7 @@ def test_b1_applicant_pages_show_the_plate(owner):
 def test_delivery_input_is_required_for_vehicle_businesses(owner):
     user, vehicle = owner()
     with pytest.raises(ValidationFailed) as missing:
-        services.application_submit(actor=user, business_code="B1", vehicle_id=vehicle.pk, delivery=DeliveryInput())
+        services.application_submit(
+            actor=user, business_code="B1", vehicle_id=vehicle.pk, delivery=DeliveryInput()
+        )
     assert missing.value.code == "applications.delivery_required"
