@@ -491,3 +491,43 @@ def test_delivery_input_is_required_for_vehicle_businesses(owner):
             actor=user, business_code="B1", vehicle_id=vehicle.pk, delivery=DeliveryInput()
         )
     assert missing.value.code == "applications.delivery_required"
+
+
+# ---------------------------------------------------------------- races (PostgreSQL)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_parallel_submissions_for_one_vehicle_make_one_application(owner, run_together):
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("row-lock races are exercised on PostgreSQL")
+    user, vehicle = owner()
+
+    def submit():
+        return services.application_submit(
+            actor=user, business_code="B2", vehicle_id=vehicle.pk, delivery=PICKUP
+        )
+
+    results = run_together(*[submit] * 4)
+    assert sum(isinstance(r, Application) for r in results) == 1, results
+    assert all(isinstance(r, (Application, Conflict)) for r in results), results
+    assert Application.objects.filter(vehicle=vehicle).count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_one_paper_mark_request_delivered_in_parallel_opens_one_application(owner, run_together):
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("row-lock races are exercised on PostgreSQL")
+    user, vehicle = owner()
+    payload = _inspection_payload(user, vehicle)
+
+    def deliver():
+        return services.paper_mark_application_open(request=PaperMarkInput.from_payload(payload))
+
+    results = run_together(*[deliver] * 4)
+    assert all(isinstance(r, Application) for r in results), results
+    assert len({r.pk for r in results}) == 1
+    assert Application.objects.count() == 1
