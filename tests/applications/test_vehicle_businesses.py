@@ -17,7 +17,7 @@ from django.test import Client
 from django.utils import timezone
 
 from jiaoguan.applications import catalogue, eligibility, services
-from jiaoguan.applications.models import Application, ApplicationEvent
+from jiaoguan.applications.models import ApplicantMessage, Application, ApplicationEvent
 from jiaoguan.applications.rules import State
 from jiaoguan.applications.services import DeliveryInput, MaterialInput, PaperMarkInput
 from jiaoguan.core.errors import Conflict, NotFound, ValidationFailed
@@ -396,6 +396,9 @@ def test_exempt_application_with_a_paper_mark_opens_an_accepted_application(
     assert app.particulars["credential_id"] == credential.pk
     steps = list(ApplicationEvent.objects.filter(application=app).values_list("action", "actor_id"))
     assert steps == [("submit", None), ("accept", None)]
+    # The owner is told, like for every application (issue 13): one message per step.
+    outbox_dispatch()  # the steps' own messages, stored while the request's was delivered
+    assert ApplicantMessage.objects.filter(application=app, user=user).count() == 2
     # Worked like any application: production, post, completion; the stored request is then sent.
     services.application_start_production(actor=clerk, application_id=app.pk)
     services.application_post(actor=clerk, application_id=app.pk, waybill_number="EA123456785CN")
