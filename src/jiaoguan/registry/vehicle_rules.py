@@ -11,9 +11,10 @@ facts (the stored status codes, whether the inspection is overdue, whether a val
 electronic mark exists) and passes ``today`` where a date matters. The answers are the same
 ``Allowed``/``Refusal`` objects the licence rules give, so one page shows both.
 
-Sources (design/RULES.md): S3 公安部令第164号 机动车登记规定 (2022-05-01) art. 46-48 (plates and
-vehicle licence replaced or exchanged on application); S7 vehicle status codes; E6 (a lost or
-damaged paper mark needs no replacement business while the electronic one is valid).
+Sources (design/RULES.md): S3 公安部令第164号 机动车登记规定 (2022-05-01), the chapter on
+replacing and exchanging plates and the vehicle licence (article numbers not checked here);
+S7 vehicle status codes; E6 (a lost or damaged paper mark needs no replacement business while
+the electronic one is valid).
 """
 
 from __future__ import annotations
