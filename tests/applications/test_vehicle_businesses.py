@@ -393,6 +393,7 @@ def test_exempt_application_with_a_paper_mark_opens_an_accepted_application(
     )
     assert app.delivery_method == "post" and app.address_line == "驻马店市驿城区解放路2号"
     assert app.recipient_name == "王芳" and app.fee_fen == 0
+    assert (app.accept_due_on, app.deadline_known, app.accepted_at is not None) == (_today(), True, True)
     assert app.particulars["credential_id"] == credential.pk
     steps = list(ApplicationEvent.objects.filter(application=app).values_list("action", "actor_id"))
     assert steps == [("submit", None), ("accept", None)]

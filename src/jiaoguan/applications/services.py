@@ -1164,7 +1164,8 @@ def paper_mark_application_open(*, request: PaperMarkInput) -> Application:
                     number=_next_number(division=division, day=timezone.localdate(now)),
                     business_code=PAPER_MARK_BUSINESS, applicant=owner, subject_person_id=vehicle.owner_person_id,
                     vehicle=vehicle, source_key=source, division=division, state=State.SUBMITTED,
-                    particulars=particulars, fee_fen=0, accept_due_on=None, deadline_known=False,
+                    # Accepted on the day it opens: its acceptance is due (and met) today.
+                    particulars=particulars, fee_fen=0, accept_due_on=timezone.localdate(now), deadline_known=True,
                     submitted_at=now, **cleaned,
                 )  # fmt: skip
         except IntegrityError:
