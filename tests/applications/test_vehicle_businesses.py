@@ -535,3 +535,12 @@ def test_one_paper_mark_request_delivered_in_parallel_opens_one_application(owne
     assert all(isinstance(r, Application) for r in results), results
     assert len({r.pk for r in results}) == 1
     assert Application.objects.count() == 1
+
+
+def test_an_online_owner_of_two_cars_is_told_the_upgrade_without_a_car_to_choose(owner, make_vehicle):
+    user, _first = owner(level="online")
+    make_vehicle(owner=user.person, last_inspected_on=_today() - timedelta(days=10))
+    html = _client(user).get("/applications/businesses/B1/").content.decode()
+    assert (
+        'data-reason="accounts.counter_registration_required"' in html and 'id="vehicle-choice"' not in html
+    )

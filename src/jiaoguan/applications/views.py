@@ -234,6 +234,8 @@ def _business_page(
         # Issue 14: a vehicle business names one of the applicant's vehicles, chosen on this page.
         "vehicle_business": entry.needs_vehicle,
         "vehicles": vehicles,
+        # The choice only helps when the account may apply at all (U5 refusals name the upgrade).
+        "choose_vehicle": len(vehicles) > 1 and not answer.code.startswith("accounts."),
         "vehicle_id": answer.vehicle_id,
         "chosen_vehicle": next((v for v in vehicles if v["id"] == answer.vehicle_id), None),
         "has_subject": bool(vehicles) if entry.needs_vehicle else licence is not None,
