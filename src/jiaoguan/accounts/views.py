@@ -182,7 +182,11 @@ AREAS: dict[str, tuple[Promise, str]] = {
 CONTACT_BUSINESSES = frozenset({"B5", "B15"})
 # The licence businesses applied for through the applications engine (issue 13); their page
 # is found by its URL name, as accounts sits below applications and does not import it.
-APPLICATION_BUSINESSES = frozenset({"B8", "B9", "B10", "B11", "B12", "B13", "B14"})
+APPLICATION_BUSINESSES = frozenset({"B8", "B9", "B10", "B11", "B12", "B13", "B14"}) | frozenset(
+    {"B1", "B2", "B3", "B20", "B21"}  # issue 14: the vehicle businesses on the same engine
+)
+# Issue 14 (E2): the exempt vehicle's label is applied for from its electronic credentials' page.
+CREDENTIAL_PAGES: dict[str, str] = {"E2": "credentials:list"}
 # A hospital's pages (issue 13): B6 records an examination, B7 lists them to submit certificates.
 HOSPITAL_PAGES: dict[str, str] = {
     "B6": "registry:hospital_examination_new",
@@ -285,8 +289,9 @@ PAGES_OF_ONLINE_BUSINESSES: frozenset[str] = (
     CONTACT_BUSINESSES
     | APPLICATION_BUSINESSES
     | frozenset(HOSPITAL_PAGES)
-    | frozenset(DEALER_PAGES)
     | frozenset(OWN_PAGES)
+    | frozenset(CREDENTIAL_PAGES)
+    | frozenset(DEALER_PAGES)
 )
 
 
@@ -411,6 +416,8 @@ def service(request: HttpRequest, code: str) -> HttpResponse:
         return redirect("applications:business", code=key)
     if key in HOSPITAL_PAGES:
         return redirect(HOSPITAL_PAGES[key])
+    if key in CREDENTIAL_PAGES:
+        return redirect(CREDENTIAL_PAGES[key])
     if key in DEALER_PAGES:
         return redirect(DEALER_PAGES[key])
     return redirect(OWN_PAGES[key].url)

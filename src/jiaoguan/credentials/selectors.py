@@ -13,7 +13,7 @@ from jiaoguan.core.errors import NotFound
 from jiaoguan.registry.models import Vehicle
 from jiaoguan.registry.selectors import vehicle_status
 
-from .models import Credential, LicenceApplication, OnlineNonce
+from .models import Credential, LicenceApplication, OnlineNonce, PaperMarkRequest
 
 PHOTO_REVIEW = "credentials.photo.review"
 
@@ -80,6 +80,34 @@ def licence_applications_for_review(*, actor: Any) -> QuerySet[LicenceApplicatio
         return LicenceApplication.objects.none()
     return LicenceApplication.objects.filter(licence__division__startswith=prefix).select_related(
         "licence__holder"
+    )
+
+
+# ---------------------------------------------------------------- paper marks and E6 (issue 14)
+
+
+def vehicle_mark_valid(*, vehicle_id: int, today: Any) -> Credential | None:
+    """The vehicle's valid electronic inspection mark on ``today``, or None (E6: with one, a lost
+    paper mark needs no replacement)."""
+    return (
+        Credential.objects.filter(
+            vehicle_id=vehicle_id,
+            kind=Credential.Kind.INSPECTION_MARK,
+            status="valid",
+            valid_until__gte=today,
+        )
+        .order_by("-pk")
+        .first()
+    )
+
+
+def paper_mark_requests_unsent() -> QuerySet[PaperMarkRequest]:
+    """Paper-mark requests of exempt applications not sent yet, oldest first, with their vehicle
+    and owner (for turning stored requests into applications, issue 14)."""
+    return (
+        PaperMarkRequest.objects.filter(sent_at__isnull=True)
+        .select_related("credential__vehicle__owner_person")
+        .order_by("pk")
     )
 
 

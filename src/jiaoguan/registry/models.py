@@ -200,6 +200,26 @@ class Vehicle(models.Model):
         db_index=True,
         db_comment="GB/T 2260 code of the registering office",
     )
+    # Issue 14 (B1, B2, B20, B21): each plate or vehicle licence issued again after registration.
+    plate_issue_count = models.PositiveSmallIntegerField(
+        "号牌补换领次数 plate reissues",
+        default=0,
+        db_comment="plates replaced (lost, B1) or exchanged (damaged, B2) since registration",
+    )
+    plate_issued_on = models.DateField(
+        "号牌补换领日期 plate reissued on", null=True, blank=True, db_comment="null: the first plates"
+    )
+    vehicle_licence_issue_count = models.PositiveSmallIntegerField(
+        "行驶证补换领次数 vehicle licence reissues",
+        default=0,
+        db_comment="vehicle licences (行驶证) replaced (B20) or exchanged (B21) since registration",
+    )
+    vehicle_licence_issued_on = models.DateField(
+        "行驶证补换领日期 vehicle licence issued on",
+        null=True,
+        blank=True,
+        db_comment="date of the current vehicle licence when reissued; null: the one issued at registration",
+    )
     created_at = models.DateTimeField("创建时间 created", auto_now_add=True)
 
     class Meta:

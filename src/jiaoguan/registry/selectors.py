@@ -12,7 +12,7 @@ from django.db.models import OuterRef, Q, QuerySet, Subquery, Sum
 from jiaoguan.core.access import Scope, division_prefix_for, scope_of
 from jiaoguan.core.identifiers import mask_id_number, mask_name, mask_phone
 
-from . import licence_rules, rules
+from . import licence_rules, rules, vehicle_rules
 from .models import (
     ArchivePhoto,
     DrivingLicence,
@@ -891,6 +891,39 @@ def licence_business_check(*, licence: DrivingLicence, business_code: str, today
             facts=facts,
         )
     raise ValueError(f"{business_code} is not a licence business")
+
+
+# ---------------------------------------------------------------- vehicle businesses (B1-B3, B20, B21, issue 14)
+
+VEHICLE_BUSINESSES = frozenset(vehicle_rules.VEHICLE_BUSINESSES)
+
+
+def vehicle_facts(vehicle: Vehicle, *, today: date) -> vehicle_rules.VehicleFacts:
+    """The facts the vehicle rules decide on: stored status codes and whether the inspection is overdue."""
+    status = vehicle_status(vehicle, today=today)
+    return vehicle_rules.VehicleFacts(
+        status=vehicle.status or "A", inspection_overdue=status.inspection_state == "overdue"
+    )
+
+
+def vehicle_business_check(
+    *, vehicle: Vehicle, business_code: str, today: date
+) -> licence_rules.Allowed | licence_rules.Refusal:
+    """The vehicle rule's answer for a vehicle business on ``today`` (B1, B2, B3, B20, B21, E2).
+
+    Only what the registry knows: the status codes and the inspection. Whether a valid
+    electronic mark makes a B3 replacement needless (E6) is the credentials' fact; the
+    applications engine asks ``vehicle_rules.paper_mark_replacement`` with it.
+    """
+    if business_code not in VEHICLE_BUSINESSES:
+        raise ValueError(f"{business_code} is not a vehicle business")
+    return vehicle_rules.vehicle_business_allowed(vehicle_facts(vehicle, today=today), business_code)
+
+
+def vehicles_owned_by(*, user: Any) -> QuerySet[Vehicle]:
+    """The vehicles a user may apply for: those registered to the account's person (or its
+    organisation), oldest registration first; the business page lists them to choose from."""
+    return my_vehicles(user=user)
 
 
 # ---------------------------------------------------------------- hospital examinations (issue 13, B6/B7)

@@ -870,6 +870,64 @@ def licence_defer(
     return licence
 
 
+# ---------------------------------------------------------------- vehicle plates and licences (issue 14)
+#
+# Called by the applications engine when a plate or vehicle-licence business completes (B1, B2,
+# B20, B21), inside the transaction that completes the application: both change or neither.
+# Like the licence businesses above they take no actor (the applications service checked the
+# clerk and audits the step), lock the vehicle row, ask the vehicle rules again on the locked
+# row, record the new issue and publish the change once, which reissues the electronic mark
+# (credentials follow ``registry.changed``, E1).
+
+VEHICLE_REISSUE_CAUSES = frozenset({"lost", "damaged"})
+PLATE_REISSUED = "vehicle_plate_reissued"
+VEHICLE_LICENCE_REISSUED = "vehicle_licence_reissued"
+
+
+def _vehicle_for_business(vehicle_id: int, *, business_code: str, cause: str, today: date) -> Vehicle:
+    if cause not in VEHICLE_REISSUE_CAUSES:
+        raise ValueError(f"unknown reissue cause {cause!r}")
+    vehicle = (
+        Vehicle.objects.select_for_update(of=("self",))
+        .select_related("owner_person", "owner_organisation")
+        .filter(pk=vehicle_id)
+        .first()
+    )
+    if vehicle is None:
+        raise NotFound("registry.vehicle_not_found", "没有这辆车。", "No such vehicle.")
+    answer = selectors.vehicle_business_check(vehicle=vehicle, business_code=business_code, today=today)
+    if isinstance(answer, licence_rules.Refusal):
+        raise _refused(answer)
+    return vehicle
+
+
+def vehicle_plate_reissue(*, vehicle_id: int, cause: str, today: date) -> Vehicle:
+    """Record new plates for a vehicle (补领号牌 B1 when ``cause`` is "lost", 换领号牌 B2 when
+    "damaged"; S3): the same number on a new pair, so the count and the date change, and the
+    electronic mark is reissued for the new plates."""
+    business = "B1" if cause == "lost" else "B2"
+    with transaction.atomic():
+        vehicle = _vehicle_for_business(vehicle_id, business_code=business, cause=cause, today=today)
+        vehicle.plate_issue_count += 1
+        vehicle.plate_issued_on = today
+        vehicle.save(update_fields=["plate_issue_count", "plate_issued_on"])
+        registry_changed(event=PLATE_REISSUED, vehicle_id=vehicle.pk)
+    return vehicle
+
+
+def vehicle_licence_reissue(*, vehicle_id: int, cause: str, today: date) -> Vehicle:
+    """Record a new vehicle licence (补领行驶证 B20 when ``cause`` is "lost", 换领行驶证 B21 when
+    "damaged"; S3): its issue date and the count; the electronic mark is reissued with it."""
+    business = "B20" if cause == "lost" else "B21"
+    with transaction.atomic():
+        vehicle = _vehicle_for_business(vehicle_id, business_code=business, cause=cause, today=today)
+        vehicle.vehicle_licence_issue_count += 1
+        vehicle.vehicle_licence_issued_on = today
+        vehicle.save(update_fields=["vehicle_licence_issue_count", "vehicle_licence_issued_on"])
+        registry_changed(event=VEHICLE_LICENCE_REISSUED, vehicle_id=vehicle.pk)
+    return vehicle
+
+
 # ---------------------------------------------------------------- hospital examinations (issue 13, B6/B7)
 #
 # A hospital organisation user records a driver's examination (医院体检, B6) and submits the

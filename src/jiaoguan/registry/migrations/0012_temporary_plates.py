@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('registry', '0010_vehicle_mortgages_and_seal_keys'),
+        ('registry', '0011_vehicle_certificate_issues'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
