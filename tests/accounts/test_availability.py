@@ -16,7 +16,7 @@ def test_only_businesses_with_a_page_are_online_here():
     assert rules.business_online_here("B6") and rules.business_online_here("B7")
     # Issue 14: plates, vehicle licences and paper marks on the applications engine.
     assert all(rules.business_online_here(code) for code in ("B1", "B2", "B3", "B20", "B21", "E2"))
-    assert not rules.business_online_here("B18")  # car dealers' temporary plates: not here yet
+    assert rules.business_online_here("B18")  # car dealers' temporary plates (issue 14), their own page
     assert not rules.business_online_here("B22")  # a next-step business of the seed
     assert not rules.business_online_here("B99")
     # Every business said to be online leads to a page: none is a dead end.

@@ -433,6 +433,73 @@ def seal_key_register(world, role, where, outcome) -> dict[str, str]:
     return outcomes
 
 
+# ------------------------------------------------------------------------ temporary plates (issue 14, B18)
+
+
+def _as_dealer(world, *organisations) -> None:
+    """The world's organisations act as car dealers (B18 is for car dealers only, U5)."""
+    for organisation in organisations:
+        organisation.kind = "car_dealer"
+        organisation.save(update_fields=["kind"])
+    actor = world._actors.get("organisation")
+    if actor is not None:
+        actor.organisation.refresh_from_db()
+
+
+def _temporary_plate(world, role, where):
+    """A plate of the actor's dealership (own) or another one's (other; for staff: outside)."""
+    from jiaoguan.registry.models import TemporaryPlate
+
+    dealer = world.records(role, where).organisation
+    n = next(_serial)
+    today = timezone.localdate()
+    return TemporaryPlate.objects.create(
+        dealer=dealer, vin=make_vin(f"LFV3A23C0N{n:07d}"), number=f"豫Q临9{n:04d}", issue_no=1,
+        kind="small_passenger", brand_model="比亚迪牌 BYD7006BEV", valid_from=today, valid_until=today,
+        insurance_required=False, division=dealer.division,
+    )  # fmt: skip
+
+
+def temporary_plate_apply(world, role, where, outcome) -> dict[str, str]:
+    # Own: the actor's organisation is a car dealer; other: it is not (a transport company). A
+    # motorcycle, which O7 does not ask the insurer about, keeps the insurer out of this matrix.
+    from jiaoguan.registry.models import TemporaryPlate
+
+    if where == "own":
+        _as_dealer(world, world.organisation)
+    before = TemporaryPlate.objects.count()
+    body = {
+        "vin": make_vin(f"LFV3A23C0M{next(_serial):07d}"), "brand_model": "五羊-本田牌 WH125",
+        "kind": "motorcycle", "days": 10,
+    }  # fmt: skip
+    response = world.api(role).post("/api/v1/temporary-plates", body, content_type="application/json")
+    return {
+        "api": back_office(response, changed=TemporaryPlate.objects.count() > before, access_outcome=outcome)
+    }
+
+
+def temporary_plate_view(world, role, where, outcome) -> dict[str, str]:
+    _as_dealer(world, world.organisation, world.organisation_b)
+    plate = _temporary_plate(world, role, where)
+    page = outcome(world.client(role).get(f"/dealer/temporary-plates/{plate.pk}/"))
+    response = world.api(role).get("/api/v1/temporary-plates")
+    listed = response.status_code == 200 and plate.number in {r["number"] for r in response.json()["items"]}
+    return {"page": page, "api": "allowed" if listed else "refused"}
+
+
+def temporary_plate_revoke(world, role, where, outcome) -> dict[str, str]:
+    plate = _temporary_plate(world, role, where)
+    response = world.client(role).post(
+        f"/counter/temporary-plates/{plate.pk}/revoke", {"reason": "车辆已注册登记"}
+    )
+    plate.refresh_from_db()
+    revoked = plate.revoked_at is not None
+    result = outcome(response)
+    if result == "allowed" and not revoked:
+        result = "refused"  # redirected back with a refusal message
+    return {"page": result}
+
+
 PROBES: dict[str, Probe] = {
     "registry.own.view": own_view,
     "registry.person.view": view("person", "person"),
@@ -455,6 +522,9 @@ PROBES: dict[str, Probe] = {
     "registry.mortgage.release": mortgage_release,
     "registry.mortgage.view": mortgage_view,
     "registry.seal_key.register": seal_key_register,
+    "registry.temporary_plate.apply": temporary_plate_apply,
+    "registry.temporary_plate.view": temporary_plate_view,
+    "registry.temporary_plate.revoke": temporary_plate_revoke,
 }
 
 

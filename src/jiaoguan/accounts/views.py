@@ -92,6 +92,7 @@ class Tile:
     query: str = ""
     hospital: bool = False  # shown to hospital organisation users only (B6/B7, U5)
     bank: bool = False  # shown to bank organisation users only (mortgages, O6, issue 14)
+    dealer: bool = False  # shown to car-dealer organisation users only (B18, U5; issue 14)
 
     @property
     def url(self) -> str:
@@ -133,6 +134,8 @@ TILE_GROUPS: list[tuple[Promise, list[Tile]]] = [
             Tile("licence", gettext_lazy("驾驶证业务"), "licence", "registry.own.view", elder=True),
             # Hospitals only (U5): the tile leads to /services/B7/, which checks the organisation.
             Tile("B7", gettext_lazy("体检和身体条件证明"), "heart", "registry.medical.record", hospital=True),
+            # Car dealers only (U5): the tile leads to /services/B18/, which checks the organisation.
+            Tile("B18", gettext_lazy("临时号牌"), "plate", "registry.temporary_plate.apply", dealer=True),
             # Banks only (O6, issue 14): their mortgage filings; filing itself is their system's API call.
             Tile(
                 "mortgages",
@@ -189,6 +192,8 @@ HOSPITAL_PAGES: dict[str, str] = {
     "B6": "registry:hospital_examination_new",
     "B7": "registry:hospital_examinations",
 }
+# A car dealer's page (issue 14): B18 lists its temporary plates and applies for one.
+DEALER_PAGES: dict[str, str] = {"B18": "credentials:dealer_temporary_plates"}
 
 
 def _business_name(business: rules.Business) -> str:
@@ -201,6 +206,8 @@ def _tile_shown(tile: Tile, user: Any) -> bool:
         return granted(Role.CITIZEN, tile.action) or granted(Role.ANONYMOUS, tile.action)
     if tile.hospital and can(user, tile.action):
         return getattr(user.organisation, "kind", "") == "hospital"
+    if tile.dealer and can(user, tile.action):
+        return getattr(user.organisation, "kind", "") == "car_dealer"
     if tile.bank:
         return can(user, tile.action) and getattr(getattr(user, "organisation", None), "kind", "") == "bank"
     return can(user, tile.action)
@@ -284,6 +291,7 @@ PAGES_OF_ONLINE_BUSINESSES: frozenset[str] = (
     | frozenset(HOSPITAL_PAGES)
     | frozenset(OWN_PAGES)
     | frozenset(CREDENTIAL_PAGES)
+    | frozenset(DEALER_PAGES)
 )
 
 
@@ -410,6 +418,8 @@ def service(request: HttpRequest, code: str) -> HttpResponse:
         return redirect(HOSPITAL_PAGES[key])
     if key in CREDENTIAL_PAGES:
         return redirect(CREDENTIAL_PAGES[key])
+    if key in DEALER_PAGES:
+        return redirect(DEALER_PAGES[key])
     return redirect(OWN_PAGES[key].url)
 
 

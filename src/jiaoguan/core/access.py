@@ -486,6 +486,24 @@ add(
     menu=_menu("registry:counter_seal_keys", "shield", "电子印章密钥", "Seal keys", 95),
 )  # fmt: skip
 
+# ---------------------------------------------------------------- dealers' temporary plates (issue 14, B18)
+
+# A car dealer's own plates; the service also checks that the organisation is a car dealer (U5,
+# Requirement.CAR_DEALER). Staff see and revoke the plates issued to dealers of their jurisdiction.
+add(
+    "registry.temporary_plate.apply", "申领机动车临时号牌", "apply for temporary plates",
+    {ORGANISATION: OWN}, requirement="B18",
+)  # fmt: skip
+add(
+    "registry.temporary_plate.view", "查看临时号牌", "view temporary plates",
+    {ORGANISATION: OWN, **_grant(JURISDICTION, *POLICE)}, requirement="B18",
+    menu=_menu("credentials:counter_temporary_plates", "plate", "临时号牌", "Temporary plates", 33),
+)  # fmt: skip
+add(
+    "registry.temporary_plate.revoke", "撤销临时号牌", "revoke temporary plates",
+    _grant(JURISDICTION, CLERK, ADMIN), requirement="B18",
+)  # fmt: skip
+
 ACTIONS: Mapping[str, Action] = _table.actions
 
 

@@ -687,3 +687,109 @@ class SealNonce(models.Model):
 
     def __str__(self) -> str:
         return self.nonce
+
+
+class TemporaryPlate(models.Model):
+    """A temporary plate (机动车临时号牌) issued online to a car dealer for a new car (B18).
+
+    The row is also the record of the signed credential (``TP1:`` in credentials): its primary
+    key is the token's index and its revocation the token's status. ``temporary_plates.py``
+    holds the rules (30 days, 3 issues, not beyond the compulsory insurance).
+    """
+
+    dealer = models.ForeignKey(
+        Organisation,
+        on_delete=models.PROTECT,
+        related_name="temporary_plates",
+        verbose_name="申领单位 dealer",
+    )
+    vin = models.CharField(
+        "车辆识别代号 VIN", max_length=17, db_index=True, db_comment="GB 16735, stored upper case"
+    )
+    number = models.CharField(
+        "临时号牌号码 number",
+        max_length=12,
+        unique=True,
+        db_comment="province + office letter + 临 + 5-digit serial per office (temporary_plates.py)",
+    )
+    issue_no = models.PositiveSmallIntegerField(
+        "核发次数 issue number", db_comment="1 to 3: the how-manieth temporary plate of this VIN"
+    )
+    kind = models.CharField("车辆类型 vehicle kind", max_length=32, choices=VEHICLE_KIND_CHOICES)
+    brand_model = models.CharField("品牌型号 make and model", max_length=64)
+    buyer_name = models.CharField(
+        "购车人 buyer", max_length=100, blank=True, db_comment="optional; personal data: masked in lists"
+    )
+    valid_from = models.DateField("有效期起 valid from")
+    valid_until = models.DateField("有效期止 valid until", db_comment="inclusive; never after insured_until")
+    insurance_required = models.BooleanField(
+        "须投保交强险 insurance checked", default=True, db_comment="false for the kinds O7 exempts"
+    )
+    insurer_name = models.CharField("保险公司 insurer", max_length=100, blank=True)
+    policy_number = models.CharField("交强险保单号 policy number", max_length=40, blank=True)
+    insured_until = models.DateField(
+        "交强险止期 insured until", null=True, blank=True, db_comment="as the insurer answered at issue"
+    )
+    division = models.CharField(
+        "核发行政区划 division",
+        max_length=6,
+        db_index=True,
+        db_comment="GB/T 2260 code of the dealer at issue",
+    )
+    issued_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name="申领人 issued to",
+        db_comment="the dealer's user who applied",
+    )
+    issued_at = models.DateTimeField("核发时间 issued at", auto_now_add=True)
+    revoked_at = models.DateTimeField("撤销时间 revoked at", null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name="撤销人 revoked by",
+    )
+    revoked_reason = models.CharField("撤销原因 revoked because", max_length=100, blank=True)
+
+    class Meta:
+        constraints = [
+            # At most 3 issues per VIN (RULES.md), and never two plates with one issue number:
+            # two applications racing for the same VIN cannot both win.
+            models.UniqueConstraint(fields=["vin", "issue_no"], name="temporary_plate_vin_issue_unique"),
+            models.CheckConstraint(
+                condition=Q(issue_no__gte=1) & Q(issue_no__lte=3), name="temporary_plate_at_most_three"
+            ),
+            models.CheckConstraint(
+                condition=Q(valid_until__gte=models.F("valid_from")), name="temporary_plate_dates_ordered"
+            ),
+            models.CheckConstraint(
+                condition=Q(insured_until__isnull=True) | Q(valid_until__lte=models.F("insured_until")),
+                name="temporary_plate_within_insurance",
+            ),
+            models.CheckConstraint(condition=Q(vin=Upper("vin")), name="temporary_plate_vin_upper_case"),
+        ]
+        indexes = [models.Index(fields=["dealer", "-issued_at"], name="temporary_plate_dealer_recent")]
+        verbose_name = "临时号牌 temporary plate"
+        verbose_name_plural = "临时号牌 temporary plates"
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class TemporaryPlateSerial(models.Model):
+    """The last temporary plate serial of one plate office (豫Q), locked to allocate the next."""
+
+    prefix = models.CharField("发牌机关 office prefix", max_length=4, unique=True)
+    last = models.PositiveIntegerField("已用序号 last serial", default=0)
+
+    class Meta:
+        verbose_name = "临时号牌序号 temporary plate serial"
+        verbose_name_plural = "临时号牌序号 temporary plate serials"
+
+    def __str__(self) -> str:
+        return f"{self.prefix} {self.last}"

@@ -21,6 +21,7 @@ from .models import (
     OrganisationSealKey,
     Person,
     PlateType,
+    TemporaryPlate,
     Vehicle,
     VehicleMortgage,
 )
@@ -1064,3 +1065,58 @@ def banks_visible_to(*, actor: Any) -> QuerySet[Organisation]:
     return organisations_visible_to(actor=actor, action="registry.seal_key.register").filter(
         kind=Organisation.Kind.BANK
     )
+
+
+# ---------------------------------------------------------------- dealers' temporary plates (issue 14, B18)
+
+
+def temporary_plates_visible_to(
+    *, actor: Any, action: str = "registry.temporary_plate.view"
+) -> QuerySet[TemporaryPlate]:
+    """Temporary plates the actor may see: a dealer its own, staff those issued in the
+    jurisdiction (by the dealer's division at issue)."""
+    qs = TemporaryPlate.objects.select_related("dealer")
+    organisation_id = getattr(actor, "organisation_id", None)
+    if organisation_id and scope_of(actor, action) is Scope.OWN:
+        return qs.filter(dealer_id=organisation_id)
+    prefix = _prefix(actor, action)
+    if prefix is None:
+        return qs.none()
+    return qs.filter(division__startswith=prefix)
+
+
+def temporary_plate_get(*, actor: Any, plate_id: int) -> TemporaryPlate | None:
+    """One temporary plate the actor may see, or None (another dealer's is not found)."""
+    return temporary_plates_visible_to(actor=actor).filter(pk=plate_id).first()
+
+
+def temporary_plate_view(plate: TemporaryPlate, *, today: date) -> dict[str, Any]:
+    """A temporary plate as pages and the API show it: the buyer masked, the state in words."""
+    from . import temporary_plates as tp_rules
+
+    state = tp_rules.plate_state(
+        valid_from=plate.valid_from, valid_until=plate.valid_until, revoked=plate.revoked_at is not None,
+        today=today,
+    )  # fmt: skip
+    zh, en = tp_rules.STATE_WORDS[state]
+    return {
+        "id": plate.pk,
+        "number": plate.number,
+        "vin": plate.vin,
+        "issue_no": plate.issue_no,
+        "kind": plate.kind,
+        "brand_model": plate.brand_model,
+        "buyer_masked": mask_name(plate.buyer_name) if plate.buyer_name else "",
+        "dealer_name": plate.dealer.name,
+        "valid_from": plate.valid_from,
+        "valid_until": plate.valid_until,
+        "insurance_required": plate.insurance_required,
+        "insurer_name": plate.insurer_name,
+        "policy_number": plate.policy_number,
+        "insured_until": plate.insured_until,
+        "state": state,
+        "state_zh": zh,
+        "state_en": en,
+        "issued_at": plate.issued_at,
+        "revoked_at": plate.revoked_at,
+    }
