@@ -1,4 +1,4 @@
-"""No fine for not displaying the paper inspection label when the electronic mark was valid (E7, seed
+"""No fine for not displaying the paper inspection label when the electronic mark was valid (E3, seed
 003, issue 14 point 6): the import refuses the record with the reason in the batch report, and
 neither the counter nor an officer on site can decide one."""
 

@@ -111,7 +111,7 @@ def paper_mark_requests_unsent() -> QuerySet[PaperMarkRequest]:
     )
 
 
-# ---------------------------------------------------------------- the paper label rule (issue 14, E7)
+# ---------------------------------------------------------------- the paper label rule (issue 14, E3)
 
 
 # Registry statuses (S7) under which no mark is valid: transferred out, stolen, deregistered, forced
@@ -124,7 +124,7 @@ def _end_of_day(day: date) -> datetime:
 
 
 def inspection_mark_valid_on(*, plate_number: str, on: date) -> bool:
-    """Whether the vehicle with this plate had a valid electronic inspection mark on ``on`` (E7).
+    """Whether the vehicle with this plate had a valid electronic inspection mark on ``on`` (E3).
 
     The one question the violations app asks before fining for the paper label (未按规定放置检验
     合格标志): yes when a mark (VI1) issued by then covered the day and was not yet revoked,

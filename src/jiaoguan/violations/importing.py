@@ -579,7 +579,7 @@ class _Importer:
                         f"The recording agency {fields['recording_division']} is outside this client's area.",
                         field="recording_division",
                     )
-                # E7: no paper-label offence for a vehicle whose electronic mark was valid that day;
+                # E3: no paper-label offence for a vehicle whose electronic mark was valid that day;
                 # the reason goes to the batch report with the line.
                 refusal = paper_label_refusal(
                     code=fields["code"],

@@ -209,7 +209,7 @@ def _points_in_cycle(licence: DrivingLicence, today: date) -> tuple[int, str]:
 
 
 def paper_label_refusal(*, code: str, plate_number: str, occurred_at: datetime) -> Conflict | None:
-    """E7 (seed 003): the refusal of a paper-label offence when the vehicle's electronic mark was
+    """E3 (seed 003): the refusal of a paper-label offence when the vehicle's electronic mark was
     valid on the offence day, or None. Imports refuse such records; nobody decides one (409)."""
     if code not in rules.PAPER_LABEL_CODES:
         return None
