@@ -204,6 +204,9 @@ class Vehicle(models.Model):
     plate_issue_count = models.PositiveSmallIntegerField(
         "号牌补换领次数 plate reissues",
         default=0,
+        # Also a database default: rows written by code that predates the column (a rolling
+        # upgrade, a COPY of old exports) start at zero instead of failing.
+        db_default=0,
         db_comment="plates replaced (lost, B1) or exchanged (damaged, B2) since registration",
     )
     plate_issued_on = models.DateField(
@@ -212,6 +215,7 @@ class Vehicle(models.Model):
     vehicle_licence_issue_count = models.PositiveSmallIntegerField(
         "行驶证补换领次数 vehicle licence reissues",
         default=0,
+        db_default=0,
         db_comment="vehicle licences (行驶证) replaced (B20) or exchanged (B21) since registration",
     )
     vehicle_licence_issued_on = models.DateField(

@@ -15,6 +15,7 @@ class Migration(migrations.Migration):
             field=models.PositiveSmallIntegerField(
                 db_comment="plates replaced (lost, B1) or exchanged (damaged, B2) since registration",
                 default=0,
+                db_default=0,
                 verbose_name="号牌补换领次数 plate reissues",
             ),
         ),
@@ -34,6 +35,7 @@ class Migration(migrations.Migration):
             field=models.PositiveSmallIntegerField(
                 db_comment="vehicle licences (行驶证) replaced (B20) or exchanged (B21) since registration",
                 default=0,
+                db_default=0,
                 verbose_name="行驶证补换领次数 vehicle licence reissues",
             ),
         ),
