@@ -96,7 +96,7 @@ BUSINESSES: dict[str, Business] = {
 # not make them available either. B8-B14, the licence businesses, go through the applications
 # engine (issue 13).
 ONLINE_HERE: frozenset[str] = frozenset(
-    {"B5", "B6", "B7", "B8", "B9", "B10", "B11", "B12", "B13", "B14", "B15", "B16", "B17"}
+    {"B4", "B5", "B6", "B7", "B8", "B9", "B10", "B11", "B12", "B13", "B14", "B15", "B16", "B17"}
 )
 
 

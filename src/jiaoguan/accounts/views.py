@@ -171,6 +171,8 @@ CONTACT_BUSINESSES = frozenset({"B5", "B15"})
 # is found by its URL name, as accounts sits below applications and does not import it.
 APPLICATION_BUSINESSES = frozenset({"B8", "B9", "B10", "B11", "B12", "B13", "B14"})
 # A hospital's pages (issue 13): B6 records an examination, B7 lists them to submit certificates.
+# Inspection booking (issue 14, B4): my bookings and vehicles, each vehicle with its booking page.
+INSPECTION_PAGES: dict[str, str] = {"B4": "inspections:mine"}
 HOSPITAL_PAGES: dict[str, str] = {
     "B6": "registry:hospital_examination_new",
     "B7": "registry:hospital_examinations",
@@ -263,7 +265,11 @@ def _grid_html(grid: list[tuple[Promise, list[Tile]]], *, elder: bool) -> SafeSt
 # Every business the platform handles online has a page; a code in rules.ONLINE_HERE without one
 # would be a dead end (tests/accounts/test_availability.py checks this).
 PAGES_OF_ONLINE_BUSINESSES: frozenset[str] = (
-    CONTACT_BUSINESSES | APPLICATION_BUSINESSES | frozenset(HOSPITAL_PAGES) | frozenset(OWN_PAGES)
+    CONTACT_BUSINESSES
+    | APPLICATION_BUSINESSES
+    | frozenset(HOSPITAL_PAGES)
+    | frozenset(INSPECTION_PAGES)
+    | frozenset(OWN_PAGES)
 )
 
 
@@ -388,6 +394,8 @@ def service(request: HttpRequest, code: str) -> HttpResponse:
         return redirect("applications:business", code=key)
     if key in HOSPITAL_PAGES:
         return redirect(HOSPITAL_PAGES[key])
+    if key in INSPECTION_PAGES:
+        return redirect(INSPECTION_PAGES[key])
     return redirect(OWN_PAGES[key].url)
 
 
