@@ -91,12 +91,16 @@ def stations(request: HttpRequest, division: str = "", kind: str = "") -> Any:
     return [station_out(s) for s in selectors.stations_list(division=division, kind=kind)[:200]]
 
 
+_FROM = Query(None, alias="from")
+_TO = Query(None, alias="to")
+
+
 @router.get("/inspection-stations/{station_id}/slots", response={200: list[SlotOut], **ERRORS}, auth=None)
 def station_slots(
     request: HttpRequest,
     station_id: int,
-    start: date | None = Query(None, alias="from"),
-    end: date | None = Query(None, alias="to"),
+    start: date | None = _FROM,
+    end: date | None = _TO,
 ) -> Any:
     """A station's half-day slots with places, booked and free, ``from``..``to`` (ISO dates, both
     included, at most 62 days; default today and two weeks on). Closed slots have capacity 0."""

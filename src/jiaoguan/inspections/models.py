@@ -78,6 +78,9 @@ class StationDay(models.Model):
         verbose_name = "检验机构日历 station day"
         verbose_name_plural = "检验机构日历 station days"
 
+    def __str__(self) -> str:
+        return f"{self.day:%Y-%m-%d} {self.morning}/{self.afternoon}"
+
     @property
     def closed(self) -> bool:
         return self.morning == 0 and self.afternoon == 0
@@ -216,3 +219,6 @@ class InspectionResult(models.Model):
     class Meta:
         verbose_name = "检验结果 inspection result"
         verbose_name_plural = "检验结果 inspection results"
+
+    def __str__(self) -> str:
+        return f"#{self.booking_id} {self.outcome}"

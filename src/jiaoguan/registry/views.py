@@ -85,7 +85,11 @@ def _service_url(target: str, vehicle_id: int | None) -> str:
 
 
 def _alerts(
-    alerts: list[Alert], *, fallback: str, overrides: dict[str, str] | None = None, vehicle_id: int | None = None
+    alerts: list[Alert],
+    *,
+    fallback: str,
+    overrides: dict[str, str] | None = None,
+    vehicle_id: int | None = None,
 ) -> list[dict[str, str]]:
     out = []
     for alert in alerts:
