@@ -486,7 +486,7 @@ def _station_for_staff(actor: Any, station_id: int, action: str) -> InspectionSt
     """The station locked for a change, or 404 outside the actor's jurisdiction."""
     from .selectors import stations_visible_to
 
-    station = stations_visible_to(actor=actor).select_for_update().filter(pk=station_id).first()
+    station = stations_visible_to(actor=actor).select_for_update(of=("self",)).filter(pk=station_id).first()
     if station is None:
         raise NotFound("inspections.station_not_found", "没有这个检验机构。", "No such inspection station.")
     require(actor, action, division=station.division)
@@ -570,7 +570,8 @@ def station_day_set(
         )
         if override.closed:
             cancelled = (
-                InspectionBooking.objects.select_for_update()
+                # The bookings only: the owners join outer and are not locked (PostgreSQL refuses that).
+                InspectionBooking.objects.select_for_update(of=("self",))
                 .select_related("vehicle__owner_person", "vehicle__owner_organisation")
                 .filter(station=station, slot__day=day, state=Booked)
                 .order_by("pk")
