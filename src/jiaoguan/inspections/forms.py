@@ -7,11 +7,11 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from jiaoguan.registry.rules import VehicleKind
+from jiaoguan.registry.models import VEHICLE_KIND_CHOICES
 
 from .rules import WEEKDAYS_ZH
 
-KIND_CHOICES = [(k.value, k.label_zh) for k in VehicleKind]
+KIND_CHOICES = VEHICLE_KIND_CHOICES  # "小型载客汽车 Small passenger car": words, never the stored value
 LABEL_CHOICES = [("", _("不需要纸质检验标志")), ("pickup", _("到检验机构自取")), ("post", _("邮寄"))]
 
 
