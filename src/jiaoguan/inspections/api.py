@@ -114,7 +114,7 @@ def station_slots(
 
 
 class LabelIn(InputSchema):
-    delivery: str = Field("", description='"" (no paper label), "post" or "pickup"')
+    delivery: str = ""  # "" (no paper label), "post" or "pickup"
     recipient_name: str = ""
     recipient_phone: str = ""
     address_division: str = ""

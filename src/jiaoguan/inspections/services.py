@@ -657,10 +657,13 @@ class ResultInput:
 
 def station_of_client(client: Any) -> InspectionStation:
     """The station an API client reports for: the client's organisation must be a station here."""
+    organisation_id = getattr(client, "organisation_id", None)
     station = (
         InspectionStation.objects.select_related("organisation")
-        .filter(organisation_id=getattr(client, "organisation_id", None))
+        .filter(organisation_id=organisation_id)
         .first()
+        if organisation_id is not None
+        else None
     )
     if station is None:
         raise NotAllowed(
