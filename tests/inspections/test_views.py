@@ -141,3 +141,16 @@ def test_the_station_staff_see_the_days_bookings(make_station, owner, overdue_ca
     )  # fmt: skip
     page = logged(staff).get("/inspections/station/")
     assert page.status_code == 200 and vehicle.plate_number in text(page)
+
+
+def test_the_counter_gives_a_station_its_results_client(clerk, make_station):
+    from jiaoguan.accounts.clients import api_client_authenticate
+
+    station = make_station()
+    page = logged(clerk).post(f"/counter/inspections/stations/{station.pk}/", {"form": "client"})
+    assert page.status_code == 200
+    html = page.content.decode()
+    client_id = re.search(r'<span class="mono">(jgc_[0-9a-f]+)</span>', html).group(1)
+    secret = re.search(r'id="issued".*?密钥 <span class="mono">([^<]+)</span>', html, re.S).group(1)
+    client = api_client_authenticate(client_id, secret, "inspections:results")
+    assert client is not None and client.organisation_id == station.organisation_id

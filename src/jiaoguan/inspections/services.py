@@ -594,6 +594,25 @@ def station_day_set(
     return override
 
 
+def station_client_issue(*, actor: Any, station_id: int, request: Any = None) -> tuple[Any, str]:
+    """Give a station the API client its system reports results with (scope ``inspections:results``,
+    bound to its organisation); returns the client and its secret, shown this once."""
+    from jiaoguan.accounts.clients import SCOPE_INSPECTION_RESULTS, api_client_create
+
+    require(actor, STATION_MANAGE)
+    with transaction.atomic():
+        station = _station_for_staff(actor, station_id, STATION_MANAGE)
+        client, secret = api_client_create(
+            name=f"{station.organisation.name} 检验结果上报"[:100], scopes=SCOPE_INSPECTION_RESULTS,
+            division=station.division, organisation_uscc=station.organisation.uscc,
+        )  # fmt: skip
+        audit_record(
+            actor=actor, action="create", subject=station,
+            summary=f"检验机构接入凭据 station API client {client.client_id}", request=request,
+        )  # fmt: skip
+    return client, secret
+
+
 def _materialise(station: InspectionStation, days: Sequence[date]) -> int:
     """Make or update the slots of ``days``; returns how many were made or changed."""
     if not days:

@@ -301,11 +301,18 @@ def counter_station(request: HttpRequest, station_id: int) -> HttpResponse:
     station = _counter_station(request, station_id)
     calendar_form = CalendarForm(initial=_calendar_initial(station))
     day_form = DayForm()
+    issued: dict[str, str] | None = None
     status = 200
     if request.method == "POST":
         status = 400
         try:
-            if request.POST.get("form") == "day":
+            if request.POST.get("form") == "client":
+                client, secret = services.station_client_issue(
+                    actor=request.user, station_id=station.pk, request=request
+                )
+                issued = {"client_id": client.client_id, "secret": secret}
+                status = 200
+            elif request.POST.get("form") == "day":
                 day_form = DayForm(request.POST)
                 if day_form.is_valid():
                     d = day_form.cleaned_data
@@ -341,5 +348,7 @@ def counter_station(request: HttpRequest, station_id: int) -> HttpResponse:
         "day_form": day_form,
         "slots": [{"slot": s, "words": _slot_words(s)} for s in slots],
         "overrides": overrides,
+        "issued": issued,
+        "clients": station.organisation.api_clients.filter(revoked_at__isnull=True).order_by("-created_at"),
     }
     return render(request, "inspections/counter/station.html", context, status=status)
