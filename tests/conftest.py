@@ -730,3 +730,166 @@ TEST_ACCIDENT_LOCAL_ROLLOUT = "online_query=2020-06-01,evidence_review=2021-07-0
 @pytest.fixture(autouse=True)
 def _accident_local_rollout(settings):
     settings.ACCIDENT_LOCAL_ROLLOUT = TEST_ACCIDENT_LOCAL_ROLLOUT
+
+
+# ==============================================================================================
+# Fake insurer exchange (模拟保险信息平台, issue 14 / O7): a real subprocess shared by the session.
+#
+#   insurer_service              per test: exchange reset, settings.INSURER_* pointed at it; yields
+#                                an InsurerServiceHandle (.set_policy() .set_uninsured() .set_tax()
+#                                .configure() .timeout() .outage() .requests() .client())
+#   fake_insurer_service_server  the session's insurer process (FakeInsurerServiceProcess)
+#
+# Without seeding, a VIN is insured for months ahead with its tax paid, except VINs ending in
+# "0" (no policy) and in "9" (tax unpaid); see jiaoguan.integrations.fake_insurer_service.
+# ==============================================================================================
+
+
+class FakeInsurerServiceProcess:
+    """``python -m jiaoguan.integrations.fake_insurer_service`` on a free port, output kept quiet."""
+
+    def __init__(self, workdir, *, key: str, client_id: str) -> None:
+        import subprocess
+        import sys
+        import time
+        from pathlib import Path
+
+        from jiaoguan.integrations.fake_insurer_service import InsurerControl
+
+        self.key = key
+        self.client_id = client_id
+        self.log_path = workdir / "insurer.log"
+        port_file = workdir / "port"
+        env = dict(os.environ)
+        src = str(Path(__file__).resolve().parent.parent / "src")
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (src, env.get("PYTHONPATH", "")) if p)
+        argv = [
+            sys.executable, "-m", "jiaoguan.integrations.fake_insurer_service",
+            "--host", "127.0.0.1", "--port", "0", "--port-file", str(port_file),
+            "--key", key, "--client-id", client_id,
+        ]  # fmt: skip
+        with open(self.log_path, "ab") as log:
+            self.process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env=env)
+        deadline = time.monotonic() + 15
+        while True:
+            if self.process.poll() is not None:
+                self.fail(f"exited with {self.process.returncode} while starting")
+            if port_file.exists():
+                self.url = f"http://127.0.0.1:{int(port_file.read_text())}"
+                self.control = InsurerControl(base_url=self.url, client_id=client_id, key=key)
+                if self.control.healthy():
+                    return
+            if time.monotonic() > deadline:
+                self.stop()
+                self.fail("did not answer within 15 s")
+            time.sleep(0.05)
+
+    def check_alive(self) -> None:
+        if self.process.poll() is not None:
+            self.fail(f"died with exit code {self.process.returncode}")
+
+    def fail(self, why: str) -> None:
+        log = self.log_path.read_text(encoding="utf-8", errors="replace") if self.log_path.exists() else ""
+        pytest.fail(f"fake insurer service {why}; its output:\n{log}")
+
+    def stop(self) -> None:
+        import subprocess
+
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+@pytest.fixture(scope="session")
+def fake_insurer_service_server(tmp_path_factory):
+    import secrets
+
+    process = FakeInsurerServiceProcess(
+        tmp_path_factory.mktemp("fake-insurer-service"), key=secrets.token_hex(32), client_id="test-client"
+    )
+    yield process
+    process.stop()
+
+
+class InsurerServiceHandle:
+    """One test's view of the session's fake insurer exchange."""
+
+    def __init__(self, server: FakeInsurerServiceProcess) -> None:
+        self.server = server
+        self.url = server.url
+        self.client_id = server.client_id
+        self.key = server.key
+        self.control = server.control
+
+    def set_policy(
+        self, vin: str, *, start: date, end: date, insurer_name: str = "中国人民财产保险股份有限公司驻马店市分公司",
+        policy_number: str = "PDZA202641170000000001", tax_paid_years=None,
+    ):  # fmt: skip
+        """Seed one compulsory insurance policy (start to end, both days covered) for the VIN;
+        tax_paid_years None means the tax is paid every year."""
+        from jiaoguan.integrations.insurer import Policy
+
+        policy = Policy(policy_number=policy_number, insurer_name=insurer_name, start=start, end=end)
+        return self.control.set_vehicle(vin, policies=[policy], tax_paid_years=tax_paid_years)
+
+    def set_uninsured(self, vin: str, *, tax_paid_years=None):
+        """Seed a VIN the insurers have no policy for."""
+        return self.control.set_vehicle(vin, policies=[], tax_paid_years=tax_paid_years)
+
+    def set_tax(self, vin: str, *, paid_years, policies=None):
+        """Seed the years a VIN's tax is paid ([] for never), with its policies (Policy objects;
+        None keeps one policy covering today plus and minus a year)."""
+        from django.utils import timezone
+
+        from jiaoguan.integrations.insurer import Policy
+
+        if policies is None:
+            today = timezone.localdate()
+            policies = [
+                Policy("PDZA202641170000000002", "中国人民财产保险股份有限公司驻马店市分公司",
+                       today - timedelta(days=365), today + timedelta(days=365))
+            ]  # fmt: skip
+        return self.control.set_vehicle(vin, policies=policies, tax_paid_years=list(paid_years))
+
+    def configure(self, **behaviour):
+        """Change misbehaviour (latency_ms, error_rate, timeout_rate, timeout_sleep_ms,
+        duplicate_rate, bad_signature_rate, seed)."""
+        return self.control.configure(**behaviour)
+
+    def timeout(self):
+        """Every answer arrives after the client stopped waiting."""
+        return self.configure(timeout_rate=1.0, timeout_sleep_ms=2500)
+
+    def outage(self):
+        """Every check answers 503."""
+        return self.configure(error_rate=1.0)
+
+    def requests(self) -> list[dict]:
+        """Status requests received: vin, on, status, fault."""
+        return self.control.requests()
+
+    def client(self):
+        """The platform's own adapter, built from the settings this fixture set."""
+        from jiaoguan.integrations.insurer import get_insurer_service
+
+        return get_insurer_service()
+
+
+@pytest.fixture
+def insurer_service(settings, fake_insurer_service_server):
+    """The fake insurer exchange, reset, with settings.INSURER_* pointing at it."""
+    server = fake_insurer_service_server
+    server.check_alive()
+    server.control.reset()
+    settings.INSURER_URL = server.url
+    settings.INSURER_CLIENT_ID = server.client_id
+    settings.INSURER_KEY = server.key
+    settings.INSURER_TIMEOUT_SECONDS = 1.0
+    settings.INSURER_RETRIES = 1
+    yield InsurerServiceHandle(server)
+    if server.process.poll() is None:
+        server.control.reset()

@@ -139,16 +139,22 @@ def up(argv: list[str]) -> int:
         "--postal-port", type=int, default=int(os.environ.get("JIAOGUAN_POSTAL_PORT", "8092")),
         help="port of the fake postal service started in demo mode",
     )  # fmt: skip
+    parser.add_argument(
+        "--insurer-port", type=int, default=int(os.environ.get("JIAOGUAN_INSURER_PORT", "8093")),
+        help="port of the fake insurer data exchange started in demo mode",
+    )  # fmt: skip
     args = parser.parse_args(argv)
 
     fake_gateway = "JIAOGUAN_PAYMENT_GATEWAY_URL" not in os.environ
     fake_postal = "JIAOGUAN_POSTAL_URL" not in os.environ
+    fake_insurer = "JIAOGUAN_INSURER_URL" not in os.environ
     busy = _ports_in_use(
         args.host,
         [
             ("--port", args.port),
             *([("--gateway-port", args.gateway_port)] if fake_gateway else []),
             *([("--postal-port", args.postal_port)] if fake_postal else []),
+            *([("--insurer-port", args.insurer_port)] if fake_insurer else []),
         ],
     )
     if busy:
@@ -171,6 +177,8 @@ def up(argv: list[str]) -> int:
         os.environ["JIAOGUAN_PAYMENT_GATEWAY_URL"] = f"http://127.0.0.1:{args.gateway_port}"
     if fake_postal:
         os.environ["JIAOGUAN_POSTAL_URL"] = f"http://127.0.0.1:{args.postal_port}"
+    if fake_insurer:
+        os.environ["JIAOGUAN_INSURER_URL"] = f"http://127.0.0.1:{args.insurer_port}"
     _django(str(data_dir), demo=True)
     from django.conf import settings
     from django.core.management import call_command
@@ -204,6 +212,9 @@ def up(argv: list[str]) -> int:
     from jiaoguan.inspections.demo import ensure_demo_stations
 
     stations = ensure_demo_stations(today=today)  # inspection booking (issue 14, B4)
+    from jiaoguan.demo.insurance import ensure_demo_insurance
+
+    logins += ensure_demo_insurance(today=today, password=_demo_password(data_dir))  # O7 feedback
     from jiaoguan.credentials.services import credential_status_sync, inspection_marks_bulk_issue
 
     issued = inspection_marks_bulk_issue(today=today)
@@ -218,6 +229,11 @@ def up(argv: list[str]) -> int:
         print(f"  fake payment gateway {settings.PAYMENT_GATEWAY_URL}/  (pay fines at {url}violations/)")
     if fake_postal and settings.DEMO_MODE:
         print(f"  fake postal service {settings.POSTAL_URL}/  (posts certificates, reports tracking)")
+    if fake_insurer and settings.DEMO_MODE:
+        print(
+            f"  fake insurer exchange {settings.INSURER_URL}/  (compulsory insurance and vehicle tax;"
+            " VINs ending in 0 uninsured, in 9 tax unpaid)"
+        )
     print(
         f"  verify a credential {url}verify/   offline: jiaoguan verify FILE --keys keys.json --status status.json"
     )
@@ -262,13 +278,21 @@ def up(argv: list[str]) -> int:
             [sys.executable, "-m", "jiaoguan.cli", "fake_postal_service", "--port", str(args.postal_port)],
             env=env,
         )
+    insurer = None
+    if fake_insurer and settings.DEMO_MODE:
+        # The insurer exchange of the O7 checks is a process of its own too (issue 14).
+        insurer = subprocess.Popen(  # noqa: S603 - fixed argv, no shell
+            [sys.executable, "-m", "jiaoguan.cli", "fake_insurer_service", "--port", str(args.insurer_port)],
+            env=env,
+        )
     for process, port, option, name in (
         (gateway, args.gateway_port, "--gateway-port", "fake payment gateway"),
         (postal, args.postal_port, "--postal-port", "fake postal service"),
+        (insurer, args.insurer_port, "--insurer-port", "fake insurer exchange"),
     ):
         if process is not None and not _answers(process, port):
             # Lost the port after the check (another program took it): never run against a stranger.
-            for started in (server, gateway, postal):
+            for started in (server, gateway, postal, insurer):
                 if started is not None and started.poll() is None:
                     started.terminate()
             print(
@@ -282,7 +306,7 @@ def up(argv: list[str]) -> int:
 
     def shutdown(*_: object) -> None:
         stop.set()
-        for process in (server, gateway, postal):
+        for process in (server, gateway, postal, insurer):
             if process is not None and process.poll() is None:
                 process.terminate()
 
@@ -292,7 +316,7 @@ def up(argv: list[str]) -> int:
         return server.wait()
     finally:
         shutdown()
-        for process in (server, gateway, postal):
+        for process in (server, gateway, postal, insurer):
             if process is None:
                 continue
             try:

@@ -115,6 +115,7 @@ INSTALLED_APPS = [
     "jiaoguan.payments",
     "jiaoguan.applications",
     "jiaoguan.inspections",  # issue 14: stations, capacity, bookings (B4)
+    "jiaoguan.insurance",
     "jiaoguan.demo",
     # Background work: the Tasks API (Django 6's django.tasks, backported) with its database backend.
     "django_tasks",
@@ -366,6 +367,14 @@ POSTAL_CUSTOMER_ID = os.environ.get("JIAOGUAN_POSTAL_CUSTOMER_ID", "jiaoguan-dem
 POSTAL_KEY = _demo_key("JIAOGUAN_POSTAL_KEY", "postal_key")
 POSTAL_TIMEOUT_SECONDS = float(os.environ.get("JIAOGUAN_POSTAL_TIMEOUT_SECONDS", "5"))
 POSTAL_RETRIES = int(os.environ.get("JIAOGUAN_POSTAL_RETRIES", "2"))
+
+# Insurer data exchange (保险信息平台, issue 14 / REQUIREMENTS O7): compulsory insurance (交强险)
+# and vehicle tax (车船税) checked online; the demo runs jiaoguan fake_insurer_service here.
+INSURER_URL = os.environ.get("JIAOGUAN_INSURER_URL", "http://127.0.0.1:8093")
+INSURER_CLIENT_ID = os.environ.get("JIAOGUAN_INSURER_CLIENT_ID", "jiaoguan-demo")
+INSURER_KEY = _demo_key("JIAOGUAN_INSURER_KEY", "insurer_key")
+INSURER_TIMEOUT_SECONDS = float(os.environ.get("JIAOGUAN_INSURER_TIMEOUT_SECONDS", "3"))
+INSURER_RETRIES = int(os.environ.get("JIAOGUAN_INSURER_RETRIES", "1"))
 
 # Credentials (E1-E6, D1-D4): private signing keys live here, never in the database.
 CREDENTIAL_KEY_DIR = os.environ.get("JIAOGUAN_CREDENTIAL_KEY_DIR") or str(DATA_DIR / "keys")

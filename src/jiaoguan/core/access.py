@@ -479,6 +479,17 @@ add(
     {ORGANISATION: OWN}, requirement="B4",
 )  # fmt: skip
 
+# ---------------------------------------------------------------- insurance checks (issue 14, O7)
+
+# The weekly feedback list of failed compulsory insurance and vehicle tax checks: clerks read the
+# failures of their area; an insurer (an organisation of kind insurer) reads its own customers'
+# failures and the "no policy found" ones of its city (the selector narrows "own" to that).
+add(
+    "insurance.feedback.view", "查看交强险和车船税核验失败反馈清单", "view the failed insurance check feedback list",
+    {ORGANISATION: OWN, **_grant(JURISDICTION, CLERK, ADMIN)}, requirement="O7",
+    menu=_menu("insurance:feedback", "shield", "交强险核验反馈", "Insurance check feedback", 35),
+)  # fmt: skip
+
 ACTIONS: Mapping[str, Action] = _table.actions
 
 
