@@ -1,5 +1,6 @@
 """Inspection booking in real Chromium at 360 px (issue 14, B4): from the overdue alert on the
-owner's home page to a booking, the station's pass reported through its API client (HTTP Basic,
+owner's home page to a booking (insurance asked of the fake insurer exchange, O7), the station's
+pass reported through its API client (HTTP Basic,
 over real HTTP to the live server), and the new electronic inspection mark on the owner's page,
 its QR read from a screenshot and verified."""
 
@@ -40,32 +41,14 @@ def _keys(tmp_path, settings):
     trust_cache_clear()
 
 
-class _Insured:
-    """The insurer's answer for a car insured for the coming months (O7)."""
-
-    ok = True
-    missing = ()
-    message_zh = message_en = ""
-
-    def __init__(self, on):
-        self.insured_until = on + timedelta(days=200)
-
-
 def fits(page) -> None:
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 360, f"{page.url} is {width} px wide"
 
 
 def test_from_the_overdue_alert_to_a_booking_the_stations_pass_and_the_new_mark(
-    page, live_server, monkeypatch, make_person, make_vehicle, make_staff, citizen
+    page, live_server, insurer_service, make_person, make_vehicle, make_staff, citizen
 ):
-    calls = []
-
-    def insurer(**kwargs):
-        calls.append(kwargs["purpose"])
-        return _Insured(kwargs["on"])
-
-    monkeypatch.setattr(services, "_insurance_check", insurer)
     today = timezone.localdate()
     clerk = make_staff(role="counter_clerk", jurisdiction="411700", username="clerk-e2e")
     station = services.station_register(
@@ -83,6 +66,10 @@ def test_from_the_overdue_alert_to_a_booking_the_stations_pass_and_the_new_mark(
     person = make_person(name="陈静")
     vehicle = make_vehicle(owner=person, plate="豫QJ6E21", registered_on=add_years(today, -7))
     citizen(person)
+    # The fake insurer exchange knows the car insured for the coming months (O7).
+    insurer_service.set_policy(
+        vehicle.vin, start=today - timedelta(days=165), end=today + timedelta(days=200)
+    )
     assert not Credential.objects.filter(vehicle=vehicle, status="valid").exists()
 
     # ---- the owner follows the red alert on the home page to the booking page of the car
@@ -103,7 +90,8 @@ def test_from_the_overdue_alert_to_a_booking_the_stations_pass_and_the_new_mark(
     page.get_by_text("预约成功").first.wait_for()
     fits(page)
     booking = InspectionBooking.objects.get(vehicle=vehicle)
-    assert booking.slot_id == slot.pk and booking.state == "booked" and calls == ["inspection"]
+    assert booking.slot_id == slot.pk and booking.state == "booked"
+    assert booking.insured_until == today + timedelta(days=200)
 
     # ---- the station reports the pass through its API client, over HTTP
     body = json.dumps(
@@ -119,6 +107,8 @@ def test_from_the_overdue_alert_to_a_booking_the_stations_pass_and_the_new_mark(
     with urllib.request.urlopen(request, timeout=30) as answer:
         assert answer.status == 201
         assert json.loads(answer.read())["outcome"] == "pass"
+    # Asked at booking and again at the station (O7).
+    assert [r["vin"] for r in insurer_service.requests()] == [vehicle.vin, vehicle.vin]
     outbox_dispatch()  # anything the after-commit delivery left for the retry pass
     mark = Credential.objects.get(vehicle=vehicle, status="valid")
     assert mark.valid_until > today
