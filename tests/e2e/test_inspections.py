@@ -1,8 +1,7 @@
 """Inspection booking in real Chromium at 360 px (issue 14, B4): from the overdue alert on the
 owner's home page to a booking (insurance asked of the fake insurer exchange, O7), the station's
-pass reported through its API client (HTTP Basic,
-over real HTTP to the live server), and the new electronic inspection mark on the owner's page,
-its QR read from a screenshot and verified."""
+pass reported through its API client (HTTP Basic, over real HTTP to the live server), and the new
+electronic inspection mark on the owner's page, its QR read from a screenshot and verified."""
 
 from __future__ import annotations
 
