@@ -211,3 +211,31 @@ def test_station_result_for_an_unbooked_vehicle_is_refused(
         content_type="application/json", headers=basic(client.client_id, secret),
     )  # fmt: skip
     assert refused.status_code == 409 and refused.json()["code"] == "inspections.no_booking"
+
+
+def test_my_bookings_take_the_same_queries_for_one_booking_or_three(
+    make_station, owner, overdue_car, insurer, today
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from jiaoguan.inspections import services
+
+    station = make_station()
+    user, person = owner()
+    api = _client(user)
+
+    def count(path):
+        with CaptureQueriesContext(connection) as queries:
+            assert api.get(path).status_code == 200
+        return len(queries)
+
+    services.booking_create(actor=user, vehicle_id=overdue_car(person).pk, slot_id=slot_on(station, today).pk)
+    one = (count("/api/v1/me/inspection-bookings"), count("/inspections/"))
+    for n in (1, 2):
+        services.booking_create(
+            actor=user,
+            vehicle_id=overdue_car(person).pk,
+            slot_id=slot_on(station, today + timedelta(days=n)).pk,
+        )
+    assert (count("/api/v1/me/inspection-bookings"), count("/inspections/")) == one

@@ -82,7 +82,8 @@ def my_bookings(request: HttpRequest) -> HttpResponse:
     rows = [_booking_row(b) for b in selectors.my_bookings(actor=request.user)]
     today = timezone.localdate()
     vehicles = []
-    for vehicle in services._own_vehicles(request.user).order_by("pk"):
+    owned = services._own_vehicles(request.user).select_related("owner_person", "owner_organisation")
+    for vehicle in owned.order_by("pk"):
         try:
             window = services.vehicle_window(vehicle, today=today)
         except DomainError as refusal:
