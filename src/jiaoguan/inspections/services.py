@@ -84,25 +84,23 @@ def _already_booked(existing: InspectionBooking | None = None) -> Conflict:
 # ---------------------------------------------------------------- whose vehicle, which window
 
 
-def _own_vehicles(actor: Any) -> Any:
-    """The actor's own vehicles: a citizen's in their name, an organisation user's in the organisation's."""
+def _own_vehicles(actor: Any, *, with_owner: bool = False) -> Any:
+    """The actor's own vehicles: a citizen's in their name, an organisation user's in the organisation's;
+    ``with_owner`` joins the owner (the status names it), only the side that can be set."""
     person_id = getattr(actor, "person_id", None)
     organisation_id = getattr(actor, "organisation_id", None)
     if getattr(actor, "kind", "") == "organisation" and organisation_id:
-        return Vehicle.objects.filter(owner_organisation_id=organisation_id)
+        vehicles = Vehicle.objects.filter(owner_organisation_id=organisation_id)
+        return vehicles.select_related("owner_organisation") if with_owner else vehicles
     if person_id:
-        return Vehicle.objects.filter(owner_person_id=person_id)
+        vehicles = Vehicle.objects.filter(owner_person_id=person_id)
+        return vehicles.select_related("owner_person") if with_owner else vehicles
     return Vehicle.objects.none()
 
 
 def own_vehicle(*, actor: Any, vehicle_id: int) -> Vehicle:
     """The actor's vehicle, or 404 (somebody else's vehicle is not found, so ids cannot be probed)."""
-    vehicle = (
-        _own_vehicles(actor)
-        .select_related("owner_person", "owner_organisation")
-        .filter(pk=vehicle_id)
-        .first()
-    )
+    vehicle = _own_vehicles(actor, with_owner=True).filter(pk=vehicle_id).first()
     if vehicle is None:
         raise _vehicle_not_found()
     return vehicle

@@ -82,7 +82,7 @@ def my_bookings(request: HttpRequest) -> HttpResponse:
     rows = [_booking_row(b) for b in selectors.my_bookings(actor=request.user)]
     today = timezone.localdate()
     vehicles = []
-    owned = services._own_vehicles(request.user).select_related("owner_person", "owner_organisation")
+    owned = services._own_vehicles(request.user, with_owner=True)
     for vehicle in owned.order_by("pk"):
         try:
             window = services.vehicle_window(vehicle, today=today)
