@@ -210,11 +210,6 @@ def cancel(request: HttpRequest, booking_id: int) -> HttpResponse:
     return redirect("inspections:mine")
 
 
-def service_b4(request: HttpRequest) -> HttpResponse:
-    """Where the B4 tile and the alerts land without a vehicle: my bookings and vehicles."""
-    return redirect("inspections:mine")
-
-
 # ---------------------------------------------------------------- the station's own staff
 
 
