@@ -154,3 +154,28 @@ def test_the_counter_gives_a_station_its_results_client(clerk, make_station):
     secret = re.search(r'id="issued".*?密钥 <span class="mono">([^<]+)</span>', html, re.S).group(1)
     client = api_client_authenticate(client_id, secret, "inspections:results")
     assert client is not None and client.organisation_id == station.organisation_id
+
+
+def test_station_staff_are_registered_at_the_counter_with_the_stations_code(
+    clerk, make_station, make_person, owner, overdue_car, insurer, today
+):
+    """The station's login is the counter's organisation registration (U1) with its USCC: the
+    registry organisation the station was registered with gets the account."""
+    from jiaoguan.accounts.models import OrganisationMember
+    from jiaoguan.accounts.services import organisation_register
+    from jiaoguan.inspections import services
+
+    station = make_station()
+    head = make_person(name="赵军", mobile="13900139000")
+    staff = organisation_register(
+        actor=clerk, uscc=station.organisation.uscc, name=station.organisation.name, kind="inspection_station",
+        division=station.division, representative_id_type="resident_id", representative_id_number=head.id_number,
+        representative_name=head.name, representative_role=OrganisationMember.Role.LEGAL_REPRESENTATIVE,
+        mobile=head.mobile, password="Station#2026x",
+    )  # fmt: skip
+    assert staff.organisation_id == station.organisation_id
+    user, person = owner()
+    vehicle = overdue_car(person)
+    services.booking_create(actor=user, vehicle_id=vehicle.pk, slot_id=slot_on(station, today).pk)
+    page = logged(staff).get("/inspections/station/")
+    assert page.status_code == 200 and vehicle.plate_number in text(page)
