@@ -396,3 +396,19 @@ def test_result_input_and_insurance_at_the_station(
         )
     booking.refresh_from_db()
     assert booking.state == "booked" and not InspectionResult.objects.exists()
+
+
+def test_a_booking_whose_day_passed_does_not_hold_the_vehicle(
+    make_station, owner, overdue_car, insurer, today
+):
+    station = make_station()
+    user, person = owner()
+    vehicle = overdue_car(person)
+    missed = services.booking_create(actor=user, vehicle_id=vehicle.pk, slot_id=slot_on(station, today).pk)
+    # The day passes without a result (the owner did not come): booking again is allowed.
+    later = today + timedelta(days=1)
+    again = services.booking_create(
+        actor=user, vehicle_id=vehicle.pk, slot_id=slot_on(station, later).pk, today=later
+    )
+    missed.refresh_from_db()
+    assert missed.state == "missed" and again.state == "booked"

@@ -129,6 +129,10 @@ class InspectionBooking(models.Model):
         CANCELLED = "cancelled", "已取消 cancelled"
         PASSED = "passed", "检验合格 passed"
         FAILED = "failed", "检验不合格 failed"
+        MISSED = (
+            "missed",
+            "未按时检验 missed",
+        )  # the day passed without a result; set when the owner books again
 
     class LabelDelivery(models.TextChoices):
         NONE = "", "不需要 none"

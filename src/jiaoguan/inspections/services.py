@@ -295,7 +295,15 @@ def booking_create(
     vehicle = own_vehicle(actor=actor, vehicle_id=vehicle_id)
     window = vehicle_window(vehicle, today=today)
     slot = _slot(slot_id)
-    existing = InspectionBooking.objects.filter(vehicle=vehicle, state=Booked).first()
+    existing = InspectionBooking.objects.select_related("slot").filter(vehicle=vehicle, state=Booked).first()
+    if existing is not None and existing.slot.day < today:
+        # A booking whose day passed without a result no longer holds the vehicle: the owner did
+        # not come (or the station has not reported). One conditional UPDATE, so a result that
+        # arrives meanwhile wins.
+        InspectionBooking.objects.filter(pk=existing.pk, state=Booked).update(
+            state=InspectionBooking.State.MISSED
+        )
+        existing = InspectionBooking.objects.filter(vehicle=vehicle, state=Booked).first()
     if existing is not None:
         raise _already_booked(existing)
     _check_slot(slot, vehicle, window)

@@ -30,7 +30,7 @@ from . import rules, selectors, services
 from .forms import BookingForm, CalendarForm, DayForm, StationForm
 from .models import InspectionBooking, InspectionSlot, InspectionStation, StationDay
 
-STATE_LEVELS = {"booked": "info", "cancelled": "muted", "passed": "ok", "failed": "red"}
+STATE_LEVELS = {"booked": "info", "cancelled": "muted", "passed": "ok", "failed": "red", "missed": "muted"}
 
 
 def _english() -> bool:
@@ -67,7 +67,8 @@ def _booking_row(booking: InspectionBooking) -> dict[str, Any]:
         "address": booking.station.address,
         "plate": booking.vehicle.plate_number or booking.vehicle.vin[-6:],
         "result": result,
-        "active": booking.state == InspectionBooking.State.BOOKED,
+        "active": booking.state == InspectionBooking.State.BOOKED
+        and booking.slot.day >= timezone.localdate(),
         "change_url": reverse("inspections:book", args=[booking.vehicle_id]),
     }
 
