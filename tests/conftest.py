@@ -893,3 +893,129 @@ def insurer_service(settings, fake_insurer_service_server):
     yield InsurerServiceHandle(server)
     if server.process.poll() is None:
         server.control.reset()
+
+
+# ==============================================================================================
+# Fake bank interconnection (模拟银行, issue 14 mortgages, O6): a real subprocess shared by the
+# test session, like the postal service's.
+#
+#   bank_service               per test: service reset, settings.BANK_* pointed at it; yields a
+#                              BankServiceHandle (.url .configure() .put_contract() .checks() .client())
+#   fake_bank_service_server   the session's bank process (FakeBankServiceProcess)
+# ==============================================================================================
+
+
+class FakeBankServiceProcess:
+    """``python -m jiaoguan.integrations.fake_bank_service`` on a free port, output kept quiet."""
+
+    def __init__(self, workdir, *, key: str, client_id: str, extra_args: tuple[str, ...] = ()) -> None:
+        import subprocess
+        import sys
+        import time
+        from pathlib import Path
+
+        from jiaoguan.integrations.fake_bank_service import BankControl
+
+        self.key = key
+        self.client_id = client_id
+        self.log_path = workdir / "bank.log"
+        port_file = workdir / "port"
+        env = dict(os.environ)
+        src = str(Path(__file__).resolve().parent.parent / "src")
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (src, env.get("PYTHONPATH", "")) if p)
+        argv = [
+            sys.executable, "-m", "jiaoguan.integrations.fake_bank_service",
+            "--host", "127.0.0.1", "--port", "0", "--port-file", str(port_file),
+            "--key", key, "--client-id", client_id, *extra_args,
+        ]  # fmt: skip
+        with open(self.log_path, "ab") as log:
+            self.process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env=env)
+        deadline = time.monotonic() + 15
+        while True:
+            if self.process.poll() is not None:
+                self.fail(f"exited with {self.process.returncode} while starting")
+            if port_file.exists():
+                self.url = f"http://127.0.0.1:{int(port_file.read_text())}"
+                self.control = BankControl(base_url=self.url, client_id=client_id, key=key)
+                if self.control.healthy():
+                    return
+            if time.monotonic() > deadline:
+                self.stop()
+                self.fail("did not answer within 15 s")
+            time.sleep(0.05)
+
+    def check_alive(self) -> None:
+        if self.process.poll() is not None:
+            self.fail(f"died with exit code {self.process.returncode}")
+
+    def fail(self, why: str) -> None:
+        log = self.log_path.read_text(encoding="utf-8", errors="replace") if self.log_path.exists() else ""
+        pytest.fail(f"fake bank service {why}; its output:\n{log}")
+
+    def stop(self) -> None:
+        import subprocess
+
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+@pytest.fixture(scope="session")
+def fake_bank_service_server(tmp_path_factory):
+    import secrets
+
+    process = FakeBankServiceProcess(
+        tmp_path_factory.mktemp("fake-bank-service"), key=secrets.token_hex(32), client_id="test-client"
+    )
+    yield process
+    process.stop()
+
+
+class BankServiceHandle:
+    """One test's view of the session's fake bank."""
+
+    def __init__(self, server: FakeBankServiceProcess) -> None:
+        self.server = server
+        self.url = server.url
+        self.client_id = server.client_id
+        self.key = server.key
+        self.control = server.control
+
+    def configure(self, **behaviour):
+        """Change misbehaviour (latency_ms, error_rate, timeout_rate, timeout_sleep_ms, duplicate_rate, seed)."""
+        return self.control.configure(**behaviour)
+
+    def put_contract(self, **contract):
+        """Add or replace a loan contract (bank_uscc, contract_number, vin, borrower_id_number,
+        principal_fen, state active|settled)."""
+        return self.control.put_contract(**contract)
+
+    def checks(self) -> list[dict]:
+        """The checks answered so far: check_id, confirmed, repeat, at."""
+        return self.control.checks()
+
+    def client(self):
+        """The platform's own adapter, built from the settings this fixture set."""
+        from jiaoguan.integrations.bank import get_bank_service
+
+        return get_bank_service()
+
+
+@pytest.fixture
+def bank_service(settings, fake_bank_service_server):
+    """The fake bank, reset, with settings.BANK_* pointing at it."""
+    server = fake_bank_service_server
+    server.check_alive()
+    server.control.reset()
+    settings.BANK_URL = server.url
+    settings.BANK_CLIENT_ID = server.client_id
+    settings.BANK_KEY = server.key
+    settings.BANK_TIMEOUT_SECONDS = 1.0
+    settings.BANK_RETRIES = 2
+    yield BankServiceHandle(server)
+    if server.process.poll() is None:
+        server.control.reset()

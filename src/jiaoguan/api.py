@@ -16,6 +16,7 @@ from jiaoguan.inspections.api import router as inspections_router
 from jiaoguan.insurance.api import router as insurance_router
 from jiaoguan.payments.api import router as payments_router
 from jiaoguan.registry.api import router as registry_router
+from jiaoguan.registry.mortgage_api import router as mortgages_router
 from jiaoguan.violations.api import router as violations_router
 from jiaoguan.violations.batch_api import router as violation_batches_router
 
@@ -72,3 +73,4 @@ api.add_router("/", payments_router)
 api.add_router("/", applications_router)
 api.add_router("/", inspections_router)
 api.add_router("/", insurance_router)
+api.add_router("/", mortgages_router)  # banks file and release mortgages with e-seals (issue 14, O6)

@@ -107,8 +107,12 @@ def _ports_in_use(host: str, ports: list[tuple[str, int]]) -> list[tuple[str, in
     return busy
 
 
-def _answers(process: subprocess.Popen[bytes], port: int, *, seconds: float = 15) -> bool:
-    """Whether our own process came up listening on ``port`` (False if it exited first)."""
+def _answers(process: subprocess.Popen[bytes], port: int, *, seconds: float = 180) -> bool:
+    """Whether our own process came up listening on ``port`` (False if it exited first).
+
+    A process that cannot bind exits at once; one that is still starting is waited for, since on
+    a loaded machine an interpreter importing Django can take well over ten seconds.
+    """
     import time
 
     deadline = time.monotonic() + seconds
@@ -143,11 +147,16 @@ def up(argv: list[str]) -> int:
         "--insurer-port", type=int, default=int(os.environ.get("JIAOGUAN_INSURER_PORT", "8093")),
         help="port of the fake insurer data exchange started in demo mode",
     )  # fmt: skip
+    parser.add_argument(
+        "--bank-port", type=int, default=int(os.environ.get("JIAOGUAN_BANK_PORT", "8094")),
+        help="port of the fake bank interconnection started in demo mode (mortgages, O6)",
+    )  # fmt: skip
     args = parser.parse_args(argv)
 
     fake_gateway = "JIAOGUAN_PAYMENT_GATEWAY_URL" not in os.environ
     fake_postal = "JIAOGUAN_POSTAL_URL" not in os.environ
     fake_insurer = "JIAOGUAN_INSURER_URL" not in os.environ
+    fake_bank = "JIAOGUAN_BANK_URL" not in os.environ
     busy = _ports_in_use(
         args.host,
         [
@@ -155,6 +164,7 @@ def up(argv: list[str]) -> int:
             *([("--gateway-port", args.gateway_port)] if fake_gateway else []),
             *([("--postal-port", args.postal_port)] if fake_postal else []),
             *([("--insurer-port", args.insurer_port)] if fake_insurer else []),
+            *([("--bank-port", args.bank_port)] if fake_bank else []),
         ],
     )
     if busy:
@@ -179,6 +189,8 @@ def up(argv: list[str]) -> int:
         os.environ["JIAOGUAN_POSTAL_URL"] = f"http://127.0.0.1:{args.postal_port}"
     if fake_insurer:
         os.environ["JIAOGUAN_INSURER_URL"] = f"http://127.0.0.1:{args.insurer_port}"
+    if fake_bank:
+        os.environ["JIAOGUAN_BANK_URL"] = f"http://127.0.0.1:{args.bank_port}"
     _django(str(data_dir), demo=True)
     from django.conf import settings
     from django.core.management import call_command
@@ -221,6 +233,13 @@ def up(argv: list[str]) -> int:
     credential_status_sync(today=today)
     if issued:
         print(f"jiaoguan: issued {issued} electronic inspection marks", flush=True)
+    bank_demo_lines: list[str] = []
+    if settings.DEMO_MODE:
+        from jiaoguan.demo.mortgages import ensure_demo_bank
+
+        # A bank with its seal key (the private key under the data folder) and loan contracts the
+        # fake bank confirms, so a person can sign and file a mortgage (issue 14, O6).
+        bank_demo_lines = ensure_demo_bank(data_dir=data_dir, password=_demo_password(data_dir))
 
     url = f"http://{args.host}:{args.port}/"
     print("\n交管互联网服务平台 jiaoguan is starting at " + url)
@@ -234,6 +253,10 @@ def up(argv: list[str]) -> int:
             f"  fake insurer exchange {settings.INSURER_URL}/  (compulsory insurance and vehicle tax;"
             " VINs ending in 0 uninsured, in 9 tax unpaid)"
         )
+    if fake_bank and settings.DEMO_MODE:
+        print(f"  fake bank {settings.BANK_URL}/  (confirms mortgage contracts; POST {url}api/v1/mortgages)")
+        for line in bank_demo_lines:
+            print(f"    {line}")
     print(
         f"  verify a credential {url}verify/   offline: jiaoguan verify FILE --keys keys.json --status status.json"
     )
@@ -264,36 +287,40 @@ def up(argv: list[str]) -> int:
         ],
         env=env,
     )  # fmt: skip
-    gateway = None
-    if fake_gateway and settings.DEMO_MODE:
-        # The demo's payment gateway is a separate process, as a real one would be.
-        gateway = subprocess.Popen(  # noqa: S603 - fixed argv, no shell
-            [sys.executable, "-m", "jiaoguan.cli", "fake_payment_gateway", "--port", str(args.gateway_port)],
-            env=env,
+    # The demo's outside systems are processes of their own, as real ones would be: the payment
+    # gateway, the postal service (issue 13), the insurers' exchange (O7) and the banks (O6).
+    fakes = [
+        (command, port, option, name)
+        for command, port, option, name, wanted in (
+            (
+                "fake_payment_gateway",
+                args.gateway_port,
+                "--gateway-port",
+                "fake payment gateway",
+                fake_gateway,
+            ),
+            ("fake_postal_service", args.postal_port, "--postal-port", "fake postal service", fake_postal),
+            (
+                "fake_insurer_service",
+                args.insurer_port,
+                "--insurer-port",
+                "fake insurer exchange",
+                fake_insurer,
+            ),
+            ("fake_bank_service", args.bank_port, "--bank-port", "fake bank", fake_bank),
         )
-    postal = None
-    if fake_postal and settings.DEMO_MODE:
-        # Like the gateway, the demo's postal service is a process of its own (issue 13).
-        postal = subprocess.Popen(  # noqa: S603 - fixed argv, no shell
-            [sys.executable, "-m", "jiaoguan.cli", "fake_postal_service", "--port", str(args.postal_port)],
-            env=env,
+        if wanted and settings.DEMO_MODE
+    ]
+    processes: list[subprocess.Popen[bytes]] = [server]
+    for command, port, option, name in fakes:
+        process = subprocess.Popen(  # noqa: S603 - fixed argv, no shell
+            [sys.executable, "-m", "jiaoguan.cli", command, "--port", str(port)], env=env
         )
-    insurer = None
-    if fake_insurer and settings.DEMO_MODE:
-        # The insurer exchange of the O7 checks is a process of its own too (issue 14).
-        insurer = subprocess.Popen(  # noqa: S603 - fixed argv, no shell
-            [sys.executable, "-m", "jiaoguan.cli", "fake_insurer_service", "--port", str(args.insurer_port)],
-            env=env,
-        )
-    for process, port, option, name in (
-        (gateway, args.gateway_port, "--gateway-port", "fake payment gateway"),
-        (postal, args.postal_port, "--postal-port", "fake postal service"),
-        (insurer, args.insurer_port, "--insurer-port", "fake insurer exchange"),
-    ):
-        if process is not None and not _answers(process, port):
+        processes.append(process)
+        if not _answers(process, port):
             # Lost the port after the check (another program took it): never run against a stranger.
-            for started in (server, gateway, postal, insurer):
-                if started is not None and started.poll() is None:
+            for started in processes:
+                if started.poll() is None:
                     started.terminate()
             print(
                 f"jiaoguan: the {name} could not listen on port {port}; choose a free one with {option}.",
@@ -306,8 +333,8 @@ def up(argv: list[str]) -> int:
 
     def shutdown(*_: object) -> None:
         stop.set()
-        for process in (server, gateway, postal, insurer):
-            if process is not None and process.poll() is None:
+        for process in processes:
+            if process.poll() is None:
                 process.terminate()
 
     signal.signal(signal.SIGTERM, shutdown)
@@ -316,9 +343,7 @@ def up(argv: list[str]) -> int:
         return server.wait()
     finally:
         shutdown()
-        for process in (server, gateway, postal, insurer):
-            if process is None:
-                continue
+        for process in processes:
             try:
                 process.wait(timeout=10)
             except subprocess.TimeoutExpired:

@@ -375,6 +375,17 @@ INSURER_CLIENT_ID = os.environ.get("JIAOGUAN_INSURER_CLIENT_ID", "jiaoguan-demo"
 INSURER_KEY = _demo_key("JIAOGUAN_INSURER_KEY", "insurer_key")
 INSURER_TIMEOUT_SECONDS = float(os.environ.get("JIAOGUAN_INSURER_TIMEOUT_SECONDS", "3"))
 INSURER_RETRIES = int(os.environ.get("JIAOGUAN_INSURER_RETRIES", "1"))
+# Bank interconnection (银行, issue 14, O6): banks confirm mortgage contracts online. Our client id
+# and key there, and how long to wait; the demo runs jiaoguan fake_bank_service here.
+BANK_URL = os.environ.get("JIAOGUAN_BANK_URL", "http://127.0.0.1:8094")
+BANK_CLIENT_ID = os.environ.get("JIAOGUAN_BANK_CLIENT_ID", "jiaoguan-demo")
+BANK_KEY = _demo_key("JIAOGUAN_BANK_KEY", "bank_key")
+BANK_TIMEOUT_SECONDS = float(os.environ.get("JIAOGUAN_BANK_TIMEOUT_SECONDS", "5"))
+BANK_RETRIES = int(os.environ.get("JIAOGUAN_BANK_RETRIES", "2"))
+# How far a seal-signed request's signed_at may lie from now (seconds); a nonce is used once.
+MORTGAGE_SIGNATURE_MAX_SKEW_SECONDS = int(
+    os.environ.get("JIAOGUAN_MORTGAGE_SIGNATURE_MAX_SKEW_SECONDS", "600")
+)
 
 # Credentials (E1-E6, D1-D4): private signing keys live here, never in the database.
 CREDENTIAL_KEY_DIR = os.environ.get("JIAOGUAN_CREDENTIAL_KEY_DIR") or str(DATA_DIR / "keys")

@@ -14,7 +14,9 @@ def test_only_businesses_with_a_page_are_online_here():
     assert all(rules.business_online_here(code) for code in ("B8", "B9", "B10", "B11", "B12", "B13", "B14"))
     # Hospitals record examinations and submit certificates online (B6, B7; issue 13).
     assert rules.business_online_here("B6") and rules.business_online_here("B7")
-    assert not rules.business_online_here("B1")  # a counter business with no page here
+    # Issue 14: plates, vehicle licences and paper marks on the applications engine.
+    assert all(rules.business_online_here(code) for code in ("B1", "B2", "B3", "B20", "B21", "E2"))
+    assert rules.business_online_here("B18")  # car dealers' temporary plates (issue 14), their own page
     assert not rules.business_online_here("B22")  # a next-step business of the seed
     assert not rules.business_online_here("B99")
     # Every business said to be online leads to a page: none is a dead end.
@@ -23,7 +25,10 @@ def test_only_businesses_with_a_page_are_online_here():
 
 def test_upgrade_is_advice_only_when_it_opens_something_online():
     # Since issue 13 the counter upgrade opens the licence businesses, so the advice is true.
-    assert [b.code for b in rules.upgrade_unlocks()] == ["B8", "B9", "B10", "B11", "B12", "B13", "B14"]
+    # Issue 14 adds the counter businesses of vehicles (plates, vehicle licences, paper marks).
+    assert [b.code for b in rules.upgrade_unlocks()] == [
+        "B1", "B2", "B3", "B8", "B9", "B10", "B11", "B12", "B13", "B14", "B20", "B21",
+    ]  # fmt: skip
     unlocked = rules.upgrade_unlocks(online_here=frozenset({"B5", "B8", "B22"}))
     # B22 needs only an online account and is not live: upgrading opens B8 alone.
     assert [b.code for b in unlocked] == ["B8"]

@@ -313,7 +313,7 @@ def counters(db):
         ),
         ServiceCounter.objects.create(
             name="西平县测试分所", division="411721", address="西平县测试路2号",
-            hours="周一至周五 8:30–12:00", businesses="B1 B2",
+            hours="周一至周五 8:30–12:00", businesses="B19 B22",
         ),
         ServiceCounter.objects.create(
             name="已停用的窗口", division="411702", address="旧址", hours="不再办公", active=False,
@@ -325,14 +325,15 @@ def counters(db):
 def test_a_counter_business_not_online_sends_the_online_user_to_a_counter_not_to_an_upgrade(
     client, pg_citizen, counters
 ):
-    """Issue 11, item 2: upgrading would not make B1 available online, so it is not suggested.
-    (B8 was the example until issue 13 put the licence businesses online.)"""
+    """Issue 11, item 2: upgrading would not make B19 available online, so it is not suggested.
+    (B8 was the example until issue 13 put the licence businesses online, B1 until issue 14 put
+    the plates online.)"""
     client.force_login(pg_citizen)
-    response = client.get("/services/B1/")
+    response = client.get("/services/B19/")
     assert response.status_code == 200
     html = _text(response)
-    assert "补领机动车号牌" in html and "暂未开通网上办理" in html
-    # The counters staff keep, that handle B1, with address and hours; not the inactive one.
+    assert "预选机动车号牌" in html and "暂未开通网上办理" in html
+    # The counters staff keep, that handle B19, with address and hours; not the inactive one.
     assert "驿城区测试服务中心" in html and "驿城区测试路1号" in html and "周一至周五 9:00–17:00" in html
     assert "西平县测试分所" in html and "已停用的窗口" not in html
     assert "互联网用户转窗口用户注册" not in html and "升级" not in html
@@ -378,8 +379,8 @@ def test_without_counters_on_record_the_hotline_is_the_alternative(client):
 def test_area_and_all_services_pages_separate_what_is_online(client, counters):
     area = client.get("/services/vehicle/").content.decode()
     online, offline = area.split('class="panel panel-amber unavailable"', 1)
-    assert "/services/B5/" in online and "/services/B1/" not in online
-    assert "/services/B1/" in offline and "驿城区测试路1号" in offline
+    assert "/services/B5/" in online and "/services/B1/" in online and "/services/B19/" not in online
+    assert "/services/B19/" in offline and "驿城区测试路1号" in offline
     everything = client.get("/services/").content.decode()
     assert "暂未开通网上办理" in everything and "驿城区测试路1号" in everything
     assert everything.count('class="alternative"') == everything.count("unavailable compact")
@@ -396,10 +397,11 @@ def test_contact_business_tiles_open_the_contact_page(client, pg_citizen):
 def test_feature_tiles_and_areas_never_disappear(client):
     assert client.get("/services/e-licence/")["Location"] == "/credentials/"
     area = _text(client.get("/services/vehicle/"))
-    assert "/services/B1/" in area and "/services/B5/" in area
+    assert "/services/B19/" in area and "/services/B1/" in area and "/services/B5/" in area
     assert client.get("/services/B99/").status_code == 404
     # A business nobody can do online is explained without logging in; one that is online needs it.
-    assert client.get("/services/B1/").status_code == 200
+    assert client.get("/services/B19/").status_code == 200
+    assert client.get("/services/B1/")["Location"].startswith("/login/?next=/services/B1/")
     assert client.get("/services/B16/")["Location"].startswith("/login/?next=/services/B16/")
 
 
@@ -407,8 +409,8 @@ def test_feature_tiles_and_areas_never_disappear(client):
 def test_english_business_name_and_refusal(client, pg_citizen):
     client.force_login(pg_citizen)
     client.post("/i18n/setlang/", {"language": "en", "next": "/"})
-    html = _text(client.get("/services/B1/"))
-    assert "Replace lost plate" in html and "not yet available online" in html
+    html = _text(client.get("/services/B19/"))
+    assert "Plate pre-selection" in html and "not yet available online" in html
 
 
 # ---------------------------------------------------------------- my account

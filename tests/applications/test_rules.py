@@ -167,13 +167,19 @@ def test_supplement_is_accepted_up_to_and_including_its_due_date():
 
 
 def test_the_catalogue_extends_the_u5_table_for_b6_to_b14():
-    assert sorted(catalogue.CATALOGUE, key=lambda c: int(c[1:])) == [f"B{n}" for n in range(6, 15)]
+    # Issue 14 adds the vehicle businesses (B1-B3, B20, B21) and the paper mark (E2).
+    licence_codes = [f"B{n}" for n in range(6, 15)]
+    vehicle_codes = ["B1", "B2", "B3", "B20", "B21", "E2"]
+    assert sorted(catalogue.CATALOGUE) == sorted(licence_codes + vehicle_codes)
     for code, entry in catalogue.CATALOGUE.items():
         assert entry.business is BUSINESSES[code]
         assert entry.name_zh == BUSINESSES[code].name_zh
-        assert entry.completes_with.startswith("registry.")
+        assert entry.completes_with.startswith(("registry.", "credentials."))
         assert set(entry.delivery) <= set(catalogue.Delivery)
+        assert entry.needs_vehicle == (code in vehicle_codes)
+        assert not (entry.needs_vehicle and entry.needs_licence)
     assert catalogue.CATALOGUE["B8"].delivers and not catalogue.CATALOGUE["B12"].delivers
+    assert [c for c, e in catalogue.CATALOGUE.items() if e.by_system] == ["E2"]
 
 
 def test_materials_and_deliveries_have_both_names():
@@ -192,7 +198,7 @@ def test_fee_is_the_row_in_force_on_the_day():
 
 def test_unknown_or_outside_business_is_not_found():
     with pytest.raises(NotFound):
-        catalogue.entry("B1")
+        catalogue.entry("B4")  # booked with the inspection stations, not an application
     with pytest.raises(NotFound):
         catalogue.entry("X9")
     assert catalogue.entry("b8").code == "B8"

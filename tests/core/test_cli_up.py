@@ -27,7 +27,13 @@ def _free_port() -> int:
 
 
 def _up(tmp_path, *args: str) -> subprocess.CompletedProcess[str]:
-    skip = ("DATABASE_URL", "JIAOGUAN_PAYMENT_GATEWAY_URL", "JIAOGUAN_POSTAL_URL", "JIAOGUAN_INSURER_URL")
+    skip = (
+        "DATABASE_URL",
+        "JIAOGUAN_PAYMENT_GATEWAY_URL",
+        "JIAOGUAN_POSTAL_URL",
+        "JIAOGUAN_INSURER_URL",
+        "JIAOGUAN_BANK_URL",
+    )
     env = {k: v for k, v in os.environ.items() if k not in skip}
     env["PYTHONPATH"] = str(ROOT / "src")
     return subprocess.run(
@@ -36,7 +42,9 @@ def _up(tmp_path, *args: str) -> subprocess.CompletedProcess[str]:
     )  # fmt: skip
 
 
-@pytest.mark.parametrize("taken", ["--gateway-port", "--postal-port", "--insurer-port", "--port"])
+@pytest.mark.parametrize(
+    "taken", ["--gateway-port", "--postal-port", "--insurer-port", "--bank-port", "--port"]
+)
 def test_a_taken_port_stops_the_start_with_the_option_to_change(tmp_path, taken):
     held = _listening()
     try:
@@ -46,6 +54,7 @@ def test_a_taken_port_stops_the_start_with_the_option_to_change(tmp_path, taken)
             "--gateway-port": _free_port(),
             "--postal-port": _free_port(),
             "--insurer-port": _free_port(),
+            "--bank-port": _free_port(),
             taken: port,
         }
         done = _up(tmp_path, *(text for option, value in ports.items() for text in (option, str(value))))

@@ -245,11 +245,12 @@ def test_jiaoguan_up_makes_the_key_before_its_server_answers(tmp_path):
     import json
     import signal
 
-    port, gateway_port, postal_port = _free_port(), _free_port(), _free_port()
+    port, gateway_port, postal_port, bank_port = _free_port(), _free_port(), _free_port(), _free_port()
     log = tmp_path / "up.log"
     up = subprocess.Popen(  # our own interpreter and command
         [sys.executable, "-m", "jiaoguan.cli", "up", "--data-dir", str(tmp_path / "var"), "--port", str(port),
-         "--gateway-port", str(gateway_port), "--postal-port", str(postal_port), "--persons", "20",
+         "--gateway-port", str(gateway_port), "--postal-port", str(postal_port), "--bank-port", str(bank_port),
+         "--persons", "20",
          "--workers", "1"],
         env=_env(tmp_path, demo=True), stdout=log.open("w"), stderr=subprocess.STDOUT,
     )  # fmt: skip

@@ -20,15 +20,19 @@ from django.utils import timezone
 from jiaoguan.accidents import services as accidents
 from jiaoguan.accidents.models import QueryCredential
 from jiaoguan.accidents.tokens import query_credential_token
+from jiaoguan.core.identifiers import make_vin
 from jiaoguan.credentials import services
 from jiaoguan.credentials.models import Credential
+from jiaoguan.credentials.temporary_plates import temporary_plate_token
 from jiaoguan.credentials.token import STATUS_LIST, DisplayMode, decode_and_verify
 from jiaoguan.credentials.verify import parse_trust_list, verify_offline
+from jiaoguan.registry import services as registry_services
+from jiaoguan.registry.models import TemporaryPlate
 
 pytestmark = pytest.mark.django_db
 
 TODAY = timezone.localdate()
-KINDS = ("VI1", "DL1", "AQ1")
+KINDS = ("VI1", "DL1", "AQ1", "TP1")  # TP1: dealers' temporary plates (issue 14)
 
 
 def ids_from(start: int, *models) -> None:
@@ -44,11 +48,11 @@ def ids_from(start: int, *models) -> None:
 
 
 @pytest.fixture
-def world(make_person, make_vehicle, make_licence, make_staff):
-    """A mark, an e-licence and two AQ1 credentials: mark and first AQ1 share a number, so do
-    the e-licence and the second AQ1."""
+def world(make_person, make_vehicle, make_licence, make_staff, organisation_user):
+    """A mark, an e-licence, two AQ1 credentials and a temporary plate (TP1): mark, first AQ1 and the
+    plate share a number, so do the e-licence and the second AQ1."""
     start = 500_000 + int(time.time()) % 100_000
-    ids_from(start, Credential, QueryCredential)
+    ids_from(start, Credential, QueryCredential, TemporaryPlate)
     owner = make_person(name="周敏")
     vehicle = make_vehicle(owner=owner, registered_on=TODAY - timedelta(days=400), plate="豫QF5K86")
     mark = services.inspection_mark_issue(vehicle_id=vehicle.pk, event="test")
@@ -66,7 +70,21 @@ def world(make_person, make_vehicle, make_licence, make_staff):
         actor=officer, case_id=case.pk, label="乙", name="赵云", id_type="resident_id",
         id_number=make_person(name="赵云").id_number,
     )  # fmt: skip
+    dealer = organisation_user(name="驻马店市天中汽车销售服务有限公司", kind="car_dealer", suffix="0DLR57")
+    application = registry_services.temporary_plate_request_check(
+        actor=dealer,
+        data={
+            "vin": make_vin("LGBH52E0XSS000017"),
+            "kind": "small_passenger",
+            "brand_model": "吉利牌",
+            "days": 30,
+        },
+    )
+    plate = registry_services.temporary_plate_issue(
+        actor=dealer, application=application, insurance=registry_services.InsuranceFacts(False, None)
+    )
     assert (mark.pk, e_licence.pk) == (first.pk, second.pk) == (start, start + 1)  # the numbers coincide
+    assert plate.pk == start
     clerk = make_staff(role="counter_clerk")
     tokens = {
         "VI1": services.credential_token(credential=mark, mode=DisplayMode.OFFLINE)[0],
@@ -77,6 +95,7 @@ def world(make_person, make_vehicle, make_licence, make_staff):
         "AQ1-b": query_credential_token(
             number=case.number, code=second_code, role="party", credential_id=second.pk
         ),
+        "TP1": temporary_plate_token(plate=plate).text,
     }
     return {
         "tokens": tokens,
@@ -87,6 +106,9 @@ def world(make_person, make_vehicle, make_licence, make_staff):
             ),
             "AQ1": lambda: accidents.query_credential_revoke(
                 actor=officer, credential_id=first.pk, reason="遗失"
+            ),
+            "TP1": lambda: registry_services.temporary_plate_revoke(
+                actor=clerk, plate_id=plate.pk, reason="车辆已注册登记"
             ),
         },
     }

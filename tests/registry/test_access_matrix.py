@@ -8,6 +8,7 @@ nothing did. A registry action without a probe fails the test.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import date
 from itertools import count
@@ -281,6 +282,224 @@ def medical_view(world, role, where, outcome) -> dict[str, str]:
     return {"page": page, "api": api}
 
 
+# ------------------------------------------------------------------------ mortgages (issue 14, O6)
+# The bank's system is an outside system: the probes answer its contract check with a "yes", so
+# what decides the outcome is the access table (and that only a bank files).
+
+
+def _as_bank(world, *organisations) -> dict:
+    """Make the organisations banks with an ES256 seal key each; returns {organisation id: (key, private pem)}."""
+    from jiaoguan.core.seals import fingerprint, public_der_from_pem, seal_key_generate
+    from jiaoguan.registry.models import OrganisationSealKey
+
+    keys = {}
+    for organisation in organisations:
+        organisation.kind = "bank"
+        organisation.save(update_fields=["kind"])
+        private, public = seal_key_generate("ES256")
+        key = OrganisationSealKey.objects.create(
+            organisation=organisation, algorithm="ES256", public_key_pem=public,
+            fingerprint=fingerprint(public_der_from_pem(public)),
+        )  # fmt: skip
+        keys[organisation.pk] = (key, private)
+    actor = world._actors.get("organisation")
+    if actor is not None:
+        actor.organisation.refresh_from_db()
+    return keys
+
+
+def _bank_says_yes():
+    from unittest import mock
+
+    from jiaoguan.integrations.bank import ContractCheck
+
+    class Yes:
+        def contract_check(self, question):
+            state = "active" if question.purpose == "file" else "settled"
+            return ContractCheck(check_id=question.check_id(), confirmed=True, state=state, mismatches=())
+
+    return mock.patch("jiaoguan.registry.mortgages.get_bank_service", return_value=Yes())
+
+
+def _signed(key, private, payload) -> dict:
+    from jiaoguan.core.seals import seal_sign
+
+    return {
+        "payload": payload, "key_fingerprint": key.fingerprint,
+        "signature": seal_sign(algorithm="ES256", private_pem=private, payload=payload),
+    }  # fmt: skip
+
+
+def _mortgage(vehicle, holder, key):
+    from jiaoguan.registry.models import VehicleMortgage
+
+    return VehicleMortgage.objects.create(
+        vehicle=vehicle, mortgagee=holder, division=vehicle.division, contract_number=f"DY-{next(_serial)}",
+        principal_fen=100_000, term_start=timezone.localdate(), term_end=timezone.localdate(),
+        filed_at=timezone.now(), filing_payload=json.dumps({"borrower_id_number": vehicle.owner_person.id_number}),
+        filing_signature="x", filing_key=key,
+    )  # fmt: skip
+
+
+def mortgage_file(world, role, where, outcome) -> dict[str, str]:
+    import secrets
+    import time
+
+    from jiaoguan.registry.models import VehicleMortgage
+
+    # Own: the actor's organisation is a bank with its key; other: it is not (a transport company).
+    keys = _as_bank(world, world.organisation) if where == "own" else {}
+    key, private = (
+        keys.get(world.organisation.pk) or _as_bank(world, world.organisation_b)[world.organisation_b.pk]
+    )
+    vehicle = world.vehicle_a
+    payload = {
+        "action": "mortgage.file", "mortgagee_uscc": key.organisation.uscc, "vin": vehicle.vin,
+        "borrower_id_number": vehicle.owner_person.id_number, "contract_number": f"DY-{next(_serial)}",
+        "principal_fen": 100_000, "term_start": "2026-01-01", "term_end": "2028-12-31",
+        "signed_at": int(time.time()), "nonce": secrets.token_hex(16),
+    }  # fmt: skip
+    with _bank_says_yes():
+        response = world.api(role).post(
+            "/api/v1/mortgages", _signed(key, private, payload), content_type="application/json"
+        )
+    filed = VehicleMortgage.objects.filter(vehicle=vehicle, state="filed").exists()
+    return {"api": back_office(response, changed=filed, access_outcome=outcome)}
+
+
+def mortgage_release(world, role, where, outcome) -> dict[str, str]:
+    import secrets
+    import time
+
+    # Own: the actor's bank holds the mortgage; other: another bank does.
+    keys = _as_bank(world, world.organisation, world.organisation_b)
+    holder = world.organisation if where == "own" else world.organisation_b
+    mortgage = _mortgage(world.vehicle_a, holder, keys[holder.pk][0])
+    signer, signer_private = keys[world.organisation.pk]
+    payload = {
+        "action": "mortgage.release", "mortgage_id": mortgage.pk, "mortgagee_uscc": signer.organisation.uscc,
+        "vin": mortgage.vehicle.vin, "contract_number": mortgage.contract_number,
+        "signed_at": int(time.time()), "nonce": secrets.token_hex(16),
+    }  # fmt: skip
+    with _bank_says_yes():
+        response = world.api(role).post(
+            f"/api/v1/mortgages/{mortgage.pk}/release", _signed(signer, signer_private, payload),
+            content_type="application/json",
+        )  # fmt: skip
+    mortgage.refresh_from_db()
+    return {"api": back_office(response, changed=mortgage.state == "released", access_outcome=outcome)}
+
+
+def mortgage_view(world, role, where, outcome) -> dict[str, str]:
+    # Own: the actor's bank's mortgage of a vehicle inside; other: another bank's, or outside for staff.
+    keys = _as_bank(world, world.organisation, world.organisation_b)
+    if role == "organisation":
+        holder, vehicle = (world.organisation if where == "own" else world.organisation_b), world.vehicle_a
+    else:
+        holder, vehicle = world.organisation, world.records(role, where).vehicle
+    mortgage = _mortgage(vehicle, holder, keys[holder.pk][0])
+    outcomes = {"api": outcome(world.api(role).get(f"/api/v1/mortgages/{mortgage.pk}"))}
+    if role == "organisation":
+        page = world.client(role).get("/bank/mortgages/")
+        listed = page.status_code == 200 and mortgage.contract_number in page.content.decode()
+        outcomes["page"] = "allowed" if listed else "refused"
+    return outcomes
+
+
+def seal_key_register(world, role, where, outcome) -> dict[str, str]:
+    from jiaoguan.core.errors import DomainError
+    from jiaoguan.core.seals import seal_key_generate
+    from jiaoguan.registry import mortgages
+    from jiaoguan.registry.models import OrganisationSealKey
+
+    organisation = world.organisation if where == "own" else world.organisation_b
+    _as_bank(world, organisation)
+    before = OrganisationSealKey.objects.count()
+    _, public = seal_key_generate("ES256")
+    try:
+        mortgages.seal_key_register(
+            actor=world.actor(role), organisation_id=organisation.pk, algorithm="ES256", public_key_pem=public
+        )
+        service = "allowed"
+    except DomainError:
+        service = "refused"
+    assert (service == "allowed") == (OrganisationSealKey.objects.count() > before)
+    outcomes = {"service": service}
+    if where == "own":
+        _, public = seal_key_generate("ES256")
+        data = {"organisation": organisation.pk, "algorithm": "ES256", "public_key_pem": public}
+        response = world.client(role).post("/counter/seal-keys/", data)
+        outcomes["page"] = outcome(response)
+    return outcomes
+
+
+# ------------------------------------------------------------------------ temporary plates (issue 14, B18)
+
+
+def _as_dealer(world, *organisations) -> None:
+    """The world's organisations act as car dealers (B18 is for car dealers only, U5)."""
+    for organisation in organisations:
+        organisation.kind = "car_dealer"
+        organisation.save(update_fields=["kind"])
+    actor = world._actors.get("organisation")
+    if actor is not None:
+        actor.organisation.refresh_from_db()
+
+
+def _temporary_plate(world, role, where):
+    """A plate of the actor's dealership (own) or another one's (other; for staff: outside)."""
+    from jiaoguan.registry.models import TemporaryPlate
+
+    dealer = world.records(role, where).organisation
+    n = next(_serial)
+    today = timezone.localdate()
+    return TemporaryPlate.objects.create(
+        dealer=dealer, vin=make_vin(f"LFV3A23C0N{n:07d}"), number=f"豫Q临9{n:04d}", issue_no=1,
+        kind="small_passenger", brand_model="比亚迪牌 BYD7006BEV", valid_from=today, valid_until=today,
+        insurance_required=False, division=dealer.division,
+    )  # fmt: skip
+
+
+def temporary_plate_apply(world, role, where, outcome) -> dict[str, str]:
+    # Own: the actor's organisation is a car dealer; other: it is not (a transport company). A
+    # motorcycle, which O7 does not ask the insurer about, keeps the insurer out of this matrix.
+    from jiaoguan.registry.models import TemporaryPlate
+
+    if where == "own":
+        _as_dealer(world, world.organisation)
+    before = TemporaryPlate.objects.count()
+    body = {
+        "vin": make_vin(f"LFV3A23C0M{next(_serial):07d}"), "brand_model": "五羊-本田牌 WH125",
+        "kind": "motorcycle", "days": 10,
+    }  # fmt: skip
+    response = world.api(role).post("/api/v1/temporary-plates", body, content_type="application/json")
+    return {
+        "api": back_office(response, changed=TemporaryPlate.objects.count() > before, access_outcome=outcome)
+    }
+
+
+def temporary_plate_view(world, role, where, outcome) -> dict[str, str]:
+    _as_dealer(world, world.organisation, world.organisation_b)
+    plate = _temporary_plate(world, role, where)
+    page = outcome(world.client(role).get(f"/dealer/temporary-plates/{plate.pk}/"))
+    response = world.api(role).get("/api/v1/temporary-plates")
+    listed = response.status_code == 200 and plate.number in {r["number"] for r in response.json()["items"]}
+    return {"page": page, "api": "allowed" if listed else "refused"}
+
+
+def temporary_plate_revoke(world, role, where, outcome) -> dict[str, str]:
+    plate = _temporary_plate(world, role, where)
+    response = world.client(role).post(
+        f"/counter/temporary-plates/{plate.pk}/revoke", {"reason": "车辆已注册登记"}
+    )
+    plate.refresh_from_db()
+    revoked = plate.revoked_at is not None
+    result = outcome(response)
+    if result == "allowed" and not revoked:
+        result = "refused"  # redirected back with a refusal message
+    return {"page": result}
+
+
 PROBES: dict[str, Probe] = {
     "registry.own.view": own_view,
     "registry.person.view": view("person", "person"),
@@ -299,6 +518,13 @@ PROBES: dict[str, Probe] = {
     "registry.medical.record": medical_record,
     "registry.medical.submit": medical_submit,
     "registry.medical.view": medical_view,
+    "registry.mortgage.file": mortgage_file,
+    "registry.mortgage.release": mortgage_release,
+    "registry.mortgage.view": mortgage_view,
+    "registry.seal_key.register": seal_key_register,
+    "registry.temporary_plate.apply": temporary_plate_apply,
+    "registry.temporary_plate.view": temporary_plate_view,
+    "registry.temporary_plate.revoke": temporary_plate_revoke,
 }
 
 

@@ -77,14 +77,24 @@ BUSINESSES: dict[str, Business] = {
             "B16", "电子监控处理", "Handle e-monitoring violation", Requirement.ONLINE, "violation", True
         ),
         Business("B17", "罚款缴纳", "Pay fine", Requirement.ONLINE, "violation", True),
-        Business("B18", "申领机动车临时号牌", "Temporary plate", Requirement.CAR_DEALER, "vehicle", False),
+        Business("B18", "申领机动车临时号牌", "Temporary plate", Requirement.CAR_DEALER, "vehicle", True),
         Business("B19", "预选机动车号牌", "Plate pre-selection", Requirement.ONLINE, "vehicle", False),
-        Business("B20", "补领机动车行驶证", "Replace vehicle licence", Requirement.COUNTER, "vehicle", False),
-        Business(
-            "B21", "换领机动车行驶证", "Exchange vehicle licence", Requirement.COUNTER, "vehicle", False
-        ),
+        # Issue 14 puts B20/B21 online through the applications engine.
+        Business("B20", "补领机动车行驶证", "Replace vehicle licence", Requirement.COUNTER, "vehicle", True),
+        Business("B21", "换领机动车行驶证", "Exchange vehicle licence", Requirement.COUNTER, "vehicle", True),
         Business("B22", "考试预约", "Exam booking", Requirement.ONLINE, "licence", False),
         Business("B23", "取消考试预约", "Cancel exam booking", Requirement.ONLINE, "licence", False),
+        # Issue 14 (E2): the paper inspection mark of an inspection-exempt vehicle, asked for with
+        # the online label application (an online account suffices) and made and sent through
+        # the applications engine; its page is the electronic credentials' one.
+        Business(
+            "E2",
+            "免检车辆申领检验合格标志",
+            "Inspection label for an exempt vehicle",
+            Requirement.ONLINE,
+            "vehicle",
+            True,
+        ),
     ]
 }
 
@@ -97,6 +107,10 @@ BUSINESSES: dict[str, Business] = {
 # engine (issue 13).
 ONLINE_HERE: frozenset[str] = frozenset(
     {"B4", "B5", "B6", "B7", "B8", "B9", "B10", "B11", "B12", "B13", "B14", "B15", "B16", "B17"}
+    # Issue 14: plates, vehicle licences and paper marks on the applications engine.
+    | {"B1", "B2", "B3", "B20", "B21", "E2"}
+    # Car dealers' temporary plates (issue 14).
+    | {"B18"}
 )
 
 

@@ -91,6 +91,8 @@ class Tile:
     target: str = ""  # a page of its own (URL name), instead of the tile's service page
     query: str = ""
     hospital: bool = False  # shown to hospital organisation users only (B6/B7, U5)
+    bank: bool = False  # shown to bank organisation users only (mortgages, O6, issue 14)
+    dealer: bool = False  # shown to car-dealer organisation users only (B18, U5; issue 14)
 
     @property
     def url(self) -> str:
@@ -132,6 +134,17 @@ TILE_GROUPS: list[tuple[Promise, list[Tile]]] = [
             Tile("licence", gettext_lazy("驾驶证业务"), "licence", "registry.own.view", elder=True),
             # Hospitals only (U5): the tile leads to /services/B7/, which checks the organisation.
             Tile("B7", gettext_lazy("体检和身体条件证明"), "heart", "registry.medical.record", hospital=True),
+            # Car dealers only (U5): the tile leads to /services/B18/, which checks the organisation.
+            Tile("B18", gettext_lazy("临时号牌"), "plate", "registry.temporary_plate.apply", dealer=True),
+            # Banks only (O6, issue 14): their mortgage filings; filing itself is their system's API call.
+            Tile(
+                "mortgages",
+                gettext_lazy("抵押登记"),
+                "building",
+                "registry.mortgage.view",
+                target="registry:bank_mortgages",
+                bank=True,
+            ),
             Tile("B22", gettext_lazy("考试预约"), "calendar", "accounts.business.open"),
             Tile("B19", gettext_lazy("选号"), "plate", "accounts.business.open"),
         ],
@@ -169,7 +182,11 @@ AREAS: dict[str, tuple[Promise, str]] = {
 CONTACT_BUSINESSES = frozenset({"B5", "B15"})
 # The licence businesses applied for through the applications engine (issue 13); their page
 # is found by its URL name, as accounts sits below applications and does not import it.
-APPLICATION_BUSINESSES = frozenset({"B8", "B9", "B10", "B11", "B12", "B13", "B14"})
+APPLICATION_BUSINESSES = frozenset({"B8", "B9", "B10", "B11", "B12", "B13", "B14"}) | frozenset(
+    {"B1", "B2", "B3", "B20", "B21"}  # issue 14: the vehicle businesses on the same engine
+)
+# Issue 14 (E2): the exempt vehicle's label is applied for from its electronic credentials' page.
+CREDENTIAL_PAGES: dict[str, str] = {"E2": "credentials:list"}
 # A hospital's pages (issue 13): B6 records an examination, B7 lists them to submit certificates.
 # Inspection booking (issue 14, B4): my bookings and vehicles, each vehicle with its booking page.
 INSPECTION_PAGES: dict[str, str] = {"B4": "inspections:mine"}
@@ -177,6 +194,8 @@ HOSPITAL_PAGES: dict[str, str] = {
     "B6": "registry:hospital_examination_new",
     "B7": "registry:hospital_examinations",
 }
+# A car dealer's page (issue 14): B18 lists its temporary plates and applies for one.
+DEALER_PAGES: dict[str, str] = {"B18": "credentials:dealer_temporary_plates"}
 
 
 def _business_name(business: rules.Business) -> str:
@@ -189,6 +208,10 @@ def _tile_shown(tile: Tile, user: Any) -> bool:
         return granted(Role.CITIZEN, tile.action) or granted(Role.ANONYMOUS, tile.action)
     if tile.hospital and can(user, tile.action):
         return getattr(user.organisation, "kind", "") == "hospital"
+    if tile.dealer and can(user, tile.action):
+        return getattr(user.organisation, "kind", "") == "car_dealer"
+    if tile.bank:
+        return can(user, tile.action) and getattr(getattr(user, "organisation", None), "kind", "") == "bank"
     return can(user, tile.action)
 
 
@@ -270,6 +293,8 @@ PAGES_OF_ONLINE_BUSINESSES: frozenset[str] = (
     | frozenset(HOSPITAL_PAGES)
     | frozenset(INSPECTION_PAGES)
     | frozenset(OWN_PAGES)
+    | frozenset(CREDENTIAL_PAGES)
+    | frozenset(DEALER_PAGES)
 )
 
 
@@ -396,6 +421,10 @@ def service(request: HttpRequest, code: str) -> HttpResponse:
         return redirect(HOSPITAL_PAGES[key])
     if key in INSPECTION_PAGES:
         return redirect(INSPECTION_PAGES[key])
+    if key in CREDENTIAL_PAGES:
+        return redirect(CREDENTIAL_PAGES[key])
+    if key in DEALER_PAGES:
+        return redirect(DEALER_PAGES[key])
     return redirect(OWN_PAGES[key].url)
 
 

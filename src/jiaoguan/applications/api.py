@@ -53,6 +53,7 @@ class EligibilityOut(Schema):
     remedy_en: str
     licence_id: int | None
     details: dict[str, Any]
+    vehicle_id: int | None = None  # the vehicle the answer is for (vehicle businesses, issue 14)
 
 
 class BusinessOut(Schema):
@@ -101,6 +102,7 @@ def business_out(
             "remedy_en": answer.remedy_en,
             "licence_id": answer.licence_id,
             "details": answer.details,
+            "vehicle_id": answer.vehicle_id,
         },
     }
 
@@ -131,6 +133,7 @@ def businesses(request: HttpRequest) -> Any:
             else eligibility.business_eligibility(actor=caller, business_code=entry.code, today=today),
         )
         for entry in catalogue.CATALOGUE.values()
+        if not entry.by_system  # E2 is opened by the platform itself (issue 14)
     ]
 
 
@@ -148,6 +151,7 @@ class DeliveryIn(InputSchema):
 class ApplicationIn(InputSchema):
     business: str
     licence_id: int | None = None
+    vehicle_id: int | None = None  # one of my vehicles, for B1, B2, B3, B20, B21 (issue 14)
     delivery: DeliveryIn = DeliveryIn()
     particulars: dict[str, Any] = {}
     note: str = ""
@@ -192,6 +196,8 @@ class ApplicationOut(Schema):
     state_zh: str
     state_en: str
     licence_id: int | None
+    vehicle_id: int | None = None
+    plate_number: str = ""  # the vehicle's plate (not personal data here); empty without a vehicle
     delivery_method: str
     particulars: dict[str, Any]
     fee_fen: int
@@ -227,6 +233,8 @@ def application_out(app: Application, *, full: bool = False) -> dict[str, Any]:
         "state_zh": state_zh,
         "state_en": state_en,
         "licence_id": app.licence_id,
+        "vehicle_id": app.vehicle_id,
+        "plate_number": selectors.plate_of(app),
         "delivery_method": app.delivery_method,
         "particulars": app.particulars,
         "fee_fen": app.fee_fen,
@@ -288,6 +296,7 @@ def submit_application(request: HttpRequest, payload: ApplicationIn) -> Any:
             actor=request.auth,  # type: ignore[attr-defined]
             business_code=payload.business,
             licence_id=payload.licence_id,
+            vehicle_id=payload.vehicle_id,
             delivery=services.DeliveryInput(**payload.delivery.dict()),
             particulars=payload.particulars,
             note=payload.note,

@@ -23,6 +23,7 @@ class Material(StrEnum):
     MEDICAL_CERTIFICATE = "medical_certificate"
     ID_COPY = "id_copy"
     STATEMENT = "statement"
+    DAMAGED_PHOTO = "damaged_photo"  # issue 14: the damaged plate or vehicle licence (B2, B21)
 
 
 MATERIAL_NAMES: dict[Material, tuple[str, str]] = {
@@ -30,6 +31,7 @@ MATERIAL_NAMES: dict[Material, tuple[str, str]] = {
     Material.MEDICAL_CERTIFICATE: ("《机动车驾驶人身体条件证明》", "Physical-condition certificate"),
     Material.ID_COPY: ("身份证明复印件", "Copy of the identity document"),
     Material.STATEMENT: ("情况说明（书面声明）", "Written statement"),
+    Material.DAMAGED_PHOTO: ("损毁号牌或行驶证的照片", "Photo of the damaged plate or vehicle licence"),
 }
 
 
@@ -48,11 +50,16 @@ DELIVERY_NAMES: dict[Delivery, tuple[str, str]] = {
 
 @dataclass(frozen=True)
 class Fee:
-    """A fee from a date on, in fen (分), with where the amount comes from."""
+    """A fee from a date on, in fen (分), with where the amount comes from.
+
+    ``plate_types``: the plate types (GA 36) the row is for; None for any (the row used when
+    the application names no vehicle, or its plate type has no row of its own).
+    """
 
     effective_from: date
     fen: int
     source: str
+    plate_types: frozenset[str] | None = None
 
 
 # 驾驶证工本费 10 yuan per licence: 国家发展改革委、财政部《关于公安部门有关证照收费标准的通知》
@@ -60,6 +67,21 @@ class Fee:
 # cited and not yet checked against the text of the notice; a newer row replaces it from its date.
 LICENCE_PRODUCTION_FEE = (Fee(date(2004, 12, 1), 1000, "发改价格〔2004〕2831号 (assumption, unverified)"),)
 NO_FEE: tuple[Fee, ...] = ()
+
+# 号牌工本费 (issue 14, B1, B2): 汽车反光号牌 100 yuan a pair, 挂车 50 yuan (one plate), 摩托车 and
+# 低速车 35 yuan a pair: 国家计委、财政部《关于发布公安部门有关收费标准的通知》(计价格〔1994〕783号),
+# kept by 发改价格〔2004〕2831号. ASSUMPTION: the amounts are as commonly cited and not yet checked
+# against the texts of the notices; a newer row replaces them from its date.
+_PLATE_SOURCE = "计价格〔1994〕783号, 发改价格〔2004〕2831号 (assumption, unverified)"
+PLATE_PRODUCTION_FEE = (
+    Fee(date(2004, 12, 1), 10000, _PLATE_SOURCE),  # cars, coaches, new-energy cars: a pair
+    Fee(date(2004, 12, 1), 5000, _PLATE_SOURCE, plate_types=frozenset({"15"})),  # trailer: one plate
+    Fee(date(2004, 12, 1), 3500, _PLATE_SOURCE, plate_types=frozenset({"07", "08", "13"})),
+)
+# 行驶证工本费 10 yuan (issue 14, B20, B21): 发改价格〔2004〕2831号. ASSUMPTION as for the licence's.
+VEHICLE_LICENCE_PRODUCTION_FEE = (
+    Fee(date(2004, 12, 1), 1000, "发改价格〔2004〕2831号 (assumption, unverified)"),
+)
 
 WITH_DELIVERY = (Delivery.POST, Delivery.PICKUP)
 NO_DELIVERY: tuple[Delivery, ...] = ()
@@ -73,8 +95,12 @@ class Entry:
     materials: tuple[Material, ...]
     fees: tuple[Fee, ...]
     delivery: tuple[Delivery, ...]  # empty: nothing is produced, nothing to deliver
-    completes_with: str  # name of the registry service that completes it (wired later)
+    completes_with: str  # name of the service that completes it (completion.py)
     needs_licence: bool  # the application names one of the applicant's driving licences
+    needs_vehicle: bool = False  # the application names one of the applicant's vehicles (issue 14)
+    # Opened by the platform itself, never applied for on a page: the paper mark of an exempt
+    # vehicle or of a passed inspection (E2, issue 14). It starts accepted: nothing to check.
+    by_system: bool = False
 
     @property
     def business(self) -> Business:
@@ -115,6 +141,20 @@ CATALOGUE: dict[str, Entry] = {
               needs_licence=True),
         Entry("B14", (_M.STATEMENT, _M.ID_COPY), NO_FEE, NO_DELIVERY,
               "registry.licence_defer_medical_certificate", needs_licence=True),
+        # Issue 14: plates and vehicle licences (B1, B2, B20, B21) and the paper inspection mark
+        # (B3 a replacement, E2 the first one of an exempt vehicle or a passed inspection).
+        Entry("B1", (_M.STATEMENT,), PLATE_PRODUCTION_FEE, WITH_DELIVERY, "registry.vehicle_plate_reissue",
+              needs_licence=False, needs_vehicle=True),
+        Entry("B2", (_M.DAMAGED_PHOTO,), PLATE_PRODUCTION_FEE, WITH_DELIVERY, "registry.vehicle_plate_reissue",
+              needs_licence=False, needs_vehicle=True),
+        Entry("B3", (_M.STATEMENT,), NO_FEE, WITH_DELIVERY, "credentials.paper_mark_request_sent",
+              needs_licence=False, needs_vehicle=True),
+        Entry("B20", (_M.STATEMENT,), VEHICLE_LICENCE_PRODUCTION_FEE, WITH_DELIVERY,
+              "registry.vehicle_licence_reissue", needs_licence=False, needs_vehicle=True),
+        Entry("B21", (_M.DAMAGED_PHOTO,), VEHICLE_LICENCE_PRODUCTION_FEE, WITH_DELIVERY,
+              "registry.vehicle_licence_reissue", needs_licence=False, needs_vehicle=True),
+        Entry("E2", (), NO_FEE, WITH_DELIVERY, "credentials.paper_mark_request_sent", needs_licence=False,
+              needs_vehicle=True, by_system=True),
     ]
 }  # fmt: skip
 
@@ -132,7 +172,13 @@ def entry(code: str) -> Entry:
     return found
 
 
-def fee_on(code: str, day: date) -> int:
-    """The fee in fen payable for a business on ``day``: the latest row in force, 0 if none."""
+def fee_on(code: str, day: date, *, plate_type: str = "") -> int:
+    """The fee in fen payable for a business on ``day``: the latest row in force, 0 if none.
+
+    A row for the vehicle's plate type wins over the general row (plates cost by type).
+    """
     rows = [f for f in entry(code).fees if f.effective_from <= day]
+    own = [f for f in rows if f.plate_types is not None and plate_type in f.plate_types]
+    general = [f for f in rows if f.plate_types is None]
+    rows = own or general
     return max(rows, key=lambda f: f.effective_from).fen if rows else 0

@@ -1,4 +1,4 @@
-"""What completing a licence business changes in the registry (办结, issue 13, B8-B14).
+"""What completing a business changes in the registry (办结, issue 13, B8-B14; issue 14, B1-B3, B20, B21, E2).
 
 ``_move`` calls :func:`apply` when an application reaches "completed", inside the clerk's (or
 the system's) transaction: the application and the licence change together or not at all.
@@ -18,6 +18,7 @@ from typing import Any
 
 from django.utils import timezone
 
+from jiaoguan.credentials.services import paper_mark_request_sent
 from jiaoguan.registry import services as registry
 
 from .models import Application
@@ -72,8 +73,46 @@ _COMPLETIONS: dict[str, _Completion] = {
 }
 
 
+# Issue 14: vehicle businesses complete on the vehicle (B1, B2 new plates; B20, B21 a new vehicle
+# licence), which reissues the electronic mark; a paper mark (B3, E2) completes its request.
+def _plates(cause: str) -> _Completion:
+    def reissue(vehicle_id: int, app: Application, today: date) -> Any:
+        return registry.vehicle_plate_reissue(vehicle_id=vehicle_id, cause=cause, today=today)
+
+    return reissue
+
+
+def _vehicle_licence(cause: str) -> _Completion:
+    def reissue(vehicle_id: int, app: Application, today: date) -> Any:
+        return registry.vehicle_licence_reissue(vehicle_id=vehicle_id, cause=cause, today=today)
+
+    return reissue
+
+
+def _paper_mark_sent(vehicle_id: int, app: Application, today: date) -> Any:
+    # The stored request of an exempt application (E2) is marked sent; a B3 replacement or an
+    # inspection's label has no such row. The mark itself is the electronic one, unchanged.
+    paper_request_id = app.particulars.get("paper_request_id")
+    if paper_request_id:
+        return paper_mark_request_sent(paper_request_id=int(paper_request_id), at=timezone.now())
+    return None
+
+
+_VEHICLE_COMPLETIONS: dict[str, _Completion] = {
+    "B1": _plates("lost"),
+    "B2": _plates("damaged"),
+    "B20": _vehicle_licence("lost"),
+    "B21": _vehicle_licence("damaged"),
+    "B3": _paper_mark_sent,
+    "E2": _paper_mark_sent,
+}
+
+
 def apply(app: Application, *, today: date) -> None:
     """Make the registry change that completes ``app`` (its business's ``completes_with``)."""
     complete = _COMPLETIONS.get(app.business_code)
     if complete is not None and app.licence_id is not None:
         complete(app.licence_id, app, today)
+    complete = _VEHICLE_COMPLETIONS.get(app.business_code)
+    if complete is not None and app.vehicle_id is not None:
+        complete(app.vehicle_id, app, today)

@@ -13,10 +13,13 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from django.urls import reverse
+
 from jiaoguan.accounts.rules import check_business_allowed
 from jiaoguan.core.errors import Conflict, NotAllowed
-from jiaoguan.registry import licence_rules, selectors
-from jiaoguan.registry.models import DrivingLicence
+from jiaoguan.credentials import selectors as credential_selectors
+from jiaoguan.registry import licence_rules, selectors, vehicle_rules
+from jiaoguan.registry.models import DrivingLicence, Vehicle
 
 from . import catalogue
 
@@ -39,6 +42,7 @@ class Eligibility:
     remedy_en: str = ""
     licence_id: int | None = None
     details: dict[str, Any] = field(default_factory=dict)
+    vehicle_id: int | None = None  # the vehicle the answer is for (issue 14)
 
 
 def _u5_refusal(actor: Any, entry: catalogue.Entry) -> NotAllowed | None:
@@ -99,17 +103,85 @@ def _no_licence(entry: catalogue.Entry) -> Eligibility:
     )
 
 
-def business_eligibility(*, actor: Any, business_code: str, today: date) -> Eligibility:
+def _no_vehicle(entry: catalogue.Entry) -> Eligibility:
+    return Eligibility(
+        entry.code,
+        False,
+        "applications.no_vehicle",
+        "未查询到登记在您名下的机动车，不能在网上办理此项业务。",
+        "No vehicle is registered in your name, so this business cannot be done online.",
+        "如车辆登记在您名下，请携带身份证明和行驶证到车辆管理所核实档案。",
+        "If a vehicle is registered to you, bring your ID and the vehicle licence to a vehicle "
+        "administration office to have the record checked.",
+    )
+
+
+def _plate(vehicle: Vehicle) -> str:
+    return vehicle.plate_number or vehicle.vin[-6:]
+
+
+def vehicle_answer(entry: catalogue.Entry, vehicle: Vehicle, *, today: date) -> Eligibility:
+    """The answer for one of the applicant's vehicles: the vehicle rules on the registry facts
+    (``registry.selectors.vehicle_business_check``) and, for a paper mark's replacement (B3),
+    whether a valid electronic mark makes it needless (E6), with the link to that mark."""
+    answer = selectors.vehicle_business_check(vehicle=vehicle, business_code=entry.code, today=today)
+    details: dict[str, Any] = {"plate_number": _plate(vehicle)}
+    if not isinstance(answer, licence_rules.Refusal) and entry.code == "B3":
+        mark = credential_selectors.vehicle_mark_valid(vehicle_id=vehicle.pk, today=today)
+        answer = vehicle_rules.paper_mark_replacement(e_mark_valid=mark is not None)
+        if mark is not None:
+            details["credential_url"] = reverse("credentials:detail", args=[mark.public_id])
+    if isinstance(answer, licence_rules.Refusal):
+        return Eligibility(
+            entry.code, False, answer.code, answer.zh, answer.en, answer.remedy_zh, answer.remedy_en,
+            details=details, vehicle_id=vehicle.pk,
+        )  # fmt: skip
+    return Eligibility(entry.code, True, details=details, vehicle_id=vehicle.pk)
+
+
+def _vehicle_eligibility(
+    actor: Any, entry: catalogue.Entry, *, today: date, vehicle_id: int | None
+) -> Eligibility:
+    """The answer for the chosen vehicle; with none chosen, for each of the applicant's vehicles:
+    allowed when one of them may, for the first such (the page offers the choice)."""
+    vehicles = list(selectors.vehicles_owned_by(user=actor))
+    if vehicle_id is not None:
+        vehicles = [v for v in vehicles if v.pk == vehicle_id]
+    if not vehicles:
+        return _no_vehicle(entry)
+    answers = [vehicle_answer(entry, v, today=today) for v in vehicles]
+    chosen = next((a for a in answers if a.allowed), answers[0])
+    if len(answers) == 1:
+        return chosen
+    listed = [
+        {"vehicle_id": a.vehicle_id, "plate_number": a.details["plate_number"], "allowed": a.allowed,
+         "code": a.code, "reason_zh": a.reason_zh, "reason_en": a.reason_en}
+        for a in answers
+    ]  # fmt: skip
+    return Eligibility(
+        chosen.business_code, chosen.allowed, chosen.code, chosen.reason_zh, chosen.reason_en,
+        chosen.remedy_zh, chosen.remedy_en, details={**chosen.details, "vehicles": listed},
+        vehicle_id=chosen.vehicle_id,
+    )  # fmt: skip
+
+
+def business_eligibility(
+    *, actor: Any, business_code: str, today: date, vehicle_id: int | None = None
+) -> Eligibility:
     """May ``actor`` apply for ``business_code`` on ``today``; if not, why and what to do instead.
 
     For a licence business the applicant's own licence (the holder is the account's person)
-    is asked the licence rules (B8-B14, ``registry.selectors.licence_business_check``).
+    is asked the licence rules (B8-B14, ``registry.selectors.licence_business_check``). For a
+    vehicle business (B1-B3, B20, B21, issue 14) the applicant's own vehicle (``vehicle_id``,
+    or each of them when none is named) is asked the vehicle rules.
     """
     entry = catalogue.entry(business_code)
     refusal = _u5_refusal(actor, entry)
     if refusal is not None:
         # The U5 message already names the remedy (the counter upgrade, a hospital account).
         return Eligibility(entry.code, False, refusal.code, refusal.message_zh, refusal.message_en)
+    if entry.needs_vehicle:
+        return _vehicle_eligibility(actor, entry, today=today, vehicle_id=vehicle_id)
     if not entry.needs_licence:
         return Eligibility(entry.code, True)
     person_id = getattr(actor, "person_id", None)
@@ -132,13 +204,17 @@ def business_eligibility(*, actor: Any, business_code: str, today: date) -> Elig
     )
 
 
-def check_can_apply(*, actor: Any, business_code: str, today: date) -> Eligibility:
+def check_can_apply(
+    *, actor: Any, business_code: str, today: date, vehicle_id: int | None = None
+) -> Eligibility:
     """The eligibility, or a refusal: 403 when the account may not do the business at all
-    (U5), 409 when it may but not now (a licence rule), in the same words as the page."""
+    (U5), 409 when it may but not now (a licence or vehicle rule), in the same words as the page."""
     refusal = _u5_refusal(actor, catalogue.entry(business_code))
     if refusal is not None:
         raise refusal
-    answer = business_eligibility(actor=actor, business_code=business_code, today=today)
+    answer = business_eligibility(
+        actor=actor, business_code=business_code, today=today, vehicle_id=vehicle_id
+    )
     if not answer.allowed:
         raise Conflict(
             answer.code or "applications.not_eligible",

@@ -8,7 +8,7 @@ from django.db.models import F, Q, Value
 from django.db.models.functions import Coalesce
 
 from jiaoguan.payments.models import Payable
-from jiaoguan.registry.models import DrivingLicence, Person
+from jiaoguan.registry.models import DrivingLicence, Person, Vehicle
 
 from .catalogue import DELIVERY_NAMES, MATERIAL_NAMES
 from .rules import OPEN_STATES, STATE_NAMES, Action, State
@@ -50,6 +50,22 @@ class Application(models.Model):
         on_delete=models.PROTECT,
         related_name="+",
         verbose_name="驾驶证 driving licence",
+    )
+    vehicle = models.ForeignKey(
+        Vehicle,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name="机动车 vehicle",
+        db_comment="the applicant's vehicle of a vehicle business (B1-B3, B20, B21, E2; issue 14)",
+    )
+    source_key = models.CharField(
+        "来源 source",
+        max_length=80,
+        blank=True,
+        db_comment="what opened an application the platform made itself (a paper-mark request, an "
+        "inspection's paper label), unique; empty when the applicant applied",
     )
     division = models.CharField(
         "受理车管所 handling DMV",
@@ -154,14 +170,21 @@ class Application(models.Model):
 
     class Meta:
         constraints = [
-            # One open application per applicant, business and subject (issue 13); an
-            # organisation's own business has no subject, so null counts as one value.
+            # One open application per applicant, business, subject and vehicle (issue 13, 14);
+            # an organisation's own business has no subject and a licence business no vehicle,
+            # so null counts as one value. The vehicle is part of it: an owner may replace the
+            # plates of two cars at once.
             models.UniqueConstraint(
                 F("applicant"),
                 F("business_code"),
                 Coalesce(F("subject_person"), Value(0)),
+                Coalesce(F("vehicle"), Value(0)),
                 condition=Q(state__in=sorted(OPEN_STATES)),
                 name="application_one_open",
+            ),
+            # The platform opens one application per source, however often it hears of it.
+            models.UniqueConstraint(
+                fields=["source_key"], condition=~Q(source_key=""), name="application_one_per_source"
             ),
             models.CheckConstraint(
                 condition=Q(state__in=[s.value for s in State]), name="application_state_known"

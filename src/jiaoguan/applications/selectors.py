@@ -31,7 +31,7 @@ def my_applications(*, actor: Any, after: tuple[datetime, int] | None = None, li
     """The actor's applications, newest first, keyset-paged by (created_at, id) (index application_mine)."""
     require(actor, VIEW_OWN)
     limit = max(1, min(limit, MAX_PAGE_SIZE))
-    qs = Application.objects.filter(applicant_id=actor.pk).select_related("fee_payable")
+    qs = Application.objects.filter(applicant_id=actor.pk).select_related("fee_payable", "vehicle")
     if after is not None:
         created_at, pk = after
         qs = qs.filter(Q(created_at__lt=created_at) | Q(created_at=created_at, pk__lt=pk))
@@ -93,7 +93,7 @@ def staff_queue(
             offset : offset + limit
         ]
     )
-    rows = Application.objects.in_bulk(ids)
+    rows = Application.objects.select_related("vehicle").in_bulk(ids)
     return [rows[pk] for pk in ids]
 
 
@@ -199,3 +199,12 @@ def open_application_of(*, actor: Any, business_code: str) -> Application | None
         .order_by("-created_at")
         .first()
     )
+
+
+def plate_of(application: Application) -> str:
+    """The plate number of an application's vehicle (issue 14), or "" for none. Plates are not
+    personal data on this platform (the verifier and the home card show them in full)."""
+    if application.vehicle_id is None:
+        return ""
+    vehicle = application.vehicle
+    return (vehicle.plate_number or vehicle.vin[-6:]) if vehicle is not None else ""

@@ -40,7 +40,7 @@ from jiaoguan.integrations.postal import (
 from jiaoguan.payments.models import Payable
 from jiaoguan.payments.services import payable_create
 from jiaoguan.registry import licence_rules, selectors
-from jiaoguan.registry.models import DrivingLicence
+from jiaoguan.registry.models import DrivingLicence, Vehicle
 
 from . import catalogue, completion, deadlines, delivery, eligibility, fees, notify, rules
 from .catalogue import Delivery
@@ -342,6 +342,32 @@ def _duplicate(entry: catalogue.Entry) -> Conflict:
     )
 
 
+def _own_vehicle(actor: Any, entry: catalogue.Entry, vehicle_id: int | None) -> Vehicle | None:
+    """The applicant's vehicle named for a vehicle business (issue 14); someone else's is "not
+    found" (404), like a missing one. With none named, the only vehicle, or a request to choose."""
+    if not entry.needs_vehicle:
+        if vehicle_id is not None:
+            raise _particular_refused(
+                "vehicle_id", "此项业务不需要选择机动车。", "This business is not about a vehicle."
+            )
+        return None
+    own = selectors.vehicles_owned_by(user=actor)
+    if vehicle_id is None:
+        found = list(own[:2])
+        if len(found) == 1:
+            return found[0]
+        if not found:
+            return None  # the eligibility says there is none, in its words
+        raise ValidationFailed(
+            "applications.vehicle_required", "请选择要办理的机动车。", "Choose the vehicle this is for.",
+            field="vehicle_id",
+        )  # fmt: skip
+    vehicle = own.filter(pk=vehicle_id).first()
+    if vehicle is None:
+        raise NotFound("applications.vehicle_not_found", "没有这辆机动车。", "No such vehicle.")
+    return vehicle
+
+
 def application_submit(
     *,
     actor: Any,
@@ -350,19 +376,29 @@ def application_submit(
     delivery: DeliveryInput | None = None,
     particulars: dict[str, Any] | None = None,
     note: str = "",
+    vehicle_id: int | None = None,
 ) -> Application:
     """Submit an application for a business of the catalogue (issue 13).
 
     Who may apply is the U5 table (``accounts.rules.check_business_allowed``). A licence
-    named must be the applicant's own (anyone else's is "not found"). A second open
-    application of the same business for the same person is refused; the database's
-    partial unique constraint holds the same line against a race.
+    or vehicle named must be the applicant's own (anyone else's is "not found"). A second open
+    application of the same business for the same person and vehicle is refused; the
+    database's partial unique constraint holds the same line against a race.
     """
     require(actor, APPLY)
     entry = catalogue.entry(business_code)
+    if entry.by_system:
+        # E2 is opened by the platform with the exempt application or an inspection (issue 14).
+        raise NotFound(
+            "applications.business_unknown", "该业务暂不能在网上申请。", "This business cannot be applied for online.",
+            detail={"business": entry.code},
+        )  # fmt: skip
     organisation = getattr(actor, "organisation", None)
     today = timezone.localdate()
-    answer = eligibility.check_can_apply(actor=actor, business_code=entry.code, today=today)
+    vehicle = _own_vehicle(actor, entry, vehicle_id)
+    answer = eligibility.check_can_apply(
+        actor=actor, business_code=entry.code, today=today, vehicle_id=vehicle.pk if vehicle else None
+    )
     person_id = actor.person_id
     licence = None
     if entry.needs_licence:
@@ -384,6 +420,8 @@ def application_submit(
     cleaned = _clean_delivery(entry, delivery or DeliveryInput())
     if licence is not None:
         division = licence.division
+    elif vehicle is not None:
+        division = vehicle.division
     elif organisation is not None:
         division = organisation.division
     else:
@@ -395,6 +433,7 @@ def application_submit(
             applicant_id=actor.pk,
             business_code=entry.code,
             subject_person_id=person_id,
+            vehicle=vehicle,
             state__in=sorted(rules.OPEN_STATES),
         )
         if open_ones.exists():
@@ -407,10 +446,13 @@ def application_submit(
                     applicant=actor,
                     subject_person_id=person_id,
                     licence=licence,
+                    vehicle=vehicle,
                     division=division,
                     state=State.SUBMITTED,
                     particulars=particulars,
-                    fee_fen=catalogue.fee_on(entry.code, timezone.localdate(now)),
+                    fee_fen=catalogue.fee_on(
+                        entry.code, timezone.localdate(now), plate_type=vehicle.plate_type if vehicle else ""
+                    ),
                     accept_due_on=due_on,
                     deadline_known=known,
                     submitted_at=now,
@@ -818,12 +860,13 @@ def application_submit_with_materials(
     particulars: dict[str, Any] | None = None,
     note: str = "",
     materials: tuple[MaterialInput, ...] = (),
+    vehicle_id: int | None = None,
 ) -> Application:
     """Submit with the files in one go (the business page): a bad file leaves no application behind."""
     with transaction.atomic():
         app = application_submit(
             actor=actor, business_code=business_code, licence_id=licence_id, delivery=delivery,
-            particulars=particulars, note=note,
+            particulars=particulars, note=note, vehicle_id=vehicle_id,
         )  # fmt: skip
         now = timezone.now()
         for material in materials:
@@ -987,3 +1030,198 @@ def postal_tracking_poll(
         completed += outcomes.count("completed")
         problems += outcomes.count("problem")
     return PollResult(len(numbers), completed, problems, failed)
+
+
+# ---------------------------------------------------------------- paper marks (issue 14, E2, B3)
+#
+# A paper inspection mark asked for with an exempt vehicle's online application (E2, the
+# credentials app) or with a passed inspection (the inspections app) becomes an application of
+# business E2, worked in the same queue and delivered by post or at the window like any other.
+# The other apps announce the request through the outbox; the handlers below open the
+# application, once per source (unique ``source_key``), however often the message arrives.
+# It opens already accepted: the owner's right to the mark was decided when the electronic
+# mark was issued (exempt application) or the inspection passed, so a clerk has nothing to
+# check; the timeline shows the system's submission and acceptance.
+
+PAPER_MARK_BUSINESS = "E2"
+PAPER_MARK_REQUESTED = "credentials.paper_mark_requested"
+PAPER_LABEL_REQUESTED = "inspections.paper_label_requested"
+
+
+@dataclass(frozen=True)
+class PaperMarkInput:
+    """What a paper-mark request carries (the payload of both topics)."""
+
+    vehicle_id: int
+    owner_user_id: int
+    delivery: str
+    source: str
+    recipient_name: str = ""
+    recipient_phone: str = ""
+    address_division: str = ""
+    address_line: str = ""
+    division: str = ""
+    credential_id: int | None = None
+    paper_request_id: int | None = None
+
+    @classmethod
+    def from_payload(cls, payload: dict[str, Any]) -> PaperMarkInput:
+        def text(name: str) -> str:
+            return str(payload.get(name) or "")
+
+        return cls(
+            vehicle_id=int(payload["vehicle_id"]), owner_user_id=int(payload["owner_user_id"]),
+            delivery=text("delivery"), source=text("source"), recipient_name=text("recipient_name"),
+            recipient_phone=text("recipient_phone"), address_division=text("address_division"),
+            address_line=text("address_line"), division=text("division"),
+            credential_id=payload.get("credential_id"), paper_request_id=payload.get("paper_request_id"),
+        )  # fmt: skip
+
+
+def _paper_delivery(request: PaperMarkInput, *, vehicle: Vehicle, person: Any) -> dict[str, str]:
+    """The delivery of a paper mark: what the request says, completed from the registry where a
+    field is missing or unusable (a request has no form to send back), else pickup."""
+    if request.delivery != Delivery.POST:
+        return {"delivery_method": Delivery.PICKUP}
+    name = (request.recipient_name or (person.name if person is not None else "")).strip()[:64]
+    phone = request.recipient_phone or vehicle.owner_mobile or (person.mobile if person is not None else "")
+    try:
+        phone = validate_mobile(phone)
+    except ValidationFailed:
+        phone = ""
+    try:
+        area = validate_division(request.address_division or vehicle.division)
+    except ValidationFailed:
+        area = vehicle.division
+    line = request.address_line.strip()[:200]
+    if not name or not line:
+        logger.warning("paper mark %s asked for by post without an address: pickup instead", request.source)
+        return {"delivery_method": Delivery.PICKUP}
+    return {
+        "delivery_method": Delivery.POST, "recipient_name": name, "recipient_phone": phone,
+        "address_division": area, "address_line": line,
+    }  # fmt: skip
+
+
+def paper_mark_application_open(*, request: PaperMarkInput) -> Application:
+    """Open the paper-mark application (E2) of a request, accepted at once; idempotent on its source.
+
+    The same source again returns the application it opened. While the owner's vehicle has an
+    open paper-mark application already, a second request joins it (one mark is made) and that
+    one is returned. The vehicle must be the owner's: a request naming someone else's vehicle
+    is refused (404) and changes nothing.
+    """
+    from jiaoguan.accounts.models import User
+
+    source = request.source.strip()[:80]
+    if not source:
+        raise ValidationFailed(
+            "applications.source_required", "缺少申请来源。", "The request names no source.", field="source"
+        )
+    existing = Application.objects.filter(source_key=source).first()
+    if existing is not None:
+        return existing
+    owner = User.objects.filter(pk=request.owner_user_id).first()
+    vehicle = (
+        Vehicle.objects.select_related("owner_person").filter(pk=request.vehicle_id).first()
+        if owner is not None
+        else None
+    )
+    owned = (
+        vehicle is not None
+        and owner is not None
+        and (
+            (vehicle.owner_person_id is not None and vehicle.owner_person_id == owner.person_id)
+            or (
+                vehicle.owner_organisation_id is not None
+                and vehicle.owner_organisation_id == owner.organisation_id
+            )
+        )
+    )
+    if not owned or vehicle is None or owner is None:
+        raise NotFound("applications.vehicle_not_found", "没有这辆机动车。", "No such vehicle.")
+    person = vehicle.owner_person
+    cleaned = _paper_delivery(request, vehicle=vehicle, person=person)
+    division = request.division or vehicle.division
+    now = timezone.now()
+    particulars: dict[str, Any] = {"source": source}
+    if request.credential_id is not None:
+        particulars["credential_id"] = int(request.credential_id)
+    if request.paper_request_id is not None:
+        particulars["paper_request_id"] = int(request.paper_request_id)
+    with transaction.atomic():
+        open_ones = Application.objects.filter(
+            applicant_id=owner.pk, business_code=PAPER_MARK_BUSINESS, subject_person_id=vehicle.owner_person_id,
+            vehicle=vehicle, state__in=sorted(rules.OPEN_STATES),
+        )  # fmt: skip
+        joined = open_ones.first()
+        if joined is not None:
+            logger.info("paper mark %s joins the open application %s", source, joined.number)
+            return joined
+        try:
+            with transaction.atomic():
+                app = Application.objects.create(
+                    number=_next_number(division=division, day=timezone.localdate(now)),
+                    business_code=PAPER_MARK_BUSINESS, applicant=owner, subject_person_id=vehicle.owner_person_id,
+                    vehicle=vehicle, source_key=source, division=division, state=State.SUBMITTED,
+                    # Accepted on the day it opens: its acceptance is due (and met) today.
+                    particulars=particulars, fee_fen=0, accept_due_on=timezone.localdate(now), deadline_known=True,
+                    submitted_at=now, **cleaned,
+                )  # fmt: skip
+        except IntegrityError:
+            # The same request delivered twice at once: the first one's application stands.
+            found = Application.objects.filter(source_key=source).first() or open_ones.first()
+            if found is not None:
+                return found
+            raise
+        event = ApplicationEvent.objects.create(
+            application=app, from_state="", to_state=app.state, action="submit", actor=None, at=now,
+            note="纸质检验合格标志 paper inspection mark",
+        )  # fmt: skip
+        _announce(app, event)
+        _move(app, action=Action.ACCEPT, actor=None, now=now, changes={"accepted_at": _NOW})
+        audit_record(
+            actor=None, action="change", subject=app, subject_person_id=app.subject_person_id,
+            summary=f"纸质检验合格标志申请（自动受理） {app.number} {source}",
+        )  # fmt: skip
+    return app
+
+
+@outbox_handler(PAPER_MARK_REQUESTED)
+def _paper_mark_requested(payload: dict[str, Any], dedup_key: str) -> None:
+    # An exempt vehicle's owner asked for the paper mark with the online application (E2).
+    paper_mark_application_open(request=PaperMarkInput.from_payload(payload))
+
+
+@outbox_handler(PAPER_LABEL_REQUESTED)
+def _paper_label_requested(payload: dict[str, Any], dedup_key: str) -> None:
+    # A passed inspection came with a request for the paper label (the inspections app).
+    payload = dict(payload)
+    payload.setdefault("source", f"inspections:{dedup_key}")
+    paper_mark_application_open(request=PaperMarkInput.from_payload(payload))
+
+
+def paper_mark_requests_open(*, limit: int | None = None) -> tuple[int, int]:
+    """Open the applications of stored paper-mark requests not sent yet (those made before the
+    engine took them over); (opened now, already open). Idempotent: run it again and it opens none."""
+    from jiaoguan.accounts.models import User
+    from jiaoguan.credentials import selectors as credential_selectors
+    from jiaoguan.credentials.services import paper_mark_request_payload
+
+    opened = already = 0
+    for paper in credential_selectors.paper_mark_requests_unsent()[:limit]:
+        vehicle = paper.credential.vehicle
+        if vehicle is None or vehicle.owner_person_id is None:
+            continue
+        source = paper_mark_request_payload(paper, vehicle=vehicle, owner_user_id=0)["source"]
+        if Application.objects.filter(source_key=source).exists():
+            already += 1
+            continue
+        owner = User.objects.filter(person_id=vehicle.owner_person_id).order_by("pk").first()
+        if owner is None:
+            logger.warning("paper mark request %s: the owner has no account, left for the counter", paper.pk)
+            continue
+        payload = paper_mark_request_payload(paper, vehicle=vehicle, owner_user_id=owner.pk)
+        paper_mark_application_open(request=PaperMarkInput.from_payload(payload))
+        opened += 1
+    return opened, already

@@ -127,6 +127,7 @@ def application_row(app: Application, *, url: str) -> dict[str, Any]:
         "number": app.number,
         "business": app.business_code,
         "business_words": _business_words(app.business_code),
+        "plate": selectors.plate_of(app),
         "submitted_at": app.submitted_at,
         "accept_due_on": app.accept_due_on,
         "deadline_known": app.deadline_known,
@@ -167,12 +168,47 @@ def _needs(entry: catalogue.Entry, today: date) -> dict[str, Any]:
 # ---------------------------------------------------------------- citizens: the business page
 
 
+def _vehicle_choice(request: HttpRequest, entry: catalogue.Entry) -> int | None:
+    """The vehicle chosen on a vehicle business's page (``?vehicle=`` or the form's), if any."""
+    if not entry.needs_vehicle:
+        return None
+    raw = request.POST.get("vehicle_id") if request.method == "POST" else request.GET.get("vehicle")
+    try:
+        return int(raw) if raw else None
+    except ValueError:
+        return None
+
+
+def _vehicles(user: User, entry: catalogue.Entry, *, chosen: int | None, today: date) -> list[dict[str, Any]]:
+    """The applicant's vehicles for a vehicle business (issue 14), each with its own answer."""
+    if not entry.needs_vehicle:
+        return []
+    rows = []
+    for vehicle in registry_selectors.vehicles_owned_by(user=user):
+        answer = eligibility.vehicle_answer(entry, vehicle, today=today)
+        rows.append(
+            {
+                "id": vehicle.pk,
+                "plate": vehicle.plate_number or vehicle.vin[-6:],
+                "brand_model": vehicle.brand_model,
+                "allowed": answer.allowed,
+                "reason": _words(answer.reason_zh, answer.reason_en),
+                "chosen": vehicle.pk == chosen,
+            }
+        )
+    return rows
+
+
 def _business_page(
     request: HttpRequest, entry: catalogue.Entry, *, form: ApplyForm | None = None, status: int = 200
 ) -> HttpResponse:
     user = _user(request)
     today = timezone.localdate()
-    answer = eligibility.business_eligibility(actor=user, business_code=entry.code, today=today)
+    vehicle_id = _vehicle_choice(request, entry)
+    answer = eligibility.business_eligibility(
+        actor=user, business_code=entry.code, today=today, vehicle_id=vehicle_id
+    )
+    vehicles = _vehicles(user, entry, chosen=answer.vehicle_id, today=today)
     licence = selectors.applicant_licence(actor=user)
     to_classes = [str(c) for c in answer.details.get("to_classes", []) if c]
     if form is None:
@@ -195,6 +231,14 @@ def _business_page(
         "remedy": _words(answer.remedy_zh, answer.remedy_en),
         "details": answer.details,
         "licence": licence,
+        # Issue 14: a vehicle business names one of the applicant's vehicles, chosen on this page.
+        "vehicle_business": entry.needs_vehicle,
+        "vehicles": vehicles,
+        # The choice only helps when the account may apply at all (U5 refusals name the upgrade).
+        "choose_vehicle": len(vehicles) > 1 and not answer.code.startswith("accounts."),
+        "vehicle_id": answer.vehicle_id,
+        "chosen_vehicle": next((v for v in vehicles if v["id"] == answer.vehicle_id), None),
+        "has_subject": bool(vehicles) if entry.needs_vehicle else licence is not None,
         "medical_on": licence.last_medical_on if licence is not None else None,
         "needs_medical": catalogue.Material.MEDICAL_CERTIFICATE in entry.materials,
         "form": form,
@@ -208,8 +252,9 @@ def _business_page(
 
 def _entry(code: str) -> catalogue.Entry:
     found = catalogue.CATALOGUE.get((code or "").upper())
-    if found is None or not found.needs_licence:
-        # B6/B7 are the hospitals' (their own pages), anything else is not a business here.
+    if found is None or not (found.needs_licence or found.needs_vehicle) or found.by_system:
+        # B6/B7 are the hospitals' (their own pages), E2 is opened by the platform (issue 14);
+        # anything else is not a business here.
         raise Http404("business")
     return found
 
@@ -249,8 +294,9 @@ def business(request: HttpRequest, code: str) -> HttpResponse:
 def _apply(request: HttpRequest, entry: catalogue.Entry) -> HttpResponse:
     user = _user(request)
     answer = eligibility.business_eligibility(
-        actor=user, business_code=entry.code, today=timezone.localdate()
-    )
+        actor=user, business_code=entry.code, today=timezone.localdate(),
+        vehicle_id=_vehicle_choice(request, entry),
+    )  # fmt: skip
     to_classes = [str(c) for c in answer.details.get("to_classes", []) if c]
     form = ApplyForm(request.POST, request.FILES, entry=entry, to_classes=to_classes)
     if form.is_valid():
@@ -270,7 +316,8 @@ def _apply(request: HttpRequest, entry: catalogue.Entry) -> HttpResponse:
                 lambda: services.application_submit_with_materials(
                     actor=user,
                     business_code=entry.code,
-                    licence_id=licence.pk if licence is not None else None,
+                    licence_id=licence.pk if licence is not None and entry.needs_licence else None,
+                    vehicle_id=_vehicle_choice(request, entry),
                     delivery=delivery,
                     particulars=form.particulars(),
                     note=data.get("note", ""),
@@ -330,7 +377,7 @@ def my_list(request: HttpRequest) -> HttpResponse:
         "businesses": [
             {"code": e.code, "name": _words(e.name_zh, e.name_en)}
             for e in catalogue.CATALOGUE.values()
-            if e.needs_licence
+            if (e.needs_licence or e.needs_vehicle) and not e.by_system
         ],
     }
     return render(request, "applications/list.html", context)
@@ -593,10 +640,29 @@ PARTICULAR_LABELS = {
 }
 
 
+# Where a paper mark's request came from (issue 14), kept in particulars and the source key:
+# shown through the source in words, never as the stored keys.
+_SOURCE_PARTICULARS = frozenset({"source", "credential_id", "paper_request_id"})
+
+
+def _source_words(source: str) -> str:
+    if not source:
+        return ""
+    if source.startswith("credentials.paper_mark_request:"):
+        return _words(
+            "免检车辆网上申领检验标志时申请", "Asked for with the exempt vehicle's online label application"
+        )
+    if source.startswith("inspections"):
+        return _words("检验合格时申请", "Asked for when the inspection passed")
+    return _words("系统生成", "Opened by the platform")
+
+
 def _particulars(particulars: dict[str, Any]) -> list[tuple[str, str]]:
     """The business's particulars in words: known keys labelled, a deferral's reason named."""
     rows = []
     for key, value in particulars.items():
+        if key in _SOURCE_PARTICULARS:
+            continue
         shown = str(value)
         if key == "reason" and value in DEFERRAL_REASONS:
             reason = DEFERRAL_REASONS[value]
@@ -653,6 +719,7 @@ def _counter_page(
             "address_line": (app.address_line[:6] + "****") if app.address_line else "",
         },
         "licence_classes": app.licence.classes if app.licence is not None else "",
+        "vehicle": _vehicle_facts(app),
         "particulars": _particulars(app.particulars),
         "fee": {"amount": yuan(app.fee_fen), "state": selectors.fee_state(app)},
         "delivery_words": _words(*catalogue.DELIVERY_NAMES[catalogue.Delivery(app.delivery_method)])
@@ -759,6 +826,25 @@ def _file_response(data: bytes, content_type: str, name: str) -> HttpResponse:
     return response
 
 
+def _vehicle_facts(app: Application) -> dict[str, Any] | None:
+    """The vehicle of a vehicle business for the clerk (issue 14): plate, type, make, VIN masked,
+    status in words and what was issued before; the owner's name is the applicant's, masked above."""
+    vehicle = app.vehicle
+    if vehicle is None:
+        return None
+    status = registry_selectors.vehicle_status(vehicle, today=timezone.localdate())
+    return {
+        "plate": vehicle.plate_number or "",
+        "plate_type": status.plate_type_label,
+        "brand_model": vehicle.brand_model,
+        "vin_masked": status.vin_masked,
+        "statuses": "、".join(f"{c.code} {_words(c.zh, c.en)}" for c in status.statuses),
+        "plate_issue_count": vehicle.plate_issue_count,
+        "vehicle_licence_issue_count": vehicle.vehicle_licence_issue_count,
+        "source": _source_words(app.source_key),
+    }
+
+
 def _photo_review(app: Application) -> dict[str, Any] | None:
     """The latest photo handed in beside the archive photo on file, reviewed as for the e-licence
     (issue 13, D1): the clerk accepts when they show the same person, or returns it for a new photo."""
@@ -845,7 +931,7 @@ def acceptance_slip(app: Application, *, printed_at: datetime) -> documents.Acce
     return documents.AcceptanceSlip(
         unit=f"{division_name(app.division) or app.division}车辆管理所",
         number=app.number,
-        business=f"{entry.code} {entry.name_zh}",
+        business=" ".join(filter(None, [entry.code, entry.name_zh, selectors.plate_of(app)])),
         applicant_name=person.name if person is not None else "",
         applicant_id_number=mask_id_number(person.id_number) if person is not None else "",
         state=rules.STATE_NAMES[rules.State(app.state)][0],

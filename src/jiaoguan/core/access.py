@@ -490,6 +490,47 @@ add(
     menu=_menu("insurance:feedback", "shield", "交强险核验反馈", "Insurance check feedback", 35),
 )  # fmt: skip
 
+# ---------------------------------------------------------------- mortgages with e-seals (issue 14, O6)
+
+# Banks and auto-finance companies file and release mortgages of vehicles with their own e-seal;
+# the service also checks that the organisation is a bank. Their own filings only ("own": the
+# mortgagee is the actor's organisation). Clerks register the banks' seal keys at the counter.
+add(
+    "registry.mortgage.file", "网上办理机动车抵押登记", "file vehicle mortgages online",
+    {ORGANISATION: OWN}, requirement="O6",
+)  # fmt: skip
+add(
+    "registry.mortgage.release", "网上办理解除机动车抵押登记", "release vehicle mortgages online",
+    {ORGANISATION: OWN}, requirement="O6",
+)  # fmt: skip
+add(
+    "registry.mortgage.view", "查看机动车抵押登记", "view vehicle mortgages",
+    {ORGANISATION: OWN, **_grant(JURISDICTION, *POLICE)}, requirement="O6",
+)  # fmt: skip
+add(
+    "registry.seal_key.register", "登记和注销单位电子印章密钥", "register and revoke organisations' seal keys",
+    _grant(JURISDICTION, CLERK, ADMIN), requirement="O6",
+    menu=_menu("registry:counter_seal_keys", "shield", "电子印章密钥", "Seal keys", 95),
+)  # fmt: skip
+
+# ---------------------------------------------------------------- dealers' temporary plates (issue 14, B18)
+
+# A car dealer's own plates; the service also checks that the organisation is a car dealer (U5,
+# Requirement.CAR_DEALER). Staff see and revoke the plates issued to dealers of their jurisdiction.
+add(
+    "registry.temporary_plate.apply", "申领机动车临时号牌", "apply for temporary plates",
+    {ORGANISATION: OWN}, requirement="B18",
+)  # fmt: skip
+add(
+    "registry.temporary_plate.view", "查看临时号牌", "view temporary plates",
+    {ORGANISATION: OWN, **_grant(JURISDICTION, *POLICE)}, requirement="B18",
+    menu=_menu("credentials:counter_temporary_plates", "plate", "临时号牌", "Temporary plates", 33),
+)  # fmt: skip
+add(
+    "registry.temporary_plate.revoke", "撤销临时号牌", "revoke temporary plates",
+    _grant(JURISDICTION, CLERK, ADMIN), requirement="B18",
+)  # fmt: skip
+
 ACTIONS: Mapping[str, Action] = _table.actions
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import date, datetime
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
@@ -11,6 +12,7 @@ from ninja import Field, Router, Schema
 
 from jiaoguan.core.access import access_required
 from jiaoguan.core.api import BearerToken, ErrorOut, InputSchema, SessionUser
+from jiaoguan.core.errors import DomainError
 
 from . import keys, selectors, services
 from .token import DisplayMode
@@ -154,3 +156,114 @@ def make_token(request: HttpRequest, credential_id: str, payload: TokenIn) -> An
         credential=credential, mode=modes[payload.mode], now=timezone.now()
     )
     return 201, {"text": text, "mode": payload.mode, "expires_at": expires_at}
+
+
+# ---------------------------------------------------------------- dealers' temporary plates (issue 14, B18)
+
+TEMPORARY_PLATE_ERRORS: dict[int, Any] = {
+    401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut, 503: ErrorOut,
+}  # fmt: skip
+
+
+class TemporaryPlateIn(InputSchema):
+    """A new car's temporary plate: VIN (GB 16735), make and model, registry vehicle kind, the buyer
+    (optional) and the days wanted (1-30)."""
+
+    vin: str
+    brand_model: str
+    kind: str
+    buyer_name: str = ""
+    days: int = 30
+
+
+class TemporaryPlateOut(Schema):
+    id: int
+    number: str
+    vin: str
+    issue_no: int
+    kind: str
+    brand_model: str
+    buyer_masked: str
+    dealer_name: str
+    valid_from: date
+    valid_until: date
+    insurance_required: bool
+    insurer_name: str
+    policy_number: str
+    insured_until: date | None
+    state: str  # valid / expired / revoked / not_yet_valid
+    issued_at: datetime
+    revoked_at: datetime | None
+    qr_text: str | None = Field(None, description="the signed TP1 QR (printed mode); none when not valid")
+    print_url: str
+
+
+class TemporaryPlatePage(Schema):
+    items: list[TemporaryPlateOut]
+    next_cursor: int | None
+
+
+def _temporary_plate_json(request: HttpRequest, plate: Any, *, with_qr: bool) -> dict[str, Any]:
+    from django.urls import reverse
+
+    from jiaoguan.registry.selectors import temporary_plate_view
+
+    from .temporary_plates import temporary_plate_token
+
+    shown = temporary_plate_view(plate, today=timezone.localdate())
+    qr_text = None
+    if with_qr and shown["state"] in ("valid", "not_yet_valid"):
+        try:
+            qr_text = temporary_plate_token(plate=plate, mode=DisplayMode.PRINTED).text
+        except DomainError:  # no key can sign now: the plate is issued all the same, printed later
+            qr_text = None
+    url = request.build_absolute_uri(reverse("credentials:dealer_temporary_plate_pdf", args=[plate.pk]))
+    return {**shown, "qr_text": qr_text, "print_url": url}
+
+
+@router.post(
+    "/temporary-plates",
+    response={201: TemporaryPlateOut, **TEMPORARY_PLATE_ERRORS},
+    auth=[BearerToken(), SessionUser()],
+)
+@access_required("registry.temporary_plate.apply")
+def apply_temporary_plate(request: HttpRequest, payload: TemporaryPlateIn) -> Any:
+    """A car dealer applies for a new car's temporary plate (B18). Accepts ``Idempotency-Key``.
+
+    Issued at once when the rules hold: at most 30 days, at most 3 plates per VIN, never beyond
+    the compulsory insurance's end (asked online from the insurer). 409 for a registered VIN
+    (``registry.temporary_plate.registered``), a fourth plate (``...too_many``), no insurance
+    (``...not_insured``, with the insurer's words); 503 ``insurance.unavailable`` when the
+    insurer does not answer (nothing issued: retry with the same key); 403 for anyone but a car
+    dealer's user. The answer carries the signed QR text (``TP1:``) and the PDF link.
+    """
+    from jiaoguan.core.api import run_idempotent
+
+    from .temporary_plates import temporary_plate_apply
+
+    def call() -> tuple[int, Any]:
+        plate = temporary_plate_apply(actor=request.auth, data=payload.dict(), request=request)  # type: ignore[attr-defined]
+        return 201, _temporary_plate_json(request, plate, with_qr=True)
+
+    return run_idempotent(request, scope="temporary-plates", body=payload.dict(), call=call)
+
+
+@router.get(
+    "/temporary-plates",
+    response={200: TemporaryPlatePage, **TEMPORARY_PLATE_ERRORS},
+    auth=[BearerToken(), SessionUser()],
+)
+@access_required("registry.temporary_plate.view")
+def list_temporary_plates(request: HttpRequest, cursor: int = 0, limit: int = 20, vin: str = "") -> Any:
+    """My dealership's temporary plates (staff: those of dealers in the jurisdiction), newest first."""
+    from jiaoguan.registry.selectors import temporary_plates_visible_to
+
+    limit = max(1, min(limit, 100))
+    qs = temporary_plates_visible_to(actor=request.auth)  # type: ignore[attr-defined]
+    if vin:
+        qs = qs.filter(vin=vin.strip().upper())
+    if cursor > 0:
+        qs = qs.filter(pk__lt=cursor)
+    rows = list(qs.order_by("-pk")[: limit + 1])
+    items = [_temporary_plate_json(request, p, with_qr=False) for p in rows[:limit]]
+    return {"items": items, "next_cursor": rows[limit - 1].pk if len(rows) > limit else None}

@@ -13,7 +13,10 @@ class CredentialsConfig(AppConfig):
 
         from jiaoguan.core.purges import register_purge
 
-        from . import services  # subscribes to registry change events
+        from . import (
+            services,  # subscribes to registry change events
+            temporary_plates,  # noqa: F401  registers the TP1 status resolver and space
+        )
         from .models import Credential
 
         register_purge("credentials_onlinenonce", services.online_nonces_purge)

@@ -154,3 +154,29 @@ class CredentialRevokeForm(forms.Form):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["reason"].help_text = _("例如：手机遗失、驾驶证已被吊销。持有人会看到，记入审计日志。")
+
+
+class TemporaryPlateForm(forms.Form):
+    """A dealer's application for a new car's temporary plate (B18); the rules live in the services."""
+
+    vin = forms.CharField(
+        label=_("车辆识别代号（VIN）"), max_length=17, help_text=_("17位，见车辆合格证或铭牌。"),
+        error_messages=REQUIRED,
+    )  # fmt: skip
+    brand_model = forms.CharField(label=_("品牌型号"), max_length=64, error_messages=REQUIRED)
+    kind = forms.ChoiceField(label=_("车辆类型"), choices=(), error_messages=REQUIRED)
+    buyer_name = forms.CharField(label=_("购车人（选填）"), max_length=100, required=False)
+    days = forms.IntegerField(
+        label=_("申领天数"), min_value=1, max_value=30, initial=30,
+        help_text=_("最长30天，且不超过交强险止期。"),
+        error_messages={
+            **REQUIRED,
+            "min_value": _("临时号牌有效期为1至30天。"),
+            "max_value": _("临时号牌有效期为1至30天。"),
+            "invalid": _("请填写天数。"),
+        },
+    )  # fmt: skip
+
+    def __init__(self, *args: Any, kind_choices: list[tuple[str, str]] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["kind"].choices = [("", _("请选择")), *(kind_choices or [])]  # type: ignore[attr-defined]

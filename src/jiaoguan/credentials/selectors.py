@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime, time
 from typing import Any
 
 from django.db.models import OuterRef, Q, QuerySet, Subquery
+from django.utils import timezone
 
 from jiaoguan.core.access import division_prefix_for, require
 from jiaoguan.core.errors import NotFound
+from jiaoguan.registry.models import Vehicle
+from jiaoguan.registry.selectors import vehicle_status
 
-from .models import Credential, LicenceApplication, OnlineNonce
+from .models import Credential, LicenceApplication, OnlineNonce, PaperMarkRequest
 
 PHOTO_REVIEW = "credentials.photo.review"
 
@@ -78,3 +81,76 @@ def licence_applications_for_review(*, actor: Any) -> QuerySet[LicenceApplicatio
     return LicenceApplication.objects.filter(licence__division__startswith=prefix).select_related(
         "licence__holder"
     )
+
+
+# ---------------------------------------------------------------- paper marks and E6 (issue 14)
+
+
+def vehicle_mark_valid(*, vehicle_id: int, today: Any) -> Credential | None:
+    """The vehicle's valid electronic inspection mark on ``today``, or None (E6: with one, a lost
+    paper mark needs no replacement)."""
+    return (
+        Credential.objects.filter(
+            vehicle_id=vehicle_id,
+            kind=Credential.Kind.INSPECTION_MARK,
+            status="valid",
+            valid_until__gte=today,
+        )
+        .order_by("-pk")
+        .first()
+    )
+
+
+def paper_mark_requests_unsent() -> QuerySet[PaperMarkRequest]:
+    """Paper-mark requests of exempt applications not sent yet, oldest first, with their vehicle
+    and owner (for turning stored requests into applications, issue 14)."""
+    return (
+        PaperMarkRequest.objects.filter(sent_at__isnull=True)
+        .select_related("credential__vehicle__owner_person")
+        .order_by("pk")
+    )
+
+
+# ---------------------------------------------------------------- the paper label rule (issue 14, E3)
+
+
+# Registry statuses (S7) under which no mark is valid: transferred out, stolen, deregistered, forced
+# deregistration, scrapped, and the pausing ones (suspect, sealed, detained, locked); as services.
+VEHICLE_ENDING = frozenset("BCEMPJKLO")
+
+
+def _end_of_day(day: date) -> datetime:
+    return timezone.make_aware(datetime.combine(day, time.max))
+
+
+def inspection_mark_valid_on(*, plate_number: str, on: date) -> bool:
+    """Whether the vehicle with this plate had a valid electronic inspection mark on ``on`` (E3).
+
+    The one question the violations app asks before fining for the paper label (未按规定放置检验
+    合格标志): yes when a mark (VI1) issued by then covered the day and was not yet revoked,
+    suspended or superseded that day, or when the registry's inspection validity covered it and the
+    vehicle had no ending status (E1: every vehicle within its validity is entitled to the mark;
+    one inspected since the day is judged only by its marks, as the registry keeps the last
+    inspection only). A plate the registry does not know has no mark.
+    """
+    end = _end_of_day(on)
+    marks = Credential.objects.filter(
+        kind=Credential.Kind.INSPECTION_MARK,
+        vehicle__plate_number=plate_number,
+        issued_at__lte=end,
+        valid_until__gte=on,
+    ).filter(
+        Q(status=Credential.Status.VALID) | Q(status_changed_at__isnull=True) | Q(status_changed_at__gt=end)
+    )
+    if marks.exists():
+        return True
+    vehicle = Vehicle.objects.filter(plate_number=plate_number).first()
+    if vehicle is None or (vehicle.last_inspected_on is not None and vehicle.last_inspected_on > on):
+        return False
+    if set(vehicle.status or "A") & VEHICLE_ENDING:
+        return False
+    try:
+        status = vehicle_status(vehicle, today=on)
+    except Exception:  # a record the rules cannot read decides nothing in the owner's favour
+        return False
+    return status.inspection_state != "overdue"

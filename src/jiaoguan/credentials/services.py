@@ -29,7 +29,7 @@ from jiaoguan.core.access import division_prefix_for, require
 from jiaoguan.core.audit import audit_record
 from jiaoguan.core.errors import Conflict, DomainError, NotAllowed, NotFound, ValidationFailed
 from jiaoguan.core.identifiers import mask_name, validate_plate, validate_vin
-from jiaoguan.core.outbox import outbox_handler
+from jiaoguan.core.outbox import outbox_enqueue, outbox_handler
 from jiaoguan.core.purges import BATCH, purge_in_batches
 from jiaoguan.core.versioned_cache import Uncached, renew_versions, versioned_read
 from jiaoguan.registry.documents import normalise_document_number
@@ -145,14 +145,33 @@ def _mark_data(vehicle: Vehicle, today: date) -> tuple[dict[str, Any], date, boo
 
 
 def _replace_current(
-    *, subject: dict[str, Any], kind: str, data: dict[str, Any], valid_until: date, event: str
+    *,
+    subject: dict[str, Any],
+    kind: str,
+    data: dict[str, Any],
+    valid_until: date,
+    event: str,
+    new_document: bool = False,
 ) -> Credential:
-    """Issue a credential for a subject, superseding the current one; runs inside a transaction."""
+    """Issue a credential for a subject, superseding the current one; runs inside a transaction.
+
+    ``new_document``: a new plate or vehicle licence was issued (issue 14), so the mark is
+    reissued even when its data read the same.
+    """
     current = (
         Credential.objects.select_for_update().filter(**subject, status__in=["valid", "suspended"]).first()
     )
     if (
-        current is not None
+        new_document
+        and current is not None
+        and current.event == event
+        and timezone.localdate(current.issued_at) == timezone.localdate()
+    ):
+        # The same announcement delivered again (the outbox is at least once): reissued already.
+        new_document = False
+    if (
+        not new_document
+        and current is not None
         and current.status == "valid"
         and current.data == data
         and current.valid_until == valid_until
@@ -170,11 +189,15 @@ def _replace_current(
     return new
 
 
-def inspection_mark_issue(*, vehicle_id: int, event: str, today: date | None = None) -> Credential | None:
+def inspection_mark_issue(
+    *, vehicle_id: int, event: str, today: date | None = None, new_document: bool = False
+) -> Credential | None:
     """Issue (or keep) the electronic inspection mark of a vehicle within its validity (E1).
 
     Returns None when the vehicle has no right to a mark (inspection overdue, stolen,
     deregistered ...); an existing mark is then suspended or revoked by the status sync.
+    ``new_document``: new plates or a new vehicle licence were issued (B1, B2, B20, B21), so a
+    new mark supersedes the current one even if nothing it carries changed.
     """
     today = today or timezone.localdate()
     with transaction.atomic():
@@ -202,6 +225,7 @@ def inspection_mark_issue(*, vehicle_id: int, event: str, today: date | None = N
             data=data,
             valid_until=valid_until,
             event=event,
+            new_document=new_document,
         )
 
 
@@ -333,10 +357,55 @@ def inspection_exempt_apply(
                 "No mark can be issued for this vehicle now.",
             )
         if delivery:
-            PaperMarkRequest.objects.create(
+            paper = PaperMarkRequest.objects.create(
                 credential=credential, delivery=delivery, address=address.strip()[:200]
             )
+            # The paper mark is made and sent through the applications engine (issue 14, E2):
+            # the applications app hears of it and opens the application; this app never
+            # writes its tables.
+            outbox_enqueue(
+                topic=PAPER_MARK_REQUESTED,
+                payload=paper_mark_request_payload(paper, vehicle=vehicle, owner_user_id=actor.pk),
+                dedup_key=f"credentials-paper-mark-{paper.pk}",
+            )
     return credential
+
+
+# ---------------------------------------------------------------- paper marks (issue 14, E2)
+
+PAPER_MARK_REQUESTED = "credentials.paper_mark_requested"
+PAPER_MARK_SOURCE = "credentials.paper_mark_request"
+
+
+def paper_mark_request_payload(
+    paper: PaperMarkRequest, *, vehicle: Vehicle, owner_user_id: int
+) -> dict[str, Any]:
+    """The ``credentials.paper_mark_requested`` payload: the same shape as the inspections'
+    ``inspections.paper_label_requested``, so one handler opens both kinds of application.
+
+    The exempt application asks for one address line only; the recipient is the owner, the
+    mobile the one on record, the address's division the owner's residence (or the vehicle's).
+    """
+    person = vehicle.owner_person
+    return {
+        "vehicle_id": vehicle.pk,
+        "owner_user_id": owner_user_id,
+        "credential_id": paper.credential_id,
+        "paper_request_id": paper.pk,
+        "delivery": paper.delivery,
+        "recipient_name": person.name if person is not None else "",
+        "recipient_phone": (vehicle.owner_mobile or (person.mobile if person is not None else "")) or "",
+        "address_division": (person.residence_division if person is not None else "") or vehicle.division,
+        "address_line": paper.address,
+        "division": vehicle.division,
+        "source": f"{PAPER_MARK_SOURCE}:{paper.pk}",
+    }
+
+
+def paper_mark_request_sent(*, paper_request_id: int, at: datetime) -> bool:
+    """The paper mark of a request was handed over or delivered (the applications engine
+    completed its application); True when this call recorded it, False if it was already."""
+    return bool(PaperMarkRequest.objects.filter(pk=paper_request_id, sent_at__isnull=True).update(sent_at=at))
 
 
 def _licence_data(licence: DrivingLicence, today: date) -> tuple[dict[str, Any], date]:
@@ -683,6 +752,9 @@ def credential_status_sync(
 # A new licence card (renewal, age-limit exchange, replacement: B8-B11) supersedes the
 # electronic licence of the old card (D2, issue 13).
 _NEW_CARD_EVENTS = frozenset({"licence_renewed", "licence_exchanged", "licence_replaced"})
+# New plates or a new vehicle licence (B1, B2, B20, B21, issue 14) reissue the vehicle's mark:
+# the mark of the old documents is superseded, though the data it carries is the same.
+_NEW_VEHICLE_DOCUMENT_EVENTS = frozenset({"vehicle_plate_reissued", "vehicle_licence_reissued"})
 
 
 @outbox_handler(REGISTRY_CHANGED)
@@ -696,7 +768,11 @@ def _on_registry_change(payload: dict[str, Any], dedup_key: str) -> None:
     """
     event = payload.get("event", "changed")
     if payload.get("vehicle_id"):
-        if inspection_mark_issue(vehicle_id=payload["vehicle_id"], event=event) is None:
+        new_document = event in _NEW_VEHICLE_DOCUMENT_EVENTS
+        if (
+            inspection_mark_issue(vehicle_id=payload["vehicle_id"], event=event, new_document=new_document)
+            is None
+        ):
             credential_status_sync(vehicle_id=payload["vehicle_id"])
     licence_id = payload.get("licence_id")
     if not licence_id:

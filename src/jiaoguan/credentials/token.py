@@ -118,6 +118,25 @@ DRIVING_LICENCE = register_schema(
         },
     )
 )
+# A dealer's temporary plate (临时号牌, B18, issue 14); its index is the registry's TemporaryPlate id,
+# in an index space of its own (credentials.temporary_plates).
+TEMPORARY_PLATE = register_schema(
+    Schema(
+        "TP1",
+        "机动车临时号牌电子凭证",
+        "Temporary plate",
+        {
+            "plate": 1,  # the temporary plate number, e.g. 豫Q临00042
+            "vin": 2,  # masked: first 3 and last 6 characters
+            "kind": 3,
+            "valid_from": 4,  # days since 1970-01-01
+            "valid_until": 5,  # days since 1970-01-01, inclusive
+            "dealer": 6,  # the dealer's name
+            "issue": 7,  # 1 to 3
+            "model": 8,  # make and model
+        },
+    )
+)
 # Remarks printed on a licence (D4); the token carries the code, verifiers show the text.
 REMARKS: dict[str, tuple[str, str]] = {
     "M3": ("持军队驾驶证换领", "Exchanged from a military licence"),

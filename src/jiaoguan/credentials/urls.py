@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import temporary_plate_views, views
 
 app_name = "credentials"
 urlpatterns = [
@@ -23,5 +23,23 @@ urlpatterns = [
         "counter/photos/<int:application_id>/archive-photo",
         views.counter_archive_photo_image,
         name="counter_archive_photo_image",
+    ),
+    # Dealers' temporary plates (issue 14, B18).
+    path("dealer/temporary-plates/", temporary_plate_views.dealer_plates, name="dealer_temporary_plates"),
+    path(
+        "dealer/temporary-plates/<int:plate_id>/",
+        temporary_plate_views.dealer_plate,
+        name="dealer_temporary_plate",
+    ),
+    path(
+        "dealer/temporary-plates/<int:plate_id>/print.pdf",
+        temporary_plate_views.dealer_plate_pdf,
+        name="dealer_temporary_plate_pdf",
+    ),
+    path("counter/temporary-plates/", temporary_plate_views.counter_plates, name="counter_temporary_plates"),
+    path(
+        "counter/temporary-plates/<int:plate_id>/revoke",
+        temporary_plate_views.counter_plate_revoke,
+        name="counter_temporary_plate_revoke",
     ),
 ]

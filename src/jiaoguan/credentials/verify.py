@@ -25,6 +25,7 @@ STATUS_TEXT = {
     "suspended": ("暂停使用", "suspended"),
     "revoked": ("已撤销", "revoked"),
     "superseded": ("已被新凭证替代", "superseded by a newer credential"),
+    "expired": ("已过期", "expired"),  # a temporary plate past its last day (TP1)
     "unknown": ("未知", "unknown"),
 }
 

@@ -40,7 +40,7 @@ from . import photos, selectors, services
 from . import render as qr_render
 from .forms import ExemptApplyForm, LicencePhotoForm, PhotoReviewForm, PlateLookupForm, VerifyForm
 from .models import Credential, LicenceApplication, PaperMarkRequest
-from .token import REMARKS, SCHEMAS, DisplayMode, int_date
+from .token import REMARKS, SCHEMAS, TEMPORARY_PLATE, DisplayMode, int_date
 from .verify import UNREADABLE_REASONS, Verdict, photo_matches
 
 logger = logging.getLogger(__name__)
@@ -909,6 +909,15 @@ def _verdict_view(verdict: Verdict, *, shown_photo: bytes | None = None) -> dict
             (gettext_lazy("准驾车型"), str(subject.get("classes", ""))),
             (gettext_lazy("有效期至"), valid_until or _("长期")),
             (gettext_lazy("备注"), "、".join(_remark_texts(subject.get("remarks"))) or _("无")),
+        ]
+    elif verdict.kind == TEMPORARY_PLATE.prefix:
+        # A dealer's temporary plate (B18): the number, the VIN masked, the validity, the dealer.
+        rows = [
+            (gettext_lazy("临时号牌号码"), str(subject.get("plate", ""))),
+            (gettext_lazy("车辆识别代号"), str(subject.get("vin", ""))),
+            (gettext_lazy("品牌型号"), str(subject.get("model", ""))),
+            (gettext_lazy("有效期"), f"{subject.get('valid_from', '')} — {valid_until}"),
+            (gettext_lazy("申领单位"), str(subject.get("dealer", ""))),
         ]
     rows = [(label, value) for label, value in rows if value]
     photo_check = _photo_comparison(verdict, shown_photo)

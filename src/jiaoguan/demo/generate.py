@@ -1565,19 +1565,23 @@ def ensure_demo_logins(*, today: date, password: str) -> list[dict[str, str]]:
         n_vehicles = organisation.vehicles.count()
         # The hospital records examinations and submits certificates (B6/B7, issue 13).
         hospital = kind == Organisation.Kind.HOSPITAL
+        # The car dealer applies for new cars' temporary plates (B18, issue 14).
+        dealer = kind == Organisation.Kind.CAR_DEALER
         rows.append(
             _row(
                 str(kind),
                 user.username,
                 password,
                 f"单位用户：{organisation.name}（{kind_zh}，{n_vehicles} {what_zh}）"
-                + ("；录入体检信息、提交身体条件证明：/hospital/examinations/" if hospital else ""),
+                + ("；录入体检信息、提交身体条件证明：/hospital/examinations/" if hospital else "")
+                + ("；申领新车临时号牌：/dealer/temporary-plates/" if dealer else ""),
                 f"Organisation user: {organisation.name} ({kind_en}; {n_vehicles} {what_en})"
                 + (
                     "; records examinations and submits certificates at /hospital/examinations/"
                     if hospital
                     else ""
-                ),
+                )
+                + ("; applies for new cars' temporary plates at /dealer/temporary-plates/" if dealer else ""),
             )
         )
 

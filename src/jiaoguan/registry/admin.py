@@ -483,3 +483,7 @@ class DrivingLicenceAdmin(RegistryAdmin):
                 ((f"{e.occurred_on:%Y-%m-%d}", f"{e.points:+d}", e.source) for e in entries),
             ),
         )
+
+
+# Mortgages with e-seals (issue 14, O6): read-only pages in their own module.
+from . import mortgage_admin  # noqa: E402, F401

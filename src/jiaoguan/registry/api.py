@@ -59,6 +59,8 @@ class VehicleOut(Schema):
     is_key_vehicle: bool
     owner_masked: str
     alerts: list[AlertOut]
+    mortgaged: bool = False  # a mortgage in force (抵押登记, O6)
+    mortgagee_name: str = ""
 
 
 class LicenceClassOut(Schema):

@@ -14,3 +14,8 @@ class RegistryConfig(AppConfig):
         datachecks.register()
         personal.connect()
         register_audit_search(selectors.audit_subjects)
+        from jiaoguan.core.purges import register_purge
+
+        from .mortgages import seal_nonces_purge
+
+        register_purge("registry_sealnonce", seal_nonces_purge)  # issue 14, O6

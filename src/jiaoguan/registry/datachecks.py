@@ -8,15 +8,19 @@ row could hide a duplicate.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
 from django.db.models import Model
 
 from jiaoguan.core.datachecks import CheckContext, Finding, in_batches, register_check, table_of
+from jiaoguan.core.errors import DomainError
+from jiaoguan.core.identifiers import PROVINCE_ABBREVIATIONS, validate_vin
 
 from . import services, validation
-from .models import DrivingLicence, Organisation, Person, Vehicle
+from .models import DrivingLicence, Organisation, Person, TemporaryPlate, Vehicle
+from .temporary_plates import MAX_DAYS, SERIAL_DIGITS, TEMPORARY_MARK
 
 # Fields whose stored form must be the normal form (uniqueness and look-ups depend on it).
 _CANONICAL = frozenset({"id_number", "uscc", "vin", "plate_number", "classes", "status", "nationality"})
@@ -78,9 +82,37 @@ def check_licences(context: CheckContext) -> Iterator[Finding]:
             yield from _findings(DrivingLicence, row, checked, fields)
 
 
+# A temporary plate number as temporary_plates.plate_number makes it: 豫Q临00042.
+_TEMPORARY_NUMBER = re.compile(
+    rf"^[{''.join(PROVINCE_ABBREVIATIONS)}][A-Z]{TEMPORARY_MARK}\d{{{SERIAL_DIGITS}}}$"
+)
+
+
+def check_temporary_plates(context: CheckContext) -> Iterator[Finding]:
+    """Dealers' temporary plates (B18): a valid VIN in its stored form, a well-formed number and a
+    validity of at most 30 days (the database keeps the 3 issues and the insurance end)."""
+    table = table_of(TemporaryPlate)
+    fields = ("vin", "number", "valid_from", "valid_until")
+    for rows in in_batches(TemporaryPlate.objects.all(), fields=fields, size=context.batch_size):
+        for row in rows:
+            pk = str(row["pk"])
+            try:
+                if validate_vin(row["vin"]) != row["vin"]:
+                    yield Finding(table, pk, "vin", "registry.not_normalised: VIN stored in another form")
+            except DomainError as error:
+                yield Finding(table, pk, "vin", f"{error.code}: {error.message}")
+            if not _TEMPORARY_NUMBER.fullmatch(row["number"] or ""):
+                yield Finding(table, pk, "number", "registry.temporary_plate.number: 临时号牌号码格式不正确")
+            if (row["valid_until"] - row["valid_from"]).days + 1 > MAX_DAYS:
+                yield Finding(
+                    table, pk, "valid_until", f"registry.temporary_plate.days: 有效期超过{MAX_DAYS}天 (B18)"
+                )
+
+
 def register() -> None:
     """Called from the registry's AppConfig.ready."""
     register_check("registry.persons")(check_persons)
     register_check("registry.organisations")(check_organisations)
     register_check("registry.vehicles")(check_vehicles)
     register_check("registry.licences")(check_licences)
+    register_check("registry.temporary_plates")(check_temporary_plates)

@@ -200,6 +200,26 @@ class Vehicle(models.Model):
         db_index=True,
         db_comment="GB/T 2260 code of the registering office",
     )
+    # Issue 14 (B1, B2, B20, B21): each plate or vehicle licence issued again after registration.
+    plate_issue_count = models.PositiveSmallIntegerField(
+        "号牌补换领次数 plate reissues",
+        default=0,
+        db_comment="plates replaced (lost, B1) or exchanged (damaged, B2) since registration",
+    )
+    plate_issued_on = models.DateField(
+        "号牌补换领日期 plate reissued on", null=True, blank=True, db_comment="null: the first plates"
+    )
+    vehicle_licence_issue_count = models.PositiveSmallIntegerField(
+        "行驶证补换领次数 vehicle licence reissues",
+        default=0,
+        db_comment="vehicle licences (行驶证) replaced (B20) or exchanged (B21) since registration",
+    )
+    vehicle_licence_issued_on = models.DateField(
+        "行驶证补换领日期 vehicle licence issued on",
+        null=True,
+        blank=True,
+        db_comment="date of the current vehicle licence when reissued; null: the one issued at registration",
+    )
     created_at = models.DateTimeField("创建时间 created", auto_now_add=True)
 
     class Meta:
@@ -492,3 +512,284 @@ class MedicalExamination(models.Model):
 
     def __str__(self) -> str:
         return f"medical examination #{self.pk}"
+
+
+# ------------------------------------------------------------------ mortgages (issue 14, O6)
+
+
+class OrganisationSealKey(models.Model):
+    """An organisation's electronic-seal key (电子印章密钥), registered at the counter (O6).
+
+    A bank or auto-finance company signs its mortgage filings with the private key, which never
+    reaches the platform; the public key is kept here. A revoked key verifies nothing from then
+    on; the filings it signed keep their evidence.
+    """
+
+    class Algorithm(models.TextChoices):
+        SM2_SM3 = "SM2-SM3", "SM2-SM3（国密 SM2 签名）"
+        ES256 = "ES256", "ES256（ECDSA P-256）"
+        EDDSA = "EdDSA", "EdDSA（Ed25519）"
+
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.PROTECT, related_name="seal_keys", verbose_name="单位 organisation"
+    )
+    algorithm = models.CharField("签名算法 algorithm", max_length=16, choices=Algorithm.choices)
+    public_key_pem = models.TextField("公钥 public key (PEM)", db_comment="SubjectPublicKeyInfo as PEM")
+    fingerprint = models.CharField(
+        "公钥指纹 fingerprint",
+        max_length=64,
+        unique=True,
+        db_comment="lower-case hex SHA-256 of the DER public key; filings name their key by it",
+    )
+    active = models.BooleanField("有效 active", default=True)
+    registered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name="登记人 registered by",
+    )
+    registered_at = models.DateTimeField("登记时间 registered at", auto_now_add=True)
+    revoked_at = models.DateTimeField("注销时间 revoked at", null=True, blank=True)
+    revoked_reason = models.CharField("注销原因 reason", max_length=200, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(algorithm__in=["SM2-SM3", "ES256", "EdDSA"]), name="seal_key_algorithm"
+            ),
+            models.CheckConstraint(
+                condition=(Q(active=True) & Q(revoked_at__isnull=True))
+                | (Q(active=False) & Q(revoked_at__isnull=False)),
+                name="seal_key_revoked_when_inactive",
+            ),
+        ]
+        verbose_name = "单位电子印章密钥 organisation seal key"
+        verbose_name_plural = "单位电子印章密钥 organisation seal keys"
+
+    def __str__(self) -> str:
+        return f"{self.algorithm} {self.fingerprint[:16]}"
+
+
+class VehicleMortgage(models.Model):
+    """A vehicle mortgage (机动车抵押登记) filed online by the mortgagee bank with its e-seal (O6).
+
+    At most one mortgage per vehicle is in force (``filed``); a release (解除抵押) ends it. The
+    signed request is the record: the canonical payload, the signature and the key's fingerprint
+    are kept for filing and release, so either can be verified again later without paper.
+    """
+
+    class State(models.TextChoices):
+        FILED = "filed", "已抵押 filed"
+        RELEASED = "released", "已解除抵押 released"
+
+    vehicle = models.ForeignKey(
+        Vehicle, on_delete=models.PROTECT, related_name="mortgages", verbose_name="机动车 vehicle"
+    )
+    mortgagee = models.ForeignKey(
+        Organisation,
+        on_delete=models.PROTECT,
+        related_name="mortgages_held",
+        verbose_name="抵押权人 mortgagee",
+    )
+    division = models.CharField(
+        "登记机关行政区划 division",
+        max_length=6,
+        db_index=True,
+        db_comment="GB/T 2260 code of the vehicle's registering office when filed; staff scope",
+    )
+    contract_number = models.CharField("抵押合同编号 contract number", max_length=64)
+    principal_fen = models.PositiveBigIntegerField(
+        "主债权金额（分） principal (fen)", db_comment="principal amount of the secured debt, integer fen"
+    )
+    term_start = models.DateField("债务履行期限起 term from")
+    term_end = models.DateField("债务履行期限止 term to")
+    state = models.CharField("状态 state", max_length=10, choices=State.choices, default=State.FILED)
+    filed_at = models.DateTimeField("抵押登记时间 filed at")
+    filed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name="经办账号 filed by",
+    )
+    filing_payload = models.TextField(
+        "抵押申请签名原文 signed filing", db_comment="canonical JSON (core.seals) the bank signed to file"
+    )
+    filing_signature = models.CharField("抵押申请签名 filing signature", max_length=128, db_comment="base64")
+    filing_key = models.ForeignKey(
+        OrganisationSealKey,
+        on_delete=models.PROTECT,
+        related_name="filings",
+        verbose_name="抵押申请签名密钥 filing key",
+    )
+    bank_check_reference = models.CharField(
+        "银行核验编号 bank check", max_length=64, blank=True, db_comment="the bank's id of its confirmation"
+    )
+    released_at = models.DateTimeField("解除抵押时间 released at", null=True, blank=True)
+    released_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name="解除经办账号 released by",
+    )
+    release_payload = models.TextField("解除申请签名原文 signed release", blank=True)
+    release_signature = models.CharField("解除申请签名 release signature", max_length=128, blank=True)
+    release_key = models.ForeignKey(
+        OrganisationSealKey,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="releases",
+        verbose_name="解除申请签名密钥 release key",
+    )
+
+    class Meta:
+        constraints = [
+            # One mortgage in force per vehicle (O6): the database decides a race of two filings.
+            models.UniqueConstraint(
+                fields=["vehicle"], condition=Q(state="filed"), name="mortgage_one_in_force_per_vehicle"
+            ),
+            models.CheckConstraint(condition=Q(state__in=["filed", "released"]), name="mortgage_state"),
+            models.CheckConstraint(condition=Q(principal_fen__gt=0), name="mortgage_principal_positive"),
+            models.CheckConstraint(
+                condition=Q(term_end__gte=models.F("term_start")), name="mortgage_term_order"
+            ),
+            models.CheckConstraint(
+                condition=(Q(state="filed") & Q(released_at__isnull=True))
+                | (Q(state="released") & Q(released_at__isnull=False) & Q(release_key__isnull=False)),
+                name="mortgage_release_recorded",
+            ),
+        ]
+        indexes = [models.Index(fields=["mortgagee", "-id"], name="mortgage_mortgagee_recent")]
+        verbose_name = "机动车抵押登记 vehicle mortgage"
+        verbose_name_plural = "机动车抵押登记 vehicle mortgages"
+
+    def __str__(self) -> str:
+        return f"mortgage #{self.pk} {self.contract_number}"
+
+
+class SealNonce(models.Model):
+    """A nonce a seal key has signed with (防重放): a signed request is accepted once."""
+
+    key = models.ForeignKey(
+        OrganisationSealKey, on_delete=models.CASCADE, related_name="+", verbose_name="密钥 key"
+    )
+    nonce = models.CharField("随机数 nonce", max_length=64)
+    used_at = models.DateTimeField("使用时间 used at", auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["key", "nonce"], name="seal_nonce_once_per_key")]
+        verbose_name = "电子印章防重放随机数 seal nonce"
+        verbose_name_plural = "电子印章防重放随机数 seal nonces"
+
+    def __str__(self) -> str:
+        return self.nonce
+
+
+class TemporaryPlate(models.Model):
+    """A temporary plate (机动车临时号牌) issued online to a car dealer for a new car (B18).
+
+    The row is also the record of the signed credential (``TP1:`` in credentials): its primary
+    key is the token's index and its revocation the token's status. ``temporary_plates.py``
+    holds the rules (30 days, 3 issues, not beyond the compulsory insurance).
+    """
+
+    dealer = models.ForeignKey(
+        Organisation,
+        on_delete=models.PROTECT,
+        related_name="temporary_plates",
+        verbose_name="申领单位 dealer",
+    )
+    vin = models.CharField(
+        "车辆识别代号 VIN", max_length=17, db_index=True, db_comment="GB 16735, stored upper case"
+    )
+    number = models.CharField(
+        "临时号牌号码 number",
+        max_length=12,
+        unique=True,
+        db_comment="province + office letter + 临 + 5-digit serial per office (temporary_plates.py)",
+    )
+    issue_no = models.PositiveSmallIntegerField(
+        "核发次数 issue number", db_comment="1 to 3: the how-manieth temporary plate of this VIN"
+    )
+    kind = models.CharField("车辆类型 vehicle kind", max_length=32, choices=VEHICLE_KIND_CHOICES)
+    brand_model = models.CharField("品牌型号 make and model", max_length=64)
+    buyer_name = models.CharField(
+        "购车人 buyer", max_length=100, blank=True, db_comment="optional; personal data: masked in lists"
+    )
+    valid_from = models.DateField("有效期起 valid from")
+    valid_until = models.DateField("有效期止 valid until", db_comment="inclusive; never after insured_until")
+    insurance_required = models.BooleanField(
+        "须投保交强险 insurance checked", default=True, db_comment="false for the kinds O7 exempts"
+    )
+    insurer_name = models.CharField("保险公司 insurer", max_length=100, blank=True)
+    policy_number = models.CharField("交强险保单号 policy number", max_length=40, blank=True)
+    insured_until = models.DateField(
+        "交强险止期 insured until", null=True, blank=True, db_comment="as the insurer answered at issue"
+    )
+    division = models.CharField(
+        "核发行政区划 division",
+        max_length=6,
+        db_index=True,
+        db_comment="GB/T 2260 code of the dealer at issue",
+    )
+    issued_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name="申领人 issued to",
+        db_comment="the dealer's user who applied",
+    )
+    issued_at = models.DateTimeField("核发时间 issued at", auto_now_add=True)
+    revoked_at = models.DateTimeField("撤销时间 revoked at", null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name="撤销人 revoked by",
+    )
+    revoked_reason = models.CharField("撤销原因 revoked because", max_length=100, blank=True)
+
+    class Meta:
+        constraints = [
+            # At most 3 issues per VIN (RULES.md), and never two plates with one issue number:
+            # two applications racing for the same VIN cannot both win.
+            models.UniqueConstraint(fields=["vin", "issue_no"], name="temporary_plate_vin_issue_unique"),
+            models.CheckConstraint(
+                condition=Q(issue_no__gte=1) & Q(issue_no__lte=3), name="temporary_plate_at_most_three"
+            ),
+            models.CheckConstraint(
+                condition=Q(valid_until__gte=models.F("valid_from")), name="temporary_plate_dates_ordered"
+            ),
+            models.CheckConstraint(
+                condition=Q(insured_until__isnull=True) | Q(valid_until__lte=models.F("insured_until")),
+                name="temporary_plate_within_insurance",
+            ),
+            models.CheckConstraint(condition=Q(vin=Upper("vin")), name="temporary_plate_vin_upper_case"),
+        ]
+        indexes = [models.Index(fields=["dealer", "-issued_at"], name="temporary_plate_dealer_recent")]
+        verbose_name = "临时号牌 temporary plate"
+        verbose_name_plural = "临时号牌 temporary plates"
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class TemporaryPlateSerial(models.Model):
+    """The last temporary plate serial of one plate office (豫Q), locked to allocate the next."""
+
+    prefix = models.CharField("发牌机关 office prefix", max_length=4, unique=True)
+    last = models.PositiveIntegerField("已用序号 last serial", default=0)
+
+    class Meta:
+        verbose_name = "临时号牌序号 temporary plate serial"
+        verbose_name_plural = "临时号牌序号 temporary plate serials"
+
+    def __str__(self) -> str:
+        return f"{self.prefix} {self.last}"

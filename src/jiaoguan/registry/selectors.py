@@ -7,20 +7,23 @@ from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from django.db.models import Q, QuerySet, Sum
+from django.db.models import OuterRef, Q, QuerySet, Subquery, Sum
 
 from jiaoguan.core.access import Scope, division_prefix_for, scope_of
 from jiaoguan.core.identifiers import mask_id_number, mask_name, mask_phone
 
-from . import licence_rules, rules
+from . import licence_rules, rules, vehicle_rules
 from .models import (
     ArchivePhoto,
     DrivingLicence,
     MedicalExamination,
     Organisation,
+    OrganisationSealKey,
     Person,
     PlateType,
+    TemporaryPlate,
     Vehicle,
+    VehicleMortgage,
 )
 
 if TYPE_CHECKING:
@@ -88,6 +91,9 @@ class VehicleStatus:
     owner_masked: str
     alerts: list[Alert] = field(default_factory=list)
     scrapping_known: bool = True  # False: the kind or use is unknown, so is the scrapping date
+    # A mortgage in force (抵押登记, O6): not an S7 status letter, shown as "已抵押给 <bank>".
+    mortgaged: bool = False
+    mortgagee_name: str = ""
 
 
 @dataclass(frozen=True)
@@ -210,6 +216,7 @@ def vehicle_status(vehicle: Vehicle, *, today: date) -> VehicleStatus:
     if problems:
         alerts.append(_record_problem(problems))
     owner = vehicle.owner_person.name if vehicle.owner_person_id else vehicle.owner_organisation.name  # type: ignore[union-attr]
+    mortgagee = vehicle_mortgagee_name(vehicle)
     return VehicleStatus(
         id=vehicle.pk,
         plate_number=vehicle.plate_number,
@@ -237,6 +244,8 @@ def vehicle_status(vehicle: Vehicle, *, today: date) -> VehicleStatus:
         owner_masked=mask_name(owner) if vehicle.owner_person_id else owner,
         alerts=alerts,
         scrapping_known=kind is not None and use is not None,
+        mortgaged=bool(mortgagee),
+        mortgagee_name=mortgagee or "",
     )
 
 
@@ -491,9 +500,31 @@ def licence_status(licence: DrivingLicence, *, today: date) -> LicenceStatus:
     )
 
 
+def with_mortgagee_name(qs: QuerySet[Vehicle]) -> QuerySet[Vehicle]:
+    """Vehicles with the name of the bank holding a mortgage in force (O6), in the same query."""
+    in_force = VehicleMortgage.objects.filter(vehicle_id=OuterRef("pk"), state=VehicleMortgage.State.FILED)
+    return qs.annotate(active_mortgagee_name=Subquery(in_force.values("mortgagee__name")[:1]))
+
+
+def vehicle_mortgagee_name(vehicle: Vehicle) -> str | None:
+    """The mortgagee of the vehicle's mortgage in force, or None; read from the annotation of
+    :func:`with_mortgagee_name` when the vehicle was loaded with it, else with one query."""
+    if hasattr(vehicle, "active_mortgagee_name"):
+        return vehicle.active_mortgagee_name or None
+    if vehicle.pk is None:
+        return None
+    return (
+        VehicleMortgage.objects.filter(vehicle_id=vehicle.pk, state=VehicleMortgage.State.FILED)
+        .values_list("mortgagee__name", flat=True)
+        .first()
+    )
+
+
 def my_vehicles(*, user: User) -> QuerySet[Vehicle]:
     """Vehicles registered to the user (as a person, or the organisation the account is)."""
-    qs = Vehicle.objects.select_related("owner_person", "owner_organisation").order_by("registered_on", "id")
+    qs = with_mortgagee_name(
+        Vehicle.objects.select_related("owner_person", "owner_organisation").order_by("registered_on", "id")
+    )
     if user.person_id:
         return qs.filter(owner_person_id=user.person_id)
     if user.organisation_id:
@@ -862,6 +893,39 @@ def licence_business_check(*, licence: DrivingLicence, business_code: str, today
     raise ValueError(f"{business_code} is not a licence business")
 
 
+# ---------------------------------------------------------------- vehicle businesses (B1-B3, B20, B21, issue 14)
+
+VEHICLE_BUSINESSES = frozenset(vehicle_rules.VEHICLE_BUSINESSES)
+
+
+def vehicle_facts(vehicle: Vehicle, *, today: date) -> vehicle_rules.VehicleFacts:
+    """The facts the vehicle rules decide on: stored status codes and whether the inspection is overdue."""
+    status = vehicle_status(vehicle, today=today)
+    return vehicle_rules.VehicleFacts(
+        status=vehicle.status or "A", inspection_overdue=status.inspection_state == "overdue"
+    )
+
+
+def vehicle_business_check(
+    *, vehicle: Vehicle, business_code: str, today: date
+) -> licence_rules.Allowed | licence_rules.Refusal:
+    """The vehicle rule's answer for a vehicle business on ``today`` (B1, B2, B3, B20, B21, E2).
+
+    Only what the registry knows: the status codes and the inspection. Whether a valid
+    electronic mark makes a B3 replacement needless (E6) is the credentials' fact; the
+    applications engine asks ``vehicle_rules.paper_mark_replacement`` with it.
+    """
+    if business_code not in VEHICLE_BUSINESSES:
+        raise ValueError(f"{business_code} is not a vehicle business")
+    return vehicle_rules.vehicle_business_allowed(vehicle_facts(vehicle, today=today), business_code)
+
+
+def vehicles_owned_by(*, user: Any) -> QuerySet[Vehicle]:
+    """The vehicles a user may apply for: those registered to the account's person (or its
+    organisation), oldest registration first; the business page lists them to choose from."""
+    return my_vehicles(user=user)
+
+
 # ---------------------------------------------------------------- hospital examinations (issue 13, B6/B7)
 
 
@@ -947,3 +1011,112 @@ def medical_certificate_in_force(*, person_id: int | None, today: date) -> Medic
         .filter(examined_on__gte=earliest, examined_on__lte=today)
         .first()
     )
+
+
+# ---------------------------------------------------------------- mortgages (issue 14, O6)
+
+
+def mortgages_visible_to(*, actor: Any) -> QuerySet[VehicleMortgage]:
+    """Mortgages the actor may read: a bank its own filings; staff those of vehicles registered in
+    the jurisdiction (the division recorded at filing)."""
+    qs = VehicleMortgage.objects.select_related("vehicle", "mortgagee", "filing_key")
+    if scope_of(actor, "registry.mortgage.view") is Scope.OWN:
+        organisation_id = getattr(actor, "organisation_id", None)
+        return qs.filter(mortgagee_id=organisation_id) if organisation_id else qs.none()
+    prefix = _prefix(actor, "registry.mortgage.view")
+    if prefix is None:
+        return qs.none()
+    return qs.filter(division__startswith=prefix)
+
+
+def mortgage_view(mortgage: VehicleMortgage) -> dict[str, Any]:
+    """A mortgage as the bank's API and pages show it; the borrower's number masked."""
+    vehicle = mortgage.vehicle
+    return {
+        "id": mortgage.pk,
+        "state": mortgage.state,
+        "state_label": mortgage.get_state_display(),
+        "vin": vehicle.vin,
+        "plate_number": vehicle.plate_number,
+        "mortgagee_name": mortgage.mortgagee.name,
+        "mortgagee_uscc": mortgage.mortgagee.uscc,
+        "contract_number": mortgage.contract_number,
+        "principal_fen": mortgage.principal_fen,
+        "term_start": mortgage.term_start,
+        "term_end": mortgage.term_end,
+        "filed_at": mortgage.filed_at,
+        "released_at": mortgage.released_at,
+        "filing_key_fingerprint": mortgage.filing_key.fingerprint if mortgage.filing_key_id else "",
+    }
+
+
+def seal_keys_visible_to(*, actor: Any) -> QuerySet[OrganisationSealKey]:
+    """Seal keys of the organisations registered in the clerk's jurisdiction."""
+    prefix = _prefix(actor, "registry.seal_key.register")
+    if prefix is None:
+        return OrganisationSealKey.objects.none()
+    return OrganisationSealKey.objects.select_related("organisation").filter(
+        organisation__division__startswith=prefix
+    )
+
+
+def banks_visible_to(*, actor: Any) -> QuerySet[Organisation]:
+    """Banks registered in the clerk's jurisdiction, to register a seal key for."""
+    return organisations_visible_to(actor=actor, action="registry.seal_key.register").filter(
+        kind=Organisation.Kind.BANK
+    )
+
+
+# ---------------------------------------------------------------- dealers' temporary plates (issue 14, B18)
+
+
+def temporary_plates_visible_to(
+    *, actor: Any, action: str = "registry.temporary_plate.view"
+) -> QuerySet[TemporaryPlate]:
+    """Temporary plates the actor may see: a dealer its own, staff those issued in the
+    jurisdiction (by the dealer's division at issue)."""
+    qs = TemporaryPlate.objects.select_related("dealer")
+    organisation_id = getattr(actor, "organisation_id", None)
+    if organisation_id and scope_of(actor, action) is Scope.OWN:
+        return qs.filter(dealer_id=organisation_id)
+    prefix = _prefix(actor, action)
+    if prefix is None:
+        return qs.none()
+    return qs.filter(division__startswith=prefix)
+
+
+def temporary_plate_get(*, actor: Any, plate_id: int) -> TemporaryPlate | None:
+    """One temporary plate the actor may see, or None (another dealer's is not found)."""
+    return temporary_plates_visible_to(actor=actor).filter(pk=plate_id).first()
+
+
+def temporary_plate_view(plate: TemporaryPlate, *, today: date) -> dict[str, Any]:
+    """A temporary plate as pages and the API show it: the buyer masked, the state in words."""
+    from . import temporary_plates as tp_rules
+
+    state = tp_rules.plate_state(
+        valid_from=plate.valid_from, valid_until=plate.valid_until, revoked=plate.revoked_at is not None,
+        today=today,
+    )  # fmt: skip
+    zh, en = tp_rules.STATE_WORDS[state]
+    return {
+        "id": plate.pk,
+        "number": plate.number,
+        "vin": plate.vin,
+        "issue_no": plate.issue_no,
+        "kind": plate.kind,
+        "brand_model": plate.brand_model,
+        "buyer_masked": mask_name(plate.buyer_name) if plate.buyer_name else "",
+        "dealer_name": plate.dealer.name,
+        "valid_from": plate.valid_from,
+        "valid_until": plate.valid_until,
+        "insurance_required": plate.insurance_required,
+        "insurer_name": plate.insurer_name,
+        "policy_number": plate.policy_number,
+        "insured_until": plate.insured_until,
+        "state": state,
+        "state_zh": zh,
+        "state_en": en,
+        "issued_at": plate.issued_at,
+        "revoked_at": plate.revoked_at,
+    }

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from datetime import date
 from typing import Any, TypeVar, cast
 
@@ -30,8 +31,11 @@ from django.utils import timezone
 from jiaoguan.core.access import require
 from jiaoguan.core.audit import audit_record
 from jiaoguan.core.errors import Conflict, NotAllowed, NotFound, ValidationFailed
+from jiaoguan.core.identifiers import validate_vin
+from jiaoguan.core.locks import lock_named
 
 from . import licence_rules, medical, personal, rules, selectors, validation
+from . import temporary_plates as tp_rules
 from .documents import normalise_document_number
 from .events import registry_changed
 from .models import (
@@ -41,6 +45,8 @@ from .models import (
     Organisation,
     Person,
     PointsEntry,
+    TemporaryPlate,
+    TemporaryPlateSerial,
     Vehicle,
 )
 from .selectors import (
@@ -864,6 +870,64 @@ def licence_defer(
     return licence
 
 
+# ---------------------------------------------------------------- vehicle plates and licences (issue 14)
+#
+# Called by the applications engine when a plate or vehicle-licence business completes (B1, B2,
+# B20, B21), inside the transaction that completes the application: both change or neither.
+# Like the licence businesses above they take no actor (the applications service checked the
+# clerk and audits the step), lock the vehicle row, ask the vehicle rules again on the locked
+# row, record the new issue and publish the change once, which reissues the electronic mark
+# (credentials follow ``registry.changed``, E1).
+
+VEHICLE_REISSUE_CAUSES = frozenset({"lost", "damaged"})
+PLATE_REISSUED = "vehicle_plate_reissued"
+VEHICLE_LICENCE_REISSUED = "vehicle_licence_reissued"
+
+
+def _vehicle_for_business(vehicle_id: int, *, business_code: str, cause: str, today: date) -> Vehicle:
+    if cause not in VEHICLE_REISSUE_CAUSES:
+        raise ValueError(f"unknown reissue cause {cause!r}")
+    vehicle = (
+        Vehicle.objects.select_for_update(of=("self",))
+        .select_related("owner_person", "owner_organisation")
+        .filter(pk=vehicle_id)
+        .first()
+    )
+    if vehicle is None:
+        raise NotFound("registry.vehicle_not_found", "没有这辆车。", "No such vehicle.")
+    answer = selectors.vehicle_business_check(vehicle=vehicle, business_code=business_code, today=today)
+    if isinstance(answer, licence_rules.Refusal):
+        raise _refused(answer)
+    return vehicle
+
+
+def vehicle_plate_reissue(*, vehicle_id: int, cause: str, today: date) -> Vehicle:
+    """Record new plates for a vehicle (补领号牌 B1 when ``cause`` is "lost", 换领号牌 B2 when
+    "damaged"; S3): the same number on a new pair, so the count and the date change, and the
+    electronic mark is reissued for the new plates."""
+    business = "B1" if cause == "lost" else "B2"
+    with transaction.atomic():
+        vehicle = _vehicle_for_business(vehicle_id, business_code=business, cause=cause, today=today)
+        vehicle.plate_issue_count += 1
+        vehicle.plate_issued_on = today
+        vehicle.save(update_fields=["plate_issue_count", "plate_issued_on"])
+        registry_changed(event=PLATE_REISSUED, vehicle_id=vehicle.pk)
+    return vehicle
+
+
+def vehicle_licence_reissue(*, vehicle_id: int, cause: str, today: date) -> Vehicle:
+    """Record a new vehicle licence (补领行驶证 B20 when ``cause`` is "lost", 换领行驶证 B21 when
+    "damaged"; S3): its issue date and the count; the electronic mark is reissued with it."""
+    business = "B20" if cause == "lost" else "B21"
+    with transaction.atomic():
+        vehicle = _vehicle_for_business(vehicle_id, business_code=business, cause=cause, today=today)
+        vehicle.vehicle_licence_issue_count += 1
+        vehicle.vehicle_licence_issued_on = today
+        vehicle.save(update_fields=["vehicle_licence_issue_count", "vehicle_licence_issued_on"])
+        registry_changed(event=VEHICLE_LICENCE_REISSUED, vehicle_id=vehicle.pk)
+    return vehicle
+
+
 # ---------------------------------------------------------------- hospital examinations (issue 13, B6/B7)
 #
 # A hospital organisation user records a driver's examination (医院体检, B6) and submits the
@@ -1037,3 +1101,198 @@ def vehicle_inspection_pass_at_station(*, vehicle_id: int, inspected_on: date, s
         )  # fmt: skip
         registry_changed(event="inspection", vehicle_id=vehicle.pk)
     return vehicle
+
+
+# ---------------------------------------------------------------- dealers' temporary plates (issue 14, B18)
+#
+# A car dealer (汽车销售商) applies online for a new car's temporary plate (申领机动车临时号牌). The
+# compulsory insurance is asked by the caller (credentials.temporary_plates) BEFORE the transaction
+# here, as the insurer is an outside system that may be slow; its answer comes in as plain values,
+# since the registry sits below the insurance app. Locks: the VIN's named lock, then the office's
+# serial row; the unique (vin, issue_no) and number constraints keep both rules if a lock is lost.
+
+APPLY_TEMPORARY_PLATE = "registry.temporary_plate.apply"
+REVOKE_TEMPORARY_PLATE = "registry.temporary_plate.revoke"
+
+
+def dealer_of(*, actor: Any) -> Organisation:
+    """The actor's organisation, which must be a car dealer (U5, Requirement.CAR_DEALER, B18).
+
+    The same rule and words as accounts.rules.check_business_allowed, which this layer cannot import.
+    """
+    organisation_id = getattr(actor, "organisation_id", None)
+    organisation = Organisation.objects.filter(pk=organisation_id).first() if organisation_id else None
+    if organisation is None or organisation.kind != Organisation.Kind.CAR_DEALER:
+        raise NotAllowed(
+            "accounts.car_dealer_only",
+            "“申领机动车临时号牌”仅限在窗口注册的汽车销售商（4S店）单位用户办理。",
+            "'Temporary plate' is only for car-dealer organisation users registered at the counter.",
+        )
+    return organisation
+
+
+@dataclass(frozen=True)
+class TemporaryPlateRequest:
+    """A dealer's application, checked: what the insurer is asked about and the plate is made of."""
+
+    vin: str
+    kind: str
+    brand_model: str
+    buyer_name: str
+    days: int
+
+
+@dataclass(frozen=True)
+class InsuranceFacts:
+    """The insurer's answer as the registry keeps it (insurance.services.InsuranceAnswer's values)."""
+
+    required: bool
+    insured_until: date | None
+    insurer_name: str = ""
+    policy_number: str = ""
+
+
+def _registered_vin_refusal(vin: str) -> Conflict:
+    return Conflict(
+        "registry.temporary_plate.registered",
+        f"车辆识别代号 {vin} 的车辆已注册登记并核发号牌，不是新车，不能申领临时号牌。",
+        f"The vehicle with VIN {vin} is already registered with a plate; it is not a new car.",
+        field="vin",
+    )
+
+
+def temporary_plate_request_check(*, actor: Any, data: Mapping[str, Any]) -> TemporaryPlateRequest:
+    """Check a dealer's application before anything outside is asked (B18): the actor is a car
+    dealer, the VIN passes GB 16735, the kind is known, 1-30 days, the car is not registered and has
+    fewer than 3 plates. The same checks run again under the lock in :func:`temporary_plate_issue`."""
+    require(actor, APPLY_TEMPORARY_PLATE)
+    dealer_of(actor=actor)
+    vin = validate_vin(str(data.get("vin") or ""))
+    kind = str(data.get("kind") or "")
+    if kind not in {k.value for k in rules.VehicleKind}:
+        raise ValidationFailed(
+            "registry.temporary_plate.kind", "请选择车辆类型。", "Choose the vehicle kind.", field="kind"
+        )
+    brand_model = str(data.get("brand_model") or "").strip()
+    if not 1 <= len(brand_model) <= 64:
+        raise ValidationFailed(
+            "registry.temporary_plate.brand_model",
+            "请填写品牌型号（不超过64个字）。",
+            "Enter the make and model (at most 64 characters).",
+            field="brand_model",
+        )
+    buyer_name = str(data.get("buyer_name") or "").strip()
+    if len(buyer_name) > 100:
+        raise ValidationFailed(
+            "registry.temporary_plate.buyer",
+            "购车人名称过长。",
+            "The buyer's name is too long.",
+            field="buyer_name",
+        )
+    days = tp_rules.check_days(data.get("days"))
+    if Vehicle.objects.filter(vin=vin, plate_number__isnull=False).exists():
+        raise _registered_vin_refusal(vin)
+    tp_rules.check_issue_count(TemporaryPlate.objects.filter(vin=vin).count())
+    return TemporaryPlateRequest(
+        vin=vin, kind=kind, brand_model=brand_model, buyer_name=buyer_name, days=days
+    )
+
+
+def _next_serial(prefix: str) -> int:
+    """The office's next serial: its counter row, locked until the transaction ends."""
+    TemporaryPlateSerial.objects.get_or_create(prefix=prefix)
+    serial = TemporaryPlateSerial.objects.select_for_update().get(prefix=prefix)
+    serial.last += 1
+    serial.save(update_fields=["last"])
+    return serial.last
+
+
+def temporary_plate_issue(
+    *,
+    actor: Any,
+    application: TemporaryPlateRequest,
+    insurance: InsuranceFacts,
+    today: date | None = None,
+    request: Any = None,
+) -> TemporaryPlate:
+    """Issue a temporary plate to the actor's dealership (B18), valid from today for the days asked,
+    never beyond the compulsory insurance's end (RULES.md). Refused: a registered VIN, a fourth
+    plate for one VIN (also when two applications race: one wins, the other is 409), no insurance."""
+    require(actor, APPLY_TEMPORARY_PLATE)
+    dealer = dealer_of(actor=actor)
+    require(actor, APPLY_TEMPORARY_PLATE, owner_organisation_id=dealer.pk)
+    today = today or _today()
+    granted = tp_rules.validity(
+        start=today, days=application.days, insured_until=insurance.insured_until,
+        insurance_required=insurance.required,
+    )  # fmt: skip
+    prefix = tp_rules.office_prefix(dealer.division)
+    vin = application.vin
+    try:
+        with transaction.atomic():
+            lock_named(f"registry.temporary_plate.vin:{vin}")
+            if Vehicle.objects.filter(vin=vin, plate_number__isnull=False).exists():
+                raise _registered_vin_refusal(vin)
+            issued_before = TemporaryPlate.objects.filter(vin=vin).count()
+            issue_no = tp_rules.check_issue_count(issued_before)
+            number = tp_rules.plate_number(prefix, _next_serial(prefix))
+            plate = TemporaryPlate.objects.create(
+                dealer=dealer, vin=vin, number=number, issue_no=issue_no, kind=application.kind,
+                brand_model=application.brand_model, buyer_name=application.buyer_name,
+                valid_from=granted.valid_from, valid_until=granted.valid_until,
+                insurance_required=insurance.required, insurer_name=insurance.insurer_name[:100],
+                policy_number=insurance.policy_number[:40],
+                insured_until=insurance.insured_until if insurance.required else None,
+                division=dealer.division, issued_by=actor if getattr(actor, "pk", None) else None,
+            )  # fmt: skip
+            audit_record(
+                actor=actor, action="create", subject=plate,
+                summary=f"核发临时号牌 temporary plate {number} ({issue_no}/{tp_rules.MAX_ISSUES}, "
+                f"{granted.valid_from:%Y-%m-%d}..{granted.valid_until:%Y-%m-%d})",
+                request=request,
+            )  # fmt: skip
+    except IntegrityError:
+        # Only when the named lock was not held (it always is inside one database): the unique
+        # (vin, issue_no) constraint then decides, and the loser is told plainly.
+        raise Conflict(
+            "registry.temporary_plate.concurrent",
+            "同一车辆的另一份临时号牌申请刚刚办结，请刷新后查看该车已核发的临时号牌。",
+            "Another temporary plate application for this vehicle has just been completed; reload to see it.",
+            field="vin",
+        ) from None
+    return plate
+
+
+def temporary_plate_revoke(*, actor: Any, plate_id: int, reason: str, request: Any = None) -> TemporaryPlate:
+    """Revoke a temporary plate (staff of the jurisdiction): its QR then verifies as revoked."""
+    reason = (reason or "").strip()
+    if not 4 <= len(reason) <= 100:
+        raise ValidationFailed(
+            "registry.temporary_plate.reason",
+            "请填写撤销原因（4至100个字）。",
+            "Give the reason for the revocation (4 to 100 characters).",
+            field="reason",
+        )
+    require(actor, REVOKE_TEMPORARY_PLATE)
+    with transaction.atomic():
+        plate = (
+            selectors.temporary_plates_visible_to(actor=actor, action=REVOKE_TEMPORARY_PLATE)
+            .select_for_update(of=("self",))
+            .filter(pk=plate_id)
+            .first()
+        )
+        if plate is None:
+            raise NotFound(
+                "registry.temporary_plate.not_found", "没有这副临时号牌。", "No such temporary plate."
+            )
+        require(actor, REVOKE_TEMPORARY_PLATE, division=plate.division)
+        if plate.revoked_at is None:
+            plate.revoked_at = timezone.now()
+            plate.revoked_by = actor
+            plate.revoked_reason = reason
+            plate.save(update_fields=["revoked_at", "revoked_by", "revoked_reason"])
+            audit_record(
+                actor=actor, action="change", subject=plate, summary=f"撤销临时号牌 {plate.number}",
+                reason=reason, request=request,
+            )  # fmt: skip
+    return plate

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import mortgage_views, views
 
 app_name = "registry"
 urlpatterns = [
@@ -20,4 +20,12 @@ urlpatterns = [
         views.hospital_certificate_submit,
         name="hospital_certificate_submit",
     ),
+    # Mortgages with e-seals (issue 14, O6): the counter's seal keys and the bank's filings.
+    path("counter/seal-keys/", mortgage_views.counter_seal_keys, name="counter_seal_keys"),
+    path(
+        "counter/seal-keys/<int:key_id>/revoke/",
+        mortgage_views.counter_seal_key_revoke,
+        name="counter_seal_key_revoke",
+    ),
+    path("bank/mortgages/", mortgage_views.bank_mortgages, name="bank_mortgages"),
 ]

@@ -127,6 +127,8 @@ def vehicle_card(v: VehicleStatus) -> dict[str, Any]:
         "scrapping_known": v.scrapping_known,
         "scrapping_within_a_year": v.scrapping_within_a_year,
         "is_key_vehicle": v.is_key_vehicle,
+        "mortgaged": v.mortgaged,
+        "mortgagee_name": v.mortgagee_name,
         "alerts": _alerts(v.alerts, fallback=detail, overrides=overrides, vehicle_id=v.id),
     }
 

@@ -56,7 +56,7 @@ from jiaoguan.registry.models import Vehicle
 from . import personal, rules
 from .models import ImportBatch, Violation
 from .rules import Source
-from .services import RecordInput, record_clean
+from .services import RecordInput, paper_label_refusal, record_clean
 
 Format = Literal["jsonl", "csv"]
 FORMATS: tuple[str, ...] = ("jsonl", "csv")
@@ -579,6 +579,15 @@ class _Importer:
                         f"The recording agency {fields['recording_division']} is outside this client's area.",
                         field="recording_division",
                     )
+                # E3: no paper-label offence for a vehicle whose electronic mark was valid that day;
+                # the reason goes to the batch report with the line.
+                refusal = paper_label_refusal(
+                    code=fields["code"],
+                    plate_number=fields["plate_number"],
+                    occurred_at=fields["occurred_at"],
+                )
+                if refusal is not None:
+                    raise refusal
             except DomainError as exc:
                 counters.error(row.line, exc)
                 continue

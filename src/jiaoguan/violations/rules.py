@@ -131,7 +131,16 @@ CODE_TABLE: tuple[CodeVersion, ...] = (
            old_points=12, new_points=9, fine=200, fine_range=(20, 200)),
     *_pair("1017", "未按规定投保机动车交通事故责任强制保险", "No compulsory motor insurance",
            old_points=0, new_points=0, fine=None, fine_range=(20, 10000), monitorable=False),
+    # S5 art. 11 and 95 (warning or 20-200 yuan); 1 point in the 2013 table, none under S2. ASSUMPTION:
+    # code 1010 as in the national code table we know of (not in RULES.md); the fine is Henan's 50.
+    # A vehicle with a valid electronic mark is never fined for it (E3, seed 003): see PAPER_LABEL_CODES.
+    *_pair("1010", "上道路行驶的机动车未按规定放置检验合格标志", "Inspection label not displayed",
+           old_points=1, new_points=0, fine=50, fine_range=(20, 200)),
 )  # fmt: skip
+
+# Offences an electronic inspection mark answers (E3): a vehicle whose mark was valid on the day
+# is not fined for not displaying the paper label; imports refuse the record, staff cannot decide it.
+PAPER_LABEL_CODES: frozenset[str] = frozenset({"1010"})
 
 _BY_CODE: dict[str, tuple[CodeVersion, ...]] = {}
 for _row in sorted(CODE_TABLE, key=lambda r: (r.code, r.effective_from)):
@@ -497,4 +506,17 @@ def full_score_unconfirmed(*, points_before: int, points: int, classes: str = ""
         "full-score study and pass the exam to get it back. Tell the driver and confirm to go on.",
         field="confirm_full_score",
         detail={"points_before": points_before, "points": points, "points_after": total},
+    )
+
+
+def paper_label_refusal(*, code: str, mark_valid: bool) -> Conflict | None:
+    """The refusal of a paper-label offence for a vehicle with a valid electronic mark (E3), or None."""
+    if code not in PAPER_LABEL_CODES or not mark_valid:
+        return None
+    return Conflict(
+        "violations.electronic_mark_valid",
+        "该车在违法当日持有有效的检验合格标志电子凭证，未放置纸质检验合格标志不予处罚。",
+        "The vehicle had a valid electronic inspection mark on the day, so not displaying the paper "
+        "label is not an offence.",
+        field="code",
     )

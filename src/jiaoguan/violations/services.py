@@ -25,6 +25,7 @@ from jiaoguan.core.audit import audit_record
 from jiaoguan.core.divisions import DIVISIONS, validate_division
 from jiaoguan.core.errors import Conflict, NotAllowed, NotFound, ValidationFailed
 from jiaoguan.core.identifiers import PlateNumber, validate_plate
+from jiaoguan.credentials.selectors import inspection_mark_valid_on
 from jiaoguan.payments import services as payment_services
 from jiaoguan.payments.reasons import staff_reason
 from jiaoguan.registry import rules as registry_rules
@@ -207,6 +208,15 @@ def _points_in_cycle(licence: DrivingLicence, today: date) -> tuple[int, str]:
     return status.points_in_cycle, "".join(s.code for s in status.statuses)
 
 
+def paper_label_refusal(*, code: str, plate_number: str, occurred_at: datetime) -> Conflict | None:
+    """E3 (seed 003): the refusal of a paper-label offence when the vehicle's electronic mark was
+    valid on the offence day, or None. Imports refuse such records; nobody decides one (409)."""
+    if code not in rules.PAPER_LABEL_CODES:
+        return None
+    valid = inspection_mark_valid_on(plate_number=plate_number, on=rules.offence_day(occurred_at))
+    return rules.paper_label_refusal(code=code, mark_valid=valid)
+
+
 def _decide(
     *,
     violation: Violation,
@@ -221,6 +231,11 @@ def _decide(
 
     ``handled_at`` (default now) is on the decision day ``today``: a decision made on a past
     day (demonstration data) is handled on that day, never after it."""
+    refusal = paper_label_refusal(
+        code=violation.code, plate_number=violation.plate_number, occurred_at=violation.occurred_at
+    )
+    if refusal is not None:
+        raise refusal
     points_before, _codes = _points_in_cycle(licence, today)
     violation.status = Violation.Status.HANDLED
     violation.licence = licence
