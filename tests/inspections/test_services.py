@@ -287,6 +287,11 @@ def test_pass_records_the_inspection_issues_a_new_mark_and_queues_the_paper_labe
     outbox_dispatch()
     mark = Credential.objects.get(vehicle=vehicle, status="valid")
     assert mark.valid_until > today
+    # The paper-mark queue of the applications engine took the label request (E2).
+    from jiaoguan.applications.models import Application
+
+    label_application = Application.objects.get(source_key=f"inspection_booking:{booking.pk}")
+    assert label_application.applicant_id == user.pk and label_application.delivery_method == "pickup"
     # The owner is told.
     assert OutboxMessage.objects.filter(dedup_key=f"inspection-result-{result.pk}", topic="sms.send").exists()
 
