@@ -31,7 +31,7 @@ from jiaoguan.core.outbox import outbox_enqueue
 from jiaoguan.registry import services as registry_services
 from jiaoguan.registry.models import Organisation, Vehicle
 from jiaoguan.registry.rules import VehicleKind
-from jiaoguan.registry.selectors import vehicle_status
+from jiaoguan.registry.selectors import vehicle_status, with_mortgagee_name
 
 from . import rules
 from .models import InspectionBooking, InspectionResult, InspectionSlot, InspectionStation, StationDay
@@ -86,15 +86,16 @@ def _already_booked(existing: InspectionBooking | None = None) -> Conflict:
 
 def _own_vehicles(actor: Any, *, with_owner: bool = False) -> Any:
     """The actor's own vehicles: a citizen's in their name, an organisation user's in the organisation's;
-    ``with_owner`` joins the owner (the status names it), only the side that can be set."""
+    ``with_owner`` joins the owner (the status names it; only the side that can be set) and the
+    mortgagee (O6), so that :func:`vehicle_status` asks nothing more per vehicle."""
     person_id = getattr(actor, "person_id", None)
     organisation_id = getattr(actor, "organisation_id", None)
     if getattr(actor, "kind", "") == "organisation" and organisation_id:
         vehicles = Vehicle.objects.filter(owner_organisation_id=organisation_id)
-        return vehicles.select_related("owner_organisation") if with_owner else vehicles
+        return with_mortgagee_name(vehicles.select_related("owner_organisation")) if with_owner else vehicles
     if person_id:
         vehicles = Vehicle.objects.filter(owner_person_id=person_id)
-        return vehicles.select_related("owner_person") if with_owner else vehicles
+        return with_mortgagee_name(vehicles.select_related("owner_person")) if with_owner else vehicles
     return Vehicle.objects.none()
 
 
