@@ -15,3 +15,29 @@ class Vehicle(models.Model):
 
     def __str__(self) -> str:
         return self.plate_number or self.vin
+
+
+class BenchSlot(models.Model):
+    """A slot of the bare booking view (bench/bench_inspection_bookings.py makes the table)."""
+
+    capacity = models.IntegerField()
+    booked = models.IntegerField()
+
+    class Meta:
+        managed = False
+        db_table = "bench_bare_slot"
+
+    def __str__(self) -> str:
+        return f"slot {self.pk}"
+
+
+class BenchBooking(models.Model):
+    slot = models.ForeignKey(BenchSlot, on_delete=models.DO_NOTHING)
+    owner = models.IntegerField()
+
+    class Meta:
+        managed = False
+        db_table = "bench_bare_booking"
+
+    def __str__(self) -> str:
+        return f"booking {self.pk}"

@@ -12,6 +12,7 @@ from jiaoguan.applications.api import router as applications_router
 from jiaoguan.core.api import install_error_handlers
 from jiaoguan.core.health import readiness
 from jiaoguan.credentials.api import router as credentials_router
+from jiaoguan.inspections.api import router as inspections_router
 from jiaoguan.insurance.api import router as insurance_router
 from jiaoguan.payments.api import router as payments_router
 from jiaoguan.registry.api import router as registry_router
@@ -70,5 +71,6 @@ api.add_router("/", violations_router)
 api.add_router("/", violation_batches_router)
 api.add_router("/", payments_router)
 api.add_router("/", applications_router)
+api.add_router("/", inspections_router)
 api.add_router("/", insurance_router)
 api.add_router("/", mortgages_router)  # banks file and release mortgages with e-seals (issue 14, O6)

@@ -221,6 +221,9 @@ def up(argv: list[str]) -> int:
     from jiaoguan.violations.demo import ensure_demo_violations
 
     ensure_demo_violations(today=today, usernames=[row["username"] for row in logins])
+    from jiaoguan.inspections.demo import ensure_demo_stations
+
+    stations = ensure_demo_stations(today=today)  # inspection booking (issue 14, B4)
     from jiaoguan.demo.insurance import ensure_demo_insurance
 
     logins += ensure_demo_insurance(today=today, password=_demo_password(data_dir))  # O7 feedback
@@ -260,6 +263,11 @@ def up(argv: list[str]) -> int:
     print("  demo logins (all with password " + logins[0]["password"] + "):" if logins else "")
     for row in logins:
         print(f"    {row['role']:<22} {row['username']:<20} {row['note_zh']} / {row['note_en']}")
+    if stations["client_id"]:
+        print(
+            f"  inspection stations: {'、'.join(stations['stations'])}; results API client of the first "
+            f"(POST {url}api/v1/stations/inspections, HTTP Basic): {stations['client_id']} / {stations['secret']}"
+        )
     if settings.DEMO_MODE:
         free = Person.objects.filter(account__isnull=True, vehicles__isnull=False, id_type="resident_id")
         print("  demo persons you can register online as (ID number, name; SMS code in the inbox):")

@@ -114,6 +114,7 @@ INSTALLED_APPS = [
     "jiaoguan.violations",
     "jiaoguan.payments",
     "jiaoguan.applications",
+    "jiaoguan.inspections",  # issue 14: stations, capacity, bookings (B4)
     "jiaoguan.insurance",
     "jiaoguan.demo",
     # Background work: the Tasks API (Django 6's django.tasks, backported) with its database backend.

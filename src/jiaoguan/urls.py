@@ -19,6 +19,7 @@ urlpatterns = [
     path("", include("jiaoguan.violations.urls")),
     path("", include("jiaoguan.payments.urls")),
     path("", include("jiaoguan.applications.urls")),
+    path("", include("jiaoguan.inspections.urls")),
     path("", include("jiaoguan.insurance.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),

@@ -26,6 +26,7 @@ from django.utils import timezone
 from jiaoguan.applications.tasks import postal_tracking_poll_task
 from jiaoguan.core.tasks import outbox_dispatch_task, purges_run_task
 from jiaoguan.credentials.tasks import credential_status_sync_task
+from jiaoguan.inspections.tasks import inspection_slots_extend_task
 from jiaoguan.payments.tasks import payments_reconcile_task
 
 logger = logging.getLogger("jiaoguan.worker")
@@ -68,6 +69,8 @@ SCHEDULE: tuple[Periodic, ...] = (
     Periodic("credentials.status_sync", DAILY, _status_sync),
     # Tracking of posted documents whose callbacks may have been lost (issue 13).
     Periodic("applications.postal_poll", 3600, lambda now: postal_tracking_poll_task.enqueue()),
+    # The inspection stations' slots, kept 8 weeks ahead (issue 14, B4).
+    Periodic("inspections.slots_extend", DAILY, lambda now: inspection_slots_extend_task.enqueue()),
     # Expired tokens, sent outbox messages, old idempotency answers, sessions... (issue 12).
     Periodic("core.purge", DAILY, lambda now: purges_run_task.enqueue()),
 )

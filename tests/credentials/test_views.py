@@ -127,12 +127,12 @@ def test_e_licence_tile_leads_to_my_credentials(client, owner_user):
 def test_overdue_vehicle_without_mark_says_inspect_first(client, owner, owner_user, make_vehicle):
     from datetime import date
 
-    make_vehicle(
+    vehicle = make_vehicle(
         owner=owner, plate="豫Q0D001", registered_on=date(2015, 1, 10), last_inspected_on=date(2018, 1, 1)
     )
     page = text_of(_logged(client, owner_user))
     assert "豫Q0D001" in page and "请先检验" in page
-    assert "/services/B4/" in page
+    assert f"/inspections/book/{vehicle.pk}/" in page  # the booking page of that vehicle (issue 14)
 
 
 def _logged(client, user, path="/credentials/"):

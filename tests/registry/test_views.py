@@ -99,11 +99,12 @@ def test_home_shows_the_licence_card_with_points_out_of_12(client, pg_owner):
 @pytest.mark.django_db
 def test_overdue_inspection_is_a_red_alert_linking_to_the_booking(client, pg_owner):
     user = pg_owner()
-    _vehicle(user, 2, registered_on=date(2010, 1, 10))
+    vehicle = _vehicle(user, 2, registered_on=date(2010, 1, 10))
     client.force_login(user)
     html = _text(client.get("/"))
     assert "alert-red" in html and "检验已逾期" in html
-    assert 'href="/services/B4/"' in html
+    # The booking page of that vehicle (issue 14, B4).
+    assert f'href="/inspections/book/{vehicle.pk}/"' in html
 
 
 @pytest.mark.django_db

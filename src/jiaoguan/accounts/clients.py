@@ -26,7 +26,9 @@ from jiaoguan.registry.models import Organisation
 from .models import ApiClient
 
 SCOPE_VIOLATIONS_IMPORT = "violations:import"
-KNOWN_SCOPES = frozenset({SCOPE_VIOLATIONS_IMPORT})
+# An inspection station reports its results (issue 14, B4); the client is bound to the station's organisation.
+SCOPE_INSPECTION_RESULTS = "inspections:results"
+KNOWN_SCOPES = frozenset({SCOPE_VIOLATIONS_IMPORT, SCOPE_INSPECTION_RESULTS})
 CLIENT_ID_PREFIX = "jgc_"
 _CLIENT_ID_RE = re.compile(r"[A-Za-z0-9_-]{1,40}")
 # Compared against when the client id is unknown, so a miss costs the same as a wrong secret.

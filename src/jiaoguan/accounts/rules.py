@@ -106,7 +106,7 @@ BUSINESSES: dict[str, Business] = {
 # not make them available either. B8-B14, the licence businesses, go through the applications
 # engine (issue 13).
 ONLINE_HERE: frozenset[str] = frozenset(
-    {"B5", "B6", "B7", "B8", "B9", "B10", "B11", "B12", "B13", "B14", "B15", "B16", "B17"}
+    {"B4", "B5", "B6", "B7", "B8", "B9", "B10", "B11", "B12", "B13", "B14", "B15", "B16", "B17"}
     # Issue 14: plates, vehicle licences and paper marks on the applications engine.
     | {"B1", "B2", "B3", "B20", "B21", "E2"}
     # Car dealers' temporary plates (issue 14).

@@ -188,6 +188,8 @@ APPLICATION_BUSINESSES = frozenset({"B8", "B9", "B10", "B11", "B12", "B13", "B14
 # Issue 14 (E2): the exempt vehicle's label is applied for from its electronic credentials' page.
 CREDENTIAL_PAGES: dict[str, str] = {"E2": "credentials:list"}
 # A hospital's pages (issue 13): B6 records an examination, B7 lists them to submit certificates.
+# Inspection booking (issue 14, B4): my bookings and vehicles, each vehicle with its booking page.
+INSPECTION_PAGES: dict[str, str] = {"B4": "inspections:mine"}
 HOSPITAL_PAGES: dict[str, str] = {
     "B6": "registry:hospital_examination_new",
     "B7": "registry:hospital_examinations",
@@ -289,6 +291,7 @@ PAGES_OF_ONLINE_BUSINESSES: frozenset[str] = (
     CONTACT_BUSINESSES
     | APPLICATION_BUSINESSES
     | frozenset(HOSPITAL_PAGES)
+    | frozenset(INSPECTION_PAGES)
     | frozenset(OWN_PAGES)
     | frozenset(CREDENTIAL_PAGES)
     | frozenset(DEALER_PAGES)
@@ -416,6 +419,8 @@ def service(request: HttpRequest, code: str) -> HttpResponse:
         return redirect("applications:business", code=key)
     if key in HOSPITAL_PAGES:
         return redirect(HOSPITAL_PAGES[key])
+    if key in INSPECTION_PAGES:
+        return redirect(INSPECTION_PAGES[key])
     if key in CREDENTIAL_PAGES:
         return redirect(CREDENTIAL_PAGES[key])
     if key in DEALER_PAGES:

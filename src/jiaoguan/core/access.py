@@ -452,6 +452,33 @@ add(
     {ORGANISATION: OWN, **_grant(JURISDICTION, CLERK, ADMIN)}, requirement="B7",
 )  # fmt: skip
 
+# ---------------------------------------------------------------- inspection booking (issue 14, B4)
+
+add(
+    "inspections.own.book", "预约机动车检验", "book vehicle inspections", _grant(OWN, CITIZEN, ORGANISATION),
+    requirement="B4",
+)  # fmt: skip
+add(
+    "inspections.own.view", "查看本人的检验预约", "see my inspection bookings",
+    _grant(OWN, CITIZEN, ORGANISATION), requirement="B4",
+)  # fmt: skip
+# Stations are registered at the counter (U1) and keep their calendar there; the stations'
+# results come from their API client (scope inspections:results), not from a role.
+add(
+    "inspections.station.view", "查看检验机构", "view inspection stations", _grant(JURISDICTION, CLERK, ADMIN),
+    requirement="B4",
+    menu=_menu("inspections:counter_stations", "building", "检验机构", "Inspection stations", 16),
+)  # fmt: skip
+add(
+    "inspections.station.manage", "登记检验机构和维护预约日历", "register inspection stations and their calendar",
+    _grant(JURISDICTION, CLERK, ADMIN), requirement="B4",
+)  # fmt: skip
+# A station's own staff (organisation users of the station) see the day's bookings there.
+add(
+    "inspections.station.bookings", "查看本检验机构的预约", "see the bookings at my station",
+    {ORGANISATION: OWN}, requirement="B4",
+)  # fmt: skip
+
 # ---------------------------------------------------------------- insurance checks (issue 14, O7)
 
 # The weekly feedback list of failed compulsory insurance and vehicle tax checks: clerks read the

@@ -365,7 +365,7 @@ def _credential_card(
         if _exempt_eligible(user, vehicle, status):
             card["exempt_url"] = reverse("credentials:exempt", args=[vehicle.pk])
         if status is not None and status.inspection_state == "overdue":
-            card["book_url"] = reverse("accounts:service", args=["B4"])
+            card["book_url"] = reverse("inspections:book", args=[vehicle.pk])
     elif credential.kind == DL1:
         # The holder's own display shows the full name and the approved photo, as the paper
         # licence does; the QR itself carries only the masked name and the photo's digest (D1).
@@ -408,7 +408,7 @@ def _vehicle_without_mark(user: User, vehicle: Vehicle, status: VehicleStatus | 
     elif status.inspection_state == "overdue":
         item["reason"] = _("检验已逾期，请先检验；检验合格后自动生成电子检验标志。")
         item["level"] = "red"
-        item["book_url"] = reverse("accounts:service", args=["B4"])
+        item["book_url"] = reverse("inspections:book", args=[vehicle.pk])
     elif _exempt_eligible(user, vehicle, status):
         item["reason"] = _("本次检验为免检（仅发标志），已可网上申领检验标志。")
         item["level"] = "amber"
@@ -419,7 +419,7 @@ def _vehicle_without_mark(user: User, vehicle: Vehicle, status: VehicleStatus | 
     elif status.inspection_state == "due_soon":
         item["reason"] = _("检验即将到期，本次须上线检验，请预约检验。")
         item["level"] = "amber"
-        item["book_url"] = reverse("accounts:service", args=["B4"])
+        item["book_url"] = reverse("inspections:book", args=[vehicle.pk])
     else:
         item["reason"] = _("电子检验标志尚未生成，检验合格或办理机动车业务后自动生成。")
         item["level"] = "amber"

@@ -1066,6 +1066,43 @@ def medical_examination_read(*, actor: Any, examination_id: int, request: Any = 
     return examination
 
 
+# ---------------------------------------------------------------- inspection stations (issue 14, B4)
+
+
+def vehicle_inspection_pass_at_station(*, vehicle_id: int, inspected_on: date, station: str) -> Vehicle:
+    """Record a pass reported by an inspection station's API client (B4, E1): the same change as
+    :func:`vehicle_inspection_pass`, whose mark follows, for a caller that is a system rather than a
+    clerk. The caller (inspections) has checked the client's scope, the booking at that station and
+    the insurance (O7); ``station`` names it in the audit trail."""
+    today = timezone.localdate()
+    with transaction.atomic():
+        vehicle = Vehicle.objects.select_for_update().filter(pk=vehicle_id).first()
+        if vehicle is None:
+            raise NotFound("registry.not_found", "没有这条登记记录。", "No such record.")
+        if inspected_on > today:
+            raise ValidationFailed(
+                "registry.inspection_in_future", "检验日期不能晚于今天。", "The inspection date cannot be in the future.",
+                field="inspected_on",
+            )  # fmt: skip
+        if (vehicle.last_inspected_on and inspected_on < vehicle.last_inspected_on) or (
+            inspected_on < vehicle.registered_on
+        ):
+            raise ValidationFailed(
+                "registry.inspection_older",
+                "检验日期早于已登记的上次检验或初次登记日期。",
+                "The date is earlier than the inspection or the registration already on record.",
+                field="inspected_on",
+            )
+        vehicle.last_inspected_on = inspected_on
+        vehicle.save(update_fields=["last_inspected_on"])
+        audit_record(
+            actor=None, action="change", subject=vehicle, subject_person_id=vehicle.owner_person_id,
+            summary=f"检验合格 inspection passed {inspected_on:%Y-%m-%d} ({station})",
+        )  # fmt: skip
+        registry_changed(event="inspection", vehicle_id=vehicle.pk)
+    return vehicle
+
+
 # ---------------------------------------------------------------- dealers' temporary plates (issue 14, B18)
 #
 # A car dealer (汽车销售商) applies online for a new car's temporary plate (申领机动车临时号牌). The

@@ -53,6 +53,7 @@ ORGANISATION_KINDS = frozenset(
         "driving_school",
         "car_dealer",
         "hospital",
+        "inspection_station",  # issue 14: registered at the counter with its station profile
         "school",
         "insurer",
         "bank",

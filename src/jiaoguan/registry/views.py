@@ -76,13 +76,25 @@ def _words(zh: str, en: str) -> str:
     return en if _english() else zh
 
 
+def _service_url(target: str, vehicle_id: int | None) -> str:
+    # Inspection booking (issue 14, B4) has a page per vehicle; found by its URL name, as the
+    # registry sits below the inspections app and does not import it.
+    if target == "B4" and vehicle_id is not None:
+        return reverse("inspections:book", args=[vehicle_id])
+    return reverse("accounts:service", args=[target])
+
+
 def _alerts(
-    alerts: list[Alert], *, fallback: str, overrides: dict[str, str] | None = None
+    alerts: list[Alert],
+    *,
+    fallback: str,
+    overrides: dict[str, str] | None = None,
+    vehicle_id: int | None = None,
 ) -> list[dict[str, str]]:
     out = []
     for alert in alerts:
         target = (overrides or {}).get(alert.code) or ALERT_TARGETS.get(alert.code)
-        url = reverse("accounts:service", args=[target]) if target else fallback
+        url = _service_url(target, vehicle_id) if target else fallback
         out.append({"level": alert.level, "text": _words(alert.zh, alert.en), "url": url})
     return out
 
@@ -117,7 +129,7 @@ def vehicle_card(v: VehicleStatus) -> dict[str, Any]:
         "is_key_vehicle": v.is_key_vehicle,
         "mortgaged": v.mortgaged,
         "mortgagee_name": v.mortgagee_name,
-        "alerts": _alerts(v.alerts, fallback=detail, overrides=overrides),
+        "alerts": _alerts(v.alerts, fallback=detail, overrides=overrides, vehicle_id=v.id),
     }
 
 
