@@ -276,6 +276,19 @@ def up(argv: list[str]) -> int:
     print(flush=True)
 
     env = dict(os.environ, JIAOGUAN_DATA_DIR=str(data_dir), JIAOGUAN_DEMO="1" if settings.DEMO_MODE else "0")
+    stop = threading.Event()
+    processes: list[subprocess.Popen[bytes]] = []
+
+    def shutdown(*_: object) -> None:
+        stop.set()
+        for process in processes:
+            if process.poll() is None:
+                process.terminate()
+
+    # Installed before the first child starts: stopped while the fakes are still starting, the
+    # children must go too, never be left running on their ports without us.
+    signal.signal(signal.SIGTERM, shutdown)
+    signal.signal(signal.SIGINT, shutdown)
     # Sync workers: on SQLite threaded writers give 1 s+ tail latency (ARCHITECTURE, Serving).
     server = subprocess.Popen(  # noqa: S603 - fixed argv, no shell
         [
@@ -287,6 +300,7 @@ def up(argv: list[str]) -> int:
         ],
         env=env,
     )  # fmt: skip
+    processes.append(server)
     # The demo's outside systems are processes of their own, as real ones would be: the payment
     # gateway, the postal service (issue 13), the insurers' exchange (O7) and the banks (O6).
     fakes = [
@@ -311,35 +325,25 @@ def up(argv: list[str]) -> int:
         )
         if wanted and settings.DEMO_MODE
     ]
-    processes: list[subprocess.Popen[bytes]] = [server]
-    for command, port, option, name in fakes:
-        process = subprocess.Popen(  # noqa: S603 - fixed argv, no shell
-            [sys.executable, "-m", "jiaoguan.cli", command, "--port", str(port)], env=env
-        )
-        processes.append(process)
-        if not _answers(process, port):
-            # Lost the port after the check (another program took it): never run against a stranger.
-            for started in processes:
-                if started.poll() is None:
-                    started.terminate()
-            print(
-                f"jiaoguan: the {name} could not listen on port {port}; choose a free one with {option}.",
-                file=sys.stderr,
-            )
-            return 2
-    stop = threading.Event()
-    worker = threading.Thread(target=_outbox_loop, args=(stop,), daemon=True)
-    worker.start()
-
-    def shutdown(*_: object) -> None:
-        stop.set()
-        for process in processes:
-            if process.poll() is None:
-                process.terminate()
-
-    signal.signal(signal.SIGTERM, shutdown)
-    signal.signal(signal.SIGINT, shutdown)
     try:
+        for command, port, option, name in fakes:
+            if stop.is_set():
+                return 0
+            process = subprocess.Popen(  # noqa: S603 - fixed argv, no shell
+                [sys.executable, "-m", "jiaoguan.cli", command, "--port", str(port)], env=env
+            )
+            processes.append(process)
+            if not _answers(process, port):
+                if stop.is_set():  # stopped meanwhile: the fake was ended by us
+                    return 0
+                # Lost the port after the check (another program took it): never run against a stranger.
+                print(
+                    f"jiaoguan: the {name} could not listen on port {port}; choose a free one with {option}.",
+                    file=sys.stderr,
+                )
+                return 2
+        worker = threading.Thread(target=_outbox_loop, args=(stop,), daemon=True)
+        worker.start()
         return server.wait()
     finally:
         shutdown()
