@@ -25,7 +25,7 @@ def stations_list(*, division: str = "", kind: str = "") -> QuerySet[InspectionS
     if division:
         try:
             prefix = division_prefix(division)
-        except Exception:
+        except ValidationFailed:  # said again with this parameter's own code
             raise ValidationFailed(
                 "inspections.division",
                 "行政区划代码不正确。",
