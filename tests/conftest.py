@@ -311,28 +311,30 @@ def payment_gateway(settings, fake_payment_gateway_server):
 # ==============================================================================================
 
 
-class FakePostalServiceProcess:
-    """``python -m jiaoguan.integrations.fake_postal_service`` on a free port, output kept quiet."""
+class FakeServiceProcess:
+    """A fake outside system (``python -m jiaoguan.integrations.<module>``) on a free port, its
+    output kept in ``<label>.log``: started, waited for until its control endpoint answers, stopped."""
 
-    def __init__(self, workdir, *, key: str, customer_id: str, extra_args: tuple[str, ...] = ()) -> None:
+    module = ""
+    label = ""  # the system's name in failure messages and its log's name
+    id_option = "--client-id"  # how the fake is told our account number with it
+
+    def __init__(self, workdir, *, key: str, account_id: str, extra_args: tuple[str, ...] = ()) -> None:
         import subprocess
         import sys
         import time
         from pathlib import Path
 
-        from jiaoguan.integrations.fake_postal_service import PostalControl
-
         self.key = key
-        self.customer_id = customer_id
-        self.log_path = workdir / "postal.log"
+        self.log_path = workdir / f"{self.label}.log"
         port_file = workdir / "port"
         env = dict(os.environ)
         src = str(Path(__file__).resolve().parent.parent / "src")
         env["PYTHONPATH"] = os.pathsep.join(p for p in (src, env.get("PYTHONPATH", "")) if p)
         argv = [
-            sys.executable, "-m", "jiaoguan.integrations.fake_postal_service",
+            sys.executable, "-m", f"jiaoguan.integrations.{self.module}",
             "--host", "127.0.0.1", "--port", "0", "--port-file", str(port_file),
-            "--key", key, "--customer-id", customer_id, *extra_args,
+            "--key", key, self.id_option, account_id, *extra_args,
         ]  # fmt: skip
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env=env)
@@ -342,7 +344,7 @@ class FakePostalServiceProcess:
                 self.fail(f"exited with {self.process.returncode} while starting")
             if port_file.exists():
                 self.url = f"http://127.0.0.1:{int(port_file.read_text())}"
-                self.control = PostalControl(base_url=self.url, customer_id=customer_id, key=key)
+                self.control = self.make_control(self.url, account_id, key)
                 if self.control.healthy():
                     return
             if time.monotonic() > deadline:
@@ -350,13 +352,16 @@ class FakePostalServiceProcess:
                 self.fail("did not answer within 15 s")
             time.sleep(0.05)
 
+    def make_control(self, url: str, account_id: str, key: str):
+        raise NotImplementedError
+
     def check_alive(self) -> None:
         if self.process.poll() is not None:
             self.fail(f"died with exit code {self.process.returncode}")
 
     def fail(self, why: str) -> None:
         log = self.log_path.read_text(encoding="utf-8", errors="replace") if self.log_path.exists() else ""
-        pytest.fail(f"fake postal service {why}; its output:\n{log}")
+        pytest.fail(f"fake {self.label} service {why}; its output:\n{log}")
 
     def stop(self) -> None:
         import subprocess
@@ -368,6 +373,21 @@ class FakePostalServiceProcess:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+
+
+class FakePostalServiceProcess(FakeServiceProcess):
+    """The fake postal service (``fake_postal_service``); our account there is a customer number."""
+
+    module, label, id_option = "fake_postal_service", "postal", "--customer-id"
+
+    def __init__(self, workdir, *, key: str, customer_id: str, extra_args: tuple[str, ...] = ()) -> None:
+        self.customer_id = customer_id
+        super().__init__(workdir, key=key, account_id=customer_id, extra_args=extra_args)
+
+    def make_control(self, url: str, account_id: str, key: str):
+        from jiaoguan.integrations.fake_postal_service import PostalControl
+
+        return PostalControl(base_url=url, customer_id=account_id, key=key)
 
 
 @pytest.fixture(scope="session")
@@ -745,63 +765,19 @@ def _accident_local_rollout(settings):
 # ==============================================================================================
 
 
-class FakeInsurerServiceProcess:
-    """``python -m jiaoguan.integrations.fake_insurer_service`` on a free port, output kept quiet."""
+class FakeInsurerServiceProcess(FakeServiceProcess):
+    """The fake insurer exchange (``fake_insurer_service``)."""
+
+    module, label = "fake_insurer_service", "insurer"
 
     def __init__(self, workdir, *, key: str, client_id: str) -> None:
-        import subprocess
-        import sys
-        import time
-        from pathlib import Path
+        self.client_id = client_id
+        super().__init__(workdir, key=key, account_id=client_id)
 
+    def make_control(self, url: str, account_id: str, key: str):
         from jiaoguan.integrations.fake_insurer_service import InsurerControl
 
-        self.key = key
-        self.client_id = client_id
-        self.log_path = workdir / "insurer.log"
-        port_file = workdir / "port"
-        env = dict(os.environ)
-        src = str(Path(__file__).resolve().parent.parent / "src")
-        env["PYTHONPATH"] = os.pathsep.join(p for p in (src, env.get("PYTHONPATH", "")) if p)
-        argv = [
-            sys.executable, "-m", "jiaoguan.integrations.fake_insurer_service",
-            "--host", "127.0.0.1", "--port", "0", "--port-file", str(port_file),
-            "--key", key, "--client-id", client_id,
-        ]  # fmt: skip
-        with open(self.log_path, "ab") as log:
-            self.process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env=env)
-        deadline = time.monotonic() + 15
-        while True:
-            if self.process.poll() is not None:
-                self.fail(f"exited with {self.process.returncode} while starting")
-            if port_file.exists():
-                self.url = f"http://127.0.0.1:{int(port_file.read_text())}"
-                self.control = InsurerControl(base_url=self.url, client_id=client_id, key=key)
-                if self.control.healthy():
-                    return
-            if time.monotonic() > deadline:
-                self.stop()
-                self.fail("did not answer within 15 s")
-            time.sleep(0.05)
-
-    def check_alive(self) -> None:
-        if self.process.poll() is not None:
-            self.fail(f"died with exit code {self.process.returncode}")
-
-    def fail(self, why: str) -> None:
-        log = self.log_path.read_text(encoding="utf-8", errors="replace") if self.log_path.exists() else ""
-        pytest.fail(f"fake insurer service {why}; its output:\n{log}")
-
-    def stop(self) -> None:
-        import subprocess
-
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        return InsurerControl(base_url=url, client_id=account_id, key=key)
 
 
 @pytest.fixture(scope="session")
@@ -905,63 +881,19 @@ def insurer_service(settings, fake_insurer_service_server):
 # ==============================================================================================
 
 
-class FakeBankServiceProcess:
-    """``python -m jiaoguan.integrations.fake_bank_service`` on a free port, output kept quiet."""
+class FakeBankServiceProcess(FakeServiceProcess):
+    """The fake bank interconnection (``fake_bank_service``)."""
+
+    module, label = "fake_bank_service", "bank"
 
     def __init__(self, workdir, *, key: str, client_id: str, extra_args: tuple[str, ...] = ()) -> None:
-        import subprocess
-        import sys
-        import time
-        from pathlib import Path
+        self.client_id = client_id
+        super().__init__(workdir, key=key, account_id=client_id, extra_args=extra_args)
 
+    def make_control(self, url: str, account_id: str, key: str):
         from jiaoguan.integrations.fake_bank_service import BankControl
 
-        self.key = key
-        self.client_id = client_id
-        self.log_path = workdir / "bank.log"
-        port_file = workdir / "port"
-        env = dict(os.environ)
-        src = str(Path(__file__).resolve().parent.parent / "src")
-        env["PYTHONPATH"] = os.pathsep.join(p for p in (src, env.get("PYTHONPATH", "")) if p)
-        argv = [
-            sys.executable, "-m", "jiaoguan.integrations.fake_bank_service",
-            "--host", "127.0.0.1", "--port", "0", "--port-file", str(port_file),
-            "--key", key, "--client-id", client_id, *extra_args,
-        ]  # fmt: skip
-        with open(self.log_path, "ab") as log:
-            self.process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env=env)
-        deadline = time.monotonic() + 15
-        while True:
-            if self.process.poll() is not None:
-                self.fail(f"exited with {self.process.returncode} while starting")
-            if port_file.exists():
-                self.url = f"http://127.0.0.1:{int(port_file.read_text())}"
-                self.control = BankControl(base_url=self.url, client_id=client_id, key=key)
-                if self.control.healthy():
-                    return
-            if time.monotonic() > deadline:
-                self.stop()
-                self.fail("did not answer within 15 s")
-            time.sleep(0.05)
-
-    def check_alive(self) -> None:
-        if self.process.poll() is not None:
-            self.fail(f"died with exit code {self.process.returncode}")
-
-    def fail(self, why: str) -> None:
-        log = self.log_path.read_text(encoding="utf-8", errors="replace") if self.log_path.exists() else ""
-        pytest.fail(f"fake bank service {why}; its output:\n{log}")
-
-    def stop(self) -> None:
-        import subprocess
-
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        return BankControl(base_url=url, client_id=account_id, key=key)
 
 
 @pytest.fixture(scope="session")
