@@ -38,7 +38,7 @@ def database_tasks(settings, monkeypatch):
 @pytest.fixture
 def delivered():
     received: list[dict] = []
-    outbox._HANDLERS["test.worker"] = lambda payload, dedup_key: received.append(payload)
+    outbox._HANDLERS["test.worker"] = {"test": lambda payload, dedup_key: received.append(payload)}
     yield received
     outbox._HANDLERS.pop("test.worker", None)
 

@@ -6,6 +6,10 @@ worker (a delivery task stored in the same transaction); anything that failed st
 unsent and is retried by the worker's periodic pass, ``jiaoguan dispatch_outbox`` or the
 demo server's background loop. Handlers must tolerate a repeat: the dedup key travels with the
 payload so the receiving side can drop duplicates.
+
+A topic may have several subscribers (the app that acts on it and the message centre that
+tells the person about it): each runs in its own savepoint, and when one fails the message
+stays unsent and all run again on the retry, so every subscriber must be idempotent.
 """
 
 from __future__ import annotations
@@ -25,15 +29,16 @@ from .purges import BATCH, purge_in_batches
 logger = logging.getLogger(__name__)
 
 Handler = Callable[[dict[str, Any], str], None]
-_HANDLERS: dict[str, Handler] = {}
+_HANDLERS: dict[str, dict[str, Handler]] = {}
 MAX_ATTEMPTS = 10
 
 
 def outbox_handler(topic: str) -> Callable[[Handler], Handler]:
-    """Register the function that delivers messages of ``topic``."""
+    """Register a function that delivers messages of ``topic`` (one of its subscribers)."""
 
     def register(fn: Handler) -> Handler:
-        _HANDLERS[topic] = fn
+        # Keyed by the function's name: a module imported twice registers it once.
+        _HANDLERS.setdefault(topic, {})[f"{fn.__module__}.{fn.__qualname__}"] = fn
         return fn
 
     return register
@@ -62,14 +67,16 @@ def outbox_deliver(*, message_id: int) -> bool:
         )
         if message is None:
             return True
-        handler = _HANDLERS.get(message.topic)
-        if handler is None:
+        handlers = list(_HANDLERS.get(message.topic, {}).values())
+        if not handlers:
             message.last_error = f"no handler for {message.topic}"
             message.attempts += 1
             message.save(update_fields=["last_error", "attempts"])
             return False
         try:
-            handler(message.payload, message.dedup_key)
+            for handler in handlers:
+                with transaction.atomic():  # a failing subscriber's writes roll back alone
+                    handler(message.payload, message.dedup_key)
         except Exception as exc:  # delivery failures are recorded and retried, never raised to the user
             logger.warning("outbox delivery failed for %s: %s", message.dedup_key, exc)
             message.attempts += 1

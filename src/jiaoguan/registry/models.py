@@ -224,6 +224,37 @@ class Vehicle(models.Model):
         blank=True,
         db_comment="date of the current vehicle licence when reissued; null: the one issued at registration",
     )
+    # Issue 15 (N1-N3): facts the notices, reports and announcements are drawn from.
+    transferred_out_on = models.DateField(
+        "转出日期 transferred out on",
+        null=True,
+        blank=True,
+        db_comment="date the vehicle was transferred out of this office (status B); the transfer-in is then due",
+    )
+    plate_returned_on = models.DateField(
+        "号牌收回日期 plates returned on",
+        null=True,
+        blank=True,
+        db_comment="plates handed back after deregistration; null while they are out (announced void, N3)",
+    )
+    certificate_returned_on = models.DateField(
+        "登记证书收回日期 registration certificate returned on",
+        null=True,
+        blank=True,
+        db_comment="registration certificate (登记证书) handed back after deregistration",
+    )
+    vehicle_licence_returned_on = models.DateField(
+        "行驶证收回日期 vehicle licence returned on",
+        null=True,
+        blank=True,
+        db_comment="vehicle licence (行驶证) handed back after deregistration",
+    )
+    cloned_plate_cleared_on = models.DateField(
+        "套牌嫌疑排除日期 cloned-plate case cleared on",
+        null=True,
+        blank=True,
+        db_comment="a suspected cloned-plate case closed: the owner may take the original number back (N1)",
+    )
     created_at = models.DateTimeField("创建时间 created", auto_now_add=True)
 
     class Meta:
@@ -254,6 +285,27 @@ class Vehicle(models.Model):
     @property
     def use_enum(self) -> UseNature:
         return UseNature(self.use_nature)
+
+
+class LicenceCancellationReason(models.TextChoices):
+    """Why a licence is cancelled (注销原因, S1 art. 79 and the notices of seed 002 附件2)."""
+
+    DEATH = "death", "死亡 death"
+    OWN_REQUEST = "own_request", "本人申请 own request"
+    UNFIT = "unfit", "身体条件不适合驾驶 unfit to drive"
+    DRUG_ADDICTION = "drug_addiction", "吸毒成瘾 drug addiction"
+    EXAM_FRAUD = "exam_fraud", "考试舞弊 exam fraud"
+    RENEWAL_OVERDUE = "renewal_overdue", "逾期一年以上未换证 renewal more than a year overdue"
+    MEDICAL_OVERDUE = "medical_overdue", "逾期未提交身体条件证明 medical certificate overdue"
+    REVIEW_OVERDUE = "review_overdue", "连续三个周期未审验 three cycles without review"
+    AGE_LIMIT = "age_limit", "超过驾驶年龄 driving age limit"
+    PROBATION_FULL_SCORE = "probation_full_score", "实习期满分 full score in probation"
+    EXTENDED_PROBATION_POINTS = "extended_probation", "延长实习期内记6分以上 6+ points in extended probation"
+    FULL_SCORE = "full_score", "满分 full score"
+    FATAL_ACCIDENT = "fatal_accident", "同责以上死亡事故 fatal accident, equal or greater fault"
+    DOWNGRADE_NOT_EXCHANGED = "downgrade", "未按规定降级换证 downgrade not exchanged"
+    REVOKED = "revoked", "吊销 revoked"
+    OTHER = "other", "其他 other"
 
 
 class DrivingLicence(models.Model):
@@ -332,6 +384,58 @@ class DrivingLicence(models.Model):
         max_length=6,
         db_index=True,
         db_comment="GB/T 2260 code of the issuing office",
+    )
+    # Issue 15 (N1-N3, N5): facts the notices, reports and announcements are drawn from.
+    cancellation_reason = models.CharField(
+        "注销原因 cancellation reason",
+        max_length=24,
+        blank=True,
+        default="",
+        db_default="",
+        choices=LicenceCancellationReason.choices,
+        db_comment="why the licence (or a class of it) was cancelled (S1 art. 79); blank while not cancelled",
+    )
+    returned_on = models.DateField(
+        "驾驶证收回日期 licence returned on",
+        null=True,
+        blank=True,
+        db_comment="paper licence handed back after cancellation; null while out (announced void, N3)",
+    )
+    downgraded_on = models.DateField(
+        "降级日期 downgraded on",
+        null=True,
+        blank=True,
+        db_comment="date classes were downgraded (降级, S1 art. 65, 81); the exchange is then due",
+    )
+    downgraded_from = models.CharField(
+        "降级前准驾车型 classes before downgrade", max_length=24, blank=True, default="", db_default=""
+    )
+    downgrade_exchanged_on = models.DateField(
+        "降级换证日期 downgrade exchanged on",
+        null=True,
+        blank=True,
+        db_comment="the downgraded licence was exchanged at the counter",
+    )
+    employer = models.ForeignKey(
+        Organisation,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="drivers",
+        verbose_name="所属单位 employer",
+        db_comment="transport company, school or driving school the driver works for (N5, N2)",
+    )
+    instructor = models.BooleanField(
+        "教练员 driving instructor",
+        default=False,
+        db_default=False,
+        db_comment="a driving school's instructor",
+    )
+    school_bus_qualified_on = models.DateField(
+        "校车驾驶资格取得日期 school-bus qualification", null=True, blank=True
+    )
+    school_bus_qualification_cancelled_on = models.DateField(
+        "校车驾驶资格注销日期 school-bus qualification cancelled on", null=True, blank=True
     )
     created_at = models.DateTimeField("创建时间 created", auto_now_add=True)
 
@@ -797,3 +901,73 @@ class TemporaryPlateSerial(models.Model):
 
     def __str__(self) -> str:
         return f"{self.prefix} {self.last}"
+
+
+class SchoolBusSign(models.Model):
+    """School-bus sign (校车标牌), issued with the school-bus licence (N2, N3)."""
+
+    vehicle = models.ForeignKey(
+        Vehicle, on_delete=models.PROTECT, related_name="school_bus_signs", verbose_name="校车 vehicle"
+    )
+    number = models.CharField("标牌编号 sign number", max_length=24, unique=True)
+    school = models.ForeignKey(
+        Organisation,
+        on_delete=models.PROTECT,
+        related_name="school_bus_signs",
+        verbose_name="使用单位 school",
+    )
+    route = models.CharField("行驶线路 route", max_length=200, blank=True)
+    valid_from = models.DateField("有效期起 valid from")
+    valid_until = models.DateField("有效期止 valid until")
+    revoked_on = models.DateField("注销日期 revoked on", null=True, blank=True)
+    returned_on = models.DateField(
+        "交回日期 returned on", null=True, blank=True, db_comment="null after revocation: announced void (N3)"
+    )
+    division = models.CharField("发放机关行政区划 issuing division", max_length=6, db_index=True)
+    created_at = models.DateTimeField("创建时间 created", auto_now_add=True)
+
+    class Meta:
+        verbose_name = "校车标牌 school-bus sign"
+        verbose_name_plural = "校车标牌 school-bus signs"
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class DrugUseRecord(models.Model):
+    """A drug-use record notified by the public-security drug unit (吸毒行为记录, N2)."""
+
+    person = models.ForeignKey(
+        Person, on_delete=models.PROTECT, related_name="drug_use_records", verbose_name="当事人 person"
+    )
+    recorded_on = models.DateField("查获日期 recorded on")
+    addicted = models.BooleanField("吸毒成瘾 addiction established", default=False)
+    source = models.CharField("通报单位 notified by", max_length=100)
+    division = models.CharField("行政区划 division", max_length=6, db_index=True)
+    created_at = models.DateTimeField("创建时间 created", auto_now_add=True)
+
+    class Meta:
+        verbose_name = "吸毒行为记录 drug-use record"
+        verbose_name_plural = "吸毒行为记录 drug-use records"
+
+    def __str__(self) -> str:
+        return f"{self.person_id} {self.recorded_on:%Y-%m-%d}"
+
+
+class NonCompliantModel(models.Model):
+    """A vehicle model found not to comply with its type approval (违规车型, N2, N3)."""
+
+    brand_model = models.CharField("品牌型号 make and model", max_length=64)
+    manufacturer = models.CharField("生产企业 manufacturer", max_length=100)
+    seller = models.CharField("销售单位 seller", max_length=100, blank=True)
+    finding = models.CharField("违规情形 finding", max_length=200)
+    found_on = models.DateField("发现日期 found on")
+    division = models.CharField("行政区划 division", max_length=6, db_index=True)
+    created_at = models.DateTimeField("创建时间 created", auto_now_add=True)
+
+    class Meta:
+        verbose_name = "违规车型 non-compliant model"
+        verbose_name_plural = "违规车型 non-compliant models"
+
+    def __str__(self) -> str:
+        return self.brand_model

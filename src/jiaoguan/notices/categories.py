@@ -1,0 +1,50 @@
+"""Message categories (消息类别) and the SMS rule of each (N1, N4)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Category(StrEnum):
+    VEHICLE = "vehicle"
+    LICENCE = "licence"
+    VIOLATION = "violation"
+    PAYMENT = "payment"
+    ACCIDENT = "accident"
+    APPLICATION = "application"
+    INSPECTION = "inspection"
+    CREDENTIAL = "credential"
+    SAFETY = "safety"
+    REPORT = "report"
+
+
+@dataclass(frozen=True)
+class CategoryInfo:
+    label_zh: str
+    label_en: str
+    sms_by_default: bool
+
+
+CATEGORIES: dict[Category, CategoryInfo] = {
+    Category.VEHICLE: CategoryInfo("机动车业务", "Vehicles", True),
+    Category.LICENCE: CategoryInfo("驾驶证业务", "Driving licence", True),
+    Category.VIOLATION: CategoryInfo("交通违法", "Violations", True),
+    Category.PAYMENT: CategoryInfo("缴款和退款", "Payments and refunds", True),
+    Category.ACCIDENT: CategoryInfo("事故处理", "Accidents", True),
+    Category.APPLICATION: CategoryInfo("业务办理进度", "Applications", True),
+    Category.INSPECTION: CategoryInfo("检验预约", "Inspection bookings", True),
+    Category.CREDENTIAL: CategoryInfo("电子证照", "Electronic credentials", True),
+    Category.SAFETY: CategoryInfo("安全提示", "Safety warnings", False),
+    Category.REPORT: CategoryInfo("通报抄告", "Reports", False),
+}
+
+CATEGORY_CHOICES = [(c.value, f"{CATEGORIES[c].label_zh} {CATEGORIES[c].label_en}") for c in Category]
+
+
+def category_label(value: str, *, english: bool = False) -> str:
+    try:
+        info = CATEGORIES[Category(value)]
+    except ValueError:
+        return value
+    return info.label_en if english else info.label_zh
