@@ -18,6 +18,7 @@ class StaffRole(models.TextChoices):
     VIOLATION_OFFICER = "violation_officer", "违法处理民警 violation officer"
     ACCIDENT_OFFICER = "accident_officer", "事故处理民警 accident officer"
     ACCIDENT_HEAD = "accident_head", "事故处理部门负责人 head of accident unit"
+    UNIT_HEAD = "unit_head", "部门负责人 head of unit"
     AUDITOR = "auditor", "审计员 auditor"
     ADMINISTRATOR = "administrator", "系统管理员 administrator"
 

@@ -41,6 +41,7 @@ class Role(StrEnum):
     VIOLATION_OFFICER = "violation_officer"
     ACCIDENT_OFFICER = "accident_officer"
     ACCIDENT_HEAD = "accident_head"
+    UNIT_HEAD = "unit_head"  # head of a DMV or traffic-police unit: approves announcements (N3)
     AUDITOR = "auditor"
     ADMINISTRATOR = "administrator"
 
@@ -51,6 +52,7 @@ STAFF_ROLES: frozenset[Role] = frozenset(
         Role.VIOLATION_OFFICER,
         Role.ACCIDENT_OFFICER,
         Role.ACCIDENT_HEAD,
+        Role.UNIT_HEAD,
         Role.AUDITOR,
         Role.ADMINISTRATOR,
     }
@@ -65,6 +67,7 @@ ROLE_WORDS: dict[Role, str] = {
     Role.VIOLATION_OFFICER: "违法处理民警 violation officer",
     Role.ACCIDENT_OFFICER: "事故处理民警 accident officer",
     Role.ACCIDENT_HEAD: "事故处理部门负责人 head of accident unit",
+    Role.UNIT_HEAD: "部门负责人 head of unit",
     Role.AUDITOR: "审计员 auditor",
     Role.ADMINISTRATOR: "系统管理员 administrator",
 }
@@ -130,6 +133,7 @@ OWN, JURISDICTION, PROVINCE, ANY = Scope.OWN, Scope.JURISDICTION, Scope.PROVINCE
 CITIZEN, ORGANISATION = Role.CITIZEN, Role.ORGANISATION
 CLERK, VIOLATION, ACCIDENT = Role.COUNTER_CLERK, Role.VIOLATION_OFFICER, Role.ACCIDENT_OFFICER
 HEAD, AUDITOR, ADMIN = Role.ACCIDENT_HEAD, Role.AUDITOR, Role.ADMINISTRATOR
+UNIT_HEAD = Role.UNIT_HEAD
 EVERYONE = (Role.ANONYMOUS, *PUBLIC_ROLES, *sorted(STAFF_ROLES))
 POLICE = (CLERK, VIOLATION, ACCIDENT, HEAD, ADMIN)  # every post that works on registry records
 
@@ -530,6 +534,15 @@ add(
     "registry.temporary_plate.revoke", "撤销临时号牌", "revoke temporary plates",
     _grant(JURISDICTION, CLERK, ADMIN), requirement="B18",
 )  # fmt: skip
+
+# ---------------------------------------------------------------- notices and message centre (issue 15, N1, N4, N5)
+
+
+# ---------------------------------------------------------------- reports to government and companies (issue 15, N2)
+
+
+# ---------------------------------------------------------------- announcements and publications (issue 15, N3)
+
 
 ACTIONS: Mapping[str, Action] = _table.actions
 
