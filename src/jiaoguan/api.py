@@ -14,6 +14,7 @@ from jiaoguan.core.health import readiness
 from jiaoguan.credentials.api import router as credentials_router
 from jiaoguan.inspections.api import router as inspections_router
 from jiaoguan.insurance.api import router as insurance_router
+from jiaoguan.notices.api import router as notices_router
 from jiaoguan.payments.api import router as payments_router
 from jiaoguan.registry.api import router as registry_router
 from jiaoguan.registry.mortgage_api import router as mortgages_router
@@ -73,4 +74,5 @@ api.add_router("/", payments_router)
 api.add_router("/", applications_router)
 api.add_router("/", inspections_router)
 api.add_router("/", insurance_router)
+api.add_router("/", notices_router)
 api.add_router("/", mortgages_router)  # banks file and release mortgages with e-seals (issue 14, O6)

@@ -71,6 +71,7 @@ def _outbox_loop(stop: threading.Event) -> None:
 
     from jiaoguan.core.outbox import outbox_dispatch
     from jiaoguan.core.purges import run_purges
+    from jiaoguan.notices.delivery import deliveries_send_due
     from jiaoguan.payments.services import payments_reconcile
 
     last_reconciled = time.monotonic()
@@ -78,6 +79,7 @@ def _outbox_loop(stop: threading.Event) -> None:
     while not stop.wait(5):
         try:
             outbox_dispatch()
+            deliveries_send_due()
             if time.monotonic() - last_reconciled >= RECONCILE_EVERY_SECONDS:
                 last_reconciled = time.monotonic()
                 today = timezone.localdate()

@@ -162,6 +162,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
                 "jiaoguan.core.context_processors.platform",
+                "jiaoguan.notices.context_processors.unread",
             ],
         },
     },

@@ -27,6 +27,7 @@ from jiaoguan.applications.tasks import postal_tracking_poll_task
 from jiaoguan.core.tasks import outbox_dispatch_task, purges_run_task
 from jiaoguan.credentials.tasks import credential_status_sync_task
 from jiaoguan.inspections.tasks import inspection_slots_extend_task
+from jiaoguan.notices.tasks import notices_deliveries_task
 from jiaoguan.payments.tasks import payments_reconcile_task
 
 logger = logging.getLogger("jiaoguan.worker")
@@ -71,6 +72,8 @@ SCHEDULE: tuple[Periodic, ...] = (
     Periodic("applications.postal_poll", 3600, lambda now: postal_tracking_poll_task.enqueue()),
     # The inspection stations' slots, kept 8 weeks ahead (issue 14, B4).
     Periodic("inspections.slots_extend", DAILY, lambda now: inspection_slots_extend_task.enqueue()),
+    # The message centre's SMS: new ones and those waiting after a failure (issue 15, N1).
+    Periodic("notices.deliveries", 30, lambda now: notices_deliveries_task.enqueue()),
     # Expired tokens, sent outbox messages, old idempotency answers, sessions... (issue 12).
     Periodic("core.purge", DAILY, lambda now: purges_run_task.enqueue()),
 )

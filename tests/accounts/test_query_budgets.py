@@ -19,9 +19,10 @@ from jiaoguan.accounts import services
 from jiaoguan.accounts.models import ApiToken, User
 
 CITIZEN_PASSWORD = "Citizen#2026x"  # the citizen fixture's (tests/conftest.py)
-# Session, vehicles, licence, its points, the ids of vehicles and licence, the banners; the
-# session's user comes from the cache after the first visit, like a bearer token's.
-HOME_QUERIES = 6
+# Session, vehicles, licence, its points, the ids of vehicles and licence, the banners, the unread
+# messages (issue 15); the session's user comes from the cache after the first visit, like a
+# bearer token's.
+HOME_QUERIES = 7
 
 
 @pytest.fixture(autouse=True)

@@ -23,6 +23,7 @@ from jiaoguan.core.divisions import validate_division
 from jiaoguan.core.errors import Conflict, NotAllowed, NotFound, ValidationFailed
 from jiaoguan.core.identifiers import mask_id_number, mask_name, validate_mobile, validate_plate
 from jiaoguan.core.locks import lock_named
+from jiaoguan.core.outbox import outbox_enqueue
 from jiaoguan.core.purges import BATCH, purge_in_batches
 from jiaoguan.registry.documents import normalise_document_number
 from jiaoguan.registry.models import DrivingLicence, Organisation, Person, Vehicle
@@ -163,7 +164,17 @@ def stage_record(
             recorded_by=actor,
         )
         audit_record(actor=actor, action="change", subject=case, summary=f"登记阶段 {rule.name_zh}")
+        # The parties are told after commit (issue 15, A2): the message centre subscribes.
+        outbox_enqueue(
+            topic=STAGE_RECORDED,
+            payload={"stage_record_id": record.pk},
+            dedup_key=f"accident-stage-{record.pk}",
+        )
     return record
+
+
+STAGE_RECORDED = "accidents.stage_recorded"
+DOCUMENT_RELEASED = "accidents.document_released"
 
 
 CLOSURE_SUMMARY_MIN = 4
@@ -208,10 +219,15 @@ def case_close(
                 state__in=[EvidenceReview.State.DRAFT, EvidenceReview.State.PENDING]
             ).count(),
         )
-        StageRecord.objects.create(
+        closure = StageRecord.objects.create(
             case=case, stage=rule.stage, happened_on=closed_on, public_note=public_note,
             internal_note=summary, recorded_by=actor,
         )  # fmt: skip
+        outbox_enqueue(
+            topic=STAGE_RECORDED,
+            payload={"stage_record_id": closure.pk},
+            dedup_key=f"accident-stage-{closure.pk}",
+        )
         case.closed_at = timezone.now()
         case.closed_by = actor
         case.closure_summary = summary
@@ -1030,6 +1046,11 @@ def document_release(*, actor: Any, document_id: int, reason: str, request: Any 
         if not document.released:
             document.released = True
             document.save(update_fields=["released"])
+            outbox_enqueue(
+                topic=DOCUMENT_RELEASED,
+                payload={"document_id": document.pk},
+                dedup_key=f"accident-document-{document.pk}",
+            )
             audit_record(
                 actor=actor, action="change", subject=document, summary=f"送达文书 {document.number}",
                 reason=reason[:500], request=request,

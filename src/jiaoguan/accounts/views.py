@@ -154,6 +154,15 @@ TILE_GROUPS: list[tuple[Promise, list[Tile]]] = [
         [
             Tile("entrust", gettext_lazy("网上委托"), "handshake", "accounts.business.open"),
             Tile("elder-proxy", gettext_lazy("老年人代办"), "heart", "accounts.business.open", elder=True),
+            # Issue 15 (N1): the message centre, with the notices the law requires.
+            Tile(
+                "messages",
+                gettext_lazy("消息中心"),
+                "bell",
+                "notices.own.view",
+                elder=True,
+                target="notices:messages",
+            ),
             Tile("notices", gettext_lazy("通知公告"), "bell", "accounts.business.open"),
             Tile("study", gettext_lazy("学法减分"), "book", "accounts.business.open"),
         ],

@@ -17,8 +17,6 @@ from django.utils import timezone
 
 from jiaoguan.core.access import require
 from jiaoguan.core.errors import NotFound
-from jiaoguan.core.identifiers import mask_phone
-from jiaoguan.core.outbox import outbox_enqueue
 
 from . import catalogue, delivery
 from .models import ApplicantMessage, Application
@@ -111,6 +109,20 @@ def _mobile(user: Any) -> str:
     return user.mobile or (getattr(person, "mobile", "") if person is not None else "") or ""
 
 
+def text_for(app: Application, payload: dict[str, Any]) -> tuple[str, str]:
+    """The message (zh, en) of one step as the application is now (the message centre's text)."""
+    entry = catalogue.entry(app.business_code)
+    action = str(payload.get("action", ""))
+    return message_text(
+        business_zh=entry.name_zh, business_en=entry.name_en, number=app.number, action=action,
+        to_state=str(payload.get("to_state", "")), details=_details(app, action),
+    )  # fmt: skip
+
+
+def applicant_mobile(user: Any) -> str:
+    return _mobile(user)
+
+
 def applicant_notify(payload: dict[str, Any], dedup_key: str) -> None:
     """Write the in-app message and queue the SMS for one step (idempotent by ``dedup_key``).
 
@@ -136,17 +148,11 @@ def applicant_notify(payload: dict[str, Any], dedup_key: str) -> None:
             "text_en": text_en[:300],
         },
     )
-    mobile = _mobile(app.applicant)
-    if mobile:
-        outbox_enqueue(
-            topic="sms.send",
-            payload={"mobile": mobile, "text": f"{SMS_SIGNATURE}{text_zh}"},
-            dedup_key=f"sms-{dedup_key}"[:128],
-        )
+    # The SMS goes with the message-centre copy (notices), which logs its delivery (issue 15).
     logger.info(
-        "application %s: %s -> %s, message %s, SMS to %s",
+        "application %s: %s -> %s, message %s",
         app.number, payload.get("from_state"), payload.get("to_state"),
-        "written" if created else "already there", mask_phone(mobile) if mobile else "none",
+        "written" if created else "already there",
     )  # fmt: skip
 
 

@@ -537,6 +537,22 @@ add(
 
 # ---------------------------------------------------------------- notices and message centre (issue 15, N1, N4, N5)
 
+# Messages are addressed to the person or organisation of the registry; a login sees those of its
+# own person or organisation (N1, N5). Staff read the delivery log, the proof that a person was told.
+add(
+    "notices.own.view", "查看本人的消息", "read my messages", _grant(OWN, CITIZEN, ORGANISATION),
+    requirement="N1",
+)  # fmt: skip
+add(
+    "notices.own.calendar", "订阅本人的到期日历", "subscribe to my due-date calendar", _grant(OWN, CITIZEN),
+    requirement="N1",
+)  # fmt: skip
+add(
+    "notices.delivery.view", "查阅告知送达记录", "read the notice delivery log",
+    _grant(JURISDICTION, CLERK, VIOLATION, ADMIN, AUDITOR), requirement="N1",
+    menu=_menu("notices:counter_deliveries", "bell", "告知送达记录", "Notice deliveries", 60),
+)  # fmt: skip
+
 
 # ---------------------------------------------------------------- reports to government and companies (issue 15, N2)
 

@@ -186,7 +186,21 @@ def _replace_current(
     new = Credential.objects.create(kind=kind, data=data, valid_until=valid_until, event=event, **subject)
     if current is not None:
         Credential.objects.filter(pk=current.pk).update(superseded_by=new)
+    credential_event_publish(new, change="issued")
     return new
+
+
+CREDENTIAL_CHANGED = "credentials.changed"
+
+
+def credential_event_publish(credential: Credential, *, change: str) -> None:
+    """Tell, after commit, that a credential was issued, suspended or revoked (issue 15: the
+    message centre tells the holder). Keyed by credential and change: a retry tells once."""
+    outbox_enqueue(
+        topic=CREDENTIAL_CHANGED,
+        payload={"credential_id": credential.pk, "change": change, "reason": credential.status_reason[:120]},
+        dedup_key=f"credential-{credential.pk}-{change}",
+    )
 
 
 def inspection_mark_issue(
@@ -675,6 +689,8 @@ def _set_status(credential: Credential, status: str, reason: str) -> bool:
     credential.status_reason = reason[:120]
     credential.status_changed_at = timezone.now()
     credential.save(update_fields=["status", "status_reason", "status_changed_at"])
+    if status in (Credential.Status.SUSPENDED, Credential.Status.REVOKED):
+        credential_event_publish(credential, change=status)
     return True
 
 
@@ -931,6 +947,7 @@ def credential_revoke(*, actor: Any, credential_id: int, reason: str, request: A
         credential.status_changed_at = timezone.now()
         credential.status_changed_by = actor
         credential.save(update_fields=["status", "status_reason", "status_changed_at", "status_changed_by"])
+        credential_event_publish(credential, change="revoked")
         audit_record(
             actor=actor, action="change", subject=credential, subject_person_id=_person_of(credential),
             summary=f"撤销电子凭证 {credential.get_kind_display().split(' ')[0]}", reason=reason, request=request,

@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from jiaoguan.accounts.models import User
 from jiaoguan.core.identifiers import mask_phone
+from jiaoguan.core.personal_reads import personal_data_changed
 from jiaoguan.integrations.sms import SmsGatewayError, get_gateway
 
 from .categories import CATEGORIES, Category
@@ -182,6 +183,10 @@ def _create_chunk(drafts: list[Draft], now: datetime) -> list[int]:
                 )
             )  # fmt: skip
     Delivery.objects.bulk_create(rows, ignore_conflicts=True)
+    # The recipients' cached unread counts are retired with the new messages.
+    personal_data_changed(
+        person_ids=[fresh[k].person_id for k in ids], organisation_ids=[fresh[k].organisation_id for k in ids]
+    )
     return list(
         Delivery.objects.filter(
             message_id__in=list(ids.values()), channel=Delivery.Channel.SMS, state=Delivery.State.PENDING
@@ -204,7 +209,7 @@ def message_send(draft: Draft) -> Message | None:
 
 
 def sms_text(message: Message) -> str:
-    return f"{SMS_SIGNATURE}{message.title_zh}：{message.body_zh}"[:480]
+    return f"{SMS_SIGNATURE}{message.body_zh}"[:480]
 
 
 def delivery_attempt(*, delivery_id: int, now: datetime | None = None) -> str:
@@ -267,4 +272,4 @@ def recipients_users(message: Message) -> list[User]:
     """The logins that see the message (the person's account, or the organisation's users)."""
     if message.person_id:
         return list(User.objects.filter(person_id=message.person_id))
-    return list(User.objects.filter(organisation_id=message.organisation_id))
+    return list(User.objects.filter(organisation_id=message.organisation_id or 0))

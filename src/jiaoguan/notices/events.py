@@ -1,3 +1,397 @@
-"""Event messages (N1, N4): what other apps publish on the outbox, told to the people concerned."""
+"""Event messages (N1, N4): what other apps publish on the outbox, told to the people concerned.
+
+Each subscriber turns one outbox message into messages of the message centre (and their SMS),
+keyed by the fact, so a repeated outbox delivery tells nobody twice. The apps that publish
+never import this module (they sit below it); they only name the topic.
+"""
 
 from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.urls import reverse
+from django.utils import timezone
+
+from jiaoguan.accidents.models import Party, ResultDocument, StageRecord
+from jiaoguan.accidents.services import DOCUMENT_RELEASED, STAGE_RECORDED
+from jiaoguan.applications import notify as application_notify
+from jiaoguan.applications.models import Application
+from jiaoguan.applications.services import STATE_CHANGED
+from jiaoguan.core.outbox import outbox_handler
+from jiaoguan.credentials.models import Credential
+from jiaoguan.credentials.services import CREDENTIAL_CHANGED
+from jiaoguan.payments.models import Payable, Refund
+from jiaoguan.payments.services import PAID_TOPIC, REFUNDED_TOPIC
+from jiaoguan.registry.models import DrivingLicence, Vehicle
+from jiaoguan.violations import rules as violation_rules
+from jiaoguan.violations.models import Fine, Violation
+from jiaoguan.violations.services import DECIDED, RECORDED
+
+from .categories import Category
+from .delivery import Draft, deliveries_send, messages_create
+
+logger = logging.getLogger(__name__)
+
+# Above this many messages an event's SMS wait for the delivery pass instead of going out at once:
+# an import of thousands of records must not send thousands of texts inside its request.
+SEND_AT_ONCE = 20
+
+
+def _send(drafts: list[Draft]) -> None:
+    """Write the messages; send their SMS now when they are few. The outbox runs this after the
+    event's commit, so the text cannot tell of a change that was rolled back."""
+    pending = messages_create(drafts)
+    if pending and len(pending) <= SEND_AT_ONCE:
+        deliveries_send(pending)
+
+
+def _mobile_of(person: Any) -> str:
+    return str(getattr(person, "mobile", "") or "")
+
+
+def _yuan(fen: int) -> str:
+    return f"{fen / 100:.2f}"
+
+
+def owner_recipients(vehicle: Vehicle) -> list[dict[str, Any]]:
+    """Who is told about a vehicle: its owner, person or organisation, with the mobile on record."""
+    if vehicle.owner_person_id:
+        person = vehicle.owner_person
+        mobile = vehicle.owner_mobile or (person.mobile if person is not None else "")
+        return [{"person_id": vehicle.owner_person_id, "mobile": mobile}]
+    if vehicle.owner_organisation_id:
+        return [{"organisation_id": vehicle.owner_organisation_id, "mobile": vehicle.owner_mobile}]
+    return []
+
+
+def holder_recipients(licence: DrivingLicence) -> list[dict[str, Any]]:
+    """Who is told about a licence: the holder, and the employer for its drivers (N5)."""
+    found: list[dict[str, Any]] = [
+        {"person_id": licence.holder_id, "mobile": licence.mobile or licence.holder.mobile}
+    ]
+    if licence.employer_id:
+        found.append({"organisation_id": licence.employer_id, "mobile": ""})
+    return found
+
+
+def _key(base: str, recipient: dict[str, Any]) -> str:
+    if recipient.get("person_id"):
+        return f"{base}:p{recipient['person_id']}"
+    return f"{base}:o{recipient['organisation_id']}"
+
+
+# ---------------------------------------------------------------- violations (N1 W01, V5)
+
+
+def offence_words(violation: Violation) -> tuple[str, str]:
+    try:
+        version = violation_rules.code_version(violation.code, on=violation.occurred_at.date())
+    except Exception:  # a code the table no longer knows still gets its message
+        return violation.code, violation.code
+    return version.name_zh, version.name_en
+
+
+def violation_recorded_drafts(violation: Violation) -> list[Draft]:
+    """N1 W01 机动车电子监控违法行为记录: the owner (and its company) is told of a camera record.
+
+    The key is the daily scan's key for the same fact: whichever runs first tells."""
+    vehicle = violation.vehicle
+    if vehicle is None:
+        return []
+    when = timezone.localtime(violation.occurred_at).strftime("%Y-%m-%d %H:%M")
+    offence_zh, offence_en = offence_words(violation)
+    body_zh = (
+        f"您的机动车{violation.plate_number}于{when}在{violation.place}有交通违法记录"
+        f"（{offence_zh}），请及时处理。"
+    )
+    body_en = (
+        f"Your vehicle {violation.plate_number} has a violation record ({offence_en}) of {when} at "
+        f"{violation.place}; please handle it."
+    )
+    return [
+        Draft(
+            category=Category.VIOLATION,
+            title_zh="交通违法记录告知",
+            title_en="Violation recorded",
+            body_zh=body_zh,
+            body_en=body_en,
+            link=reverse("violations:detail", args=[violation.pk]),
+            required=True,
+            rule_code="W01",
+            division=vehicle.division,
+            dedup_key=_key(f"N1:W01:violation:{violation.pk}", r),
+            **r,
+        )
+        for r in owner_recipients(vehicle)
+    ]
+
+
+@outbox_handler(RECORDED)
+def _violations_recorded(payload: dict[str, Any], dedup_key: str) -> None:
+    numbers = [str(n) for n in payload.get("record_numbers", [])]
+    drafts: list[Draft] = []
+    for start in range(0, len(numbers), 1000):
+        found = Violation.objects.select_related("vehicle__owner_person").filter(
+            record_number__in=numbers[start : start + 1000], vehicle__isnull=False
+        )
+        for violation in found:
+            drafts += violation_recorded_drafts(violation)
+    if drafts:
+        _send(drafts)
+
+
+@outbox_handler(DECIDED)
+def _violation_decided(payload: dict[str, Any], dedup_key: str) -> None:
+    fine = (
+        Fine.objects.select_related("violation__licence__holder", "violation__licence__employer")
+        .filter(pk=int(payload["fine_id"]))
+        .first()
+    )
+    if fine is None or fine.violation.licence is None:
+        return
+    violation, licence = fine.violation, fine.violation.licence
+    total = int(payload.get("total", 0))
+    offence_zh, _offence_en = offence_words(violation)
+    body_zh = (
+        f"您的交通违法（{violation.plate_number}，{offence_zh}）已处理，"
+        f"决定书编号{fine.decision_number}，罚款{_yuan(fine.amount_fen)}元，记{violation.points}分，"
+        f"本记分周期累计{total}分。"
+    )
+    body_en = (
+        f"Your violation ({violation.plate_number}) is decided: decision {fine.decision_number}, "
+        f"fine {_yuan(fine.amount_fen)} yuan, {violation.points} points, {total} in this cycle."
+    )
+    _send(
+        [
+            Draft(
+                category=Category.VIOLATION,
+                title_zh="违法处理决定",
+                title_en="Penalty decision",
+                body_zh=body_zh,
+                body_en=body_en,
+                link=reverse("violations:detail", args=[violation.pk]),
+                division=licence.division,
+                dedup_key=_key(f"event:decided:{fine.pk}", r),
+                **r,
+            )
+            for r in holder_recipients(licence)[:1]  # the decision is the driver's own
+        ]
+    )
+
+
+# ---------------------------------------------------------------- payments
+
+
+@outbox_handler(PAID_TOPIC)
+def _paid(payload: dict[str, Any], dedup_key: str) -> None:
+    payable = Payable.objects.select_related("subject_person").filter(pk=int(payload["payable_id"])).first()
+    if payable is None or payable.subject_person_id is None:
+        return
+    _send(
+        [
+            Draft(
+                category=Category.PAYMENT,
+                title_zh="缴款成功",
+                title_en="Payment received",
+                body_zh=f"{payable.description}已缴款{_yuan(payable.paid_total_fen)}元，感谢您的配合。",
+                body_en=f"{payable.reference}: {_yuan(payable.paid_total_fen)} yuan received.",
+                person_id=payable.subject_person_id,
+                mobile=_mobile_of(payable.subject_person),
+                division=payable.division,
+                dedup_key=f"event:paid:{payable.pk}",
+            )
+        ]
+    )
+
+
+@outbox_handler(REFUNDED_TOPIC)
+def _refunded(payload: dict[str, Any], dedup_key: str) -> None:
+    refund = (
+        Refund.objects.select_related("charge__order__payable__subject_person")
+        .filter(pk=int(payload["refund_id"]))
+        .first()
+    )
+    if refund is None:
+        return
+    payable = refund.charge.order.payable
+    if payable.subject_person_id is None:
+        return
+    _send(
+        [
+            Draft(
+                category=Category.PAYMENT,
+                title_zh="退款到账",
+                title_en="Refund made",
+                body_zh=f"{payable.description}的重复缴款{_yuan(refund.amount_fen)}元已原路退回。",
+                body_en=f"{payable.reference}: the duplicate payment of {_yuan(refund.amount_fen)} yuan is refunded.",
+                person_id=payable.subject_person_id,
+                mobile=_mobile_of(payable.subject_person),
+                division=payable.division,
+                dedup_key=f"event:refunded:{refund.pk}",
+            )
+        ]
+    )
+
+
+# ---------------------------------------------------------------- accidents (A2, A5)
+
+
+def _party_drafts(
+    parties: Any, *, base: str, title: tuple[str, str], body: tuple[str, str], link: str, division: str
+) -> list[Draft]:
+    drafts = []
+    for party in parties:
+        if party.person_id is None:
+            continue  # a party with no registry record is told by the officer and the query code
+        drafts.append(
+            Draft(
+                category=Category.ACCIDENT,
+                title_zh=title[0],
+                title_en=title[1],
+                body_zh=body[0],
+                body_en=body[1],
+                link=link,
+                person_id=party.person_id,
+                mobile=party.phone,
+                division=division,
+                dedup_key=f"{base}:p{party.person_id}",
+            )
+        )
+    return drafts
+
+
+@outbox_handler(STAGE_RECORDED)
+def _stage_recorded(payload: dict[str, Any], dedup_key: str) -> None:
+    record = StageRecord.objects.select_related("case").filter(pk=int(payload["stage_record_id"])).first()
+    if record is None:
+        return
+    case = record.case
+    stage_zh = record.get_stage_display().split(" ")[0]
+    note = f"：{record.public_note}" if record.public_note else "。"
+    drafts = _party_drafts(
+        Party.objects.filter(case=case),
+        base=f"event:stage:{record.pk}",
+        title=("事故处理进度", "Accident case progress"),
+        body=(
+            f"事故{case.number}已进入“{stage_zh}”阶段（{record.happened_on:%Y-%m-%d}）{note}",
+            f"Accident {case.number}: stage recorded on {record.happened_on:%Y-%m-%d}.",
+        ),
+        link=reverse("accidents:mine_case", args=[case.number]),
+        division=case.division,
+    )
+    if drafts:
+        _send(drafts)
+
+
+@outbox_handler(DOCUMENT_RELEASED)
+def _document_released(payload: dict[str, Any], dedup_key: str) -> None:
+    document = ResultDocument.objects.select_related("case").filter(pk=int(payload["document_id"])).first()
+    if document is None or not document.released:
+        return
+    case = document.case
+    drafts = _party_drafts(
+        Party.objects.filter(case=case),
+        base=f"event:document:{document.pk}",
+        title=("事故文书送达", "Accident document delivered"),
+        body=(
+            f"事故{case.number}的文书（{document.number}）已送达，可在事故处理进度中查看和下载。",
+            f"Accident {case.number}: document {document.number} is delivered; download it from the case page.",
+        ),
+        link=reverse("accidents:mine_case", args=[case.number]),
+        division=case.division,
+    )
+    if drafts:
+        _send(drafts)
+
+
+# ---------------------------------------------------------------- credentials (E1, D1)
+
+_CHANGE_WORDS = {
+    "issued": ("已签发", "is issued"),
+    "suspended": ("已暂停使用", "is suspended"),
+    "revoked": ("已撤销", "is revoked"),
+}
+
+
+@outbox_handler(CREDENTIAL_CHANGED)
+def _credential_changed(payload: dict[str, Any], dedup_key: str) -> None:
+    credential = (
+        Credential.objects.select_related("vehicle__owner_person", "licence__holder")
+        .filter(pk=int(payload["credential_id"]))
+        .first()
+    )
+    change = str(payload.get("change", ""))
+    if credential is None or change not in _CHANGE_WORDS:
+        return
+    words_zh, words_en = _CHANGE_WORDS[change]
+    reason = str(payload.get("reason", "")) if change != "issued" else ""
+    if credential.vehicle is not None:
+        vehicle = credential.vehicle
+        recipients = owner_recipients(vehicle)
+        what_zh, what_en = (
+            f"机动车{vehicle.plate_number or vehicle.vin}的检验标志电子凭证",
+            "Your electronic inspection mark",
+        )
+        division = vehicle.division
+    elif credential.licence is not None:
+        licence = credential.licence
+        recipients = holder_recipients(licence)[:1]
+        what_zh, what_en = "您的电子驾驶证", "Your electronic driving licence"
+        division = licence.division
+    else:
+        return
+    until = f"，有效期至{credential.valid_until:%Y-%m-%d}" if change == "issued" else ""
+    why = f"（原因：{reason}）" if reason else ""
+    _send(
+        [
+            Draft(
+                category=Category.CREDENTIAL,
+                title_zh="电子凭证" + words_zh,
+                title_en=f"Credential {change}",
+                body_zh=f"{what_zh}{words_zh}{until}{why}。",
+                body_en=f"{what_en} {words_en}.",
+                link=reverse("credentials:detail", args=[credential.public_id]),
+                division=division,
+                required=change != "issued",
+                dedup_key=_key(f"event:credential:{credential.pk}:{change}", r),
+                **r,
+            )
+            for r in recipients
+        ]
+    )
+
+
+# ---------------------------------------------------------------- applications (issue 13)
+
+
+@outbox_handler(STATE_CHANGED)
+def _application_changed(payload: dict[str, Any], dedup_key: str) -> None:
+    app = Application.objects.select_related("applicant").filter(pk=int(payload["application_id"])).first()
+    if app is None:
+        return
+    text_zh, text_en = application_notify.text_for(app, payload)
+    applicant = app.applicant
+    recipient: dict[str, Any]
+    if applicant.person_id:
+        recipient = {"person_id": applicant.person_id}
+    elif applicant.organisation_id:
+        recipient = {"organisation_id": applicant.organisation_id}
+    else:
+        return
+    _send(
+        [
+            Draft(
+                category=Category.APPLICATION,
+                title_zh="业务办理进度",
+                title_en="Application progress",
+                body_zh=text_zh,
+                body_en=text_en,
+                link=reverse("applications:detail", args=[app.pk]),
+                mobile=application_notify.applicant_mobile(applicant),
+                division=app.division,
+                dedup_key=f"event:{dedup_key}",
+                **recipient,
+            )
+        ]
+    )

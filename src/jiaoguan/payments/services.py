@@ -52,6 +52,8 @@ logger = logging.getLogger(__name__)
 
 REFUND_TOPIC = "payments.refund"
 CLOSE_TOPIC = "payments.close"
+PAID_TOPIC = "payments.paid"
+REFUNDED_TOPIC = "payments.refunded"
 # A pending order younger than this may still be in the payer's hands at the gateway.
 STALE_AFTER = timedelta(minutes=15)
 _RECEIPT_RE = re.compile(r"[0-9A-Za-z\-]{6,32}")
@@ -170,6 +172,12 @@ def _mark_paid(payable: Payable, order: PaymentOrder, *, at: datetime) -> None:
     payable.paid_total_fen = order.amount_fen
     payable.save(update_fields=["state", "paid_at", "paid_channel", "late_fee_fen", "paid_total_fen"])
     payable_kind(payable.kind).on_paid(payable)
+    # The payer is told of the result after commit (issue 15): the message centre subscribes.
+    outbox_enqueue(
+        topic=PAID_TOPIC,
+        payload={"payable_id": payable.pk, "order_id": order.pk},
+        dedup_key=f"paid-{payable.pk}",
+    )
 
 
 def _lock_payable(payable_id: int) -> Payable:
@@ -636,6 +644,9 @@ def _send_refund(payload: dict[str, Any], dedup_key: str) -> None:
         refund.refund_no = result.refund_no[:64]
         refund.completed_at = timezone.now()
         refund.save(update_fields=["state", "refund_no", "completed_at"])
+        outbox_enqueue(
+            topic=REFUNDED_TOPIC, payload={"refund_id": refund.pk}, dedup_key=f"refunded-{refund.pk}"
+        )
         audit_record(
             actor=None, action="change", subject=refund,
             summary=f"退款完成 {refund.out_refund_no} {refund.amount_fen / 100:.2f}",

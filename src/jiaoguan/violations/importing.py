@@ -56,7 +56,7 @@ from jiaoguan.registry.models import Vehicle
 from . import personal, rules
 from .models import ImportBatch, Violation
 from .rules import Source
-from .services import RecordInput, paper_label_refusal, record_clean
+from .services import RecordInput, paper_label_refusal, record_clean, violations_recorded_publish
 
 Format = Literal["jsonl", "csv"]
 FORMATS: tuple[str, ...] = ("jsonl", "csv")
@@ -639,9 +639,18 @@ class _Importer:
             # Counted here, not with batch_id in the WHERE clause: PostgreSQL would then walk
             # the batch_id index over every row the batch has so far, once per chunk.
             inserted = 0
+            told: list[str] = []
             for part in _slices([obj.record_number for obj in objs]):
-                found = Violation.objects.filter(record_number__in=part).values_list("batch_id", flat=True)
-                inserted += sum(1 for owner in found if owner == batch_id)
+                found = Violation.objects.filter(record_number__in=part).values_list(
+                    "batch_id", "record_number", "vehicle_id"
+                )
+                for owner, number, vehicle_id in found:
+                    if owner == batch_id:
+                        inserted += 1
+                        if vehicle_id is not None:
+                            told.append(number)
+            # The owners are told of the new records after commit (issue 15, N1 W01).
+            violations_recorded_publish(told)
             after.accepted += inserted
             after.duplicates += len(objs) - len(refused) - inserted
             self._save(after)  # raises when the batch was taken over: the chunk is rolled back

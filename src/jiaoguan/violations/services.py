@@ -25,6 +25,7 @@ from jiaoguan.core.audit import audit_record
 from jiaoguan.core.divisions import DIVISIONS, validate_division
 from jiaoguan.core.errors import Conflict, NotAllowed, NotFound, ValidationFailed
 from jiaoguan.core.identifiers import PlateNumber, validate_plate
+from jiaoguan.core.outbox import outbox_enqueue
 from jiaoguan.credentials.selectors import inspection_mark_valid_on
 from jiaoguan.payments import services as payment_services
 from jiaoguan.payments.reasons import staff_reason
@@ -195,7 +196,23 @@ def violation_record(
             audit_record(
                 actor=actor, action="create", subject=violation, summary=f"录入违法 {violation.record_number}"
             )
+        violations_recorded_publish([violation.record_number])
     return violation, True
+
+
+RECORDED = "violations.recorded"
+DECIDED = "violations.decided"
+
+
+def violations_recorded_publish(record_numbers: list[str]) -> None:
+    """Tell, after commit, that records were kept (issue 15, N1 W01: the owner is told of each
+    camera record). One outbox message per import slice, keyed by its first and last number."""
+    if record_numbers:
+        outbox_enqueue(
+            topic=RECORDED,
+            payload={"record_numbers": record_numbers},
+            dedup_key=f"violations-recorded-{record_numbers[0]}-{record_numbers[-1]}-{len(record_numbers)}",
+        )
 
 
 def _decision_number(division: str, today: date) -> str:
@@ -270,6 +287,16 @@ def _decide(
     total, full = rules.points_after(points_before, violation.points)
     if full:
         registry_services.licence_status_add(licence=licence, code="B", event="points_full")
+    outbox_enqueue(
+        topic=DECIDED,
+        payload={
+            "violation_id": violation.pk,
+            "fine_id": fine.pk,
+            "points_before": points_before,
+            "total": total,
+        },
+        dedup_key=f"violations-decided-{violation.pk}",
+    )
     audit_record(
         actor=actor,
         action="change",

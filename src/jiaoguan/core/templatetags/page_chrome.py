@@ -7,8 +7,9 @@ as the rest of a citizen's home page, so each variant is rendered once and kept.
 
 The chrome templates (templates/includes/chrome_*.html) see only the fields of the variant's key,
 never the request or the user: anything they show is in the key, so one visitor's chrome cannot
-reach another. The two things that differ per request, the CSRF token of its forms and the
-page's own address they return to, are filled into the kept HTML.
+reach another. The three things that differ per request, the CSRF token of its forms, the
+page's own address they return to and the unread-message count (issue 15), are filled into the
+kept HTML.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ register = template.Library()
 # Never produced by a template or typed by anyone: NUL is refused in every input.
 _CSRF_HOLE = "\x00csrf\x00"
 _NEXT_HOLE = "\x00next\x00"
+_UNREAD_HOLE = "\x00unread\x00"
 _KEPT_VARIANTS = 512
 _kept: dict[tuple[Any, ...], str] = {}
 
@@ -75,6 +77,7 @@ def page_chrome(context: template.Context, part: str) -> SafeString:
             ],
             "csrf_token": _CSRF_HOLE,
             "next_path": _NEXT_HOLE,
+            "unread_badge": mark_safe(_UNREAD_HOLE),  # noqa: S308 - a constant
         }
         html = render_to_string(f"includes/chrome_{part}.html", fields)
         if len(_kept) < _KEPT_VARIANTS:
@@ -84,4 +87,20 @@ def page_chrome(context: template.Context, part: str) -> SafeString:
         html = html.replace(_CSRF_HOLE, get_token(request) if request is not None else "")
     if _NEXT_HOLE in html:
         html = html.replace(_NEXT_HOLE, escape(request.get_full_path()) if request is not None else "")
+    if _UNREAD_HOLE in html:
+        html = html.replace(_UNREAD_HOLE, _unread_badge(context))
     return mark_safe(html)  # our own template; the two values filled in are a token and an escaped path  # noqa: S308
+
+
+def _unread_badge(context: template.Context) -> str:
+    """The count of the visitor's unread messages (set by the notices' context processor), or nothing."""
+    try:
+        count = int(str(context.get("UNREAD_MESSAGES", 0)))  # str(): the count is a lazy object
+    except (TypeError, ValueError):
+        return ""
+    if count <= 0:
+        return ""
+    shown = "99+" if count > 99 else str(count)
+    english = (translation.get_language() or "").lower().startswith("en")
+    label = f"{count} unread" if english else f"{count} 条未读"
+    return f'<span class="nav-badge" aria-label="{label}">{shown}</span>'
