@@ -183,7 +183,7 @@ def worker_setup(spec: dict) -> None:
 
     messages_create(
         Draft(
-            category="vehicle", title_zh="检验提醒", title_en="Inspection reminder", body_zh=f"提醒{i}",
+            category="vehicles", title_zh="检验提醒", title_en="Inspection reminder", body_zh=f"提醒{i}",
             body_en=f"Reminder {i}", dedup_key=f"bench-reads-{citizen.person_id}-{i}",
             person_id=citizen.person_id, division=vehicle.division,
         )

@@ -89,7 +89,7 @@ def test_a_repeated_delivery_writes_no_second_message_or_sms(applicant, clerk):
     assert ApplicantMessage.objects.filter(application=app).count() == 1
     assert FakeSmsMessage.objects.filter(mobile=MOBILE).count() == 1
     # The SMS goes with the message-centre copy, whose delivery row is the record of it (issue 15).
-    assert Delivery.objects.filter(channel="sms", message__category="application").count() == 1
+    assert Delivery.objects.filter(channel="sms", message__category="applications").count() == 1
 
 
 def test_a_return_tells_the_reason_and_the_due_date(applicant, clerk):

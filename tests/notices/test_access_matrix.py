@@ -42,7 +42,7 @@ class Case:
         messages_create(
             [
                 Draft(
-                    category="vehicle", title_zh=marker, title_en=marker, body_zh=marker, body_en=marker,
+                    category="vehicles", title_zh=marker, title_en=marker, body_zh=marker, body_en=marker,
                     dedup_key=f"matrix-{marker}", person_id=None if to_org else self.side.person.pk,
                     organisation_id=self.side.organisation.pk if to_org else None, mobile="13800138009",
                     division=self.side.division,

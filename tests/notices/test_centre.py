@@ -17,7 +17,7 @@ def _fast_logins(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
-def _write(person=None, organisation=None, *, n=1, category="vehicle", start=0):
+def _write(person=None, organisation=None, *, n=1, category="vehicles", start=0):
     messages_create(
         [
             Draft(
@@ -83,15 +83,15 @@ def test_an_organisations_users_share_its_messages(make_vehicle, organisation_us
 def test_the_page_shows_categories_unread_and_opens_the_link(make_person, citizen):
     me = make_person()
     user = citizen(me)
-    _write(me, n=2, category="vehicle")
-    _write(me, n=1, category="violation")
+    _write(me, n=2, category="vehicles")
+    _write(me, n=1, category="violations")
     client = Client()
     client.force_login(user)
     home = client.get("/").content.decode()
     assert 'id="nav-messages"' in home and '<span class="nav-badge"' in home and "3 条未读消息" in home
-    page = client.get("/messages/?category=violation").content.decode()
+    page = client.get("/messages/?category=violations").content.decode()
     assert "内容0" in page and page.count('class="card vio-item') == 1
-    message = Message.objects.filter(person=me, category="vehicle").first()
+    message = Message.objects.filter(person=me, category="vehicles").first()
     opened = client.post(f"/messages/{message.pk}/open/", {"go": "1"})
     assert opened.status_code == 302 and opened["Location"] == "/vehicles/"
     assert Message.objects.get(pk=message.pk).read_at is not None
@@ -106,16 +106,16 @@ def test_sms_preferences_page_and_api(make_person, citizen):
     client = Client()
     client.force_login(user)
     rows = {r["category"]: r for r in client.get("/api/v1/me/message-preferences").json()}
-    assert rows["vehicle"]["sms"] and rows["vehicle"]["required_notices_always_sent"]
+    assert rows["vehicles"]["sms"] and rows["vehicles"]["required_notices_always_sent"]
     assert not rows["safety"]["sms"]
     answer = client.put(
-        "/api/v1/me/message-preferences/payment", data={"sms": False}, content_type="application/json"
+        "/api/v1/me/message-preferences/payments", data={"sms": False}, content_type="application/json"
     )
     assert answer.status_code == 200
-    assert SmsPreference.objects.get(user=user, category="payment").sms is False
-    client.post("/messages/preferences/", {"sms": ["vehicle", "safety"]})
+    assert SmsPreference.objects.get(user=user, category="payments").sms is False
+    client.post("/messages/preferences/", {"sms": ["vehicles", "safety"]})
     chosen = dict(SmsPreference.objects.filter(user=user).values_list("category", "sms"))
-    assert chosen["safety"] is True and chosen["licence"] is False
+    assert chosen["safety"] is True and chosen["licences"] is False
     bad = client.put(
         "/api/v1/me/message-preferences/nope", data={"sms": True}, content_type="application/json"
     )
@@ -128,7 +128,7 @@ def test_staff_see_the_delivery_log_of_their_jurisdiction_masked(make_person, ma
     Message.objects.update(division="411702")
     outside = make_person(name="周口人", mobile="13987654321")
     messages_create(
-        [Draft(category="vehicle", title_zh="外地", title_en="x", body_zh="b", body_en="b", dedup_key="far",
+        [Draft(category="vehicles", title_zh="外地", title_en="x", body_zh="b", body_en="b", dedup_key="far",
                person_id=outside.pk, mobile="13987654321", division="411602")]
     )  # fmt: skip
     clerk = make_staff(role="counter_clerk", jurisdiction="411700")

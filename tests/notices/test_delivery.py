@@ -16,7 +16,7 @@ from jiaoguan.notices.models import Delivery, Message, SmsPreference
 pytestmark = pytest.mark.django_db
 
 
-def _draft(person, *, key="fact-1", mobile="13800138000", category="vehicle", required=True) -> Draft:
+def _draft(person, *, key="fact-1", mobile="13800138000", category="vehicles", required=True) -> Draft:
     return Draft(
         category=category, title_zh="逾期未检验", title_en="Inspection overdue",
         body_zh="您的机动车豫Q00001检验已逾期，请及时检验。", body_en="Inspection overdue.",
@@ -59,7 +59,7 @@ def test_no_mobile_means_the_in_app_message_only(make_person):
 def test_a_switched_off_category_keeps_required_notices(make_person, citizen):
     person = make_person()
     user = citizen(person)
-    SmsPreference.objects.create(user=user, category="vehicle", sms=False)
+    SmsPreference.objects.create(user=user, category="vehicles", sms=False)
     messages_create([_draft(person, key="required", required=True)])
     messages_create([_draft(person, key="optional", required=False)])
     states = dict(Delivery.objects.filter(channel="sms").values_list("message__dedup_key", "state"))
@@ -115,5 +115,5 @@ def test_a_slow_gateway_recovers_and_the_text_goes_once(make_person, settings):
 def test_a_message_has_exactly_one_recipient(make_person):
     with pytest.raises(ValueError):
         messages_create(
-            [Draft(category="vehicle", title_zh="t", title_en="t", body_zh="b", body_en="b", dedup_key="x")]
+            [Draft(category="vehicles", title_zh="t", title_en="t", body_zh="b", body_en="b", dedup_key="x")]
         )

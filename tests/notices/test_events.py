@@ -103,7 +103,7 @@ def test_a_revoked_credential_tells_the_owner(owner_driver, make_staff):
     mark = inspection_mark_issue(vehicle_id=vehicle.pk, event="test")
     assert mark is not None
     _deliver_all()
-    assert Message.objects.filter(category="credential", dedup_key__contains=":issued:").count() == 1
+    assert Message.objects.filter(category="credentials", dedup_key__contains=":issued:").count() == 1
     clerk = make_staff(role="counter_clerk", jurisdiction="411700")
     credential_revoke(actor=clerk, credential_id=mark.pk, reason="号牌被盗，凭证作废")
     _deliver_all()
@@ -123,7 +123,7 @@ def test_an_application_step_reaches_the_centre_with_one_sms(make_person, make_l
         actor=user, business_code="B10", licence_id=licence.pk, delivery=DeliveryInput(method="pickup")
     )
     _deliver_all()
-    message = Message.objects.get(category="application")
+    message = Message.objects.get(category="applications")
     assert message.person_id == person.pk and app.number in message.body_zh
     assert message.link == f"/applications/{app.pk}/"
     assert FakeSmsMessage.objects.filter(mobile="13600136000").count() == 1
@@ -158,6 +158,6 @@ def test_an_accident_stage_tells_each_registered_party(make_person, make_staff):
         topic=STAGE_RECORDED, payload={"stage_record_id": stage.pk}, dedup_key=f"accident-stage-{stage.pk}"
     )
     _deliver_all()
-    message = Message.objects.get(category="accident")
+    message = Message.objects.get(category="accidents")
     assert message.person_id == party_person.pk and case.number in message.body_zh
     assert FakeSmsMessage.objects.filter(mobile="13500135000").count() == 1

@@ -7,16 +7,18 @@ from enum import StrEnum
 
 
 class Category(StrEnum):
-    VEHICLE = "vehicle"
-    LICENCE = "licence"
-    VIOLATION = "violation"
-    PAYMENT = "payment"
-    ACCIDENT = "accident"
-    APPLICATION = "application"
-    INSPECTION = "inspection"
-    CREDENTIAL = "credential"
+    """Plural values: a stored value must never read like a word shown elsewhere (a staff login)."""
+
+    VEHICLE = "vehicles"
+    LICENCE = "licences"
+    VIOLATION = "violations"
+    PAYMENT = "payments"
+    ACCIDENT = "accidents"
+    APPLICATION = "applications"
+    INSPECTION = "inspections"
+    CREDENTIAL = "credentials"
     SAFETY = "safety"
-    REPORT = "report"
+    REPORT = "reports"
 
 
 @dataclass(frozen=True)

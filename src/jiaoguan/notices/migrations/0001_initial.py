@@ -19,7 +19,7 @@ class Migration(migrations.Migration):
             name='Message',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('category', models.CharField(choices=[('vehicle', '机动车业务 Vehicles'), ('licence', '驾驶证业务 Driving licence'), ('violation', '交通违法 Violations'), ('payment', '缴款和退款 Payments and refunds'), ('accident', '事故处理 Accidents'), ('application', '业务办理进度 Applications'), ('inspection', '检验预约 Inspection bookings'), ('credential', '电子证照 Electronic credentials'), ('safety', '安全提示 Safety warnings'), ('report', '通报抄告 Reports')], max_length=16, verbose_name='类别 category')),
+                ('category', models.CharField(choices=[('vehicles', '机动车业务 Vehicles'), ('licences', '驾驶证业务 Driving licence'), ('violations', '交通违法 Violations'), ('payments', '缴款和退款 Payments and refunds'), ('accidents', '事故处理 Accidents'), ('applications', '业务办理进度 Applications'), ('inspections', '检验预约 Inspection bookings'), ('credentials', '电子证照 Electronic credentials'), ('safety', '安全提示 Safety warnings'), ('reports', '通报抄告 Reports')], max_length=16, verbose_name='类别 category')),
                 ('rule_code', models.CharField(blank=True, db_comment='code of the notice rule (e.g. V01, L07, W03); blank for an event message', max_length=16, verbose_name='告知项目 notice rule')),
                 ('required', models.BooleanField(db_comment='a notice the law requires: its SMS cannot be switched off', default=False, verbose_name='法定告知 required notice')),
                 ('title_zh', models.CharField(max_length=100, verbose_name='标题 title')),
@@ -62,7 +62,7 @@ class Migration(migrations.Migration):
             name='SmsPreference',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('category', models.CharField(choices=[('vehicle', '机动车业务 Vehicles'), ('licence', '驾驶证业务 Driving licence'), ('violation', '交通违法 Violations'), ('payment', '缴款和退款 Payments and refunds'), ('accident', '事故处理 Accidents'), ('application', '业务办理进度 Applications'), ('inspection', '检验预约 Inspection bookings'), ('credential', '电子证照 Electronic credentials'), ('safety', '安全提示 Safety warnings'), ('report', '通报抄告 Reports')], max_length=16, verbose_name='类别 category')),
+                ('category', models.CharField(choices=[('vehicles', '机动车业务 Vehicles'), ('licences', '驾驶证业务 Driving licence'), ('violations', '交通违法 Violations'), ('payments', '缴款和退款 Payments and refunds'), ('accidents', '事故处理 Accidents'), ('applications', '业务办理进度 Applications'), ('inspections', '检验预约 Inspection bookings'), ('credentials', '电子证照 Electronic credentials'), ('safety', '安全提示 Safety warnings'), ('reports', '通报抄告 Reports')], max_length=16, verbose_name='类别 category')),
                 ('sms', models.BooleanField(verbose_name='短信 SMS')),
                 ('changed_at', models.DateTimeField(auto_now=True, verbose_name='修改时间 changed')),
                 ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='用户 user')),
