@@ -273,19 +273,27 @@ def g08(prefix: str, today: date) -> Iterator[Listed]:
 
 
 def g09(prefix: str, today: date) -> Iterator[Listed]:
-    """Certificates are due from age 70 (before 2022 from 60 and for A/B) and for C5 (S1)."""
+    """Certificates are due from age 70 (before 2022 from 60 and for A/B) and for C5 (S1); a
+    deferral still running (B14) holds the announcement back."""
     born_before = registry_rules.add_years(today, -60)
     candidates = (
         _licences(prefix)
         .exclude(_CANCELLED)
+        .exclude(medical_deferred_until__gte=today)
         .filter(
             Q(holder__birth_date__lte=born_before) | Q(classes__contains="C5") | Q(classes__regex=r"[AB]")
         )
     )
     for licence in candidates:
-        status = licence_status(licence, today=today)
-        if status.medical_due is not None and status.medical_due < today:
-            yield _licence_row(licence, fact_on=status.medical_due)
+        missed = rules.missed_medical_deadline(
+            birth_date=licence.holder.birth_date,
+            classes=licence.classes,
+            first_issued_on=licence.first_issued_on,
+            last_medical_on=licence.last_medical_on,
+            today=today,
+        )
+        if missed is not None:
+            yield _licence_row(licence, fact_on=missed)
 
 
 _PROBATION_REASONS = (_REASON.PROBATION_FULL_SCORE, _REASON.EXTENDED_PROBATION_POINTS)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
 
-from jiaoguan.registry.rules import add_years
+from jiaoguan.registry.rules import MEDICAL_CERTIFICATE_VALID, add_years, medical_certificate_due
 
 
 @dataclass(frozen=True)
@@ -315,6 +315,25 @@ def deregistered(status: str) -> bool:
 
 def licence_cancelled(status: str) -> bool:
     return "G" in (status or "")
+
+
+def missed_medical_deadline(
+    *, birth_date: date, classes: str, first_issued_on: date, last_medical_on: date | None, today: date
+) -> date | None:
+    """G09: a certificate deadline of the last year that passed without a certificate issued in
+    the 6 months before it (S1 art. 74, registry rule ``medical_certificate_due``), or None."""
+    day = add_years(today, -1)
+    for _ in range(4):  # at most a few deadlines fall in one year
+        due = medical_certificate_due(
+            birth_date=birth_date, classes=classes, first_issued_on=first_issued_on, today=day
+        )
+        if due is None or due >= today:
+            return None
+        met = last_medical_on is not None and due - MEDICAL_CERTIFICATE_VALID <= last_medical_on <= due
+        if not met:
+            return due
+        day = due + timedelta(days=1)
+    return None
 
 
 # ---------------------------------------------------------------- the 13 publications (附件4 二)
