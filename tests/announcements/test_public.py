@@ -122,9 +122,11 @@ def test_csv_and_json_downloads(g03):
     assert "张三丰" not in json.dumps(data, ensure_ascii=False)
 
 
-def test_the_staff_generation_is_audited_and_a_search_is_not_personal(g03):
+def test_drawing_the_list_from_the_registry_is_audited(g03):
     a, _ = g03
-    assert AuditEntry.objects.filter(action="announcements.draft", subject_id=str(a.pk)).exists()
+    assert AuditEntry.objects.filter(
+        action="create", subject_type="announcements.announcement", subject_id=str(a.pk)
+    ).exists()
 
 
 def test_publications_regenerate_idempotently_and_exam_ones_say_why(make_person, make_licence):

@@ -111,7 +111,7 @@ def announcement_draft_generate(*, actor: Any, code: str, today: date, division:
         # Drawing the list reads personal data of every listed person: one row says so.
         audit_record(
             actor=actor,
-            action="announcements.draft",
+            action="create",
             subject=announcement,
             summary=f"生成公告草稿 {kind.code} {kind.name_zh}：{len(listed)}条 drafted from the registry",
         )
@@ -137,9 +137,9 @@ def _audit(actor: Any, announcement: Announcement, verb: Verb, summary: str, rea
     zh, en = rules.VERB_WORDS[verb]
     audit_record(
         actor=actor,
-        action=f"announcements.{verb.value}",
+        action="change",
         subject=announcement,
-        summary=f"{zh} {en}: {summary}",
+        summary=f"公告{zh} announcement {verb.value}: {summary}",
         reason=reason,
     )
 
