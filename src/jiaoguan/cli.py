@@ -227,6 +227,9 @@ def up(argv: list[str]) -> int:
     from jiaoguan.demo.insurance import ensure_demo_insurance
 
     logins += ensure_demo_insurance(today=today, password=_demo_password(data_dir))  # O7 feedback
+    from jiaoguan.announcements.demo import ensure_demo_announcements
+
+    logins += ensure_demo_announcements(today=today, password=_demo_password(data_dir))  # N3
     from jiaoguan.credentials.services import credential_status_sync, inspection_marks_bulk_issue
 
     issued = inspection_marks_bulk_issue(today=today)

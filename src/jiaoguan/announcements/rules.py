@@ -322,7 +322,9 @@ def missed_medical_deadline(
 ) -> date | None:
     """G09: a certificate deadline of the last year that passed without a certificate issued in
     the 6 months before it (S1 art. 74, registry rule ``medical_certificate_due``), or None."""
-    day = add_years(today, -1)
+    if first_issued_on > today:
+        return None  # a bad row: no cycle has begun
+    day = max(add_years(today, -1), first_issued_on)
     for _ in range(4):  # at most a few deadlines fall in one year
         due = medical_certificate_due(
             birth_date=birth_date, classes=classes, first_issued_on=first_issued_on, today=day

@@ -134,7 +134,7 @@ def _step(announcement: Announcement, verb: Verb) -> State:
 
 
 def _audit(actor: Any, announcement: Announcement, verb: Verb, summary: str, reason: str = "") -> None:
-    zh, en = rules.VERB_WORDS[verb]
+    zh, _en = rules.VERB_WORDS[verb]
     audit_record(
         actor=actor,
         action="change",
