@@ -31,7 +31,7 @@ def g03(make_person, make_vehicle, published):
 
 
 def test_list_and_search_by_plate_and_by_exact_name(g03):
-    a, vehicle = g03
+    a, _vehicle = g03
     client = Client()
     page = client.get("/notices/")
     assert page.status_code == 200 and a.number in page.content.decode()
