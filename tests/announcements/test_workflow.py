@@ -122,3 +122,22 @@ def test_numbers_run_per_division_and_year(published, suspended_licence):
     first, second = published(), published()
     assert (first.sequence, second.sequence) == (1, 2)
     assert second.number.endswith("第2号")
+
+
+def test_staff_list_pages_with_a_cursor_and_keeps_to_the_jurisdiction(clerk, make_staff, suspended_licence):
+    from django.test import Client
+
+    suspended_licence()
+    suspended_licence(division="411602")
+    today = timezone.localdate()
+    mine = [services.announcement_draft_generate(actor=clerk, code="G18", today=today).pk for _ in range(3)]
+    zhoukou = make_staff(role="counter_clerk", jurisdiction="411600", username="zk-clerk-2")
+    services.announcement_draft_generate(actor=zhoukou, code="G18", today=today)
+    client = Client()
+    client.force_login(clerk)
+    first = client.get("/api/v1/announcements", {"limit": 2}).json()
+    second = client.get("/api/v1/announcements", {"limit": 2, "cursor": first["next_cursor"]}).json()
+    assert [a["id"] for a in first["items"] + second["items"]] == mine[::-1]
+    assert second["next_cursor"] is None
+    page = client.get("/counter/announcements/")
+    assert page.status_code == 200 and all(f'id="announcement-{pk}"' in page.content.decode() for pk in mine)

@@ -214,12 +214,21 @@ class ReasonIn(InputSchema):
     reason: str = ""
 
 
-@router.get("/announcements", response={200: list[StaffAnnouncementOut], **ERRORS}, auth=AUTH)
+class StaffPage(Schema):
+    items: list[StaffAnnouncementOut]
+    next_cursor: str | None
+
+
+@router.get("/announcements", response={200: StaffPage, **ERRORS}, auth=AUTH)
 @access_required(services.VIEW)
-def staff_list(request: HttpRequest, state: str = "", code: str = "") -> Any:
-    """Announcements of the actor's jurisdiction in every state, newest first (at most 200)."""
+def staff_list(
+    request: HttpRequest, state: str = "", code: str = "", cursor: str = "", limit: int = 20
+) -> Any:
+    """Announcements of the actor's jurisdiction in every state, newest drafted first; pass
+    ``next_cursor`` back as ``cursor`` for the next page."""
     qs = selectors.staff_announcements(actor=request.auth, state=state, code=code)  # type: ignore[attr-defined]
-    return [staff_out(a) for a in qs[:200]]
+    rows, after = selectors.page_of(qs, cursor=cursor, limit=limit, field="drafted_at")
+    return {"items": [staff_out(a) for a in rows], "next_cursor": after}
 
 
 @router.get("/announcements/{announcement_id}", response={200: StaffAnnouncementOut, **ERRORS}, auth=AUTH)

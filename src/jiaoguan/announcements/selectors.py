@@ -77,21 +77,21 @@ def public_announcements(*, code: str = "", q: str = "") -> QuerySet[Announcemen
 
 
 def page_of(
-    qs: QuerySet[Announcement], *, cursor: str = "", limit: int = PAGE_LIMIT
+    qs: QuerySet[Announcement], *, cursor: str = "", limit: int = PAGE_LIMIT, field: str = "published_at"
 ) -> tuple[list[Announcement], str | None]:
-    """One page after ``cursor`` (keyset on published_at, id, newest first) and the next cursor."""
+    """One page after ``cursor`` (keyset on ``field`` and id, newest first: the queryset must be
+    ordered by both descending) and the cursor of the next page, or None on the last."""
     limit = max(1, min(int(limit or PAGE_LIMIT), PAGE_LIMIT_MAX))
     after = decode_cursor(cursor)
     if after is not None:
         at, pk = after
-        qs = qs.filter(Q(published_at__lt=at) | Q(published_at=at, pk__lt=pk))
+        qs = qs.filter(Q(**{f"{field}__lt": at}) | Q(**{field: at, "pk__lt": pk}))
     rows = list(qs[: limit + 1])
-    more = len(rows) > limit
+    if len(rows) <= limit:
+        return rows, None
     rows = rows[:limit]
-    last = rows[-1] if rows and more else None
-    return rows, encode_cursor(
-        (last.published_at, last.pk)
-    ) if last is not None and last.published_at else None
+    last = rows[-1]
+    return rows, encode_cursor((getattr(last, field), last.pk))
 
 
 def public_announcement_get(*, announcement_id: int) -> Announcement:

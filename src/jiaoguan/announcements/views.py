@@ -240,11 +240,15 @@ def counter(request: HttpRequest) -> HttpResponse:
             )
             return redirect("announcements:counter_detail", announcement_id=a.pk)
     state = request.GET.get("state", "")
-    qs = selectors.staff_announcements(
-        actor=request.user, state=state if state in State.__members__.values() else ""
-    )
+    state = state if state in State.__members__.values() else ""
+    qs = selectors.staff_announcements(actor=request.user, state=state)
+    try:
+        rows, after = selectors.page_of(qs, cursor=request.GET.get("cursor", ""), field="drafted_at")
+    except ValidationFailed:
+        rows, after = selectors.page_of(qs, field="drafted_at")  # a spoilt link starts at the top
     context = {
-        "rows": [_row(a) for a in qs[:100]],
+        "rows": [_row(a) for a in rows],
+        "next_cursor": after,
         "kinds": _kinds(),
         "states": [(s.value, _state_words(s)) for s in State],
         "state": state,
