@@ -254,7 +254,16 @@ def g07(prefix: str, today: date) -> Iterator[Listed]:
         .exclude(validity_term=registry_rules.ValidityTerm.LONG_TERM)
         .filter(valid_from__lte=shortest)
     )
+    candidates = candidates.exclude(renewal_deferred_until__gte=today)  # a deferral still runs (B12)
     for licence in candidates:
+        try:
+            valid_until = registry_rules.licence_valid_until(
+                valid_from=licence.valid_from, term=licence.validity_term
+            )
+        except ValueError:
+            valid_until = None  # an unknown term: the registry's own reading below decides
+        if valid_until is not None and valid_until >= today:
+            continue  # still valid: no need for the full status (it counts points)
         status = licence_status(licence, today=today)
         if status.renewal_state in ("overdue", "cancellable"):
             yield _licence_row(licence, fact_on=status.valid_until)
