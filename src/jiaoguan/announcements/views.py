@@ -54,6 +54,11 @@ def _kind_words(code: str) -> str:
     return _words(kind.name_zh, kind.name_en) if kind else code
 
 
+def _fact_label(code: str) -> str:
+    kind = rules.ANNOUNCEMENT_KINDS[code]
+    return _words(kind.fact_zh, kind.fact_en)
+
+
 def _state_words(state: str) -> str:
     zh, en = rules.STATE_WORDS[State(state)]
     return _words(zh, en)
@@ -121,6 +126,7 @@ def notice(request: HttpRequest, announcement_id: int) -> HttpResponse:
         "row": _row(announcement),
         "a": announcement,
         "kind": rules.ANNOUNCEMENT_KINDS[announcement.code],
+        "fact_label": _fact_label(announcement.code),
         "items": items,
         "next_after": next_after,
         "after": after,
@@ -190,7 +196,7 @@ def publication(request: HttpRequest, code: str) -> HttpResponse:
     p = _publication(request, code)
     kind = rules.PUBLICATION_KINDS[p.code]
     columns = [{"key": c[0], "words": _words(c[1], c[2])} for c in p.columns]
-    table = [[row.get(c[0], "") for c in p.columns] for row in p.rows]
+    table = [[(_words(c[1], c[2]), row.get(c[0], "")) for c in p.columns] for row in p.rows]
     context = {
         "p": p,
         "kind": kind,
@@ -293,6 +299,7 @@ def counter_detail(request: HttpRequest, announcement_id: int) -> HttpResponse:
         "next_after": next_after,
         "offers": _offers(request, a),
         "kind": rules.ANNOUNCEMENT_KINDS[a.code],
+        "fact_label": _fact_label(a.code),
     }
     return render(request, "announcements/counter/detail.html", context)
 
