@@ -8,6 +8,7 @@ from ninja import NinjaAPI, Schema
 
 from jiaoguan.accidents.api import router as accidents_router
 from jiaoguan.accounts.api import router as accounts_router
+from jiaoguan.announcements.api import router as announcements_router
 from jiaoguan.applications.api import router as applications_router
 from jiaoguan.core.api import install_error_handlers
 from jiaoguan.core.health import readiness
@@ -76,3 +77,4 @@ api.add_router("/", inspections_router)
 api.add_router("/", insurance_router)
 api.add_router("/", notices_router)
 api.add_router("/", mortgages_router)  # banks file and release mortgages with e-seals (issue 14, O6)
+api.add_router("/", announcements_router)  # announcements and publications, open data (N3)

@@ -229,6 +229,10 @@ def up(argv: list[str]) -> int:
     from jiaoguan.demo.insurance import ensure_demo_insurance
 
     logins += ensure_demo_insurance(today=today, password=_demo_password(data_dir))  # O7 feedback
+    from jiaoguan.announcements.demo import ensure_demo_announcements
+
+    # N3; its head-of-unit login is one of the staff logins above, printed once.
+    ensure_demo_announcements(today=today, password=_demo_password(data_dir))
     from jiaoguan.credentials.services import credential_status_sync, inspection_marks_bulk_issue
 
     issued = inspection_marks_bulk_issue(today=today)

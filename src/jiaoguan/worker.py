@@ -23,6 +23,7 @@ from django.core.cache import cache
 from django.db import close_old_connections
 from django.utils import timezone
 
+from jiaoguan.announcements.tasks import publications_regenerate_task
 from jiaoguan.applications.tasks import postal_tracking_poll_task
 from jiaoguan.core.tasks import outbox_dispatch_task, purges_run_task
 from jiaoguan.credentials.tasks import credential_status_sync_task
@@ -76,6 +77,7 @@ SCHEDULE: tuple[Periodic, ...] = (
     Periodic("notices.deliveries", 30, lambda now: notices_deliveries_task.enqueue()),
     # Expired tokens, sent outbox messages, old idempotency answers, sessions... (issue 12).
     Periodic("core.purge", DAILY, lambda now: purges_run_task.enqueue()),
+    Periodic("announcements.publications", DAILY, lambda now: publications_regenerate_task.enqueue()),  # N3
 )
 
 

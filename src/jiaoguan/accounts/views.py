@@ -163,7 +163,14 @@ TILE_GROUPS: list[tuple[Promise, list[Tile]]] = [
                 elder=True,
                 target="notices:messages",
             ),
-            Tile("notices", gettext_lazy("通知公告"), "bell", "accounts.business.open"),
+            # Issue 15 (N3): the public announcements and publications, for everyone.
+            Tile(
+                "notices",
+                gettext_lazy("通知公告"),
+                "bell",
+                "announcements.notice.view",
+                target="announcements:notices",
+            ),
             Tile("study", gettext_lazy("学法减分"), "book", "accounts.business.open"),
         ],
     ),
@@ -178,7 +185,6 @@ FEATURES: dict[str, tuple[Promise, Promise]] = {
     "accident": (gettext_lazy("事故处理进度"), gettext_lazy("查询交通事故的处理进度和文书")),
     "entrust": (gettext_lazy("网上委托"), gettext_lazy("委托他人代为办理机动车、驾驶证业务")),
     "elder-proxy": (gettext_lazy("老年人代办"), gettext_lazy("子女等亲属为老年人代办交管业务")),
-    "notices": (gettext_lazy("通知公告"), gettext_lazy("本地交管部门发布的通知和公告")),
     "study": (gettext_lazy("学法减分"), gettext_lazy("参加道路交通安全法律法规学习，减免记分")),
 }
 
@@ -374,6 +380,8 @@ def service(request: HttpRequest, code: str) -> HttpResponse:
         return redirect("credentials:list")
     if key == "accident":
         return redirect(reverse("accidents:query"))
+    if key == "notices":
+        return redirect(reverse("announcements:notices"))
     if key in AREAS:
         title, area = AREAS[key]
         context = {

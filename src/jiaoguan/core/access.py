@@ -559,6 +559,41 @@ add(
 
 # ---------------------------------------------------------------- announcements and publications (issue 15, N3)
 
+# Announcements are drawn from the registry by the clerks, officers and heads of the issuing
+# office, approved by a head of unit who did not draft them (the service checks that), published
+# with a number, and withdrawn only by a head of unit, with a reason. Everyone, logged in or
+# not, reads what is published (N3).
+add(
+    "announcements.notice.view", "查看交通安全信息公告和公布", "read public announcements and publications",
+    _grant(ANY, *EVERYONE), requirement="N3",
+)  # fmt: skip
+add(
+    "announcements.announcement.view", "查看公告草稿和审批记录", "view announcement drafts and their history",
+    _grant(JURISDICTION, CLERK, VIOLATION, UNIT_HEAD, ADMIN), requirement="N3",
+    menu=_menu("announcements:counter", "bell", "公告管理", "Announcements", 50),
+)  # fmt: skip
+add(
+    "announcements.announcement.draft", "起草公告", "draft announcements",
+    _grant(JURISDICTION, CLERK, VIOLATION, UNIT_HEAD, ADMIN), requirement="N3",
+)  # fmt: skip
+add(
+    "announcements.announcement.approve", "审批公告", "approve announcements", {UNIT_HEAD: JURISDICTION},
+    requirement="N3",
+)  # fmt: skip
+add(
+    "announcements.announcement.publish", "发布公告", "publish announcements",
+    _grant(JURISDICTION, CLERK, VIOLATION, UNIT_HEAD, ADMIN), requirement="N3",
+)  # fmt: skip
+add(
+    "announcements.announcement.withdraw", "撤回公告", "withdraw announcements", {UNIT_HEAD: JURISDICTION},
+    requirement="N3",
+)  # fmt: skip
+# The lists publications P09 and P13 are made of (cloned-plate contacts, fixed cameras).
+add(
+    "announcements.reference.manage", "维护套牌案件联系表和监控设备设置地点", "maintain camera sites and cloned-plate contacts",
+    _grant(JURISDICTION, CLERK, ADMIN), requirement="N3",
+)  # fmt: skip
+
 
 ACTIONS: Mapping[str, Action] = _table.actions
 

@@ -1265,7 +1265,7 @@ _STAFF_LOGINS: tuple[tuple[str, str, str, str, str], ...] = (
     ("violation_officer", "violation", "王志强", "违法处理民警", "Violation-handling officer"),
     ("accident_officer", "accident", "张伟", "事故处理民警", "Accident officer"),
     ("accident_head", "accident_head", "刘建国", "事故处理部门负责人", "Head of the accident unit"),
-    ("unit_head", "unit_head", "孙卫东", "部门负责人（审批公告）", "Head of unit (approves announcements)"),
+    ("unit_head", "unit_head", "孙志刚", "部门负责人（审批公告：/counter/announcements/）", "Head of unit (approves announcements at /counter/announcements/)"),
     ("auditor", "auditor", "陈敏", "审计员", "Auditor"),
     ("administrator", "admin", "赵磊", "系统管理员（非超级用户，权限来自岗位权限表）", "Administrator (not a superuser; rights from the access table)"),
 )  # fmt: skip
