@@ -17,6 +17,7 @@ from jiaoguan.insurance.api import router as insurance_router
 from jiaoguan.payments.api import router as payments_router
 from jiaoguan.registry.api import router as registry_router
 from jiaoguan.registry.mortgage_api import router as mortgages_router
+from jiaoguan.reports.api import router as reports_router
 from jiaoguan.violations.api import router as violations_router
 from jiaoguan.violations.batch_api import router as violation_batches_router
 
@@ -74,3 +75,4 @@ api.add_router("/", applications_router)
 api.add_router("/", inspections_router)
 api.add_router("/", insurance_router)
 api.add_router("/", mortgages_router)  # banks file and release mortgages with e-seals (issue 14, O6)
+api.add_router("/", reports_router)  # reports to authorities and companies (issue 15, N2)

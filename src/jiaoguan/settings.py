@@ -117,6 +117,7 @@ INSTALLED_APPS = [
     "jiaoguan.inspections",  # issue 14: stations, capacity, bookings (B4)
     "jiaoguan.insurance",
     "jiaoguan.notices",  # issue 15: notices, message centre, deliveries (N1, N4, N5)
+    "jiaoguan.reports",  # issue 15: reports to authorities and companies (N2)
     "jiaoguan.demo",
     # Background work: the Tasks API (Django 6's django.tasks, backported) with its database backend.
     "django_tasks",

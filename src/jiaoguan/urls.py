@@ -21,6 +21,7 @@ urlpatterns = [
     path("", include("jiaoguan.applications.urls")),
     path("", include("jiaoguan.inspections.urls")),
     path("", include("jiaoguan.insurance.urls")),
+    path("", include("jiaoguan.reports.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("metrics", metrics_view, name="metrics"),

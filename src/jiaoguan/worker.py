@@ -28,6 +28,7 @@ from jiaoguan.core.tasks import outbox_dispatch_task, purges_run_task
 from jiaoguan.credentials.tasks import credential_status_sync_task
 from jiaoguan.inspections.tasks import inspection_slots_extend_task
 from jiaoguan.payments.tasks import payments_reconcile_task
+from jiaoguan.reports.tasks import reports_generate_task
 
 logger = logging.getLogger("jiaoguan.worker")
 
@@ -73,6 +74,8 @@ SCHEDULE: tuple[Periodic, ...] = (
     Periodic("inspections.slots_extend", DAILY, lambda now: inspection_slots_extend_task.enqueue()),
     # Expired tokens, sent outbox messages, old idempotency answers, sessions... (issue 12).
     Periodic("core.purge", DAILY, lambda now: purges_run_task.enqueue()),
+    # Reports to authorities and companies (issue 15, N2): last month's from the 1st, events daily.
+    Periodic("reports.generate", DAILY, lambda now: reports_generate_task.enqueue()),
 )
 
 
