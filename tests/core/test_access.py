@@ -126,7 +126,12 @@ def test_the_menu_is_what_the_role_may_use_in_order():
     clerk_menu = [a.name for a in menu_for(staff("counter_clerk"))]
     assert "accounts.individual.register_at_counter" in clerk_menu
     assert "accidents.case.view" not in clerk_menu
-    assert [a.name for a in menu_for(staff("auditor"))] == ["core.audit.view", "core.back_office.enter"]
+    # The auditor reads the audit trail and what reports were sent to whom (N2).
+    assert [a.name for a in menu_for(staff("auditor"))] == [
+        "reports.run.view",
+        "core.audit.view",
+        "core.back_office.enter",
+    ]
     assert menu_for(citizen()) == []
     orders = [a.menu.order for a in menu_for(staff("administrator")) if a.menu]
     assert orders == sorted(orders)
