@@ -31,7 +31,10 @@ def make_org(db):
     def make(*, kind: str, division: str = "411702", name: str | None = None):
         n = next(_USCC)
         return Organisation.objects.create(
-            uscc=make_uscc(f"91{division}MA{n:07d}"[:17]), name=name or f"单位{n:03d}", kind=kind, division=division
+            uscc=make_uscc(f"91{division}MA{n:07d}"[:17]),
+            name=name or f"单位{n:03d}",
+            kind=kind,
+            division=division,
         )
 
     return make
@@ -68,7 +71,9 @@ def make_accident(db, make_staff):
             number=f"411702{n:010d}", division=vehicle.division, occurred_at=at, place="驿城区交通路",
             officer=officer["user"],
         )  # fmt: skip
-        Party.objects.create(case=case, label="甲", name="驾驶人", vehicle=vehicle, plate=vehicle.plate_number)
+        Party.objects.create(
+            case=case, label="甲", name="驾驶人", vehicle=vehicle, plate=vehicle.plate_number
+        )
         return case
 
     return make

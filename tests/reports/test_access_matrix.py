@@ -65,7 +65,10 @@ def probe_own_view(c: Case) -> list[tuple[str, str, bool]]:
     return [
         ("page", *_verdict(c, page, listed_page)),
         ("api", *_verdict(c, api, listed_api)),
-        ("page file", *_verdict(c, page_file, page_file.status_code == 200 and b"MATRIX" in page_file.content)),
+        (
+            "page file",
+            *_verdict(c, page_file, page_file.status_code == 200 and b"MATRIX" in page_file.content),
+        ),
         ("api file", *_verdict(c, api_file, api_file.status_code == 200 and b"MATRIX" in api_file.content)),
     ]
 
@@ -96,13 +99,15 @@ def probe_run_generate(c: Case) -> list[tuple[str, str, bool]]:
             brand_model=f"某某牌 M{n}", manufacturer="某某汽车制造有限公司", finding="外廓尺寸超出公告",
             found_on=day, division=c.side.division,
         )  # fmt: skip
-        moment = timezone.make_aware(timezone.datetime.combine(day, timezone.datetime.min.time())) + timedelta(
-            hours=10
-        )
+        moment = timezone.make_aware(
+            timezone.datetime.combine(day, timezone.datetime.min.time())
+        ) + timedelta(hours=10)
         NonCompliantModel.objects.filter(pk=m.pk).update(created_at=moment)
     page = c.page.post("/counter/reports/generate", {"code": "R05", "period": days[0].isoformat()})
     api = c.api.post(
-        "/api/v1/reports/generate", {"code": "R05", "period": days[1].isoformat()}, content_type="application/json"
+        "/api/v1/reports/generate",
+        {"code": "R05", "period": days[1].isoformat()},
+        content_type="application/json",
     )
 
     def made(day):

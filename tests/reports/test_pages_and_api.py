@@ -76,7 +76,7 @@ def test_the_api_pages_with_a_cursor_and_hides_other_organisations_reports(sent,
 
 
 def test_the_staff_page_shows_what_was_sent_in_the_jurisdiction_and_audits_downloads(sent, make_staff):
-    city, _other, run, other_run = sent
+    _city, _other, run, other_run = sent
     clerk = make_staff(role="counter_clerk", jurisdiction="411700")
     client = Client()
     client.force_login(clerk)
@@ -87,7 +87,9 @@ def test_the_staff_page_shows_what_was_sent_in_the_jurisdiction_and_audits_downl
     assert 'id="generate"' not in page  # only the administrator generates
     assert client.get(f"/counter/reports/{other_run.pk}.csv").status_code == 404
     assert client.get(f"/counter/reports/{run.pk}.pdf").status_code == 200
-    assert AuditEntry.objects.filter(actor=clerk, subject_type="reports.reportrun", subject_id=str(run.pk)).exists()
+    assert AuditEntry.objects.filter(
+        actor=clerk, subject_type="reports.reportrun", subject_id=str(run.pk)
+    ).exists()
     assert ReportRun.objects.get(pk=run.pk).read_at is None  # staff reading is not the recipient reading
     api = client.get("/api/v1/reports/runs?code=R02").json()
     assert [i["id"] for i in api["items"]] == [run.pk]

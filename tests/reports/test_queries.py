@@ -145,7 +145,9 @@ def test_r03_counts_each_school_buss_violations_accidents_and_inspection(
     assert old.cells[6] == "逾期未检验"  # last inspected early in 2024, due every 6 months after 5 years
 
 
-def test_r04_lists_passenger_and_freight_vehicles_overdue_or_past_scrapping(make_person, make_vehicle, make_org):
+def test_r04_lists_passenger_and_freight_vehicles_overdue_or_past_scrapping(
+    make_person, make_vehicle, make_org
+):
     company = make_org(kind="transport_company", name="驻马店市货运公司")
     old_truck = make_vehicle(
         owner=company, use_nature="freight", kind="heavy_truck", plate="豫QF2001",
@@ -181,7 +183,9 @@ def test_r05_lists_the_models_recorded_on_the_day():
             brand_model=f"某某牌 ZZ{n}", manufacturer="某某汽车制造有限公司", seller="某某汽车销售公司",
             finding="外廓尺寸超出公告", found_on=today - timedelta(days=5), division="411700",
         )  # fmt: skip
-    NonCompliantModel.objects.filter(brand_model="某某牌 ZZ2").update(created_at=aware(today - timedelta(days=1)))
+    NonCompliantModel.objects.filter(brand_model="某某牌 ZZ2").update(
+        created_at=aware(today - timedelta(days=1))
+    )
 
     rows = queries.r05_non_compliant_models(day_period(today))
 
@@ -261,8 +265,12 @@ def test_r09_school_bus_qualifications_cancelled_on_the_day(make_person, make_li
 
 
 def test_r10_large_classes_downgraded_or_cancelled_for_not_exchanging(make_person, make_licence):
-    downgraded = _driver(make_person, make_licence, classes="C1", downgraded_on=DAY.start, downgraded_from="A1")
-    _driver(make_person, make_licence, classes="C2", downgraded_on=DAY.start, downgraded_from="C1")  # no large
+    downgraded = _driver(
+        make_person, make_licence, classes="C1", downgraded_on=DAY.start, downgraded_from="A1"
+    )
+    _driver(
+        make_person, make_licence, classes="C2", downgraded_on=DAY.start, downgraded_from="C1"
+    )  # no large
     cancelled = _driver(
         make_person, make_licence, classes="B2", cancellation_reason="downgrade", cancelled_on=DAY.start
     )

@@ -69,7 +69,11 @@ def test_a_monthly_report_reaches_each_authority_with_its_jurisdictions_rows_and
     assert runs[other.pk].row_count == 0  # a monthly report reaches every authority, even empty
     assert runs[school.pk].row_count == 1 and runs[school.pk].recipient_role == "company"
     run = runs[city.pk]
-    assert (run.period_start, run.period_end, run.period_label) == (date(2026, 11, 1), date(2026, 11, 30), "2026-11")
+    assert (run.period_start, run.period_end, run.period_label) == (
+        date(2026, 11, 1),
+        date(2026, 11, 30),
+        "2026-11",
+    )
     # the CSV read back: the header in both languages and the figures of the bus
     table = read_csv(run)
     assert table[0][:5] == ["号牌号码 plate", "校车标牌 sign number", "使用单位 school",
@@ -91,7 +95,7 @@ def test_a_monthly_report_reaches_each_authority_with_its_jurisdictions_rows_and
 
 
 def test_a_repeat_run_makes_nothing_new_and_a_half_done_period_is_resumed(school_world):
-    city, other, school, _bus = school_world
+    city, _other, _school, _bus = school_world
     services.reports_generate(today=TODAY, codes=["R03"])
     first = {r.pk: r.sha256 for r in ReportRun.objects.all()}
 
@@ -126,7 +130,9 @@ def test_an_event_report_goes_only_to_recipients_with_rows_and_catches_up_missed
     assert len(result.periods) == rules.CATCH_UP_DAYS  # every one of the last days, finished
     run = ReportRun.objects.get()
     assert (run.recipient_id, run.period_label, run.row_count) == (
-        here.pk, (today - timedelta(days=3)).isoformat(), 1
+        here.pk,
+        (today - timedelta(days=3)).isoformat(),
+        1,
     )
     assert not ReportRun.objects.filter(recipient=there).exists()
     assert read_csv(run)[1][:2] == ["某某牌 ZZ9", "某某汽车制造有限公司"]
@@ -165,7 +171,7 @@ def test_another_organisation_cannot_mark_it_read(school_world, org_login):
 
 
 def test_generate_now_reaches_only_recipients_of_the_jurisdiction_and_is_audited(school_world, make_staff):
-    city, other, school, _bus = school_world
+    city, _other, school, _bus = school_world
     admin = make_staff(role="administrator", jurisdiction="411700", username="admin-reports")
 
     result = services.report_generate_now(actor=admin, code="R03", period="2026-11", today=TODAY)
