@@ -112,3 +112,30 @@ def test_the_administrator_generates_a_past_period_from_the_page(sent, make_staf
         "/api/v1/reports/generate", {"code": "R02", "period": "bad"}, content_type="application/json"
     )
     assert api.status_code == 422 and api.json()["code"] == "reports.bad_period"
+
+
+def test_list_pages_and_endpoints_take_a_fixed_number_of_queries(sent, org_login, make_staff):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    city, *_ = sent
+    org = Client()
+    org.force_login(org_login(city))
+    staff = Client()
+    staff.force_login(make_staff(role="auditor", jurisdiction="411700"))
+    urls = ((org, "/org/reports/"), (org, "/api/v1/org/reports"), (staff, "/counter/reports/"),
+            (staff, "/api/v1/reports/runs"))  # fmt: skip
+
+    def counts() -> list[int]:
+        found = []
+        for client, url in urls:
+            with CaptureQueriesContext(connection) as queries:
+                assert client.get(url).status_code == 200, url
+            found.append(len(queries))
+        return found
+
+    before = counts()
+    for month in (11, 10, 9, 8):  # four more months: the lists grow, the query counts do not
+        services.reports_generate(today=date(2026, month, 1), codes=["R02"])
+    assert counts() == before
+    assert max(before) <= 8, before
