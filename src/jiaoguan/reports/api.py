@@ -17,7 +17,6 @@ from ninja import Router, Schema
 
 from jiaoguan.core.access import access_required
 from jiaoguan.core.api import BearerToken, ErrorOut, SessionUser
-from jiaoguan.core.audit import audit_record
 
 from . import catalogue, selectors, services
 from .models import ReportRun
@@ -89,11 +88,11 @@ def _out(run: ReportRun) -> dict[str, Any]:
     }
 
 
-def _file(run: ReportRun, kind: str) -> HttpResponse:
-    if kind == "csv":
-        response = HttpResponse(bytes(run.csv), content_type="text/csv; charset=utf-8")
-    else:
-        response = HttpResponse(bytes(run.pdf), content_type="application/pdf")
+def _file(request: HttpRequest, run: ReportRun, kind: str) -> HttpResponse:
+    actor = request.auth  # type: ignore[attr-defined]
+    data = services.report_download(actor=actor, run=run, kind=kind, request=request)
+    content_type = "text/csv; charset=utf-8" if kind == "csv" else "application/pdf"
+    response = HttpResponse(data, content_type=content_type)
     response["Content-Disposition"] = f'attachment; filename="{run.code}-{run.period_label}-{run.pk}.{kind}"'
     response["Cache-Control"] = "private, no-store"
     return response
@@ -109,13 +108,7 @@ def org_reports(request: HttpRequest, cursor: str = "", limit: int = 20) -> Any:
 
 def _org_download(request: HttpRequest, run_id: int, kind: str) -> HttpResponse:
     actor = request.auth  # type: ignore[attr-defined]
-    run = selectors.org_run_get(actor=actor, run_id=run_id)
-    services.report_mark_read(actor=actor, run=run)
-    audit_record(
-        actor=actor, action="view", subject=run, request=request,
-        summary=f"单位下载通报 {run.code} {run.period_label}（{kind.upper()}）",
-    )  # fmt: skip
-    return _file(run, kind)
+    return _file(request, selectors.org_run_get(actor=actor, run_id=run_id), kind)
 
 
 @router.get("/org/reports/{run_id}/csv", response={200: None, **ERRORS}, auth=AUTH)

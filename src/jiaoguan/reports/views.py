@@ -17,7 +17,6 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from jiaoguan.core.access import access_required
-from jiaoguan.core.audit import audit_record
 from jiaoguan.core.errors import DomainError
 
 from . import catalogue, selectors, services
@@ -45,11 +44,10 @@ def _row(run: ReportRun, *, staff: bool) -> dict[str, Any]:
     }
 
 
-def _file(run: ReportRun, kind: str) -> HttpResponse:
-    if kind == "csv":
-        response = HttpResponse(bytes(run.csv), content_type="text/csv; charset=utf-8")
-    else:
-        response = HttpResponse(bytes(run.pdf), content_type="application/pdf")
+def _file(request: HttpRequest, run: ReportRun, kind: str) -> HttpResponse:
+    data = services.report_download(actor=request.user, run=run, kind=kind, request=request)
+    content_type = "text/csv; charset=utf-8" if kind == "csv" else "application/pdf"
+    response = HttpResponse(data, content_type=content_type)
     response["Content-Disposition"] = f'attachment; filename="{run.code}-{run.period_label}-{run.pk}.{kind}"'
     response["Cache-Control"] = "private, no-store"
     return response
@@ -78,14 +76,9 @@ def org_runs(request: HttpRequest) -> HttpResponse:
 @never_cache
 @access_required(selectors.VIEW_OWN)
 def org_run_file(request: HttpRequest, run_id: str, kind: str) -> HttpResponse:
-    """Download a report sent to my organisation; the first download marks it read."""
+    """Download a report sent to my organisation; the first download marks it read (audited)."""
     run = selectors.org_run_get(actor=request.user, run_id=int(run_id))
-    services.report_mark_read(actor=request.user, run=run)
-    audit_record(
-        actor=request.user, action="view", subject=run, request=request,
-        summary=f"单位下载通报 {run.code} {run.period_label}（{kind.upper()}）",
-    )  # fmt: skip
-    return _file(run, kind)
+    return _file(request, run, kind)
 
 
 # ---------------------------------------------------------------- staff
@@ -140,11 +133,7 @@ def counter_runs(request: HttpRequest) -> HttpResponse:
 def counter_run_file(request: HttpRequest, run_id: str, kind: str) -> HttpResponse:
     """Download a report as sent; the files hold personal data, so the read is audited."""
     run = selectors.staff_run_get(actor=request.user, run_id=int(run_id))
-    audit_record(
-        actor=request.user, action="view", subject=run, request=request,
-        summary=f"查阅已发送通报 {run.code} {run.period_label} 接收单位 {run.recipient.name}（{kind.upper()}）",
-    )  # fmt: skip
-    return _file(run, kind)
+    return _file(request, run, kind)
 
 
 @require_POST
