@@ -216,10 +216,10 @@ def r03_school_buses(period: Period) -> list[Row]:
         .values_list("vehicle_id", "n")
     )
     signs: dict[int, SchoolBusSign] = {}
-    for sign in (
+    for found in (
         _signs_in(period).filter(vehicle_id__in=ids).select_related("school").order_by("valid_from", "pk")
     ):
-        signs[sign.vehicle_id] = sign  # the latest one wins
+        signs[found.vehicle_id] = found  # the latest one wins
     rows = []
     for b in buses:
         due = _inspection_due(b, period.end)
