@@ -11,6 +11,7 @@ import csv
 import io
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 from xml.sax.saxutils import escape
 
 from reportlab.lib.colors import Color
@@ -95,5 +96,16 @@ def render_pdf(sheet: Sheet) -> bytes:
         story.append(table)
     else:
         story.append(Paragraph("本期无记录。", styles["meta"]))
-    doc.build(story)
+
+    def footer(canvas: Any, document: Any) -> None:
+        # Each page says which report and period it belongs to: printed pages get separated.
+        canvas.saveState()
+        canvas.setFont(font, 8)
+        canvas.setFillColor(_GREY)
+        canvas.drawRightString(
+            document.pagesize[0] - 12 * mm, 7 * mm, f"{sheet.code} {sheet.period} · 第 {document.page} 页"
+        )
+        canvas.restoreState()
+
+    doc.build(story, onFirstPage=footer, onLaterPages=footer)
     return buffer.getvalue()
