@@ -6,61 +6,207 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('registry', '0013_notice_facts'),
+        ("registry", "0013_notice_facts"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='ReportBatch',
+            name="ReportBatch",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.CharField(db_comment='R01..R11 (reports.catalogue)', max_length=3, verbose_name='通报项目 report')),
-                ('period_start', models.DateField(verbose_name='期间起 period from')),
-                ('period_end', models.DateField(db_comment='inclusive', verbose_name='期间止 period to')),
-                ('started_at', models.DateTimeField(auto_now_add=True, verbose_name='开始时间 started at')),
-                ('finished_at', models.DateTimeField(blank=True, db_comment='null while unfinished: the next run resumes it', null=True, verbose_name='完成时间 finished at')),
-                ('runs', models.PositiveIntegerField(default=0, verbose_name='发送份数 runs')),
-                ('rows', models.PositiveIntegerField(db_comment='rows of the whole report', default=0, verbose_name='记录条数 rows')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "code",
+                    models.CharField(
+                        db_comment="R01..R11 (reports.catalogue)",
+                        max_length=3,
+                        verbose_name="通报项目 report",
+                    ),
+                ),
+                ("period_start", models.DateField(verbose_name="期间起 period from")),
+                ("period_end", models.DateField(db_comment="inclusive", verbose_name="期间止 period to")),
+                ("started_at", models.DateTimeField(auto_now_add=True, verbose_name="开始时间 started at")),
+                (
+                    "finished_at",
+                    models.DateTimeField(
+                        blank=True,
+                        db_comment="null while unfinished: the next run resumes it",
+                        null=True,
+                        verbose_name="完成时间 finished at",
+                    ),
+                ),
+                ("runs", models.PositiveIntegerField(default=0, verbose_name="发送份数 runs")),
+                (
+                    "rows",
+                    models.PositiveIntegerField(
+                        db_comment="rows of the whole report", default=0, verbose_name="记录条数 rows"
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '通报生成批次 report batch',
-                'verbose_name_plural': '通报生成批次 report batches',
-                'constraints': [models.UniqueConstraint(fields=('code', 'period_start'), name='report_batch_once')],
+                "verbose_name": "通报生成批次 report batch",
+                "verbose_name_plural": "通报生成批次 report batches",
+                "constraints": [
+                    models.UniqueConstraint(fields=("code", "period_start"), name="report_batch_once")
+                ],
             },
         ),
         migrations.CreateModel(
-            name='ReportRun',
+            name="ReportRun",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.CharField(db_comment='R01..R11 (reports.catalogue)', max_length=3, verbose_name='通报项目 report')),
-                ('period_start', models.DateField(verbose_name='期间起 period from')),
-                ('period_end', models.DateField(db_comment='inclusive', verbose_name='期间止 period to')),
-                ('period_label', models.CharField(db_comment='2026-11 or 2026-12-04', max_length=10, verbose_name='期间 period')),
-                ('recipient_role', models.CharField(choices=[('authority', '主管部门（通报） authority'), ('company', '所属单位（抄告） company')], max_length=10, verbose_name='接收身份 recipient as')),
-                ('recipient_division', models.CharField(db_comment="the recipient's division when sent: staff see the runs of their jurisdiction", db_index=True, max_length=6, verbose_name='接收单位行政区划 recipient division')),
-                ('generated_at', models.DateTimeField(auto_now_add=True, verbose_name='生成时间 generated at')),
-                ('row_count', models.PositiveIntegerField(verbose_name='记录条数 rows')),
-                ('csv', models.BinaryField(db_comment='UTF-8 with BOM; may hold names and licence numbers: personal data', verbose_name='CSV 文件 CSV file')),
-                ('pdf', models.BinaryField(db_comment='the same rows printed; personal data', verbose_name='PDF 文件 PDF file')),
-                ('sha256', models.CharField(db_comment='hex SHA-256 of the CSV bytes', max_length=64, verbose_name='CSV 摘要 CSV SHA-256')),
-                ('pdf_sha256', models.CharField(db_comment='hex SHA-256 of the PDF bytes', max_length=64, verbose_name='PDF 摘要 PDF SHA-256')),
-                ('state', models.CharField(choices=[('delivered', '已送达 delivered'), ('read', '已阅读 read')], default='delivered', max_length=10, verbose_name='状态 state')),
-                ('delivered_at', models.DateTimeField(db_comment="when it reached the organisation's account and message centre", verbose_name='送达时间 delivered at')),
-                ('message_id', models.BigIntegerField(blank=True, db_comment='notices.Message telling the organisation', null=True, verbose_name='站内消息 message')),
-                ('read_at', models.DateTimeField(blank=True, db_comment='first open or download', null=True, verbose_name='阅读时间 read at')),
-                ('read_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='阅读人 read by')),
-                ('recipient', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='report_runs', to='registry.organisation', verbose_name='接收单位 recipient')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "code",
+                    models.CharField(
+                        db_comment="R01..R11 (reports.catalogue)",
+                        max_length=3,
+                        verbose_name="通报项目 report",
+                    ),
+                ),
+                ("period_start", models.DateField(verbose_name="期间起 period from")),
+                ("period_end", models.DateField(db_comment="inclusive", verbose_name="期间止 period to")),
+                (
+                    "period_label",
+                    models.CharField(
+                        db_comment="2026-11 or 2026-12-04", max_length=10, verbose_name="期间 period"
+                    ),
+                ),
+                (
+                    "recipient_role",
+                    models.CharField(
+                        choices=[
+                            ("authority", "主管部门（通报） authority"),
+                            ("company", "所属单位（抄告） company"),
+                        ],
+                        max_length=10,
+                        verbose_name="接收身份 recipient as",
+                    ),
+                ),
+                (
+                    "recipient_division",
+                    models.CharField(
+                        db_comment="the recipient's division when sent: staff see the runs of their jurisdiction",
+                        db_index=True,
+                        max_length=6,
+                        verbose_name="接收单位行政区划 recipient division",
+                    ),
+                ),
+                (
+                    "generated_at",
+                    models.DateTimeField(auto_now_add=True, verbose_name="生成时间 generated at"),
+                ),
+                ("row_count", models.PositiveIntegerField(verbose_name="记录条数 rows")),
+                (
+                    "csv",
+                    models.BinaryField(
+                        db_comment="UTF-8 with BOM; may hold names and licence numbers: personal data",
+                        verbose_name="CSV 文件 CSV file",
+                    ),
+                ),
+                (
+                    "pdf",
+                    models.BinaryField(
+                        db_comment="the same rows printed; personal data", verbose_name="PDF 文件 PDF file"
+                    ),
+                ),
+                (
+                    "sha256",
+                    models.CharField(
+                        db_comment="hex SHA-256 of the CSV bytes",
+                        max_length=64,
+                        verbose_name="CSV 摘要 CSV SHA-256",
+                    ),
+                ),
+                (
+                    "pdf_sha256",
+                    models.CharField(
+                        db_comment="hex SHA-256 of the PDF bytes",
+                        max_length=64,
+                        verbose_name="PDF 摘要 PDF SHA-256",
+                    ),
+                ),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[("delivered", "已送达 delivered"), ("read", "已阅读 read")],
+                        default="delivered",
+                        max_length=10,
+                        verbose_name="状态 state",
+                    ),
+                ),
+                (
+                    "delivered_at",
+                    models.DateTimeField(
+                        db_comment="when it reached the organisation's account and message centre",
+                        verbose_name="送达时间 delivered at",
+                    ),
+                ),
+                (
+                    "message_id",
+                    models.BigIntegerField(
+                        blank=True,
+                        db_comment="notices.Message telling the organisation",
+                        null=True,
+                        verbose_name="站内消息 message",
+                    ),
+                ),
+                (
+                    "read_at",
+                    models.DateTimeField(
+                        blank=True,
+                        db_comment="first open or download",
+                        null=True,
+                        verbose_name="阅读时间 read at",
+                    ),
+                ),
+                (
+                    "read_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="阅读人 read by",
+                    ),
+                ),
+                (
+                    "recipient",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="report_runs",
+                        to="registry.organisation",
+                        verbose_name="接收单位 recipient",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '通报抄告记录 report run',
-                'verbose_name_plural': '通报抄告记录 report runs',
-                'indexes': [models.Index(fields=['recipient', '-generated_at', '-id'], name='report_run_recipient_newest'), models.Index(fields=['-generated_at', '-id'], name='report_run_newest')],
-                'constraints': [models.UniqueConstraint(fields=('code', 'period_start', 'recipient'), name='report_run_once')],
+                "verbose_name": "通报抄告记录 report run",
+                "verbose_name_plural": "通报抄告记录 report runs",
+                "indexes": [
+                    models.Index(
+                        fields=["recipient", "-generated_at", "-id"], name="report_run_recipient_newest"
+                    ),
+                    models.Index(fields=["-generated_at", "-id"], name="report_run_newest"),
+                ],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("code", "period_start", "recipient"), name="report_run_once"
+                    )
+                ],
             },
         ),
     ]
