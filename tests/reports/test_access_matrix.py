@@ -78,12 +78,17 @@ def probe_run_view(c: Case) -> list[tuple[str, str, bool]]:
     page = c.page.get("/counter/reports/")
     api = c.api.get("/api/v1/reports/runs")
     page_file = c.page.get(f"/counter/reports/{run.pk}.csv")
+    api_file = c.api.get(f"/api/v1/reports/runs/{run.pk}/csv")
     listed_page = page.status_code == 200 and f'id="run-{run.pk}"' in page.content.decode()
     listed_api = api.status_code == 200 and any(i["id"] == run.pk for i in api.json()["items"])
     return [
         ("page", *_verdict(c, page, listed_page)),
         ("api", *_verdict(c, api, listed_api)),
-        ("file", *_verdict(c, page_file, page_file.status_code == 200 and b"MATRIX" in page_file.content)),
+        (
+            "page file",
+            *_verdict(c, page_file, page_file.status_code == 200 and b"MATRIX" in page_file.content),
+        ),
+        ("api file", *_verdict(c, api_file, api_file.status_code == 200 and b"MATRIX" in api_file.content)),
     ]
 
 

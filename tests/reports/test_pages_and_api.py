@@ -93,6 +93,9 @@ def test_the_staff_page_shows_what_was_sent_in_the_jurisdiction_and_audits_downl
     assert ReportRun.objects.get(pk=run.pk).read_at is None  # staff reading is not the recipient reading
     api = client.get("/api/v1/reports/runs?code=R02").json()
     assert [i["id"] for i in api["items"]] == [run.pk]
+    pdf = client.get(api["items"][0]["pdf_url"])
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+    assert client.get(f"/api/v1/reports/runs/{other_run.pk}/csv").status_code == 404
 
 
 def test_the_administrator_generates_a_past_period_from_the_page(sent, make_staff):

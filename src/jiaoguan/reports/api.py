@@ -3,7 +3,8 @@
 Organisations: ``GET /api/v1/org/reports`` (cursor pages, newest first), ``GET
 /api/v1/org/reports/{id}/csv`` and ``/pdf`` (the first download marks the report read), ``POST
 /api/v1/org/reports/{id}/read``. Staff: ``GET /api/v1/reports/runs`` (recipients of their
-jurisdiction) and, for the administrator, ``POST /api/v1/reports/generate``.
+jurisdiction) with ``/reports/runs/{id}/csv`` and ``/pdf``, and, for the administrator, ``POST
+/api/v1/reports/generate``.
 """
 
 from __future__ import annotations
@@ -64,8 +65,9 @@ class GenerateOut(Schema):
     runs: int  # new reports delivered
 
 
-def _out(run: ReportRun) -> dict[str, Any]:
+def _out(run: ReportRun, *, staff: bool = False) -> dict[str, Any]:
     defn = catalogue.BY_CODE.get(run.code)
+    base = f"/api/v1/reports/runs/{run.pk}" if staff else f"/api/v1/org/reports/{run.pk}"
     return {
         "id": run.pk,
         "code": run.code,
@@ -83,8 +85,8 @@ def _out(run: ReportRun) -> dict[str, Any]:
         "read_at": run.read_at,
         "sha256": run.sha256,
         "pdf_sha256": run.pdf_sha256,
-        "csv_url": f"/api/v1/org/reports/{run.pk}/csv",
-        "pdf_url": f"/api/v1/org/reports/{run.pk}/pdf",
+        "csv_url": f"{base}/csv",
+        "pdf_url": f"{base}/pdf",
     }
 
 
@@ -147,7 +149,21 @@ def report_runs(
         cursor=cursor,
         limit=limit,
     )
-    return {"items": [_out(run) for run in page.items], "next_cursor": page.next_cursor}
+    return {"items": [_out(run, staff=True) for run in page.items], "next_cursor": page.next_cursor}
+
+
+@router.get("/reports/runs/{run_id}/csv", response={200: None, **ERRORS}, auth=AUTH)
+@access_required(selectors.VIEW_RUNS)
+def report_run_csv(request: HttpRequest, run_id: int) -> Any:
+    """A report as sent, as CSV, for staff of the recipient's jurisdiction (audited)."""
+    return _file(request, selectors.staff_run_get(actor=request.auth, run_id=run_id), "csv")  # type: ignore[attr-defined]
+
+
+@router.get("/reports/runs/{run_id}/pdf", response={200: None, **ERRORS}, auth=AUTH)
+@access_required(selectors.VIEW_RUNS)
+def report_run_pdf(request: HttpRequest, run_id: int) -> Any:
+    """A report as sent, as PDF, for staff of the recipient's jurisdiction (audited)."""
+    return _file(request, selectors.staff_run_get(actor=request.auth, run_id=run_id), "pdf")  # type: ignore[attr-defined]
 
 
 @router.post("/reports/generate", response={200: GenerateOut, **ERRORS}, auth=AUTH)
