@@ -5,8 +5,9 @@ before have something to say: the three government bodies of Zhumadian with thei
 recipients of the 通报), a school with its school buses, signs and a driver whose school-bus
 qualification was cancelled, a transport company's drivers (a licence cancelled for drug
 addiction, a drug-use record, a downgrade), a driving school's instructor reaching 12 points, a
-non-compliant model, and a freight truck with overdue unhandled violations. Then the reports due
-today are generated (jiaoguan.reports.demo), so the organisations find them at /org/reports/.
+non-compliant model, a freight truck with overdue unhandled violations, and for the notices a truck
+transferred out and one deregistered with its plates not handed back. Then the reports due today
+are generated (jiaoguan.reports.demo), so the organisations find them at /org/reports/.
 
 Every planted fact is listed in :data:`PLANTED` with what the reports should count for it; the
 demo test checks the reports against those figures.
@@ -170,7 +171,13 @@ def _plant(today: date) -> None:
     truck = _vehicle(3, "豫QN2F01", company, "freight", "heavy_truck", today - timedelta(days=900),
                      last_inspected_on=today - timedelta(days=60))  # fmt: skip
     _violations(truck, [last_month_end - timedelta(days=40 + n) for n in range(3)])
-    # R07-R11: drivers and what happened to them yesterday
+    # For the notices and announcements (N1, N3): a truck transferred out to another office ten days
+    # ago, and one deregistered last month whose plates and papers were never handed back.
+    _vehicle(4, "豫QN2F02", company, "freight", "heavy_truck", date(2016, 4, 1), status="B",
+             transferred_out_on=today - timedelta(days=10))  # fmt: skip
+    _vehicle(5, "豫QN2F03", company, "freight", "heavy_truck", date(2009, 7, 1), status="E")
+    # R07-R11: drivers and what happened to them yesterday (the cancelled licence is not handed
+    # back and the downgraded one not exchanged: facts the notices and announcements use too)
     _licence(
         1, "孙大勇", "A2", employer=company, cancellation_reason="drug_addiction", cancelled_on=yesterday
     )
