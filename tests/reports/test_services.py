@@ -215,3 +215,22 @@ def test_due_periods():
     assert len(days) == rules.CATCH_UP_DAYS
     assert rules.parse_period(rules.Cadence.MONTHLY, "2026-02").end == date(2026, 2, 28)
     assert rules.holds_large_class("C1A2") and not rules.holds_large_class("C1D")
+
+
+def test_a_failing_report_leaves_its_period_open_and_the_others_are_made(school_world, monkeypatch):
+    import dataclasses
+
+    from jiaoguan.reports import catalogue
+
+    def broken(period):
+        raise RuntimeError("the registry is unreachable")
+
+    monkeypatch.setitem(catalogue.BY_CODE, "R02", dataclasses.replace(catalogue.BY_CODE["R02"], query=broken))
+
+    result = services.reports_generate(today=TODAY, codes=["R02", "R03"])
+
+    assert result.failed == ["R02 2026-11"] and result.periods == ["R03 2026-11"]
+    assert ReportBatch.objects.get(code="R02").finished_at is None  # the next run tries again
+    assert ReportRun.objects.filter(code="R03").count() == 3
+    monkeypatch.undo()
+    assert services.reports_generate(today=TODAY, codes=["R02", "R03"]).periods == ["R02 2026-11"]

@@ -51,6 +51,7 @@ class GenerateResult:
     rows: int = 0
     periods: list[str] = field(default_factory=list)  # "R02 2026-11"
     skipped: list[str] = field(default_factory=list)  # "R06 not available"
+    failed: list[str] = field(default_factory=list)  # "R04 2026-11": left for the next run
 
 
 @dataclass(frozen=True)
@@ -212,12 +213,16 @@ def reports_generate(*, today: date, codes: Iterable[str] | None = None) -> Gene
             )
             if batch.finished_at is not None:
                 continue
-            made, rows = _generate_period(defn, period, within="", now=now)
-            ReportBatch.objects.filter(pk=batch.pk).update(
-                finished_at=timezone.now(), runs=ReportRun.objects.filter(
-                    code=defn.code, period_start=period.start
-                ).count(), rows=rows,
-            )  # fmt: skip
+            try:
+                made, rows = _generate_period(defn, period, within="", now=now)
+            except Exception:  # one report failing must not stop the others; its batch stays open
+                logger.exception(
+                    "report %s %s could not be made; the next run tries again", defn.code, period.label
+                )
+                result.failed.append(f"{defn.code} {period.label}")
+                continue
+            sent = ReportRun.objects.filter(code=defn.code, period_start=period.start).count()
+            ReportBatch.objects.filter(pk=batch.pk).update(finished_at=timezone.now(), runs=sent, rows=rows)
             result.runs += made
             result.rows += rows
             result.periods.append(f"{defn.code} {period.label}")

@@ -38,3 +38,5 @@ class Command(BaseCommand):
         for line in result.skipped:
             self.stdout.write(f"skipped {line}")
         self.stdout.write(f"{result.runs} reports delivered, {result.rows} rows")
+        if result.failed:
+            raise CommandError(f"not made, tried again on the next run: {', '.join(result.failed)}")
