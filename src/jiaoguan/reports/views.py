@@ -36,9 +36,11 @@ def _name(code: str) -> str:
 
 def _row(run: ReportRun, *, staff: bool) -> dict[str, Any]:
     base = "reports:counter_run_file" if staff else "reports:org_run_file"
+    role_zh, _, role_en = str(ReportRun.RecipientRole(run.recipient_role).label).partition(" ")
     return {
         "run": run,
         "name": _name(run.code),
+        "role": role_en if _english() else role_zh,
         "csv_url": reverse(base, args=[run.pk, "csv"]),
         "pdf_url": reverse(base, args=[run.pk, "pdf"]),
     }
