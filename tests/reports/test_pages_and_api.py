@@ -142,3 +142,18 @@ def test_list_pages_and_endpoints_take_a_fixed_number_of_queries(sent, org_login
         services.reports_generate(today=date(2026, month, 1), codes=["R02"])
     assert counts() == before
     assert max(before) <= 8, before
+
+
+def test_the_pages_speak_english_when_asked(sent, org_login, make_staff, settings):
+    city, _other, run, _other_run = sent
+    org = Client()
+    org.force_login(org_login(city))
+    org.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    page = org.get("/org/reports/").content.decode()
+    assert "School-bus signs of the jurisdiction, monthly" in page and "Download" in page
+    staff = Client()
+    staff.force_login(make_staff(role="administrator", jurisdiction="411700", username="admin-en"))
+    staff.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    page = staff.get("/counter/reports/").content.decode()
+    assert "Not available until the driving-test module exists" in page
+    assert "Generate now" in page and "(authority)" not in page and "authority" in page
