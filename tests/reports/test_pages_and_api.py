@@ -145,7 +145,7 @@ def test_list_pages_and_endpoints_take_a_fixed_number_of_queries(sent, org_login
 
 
 def test_the_pages_speak_english_when_asked(sent, org_login, make_staff, settings):
-    city, _other, run, _other_run = sent
+    city, *_ = sent
     org = Client()
     org.force_login(org_login(city))
     org.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
