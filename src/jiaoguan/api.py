@@ -19,6 +19,7 @@ from jiaoguan.notices.api import router as notices_router
 from jiaoguan.payments.api import router as payments_router
 from jiaoguan.registry.api import router as registry_router
 from jiaoguan.registry.mortgage_api import router as mortgages_router
+from jiaoguan.reports.api import router as reports_router
 from jiaoguan.violations.api import router as violations_router
 from jiaoguan.violations.batch_api import router as violation_batches_router
 
@@ -78,3 +79,4 @@ api.add_router("/", insurance_router)
 api.add_router("/", notices_router)
 api.add_router("/", mortgages_router)  # banks file and release mortgages with e-seals (issue 14, O6)
 api.add_router("/", announcements_router)  # announcements and publications, open data (N3)
+api.add_router("/", reports_router)  # reports to authorities and companies (issue 15, N2)

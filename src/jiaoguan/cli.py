@@ -229,6 +229,11 @@ def up(argv: list[str]) -> int:
     from jiaoguan.demo.insurance import ensure_demo_insurance
 
     logins += ensure_demo_insurance(today=today, password=_demo_password(data_dir))  # O7 feedback
+    from jiaoguan.demo.notice_facts import ensure_demo_notice_facts
+
+    logins += ensure_demo_notice_facts(
+        today=today, password=_demo_password(data_dir)
+    )  # N1-N3 facts, N2 reports
     from jiaoguan.announcements.demo import ensure_demo_announcements
 
     # N3; its head-of-unit login is one of the staff logins above, printed once.

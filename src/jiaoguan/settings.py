@@ -118,6 +118,7 @@ INSTALLED_APPS = [
     "jiaoguan.insurance",
     "jiaoguan.notices",  # issue 15: notices, message centre, deliveries (N1, N4, N5)
     "jiaoguan.announcements",  # issue 15: announcements and publications (N3)
+    "jiaoguan.reports",  # issue 15: reports to authorities and companies (N2)
     "jiaoguan.demo",
     # Background work: the Tasks API (Django 6's django.tasks, backported) with its database backend.
     "django_tasks",

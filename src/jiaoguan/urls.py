@@ -23,6 +23,7 @@ urlpatterns = [
     path("", include("jiaoguan.insurance.urls")),
     path("", include("jiaoguan.notices.urls")),
     path("", include("jiaoguan.announcements.urls")),  # announcements and publications (N3)
+    path("", include("jiaoguan.reports.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("metrics", metrics_view, name="metrics"),

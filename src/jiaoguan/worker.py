@@ -30,6 +30,7 @@ from jiaoguan.credentials.tasks import credential_status_sync_task
 from jiaoguan.inspections.tasks import inspection_slots_extend_task
 from jiaoguan.notices.tasks import notices_deliveries_task
 from jiaoguan.payments.tasks import payments_reconcile_task
+from jiaoguan.reports.tasks import reports_generate_task
 
 logger = logging.getLogger("jiaoguan.worker")
 
@@ -78,6 +79,8 @@ SCHEDULE: tuple[Periodic, ...] = (
     # Expired tokens, sent outbox messages, old idempotency answers, sessions... (issue 12).
     Periodic("core.purge", DAILY, lambda now: purges_run_task.enqueue()),
     Periodic("announcements.publications", DAILY, lambda now: publications_regenerate_task.enqueue()),  # N3
+    # Reports to authorities and companies (issue 15, N2): last month's from the 1st, events daily.
+    Periodic("reports.generate", DAILY, lambda now: reports_generate_task.enqueue()),
 )
 
 

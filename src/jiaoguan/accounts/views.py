@@ -163,6 +163,14 @@ TILE_GROUPS: list[tuple[Promise, list[Tile]]] = [
                 elder=True,
                 target="notices:messages",
             ),
+            # Issue 15 (N2): the reports sent to the organisation (transport companies, schools...).
+            Tile(
+                "reports",
+                gettext_lazy("通报抄告"),
+                "clipboard",
+                "reports.own.view",
+                target="reports:org_runs",
+            ),
             # Issue 15 (N3): the public announcements and publications, for everyone.
             Tile(
                 "notices",

@@ -256,7 +256,7 @@ def staff_draft(request: HttpRequest, body: DraftIn) -> Any:
 @access_required(services.DRAFT)
 def staff_edit(request: HttpRequest, announcement_id: int, body: EditIn) -> Any:
     a = services.announcement_edit(
-        actor=request.auth,
+        actor=request.auth,  # type: ignore[attr-defined]
         announcement_id=announcement_id,
         title=body.title,
         body=body.body,  # type: ignore[attr-defined]
@@ -303,6 +303,8 @@ def staff_publish(request: HttpRequest, announcement_id: int) -> Any:
 @access_required(services.WITHDRAW)
 def staff_withdraw(request: HttpRequest, announcement_id: int, body: ReasonIn) -> Any:
     a = services.announcement_withdraw(
-        actor=request.auth, announcement_id=announcement_id, reason=body.reason
+        actor=request.auth,  # type: ignore[attr-defined]
+        announcement_id=announcement_id,
+        reason=body.reason,
     )  # type: ignore[attr-defined]
     return staff_out(a)

@@ -556,6 +556,23 @@ add(
 
 # ---------------------------------------------------------------- reports to government and companies (issue 15, N2)
 
+# An organisation reads the reports sent to it (its own account); reading marks them read. Staff
+# see what was sent when to whom for recipients of their jurisdiction; the administrator may make
+# a report of a past period now, for the recipients of the jurisdiction.
+add(
+    "reports.own.view", "查看本单位收到的通报抄告", "read the reports sent to my organisation",
+    {ORGANISATION: OWN}, requirement="N2",
+)  # fmt: skip
+add(
+    "reports.run.view", "查看通报抄告发送记录", "see which reports were sent when to whom",
+    _grant(JURISDICTION, CLERK, UNIT_HEAD, AUDITOR, ADMIN), requirement="N2",
+    menu=_menu("reports:counter_runs", "clipboard", "通报抄告", "Reports sent", 50),
+)  # fmt: skip
+add(
+    "reports.run.generate", "立即生成通报抄告", "generate reports now", {ADMIN: JURISDICTION},
+    requirement="N2",
+)  # fmt: skip
+
 
 # ---------------------------------------------------------------- announcements and publications (issue 15, N3)
 
