@@ -27,6 +27,26 @@ class DueDate:
     path: str
 
 
+_LICENCE_DATES: dict[str, tuple[str, str]] = {
+    "renewal-window": (
+        "驾驶证可以申请期满换证 Licence renewal opens",
+        "有效期满前90日内可申请换证。 Renewal may be applied for from today.",
+    ),
+    "renewal": (
+        "驾驶证有效期止 Licence expires",
+        "请在此日期前办理期满换证。 Renew the licence before this date.",
+    ),
+    "review": (
+        "驾驶证审验截止 Licence review deadline",
+        "请在此日期前参加审验教育。 Attend the review before this date.",
+    ),
+    "medical": (
+        "提交身体条件证明截止 Medical certificate deadline",
+        "请在此日期前提交身体条件证明。 Submit the medical certificate before this date.",
+    ),
+}
+
+
 def due_dates(*, person_id: int, today: date) -> list[DueDate]:
     """The person's coming (and overdue) dates, earliest first."""
     found: list[DueDate] = []
@@ -58,46 +78,21 @@ def due_dates(*, person_id: int, today: date) -> list[DueDate]:
     licence = DrivingLicence.objects.filter(holder_id=person_id).exclude(status__contains="G").first()
     if licence is not None:
         status = licence_status(licence, today=today)
-        if status.valid_until is not None:
-            if status.renewal_window_start is not None:
+        dates = {
+            "renewal-window": status.renewal_window_start if status.valid_until is not None else None,
+            "renewal": status.valid_until,
+            "review": status.review_due,
+            "medical": status.medical_due,
+        }
+        for kind, on in dates.items():
+            if on is not None:
+                summary, description = _LICENCE_DATES[kind]
                 found.append(
                     DueDate(
-                        uid=f"renewal-window-{licence.pk}-{status.renewal_window_start:%Y%m%d}",
-                        on=status.renewal_window_start,
-                        summary="驾驶证可以申请期满换证 Licence renewal opens",
-                        description="有效期满前90日内可申请换证。 Renewal may be applied for from today.",
-                        path="/licences/",
+                        uid=f"{kind}-{licence.pk}-{on:%Y%m%d}", on=on, summary=summary,
+                        description=description, path="/licences/",
                     )
-                )
-            found.append(
-                DueDate(
-                    uid=f"renewal-{licence.pk}-{status.valid_until:%Y%m%d}",
-                    on=status.valid_until,
-                    summary="驾驶证有效期止 Licence expires",
-                    description="请在此日期前办理期满换证。 Renew the licence before this date.",
-                    path="/licences/",
-                )
-            )
-        if status.review_due is not None:
-            found.append(
-                DueDate(
-                    uid=f"review-{licence.pk}-{status.review_due:%Y%m%d}",
-                    on=status.review_due,
-                    summary="驾驶证审验截止 Licence review deadline",
-                    description="请在此日期前参加审验教育。 Attend the review before this date.",
-                    path="/licences/",
-                )
-            )
-        if status.medical_due is not None:
-            found.append(
-                DueDate(
-                    uid=f"medical-{licence.pk}-{status.medical_due:%Y%m%d}",
-                    on=status.medical_due,
-                    summary="提交身体条件证明截止 Medical certificate deadline",
-                    description="请在此日期前提交身体条件证明。 Submit the medical certificate before this date.",
-                    path="/licences/",
-                )
-            )
+                )  # fmt: skip
     return sorted(found, key=lambda d: (d.on, d.uid))
 
 

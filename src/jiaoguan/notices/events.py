@@ -237,28 +237,19 @@ def _refunded(payload: dict[str, Any], dedup_key: str) -> None:
 # ---------------------------------------------------------------- accidents (A2, A5)
 
 
-def _party_drafts(
-    parties: Any, *, base: str, title: tuple[str, str], body: tuple[str, str], link: str, division: str
-) -> list[Draft]:
-    drafts = []
-    for party in parties:
-        if party.person_id is None:
-            continue  # a party with no registry record is told by the officer and the query code
-        drafts.append(
-            Draft(
-                category=Category.ACCIDENT,
-                title_zh=title[0],
-                title_en=title[1],
-                body_zh=body[0],
-                body_en=body[1],
-                link=link,
-                person_id=party.person_id,
-                mobile=party.phone,
-                division=division,
-                dedup_key=f"{base}:p{party.person_id}",
-            )
+def _tell_parties(case: Any, *, base: str, title: tuple[str, str], body: tuple[str, str]) -> None:
+    """Tell each party of a case who is in the registry (the others are told by the officer and
+    their query code), keyed by the fact and the person."""
+    drafts = [
+        Draft(
+            category=Category.ACCIDENT, title_zh=title[0], title_en=title[1], body_zh=body[0], body_en=body[1],
+            link=reverse("accidents:mine_case", args=[case.number]), person_id=party.person_id,
+            mobile=party.phone, division=case.division, dedup_key=f"{base}:p{party.person_id}",
         )
-    return drafts
+        for party in Party.objects.filter(case=case, person__isnull=False)
+    ]  # fmt: skip
+    if drafts:
+        _send(drafts)
 
 
 @outbox_handler(STAGE_RECORDED)
@@ -269,19 +260,15 @@ def _stage_recorded(payload: dict[str, Any], dedup_key: str) -> None:
     case = record.case
     stage_zh = record.get_stage_display().split(" ")[0]
     note = f"：{record.public_note}" if record.public_note else "。"
-    drafts = _party_drafts(
-        Party.objects.filter(case=case),
+    _tell_parties(
+        case,
         base=f"event:stage:{record.pk}",
         title=("事故处理进度", "Accident case progress"),
         body=(
             f"事故{case.number}已进入“{stage_zh}”阶段（{record.happened_on:%Y-%m-%d}）{note}",
             f"Accident {case.number}: stage recorded on {record.happened_on:%Y-%m-%d}.",
         ),
-        link=reverse("accidents:mine_case", args=[case.number]),
-        division=case.division,
     )
-    if drafts:
-        _send(drafts)
 
 
 @outbox_handler(DOCUMENT_RELEASED)
@@ -290,19 +277,15 @@ def _document_released(payload: dict[str, Any], dedup_key: str) -> None:
     if document is None or not document.released:
         return
     case = document.case
-    drafts = _party_drafts(
-        Party.objects.filter(case=case),
+    _tell_parties(
+        case,
         base=f"event:document:{document.pk}",
         title=("事故文书送达", "Accident document delivered"),
         body=(
             f"事故{case.number}的文书（{document.number}）已送达，可在事故处理进度中查看和下载。",
             f"Accident {case.number}: document {document.number} is delivered; download it from the case page.",
         ),
-        link=reverse("accidents:mine_case", args=[case.number]),
-        division=case.division,
     )
-    if drafts:
-        _send(drafts)
 
 
 # ---------------------------------------------------------------- credentials (E1, D1)
