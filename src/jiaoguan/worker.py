@@ -27,6 +27,7 @@ from jiaoguan.applications.tasks import postal_tracking_poll_task
 from jiaoguan.core.tasks import outbox_dispatch_task, purges_run_task
 from jiaoguan.credentials.tasks import credential_status_sync_task
 from jiaoguan.inspections.tasks import inspection_slots_extend_task
+from jiaoguan.notices.tasks import notices_scan_task
 from jiaoguan.payments.tasks import payments_reconcile_task
 
 logger = logging.getLogger("jiaoguan.worker")
@@ -73,6 +74,10 @@ SCHEDULE: tuple[Periodic, ...] = (
     Periodic("inspections.slots_extend", DAILY, lambda now: inspection_slots_extend_task.enqueue()),
     # Expired tokens, sent outbox messages, old idempotency answers, sessions... (issue 12).
     Periodic("core.purge", DAILY, lambda now: purges_run_task.enqueue()),
+    # The 37 notices and the safety warnings (issue 15, N1, N4, N5): resumable, idempotent.
+    Periodic(
+        "notices.scan", DAILY, lambda now: notices_scan_task.enqueue(day=timezone.localdate(now).isoformat())
+    ),
 )
 
 
