@@ -199,40 +199,36 @@ def _active_licence(lic: LicenceFacts) -> bool:
     return lic.cancelled_on is None and not (set(lic.status) & _INACTIVE_LICENCE)
 
 
-def _dues(v: VehicleFacts, today: date) -> list[date]:
-    """The vehicle's scheduled inspection dues by the rule in force today; an unknown kind or use
-    is inspected yearly (registry.rules.fallback_inspection_valid_until)."""
+def _valid_until(v: VehicleFacts, last_inspected_on: date | None, today: date) -> date:
     try:
-        schedule = reg.inspection_schedule(
-            kind=v.kind, use=v.use_nature, registered_on=v.registered_on, as_of=today
-        )
-    except ValueError:
-        schedule = reg.inspection_schedule(
-            kind="special", use="police", registered_on=v.registered_on, as_of=today
-        )
-    return [d.due_on for d in schedule]
-
-
-def inspection_state(v: VehicleFacts, today: date) -> tuple[date, int]:
-    """(检验有效期至, scheduled dues passed since it without an inspection), REQ Q1.
-
-    The validity is registry.rules.inspection_valid_until (or its fallback for unknown kinds);
-    the second number counts it and every later due before ``today``: 1 or more is overdue,
-    3 or more is "three inspection cycles missed" (V02).
-    """
-    try:
-        valid_until = reg.inspection_valid_until(
+        return reg.inspection_valid_until(
             kind=v.kind,
             use=v.use_nature,
             registered_on=v.registered_on,
-            last_inspected_on=v.last_inspected_on,
+            last_inspected_on=last_inspected_on,
             as_of=today,
         ).due_on
-    except ValueError:
-        valid_until = reg.fallback_inspection_valid_until(
-            registered_on=v.registered_on, last_inspected_on=v.last_inspected_on, as_of=today
+    except ValueError:  # a kind or use the tables do not know: yearly (S4 art. 16)
+        return reg.fallback_inspection_valid_until(
+            registered_on=v.registered_on, last_inspected_on=last_inspected_on, as_of=today
         ).due_on
-    missed = sum(1 for due in _dues(v, today) if valid_until <= due < today)
+
+
+def inspection_state(v: VehicleFacts, today: date, *, up_to: int = 3) -> tuple[date, int]:
+    """(检验有效期至, scheduled dues passed since it without an inspection, counted up to ``up_to``),
+    REQ Q1.
+
+    The validity is registry.rules.inspection_valid_until (or its fallback for unknown kinds);
+    the count includes it and every later scheduled due before ``today``: 1 or more is overdue,
+    3 or more is "three inspection cycles missed" (V02). Dues are at least 6 months apart, so
+    the due after ``d`` is the validity an inspection on ``d`` would give (the first due at
+    least 3 months after it, S3 art. 54).
+    """
+    valid_until = _valid_until(v, v.last_inspected_on, today)
+    missed, due = 0, valid_until
+    while due < today and missed < up_to:
+        missed += 1
+        due = _valid_until(v, due, today)
     return valid_until, missed
 
 

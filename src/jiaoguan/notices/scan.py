@@ -124,6 +124,7 @@ def _vehicle_drafts(code: str, ids: Sequence[int], today: date) -> tuple[int, li
             .annotate(n=Count("id"))
             .values_list("vehicle_id", "n")
         )
+    link = reverse("registry:vehicle", args=[0])
     hits, drafts = 0, []
     for v in Vehicle.objects.select_related("owner_person", "owner_organisation").filter(pk__in=ids):
         hit = evaluate(code, _vehicle_facts(v, counts.get(v.pk, 0)), today)
@@ -136,7 +137,7 @@ def _vehicle_drafts(code: str, ids: Sequence[int], today: date) -> tuple[int, li
             fact=hit.fact,
             values={"plate": v.plate_number or v.vin, **hit.values},
             recipients=vehicle_recipients(v),
-            link=reverse("registry:vehicle", args=[v.pk]),
+            link=link.replace("/0/", f"/{v.pk}/"),
             division=v.division,
             subject=Subject.VEHICLE,
         )
@@ -226,10 +227,10 @@ def rule_scan(
             break
         hits, drafts = _drafts(code, chunk, today)
         with transaction.atomic():
-            keys = [d.dedup_key for d in drafts]
-            before = Message.objects.filter(dedup_key__in=keys).count() if keys else 0
+            keys = {d.dedup_key[:160] for d in drafts}
+            told = Message.objects.filter(dedup_key__in=keys).count() if keys else 0
             messages_create(drafts)
-            written = (Message.objects.filter(dedup_key__in=keys).count() if keys else 0) - before
+            written = len(keys) - told
             run.last_id = chunk[-1]
             run.hits += hits
             run.messages += written

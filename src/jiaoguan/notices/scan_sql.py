@@ -379,7 +379,7 @@ CANDIDATES: dict[str, Callable[[date], QuerySet]] = {
     "L16": lambda t: _licences().filter(
         _active_licence() & _not_deferred("medical_deferred_until", t)
         & (Q(last_medical_on__isnull=True) | Q(last_medical_on__lt=t - reg.MEDICAL_CERTIFICATE_VALID))
-        & (Q(holder__birth_date__lte=reg.add_years(t, -56)) | Q(classes__contains="C5") | _large())
+        & _owes_certificates(t)
     ),
     "L17": lambda t: _licences().filter(
         _cancelled(t, "medical_overdue") & ~Q(classes__contains="C5"),
@@ -411,6 +411,20 @@ CANDIDATES: dict[str, Callable[[date], QuerySet]] = {
     "S02": lambda t: _licences().filter(_active_licence() & _recent("probation_started_on", t)),
     "S03": lambda t: _vehicles().filter(_active_vehicle() & _scrapping(t, window=lambda s: reg.add_years(s, -1))),
 }  # fmt: skip
+
+
+def _owes_certificates(today: date) -> Q:
+    """Holders a certificate rule in force over the last three cycles can apply to (S1 art. 74):
+    old enough for the yearly rule, or holding a yearly or three-yearly class."""
+    earliest = reg.add_years(today, -3) - timedelta(days=2 * reg.REVIEW_DAYS_AFTER_CYCLE)
+    days = [earliest] + [d for d, _ in reg._MEDICAL_RULES if earliest < d <= today]
+    rows = [reg._row_in_force(reg._MEDICAL_RULES, d) for d in days]
+    q = Q(holder__birth_date__lte=_last_day_where(
+        lambda b: reg.age_on(b, today) >= min(r.yearly_from_age for r in rows), _years_back(today, 60)
+    ))  # fmt: skip
+    for code in sorted(set().union(*(r.yearly_classes | r.triennial_classes for r in rows))):
+        q |= Q(classes__contains=code)
+    return q
 
 
 def _persons_aged(today: date, years: int) -> QuerySet:
