@@ -6,7 +6,7 @@
 
 A fresh PostgreSQL database ``jiaoguan_bench_notices`` is migrated and filled with COPY (psycopg):
 10,000,000 x scale persons with one driving licence each, 8,000,000 x scale vehicles (about 5 %
-owned by organisations), points entries for about 10 % of the licences and camera records for
+owned by organisations), points entries for about 6 % of the licences and camera records for
 about 2 % of the vehicles, with realistic date spreads so that a few per cent of the rows trigger
 a notice (inspections overdue, licences overdue for renewal, points near the limit, recent
 cancellations...). The COPY is timed as the baseline. The scan of all 40 rules then runs in its
@@ -57,6 +57,13 @@ REASONS = (
     "renewal_overdue", "medical_overdue", "review_overdue", "age_limit", "probation_full_score",
     "extended_probation", "full_score", "fatal_accident", "drug_addiction", "death", "own_request",
 )  # fmt: skip
+
+
+def scrapping_age_years(kind: str, use: str) -> int | None:
+    sys.path.insert(0, str(ROOT / "src"))
+    from jiaoguan.registry.rules import scrapping_age_years as years  # pure: no Django needed
+
+    return years(kind, use)
 
 
 def _with_database(url: str, name: str) -> str:
@@ -208,7 +215,7 @@ def generate(database_url: str, scale: float, seed: int, today: date) -> dict:
                 # Drivers who owe certificates (70+, C5) mostly keep them up to date.
                 born = persons_born[i]
                 owes = (today - born).days > 69 * 365 or "C5" in cls
-                if owes and rng.random() < 0.95:
+                if owes and rng.random() < 0.98:
                     medical = today - timedelta(days=rng.randint(0, 150))
                 else:
                     medical = today - timedelta(days=rng.randint(0, 500)) if rng.random() < 0.3 else None
@@ -233,7 +240,7 @@ def generate(database_url: str, scale: float, seed: int, today: date) -> dict:
 
         def points():
             for licence in range(l_lo, l_hi + 1):
-                if rng.random() >= 0.10:
+                if rng.random() >= 0.06:
                     continue
                 for _ in range(rng.choice((1, 1, 1, 2, 2, 3))):
                     value = rng.choice((1, 1, 1, 3, 3, 3, 6, 6, 9, 12))
@@ -255,13 +262,18 @@ def generate(database_url: str, scale: float, seed: int, today: date) -> dict:
         def vehicles():
             for i in range(n_veh):
                 kind, use = mix()
-                registered = today - timedelta(days=rng.randint(0, 25 * 365))
+                # Vehicles are scrapped at their age (S8): 99 % younger, 1 % past it (V05, V10).
+                years = scrapping_age_years(kind, use) or 25
+                if rng.random() < 0.99:
+                    registered = today - timedelta(days=rng.randint(0, years * 365 - 1))
+                else:
+                    registered = today - timedelta(days=rng.randint(years * 365 + 1, years * 365 + 700))
                 r = rng.random()
                 # Inspected within the last 85 days: valid whatever the plan (the next due is at
-                # least 3 months after it); 5 %: long ago, mostly overdue now.
+                # least 3 months after it); 2 %: long ago, mostly overdue now.
                 if (today - registered).days < 400:
                     last = None
-                elif r < 0.95:
+                elif r < 0.98:
                     last = today - timedelta(days=rng.randint(0, 85))
                 else:
                     last = today - timedelta(days=rng.randint(86, 2000))

@@ -226,8 +226,10 @@ def inspection_state(v: VehicleFacts, today: date, *, up_to: int = 3) -> tuple[d
     """
     valid_until = _valid_until(v, v.last_inspected_on, today)
     missed, due = 0, valid_until
-    while due < today and missed < up_to:
+    while due < today:
         missed += 1
+        if missed >= up_to:
+            break
         due = _valid_until(v, due, today)
     return valid_until, missed
 
@@ -347,7 +349,7 @@ def _v_overdue(commercial: bool) -> Callable[[VehicleFacts, date], Hit | None]:
     def check(v: VehicleFacts, today: date) -> Hit | None:
         if not _active_vehicle(v) or is_commercial(v.use_nature) != commercial:
             return None
-        valid_until, missed = inspection_state(v, today)
+        valid_until, missed = inspection_state(v, today, up_to=1)
         if missed < 1:
             return None
         return Hit(_repeat(valid_until, today, 30), _dated(valid_until))
@@ -400,7 +402,7 @@ def _v_cloned(v: VehicleFacts, today: date) -> Hit | None:
 def _v_due_soon(v: VehicleFacts, today: date) -> Hit | None:
     if not _active_vehicle(v) or not is_commercial(v.use_nature):
         return None
-    valid_until, _ = inspection_state(v, today)
+    valid_until = _valid_until(v, v.last_inspected_on, today)
     if reg.inspection_status(valid_until=valid_until, today=today) != "due_soon":
         return None
     return Hit(valid_until.isoformat(), _dated(valid_until))

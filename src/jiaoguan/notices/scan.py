@@ -56,6 +56,19 @@ CHUNK = 2000
 RULE_ORDER: tuple[str, ...] = tuple(RULES)
 _POINTS_RULES = frozenset({"L01", "L02", "L03", "L08", "L13", "L14", "L16", "W04", "W05", "S01", "S02"})
 _COUNT_RULES = frozenset({"W02", "W03"})
+# Only what the rules and the messages read: fewer columns to fetch and set on each row.
+_VEHICLE_FIELDS = (
+    "plate_number", "vin", "kind", "use_nature", "registered_on", "last_inspected_on", "status",
+    "transferred_out_on", "cloned_plate_cleared_on", "division", "owner_mobile", "owner_person__mobile",
+    "owner_organisation__phone",
+)  # fmt: skip
+_LICENCE_FIELDS = (
+    "classes", "first_issued_on", "valid_from", "validity_term", "status", "probation_started_on",
+    "last_medical_on", "last_reviewed_on", "renewal_deferred_until", "review_deferred_until",
+    "medical_deferred_until", "cancelled_on", "cancellation_reason", "downgraded_from",
+    "school_bus_qualification_cancelled_on", "mobile", "division", "holder__birth_date", "holder__mobile",
+    "employer__phone",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -126,7 +139,8 @@ def _vehicle_drafts(code: str, ids: Sequence[int], today: date) -> tuple[int, li
         )
     link = reverse("registry:vehicle", args=[0])
     hits, drafts = 0, []
-    for v in Vehicle.objects.select_related("owner_person", "owner_organisation").filter(pk__in=ids):
+    rows = Vehicle.objects.select_related("owner_person", "owner_organisation").only(*_VEHICLE_FIELDS)
+    for v in rows.filter(pk__in=ids):
         hit = evaluate(code, _vehicle_facts(v, counts.get(v.pk, 0)), today)
         if hit is None:
             continue
@@ -154,7 +168,8 @@ def _licence_drafts(code: str, ids: Sequence[int], today: date) -> tuple[int, li
             points.setdefault(licence_id, []).append(PointsFact(occurred_on, pts, unpaid))
     link = reverse("registry:licences")
     hits, drafts = 0, []
-    for lic in DrivingLicence.objects.select_related("holder", "employer").filter(pk__in=ids):
+    rows = DrivingLicence.objects.select_related("holder", "employer").only(*_LICENCE_FIELDS)
+    for lic in rows.filter(pk__in=ids):
         hit = evaluate(code, licence_facts(lic, points.get(lic.pk, ())), today)
         if hit is None:
             continue
