@@ -154,3 +154,20 @@ def test_the_task_scans_the_given_day(world):
     from jiaoguan.notices.tasks import notices_scan_task
 
     assert notices_scan_task.call(day=TODAY.isoformat()) == Message.objects.count() > 0
+
+
+def test_the_demo_registry_gets_its_notices(db):
+    """`jiaoguan up` scans the demo registry once it is generated: a few notices, quickly."""
+    import time
+
+    from django.utils import timezone
+
+    from jiaoguan.demo.generate import generate_demo
+
+    today = timezone.localdate()
+    generate_demo(persons=300, seed=7, today=today)
+    started = time.monotonic()
+    results = notices_scan(today=today)
+    assert time.monotonic() - started < 30
+    assert sum(r.messages for r in results) == Message.objects.count() > 0
+    assert Message.objects.filter(rule_code__startswith="V").exists()
