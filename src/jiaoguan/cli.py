@@ -235,7 +235,7 @@ def up(argv: list[str]) -> int:
         print(f"jiaoguan: issued {issued} electronic inspection marks", flush=True)
     from jiaoguan.notices.scan import notices_scan
 
-    notices_scan(today=today)  # the day's notices (issue 15, N1, N4, N5); a restart resumes, tells nothing twice
+    notices_scan(today=today)  # the notices of the day (issue 15, N1, N4, N5)
     bank_demo_lines: list[str] = []
     if settings.DEMO_MODE:
         from jiaoguan.demo.mortgages import ensure_demo_bank
