@@ -59,11 +59,12 @@ REASONS = (
 )  # fmt: skip
 
 
-def scrapping_age_years(kind: str, use: str) -> int | None:
+def _scrapping_ages() -> dict[tuple[str, str], int | None]:
+    """(kind, use) -> compulsory scrapping age (S8), from the registry's pure rules."""
     sys.path.insert(0, str(ROOT / "src"))
-    from jiaoguan.registry.rules import scrapping_age_years as years  # pure: no Django needed
+    from jiaoguan.registry.rules import UseNature, VehicleKind, scrapping_age_years  # no Django needed
 
-    return years(kind, use)
+    return {(k.value, u.value): scrapping_age_years(k, u) for k in VehicleKind for u in UseNature}
 
 
 def _with_database(url: str, name: str) -> str:
@@ -258,12 +259,13 @@ def generate(database_url: str, scale: float, seed: int, today: date) -> dict:
               ["licence_id", "points", "occurred_on", "source", "fine_unpaid", "created_at"], points()))  # fmt: skip
 
         mix = _picker(rng, VEHICLE_MIX)
+        scrapping_ages = _scrapping_ages()
 
         def vehicles():
             for i in range(n_veh):
                 kind, use = mix()
                 # Vehicles are scrapped at their age (S8): 99 % younger, 1 % past it (V05, V10).
-                years = scrapping_age_years(kind, use) or 25
+                years = scrapping_ages[kind, use] or 25
                 if rng.random() < 0.99:
                     registered = today - timedelta(days=rng.randint(0, years * 365 - 1))
                 else:

@@ -50,7 +50,7 @@ from .scan_sql import candidates
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["CHUNK", "RULE_ORDER", "ScanResult", "notices_scan", "rule_scan"]
+__all__ = ["CHUNK", "RULE_ORDER", "ScanResult", "licence_facts", "notices_scan", "rule_scan", "vehicle_facts"]
 
 CHUNK = 2000
 RULE_ORDER: tuple[str, ...] = tuple(RULES)
@@ -86,7 +86,8 @@ def _chunks(ids: Sequence[int], size: int) -> Iterator[Sequence[int]]:
         yield ids[start : start + size]
 
 
-def _vehicle_facts(v: Vehicle, unhandled: int = 0) -> VehicleFacts:
+def vehicle_facts(v: Vehicle, unhandled: int = 0) -> VehicleFacts:
+    """The facts the vehicle rules read, from a vehicle row (and its unhandled records' count)."""
     return VehicleFacts(
         kind=v.kind,
         use_nature=v.use_nature,
@@ -100,6 +101,7 @@ def _vehicle_facts(v: Vehicle, unhandled: int = 0) -> VehicleFacts:
 
 
 def licence_facts(lic: DrivingLicence, points: Sequence[PointsFact] = ()) -> LicenceFacts:
+    """The facts the licence rules read, from a licence row with its holder and its points."""
     return LicenceFacts(
         classes=lic.classes,
         first_issued_on=lic.first_issued_on,
@@ -121,10 +123,6 @@ def licence_facts(lic: DrivingLicence, points: Sequence[PointsFact] = ()) -> Lic
     )
 
 
-def vehicle_facts(v: Vehicle, unhandled: int = 0) -> VehicleFacts:
-    return _vehicle_facts(v, unhandled)
-
-
 def _vehicle_drafts(code: str, ids: Sequence[int], today: date) -> tuple[int, list[Draft]]:
     rule = RULES[code]
     counts: dict[int, int] = {}
@@ -141,7 +139,7 @@ def _vehicle_drafts(code: str, ids: Sequence[int], today: date) -> tuple[int, li
     hits, drafts = 0, []
     rows = Vehicle.objects.select_related("owner_person", "owner_organisation").only(*_VEHICLE_FIELDS)
     for v in rows.filter(pk__in=ids):
-        hit = evaluate(code, _vehicle_facts(v, counts.get(v.pk, 0)), today)
+        hit = evaluate(code, vehicle_facts(v, counts.get(v.pk, 0)), today)
         if hit is None:
             continue
         hits += 1
