@@ -405,7 +405,9 @@ def main() -> None:
         generated = generate(url, args.scale, args.seed, today)
         copy_seconds = time.monotonic() - started
         print(f"baseline (COPY + VACUUM ANALYZE): {copy_seconds:.1f} s", flush=True)
-    else:
+    else:  # the registry of a --keep run; the messages of its scans are removed
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute("TRUNCATE notices_delivery, notices_message, notices_scanrun")
         generated, copy_seconds = {"rows": {}}, 0.0
     try:
         print("scan of all rules (first run of the day) ...", flush=True)
