@@ -220,14 +220,9 @@ def rule_scan(
     started = time.monotonic()
     run, _ = ScanRun.objects.get_or_create(day=today, rule_code=code)
     if rerun:
-        run.last_id, run.done, run.candidates, run.hits, run.messages, run.finished_at = (
-            0,
-            False,
-            0,
-            0,
-            0,
-            None,
-        )
+        run.last_id, run.done, run.finished_at = 0, False, None
+        run.candidates = run.hits = run.messages = 0
+        run.seconds = 0.0
         run.save()
     if run.done:
         return ScanResult(code, run.candidates, run.hits, run.messages, run.seconds, skipped=True)
