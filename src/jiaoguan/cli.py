@@ -72,6 +72,7 @@ def _outbox_loop(stop: threading.Event) -> None:
     from jiaoguan.core.outbox import outbox_dispatch
     from jiaoguan.core.purges import run_purges
     from jiaoguan.notices.delivery import deliveries_send_due
+    from jiaoguan.notices.scan import notices_scan
     from jiaoguan.payments.services import payments_reconcile
 
     last_reconciled = time.monotonic()
@@ -87,6 +88,7 @@ def _outbox_loop(stop: threading.Event) -> None:
                     payments_reconcile(day=reconciled_day)
                     reconciled_day = today
                     run_purges()
+                    notices_scan(today=today)  # the new day's notices (issue 15, N1)
                 payments_reconcile(day=today)
         except Exception as exc:  # the loop must survive a locked or restarting database or gateway
             print(f"background: {exc}", file=sys.stderr)
@@ -244,6 +246,9 @@ def up(argv: list[str]) -> int:
     credential_status_sync(today=today)
     if issued:
         print(f"jiaoguan: issued {issued} electronic inspection marks", flush=True)
+    from jiaoguan.notices.scan import notices_scan
+
+    notices_scan(today=today)  # the notices of the day (issue 15, N1, N4, N5)
     bank_demo_lines: list[str] = []
     if settings.DEMO_MODE:
         from jiaoguan.demo.mortgages import ensure_demo_bank

@@ -28,7 +28,7 @@ from jiaoguan.applications.tasks import postal_tracking_poll_task
 from jiaoguan.core.tasks import outbox_dispatch_task, purges_run_task
 from jiaoguan.credentials.tasks import credential_status_sync_task
 from jiaoguan.inspections.tasks import inspection_slots_extend_task
-from jiaoguan.notices.tasks import notices_deliveries_task
+from jiaoguan.notices.tasks import notices_deliveries_task, notices_scan_task
 from jiaoguan.payments.tasks import payments_reconcile_task
 from jiaoguan.reports.tasks import reports_generate_task
 
@@ -81,6 +81,10 @@ SCHEDULE: tuple[Periodic, ...] = (
     Periodic("announcements.publications", DAILY, lambda now: publications_regenerate_task.enqueue()),  # N3
     # Reports to authorities and companies (issue 15, N2): last month's from the 1st, events daily.
     Periodic("reports.generate", DAILY, lambda now: reports_generate_task.enqueue()),
+    # The 37 notices and the safety warnings (issue 15, N1, N4, N5): resumable, idempotent.
+    Periodic(
+        "notices.scan", DAILY, lambda now: notices_scan_task.enqueue(day=timezone.localdate(now).isoformat())
+    ),
 )
 
 

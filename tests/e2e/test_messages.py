@@ -29,7 +29,7 @@ def test_a_recorded_violation_reaches_the_message_centre(page, live_server, owne
     page.wait_for_url(re.compile(r"/messages/$"))
     item = page.locator(f"#message-{message.pk}")
     assert item.get_attribute("data-unread") == "1"
-    assert "交通违法记录告知" in item.inner_text() and vehicle.plate_number in item.inner_text()
+    assert "机动车电子监控违法行为记录" in item.inner_text() and vehicle.plate_number in item.inner_text()
     assert "法定告知" in item.inner_text()
     fits(page)
     shot(page, "messages")

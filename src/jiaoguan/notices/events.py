@@ -11,7 +11,6 @@ import logging
 from typing import Any
 
 from django.urls import reverse
-from django.utils import timezone
 
 from jiaoguan.accidents.models import Party, ResultDocument, StageRecord
 from jiaoguan.accidents.services import DOCUMENT_RELEASED, STAGE_RECORDED
@@ -28,6 +27,7 @@ from jiaoguan.violations import rules as violation_rules
 from jiaoguan.violations.models import Fine, Violation
 from jiaoguan.violations.services import DECIDED, RECORDED
 
+from .catalogue import w01_drafts
 from .categories import Category
 from .delivery import Draft, deliveries_send, messages_create
 
@@ -92,41 +92,6 @@ def offence_words(violation: Violation) -> tuple[str, str]:
     return version.name_zh, version.name_en
 
 
-def violation_recorded_drafts(violation: Violation) -> list[Draft]:
-    """N1 W01 机动车电子监控违法行为记录: the owner (and its company) is told of a camera record.
-
-    The key is the daily scan's key for the same fact: whichever runs first tells."""
-    vehicle = violation.vehicle
-    if vehicle is None:
-        return []
-    when = timezone.localtime(violation.occurred_at).strftime("%Y-%m-%d %H:%M")
-    offence_zh, offence_en = offence_words(violation)
-    body_zh = (
-        f"您的机动车{violation.plate_number}于{when}在{violation.place}有交通违法记录"
-        f"（{offence_zh}），请及时处理。"
-    )
-    body_en = (
-        f"Your vehicle {violation.plate_number} has a violation record ({offence_en}) of {when} at "
-        f"{violation.place}; please handle it."
-    )
-    return [
-        Draft(
-            category=Category.VIOLATION,
-            title_zh="交通违法记录告知",
-            title_en="Violation recorded",
-            body_zh=body_zh,
-            body_en=body_en,
-            link=reverse("violations:detail", args=[violation.pk]),
-            required=True,
-            rule_code="W01",
-            division=vehicle.division,
-            dedup_key=_key(f"N1:W01:violation:{violation.pk}", r),
-            **r,
-        )
-        for r in owner_recipients(vehicle)
-    ]
-
-
 @outbox_handler(RECORDED)
 def _violations_recorded(payload: dict[str, Any], dedup_key: str) -> None:
     numbers = [str(n) for n in payload.get("record_numbers", [])]
@@ -136,7 +101,7 @@ def _violations_recorded(payload: dict[str, Any], dedup_key: str) -> None:
             record_number__in=numbers[start : start + 1000], vehicle__isnull=False
         )
         for violation in found:
-            drafts += violation_recorded_drafts(violation)
+            drafts += w01_drafts(violation)  # the daily scan writes the same keys: told once
     if drafts:
         _send(drafts)
 

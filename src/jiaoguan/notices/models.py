@@ -191,3 +191,35 @@ class CalendarFeedToken(models.Model):
 
     def __str__(self) -> str:
         return f"calendar feed {self.pk}"
+
+
+class ScanRun(models.Model):
+    """Progress of one notice rule's daily scan (告知扫描进度), so a stopped scan resumes (N1).
+
+    One row per day and rule. ``last_id`` is the last subject id whose messages are committed,
+    written in the same transaction as those messages: a scan stopped anywhere restarts after
+    it, and the dedup keys make a repeat of a chunk send nothing twice.
+    """
+
+    day = models.DateField("扫描日期 day", db_comment="the local date the rules were evaluated for")
+    rule_code = models.CharField("告知项目 rule", max_length=16)
+    last_id = models.BigIntegerField(
+        "已处理至 last id", default=0, db_comment="subject ids up to this one are done"
+    )
+    done = models.BooleanField("已完成 done", default=False)
+    candidates = models.PositiveIntegerField(
+        "候选数 candidates", default=0, db_comment="rows the SQL selected, before the rule's confirmation"
+    )
+    hits = models.PositiveIntegerField("触发数 hits", default=0, db_comment="rows the rule fired on")
+    messages = models.PositiveIntegerField("新消息数 messages", default=0, db_comment="messages written")
+    seconds = models.FloatField("耗时（秒） seconds", default=0)
+    started_at = models.DateTimeField("开始时间 started", auto_now_add=True)
+    finished_at = models.DateTimeField("完成时间 finished", null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["day", "rule_code"], name="scan_run_once_per_day")]
+        verbose_name = "告知扫描 notice scan"
+        verbose_name_plural = "告知扫描 notice scans"
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.rule_code}"
