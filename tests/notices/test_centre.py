@@ -137,3 +137,26 @@ def test_staff_see_the_delivery_log_of_their_jurisdiction_masked(make_person, ma
     page = client.get("/counter/notices/deliveries/").content.decode()
     assert "标题0" in page and "外地" not in page
     assert "13912345678" not in page
+
+
+@pytest.mark.django_db(transaction=True)
+def test_kept_pages_change_with_a_new_message_and_a_read_one(
+    make_person, citizen, settings, django_assert_num_queries
+):
+    """With the shared cache the first page is kept per owner; a new or read message renews it."""
+    settings.PERSONAL_READ_CACHE_SECONDS = 300
+    me = make_person()
+    user = citizen(me)
+    _write(me, n=2)
+    client = Client()
+    client.force_login(user)
+    first = client.get("/api/v1/me/messages").json()
+    assert len(first["items"]) == 2 and first["unread"] == 2
+    with django_assert_num_queries(2):  # the session and its user; the messages none
+        assert client.get("/api/v1/me/messages").json() == first
+    _write(me, n=1, start=2)
+    after_new = client.get("/api/v1/me/messages").json()
+    assert len(after_new["items"]) == 3 and after_new["unread"] == 3
+    client.post(f"/api/v1/me/messages/{after_new['items'][0]['id']}/read")
+    after_read = client.get("/api/v1/me/messages").json()
+    assert after_read["unread"] == 2 and after_read["items"][0]["read_at"]

@@ -11,7 +11,7 @@ from django.urls import reverse
 from ninja import Router, Schema
 
 from jiaoguan.core.access import access_required
-from jiaoguan.core.api import BearerToken, ErrorOut, InputSchema, SessionUser
+from jiaoguan.core.api import BearerToken, ErrorOut, InputSchema, SessionUser, personal_json
 
 from . import selectors, services
 from .categories import category_label
@@ -59,16 +59,25 @@ def my_messages(
     request: HttpRequest, category: str | None = None, unread_only: bool = False, cursor: str | None = None,
     limit: int = selectors.PAGE_SIZE,
 ) -> Any:  # fmt: skip
-    """My messages, newest first; pass ``next_cursor`` back as ``cursor`` for the next page."""
+    """My messages, newest first; pass ``next_cursor`` back as ``cursor`` for the next page.
+
+    Kept as the rendered body with the owner's other personal reads: a new message or a read one
+    renews the owner's data version, so the next call reads again."""
     actor = request.auth  # type: ignore[attr-defined]
-    page = selectors.message_list(
-        actor=actor, category=category, unread_only=unread_only, cursor=cursor, limit=limit
+
+    def build() -> dict[str, Any]:
+        page = selectors.message_list(
+            actor=actor, category=category, unread_only=unread_only, cursor=cursor, limit=limit
+        )
+        return {
+            "items": [_out(m) for m in page.messages],
+            "next_cursor": page.next_cursor,
+            "unread": selectors.unread_count(actor),
+        }
+
+    return personal_json(
+        request, "me.messages", (category, unread_only, cursor, limit), MessagePageOut, build
     )
-    return {
-        "items": [_out(m) for m in page.messages],
-        "next_cursor": page.next_cursor,
-        "unread": selectors.unread_count(actor),
-    }
 
 
 @router.get("/me/messages/{message_id}", response={200: MessageOut, **ERRORS}, auth=AUTH)
