@@ -951,3 +951,19 @@ def bank_service(settings, fake_bank_service_server):
     yield BankServiceHandle(server)
     if server.process.poll() is None:
         server.control.reset()
+
+
+# ---------------------------------------------------------------- password hashing in tests
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(request, settings):
+    """Passwords are hashed with MD5 in tests: Argon2 costs about a tenth of a second per login made
+    or checked, which the suite pays thousands of times. The installation's own hashers stay
+    listed after it, so a stored Argon2 hash still verifies; a test of the real hashing says so
+    with ``@pytest.mark.real_password_hashing``."""
+    if request.node.get_closest_marker("real_password_hashing") is None:
+        settings.PASSWORD_HASHERS = [
+            "django.contrib.auth.hashers.MD5PasswordHasher",
+            *settings.PASSWORD_HASHERS,
+        ]

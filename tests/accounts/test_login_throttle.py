@@ -47,6 +47,7 @@ def answer(response) -> tuple[int, str, str]:
 
 
 @pytest.mark.django_db
+@pytest.mark.real_password_hashing
 def test_unknown_account_checks_a_password_hash_of_the_same_cost_as_a_wrong_password(
     make_person, citizen, monkeypatch
 ):
