@@ -19,7 +19,6 @@ from datetime import datetime, timedelta
 from django.db import connection, transaction
 from django.utils import timezone
 
-from jiaoguan.accounts.models import User
 from jiaoguan.core.identifiers import mask_phone
 from jiaoguan.core.personal_reads import personal_data_changed
 from jiaoguan.integrations.sms import SmsGatewayError, get_gateway
@@ -266,10 +265,3 @@ def deliveries_send_due(*, limit: int = 500, now: datetime | None = None) -> int
         .values_list("pk", flat=True)[:limit]
     )
     return sum(1 for pk in ids if delivery_attempt(delivery_id=pk, now=now) == Delivery.State.SENT)
-
-
-def recipients_users(message: Message) -> list[User]:
-    """The logins that see the message (the person's account, or the organisation's users)."""
-    if message.person_id:
-        return list(User.objects.filter(person_id=message.person_id))
-    return list(User.objects.filter(organisation_id=message.organisation_id or 0))

@@ -89,6 +89,15 @@ def sms_preference_set(*, actor: Any, category: str, sms: bool) -> SmsPreference
     return pref
 
 
+def sms_preferences_save(*, actor: Any, chosen: set[str]) -> None:
+    """The form's choice: SMS on for the categories in ``chosen``, off for the others; unknown
+    values are ignored (the form offers only the categories)."""
+    for row in sms_preferences(actor=actor):
+        wanted = row["category"] in chosen
+        if wanted != row["sms"]:
+            sms_preference_set(actor=actor, category=row["category"], sms=wanted)
+
+
 def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 

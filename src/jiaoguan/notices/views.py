@@ -6,7 +6,6 @@ Thin views over ``selectors``/``services``; a refusal is shown on the page in th
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from django.contrib import messages as flash
@@ -101,11 +100,7 @@ def messages_read_all(request: HttpRequest) -> HttpResponse:
 def preferences(request: HttpRequest) -> HttpResponse:
     user = request.user
     if request.method == "POST":
-        chosen = set(request.POST.getlist("sms"))
-        for row in services.sms_preferences(actor=user):
-            wanted = row["category"] in chosen
-            if wanted != row["sms"]:
-                services.sms_preference_set(actor=user, category=row["category"], sms=wanted)
+        services.sms_preferences_save(actor=user, chosen=set(request.POST.getlist("sms")))
         flash.success(request, "Saved." if _english() else "已保存短信设置。")
         return redirect("notices:preferences")
     en = _english()
@@ -134,16 +129,12 @@ def calendar_page(request: HttpRequest) -> HttpResponse:
     active = services.calendar_feed_active(actor=user)
     feed_url = request.build_absolute_uri(reverse("notices:calendar_feed", args=[token])) if token else ""
     person_id = getattr(user, "person_id", None)
-    dates = calendar.due_dates(person_id=person_id, today=_today()) if person_id else []
+    dates = calendar.due_dates(person_id=person_id, today=timezone.localdate()) if person_id else []
     return render(
         request,
         "notices/calendar.html",
         {"active": active, "feed_url": feed_url, "dates": dates, "english": _english()},
     )
-
-
-def _today() -> date:
-    return timezone.localdate()
 
 
 def calendar_feed(request: HttpRequest, token: str) -> HttpResponse:
