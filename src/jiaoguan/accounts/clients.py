@@ -28,7 +28,9 @@ from .models import ApiClient
 SCOPE_VIOLATIONS_IMPORT = "violations:import"
 # An inspection station reports its results (issue 14, B4); the client is bound to the station's organisation.
 SCOPE_INSPECTION_RESULTS = "inspections:results"
-KNOWN_SCOPES = frozenset({SCOPE_VIOLATIONS_IMPORT, SCOPE_INSPECTION_RESULTS})
+# An exam centre reports results (issue 16, X1-X6); the client is bound to the centre's organisation.
+SCOPE_EXAM_RESULTS = "exams:results"
+KNOWN_SCOPES = frozenset({SCOPE_VIOLATIONS_IMPORT, SCOPE_INSPECTION_RESULTS, SCOPE_EXAM_RESULTS})
 CLIENT_ID_PREFIX = "jgc_"
 _CLIENT_ID_RE = re.compile(r"[A-Za-z0-9_-]{1,40}")
 # Compared against when the client id is unknown, so a miss costs the same as a wrong secret.

@@ -19,6 +19,7 @@ class StaffRole(models.TextChoices):
     ACCIDENT_OFFICER = "accident_officer", "事故处理民警 accident officer"
     ACCIDENT_HEAD = "accident_head", "事故处理部门负责人 head of accident unit"
     UNIT_HEAD = "unit_head", "部门负责人 head of unit"
+    EXAM_OFFICER = "exam_officer", "考试科民警 exam officer"
     AUDITOR = "auditor", "审计员 auditor"
     ADMINISTRATOR = "administrator", "系统管理员 administrator"
 

@@ -42,6 +42,7 @@ class Role(StrEnum):
     ACCIDENT_OFFICER = "accident_officer"
     ACCIDENT_HEAD = "accident_head"
     UNIT_HEAD = "unit_head"  # head of a DMV or traffic-police unit: approves announcements (N3)
+    EXAM_OFFICER = "exam_officer"  # the DMV's exam section: centres, plans, results (issue 16)
     AUDITOR = "auditor"
     ADMINISTRATOR = "administrator"
 
@@ -53,6 +54,7 @@ STAFF_ROLES: frozenset[Role] = frozenset(
         Role.ACCIDENT_OFFICER,
         Role.ACCIDENT_HEAD,
         Role.UNIT_HEAD,
+        Role.EXAM_OFFICER,
         Role.AUDITOR,
         Role.ADMINISTRATOR,
     }
@@ -68,6 +70,7 @@ ROLE_WORDS: dict[Role, str] = {
     Role.ACCIDENT_OFFICER: "事故处理民警 accident officer",
     Role.ACCIDENT_HEAD: "事故处理部门负责人 head of accident unit",
     Role.UNIT_HEAD: "部门负责人 head of unit",
+    Role.EXAM_OFFICER: "考试科民警 exam officer",
     Role.AUDITOR: "审计员 auditor",
     Role.ADMINISTRATOR: "系统管理员 administrator",
 }
@@ -133,7 +136,7 @@ OWN, JURISDICTION, PROVINCE, ANY = Scope.OWN, Scope.JURISDICTION, Scope.PROVINCE
 CITIZEN, ORGANISATION = Role.CITIZEN, Role.ORGANISATION
 CLERK, VIOLATION, ACCIDENT = Role.COUNTER_CLERK, Role.VIOLATION_OFFICER, Role.ACCIDENT_OFFICER
 HEAD, AUDITOR, ADMIN = Role.ACCIDENT_HEAD, Role.AUDITOR, Role.ADMINISTRATOR
-UNIT_HEAD = Role.UNIT_HEAD
+UNIT_HEAD, EXAM_OFFICER = Role.UNIT_HEAD, Role.EXAM_OFFICER
 EVERYONE = (Role.ANONYMOUS, *PUBLIC_ROLES, *sorted(STAFF_ROLES))
 POLICE = (CLERK, VIOLATION, ACCIDENT, HEAD, ADMIN)  # every post that works on registry records
 
@@ -609,6 +612,59 @@ add(
 add(
     "announcements.reference.manage", "维护套牌案件联系表和监控设备设置地点", "maintain camera sites and cloned-plate contacts",
     _grant(JURISDICTION, CLERK, ADMIN), requirement="N3",
+)  # fmt: skip
+
+# ---------------------------------------------------------------- driving tests (issue 16, B22, B23, X1-X7)
+
+# A learner applies for and cancels their own exams (B22, B23: online registration is enough, U5)
+# and moves their test location (X3).
+add(
+    "exams.own.apply", "预约和取消驾驶人考试", "apply for and cancel driving tests", {CITIZEN: OWN},
+    requirement="B22",
+)  # fmt: skip
+add(
+    "exams.own.view", "查看本人的考试预约和成绩", "see my driving tests and results", {CITIZEN: OWN},
+    requirement="B22",
+)  # fmt: skip
+# A driving school (organisation of kind driving_school) applies for its own learners who consented,
+# and reads their applications and results; the service narrows "own" to the school's learners.
+add(
+    "exams.school.apply", "为本校学员预约考试", "apply for exams for the school's learners", {ORGANISATION: OWN},
+    requirement="B22",
+)  # fmt: skip
+add(
+    "exams.school.view", "查看本校学员的考试", "see the school's learners and their exams", {ORGANISATION: OWN},
+    requirement="B22",
+)  # fmt: skip
+# Centres are registered at the counter like every organisation (U1); the exam section keeps their
+# plans, enrols learners (with the counter) and records results by hand when a centre's system
+# cannot; centres' systems report through their API client (scope exams:results), not a role.
+add(
+    "exams.centre.manage", "登记考场和接入凭据", "register exam centres and their API clients",
+    _grant(JURISDICTION, CLERK, ADMIN), requirement="B22",
+    menu=_menu("exams:counter_centres", "building", "考场", "Exam centres", 17),
+)  # fmt: skip
+add(
+    "exams.plan.manage", "发布和分配考试计划", "publish and allocate exam plans",
+    _grant(JURISDICTION, EXAM_OFFICER, ADMIN), requirement="X4",
+    menu=_menu("exams:counter_plans", "calendar", "考试计划", "Exam plans", 18),
+)  # fmt: skip
+add(
+    "exams.learner.enrol", "受理驾驶证申请（学员登记）", "enrol learners for a licence", _grant(JURISDICTION, CLERK, EXAM_OFFICER, ADMIN),
+    requirement="B22",
+)  # fmt: skip
+add(
+    "exams.learner.view", "查看学员考试档案", "view learners' exam files",
+    _grant(JURISDICTION, CLERK, EXAM_OFFICER, AUDITOR, ADMIN), requirement="B22",
+)  # fmt: skip
+add(
+    "exams.result.record", "录入考试成绩", "record exam results", _grant(JURISDICTION, EXAM_OFFICER, ADMIN),
+    requirement="B22",
+)  # fmt: skip
+add(
+    "exams.monitoring.view", "考试业务监管", "monitor exam bookings and results",
+    _grant(JURISDICTION, EXAM_OFFICER, UNIT_HEAD, AUDITOR, ADMIN), requirement="X6",
+    menu=_menu("exams:counter_monitoring", "shield", "考试监管", "Exam monitoring", 19),
 )  # fmt: skip
 
 

@@ -79,6 +79,7 @@ class Organisation(models.Model):
         CAR_DEALER = "car_dealer", "汽车销售商 car dealer / 4S shop"
         HOSPITAL = "hospital", "医院 hospital"
         INSPECTION_STATION = "inspection_station", "机动车检验机构 inspection station"
+        EXAM_CENTRE = "exam_centre", "驾驶人考场 driving-test centre"
         SCHOOL = "school", "学校 school"
         INSURER = "insurer", "保险公司 insurer"
         BANK = "bank", "商业银行/汽车金融公司 bank / auto finance"

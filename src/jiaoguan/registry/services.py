@@ -1296,3 +1296,64 @@ def temporary_plate_revoke(*, actor: Any, plate_id: int, reason: str, request: A
                 reason=reason, request=request,
             )  # fmt: skip
     return plate
+
+
+# ---------------------------------------------------------------- licences from driving tests (issue 16, B22)
+
+
+def _new_archive_number(division: str) -> str:
+    """A free 12-digit archive number (档案编号) of the office's city: its 4-digit prefix and 8 digits."""
+    import secrets
+
+    prefix = (division or "4117")[:4]
+    for _ in range(20):
+        number = prefix + f"{secrets.randbelow(10**8):08d}"
+        if not DrivingLicence.objects.filter(archive_number=number).exists():
+            return number
+    raise Conflict(
+        "registry.archive_number_busy", "档案编号分配失败，请重试。", "No archive number was free; try again."
+    )
+
+
+def licence_grant_after_exams(
+    *, person_id: int, vehicle_class: str, passed_on: date, division: str, actor: Any = None
+) -> DrivingLicence:
+    """Issue the licence a learner earned by passing every subject (B22, S1 art. 44): a new licence
+    (first issued and valid from ``passed_on``, six years, probation from that day), or the class
+    added to the licence they hold (probation again for an added large class, S1 art. 76).
+
+    Called by the exams app inside its own transaction (``actor``: who recorded the last result,
+    None for a centre's system); idempotent: a class already held changes
+    nothing and returns the licence.
+    """
+    person = Person.objects.select_for_update().get(pk=person_id)
+    licence = DrivingLicence.objects.select_for_update().filter(holder_id=person.pk).first()
+    if licence is None:
+        licence = DrivingLicence(
+            holder=person, archive_number=_new_archive_number(division), classes=vehicle_class,
+            first_issued_on=passed_on, valid_from=passed_on, validity_term=rules.ValidityTerm.SIX_YEARS.value,
+            probation_started_on=passed_on, last_medical_on=None, status="A", mobile=person.mobile,
+            postal_address=person.address, division=division,
+        )  # fmt: skip
+        licence = _save(licence, unique_fields=_LICENCE_UNIQUE)
+        audit_record(
+            actor=actor, action="create", subject=licence, subject_person_id=person.pk,
+            summary=f"考试合格核发驾驶证 licence issued after the driving tests ({vehicle_class})",
+        )  # fmt: skip
+        registry_changed(event="created", licence_id=licence.pk)
+        return licence
+    held = rules.parse_classes(licence.classes)
+    if vehicle_class in held:
+        return licence
+    licence.classes = rules.canonical_classes((*held, vehicle_class))
+    fields = ["classes"]
+    if rules.is_large_class(vehicle_class):
+        licence.probation_started_on = passed_on
+        fields.append("probation_started_on")
+    licence.save(update_fields=fields)
+    audit_record(
+        actor=actor, action="change", subject=licence, subject_person_id=person.pk,
+        summary=f"考试合格增加准驾车型 class added after the driving tests ({vehicle_class})",
+    )  # fmt: skip
+    registry_changed(event="changed", licence_id=licence.pk)
+    return licence

@@ -54,6 +54,7 @@ ORGANISATION_KINDS = frozenset(
         "car_dealer",
         "hospital",
         "inspection_station",  # issue 14: registered at the counter with its station profile
+        "exam_centre",  # issue 16: registered at the counter with its exam profile
         "school",
         "insurer",
         "bank",
