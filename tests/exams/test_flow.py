@@ -112,11 +112,9 @@ def test_first_come_full_and_passing_everything_issues_the_licence(
             )
         assert full.value.code in ("exams.plan_full", "exams.already_applied")
         # subject 1 was passed before the permit; record it as passed history
-    from jiaoguan.exams.models import ExamApplication as EA
-
     # Subject 1 passed long ago (the permit exists): one passed application stands for it.
     law_plan = make_plan(centre, subject=1, places=5, method="first_come")
-    EA.objects.create(
+    ExamApplication.objects.create(
         number="KS_LAW_1",
         plan=law_plan,
         permit=permit,
@@ -125,7 +123,9 @@ def test_first_come_full_and_passing_everything_issues_the_licence(
         state="passed",
         ended_on=today,
     )
-    for application in EA.objects.filter(permit=permit, state="allocated").select_related("plan"):
+    for application in ExamApplication.objects.filter(permit=permit, state="allocated").select_related(
+        "plan"
+    ):
         services.result_record(
             actor=exam_officer,
             data=services.ResultInput(application.number, score=95, taken_on=application.plan.exam_date),
