@@ -13,6 +13,7 @@ from jiaoguan.applications.api import router as applications_router
 from jiaoguan.core.api import install_error_handlers
 from jiaoguan.core.health import readiness
 from jiaoguan.credentials.api import router as credentials_router
+from jiaoguan.exams.api import router as exams_router
 from jiaoguan.inspections.api import router as inspections_router
 from jiaoguan.insurance.api import router as insurance_router
 from jiaoguan.notices.api import router as notices_router
@@ -75,6 +76,7 @@ api.add_router("/", violation_batches_router)
 api.add_router("/", payments_router)
 api.add_router("/", applications_router)
 api.add_router("/", inspections_router)
+api.add_router("/", exams_router)
 api.add_router("/", insurance_router)
 api.add_router("/", notices_router)
 api.add_router("/", mortgages_router)  # banks file and release mortgages with e-seals (issue 14, O6)

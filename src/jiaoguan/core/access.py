@@ -642,12 +642,10 @@ add(
 add(
     "exams.centre.manage", "登记考场和接入凭据", "register exam centres and their API clients",
     _grant(JURISDICTION, CLERK, ADMIN), requirement="B22",
-    menu=_menu("exams:counter_centres", "building", "考场", "Exam centres", 17),
 )  # fmt: skip
 add(
     "exams.plan.manage", "发布和分配考试计划", "publish and allocate exam plans",
     _grant(JURISDICTION, EXAM_OFFICER, ADMIN), requirement="X4",
-    menu=_menu("exams:counter_plans", "calendar", "考试计划", "Exam plans", 18),
 )  # fmt: skip
 add(
     "exams.learner.enrol", "受理驾驶证申请（学员登记）", "enrol learners for a licence", _grant(JURISDICTION, CLERK, EXAM_OFFICER, ADMIN),
@@ -664,7 +662,6 @@ add(
 add(
     "exams.monitoring.view", "考试业务监管", "monitor exam bookings and results",
     _grant(JURISDICTION, EXAM_OFFICER, UNIT_HEAD, AUDITOR, ADMIN), requirement="X6",
-    menu=_menu("exams:counter_monitoring", "shield", "考试监管", "Exam monitoring", 19),
 )  # fmt: skip
 
 
