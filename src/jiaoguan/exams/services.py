@@ -573,7 +573,7 @@ def plan_withdraw(*, actor: Any, plan_id: int, reason: str, request: Any = None)
     return plan
 
 
-def _entry(application: ExamApplication) -> allocation.Entry:
+def allocation_entry(application: ExamApplication) -> allocation.Entry:
     return allocation.Entry(
         application.number, mask_id_number(application.person.id_number), int(application.priority or 4)
     )
@@ -630,7 +630,7 @@ def _allocate_lottery(plan: ExamPlan, applications: list[ExamApplication], now: 
             exam_date=plan.exam_date,
             window_opened_on=opened_on,
         ).value
-    entries = [_entry(a) for a in applications]
+    entries = [allocation_entry(a) for a in applications]
     plan.inputs_sha256 = allocation.inputs_sha256(allocation.inputs_text(entries))
     placed = {p.number: p for p in allocation.allocate(entries, places=plan.places, seed_hex=plan.seed)}
     for application in applications:
