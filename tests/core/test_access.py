@@ -128,6 +128,7 @@ def test_the_menu_is_what_the_role_may_use_in_order():
     assert "accidents.case.view" not in clerk_menu
     # The auditor reads the audit trail, the notice deliveries and what reports were sent (N1, N2).
     assert [a.name for a in menu_for(staff("auditor"))] == [
+        "exams.monitoring.view",
         "reports.run.view",
         "notices.delivery.view",
         "core.audit.view",
