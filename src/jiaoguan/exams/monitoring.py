@@ -442,3 +442,138 @@ def _permit_row(permit: LearnerPermit) -> tuple[str, ...]:
         permit.vehicle_class,
         permit.valid_until.isoformat() if permit.valid_until else "",
     )
+
+
+# ---------------------------------------------------------------- figures for publications and reports
+#
+# The public publications (P01, P06, P07, P08, P11) and the report to the transport authority
+# (R06) count from the same rows: a booking ended with a pass, a fail or a miss is one test of
+# its subject; a school's tests are those of its learners' files.
+
+RANK_MIN_TESTS = 10  # a school is ranked only with this many tests in the period
+
+
+def percent(count: int, total: int) -> str:
+    """A rate as text with one decimal (%); "—" when there is nothing to count."""
+    if total <= 0:
+        return "—"
+    tenths = (count * 1000 + total // 2) // total
+    return f"{tenths // 10}.{tenths % 10}%"
+
+
+@dataclass
+class SchoolFigures:
+    school_id: int
+    name: str
+    division: str
+    tests: dict[int, int] = field(default_factory=dict)  # subject → bookings ended
+    passes: dict[int, int] = field(default_factory=dict)
+
+    @property
+    def total_tests(self) -> int:
+        return sum(self.tests.values())
+
+    @property
+    def total_passes(self) -> int:
+        return sum(self.passes.values())
+
+    @property
+    def rate(self) -> float:
+        return self.total_passes / self.total_tests if self.total_tests else 0.0
+
+
+def school_results(start: date, end: date) -> list[SchoolFigures]:
+    """Per driving school, the bookings of its learners that ended between ``start`` and ``end``
+    (both included) and how many passed, per subject; by school name."""
+    rows = (
+        ExamApplication.objects.filter(
+            ended_on__gte=start, ended_on__lte=end, permit__school__isnull=False,
+            state__in=[ExamApplication.State.PASSED, ExamApplication.State.FAILED, ExamApplication.State.MISSED],
+        )
+        .values("permit__school_id", "permit__school__name", "permit__school__division", "subject")
+        .annotate(tests=Count("pk"), passes=Count("pk", filter=Q(state=ExamApplication.State.PASSED)))
+    )  # fmt: skip
+    schools: dict[int, SchoolFigures] = {}
+    for r in rows:
+        s = schools.setdefault(
+            r["permit__school_id"],
+            SchoolFigures(r["permit__school_id"], r["permit__school__name"], r["permit__school__division"]),
+        )
+        s.tests[r["subject"]] = r["tests"]
+        s.passes[r["subject"]] = r["passes"]
+    return sorted(schools.values(), key=lambda s: (s.name, s.school_id))
+
+
+def schools_ranked(start: date, end: date) -> list[tuple[int, SchoolFigures]]:
+    """Schools with at least ``RANK_MIN_TESTS`` tests, best pass rate first (then more tests,
+    then name), with their rank; equal rates share a rank."""
+    ranked = sorted(
+        (s for s in school_results(start, end) if s.total_tests >= RANK_MIN_TESTS),
+        key=lambda s: (-s.total_passes * 1_000_000 // s.total_tests, -s.total_tests, s.name),
+    )
+    out: list[tuple[int, SchoolFigures]] = []
+    previous: tuple[int, int] | None = None
+    for position, s in enumerate(ranked, start=1):
+        key = (s.total_passes, s.total_tests)
+        rank = (
+            out[-1][0]
+            if previous is not None and s.total_passes * previous[1] == previous[0] * s.total_tests
+            else position
+        )
+        out.append((rank, s))
+        previous = key
+    return out
+
+
+@dataclass(frozen=True)
+class SchoolCapacity:
+    name: str
+    division: str
+    learners: int  # open files (enrolled or learning) today
+    enrolled: int  # files enrolled in the period
+    licensed: int  # files licensed in the period
+    bookings: int  # places allocated to its learners in plans examined in the period
+
+
+def school_capacity(start: date, end: date) -> list[SchoolCapacity]:
+    from jiaoguan.registry.models import Organisation
+
+    open_states = [LearnerPermit.State.ENROLLED, LearnerPermit.State.LEARNING]
+    schools = (
+        Organisation.objects.filter(kind=Organisation.Kind.DRIVING_SCHOOL)
+        .annotate(
+            open_files=Count("learners", filter=Q(learners__state__in=open_states), distinct=True),
+            enrolled=Count("learners", filter=Q(learners__enrolled_on__gte=start, learners__enrolled_on__lte=end), distinct=True),
+            licensed=Count("learners", filter=Q(learners__licensed_on__gte=start, learners__licensed_on__lte=end), distinct=True),
+        )
+        .order_by("name", "pk")
+    )  # fmt: skip
+    bookings = dict(
+        ExamApplication.objects.filter(
+            permit__school__isnull=False, plan__exam_date__gte=start, plan__exam_date__lte=end,
+            state__in=ExamApplication.USED_STATES,
+        )
+        .values_list("permit__school_id")
+        .annotate(n=Count("pk"))
+        .values_list("permit__school_id", "n")
+    )  # fmt: skip
+    return [
+        SchoolCapacity(s.name, s.division, s.open_files, s.enrolled, s.licensed, bookings.get(s.pk, 0))
+        for s in schools
+        if s.open_files or s.enrolled or s.licensed or bookings.get(s.pk)
+    ]
+
+
+def examiner_results(start: date, end: date) -> list[ExaminerCount]:
+    """Per examiner and subject, results passed or failed between ``start`` and ``end``."""
+    rows = (
+        ExamResult.objects.filter(
+            taken_on__gte=start, taken_on__lte=end,
+            outcome__in=[ExamResult.Outcome.PASSED, ExamResult.Outcome.FAILED],
+        )
+        .exclude(examiner="")
+        .values("examiner", "application__subject")
+        .annotate(tests=Count("pk"), passes=Count("pk", filter=Q(outcome=ExamResult.Outcome.PASSED)))
+        .order_by("examiner", "application__subject")
+    )  # fmt: skip
+    return [ExaminerCount(r["examiner"], r["application__subject"], r["tests"], r["passes"]) for r in rows]
