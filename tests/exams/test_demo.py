@@ -72,6 +72,8 @@ def test_the_demo_logins_work(settings, client):
     assert client.login(username=EXAM_LOGIN, password=PASSWORD)
     page = client.get("/counter/exams/monitoring/?period=month")
     assert page.status_code == 200
+    body = page.content.decode()
+    assert "flag-school_moves" in body and "flag-origin_concentrated" in body
     assert client.login(username=rows[1]["username"], password=PASSWORD)
 
 

@@ -24,7 +24,7 @@ from jiaoguan.core.identifiers import make_uscc
 from jiaoguan.registry.models import Organisation, Person
 
 from . import rules, services
-from .models import ExamApplication, ExamCentre, ExamPlan, ExamResult, LearnerPermit
+from .models import ExamApplication, ExamCentre, ExamPlan, ExamResult, LearnerPermit, TestLocationChange
 
 EXAM_LOGIN = "exams"
 DEMO_CENTRES = (
@@ -211,6 +211,17 @@ def _make(
     for p in permits:
         assert p.issued_on is not None
         _passed_before(p, main, 1, p.issued_on - timedelta(days=1), officer, plans)
+
+    # Ten of them were enrolled in Zhengzhou and moved here by the school this week: what the
+    # monitoring page flags (one school moving many learners, transfers from one place; X6).
+    for i, p in enumerate(permits[:10]):
+        TestLocationChange.objects.create(
+            permit=p, school=school, from_division="410102", to_division="411702",
+            changed_at=now - timedelta(days=3, hours=-5 * i), changed_by=officer,
+        )  # fmt: skip
+    LearnerPermit.objects.filter(pk__in=[p.pk for p in permits[:10]]).update(
+        division="410102", location_changes=1
+    )
 
     def plan(
         centre: ExamCentre, *, days: int, opened: timedelta, closes: timedelta, method: str, places: int
