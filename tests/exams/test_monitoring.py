@@ -116,6 +116,7 @@ def test_school_moving_many_learners_and_one_origin_are_flagged(learners, exam_o
     origin = by_code["origin_concentrated"]
     assert origin.figures["origin"] == "411600" and origin.figures["share_percent"] == 100
     assert report.figures["moves"] == 11
+    assert (report.figures["moves_in"], report.figures["moves_out"]) == (11, 0)
 
     # Another city's staff sees none of it (jurisdiction of the move's divisions).
     zhoukou_far = make_staff(role="exam_officer", jurisdiction="410100", username="officer-zz")
@@ -251,3 +252,17 @@ def test_the_page_in_english(client, exam_officer, settings):
     client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
     page = client.get("/counter/exams/monitoring/")
     assert page.status_code == 200 and "Exam monitoring" in page.content.decode()
+
+
+@pytest.mark.django_db
+def test_many_applications_from_one_client_in_a_day(learners, make_centre, make_plan, exam_officer):
+    _, permits = learners
+    centre = make_centre()
+    # 100 applications from one client over four plans: no plan has 30 from it, the day has 100.
+    for i, permit in enumerate(permits[:4]):
+        plan = make_plan(centre, subject=2, places=5, days_ahead=7 + i)
+        _bulk_applications(plan, permit, 25, state="cancelled", client="d" * 32, prefix=f"D{i}")
+    report = monitoring.flags_for(actor=exam_officer, period="week")
+    day = next(f for f in report.flags if f.code == "client_day")
+    assert day.figures["applications"] == 100 and day.figures["day"] == timezone.localdate().isoformat()
+    assert "client_plan" not in {f.code for f in report.flags}

@@ -21,6 +21,7 @@ from statistics import mean
 from typing import Any
 
 from django.db.models import Count, Q
+from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from jiaoguan.core.access import division_prefix_for, require
@@ -272,6 +273,10 @@ def _keyed(flag: Flag, key: str, division: str = "", details: Iterable[tuple[str
     return Flag(flag.code, key, flag.zh, flag.en, flag.figures, division or flag.division, tuple(details))
 
 
+def _inside(division: str, prefix: str) -> bool:
+    return (division or "").startswith(prefix) if prefix else True
+
+
 def _scope(prefix: str, *fields: str) -> Q:
     if not prefix:
         return Q()
@@ -340,11 +345,17 @@ def flags_for(*, actor: Any, period: Period | str = Period.WEEK, now: datetime |
             flags.append(
                 _keyed(flag, f"client-plan-{row['client_key'][:8]}-{row['plan_id']}", row["plan__division"])
             )
-    day_counts: Counter[tuple[str, date]] = Counter()
-    for key, created in applications.values_list("client_key", "created_at").iterator(chunk_size=5000):
-        day_counts[(key, timezone.localdate(created))] += 1
-    for (key, day), n in sorted(day_counts.items(), key=lambda item: (-item[1], item[0])):
-        flag = client_day_flag(client=key[:8], day=day, applications=n)
+    # Days are the platform's local days; the database groups them, however many applications.
+    by_day = (
+        applications.annotate(day=TruncDate("created_at", tzinfo=timezone.get_current_timezone()))
+        .values("client_key", "day")
+        .annotate(n=Count("pk"))
+        .filter(n__gte=CLIENT_PER_DAY_MIN)
+        .order_by("-n", "client_key", "day")
+    )
+    for per_day in by_day:
+        key, day = per_day["client_key"], per_day["day"]
+        flag = client_day_flag(client=key[:8], day=day, applications=per_day["n"])
         if flag:
             flags.append(_keyed(flag, f"client-day-{key[:8]}-{day:%Y%m%d}"))
 
@@ -367,7 +378,13 @@ def flags_for(*, actor: Any, period: Period | str = Period.WEEK, now: datetime |
     flags.extend(_expiring(prefix, timezone.localdate(now)))
     return Report(
         period, since, now, flags,
-        {"moves": len(moves), "applications": applications.count(), "results": sum(c.tests for c in counts)},
+        {
+            "moves": len(moves),
+            "moves_in": sum(1 for m in moves if _inside(m.to_division, prefix) and not _inside(m.from_division, prefix)),
+            "moves_out": sum(1 for m in moves if _inside(m.from_division, prefix) and not _inside(m.to_division, prefix)),
+            "applications": applications.count(),
+            "results": sum(c.tests for c in counts),
+        },
     )  # fmt: skip
 
 
