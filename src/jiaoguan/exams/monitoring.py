@@ -398,9 +398,18 @@ def _move_row(move: TestLocationChange) -> tuple[str, ...]:
 
 
 def _used_up(prefix: str, since: datetime, now: datetime) -> list[Flag]:
-    ended = (
-        ExamApplication.objects.filter(state__in=ExamApplication.USED_STATES)
+    # Only the files with a booking ended in the period are counted over their whole history.
+    recent = (
+        ExamApplication.objects.filter(
+            state__in=ExamApplication.USED_STATES,
+            ended_on__gte=timezone.localdate(since),
+            ended_on__lte=timezone.localdate(now),
+        )
         .filter(_scope(prefix, "permit__test_division"))
+        .values("permit_id")
+    )
+    ended = (
+        ExamApplication.objects.filter(state__in=ExamApplication.USED_STATES, permit_id__in=recent)
         .values("permit_id", "subject")
         .annotate(
             used=Count("pk"),
