@@ -228,6 +228,11 @@ def up(argv: list[str]) -> int:
     from jiaoguan.inspections.demo import ensure_demo_stations
 
     stations = ensure_demo_stations(today=today)  # inspection booking (issue 14, B4)
+    from jiaoguan.exams.demo import ensure_demo_exams
+
+    online = next((row["username"] for row in logins if row["role"] == "citizen_online"), "")
+    # Driving tests (issue 16): centres, a school, learners, plans in each state, results.
+    logins += ensure_demo_exams(today=today, password=_demo_password(data_dir), citizen_username=online)
     from jiaoguan.demo.insurance import ensure_demo_insurance
 
     logins += ensure_demo_insurance(today=today, password=_demo_password(data_dir))  # O7 feedback

@@ -148,15 +148,15 @@ def test_publications_regenerate_idempotently_and_exam_ones_say_why(make_person,
     client = Client()
     listing = client.get("/api/v1/publications").json()
     assert len(listing) == 13
-    p01 = next(p for p in listing if p["code"] == "P01")
-    assert p01["available"] is False and "driving-test module" in p01["note"]
+    p12 = next(p for p in listing if p["code"] == "P12")
+    assert p12["available"] is False and "traced back" in p12["note"]
     p13 = client.get("/api/v1/publications/P13").json()
     assert p13["rows"][0]["location"] == "驿城区解放路与交通路交叉口"
     p02 = client.get("/api/v1/publications/P02").json()
     assert p02["rows"][-1]["drivers"] == 1 and p02["rows"][-1]["rate"] == "0.0‰"
     assert "固定式" in client.get("/notices/publications/").content.decode()
     assert "驿城区解放路" in client.get("/notices/publications/P13/").content.decode()
-    assert "driving-test module" in client.get("/notices/publications/P01/").content.decode()
+    assert "traced back" in client.get("/notices/publications/P12/").content.decode()
     rows = list(
         csv.reader(io.StringIO(client.get("/notices/publications/P13.csv").content.decode("utf-8-sig")))
     )

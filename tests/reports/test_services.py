@@ -138,9 +138,29 @@ def test_an_event_report_goes_only_to_recipients_with_rows_and_catches_up_missed
     assert read_csv(run)[1][:2] == ["某某牌 ZZ9", "某某汽车制造有限公司"]
 
 
-def test_r06_is_listed_but_never_made():
+def test_r06_ranks_the_driving_schools_of_the_month_for_the_transport_authority(make_org, exam_results):
+    """R06: November's bookings ended, pass rate per school, best first; a school with fewer than
+    10 tests is not ranked; each row goes to the transport authority of the school's division."""
+    city = make_org(kind="transport_authority", division="411700", name="驻马店市交通运输局")
+    other = make_org(kind="transport_authority", division="411602", name="周口市川汇区交通运输局")
+    good = make_org(kind="driving_school", name="驻马店市安达驾驶培训有限公司")
+    fair = make_org(kind="driving_school", name="驻马店市顺通驾驶培训有限公司")
+    small = make_org(kind="driving_school", name="驻马店市小驾校")
+    exam_results(good, passes=9, fails=3, on=date(2026, 11, 10))
+    exam_results(fair, passes=6, fails=6, on=date(2026, 11, 12))
+    exam_results(small, passes=5, fails=0, on=date(2026, 11, 12))
+    exam_results(fair, passes=0, fails=10, on=date(2026, 10, 30))  # October: not this month
+
     result = services.reports_generate(today=TODAY, codes=["R06"])
-    assert result.skipped == ["R06 not available"] and not ReportRun.objects.exists()
+    assert result.periods == ["R06 2026-11"] and result.rows == 2
+    run = ReportRun.objects.get(code="R06", recipient=city)
+    rows = read_csv(run)
+    assert rows[0][:3] == ["排名 rank", "驾驶培训机构 driving school", "考试人数 tests"]
+    assert [r[:6] for r in rows[1:]] == [
+        ["1", good.name, "12", "9", "75.0%", "411702"],
+        ["2", fair.name, "12", "6", "50.0%", "411702"],
+    ]
+    assert read_csv(ReportRun.objects.get(code="R06", recipient=other))[1:] == []  # none of its schools
 
 
 def test_an_unknown_code_is_refused():
@@ -200,11 +220,24 @@ def test_only_the_administrator_may_generate_now(make_staff):
         services.report_generate_now(actor=clerk, code="R03", period="2026-11", today=TODAY)
 
 
-def test_r06_cannot_be_generated_now(make_staff):
+def test_a_report_without_its_query_cannot_be_generated_now(make_staff, monkeypatch):
+    """The catalogue may list a report before its data exists; none is like that today."""
+    import dataclasses
+
+    from jiaoguan.reports import catalogue
+
+    listed = dataclasses.replace(
+        catalogue.BY_CODE["R06"], query=None, unavailable_zh="暂无数据", unavailable_en="No data"
+    )
+    monkeypatch.setitem(catalogue.BY_CODE, "R06", listed)
+    monkeypatch.setattr(
+        catalogue, "REPORTS", tuple(listed if r.code == "R06" else r for r in catalogue.REPORTS)
+    )
     admin = make_staff(role="administrator", jurisdiction="411700", username="admin-reports")
     with pytest.raises(Exception) as refused:
         services.report_generate_now(actor=admin, code="R06", period="2026-11", today=TODAY)
     assert refused.value.code == "reports.not_available"
+    assert services.reports_generate(today=TODAY, codes=["R06"]).skipped == ["R06 not available"]
 
 
 def test_due_periods():

@@ -1,10 +1,13 @@
 """The tables of the 13 publications (公布, P01-P13, seed 002 附件4 二), read from the registry,
 violations, accidents and the lists staff keep. Reads only.
 
-Publications whose source is the driving-test module (exam pass rates, schools, examiners,
-bookings) are registered but say they will be published when that module is in service: no
-figures are made up. ASSUMPTION: publications cover the whole installation (one detachment),
-with rates broken down by the county of the issuing office.
+The exam publications (P01, P06, P07, P08, P11) count the driving-test tables: a booking ended
+with a pass, a fail or a miss is one test of its subject, a school's tests are its learners'.
+P12 (fatal accidents of novice drivers traced back to their school and examiners) still says it
+will be published later: tracing needs the exam records of drivers licensed before the
+driving-test module, which the platform does not hold; no figures are made up. ASSUMPTION:
+publications cover the whole installation (one detachment), with rates broken down by the
+county of the issuing office.
 """
 
 from __future__ import annotations
@@ -14,11 +17,14 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from django.db.models import Exists, OuterRef, Q, Sum
+from django.db.models import Count, Exists, OuterRef, Q, Sum
 
 from jiaoguan.accidents.models import Party
 from jiaoguan.core.divisions import division_name
 from jiaoguan.core.identifiers import mask_id_number, mask_name
+from jiaoguan.exams import monitoring as exam_figures
+from jiaoguan.exams.models import ExamApplication, ExamPlan
+from jiaoguan.exams.rules import Subject
 from jiaoguan.registry.models import DrivingLicence, NonCompliantModel, PointsEntry
 from jiaoguan.registry.selectors import licence_status
 
@@ -190,12 +196,136 @@ def p13(today: date) -> Table:
     )  # fmt: skip
 
 
-_BUILDERS = {"P02": p02, "P03": p03, "P04": p04, "P05": p05, "P09": p09, "P10": p10, "P13": p13}
+# ---------------------------------------------------------------- driving tests (issue 16)
+
+_SUBJECTS = [s.value for s in Subject]
+A = ExamApplication.State
+_SCHOOL_COLUMNS: list[Column] = [
+    ["school", "驾驶培训机构", "driving school"],
+    ["division", "行政区划", "division"],
+]
+
+
+def _year(today: date) -> tuple[date, date, str]:
+    since = today - timedelta(days=rules.LOOKBACK_DAYS)
+    return since, today, f"统计期 {since} — {today}"
+
+
+def _subject_columns() -> list[Column]:
+    columns = []
+    for s in Subject:
+        zh, en = s.label_zh.split(" ")[0], s.label_en.split(":")[0]
+        columns += [
+            [f"s{s.value}_tests", f"{zh}考试人数", f"{en} tests"],
+            [f"s{s.value}_rate", f"{zh}合格率", f"{en} pass rate"],
+        ]
+    return columns
+
+
+def _school_row(s: exam_figures.SchoolFigures) -> dict[str, Any]:
+    row: dict[str, Any] = {"school": s.name, "division": s.division}
+    for subject in _SUBJECTS:
+        tests = s.tests.get(subject, 0)
+        row[f"s{subject}_tests"] = tests
+        row[f"s{subject}_rate"] = exam_figures.percent(s.passes.get(subject, 0), tests)
+    row["tests"], row["rate"] = s.total_tests, exam_figures.percent(s.total_passes, s.total_tests)
+    return row
+
+
+def p01(today: date) -> Table:
+    """Driving schools' exam pass rates per subject over the last 12 months (驾校考试合格率)."""
+    since, until, note = _year(today)
+    return Table(
+        columns=[*_SCHOOL_COLUMNS, *_subject_columns(), ["tests", "考试人数合计", "tests in all"],
+                 ["rate", "总合格率", "pass rate"]],
+        rows=[_school_row(s) for s in exam_figures.school_results(since, until)],
+        note=f"{note}；一次预约（含补考）为一次考试，缺考计为不合格 one booking (with its retake) is one test; a miss is a fail",
+    )  # fmt: skip
+
+
+def p06(today: date) -> Table:
+    """Driving schools ranked by their pass rate (培训质量排名), those with enough tests."""
+    since, until, note = _year(today)
+    rows = [{"rank": rank, **_school_row(s)} for rank, s in exam_figures.schools_ranked(since, until)]
+    return Table(
+        columns=[["rank", "排名", "rank"], *_SCHOOL_COLUMNS, ["tests", "考试人数", "tests"], ["rate", "合格率", "pass rate"]],
+        rows=rows,
+        note=f"{note}；考试人数不少于{exam_figures.RANK_MIN_TESTS}的驾校参与排名 schools with at least "
+        f"{exam_figures.RANK_MIN_TESTS} tests are ranked",
+    )  # fmt: skip
+
+
+def p07(today: date) -> Table:
+    """Driving schools' training capacity: learners in training, enrolled, licensed and places taken."""
+    since, until, note = _year(today)
+    rows = [
+        {"school": c.name, "division": c.division, "learners": c.learners, "enrolled": c.enrolled,
+         "licensed": c.licensed, "bookings": c.bookings}
+        for c in exam_figures.school_capacity(since, until)
+    ]  # fmt: skip
+    return Table(
+        columns=[*_SCHOOL_COLUMNS, ["learners", "在培学员", "learners in training"],
+                 ["enrolled", "受理学员", "learners enrolled"], ["licensed", "领证学员", "learners licensed"],
+                 ["bookings", "约考人次", "exam places taken"]],
+        rows=rows, note=note,
+    )  # fmt: skip
+
+
+def p08(today: date) -> Table:
+    """Exam plans of the month with their places, applications and candidates (考试预约计划)."""
+    start = today.replace(day=1)
+    end = (start + timedelta(days=32)).replace(day=1) - timedelta(days=1)
+    plans = (
+        ExamPlan.objects.filter(exam_date__gte=start, exam_date__lte=end)
+        .exclude(state__in=[ExamPlan.State.DRAFT, ExamPlan.State.WITHDRAWN])
+        .select_related("centre__organisation")
+        .annotate(
+            applied=Count("applications", filter=~Q(applications__state=A.CANCELLED)),
+            allocated=Count("applications", filter=Q(applications__state__in=ExamApplication.USED_STATES)),
+            examined=Count("applications", filter=Q(applications__state__in=[A.PASSED, A.FAILED])),
+            missed=Count("applications", filter=Q(applications__state=A.MISSED)),
+        )
+        .order_by("exam_date", "starts_at", "pk")
+    )  # fmt: skip
+    rows = [
+        {"exam_date": p.exam_date.isoformat(), "centre": p.centre.organisation.name, "division": p.division,
+         "subject": p.subject, "vehicle_class": p.vehicle_class, "method": p.method, "places": p.places,
+         "applications": p.applied, "allocated": p.allocated, "examined": p.examined, "missed": p.missed}
+        for p in plans
+    ]  # fmt: skip
+    return Table(
+        columns=[["exam_date", "考试日期", "exam date"], ["centre", "考场", "centre"], ["division", "行政区划", "division"],
+                 ["subject", "科目", "subject"], ["vehicle_class", "车型", "class"], ["method", "分配方式", "method"],
+                 ["places", "计划人数", "places"], ["applications", "预约人数", "applications"],
+                 ["allocated", "约上人数", "allocated"], ["examined", "考试人数", "examined"], ["missed", "缺考人数", "missed"]],
+        rows=rows, note=f"统计期 {start} — {end}",
+    )  # fmt: skip
+
+
+def p11(today: date) -> Table:
+    """Examiners' tests and pass rates per subject (考试员考试人次和合格率); examiners by staff number."""
+    since, until, note = _year(today)
+    rows = [
+        {"examiner": c.examiner, "subject": c.subject, "tests": c.tests, "passes": c.passes,
+         "rate": exam_figures.percent(c.passes, c.tests)}
+        for c in exam_figures.examiner_results(since, until)
+    ]  # fmt: skip
+    return Table(
+        columns=[["examiner", "考试员编号", "examiner"], ["subject", "科目", "subject"], ["tests", "考试人次", "tests"],
+                 ["passes", "合格人次", "passes"], ["rate", "合格率", "pass rate"]],
+        rows=rows, note=f"{note}；补考单独计一人次，缺考不计 a retake counts once more; a miss does not count",
+    )  # fmt: skip
+
+
+_BUILDERS = {
+    "P01": p01, "P02": p02, "P03": p03, "P04": p04, "P05": p05, "P06": p06, "P07": p07, "P08": p08,
+    "P09": p09, "P10": p10, "P11": p11, "P13": p13,
+}  # fmt: skip
 
 
 def build(code: str, *, today: date) -> Table:
-    """The table of publication ``code`` on ``today``; the exam-based ones are unavailable."""
-    kind = rules.PUBLICATION_KINDS[code]
-    if kind.source is rules.Source.EXAMS:
+    """The table of publication ``code`` on ``today``; one not yet made says when it will be."""
+    builder = _BUILDERS.get(code)
+    if builder is None:
         return _unavailable()
-    return _BUILDERS[code](today)
+    return builder(today)

@@ -344,7 +344,7 @@ def missed_medical_deadline(
 class Source(StrEnum):
     REGISTRY = "registry"  # computed from registry, violations and accidents
     STAFF = "staff"  # a list staff keep in the back office
-    EXAMS = "exams"  # needs the driving-test module, not yet in service
+    EXAMS = "exams"  # counted from the driving-test tables
 
 
 @dataclass(frozen=True)
@@ -377,8 +377,10 @@ PUBLICATION_KINDS: dict[str, PublicationKind] = {
 }  # fmt: skip
 
 PUBLICATION_CODES = tuple(PUBLICATION_KINDS)
-UNAVAILABLE_ZH = "待机动车驾驶人考试系统上线后公布。"
-UNAVAILABLE_EN = "To be published when the driving-test module is in service."
+# P12 traces fatal accidents back to the drivers' schools and examiners: the exam records of
+# drivers licensed before the driving-test module are not on the platform.
+UNAVAILABLE_ZH = "待驾驶人考试记录可以倒查后公布。"
+UNAVAILABLE_EN = "To be published when drivers' exam records can be traced back."
 
 NOVICE_YEARS = 3  # "三年内驾龄"
 SERIOUS_POINTS = 12  # ASSUMPTION: "serious" offences are those scoring 12 points (S2 art. 8)

@@ -662,6 +662,7 @@ add(
 add(
     "exams.monitoring.view", "考试业务监管", "monitor exam bookings and results",
     _grant(JURISDICTION, EXAM_OFFICER, UNIT_HEAD, AUDITOR, ADMIN), requirement="X6",
+    menu=_menu("exams:counter_monitoring", "shield", "考试监管", "Exam monitoring", 19),
 )  # fmt: skip
 
 

@@ -7,7 +7,7 @@ and the query and columns of its rows.
 
 ASSUMPTION: R05 goes to the work-safety authority (安监部门): the seed names no body, and market
 regulators are not an organisation kind of the platform.
-R06 needs the driving-test results, which the platform does not hold yet: it is listed, never made.
+R06 ranks driving schools by their learners' exam results of the month (the driving-test tables).
 """
 
 from __future__ import annotations
@@ -123,9 +123,10 @@ REPORTS: tuple[Report, ...] = (
     ),
     Report(
         "R06", "驾驶培训机构排名", "Driving schools ranked",
-        TRANSPORT, "", "", Cadence.MONTHLY, (), None,
-        unavailable_zh="驾驶人考试模块上线前无法生成：排名依据考试合格率，平台尚无考试成绩。",
-        unavailable_en="Not available until the driving-test module exists: the ranking needs exam results.",
+        TRANSPORT, "", "", Cadence.MONTHLY,
+        (_c("排名", "rank"), _c("驾驶培训机构", "driving school"), _c("考试人数", "tests"), _c("合格人数", "passes"),
+         _c("合格率", "pass rate"), DIVISION),
+        queries.r06_driving_schools_ranked,
     ),
     Report(
         "R07", "大中型客货车和出租车驾驶人吸毒成瘾注销驾驶证",

@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from jiaoguan.accidents.models import Party
 from jiaoguan.core.identifiers import mask_name
+from jiaoguan.exams import monitoring as exam_figures
 from jiaoguan.registry import rules as registry_rules
 from jiaoguan.registry.models import (
     DrivingLicence,
@@ -434,3 +435,24 @@ def r11_instructor_full_score(period: Period) -> list[Row]:
             if rules.crossed_full_score(before=before, after=after):
                 rows.append(_driver_row(lic, f"{_d(cycle[0])} 至 {_d(cycle[1])}", str(after), _d(period.end)))
     return rows
+
+
+def r06_driving_schools_ranked(period: Period) -> list[Row]:
+    """R06 驾驶培训机构排名: the driving schools of the month ranked by the pass rate of their
+    learners' bookings that ended in it (one booking with its retake is one test, a miss is a
+    fail); schools with fewer than ``RANK_MIN_TESTS`` tests are not ranked. Each row goes to the
+    transport authority of the school's division."""
+    return [
+        Row(
+            s.division,
+            (
+                str(rank),
+                s.name,
+                str(s.total_tests),
+                str(s.total_passes),
+                exam_figures.percent(s.total_passes, s.total_tests),
+                s.division,
+            ),
+        )
+        for rank, s in exam_figures.schools_ranked(period.start, period.end)
+    ]
