@@ -486,6 +486,7 @@ def counter_learners(request: HttpRequest) -> HttpResponse:
                 status = error.status
             else:
                 status = 200
+                lookup_form = LookupForm()  # the full number is not echoed back into the page
                 found = {
                     "name": mask_name(person.name),
                     "id_masked": mask_id_number(person.id_number),
