@@ -7,7 +7,7 @@ import logging
 
 from django_tasks import task
 
-from .services import applications_mark_missed, permits_expire_due, plans_allocate_due
+from .services import applications_mark_missed, decisions_deliver, permits_expire_due, plans_allocate_due
 
 logger = logging.getLogger(__name__)
 
@@ -16,6 +16,13 @@ logger = logging.getLogger(__name__)
 def exam_plans_allocate_task() -> int:
     """Allocate every open plan whose window has closed (X4); idempotent, an allocated plan is left."""
     return plans_allocate_due()
+
+
+@task()
+def exam_decisions_deliver_task(plan_id: int) -> int:
+    """Tell every learner of an allocated plan their outcome (issue 16 §6): the plan's messages, in
+    one task rather than one per learner."""
+    return decisions_deliver(plan_id=plan_id)
 
 
 @task()
