@@ -84,3 +84,19 @@ def test_pages_show_the_plan_and_the_proof(client, make_person, citizen, make_ce
 def test_drafts_are_not_public_pages(client, make_centre, make_plan):
     draft = make_plan(make_centre(), publish=False)
     assert client.get(f"/exam-plans/{draft.pk}/").status_code == 404
+
+
+def test_a_plan_withdrawn_after_its_draw_keeps_its_proof(
+    client, make_person, citizen, make_centre, make_permit, make_plan, exam_officer
+):
+    plan = make_plan(make_centre(), subject=2, places=1)
+    for i in range(2):
+        person = make_person(name=f"学员{i}")
+        services.application_create(
+            actor=citizen(person), permit_id=make_permit(person, issued_days_ago=40).pk, plan_id=plan.pk
+        )
+    close_window(plan)
+    services.plan_allocate(plan_id=plan.pk)
+    services.plan_withdraw(actor=exam_officer, plan_id=plan.pk, reason="考场设备检修")
+    answer = client.get(f"/api/v1/exam-plans/{plan.pk}/allocation").json()
+    assert answer["state"] == "withdrawn" and answer["check"]["ok"] and len(answer["document"]["result"]) == 2

@@ -160,7 +160,8 @@ def allocation_proof(*, plan: ExamPlan) -> dict[str, Any]:
         "state": plan.state,
         "places": plan.places,
         "commitment": plan.seed_commitment,
-        "allocated": plan.state in (ExamPlan.State.ALLOCATED, ExamPlan.State.FINISHED),
+        # A plan withdrawn after its draw keeps its proof: the draw happened and was told.
+        "allocated": plan.allocated_at is not None and plan.state != ExamPlan.State.OPEN,
         "document": None,
         "check": None,
         "first_come": None,
