@@ -100,3 +100,18 @@ def test_a_plan_withdrawn_after_its_draw_keeps_its_proof(
     services.plan_withdraw(actor=exam_officer, plan_id=plan.pk, reason="考场设备检修")
     answer = client.get(f"/api/v1/exam-plans/{plan.pk}/allocation").json()
     assert answer["state"] == "withdrawn" and answer["check"]["ok"] and len(answer["document"]["result"]) == 2
+
+
+def test_the_pages_in_english(client, settings, make_person, citizen, make_centre, make_permit, make_plan):
+    plan = make_plan(make_centre(), subject=2, places=1)
+    person = make_person()
+    services.application_create(
+        actor=citizen(person), permit_id=make_permit(person, issued_days_ago=40).pk, plan_id=plan.pk
+    )
+    close_window(plan)
+    services.plan_allocate(plan_id=plan.pk)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    listing = client.get("/exam-plans/").content.decode()
+    assert "Exam plans" in listing and "Subject 2" in listing
+    detail = client.get(f"/exam-plans/{plan.pk}/").content.decode()
+    assert "Allocation rules" in detail and "Check it yourself" in detail and "分配规则" not in detail
