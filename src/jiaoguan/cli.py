@@ -10,6 +10,7 @@ jiaoguan import-violations FILE                      import camera records (JSON
 jiaoguan reconcile-payments [--day YYYY-MM-DD]       reconcile fine payments with the gateway
 jiaoguan check-data                                  list stored rows today's validators refuse
 jiaoguan purge [--dry-run]                           purge short-lived tables past retention (daily in the worker)
+jiaoguan verify-allocation FILE_OR_URL [--commitment HEX]  recompute an exam plan's published allocation (X4)
 jiaoguan staff add NAME --role R --jurisdiction C    a staff login (the first administrator)
 jiaoguan <manage.py command> ...                     any Django management command
 """
@@ -71,6 +72,7 @@ def _outbox_loop(stop: threading.Event) -> None:
 
     from jiaoguan.core.outbox import outbox_dispatch
     from jiaoguan.core.purges import run_purges
+    from jiaoguan.exams.tasks import exams_due
     from jiaoguan.notices.delivery import deliveries_send_due
     from jiaoguan.notices.scan import notices_scan
     from jiaoguan.payments.services import payments_reconcile
@@ -79,6 +81,7 @@ def _outbox_loop(stop: threading.Event) -> None:
     reconciled_day = timezone.localdate()
     while not stop.wait(5):
         try:
+            exams_due(daily=False)  # plans whose window closed are allocated here too (issue 16, X4)
             outbox_dispatch()
             deliveries_send_due()
             if time.monotonic() - last_reconciled >= RECONCILE_EVERY_SECONDS:
@@ -89,6 +92,7 @@ def _outbox_loop(stop: threading.Event) -> None:
                     reconciled_day = today
                     run_purges()
                     notices_scan(today=today)  # the new day's notices (issue 15, N1)
+                    exams_due(daily=True)  # missed exams and expired permits (issue 16)
                 payments_reconcile(day=today)
         except Exception as exc:  # the loop must survive a locked or restarting database or gateway
             print(f"background: {exc}", file=sys.stderr)

@@ -27,6 +27,7 @@ from jiaoguan.announcements.tasks import publications_regenerate_task
 from jiaoguan.applications.tasks import postal_tracking_poll_task
 from jiaoguan.core.tasks import outbox_dispatch_task, purges_run_task
 from jiaoguan.credentials.tasks import credential_status_sync_task
+from jiaoguan.exams.tasks import exam_plans_allocate_task, exams_daily_task
 from jiaoguan.inspections.tasks import inspection_slots_extend_task
 from jiaoguan.notices.tasks import notices_deliveries_task, notices_scan_task
 from jiaoguan.payments.tasks import payments_reconcile_task
@@ -85,6 +86,10 @@ SCHEDULE: tuple[Periodic, ...] = (
     Periodic(
         "notices.scan", DAILY, lambda now: notices_scan_task.enqueue(day=timezone.localdate(now).isoformat())
     ),
+    # Exam plans whose window closed are allocated within 30 s (issue 16, X4); missed exams and
+    # expired permits once a day (B22).
+    Periodic("exams.allocate", 30, lambda now: exam_plans_allocate_task.enqueue()),
+    Periodic("exams.daily", DAILY, lambda now: exams_daily_task.enqueue()),
 )
 
 

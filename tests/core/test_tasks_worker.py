@@ -108,9 +108,13 @@ def test_the_schedule_enqueues_each_periodic_task_once_per_slot_and_the_worker_r
     assert all(run.error == "" for run in ReconciliationRun.objects.all())
     assert delivered == [{"n": 3}]
 
-    # The next outbox and SMS slots come 30 s later; the daily ones wait for the next day.
+    # The next outbox, SMS and exam allocation slots come 30 s later; the daily ones wait for the next day.
     later = now + timedelta(seconds=schedule.SCHEDULE[0].every_seconds or 0)
-    assert sorted(schedule.enqueue_due(now=later)) == ["notices.deliveries", "outbox.dispatch"]
+    assert sorted(schedule.enqueue_due(now=later)) == [
+        "exams.allocate",
+        "notices.deliveries",
+        "outbox.dispatch",
+    ]
 
 
 def test_the_short_lived_tables_are_purged_once_a_day():

@@ -642,10 +642,17 @@ add(
 add(
     "exams.centre.manage", "登记考场和接入凭据", "register exam centres and their API clients",
     _grant(JURISDICTION, CLERK, ADMIN), requirement="B22",
+    menu=_menu("exams:counter_centres", "building", "考场", "Exam centres", 17),
 )  # fmt: skip
 add(
     "exams.plan.manage", "发布和分配考试计划", "publish and allocate exam plans",
     _grant(JURISDICTION, EXAM_OFFICER, ADMIN), requirement="X4",
+    menu=_menu("exams:counter_plans", "calendar", "考试计划", "Exam plans", 18),
+)  # fmt: skip
+# Published plans and their allocation proof are public, so anyone can recompute the draw (X4).
+add(
+    "exams.plan.public", "查看考试计划和分配结果", "see exam plans and their allocation", _grant(ANY, *EVERYONE),
+    requirement="X4",
 )  # fmt: skip
 add(
     "exams.learner.enrol", "受理驾驶证申请（学员登记）", "enrol learners for a licence", _grant(JURISDICTION, CLERK, EXAM_OFFICER, ADMIN),

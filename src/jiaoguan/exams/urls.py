@@ -5,8 +5,15 @@ from . import views
 app_name = "exams"
 urlpatterns: list = [
     # public plans and allocation proof
+    path("exam-plans/", views.public_plans, name="plans"),
+    path("exam-plans/<int:plan_id>/", views.public_plan, name="plan"),
     # learners (B22, B23)
     # driving schools
     # counter: centres, plans, results, learners, monitoring (X6)
+    path("counter/exams/centres/", views.counter_centres, name="counter_centres"),
+    path("counter/exams/plans/", views.counter_plans, name="counter_plans"),
+    path("counter/exams/plans/<int:plan_id>/", views.counter_plan, name="counter_plan"),
+    path("counter/exams/results/", views.counter_results, name="counter_results"),
+    path("counter/exams/learners/", views.counter_learners, name="counter_learners"),
     path("counter/exams/monitoring/", views.counter_monitoring, name="counter_monitoring"),
 ]

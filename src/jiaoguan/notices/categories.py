@@ -19,6 +19,7 @@ class Category(StrEnum):
     CREDENTIAL = "credentials"
     SAFETY = "safety"
     REPORT = "reports"
+    EXAM = "exams"  # driving tests: allocations and results (issue 16 §6)
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,7 @@ CATEGORIES: dict[Category, CategoryInfo] = {
     Category.CREDENTIAL: CategoryInfo("电子证照", "Electronic credentials", True),
     Category.SAFETY: CategoryInfo("安全提示", "Safety warnings", False),
     Category.REPORT: CategoryInfo("通报抄告", "Reports", False),
+    Category.EXAM: CategoryInfo("驾驶人考试", "Driving tests", True),
 }
 
 CATEGORY_CHOICES = [(c.value, f"{CATEGORIES[c].label_zh} {CATEGORIES[c].label_en}") for c in Category]

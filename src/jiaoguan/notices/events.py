@@ -20,9 +20,12 @@ from jiaoguan.applications.services import STATE_CHANGED
 from jiaoguan.core.outbox import outbox_handler
 from jiaoguan.credentials.models import Credential
 from jiaoguan.credentials.services import CREDENTIAL_CHANGED
+from jiaoguan.exams import rules as exam_rules
+from jiaoguan.exams.models import ExamApplication, ExamPlan
+from jiaoguan.exams.services import TOPIC_DECIDED, TOPIC_LICENSED, TOPIC_RESULT
 from jiaoguan.payments.models import Payable, Refund
 from jiaoguan.payments.services import PAID_TOPIC, REFUNDED_TOPIC
-from jiaoguan.registry.models import DrivingLicence, Vehicle
+from jiaoguan.registry.models import DrivingLicence, Person, Vehicle
 from jiaoguan.violations import rules as violation_rules
 from jiaoguan.violations.models import Fine, Violation
 from jiaoguan.violations.services import DECIDED, RECORDED
@@ -343,3 +346,148 @@ def _application_changed(payload: dict[str, Any], dedup_key: str) -> None:
             )
         ]
     )
+
+
+# ---------------------------------------------------------------- driving tests (issue 16 §6)
+
+
+def _learner(payload: dict[str, Any]) -> dict[str, Any] | None:
+    """The learner a driving-test event tells, with the mobile on record; None if gone."""
+    person = Person.objects.filter(pk=int(payload.get("person_id") or 0)).only("pk", "mobile").first()
+    if person is None:
+        return None
+    return {"person_id": person.pk, "mobile": _mobile_of(person)}
+
+
+def _exam_words(payload: dict[str, Any]) -> tuple[str, str]:
+    try:
+        subject = exam_rules.Subject(int(payload.get("subject") or 0))
+    except ValueError:
+        return f"科目{payload.get('subject')}", f"subject {payload.get('subject')}"
+    cls = payload.get("vehicle_class", "")
+    return f"{subject.label_zh.split(' ')[0]}（{cls}）", f"{subject.label_en.split(':')[0]} ({cls})"
+
+
+@outbox_handler(TOPIC_DECIDED)
+def _exam_decided(payload: dict[str, Any], dedup_key: str) -> None:
+    """Every allocation is told to the learner: a place, the waiting list, a freed place offered,
+    or the plan withdrawn (issue 16 §3, §5, §6)."""
+    recipient = _learner(payload)
+    if recipient is None:
+        return
+    what_zh, what_en = _exam_words(payload)
+    number, outcome = payload.get("number", ""), payload.get("outcome", "")
+    when = f"{payload.get('exam_date', '')} {payload.get('starts_at', '')}"
+    centre = payload.get("centre", "")
+    if outcome in ("allocated", "offered"):
+        lead_zh = "候补递补成功，" if outcome == "offered" else ""
+        lead_en = "A freed place is yours: " if outcome == "offered" else ""
+        title = ("考试预约成功", "Exam place allocated")
+        body = (
+            f"{lead_zh}您的{what_zh}考试预约（{number}）已约上：{when}，{centre}。请携带身份证明按时参加考试。",
+            f"{lead_en}your {what_en} exam application {number} has a place: {when}, {centre}.",
+        )
+    elif outcome == "waiting":
+        title = ("考试预约候补", "Exam application on the waiting list")
+        body = (
+            f"您的{what_zh}考试预约（{number}）本次未约上，按公开抽签顺序列第{payload.get('rank')}位候补；"
+            f"有人取消时按顺序递补并另行告知。",
+            f"Your {what_en} exam application {number} has no place this time; it waits at rank "
+            f"{payload.get('rank')} and is told if a place is freed.",
+        )
+    elif outcome == "withdrawn":
+        title = ("考试计划撤回", "Exam plan withdrawn")
+        body = (
+            f"{when}在{centre}的{what_zh}考试计划已撤回（{payload.get('reason', '')}），"
+            f"您的考试预约（{number}）已取消，请另行预约。",
+            f"The {what_en} exam at {centre} on {when} is withdrawn ({payload.get('reason', '')}); "
+            f"your application {number} is cancelled.",
+        )
+    else:
+        title = ("考试预约结果", "Exam application decided")
+        body = (
+            f"您的{what_zh}考试预约（{number}）本次未约上。",
+            f"Your {what_en} exam application {number} has no place.",
+        )
+    plan_id = int(payload.get("plan_id") or 0)
+    division = ExamPlan.objects.filter(pk=plan_id).values_list("division", flat=True).first() or ""
+    _send(
+        [
+            Draft(
+                category=Category.EXAM, title_zh=title[0], title_en=title[1], body_zh=body[0], body_en=body[1],
+                link=reverse("exams:plan", args=[plan_id]) if plan_id else "", division=division,
+                required=outcome in ("allocated", "offered", "withdrawn"), dedup_key=f"event:{dedup_key}",
+                **recipient,
+            )
+        ]
+    )  # fmt: skip
+
+
+@outbox_handler(TOPIC_RESULT)
+def _exam_result(payload: dict[str, Any], dedup_key: str) -> None:
+    """Every result is told to the learner, with what follows: the retake, the wait, the permit."""
+    recipient = _learner(payload)
+    if recipient is None:
+        return
+    what_zh, what_en = _exam_words(payload)
+    outcome = payload.get("outcome", "")
+    score = payload.get("score")
+    said_zh = {"passed": "合格", "failed": "不合格", "missed": "缺考"}.get(outcome, outcome)
+    said_en = {"passed": "passed", "failed": "failed", "missed": "absent"}.get(outcome, outcome)
+    score_zh = f"，成绩{score}分" if score is not None else ""
+    score_en = f", score {score}" if score is not None else ""
+    if payload.get("licensed"):
+        next_zh, next_en = (
+            "您已通过全部科目考试，驾驶证已核发。",
+            "Every subject is passed: the licence is issued.",
+        )
+    elif outcome == "passed":
+        next_zh, next_en = "", ""
+    elif payload.get("retake_left"):
+        next_zh, next_en = "本次预约含一次补考，可按考场安排补考。", "This booking includes one retake."
+    else:
+        next_zh = f"本次预约已结束，{exam_rules.REBOOK_AFTER_FAILED_DAYS}日后可再次预约"
+        next_en = (
+            f"This booking is over; you may apply again after {exam_rules.REBOOK_AFTER_FAILED_DAYS} days"
+        )
+        if payload.get("permit_valid_until"):
+            next_zh += f"（学习驾驶证明有效期至{payload['permit_valid_until']}）"
+            next_en += f" (learner permit valid until {payload['permit_valid_until']})"
+        next_zh, next_en = next_zh + "。", next_en + "."
+    attempt = payload.get("attempt")
+    division = (
+        ExamApplication.objects.filter(pk=int(payload.get("application_id") or 0))
+        .values_list("plan__division", flat=True)
+        .first()
+        or ""
+    )
+    _send(
+        [
+            Draft(
+                category=Category.EXAM, title_zh="考试成绩", title_en="Exam result",
+                body_zh=f"您{payload.get('taken_on', '')}参加的{what_zh}考试（第{attempt}次）{said_zh}{score_zh}。{next_zh}",
+                body_en=f"Your {what_en} exam of {payload.get('taken_on', '')} (attempt {attempt}): {said_en}{score_en}. {next_en}".strip(),
+                division=division, required=True, dedup_key=f"event:{dedup_key}", **recipient,
+            )
+        ]
+    )  # fmt: skip
+
+
+@outbox_handler(TOPIC_LICENSED)
+def _exam_licensed(payload: dict[str, Any], dedup_key: str) -> None:
+    recipient = _learner(payload)
+    if recipient is None:
+        return
+    licence = DrivingLicence.objects.filter(pk=int(payload.get("licence_id") or 0)).first()
+    cls = payload.get("vehicle_class", "")
+    _send(
+        [
+            Draft(
+                category=Category.LICENCE, title_zh="驾驶证已核发", title_en="Driving licence issued",
+                body_zh=f"您已通过准驾车型{cls}的全部科目考试，驾驶证已核发，可在“我的驾驶证”中查看，并可申领电子驾驶证。",
+                body_en=f"You passed every subject for class {cls}: your driving licence is issued; see it in your account and apply for the e-licence.",
+                division=licence.division if licence is not None else "", required=True,
+                dedup_key=f"event:{dedup_key}", **recipient,
+            )
+        ]
+    )  # fmt: skip
