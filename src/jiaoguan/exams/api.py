@@ -40,7 +40,7 @@ ERRORS: dict[int, Any] = {
 LEARNER_AUTH = [BearerToken(), SessionUser()]
 
 
-def _actor(request: HttpRequest) -> Any:
+def _caller(request: HttpRequest) -> Any:
     """The authenticated user (a learner, or a driving school's organisation user)."""
     return request.auth  # type: ignore[attr-defined]
 
@@ -144,7 +144,7 @@ class ApplicationIn(InputSchema):
     plan_id: int
 
 
-def refusal_out(refusal: rules.Refusal | None) -> dict[str, Any] | None:
+def me_refusal_out(refusal: rules.Refusal | None) -> dict[str, Any] | None:
     if refusal is None:
         return None
     return {
@@ -170,7 +170,7 @@ def me_permit_out(permit: LearnerPermit) -> dict[str, Any]:
         "location_changes_left": status["location_changes_left"],
         "school": permit.school.name if permit.school_id else "",  # type: ignore[union-attr]
         "school_consent": permit.school_consent_at is not None,
-        "subjects": [{**s, "refusal": refusal_out(s["refusal"])} for s in status["subjects"]],
+        "subjects": [{**s, "refusal": me_refusal_out(s["refusal"])} for s in status["subjects"]],
     }
 
 
@@ -197,11 +197,11 @@ def me_plan_out(plan: ExamPlan) -> dict[str, Any]:
     }
 
 
-_APPLICATION_WORDS = {s.value: s.label.split(" ", 1) for s in ExamApplication.State}
+_ME_STATE_WORDS = {s.value: s.label.split(" ", 1) for s in ExamApplication.State}
 
 
 def me_application_out(application: ExamApplication) -> dict[str, Any]:
-    zh, en = _APPLICATION_WORDS[application.state]
+    zh, en = _ME_STATE_WORDS[application.state]
     return {
         "id": application.pk,
         "number": application.number,
@@ -230,7 +230,7 @@ def me_application_out(application: ExamApplication) -> dict[str, Any]:
 def my_permits(request: HttpRequest) -> Any:
     """My learner permits (学习驾驶证明, B22): per subject, passed, bookings used of 5, the day
     applications open (X2) or the rule that refuses now, and the test-location changes left (X3)."""
-    return [me_permit_out(p) for p in selectors.my_permits(actor=_actor(request))]
+    return [me_permit_out(p) for p in selectors.my_permits(actor=_caller(request))]
 
 
 @router.post("/me/exam-permits/{permit_id}/consent", response={200: MePermitOut, **ERRORS}, auth=LEARNER_AUTH)
@@ -238,12 +238,12 @@ def my_permits(request: HttpRequest) -> Any:
 def permit_consent(request: HttpRequest, permit_id: int, payload: ConsentIn) -> Any:
     """Let my driving school apply for exams for me (``{"consent": true}``), or withdraw that."""
     permit = services.permit_consent_set(
-        actor=_actor(request),
+        actor=_caller(request),
         permit_id=permit_id,
         consent=payload.consent,
         request=request,
     )
-    return 200, me_permit_out(selectors.my_permit(actor=_actor(request), permit_id=permit.pk))
+    return 200, me_permit_out(selectors.my_permit(actor=_caller(request), permit_id=permit.pk))
 
 
 @router.post(
@@ -255,12 +255,12 @@ def permit_location(request: HttpRequest, permit_id: int, payload: LocationIn) -
     three times; 409 ``exams.location_changes_used_up`` after that, ``exams.location_not_remote``
     for other classes, ``exams.location_active_application`` while an application is active."""
     permit = services.permit_location_change(
-        actor=_actor(request),
+        actor=_caller(request),
         permit_id=permit_id,
         new_division=payload.division,
         request=request,
     )
-    return 200, me_permit_out(selectors.my_permit(actor=_actor(request), permit_id=permit.pk))
+    return 200, me_permit_out(selectors.my_permit(actor=_caller(request), permit_id=permit.pk))
 
 
 @router.post("/me/exam-applications", response={201: MeApplicationOut, **ERRORS}, auth=LEARNER_AUTH)
@@ -275,14 +275,14 @@ def apply(request: HttpRequest, payload: ApplicationIn) -> Any:
 
     def call() -> tuple[int, Any]:
         application = services.application_create(
-            actor=_actor(request),
+            actor=_caller(request),
             permit_id=payload.permit_id,
             plan_id=payload.plan_id,
             client=client_address(request),
             request=request,
         )
         return 201, me_application_out(
-            selectors.my_application(actor=_actor(request), application_id=application.pk)
+            selectors.my_application(actor=_caller(request), application_id=application.pk)
         )
 
     return run_idempotent(request, scope="exam-applications", body=payload.dict(), call=call)
@@ -293,7 +293,7 @@ def apply(request: HttpRequest, payload: ApplicationIn) -> Any:
 def my_applications(request: HttpRequest, cursor: int = 0, limit: int = Query(20, ge=1, le=100)) -> Any:
     """My exam applications, newest first, with plan, state, rank and results; ``next_cursor``
     is the ``cursor`` of the next page (null at the end)."""
-    rows, next_cursor = selectors.my_applications(actor=_actor(request), cursor=cursor, limit=limit)
+    rows, next_cursor = selectors.my_applications(actor=_caller(request), cursor=cursor, limit=limit)
     return {"items": [me_application_out(a) for a in rows], "next_cursor": next_cursor}
 
 
@@ -302,7 +302,7 @@ def my_applications(request: HttpRequest, cursor: int = 0, limit: int = Query(20
 )
 @access_required(services.VIEW_OWN)
 def my_application(request: HttpRequest, application_id: int) -> Any:
-    return me_application_out(selectors.my_application(actor=_actor(request), application_id=application_id))
+    return me_application_out(selectors.my_application(actor=_caller(request), application_id=application_id))
 
 
 @router.post(
@@ -317,9 +317,9 @@ def cancel(request: HttpRequest, application_id: int) -> Any:
     order. Accepts ``Idempotency-Key``."""
 
     def call() -> tuple[int, Any]:
-        services.application_cancel(actor=_actor(request), application_id=application_id, request=request)
+        services.application_cancel(actor=_caller(request), application_id=application_id, request=request)
         return 200, me_application_out(
-            selectors.my_application(actor=_actor(request), application_id=application_id)
+            selectors.my_application(actor=_caller(request), application_id=application_id)
         )
 
     return run_idempotent(
@@ -367,7 +367,7 @@ def school_application_out(application: ExamApplication) -> dict[str, Any]:
 def school_learners(request: HttpRequest, limit: int = Query(200, ge=1, le=1000)) -> Any:
     """A driving school's learners (permits naming the school), identity numbers masked, with
     whether each learner lets the school apply for them (consent, issue 16 §3)."""
-    school = services.school_of(actor=_actor(request))
+    school = services.school_of(actor=_caller(request))
     return [
         {
             "permit_id": p.pk,
@@ -392,11 +392,11 @@ def school_apply(request: HttpRequest, payload: ApplicationIn) -> Any:
     """Apply for a place for one of the school's learners who consented (403 ``exams.no_consent``
     otherwise; 404 for a learner of another school). The same rules and refusals as a learner's
     own application; the consent it was made under is recorded. Accepts ``Idempotency-Key``."""
-    school = services.school_of(actor=_actor(request))
+    school = services.school_of(actor=_caller(request))
 
     def call() -> tuple[int, Any]:
         application = services.application_create(
-            actor=_actor(request),
+            actor=_caller(request),
             permit_id=payload.permit_id,
             plan_id=payload.plan_id,
             client=client_address(request),
@@ -414,7 +414,7 @@ def school_apply(request: HttpRequest, payload: ApplicationIn) -> Any:
 def school_applications(request: HttpRequest, cursor: int = 0, limit: int = Query(20, ge=1, le=100)) -> Any:
     """The applications of the school's learners (by the school or the learner), newest first,
     with ranks and results."""
-    school = services.school_of(actor=_actor(request))
+    school = services.school_of(actor=_caller(request))
     rows, next_cursor = selectors.school_applications(school=school, cursor=cursor, limit=limit)
     return {"items": [school_application_out(a) for a in rows], "next_cursor": next_cursor}
 
@@ -428,10 +428,10 @@ def school_applications(request: HttpRequest, cursor: int = 0, limit: int = Quer
 def school_cancel(request: HttpRequest, application_id: int) -> Any:
     """Cancel an application of a consenting learner of the school until the deadline (B23).
     Accepts ``Idempotency-Key``."""
-    school = services.school_of(actor=_actor(request))
+    school = services.school_of(actor=_caller(request))
 
     def call() -> tuple[int, Any]:
-        services.application_cancel(actor=_actor(request), application_id=application_id, request=request)
+        services.application_cancel(actor=_caller(request), application_id=application_id, request=request)
         return 200, school_application_out(
             selectors.school_application(school=school, application_id=application_id)
         )

@@ -20,7 +20,7 @@ from .models import ExamApplication, ExamPlan, ExamResult, LearnerPermit
 # ---------------------------------------------------------------- learners and schools
 
 
-def _next_plan_dates(permit: LearnerPermit, now: datetime) -> dict[int, date]:
+def _next_plan_dates_of(permit: LearnerPermit, now: datetime) -> dict[int, date]:
     """The exam date of the next open plan of each subject the permit could apply for."""
     dates: dict[int, date] = {}
     for subject, exam_date in (
@@ -61,7 +61,7 @@ def permit_status(permit: LearnerPermit, *, now: datetime | None = None) -> dict
     """A permit with the state of each subject and the test-location changes left (X3)."""
     now = now or timezone.now()
     today = timezone.localdate(now)
-    next_dates = _next_plan_dates(permit, now) if permit.is_open else {}
+    next_dates = _next_plan_dates_of(permit, now) if permit.is_open else {}
     return {
         "permit": permit,
         "subjects": [
@@ -89,13 +89,13 @@ def my_permit(*, actor: Any, permit_id: int) -> LearnerPermit:
     return permit
 
 
-def _applications() -> QuerySet[ExamApplication]:
+def _learner_applications() -> QuerySet[ExamApplication]:
     return ExamApplication.objects.select_related(
         "plan__centre__organisation", "permit", "school"
     ).prefetch_related(Prefetch("results", queryset=ExamResult.objects.order_by("attempt")))
 
 
-def _page(
+def _newest_first_page(
     rows: QuerySet[ExamApplication], *, cursor: int, limit: int
 ) -> tuple[list[ExamApplication], int | None]:
     """Newest first with a keyset cursor (the last id of the page before)."""
@@ -110,13 +110,15 @@ def my_applications(
     *, actor: Any, cursor: int = 0, limit: int = 20
 ) -> tuple[list[ExamApplication], int | None]:
     """The actor's exam applications, newest first, with plan, rank and results."""
-    rows = _applications().filter(person_id=getattr(actor, "person_id", None) or -1)
-    return _page(rows, cursor=cursor, limit=limit)
+    rows = _learner_applications().filter(person_id=getattr(actor, "person_id", None) or -1)
+    return _newest_first_page(rows, cursor=cursor, limit=limit)
 
 
 def my_application(*, actor: Any, application_id: int) -> ExamApplication:
     application = (
-        _applications().filter(pk=application_id, person_id=getattr(actor, "person_id", None) or -1).first()
+        _learner_applications()
+        .filter(pk=application_id, person_id=getattr(actor, "person_id", None) or -1)
+        .first()
     )
     if application is None:
         raise NotFound("exams.application_not_found", "没有这条考试预约。", "No such exam application.")
@@ -172,13 +174,16 @@ def school_applications(
     *, school: Organisation, cursor: int = 0, limit: int = 20
 ) -> tuple[list[ExamApplication], int | None]:
     """The applications of the school's learners (whoever applied), newest first."""
-    rows = _applications().select_related("person").filter(permit__school=school)
-    return _page(rows, cursor=cursor, limit=limit)
+    rows = _learner_applications().select_related("person").filter(permit__school=school)
+    return _newest_first_page(rows, cursor=cursor, limit=limit)
 
 
 def school_application(*, school: Organisation, application_id: int) -> ExamApplication:
     application = (
-        _applications().select_related("person").filter(pk=application_id, permit__school=school).first()
+        _learner_applications()
+        .select_related("person")
+        .filter(pk=application_id, permit__school=school)
+        .first()
     )
     if application is None:
         raise NotFound("exams.application_not_found", "没有这条考试预约。", "No such exam application.")
