@@ -211,7 +211,7 @@ def test_throttled_script_gets_429_with_retry_after(
     plans = [make_plan(centre, subject=2, places=1) for _ in range(2)]
     client = _client(citizen(person))
     statuses = []
-    for n in range(12):
+    for _attempt in range(12):
         made = client.post(
             "/api/v1/me/exam-applications", {"permit_id": permit.pk, "plan_id": plans[0].pk},
             content_type="application/json",
