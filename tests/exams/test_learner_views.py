@@ -77,6 +77,7 @@ def test_a_refusal_is_shown_in_words_with_the_date(
     client.post("/i18n/setlang/", {"language": "en", "next": "/"})
     english = text(client.get(f"/exams/permits/{permit.pk}/subjects/2/"))
     assert f"applications open on {opens}" in english
+    assert "My driving tests" in english and "Pass mark" in english and "我的考试" not in english
 
 
 def test_another_persons_permit_and_application_are_not_found(
