@@ -3,7 +3,7 @@
     .venv/bin/python bench/bench_exam_rush.py --database-url postgresql://postgres@127.0.0.1:5432/
     .venv/bin/python bench/bench_exam_rush.py --learners 10000 --places 4000   # a quicker run
 
-A database ``jiaoguan_bench_exams`` is created on the server the URL names with one exam centre,
+A database ``jiaoguan_bench_exam_rush`` is created on the server the URL names with one exam centre,
 ``--learners`` learners (default 50,000), each a citizen with a bearer token and a C1 learner
 permit issued 60 days ago (subjects 2 and 3 are open to them), and two published plans of
 ``--places`` places (default 20,000) whose windows opened a minute ago: subject 2 first come,
@@ -46,7 +46,7 @@ sys.path.insert(0, str(BENCH))
 
 import bench_reads as shared  # noqa: E402  (bench/ is not a package)
 
-DATABASE_NAME = "jiaoguan_bench_exams"
+DATABASE_NAME = "jiaoguan_bench_exam_rush"
 RESULT_PREFIX = shared.RESULT_PREFIX
 
 
