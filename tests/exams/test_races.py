@@ -207,3 +207,24 @@ def test_an_idempotency_key_repeat_makes_no_second_row(
         content_type="application/json", HTTP_IDEMPOTENCY_KEY="rush-1",
     )  # fmt: skip
     assert other.status_code in (409, 422)  # the same key with another body is not replayed
+
+
+@pytest.mark.django_db
+def test_an_application_number_drawn_twice_is_drawn_again(
+    make_person, citizen, make_centre, make_permit, make_plan, monkeypatch
+):
+    """Numbers are random: on a busy day two applications may draw the same one. The second is
+    given another number, not refused as "already applied"."""
+    plan = make_plan(make_centre(), subject=2, places=10)
+    first = make_person()
+    services.application_create(
+        actor=citizen(first), permit_id=make_permit(first, issued_days_ago=40).pk, plan_id=plan.pk
+    )
+    taken = ExamApplication.objects.get().number
+    draws = iter([taken, "KS2099010100000001"])
+    monkeypatch.setattr(services, "_new_number", lambda prefix, on: next(draws))
+    second = make_person(name="李娜")
+    made = services.application_create(
+        actor=citizen(second), permit_id=make_permit(second, issued_days_ago=40).pk, plan_id=plan.pk
+    )
+    assert made.number == "KS2099010100000001" and made.state == "applied"
