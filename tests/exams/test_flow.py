@@ -42,10 +42,7 @@ def test_lottery_allocation_waiting_list_results_and_licence(
     states = sorted(ExamApplication.objects.filter(plan=plan).values_list("rank", "state"))
     assert states == [(1, "allocated"), (2, "allocated"), (3, "waiting"), (4, "waiting")]
 
-    entries = [
-        services.allocation_entry(a)
-        for a in ExamApplication.objects.filter(plan=plan).select_related("person")
-    ]
+    entries = [services.allocation_entry(a) for a in ExamApplication.objects.filter(plan=plan).select_related("person")]
     doc = allocation.document(plan={"id": plan.pk}, places=plan.places, seed_hex=plan.seed, entries=entries)
     assert allocation.verify(
         doc, published_commitment=plan.seed_commitment, published_inputs_sha256=plan.inputs_sha256

@@ -45,7 +45,7 @@ def _caller(request: HttpRequest) -> Any:
     return request.auth  # type: ignore[attr-defined]
 
 
-class RefusalOut(Schema):
+class MeRefusalOut(Schema):
     code: str
     message_zh: str
     message_en: str
@@ -61,7 +61,7 @@ class MeSubjectOut(Schema):
     bookings_max: int
     opens_on: date | None  # the first day applications for it are taken (X2), where a date rule applies
     can_apply: bool
-    refusal: RefusalOut | None  # why not now, with the day it opens (issue 16 "Bad input")
+    refusal: MeRefusalOut | None  # why not now, with the day it opens (issue 16 "Bad input")
 
 
 class MePermitOut(Schema):
