@@ -93,6 +93,7 @@ class Tile:
     hospital: bool = False  # shown to hospital organisation users only (B6/B7, U5)
     bank: bool = False  # shown to bank organisation users only (mortgages, O6, issue 14)
     dealer: bool = False  # shown to car-dealer organisation users only (B18, U5; issue 14)
+    school: bool = False  # shown to driving-school organisation users only (issue 16)
 
     @property
     def url(self) -> str:
@@ -145,7 +146,16 @@ TILE_GROUPS: list[tuple[Promise, list[Tile]]] = [
                 target="registry:bank_mortgages",
                 bank=True,
             ),
-            Tile("B22", gettext_lazy("考试预约"), "calendar", "accounts.business.open"),
+            Tile("B22", gettext_lazy("考试预约"), "calendar", "exams.own.view", target="exams:mine"),
+            # Driving schools only (issue 16): their learners' exams, applied for with consent.
+            Tile(
+                "exam-school",
+                gettext_lazy("学员考试预约"),
+                "calendar",
+                "exams.school.view",
+                target="exams:school",
+                school=True,
+            ),
             Tile("B19", gettext_lazy("选号"), "plate", "accounts.business.open"),
         ],
     ),
@@ -233,6 +243,11 @@ def _tile_shown(tile: Tile, user: Any) -> bool:
         return getattr(user.organisation, "kind", "") == "hospital"
     if tile.dealer and can(user, tile.action):
         return getattr(user.organisation, "kind", "") == "car_dealer"
+    if tile.school:
+        return (
+            can(user, tile.action)
+            and getattr(getattr(user, "organisation", None), "kind", "") == "driving_school"
+        )
     if tile.bank:
         return can(user, tile.action) and getattr(getattr(user, "organisation", None), "kind", "") == "bank"
     return can(user, tile.action)

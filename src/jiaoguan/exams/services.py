@@ -778,19 +778,28 @@ def application_create(
             )
             if not taken:
                 raise _full(plan)
-        try:
-            with transaction.atomic():
-                application = ExamApplication.objects.create(
-                    number=_new_number("KS", today), plan=plan, permit=permit, person_id=permit.person_id,
-                    subject=plan.subject, state=A.ALLOCATED if first_come else A.APPLIED,
-                    eligible_on=decision.opens_on, applied_by=actor, school=school_org,
-                    consent_at=permit.school_consent_at if school else None, client_key=client_key_of(client),
-                    decided_at=now if first_come else None,
-                )  # fmt: skip
-        except IntegrityError:
-            # Another request of the same learner won (partial unique constraint); a first-come
-            # place taken above goes back with this transaction.
-            raise _already_applied(plan.subject) from None
+        for _draw in range(3):
+            number = _new_number("KS", today)
+            try:
+                with transaction.atomic():
+                    application = ExamApplication.objects.create(
+                        number=number, plan=plan, permit=permit, person_id=permit.person_id,
+                        subject=plan.subject, state=A.ALLOCATED if first_come else A.APPLIED,
+                        eligible_on=decision.opens_on, applied_by=actor, school=school_org,
+                        consent_at=permit.school_consent_at if school else None, client_key=client_key_of(client),
+                        decided_at=now if first_come else None,
+                    )  # fmt: skip
+                break
+            except IntegrityError:
+                # Tens of thousands of numbers a day out of 10^8 do meet (a birthday collision):
+                # a number drawn twice is drawn again, not mistaken for a second application.
+                if ExamApplication.objects.filter(number=number).exists():
+                    continue
+                # Another request of the same learner won (partial unique constraint); a first-come
+                # place taken above goes back with this transaction.
+                raise _already_applied(plan.subject) from None
+        else:  # pragma: no cover - three collisions in a row
+            raise _already_applied(plan.subject)
         if school:
             audit_record(
                 actor=actor, action="create", subject=application, subject_person_id=permit.person_id,
