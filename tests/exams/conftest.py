@@ -15,6 +15,16 @@ from jiaoguan.exams.models import ExamPlan, LearnerPermit
 _USCC = itertools.count(1)
 
 
+@pytest.fixture(autouse=True)
+def _fresh_limits():
+    """Application limits are counted in the cache, which outlives a test's database rollback."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
 @pytest.fixture
 def now():
     return timezone.now()

@@ -680,12 +680,14 @@ def _decided(application: ExamApplication, plan: ExamPlan, outcome: str, **extra
 
 
 def _count_attempt(*, actor: Any, client: str, school: bool) -> None:
+    """Per account and per client limits (issue 16 §4), counted in the cache: under a rush a
+    database row per attempt would cost more than the application itself."""
     now = timezone.now()
-    throttles.throttle_take(
+    throttles.throttle_take_cached(
         scope="exams.apply.account", key=f"user:{getattr(actor, 'pk', '')}",
         limits=SCHOOL_LIMITS if school else ACCOUNT_LIMITS, refuse=_throttled, now=now,
     )  # fmt: skip
-    throttles.throttle_take(
+    throttles.throttle_take_cached(
         scope="exams.apply.client", key=client, limits=CLIENT_LIMITS, refuse=_throttled, now=now
     )
 
