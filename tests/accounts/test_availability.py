@@ -17,7 +17,8 @@ def test_only_businesses_with_a_page_are_online_here():
     # Issue 14: plates, vehicle licences and paper marks on the applications engine.
     assert all(rules.business_online_here(code) for code in ("B1", "B2", "B3", "B20", "B21", "E2"))
     assert rules.business_online_here("B18")  # car dealers' temporary plates (issue 14), their own page
-    assert not rules.business_online_here("B22")  # a next-step business of the seed
+    assert rules.business_online_here("B22") and rules.business_online_here("B23")  # driving tests (issue 16)
+    assert not rules.business_online_here("B19")  # a next-step business of the seed
     assert not rules.business_online_here("B99")
     # Every business said to be online leads to a page: none is a dead end.
     assert rules.ONLINE_HERE <= views.PAGES_OF_ONLINE_BUSINESSES
@@ -29,8 +30,8 @@ def test_upgrade_is_advice_only_when_it_opens_something_online():
     assert [b.code for b in rules.upgrade_unlocks()] == [
         "B1", "B2", "B3", "B8", "B9", "B10", "B11", "B12", "B13", "B14", "B20", "B21",
     ]  # fmt: skip
-    unlocked = rules.upgrade_unlocks(online_here=frozenset({"B5", "B8", "B22"}))
-    # B22 needs only an online account and is not live: upgrading opens B8 alone.
+    unlocked = rules.upgrade_unlocks(online_here=frozenset({"B5", "B8", "B19"}))
+    # B19 needs only an online account: upgrading opens B8 alone.
     assert [b.code for b in unlocked] == ["B8"]
     assert rules.upgrade_unlocks(online_here=frozenset({"B5", "B16"})) == []
 

@@ -341,7 +341,7 @@ def test_a_counter_business_not_online_sends_the_online_user_to_a_counter_not_to
 
 @pytest.mark.django_db
 def test_unavailable_notice_follows_the_markup_contract(client, counters):
-    page = client.get("/services/B22/").content.decode()
+    page = client.get("/services/B19/").content.decode()
     notice = page.split('class="panel panel-amber unavailable"', 1)[1]
     assert 'class="alternative"' in notice.split("</section>", 1)[0]
 
@@ -349,9 +349,9 @@ def test_unavailable_notice_follows_the_markup_contract(client, counters):
 @pytest.mark.django_db
 def test_allowed_business_not_open_in_this_province_says_so(client, pg_citizen, counters):
     client.force_login(pg_citizen)
-    response = client.get("/services/B22/")
+    response = client.get("/services/B19/")
     assert response.status_code == 200
-    assert "暂未开通网上办理" in _text(response) and "考试预约" in _text(response)
+    assert "暂未开通网上办理" in _text(response) and "预选机动车号牌" in _text(response)
     assert "驿城区测试路1号" in _text(response)
 
 
@@ -371,7 +371,7 @@ def test_feature_tiles_name_the_counters_too(client, counters):
 
 @pytest.mark.django_db
 def test_without_counters_on_record_the_hotline_is_the_alternative(client):
-    html = _text(client.get("/services/B22/"))
+    html = _text(client.get("/services/B19/"))
     assert "暂未开通网上办理" in html and "12123" in html
 
 

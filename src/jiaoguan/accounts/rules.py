@@ -82,8 +82,9 @@ BUSINESSES: dict[str, Business] = {
         # Issue 14 puts B20/B21 online through the applications engine.
         Business("B20", "补领机动车行驶证", "Replace vehicle licence", Requirement.COUNTER, "vehicle", True),
         Business("B21", "换领机动车行驶证", "Exchange vehicle licence", Requirement.COUNTER, "vehicle", True),
-        Business("B22", "考试预约", "Exam booking", Requirement.ONLINE, "licence", False),
-        Business("B23", "取消考试预约", "Cancel exam booking", Requirement.ONLINE, "licence", False),
+        # Issue 16: driving tests, booked and cancelled on their own pages (/exams/).
+        Business("B22", "考试预约", "Exam booking", Requirement.ONLINE, "licence", True),
+        Business("B23", "取消考试预约", "Cancel exam booking", Requirement.ONLINE, "licence", True),
         # Issue 14 (E2): the paper inspection mark of an inspection-exempt vehicle, asked for with
         # the online label application (an online account suffices) and made and sent through
         # the applications engine; its page is the electronic credentials' one.
@@ -111,6 +112,8 @@ ONLINE_HERE: frozenset[str] = frozenset(
     | {"B1", "B2", "B3", "B20", "B21", "E2"}
     # Car dealers' temporary plates (issue 14).
     | {"B18"}
+    # Driving tests (issue 16).
+    | {"B22", "B23"}
 )
 
 

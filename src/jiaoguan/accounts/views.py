@@ -223,6 +223,8 @@ CREDENTIAL_PAGES: dict[str, str] = {"E2": "credentials:list"}
 # A hospital's pages (issue 13): B6 records an examination, B7 lists them to submit certificates.
 # Inspection booking (issue 14, B4): my bookings and vehicles, each vehicle with its booking page.
 INSPECTION_PAGES: dict[str, str] = {"B4": "inspections:mine"}
+# Driving tests (issue 16): booking and cancelling both live on the learner's exam page.
+EXAM_PAGES: dict[str, str] = {"B22": "exams:mine", "B23": "exams:mine"}
 HOSPITAL_PAGES: dict[str, str] = {
     "B6": "registry:hospital_examination_new",
     "B7": "registry:hospital_examinations",
@@ -330,6 +332,7 @@ PAGES_OF_ONLINE_BUSINESSES: frozenset[str] = (
     | APPLICATION_BUSINESSES
     | frozenset(HOSPITAL_PAGES)
     | frozenset(INSPECTION_PAGES)
+    | frozenset(EXAM_PAGES)
     | frozenset(OWN_PAGES)
     | frozenset(CREDENTIAL_PAGES)
     | frozenset(DEALER_PAGES)
@@ -461,6 +464,9 @@ def service(request: HttpRequest, code: str) -> HttpResponse:
         return redirect(HOSPITAL_PAGES[key])
     if key in INSPECTION_PAGES:
         return redirect(INSPECTION_PAGES[key])
+    if key in EXAM_PAGES:
+        # A driving school applies for its learners on its own page.
+        return redirect("exams:school" if user.kind == "organisation" else EXAM_PAGES[key])
     if key in CREDENTIAL_PAGES:
         return redirect(CREDENTIAL_PAGES[key])
     if key in DEALER_PAGES:
