@@ -290,7 +290,8 @@ def pdf_problems(data: bytes, *, codes: frozenset[str]) -> list[str]:
 
 @lru_cache(maxsize=1)
 def stored_choice_codes() -> frozenset[str]:
-    """Every value a choice field of the platform's models stores (the raw codes)."""
+    """Every value a choice field of the platform's models stores (the raw codes). A value that is
+    its own label (licence classes such as ``C1``) is what people read, not a code to translate."""
     from django.apps import apps
 
     codes: set[str] = set()
@@ -298,7 +299,7 @@ def stored_choice_codes() -> frozenset[str]:
         if not model.__module__.startswith("jiaoguan."):
             continue
         for field in model._meta.get_fields():
-            for value, _label in getattr(field, "flatchoices", None) or ():
-                if isinstance(value, str) and value.strip():
+            for value, label in getattr(field, "flatchoices", None) or ():
+                if isinstance(value, str) and value.strip() and str(label).strip() != value:
                     codes.add(value)
     return frozenset(codes)

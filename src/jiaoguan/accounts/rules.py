@@ -133,6 +133,11 @@ def upgrade_unlocks(*, online_here: frozenset[str] = ONLINE_HERE) -> list[Busine
     ]
 
 
+# Driving tests (issue 16): a learner's own business; of the organisations only driving schools
+# act, for learners who consented.
+LEARNER_BUSINESSES = frozenset({"B22", "B23"})
+
+
 def check_business_allowed(
     *, business_code: str, user_kind: str, level: str, organisation_kind: str = ""
 ) -> Business:
@@ -156,6 +161,16 @@ def check_business_allowed(
                 f"'{business.name_en}' is only for car-dealer organisation users registered at the counter.",
             )
         return business
+    if (
+        user_kind == "organisation"
+        and business.code in LEARNER_BUSINESSES
+        and organisation_kind != "driving_school"
+    ):
+        raise NotAllowed(
+            "accounts.learner_or_school_only",
+            f"“{business.name_zh}”由学员本人办理，驾驶培训机构可为同意代为预约的学员办理。",
+            f"'{business.name_en}' is for the learner, or a driving school for learners who allowed it.",
+        )
     if user_kind == "organisation":
         return business  # organisations are always counter-registered (U2)
     if business.requirement is Requirement.COUNTER and level != "counter":

@@ -341,10 +341,11 @@ PAGES_OF_ONLINE_BUSINESSES: frozenset[str] = (
 
 def _for_other_accounts(user: Any, business: rules.Business) -> bool:
     """A business online here only for another kind of account (a hospital's examinations, B6/B7),
-    which this logged-in user can never do: listed without a link that would only refuse them."""
-    if not getattr(user, "is_authenticated", False) or business.requirement not in (
-        rules.Requirement.HOSPITAL,
-        rules.Requirement.CAR_DEALER,
+    which this logged-in user can never do: listed without a link that would only refuse them.
+    Driving tests are a learner's or a driving school's (issue 16)."""
+    if not getattr(user, "is_authenticated", False) or (
+        business.requirement not in (rules.Requirement.HOSPITAL, rules.Requirement.CAR_DEALER)
+        and business.code not in rules.LEARNER_BUSINESSES
     ):
         return False
     organisation_kind = user.organisation.kind if user.organisation_id else ""

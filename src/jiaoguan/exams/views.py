@@ -414,6 +414,13 @@ def school_apply(request: HttpRequest) -> HttpResponse:
 # ---------------------------------------------------------------- counter: centres, plans, results, learners
 
 
+def _class_choices() -> list[tuple[str, str]]:
+    """Each class with its name in the page's language (``C1 小型汽车``): a bare letter such as
+    ``F`` means nothing to a reader (evaluated per form, so the language is the request's)."""
+    english = (translation.get_language() or "").startswith("en")
+    return [(c, f"{c} {exam_rules.class_name(c)[1 if english else 0]}") for c in exam_rules.EXAM_CLASSES]
+
+
 class CentreForm(forms.Form):
     uscc = forms.CharField(label=gettext_lazy("统一社会信用代码"), max_length=18)
     name = forms.CharField(label=gettext_lazy("考场名称"), max_length=100)
@@ -425,8 +432,7 @@ class CentreForm(forms.Form):
         choices=[(s.value, s.label_zh) for s in exam_rules.Subject],
     )  # fmt: skip
     vehicle_classes = forms.MultipleChoiceField(
-        label=gettext_lazy("考试车型"), choices=[(c, c) for c in exam_rules.EXAM_CLASSES],
-        widget=forms.CheckboxSelectMultiple,
+        label=gettext_lazy("考试车型"), choices=_class_choices, widget=forms.CheckboxSelectMultiple,
     )  # fmt: skip
 
 
@@ -437,9 +443,7 @@ class PlanForm(forms.Form):
         coerce=int,
         choices=[(s.value, s.label_zh) for s in exam_rules.Subject],
     )
-    vehicle_class = forms.ChoiceField(
-        label=gettext_lazy("考试车型"), choices=[(c, c) for c in exam_rules.EXAM_CLASSES]
-    )
+    vehicle_class = forms.ChoiceField(label=gettext_lazy("考试车型"), choices=_class_choices)
     exam_date = forms.DateField(
         label=gettext_lazy("考试日期"), widget=forms.DateInput(attrs={"type": "date"})
     )
@@ -487,9 +491,7 @@ class ResultForm(forms.Form):
 
 class EnrolForm(forms.Form):
     id_number = forms.CharField(label=gettext_lazy("身份证明号码"), max_length=18)
-    vehicle_class = forms.ChoiceField(
-        label=gettext_lazy("申请准驾车型"), choices=[(c, c) for c in exam_rules.EXAM_CLASSES]
-    )
+    vehicle_class = forms.ChoiceField(label=gettext_lazy("申请准驾车型"), choices=_class_choices)
     kind = forms.ChoiceField(
         label=gettext_lazy("申请类型"),
         choices=[("first", gettext_lazy("初次申领")), ("added", gettext_lazy("增加准驾车型"))],
