@@ -32,7 +32,7 @@ from jiaoguan.core.audit import audit_record
 from jiaoguan.core.divisions import validate_division
 from jiaoguan.core.errors import Conflict, NotAllowed, NotFound, Throttled, ValidationFailed
 from jiaoguan.core.identifiers import mask_id_number
-from jiaoguan.core.outbox import outbox_enqueue
+from jiaoguan.core.outbox import outbox_enqueue, outbox_enqueue_many
 from jiaoguan.registry import services as registry_services
 from jiaoguan.registry.models import Organisation, Person
 
@@ -621,7 +621,8 @@ def _allocate_lottery(plan: ExamPlan, applications: list[ExamApplication], now: 
     opened_on = timezone.localdate(plan.window_opens_at)
     failed_before = set(
         ExamApplication.objects.filter(
-            permit_id__in=[a.permit_id for a in applications],
+            # A subquery, not a parameter per permit: tens of thousands pass SQLite's limit.
+            permit_id__in=ExamApplication.objects.filter(plan=plan, state=A.APPLIED).values("permit_id"),
             subject=plan.subject,
             state__in=[A.FAILED, A.MISSED],
         ).values_list("permit_id", flat=True)
@@ -1130,47 +1131,20 @@ def decisions_enqueue(applications: list[ExamApplication], plan: ExamPlan) -> in
     """The ``TOPIC_DECIDED`` messages of an allocation (issue 16 §6), the same as ``_decided``
     writes one at a time, in bulk; delivered after the commit by :func:`decisions_deliver`
     (one background task in production). Returns how many were written."""
-    from jiaoguan.core.models import OutboxMessage
-
     centre = plan.centre.organisation.name
     rows = [
-        OutboxMessage(
-            topic=TOPIC_DECIDED,
-            payload={
+        (
+            f"exams-decided-{a.pk}-{a.state}-",
+            {
                 "application_id": a.pk, "number": a.number, "person_id": a.person_id, "plan_id": plan.pk,
                 "outcome": str(a.state), "rank": a.rank, "subject": plan.subject,
                 "vehicle_class": plan.vehicle_class, "exam_date": plan.exam_date.isoformat(),
                 "starts_at": plan.starts_at.strftime("%H:%M"), "centre": centre,
             },
-            dedup_key=f"exams-decided-{a.pk}-{a.state}-",
         )
         for a in applications
     ]  # fmt: skip
-    from django.db import connection
-
-    if connection.vendor == "postgresql":
-        # The dedup keys are new (a plan is allocated once, under its lock): COPY is safe and
-        # takes a second where bulk_create's quoting of 50,000 JSON payloads took ten.
-        import json
-
-        with connection.cursor() as cursor:
-            table = connection.ops.quote_name(OutboxMessage._meta.db_table)
-            columns = "dedup_key, topic, payload, created_at, attempts, last_error"
-            with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
-                created = timezone.now()
-                for row in rows:
-                    copy.write_row(
-                        (
-                            row.dedup_key,
-                            row.topic,
-                            json.dumps(row.payload, ensure_ascii=False),
-                            created,
-                            0,
-                            "",
-                        )
-                    )
-    else:
-        OutboxMessage.objects.bulk_create(rows, batch_size=2000, ignore_conflicts=True)
+    outbox_enqueue_many(topic=TOPIC_DECIDED, messages=rows)
     plan_id = plan.pk
     transaction.on_commit(lambda: _decisions_after_commit(plan_id, len(rows)))
     return len(rows)
