@@ -763,12 +763,12 @@ def application_create(
         raise _no_consent()
     plan = _plan_for_application(plan_id)
     _check_plan(plan, permit, now)
+    first_come = plan.method == ExamPlan.Method.FIRST_COME
+    if first_come and plan.taken >= plan.places:
+        raise _full(plan)  # first under a rush: read without a lock, before anything else is asked
     decision = eligibility(permit, plan.subject, applied_on=today, exam_date=plan.exam_date)
     if decision.refusal is not None:
         raise refused(decision.refusal)
-    first_come = plan.method == ExamPlan.Method.FIRST_COME
-    if first_come and plan.taken >= plan.places:
-        raise _full(plan)
     if ExamApplication.objects.filter(
         permit=permit, subject=plan.subject, state__in=ExamApplication.ACTIVE_STATES
     ).exists():
@@ -781,6 +781,8 @@ def application_create(
             )
             if not taken:
                 raise _full(plan)
+            # The row is ours until commit: the count the answer shows is exact.
+            plan.taken = ExamPlan.objects.values_list("taken", flat=True).get(pk=plan.pk)
         for _draw in range(3):
             number = _new_number("KS", today)
             try:
