@@ -126,10 +126,15 @@ def test_a_learner_applies_the_plan_is_allocated_with_its_proof_and_the_result_i
     fits(page)
     assert page.locator("#commitment").inner_text().strip() == commitment
     seed = page.locator("#seed").inner_text().strip()
-    assert len(seed) == 64 and "平台自行验证：分配结果与公开的输入和随机种子一致" in page.locator("#platform-check").inner_text()
+    assert (
+        len(seed) == 64
+        and "平台自行验证：分配结果与公开的输入和随机种子一致" in page.locator("#platform-check").inner_text()
+    )
 
     # Anyone downloads the proof and recomputes it; one changed line is caught.
-    with urllib.request.urlopen(f"{live_server.url}/api/v1/exam-plans/{plan.pk}/allocation", timeout=10) as response:
+    with urllib.request.urlopen(
+        f"{live_server.url}/api/v1/exam-plans/{plan.pk}/allocation", timeout=10
+    ) as response:
         body = json.loads(response.read())
     document = body.get("document", body)
     assert allocation.verify(document, published_commitment=commitment).ok

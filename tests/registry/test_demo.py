@@ -283,7 +283,7 @@ class TestDemoLogins:
         assert can(admin, "registry.vehicle.change")  # from its post in the access table
         assert not can(User.objects.get(username="auditor"), "registry.vehicle.view")
         assert {rows[r]["username"] for r in StaffRole.values} == {
-            "clerk", "violation", "accident", "accident_head", "unit_head", "auditor", "admin",
+            "clerk", "violation", "accident", "accident_head", "unit_head", "exams", "auditor", "admin",
         }  # fmt: skip
 
     def test_citizen_and_organisation_logins_point_at_the_demo_situations(self):

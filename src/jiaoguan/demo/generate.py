@@ -1266,6 +1266,7 @@ _STAFF_LOGINS: tuple[tuple[str, str, str, str, str], ...] = (
     ("accident_officer", "accident", "张伟", "事故处理民警", "Accident officer"),
     ("accident_head", "accident_head", "刘建国", "事故处理部门负责人", "Head of the accident unit"),
     ("unit_head", "unit_head", "孙志刚", "部门负责人（审批公告：/counter/announcements/）", "Head of unit (approves announcements at /counter/announcements/)"),
+    ("exam_officer", "exams", "周涛", "考试科民警（考试计划、成绩录入和考试监管：/counter/exams/plans/）", "Exam officer (plans, results and monitoring at /counter/exams/plans/)"),
     ("auditor", "auditor", "陈敏", "审计员", "Auditor"),
     ("administrator", "admin", "赵磊", "系统管理员（非超级用户，权限来自岗位权限表）", "Administrator (not a superuser; rights from the access table)"),
 )  # fmt: skip

@@ -138,8 +138,8 @@ def _passed_before(
 
 
 def ensure_demo_exams(*, today: date, password: str, citizen_username: str = "") -> list[dict[str, str]]:
-    """Make the demo driving tests once; returns the demo logins to print (the exam officer and the
-    driving school), the same rows on every start."""
+    """Make the demo driving tests once; returns the demo login to print (the driving school),
+    the same row on every start."""
     clerk = User.objects.filter(username="clerk").first()
     citizen = User.objects.filter(username=citizen_username).select_related("person").first()
     if clerk is None or citizen is None or citizen.person is None:
@@ -163,10 +163,8 @@ def ensure_demo_exams(*, today: date, password: str, citizen_username: str = "")
                 citizen=citizen.person,
                 learners=learners[1:],
             )
+    # The exam officer's login is one of the staff logins (demo/generate.py), printed once.
     return [
-        {"role": "exam_officer", "username": EXAM_LOGIN, "password": password,
-         "note_zh": "考试科民警，辖区驻马店市（411700）：考试业务监管 /counter/exams/monitoring/",
-         "note_en": "Exam officer, jurisdiction Zhumadian (411700): exam monitoring at /counter/exams/monitoring/"},
         {"role": "driving_school", "username": school_user.username, "password": password,
          "note_zh": f"单位用户：{school.name}（驾驶培训机构），为同意的学员预约考试",
          "note_en": f"Organisation user: {school.name} (driving school); applies for exams for learners who consented"},
