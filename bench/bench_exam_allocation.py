@@ -56,7 +56,8 @@ def _setup_database(url: str) -> str:
 
 def generate(applications: int, places: int) -> int:
     """The centre, the plan and the learners with their applications; returns the plan's id."""
-    from datetime import date, time as clock, timedelta
+    from datetime import date, timedelta
+    from datetime import time as clock
 
     from django.utils import timezone
 
@@ -67,7 +68,9 @@ def generate(applications: int, places: int) -> int:
     from jiaoguan.exams.rules import permit_valid_until
     from jiaoguan.registry.models import Person
 
-    clerk = staff_create(username="bench-clerk", password="Counter#2026x", role="counter_clerk", jurisdiction="411700")
+    clerk = staff_create(
+        username="bench-clerk", password="Counter#2026x", role="counter_clerk", jurisdiction="411700"
+    )
     officer = staff_create(
         username="bench-officer", password="Counter#2026x", role="exam_officer", jurisdiction="411700"
     )
@@ -151,7 +154,9 @@ def bare_baseline(plan_id: int) -> tuple[float, float]:
     started = time.perf_counter()
     with transaction.atomic():
         with connection.cursor() as cursor:
-            cursor.execute("CREATE TEMP TABLE bench_rank (id bigint, rank int, state varchar(16)) ON COMMIT DROP")
+            cursor.execute(
+                "CREATE TEMP TABLE bench_rank (id bigint, rank int, state varchar(16)) ON COMMIT DROP"
+            )
             with cursor.copy("COPY bench_rank (id, rank, state) FROM STDIN") as copy:  # type: ignore[attr-defined]
                 for p in placed:
                     copy.write_row((ids[p.number], p.rank, p.outcome))
@@ -165,7 +170,9 @@ def bare_baseline(plan_id: int) -> tuple[float, float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--database-url", default="postgresql://postgres@127.0.0.1:5432/")
     parser.add_argument("--applications", type=int, default=50_000)
     parser.add_argument("--places", type=int, default=20_000)
@@ -190,7 +197,10 @@ def main() -> None:
         call_command("migrate", interactive=False, verbosity=0)
         started = time.perf_counter()
         plan_id = generate(args.applications, args.places)
-        print(f"generated {args.applications:,} applications in {time.perf_counter() - started:.1f} s", flush=True)
+        print(
+            f"generated {args.applications:,} applications in {time.perf_counter() - started:.1f} s",
+            flush=True,
+        )
         from django.db import connection
 
         with connection.cursor() as cursor:
