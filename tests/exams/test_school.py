@@ -147,3 +147,25 @@ def test_school_page_lists_learners_and_applies(school_setup):
         )
     )
     assert "该学员未同意驾校代为预约考试" in refused
+
+
+def test_school_page_cancels_a_learners_booking_until_the_deadline(school_setup, make_school, school_user):
+    """B23 for a school: the cancel button of a consenting learner's booking frees the place; another
+    school's office cannot reach it (404)."""
+    s = school_setup
+    client = logged(s["office"])
+    client.post("/org/exams/apply/", {"permit": s["permits"]["agreeing"].pk, "plan": s["plan"].pk})
+    application = ExamApplication.objects.get(permit=s["permits"]["agreeing"])
+    page = client.get("/org/exams/").content.decode()
+    assert f'action="/org/exams/applications/{application.pk}/cancel/"' in page
+    stranger = logged(school_user(make_school(name="驻马店市远方驾驶培训有限公司")))
+    assert stranger.post(f"/org/exams/applications/{application.pk}/cancel/").status_code == 404
+    done = text(client.post(f"/org/exams/applications/{application.pk}/cancel/", follow=True))
+    assert "考试预约已取消" in done
+    application.refresh_from_db()
+    assert application.state == "cancelled"
+    s["plan"].refresh_from_db()
+    assert s["plan"].taken == 0
+    assert AuditEntry.objects.filter(
+        subject_id=str(application.pk), summary__contains="取消考试预约"
+    ).exists()

@@ -17,6 +17,7 @@ urlpatterns: list = [
     # driving schools
     path("org/exams/", views.school, name="school"),
     path("org/exams/apply/", views.school_apply, name="school_apply"),
+    path("org/exams/applications/<int:application_id>/cancel/", views.school_cancel, name="school_cancel"),
     # counter: centres, plans, results, learners, monitoring (X6)
     path("counter/exams/centres/", views.counter_centres, name="counter_centres"),
     path("counter/exams/plans/", views.counter_plans, name="counter_plans"),

@@ -386,6 +386,22 @@ def school(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @access_required(services.SCHOOL_APPLY)
+def school_cancel(request: HttpRequest, application_id: int) -> HttpResponse:
+    """Cancel a consenting learner's application until the plan's deadline (B23); back to the
+    school's page with the answer."""
+    try:
+        services.application_cancel(actor=request.user, application_id=application_id, request=request)
+    except DomainError as error:
+        if error.status == 404:
+            raise Http404("application") from None
+        messages.error(request, error.message)
+    else:
+        messages.success(request, _("考试预约已取消。"))
+    return redirect("exams:school")
+
+
+@require_POST
+@access_required(services.SCHOOL_APPLY)
 def school_apply(request: HttpRequest) -> HttpResponse:
     """Apply for a consenting learner of the school; back to the school's page with the answer."""
     permit_id, plan_id = _posted_id(request.POST.get("permit")), _posted_id(request.POST.get("plan"))
