@@ -228,3 +228,20 @@ def test_an_application_number_drawn_twice_is_drawn_again(
         actor=citizen(second), permit_id=make_permit(second, issued_days_ago=40).pk, plan_id=plan.pk
     )
     assert made.number == "KS2099010100000001" and made.state == "applied"
+
+
+def test_a_file_number_drawn_twice_is_drawn_again_and_a_second_open_file_is_refused(
+    make_person, make_permit, exam_officer, monkeypatch
+):
+    """Enrolment draws its number at random too: a collision draws again; the same person and class
+    a second time is "already enrolled" (one open file per class)."""
+    taken = make_permit(make_person(name="赵磊"), issued_days_ago=None).number
+    draws = iter([taken, "XJ2099010100000001", "XJ2099010100000002"])
+    monkeypatch.setattr(services, "_new_number", lambda prefix, on: next(draws))
+    learner = make_person(name="李娜")
+    data = services.EnrolInput(id_number=learner.id_number, vehicle_class="C1", test_division="411702")
+    made = services.permit_enrol(actor=exam_officer, data=data)
+    assert made.number == "XJ2099010100000001" and made.state == "enrolled"
+    with pytest.raises(Conflict) as again:
+        services.permit_enrol(actor=exam_officer, data=data)
+    assert again.value.code == "exams.already_enrolled"

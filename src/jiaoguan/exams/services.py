@@ -222,17 +222,27 @@ def permit_enrol(
     test_division = validate_division((data.test_division or division).strip())
     with transaction.atomic():
         require(actor, ENROL, division=[test_division])
-        try:
-            with transaction.atomic():
-                permit = LearnerPermit.objects.create(
-                    number=_new_number("XJ", today), person=person, school=school, vehicle_class=data.vehicle_class,
-                    kind=data.kind, division=test_division, test_division=test_division, enrolled_on=today,
-                )  # fmt: skip
-        except IntegrityError:
+        for _draw in range(3):
+            number = _new_number("XJ", today)
+            try:
+                with transaction.atomic():
+                    permit = LearnerPermit.objects.create(
+                        number=number, person=person, school=school, vehicle_class=data.vehicle_class,
+                        kind=data.kind, division=test_division, test_division=test_division, enrolled_on=today,
+                    )  # fmt: skip
+                break
+            except IntegrityError:
+                # A number drawn twice is drawn again, as for applications; anything else is the
+                # "one open file per class" constraint.
+                if not LearnerPermit.objects.filter(number=number).exists():
+                    raise Conflict(
+                        "exams.already_enrolled", f"该人员已有准驾车型{data.vehicle_class}的未结束申请。",
+                        f"This person already has an open file for class {data.vehicle_class}.",
+                    ) from None  # fmt: skip
+        else:  # pragma: no cover - three draws of 10^8 colliding
             raise Conflict(
-                "exams.already_enrolled", f"该人员已有准驾车型{data.vehicle_class}的未结束申请。",
-                f"This person already has an open file for class {data.vehicle_class}.",
-            ) from None  # fmt: skip
+                "exams.number_busy", "流水号分配失败，请重试。", "No file number was free; try again."
+            )
         audit_record(
             actor=actor, action="create", subject=permit, subject_person_id=person.pk,
             summary=f"受理驾驶证申请 learner enrolled ({data.vehicle_class}, {data.kind})", request=request,

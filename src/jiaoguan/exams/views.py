@@ -281,6 +281,11 @@ def apply(request: HttpRequest) -> HttpResponse:
 @access_required(services.APPLY)
 def cancel(request: HttpRequest, application_id: int) -> HttpResponse:
     """Cancel an application until the plan's deadline (B23)."""
+    return _cancel_and_return(request, application_id, back="exams:mine")
+
+
+def _cancel_and_return(request: HttpRequest, application_id: int, *, back: str) -> HttpResponse:
+    """The learner's or the school's cancel (the service decides whose it may be); back with the answer."""
     try:
         services.application_cancel(actor=request.user, application_id=application_id, request=request)
     except DomainError as error:
@@ -289,7 +294,7 @@ def cancel(request: HttpRequest, application_id: int) -> HttpResponse:
         messages.error(request, error.message)
     else:
         messages.success(request, _("考试预约已取消。"))
-    return redirect("exams:mine")
+    return redirect(back)
 
 
 @require_POST
@@ -389,15 +394,7 @@ def school(request: HttpRequest) -> HttpResponse:
 def school_cancel(request: HttpRequest, application_id: int) -> HttpResponse:
     """Cancel a consenting learner's application until the plan's deadline (B23); back to the
     school's page with the answer."""
-    try:
-        services.application_cancel(actor=request.user, application_id=application_id, request=request)
-    except DomainError as error:
-        if error.status == 404:
-            raise Http404("application") from None
-        messages.error(request, error.message)
-    else:
-        messages.success(request, _("考试预约已取消。"))
-    return redirect("exams:school")
+    return _cancel_and_return(request, application_id, back="exams:school")
 
 
 @require_POST
