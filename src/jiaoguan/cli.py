@@ -76,12 +76,14 @@ def _outbox_loop(stop: threading.Event) -> None:
     from jiaoguan.notices.delivery import deliveries_send_due
     from jiaoguan.notices.scan import notices_scan
     from jiaoguan.payments.services import payments_reconcile
+    from jiaoguan.plates.tasks import plates_due
 
     last_reconciled = time.monotonic()
     reconciled_day = timezone.localdate()
     while not stop.wait(5):
         try:
             exams_due(daily=False)  # plans whose window closed are allocated here too (issue 16, X4)
+            plates_due()  # draw seeds committed and revealed, ended holds swept (issue 17)
             outbox_dispatch()
             deliveries_send_due()
             if time.monotonic() - last_reconciled >= RECONCILE_EVERY_SECONDS:

@@ -31,6 +31,7 @@ from jiaoguan.exams.tasks import exam_plans_allocate_task, exams_daily_task
 from jiaoguan.inspections.tasks import inspection_slots_extend_task
 from jiaoguan.notices.tasks import notices_deliveries_task, notices_scan_task
 from jiaoguan.payments.tasks import payments_reconcile_task
+from jiaoguan.plates.tasks import plate_draw_days_task, plate_selections_sweep_task
 from jiaoguan.reports.tasks import reports_generate_task
 
 logger = logging.getLogger("jiaoguan.worker")
@@ -90,6 +91,10 @@ SCHEDULE: tuple[Periodic, ...] = (
     # expired permits once a day (B22).
     Periodic("exams.allocate", 30, lambda now: exam_plans_allocate_task.enqueue()),
     Periodic("exams.daily", DAILY, lambda now: exams_daily_task.enqueue()),
+    # Plate draws (issue 17): seeds committed ahead and revealed after their day; the sweep of
+    # ended holds and lapsed choices for the lists (the numbers are free again without it).
+    Periodic("plates.days", 300, lambda now: plate_draw_days_task.enqueue()),
+    Periodic("plates.sweep", 60, lambda now: plate_selections_sweep_task.enqueue()),
 )
 
 

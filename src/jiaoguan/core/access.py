@@ -672,6 +672,38 @@ add(
     menu=_menu("exams:counter_monitoring", "shield", "考试监管", "Exam monitoring", 19),
 )  # fmt: skip
 
+# ---------------------------------------------------------------- plate pre-selection (issue 17, B19, P1-P5)
+
+# Individuals, and organisations for their local non-operating cars, select for a new small car
+# recorded by its dealer (P1, P2); the service matches the VIN, ID number and mobile.
+add(
+    "plates.own.select", "网上预选机动车号牌", "pre-select plate numbers", _grant(OWN, CITIZEN, ORGANISATION),
+    requirement="P1",
+)  # fmt: skip
+# Car dealers record the new cars they sold (the service checks the organisation is a dealer).
+add(
+    "plates.preregistration.create", "录入新车注册登记信息", "pre-register new vehicles", {ORGANISATION: OWN},
+    requirement="P2",
+)  # fmt: skip
+# The day's seed commitment, its revealed seed and the masked log are public, so anyone can
+# recompute every draw (issue 17 §3).
+add(
+    "plates.draws.public", "查看选号日志和随机种子", "see the plate draw log and seeds", _grant(ANY, *EVERYONE),
+    requirement="P4",
+)  # fmt: skip
+add(
+    "plates.pool.manage", "管理号源和号段规则", "manage plate pools and their rules",
+    _grant(JURISDICTION, CLERK, ADMIN), requirement="P5",
+)  # fmt: skip
+add(
+    "plates.selection.register", "办理选号车辆注册登记", "register cars with their selected numbers",
+    _grant(JURISDICTION, CLERK, ADMIN), requirement="P3",
+)  # fmt: skip
+add(
+    "plates.selection.view", "选号监管（逾期、日志、号码轨迹）", "monitor plate selections",
+    _grant(JURISDICTION, CLERK, UNIT_HEAD, AUDITOR, ADMIN), requirement="P5",
+)  # fmt: skip
+
 
 ACTIONS: Mapping[str, Action] = _table.actions
 
