@@ -18,7 +18,7 @@ def test_only_businesses_with_a_page_are_online_here():
     assert all(rules.business_online_here(code) for code in ("B1", "B2", "B3", "B20", "B21", "E2"))
     assert rules.business_online_here("B18")  # car dealers' temporary plates (issue 14), their own page
     assert rules.business_online_here("B22") and rules.business_online_here("B23")  # driving tests (issue 16)
-    assert not rules.business_online_here("B19")  # a next-step business of the seed
+    assert rules.business_online_here("B19")  # plate pre-selection (issue 17), its own page
     assert not rules.business_online_here("B99")
     # Every business said to be online leads to a page: none is a dead end.
     assert rules.ONLINE_HERE <= views.PAGES_OF_ONLINE_BUSINESSES

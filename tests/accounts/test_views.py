@@ -323,7 +323,7 @@ def counters(db):
 
 @pytest.mark.django_db
 def test_a_counter_business_not_online_sends_the_online_user_to_a_counter_not_to_an_upgrade(
-    client, pg_citizen, counters
+    client, pg_citizen, counters, offline_business
 ):
     """Issue 11, item 2: upgrading would not make B19 available online, so it is not suggested.
     (B8 was the example until issue 13 put the licence businesses online, B1 until issue 14 put
@@ -340,14 +340,14 @@ def test_a_counter_business_not_online_sends_the_online_user_to_a_counter_not_to
 
 
 @pytest.mark.django_db
-def test_unavailable_notice_follows_the_markup_contract(client, counters):
+def test_unavailable_notice_follows_the_markup_contract(client, counters, offline_business):
     page = client.get("/services/B19/").content.decode()
     notice = page.split('class="panel panel-amber unavailable"', 1)[1]
     assert 'class="alternative"' in notice.split("</section>", 1)[0]
 
 
 @pytest.mark.django_db
-def test_allowed_business_not_open_in_this_province_says_so(client, pg_citizen, counters):
+def test_allowed_business_not_open_in_this_province_says_so(client, pg_citizen, counters, offline_business):
     client.force_login(pg_citizen)
     response = client.get("/services/B19/")
     assert response.status_code == 200
@@ -370,13 +370,13 @@ def test_feature_tiles_name_the_counters_too(client, counters):
 
 
 @pytest.mark.django_db
-def test_without_counters_on_record_the_hotline_is_the_alternative(client):
+def test_without_counters_on_record_the_hotline_is_the_alternative(client, offline_business):
     html = _text(client.get("/services/B19/"))
     assert "暂未开通网上办理" in html and "12123" in html
 
 
 @pytest.mark.django_db
-def test_area_and_all_services_pages_separate_what_is_online(client, counters):
+def test_area_and_all_services_pages_separate_what_is_online(client, counters, offline_business):
     area = client.get("/services/vehicle/").content.decode()
     online, offline = area.split('class="panel panel-amber unavailable"', 1)
     assert "/services/B5/" in online and "/services/B1/" in online and "/services/B19/" not in online
@@ -394,7 +394,7 @@ def test_contact_business_tiles_open_the_contact_page(client, pg_citizen):
 
 
 @pytest.mark.django_db
-def test_feature_tiles_and_areas_never_disappear(client):
+def test_feature_tiles_and_areas_never_disappear(client, offline_business):
     assert client.get("/services/e-licence/")["Location"] == "/credentials/"
     area = _text(client.get("/services/vehicle/"))
     assert "/services/B19/" in area and "/services/B1/" in area and "/services/B5/" in area
@@ -406,7 +406,7 @@ def test_feature_tiles_and_areas_never_disappear(client):
 
 
 @pytest.mark.django_db
-def test_english_business_name_and_refusal(client, pg_citizen):
+def test_english_business_name_and_refusal(client, pg_citizen, offline_business):
     client.force_login(pg_citizen)
     client.post("/i18n/setlang/", {"language": "en", "next": "/"})
     html = _text(client.get("/services/B19/"))

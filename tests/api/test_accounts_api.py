@@ -201,7 +201,9 @@ def test_login_lock_via_api(api, make_person, sms_inbox, settings):
 
 
 @pytest.mark.django_db
-def test_a_business_not_online_names_the_counters_instead_of_an_upgrade(api, make_person, sms_inbox):
+def test_a_business_not_online_names_the_counters_instead_of_an_upgrade(
+    api, make_person, sms_inbox, offline_business
+):
     """Issue 11, item 2: B19 is not online for anyone yet, so the answer is where to go, not how to
     upgrade (B8, then B1, were the example until issues 13 and 14 put them online)."""
     from jiaoguan.core.models import ServiceCounter

@@ -78,7 +78,8 @@ BUSINESSES: dict[str, Business] = {
         ),
         Business("B17", "罚款缴纳", "Pay fine", Requirement.ONLINE, "violation", True),
         Business("B18", "申领机动车临时号牌", "Temporary plate", Requirement.CAR_DEALER, "vehicle", True),
-        Business("B19", "预选机动车号牌", "Plate pre-selection", Requirement.ONLINE, "vehicle", False),
+        # Issue 17: pre-selection for a new small car on its own page (/plates/).
+        Business("B19", "预选机动车号牌", "Plate pre-selection", Requirement.ONLINE, "vehicle", True),
         # Issue 14 puts B20/B21 online through the applications engine.
         Business("B20", "补领机动车行驶证", "Replace vehicle licence", Requirement.COUNTER, "vehicle", True),
         Business("B21", "换领机动车行驶证", "Exchange vehicle licence", Requirement.COUNTER, "vehicle", True),
@@ -114,6 +115,8 @@ ONLINE_HERE: frozenset[str] = frozenset(
     | {"B18"}
     # Driving tests (issue 16).
     | {"B22", "B23"}
+    # Plate pre-selection (issue 17).
+    | {"B19"}
 )
 
 

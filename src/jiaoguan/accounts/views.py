@@ -156,7 +156,16 @@ TILE_GROUPS: list[tuple[Promise, list[Tile]]] = [
                 target="exams:school",
                 school=True,
             ),
-            Tile("B19", gettext_lazy("选号"), "plate", "accounts.business.open"),
+            Tile("B19", gettext_lazy("选号"), "plate", "plates.own.select", target="plates:mine"),
+            # Car dealers only (P2, issue 17): the new cars they sold, for their buyers' selection.
+            Tile(
+                "plate-prereg",
+                gettext_lazy("新车预录入"),
+                "plate",
+                "plates.preregistration.create",
+                target="plates:dealer_preregistrations",
+                dealer=True,
+            ),
         ],
     ),
     (
@@ -225,6 +234,8 @@ CREDENTIAL_PAGES: dict[str, str] = {"E2": "credentials:list"}
 INSPECTION_PAGES: dict[str, str] = {"B4": "inspections:mine"}
 # Driving tests (issue 16): booking and cancelling both live on the learner's exam page.
 EXAM_PAGES: dict[str, str] = {"B22": "exams:mine", "B23": "exams:mine"}
+# Plate pre-selection (issue 17): the buyer's own page.
+PLATE_PAGES: dict[str, str] = {"B19": "plates:mine"}
 HOSPITAL_PAGES: dict[str, str] = {
     "B6": "registry:hospital_examination_new",
     "B7": "registry:hospital_examinations",
@@ -333,6 +344,7 @@ PAGES_OF_ONLINE_BUSINESSES: frozenset[str] = (
     | frozenset(HOSPITAL_PAGES)
     | frozenset(INSPECTION_PAGES)
     | frozenset(EXAM_PAGES)
+    | frozenset(PLATE_PAGES)
     | frozenset(OWN_PAGES)
     | frozenset(CREDENTIAL_PAGES)
     | frozenset(DEALER_PAGES)
@@ -468,6 +480,8 @@ def service(request: HttpRequest, code: str) -> HttpResponse:
     if key in EXAM_PAGES:
         # A driving school applies for its learners on its own page.
         return redirect("exams:school" if user.kind == "organisation" else EXAM_PAGES[key])
+    if key in PLATE_PAGES:
+        return redirect(PLATE_PAGES[key])
     if key in CREDENTIAL_PAGES:
         return redirect(CREDENTIAL_PAGES[key])
     if key in DEALER_PAGES:

@@ -439,7 +439,15 @@ def _checked_numbers(pool: PlatePool, numbers: Iterable[str] | str) -> list[str]
 
 
 def dealer_of(*, actor: Any) -> Organisation:
-    return registry_services.dealer_of(actor=actor)
+    """The actor's car-dealer organisation; the refusal names this business, not the registry's B18."""
+    try:
+        return registry_services.dealer_of(actor=actor)
+    except NotAllowed:
+        raise NotAllowed(
+            "accounts.car_dealer_only",
+            "“新车预录入”仅限在窗口注册的汽车销售商（4S店）单位用户办理。",
+            "'Vehicle pre-registration' is only for car-dealer organisation users registered at the counter.",
+        ) from None
 
 
 def _buyer_id(text: str) -> str:

@@ -1,7 +1,21 @@
+from django.urls import path
+
+from . import views
+
 app_name = "plates"
 urlpatterns: list = [
     # buyers (B19, P1-P5)
+    path("plates/", views.mine, name="mine"),
+    path("plates/start/", views.start, name="start"),
+    path("plates/choose/", views.choose, name="choose"),
+    path("plates/abandon/", views.abandon, name="abandon"),
     # dealers (P2)
+    path("org/plates/preregistrations/", views.dealer_preregistrations, name="dealer_preregistrations"),
+    path(
+        "org/plates/preregistrations/<int:preregistration_id>/withdraw/",
+        views.dealer_preregistration_withdraw,
+        name="dealer_preregistration_withdraw",
+    ),
     # public draw log and seeds
     # counter: pools, registration, monitoring
 ]
