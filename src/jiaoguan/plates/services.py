@@ -919,7 +919,10 @@ def selection_choose(
     with transaction.atomic():
         pool = _pool_locked(_pool_of_selection(selection_id))
         selection = _own_selection_locked(actor, selection_id)
-        _normalise([selection], now)
+        # The choice is logged at the change's time, which a wait for the pool lock can push past
+        # ``now``: the hold must still run then, or the log would show a choice of an ended hold.
+        change = _begin(pool, now)
+        _normalise([selection], change.at)
         if selection.state != S.HOLDING:
             raise _not_holding(selection)
         chosen = str(number or "").strip().upper().replace("·", "")
@@ -932,7 +935,6 @@ def selection_choose(
                 field="number",
                 detail={"candidates": selection.candidates},
             )
-        change = _begin(pool, now)
         register_by = rules.register_by(timezone.localdate(change.at))
         quarantine_end = _midnight(rules.quarantine_ends(register_by))
         mine = {
