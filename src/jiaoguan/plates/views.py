@@ -61,5 +61,4 @@ def public_draw_day(request: HttpRequest, day: str) -> HttpResponse:
     return render(request, "plates/public_draw_day.html", context)
 
 
-
 # ---------------------------------------------------------------- counter: pools, registration, monitoring
