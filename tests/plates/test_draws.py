@@ -271,6 +271,16 @@ def test_a_changed_opening_state_is_found(busy_day):
     assert not report.ok and any(": drew" in p for p in report.problems)
 
 
+def test_numbers_added_out_of_their_hashed_order_are_found(busy_day):
+    data = _file(busy_day)
+    added = _first(data, "import")
+    (first_position, first), (second_position, second) = added["positions"][:2]
+    added["positions"][:2] = [[first_position, second], [second_position, first]]
+    report = draws.replay(data)
+    assert not report.ok
+    assert any(f"#{added['sequence']}: the new numbers are not placed" in p for p in report.problems)
+
+
 def test_a_choice_logged_after_its_hold_ended_is_refused(db, clock, make_pool, buyer, preregister):
     """A choice waiting for the pool lock while another change is logged later: it is decided at its
     own log time, so the log never shows a choice of an ended hold (found by this replay)."""
