@@ -1024,8 +1024,10 @@ def selection_register(
     with transaction.atomic():
         pool = _pool_locked(_pool_of_selection(selection_id))
         require(actor, REGISTER, division=pool.division)
+        # Only the selection row: PostgreSQL refuses FOR UPDATE on the nullable side of the
+        # owners' outer joins, and the other rows are not changed here.
         selection = (
-            PlateSelection.objects.select_for_update()
+            PlateSelection.objects.select_for_update(of=("self",))
             .select_related("preregistration", "owner_person", "owner_organisation")
             .get(pk=selection_id)
         )
