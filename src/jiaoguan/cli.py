@@ -11,6 +11,7 @@ jiaoguan reconcile-payments [--day YYYY-MM-DD]       reconcile fine payments wit
 jiaoguan check-data                                  list stored rows today's validators refuse
 jiaoguan purge [--dry-run]                           purge short-lived tables past retention (daily in the worker)
 jiaoguan verify-allocation FILE_OR_URL [--commitment HEX]  recompute an exam plan's published allocation (X4)
+jiaoguan verify-draws DATE|FILE|URL [--commitment HEX]  replay a day of plate draws (issue 17)
 jiaoguan staff add NAME --role R --jurisdiction C    a staff login (the first administrator)
 jiaoguan <manage.py command> ...                     any Django management command
 """

@@ -7,8 +7,8 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from django.http import HttpRequest
-from ninja import Router, Schema
+from django.http import HttpRequest, HttpResponse
+from ninja import Query, Router, Schema
 from pydantic import Field
 
 from jiaoguan.core.access import access_required
@@ -17,7 +17,7 @@ from jiaoguan.core.errors import NotFound
 from jiaoguan.core.identifiers import mask_id_number, mask_name, mask_phone
 from jiaoguan.core.middleware import client_address
 
-from . import selectors, services
+from . import draws, public_draws, selectors, services
 from .models import PlateSelection, PreRegistration
 
 router = Router(tags=["plates"])
@@ -240,3 +240,76 @@ def preregistrations(request: HttpRequest) -> Any:
 
 
 # ---------------------------------------------------------------- public: the day files of the draws
+
+PUBLIC = "plates.draws.public"
+
+
+class DrawDayOut(Schema):
+    date: date
+    commitment: str  # SHA-256 of the day's seed, published before the day's first draw
+    committed_at: datetime
+    revealed: bool
+    revealed_at: datetime | None
+    draws: int
+    entries: int  # every logged change of the day, draws included
+    file: str  # the day file's address
+
+
+class DrawDaysOut(Schema):
+    items: list[DrawDayOut]
+
+
+class DrawCheckOut(Schema):
+    date: date
+    revealed: bool
+    ok: bool
+    problems: list[str]
+    draws: int
+    events: int
+
+
+@router.get("/plate-draws", response={200: DrawDaysOut, **ERRORS}, auth=None)
+@access_required(PUBLIC)
+def plate_draws(request: HttpRequest, limit: int = Query(60, ge=1, le=366)) -> Any:
+    """The days of the random draws (选号日志), newest first: each day's seed commitment (published
+    in the morning, before the day's first draw), whether its seed is revealed (after the day
+    ends), and how many draws and log entries it has (issue 17 §3)."""
+    public_draws.publish_due()
+    return {
+        "items": [
+            row | {"file": f"/api/v1/plate-draws/{row['date'].isoformat()}"}
+            for row in public_draws.days(limit=limit)
+        ]
+    }
+
+
+@router.get("/plate-draws/{day}", response={200: dict[str, Any], **ERRORS}, auth=None)
+@access_required(PUBLIC)
+def plate_draw_day(request: HttpRequest, day: str) -> Any:
+    """A day's file (``jiaoguan-plate-draws/1``): the commitment, the seed once the day has ended,
+    and per pool its opening numbers and every change of the day with masked users. Anyone can
+    replay it with ``jiaoguan verify-draws``. ``day`` is YYYY-MM-DD; 404 for a day without a
+    commitment. The body is the file as published (sorted keys), so its SHA-256 is stable."""
+    wanted = public_draws.parse_day(day)
+    public_draws.publish_due()
+    body = draws.dumps(public_draws.day_file(wanted))
+    return HttpResponse(body, content_type="application/json; charset=utf-8")
+
+
+@router.get("/plate-draws/{day}/check", response={200: DrawCheckOut, **ERRORS}, auth=None)
+@access_required(PUBLIC)
+def plate_draw_day_check(request: HttpRequest, day: str) -> Any:
+    """The platform's own replay of the day (``draws.replay``): ``ok``, each problem, and how many
+    draws and entries were replayed. Before the reveal the platform uses its still secret seed."""
+    wanted = public_draws.parse_day(day)
+    public_draws.publish_due()
+    record = public_draws.day_record(wanted)
+    report = public_draws.day_check(record)
+    return {
+        "date": record.day,
+        "revealed": record.revealed_at is not None,
+        "ok": report.ok,
+        "problems": report.problems,
+        "draws": report.draws,
+        "events": report.events,
+    }

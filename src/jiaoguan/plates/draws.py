@@ -178,6 +178,13 @@ def replay(day: Mapping[str, Any], *, commitment: str | None = None) -> Report:
             selection = event.get("selection") or None
             until = _when(event.get("until"))
             if kind == IMPORT:
+                if not _placed_in_hash_order(
+                    event.get("positions", []), str(pool_data.get("salt", "")), pool.span
+                ):
+                    problems.append(
+                        f"{where}: the new numbers are not placed after position {pool.span - 1} in the order "
+                        "of sha256(salt:number)"
+                    )
                 for position, number in event.get("positions", []):
                     if int(position) < pool.span:
                         problems.append(
@@ -240,6 +247,16 @@ def replay(day: Mapping[str, Any], *, commitment: str | None = None) -> Report:
             else:
                 problems.append(f"{where}: unknown kind {kind!r}")
     return Report(not problems, problems, draws, events)
+
+
+def _placed_in_hash_order(positions: Sequence[Sequence[Any]], salt: str, span: int) -> bool:
+    """Whether imported numbers took the next positions in the order of SHA-256(salt:number), as
+    ``rules.positions`` places them: an order fixed by the pool's published salt, not by hand."""
+    placed = sorted((int(position), str(number)) for position, number in positions)
+    if [position for position, _number in placed] != list(range(span, span + len(placed))):
+        return False
+    numbers = [number for _position, number in placed]
+    return numbers == sorted(numbers, key=lambda n: (hashlib.sha256(f"{salt}:{n}".encode()).hexdigest(), n))
 
 
 def _entry(pool: _Pool, number: str, where: str, problems: list[str]) -> _Number | None:

@@ -927,7 +927,10 @@ def selection_choose(
     with transaction.atomic():
         pool = _pool_locked(_pool_of_selection(selection_id))
         selection = _own_selection_locked(actor, selection_id)
-        _normalise([selection], now)
+        # The choice is logged at the change's time, which a wait for the pool lock can push past
+        # ``now``: the hold must still run then, or the log would show a choice of an ended hold.
+        change = _begin(pool, now)
+        _normalise([selection], change.at)
         if selection.state != S.HOLDING:
             raise _not_holding(selection)
         chosen = str(number or "").strip().upper().replace("·", "")
@@ -940,7 +943,6 @@ def selection_choose(
                 field="number",
                 detail={"candidates": selection.candidates},
             )
-        change = _begin(pool, now)
         register_by = rules.register_by(timezone.localdate(change.at))
         quarantine_end = _midnight(rules.quarantine_ends(register_by))
         mine = {
@@ -1030,8 +1032,10 @@ def selection_register(
     with transaction.atomic():
         pool = _pool_locked(_pool_of_selection(selection_id))
         require(actor, REGISTER, division=pool.division)
+        # Only the selection row: PostgreSQL refuses FOR UPDATE on the nullable side of the
+        # owners' outer joins, and the other rows are not changed here.
         selection = (
-            PlateSelection.objects.select_for_update()
+            PlateSelection.objects.select_for_update(of=("self",))
             .select_related("preregistration", "owner_person", "owner_organisation")
             .get(pk=selection_id)
         )

@@ -17,5 +17,7 @@ urlpatterns: list = [
         name="dealer_preregistration_withdraw",
     ),
     # public draw log and seeds
+    path("plate-draws/", views.public_draws_list, name="draws"),
+    path("plate-draws/<str:day>/", views.public_draw_day, name="draw_day"),
     # counter: pools, registration, monitoring
 ]
