@@ -46,10 +46,8 @@ def test_stamp_round_trip_keeps_microseconds_in_utc():
 
 
 def test_start_position_is_deterministic_and_inside_the_span():
-    inputs = draws.draw_inputs(
-        day="2026-12-05", pool="豫Q:02", sequence=7, selection="XH1", user="411***1234", at="t"
-    )
-    assert inputs == "2026-12-05|豫Q:02|7|XH1|411***1234|t"
+    inputs = draws.draw_inputs(day="2026-12-05", pool="豫Q:02", sequence=7, user="411***1234")
+    assert inputs == "2026-12-05|豫Q:02|7|411***1234"
     first = draws.start_position(SEED, inputs, 1000)
     assert first == draws.start_position(SEED, inputs, 1000)
     assert 0 <= first < 1000
@@ -78,10 +76,10 @@ def _hand_day(span: int, start: int, *, until_of_first: datetime | None) -> tupl
     """A one-pool day with a single draw whose ticket starts at ``start``: the number there is held
     until ``until_of_first``, every other number is free."""
     day, pool = "2026-12-05", "豫Q:02"
-    at_text, inputs = "", ""
-    for micro in range(100_000):
-        at_text = draws.stamp(AT + timedelta(microseconds=micro))
-        inputs = draws.draw_inputs(day=day, pool=pool, sequence=1, selection="XH1", user="u", at=at_text)
+    at_text, inputs, user = draws.stamp(AT), "", ""
+    for n in range(100_000):
+        user = f"u{n}"
+        inputs = draws.draw_inputs(day=day, pool=pool, sequence=1, user=user)
         if draws.start_position(SEED, inputs, span) == start:
             break
     opening = [[p, f"豫QA81{p:02d}", draws.FREE, None, None] for p in range(span)]
@@ -92,7 +90,7 @@ def _hand_day(span: int, start: int, *, until_of_first: datetime | None) -> tupl
         "pools": [{
             "pool": pool, "opening_sequence": 0, "opening_span": span, "opening": opening,
             "events": [{"sequence": 1, "at": at_text, "kind": draws.DRAW, "numbers": [], "selection": "XH1",
-                        "user": "u", "inputs": inputs}],
+                        "user": user, "inputs": inputs}],
         }],
     }  # fmt: skip
     return data, at_text
@@ -250,16 +248,26 @@ def test_a_changed_seed_is_found(busy_day):
     assert not report.ok and "does not match the commitment" in report.problems[0]
 
 
-def test_a_changed_draw_time_is_found(busy_day):
+def test_a_changed_draw_user_is_found(busy_day):
     data = _file(busy_day)
     draw = _first(data, "draw")
-    draw["at"] = draws.stamp(draws.parse_stamp(draw["at"]) + timedelta(microseconds=1))
+    draw["user"] = "411***********0000"
     report = draws.replay(data)
     assert not report.ok
     assert any(f"#{draw['sequence']}: inputs differ" in p for p in report.problems)
     del draw["inputs"]  # a verifier without the inputs column still sees another draw
     report = draws.replay(data)
     assert any(f"#{draw['sequence']}: drew" in p for p in report.problems)
+
+
+def test_a_draw_moved_before_the_previous_entry_is_found(busy_day):
+    data = _file(busy_day)
+    events = _events(data)
+    index, draw = next((i, e) for i, e in enumerate(events) if e["kind"] == "draw" and i > 0)
+    draw["at"] = draws.stamp(draws.parse_stamp(events[index - 1]["at"]) - timedelta(microseconds=1))
+    report = draws.replay(data)
+    assert not report.ok
+    assert any(f"#{draw['sequence']}: time goes back" in p for p in report.problems)
 
 
 def test_a_changed_opening_state_is_found(busy_day):

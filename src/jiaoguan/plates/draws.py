@@ -9,9 +9,10 @@ day's log, and anyone can replay the day:
   could still be drawn when its first change of the day was made (the *opening*), then lists
   every change of the day in order: numbers imported or withdrawn, draws, self-composed holds,
   choices, releases and registrations;
-- a draw's ticket is ``HMAC-SHA256(key=seed, msg=inputs)`` where the inputs are the public facts
-  of the request, ``date|pool|sequence|selection|masked user|time``; its first 8 bytes modulo the
-  pool's span of positions give a starting position;
+- a draw's ticket is ``HMAC-SHA256(key=seed, msg=inputs)`` where the inputs are facts nobody can
+  pick freely, ``date|pool|sequence|masked user`` (the sequence is the pool's next, without gaps;
+  the masked user is the buyer's masked ID number); its first 8 bytes modulo the pool's span of
+  positions give a starting position;
 - from there the draw walks the pool's positions upwards (then from 0) and takes the first five
   numbers that are available at that time: free, or held or selected with their hold or
   quarantine ended by then.
@@ -63,9 +64,14 @@ def parse_stamp(text: str) -> datetime:
     return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
 
 
-def draw_inputs(*, day: str, pool: str, sequence: int, selection: str, user: str, at: str) -> str:
-    """The public facts a draw's ticket is made from, in their canonical form."""
-    return f"{day}|{pool}|{sequence}|{selection}|{user}|{at}"
+def draw_inputs(*, day: str, pool: str, sequence: int, user: str) -> str:
+    """The public facts a draw's ticket is made from, in their canonical form.
+
+    The request's time and its selection number are left out on purpose: the platform sets both,
+    and someone who knew the seed could try values until a favoured buyer's walk started where
+    they wanted. What remains is fixed by the pool's gapless order and by who the buyer is.
+    """
+    return f"{day}|{pool}|{sequence}|{user}"
 
 
 def start_position(seed: str, inputs: str, span: int) -> int:
@@ -160,6 +166,7 @@ def replay(day: Mapping[str, Any], *, commitment: str | None = None) -> Report:
         for position, number, state, until, holder in pool_data.get("opening", []):
             pool.put(int(position), _Number(number, state, _when(until), holder))
         expected_sequence = int(pool_data.get("opening_sequence", 0)) + 1
+        previous_at: datetime | None = None
         for event in pool_data.get("events", []):
             events += 1
             sequence = int(event.get("sequence", 0))
@@ -174,6 +181,11 @@ def replay(day: Mapping[str, Any], *, commitment: str | None = None) -> Report:
             if at is None:
                 problems.append(f"{where}: no time")
                 continue
+            # The platform logs a pool's changes at strictly increasing times: a draw moved in time
+            # would see other numbers free or held.
+            if previous_at is not None and at <= previous_at:
+                problems.append(f"{where}: time goes back to {event.get('at')}")
+            previous_at = at
             numbers = list(event.get("numbers", []))
             selection = event.get("selection") or None
             until = _when(event.get("until"))
@@ -202,9 +214,8 @@ def replay(day: Mapping[str, Any], *, commitment: str | None = None) -> Report:
             elif kind == DRAW:
                 draws += 1
                 inputs = draw_inputs(
-                    day=str(day.get("date")), pool=key, sequence=sequence, selection=str(selection),
-                    user=str(event.get("user", "")), at=str(event.get("at")),
-                )  # fmt: skip
+                    day=str(day.get("date")), pool=key, sequence=sequence, user=str(event.get("user", ""))
+                )
                 if event.get("inputs") not in (None, inputs):
                     problems.append(f"{where}: inputs differ from the entry's own facts")
                 expected = pool.walk(start_position(seed, inputs, pool.span), at, CANDIDATES)

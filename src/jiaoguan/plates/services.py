@@ -834,9 +834,8 @@ def _draw(change: _Change, selection: PlateSelection) -> None:
     pool = change.pool
     sequence = change.sequence
     inputs = draws.draw_inputs(
-        day=change.day.day.isoformat(), pool=pool.key, sequence=sequence, selection=selection.number,
-        user=selection.masked_user, at=draws.stamp(change.at),
-    )  # fmt: skip
+        day=change.day.day.isoformat(), pool=pool.key, sequence=sequence, user=selection.masked_user
+    )
     start = draws.start_position(change.day.seed, inputs, pool.position_span)
     drawable = PoolNumber.objects.filter(pool=pool).filter(_available_q(change.at))
     rows = list(
