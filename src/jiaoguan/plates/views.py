@@ -94,7 +94,7 @@ def _state_counts(pools: list[PlatePool], now: datetime) -> dict[int, dict[str, 
     empty = {"free": 0, "held": 0, "selected": 0, "registered": 0, "withdrawn": 0}
     counts: dict[int, dict[str, int]] = {p.pk: dict(empty) for p in pools}
     for row in rows:
-        counts[row.pop("pool_id")] = row
+        counts[row["pool_id"]] = {key: int(row[key]) for key in empty}  # type: ignore[literal-required]
     return counts
 
 
