@@ -212,3 +212,12 @@ def test_the_menu_tiles(plates_clerk, make_staff):
     auditor = logged_in(make_staff(role="auditor", jurisdiction="411700", username="auditor-plates"))
     menu = auditor.get("/counter/").content.decode()
     assert MONITORING in menu and POOLS not in menu
+
+
+def test_number_history_includes_the_import_of_the_number(pool, plates_clerk):
+    """An import lists its numbers by position, not in ``numbers``: the number's batch finds it (§7)."""
+    from jiaoguan.plates import selectors
+
+    kinds = [e.kind for e in selectors.number_history(actor=plates_clerk, number="豫QA8123")]
+    assert kinds == ["import"]
+    assert list(selectors.number_history(actor=plates_clerk, number="豫QB0000")) == []
