@@ -61,17 +61,17 @@ def _plate_type_words(plate_type: str) -> str:
 
 def _rules_words(data: dict[str, Any]) -> list[str]:
     """An office's pool rules as sentences a clerk can check (issue 17 §2)."""
+    join = ", ".join if _english() else "、".join
     lines = [
-        _words("号码规则：", "Serial patterns: ") + "、".join(data.get("patterns") or []),
-        _words("排除字母：I、O", "Excluded letters: I, O")
-        + "".join(("、" if not _english() else ", ") + ch for ch in data.get("excluded_letters") or ""),
+        _words("号码规则：", "Serial patterns: ") + join(data.get("patterns") or []),
+        _words("排除字母：", "Excluded letters: ") + join(["I", "O", *(data.get("excluded_letters") or "")]),
         _words("字母个数上限：", "At most this many letters: ") + str(data.get("max_letters", "")),
     ]
     if data.get("excluded_sequences"):
-        lines.append(_words("排除组合：", "Excluded sequences: ") + "、".join(data["excluded_sequences"]))
+        lines.append(_words("排除组合：", "Excluded sequences: ") + join(data["excluded_sequences"]))
     if data.get("reserved"):
         lines.append(
-            _words("保留号码（不进入号源）：", "Reserved for other channels: ") + "、".join(data["reserved"])
+            _words("保留号码（不进入号源）：", "Reserved for other channels: ") + join(data["reserved"])
         )
     return lines
 
