@@ -37,41 +37,43 @@ from .models import PlatePool, PlateSelection, PoolNumber
 # ---------------------------------------------------------------- counter: pools, registration, monitoring
 
 
-def _english() -> bool:
+def _counter_english() -> bool:
     return (translation.get_language() or "").lower().startswith("en")
 
 
-def _words(zh: str, en: str) -> str:
-    return en if _english() else zh
+def _counter_words(zh: str, en: str) -> str:
+    return en if _counter_english() else zh
 
 
-def _label(choices: Any, value: str) -> str:
+def _counter_label(choices: Any, value: str) -> str:
     """A model choice's bilingual label ("已选定 selected") in the page's language."""
     try:
         zh, _sep, en = str(choices(value).label).partition(" ")
     except ValueError:
         return value
-    return _words(zh, en or zh)
+    return _counter_words(zh, en or zh)
 
 
 def _plate_type_words(plate_type: str) -> str:
     zh, en, *_rest = rules.PLATE_TYPES.get(plate_type, (plate_type, plate_type))
-    return f"{plate_type} " + _words(zh, en)
+    return f"{plate_type} " + _counter_words(zh, en)
 
 
 def _rules_words(data: dict[str, Any]) -> list[str]:
     """An office's pool rules as sentences a clerk can check (issue 17 §2)."""
-    join = ", ".join if _english() else "、".join
+    join = ", ".join if _counter_english() else "、".join
     lines = [
-        _words("号码规则：", "Serial patterns: ") + join(data.get("patterns") or []),
-        _words("排除字母：", "Excluded letters: ") + join(["I", "O", *(data.get("excluded_letters") or "")]),
-        _words("字母个数上限：", "At most this many letters: ") + str(data.get("max_letters", "")),
+        _counter_words("号码规则：", "Serial patterns: ") + join(data.get("patterns") or []),
+        _counter_words("排除字母：", "Excluded letters: ")
+        + join(["I", "O", *(data.get("excluded_letters") or "")]),
+        _counter_words("字母个数上限：", "At most this many letters: ") + str(data.get("max_letters", "")),
     ]
     if data.get("excluded_sequences"):
-        lines.append(_words("排除组合：", "Excluded sequences: ") + join(data["excluded_sequences"]))
+        lines.append(_counter_words("排除组合：", "Excluded sequences: ") + join(data["excluded_sequences"]))
     if data.get("reserved"):
         lines.append(
-            _words("保留号码（不进入号源）：", "Reserved for other channels: ") + join(data["reserved"])
+            _counter_words("保留号码（不进入号源）：", "Reserved for other channels: ")
+            + join(data["reserved"])
         )
     return lines
 
@@ -273,7 +275,7 @@ def counter_pool(request: HttpRequest, pool_id: int) -> HttpResponse:
     pool.refresh_from_db()
     batches = [
         {
-            "b": b, "method": _label(type(b).Method, b.method),
+            "b": b, "method": _counter_label(type(b).Method, b.method),
             "by": getattr(b.created_by, "username", "") if b.created_by_id else "—",
         }
         for b in pool.batches.select_related("created_by").order_by("-created_at", "-pk")[:100]
@@ -353,7 +355,7 @@ def counter_registrations(request: HttpRequest) -> HttpResponse:
         record = selection.preregistration
         vehicle = Vehicle.objects.filter(pk=selection.vehicle_id).first() if selection.vehicle_id else None
         found = {
-            "s": selection, "record": record, "state": state, "state_words": _label(PlateSelection.State, state),
+            "s": selection, "record": record, "state": state, "state_words": _counter_label(PlateSelection.State, state),
             "type": _plate_type_words(record.plate_type), "owner": _owner_words(selection),
             "dealer": record.dealer.name, "vehicle": vehicle,
             "can_register": state == PlateSelection.State.CHOSEN,
@@ -369,7 +371,7 @@ def counter_registrations(request: HttpRequest) -> HttpResponse:
     return render(request, "plates/counter_registrations.html", context, status=status)
 
 
-KIND_WORDS = {
+COUNTER_KIND_WORDS = {
     draws.IMPORT: ("导入", "imported"),
     draws.WITHDRAW: ("收回", "withdrawn"),
     draws.DRAW: ("随机抽取并保留", "drawn and held"),
@@ -380,7 +382,7 @@ KIND_WORDS = {
 }
 
 
-def _draw_day_url(day: Any) -> str:
+def _counter_day_url(day: Any) -> str:
     """The public page of a day's draws (issue 17 §3)."""
     try:
         return reverse("plates:draw_day", args=[day.isoformat()])
@@ -409,7 +411,12 @@ def counter_monitoring(request: HttpRequest) -> HttpResponse:
         for s in selectors.lapsed_selections(actor=request.user)[:200]
     ]
     days = [
-        {"d": d, "today": d.day == today, "url": _draw_day_url(d.day), "revealed": d.revealed_at is not None}
+        {
+            "d": d,
+            "today": d.day == today,
+            "url": _counter_day_url(d.day),
+            "revealed": d.revealed_at is not None,
+        }
         for d in selectors.recent_days(today=today)
     ]
     number = (request.GET.get("number") or "").strip()
@@ -418,7 +425,7 @@ def counter_monitoring(request: HttpRequest) -> HttpResponse:
         for event in selectors.number_history(actor=request.user, number=candidate):
             history.append(
                 {
-                    "e": event, "kind": _words(*KIND_WORDS.get(event.kind, (event.kind, event.kind))),
+                    "e": event, "kind": _counter_words(*COUNTER_KIND_WORDS.get(event.kind, (event.kind, event.kind))),
                     "staff": event.actor.username if event.actor_id and event.actor else "",
                     "until": event.until, "day": event.day.day,
                 }
