@@ -694,14 +694,17 @@ add(
 add(
     "plates.pool.manage", "管理号源和号段规则", "manage plate pools and their rules",
     _grant(JURISDICTION, CLERK, ADMIN), requirement="P5",
+    menu=_menu("plates:counter_pools", "plate", "号源管理", "Plate pools", 22),
 )  # fmt: skip
 add(
     "plates.selection.register", "办理选号车辆注册登记", "register cars with their selected numbers",
     _grant(JURISDICTION, CLERK, ADMIN), requirement="P3",
+    menu=_menu("plates:counter_registrations", "plate", "选号登记", "Plate registration", 23),
 )  # fmt: skip
 add(
     "plates.selection.view", "选号监管（逾期、日志、号码轨迹）", "monitor plate selections",
     _grant(JURISDICTION, CLERK, UNIT_HEAD, AUDITOR, ADMIN), requirement="P5",
+    menu=_menu("plates:counter_monitoring", "shield", "选号监管", "Plate monitoring", 24),
 )  # fmt: skip
 
 

@@ -12,7 +12,15 @@ from django.utils import timezone
 from jiaoguan.core.access import division_prefix_for, require
 
 from . import draws
-from .models import DrawDay, PlatePool, PlateSelection, PoolEvent, PoolOpening, PreRegistration
+from .models import (
+    DrawDay,
+    PlatePool,
+    PlateSelection,
+    PoolEvent,
+    PoolNumber,
+    PoolOpening,
+    PreRegistration,
+)
 
 PUBLIC = "plates.draws.public"
 SELECT = "plates.own.select"
@@ -118,10 +126,17 @@ def selection_for_registration(*, actor: Any, vin: str) -> PlateSelection | None
 
 
 def number_history(*, actor: Any, number: str) -> QuerySet[PoolEvent]:
-    """Every logged change of one number (audit of issue 17 §7), oldest first."""
+    """Every logged change of one number (audit of issue 17 §7), oldest first.
+
+    An import lists its numbers in ``positions``, not ``numbers``; it is found through the
+    number's batch, whose log entry gives the batch as its reason."""
+    changes = Q(numbers__contains=f",{number},")
+    row = PoolNumber.objects.filter(number=number).values("pool_id", "batch_id").first()
+    if row is not None:
+        changes |= Q(pool_id=row["pool_id"], kind=draws.IMPORT, reason=f"batch {row['batch_id']}")
     return (
         PoolEvent.objects.filter(_in_jurisdiction(actor, MONITOR, "pool__division"))
-        .filter(numbers__contains=f",{number},")
+        .filter(changes)
         .select_related("pool", "actor", "day")
         .order_by("pool_id", "sequence")
     )

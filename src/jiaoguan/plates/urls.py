@@ -20,4 +20,8 @@ urlpatterns: list = [
     path("plate-draws/", views.public_draws_list, name="draws"),
     path("plate-draws/<str:day>/", views.public_draw_day, name="draw_day"),
     # counter: pools, registration, monitoring
+    path("counter/plates/pools/", views.counter_pools, name="counter_pools"),
+    path("counter/plates/pools/<int:pool_id>/", views.counter_pool, name="counter_pool"),
+    path("counter/plates/registrations/", views.counter_registrations, name="counter_registrations"),
+    path("counter/plates/monitoring/", views.counter_monitoring, name="counter_monitoring"),
 ]
