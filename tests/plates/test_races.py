@@ -210,8 +210,12 @@ def test_one_account_racing_two_draws_gets_one_selection(make_pool, buyer, prere
     # the partial unique constraint of one open selection per account decides).
     for first, second in ((car, car), (car, other_car), (car, new_energy)):
         results = run_together(
-            lambda a=first: services.selection_start(actor=user, vin=a.vin, mode="random", client="a", now=now),
-            lambda b=second: services.selection_start(actor=user, vin=b.vin, mode="random", client="b", now=now),
+            lambda a=first: services.selection_start(
+                actor=user, vin=a.vin, mode="random", client="a", now=now
+            ),
+            lambda b=second: services.selection_start(
+                actor=user, vin=b.vin, mode="random", client="b", now=now
+            ),
         )
         won = [r for r in results if isinstance(r, PlateSelection)]
         lost = [r for r in results if isinstance(r, Conflict)]
@@ -270,5 +274,7 @@ def test_cool_down_is_kept_for_24_hours_from_the_third_abandon(pool, buyer, prer
     ).refresh_from_db()
     PlateSelection.objects.filter(mode="self").update(state="abandoned", ended_at=now + timedelta(hours=25))
     with pytest.raises(Conflict):
-        services.selection_start(actor=user, vin=car.vin, mode="random", now=third + timedelta(hours=24, seconds=-1))
+        services.selection_start(
+            actor=user, vin=car.vin, mode="random", now=third + timedelta(hours=24, seconds=-1)
+        )
     assert services.selection_start(actor=user, vin=car.vin, mode="random", now=third + timedelta(hours=24))

@@ -81,16 +81,15 @@ def _rules_data(draw: st.DrawFn) -> dict:
         ),
         "max_letters": draw(st.integers(0, length)),
         # Reserved numbers given either whole (豫Q·A8888) or as the serial alone.
-        "reserved": [
-            (PREFIX + "·" + s) if i % 2 else s.lower() for i, s in enumerate(some_serials)
-        ],
+        "reserved": [(PREFIX + "·" + s) if i % 2 else s.lower() for i, s in enumerate(some_serials)],
     }
 
 
 def _broken_rule(serial: str, parsed: rules.PoolRules) -> str | None:
     """The first rule a serial breaks, in the order the office's rules are checked (oracle)."""
     matches = any(
-        len(p) == len(serial) and all(c in CLASSES[q] if q in CLASSES else c == q for q, c in zip(p, serial))
+        len(p) == len(serial)
+        and all(c in CLASSES[q] if q in CLASSES else c == q for q, c in zip(p, serial, strict=True))
         for p in parsed.patterns
     )
     if not matches:
@@ -169,7 +168,10 @@ def test_check_number_refuses_each_broken_rule_with_its_code(data, draw):
         assert refused.value.field == "number"
 
 
-@given(st.lists(st.text(alphabet=PLATE_CHARS, min_size=5, max_size=5), unique=True, max_size=60), st.integers(0, 10**6))
+@given(
+    st.lists(st.text(alphabet=PLATE_CHARS, min_size=5, max_size=5), unique=True, max_size=60),
+    st.integers(0, 10**6),
+)
 def test_positions_are_a_permutation_on_consecutive_positions(numbers, start):
     placed = rules.positions(numbers, start=start, salt="salt")
     assert [p for p, _n in placed] == list(range(start, start + len(numbers)))
@@ -226,12 +228,22 @@ def test_letter_rules_vectors():
     assert rules.serial_refusal("AC123", parsed).code == "plates.rules.letters"
     assert rules.serial_refusal("A1234", parsed) is None
     # I and O are never used, whatever the office lists: they are dropped from its list.
-    assert rules.pool_rules_parse({"plate_type": "02", "patterns": "ddddd", "excluded_letters": "IO"}).excluded_letters == ""
+    assert (
+        rules.pool_rules_parse(
+            {"plate_type": "02", "patterns": "ddddd", "excluded_letters": "IO"}
+        ).excluded_letters
+        == ""
+    )
 
 
 def test_new_energy_letter_is_not_counted_and_reserved_are_serials():
     parsed = rules.pool_rules_parse(
-        {"plate_type": "52", "patterns": ["Dxdddd", "edddd8"], "max_letters": 1, "reserved": "豫QD88888, F12348"}
+        {
+            "plate_type": "52",
+            "patterns": ["Dxdddd", "edddd8"],
+            "max_letters": 1,
+            "reserved": "豫QD88888, F12348",
+        }
     )
     assert parsed.reserved == frozenset({"D88888", "F12348"})
     assert rules.serial_refusal("DA1234", parsed) is None  # D is the plate's kind, A the one letter
@@ -256,8 +268,16 @@ def test_new_energy_letter_is_not_counted_and_reserved_are_serials():
         ({"patterns": "A8ddI"}, "plates.rules.pattern", "patterns"),  # never I
         ({"patterns": "a8ddd"}, "plates.rules.pattern", "patterns"),  # a is no class
         ({"patterns": "A8dd#"}, "plates.rules.pattern", "patterns"),
-        ({"plate_type": "52", "patterns": "A8dAdd"}, "plates.rules.pattern_energy", "patterns"),  # a letter among the four digits
-        ({"plate_type": "52", "patterns": "L1dddd"}, "plates.rules.pattern_energy", "patterns"),  # L no energy
+        (
+            {"plate_type": "52", "patterns": "A8dAdd"},
+            "plates.rules.pattern_energy",
+            "patterns",
+        ),  # a letter among the four digits
+        (
+            {"plate_type": "52", "patterns": "L1dddd"},
+            "plates.rules.pattern_energy",
+            "patterns",
+        ),  # L no energy
         ({"plate_type": "52", "patterns": "Dedddd"}, "plates.rules.pattern_energy", "patterns"),
         ({"plate_type": "52", "patterns": "Ddddxd"}, "plates.rules.pattern_energy", "patterns"),
         ({"plate_type": "52", "patterns": "Adddd"}, "plates.rules.pattern", "patterns"),  # five positions
@@ -268,7 +288,11 @@ def test_new_energy_letter_is_not_counted_and_reserved_are_serials():
         ({"max_letters": -1}, "plates.rules.max_letters", "max_letters"),
         ({"max_letters": 6}, "plates.rules.max_letters", "max_letters"),
         ({"max_letters": "two"}, "plates.rules.max_letters", "max_letters"),
-        ({"plate_type": "52", "patterns": "Ddddddd"[:6], "max_letters": 7}, "plates.rules.max_letters", "max_letters"),
+        (
+            {"plate_type": "52", "patterns": "Ddddddd"[:6], "max_letters": 7},
+            "plates.rules.max_letters",
+            "max_letters",
+        ),
         ({"reserved": "8888"}, "plates.rules.reserved", "reserved"),
         ({"reserved": "A8I88"}, "plates.rules.reserved", "reserved"),
     ],
