@@ -374,3 +374,10 @@ def test_cool_down_lasts_exactly_24_hours_from_the_third_abandon():
     assert rules.cool_down_until(abandons, T0 + 25 * H) == third + 24 * H
     # Two old abandons and one new one do not close it again.
     assert rules.cool_down_until([*abandons, T0 + 40 * H], T0 + 40 * H) is None
+
+
+def test_an_abandon_logged_a_microsecond_ahead_still_counts():
+    # A pool's log never goes back in time, so an abandon may be stamped just after the clock
+    # of the next request: it closes random selection all the same.
+    third = T0 + 2 * H + timedelta(microseconds=1)
+    assert rules.cool_down_until([T0, T0 + H, third], T0 + 2 * H) == third + 24 * H

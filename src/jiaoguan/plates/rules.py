@@ -365,7 +365,7 @@ def cool_down_until(abandoned_at: list[datetime], now: datetime) -> datetime | N
     # The cool-down runs 24 hours from the third abandon even after the first of the three has
     # left the last 24 hours, so the time announced when it closed is the time it opens again:
     # every run of three within 24 hours counts, not only the last 24 hours' abandons.
-    ordered = sorted(t for t in abandoned_at if t <= now)
+    ordered = sorted(abandoned_at)
     n = ABANDONS_BEFORE_COOL_DOWN - 1
     ends = [
         third + COOL_DOWN
