@@ -1023,7 +1023,8 @@ def selection_register(
         pool = _pool_locked(_pool_of_selection(selection_id))
         require(actor, REGISTER, division=pool.division)
         selection = (
-            PlateSelection.objects.select_for_update()
+            # Only the selection's row: PostgreSQL cannot lock the nullable side of the owner joins.
+            PlateSelection.objects.select_for_update(of=("self",))
             .select_related("preregistration", "owner_person", "owner_organisation")
             .get(pk=selection_id)
         )
