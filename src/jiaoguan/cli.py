@@ -240,6 +240,10 @@ def up(argv: list[str]) -> int:
     online = next((row["username"] for row in logins if row["role"] == "citizen_online"), "")
     # Driving tests (issue 16): centres, a school, learners, plans in each state, results.
     logins += ensure_demo_exams(today=today, password=_demo_password(data_dir), citizen_username=online)
+    from jiaoguan.plates.demo import ensure_demo_plates
+
+    # Plate pre-selection (issue 17): the 豫Q pools and two new cars of the online citizen.
+    logins += ensure_demo_plates(today=today, password=_demo_password(data_dir), citizen_username=online)
     from jiaoguan.demo.insurance import ensure_demo_insurance
 
     logins += ensure_demo_insurance(today=today, password=_demo_password(data_dir))  # O7 feedback

@@ -362,8 +362,14 @@ def cool_down_until(abandoned_at: list[datetime], now: datetime) -> datetime | N
     hours close random selection for 24 hours from the third: scripts that draw and discard to
     fish for a "good" number are stopped, a person who redraws twice is not.
     """
-    recent = sorted(t for t in abandoned_at if now - t < COOL_DOWN)
-    if len(recent) < ABANDONS_BEFORE_COOL_DOWN:
-        return None
-    until = recent[-1] + COOL_DOWN
-    return until if until > now else None
+    # The cool-down runs 24 hours from the third abandon even after the first of the three has
+    # left the last 24 hours, so the time announced when it closed is the time it opens again:
+    # every run of three within 24 hours counts, not only the last 24 hours' abandons.
+    ordered = sorted(abandoned_at)
+    n = ABANDONS_BEFORE_COOL_DOWN - 1
+    ends = [
+        third + COOL_DOWN
+        for first, third in zip(ordered, ordered[n:], strict=False)
+        if third - first < COOL_DOWN and third + COOL_DOWN > now
+    ]
+    return max(ends, default=None)

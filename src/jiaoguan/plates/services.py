@@ -713,7 +713,7 @@ def _check_cool_down(actor: Any, now: datetime) -> None:
     ended = list(
         PlateSelection.objects.filter(
             account=actor, state__in=[S.ABANDONED, S.EXPIRED], mode=PlateSelection.Mode.RANDOM,
-            ended_at__gt=now - rules.COOL_DOWN,
+            ended_at__gt=now - 2 * rules.COOL_DOWN,
         ).values_list("ended_at", flat=True)
     )  # fmt: skip
     until = rules.cool_down_until([t for t in ended if t is not None], now)
