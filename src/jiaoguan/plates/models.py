@@ -50,6 +50,10 @@ class PlatePool(models.Model):
     )
     sequence = models.PositiveBigIntegerField("最近日志序号 last sequence", default=0)
     last_event_at = models.DateTimeField("最近变动时间 last change", null=True, blank=True)
+    current_day = models.ForeignKey(
+        "DrawDay", on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        verbose_name="最近开盘日 latest opening day", db_comment="the day whose opening this pool last wrote",
+    )  # fmt: skip
     open = models.BooleanField("开放网上选号 open online", default=True)
     created_at = models.DateTimeField("创建时间 created", auto_now_add=True)
 
@@ -317,6 +321,8 @@ class PoolOpening(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["day", "pool"], name="plates_opening_day_pool")]
+        verbose_name = "号源开盘快照 pool opening"
+        verbose_name_plural = "号源开盘快照 pool openings"
 
     def __str__(self) -> str:
         return f"{self.pool_id}@{self.day_id}"
@@ -356,6 +362,8 @@ class PoolEvent(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["pool", "sequence"], name="plates_event_sequence")]
         indexes = [models.Index(fields=["day", "pool", "sequence"], name="plates_event_day")]
+        verbose_name = "号源变动日志 pool event"
+        verbose_name_plural = "号源变动日志 pool events"
 
     def __str__(self) -> str:
         return f"{self.pool_id}#{self.sequence} {self.kind}"

@@ -172,7 +172,13 @@ class _Change:
 
 
 def _pool_locked(pool_id: int) -> PlatePool:
-    pool = PlatePool.objects.select_for_update().filter(pk=pool_id).first()
+    """The pool's row, locked until the transaction ends, with the day of its latest opening."""
+    pool = (
+        PlatePool.objects.select_for_update(of=("self",))
+        .select_related("current_day")
+        .filter(pk=pool_id)
+        .first()
+    )
     if pool is None:
         raise _not_found("pool")
     return pool
@@ -193,19 +199,24 @@ def _opening_numbers(pool: PlatePool) -> list[list[Any]]:
 
 def _begin(pool: PlatePool, now: datetime | None = None) -> _Change:
     """Start a logged change of a locked pool: a time never before the pool's last change (the log's
-    order is its time order), the day's seed, and the day's opening written before its first change."""
+    order is its time order), the day's seed, and the day's opening written before its first change.
+
+    The pool row remembers the day of its latest opening, so a change on a day already opened costs
+    no query here: under a rush every query made while the pool is locked is paid by every draw.
+    """
     at = now or timezone.now()
     if pool.last_event_at is not None and at <= pool.last_event_at:
         at = pool.last_event_at + timedelta(microseconds=1)
-    day = draw_day_ensure(timezone.localdate(at))
-    if not PoolOpening.objects.filter(day=day, pool=pool).exists():
-        PoolOpening.objects.create(
-            day=day,
-            pool=pool,
-            sequence=pool.sequence,
-            span=pool.position_span,
-            numbers=_opening_numbers(pool),
-        )
+    local_day = timezone.localdate(at)
+    day = pool.current_day
+    if day is None or day.day != local_day:
+        day = draw_day_ensure(local_day)
+        if not PoolOpening.objects.filter(day=day, pool=pool).exists():
+            PoolOpening.objects.create(
+                day=day, pool=pool, sequence=pool.sequence, span=pool.position_span,
+                numbers=_opening_numbers(pool),
+            )  # fmt: skip
+        pool.current_day = day
     return _Change(pool=pool, at=at, day=day, sequence=pool.sequence + 1)
 
 
@@ -231,7 +242,7 @@ def _log(
     )  # fmt: skip
     pool.sequence = change.sequence
     pool.last_event_at = change.at
-    pool.save(update_fields=["sequence", "last_event_at", "position_span"])
+    pool.save(update_fields=["sequence", "last_event_at", "position_span", "current_day"])
     return event
 
 
@@ -780,48 +791,49 @@ def selection_start(
     pool = _pool_for(record)
     parsed = pool_rules(pool)
     wanted = rules.check_number(pool.prefix, parsed, number) if mode == PlateSelection.Mode.SELF else ""
+    # What time has decided about the account's and the car's selections is written down first,
+    # in its own short transaction, so the checks below read it and no pool is locked meanwhile.
+    with transaction.atomic():
+        _normalise(
+            PlateSelection.objects.select_for_update().filter(
+                Q(account=actor) | Q(preregistration=record), state__in=PlateSelection.OPEN_STATES
+            ),
+            now,
+        )
+    still_open = PlateSelection.objects.filter(account=actor, state__in=PlateSelection.OPEN_STATES).first()
+    if still_open is not None:
+        raise _one_at_a_time(still_open)
+    if record.selections.filter(state__in=S_LIVE).exists():
+        raise Conflict(
+            "plates.vehicle_taken", "这辆车已有一条未完成的选号。", "This car already has an open selection.",
+            field="vin",
+        )  # fmt: skip
+    if mode == PlateSelection.Mode.RANDOM:
+        _check_cool_down(actor, now)
     try:
         with transaction.atomic():
-            pool = _pool_locked(pool.pk)
-            mine = list(
-                PlateSelection.objects.select_for_update().filter(
-                    account=actor, state__in=PlateSelection.OPEN_STATES
-                )
-            )
-            _normalise(mine, now)
-            still_open = next((s for s in mine if s.state in PlateSelection.OPEN_STATES), None)
-            if still_open is not None:
-                raise _one_at_a_time(still_open)
-            _normalise(
-                list(record.selections.select_for_update().filter(state__in=PlateSelection.OPEN_STATES)), now
-            )
-            if record.selections.filter(state__in=S_LIVE).exists():
-                raise Conflict(
-                    "plates.vehicle_taken",
-                    "这辆车已有一条未完成的选号。",
-                    "This car already has an open selection.",
-                    field="vin",
-                )
-            if mode == PlateSelection.Mode.RANDOM:
-                _check_cool_down(actor, now)
-            change = _begin(pool, now)
-            held_until = rules.hold_until(change.at)
-            selection = PlateSelection(
-                number=_new_number("XH", change.at), account=actor, owner_person=buyer.person,
+            # The selection row and its audit row come before the pool lock: the partial unique
+            # constraints (one open selection per account and per car, P3) decide a race of one
+            # account's requests without holding up anyone else's draw.
+            selection = PlateSelection.objects.create(
+                number=_new_number("XH", now), account=actor, owner_person=buyer.person,
                 owner_organisation=buyer.organisation, preregistration=record, pool=pool, mode=mode,
-                masked_user=masked_owner(person=buyer.person, organisation=buyer.organisation), held_until=held_until,
+                masked_user=masked_owner(person=buyer.person, organisation=buyer.organisation),
+                held_until=rules.hold_until(now),
             )  # fmt: skip
+            audit_record(
+                actor=actor, action="create", subject=selection, subject_person_id=getattr(buyer.person, "pk", None),
+                summary=f"选号 {mode} {selection.number} ({record.vin})", request=request,
+            )  # fmt: skip
+            change = _begin(_pool_locked(pool.pk), now)
+            selection.held_until = rules.hold_until(change.at)
             if mode == PlateSelection.Mode.RANDOM:
                 _draw(change, selection)
             else:
                 _hold(change, selection, wanted)
-            audit_record(
-                actor=actor, action="create", subject=selection, subject_person_id=getattr(buyer.person, "pk", None),
-                summary=f"选号 {mode} {selection.number}: {','.join(selection.candidates)}", request=request,
-            )  # fmt: skip
     except IntegrityError:
-        # Two requests of one account on two pools, or a selection number drawn twice: the
-        # partial unique constraints decided; the loser is told plainly and nothing is held.
+        # Two requests of one account or for one car at once, or a selection number drawn twice:
+        # the partial unique constraints decided; the loser is told plainly and nothing is held.
         raise Conflict(
             "plates.concurrent",
             "您的另一个选号请求刚刚完成，请刷新后查看。",
@@ -856,7 +868,7 @@ def _draw(change: _Change, selection: PlateSelection) -> None:
             f"{pool.prefix} has no free numbers now; try later or select at the DMV.",
         )
     selection.candidates = [number for _pk, number in rows]
-    selection.save()
+    selection.save(update_fields=["candidates", "held_until"])
     taken = (
         PoolNumber.objects.filter(pk__in=[pk for pk, _n in rows])
         .filter(_available_q(change.at))
@@ -886,7 +898,7 @@ def _hold(change: _Change, selection: PlateSelection, number: str) -> None:
             detail={"number": number, "switch_to": "random"},
         )
     selection.candidates = [number]
-    selection.save()
+    selection.save(update_fields=["candidates", "held_until"])
     taken = (
         PoolNumber.objects.filter(pk=row.pk)
         .filter(_available_q(change.at))
