@@ -720,14 +720,46 @@ def _count_attempt(*, actor: Any, client: str, now: datetime) -> None:
     )
 
 
-def _check_cool_down(actor: Any, now: datetime) -> None:
-    ended = list(
-        PlateSelection.objects.filter(
-            account=actor, state__in=[S.ABANDONED, S.EXPIRED], mode=PlateSelection.Mode.RANDOM,
-            ended_at__gt=now - 2 * rules.COOL_DOWN,
-        ).values_list("ended_at", flat=True)
-    )  # fmt: skip
-    until = rules.cool_down_until([t for t in ended if t is not None], now)
+def _check_account_and_car(actor: Any, record: PreRegistration, mode: str, now: datetime) -> None:
+    """One read of the account's and the car's selections decides P3 and the cool-down.
+
+    What time has already decided (an ended hold, a lapsed choice) is written down first, in its
+    own short transaction, so no pool is locked meanwhile. The partial unique constraints keep
+    both rules when two requests pass this check at once.
+    """
+    relevant = (Q(account=actor) | Q(preregistration=record)) & (
+        Q(state__in=S_LIVE) | Q(state__in=[S.ABANDONED, S.EXPIRED], ended_at__gt=now - 2 * rules.COOL_DOWN)
+    )
+    rows = list(PlateSelection.objects.filter(relevant))
+    if any(r.state in PlateSelection.OPEN_STATES and _decided_by_time(r, now) for r in rows):
+        with transaction.atomic():
+            _normalise(
+                PlateSelection.objects.select_for_update().filter(
+                    pk__in=[r.pk for r in rows if r.state in PlateSelection.OPEN_STATES]
+                ),
+                now,
+            )
+        rows = list(PlateSelection.objects.filter(relevant))
+    account_id = getattr(actor, "pk", None)
+    still_open = next(
+        (r for r in rows if r.account_id == account_id and r.state in PlateSelection.OPEN_STATES), None
+    )
+    if still_open is not None:
+        raise _one_at_a_time(still_open)
+    if any(r.preregistration_id == record.pk and r.state in S_LIVE for r in rows):
+        raise Conflict(
+            "plates.vehicle_taken", "这辆车已有一条未完成的选号。", "This car already has an open selection.",
+            field="vin",
+        )  # fmt: skip
+    if mode != PlateSelection.Mode.RANDOM:
+        return
+    ended = [
+        r.ended_at
+        for r in rows
+        if r.account_id == account_id and r.mode == PlateSelection.Mode.RANDOM and r.ended_at is not None
+        and r.state in (S.ABANDONED, S.EXPIRED)
+    ]  # fmt: skip
+    until = rules.cool_down_until(ended, now)
     if until is not None:
         local = _local(until)
         raise Conflict(
@@ -738,6 +770,12 @@ def _check_cool_down(actor: Any, now: datetime) -> None:
             f"selection opens again after {local:%Y-%m-%d %H:%M}.",
             detail={"opens_at": local.isoformat()},
         )
+
+
+def _decided_by_time(selection: PlateSelection, now: datetime) -> bool:
+    if selection.state == S.HOLDING:
+        return selection.held_until <= now
+    return selection.register_by is not None and selection.register_by < timezone.localdate(now)
 
 
 def _pool_for(record: PreRegistration) -> PlatePool:
@@ -791,25 +829,7 @@ def selection_start(
     pool = _pool_for(record)
     parsed = pool_rules(pool)
     wanted = rules.check_number(pool.prefix, parsed, number) if mode == PlateSelection.Mode.SELF else ""
-    # What time has decided about the account's and the car's selections is written down first,
-    # in its own short transaction, so the checks below read it and no pool is locked meanwhile.
-    with transaction.atomic():
-        _normalise(
-            PlateSelection.objects.select_for_update().filter(
-                Q(account=actor) | Q(preregistration=record), state__in=PlateSelection.OPEN_STATES
-            ),
-            now,
-        )
-    still_open = PlateSelection.objects.filter(account=actor, state__in=PlateSelection.OPEN_STATES).first()
-    if still_open is not None:
-        raise _one_at_a_time(still_open)
-    if record.selections.filter(state__in=S_LIVE).exists():
-        raise Conflict(
-            "plates.vehicle_taken", "这辆车已有一条未完成的选号。", "This car already has an open selection.",
-            field="vin",
-        )  # fmt: skip
-    if mode == PlateSelection.Mode.RANDOM:
-        _check_cool_down(actor, now)
+    _check_account_and_car(actor, record, mode, now)
     try:
         with transaction.atomic():
             # The selection row and its audit row come before the pool lock: the partial unique
