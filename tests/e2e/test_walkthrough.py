@@ -81,6 +81,8 @@ def searches(role: str, world: World) -> list[str]:
             _search("/counter/recover/", id_type="resident_id", id_number=world.counter_citizen_id_number),
             _search("/counter/organisations/", uscc=world.organisation_uscc),
             plate,
+            _search("/counter/plates/registrations/", vin=world.plate_vin),
+            _search("/counter/plates/monitoring/", number=world.plate_number),
         ]
     if role == "violation_officer":
         return [violations, plate]
@@ -103,6 +105,7 @@ STAFF_AND_PUBLIC = [
     "accident_officer",
     "head",
     "auditor",
+    "dealer",
 ]
 
 

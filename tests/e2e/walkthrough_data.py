@@ -31,6 +31,8 @@ class World:
     organisation_uscc: str
     tokens: dict[str, str] = field(default_factory=dict)  # what the checker scans: kind -> QR text
     licence_holder_name: str = ""
+    plate_vin: str = ""  # the citizen's new car, its number chosen and waiting for the counter
+    plate_number: str = ""
 
 
 def _portrait() -> bytes:
@@ -65,6 +67,9 @@ def build_world() -> World:
     from jiaoguan.credentials.models import Credential
     from jiaoguan.credentials.token import DisplayMode
     from jiaoguan.demo.generate import ensure_demo_logins, generate_demo
+    from jiaoguan.plates import services as plates
+    from jiaoguan.plates.demo import ensure_demo_plates
+    from jiaoguan.plates.models import PreRegistration
     from jiaoguan.registry.models import Person, Vehicle
     from jiaoguan.violations.demo import ensure_demo_violations
 
@@ -162,6 +167,16 @@ def build_world() -> World:
         Credential.objects.filter(kind=Credential.Kind.INSPECTION_MARK, status="valid").order_by("pk").first()
     )
     tokens = {"licence": credentials.credential_token(credential=licence, mode=DisplayMode.PRINTED)[0]}
+
+    # Plate pre-selection (issue 17, B19, P1-P5): the demo pools and the citizen's two new cars;
+    # a number drawn and chosen for the first, so the pages show a selection waiting for the
+    # counter, the clerk's registration search finds it and the number has a history.
+    dealer_rows = ensure_demo_plates(today=today, password=PASSWORD, citizen_username=citizen.username)
+    assert dealer_rows, "the demo car dealer and its pools"
+    car = PreRegistration.objects.filter(buyer_id_number=citizen.person.id_number).order_by("pk").first()
+    assert car is not None
+    drawn = plates.selection_start(actor=citizen, vin=car.vin, mode="random")
+    chosen = plates.selection_choose(actor=citizen, selection_id=drawn.pk, number=drawn.candidates[0])
     if mark is not None:
         tokens["mark"] = credentials.credential_token(credential=mark, mode=DisplayMode.PRINTED)[0]
 
@@ -174,6 +189,7 @@ def build_world() -> World:
             "accident_officer": officer.username,
             "head": staff["accident_head"].username,
             "auditor": staff["auditor"].username,
+            "dealer": dealer_rows[0]["username"],
         },
         citizen_id_number=citizen.person.id_number,
         citizen_name=citizen.person.name,
@@ -182,4 +198,6 @@ def build_world() -> World:
         organisation_uscc=transport.organisation.uscc,
         tokens=tokens,
         licence_holder_name=citizen.person.name,
+        plate_vin=car.vin,
+        plate_number=chosen.chosen,
     )
