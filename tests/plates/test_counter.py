@@ -173,7 +173,7 @@ def test_number_history_and_day_seeds(pool, buyer, preregister, plates_clerk):
     )
     page = logged_in(plates_clerk)
     text = page.get(MONITORING, {"number": "A8123"}).content.decode()
-    for words in ("导入", "自编号码保留", "选定", selection.number, selection.masked_user):
+    for words in ("号码入库", "自编自选（保留号码）", "选定号码", selection.number, selection.masked_user):
         assert words in text
     withdrawn = page.get(MONITORING, {"number": "豫QA8124"}).content.decode()
     assert "收回" in withdrawn and "留作警用号段" in withdrawn and "clerk-plates" in withdrawn

@@ -25,8 +25,8 @@ from jiaoguan.core.errors import DomainError
 from jiaoguan.core.identifiers import mask_id_number, mask_name, mask_phone
 from jiaoguan.core.middleware import client_address
 
-from . import draws, public_draws, rules, selectors, services
 from . import draws as draw_rules
+from . import public_draws, rules, selectors, services
 from .models import PlatePool, PlateSelection, PoolNumber, PreRegistration
 
 # ---------------------------------------------------------------- buyers (B19, P1-P5)
@@ -435,43 +435,33 @@ def public_draw_day(request: HttpRequest, day: str) -> HttpResponse:
 # ---------------------------------------------------------------- counter: pools, registration, monitoring
 
 
-def _counter_english() -> bool:
-    return (translation.get_language() or "").lower().startswith("en")
-
-
-def _counter_words(zh: str, en: str) -> str:
-    return en if _counter_english() else zh
-
-
 def _counter_label(choices: Any, value: str) -> str:
     """A model choice's bilingual label ("已选定 selected") in the page's language."""
     try:
         zh, _sep, en = str(choices(value).label).partition(" ")
     except ValueError:
         return value
-    return _counter_words(zh, en or zh)
+    return _words(zh, en or zh)
 
 
 def _plate_type_words(plate_type: str) -> str:
     zh, en, *_rest = rules.PLATE_TYPES.get(plate_type, (plate_type, plate_type))
-    return f"{plate_type} " + _counter_words(zh, en)
+    return f"{plate_type} " + _words(zh, en)
 
 
 def _rules_words(data: dict[str, Any]) -> list[str]:
     """An office's pool rules as sentences a clerk can check (issue 17 §2)."""
-    join = ", ".join if _counter_english() else "、".join
+    join = ", ".join if _english() else "、".join
     lines = [
-        _counter_words("号码规则：", "Serial patterns: ") + join(data.get("patterns") or []),
-        _counter_words("排除字母：", "Excluded letters: ")
-        + join(["I", "O", *(data.get("excluded_letters") or "")]),
-        _counter_words("字母个数上限：", "At most this many letters: ") + str(data.get("max_letters", "")),
+        _words("号码规则：", "Serial patterns: ") + join(data.get("patterns") or []),
+        _words("排除字母：", "Excluded letters: ") + join(["I", "O", *(data.get("excluded_letters") or "")]),
+        _words("字母个数上限：", "At most this many letters: ") + str(data.get("max_letters", "")),
     ]
     if data.get("excluded_sequences"):
-        lines.append(_counter_words("排除组合：", "Excluded sequences: ") + join(data["excluded_sequences"]))
+        lines.append(_words("排除组合：", "Excluded sequences: ") + join(data["excluded_sequences"]))
     if data.get("reserved"):
         lines.append(
-            _counter_words("保留号码（不进入号源）：", "Reserved for other channels: ")
-            + join(data["reserved"])
+            _words("保留号码（不进入号源）：", "Reserved for other channels: ") + join(data["reserved"])
         )
     return lines
 
@@ -769,17 +759,6 @@ def counter_registrations(request: HttpRequest) -> HttpResponse:
     return render(request, "plates/counter_registrations.html", context, status=status)
 
 
-COUNTER_KIND_WORDS = {
-    draws.IMPORT: ("导入", "imported"),
-    draws.WITHDRAW: ("收回", "withdrawn"),
-    draws.DRAW: ("随机抽取并保留", "drawn and held"),
-    draws.HOLD: ("自编号码保留", "self-composed, held"),
-    draws.CHOOSE: ("选定", "chosen"),
-    draws.RELEASE: ("释放回号源", "released to the pool"),
-    draws.REGISTER: ("注册登记", "registered"),
-}
-
-
 def _counter_day_url(day: Any) -> str:
     """The public page of a day's draws (issue 17 §3)."""
     try:
@@ -823,7 +802,7 @@ def counter_monitoring(request: HttpRequest) -> HttpResponse:
         for event in selectors.number_history(actor=request.user, number=candidate):
             history.append(
                 {
-                    "e": event, "kind": _counter_words(*COUNTER_KIND_WORDS.get(event.kind, (event.kind, event.kind))),
+                    "e": event, "kind": public_draws.kind_words(event.kind),
                     "staff": event.actor.username if event.actor_id and event.actor else "",
                     "until": event.until, "day": event.day.day,
                 }
