@@ -3,10 +3,10 @@ and monitoring lists of a jurisdiction, and the public day file a draw is replay
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from jiaoguan.core.access import division_prefix_for, require
@@ -97,6 +97,28 @@ def pools_visible_to(*, actor: Any, action: str = POOL_MANAGE) -> QuerySet[Plate
     return PlatePool.objects.filter(_in_jurisdiction(actor, action, "division")).order_by(
         "prefix", "plate_type"
     )
+
+
+def pool_state_counts(pools: list[PlatePool], now: datetime) -> dict[int, dict[str, int]]:
+    """Numbers per state; a hold or quarantine whose time has run out counts as free (P5)."""
+    live = Q(state__in=[PoolNumber.State.HELD, PoolNumber.State.SELECTED], available_at__gt=now)
+    rows = (
+        PoolNumber.objects.filter(pool__in=pools)
+        .values("pool_id")
+        .annotate(
+            free=Count("pk", filter=Q(state=PoolNumber.State.FREE)
+                       | Q(state__in=[PoolNumber.State.HELD, PoolNumber.State.SELECTED], available_at__lte=now)),
+            held=Count("pk", filter=live & Q(state=PoolNumber.State.HELD)),
+            selected=Count("pk", filter=live & Q(state=PoolNumber.State.SELECTED)),
+            registered=Count("pk", filter=Q(state=PoolNumber.State.REGISTERED)),
+            withdrawn=Count("pk", filter=Q(state=PoolNumber.State.WITHDRAWN)),
+        )
+    )  # fmt: skip
+    empty = {"free": 0, "held": 0, "selected": 0, "registered": 0, "withdrawn": 0}
+    counts: dict[int, dict[str, int]] = {p.pk: dict(empty) for p in pools}
+    for row in rows:
+        counts[row["pool_id"]] = {key: int(row[key]) for key in empty}  # type: ignore[literal-required]
+    return counts
 
 
 def selections_visible_to(*, actor: Any, action: str = MONITOR) -> QuerySet[PlateSelection]:

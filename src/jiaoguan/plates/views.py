@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from django import forms
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
@@ -27,7 +25,7 @@ from jiaoguan.core.middleware import client_address
 
 from . import draws as draw_rules
 from . import public_draws, rules, selectors, services
-from .models import PlatePool, PlateSelection, PoolNumber, PreRegistration
+from .models import PlatePool, PlateSelection, PreRegistration
 
 # ---------------------------------------------------------------- buyers (B19, P1-P5)
 
@@ -466,28 +464,6 @@ def _rules_words(data: dict[str, Any]) -> list[str]:
     return lines
 
 
-def _state_counts(pools: list[PlatePool], now: datetime) -> dict[int, dict[str, int]]:
-    """Numbers per state; a hold or quarantine whose time has run out counts as free (P5)."""
-    live = Q(state__in=[PoolNumber.State.HELD, PoolNumber.State.SELECTED], available_at__gt=now)
-    rows = (
-        PoolNumber.objects.filter(pool__in=pools)
-        .values("pool_id")
-        .annotate(
-            free=Count("pk", filter=Q(state=PoolNumber.State.FREE)
-                       | Q(state__in=[PoolNumber.State.HELD, PoolNumber.State.SELECTED], available_at__lte=now)),
-            held=Count("pk", filter=live & Q(state=PoolNumber.State.HELD)),
-            selected=Count("pk", filter=live & Q(state=PoolNumber.State.SELECTED)),
-            registered=Count("pk", filter=Q(state=PoolNumber.State.REGISTERED)),
-            withdrawn=Count("pk", filter=Q(state=PoolNumber.State.WITHDRAWN)),
-        )
-    )  # fmt: skip
-    empty = {"free": 0, "held": 0, "selected": 0, "registered": 0, "withdrawn": 0}
-    counts: dict[int, dict[str, int]] = {p.pk: dict(empty) for p in pools}
-    for row in rows:
-        counts[row["pool_id"]] = {key: int(row[key]) for key in empty}  # type: ignore[literal-required]
-    return counts
-
-
 def _rules_data(data: dict[str, Any]) -> dict[str, Any]:
     return {
         "patterns": data.get("patterns") or "", "excluded_letters": data.get("excluded_letters") or "",
@@ -588,7 +564,7 @@ def counter_pools(request: HttpRequest) -> HttpResponse:
                 messages.success(request, _("号源已建立，请生成或导入号码。"))
                 return redirect("plates:counter_pool", pool_id=pool.pk)
     pools = list(selectors.pools_visible_to(actor=request.user))
-    counts = _state_counts(pools, timezone.now())
+    counts = selectors.pool_state_counts(pools, timezone.now())
     rows = [
         {
             "pool": p,
@@ -672,7 +648,7 @@ def counter_pool(request: HttpRequest, pool_id: int) -> HttpResponse:
         "pool": pool,
         "type": _plate_type_words(pool.plate_type),
         "rules": _rules_words(pool.rules),
-        "counts": _state_counts([pool], timezone.now())[pool.pk],
+        "counts": selectors.pool_state_counts([pool], timezone.now())[pool.pk],
         "batches": batches,
         "rules_form": rules_form,
         "generate_form": generate_form,
