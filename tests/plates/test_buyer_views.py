@@ -193,3 +193,13 @@ def test_english_page(pool, buyer, preregister):
     client.post("/i18n/setlang/", {"language": "en", "next": "/"})
     text = _text(client.get("/plates/"))
     assert "Plate number selection" in text and "Start selecting" in text
+
+
+@pytest.mark.parametrize("posted", ["²", "١٢", "9" * 40, "-1", ""])
+def test_a_selection_id_that_is_not_plain_digits_is_no_such_selection(pool, buyer, preregister, posted):
+    user = buyer()
+    client = _client(user)
+    client.post("/plates/start/", {"vin": preregister(user).vin, "mode": "random"})
+    for path in ("/plates/choose/", "/plates/abandon/"):
+        assert client.post(path, {"selection": posted, "number": "A8123"}).status_code == 404
+    assert _held() == 5

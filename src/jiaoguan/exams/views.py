@@ -59,7 +59,7 @@ def _plan_row(plan: ExamPlan) -> dict[str, Any]:
 
 def _int_param(request: HttpRequest, name: str) -> int | None:
     value = request.GET.get(name, "").strip()
-    return int(value) if value.isdigit() else None
+    return int(value) if value.isascii() and value.isdigit() and len(value) <= 18 else None
 
 
 @access_required("exams.plan.public")
@@ -245,7 +245,7 @@ def plans_for(request: HttpRequest, permit_id: int, subject: int) -> HttpRespons
 
 
 def _posted_id(value: str | None) -> int:
-    return int(value) if value and value.isdigit() else 0
+    return int(value) if value and value.isascii() and value.isdigit() and len(value) <= 18 else 0
 
 
 @require_POST
@@ -540,7 +540,7 @@ def counter_centres(request: HttpRequest) -> HttpResponse:
         if request.POST.get("form") == "client":
             centre_id = request.POST.get("centre", "")
             try:
-                if not centre_id.isdigit():
+                if not (centre_id.isascii() and centre_id.isdigit() and len(centre_id) <= 18):
                     raise Http404("centre")
                 client, secret = services.centre_client_issue(
                     actor=request.user, centre_id=int(centre_id), request=request

@@ -262,20 +262,28 @@ def pool_create(
     prefix = office_of(division)
     parsed = rules.pool_rules_parse(rules_data)
     office_division = division[:4] + "00"
+    exists = Conflict(
+        "plates.pool_exists",
+        f"{prefix} 的{rules.PLATE_TYPES[parsed.plate_type][0]}号源已经存在，请修改其规则或追加号码。",
+        f"{prefix} already has a pool of {rules.PLATE_TYPES[parsed.plate_type][1]}s; change its rules or add numbers.",
+    )
     if PlatePool.objects.filter(prefix=prefix, plate_type=parsed.plate_type).exists():
-        raise Conflict(
-            "plates.pool_exists",
-            f"{prefix} 的{rules.PLATE_TYPES[parsed.plate_type][0]}号源已经存在，请修改其规则或追加号码。",
-            f"{prefix} already has a pool of {rules.PLATE_TYPES[parsed.plate_type][1]}s; change its rules or add numbers.",
-        )
-    with transaction.atomic():
-        pool = PlatePool.objects.create(
-            prefix=prefix, plate_type=parsed.plate_type, division=office_division, rules=parsed.as_data(),
-            salt=secrets.token_hex(16),
-        )  # fmt: skip
-        audit_record(
-            actor=actor, action="create", subject=pool, summary=f"新建号源 pool {pool.key}", request=request
-        )
+        raise exists
+    try:
+        with transaction.atomic():
+            pool = PlatePool.objects.create(
+                prefix=prefix, plate_type=parsed.plate_type, division=office_division, rules=parsed.as_data(),
+                salt=secrets.token_hex(16),
+            )  # fmt: skip
+            audit_record(
+                actor=actor,
+                action="create",
+                subject=pool,
+                summary=f"新建号源 pool {pool.key}",
+                request=request,
+            )
+    except IntegrityError:
+        raise exists from None  # two clerks opening the same pool at once: the unique constraint decided
     return pool
 
 

@@ -257,7 +257,10 @@ def start(request: HttpRequest) -> HttpResponse:
 
 
 def _posted_id(value: str | None) -> int:
-    return int(value) if value and value.isdigit() else 0
+    """A posted record id, or 0 (no such record): only ASCII digits, as many as a bigint holds.
+
+    str.isdigit() alone lets through superscripts such as "²", which int() refuses."""
+    return int(value) if value and value.isascii() and value.isdigit() and len(value) <= 18 else 0
 
 
 @require_POST
@@ -692,11 +695,11 @@ def counter_registrations(request: HttpRequest) -> HttpResponse:
     error = ""
     if request.method == "POST":
         status = 400
-        selection_id = request.POST.get("selection", "")
-        if not selection_id.isdigit():
+        selection_id = _posted_id(request.POST.get("selection"))
+        if not selection_id:
             raise Http404("selection")
         target = selectors.selection_for_registration(actor=request.user, vin=vin)
-        if target is None or target.pk != int(selection_id):
+        if target is None or target.pk != selection_id:
             raise Http404("selection")
         if form.is_valid():
             try:
