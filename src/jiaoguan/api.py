@@ -13,6 +13,7 @@ from jiaoguan.applications.api import router as applications_router
 from jiaoguan.core.api import install_error_handlers
 from jiaoguan.core.health import readiness
 from jiaoguan.credentials.api import router as credentials_router
+from jiaoguan.delegations.api import router as delegations_router
 from jiaoguan.exams.api import router as exams_router
 from jiaoguan.inspections.api import router as inspections_router
 from jiaoguan.insurance.api import router as insurance_router
@@ -79,6 +80,7 @@ api.add_router("/", applications_router)
 api.add_router("/", inspections_router)
 api.add_router("/", exams_router)
 api.add_router("/", plates_router)  # plate pre-selection and its public draws (issue 17)
+api.add_router("/", delegations_router)  # entrustments, elderly proxies, filed vehicles (issue 18)
 api.add_router("/", insurance_router)
 api.add_router("/", notices_router)
 api.add_router("/", mortgages_router)  # banks file and release mortgages with e-seals (issue 14, O6)

@@ -708,6 +708,31 @@ add(
 )  # fmt: skip
 
 
+# ---------------------------------------------------------------- acting for others (issue 18, O2-O5, U6, U7)
+
+# The principal's page: every entrustment, proxy and filing that concerns them, each action taken
+# under it ("谁替我办理了业务"), and the revocation of any of them. Organisations see and withdraw
+# the filings of their vehicles (U7).
+add(
+    "delegations.own.view", "查看委托、代办、备案及代办记录", "see who acted for me",
+    _grant(OWN, CITIZEN, ORGANISATION), requirement="O5",
+)  # fmt: skip
+add(
+    "delegations.own.revoke", "撤销委托、代办授权或车辆备案", "revoke an entrustment, proxy or filing",
+    _grant(OWN, CITIZEN, ORGANISATION), requirement="O5",
+)  # fmt: skip
+
+# -------------------------------- online entrustment (O5)
+
+# -------------------------------- elderly proxy (O2, U6)
+
+# -------------------------------- filed vehicles (U7)
+
+# -------------------------------- military licence exchange (O3)
+
+# -------------------------------- overseas relief (O4)
+
+
 ACTIONS: Mapping[str, Action] = _table.actions
 
 

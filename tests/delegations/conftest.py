@@ -1,0 +1,63 @@
+"""Fixtures of acting for others (issue 18): principals, agents and grants made as rows, so each
+part's tests can start from a grant without going through another part's pages."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+from django.utils import timezone
+
+from jiaoguan.delegations.models import Entrustment, ProxyAuthorisation, VehicleFiling
+
+
+@pytest.fixture
+def entrustment_row(db):
+    """An entrustment of ``principal`` (a user with a person) to ``agent`` (a Person), valid today."""
+
+    def make(*, principal, agent, businesses=("licence.replacement",), days=10, **extra) -> Entrustment:
+        today = timezone.localdate()
+        return Entrustment.objects.create(
+            principal=principal, principal_person_id=principal.person_id, agent_id_number=agent.id_number,
+            agent_name=agent.name, agent_mobile=agent.mobile, businesses=list(businesses),
+            valid_from=extra.pop("valid_from", today), valid_until=extra.pop("valid_until", today + timedelta(days=days - 1)),
+            created_at=timezone.now(), **extra,
+        )  # fmt: skip
+
+    return make
+
+
+@pytest.fixture
+def proxy_row(db):
+    """An active proxy authorisation of ``relative`` (a user) for ``elder`` (a Person)."""
+
+    def make(
+        *, relative, elder, business_code="B8", state=ProxyAuthorisation.State.ACTIVE
+    ) -> ProxyAuthorisation:
+        return ProxyAuthorisation.objects.create(
+            relative=relative, elder=elder, relationship="child", business_code=business_code, state=state,
+            id_card=b"\xff\xd8\xff", id_card_content_type="image/jpeg", authentication_outcome="pass",
+            valid_until=timezone.localdate() + timedelta(days=7), created_at=timezone.now(),
+        )  # fmt: skip
+
+    return make
+
+
+@pytest.fixture
+def filing_row(db):
+    """An active filing by ``driver`` (a user) of ``vehicle``."""
+
+    def make(*, driver, vehicle, state=VehicleFiling.State.ACTIVE) -> VehicleFiling:
+        return VehicleFiling.objects.create(
+            driver=driver, vehicle=vehicle, owner_person_id=vehicle.owner_person_id,
+            owner_organisation_id=vehicle.owner_organisation_id, state=state, consent_via="account",
+            requested_at=timezone.now(), consented_at=timezone.now(),
+        )  # fmt: skip
+
+    return make
+
+
+@pytest.fixture
+def elder_person(make_person):
+    """A 72-year-old father (the issue's Chromium story)."""
+    return make_person(name="张建国", birth_date=date(1954, 3, 2), mobile="13903960072")

@@ -1,0 +1,123 @@
+"""Access matrix for acting for others (issue 18): every ``delegations.*`` action of the access
+table x every role x a grant on the actor's side ("own") or somebody else's, through the
+services and selectors, expecting exactly what the table says."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.utils import timezone
+
+from jiaoguan.core.access import ACTIONS, Role
+from jiaoguan.core.errors import Conflict, NotAllowed, NotFound, Unauthenticated
+from jiaoguan.delegations import selectors, services
+from jiaoguan.delegations.models import Entrustment, VehicleFiling
+
+pytestmark = pytest.mark.django_db
+
+DELEGATION_ACTIONS = sorted(name for name in ACTIONS if name.startswith("delegations."))
+ROLES = [role.value for role in Role]
+REFUSALS = (NotAllowed, NotFound, Unauthenticated)
+
+
+def _outcome(call: Any, refusals: tuple[type[Exception], ...] = REFUSALS) -> str:
+    try:
+        call()
+    except refusals:
+        return "refused"
+    return "allowed"
+
+
+def _entrustment(world: Any, where: str) -> Entrustment:
+    """An entrustment of the matrix citizen (own) or of somebody else (other) to a third person."""
+    from jiaoguan.accounts.models import User
+
+    principal = world.actor("citizen") if where == "own" else (
+        User.objects.filter(person=world.person_c).first() or world._citizen(world.person_c, level="counter")
+    )  # fmt: skip
+    today = timezone.localdate()
+    return Entrustment.objects.create(
+        principal=principal, principal_person_id=principal.person_id, agent_id_number=world.person_b.id_number,
+        agent_name=world.person_b.name, agent_mobile=world.person_b.mobile, businesses=["vehicle.plate"],
+        valid_from=today, valid_until=today, created_at=timezone.now(),
+    )  # fmt: skip
+
+
+def _filing(world: Any, where: str) -> VehicleFiling:
+    """A filing of the organisation's car (own for the organisation) or of person C's car."""
+    from jiaoguan.accounts.models import User
+
+    driver = User.objects.filter(person=world.person_b).first() or world._citizen(
+        world.person_b, level="counter"
+    )
+    vehicle = world.vehicle_o if where == "own" else world.vehicle_c
+    return VehicleFiling.objects.create(
+        driver=driver, vehicle=vehicle, owner_person_id=vehicle.owner_person_id,
+        owner_organisation_id=vehicle.owner_organisation_id, state="active", consent_via="account",
+        requested_at=timezone.now(),
+    )  # fmt: skip
+
+
+def _view(world: Any, role: str, where: str, check: Any) -> str:
+    """delegations.own.view: the page, and an action taken in the person's name is listed to them
+    only (the organisation sees the filings of its own cars)."""
+    page = check(world.client(role).get("/me/delegations/"))
+    if role == "organisation":
+        filing = _filing(world, where)
+        try:
+            seen = selectors.filings_concerning(actor=world.actor(role)).filter(pk=filing.pk).exists()
+        except REFUSALS:
+            return "refused"
+        assert page == "allowed"
+        return "allowed" if seen else "refused"
+    entrustment = _entrustment(world, where)
+    services.delegated_action_record(
+        principal_person_id=entrustment.principal_person_id, grant="entrustment", grant_id=entrustment.pk,
+        business_code="B1", channel="counter", outcome="done",
+    )  # fmt: skip
+    try:
+        listed = selectors.acted_for_me(actor=world.actor(role)).filter(grant_id=entrustment.pk).exists()
+    except REFUSALS:
+        assert page == "refused"
+        return "refused"
+    assert page == "allowed"
+    return "allowed" if listed else "refused"
+
+
+def _revoke(world: Any, role: str, where: str, check: Any) -> str:
+    """delegations.own.revoke: a citizen revokes their own entrustment, an organisation withdraws a
+    filing of its own car; anybody else's is out of reach and stays as it was."""
+    if role == "organisation":
+        filing = _filing(world, where)
+        outcome = _outcome(lambda: services.filing_withdraw(actor=world.actor(role), filing_id=filing.pk))
+        filing.refresh_from_db()
+        assert (filing.state == "withdrawn") == (outcome == "allowed")
+        return outcome
+    entrustment = _entrustment(world, where)
+    outcome = _outcome(
+        lambda: services.entrustment_revoke(actor=world.actor(role), entrustment_id=entrustment.pk),
+        (*REFUSALS, Conflict),
+    )
+    entrustment.refresh_from_db()
+    assert (entrustment.revoked_at is not None) == (outcome == "allowed")
+    return outcome
+
+
+PROBES: dict[str, Any] = {
+    "delegations.own.view": _view,
+    "delegations.own.revoke": _revoke,
+}
+
+
+def test_every_delegation_action_has_a_probe():
+    assert set(DELEGATION_ACTIONS) <= set(PROBES)
+
+
+@pytest.mark.parametrize("where", ["own", "other"])
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("name", DELEGATION_ACTIONS)
+def test_matrix(name, role, where, access_world, access_check):
+    expected, check = access_check
+    outcome = PROBES[name](access_world, role, where, check)
+    assert outcome == ("allowed" if expected(name, role, where) else "refused"), (name, role, where)
