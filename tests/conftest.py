@@ -1038,3 +1038,43 @@ def offline_business(monkeypatch):
     )
     monkeypatch.setattr(views, "_GRID_HTML", {})
     return "B19"
+
+
+# ==============================================================================================
+# Identity, exit-entry and military licence records (issue 18: U6, O4, O3). Each fixture gives
+# the fake's control, reset: person(id, outcome) / travel(id, movements) / licence(MilitaryLicence),
+# behaviour(unavailable=..., latency_ms=...), requests(), reset().
+# ==============================================================================================
+
+
+@pytest.fixture
+def real_person_service(settings):
+    from jiaoguan.integrations.real_person import memory_real_person_service
+
+    settings.REAL_PERSON_SERVICE = "memory"
+    control = memory_real_person_service()
+    control.reset()
+    yield control
+    control.reset()
+
+
+@pytest.fixture
+def exit_entry_service(settings):
+    from jiaoguan.integrations.exit_entry import memory_exit_entry_service
+
+    settings.EXIT_ENTRY_SERVICE = "memory"
+    control = memory_exit_entry_service()
+    control.reset()
+    yield control
+    control.reset()
+
+
+@pytest.fixture
+def military_licence_service(settings):
+    from jiaoguan.integrations.military_licence import memory_military_licence_service
+
+    settings.MILITARY_LICENCE_SERVICE = "memory"
+    control = memory_military_licence_service()
+    control.reset()
+    yield control
+    control.reset()

@@ -389,6 +389,12 @@ BANK_CLIENT_ID = os.environ.get("JIAOGUAN_BANK_CLIENT_ID", "jiaoguan-demo")
 BANK_KEY = _demo_key("JIAOGUAN_BANK_KEY", "bank_key")
 BANK_TIMEOUT_SECONDS = float(os.environ.get("JIAOGUAN_BANK_TIMEOUT_SECONDS", "5"))
 BANK_RETRIES = int(os.environ.get("JIAOGUAN_BANK_RETRIES", "2"))
+# Records checked for acting for others and licence exchanges (issue 18): real-person
+# authentication (实人认证, U6), exit and entry records (出入境记录, O4) and the military licence
+# registry (军队驾驶证信息, O3). "memory" is the fake provider inside this process.
+REAL_PERSON_SERVICE = os.environ.get("JIAOGUAN_REAL_PERSON_SERVICE", "memory")
+EXIT_ENTRY_SERVICE = os.environ.get("JIAOGUAN_EXIT_ENTRY_SERVICE", "memory")
+MILITARY_LICENCE_SERVICE = os.environ.get("JIAOGUAN_MILITARY_LICENCE_SERVICE", "memory")
 # How far a seal-signed request's signed_at may lie from now (seconds); a nonce is used once.
 MORTGAGE_SIGNATURE_MAX_SKEW_SECONDS = int(
     os.environ.get("JIAOGUAN_MORTGAGE_SIGNATURE_MAX_SKEW_SECONDS", "600")
