@@ -1041,40 +1041,82 @@ def offline_business(monkeypatch):
 
 
 # ==============================================================================================
-# Identity, exit-entry and military licence records (issue 18: U6, O4, O3). Each fixture gives
-# the fake's control, reset: person(id, outcome) / travel(id, movements) / licence(MilitaryLicence),
-# behaviour(unavailable=..., latency_ms=...), requests(), reset().
+# Fake record systems (模拟核查服务, issue 18: U6, O4, O3): one real subprocess shared by the test
+# session plays real-person authentication, the exit and entry records and the military licence
+# registry. Each per-test fixture resets its system, points the settings at the process and
+# yields that system's RecordsControl:
+#
+#   real_person_service       .person(id, "pass"|"fail"|None)
+#   exit_entry_service        .travel(id, [Movement(...)])
+#   military_licence_service  .licence(MilitaryLicence(...))
+#   each also                 .behaviour(unavailable=..., latency_ms=...) .configure(error_rate=...,
+#                             timeout_rate=..., duplicate_rate=..., bad_signature_rate=...)
+#                             .requests() .reset()
 # ==============================================================================================
 
 
+class FakeRecordsServiceProcess(FakeServiceProcess):
+    """The fake record systems (``fake_records_service``)."""
+
+    module, label = "fake_records_service", "records"
+
+    def __init__(self, workdir, *, key: str, client_id: str) -> None:
+        self.client_id = client_id
+        super().__init__(workdir, key=key, account_id=client_id)
+
+    def make_control(self, url: str, account_id: str, key: str):
+        from jiaoguan.integrations.fake_records_service import RecordsControl
+
+        return RecordsControl(base_url=url, client_id=account_id, key=key, system="real-person")
+
+    def system(self, name: str):
+        from jiaoguan.integrations.fake_records_service import RecordsControl
+
+        return RecordsControl(base_url=self.url, client_id=self.client_id, key=self.key, system=name)
+
+
+@pytest.fixture(scope="session")
+def fake_records_service_server(tmp_path_factory):
+    import secrets
+
+    process = FakeRecordsServiceProcess(
+        tmp_path_factory.mktemp("fake-records-service"), key=secrets.token_hex(32), client_id="test-client"
+    )
+    yield process
+    process.stop()
+
+
+def _records_system(settings, server, name: str, prefix: str):
+    server.check_alive()
+    control = server.system(name)
+    control.reset()
+    setattr(settings, f"{prefix}_URL", server.url)
+    setattr(settings, f"{prefix}_CLIENT_ID", server.client_id)
+    setattr(settings, f"{prefix}_KEY", server.key)
+    settings.RECORDS_TIMEOUT_SECONDS = 1.0
+    settings.RECORDS_RETRIES = 1
+    return control
+
+
 @pytest.fixture
-def real_person_service(settings):
-    from jiaoguan.integrations.real_person import memory_real_person_service
-
-    settings.REAL_PERSON_SERVICE = "memory"
-    control = memory_real_person_service()
-    control.reset()
+def real_person_service(settings, fake_records_service_server):
+    control = _records_system(settings, fake_records_service_server, "real-person", "REAL_PERSON")
     yield control
-    control.reset()
+    if fake_records_service_server.process.poll() is None:
+        control.reset()
 
 
 @pytest.fixture
-def exit_entry_service(settings):
-    from jiaoguan.integrations.exit_entry import memory_exit_entry_service
-
-    settings.EXIT_ENTRY_SERVICE = "memory"
-    control = memory_exit_entry_service()
-    control.reset()
+def exit_entry_service(settings, fake_records_service_server):
+    control = _records_system(settings, fake_records_service_server, "exit-entry", "EXIT_ENTRY")
     yield control
-    control.reset()
+    if fake_records_service_server.process.poll() is None:
+        control.reset()
 
 
 @pytest.fixture
-def military_licence_service(settings):
-    from jiaoguan.integrations.military_licence import memory_military_licence_service
-
-    settings.MILITARY_LICENCE_SERVICE = "memory"
-    control = memory_military_licence_service()
-    control.reset()
+def military_licence_service(settings, fake_records_service_server):
+    control = _records_system(settings, fake_records_service_server, "military", "MILITARY_LICENCE")
     yield control
-    control.reset()
+    if fake_records_service_server.process.poll() is None:
+        control.reset()

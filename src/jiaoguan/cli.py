@@ -162,12 +162,18 @@ def up(argv: list[str]) -> int:
         "--bank-port", type=int, default=int(os.environ.get("JIAOGUAN_BANK_PORT", "8094")),
         help="port of the fake bank interconnection started in demo mode (mortgages, O6)",
     )  # fmt: skip
+    parser.add_argument(
+        "--records-port", type=int, default=int(os.environ.get("JIAOGUAN_RECORDS_PORT", "8095")),
+        help="port of the fake record systems started in demo mode (real-person authentication, "
+        "exit and entry records, military licences)",
+    )  # fmt: skip
     args = parser.parse_args(argv)
 
     fake_gateway = "JIAOGUAN_PAYMENT_GATEWAY_URL" not in os.environ
     fake_postal = "JIAOGUAN_POSTAL_URL" not in os.environ
     fake_insurer = "JIAOGUAN_INSURER_URL" not in os.environ
     fake_bank = "JIAOGUAN_BANK_URL" not in os.environ
+    fake_records = "JIAOGUAN_RECORDS_URL" not in os.environ
     busy = _ports_in_use(
         args.host,
         [
@@ -176,6 +182,7 @@ def up(argv: list[str]) -> int:
             *([("--postal-port", args.postal_port)] if fake_postal else []),
             *([("--insurer-port", args.insurer_port)] if fake_insurer else []),
             *([("--bank-port", args.bank_port)] if fake_bank else []),
+            *([("--records-port", args.records_port)] if fake_records else []),
         ],
     )
     if busy:
@@ -202,6 +209,8 @@ def up(argv: list[str]) -> int:
         os.environ["JIAOGUAN_INSURER_URL"] = f"http://127.0.0.1:{args.insurer_port}"
     if fake_bank:
         os.environ["JIAOGUAN_BANK_URL"] = f"http://127.0.0.1:{args.bank_port}"
+    if fake_records:
+        os.environ["JIAOGUAN_RECORDS_URL"] = f"http://127.0.0.1:{args.records_port}"
     _django(str(data_dir), demo=True)
     from django.conf import settings
     from django.core.management import call_command
@@ -289,6 +298,11 @@ def up(argv: list[str]) -> int:
         print(f"  fake bank {settings.BANK_URL}/  (confirms mortgage contracts; POST {url}api/v1/mortgages)")
         for line in bank_demo_lines:
             print(f"    {line}")
+    if fake_records and settings.DEMO_MODE:
+        print(
+            f"  fake record systems {settings.RECORDS_URL}/  (real-person authentication, exit and entry"
+            " records, military licences)"
+        )
     print(
         f"  verify a credential {url}verify/   offline: jiaoguan verify FILE --keys keys.json --status status.json"
     )
@@ -354,6 +368,13 @@ def up(argv: list[str]) -> int:
                 fake_insurer,
             ),
             ("fake_bank_service", args.bank_port, "--bank-port", "fake bank", fake_bank),
+            (
+                "fake_records_service",
+                args.records_port,
+                "--records-port",
+                "fake record systems",
+                fake_records,
+            ),
         )
         if wanted and settings.DEMO_MODE
     ]

@@ -389,12 +389,24 @@ BANK_CLIENT_ID = os.environ.get("JIAOGUAN_BANK_CLIENT_ID", "jiaoguan-demo")
 BANK_KEY = _demo_key("JIAOGUAN_BANK_KEY", "bank_key")
 BANK_TIMEOUT_SECONDS = float(os.environ.get("JIAOGUAN_BANK_TIMEOUT_SECONDS", "5"))
 BANK_RETRIES = int(os.environ.get("JIAOGUAN_BANK_RETRIES", "2"))
-# Records checked for acting for others and licence exchanges (issue 18): real-person
+# Record systems checked when acting for others and exchanging licences (issue 18): real-person
 # authentication (实人认证, U6), exit and entry records (出入境记录, O4) and the military licence
-# registry (军队驾驶证信息, O3). "memory" is the fake provider inside this process.
-REAL_PERSON_SERVICE = os.environ.get("JIAOGUAN_REAL_PERSON_SERVICE", "memory")
-EXIT_ENTRY_SERVICE = os.environ.get("JIAOGUAN_EXIT_ENTRY_SERVICE", "memory")
-MILITARY_LICENCE_SERVICE = os.environ.get("JIAOGUAN_MILITARY_LICENCE_SERVICE", "memory")
+# registry (军队驾驶证信息, O3). Each has its own address, client id and key; the demo runs
+# `jiaoguan fake_records_service`, which plays all three at one address with one key.
+RECORDS_URL = os.environ.get("JIAOGUAN_RECORDS_URL", "http://127.0.0.1:8095")
+RECORDS_CLIENT_ID = os.environ.get("JIAOGUAN_RECORDS_CLIENT_ID", "jiaoguan-demo")
+RECORDS_KEY = _demo_key("JIAOGUAN_RECORDS_KEY", "records_key")
+REAL_PERSON_URL = os.environ.get("JIAOGUAN_REAL_PERSON_URL", RECORDS_URL)
+REAL_PERSON_CLIENT_ID = os.environ.get("JIAOGUAN_REAL_PERSON_CLIENT_ID", RECORDS_CLIENT_ID)
+REAL_PERSON_KEY = os.environ.get("JIAOGUAN_REAL_PERSON_KEY", RECORDS_KEY)
+EXIT_ENTRY_URL = os.environ.get("JIAOGUAN_EXIT_ENTRY_URL", RECORDS_URL)
+EXIT_ENTRY_CLIENT_ID = os.environ.get("JIAOGUAN_EXIT_ENTRY_CLIENT_ID", RECORDS_CLIENT_ID)
+EXIT_ENTRY_KEY = os.environ.get("JIAOGUAN_EXIT_ENTRY_KEY", RECORDS_KEY)
+MILITARY_LICENCE_URL = os.environ.get("JIAOGUAN_MILITARY_LICENCE_URL", RECORDS_URL)
+MILITARY_LICENCE_CLIENT_ID = os.environ.get("JIAOGUAN_MILITARY_LICENCE_CLIENT_ID", RECORDS_CLIENT_ID)
+MILITARY_LICENCE_KEY = os.environ.get("JIAOGUAN_MILITARY_LICENCE_KEY", RECORDS_KEY)
+RECORDS_TIMEOUT_SECONDS = float(os.environ.get("JIAOGUAN_RECORDS_TIMEOUT_SECONDS", "5"))
+RECORDS_RETRIES = int(os.environ.get("JIAOGUAN_RECORDS_RETRIES", "1"))
 # How far a seal-signed request's signed_at may lie from now (seconds); a nonce is used once.
 MORTGAGE_SIGNATURE_MAX_SKEW_SECONDS = int(
     os.environ.get("JIAOGUAN_MORTGAGE_SIGNATURE_MAX_SKEW_SECONDS", "600")

@@ -43,7 +43,7 @@ def _up(tmp_path, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.mark.parametrize(
-    "taken", ["--gateway-port", "--postal-port", "--insurer-port", "--bank-port", "--port"]
+    "taken", ["--gateway-port", "--postal-port", "--insurer-port", "--bank-port", "--records-port", "--port"]
 )
 def test_a_taken_port_stops_the_start_with_the_option_to_change(tmp_path, taken):
     held = _listening()
@@ -55,6 +55,7 @@ def test_a_taken_port_stops_the_start_with_the_option_to_change(tmp_path, taken)
             "--postal-port": _free_port(),
             "--insurer-port": _free_port(),
             "--bank-port": _free_port(),
+            "--records-port": _free_port(),
             taken: port,
         }
         done = _up(tmp_path, *(text for option, value in ports.items() for text in (option, str(value))))

@@ -246,12 +246,12 @@ def test_jiaoguan_up_makes_the_key_before_its_server_answers(tmp_path):
     import signal
 
     port, gateway_port, postal_port, bank_port = _free_port(), _free_port(), _free_port(), _free_port()
-    insurer_port = _free_port()
+    insurer_port, records_port = _free_port(), _free_port()
     log = tmp_path / "up.log"
     up = subprocess.Popen(  # our own interpreter and command
         [sys.executable, "-m", "jiaoguan.cli", "up", "--data-dir", str(tmp_path / "var"), "--port", str(port),
          "--gateway-port", str(gateway_port), "--postal-port", str(postal_port), "--bank-port", str(bank_port),
-         "--insurer-port", str(insurer_port), "--persons", "20",
+         "--insurer-port", str(insurer_port), "--records-port", str(records_port), "--persons", "20",
          "--workers", "1"],
         env=_env(tmp_path, demo=True), stdout=log.open("w"), stderr=subprocess.STDOUT,
     )  # fmt: skip
@@ -279,7 +279,7 @@ def test_jiaoguan_up_makes_the_key_before_its_server_answers(tmp_path):
     # Stopped while its fake services were still starting, it stopped them too: nothing is left
     # answering on any of its ports.
     left = []
-    for used in (port, gateway_port, postal_port, insurer_port, bank_port):
+    for used in (port, gateway_port, postal_port, insurer_port, bank_port, records_port):
         with socket.socket() as probe:
             probe.settimeout(1)
             if probe.connect_ex(("127.0.0.1", used)) == 0:

@@ -1,27 +1,31 @@
-"""Exit and entry records adapter (出入境记录, O4): when a person left and came back.
+"""Exit and entry records adapter (出入境记录, O4): when a person left the country and came back.
 
 The overseas relief (seed 004 §八 二) counts 6 months from the first return after the licence was
 cancelled while abroad; the counter checks it here instead of asking for passports. Services talk
 only to :class:`ExitEntryService`; :func:`get_exit_entry_service` builds the configured one.
+
+Wire protocol (see :mod:`.records_transport`), shared with :mod:`.fake_records_service`::
+
+    GET /api/exit-entry/persons/{id_number}/movements?since=YYYY-MM-DD&request_id=R
+      -> {"request_id", "id_number", "movements": [{"kind": "exit" | "entry", "on", "port"}]}
 """
 
 from __future__ import annotations
 
-import threading
-import time
-from dataclasses import dataclass, field
+import urllib.parse
+from dataclasses import dataclass
 from datetime import date
-from typing import Protocol
+from typing import Any, Protocol
+
+from .records_transport import DECODE_ERRORS, RecordsRefused, RecordsTransport, RecordsUnavailable, text
 
 
-class ExitEntryError(Exception):
-    code = "exit_entry_error"
-
-
-class ExitEntryUnavailable(ExitEntryError):
+class ExitEntryUnavailable(RecordsUnavailable):
     """The records could not be read: nothing is known, ask again later."""
 
-    code = "unavailable"
+
+class ExitEntryRefused(RecordsRefused):
+    """The records service refused the request itself."""
 
 
 @dataclass(frozen=True)
@@ -34,7 +38,7 @@ class Movement:
 
 
 class ExitEntryService(Protocol):
-    def movements(self, *, id_number: str, since: date, request_id: str) -> list[Movement]: ...
+    def movements(self, *, id_number: str, since: date, request_id: str | None = None) -> list[Movement]: ...
 
 
 def first_return_after(movements: list[Movement], day: date) -> date | None:
@@ -49,62 +53,46 @@ def abroad_on(movements: list[Movement], day: date) -> bool:
     return bool(before) and before[-1].kind == "exit"
 
 
-@dataclass
-class MemoryExitEntryService:
-    """The fake records in this process: movements seeded per person, latency, an outage switch."""
-
-    latency_ms: int = 0
-    unavailable: bool = False
-    travels: dict[str, list[Movement]] = field(default_factory=dict)
-    asked: list[dict[str, str]] = field(default_factory=list)
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
-
-    def movements(self, *, id_number: str, since: date, request_id: str) -> list[Movement]:
-        if self.latency_ms:
-            time.sleep(self.latency_ms / 1000)
-        with self._lock:
-            self.asked.append({"id_number": id_number, "request_id": request_id})
-            if self.unavailable:
-                raise ExitEntryUnavailable("the exit and entry records are unavailable")
-            return sorted((m for m in self.travels.get(id_number, []) if m.on >= since), key=lambda m: m.on)
-
-    def travel(self, id_number: str, movements: list[Movement]) -> None:
-        """Seed a person's crossings (replacing what was there)."""
-        with self._lock:
-            self.travels[id_number] = list(movements)
-
-    def behaviour(self, *, unavailable: bool | None = None, latency_ms: int | None = None) -> None:
-        """Make the fake misbehave: an outage (every call unavailable) or slow answers."""
-        with self._lock:
-            if unavailable is not None:
-                self.unavailable = unavailable
-            if latency_ms is not None:
-                self.latency_ms = latency_ms
-
-    def requests(self) -> list[dict[str, str]]:
-        """What was asked, oldest first."""
-        with self._lock:
-            return list(self.asked)
-
-    def reset(self) -> None:
-        with self._lock:
-            self.travels.clear()
-            self.asked.clear()
-            self.unavailable = False
-            self.latency_ms = 0
+def movement_to_json(movement: Movement) -> dict[str, str]:
+    return {"kind": movement.kind, "on": movement.on.isoformat(), "port": movement.port}
 
 
-_MEMORY = MemoryExitEntryService()
+def movement_from_json(data: Any) -> Movement:
+    kind = text(data["kind"])
+    if kind not in ("exit", "entry"):
+        raise ValueError(f"movement kind {kind!r}")
+    return Movement(kind, date.fromisoformat(text(data["on"])), text(data.get("port") or ""))
+
+
+class HttpExitEntryService(RecordsTransport):
+    service_name = "exit and entry records service"
+    unavailable_error = ExitEntryUnavailable
+    timeout_error = ExitEntryUnavailable
+    refused_error = ExitEntryRefused
+
+    def movements(self, *, id_number: str, since: date, request_id: str | None = None) -> list[Movement]:
+        """The person's crossings on or after ``since``, oldest first."""
+        path = (
+            f"/api/exit-entry/persons/{urllib.parse.quote(id_number, safe='')}/movements"
+            f"?since={since.isoformat()}"
+        )
+        _, data = self.ask("GET", path, request_id=request_id)
+        try:
+            if text(data["id_number"]) != id_number:
+                raise ValueError("answered for another person")
+            found = [movement_from_json(item) for item in data["movements"]]
+        except DECODE_ERRORS as exc:
+            raise ExitEntryUnavailable("bad_response", f"unexpected movements answer: {exc}") from exc
+        return sorted(found, key=lambda m: (m.on, m.kind == "entry"))
 
 
 def get_exit_entry_service() -> ExitEntryService:
     from django.conf import settings
+    from django.core.exceptions import ImproperlyConfigured
 
-    kind = getattr(settings, "EXIT_ENTRY_SERVICE", "memory")
-    if kind == "memory":
-        return _MEMORY
-    raise ExitEntryUnavailable(f"no exit and entry records service named {kind!r} is configured")
-
-
-def memory_exit_entry_service() -> MemoryExitEntryService:
-    return _MEMORY
+    if not settings.EXIT_ENTRY_KEY:
+        raise ImproperlyConfigured("JIAOGUAN_EXIT_ENTRY_KEY is not set")
+    return HttpExitEntryService(
+        base_url=settings.EXIT_ENTRY_URL, party_id=settings.EXIT_ENTRY_CLIENT_ID, key=settings.EXIT_ENTRY_KEY,
+        timeout=float(settings.RECORDS_TIMEOUT_SECONDS), retries=int(settings.RECORDS_RETRIES),
+    )  # fmt: skip

@@ -3,25 +3,29 @@
 From 2021-06-01 the platform checks a military licence online when it is exchanged for a civilian
 one; a check that does not pass goes to the suspect-business review (seed 004 §七 一). Services
 talk only to :class:`MilitaryLicenceService`; :func:`get_military_licence_service` builds it.
+
+Wire protocol (see :mod:`.records_transport`), shared with :mod:`.fake_records_service`::
+
+    GET /api/military-licences/{number}/check?id_number=&name=&request_id=R
+      -> {"request_id", "number", "passed", "reason", "licence": {...} | null}
 """
 
 from __future__ import annotations
 
-import threading
-import time
-from dataclasses import dataclass, field
+import urllib.parse
+from dataclasses import dataclass
 from datetime import date
-from typing import Protocol
+from typing import Any, Protocol
+
+from .records_transport import DECODE_ERRORS, RecordsRefused, RecordsTransport, RecordsUnavailable, text
 
 
-class MilitaryLicenceError(Exception):
-    code = "military_licence_error"
-
-
-class MilitaryLicenceUnavailable(MilitaryLicenceError):
+class MilitaryLicenceUnavailable(RecordsUnavailable):
     """The registry could not answer: nothing is known, ask again later."""
 
-    code = "unavailable"
+
+class MilitaryLicenceRefused(RecordsRefused):
+    """The registry refused the request itself."""
 
 
 @dataclass(frozen=True)
@@ -48,14 +52,20 @@ class MilitaryCheck:
 
 
 class MilitaryLicenceService(Protocol):
-    def check(self, *, number: str, id_number: str, name: str, request_id: str) -> MilitaryCheck: ...
+    def check(
+        self, *, number: str, id_number: str, name: str, request_id: str | None = None
+    ) -> MilitaryCheck: ...
+
+
+def normalise_number(number: str) -> str:
+    return number.strip().upper()
 
 
 def compare(found: MilitaryLicence | None, *, id_number: str, name: str) -> MilitaryCheck:
-    """The comparison the registry makes (自动核查、自动比对), shared with the fake service."""
+    """The comparison the registry makes (自动核查、自动比对), used by the fake service."""
     if found is None:
         return MilitaryCheck(False, "not_found")
-    if found.id_number != id_number or found.name != name:
+    if found.id_number != id_number.strip().upper() or found.name != name.strip():
         return MilitaryCheck(False, "holder_mismatch")
     if found.status == "revoked":
         return MilitaryCheck(False, "revoked", found)
@@ -64,63 +74,62 @@ def compare(found: MilitaryLicence | None, *, id_number: str, name: str) -> Mili
     return MilitaryCheck(True, "", found)
 
 
-@dataclass
-class MemoryMilitaryLicenceService:
-    """The fake registry in this process: licences seeded by number, latency, an outage switch."""
-
-    latency_ms: int = 0
-    unavailable: bool = False
-    licences: dict[str, MilitaryLicence] = field(default_factory=dict)
-    asked: list[dict[str, str]] = field(default_factory=list)
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
-
-    def check(self, *, number: str, id_number: str, name: str, request_id: str) -> MilitaryCheck:
-        if self.latency_ms:
-            time.sleep(self.latency_ms / 1000)
-        with self._lock:
-            self.asked.append({"number": number, "request_id": request_id})
-            if self.unavailable:
-                raise MilitaryLicenceUnavailable("the military licence registry is unavailable")
-            found = self.licences.get(number.strip().upper())
-        return compare(found, id_number=id_number, name=name)
-
-    def licence(self, licence: MilitaryLicence) -> None:
-        """Seed a licence (replacing one of the same number)."""
-        with self._lock:
-            self.licences[licence.number.upper()] = licence
-
-    def behaviour(self, *, unavailable: bool | None = None, latency_ms: int | None = None) -> None:
-        """Make the fake misbehave: an outage (every call unavailable) or slow answers."""
-        with self._lock:
-            if unavailable is not None:
-                self.unavailable = unavailable
-            if latency_ms is not None:
-                self.latency_ms = latency_ms
-
-    def requests(self) -> list[dict[str, str]]:
-        """What was asked, oldest first."""
-        with self._lock:
-            return list(self.asked)
-
-    def reset(self) -> None:
-        with self._lock:
-            self.licences.clear()
-            self.asked.clear()
-            self.unavailable = False
-            self.latency_ms = 0
+def licence_to_json(licence: MilitaryLicence) -> dict[str, Any]:
+    return {
+        "number": licence.number, "id_number": licence.id_number, "name": licence.name,
+        "classes": licence.classes, "first_issued_on": licence.first_issued_on.isoformat(),
+        "issued_on": licence.issued_on.isoformat(),
+        "added": [[classes, on.isoformat()] for classes, on in licence.added], "status": licence.status,
+    }  # fmt: skip
 
 
-_MEMORY = MemoryMilitaryLicenceService()
+def licence_from_json(data: Any) -> MilitaryLicence:
+    added = tuple((text(c), date.fromisoformat(text(on))) for c, on in data.get("added") or [])
+    status = text(data.get("status") or "valid")
+    if status not in ("valid", "revoked", "exchanged"):
+        raise ValueError(f"licence status {status!r}")
+    return MilitaryLicence(
+        number=normalise_number(text(data["number"])), id_number=text(data["id_number"]).upper(),
+        name=text(data["name"]), classes=text(data["classes"]),
+        first_issued_on=date.fromisoformat(text(data["first_issued_on"])),
+        issued_on=date.fromisoformat(text(data["issued_on"])), added=added, status=status,
+    )  # fmt: skip
+
+
+class HttpMilitaryLicenceService(RecordsTransport):
+    service_name = "military licence registry"
+    unavailable_error = MilitaryLicenceUnavailable
+    timeout_error = MilitaryLicenceUnavailable
+    refused_error = MilitaryLicenceRefused
+
+    def check(
+        self, *, number: str, id_number: str, name: str, request_id: str | None = None
+    ) -> MilitaryCheck:
+        """Check a licence against its holder; ``request_id`` as for the other record systems."""
+        number = normalise_number(number)
+        query = urllib.parse.urlencode({"id_number": id_number, "name": name})
+        path = f"/api/military-licences/{urllib.parse.quote(number, safe='')}/check?{query}"
+        _, data = self.ask("GET", path, request_id=request_id)
+        try:
+            if text(data["number"]) != number:
+                raise ValueError("answered for another licence")
+            passed = data["passed"]
+            if not isinstance(passed, bool):
+                raise TypeError("passed is not a boolean")
+            licence = licence_from_json(data["licence"]) if data.get("licence") is not None else None
+            return MilitaryCheck(passed, text(data.get("reason") or ""), licence)
+        except DECODE_ERRORS as exc:
+            raise MilitaryLicenceUnavailable("bad_response", f"unexpected check answer: {exc}") from exc
 
 
 def get_military_licence_service() -> MilitaryLicenceService:
     from django.conf import settings
+    from django.core.exceptions import ImproperlyConfigured
 
-    kind = getattr(settings, "MILITARY_LICENCE_SERVICE", "memory")
-    if kind == "memory":
-        return _MEMORY
-    raise MilitaryLicenceUnavailable(f"no military licence registry named {kind!r} is configured")
-
-
-def memory_military_licence_service() -> MemoryMilitaryLicenceService:
-    return _MEMORY
+    if not settings.MILITARY_LICENCE_KEY:
+        raise ImproperlyConfigured("JIAOGUAN_MILITARY_LICENCE_KEY is not set")
+    return HttpMilitaryLicenceService(
+        base_url=settings.MILITARY_LICENCE_URL, party_id=settings.MILITARY_LICENCE_CLIENT_ID,
+        key=settings.MILITARY_LICENCE_KEY, timeout=float(settings.RECORDS_TIMEOUT_SECONDS),
+        retries=int(settings.RECORDS_RETRIES),
+    )  # fmt: skip

@@ -1,30 +1,37 @@
 """Real-person authentication adapter (实人认证, U6): liveness and a face match against the
-registry's photo of the person, as the identity authentication providers answer it.
+registry's photo of the person, as identity authentication providers answer it.
 
 The platform asks it before a relative may act for an elderly person (O2). Services talk only to
 :class:`RealPersonService`; :func:`get_real_person_service` builds the configured one. Answers:
 ``pass`` or ``fail`` (with the reason), and :class:`RealPersonUnavailable` when the provider cannot
 say (down, slow, garbled), which is never taken for a pass.
+
+Wire protocol (see :mod:`.records_transport` for signing and request ids), shared with
+:mod:`jiaoguan.integrations.fake_records_service`::
+
+    POST /api/real-person/authentications
+         {"id_number", "name", "capture": base64, "reference_photo": base64 | null, "request_id"}
+      -> {"request_id", "outcome": "pass" | "fail", "reference", "liveness", "match_score", "reason"}
 """
 
 from __future__ import annotations
 
-import threading
-import time
-from dataclasses import dataclass, field
+import base64
+from dataclasses import dataclass
 from typing import Protocol
 
+from .records_transport import DECODE_ERRORS, RecordsRefused, RecordsTransport, RecordsUnavailable, text
 
-class RealPersonError(Exception):
-    """A provider failure; ``code`` is machine-readable."""
-
-    code = "real_person_error"
+# A capture is a phone camera's photo; larger uploads are refused before they are sent.
+MAX_CAPTURE_BYTES = 2 * 1024 * 1024
 
 
-class RealPersonUnavailable(RealPersonError):
+class RealPersonUnavailable(RecordsUnavailable):
     """The provider could not answer: nothing is known, ask again later."""
 
-    code = "unavailable"
+
+class RealPersonRefused(RecordsRefused):
+    """The provider refused the request itself (malformed, too large)."""
 
 
 @dataclass(frozen=True)
@@ -44,7 +51,13 @@ class RealPersonResult:
 
 class RealPersonService(Protocol):
     def authenticate(
-        self, *, id_number: str, name: str, capture: bytes, reference_photo: bytes | None, request_id: str
+        self,
+        *,
+        id_number: str,
+        name: str,
+        capture: bytes,
+        reference_photo: bytes | None,
+        request_id: str | None = None,
     ) -> RealPersonResult: ...
 
 
@@ -54,98 +67,85 @@ MIN_CAPTURE_BYTES = 64
 
 
 def decide(
-    *, id_number: str, capture: bytes, reference_photo: bytes | None, forced: str | None, request_id: str
+    *, capture: bytes, reference_photo: bytes | None, forced: str | None, serial: str
 ) -> RealPersonResult:
-    """How the fake provider decides, shared by the in-memory fake and the fake HTTP service.
+    """How the fake provider decides (kept here, beside the answer it builds).
 
-    ``forced`` (set through the fake's control) wins: "pass", "fail" or "unavailable". Otherwise a
-    capture that is not an image is refused (bad_image); a capture that is byte for byte the
-    registry photo is a replayed photo, not a live person (liveness); with no registry photo there
-    is nothing to match (no_reference); everything else passes.
+    ``forced`` (set through the fake's control) wins: "pass" or "fail". Otherwise a capture that
+    is not an image is refused (bad_image); a capture that is byte for byte the registry photo is a
+    replayed photo, not a live person (liveness); with no registry photo there is nothing to match
+    (no_reference); everything else passes.
     """
-    reference = "RP" + request_id[-20:]
-    if forced == "unavailable":
-        raise RealPersonUnavailable("the provider is unavailable (forced)")
     if forced == "fail":
-        return RealPersonResult("fail", reference, liveness=True, match_score=31, reason="no_match")
+        return RealPersonResult("fail", serial, liveness=True, match_score=31, reason="no_match")
     if forced == "pass":
-        return RealPersonResult("pass", reference, liveness=True, match_score=96)
+        return RealPersonResult("pass", serial, liveness=True, match_score=96)
     if len(capture) < MIN_CAPTURE_BYTES or not capture.startswith(_IMAGE_SIGNATURES):
-        return RealPersonResult("fail", reference, liveness=False, match_score=0, reason="bad_image")
+        return RealPersonResult("fail", serial, liveness=False, match_score=0, reason="bad_image")
     if reference_photo is not None and capture == reference_photo:
-        return RealPersonResult("fail", reference, liveness=False, match_score=100, reason="liveness")
+        return RealPersonResult("fail", serial, liveness=False, match_score=100, reason="liveness")
     if reference_photo is None:
-        return RealPersonResult("fail", reference, liveness=True, match_score=0, reason="no_reference")
-    return RealPersonResult("pass", reference, liveness=True, match_score=92)
+        return RealPersonResult("fail", serial, liveness=True, match_score=0, reason="no_reference")
+    return RealPersonResult("pass", serial, liveness=True, match_score=92)
 
 
-@dataclass
-class MemoryRealPersonService:
-    """The fake provider in this process: per-person forced outcomes, latency, an outage switch,
-    and the log of what was asked (the tests' and the demo's control)."""
+def result_to_json(result: RealPersonResult) -> dict[str, object]:
+    return {
+        "outcome": result.outcome, "reference": result.reference, "liveness": result.liveness,
+        "match_score": result.match_score, "reason": result.reason,
+    }  # fmt: skip
 
-    latency_ms: int = 0
-    unavailable: bool = False
-    forced: dict[str, str] = field(default_factory=dict)
-    asked: list[dict[str, str]] = field(default_factory=list)
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+def result_from_json(data: dict[str, object]) -> RealPersonResult:
+    outcome = text(data["outcome"])
+    liveness, score = data["liveness"], data["match_score"]
+    if outcome not in ("pass", "fail") or not isinstance(liveness, bool) or not isinstance(score, int):
+        raise ValueError("outcome, liveness or match_score malformed")
+    return RealPersonResult(outcome, text(data["reference"]), liveness, score, text(data.get("reason") or ""))
+
+
+class HttpRealPersonService(RecordsTransport):
+    service_name = "real-person authentication service"
+    unavailable_error = RealPersonUnavailable
+    timeout_error = RealPersonUnavailable
+    refused_error = RealPersonRefused
 
     def authenticate(
-        self, *, id_number: str, name: str, capture: bytes, reference_photo: bytes | None, request_id: str
+        self,
+        *,
+        id_number: str,
+        name: str,
+        capture: bytes,
+        reference_photo: bytes | None,
+        request_id: str | None = None,
     ) -> RealPersonResult:
-        if self.latency_ms:
-            time.sleep(self.latency_ms / 1000)
-        with self._lock:
-            self.asked.append({"id_number": id_number, "request_id": request_id})
-            forced = "unavailable" if self.unavailable else self.forced.get(id_number)
-        return decide(
-            id_number=id_number, capture=capture, reference_photo=reference_photo, forced=forced,
+        """Authenticate one capture; ``request_id`` is the caller's reference of the question
+        (logged on both sides), a fresh one when none is given."""
+        if len(capture) > MAX_CAPTURE_BYTES:
+            raise RealPersonRefused("invalid_request", "the capture is larger than 2 MB")
+        _, data = self.ask(
+            "POST",
+            "/api/real-person/authentications",
+            {
+                "id_number": id_number, "name": name, "capture": base64.b64encode(capture).decode(),
+                "reference_photo": base64.b64encode(reference_photo).decode() if reference_photo else None,
+            },
             request_id=request_id,
         )  # fmt: skip
-
-    # control (mirrored by the fake HTTP service's control client)
-    def person(self, id_number: str, outcome: str | None) -> None:
-        """Force the outcome for one person ("pass", "fail", "unavailable"), or None to decide."""
-        with self._lock:
-            if outcome is None:
-                self.forced.pop(id_number, None)
-            else:
-                self.forced[id_number] = outcome
-
-    def behaviour(self, *, unavailable: bool | None = None, latency_ms: int | None = None) -> None:
-        """Make the fake misbehave: an outage (every call unavailable) or slow answers."""
-        with self._lock:
-            if unavailable is not None:
-                self.unavailable = unavailable
-            if latency_ms is not None:
-                self.latency_ms = latency_ms
-
-    def requests(self) -> list[dict[str, str]]:
-        """What was asked, oldest first."""
-        with self._lock:
-            return list(self.asked)
-
-    def reset(self) -> None:
-        with self._lock:
-            self.forced.clear()
-            self.asked.clear()
-            self.unavailable = False
-            self.latency_ms = 0
-
-
-_MEMORY = MemoryRealPersonService()
+        try:
+            return result_from_json(data)
+        except DECODE_ERRORS as exc:
+            raise RealPersonUnavailable("bad_response", f"unexpected authentication answer: {exc}") from exc
 
 
 def get_real_person_service() -> RealPersonService:
-    """The configured provider (``JIAOGUAN_REAL_PERSON_SERVICE``; ``memory`` is the fake here)."""
+    """The provider as configured now (tests change settings between calls)."""
     from django.conf import settings
+    from django.core.exceptions import ImproperlyConfigured
 
-    kind = getattr(settings, "REAL_PERSON_SERVICE", "memory")
-    if kind == "memory":
-        return _MEMORY
-    raise RealPersonUnavailable(f"no real-person authentication service named {kind!r} is configured")
-
-
-def memory_real_person_service() -> MemoryRealPersonService:
-    """The in-process fake (its control), for the demo and the tests."""
-    return _MEMORY
+    if not settings.REAL_PERSON_KEY:
+        raise ImproperlyConfigured("JIAOGUAN_REAL_PERSON_KEY is not set")
+    return HttpRealPersonService(
+        base_url=settings.REAL_PERSON_URL, party_id=settings.REAL_PERSON_CLIENT_ID, key=settings.REAL_PERSON_KEY,
+        timeout=float(settings.RECORDS_TIMEOUT_SECONDS), retries=int(settings.RECORDS_RETRIES),
+    )  # fmt: skip
