@@ -259,3 +259,19 @@ def test_the_counter_of_another_jurisdiction_cannot_accept(veteran, make_staff, 
         services.case_accept(actor=outsider, case_id=case.pk, today=date(2021, 7, 10))
     case.refresh_from_db()
     assert case.state == ExchangeCase.State.AWAITING_ACCEPTANCE
+
+
+def test_the_remark_reads_with_its_military_facts():
+    """The e-licence shows M3's words and the facts it carries (seed §七 四); a bare code as before."""
+    from django.utils import translation
+
+    from jiaoguan.credentials.verify import _remark_text
+    from jiaoguan.credentials.views import _remark_texts
+
+    with translation.override("zh-hans"):
+        assert _remark_texts(["M3 2008-03-01 B1 +A1 2012-05-01", "OV"]) == [
+            "M3 持军队驾驶证换领（2008-03-01 B1 +A1 2012-05-01）",
+            "OV 境外期间延期",
+        ]
+    assert _remark_text("M3 2008-03-01 B1") == "M3 持军队驾驶证换领（2008-03-01 B1）"
+    assert _remark_text("M3") == "M3 持军队驾驶证换领"
