@@ -91,7 +91,13 @@ def test_passed_check_accepted_gives_the_licence_with_the_seeds_dates(
     # The e-licence carries M3 with the military first issue, classes and added classes (seed §七 四).
     credential = licence_credential_issue(licence_id=licence.pk, event="issued", today=exchanged)
     assert credential.data["remarks"] == [f"M3 {military.isoformat()} {classes} +A1 2016-05-01"]
-    assert AuditEntry.objects.filter(action="military_exchange.case.accept", subject_id=str(case.pk)).exists()
+    assert AuditEntry.objects.filter(
+        action="change",
+        subject_type="military_exchange.exchangecase",
+        subject_id=str(case.pk),
+        summary__contains="accepted",
+        actor_label=clerk.username,
+    ).exists()
     assert any("办结" in text and expected.isoformat() in text for text in _sms_to("13900139002"))
 
 
@@ -133,7 +139,7 @@ def test_failed_check_goes_to_the_suspect_queue_then_cleared_and_accepted(
     case.refresh_from_db()
     assert case.state == ExchangeCase.State.AWAITING_ACCEPTANCE and case.reviewed_by == unit_head
     assert AuditEntry.objects.filter(
-        action="military_exchange.suspect.clear", subject_id=str(case.pk)
+        action="change", subject_id=str(case.pk), summary__contains="cleared", reason__contains="已核对"
     ).exists()
     services.case_accept(actor=clerk, case_id=case.pk, today=date(2021, 7, 10))
     # Cleared without a registry record: the declared facts are used.

@@ -212,8 +212,8 @@ def case_accept(*, actor: Any, case_id: int, today: date | None = None, request:
         case.exchanged_on = today
         case.save(update_fields=["licence", "state", "decided_at", "decided_by", "exchanged_on"])
         audit_record(
-            actor=actor, action="military_exchange.case.accept", subject=case, subject_person_id=case.person_id,
-            summary=f"MX{case.pk} {case.path}", request=request,
+            actor=actor, action="change", subject=case, subject_person_id=case.person_id,
+            summary=f"受理办结军队驾驶证换证 military exchange accepted MX{case.pk} {case.path}", request=request,
         )  # fmt: skip
         if case.path == ExchangeCase.Path.RECORD_ONLY:
             text = "【交管12123】您的军队驾龄备注申请已办结，原军队驾驶证信息已备注在交通安全驾驶记录中。"
@@ -246,8 +246,8 @@ def suspect_clear(*, actor: Any, case_id: int, reason: str, request: Any = None)
         case.review_reason = reason
         case.save(update_fields=["state", "reviewed_at", "reviewed_by", "review_reason"])
         audit_record(
-            actor=actor, action="military_exchange.suspect.clear", subject=case, subject_person_id=case.person_id,
-            summary=f"MX{case.pk}", reason=reason, request=request,
+            actor=actor, action="change", subject=case, subject_person_id=case.person_id,
+            summary=f"换证嫌疑业务核查通过 suspect exchange cleared MX{case.pk}", reason=reason, request=request,
         )  # fmt: skip
         _sms(case, "【交管12123】您的军队驾驶证换证申请已核查通过，请等待车管所受理。", "cleared")
     return case
@@ -284,8 +284,8 @@ def case_reject(*, actor: Any, case_id: int, reason: str, request: Any = None) -
         case.reject_reason = reason
         case.save(update_fields=["state", "decided_at", "decided_by", "reject_reason"])
         audit_record(
-            actor=actor, action="military_exchange.case.reject", subject=case, subject_person_id=case.person_id,
-            summary=f"MX{case.pk}", reason=reason, request=request,
+            actor=actor, action="change", subject=case, subject_person_id=case.person_id,
+            summary=f"军队驾驶证换证不予办理 military exchange rejected MX{case.pk}", reason=reason, request=request,
         )  # fmt: skip
         _sms(case, f"【交管12123】您的军队驾驶证换证申请未通过：{reason}", "rejected")
     return case
