@@ -147,13 +147,16 @@ def test_failed_check_goes_to_the_suspect_queue_then_cleared_and_accepted(
     assert any("核查通过" in text for text in _sms_to(veteran.person.mobile))
 
 
-def test_failed_check_rejected_by_the_head_of_the_unit(veteran, clerk, unit_head, seed_military):
+def test_failed_check_rejected_by_the_head_of_the_unit(veteran, clerk, unit_head, seed_military, make_staff):
     seed_military(veteran, status="revoked")
     case = _apply(veteran)
     assert (case.state, case.check_reason) == (ExchangeCase.State.SUSPECT_REVIEW, "revoked")
     with pytest.raises(NotAllowed):
-        services.case_reject(actor=clerk, case_id=case.pk, reason="x")
-    services.case_reject(actor=unit_head, case_id=case.pk, reason="军队驾驶证已注销")
+        services.suspect_reject(actor=clerk, case_id=case.pk, reason="x")
+    admin = make_staff(role="administrator", jurisdiction="411700", username="mx-admin")
+    with pytest.raises(Conflict):  # a suspect case is not in the counter's queue
+        services.case_reject(actor=admin, case_id=case.pk, reason="x")
+    services.suspect_reject(actor=unit_head, case_id=case.pk, reason="军队驾驶证已注销")
     case.refresh_from_db()
     assert case.state == ExchangeCase.State.REJECTED and case.reject_reason == "军队驾驶证已注销"
     assert not DrivingLicence.objects.filter(holder=veteran.person).exists()
@@ -281,3 +284,13 @@ def test_the_remark_reads_with_its_military_facts():
         ]
     assert _remark_text("M3 2008-03-01 B1") == "M3 持军队驾驶证换领（2008-03-01 B1）"
     assert _remark_text("M3") == "M3 持军队驾驶证换领"
+
+
+@pytest.mark.parametrize(
+    ("held", "military", "expected"),
+    [("C1", "B1", "B1"), ("A1", "C1", "A1"), ("C1D", "B2", "B2D"), ("B1", "B1", "B1")],
+)
+def test_a_civilian_licence_held_keeps_the_classes_the_military_ones_do_not_cover(held, military, expected):
+    from jiaoguan.registry.military_exchange import merged_classes
+
+    assert merged_classes(held, military) == expected

@@ -253,30 +253,19 @@ def suspect_clear(*, actor: Any, case_id: int, reason: str, request: Any = None)
     return case
 
 
-def case_reject(*, actor: Any, case_id: int, reason: str, request: Any = None) -> ExchangeCase:
-    """Reject an open case with the reason: a suspect case by the head of the unit, a case awaiting
-    acceptance by the counter."""
+def _reject(
+    *, actor: Any, case_id: int, reason: str, action: str, from_state: str, request: Any = None
+) -> ExchangeCase:
+    require(actor, action)
     reason = (reason or "").strip()[:200]
+    if not reason:
+        raise ValidationFailed(
+            "military_exchange.reason_required", "请填写不予办理的原因。", "Give the reason.", field="reason"
+        )
     with transaction.atomic():
-        case = ExchangeCase.objects.select_related("person").filter(pk=case_id).first()
-        if case is None:
-            require(actor, HANDLE)
-            raise _not_found()
-        action = SUSPECT if case.state == ExchangeCase.State.SUSPECT_REVIEW else HANDLE
-        require(actor, action)
-        if not reason:
-            raise ValidationFailed(
-                "military_exchange.reason_required",
-                "请填写不予办理的原因。",
-                "Give the reason.",
-                field="reason",
-            )
         case = _locked(case_id)
         require(actor, action, division=case.division)
-        if (
-            not case.is_open
-            or (SUSPECT if case.state == ExchangeCase.State.SUSPECT_REVIEW else HANDLE) != action
-        ):
+        if case.state != from_state:
             raise _wrong_state()
         case.state = ExchangeCase.State.REJECTED
         case.decided_at = timezone.now()
@@ -289,3 +278,19 @@ def case_reject(*, actor: Any, case_id: int, reason: str, request: Any = None) -
         )  # fmt: skip
         _sms(case, f"【交管12123】您的军队驾驶证换证申请未通过：{reason}", "rejected")
     return case
+
+
+def case_reject(*, actor: Any, case_id: int, reason: str, request: Any = None) -> ExchangeCase:
+    """The counter rejects a case awaiting acceptance, with the reason (told to the applicant)."""
+    return _reject(
+        actor=actor, case_id=case_id, reason=reason, action=HANDLE,
+        from_state=ExchangeCase.State.AWAITING_ACCEPTANCE, request=request,
+    )  # fmt: skip
+
+
+def suspect_reject(*, actor: Any, case_id: int, reason: str, request: Any = None) -> ExchangeCase:
+    """The head of the unit rejects a suspect case after checking it, with the reason."""
+    return _reject(
+        actor=actor, case_id=case_id, reason=reason, action=SUSPECT,
+        from_state=ExchangeCase.State.SUSPECT_REVIEW, request=request,
+    )  # fmt: skip

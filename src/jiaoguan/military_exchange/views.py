@@ -249,7 +249,7 @@ def suspect_reject(request: HttpRequest) -> HttpResponse:
     case_id = posted_id(request.POST.get("id"))
     return _decide(
         request,
-        lambda: services.case_reject(
+        lambda: services.suspect_reject(
             actor=request.user, case_id=case_id, reason=request.POST.get("reason", "")[:200], request=request
         ),
         _("已不予办理，并短信告知申请人。"),

@@ -24,6 +24,7 @@ from django.db import models
 from jiaoguan.core.audit import audit_record
 
 from . import military_licence_rules as mrules
+from . import rules
 from .events import registry_changed
 from .models import DrivingLicence, Person
 
@@ -83,6 +84,14 @@ def _with_remark(remarks: str, remark: str) -> str:
     return ";".join([*kept, remark])[:200]
 
 
+def merged_classes(held: str, military: str) -> str:
+    """The civilian classes held plus the military ones, without a class another of them allows
+    (C1 held, B1 exchanged: B1)."""
+    codes = {*rules.parse_classes(held), *rules.parse_classes(military)}
+    kept = {c for c in codes if not any(c in rules.covered_classes(o) for o in codes if o != c)}
+    return rules.canonical_classes(kept)
+
+
 def _added_rows(added: Iterable[Sequence[Any]]) -> list[list[str]]:
     return [[str(code), on.isoformat() if isinstance(on, date) else str(on)] for code, on in added]
 
@@ -117,14 +126,18 @@ def exchange_reissue(
             holder=person, archive_number=_new_archive_number(division), mobile=person.mobile,
             postal_address=person.address, division=division,
         )  # fmt: skip
-    licence.classes = classes
+    if created:
+        licence.classes = rules.canonical_classes(rules.parse_classes(classes))
+        licence.status = "A"
+    else:
+        # A civilian licence held already keeps its other classes and its status (a suspended or
+        # cancelled licence is not cleared by an exchange).
+        licence.classes = merged_classes(licence.classes, classes)
     licence.first_issued_on = first
     licence.valid_from = exchanged_on
-    licence.validity_term = "6y"  # seed §七 五: the first term after the exchange is six years
+    licence.validity_term = rules.ValidityTerm.SIX_YEARS.value  # seed §七 五: six years after the exchange
     # The driving age continues: no probation period starts with the exchange.
     licence.probation_started_on = None
-    licence.status = "A"
-    licence.cancelled_on = None
     licence.remarks = _with_remark(licence.remarks, remark)
     licence = _save(licence, unique_fields=_LICENCE_UNIQUE)
     MilitaryDrivingAge.objects.update_or_create(
