@@ -157,6 +157,14 @@ TILE_GROUPS: list[tuple[Promise, list[Tile]]] = [
                 school=True,
             ),
             Tile("B19", gettext_lazy("选号"), "plate", "plates.own.select", target="plates:mine"),
+            # Veterans exchange a military licence online (O3, issue 18).
+            Tile(
+                "military-exchange",
+                gettext_lazy("退役军人换证"),
+                "licence",
+                "military_exchange.own.apply",
+                target="military_exchange:mine",
+            ),
             # Car dealers only (P2, issue 17): the new cars they sold, for their buyers' selection.
             Tile(
                 "plate-prereg",

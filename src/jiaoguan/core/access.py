@@ -730,6 +730,24 @@ add(
 
 # -------------------------------- military licence exchange (O3)
 
+# A veteran applies online for their own exchange; the counter of the licence's office (or of the
+# residence) accepts it; a case whose military licence check did not pass goes to the
+# suspect-business review (嫌疑业务核查) of the head of the unit (seed 004 §七 一).
+add(
+    "military_exchange.own.apply", "申请军队（武警）驾驶证换领地方驾驶证", "apply to exchange a military licence",
+    {CITIZEN: OWN}, requirement="O3",
+)  # fmt: skip
+add(
+    "military_exchange.case.handle", "受理军队驾驶证换证业务", "accept military licence exchanges",
+    _grant(JURISDICTION, CLERK, ADMIN), requirement="O3",
+    menu=_menu("military_exchange:counter", "licence", "军队驾驶证换证", "Military licence exchange", 25),
+)  # fmt: skip
+add(
+    "military_exchange.suspect.review", "核查军队驾驶证换证嫌疑业务", "review suspect military licence exchanges",
+    _grant(JURISDICTION, UNIT_HEAD, ADMIN), requirement="O3",
+    menu=_menu("military_exchange:counter_suspects", "shield", "换证嫌疑业务核查", "Suspect exchanges", 26),
+)  # fmt: skip
+
 # -------------------------------- overseas relief (O4)
 
 

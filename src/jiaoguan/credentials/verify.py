@@ -88,7 +88,7 @@ def subject_view(decoded: Decoded) -> dict[str, Any]:
         elif name == "photo" and isinstance(value, bytes):
             out[name] = value.hex()
         elif name == "remarks" and isinstance(value, list):
-            out[name] = [f"{code} {REMARKS.get(str(code), ('', ''))[0]}".strip() for code in value]
+            out[name] = [_remark_text(str(text)) for text in value]
         else:
             out[name] = value
     return out
@@ -361,3 +361,10 @@ def photo_matches(verdict: Verdict, shown_digest: bytes | None) -> bool | None:
     if shown_digest is None or not verdict.valid or not signed:
         return None
     return shown_digest.hex() == signed
+
+
+def _remark_text(text: str) -> str:
+    """A signed remark in words: its code, the code's words, and any facts it carries (M3, O3)."""
+    code, _sep, detail = text.partition(" ")
+    words = f"{code} {REMARKS.get(code, ('', ''))[0]}".strip()
+    return f"{words}（{detail}）" if detail else words

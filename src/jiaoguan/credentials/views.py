@@ -136,10 +136,13 @@ def _masked_number(number: Any) -> str:
 
 def _remark_texts(codes: Any) -> list[str]:
     out = []
-    for code in codes or []:
-        code = str(code).split(" ", 1)[0]
+    for text in codes or []:
+        # A remark may carry its facts after the code (M3: the military first issue, classes and
+        # added classes, O3), shown after the remark's words.
+        code, _sep, detail = str(text).partition(" ")
         zh, en = REMARKS.get(code, ("", ""))
-        out.append(f"{code} {_words(zh, en)}".strip())
+        words = f"{code} {_words(zh, en)}".strip()
+        out.append(f"{words}（{detail}）" if detail else words)
     return out
 
 
@@ -672,9 +675,8 @@ def _pdf_rows(credential: Credential) -> tuple[list[tuple[str, str]], str]:
             ("检验有效期至", day(data.get("valid_until"))),
         ]
         return rows, f"检验有效期至 {day(data.get('valid_until'))}"
-    remarks = "；".join(
-        f"{code} {REMARKS.get(str(code), ('', ''))[0]}".strip() for code in data.get("remarks") or []
-    )
+    with translation.override("zh-hans"):
+        remarks = "；".join(_remark_texts(data.get("remarks")))
     # The printed licence is the holder's own, like the paper one: the full name (D1).
     holder_name = credential.licence.holder.name if credential.licence is not None else ""
     rows = [

@@ -22,6 +22,7 @@ from jiaoguan.core.errors import DomainError, NotFound
 
 from . import medical, rules, selectors, services
 from .forms import ExaminationForm
+from .military_exchange import military_ages_of
 from .models import PlateType
 from .selectors import Alert, LicenceStatus, VehicleStatus
 
@@ -192,11 +193,21 @@ def licence_list(request: HttpRequest) -> HttpResponse:
          "valid_until": e.examined_on + rules.MEDICAL_CERTIFICATE_VALID, "submitted_at": e.submitted_at}
         for e in selectors.my_medical_certificates(user=request.user)[:5]  # type: ignore[arg-type]
     ]  # fmt: skip
-    return render(
-        request,
-        "registry/licence_list.html",
-        {"licences": [licence_card(s) for s in statuses], "certificates": certificates},
-    )
+    # The military driving age (O3): a remark in the driving record (交通安全驾驶记录) for a licence
+    # exchanged by 2021-05-31, beside the printed remark of a reissued one.
+    military = military_ages_of(licence_ids=[s.id for s in statuses])
+    licences = []
+    for status in statuses:
+        card = licence_card(status)
+        age = military.get(status.id)
+        if age is not None:
+            card["military"] = {
+                "record_only": age.path == age.Path.RECORD_ONLY, "first_issued_on": age.military_first_issued_on,
+                "classes": age.military_classes, "added": "、".join(f"{c}（{on}）" for c, on in age.added),
+                "recorded_on": age.recorded_on,
+            }  # fmt: skip
+        licences.append(card)
+    return render(request, "registry/licence_list.html", {"licences": licences, "certificates": certificates})
 
 
 # ---------------------------------------------------------------- hospital examinations (issue 13, B6/B7)
