@@ -59,9 +59,7 @@ def _apply(world: Any, role: str, where: str, check: Any) -> str:
     actor = world.actor(role)
     if where == "own":
         person = world.person_a
-        from jiaoguan.integrations.military_licence import memory_military_licence_service
-
-        memory_military_licence_service().licence(
+        world.military_registry.licence(
             MilitaryLicence(
                 number="JW20080301", id_number=person.id_number, name=person.name, classes="B1",
                 first_issued_on=date(2008, 3, 1), issued_on=date(2018, 1, 1),
@@ -124,5 +122,6 @@ def test_every_military_exchange_action_has_a_probe():
 @pytest.mark.parametrize("name", MILITARY_ACTIONS)
 def test_matrix(name, role, where, access_world, access_check, military_licence_service):
     expected, check = access_check
+    access_world.military_registry = military_licence_service
     outcome = PROBES[name](access_world, role, where, check)
     assert outcome == ("allowed" if expected(name, role, where) else "refused"), (name, role, where)

@@ -379,10 +379,13 @@ class _Handler(BaseHTTPRequestHandler):
         fault = next((f for f, hit in faults.items() if hit), "")
         query = {k: v[0] for k, v in urllib.parse.parse_qs(self.path.partition("?")[2]).items()}
         subject = params.get("id") or params.get("number") or ""
+        request_id = query.get("request_id", "")
         if behaviour.latency_ms:
             time.sleep(behaviour.latency_ms / 1000)
         if faults["error"]:
-            service.log_request(system, {"key": subject, "status": 503, "fault": "error"})
+            service.log_request(
+                system, {"key": subject, "request_id": request_id, "status": 503, "fault": "error"}
+            )
             self._send_json(503, {"code": "unavailable", "message": f"simulated {system} failure"})
             return
         try:
@@ -417,7 +420,9 @@ class _Handler(BaseHTTPRequestHandler):
                 content = previous
             else:
                 fault = "" if fault == "duplicate" else fault
-        service.log_request(system, {"key": subject, "status": status, "fault": fault})
+        service.log_request(
+            system, {"key": subject, "request_id": request_id, "status": status, "fault": fault}
+        )
         if faults["timeout"]:
             time.sleep(behaviour.timeout_sleep_ms / 1000)
         key = b"not-the-key" if faults["bad_signature"] else service.key
@@ -529,7 +534,8 @@ class RecordsControl:
         self._http.request_json("POST", f"/control/{self.system}/reset", {})
 
     def requests(self) -> list[dict[str, Any]]:
-        """Questions received, oldest first: key (ID number or licence number), status, fault."""
+        """Questions received, oldest first: key (ID number or licence number), request_id (the
+        caller's reference, a dot and a fresh part), status, fault."""
         result: list[dict[str, Any]] = self._http.request_json("GET", f"/control/{self.system}/requests")[
             "requests"
         ]
