@@ -106,7 +106,9 @@ def test_request_awaits_consent_and_texts_the_owner_a_code(driver, car, sms_inbo
     assert (filing.owner_person_id, filing.owner_organisation_id) == (car.owner_person_id, None)
     code = sms_inbox("13900002222")  # the vehicle's owner mobile comes before the person's
     assert len(code) == 6 and code not in filing.code_hash and len(filing.code_hash) == 64
-    assert AuditEntry.objects.filter(action="delegations.filing.request", subject_id=str(filing.pk)).exists()
+    assert AuditEntry.objects.filter(
+        action="create", subject_id=str(filing.pk), subject_type="delegations.vehiclefiling"
+    ).exists()
 
 
 def test_unknown_plate_and_wrong_vin_tail_get_one_neutral_answer(driver, car):

@@ -187,8 +187,8 @@ def filing_withdraw(*, actor: Any, filing_id: int, reason: str = "") -> VehicleF
         filing.end_reason = reason.strip()[:200]
         filing.save(update_fields=["state", "ended_at", "end_reason"])
         audit_record(
-            actor=actor, action="delegations.filing.withdraw", subject=filing,
-            subject_person_id=filing.owner_person_id, summary=f"FV{filing.pk}",
+            actor=actor, action="change", subject=filing,
+            subject_person_id=filing.owner_person_id, summary=f"FV{filing.pk} withdrawn",
         )  # fmt: skip
     return filing
 
@@ -404,8 +404,8 @@ def filing_request(
                 dedup_key=f"filing-request-{filing.pk}",
             )
         audit_record(
-            actor=actor, action=FILING_REQUEST, subject=filing, subject_person_id=vehicle.owner_person_id,
-            summary=f"FV{filing.pk} {vehicle.plate_number}",
+            actor=actor, action="create", subject=filing, subject_person_id=vehicle.owner_person_id,
+            summary=f"FV{filing.pk} {vehicle.plate_number} requested",
         )  # fmt: skip
     return filing
 
@@ -475,8 +475,8 @@ def filing_consent(*, actor: Any, filing_id: int, accept: bool, now: datetime | 
             )
             _record_consent(filing, via=VehicleFiling.Consent.ACCOUNT, accepted=accept, now=now)
             audit_record(
-                actor=actor, action=FILING_CONSENT, subject=filing, subject_person_id=filing.owner_person_id,
-                summary=f"FV{filing.pk} {'accept' if accept else 'refuse'}",
+                actor=actor, action="change", subject=filing, subject_person_id=filing.owner_person_id,
+                summary=f"FV{filing.pk} {'accepted' if accept else 'refused'} by the owner",
             )  # fmt: skip
     if refusal is not None:
         raise refusal
@@ -547,8 +547,8 @@ def filing_consent_by_code(
                     dedup_key=f"filing-active-{filing.pk}",
                 )
                 audit_record(
-                    actor=actor, action="delegations.filing.consent_by_code", subject=filing,
-                    subject_person_id=filing.owner_person_id, summary=f"FV{filing.pk}",
+                    actor=actor, action="change", subject=filing,
+                    subject_person_id=filing.owner_person_id, summary=f"FV{filing.pk} accepted by SMS code",
                 )  # fmt: skip
     if refusal is not None:
         raise refusal
