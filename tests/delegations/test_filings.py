@@ -425,3 +425,36 @@ def test_api_flow(driver, owner, car, sms_inbox):
         "/api/v1/me/vehicle-filings", {**body, "vin_tail": "ZZZ999"}, content_type="application/json"
     )
     assert missing.status_code == 404 and missing.json()["code"] == "delegations.filing.no_match"
+
+
+def test_api_tokens_of_a_filed_vehicles_mark_are_online_only(driver, owner, car):
+    from jiaoguan.accounts.models import ApiToken
+    from jiaoguan.accounts.services import _token_hash
+
+    _active(driver, owner, car)
+    ApiToken.objects.create(
+        token_hash=_token_hash("filing-driver"),
+        user=driver,
+        expires_at=timezone.now() + timedelta(hours=1),
+    )
+    client = Client(HTTP_AUTHORIZATION="Bearer filing-driver")
+    mark = credential_selectors.my_credentials(user=driver).get(vehicle=car)
+    url = f"/api/v1/me/credentials/{mark.public_id}/tokens"
+    offline = client.post(url, {"mode": "offline"}, content_type="application/json")
+    assert offline.status_code == 409 and offline.json()["code"] == "credentials.shared_online_only"
+    assert client.post(url, {"mode": "online"}, content_type="application/json").status_code == 201
+
+
+def test_the_page_in_english_and_the_me_page_link(driver, car):
+    client = Client(HTTP_ACCEPT_LANGUAGE="en")
+    client.force_login(driver)
+    page = client.get("/me/filings/", HTTP_ACCEPT_LANGUAGE="en")
+    assert page.status_code == 200
+    assert 'href="/me/filings/"' in _client(driver).get("/me/").content.decode()
+
+
+def test_the_sweep_runs_hourly():
+    from jiaoguan.worker import SCHEDULE
+
+    [periodic] = [p for p in SCHEDULE if p.name == "delegations.filings"]
+    assert periodic.every_seconds == 3600
