@@ -104,9 +104,49 @@ def _revoke(world: Any, role: str, where: str, check: Any) -> str:
     return outcome
 
 
+def _filing_request(world: Any, role: str, where: str) -> str:
+    """delegations.filing.request (U7): a citizen files a car they drive (person C's) when they know
+    its plate and VIN tail ("own"); named with a VIN tail that is not the car's ("other") nothing is
+    filed. Organisations and staff do not file."""
+    vehicle = world.vehicle_c
+    tail = vehicle.vin[-6:] if where == "own" else ("000000" if vehicle.vin[-6:] != "000000" else "111111")
+    outcome = _outcome(
+        lambda: services.filing_request(
+            actor=world.actor(role), plate_number=vehicle.plate_number, plate_type=vehicle.plate_type, vin_tail=tail
+        ),
+        (*REFUSALS, Conflict),
+    )  # fmt: skip
+    assert VehicleFiling.objects.filter(vehicle=vehicle).exists() == (outcome == "allowed")
+    return outcome
+
+
+def _filing_consent(world: Any, role: str, where: str) -> str:
+    """delegations.filing.consent (U7): the owner of the car (a citizen, or the organisation for its
+    company car) agrees to a filing; a filing of somebody else's car is out of reach."""
+    from jiaoguan.accounts.models import User
+
+    driver = User.objects.filter(person=world.person_b).first() or world._citizen(
+        world.person_b, level="counter"
+    )
+    own_vehicle = world.vehicle_o if role == "organisation" else world.vehicle_a
+    vehicle = own_vehicle if where == "own" else world.vehicle_c
+    filing = VehicleFiling.objects.create(
+        driver=driver, vehicle=vehicle, owner_person_id=vehicle.owner_person_id,
+        owner_organisation_id=vehicle.owner_organisation_id, requested_at=timezone.now(),
+    )  # fmt: skip
+    outcome = _outcome(
+        lambda: services.filing_consent(actor=world.actor(role), filing_id=filing.pk, accept=True)
+    )
+    filing.refresh_from_db()
+    assert (filing.state == "active") == (outcome == "allowed")
+    return outcome
+
+
 PROBES: dict[str, Any] = {
     "delegations.own.view": _view,
     "delegations.own.revoke": _revoke,
+    "delegations.filing.request": lambda world, role, where, check: _filing_request(world, role, where),
+    "delegations.filing.consent": lambda world, role, where, check: _filing_consent(world, role, where),
 }
 
 

@@ -728,6 +728,18 @@ add(
 
 # -------------------------------- filed vehicles (U7)
 
+# A driver files (备案) a vehicle owned by someone else; the same action covers typing the code
+# the owner received by SMS (the owner's consent, given to the driver).
+add(
+    "delegations.filing.request", "备案他人名下机动车", "file a vehicle owned by someone else",
+    _grant(OWN, CITIZEN), requirement="U7",
+)  # fmt: skip
+# The owner (a person, or the organisation for a company car) agrees or refuses in their account.
+add(
+    "delegations.filing.consent", "同意或拒绝他人备案本人车辆", "consent to the filing of one's vehicle",
+    _grant(OWN, CITIZEN, ORGANISATION), requirement="U7",
+)  # fmt: skip
+
 # -------------------------------- military licence exchange (O3)
 
 # A veteran applies online for their own exchange; the counter of the licence's office (or of the

@@ -73,6 +73,7 @@ class CredentialOut(Schema):
     last_checked_at: str | None = Field(
         None, description="when one of its on-screen QRs was last verified (ISO 8601), if recently"
     )
+    filed: bool = Field(False, description="the mark of a vehicle filed by me (U7), not mine")
 
 
 class TokenIn(InputSchema):
@@ -127,17 +128,25 @@ def verify(request: HttpRequest, payload: VerifyIn) -> Any:
 )
 @access_required("credentials.own.view")
 def my_credentials(request: HttpRequest) -> Any:
-    return [
-        {
-            "id": str(c.public_id),
-            "kind": c.kind,
-            "status": c.status,
-            "valid_until": c.valid_until.isoformat(),
-            "subject": c.data,
-            "last_checked_at": c.last_checked_at.isoformat() if c.last_checked_at else None,  # type: ignore[attr-defined]
-        }
-        for c in selectors.my_credentials(user=request.auth)  # type: ignore[attr-defined]
-    ]
+    """My credentials, and the marks of vehicles filed by me (``filed`` true: no owner in the
+    subject, shown online only, U7)."""
+    user = request.auth  # type: ignore[attr-defined]
+    answer = []
+    for c in selectors.my_credentials(user=user):
+        shared = selectors.is_shared(user=user, credential=c)
+        subject = {k: v for k, v in (c.data or {}).items() if not (shared and k == "owner")}
+        answer.append(
+            {
+                "id": str(c.public_id),
+                "kind": c.kind,
+                "status": c.status,
+                "valid_until": c.valid_until.isoformat(),
+                "subject": subject,
+                "last_checked_at": c.last_checked_at.isoformat() if c.last_checked_at else None,  # type: ignore[attr-defined]
+                "filed": shared,
+            }
+        )
+    return answer
 
 
 @router.post(
@@ -152,6 +161,14 @@ def make_token(request: HttpRequest, credential_id: str, payload: TokenIn) -> An
 
         raise ValidationFailed("credentials.mode", "出示方式不正确。", "Unknown display mode.", field="mode")
     credential = selectors.my_credential_get(user=request.auth, public_id=credential_id)  # type: ignore[attr-defined]
+    if payload.mode != "online" and selectors.is_shared(user=request.auth, credential=credential):  # type: ignore[attr-defined]
+        from jiaoguan.core.errors import Conflict
+
+        # A kept copy would outlive the owner's withdrawal of the filing (U7).
+        raise Conflict(
+            "credentials.shared_online_only", "备案车辆的检验标志只能在线出示。",
+            "A filed vehicle's mark can only be shown online.", field="mode",
+        )  # fmt: skip
     text, expires_at = services.credential_token(
         credential=credential, mode=modes[payload.mode], now=timezone.now()
     )

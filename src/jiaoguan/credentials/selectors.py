@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from datetime import date, datetime, time
 from typing import Any
 
@@ -26,8 +27,46 @@ def _last_online_check() -> Subquery:
     )
 
 
+# Vehicles a user may show the inspection mark of without owning them (a filed vehicle, 备案车辆,
+# U7). The apps that grant such a right live in higher layers: they register a provider here in
+# their AppConfig.ready, so this layer imports none of them. A provider answers the ids visible
+# right now (an ended grant is gone from its answer at once).
+SharedVehicleProvider = Callable[[Any], Iterable[int]]
+_shared_vehicle_providers: list[SharedVehicleProvider] = []
+
+
+def register_shared_vehicles(provider: SharedVehicleProvider) -> None:
+    """Add a provider of "vehicle ids whose mark this user may see" (idempotent)."""
+    if provider not in _shared_vehicle_providers:
+        _shared_vehicle_providers.append(provider)
+
+
+def shared_vehicle_ids(*, user: Any) -> set[int]:
+    """Ids of vehicles not the user's own whose inspection mark the user may see and show (U7)."""
+    if not getattr(user, "is_authenticated", False):
+        return set()
+    found: set[int] = set()
+    for provider in _shared_vehicle_providers:
+        found.update(int(pk) for pk in provider(user))
+    return found
+
+
+def is_shared(*, user: Any, credential: Credential) -> bool:
+    """Whether the user sees this credential through a shared vehicle rather than as its owner."""
+    vehicle = credential.vehicle if credential.vehicle_id else None
+    if vehicle is None:
+        return False
+    person_id = getattr(user, "person_id", None)
+    organisation_id = getattr(user, "organisation_id", None)
+    owns = (person_id is not None and vehicle.owner_person_id == person_id) or (
+        organisation_id is not None and vehicle.owner_organisation_id == organisation_id
+    )
+    return not owns
+
+
 def my_credentials(*, user: Any) -> QuerySet[Credential]:
-    """Current credentials of the user's vehicles and licence (superseded ones are history).
+    """Current credentials of the user's vehicles and licence (superseded ones are history), and
+    the inspection marks of vehicles shared with the user (a filed vehicle, U7).
 
     Each carries ``last_checked_at``: when one of its on-screen QRs was last verified (E3).
     """
@@ -36,6 +75,9 @@ def my_credentials(*, user: Any) -> QuerySet[Credential]:
         mine = Q(vehicle__owner_person_id=user.person_id) | Q(licence__holder_id=user.person_id)
     elif getattr(user, "organisation_id", None):
         mine = Q(vehicle__owner_organisation_id=user.organisation_id)
+    shared = shared_vehicle_ids(user=user)
+    if shared:
+        mine |= Q(kind="VI1", vehicle_id__in=sorted(shared))
     return (
         Credential.objects.filter(mine, status__in=["valid", "suspended", "revoked"])
         .exclude(status="revoked", superseded_by__isnull=False)

@@ -357,17 +357,21 @@ def _credential_card(
         else:
             status = _status_of(vehicle, timezone.localdate())
         card.update(_vehicle_words(status, vehicle))
+        # A filed vehicle (备案车辆, U7): its driver shows the mark, but the owner's data stays
+        # the owner's, and applying or booking for the car is the owner's business.
+        shared = selectors.is_shared(user=user, credential=credential)
         card.update(
             {
                 "plate_number": data.get("plate") or vehicle.plate_number,
                 "vin_tail": data.get("vin_tail", ""),
-                "owner": data.get("owner", ""),
+                "owner": "" if shared else data.get("owner", ""),
                 "vehicle_id": vehicle.pk,
+                "filed": shared,
             }
         )
-        if _exempt_eligible(user, vehicle, status):
+        if not shared and _exempt_eligible(user, vehicle, status):
             card["exempt_url"] = reverse("credentials:exempt", args=[vehicle.pk])
-        if status is not None and status.inspection_state == "overdue":
+        if not shared and status is not None and status.inspection_state == "overdue":
             card["book_url"] = reverse("inspections:book", args=[vehicle.pk])
     elif credential.kind == DL1:
         # The holder's own display shows the full name and the approved photo, as the paper
@@ -591,6 +595,11 @@ def _attachment(response: HttpResponse, credential: Credential, suffix: str) -> 
 
 
 def _token_or_back(request: HttpRequest, credential: Credential, mode: int) -> tuple[str, int] | HttpResponse:
+    if mode != DisplayMode.ONLINE and selectors.is_shared(user=request.user, credential=credential):
+        # A filed vehicle's mark is shown online only: a kept copy would outlive the owner's
+        # withdrawal of the filing (U7).
+        messages.error(request, _("备案车辆的检验标志只能在线出示，不能下载或打印。"))
+        return redirect("credentials:detail", public_id=credential.public_id)
     if _lapsed(credential):
         messages.error(request, str(_LAPSED_REASONS[credential.kind]))
         return redirect("credentials:detail", public_id=credential.public_id)

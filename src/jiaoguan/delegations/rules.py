@@ -4,6 +4,7 @@ person aged 60 or over (O2), and how long each lasts. No ORM and no clock: calle
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -20,6 +21,12 @@ ELDER_MIN_AGE = 60
 PROXY_VALID_DAYS = 7
 # U7: a filing waits this long for the owner's consent, then lapses (ASSUMPTION, the seed is silent).
 FILING_CONSENT_DAYS = 7
+# U7: the owner's SMS code, typed by the driver, works for 10 minutes and 5 tries.
+FILING_CODE_MINUTES = 10
+FILING_CODE_ATTEMPTS = 5
+# U7: vehicle states that leave no mark to show: transferred out, stolen, deregistered, forcibly
+# deregistered, scrapped (转出、被盗抢、注销、强制注销、达到报废标准).
+FILING_REFUSED_STATUSES = frozenset("BCEMP")
 
 
 @dataclass(frozen=True)
@@ -174,3 +181,28 @@ def entrustment_status(*, revoked: bool, valid_from: date, valid_until: date, to
     if today > valid_until:
         return "expired"
     return "valid"
+
+
+# ---------------------------------------------------------------- filed vehicles (U7)
+
+
+def normalise_plate(value: str) -> str:
+    """A plate as typed ("豫q·12345 ") in the stored form ("豫Q12345")."""
+    cleaned = unicodedata.normalize("NFKC", value or "")
+    return "".join(ch for ch in cleaned if ch not in " ·.-\u3000\t").upper()[:10]
+
+
+def normalise_vin_tail(value: str) -> str:
+    """The last six characters of a VIN as typed (spaces dropped, upper case), or "" if malformed."""
+    tail = "".join(str(value or "").split()).upper()
+    return tail if len(tail) == 6 and tail.isascii() and tail.isalnum() else ""
+
+
+def filing_consent_expired(*, requested_on: date, today: date) -> bool:
+    """Whether a filing still awaiting the owner's consent has waited too long (U7)."""
+    return today > requested_on + timedelta(days=FILING_CONSENT_DAYS)
+
+
+def filing_code_open(*, sent_at_seconds: float, now_seconds: float, attempts: int) -> bool:
+    """Whether the owner's SMS code may still be tried: within its minutes and its tries (U7)."""
+    return attempts < FILING_CODE_ATTEMPTS and 0 <= now_seconds - sent_at_seconds <= FILING_CODE_MINUTES * 60

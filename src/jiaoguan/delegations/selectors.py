@@ -87,3 +87,61 @@ def principal_overview(*, actor: Any, limit: int = 50) -> dict[str, list[GrantVi
         "proxies": _with_actions("proxy", list(proxies_concerning(actor=actor)[:limit])),
         "filings": _with_actions("filing", list(filings_concerning(actor=actor)[:limit])),
     }
+
+
+# ---------------------------------------------------------------- filed vehicles (U7)
+
+FILING_REQUEST = "delegations.filing.request"
+FILING_CONSENT = "delegations.filing.consent"
+
+
+def filings_as_driver(*, actor: Any) -> QuerySet[VehicleFiling]:
+    """The filings I asked for as a driver, newest first."""
+    require(actor, VIEW)
+    return (
+        VehicleFiling.objects.filter(driver_id=actor.pk)
+        .select_related("vehicle")
+        .order_by("-requested_at", "-pk")
+    )
+
+
+def filing_of_driver(*, actor: Any, filing_id: int) -> VehicleFiling | None:
+    """One of my filings as a driver; anybody else's is None (the same as a missing one)."""
+    return filings_as_driver(actor=actor).filter(pk=filing_id).first()
+
+
+def filings_awaiting_my_consent(*, actor: Any) -> QuerySet[VehicleFiling]:
+    """Filings of my vehicles (as a person, or my organisation's) waiting for my consent."""
+    require(actor, VIEW)
+    person_id = getattr(actor, "person_id", None)
+    organisation_id = getattr(actor, "organisation_id", None)
+    where = Q(pk__in=[])
+    if person_id:
+        where |= Q(owner_person_id=person_id)
+    if organisation_id:
+        where |= Q(owner_organisation_id=organisation_id)
+    return (
+        VehicleFiling.objects.filter(where, state=VehicleFiling.State.AWAITING_CONSENT)
+        .select_related("vehicle", "driver__person")
+        .order_by("-requested_at", "-pk")
+    )
+
+
+def filed_vehicle_ids(user: Any) -> list[int]:
+    """Vehicles whose inspection mark the user may show as their driver (U7): active filings whose
+    vehicle still has the owner the filing was asked of. Read at every request, so a withdrawal,
+    a lapse or a transfer takes the mark away at once. Registered with credentials in apps.ready."""
+    if not getattr(user, "is_authenticated", False) or getattr(user, "kind", "") != "individual":
+        return []
+    rows = VehicleFiling.objects.filter(driver_id=user.pk, state=VehicleFiling.State.ACTIVE).values_list(
+        "vehicle_id",
+        "owner_person_id",
+        "owner_organisation_id",
+        "vehicle__owner_person_id",
+        "vehicle__owner_organisation_id",
+    )
+    return [
+        vehicle_id
+        for vehicle_id, person, organisation, now_person, now_organisation in rows
+        if (person, organisation) == (now_person, now_organisation)
+    ]

@@ -11,5 +11,10 @@ urlpatterns = [
     # ------------------------------------------------------------ online entrustment (O5)
     # ------------------------------------------------------------ elderly proxy (O2, U6)
     # ------------------------------------------------------------ filed vehicles (U7)
+    path("me/filings/", views.filings, name="filings"),
+    path("me/filings/request", views.filing_request, name="filing_request"),
+    path("me/filings/code", views.filing_code, name="filing_code"),
+    path("me/filings/consent", views.filing_consent, name="filing_consent"),
+    path("me/filings/withdrawal", views.filing_withdraw, name="filing_withdraw"),
     # ------------------------------------------------------------ counter (O5 checks)
 ]

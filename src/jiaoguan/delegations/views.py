@@ -4,17 +4,21 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from jiaoguan.core.access import access_required
+from jiaoguan.accounts.forms import add_domain_error
+from jiaoguan.core.access import access_required, can
 from jiaoguan.core.errors import DomainError
 from jiaoguan.core.identifiers import mask_id_number, mask_name
+from jiaoguan.registry.models import PlateType
 
 from . import rules, selectors, services
 from .models import DelegatedAction, Entrustment, ProxyAuthorisation, VehicleFiling
@@ -125,6 +129,12 @@ def _filing_row(view: selectors.GrantView, actor: Any) -> dict[str, Any]:
 def mine(request: HttpRequest) -> HttpResponse:
     """Every entrustment, proxy and filing that concerns me, what was done under each, and who
     acted for me (beside "who accessed my data")."""
+    # A filing whose vehicle changed owner or whose consent window passed reads as lapsed (U7).
+    services.filings_settle(
+        driver_id=request.user.pk,
+        owner_person_id=getattr(request.user, "person_id", None),
+        owner_organisation_id=getattr(request.user, "organisation_id", None),
+    )
     overview = selectors.principal_overview(actor=request.user)
     today = timezone.localdate()
     context = {
@@ -171,6 +181,175 @@ def revoke(request: HttpRequest) -> HttpResponse:
 
 
 # ---------------------------------------------------------------- filed vehicles (U7)
+
+
+class FilingForm(forms.Form):
+    """Name the vehicle to file (备案): plate number, plate type and the VIN's last six characters."""
+
+    plate_number = forms.CharField(
+        label=gettext_lazy("号牌号码"),
+        max_length=12,
+        help_text=gettext_lazy("例如：豫Q12345。"),
+        widget=forms.TextInput(
+            attrs={"autocomplete": "off", "autocapitalize": "characters", "spellcheck": "false"}
+        ),
+    )
+    plate_type = forms.ChoiceField(label=gettext_lazy("号牌种类"), choices=[], initial=PlateType.SMALL)
+    vin_tail = forms.CharField(
+        label=gettext_lazy("车辆识别代号后六位"),
+        max_length=6,
+        min_length=6,
+        help_text=gettext_lazy("见车主的机动车行驶证。"),
+        widget=forms.TextInput(
+            attrs={"autocomplete": "off", "autocapitalize": "characters", "spellcheck": "false"}
+        ),
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field: Any = self.fields["plate_type"]
+        field.choices = [(c.value, label_words(c.label.split(" ", 1)[1])) for c in PlateType]
+
+
+def _filing_state_words(filing: VehicleFiling) -> str:
+    return label_words(filing.get_state_display())
+
+
+def _driver_filing_row(filing: VehicleFiling) -> dict[str, Any]:
+    awaiting = filing.state == VehicleFiling.State.AWAITING_CONSENT
+    return {
+        "filing": filing,
+        "plate": filing.vehicle.plate_number,
+        "plate_type": label_words(PlateType(filing.vehicle.plate_type).label.split(" ", 1)[1])
+        if filing.vehicle.plate_type in PlateType.values
+        else filing.vehicle.plate_type,
+        "state": _filing_state_words(filing),
+        "takes_code": awaiting and bool(filing.code_hash),
+        "withdrawable": filing.state in services.FILING_LIVE,
+        "end_reason": filing.end_reason,
+    }
+
+
+def _owner_filing_row(filing: VehicleFiling) -> dict[str, Any]:
+    driver = filing.driver
+    person = getattr(driver, "person", None)
+    name = (person.name if person is not None else "") or driver.get_full_name()
+    return {"filing": filing, "plate": filing.vehicle.plate_number, "driver": mask_name(name) if name else ""}
+
+
+def _render_filings(
+    request: HttpRequest,
+    *,
+    form: FilingForm | None = None,
+    code_error: dict[int, str] | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    user = request.user
+    services.filings_settle(
+        driver_id=user.pk,
+        owner_person_id=getattr(user, "person_id", None),
+        owner_organisation_id=getattr(user, "organisation_id", None),
+    )
+    may_file = can(user, services.FILING_REQUEST)
+    context = {
+        "may_file": may_file,
+        "form": form or (FilingForm() if may_file else None),
+        "mine": [_driver_filing_row(f) for f in selectors.filings_as_driver(actor=user)[:50]]
+        if may_file
+        else [],
+        "awaiting": [_owner_filing_row(f) for f in selectors.filings_awaiting_my_consent(actor=user)[:50]],
+        "code_error": code_error or {},
+        "code_minutes": rules.FILING_CODE_MINUTES,
+        "consent_days": rules.FILING_CONSENT_DAYS,
+    }
+    return render(request, "delegations/filings.html", context, status=status)
+
+
+@never_cache
+@access_required(selectors.VIEW)
+def filings(request: HttpRequest) -> HttpResponse:
+    """Filed vehicles (备案车辆, U7): file a vehicle I drive, enter the owner's code, and agree to
+    or refuse the filings of my own vehicles."""
+    return _render_filings(request)
+
+
+@require_POST
+@access_required(services.FILING_REQUEST)
+def filing_request(request: HttpRequest) -> HttpResponse:
+    form = FilingForm(request.POST)
+    if not form.is_valid():
+        return _render_filings(request, form=form, status=400)
+    data = form.cleaned_data
+    try:
+        services.filing_request(
+            actor=request.user, plate_number=data["plate_number"], plate_type=data["plate_type"],
+            vin_tail=data["vin_tail"],
+        )  # fmt: skip
+    except DomainError as error:
+        add_domain_error(form, error)
+        response = _render_filings(request, form=form, status=error.status)
+        retry_after = getattr(error, "retry_after", None)
+        if retry_after:
+            response["Retry-After"] = str(retry_after)
+        return response
+    messages.success(
+        request,
+        _("已提交备案申请，并已短信通知车主。车主可在本人账户中同意，或把短信验证码告诉您，由您在下方输入。"),
+    )
+    return redirect("delegations:filings")
+
+
+@require_POST
+@access_required(services.FILING_REQUEST)
+def filing_code(request: HttpRequest) -> HttpResponse:
+    """The driver types the code the owner gave them (the owner's SMS consent)."""
+    filing_id = posted_id(request.POST.get("id"))
+    try:
+        services.filing_consent_by_code(
+            actor=request.user, filing_id=filing_id, code=request.POST.get("code", "")[:12]
+        )
+    except DomainError as error:
+        if error.status == 404:
+            raise Http404("filing") from None
+        return _render_filings(request, code_error={filing_id: error.message}, status=error.status)
+    messages.success(request, _("备案已生效，可在电子证照中出示该车的电子检验标志。"))
+    return redirect("delegations:filings")
+
+
+@require_POST
+@access_required(services.FILING_CONSENT)
+def filing_consent(request: HttpRequest) -> HttpResponse:
+    """The owner agrees to or refuses a filing of their vehicle."""
+    accept = request.POST.get("decision") == "accept"
+    try:
+        services.filing_consent(
+            actor=request.user, filing_id=posted_id(request.POST.get("id")), accept=accept
+        )
+    except DomainError as error:
+        if error.status == 404:
+            raise Http404("filing") from None
+        messages.error(request, error.message)
+        return redirect("delegations:filings")
+    messages.success(
+        request, _("已同意备案。您可随时在“委托与代办”中撤销。") if accept else _("已拒绝备案。")
+    )
+    return redirect("delegations:filings")
+
+
+@require_POST
+@access_required(services.REVOKE)
+def filing_withdraw(request: HttpRequest) -> HttpResponse:
+    """The driver withdraws their own filing from this page (the owner does it on the principal's
+    page): the mark is gone at once."""
+    try:
+        services.filing_withdraw(actor=request.user, filing_id=posted_id(request.POST.get("id")))
+    except DomainError as error:
+        if error.status == 404:
+            raise Http404("filing") from None
+        messages.error(request, error.message)
+        return redirect("delegations:filings")
+    messages.success(request, _("已撤销备案。"))
+    return redirect("delegations:filings")
 
 
 # ---------------------------------------------------------------- counter (O5 checks)
