@@ -95,6 +95,11 @@ def test_restorable_is_restored_directly_after_both_reviews_and_the_dl1_follows(
     assert (licence.status, licence.cancelled_on, licence.cancellation_reason) == ("A", None, "")
     assert licence.last_reviewed_on == date(2026, 12, 1) and licence.first_issued_on == date(2009, 5, 4)
     assert licence.valid_from == date(2019, 5, 4)
+    from jiaoguan.core.models import AuditEntry
+
+    assert AuditEntry.objects.filter(
+        actor=head, action="change", subject_type="registry.drivinglicence", subject_id=str(licence.pk)
+    ).exists()
     outbox_dispatch()
     credential.refresh_from_db()
     assert credential.status == "valid", credential.status_reason

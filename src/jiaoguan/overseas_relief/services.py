@@ -181,8 +181,8 @@ def case_apply(*, actor: Any, certificate: Certificate, today: date | None = Non
                 subject_1_passed_on=passed, submitted_at=now,
             )  # fmt: skip
             audit_record(
-                actor=actor, action="overseas_relief.case.apply", subject=case, subject_person_id=licence.holder_id,
-                summary=f"{case.number} {decision.path.value} apply_by={decision.apply_by:%Y-%m-%d}",
+                actor=actor, action="create", subject=case, subject_person_id=licence.holder_id,
+                summary=f"申请恢复驾驶资格 {case.number} {decision.path.value} apply_by={decision.apply_by:%Y-%m-%d}",
             )  # fmt: skip
     except IntegrityError:
         raise _open_case() from None
@@ -235,7 +235,7 @@ def case_accept(*, actor: Any, case_id: int, request: Any = None) -> ReliefCase:
         case.accepted_at = timezone.now()
         case.save(update_fields=["state", "accepted_by", "accepted_at"])
         audit_record(
-            actor=actor, action=ACCEPT, subject=case, subject_person_id=case.person_id,
+            actor=actor, action="change", subject=case, subject_person_id=case.person_id,
             summary=f"受理恢复驾驶资格 {case.number}", request=request,
         )  # fmt: skip
         _sms(
@@ -281,7 +281,7 @@ def case_approve(*, actor: Any, case_id: int, today: date | None = None, request
         case.subject_1_passed_on = passed
         case.save(update_fields=["state", "approved_by", "approved_at", "subject_1_passed_on"])
         audit_record(
-            actor=actor, action=APPROVE, subject=case, subject_person_id=case.person_id,
+            actor=actor, action="change", subject=case, subject_person_id=case.person_id,
             summary=f"复核同意恢复驾驶资格 {case.number}", request=request,
         )  # fmt: skip
         _sms(
@@ -317,7 +317,7 @@ def case_reject(*, actor: Any, case_id: int, reason: str, request: Any = None) -
         case.reject_reason = reason
         case.save(update_fields=["state", "rejected_by", "rejected_at", "reject_reason"])
         audit_record(
-            actor=actor, action="overseas_relief.case.reject", subject=case, subject_person_id=case.person_id,
+            actor=actor, action="change", subject=case, subject_person_id=case.person_id,
             summary=f"不予恢复驾驶资格 {case.number}", reason=reason, request=request,
         )  # fmt: skip
         _sms(

@@ -73,7 +73,7 @@ def licence_relief_restore(
             fields += ["last_reviewed_on", "review_deferred_until"]
         licence.save(update_fields=fields)
         audit_record(
-            actor=actor, action="registry.licence.relief_restore", subject=licence,
+            actor=actor, action="change", subject=licence,
             subject_person_id=licence.holder_id,
             summary=f"恢复驾驶资格 licence restored (O4) {before}→{licence.status} {reference}".strip(),
         )  # fmt: skip
