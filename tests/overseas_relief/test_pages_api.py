@@ -4,6 +4,8 @@ answers (never a 500)."""
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
@@ -151,3 +153,34 @@ def test_api_errors(driver, certificate_png, exit_entry_service, make_staff):
     assert down.status_code == 503 and down.json()["code"] == "overseas_relief.records_unavailable"
     assert Client().get(URL).status_code == 401
     assert _client(make_staff()).get(URL).status_code == 403
+
+
+def test_lists_take_a_fixed_number_of_queries(driver, certificate_png, clerk, django_assert_max_num_queries):
+    from jiaoguan.overseas_relief import services
+
+    users = []
+    for _n in range(4):
+        user, _licence = driver()
+        services.case_apply(
+            actor=user, certificate=services.Certificate(certificate_png, "c.png"), today=date(2021, 9, 1)
+        )
+        users.append(user)
+    desk = _client(clerk)
+    desk.get("/counter/overseas-reliefs/")  # warm the session and the menu
+    with django_assert_max_num_queries(12):
+        page = desk.get("/counter/overseas-reliefs/")
+    assert page.content.decode().count('id="case-') == 4
+    client = _client(users[0])
+    client.get(URL)
+    with django_assert_max_num_queries(8):
+        assert len(client.get(URL).json()) == 1
+    with django_assert_max_num_queries(12):
+        assert client.get("/overseas-relief/").status_code == 200
+
+
+def test_the_page_in_english(driver):
+    user, _licence = driver()
+    client = _client(user)
+    client.cookies["django_language"] = "en"
+    text = client.get("/overseas-relief/").content.decode()
+    assert "Restoring a licence cancelled while abroad" in text and "R Cancelled, restorable" in text
