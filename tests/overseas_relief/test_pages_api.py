@@ -184,3 +184,42 @@ def test_the_page_in_english(driver):
     client.cookies["django_language"] = "en"
     text = client.get("/overseas-relief/").content.decode()
     assert "Restoring a licence cancelled while abroad" in text and "R Cancelled, restorable" in text
+
+
+def test_counter_api_accept_approve_reject(driver, certificate_png, clerk, head, make_staff):
+    from jiaoguan.overseas_relief import services
+
+    def apply(user):
+        return services.case_apply(
+            actor=user, certificate=services.Certificate(certificate_png, "c.png"), today=date(2021, 9, 1)
+        )
+
+    user, licence = driver()
+    case = apply(user)
+    desk, boss = _client(clerk), _client(head)
+    listed = desk.get("/api/v1/counter/overseas-reliefs?state=submitted").json()
+    assert [c["id"] for c in listed] == [case.pk] and "*" in listed[0]["driver_name"]
+    assert boss.post(f"/api/v1/counter/overseas-reliefs/{case.pk}/acceptance").status_code == 403
+    accepted = desk.post(f"/api/v1/counter/overseas-reliefs/{case.pk}/acceptance")
+    assert accepted.status_code == 200 and accepted.json()["state"] == "accepted"
+    assert desk.post(f"/api/v1/counter/overseas-reliefs/{case.pk}/approval").status_code == 403
+    approved = boss.post(f"/api/v1/counter/overseas-reliefs/{case.pk}/approval")
+    assert approved.status_code == 200 and approved.json()["state"] == "restored"
+    assert approved.json()["approved_by"] == head.username
+    again = boss.post(f"/api/v1/counter/overseas-reliefs/{case.pk}/approval")
+    assert again.status_code == 409 and again.json()["code"] == "overseas_relief.state"
+    licence.refresh_from_db()
+    assert licence.status == "A"
+
+    other, _other_licence = driver(status="G")
+    second = apply(other)
+    rejected = desk.post(
+        f"/api/v1/counter/overseas-reliefs/{second.pk}/rejection",
+        {"reason": "证明不清晰"},
+        content_type="application/json",
+    )
+    assert rejected.status_code == 200 and rejected.json()["state"] == "rejected"
+    assert desk.post("/api/v1/counter/overseas-reliefs/99999999/acceptance").status_code == 404
+    outsider = _client(make_staff(role="counter_clerk", jurisdiction="411600", username="clerk-zk"))
+    assert outsider.get("/api/v1/counter/overseas-reliefs").json() == []
+    assert outsider.post(f"/api/v1/counter/overseas-reliefs/{second.pk}/acceptance").status_code == 403

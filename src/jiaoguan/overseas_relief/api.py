@@ -11,9 +11,11 @@ from typing import Any
 from django.http import HttpRequest
 from ninja import File, Router, Schema
 from ninja.files import UploadedFile
+from pydantic import Field
 
 from jiaoguan.core.access import access_required
-from jiaoguan.core.api import BearerToken, ErrorOut, SessionUser, run_idempotent
+from jiaoguan.core.api import BearerToken, ErrorOut, InputSchema, SessionUser, run_idempotent
+from jiaoguan.core.identifiers import mask_id_number, mask_name
 
 from . import selectors, services
 from .models import CERTIFICATE_MAX_BYTES, ReliefCase
@@ -113,3 +115,72 @@ def relief_apply(request: HttpRequest, certificate: File[UploadedFile]) -> Any:
 def my_reliefs(request: HttpRequest) -> Any:
     """My overseas relief cases, newest first (at most 100)."""
     return [case_out(c) for c in selectors.my_cases(actor=caller(request))[: selectors.LIST_LIMIT]]
+
+
+# ---------------------------------------------------------------- counter: clerks and heads of unit
+
+
+class CounterCaseOut(ReliefCaseOut):
+    driver_name: str  # masked in lists
+    driver_id_number: str  # masked in lists
+    division: str
+    accepted_by: str
+    approved_by: str
+
+
+class ReasonIn(InputSchema):
+    reason: str = Field(..., max_length=200)
+
+
+def counter_case_out(case: ReliefCase) -> dict[str, Any]:
+    return {
+        **case_out(case),
+        "driver_name": mask_name(case.person.name),
+        "driver_id_number": mask_id_number(case.person.id_number),
+        "division": case.division,
+        "accepted_by": case.accepted_by.username if case.accepted_by else "",
+        "approved_by": case.approved_by.username if case.approved_by else "",
+    }
+
+
+@router.get("/counter/overseas-reliefs", response={200: list[CounterCaseOut], **ERRORS}, auth=ME_AUTH)
+@access_required(selectors.VIEW)
+def counter_cases(request: HttpRequest, state: str = "") -> Any:
+    """Cases of my jurisdiction, newest first (at most 100), optionally of one ``state``; names
+    and ID numbers masked."""
+    rows = selectors.cases_for_staff(actor=caller(request), state=state[:12]).select_related(
+        "accepted_by", "approved_by"
+    )
+    return [counter_case_out(c) for c in rows[: selectors.LIST_LIMIT]]
+
+
+@router.post(
+    "/counter/overseas-reliefs/{case_id}/acceptance", response={200: CounterCaseOut, **ERRORS}, auth=ME_AUTH
+)
+@access_required(selectors.ACCEPT)
+def counter_accept(request: HttpRequest, case_id: int) -> Any:
+    """业务受理岗 accepts a submitted case (409 ``overseas_relief.state`` when it moved on)."""
+    services.case_accept(actor=caller(request), case_id=case_id, request=request)
+    return counter_case_out(selectors.case_get(case_id=case_id))
+
+
+@router.post(
+    "/counter/overseas-reliefs/{case_id}/approval", response={200: CounterCaseOut, **ERRORS}, auth=ME_AUTH
+)
+@access_required(selectors.APPROVE)
+def counter_approve(request: HttpRequest, case_id: int) -> Any:
+    """The head of the unit approves an accepted case and the licence is restored. 409
+    ``overseas_relief.four_eyes`` for whoever accepted it, ``overseas_relief.subject_1_pending``
+    for a G licence without a subject 1 pass after the cancellation."""
+    services.case_approve(actor=caller(request), case_id=case_id, request=request)
+    return counter_case_out(selectors.case_get(case_id=case_id))
+
+
+@router.post(
+    "/counter/overseas-reliefs/{case_id}/rejection", response={200: CounterCaseOut, **ERRORS}, auth=ME_AUTH
+)
+@access_required(selectors.VIEW)
+def counter_reject(request: HttpRequest, case_id: int, payload: ReasonIn) -> Any:
+    """Reject with a ``reason``: the clerk a submitted case, the head an accepted one."""
+    services.case_reject(actor=caller(request), case_id=case_id, reason=payload.reason, request=request)
+    return counter_case_out(selectors.case_get(case_id=case_id))

@@ -41,3 +41,12 @@ def cases_for_staff(*, actor: Any, state: str = "") -> QuerySet[ReliefCase]:
     if state:
         qs = qs.filter(state=state)
     return qs
+
+
+def case_get(*, case_id: int) -> ReliefCase:
+    """A case just changed by a service that checked access (for the answer)."""
+    return (
+        ReliefCase.objects.select_related("person", "accepted_by", "approved_by")
+        .defer("certificate")
+        .get(pk=case_id)
+    )
