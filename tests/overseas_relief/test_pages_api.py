@@ -223,3 +223,9 @@ def test_counter_api_accept_approve_reject(driver, certificate_png, clerk, head,
     outsider = _client(make_staff(role="counter_clerk", jurisdiction="411600", username="clerk-zk"))
     assert outsider.get("/api/v1/counter/overseas-reliefs").json() == []
     assert outsider.post(f"/api/v1/counter/overseas-reliefs/{second.pk}/acceptance").status_code == 403
+
+
+def test_the_home_page_leads_citizens_to_the_relief(driver, clerk):
+    user, _licence = driver()
+    assert 'href="/overseas-relief/"' in _client(user).get("/").content.decode()
+    assert 'href="/counter/overseas-reliefs/"' in _client(clerk).get("/counter/").content.decode()
