@@ -19,6 +19,7 @@ from jiaoguan.inspections.api import router as inspections_router
 from jiaoguan.insurance.api import router as insurance_router
 from jiaoguan.military_exchange.api import router as military_exchange_router
 from jiaoguan.notices.api import router as notices_router
+from jiaoguan.overseas_relief.api import router as overseas_relief_router
 from jiaoguan.payments.api import router as payments_router
 from jiaoguan.plates.api import router as plates_router
 from jiaoguan.registry.api import router as registry_router
@@ -83,6 +84,7 @@ api.add_router("/", exams_router)
 api.add_router("/", plates_router)  # plate pre-selection and its public draws (issue 17)
 api.add_router("/", delegations_router)  # entrustments, elderly proxies, filed vehicles (issue 18)
 api.add_router("/", military_exchange_router)  # military licence exchange (issue 18, O3)
+api.add_router("/", overseas_relief_router)  # overseas relief (issue 18, O4)
 api.add_router("/", insurance_router)
 api.add_router("/", notices_router)
 api.add_router("/", mortgages_router)  # banks file and release mortgages with e-seals (issue 14, O6)

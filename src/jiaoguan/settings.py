@@ -119,6 +119,7 @@ INSTALLED_APPS = [
     "jiaoguan.plates",  # issue 17: plate pools, verifiable draws, selections (B19, P1-P5)
     "jiaoguan.delegations",  # issue 18: entrustments, elderly proxies, filed vehicles (O2, O5, U6, U7)
     "jiaoguan.military_exchange",  # issue 18: military licence exchange (O3)
+    "jiaoguan.overseas_relief",  # issue 18: restoring licences cancelled while abroad (O4)
     "jiaoguan.insurance",
     "jiaoguan.notices",  # issue 15: notices, message centre, deliveries (N1, N4, N5)
     "jiaoguan.announcements",  # issue 15: announcements and publications (N3)

@@ -24,6 +24,7 @@ urlpatterns = [
     path("", include("jiaoguan.plates.urls")),  # plate pre-selection (B19, P1-P5)
     path("", include("jiaoguan.delegations.urls")),  # acting for others (issue 18, O2-O5, U6, U7)
     path("", include("jiaoguan.military_exchange.urls")),  # military licence exchange (O3)
+    path("", include("jiaoguan.overseas_relief.urls")),  # licences cancelled while abroad (issue 18, O4)
     path("", include("jiaoguan.insurance.urls")),
     path("", include("jiaoguan.notices.urls")),
     path("", include("jiaoguan.announcements.urls")),  # announcements and publications (N3)

@@ -181,6 +181,14 @@ TILE_GROUPS: list[tuple[Promise, list[Tile]]] = [
         [
             Tile("entrust", gettext_lazy("网上委托"), "handshake", "accounts.business.open"),
             Tile("elder-proxy", gettext_lazy("老年人代办"), "heart", "accounts.business.open", elder=True),
+            # Issue 18 (O4): drivers whose licence was cancelled while they were abroad.
+            Tile(
+                "overseas-relief",
+                gettext_lazy("恢复驾驶资格"),
+                "licence",
+                "overseas_relief.own.apply",
+                target="overseas_relief:mine",
+            ),
             # Issue 15 (N1): the message centre, with the notices the law requires.
             Tile(
                 "messages",

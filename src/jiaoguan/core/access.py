@@ -762,6 +762,29 @@ add(
 
 # -------------------------------- overseas relief (O4)
 
+# A driver whose licence was cancelled while abroad applies for its restoration (seed 004 §八 二).
+add(
+    "overseas_relief.own.apply", "申请恢复出国（境）期间被注销的驾驶证", "apply to restore a licence cancelled while abroad",
+    _grant(OWN, CITIZEN), requirement="O4",
+)  # fmt: skip
+# The counter's list and a case's file (documents, exit and entry records): clerks and heads read.
+add(
+    "overseas_relief.case.view", "查看出国（境）人员恢复驾驶资格申请", "see overseas relief cases",
+    _grant(JURISDICTION, CLERK, UNIT_HEAD, ADMIN), requirement="O4",
+    menu=_menu("overseas_relief:counter", "licence", "恢复驾驶资格", "Overseas relief", 25),
+)  # fmt: skip
+# 业务受理岗 reviews the documents and the records and accepts or rejects (§八 二 4) ...
+add(
+    "overseas_relief.case.accept", "受理出国（境）人员恢复驾驶资格申请", "accept overseas relief cases",
+    _grant(JURISDICTION, CLERK, ADMIN), requirement="O4",
+)  # fmt: skip
+# ... and the head of the unit (部门负责人) approves before the licence is restored (§八 二 5);
+# the service refuses the clerk who accepted the same case (four eyes).
+add(
+    "overseas_relief.case.approve", "复核恢复驾驶资格", "approve overseas relief restorations",
+    _grant(JURISDICTION, UNIT_HEAD, ADMIN), requirement="O4",
+)  # fmt: skip
+
 
 ACTIONS: Mapping[str, Action] = _table.actions
 

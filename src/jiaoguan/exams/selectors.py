@@ -466,3 +466,21 @@ def learner_file(
         summary="查看学员考试档案 learner's exam file viewed", request=request,
     )  # fmt: skip
     return person, permits, applications
+
+
+def subject_passed_on(*, person_id: int, subject: int, since: date) -> date | None:
+    """The first day on or after ``since`` the person passed ``subject`` (any class), or None.
+
+    Other apps ask through this, e.g. the overseas relief restores a cancelled (G) licence only
+    after subject 1 is passed (O4, seed 004 §八 二 3)."""
+    return (
+        ExamResult.objects.filter(
+            application__person_id=person_id,
+            application__subject=subject,
+            outcome=ExamResult.Outcome.PASSED,
+            taken_on__gte=since,
+        )
+        .order_by("taken_on")
+        .values_list("taken_on", flat=True)
+        .first()
+    )
