@@ -66,9 +66,7 @@ def _apply(world: Any, role: str, where: str, check: Any) -> str:
         return "allowed" if listed and page == "allowed" else "refused"
     licence = world.records(role, where).licence
     _cancel(licence)
-    from jiaoguan.integrations.exit_entry import memory_exit_entry_service
-
-    memory_exit_entry_service().travel(
+    world.exit_entry_records.travel(
         licence.holder.id_number, [Movement("exit", date(2019, 8, 1)), Movement("entry", date(2021, 7, 10))]
     )
     import io
@@ -133,5 +131,6 @@ def test_every_relief_action_has_a_probe():
 @pytest.mark.parametrize("name", RELIEF_ACTIONS)
 def test_matrix(name, role, where, access_world, access_check, exit_entry_service):
     expected, check = access_check
+    access_world.exit_entry_records = exit_entry_service
     outcome = PROBES[name](access_world, role, where, check)
     assert outcome == ("allowed" if expected(name, role, where) else "refused"), (name, role, where)
