@@ -726,6 +726,17 @@ add(
 
 # -------------------------------- elderly proxy (O2, U6)
 
+# A relative's account asks to act for a person aged 60 or over and has the elderly person pass
+# real-person authentication (U6); then it applies for the one business on their behalf.
+add(
+    "delegations.proxy.create", "申请老年人代办", "ask to act for an elderly person",
+    _grant(OWN, CITIZEN), requirement="O2",
+)  # fmt: skip
+add(
+    "delegations.proxy.act", "以老年人代办授权办理业务", "apply for a business as an elderly person's proxy",
+    _grant(OWN, CITIZEN), requirement="O2",
+)  # fmt: skip
+
 # -------------------------------- filed vehicles (U7)
 
 # -------------------------------- military licence exchange (O3)

@@ -87,3 +87,45 @@ def principal_overview(*, actor: Any, limit: int = 50) -> dict[str, list[GrantVi
         "proxies": _with_actions("proxy", list(proxies_concerning(actor=actor)[:limit])),
         "filings": _with_actions("filing", list(filings_concerning(actor=actor)[:limit])),
     }
+
+
+# ---------------------------------------------------------------- elderly proxy (O2, U6)
+
+PROXY_CREATE = "delegations.proxy.create"
+
+
+def proxies_of_relative(*, actor: Any) -> QuerySet[ProxyAuthorisation]:
+    """The proxy authorisations the actor asked for as the relative, newest first (O2)."""
+    require(actor, PROXY_CREATE)
+    return (
+        ProxyAuthorisation.objects.filter(relative_id=actor.pk)
+        .select_related("elder")
+        .defer("id_card")
+        .order_by("-created_at", "-pk")
+    )
+
+
+def proxy_of_relative(*, actor: Any, proxy_id: int) -> ProxyAuthorisation:
+    """One of the actor's proxy authorisations; anybody else's is "not found" (404)."""
+    from jiaoguan.core.errors import NotFound
+
+    found = proxies_of_relative(actor=actor).filter(pk=proxy_id).first()
+    if found is None:
+        raise NotFound(
+            "delegations.not_found", "没有这项委托、代办或备案。", "No such entrustment, proxy or filing."
+        )
+    return found
+
+
+def proxy_licence(proxy: ProxyAuthorisation) -> Any:
+    """The elderly person's driving licence, for a licence business of the proxy (or None)."""
+    from jiaoguan.registry.models import DrivingLicence
+
+    return DrivingLicence.objects.filter(holder_id=proxy.elder_id).first()
+
+
+def proxy_vehicles(proxy: ProxyAuthorisation) -> list[Any]:
+    """The elderly person's vehicles, for a vehicle business of the proxy."""
+    from jiaoguan.applications.eligibility import vehicles_of_person
+
+    return list(vehicles_of_person(proxy.elder_id))

@@ -10,6 +10,14 @@ urlpatterns = [
     path("me/delegations/revocation", views.revoke, name="revoke"),
     # ------------------------------------------------------------ online entrustment (O5)
     # ------------------------------------------------------------ elderly proxy (O2, U6)
+    path("me/elder-proxy/", views.proxies, name="proxies"),
+    path("me/elder-proxy/<int:proxy_id>/", views.proxy, name="proxy"),
+    path(
+        "me/elder-proxy/<int:proxy_id>/authentication",
+        views.proxy_authentication,
+        name="proxy_authentication",
+    ),
+    path("me/elder-proxy/<int:proxy_id>/application", views.proxy_application, name="proxy_application"),
     # ------------------------------------------------------------ filed vehicles (U7)
     # ------------------------------------------------------------ counter (O5 checks)
 ]
