@@ -286,3 +286,21 @@ def test_the_engine_is_unchanged_for_an_ordinary_applicant(father, citizen):
     )
     assert (app.applicant_id, app.subject_person_id) == (own.pk, father.pk)
     assert not DelegatedAction.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_submissions_at_once_under_one_proxy_make_one_application(daughter, father, run_together):
+    """One business per proxy holds under a race: the proxy row is locked, then re-read (O2)."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("row-lock races are exercised on PostgreSQL")
+    proxy = ProxyAuthorisation.objects.create(
+        relative=daughter, elder=father, relationship="child", business_code="B8", state="active",
+        id_card=ID_CARD, id_card_content_type="image/jpeg", authentication_outcome="pass",
+        valid_until=timezone.localdate() + timedelta(days=7), created_at=timezone.now(),
+    )  # fmt: skip
+    results = run_together(*[lambda: submit(daughter, proxy)] * 3)
+    assert sum(isinstance(r, Application) for r in results) == 1, results
+    assert all(isinstance(r, (Application, Conflict)) for r in results), results
+    assert Application.objects.count() == 1 and DelegatedAction.objects.count() == 1

@@ -105,8 +105,8 @@ def entrustment_revoke(*, actor: Any, entrustment_id: int, reason: str = "") -> 
         entrustment.save(update_fields=["revoked_at", "revoke_reason"])
         _stop_pending(grant=DelegatedAction.Grant.ENTRUSTMENT, grant_id=entrustment.pk, at=now)
         audit_record(
-            actor=actor, action="delegations.entrustment.revoke", subject=entrustment,
-            subject_person_id=entrustment.principal_person_id, summary=f"EN{entrustment.pk}",
+            actor=actor, action="change", subject=entrustment,
+            subject_person_id=entrustment.principal_person_id, summary=f"撤销网上委托 EN{entrustment.pk}",
         )  # fmt: skip
     return entrustment
 
@@ -139,8 +139,8 @@ def proxy_revoke(*, actor: Any, proxy_id: int, reason: str = "") -> ProxyAuthori
         proxy.save(update_fields=["state", "ended_at", "end_reason"])
         _stop_pending(grant=DelegatedAction.Grant.PROXY, grant_id=proxy.pk, at=now)
         audit_record(
-            actor=actor, action="delegations.proxy.revoke", subject=proxy, subject_person_id=proxy.elder_id,
-            summary=f"PX{proxy.pk} {proxy.business_code}",
+            actor=actor, action="change", subject=proxy, subject_person_id=proxy.elder_id,
+            summary=f"撤销老年人代办 PX{proxy.pk} {proxy.business_code}",
         )  # fmt: skip
     return proxy
 
@@ -177,8 +177,8 @@ def filing_withdraw(*, actor: Any, filing_id: int, reason: str = "") -> VehicleF
         filing.end_reason = reason.strip()[:200]
         filing.save(update_fields=["state", "ended_at", "end_reason"])
         audit_record(
-            actor=actor, action="delegations.filing.withdraw", subject=filing,
-            subject_person_id=filing.owner_person_id, summary=f"FV{filing.pk}",
+            actor=actor, action="change", subject=filing,
+            subject_person_id=filing.owner_person_id, summary=f"撤销车辆备案 FV{filing.pk}",
         )  # fmt: skip
     return filing
 
