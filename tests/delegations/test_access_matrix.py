@@ -184,11 +184,29 @@ def _proxy_act(world: Any, role: str, where: str, check: Any) -> str:
     raise AssertionError("a business outside the authorisation was accepted")
 
 
+def _proxy_view(world: Any, role: str, where: str, check: Any) -> str:
+    """delegations.proxy.view (U6): staff list the proxies of elderly people living in their
+    jurisdiction ("own": 411702, "other": 411602); the page answers as the table says."""
+    page = check(world.client(role).get("/counter/elder-proxies/"))
+    elder = _elder(world)
+    division = world.records(role, where).division
+    type(elder).objects.filter(pk=elder.pk).update(residence_division=division)
+    proxy = _others_proxy(world, elder)
+    try:
+        listed = any(p.pk == proxy.pk for p in selectors.proxies_in_jurisdiction(actor=world.actor(role)))
+    except REFUSALS:
+        assert page == "refused"
+        return "refused"
+    assert page == "allowed"
+    return "allowed" if listed else "refused"
+
+
 PROBES: dict[str, Any] = {
     "delegations.own.view": _view,
     "delegations.own.revoke": _revoke,
     "delegations.proxy.create": _proxy_create,
     "delegations.proxy.act": _proxy_act,
+    "delegations.proxy.view": _proxy_view,
 }
 
 

@@ -156,3 +156,25 @@ def test_the_api_refuses_under_sixty_with_the_reason(daughter, make_person):
     }  # fmt: skip
     answer = _client(daughter).post("/api/v1/me/elder-proxies", data)
     assert answer.status_code == 422 and answer.json()["code"] == "delegations.proxy.under_age"
+
+
+def test_the_dmv_lists_the_jurisdictions_proxies_masked_and_audited(
+    daughter, father, make_staff, real_person_service
+):
+    from jiaoguan.core.models import AuditEntry
+
+    client = _client(daughter)
+    _start(client, father)
+    proxy = ProxyAuthorisation.objects.get()
+    real_person_service.person(father.id_number, "fail")
+    capture = {"capture": SimpleUploadedFile("c.jpg", CAPTURE, "image/jpeg")}
+    client.post(f"/me/elder-proxy/{proxy.pk}/authentication", capture)
+    clerk = make_staff(role="counter_clerk", jurisdiction="411700", username="clerk-proxies")
+    page = _client(clerk).get("/counter/elder-proxies/")
+    assert page.status_code == 200
+    text = _text(page)
+    assert f"PX{proxy.pk}" in text and "张**" in text and "未通过" in text and "比对不一致" in text
+    assert father.name not in text and father.id_number not in text
+    assert AuditEntry.objects.filter(actor=clerk, action="list", subject_id=str(proxy.pk)).exists()
+    outside = make_staff(role="counter_clerk", jurisdiction="411600", username="clerk-zhoukou")
+    assert f"PX{proxy.pk}" not in _text(_client(outside).get("/counter/elder-proxies/"))

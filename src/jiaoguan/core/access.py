@@ -736,6 +736,13 @@ add(
     "delegations.proxy.act", "以老年人代办授权办理业务", "apply for a business as an elderly person's proxy",
     _grant(OWN, CITIZEN), requirement="O2",
 )  # fmt: skip
+# The DMV sees the proxies of the elderly people of its jurisdiction with their authentication
+# outcomes (masked; every read audited).
+add(
+    "delegations.proxy.view", "查看老年人代办授权及实人认证结果", "see elderly proxies and their authentication",
+    _grant(JURISDICTION, CLERK, UNIT_HEAD, AUDITOR, ADMIN), requirement="U6",
+    menu=_menu("delegations:counter_proxies", "heart", "老年人代办", "Elderly proxies", 25),
+)  # fmt: skip
 
 # -------------------------------- filed vehicles (U7)
 

@@ -129,3 +129,33 @@ def proxy_vehicles(proxy: ProxyAuthorisation) -> list[Any]:
     from jiaoguan.applications.eligibility import vehicles_of_person
 
     return list(vehicles_of_person(proxy.elder_id))
+
+
+PROXY_VIEW = "delegations.proxy.view"
+STAFF_PROXY_LIMIT = 100
+
+
+def proxies_in_jurisdiction(
+    *, actor: Any, state: str = "", request: Any = None, limit: int = STAFF_PROXY_LIMIT
+) -> list[ProxyAuthorisation]:
+    """The proxies of elderly people living in the actor's jurisdiction, newest first, with their
+    authentication outcomes (U6); the read is audited, since it names people (shown masked)."""
+    from jiaoguan.core.access import division_prefix_for
+    from jiaoguan.core.audit import audit_record
+
+    require(actor, PROXY_VIEW)
+    prefix = division_prefix_for(actor, PROXY_VIEW)
+    if prefix is None:
+        return []
+    qs = ProxyAuthorisation.objects.filter(elder__residence_division__startswith=prefix)
+    if state in ProxyAuthorisation.State.values:
+        qs = qs.filter(state=state)
+    rows = list(
+        qs.select_related("elder", "relative").defer("id_card").order_by("-created_at", "-pk")[:limit]
+    )
+    if rows:
+        audit_record(
+            actor=actor, action="list", subject=rows[0], summary=f"查看老年人代办授权列表（{len(rows)} 条）",
+            request=request,
+        )  # fmt: skip
+    return rows

@@ -234,7 +234,7 @@ def _business_name(code: str) -> str:
     return rules.PROXY_BUSINESSES.get(code, (code, code))[0]
 
 
-def _relative_name(user: Any) -> str:
+def relative_name(user: Any) -> str:
     person = getattr(user, "person", None)
     return (person.name if person is not None else "") or user.get_full_name() or ""
 
@@ -242,7 +242,7 @@ def _relative_name(user: Any) -> str:
 def _mask_relative(user: Any) -> str:
     from jiaoguan.core.identifiers import mask_name
 
-    name = _relative_name(user)
+    name = relative_name(user)
     return mask_name(name) if name else "您的亲友"
 
 
@@ -497,7 +497,7 @@ def proxy_application_submit(
         delegated_action_record(
             principal_person_id=proxy.elder_id, grant=DelegatedAction.Grant.PROXY, grant_id=proxy.pk,
             business_code=proxy.business_code, channel=DelegatedAction.Channel.ONLINE,
-            outcome=DelegatedAction.Outcome.PENDING, agent_user=actor, agent_name=_relative_name(actor),
+            outcome=DelegatedAction.Outcome.PENDING, agent_user=actor, agent_name=relative_name(actor),
             reference=app.number, note_zh="亲友网上代办", note_en="applied online by a relative",
         )  # fmt: skip
     return app

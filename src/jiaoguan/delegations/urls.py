@@ -18,6 +18,7 @@ urlpatterns = [
         name="proxy_authentication",
     ),
     path("me/elder-proxy/<int:proxy_id>/application", views.proxy_application, name="proxy_application"),
+    path("counter/elder-proxies/", views.counter_proxies, name="counter_proxies"),
     # ------------------------------------------------------------ filed vehicles (U7)
     # ------------------------------------------------------------ counter (O5 checks)
 ]

@@ -400,6 +400,27 @@ def proxy_application(request: HttpRequest, proxy_id: int) -> HttpResponse:
     return redirect("applications:detail", application_id=app.pk)
 
 
+@never_cache
+@access_required(selectors.PROXY_VIEW)
+def counter_proxies(request: HttpRequest) -> HttpResponse:
+    """老年人代办 for the DMV: the proxies of the jurisdiction's elderly people with their real-person
+    authentication outcomes, masked; the read is audited (U6)."""
+    state = request.GET.get("state", "")[:16]
+    rows = [
+        {
+            "proxy": p, "elder": mask_name(p.elder.name), "elder_id": mask_id_number(p.elder.id_number),
+            "relative": mask_name(services.relative_name(p.relative)), "business": business_words(p.business_code),
+            "state": label_words(p.get_state_display()),
+            "reason": words(*services.auth_reason_words(p.authentication_reason)) if p.authentication_reason else "",
+        }
+        for p in selectors.proxies_in_jurisdiction(actor=request.user, state=state, request=request)
+    ]  # fmt: skip
+    states = [(value, label_words(label)) for value, label in ProxyAuthorisation.State.choices]
+    return render(
+        request, "delegations/counter_proxies.html", {"rows": rows, "states": states, "state": state}
+    )
+
+
 # ---------------------------------------------------------------- filed vehicles (U7)
 
 
