@@ -83,6 +83,14 @@ def test_start_authenticate_and_apply_through_the_pages(daughter, father, real_p
     assert DelegatedAction.objects.get().reference == app.number
     again = client.get(f"/me/elder-proxy/{proxy.pk}/")
     assert app.number in _text(again) and 'id="apply-form"' not in again.content.decode()
+    # The father follows it from his own account; paying and withdrawing stay with his daughter.
+    from jiaoguan.accounts.models import User
+
+    fathers = _client(User.objects.create_user(username=father.id_number, password="x", person=father))
+    assert app.number in _text(fathers.get("/applications/"))
+    detail = fathers.get(f"/applications/{app.pk}/").content.decode()
+    assert app.number in detail and 'id="pay"' not in detail and "/withdraw/" not in detail
+    assert 'id="pay"' in client.get(f"/applications/{app.pk}/").content.decode()
 
 
 def test_refusals_show_on_the_form_and_store_nothing(daughter, make_person):
