@@ -126,11 +126,12 @@ def test_the_menu_is_what_the_role_may_use_in_order():
     clerk_menu = [a.name for a in menu_for(staff("counter_clerk"))]
     assert "accounts.individual.register_at_counter" in clerk_menu
     assert "accidents.case.view" not in clerk_menu
-    # The auditor reads the exam and plate monitoring, the audit trail, the notice deliveries and
+    # The auditor reads the exam and plate monitoring, the elderly proxies (U6), the audit trail, the notice deliveries and
     # what reports were sent (X6, P5, N1, N2).
     assert [a.name for a in menu_for(staff("auditor"))] == [
         "exams.monitoring.view",
         "plates.selection.view",
+        "delegations.proxy.view",
         "reports.run.view",
         "notices.delivery.view",
         "core.audit.view",

@@ -9,6 +9,7 @@ import pytest
 from django.utils import timezone
 
 from jiaoguan.delegations.models import Entrustment, ProxyAuthorisation, VehicleFiling
+from jiaoguan.registry.rules import add_years
 
 
 @pytest.fixture
@@ -61,3 +62,27 @@ def filing_row(db):
 def elder_person(make_person):
     """A 72-year-old father (the issue's Chromium story)."""
     return make_person(name="张建国", birth_date=date(1954, 3, 2), mobile="13903960072")
+
+
+# ---------------------------------------------------------------- elderly proxy (O2, U6)
+
+
+@pytest.fixture
+def elder_due_for_renewal(elder_person, make_licence):
+    """The 72-year-old father with a C1 licence due for renewal in a month (B8 open), his
+    physical-condition certificate submitted by a hospital three weeks ago."""
+    today = timezone.localdate()
+    make_licence(
+        holder=elder_person, valid_from=add_years(today + timedelta(days=30), -10),
+        last_medical_on=today - timedelta(days=20),
+    )  # fmt: skip
+    return elder_person
+
+
+@pytest.fixture
+def relative_of_elder(make_person, citizen):
+    """His daughter's account. B8 needs a counter-registered account (U5), asked of the relative
+    who applies."""
+    return citizen(
+        make_person(name="张丽", birth_date=date(1982, 8, 9), mobile="13903960082"), level="counter"
+    )

@@ -12,7 +12,7 @@ from django.utils import timezone
 from jiaoguan.core.access import ACTIONS, Role
 from jiaoguan.core.errors import Conflict, NotAllowed, NotFound, Unauthenticated
 from jiaoguan.delegations import selectors, services
-from jiaoguan.delegations.models import Entrustment, VehicleFiling
+from jiaoguan.delegations.models import Entrustment, ProxyAuthorisation, VehicleFiling
 
 pytestmark = pytest.mark.django_db
 
@@ -142,11 +142,111 @@ def _filing_consent(world: Any, role: str, where: str) -> str:
     return outcome
 
 
+# ---------------------------------------------------------------- elderly proxy (O2, U6)
+
+
+def _elder(world: Any) -> Any:
+    """A person aged 60 or over, on nobody's side of the matrix."""
+    from datetime import date
+
+    from jiaoguan.core.identifiers import make_citizen_id
+    from jiaoguan.registry.models import Person
+
+    number = make_citizen_id("411702", date(1950, 5, 6), 901)
+    return Person.objects.filter(id_number=number).first() or Person.objects.create(
+        id_number=number, name="张建国", sex="M", birth_date=date(1950, 5, 6), residence_division="411702",
+        mobile="13903960072",
+    )  # fmt: skip
+
+
+def _others_proxy(world: Any, elder: Any) -> ProxyAuthorisation:
+    from jiaoguan.accounts.models import User
+
+    relative = User.objects.filter(person=world.person_c).first() or world._citizen(
+        world.person_c, level="counter"
+    )
+    return ProxyAuthorisation.objects.create(
+        relative=relative, elder=elder, relationship="child", business_code="B8", state="active",
+        id_card=b"\xff\xd8\xff", id_card_content_type="image/jpeg", valid_until=timezone.localdate(),
+        created_at=timezone.now(),
+    )  # fmt: skip
+
+
+def _proxy_create(world: Any, role: str, where: str, check: Any) -> str:
+    """delegations.proxy.create (O2): a citizen asks to act for an elderly person; somebody else's
+    authorisation cannot be authenticated (not found), and the page is the citizen's only."""
+    import io
+
+    from PIL import Image
+
+    page = check(world.client(role).get("/me/elder-proxy/"))
+    elder = _elder(world)
+    actor = world.actor(role)
+    if where == "other":
+        proxy = _others_proxy(world, elder)
+        ProxyAuthorisation.objects.filter(pk=proxy.pk).update(state="awaiting_auth")
+        outcome = _outcome(lambda: services.proxy_authenticate(actor=actor, proxy_id=proxy.pk, capture=b"x"))
+        proxy.refresh_from_db()
+        assert proxy.authentication_attempts == 0
+        return outcome
+    out = io.BytesIO()
+    Image.new("RGB", (300, 200), (230, 230, 250)).save(out, format="JPEG")
+    outcome = _outcome(
+        lambda: services.proxy_create(
+            actor=actor, elder_id_number=elder.id_number, elder_name=elder.name, relationship="child",
+            business_code="B8", id_card=out.getvalue(),
+        )
+    )  # fmt: skip
+    assert page == outcome
+    return outcome
+
+
+def _proxy_act(world: Any, role: str, where: str, check: Any) -> str:
+    """delegations.proxy.act (O2): the relative applies under their own active authorisation (here
+    for a business outside it, refused with its reason after the access check); somebody else's
+    authorisation is not found."""
+    from jiaoguan.core.errors import ValidationFailed
+
+    elder = _elder(world)
+    actor = world.actor(role)
+    proxy = _others_proxy(world, elder)
+    if where == "own" and actor is not None and getattr(actor, "person_id", None):
+        ProxyAuthorisation.objects.filter(pk=proxy.pk).update(relative=actor)
+    try:
+        services.proxy_application_submit(actor=actor, proxy_id=proxy.pk, business_code="B10")
+    except REFUSALS:
+        return "refused"
+    except ValidationFailed as reached:
+        assert reached.code == "delegations.proxy.business_outside"
+        return "allowed"
+    raise AssertionError("a business outside the authorisation was accepted")
+
+
+def _proxy_view(world: Any, role: str, where: str, check: Any) -> str:
+    """delegations.proxy.view (U6): staff list the proxies of elderly people living in their
+    jurisdiction ("own": 411702, "other": 411602); the page answers as the table says."""
+    page = check(world.client(role).get("/counter/elder-proxies/"))
+    elder = _elder(world)
+    division = world.records(role, where).division
+    type(elder).objects.filter(pk=elder.pk).update(residence_division=division)
+    proxy = _others_proxy(world, elder)
+    try:
+        listed = any(p.pk == proxy.pk for p in selectors.proxies_in_jurisdiction(actor=world.actor(role)))
+    except REFUSALS:
+        assert page == "refused"
+        return "refused"
+    assert page == "allowed"
+    return "allowed" if listed else "refused"
+
+
 PROBES: dict[str, Any] = {
     "delegations.own.view": _view,
     "delegations.own.revoke": _revoke,
     "delegations.filing.request": lambda world, role, where, check: _filing_request(world, role, where),
     "delegations.filing.consent": lambda world, role, where, check: _filing_consent(world, role, where),
+    "delegations.proxy.create": _proxy_create,
+    "delegations.proxy.act": _proxy_act,
+    "delegations.proxy.view": _proxy_view,
 }
 
 

@@ -180,7 +180,15 @@ TILE_GROUPS: list[tuple[Promise, list[Tile]]] = [
         gettext_lazy("便民服务"),
         [
             Tile("entrust", gettext_lazy("网上委托"), "handshake", "accounts.business.open"),
-            Tile("elder-proxy", gettext_lazy("老年人代办"), "heart", "accounts.business.open", elder=True),
+            # O2 (issue 18): a relative acts for a person aged 60 or over.
+            Tile(
+                "elder-proxy",
+                gettext_lazy("老年人代办"),
+                "heart",
+                "delegations.proxy.create",
+                elder=True,
+                target="delegations:proxies",
+            ),
             # Issue 18 (O4): drivers whose licence was cancelled while they were abroad.
             Tile(
                 "overseas-relief",
@@ -227,7 +235,6 @@ FEATURES: dict[str, tuple[Promise, Promise]] = {
     "e-licence": (gettext_lazy("电子证照"), gettext_lazy("电子驾驶证、检验标志电子凭证")),
     "accident": (gettext_lazy("事故处理进度"), gettext_lazy("查询交通事故的处理进度和文书")),
     "entrust": (gettext_lazy("网上委托"), gettext_lazy("委托他人代为办理机动车、驾驶证业务")),
-    "elder-proxy": (gettext_lazy("老年人代办"), gettext_lazy("子女等亲属为老年人代办交管业务")),
     "study": (gettext_lazy("学法减分"), gettext_lazy("参加道路交通安全法律法规学习，减免记分")),
 }
 

@@ -139,12 +139,20 @@ def vehicle_answer(entry: catalogue.Entry, vehicle: Vehicle, *, today: date) -> 
     return Eligibility(entry.code, True, details=details, vehicle_id=vehicle.pk)
 
 
+def vehicles_of_person(person_id: int) -> Any:
+    """The vehicles registered to a person, oldest registration first (like the applicant's own,
+    for an application made on the person's behalf, O2)."""
+    return Vehicle.objects.filter(owner_person_id=person_id).order_by("registered_on", "id")
+
+
 def _vehicle_eligibility(
-    actor: Any, entry: catalogue.Entry, *, today: date, vehicle_id: int | None
+    actor: Any, entry: catalogue.Entry, *, today: date, vehicle_id: int | None, person_id: int | None = None
 ) -> Eligibility:
     """The answer for the chosen vehicle; with none chosen, for each of the applicant's vehicles:
     allowed when one of them may, for the first such (the page offers the choice)."""
-    vehicles = list(selectors.vehicles_owned_by(user=actor))
+    vehicles = list(
+        selectors.vehicles_owned_by(user=actor) if person_id is None else vehicles_of_person(person_id)
+    )
     if vehicle_id is not None:
         vehicles = [v for v in vehicles if v.pk == vehicle_id]
     if not vehicles:
@@ -166,7 +174,12 @@ def _vehicle_eligibility(
 
 
 def business_eligibility(
-    *, actor: Any, business_code: str, today: date, vehicle_id: int | None = None
+    *,
+    actor: Any,
+    business_code: str,
+    today: date,
+    vehicle_id: int | None = None,
+    person_id: int | None = None,
 ) -> Eligibility:
     """May ``actor`` apply for ``business_code`` on ``today``; if not, why and what to do instead.
 
@@ -181,10 +194,11 @@ def business_eligibility(
         # The U5 message already names the remedy (the counter upgrade, a hospital account).
         return Eligibility(entry.code, False, refusal.code, refusal.message_zh, refusal.message_en)
     if entry.needs_vehicle:
-        return _vehicle_eligibility(actor, entry, today=today, vehicle_id=vehicle_id)
+        return _vehicle_eligibility(actor, entry, today=today, vehicle_id=vehicle_id, person_id=person_id)
     if not entry.needs_licence:
         return Eligibility(entry.code, True)
-    person_id = getattr(actor, "person_id", None)
+    if person_id is None:
+        person_id = getattr(actor, "person_id", None)
     licence = (
         DrivingLicence.objects.select_related("holder").filter(holder_id=person_id).first()
         if person_id
@@ -205,7 +219,12 @@ def business_eligibility(
 
 
 def check_can_apply(
-    *, actor: Any, business_code: str, today: date, vehicle_id: int | None = None
+    *,
+    actor: Any,
+    business_code: str,
+    today: date,
+    vehicle_id: int | None = None,
+    person_id: int | None = None,
 ) -> Eligibility:
     """The eligibility, or a refusal: 403 when the account may not do the business at all
     (U5), 409 when it may but not now (a licence or vehicle rule), in the same words as the page."""
@@ -213,7 +232,7 @@ def check_can_apply(
     if refusal is not None:
         raise refusal
     answer = business_eligibility(
-        actor=actor, business_code=business_code, today=today, vehicle_id=vehicle_id
+        actor=actor, business_code=business_code, today=today, vehicle_id=vehicle_id, person_id=person_id
     )
     if not answer.allowed:
         raise Conflict(

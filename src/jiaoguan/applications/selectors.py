@@ -28,10 +28,11 @@ class Page:
 
 
 def my_applications(*, actor: Any, after: tuple[datetime, int] | None = None, limit: int = PAGE_SIZE) -> Page:
-    """The actor's applications, newest first, keyset-paged by (created_at, id) (index application_mine)."""
+    """The actor's applications, newest first, keyset-paged by (created_at, id) (index application_mine),
+    with those a relative made on the actor's behalf (O2: the subject is the actor's person)."""
     require(actor, VIEW_OWN)
     limit = max(1, min(limit, MAX_PAGE_SIZE))
-    qs = Application.objects.filter(applicant_id=actor.pk).select_related("fee_payable", "vehicle")
+    qs = Application.objects.filter(_mine(actor)).select_related("fee_payable", "vehicle")
     if after is not None:
         created_at, pk = after
         qs = qs.filter(Q(created_at__lt=created_at) | Q(created_at=created_at, pk__lt=pk))
@@ -41,9 +42,24 @@ def my_applications(*, actor: Any, after: tuple[datetime, int] | None = None, li
     return Page(items, (items[-1].created_at, items[-1].pk) if more else None)
 
 
+def _mine(actor: Any) -> Q:
+    """The actor's applications: made by the account, or made for its person on their behalf (O2).
+    A person has one account, so for everyone else both halves name the same rows."""
+    person_id = getattr(actor, "person_id", None)
+    where = Q(applicant_id=actor.pk)
+    if person_id:
+        where |= Q(subject_person_id=person_id)
+    return where
+
+
 def my_application(*, actor: Any, application_id: int) -> Application:
-    """One of the actor's applications; anybody else's is "not found" (404)."""
-    return application_for_applicant(actor=actor, application_id=application_id)
+    """One of the actor's applications (or one made on their behalf, O2); anybody else's is
+    "not found" (404)."""
+    require(actor, VIEW_OWN)
+    found = Application.objects.filter(_mine(actor), pk=application_id).first()
+    if found is None:
+        return application_for_applicant(actor=actor, application_id=application_id)  # the same 404
+    return found
 
 
 def timeline(application: Application) -> list[ApplicationEvent]:

@@ -40,7 +40,7 @@ from jiaoguan.integrations.postal import (
 from jiaoguan.payments.models import Payable
 from jiaoguan.payments.services import payable_create
 from jiaoguan.registry import licence_rules, selectors
-from jiaoguan.registry.models import DrivingLicence, Vehicle
+from jiaoguan.registry.models import DrivingLicence, Person, Vehicle
 
 from . import catalogue, completion, deadlines, delivery, eligibility, fees, notify, rules
 from .catalogue import Delivery
@@ -342,16 +342,39 @@ def _duplicate(entry: catalogue.Entry) -> Conflict:
     )
 
 
-def _own_vehicle(actor: Any, entry: catalogue.Entry, vehicle_id: int | None) -> Vehicle | None:
+@dataclass(frozen=True)
+class OnBehalf:
+    """Applying for another person (代办, O2): the subject whose licence or vehicle it is.
+
+    ``person_id`` is the subject person: eligibility, the licence's or vehicle's ownership and the
+    application's ``subject_person`` are theirs, while the applicant stays the account that acts.
+    ``principal_user_id`` is the subject's own account (None when they have none);
+    ``grant_reference`` names the grant it is made under ("PX12"), kept on the timeline.
+    The caller (the grant's service) has checked that the actor may act for the person.
+    """
+
+    person_id: int
+    principal_user_id: int | None
+    grant_reference: str
+
+
+def _own_vehicle(
+    actor: Any, entry: catalogue.Entry, vehicle_id: int | None, *, person_id: int | None = None
+) -> Vehicle | None:
     """The applicant's vehicle named for a vehicle business (issue 14); someone else's is "not
-    found" (404), like a missing one. With none named, the only vehicle, or a request to choose."""
+    found" (404), like a missing one. With none named, the only vehicle, or a request to choose.
+    ``person_id``: the subject's vehicles instead of the applicant's (on behalf of someone)."""
     if not entry.needs_vehicle:
         if vehicle_id is not None:
             raise _particular_refused(
                 "vehicle_id", "此项业务不需要选择机动车。", "This business is not about a vehicle."
             )
         return None
-    own = selectors.vehicles_owned_by(user=actor)
+    own = (
+        selectors.vehicles_owned_by(user=actor)
+        if person_id is None
+        else eligibility.vehicles_of_person(person_id)
+    )
     if vehicle_id is None:
         found = list(own[:2])
         if len(found) == 1:
@@ -377,6 +400,7 @@ def application_submit(
     particulars: dict[str, Any] | None = None,
     note: str = "",
     vehicle_id: int | None = None,
+    on_behalf_of: OnBehalf | None = None,
 ) -> Application:
     """Submit an application for a business of the catalogue (issue 13).
 
@@ -384,6 +408,9 @@ def application_submit(
     or vehicle named must be the applicant's own (anyone else's is "not found"). A second open
     application of the same business for the same person and vehicle is refused; the
     database's partial unique constraint holds the same line against a race.
+
+    ``on_behalf_of`` (O2): the licence or vehicle, the eligibility and the subject are that
+    person's; U5 is still asked of the applicant's own account.
     """
     require(actor, APPLY)
     entry = catalogue.entry(business_code)
@@ -395,11 +422,13 @@ def application_submit(
         )  # fmt: skip
     organisation = getattr(actor, "organisation", None)
     today = timezone.localdate()
-    vehicle = _own_vehicle(actor, entry, vehicle_id)
+    subject_id = on_behalf_of.person_id if on_behalf_of is not None else None
+    vehicle = _own_vehicle(actor, entry, vehicle_id, person_id=subject_id)
     answer = eligibility.check_can_apply(
-        actor=actor, business_code=entry.code, today=today, vehicle_id=vehicle.pk if vehicle else None
-    )
-    person_id = actor.person_id
+        actor=actor, business_code=entry.code, today=today, vehicle_id=vehicle.pk if vehicle else None,
+        person_id=subject_id,
+    )  # fmt: skip
+    person_id = actor.person_id if on_behalf_of is None else on_behalf_of.person_id
     licence = None
     if entry.needs_licence:
         if licence_id is None:
@@ -415,7 +444,8 @@ def application_submit(
         )
         if licence is None:
             raise NotFound("applications.licence_not_found", "没有这本驾驶证。", "No such driving licence.")
-    require(actor, APPLY, owner_person_id=person_id)
+    if on_behalf_of is None:
+        require(actor, APPLY, owner_person_id=person_id)
     particulars = _clean_particulars(entry, answer, particulars or {}, licence=licence, today=today)
     cleaned = _clean_delivery(entry, delivery or DeliveryInput())
     if licence is not None:
@@ -424,8 +454,13 @@ def application_submit(
         division = vehicle.division
     elif organisation is not None:
         division = organisation.division
+    elif on_behalf_of is not None:
+        division = Person.objects.get(pk=on_behalf_of.person_id).residence_division
     else:
         division = actor.person.residence_division
+    if on_behalf_of is not None:
+        # The timeline says under which grant the applicant acted for the subject.
+        note = f"{on_behalf_of.grant_reference} {note}".strip()
     now = timezone.now()
     due_on, known = deadlines.accept_due(now)
     with transaction.atomic():
@@ -861,12 +896,13 @@ def application_submit_with_materials(
     note: str = "",
     materials: tuple[MaterialInput, ...] = (),
     vehicle_id: int | None = None,
+    on_behalf_of: OnBehalf | None = None,
 ) -> Application:
     """Submit with the files in one go (the business page): a bad file leaves no application behind."""
     with transaction.atomic():
         app = application_submit(
             actor=actor, business_code=business_code, licence_id=licence_id, delivery=delivery,
-            particulars=particulars, note=note, vehicle_id=vehicle_id,
+            particulars=particulars, note=note, vehicle_id=vehicle_id, on_behalf_of=on_behalf_of,
         )  # fmt: skip
         now = timezone.now()
         for material in materials:

@@ -402,6 +402,8 @@ def _detail_page(
 ) -> HttpResponse:
     entry = catalogue.entry(app.business_code)
     fee = selectors.fee_state(app)
+    # Made on the reader's behalf by a relative (O2): they follow it; the applicant acts on it.
+    acts = app.applicant_id == request.user.pk
     steps = [
         {
             "at": s.at,
@@ -420,14 +422,17 @@ def _detail_page(
         "fee": {
             "amount": yuan(app.fee_fen),
             "state": fee,
-            "payable": fee == "due" and app.fee_payable_id is not None and app.state in rules.OPEN_STATES,
+            "payable": acts
+            and fee == "due"
+            and app.fee_payable_id is not None
+            and app.state in rules.OPEN_STATES,
         },
         "delivery_words": _words(*catalogue.DELIVERY_NAMES[catalogue.Delivery(app.delivery_method)])
         if app.delivery_method
         else "",
         "materials": _materials(app),
-        "can_withdraw": app.state in (rules.State.SUBMITTED, rules.State.RETURNED),
-        "returned": app.state == rules.State.RETURNED,
+        "can_withdraw": acts and app.state in (rules.State.SUBMITTED, rules.State.RETURNED),
+        "returned": acts and app.state == rules.State.RETURNED,
         "supplement_form": supplement_form or SupplementForm(entry=entry),
         "error": error,
     }

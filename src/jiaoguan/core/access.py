@@ -726,6 +726,24 @@ add(
 
 # -------------------------------- elderly proxy (O2, U6)
 
+# A relative's account asks to act for a person aged 60 or over and has the elderly person pass
+# real-person authentication (U6); then it applies for the one business on their behalf.
+add(
+    "delegations.proxy.create", "申请老年人代办", "ask to act for an elderly person",
+    _grant(OWN, CITIZEN), requirement="O2",
+)  # fmt: skip
+add(
+    "delegations.proxy.act", "以老年人代办授权办理业务", "apply for a business as an elderly person's proxy",
+    _grant(OWN, CITIZEN), requirement="O2",
+)  # fmt: skip
+# The DMV sees the proxies of the elderly people of its jurisdiction with their authentication
+# outcomes (masked; every read audited).
+add(
+    "delegations.proxy.view", "查看老年人代办授权及实人认证结果", "see elderly proxies and their authentication",
+    _grant(JURISDICTION, CLERK, UNIT_HEAD, AUDITOR, ADMIN), requirement="U6",
+    menu=_menu("delegations:counter_proxies", "heart", "老年人代办", "Elderly proxies", 25),
+)  # fmt: skip
+
 # -------------------------------- filed vehicles (U7)
 
 # A driver files (备案) a vehicle owned by someone else; the same action covers typing the code

@@ -4,11 +4,13 @@ entrustments (O5), elderly proxies (O2, U6) and filed vehicles (U7). Thin handle
 
 from __future__ import annotations
 
-from datetime import datetime
+import hashlib
+from datetime import date, datetime
 from typing import Any
 
 from django.http import HttpRequest
-from ninja import Router, Schema
+from ninja import File, Form, Router, Schema
+from ninja.files import UploadedFile
 from pydantic import Field
 
 from jiaoguan.core.access import access_required
@@ -16,8 +18,8 @@ from jiaoguan.core.api import BearerToken, ErrorOut, InputSchema, SessionUser, r
 from jiaoguan.core.errors import NotFound
 from jiaoguan.core.identifiers import mask_name
 
-from . import selectors, services
-from .models import DelegatedAction, VehicleFiling
+from . import rules, selectors, services
+from .models import DelegatedAction, ProxyAuthorisation, VehicleFiling
 
 router = Router(tags=["delegations"])
 ERRORS: dict[int, Any] = {
@@ -28,6 +30,7 @@ ERRORS: dict[int, Any] = {
     409: ErrorOut,
     422: ErrorOut,
     429: ErrorOut,
+    503: ErrorOut,
 }
 ME_AUTH = [BearerToken(), SessionUser()]
 
@@ -76,6 +79,166 @@ def acted_for_me(request: HttpRequest) -> Any:
 
 
 # ---------------------------------------------------------------- elderly proxy (O2, U6)
+
+
+class ProxyOut(Schema):
+    id: int
+    reference: str  # "PX12"
+    elder_name: str  # masked
+    relationship: str
+    business_code: str
+    business_name_zh: str
+    business_name_en: str
+    state: str  # awaiting_auth | active | used | revoked | lapsed
+    authentication_outcome: str  # "" | pass | fail
+    authentication_reason: str  # why the last attempt failed: liveness, no_match, no_reference, bad_image
+    authentication_reason_zh: str
+    authentication_reason_en: str
+    authentication_attempts: int
+    authentication_attempts_left: int
+    valid_until: date
+    application_number: str
+    created_at: datetime
+
+
+def proxy_out(proxy: ProxyAuthorisation) -> dict[str, Any]:
+    zh, en = rules.PROXY_BUSINESSES.get(proxy.business_code, (proxy.business_code, proxy.business_code))
+    reason_zh, reason_en = (
+        services.auth_reason_words(proxy.authentication_reason) if proxy.authentication_reason else ("", "")
+    )
+    return {
+        "id": proxy.pk, "reference": f"PX{proxy.pk}", "elder_name": mask_name(proxy.elder.name),
+        "relationship": proxy.relationship, "business_code": proxy.business_code, "business_name_zh": zh,
+        "business_name_en": en, "state": proxy.state, "authentication_outcome": proxy.authentication_outcome,
+        "authentication_reason": proxy.authentication_reason, "authentication_reason_zh": reason_zh,
+        "authentication_reason_en": reason_en, "authentication_attempts": proxy.authentication_attempts,
+        "authentication_attempts_left": max(0, services.PROXY_MAX_AUTH_ATTEMPTS - proxy.authentication_attempts),
+        "valid_until": proxy.valid_until, "application_number": proxy.application_number,
+        "created_at": proxy.created_at,
+    }  # fmt: skip
+
+
+def _read(upload: UploadedFile | None, limit: int) -> tuple[bytes, str]:
+    if upload is None:
+        return b"", ""
+    upload.seek(0)
+    return upload.read(limit + 1), upload.name or ""
+
+
+@router.post("/me/elder-proxies", response={201: ProxyOut, **ERRORS}, auth=ME_AUTH)
+@access_required(services.PROXY_CREATE)
+def proxy_start(
+    request: HttpRequest,
+    elder_id_number: Form[str],
+    elder_name: Form[str],
+    relationship: Form[str],
+    business_code: Form[str],
+    id_card: File[UploadedFile],
+) -> Any:
+    """Ask to act for a person aged 60 or over for ONE business (老年人代办, O2), multipart with the
+    elderly person's ID card image (``id_card``: JPEG, PNG or PDF, at most 2 MB). The answer waits
+    for their real-person authentication (``state`` ``awaiting_auth``); they are told by SMS.
+    Refused: 422 ``delegations.proxy.under_age``, ``delegations.proxy.business_not_allowed``,
+    ``delegations.proxy.elder_unverified`` (ID number and name do not name one person: one answer
+    for both), ``delegations.proxy.self``, ``upload.*``; 409 ``delegations.proxy.already_open``.
+    Accepts ``Idempotency-Key``."""
+    content, name = _read(id_card, services.ID_CARD_MAX_BYTES)
+    body = {
+        "elder_id_number": elder_id_number, "elder_name": elder_name, "relationship": relationship,
+        "business_code": business_code, "id_card_sha256": hashlib.sha256(content).hexdigest(),
+    }  # fmt: skip
+
+    def call() -> tuple[int, Any]:
+        proxy = services.proxy_create(
+            actor=caller(request), elder_id_number=elder_id_number, elder_name=elder_name,
+            relationship=relationship, business_code=business_code, id_card=content,
+            id_card_content_type=id_card.content_type or "", id_card_filename=name,
+        )  # fmt: skip
+        return 201, proxy_out(proxy)
+
+    return run_idempotent(
+        request, scope="elder-proxies", body=body, call=call, owner=f"user:{caller(request).pk}"
+    )
+
+
+@router.get("/me/elder-proxies", response={200: list[ProxyOut], **ERRORS}, auth=ME_AUTH)
+@access_required(services.PROXY_CREATE)
+def proxy_list(request: HttpRequest) -> Any:
+    """The proxy authorisations I asked for as the relative, newest first (at most 50)."""
+    return [proxy_out(p) for p in selectors.proxies_of_relative(actor=caller(request))[:50]]
+
+
+@router.post("/me/elder-proxies/{proxy_id}/authentication", response={200: ProxyOut, **ERRORS}, auth=ME_AUTH)
+@access_required(services.PROXY_CREATE)
+def proxy_authentication(request: HttpRequest, proxy_id: int, capture: File[UploadedFile]) -> Any:
+    """Real-person authentication of the elderly person (实人认证, U6), multipart ``capture``: a
+    picture taken now. 200 with ``state`` ``active`` on a pass; on a fail 200 with ``state``
+    ``awaiting_auth`` and ``authentication_reason`` (at most 5 attempts, then 409
+    ``delegations.proxy.auth_attempts``); 503 ``delegations.proxy.auth_unavailable`` when the
+    provider cannot answer (nothing changed, try again later)."""
+    content, _name = _read(capture, services.CAPTURE_MAX_BYTES)
+    proxy = services.proxy_authenticate(actor=caller(request), proxy_id=proxy_id, capture=content)
+    return proxy_out(proxy)
+
+
+class ProxyDeliveryIn(InputSchema):
+    method: str = ""
+    recipient_name: str = ""
+    recipient_phone: str = ""
+    address_division: str = ""
+    address_line: str = ""
+
+
+class ProxyApplicationIn(InputSchema):
+    business_code: str = ""  # must be the proxy's business when given
+    vehicle_id: int | None = None  # one of the elderly person's vehicles (vehicle businesses)
+    delivery: ProxyDeliveryIn = ProxyDeliveryIn()
+    particulars: dict[str, Any] = {}
+    note: str = ""
+
+
+class ProxyApplicationOut(Schema):
+    proxy: ProxyOut
+    application_id: int
+    application_number: str
+    application_state: str
+
+
+@router.post(
+    "/me/elder-proxies/{proxy_id}/applications", response={201: ProxyApplicationOut, **ERRORS}, auth=ME_AUTH
+)
+@access_required(services.PROXY_ACT)
+def proxy_apply(request: HttpRequest, proxy_id: int, payload: ProxyApplicationIn) -> Any:
+    """Apply for the proxy's ONE business on the elderly person's behalf (O2): their licence (or
+    ``vehicle_id``, one of their vehicles) and eligibility; I am the applicant, and the application
+    shows in my list and theirs. Files are added afterwards with
+    ``POST /api/v1/me/applications/{id}/materials``. Refused: 422
+    ``delegations.proxy.business_outside``; 409 ``delegations.proxy.used`` (one business per
+    proxy), ``delegations.proxy.not_authenticated``, ``delegations.proxy.lapsed`` and the engine's
+    own refusals. Accepts ``Idempotency-Key``."""
+    actor = caller(request)
+
+    def call() -> tuple[int, Any]:
+        from jiaoguan.applications.services import DeliveryInput
+
+        found = selectors.proxy_of_relative(actor=actor, proxy_id=proxy_id)
+        licence = selectors.proxy_licence(found)
+        app = services.proxy_application_submit(
+            actor=actor, proxy_id=proxy_id, business_code=payload.business_code,
+            licence_id=licence.pk if licence is not None and payload.vehicle_id is None else None,
+            vehicle_id=payload.vehicle_id, delivery=DeliveryInput(**payload.delivery.dict()),
+            particulars=payload.particulars, note=payload.note,
+        )  # fmt: skip
+        found.refresh_from_db()
+        return 201, {
+            "proxy": proxy_out(found), "application_id": app.pk, "application_number": app.number,
+            "application_state": app.state,
+        }  # fmt: skip
+
+    return run_idempotent(
+        request, scope="elder-proxy-applications", body={"proxy": proxy_id, **payload.dict()}, call=call,
+        owner=f"user:{actor.pk}",
+    )  # fmt: skip
 
 
 # ---------------------------------------------------------------- filed vehicles (U7)

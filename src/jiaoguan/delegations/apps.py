@@ -14,3 +14,4 @@ class DelegationsConfig(AppConfig):
         from .selectors import filed_vehicle_ids
 
         register_shared_vehicles(filed_vehicle_ids)
+        from . import services  # noqa: F401  registers the outbox subscriber of application steps (O2)

@@ -126,6 +126,15 @@ class ProxyAuthorisation(models.Model):
         "实人认证流水号 authentication reference", max_length=64, blank=True
     )
     authenticated_at = models.DateTimeField("认证时间 authenticated at", null=True, blank=True)
+    authentication_reason = models.CharField(
+        "认证未通过原因 authentication failure reason",
+        max_length=16,
+        blank=True,
+        db_comment="the provider's reason of the last failure: liveness, no_match, no_reference, bad_image",
+    )
+    authentication_attempts = models.PositiveSmallIntegerField(
+        "实人认证次数 authentication attempts", default=0, db_comment="answered attempts, limited per proxy"
+    )
     application_number = models.CharField(
         "申请编号 application number",
         max_length=24,

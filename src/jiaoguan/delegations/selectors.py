@@ -145,3 +145,75 @@ def filed_vehicle_ids(user: Any) -> list[int]:
         for vehicle_id, person, organisation, now_person, now_organisation in rows
         if (person, organisation) == (now_person, now_organisation)
     ]
+
+
+# ---------------------------------------------------------------- elderly proxy (O2, U6)
+
+PROXY_CREATE = "delegations.proxy.create"
+
+
+def proxies_of_relative(*, actor: Any) -> QuerySet[ProxyAuthorisation]:
+    """The proxy authorisations the actor asked for as the relative, newest first (O2)."""
+    require(actor, PROXY_CREATE)
+    return (
+        ProxyAuthorisation.objects.filter(relative_id=actor.pk)
+        .select_related("elder")
+        .defer("id_card")
+        .order_by("-created_at", "-pk")
+    )
+
+
+def proxy_of_relative(*, actor: Any, proxy_id: int) -> ProxyAuthorisation:
+    """One of the actor's proxy authorisations; anybody else's is "not found" (404)."""
+    from jiaoguan.core.errors import NotFound
+
+    found = proxies_of_relative(actor=actor).filter(pk=proxy_id).first()
+    if found is None:
+        raise NotFound(
+            "delegations.not_found", "没有这项委托、代办或备案。", "No such entrustment, proxy or filing."
+        )
+    return found
+
+
+def proxy_licence(proxy: ProxyAuthorisation) -> Any:
+    """The elderly person's driving licence, for a licence business of the proxy (or None)."""
+    from jiaoguan.registry.models import DrivingLicence
+
+    return DrivingLicence.objects.filter(holder_id=proxy.elder_id).first()
+
+
+def proxy_vehicles(proxy: ProxyAuthorisation) -> list[Any]:
+    """The elderly person's vehicles, for a vehicle business of the proxy."""
+    from jiaoguan.applications.eligibility import vehicles_of_person
+
+    return list(vehicles_of_person(proxy.elder_id))
+
+
+PROXY_VIEW = "delegations.proxy.view"
+STAFF_PROXY_LIMIT = 100
+
+
+def proxies_in_jurisdiction(
+    *, actor: Any, state: str = "", request: Any = None, limit: int = STAFF_PROXY_LIMIT
+) -> list[ProxyAuthorisation]:
+    """The proxies of elderly people living in the actor's jurisdiction, newest first, with their
+    authentication outcomes (U6); the read is audited, since it names people (shown masked)."""
+    from jiaoguan.core.access import division_prefix_for
+    from jiaoguan.core.audit import audit_record
+
+    require(actor, PROXY_VIEW)
+    prefix = division_prefix_for(actor, PROXY_VIEW)
+    if prefix is None:
+        return []
+    qs = ProxyAuthorisation.objects.filter(elder__residence_division__startswith=prefix)
+    if state in ProxyAuthorisation.State.values:
+        qs = qs.filter(state=state)
+    rows = list(
+        qs.select_related("elder", "relative").defer("id_card").order_by("-created_at", "-pk")[:limit]
+    )
+    if rows:
+        audit_record(
+            actor=actor, action="list", subject=rows[0], summary=f"查看老年人代办授权列表（{len(rows)} 条）",
+            request=request,
+        )  # fmt: skip
+    return rows

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -553,3 +553,386 @@ def filing_consent_by_code(
     if refusal is not None:
         raise refusal
     return filing
+
+
+# ---------------------------------------------------------------- elderly proxy (O2, U6)
+
+from datetime import timedelta  # noqa: E402
+
+from jiaoguan.applications import catalogue as application_catalogue  # noqa: E402
+from jiaoguan.applications import rules as application_rules  # noqa: E402
+from jiaoguan.applications import services as application_services  # noqa: E402
+from jiaoguan.applications.models import Application  # noqa: E402
+from jiaoguan.core.errors import Unavailable  # noqa: E402
+from jiaoguan.core.outbox import outbox_handler  # noqa: E402
+from jiaoguan.core.uploads import check_upload  # noqa: E402
+from jiaoguan.integrations.real_person import RealPersonUnavailable, get_real_person_service  # noqa: E402
+from jiaoguan.registry import selectors as registry_selectors  # noqa: E402
+from jiaoguan.registry.models import Person  # noqa: E402
+from jiaoguan.registry.portraits import placeholder_portrait  # noqa: E402
+
+PROXY_CREATE = "delegations.proxy.create"
+PROXY_ACT = "delegations.proxy.act"
+ID_CARD_MAX_BYTES = 2 * 1024 * 1024
+ID_CARD_CONTENT_TYPES = {"jpeg": "image/jpeg", "png": "image/png", "pdf": "application/pdf"}
+CAPTURE_MAX_BYTES = 5 * 1024 * 1024
+# U6: an authentication that keeps failing is not retried for ever on one authorisation; a new
+# one may be asked for (ASSUMPTION: 5 answered attempts, the seed is silent).
+PROXY_MAX_AUTH_ATTEMPTS = 5
+# What the elderly person is told in every text: the seed's "如非本人授权" line.
+_NOT_YOU_ZH = "如非您本人同意，请拨打12123。"
+
+_AUTH_REASONS: dict[str, tuple[str, str]] = {
+    "liveness": ("未通过活体检测，请老人本人正对镜头重新拍摄，不要翻拍照片。",
+                 "The liveness check failed: the elderly person should face the camera; do not photograph a photo."),
+    "no_match": ("人像与档案照片比对不一致，请老人本人重新拍摄。",
+                 "The face does not match the registry photo; the elderly person should take it again."),
+    "no_reference": ("未找到老人的档案照片，无法比对，请到车管所窗口办理。",
+                     "There is no registry photo to compare with; please go to a DMV counter."),
+    "bad_image": ("照片无法识别，请重新拍摄。", "The picture cannot be read; take it again."),
+}  # fmt: skip
+
+
+def auth_reason_words(reason: str) -> tuple[str, str]:
+    """Why a real-person authentication failed, in Chinese and English."""
+    return _AUTH_REASONS.get(
+        reason, ("实人认证未通过，请重新拍摄。", "The real-person authentication failed; try again.")
+    )
+
+
+def _business_name(code: str) -> str:
+    return rules.PROXY_BUSINESSES.get(code, (code, code))[0]
+
+
+def relative_name(user: Any) -> str:
+    person = getattr(user, "person", None)
+    return (person.name if person is not None else "") or user.get_full_name() or ""
+
+
+def _mask_relative(user: Any) -> str:
+    from jiaoguan.core.identifiers import mask_name
+
+    name = relative_name(user)
+    return mask_name(name) if name else "您的亲友"
+
+
+def _elder_not_found() -> ValidationFailed:
+    # One neutral answer for an unknown ID number and a name that does not match it: the form
+    # must not tell whether a person is on file (no probing of the registry).
+    return ValidationFailed(
+        "delegations.proxy.elder_unverified",
+        "未能核实老年人的身份信息，请核对身份证号码和姓名。",
+        "The elderly person's identity could not be verified; check the ID number and the name.",
+        field="elder_id_number",
+    )
+
+
+def _proxy_of_relative(actor: Any, proxy_id: int, *, lock: bool) -> ProxyAuthorisation:
+    qs = ProxyAuthorisation.objects.select_for_update() if lock else ProxyAuthorisation.objects.all()
+    proxy = qs.select_related("elder").filter(pk=proxy_id, relative_id=actor.pk).first()
+    if proxy is None:
+        raise _not_found()
+    return proxy
+
+
+def proxy_create(
+    *,
+    actor: Any,
+    elder_id_number: str,
+    elder_name: str,
+    relationship: str,
+    business_code: str,
+    id_card: bytes,
+    id_card_content_type: str = "",
+    id_card_filename: str = "",
+) -> ProxyAuthorisation:
+    """A relative asks to act for a person aged 60 or over (老年人代办, O2) for one business.
+
+    The elderly person is found in the registry by ID number and name (a mismatch is the same
+    refusal as an unknown person); their ID card image is checked like an application's
+    material (JPEG, PNG or PDF, 2 MB). The authorisation waits for the elderly person's
+    real-person authentication (U6); the elderly person is told by SMS.
+    """
+    require(actor, PROXY_CREATE)
+    today = timezone.localdate()
+    if relationship not in ProxyAuthorisation.Relationship.values:
+        raise ValidationFailed(
+            "delegations.proxy.relationship", "请选择您与老人的关系。", "Choose how you are related to the elderly person.",
+            field="relationship",
+        )  # fmt: skip
+    code = (business_code or "").strip().upper()
+    number = (elder_id_number or "").strip().upper()
+    name = (elder_name or "").strip()
+    if not number or not name or len(number) > 18 or len(name) > 64:
+        raise _elder_not_found()
+    elder = Person.objects.filter(id_number=number).first()
+    if elder is None or elder.name != name:
+        raise _elder_not_found()
+    if elder.pk == getattr(actor, "person_id", None):
+        raise ValidationFailed(
+            "delegations.proxy.self", "不能为自己申请老年人代办，请直接办理业务。",
+            "You cannot be your own proxy; apply for the business yourself.", field="elder_id_number",
+        )  # fmt: skip
+    rules.check_proxy(business_code=code, elder_birth_date=elder.birth_date, today=today)
+    sniffed = check_upload(id_card or b"", name=id_card_filename, max_bytes=ID_CARD_MAX_BYTES)
+    now = timezone.now()
+    with transaction.atomic():
+        if ProxyAuthorisation.objects.filter(
+            relative_id=actor.pk, elder=elder, business_code=code,
+            state__in=[ProxyAuthorisation.State.AWAITING_AUTHENTICATION, ProxyAuthorisation.State.ACTIVE],
+        ).exists():  # fmt: skip
+            raise _proxy_open(code)
+        try:
+            with transaction.atomic():
+                proxy = ProxyAuthorisation.objects.create(
+                    relative=actor, elder=elder, relationship=relationship, business_code=code,
+                    id_card=id_card, id_card_content_type=ID_CARD_CONTENT_TYPES[sniffed],
+                    valid_until=today + timedelta(days=rules.PROXY_VALID_DAYS), created_at=now,
+                )  # fmt: skip
+        except IntegrityError:
+            # A parallel request won the partial unique constraint (proxy_one_open_per_business).
+            raise _proxy_open(code) from None
+        principal_sms(
+            mobile=elder.mobile,
+            text=f"【交管12123】{_mask_relative(actor)}正在申请为您代办“{_business_name(code)}”，"
+            f"需要您本人进行实人认证。{_NOT_YOU_ZH}",
+            dedup_key=f"proxy-{proxy.pk}-created",
+        )
+    return proxy
+
+
+def _proxy_open(code: str) -> Conflict:
+    return Conflict(
+        "delegations.proxy.already_open",
+        "您已为这位老人申请了同一业务的代办，请继续完成该申请。",
+        "You already asked to act for this person for this business; continue with that one.",
+        detail={"business": code},
+    )
+
+
+def _reference_photo(elder: Person) -> bytes:
+    """The photo the face is matched against: the registry archive photo (档案照片) when there is
+    one; demo and test persons have none, so the placeholder portrait the demo draws for them
+    stands in (registry.portraits), the same picture their licence shows."""
+    archive = registry_selectors.archive_photo_of(person_id=elder.pk)
+    if archive is not None:
+        return bytes(archive.photo)
+    return placeholder_portrait(elder.id_number)
+
+
+def _check_live(proxy: ProxyAuthorisation, *, today: Any) -> None:
+    if proxy.state in (ProxyAuthorisation.State.REVOKED, ProxyAuthorisation.State.LAPSED):
+        raise _already_ended()
+    if proxy.valid_until < today:
+        raise Conflict(
+            "delegations.proxy.lapsed", "该代办授权已过期，请重新申请。", "This proxy authorisation has lapsed; ask again.",
+        )  # fmt: skip
+
+
+def proxy_authenticate(*, actor: Any, proxy_id: int, capture: bytes) -> ProxyAuthorisation:
+    """Real-person authentication of the ELDERLY person (实人认证, U6): liveness and a face match of
+    the capture against the registry photo, by the configured provider.
+
+    pass: the authorisation becomes active for ``rules.PROXY_VALID_DAYS``. fail: it stays waiting,
+    with the reason; at most ``PROXY_MAX_AUTH_ATTEMPTS`` answered attempts. The provider
+    unavailable: 503 and nothing changes. The elderly person is told by SMS of each answer.
+    """
+    require(actor, PROXY_CREATE)
+    today = timezone.localdate()
+    proxy = _proxy_of_relative(actor, proxy_id, lock=False)
+    _check_authenticable(proxy, today=today)
+    if not capture or len(capture) > CAPTURE_MAX_BYTES:
+        raise ValidationFailed(
+            "delegations.proxy.capture", "请拍摄老人本人的正面照片（5MB以内）。",
+            "Take a frontal picture of the elderly person (at most 5 MB).", field="capture",
+        )  # fmt: skip
+    reference = _reference_photo(proxy.elder)
+    # Asked outside the transaction: no row is locked while the provider answers.
+    try:
+        result = get_real_person_service().authenticate(
+            id_number=proxy.elder.id_number, name=proxy.elder.name, capture=capture,
+            reference_photo=reference, request_id=f"PX{proxy.pk}-{proxy.authentication_attempts + 1}",
+        )  # fmt: skip
+    except RealPersonUnavailable:
+        raise Unavailable(
+            "delegations.proxy.auth_unavailable", "暂时无法进行实人认证，请稍后再试。",
+            "Real-person authentication is not available now; please try again later.",
+        ) from None  # fmt: skip
+    now = timezone.now()
+    with transaction.atomic():
+        proxy = _proxy_of_relative(actor, proxy_id, lock=True)
+        _check_authenticable(proxy, today=today)
+        proxy.authentication_attempts += 1
+        proxy.authentication_outcome = result.outcome
+        proxy.authentication_reference = result.reference[:64]
+        proxy.authentication_reason = "" if result.passed else (result.reason or "no_match")[:16]
+        if result.passed:
+            proxy.state = ProxyAuthorisation.State.ACTIVE
+            proxy.authenticated_at = now
+            proxy.valid_until = today + timedelta(days=rules.PROXY_VALID_DAYS)
+            text = (
+                f"【交管12123】您已通过实人认证，同意{_mask_relative(actor)}为您代办“"
+                f"{_business_name(proxy.business_code)}”，授权有效期至{proxy.valid_until:%Y-%m-%d}。{_NOT_YOU_ZH}"
+            )
+        else:
+            text = (
+                f"【交管12123】{_mask_relative(actor)}为您申请代办“{_business_name(proxy.business_code)}”"
+                f"的实人认证未通过。{_NOT_YOU_ZH}"
+            )
+        proxy.save(
+            update_fields=[
+                "authentication_attempts", "authentication_outcome", "authentication_reference",
+                "authentication_reason", "state", "authenticated_at", "valid_until",
+            ]
+        )  # fmt: skip
+        principal_sms(
+            mobile=proxy.elder.mobile,
+            text=text,
+            dedup_key=f"proxy-{proxy.pk}-auth-{proxy.authentication_attempts}",
+        )
+    return proxy
+
+
+def _check_authenticable(proxy: ProxyAuthorisation, *, today: Any) -> None:
+    _check_live(proxy, today=today)
+    if proxy.state != ProxyAuthorisation.State.AWAITING_AUTHENTICATION:
+        raise Conflict(
+            "delegations.proxy.already_authenticated", "老人已通过实人认证，无需再次认证。",
+            "The elderly person has already passed real-person authentication.",
+        )  # fmt: skip
+    if proxy.authentication_attempts >= PROXY_MAX_AUTH_ATTEMPTS:
+        raise Conflict(
+            "delegations.proxy.auth_attempts",
+            f"实人认证已失败{PROXY_MAX_AUTH_ATTEMPTS}次，该代办授权不能再认证；请撤销后重新申请，或由老人到车管所窗口办理。",
+            f"Real-person authentication failed {PROXY_MAX_AUTH_ATTEMPTS} times; this authorisation cannot be "
+            "authenticated any more. Revoke it and ask again, or the elderly person may go to a DMV counter.",
+            detail={"attempts": proxy.authentication_attempts},
+        )
+
+
+def proxy_application_submit(
+    *,
+    actor: Any,
+    proxy_id: int,
+    business_code: str = "",
+    licence_id: int | None = None,
+    vehicle_id: int | None = None,
+    delivery: application_services.DeliveryInput | None = None,
+    particulars: dict[str, Any] | None = None,
+    note: str = "",
+    materials: tuple[application_services.MaterialInput, ...] = (),
+) -> Application:
+    """The relative applies for the ONE business of an active proxy on the elderly person's
+    behalf (O2: 一次代办仅限办理单笔业务), through the applications engine: the licence or vehicle
+    and the eligibility are the elderly person's. A business outside the authorisation and a
+    second application under it are refused; the elderly person's "who acted for me" list gets
+    the application (pending until it is completed or refused) and every step is texted to them.
+    """
+    require(actor, PROXY_ACT)
+    today = timezone.localdate()
+    with transaction.atomic():
+        proxy = _proxy_of_relative(actor, proxy_id, lock=True)
+        code = (business_code or proxy.business_code).strip().upper()
+        if code != proxy.business_code:
+            raise ValidationFailed(
+                "delegations.proxy.business_outside",
+                f"该代办授权仅限办理“{_business_name(proxy.business_code)}”，不能办理其他业务。",
+                f"This proxy authorisation covers only {rules.PROXY_BUSINESSES[proxy.business_code][1]}.",
+                field="business_code", detail={"business": code[:8], "authorised": proxy.business_code},
+            )  # fmt: skip
+        _check_live(proxy, today=today)
+        if proxy.state == ProxyAuthorisation.State.USED:
+            raise Conflict(
+                "delegations.proxy.used", "一次代办仅限办理单笔业务，该授权已经用过；办理其他业务请重新申请代办。",
+                "A proxy authorisation is for one business and this one has been used; ask again for another.",
+                detail={"application": proxy.application_number},
+            )  # fmt: skip
+        if proxy.state != ProxyAuthorisation.State.ACTIVE:
+            raise Conflict(
+                "delegations.proxy.not_authenticated", "老人尚未通过实人认证，暂不能代办。",
+                "The elderly person has not yet passed real-person authentication.",
+            )  # fmt: skip
+        principal = _account_of(proxy.elder)
+        app = application_services.application_submit_with_materials(
+            actor=actor, business_code=proxy.business_code, licence_id=licence_id, vehicle_id=vehicle_id,
+            delivery=delivery, particulars=particulars, note=note, materials=materials,
+            on_behalf_of=application_services.OnBehalf(
+                person_id=proxy.elder_id, principal_user_id=principal.pk if principal else None,
+                grant_reference=f"PX{proxy.pk}",
+            ),
+        )  # fmt: skip
+        proxy.state = ProxyAuthorisation.State.USED
+        proxy.application_number = app.number
+        proxy.save(update_fields=["state", "application_number"])
+        delegated_action_record(
+            principal_person_id=proxy.elder_id, grant=DelegatedAction.Grant.PROXY, grant_id=proxy.pk,
+            business_code=proxy.business_code, channel=DelegatedAction.Channel.ONLINE,
+            outcome=DelegatedAction.Outcome.PENDING, agent_user=actor, agent_name=relative_name(actor),
+            reference=app.number, note_zh="亲友网上代办", note_en="applied online by a relative",
+        )  # fmt: skip
+    return app
+
+
+def _account_of(person: Person) -> Any:
+    """The person's own account, or None (an elderly person need not have one)."""
+    from django.core.exceptions import ObjectDoesNotExist
+
+    try:
+        return person.account  # type: ignore[attr-defined]
+    except ObjectDoesNotExist:
+        return None
+
+
+# Step of the application -> the outcome of its line in "who acted for me".
+_OUTCOME_OF_STATE = {
+    application_rules.State.COMPLETED: DelegatedAction.Outcome.DONE,
+    application_rules.State.REJECTED: DelegatedAction.Outcome.REFUSED,
+    application_rules.State.WITHDRAWN: DelegatedAction.Outcome.STOPPED,
+}
+
+
+@outbox_handler(application_services.STATE_CHANGED)
+def _proxy_application_step(payload: dict[str, Any], dedup_key: str) -> None:
+    """Every step of an application made under a proxy is texted to the elderly person (O2), and
+    its line in their "who acted for me" list follows the outcome. The engine announces its steps
+    on the outbox and knows nothing of proxies."""
+    number = str(payload.get("number") or "")
+    if not number:
+        return
+    proxy = (
+        ProxyAuthorisation.objects.select_related("elder", "relative")
+        .filter(application_number=number)
+        .first()
+    )
+    if proxy is None:
+        return
+    to_state = str(payload.get("to_state") or "")
+    outcome = _OUTCOME_OF_STATE.get(to_state)  # type: ignore[call-overload]
+    if outcome is not None:
+        DelegatedAction.objects.filter(
+            grant=DelegatedAction.Grant.PROXY, grant_id=proxy.pk, reference=number
+        ).exclude(outcome=outcome).update(outcome=outcome)
+    state_zh = application_rules.STATE_NAMES.get(to_state, (to_state, to_state))[0]  # type: ignore[call-overload]
+    business = application_catalogue.entry(proxy.business_code).name_zh
+    text = (
+        f"【交管12123】{_mask_relative(proxy.relative)}以您的名义申请的“{business}”（申请编号{number}）"
+        f"{'已提交' if payload.get('action') == 'submit' else '状态：' + state_zh}。{_NOT_YOU_ZH}"
+    )
+    principal_sms(mobile=proxy.elder.mobile, text=text, dedup_key=f"proxy-{proxy.pk}-{dedup_key}")
+
+
+def _stop_proxy_application(proxy: ProxyAuthorisation, now: datetime) -> None:
+    """Revoking a proxy withdraws its application while it is not yet accepted (issue 18); an
+    accepted one goes on, as at the counter."""
+    if not proxy.application_number:
+        return
+    app = Application.objects.filter(number=proxy.application_number).only("pk", "state").first()
+    if app is None or app.state not in (application_rules.State.SUBMITTED, application_rules.State.RETURNED):
+        return
+    # Withdrawn as the applicant (the relative), whoever revoked: the timeline notes why.
+    application_services.application_withdraw(
+        actor=proxy.relative, application_id=app.pk, note=f"PX{proxy.pk} 代办授权已撤销 proxy revoked"
+    )
+
+
+_PROXY_STOPPERS.append(_stop_proxy_application)

@@ -10,6 +10,15 @@ urlpatterns = [
     path("me/delegations/revocation", views.revoke, name="revoke"),
     # ------------------------------------------------------------ online entrustment (O5)
     # ------------------------------------------------------------ elderly proxy (O2, U6)
+    path("me/elder-proxy/", views.proxies, name="proxies"),
+    path("me/elder-proxy/<int:proxy_id>/", views.proxy, name="proxy"),
+    path(
+        "me/elder-proxy/<int:proxy_id>/authentication",
+        views.proxy_authentication,
+        name="proxy_authentication",
+    ),
+    path("me/elder-proxy/<int:proxy_id>/application", views.proxy_application, name="proxy_application"),
+    path("counter/elder-proxies/", views.counter_proxies, name="counter_proxies"),
     # ------------------------------------------------------------ filed vehicles (U7)
     path("me/filings/", views.filings, name="filings"),
     path("me/filings/request", views.filing_request, name="filing_request"),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.contrib import messages
@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from jiaoguan.accounts.forms import add_domain_error
+from jiaoguan.accounts.forms import REQUIRED, add_domain_error, submit_form
 from jiaoguan.core.access import access_required, can
 from jiaoguan.core.errors import DomainError
 from jiaoguan.core.identifiers import mask_id_number, mask_name
@@ -178,6 +178,254 @@ def revoke(request: HttpRequest) -> HttpResponse:
 
 
 # ---------------------------------------------------------------- elderly proxy (O2, U6)
+
+
+_PROXY_FILE_ACCEPT = "image/jpeg,image/png,application/pdf,.jpg,.jpeg,.png,.pdf"
+
+
+class ProxyStartForm(forms.Form):
+    """老年人代办: whom, how related, which one business, and the elderly person's ID card."""
+
+    elder_id_number = forms.CharField(
+        label=gettext_lazy("老人身份证号码"), max_length=18, error_messages=REQUIRED,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "autocapitalize": "characters", "spellcheck": "false"}),
+    )  # fmt: skip
+    elder_name = forms.CharField(
+        label=gettext_lazy("老人姓名"), max_length=64, error_messages=REQUIRED,
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )  # fmt: skip
+    relationship = forms.ChoiceField(
+        label=gettext_lazy("您与老人的关系"),
+        choices=[],
+        error_messages={**REQUIRED, "invalid_choice": gettext_lazy("请从列表中选择。")},
+    )
+    business_code = forms.ChoiceField(
+        label=gettext_lazy("代办业务（一次代办仅限一项业务）"), choices=[],
+        error_messages={**REQUIRED, "invalid_choice": gettext_lazy("请从列表中选择。")},
+    )  # fmt: skip
+    id_card = forms.FileField(
+        label=gettext_lazy("老人身份证照片"), help_text=gettext_lazy("JPEG、PNG 或 PDF，不超过 2 MB。"),
+        error_messages={**REQUIRED, "invalid": gettext_lazy("请选择要上传的文件。"), "empty": gettext_lazy("文件为空，请重新选择文件上传。")},
+        widget=forms.ClearableFileInput(attrs={"accept": _PROXY_FILE_ACCEPT}),
+    )  # fmt: skip
+
+    def __init__(self, *args: Any, **kw: Any) -> None:
+        super().__init__(*args, **kw)
+        relationship = cast(forms.ChoiceField, self.fields["relationship"])
+        relationship.choices = [("", _("请选择"))] + [
+            (value, label_words(label)) for value, label in ProxyAuthorisation.Relationship.choices
+        ]
+        business = cast(forms.ChoiceField, self.fields["business_code"])
+        business.choices = [("", _("请选择"))] + [
+            (code, business_words(code)) for code in rules.PROXY_BUSINESSES
+        ]
+
+
+class ProxyCaptureForm(forms.Form):
+    """实人认证: a picture of the elderly person taken now with the phone's front camera."""
+
+    capture = forms.FileField(
+        label=gettext_lazy("拍摄老人本人正面照片"),
+        help_text=gettext_lazy("请老人本人正对镜头，光线充足，不要翻拍照片。"),
+        error_messages={
+            **REQUIRED,
+            "invalid": gettext_lazy("请拍摄照片。"),
+            "empty": gettext_lazy("照片为空，请重新拍摄。"),
+        },
+        widget=forms.ClearableFileInput(attrs={"accept": "image/*", "capture": "user"}),
+    )
+
+
+def _read_upload(upload: Any, limit: int) -> tuple[bytes, str]:
+    if upload is None:
+        return b"", ""
+    upload.seek(0)
+    return upload.read(limit + 1), upload.name or ""
+
+
+def _proxy_state_words(proxy: ProxyAuthorisation, today: Any) -> str:
+    if proxy.state in ProxyAuthorisation.LIVE_STATES[:2] and proxy.valid_until < today:
+        return _("已过期")
+    return label_words(proxy.get_state_display())
+
+
+@never_cache
+@access_required(selectors.PROXY_CREATE)
+def proxies(request: HttpRequest) -> HttpResponse:
+    """老年人代办: my proxy authorisations (as the relative) and the form to start one (O2)."""
+    form = ProxyStartForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        content, name = _read_upload(data["id_card"], services.ID_CARD_MAX_BYTES)
+        proxy = submit_form(
+            form,
+            lambda: services.proxy_create(
+                actor=request.user, elder_id_number=data["elder_id_number"], elder_name=data["elder_name"],
+                relationship=data["relationship"], business_code=data["business_code"], id_card=content,
+                id_card_content_type=getattr(data["id_card"], "content_type", "") or "", id_card_filename=name,
+            ),
+            {"file": "id_card"},
+        )  # fmt: skip
+        if proxy is not None:
+            messages.success(request, _("已提交代办申请，请为老人进行实人认证。"))
+            return redirect("delegations:proxy", proxy_id=proxy.pk)
+    today = timezone.localdate()
+    rows = [
+        {
+            "proxy": p, "elder": mask_name(p.elder.name), "business": business_words(p.business_code),
+            "state": _proxy_state_words(p, today),
+        }
+        for p in selectors.proxies_of_relative(actor=request.user)[:50]
+    ]  # fmt: skip
+    status = 400 if request.method == "POST" else 200
+    return render(request, "delegations/proxies.html", {"form": form, "rows": rows}, status=status)
+
+
+def _proxy_or_404(request: HttpRequest, proxy_id: int) -> ProxyAuthorisation:
+    try:
+        return selectors.proxy_of_relative(actor=request.user, proxy_id=proxy_id)
+    except DomainError:
+        raise Http404("proxy") from None
+
+
+def _proxy_apply_form(proxy: ProxyAuthorisation, data: Any = None, files: Any = None) -> Any:
+    from jiaoguan.applications import catalogue
+    from jiaoguan.applications.forms import ApplyForm
+
+    entry = catalogue.entry(proxy.business_code)
+    elder = proxy.elder
+    initial = {}
+    if entry.delivers:
+        initial = {
+            "delivery_method": catalogue.Delivery.POST.value, "recipient_name": elder.name,
+            "recipient_phone": elder.mobile, "address_division": elder.residence_division,
+        }  # fmt: skip
+    return ApplyForm(data, files, initial=initial, entry=entry)
+
+
+def _proxy_page(
+    request: HttpRequest, proxy: ProxyAuthorisation, *, capture_form: Any = None, apply_form: Any = None,
+    status: int = 200,
+) -> HttpResponse:  # fmt: skip
+    from jiaoguan.applications import eligibility
+    from jiaoguan.applications.models import Application
+
+    today = timezone.localdate()
+    lapsed = proxy.valid_until < today and proxy.state in ProxyAuthorisation.LIVE_STATES[:2]
+    context: dict[str, Any] = {
+        "proxy": proxy, "elder": mask_name(proxy.elder.name), "business": business_words(proxy.business_code),
+        "state": _proxy_state_words(proxy, today), "lapsed": lapsed,
+        "attempts_left": max(0, services.PROXY_MAX_AUTH_ATTEMPTS - proxy.authentication_attempts),
+    }  # fmt: skip
+    if proxy.authentication_reason and proxy.state == ProxyAuthorisation.State.AWAITING_AUTHENTICATION:
+        context["auth_reason"] = words(*services.auth_reason_words(proxy.authentication_reason))
+    if proxy.state == ProxyAuthorisation.State.AWAITING_AUTHENTICATION and not lapsed:
+        context["capture_form"] = capture_form or ProxyCaptureForm()
+    if proxy.state == ProxyAuthorisation.State.ACTIVE and not lapsed:
+        answer = eligibility.business_eligibility(
+            actor=request.user, business_code=proxy.business_code, today=today, person_id=proxy.elder_id
+        )
+        form = apply_form or _proxy_apply_form(proxy)
+        context.update(
+            answer=answer, reason=words(answer.reason_zh, answer.reason_en),
+            remedy=words(answer.remedy_zh, answer.remedy_en), apply_form=form,
+            material_fields=form.material_fields(), licence=selectors.proxy_licence(proxy),
+            vehicles=selectors.proxy_vehicles(proxy) if form.entry.needs_vehicle else [],
+        )  # fmt: skip
+    if proxy.application_number:
+        context["application"] = Application.objects.filter(number=proxy.application_number).first()
+    response = render(request, "delegations/proxy.html", context, status=status)
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@never_cache
+@access_required(selectors.PROXY_CREATE)
+def proxy(request: HttpRequest, proxy_id: int) -> HttpResponse:
+    """One proxy: the elderly person's real-person authentication, then the one business."""
+    return _proxy_page(request, _proxy_or_404(request, proxy_id))
+
+
+@require_POST
+@access_required(selectors.PROXY_CREATE)
+def proxy_authentication(request: HttpRequest, proxy_id: int) -> HttpResponse:
+    """实人认证 of the elderly person with the picture just taken (U6)."""
+    found = _proxy_or_404(request, proxy_id)
+    form = ProxyCaptureForm(request.POST, request.FILES)
+    if not form.is_valid():
+        return _proxy_page(request, found, capture_form=form, status=400)
+    content, _name = _read_upload(form.cleaned_data["capture"], services.CAPTURE_MAX_BYTES)
+    result = submit_form(
+        form, lambda: services.proxy_authenticate(actor=request.user, proxy_id=found.pk, capture=content)
+    )
+    if result is None:
+        found.refresh_from_db()
+        return _proxy_page(request, found, capture_form=form, status=400)
+    if result.state == ProxyAuthorisation.State.ACTIVE:
+        messages.success(request, _("实人认证通过，请填写代办业务申请。"))
+    else:
+        messages.error(request, words(*services.auth_reason_words(result.authentication_reason)))
+    return redirect("delegations:proxy", proxy_id=found.pk)
+
+
+@require_POST
+@access_required(services.PROXY_ACT)
+def proxy_application(request: HttpRequest, proxy_id: int) -> HttpResponse:
+    """The one business, applied for on the elderly person's behalf through the applications engine."""
+    from jiaoguan.applications.forms import APPLY_FIELDS
+    from jiaoguan.applications.services import MATERIAL_MAX_BYTES, DeliveryInput, MaterialInput
+
+    found = _proxy_or_404(request, proxy_id)
+    form = _proxy_apply_form(found, request.POST, request.FILES)
+    if not form.is_valid():
+        return _proxy_page(request, found, apply_form=form, status=400)
+    data = form.cleaned_data
+    files = []
+    for kind, _field, upload in form.material_files():
+        content, name = _read_upload(upload, MATERIAL_MAX_BYTES)
+        files.append(MaterialInput(kind=kind, content=content, filename=name))
+    licence = selectors.proxy_licence(found) if form.entry.needs_licence else None
+    delivery = DeliveryInput(
+        method=data.get("delivery_method", ""), recipient_name=data.get("recipient_name", ""),
+        recipient_phone=data.get("recipient_phone", ""), address_division=data.get("address_division", ""),
+        address_line=data.get("address_line", ""),
+    )  # fmt: skip
+    vehicle_id = posted_id(request.POST.get("vehicle_id")) or None if form.entry.needs_vehicle else None
+    app = submit_form(
+        form,
+        lambda: services.proxy_application_submit(
+            actor=request.user, proxy_id=found.pk, business_code=request.POST.get("business_code", ""),
+            licence_id=licence.pk if licence is not None else None, vehicle_id=vehicle_id, delivery=delivery,
+            particulars=form.particulars(), note=data.get("note", ""), materials=tuple(files),
+        ),
+        {**APPLY_FIELDS, "file": "photo"},
+    )  # fmt: skip
+    if app is None:
+        found.refresh_from_db()
+        return _proxy_page(request, found, apply_form=form, status=400)
+    messages.success(request, _("已代老人提交申请，申请编号 %(number)s。") % {"number": app.number})
+    return redirect("applications:detail", application_id=app.pk)
+
+
+@never_cache
+@access_required(selectors.PROXY_VIEW)
+def counter_proxies(request: HttpRequest) -> HttpResponse:
+    """老年人代办 for the DMV: the proxies of the jurisdiction's elderly people with their real-person
+    authentication outcomes, masked; the read is audited (U6)."""
+    state = request.GET.get("state", "")[:16]
+    rows = [
+        {
+            "proxy": p, "elder": mask_name(p.elder.name), "elder_id": mask_id_number(p.elder.id_number),
+            "relative": mask_name(services.relative_name(p.relative)), "business": business_words(p.business_code),
+            "state": label_words(p.get_state_display()),
+            "reason": words(*services.auth_reason_words(p.authentication_reason)) if p.authentication_reason else "",
+        }
+        for p in selectors.proxies_in_jurisdiction(actor=request.user, state=state, request=request)
+    ]  # fmt: skip
+    states = [(value, label_words(label)) for value, label in ProxyAuthorisation.State.choices]
+    return render(
+        request, "delegations/counter_proxies.html", {"rows": rows, "states": states, "state": state}
+    )
 
 
 # ---------------------------------------------------------------- filed vehicles (U7)
