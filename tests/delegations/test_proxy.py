@@ -132,7 +132,7 @@ def test_authentication_passes_against_the_registry_photo(daughter, father, real
     assert proxy.state == "active" and proxy.authentication_outcome == "pass"
     assert proxy.authentication_reference.startswith("RP") and proxy.authentication_attempts == 1
     assert proxy.valid_until == timezone.localdate() + timedelta(days=7)
-    assert [r["id_number"] for r in real_person_service.requests()] == [father.id_number]
+    assert [r["key"] for r in real_person_service.requests()] == [father.id_number]
     assert "已通过实人认证" in texts(father.mobile)[-1]
 
 
