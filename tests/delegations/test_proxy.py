@@ -274,6 +274,9 @@ def test_revoking_leaves_an_accepted_application_alone(
     services.proxy_revoke(actor=daughter, proxy_id=proxy.pk)
     app.refresh_from_db()
     assert app.state == "accepted"
+    # Its line in the father's "who acted for me" stays in progress until the DMV finishes it.
+    line = DelegatedAction.objects.get(grant="proxy", grant_id=proxy.pk)
+    assert (line.reference, line.outcome) == (app.number, "pending")
 
 
 def test_the_engine_is_unchanged_for_an_ordinary_applicant(father, citizen):

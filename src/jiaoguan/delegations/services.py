@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -76,11 +77,18 @@ def principal_sms(*, mobile: str, text: str, dedup_key: str) -> None:
         outbox_enqueue(topic="sms.send", payload={"mobile": mobile, "text": text}, dedup_key=dedup_key)
 
 
-def _stop_pending(*, grant: str, grant_id: int, at: datetime) -> int:
-    """Mark the actions still in progress under a revoked grant as stopped."""
-    return DelegatedAction.objects.filter(
-        grant=grant, grant_id=grant_id, outcome=DelegatedAction.Outcome.PENDING
-    ).update(outcome=DelegatedAction.Outcome.STOPPED, at=at)
+def _stop_pending(
+    *, grant: str, grant_id: int, at: datetime, going_on: set[str] | frozenset[str] = frozenset()
+) -> int:
+    """Mark the actions still in progress under a revoked grant as stopped, except those whose
+    reference goes on (an application already accepted is finished as at the counter)."""
+    return (
+        DelegatedAction.objects.filter(
+            grant=grant, grant_id=grant_id, outcome=DelegatedAction.Outcome.PENDING
+        )
+        .exclude(reference__in=sorted(going_on))
+        .update(outcome=DelegatedAction.Outcome.STOPPED, at=at)
+    )
 
 
 def _not_found() -> NotFound:
@@ -141,13 +149,14 @@ def proxy_revoke(*, actor: Any, proxy_id: int, reason: str = "") -> ProxyAuthori
             ProxyAuthorisation.State.USED,
         ):
             raise _already_ended()
+        going_on: set[str] = set()
         for stop in _PROXY_STOPPERS:
-            stop(proxy, now)
+            going_on |= stop(proxy, now)
         proxy.state = ProxyAuthorisation.State.REVOKED
         proxy.ended_at = now
         proxy.end_reason = reason.strip()[:200]
         proxy.save(update_fields=["state", "ended_at", "end_reason"])
-        _stop_pending(grant=DelegatedAction.Grant.PROXY, grant_id=proxy.pk, at=now)
+        _stop_pending(grant=DelegatedAction.Grant.PROXY, grant_id=proxy.pk, at=now, going_on=going_on)
         audit_record(
             actor=actor, action="change", subject=proxy, subject_person_id=proxy.elder_id,
             summary=f"撤销老年人代办 revoked PX{proxy.pk} {proxy.business_code}",
@@ -156,8 +165,9 @@ def proxy_revoke(*, actor: Any, proxy_id: int, reason: str = "") -> ProxyAuthori
 
 
 # What else a revoked proxy stops (the application made under it), registered by the part of this
-# app that opened it, so revocation stays one transaction.
-_PROXY_STOPPERS: list[Any] = []
+# app that opened it, so revocation stays one transaction. Each returns the references of what it
+# could not stop (already accepted), whose lines stay pending until they finish.
+_PROXY_STOPPERS: list[Callable[[ProxyAuthorisation, datetime], set[str]]] = []
 
 
 def filing_withdraw(*, actor: Any, filing_id: int, reason: str = "") -> VehicleFiling:
@@ -921,18 +931,21 @@ def _proxy_application_step(payload: dict[str, Any], dedup_key: str) -> None:
     principal_sms(mobile=proxy.elder.mobile, text=text, dedup_key=f"proxy-{proxy.pk}-{dedup_key}")
 
 
-def _stop_proxy_application(proxy: ProxyAuthorisation, now: datetime) -> None:
+def _stop_proxy_application(proxy: ProxyAuthorisation, now: datetime) -> set[str]:
     """Revoking a proxy withdraws its application while it is not yet accepted (issue 18); an
-    accepted one goes on, as at the counter."""
+    accepted one goes on, as at the counter, and its number is returned."""
     if not proxy.application_number:
-        return
+        return set()
     app = Application.objects.filter(number=proxy.application_number).only("pk", "state").first()
-    if app is None or app.state not in (application_rules.State.SUBMITTED, application_rules.State.RETURNED):
-        return
+    if app is None:
+        return set()
+    if app.state not in (application_rules.State.SUBMITTED, application_rules.State.RETURNED):
+        return {proxy.application_number}
     # Withdrawn as the applicant (the relative), whoever revoked: the timeline notes why.
     application_services.application_withdraw(
         actor=proxy.relative, application_id=app.pk, note=f"PX{proxy.pk} 代办授权已撤销 proxy revoked"
     )
+    return set()
 
 
 _PROXY_STOPPERS.append(_stop_proxy_application)
