@@ -253,6 +253,11 @@ def up(argv: list[str]) -> int:
 
     # Plate pre-selection (issue 17): the 豫Q pools and two new cars of the online citizen.
     logins += ensure_demo_plates(today=today, password=_demo_password(data_dir), citizen_username=online)
+    from jiaoguan.demo.acting import ensure_demo_acting
+
+    # Issue 18: an elderly father and his daughter (O2), a veteran (O3), a driver back from abroad
+    # (O4); their side of the record systems goes to the fake record service's seed file.
+    logins += ensure_demo_acting(today=today, password=_demo_password(data_dir), data_dir=data_dir)
     from jiaoguan.demo.insurance import ensure_demo_insurance
 
     logins += ensure_demo_insurance(today=today, password=_demo_password(data_dir))  # O7 feedback
@@ -382,8 +387,13 @@ def up(argv: list[str]) -> int:
         for command, port, option, name in fakes:
             if stop.is_set():
                 return 0
+            extra = (
+                ["--seed-file", str(data_dir / "records_seeds.json")]
+                if command == "fake_records_service"
+                else []
+            )
             process = subprocess.Popen(  # noqa: S603 - fixed argv, no shell
-                [sys.executable, "-m", "jiaoguan.cli", command, "--port", str(port)], env=env
+                [sys.executable, "-m", "jiaoguan.cli", command, "--port", str(port), *extra], env=env
             )
             processes.append(process)
             if not _answers(process, port):
