@@ -101,7 +101,7 @@ def test_an_entrustment_is_stored_in_seed_order_and_the_agent_is_told(principal,
     assert sms.topic == "sms.send" and sms.payload["mobile"] == agent.mobile
     assert "王*" in sms.payload["text"] and "王芳" not in sms.payload["text"]
     assert AuditEntry.objects.filter(
-        action="delegations.entrustment.create", subject_id=str(entrustment.pk)
+        action="create", subject_type="delegations.entrustment", subject_id=str(entrustment.pk)
     ).exists()
 
 
@@ -219,7 +219,7 @@ def test_the_counter_accepts_the_named_agent_for_an_entrusted_business_and_the_p
     assert action.staff == clerk and action.agent_name == "李强" and action.business_code == "B10"
     assert list(selectors.acted_for_me(actor=principal)) == [action]
     assert AuditEntry.objects.filter(
-        action="delegations.entrustment.check", subject_person_id=principal.person_id
+        action="view", subject_type="delegations.entrustment", subject_person_id=principal.person_id
     ).exists()
     page = _text(_client(principal).get("/me/delegations/"))
     assert "谁替我办理了业务" in page and "李*" in page and "窗口" in page and "已办理" in page

@@ -108,8 +108,8 @@ def entrustment_revoke(*, actor: Any, entrustment_id: int, reason: str = "") -> 
         entrustment.save(update_fields=["revoked_at", "revoke_reason"])
         _stop_pending(grant=DelegatedAction.Grant.ENTRUSTMENT, grant_id=entrustment.pk, at=now)
         audit_record(
-            actor=actor, action="delegations.entrustment.revoke", subject=entrustment,
-            subject_person_id=entrustment.principal_person_id, summary=f"EN{entrustment.pk}",
+            actor=actor, action="change", subject=entrustment,
+            subject_person_id=entrustment.principal_person_id, summary=f"撤销网上委托 entrustment revoked EN{entrustment.pk}",
         )  # fmt: skip
     return entrustment
 
@@ -142,8 +142,8 @@ def proxy_revoke(*, actor: Any, proxy_id: int, reason: str = "") -> ProxyAuthori
         proxy.save(update_fields=["state", "ended_at", "end_reason"])
         _stop_pending(grant=DelegatedAction.Grant.PROXY, grant_id=proxy.pk, at=now)
         audit_record(
-            actor=actor, action="delegations.proxy.revoke", subject=proxy, subject_person_id=proxy.elder_id,
-            summary=f"PX{proxy.pk} {proxy.business_code}",
+            actor=actor, action="change", subject=proxy, subject_person_id=proxy.elder_id,
+            summary=f"撤销老年人代办 proxy revoked PX{proxy.pk} {proxy.business_code}",
         )  # fmt: skip
     return proxy
 
@@ -180,8 +180,8 @@ def filing_withdraw(*, actor: Any, filing_id: int, reason: str = "") -> VehicleF
         filing.end_reason = reason.strip()[:200]
         filing.save(update_fields=["state", "ended_at", "end_reason"])
         audit_record(
-            actor=actor, action="delegations.filing.withdraw", subject=filing,
-            subject_person_id=filing.owner_person_id, summary=f"FV{filing.pk}",
+            actor=actor, action="change", subject=filing,
+            subject_person_id=filing.owner_person_id, summary=f"撤销车辆备案 filing withdrawn FV{filing.pk}",
         )  # fmt: skip
     return filing
 
@@ -253,8 +253,8 @@ def entrustment_create(
             valid_until=valid_until, created_at=timezone.now(),
         )  # fmt: skip
         audit_record(
-            actor=actor, action=ENTRUST, subject=entrustment, subject_person_id=principal.pk,
-            summary=f"EN{entrustment.pk} {','.join(chosen)} {valid_from}..{valid_until}",
+            actor=actor, action="create", subject=entrustment, subject_person_id=principal.pk,
+            summary=f"网上委托 entrustment EN{entrustment.pk} {','.join(chosen)} {valid_from}..{valid_until}",
         )  # fmt: skip
         principal_sms(
             mobile=mobile,
@@ -417,7 +417,7 @@ def entrustment_check_at_counter(
             staff=actor, note_zh="" if reason == "ok" else zh, note_en="" if reason == "ok" else en,
         )  # fmt: skip
         audit_record(
-            actor=actor, action=CHECK, subject=entrustment, subject_person_id=entrustment.principal_person_id,
+            actor=actor, action="view", subject=entrustment, subject_person_id=entrustment.principal_person_id,
             summary=f"核查网上委托 entrustment checked EN{entrustment.pk} {business} {reason}", request=request,
         )  # fmt: skip
     return CounterCheck(str(outcome), reason, zh, en, entrustment, action)
