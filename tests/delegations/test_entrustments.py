@@ -175,6 +175,8 @@ def test_the_qr_decodes_and_the_public_verifier_accepts_it_then_reports_it_revok
     assert "王*" in shown and "李*" in shown and "补换领驾驶证" in shown and "王芳" not in shown
 
     services.entrustment_revoke(actor=principal, entrustment_id=entrustment.pk)
+    told = OutboxMessage.objects.get(dedup_key=f"entrustment:{entrustment.pk}:agent-told-revoked")
+    assert told.payload["mobile"] == agent.mobile and "撤销" in told.payload["text"]
     assert credential_verify(text=read).reason == "revoked"
     api = Client().post("/api/v1/credentials/verify", {"text": read}, content_type="application/json")
     assert api.json()["valid"] is False and api.json()["status"] == "revoked"
@@ -452,3 +454,19 @@ def test_the_counter_page_checks_and_offers_in_person_and_paper(principal, agent
     assert in_person.status_code == 302
     assert DelegatedAction.objects.count() == 2
     assert _client(principal).get("/counter/entrustments/").status_code == 403
+
+
+def test_the_pages_speak_english_and_ask_visitors_to_log_in(principal, clerk):
+    client = Client(HTTP_ACCEPT_LANGUAGE="en")
+    client.force_login(principal)
+    client.cookies["django_language"] = "en"
+    html = client.get("/me/entrustments/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert (
+        "New entrustment" in html and "Entrusted to me" in html and "Replace or exchange the licence" in html
+    )
+    staff = Client(HTTP_ACCEPT_LANGUAGE="en")
+    staff.force_login(clerk)
+    staff.cookies["django_language"] = "en"
+    assert "Paper entrustments remain valid" in staff.get("/counter/entrustments/").content.decode()
+    anonymous = Client().get("/me/entrustments/")
+    assert anonymous.status_code == 302 and "/login" in anonymous["Location"]

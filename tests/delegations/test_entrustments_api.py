@@ -139,3 +139,50 @@ def test_the_counter_check_endpoint(principal, agent, clerk, make_person):
     ]  # fmt: skip
     mine = _client(principal).get("/api/v1/me/acted-for-me").json()
     assert [(r["outcome"], r["channel"]) for r in mine][-1] == ("done", "counter")
+
+
+@pytest.mark.parametrize(
+    "over",
+    [
+        {"valid_from": "9999-12-31", "valid_until": "9999-12-31"},
+        {"valid_from": "0001-01-01", "valid_until": "9999-12-31"},
+        {"businesses": ["x" * 5000, "vehicle.plate"]},
+        {"businesses": ["vehicle.plate\x00"]},
+        {"businesses": [1, None]},
+        {"agent_id_number": "４１１７０２"},
+        {"agent_mobile": "+86 138 0013 8003 9"},
+        {"purpose": ""},
+    ],
+)
+def test_odd_bodies_are_refused_not_server_errors(principal, agent, over):
+    answer = _post(_client(principal), URL, _body(agent, **over))
+    assert answer.status_code in (400, 422), answer.content
+    assert {"code", "message"} <= set(answer.json())
+    assert Entrustment.objects.count() == 0
+
+
+@pytest.mark.parametrize(
+    "over",
+    [
+        {"token_or_id": "EN1:" + "9" * 4000},
+        {"token_or_id": ""},
+        {"token_or_id": "en1:abc"},
+        {"token_or_id": "４１１７０２１９８５０６１５１０５５"},
+        {"agent_id_number": "x"},
+        {"business": "B" * 40},
+        {"business": ""},
+    ],
+)
+def test_odd_counter_checks_are_refused_not_server_errors(principal, agent, clerk, over):
+    made = _post(_client(principal), URL, _body(agent)).json()
+    check = {"token_or_id": made["token"], "agent_id_number": agent.id_number, "business": "B10", **over}
+    answer = _post(_client(clerk), "/api/v1/counter/entrustment-checks", check)
+    assert answer.status_code in (404, 422), answer.content
+    assert DelegatedAction.objects.count() == 0
+
+
+def test_a_full_width_id_number_is_stored_as_ascii(principal, agent):
+    wide = "".join(chr(ord(c) + 0xFEE0) if c.isdigit() else c for c in agent.id_number)
+    made = _post(_client(principal), URL, _body(agent, agent_id_number=wide))
+    assert made.status_code == 201
+    assert Entrustment.objects.get().agent_id_number == agent.id_number

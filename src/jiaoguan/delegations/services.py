@@ -107,6 +107,12 @@ def entrustment_revoke(*, actor: Any, entrustment_id: int, reason: str = "") -> 
         entrustment.revoke_reason = reason.strip()[:200]
         entrustment.save(update_fields=["revoked_at", "revoke_reason"])
         _stop_pending(grant=DelegatedAction.Grant.ENTRUSTMENT, grant_id=entrustment.pk, at=now)
+        # The agent was told of the entrustment; they are told it has ended, before a wasted trip.
+        principal_sms(
+            mobile=entrustment.agent_mobile,
+            text=f"【交管12123】委托人已撤销对您的网上委托（EN{entrustment.pk}），该委托不能再办理业务。",
+            dedup_key=f"entrustment:{entrustment.pk}:agent-told-revoked",
+        )
         audit_record(
             actor=actor, action="change", subject=entrustment,
             subject_person_id=entrustment.principal_person_id, summary=f"撤销网上委托 entrustment revoked EN{entrustment.pk}",
