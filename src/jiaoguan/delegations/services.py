@@ -95,9 +95,10 @@ def entrustment_revoke(*, actor: Any, entrustment_id: int, reason: str = "") -> 
     """The principal revokes an entrustment: from now on it fails at the counter and in the QR's
     online status check (O5: 可随时撤销)."""
     require(actor, REVOKE)
-    now = timezone.now()
     with transaction.atomic():
         entrustment = Entrustment.objects.select_for_update().filter(pk=entrustment_id).first()
+        # Timed once the row is ours: a counter check that held the lock first comes before it.
+        now = timezone.now()
         if entrustment is None or entrustment.principal_id != actor.pk:
             raise _not_found()
         require(actor, REVOKE, owner_person_id=entrustment.principal_person_id)
@@ -404,10 +405,10 @@ def entrustment_check_at_counter(
         require(actor, CHECK, division=candidates[0].principal_person.residence_division)
         found = _best_for_lookup(candidates, agent_id, business, today)
     require(actor, CHECK, division=found.principal_person.residence_division)
-    now = timezone.now()
     with transaction.atomic():
         # Lock and re-read: a revocation committed a moment ago is seen here (O5: 可随时撤销).
         entrustment = Entrustment.objects.select_for_update().get(pk=found.pk)
+        now = timezone.now()
         reason = rules.entrustment_checks(
             revoked=entrustment.revoked_at is not None, valid_from=entrustment.valid_from,
             valid_until=entrustment.valid_until, today=today, entrusted_id_number=entrustment.agent_id_number,
