@@ -115,8 +115,8 @@ def entrustment_revoke(*, actor: Any, entrustment_id: int, reason: str = "") -> 
             dedup_key=f"entrustment:{entrustment.pk}:agent-told-revoked",
         )
         audit_record(
-            actor=actor, action="change", subject=entrustment,
-            subject_person_id=entrustment.principal_person_id, summary=f"撤销网上委托 entrustment revoked EN{entrustment.pk}",
+            actor=actor, action="change", subject=entrustment, subject_person_id=entrustment.principal_person_id,
+            summary=f"撤销网上委托 revoked EN{entrustment.pk}",
         )  # fmt: skip
     return entrustment
 
@@ -150,7 +150,7 @@ def proxy_revoke(*, actor: Any, proxy_id: int, reason: str = "") -> ProxyAuthori
         _stop_pending(grant=DelegatedAction.Grant.PROXY, grant_id=proxy.pk, at=now)
         audit_record(
             actor=actor, action="change", subject=proxy, subject_person_id=proxy.elder_id,
-            summary=f"撤销老年人代办 proxy revoked PX{proxy.pk} {proxy.business_code}",
+            summary=f"撤销老年人代办 revoked PX{proxy.pk} {proxy.business_code}",
         )  # fmt: skip
     return proxy
 
@@ -187,8 +187,8 @@ def filing_withdraw(*, actor: Any, filing_id: int, reason: str = "") -> VehicleF
         filing.end_reason = reason.strip()[:200]
         filing.save(update_fields=["state", "ended_at", "end_reason"])
         audit_record(
-            actor=actor, action="change", subject=filing,
-            subject_person_id=filing.owner_person_id, summary=f"撤销车辆备案 filing withdrawn FV{filing.pk}",
+            actor=actor, action="change", subject=filing, subject_person_id=filing.owner_person_id,
+            summary=f"撤销车辆备案 withdrew FV{filing.pk}",
         )  # fmt: skip
     return filing
 
