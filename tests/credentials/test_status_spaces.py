@@ -26,13 +26,16 @@ from jiaoguan.credentials.models import Credential
 from jiaoguan.credentials.temporary_plates import temporary_plate_token
 from jiaoguan.credentials.token import STATUS_LIST, DisplayMode, decode_and_verify
 from jiaoguan.credentials.verify import parse_trust_list, verify_offline
+from jiaoguan.delegations import services as delegations
+from jiaoguan.delegations.models import Entrustment
+from jiaoguan.delegations.tokens import entrustment_token
 from jiaoguan.registry import services as registry_services
 from jiaoguan.registry.models import TemporaryPlate
 
 pytestmark = pytest.mark.django_db
 
 TODAY = timezone.localdate()
-KINDS = ("VI1", "DL1", "AQ1", "TP1")  # TP1: dealers' temporary plates (issue 14)
+KINDS = ("VI1", "DL1", "AQ1", "TP1", "EN1")  # TP1: temporary plates (issue 14); EN1: entrustments (O5)
 
 
 def ids_from(start: int, *models) -> None:
@@ -48,11 +51,11 @@ def ids_from(start: int, *models) -> None:
 
 
 @pytest.fixture
-def world(make_person, make_vehicle, make_licence, make_staff, organisation_user):
+def world(make_person, make_vehicle, make_licence, make_staff, organisation_user, citizen):
     """A mark, an e-licence, two AQ1 credentials and a temporary plate (TP1): mark, first AQ1 and the
     plate share a number, so do the e-licence and the second AQ1."""
     start = 500_000 + int(time.time()) % 100_000
-    ids_from(start, Credential, QueryCredential, TemporaryPlate)
+    ids_from(start, Credential, QueryCredential, TemporaryPlate, Entrustment)
     owner = make_person(name="周敏")
     vehicle = make_vehicle(owner=owner, registered_on=TODAY - timedelta(days=400), plate="豫QF5K86")
     mark = services.inspection_mark_issue(vehicle_id=vehicle.pk, event="test")
@@ -85,6 +88,13 @@ def world(make_person, make_vehicle, make_licence, make_staff, organisation_user
     )
     assert (mark.pk, e_licence.pk) == (first.pk, second.pk) == (start, start + 1)  # the numbers coincide
     assert plate.pk == start
+    principal = citizen(make_person(name="王芳", mobile="13800138001"))
+    agent = make_person(name="李强", mobile="13800138003")
+    entrustment = delegations.entrustment_create(
+        actor=principal, agent_id_number=agent.id_number, agent_name=agent.name, agent_mobile=agent.mobile,
+        businesses=["vehicle.plate"], valid_from=TODAY, valid_until=TODAY + timedelta(days=9),
+    )  # fmt: skip
+    assert entrustment.pk == start
     clerk = make_staff(role="counter_clerk")
     tokens = {
         "VI1": services.credential_token(credential=mark, mode=DisplayMode.OFFLINE)[0],
@@ -96,6 +106,9 @@ def world(make_person, make_vehicle, make_licence, make_staff, organisation_user
             number=case.number, code=second_code, role="party", credential_id=second.pk
         ),
         "TP1": temporary_plate_token(plate=plate).text,
+        "EN1": entrustment_token(
+            entrustment=Entrustment.objects.select_related("principal_person").get(pk=entrustment.pk)
+        ).text,
     }
     return {
         "tokens": tokens,
@@ -110,6 +123,7 @@ def world(make_person, make_vehicle, make_licence, make_staff, organisation_user
             "TP1": lambda: registry_services.temporary_plate_revoke(
                 actor=clerk, plate_id=plate.pk, reason="车辆已注册登记"
             ),
+            "EN1": lambda: delegations.entrustment_revoke(actor=principal, entrustment_id=entrustment.pk),
         },
     }
 

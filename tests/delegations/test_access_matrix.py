@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
-from jiaoguan.core.access import ACTIONS, Role
+from jiaoguan.core.access import ACTIONS, Role, can
 from jiaoguan.core.errors import Conflict, NotAllowed, NotFound, Unauthenticated
 from jiaoguan.delegations import selectors, services
-from jiaoguan.delegations.models import Entrustment, ProxyAuthorisation, VehicleFiling
+from jiaoguan.delegations.models import DelegatedAction, Entrustment, ProxyAuthorisation, VehicleFiling
 
 pytestmark = pytest.mark.django_db
 
@@ -239,7 +239,85 @@ def _proxy_view(world: Any, role: str, where: str, check: Any) -> str:
     return "allowed" if listed else "refused"
 
 
+# ---------------------------------------------------------------- online entrustment (O5)
+
+
+def _user_of(world: Any, person: Any) -> Any:
+    from jiaoguan.accounts.models import User
+
+    return User.objects.filter(person=person).first() or world._citizen(person, level="counter")
+
+
+def _entrust(world: Any, role: str, where: str, check: Any) -> str:
+    """delegations.entrustment.create: a citizen entrusts in their own name only; nobody makes an
+    entrustment in somebody else's name (person C's)."""
+    page = check(world.client(role).get("/me/entrustments/"))
+    assert page == ("allowed" if can(world.actor(role), "delegations.entrustment.create") else "refused")
+    today = timezone.localdate()
+    principal = world.person_a if where == "own" else world.person_c
+    agent = world.person_b
+    try:
+        services.entrustment_create(
+            actor=world.actor(role), agent_id_number=agent.id_number, agent_name=agent.name,
+            agent_mobile=agent.mobile, businesses=["vehicle.plate"], valid_from=today, valid_until=today,
+        )  # fmt: skip
+    except REFUSALS:
+        assert not Entrustment.objects.filter(agent_id_number=agent.id_number).exists()
+        return "refused"
+    made = Entrustment.objects.filter(principal_person=principal, agent_id_number=agent.id_number).exists()
+    return "allowed" if made else "refused"
+
+
+def _use(world: Any, role: str, where: str, check: Any) -> str:
+    """delegations.entrustment.use: the agent sees (and shows the QR of) an entrustment naming them;
+    agent A never sees one naming B."""
+    page = check(world.client(role).get("/me/entrustments/"))
+    agent = world.person_a if where == "own" else world.person_b
+    principal = _user_of(world, world.person_c)
+    today = timezone.localdate()
+    entrustment = Entrustment.objects.create(
+        principal=principal, principal_person=world.person_c, agent_id_number=agent.id_number,
+        agent_name=agent.name, agent_mobile=agent.mobile, businesses=["vehicle.plate"], valid_from=today,
+        valid_until=today, created_at=timezone.now(),
+    )  # fmt: skip
+    try:
+        listed = selectors.entrustments_for_agent(actor=world.actor(role)).filter(pk=entrustment.pk).exists()
+    except REFUSALS:
+        return "refused"
+    shown = selectors.entrustment_for_display(actor=world.actor(role), entrustment_id=entrustment.pk)
+    assert (shown is not None) == listed
+    assert page == "allowed"
+    return "allowed" if listed else "refused"
+
+
+def _check(world: Any, role: str, where: str, check: Any) -> str:
+    """delegations.entrustment.check: the counter checks an entrustment of a principal living in its
+    jurisdiction (own: 411702) and not one outside it (other: 411602); only then is it recorded."""
+    page = check(world.client(role).get("/counter/entrustments/"))
+    assert page == ("allowed" if can(world.actor(role), "delegations.entrustment.check") else "refused")
+    person = world.person_a if where == "own" else world.person_b
+    agent = world.person_c
+    today = timezone.localdate()
+    entrustment = Entrustment.objects.create(
+        principal=_user_of(world, person), principal_person=person, agent_id_number=agent.id_number,
+        agent_name=agent.name, agent_mobile=agent.mobile, businesses=["vehicle.plate"], valid_from=today,
+        valid_until=today, created_at=timezone.now(),
+    )  # fmt: skip
+    outcome = _outcome(
+        lambda: services.entrustment_check_at_counter(
+            actor=world.actor(role), token_or_id=person.id_number, agent_id_number=agent.id_number,
+            business="B1",
+        )
+    )  # fmt: skip
+    recorded = DelegatedAction.objects.filter(grant="entrustment", grant_id=entrustment.pk, outcome="done")
+    assert recorded.exists() == (outcome == "allowed")
+    return outcome
+
+
 PROBES: dict[str, Any] = {
+    "delegations.entrustment.create": _entrust,
+    "delegations.entrustment.use": _use,
+    "delegations.entrustment.check": _check,
     "delegations.own.view": _view,
     "delegations.own.revoke": _revoke,
     "delegations.filing.request": lambda world, role, where, check: _filing_request(world, role, where),

@@ -179,7 +179,14 @@ TILE_GROUPS: list[tuple[Promise, list[Tile]]] = [
     (
         gettext_lazy("便民服务"),
         [
-            Tile("entrust", gettext_lazy("网上委托"), "handshake", "accounts.business.open"),
+            # Issue 18 (O5): entrust someone, and the entrustments naming me as the agent.
+            Tile(
+                "entrust",
+                gettext_lazy("网上委托"),
+                "handshake",
+                "delegations.entrustment.create",
+                target="delegations:entrustments",
+            ),
             # O2 (issue 18): a relative acts for a person aged 60 or over.
             Tile(
                 "elder-proxy",
@@ -234,7 +241,6 @@ OWN_PAGES: dict[str, Tile] = {t.key: t for _title, tiles in TILE_GROUPS for t in
 FEATURES: dict[str, tuple[Promise, Promise]] = {
     "e-licence": (gettext_lazy("电子证照"), gettext_lazy("电子驾驶证、检验标志电子凭证")),
     "accident": (gettext_lazy("事故处理进度"), gettext_lazy("查询交通事故的处理进度和文书")),
-    "entrust": (gettext_lazy("网上委托"), gettext_lazy("委托他人代为办理机动车、驾驶证业务")),
     "study": (gettext_lazy("学法减分"), gettext_lazy("参加道路交通安全法律法规学习，减免记分")),
 }
 

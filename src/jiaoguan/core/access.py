@@ -724,6 +724,24 @@ add(
 
 # -------------------------------- online entrustment (O5)
 
+# A citizen entrusts a named person with named businesses for at most 30 days (seed 004 §九).
+add(
+    "delegations.entrustment.create", "网上委托他人办理交管业务", "entrust someone with businesses online",
+    {CITIZEN: OWN}, requirement="O5",
+)  # fmt: skip
+# The agent named in an entrustment sees it and shows its QR at the counter; only their own.
+add(
+    "delegations.entrustment.use", "查看和出示委托给本人的网上委托", "see and show entrustments naming you",
+    {CITIZEN: OWN}, requirement="O5",
+)  # fmt: skip
+# The counter checks the agent standing there and the business against the entrustment, in the
+# jurisdiction of the principal's residence (需重新委托 when either does not match).
+add(
+    "delegations.entrustment.check", "核查网上委托", "check online entrustments at the counter",
+    _grant(JURISDICTION, CLERK, ADMIN), requirement="O5",
+    menu=_menu("delegations:counter_entrustments", "handshake", "网上委托核查", "Entrustment checks", 25),
+)  # fmt: skip
+
 # -------------------------------- elderly proxy (O2, U6)
 
 # A relative's account asks to act for a person aged 60 or over and has the elderly person pass

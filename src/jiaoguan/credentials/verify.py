@@ -94,6 +94,15 @@ def subject_view(decoded: Decoded) -> dict[str, Any]:
     return out
 
 
+# Kinds defined by a higher app (EN1, delegations) say how the verifier page lists their subject:
+# prefix -> function of the subject view giving (label, value) rows in the reader's language.
+SUBJECT_ROWS: dict[str, Callable[[dict[str, Any]], list[tuple[str, str]]]] = {}
+
+
+def register_subject_rows(prefix: str, rows: Callable[[dict[str, Any]], list[tuple[str, str]]]) -> None:
+    SUBJECT_ROWS[prefix] = rows
+
+
 def rejected(error: TokenRejected, checks: list[tuple[str, bool]]) -> Verdict:
     return Verdict(False, error.reason, error.message_zh, error.message_en, checks=checks)
 

@@ -41,7 +41,7 @@ from . import render as qr_render
 from .forms import ExemptApplyForm, LicencePhotoForm, PhotoReviewForm, PlateLookupForm, VerifyForm
 from .models import Credential, LicenceApplication, PaperMarkRequest
 from .token import REMARKS, SCHEMAS, TEMPORARY_PLATE, DisplayMode, int_date
-from .verify import UNREADABLE_REASONS, Verdict, photo_matches
+from .verify import SUBJECT_ROWS, UNREADABLE_REASONS, Verdict, photo_matches
 
 logger = logging.getLogger(__name__)
 
@@ -930,6 +930,8 @@ def _verdict_view(verdict: Verdict, *, shown_photo: bytes | None = None) -> dict
             (gettext_lazy("有效期"), f"{subject.get('valid_from', '')} — {valid_until}"),
             (gettext_lazy("申领单位"), str(subject.get("dealer", ""))),
         ]
+    elif verdict.kind in SUBJECT_ROWS:
+        rows = list(SUBJECT_ROWS[verdict.kind](subject))
     rows = [(label, value) for label, value in rows if value]
     photo_check = _photo_comparison(verdict, shown_photo)
     if photo_check is not None and photo_check["ok"] is False:

@@ -14,4 +14,7 @@ class DelegationsConfig(AppConfig):
         from .selectors import filed_vehicle_ids
 
         register_shared_vehicles(filed_vehicle_ids)
-        from . import services  # noqa: F401  registers the outbox subscriber of application steps (O2)
+        from . import (
+            services,  # noqa: F401  registers the outbox subscriber of application steps (O2)
+            tokens,  # noqa: F401  registers the EN1 schema, its status resolver and space
+        )

@@ -206,3 +206,91 @@ def filing_consent_expired(*, requested_on: date, today: date) -> bool:
 def filing_code_open(*, sent_at_seconds: float, now_seconds: float, attempts: int) -> bool:
     """Whether the owner's SMS code may still be tried: within its minutes and its tries (U7)."""
     return attempts < FILING_CODE_ATTEMPTS and 0 <= now_seconds - sent_at_seconds <= FILING_CODE_MINUTES * 60
+
+
+# ---------------------------------------------------------------- online entrustment (O5)
+
+# O4 (seed 004 §八 一): a person abroad entrusts someone at home to defer the renewal, the review or
+# the physical-condition certificate (延期办理); copies of the ID and the entrustment are accepted.
+ABROAD_ENTRUSTABLE: frozenset[str] = frozenset({"licence.deferral", "licence.medical_certificate"})
+ENTRUSTMENT_PURPOSES = ("ordinary", "abroad")
+
+
+def check_entrustment_purpose(*, purpose: str, businesses: list[str]) -> None:
+    """Refuse an unknown purpose, or an entrustment from abroad for anything but a deferral (O4)."""
+    if purpose not in ENTRUSTMENT_PURPOSES:
+        raise ValidationFailed(
+            "delegations.entrustment.purpose_unknown", "委托类型无效。", "Unknown kind of entrustment.",
+            field="purpose",
+        )  # fmt: skip
+    if purpose == "abroad":
+        outside = [code for code in businesses if code not in ABROAD_ENTRUSTABLE]
+        if outside:
+            raise ValidationFailed(
+                "delegations.entrustment.abroad_business",
+                "出国（境）人员委托仅限驾驶证延期和提交身体条件证明。",
+                "An entrustment from abroad covers only licence deferrals and the physical-condition certificate.",
+                field="businesses", detail={"businesses": outside, "allowed": sorted(ABROAD_ENTRUSTABLE)},
+            )  # fmt: skip
+
+
+def entrustment_covers(*, businesses: list[str], business: str) -> bool:
+    """Whether an entrustment of ``businesses`` covers a business named by its entrustable code
+    (vehicle.plate) or by the engine code of an application (B10); O5: 委托业务与实际申请办理业务
+    不一致的，应当重新委托."""
+    if business in ENTRUSTABLE:
+        return business in businesses
+    return any(entry.code in businesses for entry in entrustable_for(business))
+
+
+def known_business(business: str) -> bool:
+    """An entrustable code, or an engine code some entrustable business covers."""
+    return business in ENTRUSTABLE or bool(entrustable_for(business))
+
+
+def entrustment_checks(
+    *,
+    revoked: bool,
+    valid_from: date,
+    valid_until: date,
+    today: date,
+    entrusted_id_number: str,
+    present_id_number: str,
+    entrusted_name: str,
+    present_name: str,
+    businesses: list[str],
+    business: str,
+) -> str:
+    """What the counter decides (O5): ``ok``, or why not: revoked, not_yet, expired,
+    agent_mismatch, business_mismatch, in that order (the state first: nothing else matters
+    for an entrustment that is no longer in force)."""
+    status = entrustment_status(revoked=revoked, valid_from=valid_from, valid_until=valid_until, today=today)
+    if status != "valid":
+        return status
+    if entrusted_id_number.upper() != present_id_number.upper() or (
+        present_name and present_name != entrusted_name
+    ):
+        return "agent_mismatch"
+    if not entrustment_covers(businesses=businesses, business=business):
+        return "business_mismatch"
+    return "ok"
+
+
+# The counter's answer in words, zh and en, by the reason entrustment_checks gives.
+CHECK_WORDS: dict[str, tuple[str, str]] = {
+    "ok": ("委托核查通过，可以受理。", "The entrustment checks out; the business may be accepted."),
+    "revoked": (
+        "委托人已撤销该委托，不能受理。",
+        "The principal has revoked this entrustment; do not accept.",
+    ),
+    "not_yet": ("该委托尚未生效，不能受理。", "This entrustment is not in force yet; do not accept."),
+    "expired": ("该委托已过有效期，不能受理。", "This entrustment has expired; do not accept."),
+    "agent_mismatch": (
+        "被委托人与实际办理人不一致，需重新委托。",
+        "The person present is not the agent named in the entrustment: a new entrustment is needed.",
+    ),
+    "business_mismatch": (
+        "委托事项与实际办理业务不一致，需重新委托。",
+        "The business being done is not one entrusted: a new entrustment is needed.",
+    ),
+}

@@ -217,3 +217,42 @@ def proxies_in_jurisdiction(
             request=request,
         )  # fmt: skip
     return rows
+
+
+# ---------------------------------------------------------------- online entrustment (O5)
+
+USE = "delegations.entrustment.use"
+ENTRUSTMENTS_SHOWN = 50
+
+
+def entrustments_for_agent(*, actor: Any) -> QuerySet[Entrustment]:
+    """Entrustments naming the actor as the agent ("委托给我的", by their ID number), newest first;
+    an agent sees only their own, never another agent's (O5)."""
+    require(actor, USE)
+    person = getattr(actor, "person", None)
+    if person is None:
+        return Entrustment.objects.none()
+    require(actor, USE, owner_person_id=person.pk)
+    return (
+        Entrustment.objects.filter(agent_id_number=person.id_number.upper())
+        .select_related("principal_person")
+        .order_by("-created_at", "-pk")
+    )
+
+
+def entrustment_for_display(*, actor: Any, entrustment_id: int) -> Entrustment | None:
+    """One entrustment for its QR or its printed form: the principal's own, or one naming the actor
+    as the agent; None for anyone else (the same answer as no such entrustment)."""
+    found = (
+        Entrustment.objects.select_related("principal_person").filter(pk=entrustment_id).first()
+        if entrustment_id
+        else None
+    )
+    if found is None:
+        return None
+    if found.principal_id == getattr(actor, "pk", None):
+        require(actor, VIEW, owner_person_id=found.principal_person_id)
+        return found
+    if entrustments_for_agent(actor=actor).filter(pk=found.pk).exists():
+        return found
+    return None

@@ -9,6 +9,9 @@ urlpatterns = [
     path("me/delegations/", views.mine, name="mine"),
     path("me/delegations/revocation", views.revoke, name="revoke"),
     # ------------------------------------------------------------ online entrustment (O5)
+    path("me/entrustments/", views.entrustments, name="entrustments"),
+    path("me/entrustments/revocation", views.entrustment_revoke, name="entrustment_revoke"),
+    path("me/entrustments/<int:entrustment_id>/print", views.entrustment_print, name="entrustment_print"),
     # ------------------------------------------------------------ elderly proxy (O2, U6)
     path("me/elder-proxy/", views.proxies, name="proxies"),
     path("me/elder-proxy/<int:proxy_id>/", views.proxy, name="proxy"),
@@ -26,4 +29,5 @@ urlpatterns = [
     path("me/filings/consent", views.filing_consent, name="filing_consent"),
     path("me/filings/withdrawal", views.filing_withdraw, name="filing_withdraw"),
     # ------------------------------------------------------------ counter (O5 checks)
+    path("counter/entrustments/", views.counter_entrustments, name="counter_entrustments"),
 ]
