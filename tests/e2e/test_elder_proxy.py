@@ -20,6 +20,8 @@ from jiaoguan.delegations.models import ProxyAuthorisation
 from jiaoguan.integrations.models import FakeSmsMessage
 from jiaoguan.registry.rules import add_years
 
+from .phone import fits, log_in
+
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 PASSWORD = "Citizen#2026x"  # tests/conftest.py citizen
@@ -39,20 +41,6 @@ def picture(colour: tuple[int, int, int], size: tuple[int, int], fmt: str) -> di
         "mimeType": f"image/{kind}",
         "buffer": out.getvalue(),
     }
-
-
-def fits(page) -> None:
-    width = page.evaluate("document.documentElement.scrollWidth")
-    assert width <= 360, f"{page.url} is {width} px wide"
-
-
-def _login(page, username: str) -> None:
-    page.context.clear_cookies()
-    page.goto("/login/")
-    page.fill("#id_account", username)
-    page.fill("#id_password", PASSWORD)
-    page.get_by_role("button", name="登录", exact=True).click()
-    page.wait_for_url(re.compile(r"/$"))
 
 
 def texts_to(mobile: str, at_least: int, timeout: float = 10.0) -> list[str]:
@@ -82,7 +70,7 @@ def test_a_daughter_renews_her_fathers_licence_as_his_proxy(
     citizen(father)
 
     # The daughter starts from the home tile.
-    _login(page, daughter.id_number)
+    log_in(page, daughter.id_number, PASSWORD)
     page.get_by_role("link", name="老年人代办").first.click()
     page.wait_for_url("**/me/elder-proxy/")
     fits(page)
@@ -125,7 +113,7 @@ def test_a_daughter_renews_her_fathers_licence_as_his_proxy(
     assert any(app.number in text and "已提交" in text for text in sms)
 
     # ... and the renewal by his daughter in "who acted for me".
-    _login(page, father.id_number)
+    log_in(page, father.id_number, PASSWORD)
     page.goto("/me/delegations/")
     fits(page)
     acted = page.inner_text("#acted-for-me")

@@ -16,6 +16,8 @@ from jiaoguan.credentials.keys import trust_cache_clear
 from jiaoguan.credentials.render import decode_qr_image
 from jiaoguan.delegations.models import DelegatedAction, Entrustment
 
+from .phone import fits, log_in
+
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 PASSWORD = "Citizen#2026x"  # tests/conftest.py citizen
@@ -31,20 +33,6 @@ def _keys(tmp_path, settings):
     trust_cache_clear()
     yield
     trust_cache_clear()
-
-
-def fits(page) -> None:
-    width = page.evaluate("document.documentElement.scrollWidth")
-    assert width <= 360, f"{page.url} is {width} px wide"
-
-
-def _login(page, username: str, password: str) -> None:
-    page.context.clear_cookies()
-    page.goto("/login/")
-    page.fill("#id_account", username)
-    page.fill("#id_password", password)
-    page.get_by_role("button", name="登录", exact=True).click()
-    page.wait_for_url(re.compile(r"/(counter/)?$"))
 
 
 def _counter_check(page, token: str, agent) -> None:
@@ -65,7 +53,7 @@ def test_entrust_check_at_the_counter_see_it_revoke_and_be_refused(page, make_pe
     today = timezone.localdate()
 
     # ---- the principal entrusts from the home tile
-    _login(page, principal.username, PASSWORD)
+    log_in(page, principal.username, PASSWORD)
     page.get_by_role("link", name="网上委托", exact=True).first.click()
     page.wait_for_url(re.compile(r"/me/entrustments/$"))
     fits(page)
@@ -87,7 +75,7 @@ def test_entrust_check_at_the_counter_see_it_revoke_and_be_refused(page, make_pe
     assert token.startswith("EN1:")
 
     # ---- the clerk scans the QR and checks the agent present: done
-    _login(page, "clerk-e2e-entrust", STAFF_PASSWORD)
+    log_in(page, "clerk-e2e-entrust", STAFF_PASSWORD)
     page.get_by_role("link", name=re.compile("网上委托核查")).first.click()
     page.wait_for_url(re.compile(r"/counter/entrustments/$"))
     fits(page)
@@ -99,7 +87,7 @@ def test_entrust_check_at_the_counter_see_it_revoke_and_be_refused(page, make_pe
     fits(page)
 
     # ---- the principal sees who acted for them, and revokes
-    _login(page, principal.username, PASSWORD)
+    log_in(page, principal.username, PASSWORD)
     page.goto("/me/delegations/")
     acted = page.locator("#acted-for-me").inner_text()
     assert "补换领驾驶证" in acted and "李*" in acted and "窗口" in acted and "已办理" in acted
@@ -111,7 +99,7 @@ def test_entrust_check_at_the_counter_see_it_revoke_and_be_refused(page, make_pe
     )
 
     # ---- the clerk's second check is refused at once
-    _login(page, "clerk-e2e-entrust", STAFF_PASSWORD)
+    log_in(page, "clerk-e2e-entrust", STAFF_PASSWORD)
     _counter_check(page, token, agent)
     result = page.locator("#check-result")
     assert (

@@ -16,6 +16,8 @@ from jiaoguan.military_exchange.models import ExchangeCase
 from jiaoguan.registry import military_licence_rules as mrules
 from jiaoguan.registry.models import DrivingLicence
 
+from .phone import fits, log_in
+
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 PASSWORD = "Citizen#2026x"  # tests/conftest.py citizen
@@ -25,20 +27,6 @@ STAFF_PASSWORD = "Counter#2026x"  # tests/conftest.py make_staff
 @pytest.fixture(autouse=True)
 def _fast(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-def fits(page) -> None:
-    width = page.evaluate("document.documentElement.scrollWidth")
-    assert width <= 360, f"{page.url} is {width} px wide"
-
-
-def _login(page, username: str, password: str) -> None:
-    page.context.clear_cookies()
-    page.goto("/login/")
-    page.fill("#id_account", username)
-    page.fill("#id_password", password)
-    page.get_by_role("button", name="登录", exact=True).click()
-    page.wait_for_url(re.compile(r"/(counter/)?$"))
 
 
 def test_a_veteran_applies_the_clerk_accepts_and_the_licence_carries_the_military_remark(
@@ -55,7 +43,7 @@ def test_a_veteran_applies_the_clerk_accepts_and_the_licence_carries_the_militar
     )  # fmt: skip
 
     # The veteran applies online.
-    _login(page, person.id_number, PASSWORD)
+    log_in(page, person.id_number, PASSWORD)
     page.goto("/military-exchange/")
     fits(page)
     page.fill("#id_military_number", "JW20080301")
@@ -72,7 +60,7 @@ def test_a_veteran_applies_the_clerk_accepts_and_the_licence_carries_the_militar
     assert case.check_outcome == "passed"
 
     # The clerk opens the queue from the staff menu and accepts.
-    _login(page, clerk.username, STAFF_PASSWORD)
+    log_in(page, clerk.username, STAFF_PASSWORD)
     page.goto("/counter/")
     page.get_by_role("link", name="军队驾驶证换证").first.click()
     page.wait_for_url(re.compile(r"/counter/military-exchanges/$"))
@@ -93,7 +81,7 @@ def test_a_veteran_applies_the_clerk_accepts_and_the_licence_carries_the_militar
     assert case.state == "completed"
 
     # The veteran sees the new licence: first issue by the seed's rule, the military remark.
-    _login(page, person.id_number, PASSWORD)
+    log_in(page, person.id_number, PASSWORD)
     page.goto("/military-exchange/")
     assert expected.isoformat() in page.locator(".licence-first-issued").inner_text()
     page.get_by_role("link", name="查看我的驾驶证").click()

@@ -5,7 +5,6 @@ approves (four eyes), and the driver sees the licence valid again."""
 
 from __future__ import annotations
 
-import re
 from datetime import date
 
 import pytest
@@ -16,6 +15,8 @@ from jiaoguan.integrations.exit_entry import Movement
 from jiaoguan.overseas_relief.models import ReliefCase
 from jiaoguan.registry.rules import add_months
 
+from .phone import fits, log_in
+
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 PASSWORD = "Citizen#2026x"  # tests/conftest.py citizen
@@ -25,20 +26,6 @@ STAFF_PASSWORD = "Counter#2026x"  # tests/conftest.py make_staff
 @pytest.fixture(autouse=True)
 def _fast(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-def fits(page) -> None:
-    width = page.evaluate("document.documentElement.scrollWidth")
-    assert width <= 360, f"{page.url} is {width} px wide"
-
-
-def _login(page, username: str, password: str) -> None:
-    page.context.clear_cookies()
-    page.goto("/login/")
-    page.fill("#id_account", username)
-    page.fill("#id_password", password)
-    page.get_by_role("button", name="登录", exact=True).click()
-    page.wait_for_url(re.compile(r"/(counter/)?$"))
 
 
 def test_a_returned_driver_is_restored_after_the_clerk_and_the_head(
@@ -61,7 +48,7 @@ def test_a_returned_driver_is_restored_after_the_clerk_and_the_head(
     Image.new("RGB", (120, 160), (250, 250, 250)).save(certificate, format="PNG")
 
     # The driver applies.
-    _login(page, person.id_number, PASSWORD)
+    log_in(page, person.id_number, PASSWORD)
     page.goto("/overseas-relief/")
     assert page.locator("#licence-status").get_attribute("data-status") == "R"
     assert page.locator("#abroad-deferral a").get_attribute("href") == "/me/entrustments/"
@@ -75,7 +62,7 @@ def test_a_returned_driver_is_restored_after_the_clerk_and_the_head(
     fits(page)
 
     # The clerk finds it from the counter menu, checks the crossings and accepts.
-    _login(page, clerk.username, STAFF_PASSWORD)
+    log_in(page, clerk.username, STAFF_PASSWORD)
     page.goto("/counter/")
     page.get_by_role("link", name="恢复驾驶资格").first.click()
     page.wait_for_url("**/counter/overseas-reliefs/**")
@@ -88,7 +75,7 @@ def test_a_returned_driver_is_restored_after_the_clerk_and_the_head(
     assert page.locator("#approve").count() == 0  # four eyes: not the clerk
 
     # The head of the unit approves; the licence is restored.
-    _login(page, head.username, STAFF_PASSWORD)
+    log_in(page, head.username, STAFF_PASSWORD)
     page.goto(f"/counter/overseas-reliefs/{case.pk}/")
     fits(page)
     page.click("#approve")
@@ -96,7 +83,7 @@ def test_a_returned_driver_is_restored_after_the_clerk_and_the_head(
     assert page.locator("#case").get_attribute("data-state") == "restored"
 
     # The driver sees the licence valid again.
-    _login(page, person.id_number, PASSWORD)
+    log_in(page, person.id_number, PASSWORD)
     page.goto("/overseas-relief/")
     assert page.locator("#licence-status").get_attribute("data-status") == "A"
     assert page.locator(f"#case-{case.pk}").get_attribute("data-state") == "restored"

@@ -14,6 +14,8 @@ from jiaoguan.credentials import services as credential_services
 from jiaoguan.credentials.keys import trust_cache_clear
 from jiaoguan.delegations.models import VehicleFiling
 
+from .phone import fits, log_in
+
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 PASSWORD = "Beian-Cheliang7"
@@ -27,20 +29,6 @@ def _setup(tmp_path, settings):
     trust_cache_clear()
     yield
     trust_cache_clear()
-
-
-def fits(page) -> None:
-    width = page.evaluate("document.documentElement.scrollWidth")
-    assert width <= 360, f"{page.url} is {width} px wide"
-
-
-def log_in(page, username: str) -> None:
-    page.context.clear_cookies()
-    page.goto("/login/")
-    page.fill("#id_account", username)
-    page.fill("#id_password", PASSWORD)
-    page.get_by_role("button", name="登录", exact=True).click()
-    page.wait_for_url(re.compile(r"/$"))
 
 
 def test_a_driver_files_a_friends_car_and_the_friend_withdraws_it(page, make_person, make_vehicle):
@@ -61,7 +49,7 @@ def test_a_driver_files_a_friends_car_and_the_friend_withdraws_it(page, make_per
     )
 
     # ---- the driver files the friend's car
-    log_in(page, driver.username)
+    log_in(page, driver.username, PASSWORD)
     page.goto("/me/filings/")
     fits(page)
     page.get_by_label("号牌号码").fill("豫qf6b28")
@@ -75,7 +63,7 @@ def test_a_driver_files_a_friends_car_and_the_friend_withdraws_it(page, make_per
     fits(page)
 
     # ---- the friend agrees in their own account, from the principal's page
-    log_in(page, friend.username)
+    log_in(page, friend.username, PASSWORD)
     page.goto("/me/delegations/")
     page.locator("#filings-link").click()
     page.wait_for_url(re.compile(r"/me/filings/$"))
@@ -88,7 +76,7 @@ def test_a_driver_files_a_friends_car_and_the_friend_withdraws_it(page, make_per
     assert filing.state == "active"
 
     # ---- the driver shows the mark, without the friend's data
-    log_in(page, driver.username)
+    log_in(page, driver.username, PASSWORD)
     page.goto("/credentials/")
     mark_card = page.locator("article.cred-card", has_text="豫QF6B28")
     assert "备案车辆" in mark_card.inner_text()
@@ -102,7 +90,7 @@ def test_a_driver_files_a_friends_car_and_the_friend_withdraws_it(page, make_per
     fits(page)
 
     # ---- the friend withdraws it on their page of grants, and the mark is gone at once
-    log_in(page, friend.username)
+    log_in(page, friend.username, PASSWORD)
     page.goto("/me/delegations/")
     entry = page.locator(f"#filings .filing[data-id='{filing.pk}']")
     assert "车主在本人账户中同意备案" in entry.inner_text() or "豫QF6B28" in entry.inner_text()
@@ -111,6 +99,6 @@ def test_a_driver_files_a_friends_car_and_the_friend_withdraws_it(page, make_per
     filing.refresh_from_db()
     assert filing.state == "withdrawn"
 
-    log_in(page, driver.username)
+    log_in(page, driver.username, PASSWORD)
     page.goto("/credentials/")
     assert "豫QF6B28" not in page.content()

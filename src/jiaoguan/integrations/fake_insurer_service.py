@@ -36,10 +36,7 @@ from __future__ import annotations
 import argparse
 import collections
 import json
-import os
-import random
 import re
-import signal
 import sys
 import threading
 import time
@@ -47,12 +44,24 @@ import urllib.parse
 import urllib.request
 import zlib
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict
 from datetime import date, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 
+from .fake_http import (
+    ApiError,
+    Behaviour,
+    FakeServer,
+    Misbehaviour,
+    Route,
+    SignedHandler,
+    add_server_arguments,
+    find_route,
+    json_bytes,
+    json_object,
+    run,
+    startup,
+)
 from .insurer import (
     HttpInsurerService,
     Policy,
@@ -60,15 +69,7 @@ from .insurer import (
     policy_to_json,
     vin_valid,
 )
-from .payment_gateway import (
-    HEADER_NONCE,
-    MAX_CLOCK_SKEW_SECONDS,
-    SHANGHAI,
-    check_signed,
-    header_value,
-    request_message,
-    signed_headers,
-)
+from .payment_gateway import SHANGHAI
 
 MAX_BODY_BYTES = 64 * 1024
 REQUEST_LOG_LIMIT = 2000
@@ -81,49 +82,6 @@ DEFAULT_INSURERS = (
     "中国太平洋财产保险股份有限公司驻马店中心支公司",
 )
 _INSURER_CODES = ("PICC", "PAIC", "CPIC")
-
-
-@dataclass(frozen=True)
-class Behaviour:
-    """How the service misbehaves; every rate is a probability between 0 and 1."""
-
-    latency_ms: int = 0
-    error_rate: float = 0.0  # answer 503
-    timeout_rate: float = 0.0  # answer after timeout_sleep_ms
-    # Long enough to outlast the client's default 3 s timeout; tests set it short.
-    timeout_sleep_ms: int = 5000
-    duplicate_rate: float = 0.0  # send again the previous answer (to another request), signed
-    bad_signature_rate: float = 0.0  # sign the answer with a wrong key
-    seed: int | None = None
-
-    def updated(self, changes: Mapping[str, Any]) -> Behaviour:
-        known = {f.name for f in fields(self)}
-        unknown = set(changes) - known
-        if unknown:
-            raise ValueError(f"unknown behaviour field(s): {', '.join(sorted(unknown))}")
-        checked: dict[str, Any] = {}
-        for name, value in changes.items():
-            if name == "seed":
-                if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
-                    raise ValueError("seed must be an integer or null")
-            elif name.endswith("_rate"):
-                if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
-                    raise ValueError(f"{name} must be a number from 0 to 1")
-                value = float(value)
-            elif isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 600_000:
-                raise ValueError(f"{name} must be a whole number from 0 to 600000")
-            checked[name] = value
-        return replace(self, **checked)
-
-
-class ApiError(Exception):
-    """A refusal the service answers with ``{"code", "message"}``."""
-
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
 
 
 def _add_months(day: date, months: int) -> date:
@@ -162,38 +120,30 @@ class FakeInsurerService:
     def __init__(self, *, client_id: str, key: bytes, behaviour: Behaviour | None = None) -> None:
         self.client_id = client_id
         self.key = key
-        self._startup = behaviour or Behaviour()
-        self._behaviour = self._startup
-        self._rng = random.Random(self._startup.seed)  # noqa: S311 - simulated faults, not security
+        self._misbehaviour = Misbehaviour(behaviour or Behaviour())
         self._lock = threading.RLock()
         # vin -> {"policies": [Policy], "tax_paid_years": [int] | None (every year)}
         self._vehicles: dict[str, dict[str, Any]] = {}
         self._requests: collections.deque[dict[str, Any]] = collections.deque(maxlen=REQUEST_LOG_LIMIT)
         self._last_answer: bytes | None = None
-        self._nonces: dict[str, float] = {}
-        self._nonce_order: collections.deque[tuple[float, str]] = collections.deque()
 
     # -- behaviour and control --
 
     @property
     def behaviour(self) -> Behaviour:
         with self._lock:
-            return self._behaviour
+            return self._misbehaviour.behaviour
 
     def configure(self, changes: Mapping[str, Any]) -> Behaviour:
         with self._lock:
-            self._behaviour = self._behaviour.updated(changes)
-            if "seed" in changes:
-                self._rng.seed(self._behaviour.seed)
-            return self._behaviour
+            return self._misbehaviour.configure(changes)
 
     def reset(self) -> None:
         with self._lock:
             self._vehicles.clear()
             self._requests.clear()
             self._last_answer = None
-            self._behaviour = self._startup
-            self._rng.seed(self._startup.seed)
+            self._misbehaviour.restore()
 
     def requests(self) -> list[dict[str, Any]]:
         with self._lock:
@@ -206,25 +156,7 @@ class FakeInsurerService:
     def draw_faults(self) -> dict[str, bool]:
         """Which faults hit one status request."""
         with self._lock:
-            b = self._behaviour
-            draw = {}
-            for name in ("error", "timeout", "duplicate", "bad_signature"):
-                rate = getattr(b, f"{name}_rate")
-                draw[name] = bool(rate) and self._rng.random() < rate
-            return draw
-
-    def accept_nonce(self, nonce: str) -> bool:
-        """False for a nonce seen within the clock-skew window (a replayed request)."""
-        now = time.monotonic()
-        with self._lock:
-            while self._nonce_order and self._nonce_order[0][0] < now - 2 * MAX_CLOCK_SKEW_SECONDS:
-                _, old = self._nonce_order.popleft()
-                self._nonces.pop(old, None)
-            if nonce in self._nonces:
-                return False
-            self._nonces[nonce] = now
-            self._nonce_order.append((now, nonce))
-            return True
+            return self._misbehaviour.draw()
 
     def swap_last_answer(self, content: bytes) -> bytes | None:
         """Remember this answer; return the one before (what a duplicate sends)."""
@@ -278,7 +210,7 @@ class FakeInsurerService:
 
 # --- HTTP -------------------------------------------------------------------------------------------
 
-_ROUTES: list[tuple[str, re.Pattern[str], str]] = [
+_ROUTES: list[Route] = [
     ("GET", re.compile(r"/api/vehicles/(?P<vin>[^/]+)/status"), "api_status"),
     ("POST", re.compile(r"/control/vehicles/(?P<vin>[^/]+)"), "control_vehicle"),
     ("GET", re.compile(r"/control/behaviour"), "control_behaviour"),
@@ -289,71 +221,15 @@ _ROUTES: list[tuple[str, re.Pattern[str], str]] = [
 
 
 def _route(method: str, path: str) -> tuple[str, dict[str, str]]:
-    for route_method, pattern, name in _ROUTES:
-        match = pattern.fullmatch(path)
-        if match and route_method == method:
-            return name, {k: urllib.parse.unquote(v) for k, v in match.groupdict().items()}
-    raise ApiError(404, "not_found", f"no endpoint {method} {path}")
+    return find_route(_ROUTES, method, path)
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def __init__(self, address: tuple[str, int], service: FakeInsurerService, *, verbose: bool) -> None:
-        super().__init__(address, _Handler)
-        self.service = service
-        self.verbose = verbose
-
-
-class _Handler(BaseHTTPRequestHandler):
-    server: _Server
+class _Handler(SignedHandler):
+    server: FakeServer
     server_version = "FakeInsurerService/1.0"
 
-    def do_GET(self) -> None:
-        self._dispatch("GET")
-
-    def do_POST(self) -> None:
-        self._dispatch("POST")
-
-    def log_message(self, format: str, *args: Any) -> None:
-        if self.server.verbose:
-            super().log_message(format, *args)
-
-    def _dispatch(self, method: str) -> None:
-        service = self.server.service
-        path = self.path.partition("?")[0]
-        try:
-            body = self._read_body()
-            if path == "/health":
-                self._send_json(200, {"status": "ok", "client_id": service.client_id})
-            elif path.startswith(("/api/", "/control/")):
-                self._api(method, path, body)
-            else:
-                raise ApiError(404, "not_found", f"no endpoint {path}")
-        except ApiError as exc:
-            self._send_json(exc.status, {"code": exc.code, "message": exc.message})
-
-    def _read_body(self) -> bytes:
-        length = self.headers.get("Content-Length")
-        if not length:
-            return b""
-        if not length.isdigit() or int(length) > MAX_BODY_BYTES:
-            raise ApiError(413, "invalid_request", "body too large")
-        return self.rfile.read(int(length))
-
-    def _api(self, method: str, path: str, body: bytes) -> None:
-        service = self.server.service
-        headers = dict(self.headers.items())
-        problem = check_signed(
-            headers,
-            merchant_id=service.client_id,
-            key=service.key,
-            message=request_message(method, self.path, body),
-        )
-        if problem is None and not service.accept_nonce(header_value(headers, HEADER_NONCE)):
-            problem = "replayed_nonce"
-        if problem is not None:
-            raise ApiError(401, "bad_signature", f"request refused: {problem}")
+    def api(self, method: str, path: str, body: bytes) -> None:
+        service: FakeInsurerService = self.server.service
         name, params = _route(method, path)
         if name.startswith("control_"):
             self._control(name, params, body)
@@ -367,7 +243,7 @@ class _Handler(BaseHTTPRequestHandler):
             time.sleep(behaviour.latency_ms / 1000)
         if faults["error"]:
             service.log_request({"vin": vin, "status": 503, "fault": "error"})
-            self._send_json(503, {"code": "unavailable", "message": "simulated insurer failure"})
+            self.send_json(503, {"code": "unavailable", "message": "simulated insurer failure"})
             return
         try:
             on = date.fromisoformat(query.get("on", [""])[0])
@@ -380,7 +256,7 @@ class _Handler(BaseHTTPRequestHandler):
             result = service.status(vin, on, request_id)
             status, content = 200, json.dumps(result, ensure_ascii=False).encode()
         except ApiError as exc:
-            status, content = exc.status, _json_bytes(exc.code, exc.message)
+            status, content = exc.status, json_bytes(exc.code, exc.message)
         if status == 200:
             previous = service.swap_last_answer(content)
             if faults["duplicate"] and previous is not None:
@@ -393,54 +269,24 @@ class _Handler(BaseHTTPRequestHandler):
         if faults["timeout"]:
             time.sleep(behaviour.timeout_sleep_ms / 1000)
         key = b"not-the-key" if faults["bad_signature"] else service.key
-        self._send(status, content, key=key)
+        self.send(status, content, key=key)
 
     def _control(self, name: str, params: Mapping[str, str], body: bytes) -> None:
-        service = self.server.service
+        service: FakeInsurerService = self.server.service
         if name == "control_vehicle":
-            self._send_json(200, service.seed_vehicle(params["vin"], _json_object(body)))
+            self.send_json(200, service.seed_vehicle(params["vin"], json_object(body)))
         elif name == "control_behaviour":
             if body:
                 try:
-                    service.configure(_json_object(body))
+                    service.configure(json_object(body))
                 except ValueError as exc:
                     raise ApiError(400, "invalid_request", str(exc)) from exc
-            self._send_json(200, asdict(service.behaviour))
+            self.send_json(200, asdict(service.behaviour))
         elif name == "control_reset":
             service.reset()
-            self._send_json(200, {"code": "SUCCESS"})
+            self.send_json(200, {"code": "SUCCESS"})
         else:
-            self._send_json(200, {"requests": service.requests()})
-
-    def _send_json(self, status: int, data: Any) -> None:
-        self._send(status, json.dumps(data, ensure_ascii=False).encode())
-
-    def _send(self, status: int, content: bytes, *, key: bytes | None = None) -> None:
-        service = self.server.service
-        try:
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(content)))
-            for name, value in signed_headers(service.client_id, key or service.key, content).items():
-                self.send_header(name, value)
-            self.end_headers()
-            self.wfile.write(content)
-        except (BrokenPipeError, ConnectionResetError):
-            pass  # the client gave up waiting (simulated timeouts do exactly that)
-
-
-def _json_object(body: bytes) -> dict[str, Any]:
-    try:
-        data = json.loads(body or b"{}")
-    except ValueError as exc:
-        raise ApiError(400, "invalid_request", f"body is not JSON: {exc}") from exc
-    if not isinstance(data, dict):
-        raise ApiError(400, "invalid_request", "body must be a JSON object")
-    return data
-
-
-def _json_bytes(code: str, message: str) -> bytes:
-    return json.dumps({"code": code, "message": message}, ensure_ascii=False).encode()
+            self.send_json(200, {"requests": service.requests()})
 
 
 # --- test and demo helper ------------------------------------------------------------------------
@@ -504,67 +350,17 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
 
 def add_arguments(parser: argparse.ArgumentParser, defaults: Mapping[str, Any] | None = None) -> None:
     """The server's options; the Django command passes defaults taken from settings."""
-    d = dict(defaults or {})
-    parser.add_argument("--host", default=d.get("host", "127.0.0.1"))
-    parser.add_argument("--port", type=int, default=d.get("port", 8093), help="0 picks a free port")
-    parser.add_argument("--client-id", default=d.get("client_id", "jiaoguan-demo"))
-    parser.add_argument("--key", default=d.get("key", ""), help="client key (default: $JIAOGUAN_INSURER_KEY)")
-    parser.add_argument("--port-file", default="", help="write the port listened on to this file")
-    parser.add_argument("--latency-ms", type=int, default=0)
-    parser.add_argument("--error-rate", type=float, default=0.0)
-    parser.add_argument("--timeout-rate", type=float, default=0.0)
-    parser.add_argument("--timeout-sleep-ms", type=int, default=5000)
-    parser.add_argument("--duplicate-rate", type=float, default=0.0)
-    parser.add_argument("--bad-signature-rate", type=float, default=0.0)
-    parser.add_argument("--seed", type=int, default=None)
-    parser.add_argument("--verbose", action="store_true", help="log every request to stderr")
+    add_server_arguments(parser, port=8093, key_env="JIAOGUAN_INSURER_KEY", defaults=defaults)
 
 
 def serve(options: Mapping[str, Any], *, out: Callable[[str], None] = print) -> int:
     """Run until SIGTERM or Ctrl-C; ``options`` are the parsed arguments as a mapping."""
-    key = options["key"] or os.environ.get("JIAOGUAN_INSURER_KEY", "")
-    if not key:
-        raise SystemExit("fake insurer service: --key (or JIAOGUAN_INSURER_KEY) is required")
-    try:
-        behaviour = Behaviour().updated(
-            {
-                name: options[name]
-                for name in (
-                    "latency_ms",
-                    "error_rate",
-                    "timeout_rate",
-                    "timeout_sleep_ms",
-                    "duplicate_rate",
-                    "bad_signature_rate",
-                    "seed",
-                )
-            }
-        )
-    except ValueError as exc:
-        raise SystemExit(f"fake insurer service: {exc}") from exc
-    service = FakeInsurerService(client_id=options["client_id"], key=key.encode(), behaviour=behaviour)
-    server = _Server((options["host"], options["port"]), service, verbose=bool(options["verbose"]))
-    host, port = str(server.server_address[0]), int(server.server_address[1])
-    shown_host = "127.0.0.1" if host in {"0.0.0.0", ""} else host  # noqa: S104 - only compared
-    if options["port_file"]:
-        port_file = Path(options["port_file"])
-        draft = port_file.with_name(f".{port_file.name}.tmp")
-        draft.write_text(str(port), encoding="utf-8")
-        os.replace(draft, port_file)  # a reader never sees a half-written number
-    out(f"listening on http://{shown_host}:{port}")
-    if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, _stop)
-    try:
-        server.serve_forever(poll_interval=0.2)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.server_close()
-    return 0
-
-
-def _stop(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt
+    key, behaviour = startup(options, key_env="JIAOGUAN_INSURER_KEY", label="fake insurer service")
+    service = FakeInsurerService(client_id=options["client_id"], key=key, behaviour=behaviour)
+    server = FakeServer(
+        (options["host"], options["port"]), service, _Handler, verbose=bool(options["verbose"])
+    )
+    return run(server, options, out=out)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -40,39 +40,35 @@ import base64
 import binascii
 import collections
 import json
-import os
-import random
 import re
-import signal
 import sys
 import threading
 import time
 import urllib.parse
 import urllib.request
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict
 from datetime import date, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 from .exit_entry import Movement, movement_from_json, movement_to_json
-from .military_licence import (
-    MilitaryLicence,
-    compare,
-    licence_from_json,
-    licence_to_json,
-    normalise_number,
+from .fake_http import (
+    ApiError,
+    Behaviour,
+    FakeServer,
+    Misbehaviour,
+    Route,
+    SignedHandler,
+    add_server_arguments,
+    find_route,
+    json_bytes,
+    json_object,
+    run,
+    startup,
 )
-from .payment_gateway import (
-    HEADER_NONCE,
-    MAX_CLOCK_SKEW_SECONDS,
-    SHANGHAI,
-    check_signed,
-    header_value,
-    request_message,
-    signed_headers,
-)
+from .military_licence import MilitaryLicence, compare, licence_from_json, licence_to_json, normalise_number
+from .payment_gateway import SHANGHAI
 from .real_person import decide, result_to_json
 from .records_transport import RecordsTransport
 
@@ -82,55 +78,11 @@ REQUEST_LOG_LIMIT = 2000
 SYSTEMS = ("real-person", "exit-entry", "military")
 
 
-@dataclass(frozen=True)
-class Behaviour:
-    """How one system misbehaves; every rate is a probability between 0 and 1."""
-
-    latency_ms: int = 0
-    error_rate: float = 0.0  # answer 503
-    timeout_rate: float = 0.0  # answer after timeout_sleep_ms
-    timeout_sleep_ms: int = 5000  # longer than the client's default timeout; tests set it short
-    duplicate_rate: float = 0.0  # send again the previous answer (to another question), signed
-    bad_signature_rate: float = 0.0  # sign the answer with a wrong key
-    seed: int | None = None
-
-    def updated(self, changes: Mapping[str, Any]) -> Behaviour:
-        known = {f.name for f in fields(self)}
-        unknown = set(changes) - known
-        if unknown:
-            raise ValueError(f"unknown behaviour field(s): {', '.join(sorted(unknown))}")
-        checked: dict[str, Any] = {}
-        for name, value in changes.items():
-            if name == "seed":
-                if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
-                    raise ValueError("seed must be an integer or null")
-            elif name.endswith("_rate"):
-                if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
-                    raise ValueError(f"{name} must be a number from 0 to 1")
-                value = float(value)
-            elif isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 600_000:
-                raise ValueError(f"{name} must be a whole number from 0 to 600000")
-            checked[name] = value
-        return replace(self, **checked)
-
-
-class ApiError(Exception):
-    """A refusal the service answers with ``{"code", "message"}``."""
-
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
-
-
 class _System:
     """One record system's misbehaviour, request log and last answer."""
 
     def __init__(self, behaviour: Behaviour) -> None:
-        self.startup = behaviour
-        self.behaviour = behaviour
-        self.rng = random.Random(behaviour.seed)  # noqa: S311 - simulated faults, not security
+        self.misbehaviour = Misbehaviour(behaviour)
         self.requests: collections.deque[dict[str, Any]] = collections.deque(maxlen=REQUEST_LOG_LIMIT)
         self.last_answer: bytes | None = None
 
@@ -147,8 +99,6 @@ class FakeRecordsService:
         self._travels: dict[str, list[Movement]] = {}
         self._licences: dict[str, MilitaryLicence] = {}
         self._serial = 0
-        self._nonces: dict[str, float] = {}
-        self._nonce_order: collections.deque[tuple[float, str]] = collections.deque()
 
     # -- behaviour and control --
 
@@ -157,19 +107,18 @@ class FakeRecordsService:
             raise ApiError(404, "not_found", f"no system {name}")
         return self._systems[name]
 
+    def behaviour(self, name: str) -> Behaviour:
+        with self._lock:
+            return self.system(name).misbehaviour.behaviour
+
     def configure(self, name: str, changes: Mapping[str, Any]) -> Behaviour:
         with self._lock:
-            system = self.system(name)
-            system.behaviour = system.behaviour.updated(changes)
-            if "seed" in changes:
-                system.rng.seed(system.behaviour.seed)
-            return system.behaviour
+            return self.system(name).misbehaviour.configure(changes)
 
     def reset(self, name: str) -> None:
         with self._lock:
             system = self.system(name)
-            system.behaviour = system.startup
-            system.rng.seed(system.startup.seed)
+            system.misbehaviour.restore()
             system.requests.clear()
             system.last_answer = None
             if name == "real-person":
@@ -189,31 +138,14 @@ class FakeRecordsService:
 
     def draw_faults(self, name: str) -> dict[str, bool]:
         with self._lock:
-            system = self.system(name)
-            draw = {}
-            for fault in ("error", "timeout", "duplicate", "bad_signature"):
-                rate = getattr(system.behaviour, f"{fault}_rate")
-                draw[fault] = bool(rate) and system.rng.random() < rate
-            return draw
+            return self.system(name).misbehaviour.draw()
 
     def swap_last_answer(self, name: str, content: bytes) -> bytes | None:
+        """Remember this answer; return the one before (what a duplicate sends)."""
         with self._lock:
             system = self.system(name)
             previous, system.last_answer = system.last_answer, content
             return previous
-
-    def accept_nonce(self, nonce: str) -> bool:
-        """False for a nonce seen within the clock-skew window (a replayed request)."""
-        now = time.monotonic()
-        with self._lock:
-            while self._nonce_order and self._nonce_order[0][0] < now - 2 * MAX_CLOCK_SKEW_SECONDS:
-                _, old = self._nonce_order.popleft()
-                self._nonces.pop(old, None)
-            if nonce in self._nonces:
-                return False
-            self._nonces[nonce] = now
-            self._nonce_order.append((now, nonce))
-            return True
 
     # -- seeds --
 
@@ -285,7 +217,7 @@ class FakeRecordsService:
 
 # --- HTTP -------------------------------------------------------------------------------------------
 
-_ROUTES: list[tuple[str, re.Pattern[str], str]] = [
+_ROUTES: list[Route] = [
     ("POST", re.compile(r"/api/real-person/authentications"), "api_authenticate"),
     ("GET", re.compile(r"/api/exit-entry/persons/(?P<id>[^/]+)/movements"), "api_movements"),
     ("GET", re.compile(r"/api/military-licences/(?P<number>[^/]+)/check"), "api_military"),
@@ -301,71 +233,15 @@ _API_SYSTEM = {"api_authenticate": "real-person", "api_movements": "exit-entry",
 
 
 def _route(method: str, path: str) -> tuple[str, dict[str, str]]:
-    for route_method, pattern, name in _ROUTES:
-        match = pattern.fullmatch(path)
-        if match and route_method == method:
-            return name, {k: urllib.parse.unquote(v) for k, v in match.groupdict().items()}
-    raise ApiError(404, "not_found", f"no endpoint {method} {path}")
+    return find_route(_ROUTES, method, path)
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def __init__(self, address: tuple[str, int], service: FakeRecordsService, *, verbose: bool) -> None:
-        super().__init__(address, _Handler)
-        self.service = service
-        self.verbose = verbose
-
-
-class _Handler(BaseHTTPRequestHandler):
-    server: _Server
+class _Handler(SignedHandler):
+    server: FakeServer
     server_version = "FakeRecordsService/1.0"
+    max_body_bytes = MAX_BODY_BYTES
 
-    def do_GET(self) -> None:
-        self._dispatch("GET")
-
-    def do_POST(self) -> None:
-        self._dispatch("POST")
-
-    def log_message(self, format: str, *args: Any) -> None:
-        if self.server.verbose:
-            super().log_message(format, *args)
-
-    def _dispatch(self, method: str) -> None:
-        service = self.server.service
-        path = self.path.partition("?")[0]
-        try:
-            body = self._read_body()
-            if path == "/health":
-                self._send_json(200, {"status": "ok", "client_id": service.client_id})
-            elif path.startswith(("/api/", "/control/")):
-                self._api(method, path, body)
-            else:
-                raise ApiError(404, "not_found", f"no endpoint {path}")
-        except ApiError as exc:
-            self._send_json(exc.status, {"code": exc.code, "message": exc.message})
-
-    def _read_body(self) -> bytes:
-        length = self.headers.get("Content-Length")
-        if not length:
-            return b""
-        if not length.isdigit() or int(length) > MAX_BODY_BYTES:
-            raise ApiError(413, "invalid_request", "body too large")
-        return self.rfile.read(int(length))
-
-    def _api(self, method: str, path: str, body: bytes) -> None:
-        service = self.server.service
-        headers = dict(self.headers.items())
-        problem = check_signed(
-            headers,
-            merchant_id=service.client_id,
-            key=service.key,
-            message=request_message(method, self.path, body),
-        )
-        if problem is None and not service.accept_nonce(header_value(headers, HEADER_NONCE)):
-            problem = "replayed_nonce"
-        if problem is not None:
-            raise ApiError(401, "bad_signature", f"request refused: {problem}")
+    def api(self, method: str, path: str, body: bytes) -> None:
         name, params = _route(method, path)
         if name.startswith("control_"):
             self._control(name, params, body)
@@ -373,8 +249,8 @@ class _Handler(BaseHTTPRequestHandler):
         self._question(_API_SYSTEM[name], name, params, body)
 
     def _question(self, system: str, name: str, params: Mapping[str, str], body: bytes) -> None:
-        service = self.server.service
-        behaviour = service.system(system).behaviour
+        service: FakeRecordsService = self.server.service
+        behaviour = service.behaviour(system)
         faults = service.draw_faults(system)
         fault = next((f for f, hit in faults.items() if hit), "")
         query = {k: v[0] for k, v in urllib.parse.parse_qs(self.path.partition("?")[2]).items()}
@@ -386,23 +262,21 @@ class _Handler(BaseHTTPRequestHandler):
             service.log_request(
                 system, {"key": subject, "request_id": request_id, "status": 503, "fault": "error"}
             )
-            self._send_json(503, {"code": "unavailable", "message": f"simulated {system} failure"})
+            self.send_json(503, {"code": "unavailable", "message": f"simulated {system} failure"})
             return
         try:
             if name == "api_authenticate":
-                payload = _json_object(body)
+                payload = json_object(body)
                 request_id = str(payload.get("request_id") or "")
                 subject = str(payload.get("id_number") or "")
                 result = service.authenticate(payload)
             elif name == "api_movements":
-                request_id = query.get("request_id", "")
                 try:
                     since = date.fromisoformat(query.get("since", ""))
                 except ValueError as exc:
                     raise ApiError(400, "invalid_request", "since (YYYY-MM-DD) is required") from exc
                 result = service.movements(params["id"], since)
             else:
-                request_id = query.get("request_id", "")
                 result = service.military_check(
                     params["number"], query.get("id_number", ""), query.get("name", "")
                 )
@@ -413,7 +287,7 @@ class _Handler(BaseHTTPRequestHandler):
                 json.dumps({**result, "request_id": request_id}, ensure_ascii=False).encode(),
             )
         except ApiError as exc:
-            status, content = exc.status, _json_bytes(exc.code, exc.message)
+            status, content = exc.status, json_bytes(exc.code, exc.message)
         if status == 200:
             previous = service.swap_last_answer(system, content)
             if faults["duplicate"] and previous is not None:
@@ -426,58 +300,28 @@ class _Handler(BaseHTTPRequestHandler):
         if faults["timeout"]:
             time.sleep(behaviour.timeout_sleep_ms / 1000)
         key = b"not-the-key" if faults["bad_signature"] else service.key
-        self._send(status, content, key=key)
+        self.send(status, content, key=key)
 
     def _control(self, name: str, params: Mapping[str, str], body: bytes) -> None:
-        service = self.server.service
+        service: FakeRecordsService = self.server.service
         if name == "control_person":
-            self._send_json(200, service.force_person(params["id"], _json_object(body).get("outcome")))
+            self.send_json(200, service.force_person(params["id"], json_object(body).get("outcome")))
         elif name == "control_travel":
-            self._send_json(200, service.seed_travel(params["id"], _json_object(body)))
+            self.send_json(200, service.seed_travel(params["id"], json_object(body)))
         elif name == "control_licence":
-            self._send_json(200, service.seed_licence(params["number"], _json_object(body)))
+            self.send_json(200, service.seed_licence(params["number"], json_object(body)))
         elif name == "control_behaviour":
             if body:
                 try:
-                    service.configure(params["system"], _json_object(body))
+                    service.configure(params["system"], json_object(body))
                 except ValueError as exc:
                     raise ApiError(400, "invalid_request", str(exc)) from exc
-            self._send_json(200, asdict(service.system(params["system"]).behaviour))
+            self.send_json(200, asdict(service.behaviour(params["system"])))
         elif name == "control_reset":
             service.reset(params["system"])
-            self._send_json(200, {"code": "SUCCESS"})
+            self.send_json(200, {"code": "SUCCESS"})
         else:
-            self._send_json(200, {"requests": service.requests(params["system"])})
-
-    def _send_json(self, status: int, data: Any) -> None:
-        self._send(status, json.dumps(data, ensure_ascii=False).encode())
-
-    def _send(self, status: int, content: bytes, *, key: bytes | None = None) -> None:
-        service = self.server.service
-        try:
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(content)))
-            for header, value in signed_headers(service.client_id, key or service.key, content).items():
-                self.send_header(header, value)
-            self.end_headers()
-            self.wfile.write(content)
-        except (BrokenPipeError, ConnectionResetError):
-            pass  # the client gave up waiting (simulated timeouts do exactly that)
-
-
-def _json_object(body: bytes) -> dict[str, Any]:
-    try:
-        data = json.loads(body or b"{}")
-    except ValueError as exc:
-        raise ApiError(400, "invalid_request", f"body is not JSON: {exc}") from exc
-    if not isinstance(data, dict):
-        raise ApiError(400, "invalid_request", "body must be a JSON object")
-    return data
-
-
-def _json_bytes(code: str, message: str) -> bytes:
-    return json.dumps({"code": code, "message": message}, ensure_ascii=False).encode()
+            self.send_json(200, {"requests": service.requests(params["system"])})
 
 
 # --- test and demo helper ------------------------------------------------------------------------
@@ -575,26 +419,13 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
 
 def add_arguments(parser: argparse.ArgumentParser, defaults: Mapping[str, Any] | None = None) -> None:
     """The server's options; the Django command passes defaults taken from settings."""
-    d = dict(defaults or {})
-    parser.add_argument("--host", default=d.get("host", "127.0.0.1"))
-    parser.add_argument("--port", type=int, default=d.get("port", 8095), help="0 picks a free port")
-    parser.add_argument("--client-id", default=d.get("client_id", "jiaoguan-demo"))
-    parser.add_argument("--key", default=d.get("key", ""), help="client key (default: $JIAOGUAN_RECORDS_KEY)")
-    parser.add_argument("--port-file", default="", help="write the port listened on to this file")
-    parser.add_argument("--latency-ms", type=int, default=0)
-    parser.add_argument("--error-rate", type=float, default=0.0)
-    parser.add_argument("--timeout-rate", type=float, default=0.0)
-    parser.add_argument("--timeout-sleep-ms", type=int, default=5000)
-    parser.add_argument("--duplicate-rate", type=float, default=0.0)
-    parser.add_argument("--bad-signature-rate", type=float, default=0.0)
-    parser.add_argument("--seed", type=int, default=None)
+    add_server_arguments(parser, port=8095, key_env="JIAOGUAN_RECORDS_KEY", defaults=defaults)
     parser.add_argument(
         "--seed-file",
-        default=d.get("seed_file", ""),
+        default=dict(defaults or {}).get("seed_file", ""),
         help='JSON seeds loaded at start: {"real-person": {id: outcome}, "exit-entry": {id: [movement]}, '
         '"military": [licence]} (the demo\'s)',
     )
-    parser.add_argument("--verbose", action="store_true", help="log every request to stderr")
 
 
 def load_seeds(service: FakeRecordsService, path: str) -> int:
@@ -615,43 +446,17 @@ def load_seeds(service: FakeRecordsService, path: str) -> int:
 
 def serve(options: Mapping[str, Any], *, out: Callable[[str], None] = print) -> int:
     """Run until SIGTERM or Ctrl-C; ``options`` are the parsed arguments as a mapping."""
-    key = options["key"] or os.environ.get("JIAOGUAN_RECORDS_KEY", "")
-    if not key:
-        raise SystemExit("fake records service: --key (or JIAOGUAN_RECORDS_KEY) is required")
-    names = ("latency_ms", "error_rate", "timeout_rate", "timeout_sleep_ms", "duplicate_rate",
-             "bad_signature_rate", "seed")  # fmt: skip
-    try:
-        behaviour = Behaviour().updated({name: options[name] for name in names})
-    except ValueError as exc:
-        raise SystemExit(f"fake records service: {exc}") from exc
-    service = FakeRecordsService(client_id=options["client_id"], key=key.encode(), behaviour=behaviour)
+    key, behaviour = startup(options, key_env="JIAOGUAN_RECORDS_KEY", label="fake records service")
+    service = FakeRecordsService(client_id=options["client_id"], key=key, behaviour=behaviour)
     if options.get("seed_file") and Path(options["seed_file"]).exists():
         try:
             out(f"seeded {load_seeds(service, options['seed_file'])} records from {options['seed_file']}")
         except (OSError, ValueError, KeyError, ApiError) as exc:
             raise SystemExit(f"fake records service: bad seed file: {exc}") from exc
-    server = _Server((options["host"], options["port"]), service, verbose=bool(options["verbose"]))
-    host, port = str(server.server_address[0]), int(server.server_address[1])
-    shown_host = "127.0.0.1" if host in {"0.0.0.0", ""} else host  # noqa: S104 - only compared
-    if options["port_file"]:
-        port_file = Path(options["port_file"])
-        draft = port_file.with_name(f".{port_file.name}.tmp")
-        draft.write_text(str(port), encoding="utf-8")
-        os.replace(draft, port_file)  # a reader never sees a half-written number
-    out(f"listening on http://{shown_host}:{port}")
-    if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, _stop)
-    try:
-        server.serve_forever(poll_interval=0.2)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.server_close()
-    return 0
-
-
-def _stop(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt
+    server = FakeServer(
+        (options["host"], options["port"]), service, _Handler, verbose=bool(options["verbose"])
+    )
+    return run(server, options, out=out)
 
 
 def main(argv: list[str] | None = None) -> int:
