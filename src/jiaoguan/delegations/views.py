@@ -50,6 +50,20 @@ def posted_id(value: str | None) -> int:
     return int(value) if value and value.isascii() and value.isdigit() and len(value) <= 18 else 0
 
 
+def post_then_back(request: HttpRequest, call: Any, *, back: str, done: str, missing: str) -> HttpResponse:
+    """Run a posted change and go back to ``back``: its success in ``done``, a refusal as the
+    page's message, and a record that is not the actor's (or not there) as a 404."""
+    try:
+        call()
+    except DomainError as error:
+        if error.status == 404:
+            raise Http404(missing) from None
+        messages.error(request, error.message)
+        return redirect(back)
+    messages.success(request, done)
+    return redirect(back)
+
+
 def business_words(code: str) -> str:
     """An engine code (B8) or an entrustable code (vehicle.plate) in the reader's language."""
     if code in rules.ENTRUSTABLE:
@@ -168,15 +182,11 @@ def revoke(request: HttpRequest) -> HttpResponse:
     revoker = _REVOKERS.get(kind)
     if revoker is None:
         raise Http404("grant")
-    try:
-        revoker(request.user, posted_id(request.POST.get("id")), request.POST.get("reason", "")[:200])
-    except DomainError as error:
-        if error.status == 404:
-            raise Http404("grant") from None
-        messages.error(request, error.message)
-        return redirect("delegations:mine")
-    messages.success(request, _("已撤销。此前尚未受理的代办业务同时终止。"))
-    return redirect("delegations:mine")
+    return post_then_back(
+        request,
+        lambda: revoker(request.user, posted_id(request.POST.get("id")), request.POST.get("reason", "")[:200]),
+        back="delegations:mine", done=_("已撤销。此前尚未受理的代办业务同时终止。"), missing="grant",
+    )  # fmt: skip
 
 
 # ---------------------------------------------------------------- online entrustment (O5)
@@ -322,18 +332,15 @@ def entrustments(request: HttpRequest) -> HttpResponse:
 @access_required(services.REVOKE)
 def entrustment_revoke(request: HttpRequest) -> HttpResponse:
     """Revoke one of my entrustments from the 网上委托 page (services.entrustment_revoke)."""
-    try:
-        services.entrustment_revoke(
+    return post_then_back(
+        request,
+        lambda: services.entrustment_revoke(
             actor=request.user, entrustment_id=posted_id(request.POST.get("id")),
             reason=request.POST.get("reason", "")[:200],
-        )  # fmt: skip
-    except DomainError as error:
-        if error.status == 404:
-            raise Http404("entrustment") from None
-        messages.error(request, error.message)
-        return redirect("delegations:entrustments")
-    messages.success(request, _("已撤销。该委托书二维码立即失效，窗口核查将不予受理。"))
-    return redirect("delegations:entrustments")
+        ),
+        back="delegations:entrustments", done=_("已撤销。该委托书二维码立即失效，窗口核查将不予受理。"),
+        missing="entrustment",
+    )  # fmt: skip
 
 
 def _issuer() -> str:
@@ -779,19 +786,15 @@ def filing_code(request: HttpRequest) -> HttpResponse:
 def filing_consent(request: HttpRequest) -> HttpResponse:
     """The owner agrees to or refuses a filing of their vehicle."""
     accept = request.POST.get("decision") == "accept"
-    try:
-        services.filing_consent(
+    return post_then_back(
+        request,
+        lambda: services.filing_consent(
             actor=request.user, filing_id=posted_id(request.POST.get("id")), accept=accept
-        )
-    except DomainError as error:
-        if error.status == 404:
-            raise Http404("filing") from None
-        messages.error(request, error.message)
-        return redirect("delegations:filings")
-    messages.success(
-        request, _("已同意备案。您可随时在“委托与代办”中撤销。") if accept else _("已拒绝备案。")
+        ),
+        back="delegations:filings",
+        done=_("已同意备案。您可随时在“委托与代办”中撤销。") if accept else _("已拒绝备案。"),
+        missing="filing",
     )
-    return redirect("delegations:filings")
 
 
 @require_POST
@@ -799,15 +802,11 @@ def filing_consent(request: HttpRequest) -> HttpResponse:
 def filing_withdraw(request: HttpRequest) -> HttpResponse:
     """The driver withdraws their own filing from this page (the owner does it on the principal's
     page): the mark is gone at once."""
-    try:
-        services.filing_withdraw(actor=request.user, filing_id=posted_id(request.POST.get("id")))
-    except DomainError as error:
-        if error.status == 404:
-            raise Http404("filing") from None
-        messages.error(request, error.message)
-        return redirect("delegations:filings")
-    messages.success(request, _("已撤销备案。"))
-    return redirect("delegations:filings")
+    return post_then_back(
+        request,
+        lambda: services.filing_withdraw(actor=request.user, filing_id=posted_id(request.POST.get("id"))),
+        back="delegations:filings", done=_("已撤销备案。"), missing="filing",
+    )  # fmt: skip
 
 
 # ---------------------------------------------------------------- counter (O5 checks)
