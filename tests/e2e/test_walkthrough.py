@@ -260,6 +260,9 @@ def test_raw_codes_are_found_and_codes_beside_their_meaning_are_not():
     assert snake_case_problems("例如 C1、A2E e.g. C1, A2E") == []
     assert snake_case_problems("事故案件 accident case (accidents.accidentcase)") == []  # beside its meaning
     assert snake_case_problems("居民身份证（resident_id）") == []
+    # An app label with an underscore, beside its meaning as a whole, and bare.
+    assert snake_case_problems("退役军人换证 exchange case (military_exchange.exchangecase)") == []
+    assert snake_case_problems("military_exchange.exchangecase")
 
 
 def test_english_only_text_in_the_chinese_ui_is_found_and_brand_names_are_not():

@@ -105,7 +105,8 @@ CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 HALF_WIDTH = ",;:()!?"
 _URL = re.compile(r"(?:https?://|www\.)\S+|\b[\w.+-]+@[\w-]+\.[\w.]+\b|(?<![\w/])/[\w\-./?=&%#]*[\w/]")
 _HALF_NEXT_TO_CJK = re.compile(rf"[{CJK}][{re.escape(HALF_WIDTH)}]|[{re.escape(HALF_WIDTH)}][{CJK}]")
-_SNAKE = re.compile(r"(?<![\w.-])[a-z][a-z0-9]*(?:_[a-z0-9]+)+(?![\w-])")
+# A snake_case word that starts a dotted identifier is part of that identifier, judged as a whole.
+_SNAKE = re.compile(r"(?<![\w.-])[a-z][a-z0-9]*(?:_[a-z0-9]+)+(?![\w-]|\.[a-z])")
 # Dotted identifiers (error codes ``access.role_not_allowed``, model labels ``accidents.evidencereview``);
 # file names and host names are not codes.
 _DOTTED = re.compile(r"(?<![\w.-])[a-z][a-z0-9_]+(?:\.[a-z][a-z0-9_]+)+(?![\w-])")

@@ -814,7 +814,14 @@ def me(request: HttpRequest) -> HttpResponse:
         "jurisdiction": _division_label(user.jurisdiction),
         "username": user.username if user.kind == User.Kind.STAFF else "",
     }
-    context = {"profile": profile, "access": access, "show_access": can(user, "accounts.access_log.view")}
+    context = {
+        "profile": profile,
+        "access": access,
+        "show_access": can(user, "accounts.access_log.view"),
+        # Issue 18: who acted for me and filed vehicles are citizens' (and organisations') pages.
+        "show_delegations": can(user, "delegations.own.view"),
+        "show_filings": can(user, "delegations.filing.request"),
+    }
     return render(request, "accounts/me.html", context)
 
 
