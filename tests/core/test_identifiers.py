@@ -629,3 +629,12 @@ def test_any_text_is_either_accepted_or_refused_with_a_validation_failure(index:
         assert_refusal(exc, exc.code, field)
     for masker in (mask_id_number, mask_phone, mask_name):
         assert isinstance(masker(text), str)
+
+
+def test_a_record_id_is_plain_ascii_digits_or_nothing():
+    from jiaoguan.core.identifiers import record_id
+
+    assert record_id("42") == 42
+    assert record_id("9" * 18) == 10**18 - 1
+    for bad in (None, "", "²", "٣", "-1", "1.0", " 7", "x", "9" * 19):
+        assert record_id(bad) == 0

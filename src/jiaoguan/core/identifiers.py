@@ -565,3 +565,14 @@ def validate_mobile(value: str) -> str:
             field="mobile",
         )
     return text
+
+
+# A database id as a page or a path sends it: plain ASCII digits, as many as a bigint holds.
+# str.isdigit() alone lets through superscripts such as "²", which int() refuses.
+RECORD_ID_MAX_DIGITS = 18
+
+
+def record_id(value: str | None) -> int:
+    """A posted or path record id, or 0 (no such record) for anything else."""
+    ok = value and value.isascii() and value.isdigit() and len(value) <= RECORD_ID_MAX_DIGITS
+    return int(value) if ok else 0  # type: ignore[arg-type]

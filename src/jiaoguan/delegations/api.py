@@ -16,7 +16,7 @@ from pydantic import Field
 from jiaoguan.core.access import access_required
 from jiaoguan.core.api import BearerToken, ErrorOut, InputSchema, SessionUser, run_idempotent
 from jiaoguan.core.errors import DomainError, NotFound
-from jiaoguan.core.identifiers import mask_id_number, mask_name, mask_phone
+from jiaoguan.core.identifiers import mask_id_number, mask_name, mask_phone, record_id
 
 from . import rules, selectors, services, tokens
 from .models import DelegatedAction, Entrustment, ProxyAuthorisation, VehicleFiling
@@ -159,7 +159,7 @@ def my_entrustments(request: HttpRequest) -> Any:
 
 
 def _path_id(value: str) -> int:
-    number = int(value) if value.isascii() and value.isdigit() and len(value) <= 18 else 0
+    number = record_id(value)
     if not number:
         raise NotFound(
             "delegations.not_found", "没有这项委托、代办或备案。", "No such entrustment, proxy or filing."

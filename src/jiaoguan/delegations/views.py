@@ -21,7 +21,7 @@ from jiaoguan.accounts.forms import REQUIRED, add_domain_error, submit_form
 from jiaoguan.core.access import access_required, can
 from jiaoguan.core.divisions import division_name
 from jiaoguan.core.errors import DomainError
-from jiaoguan.core.identifiers import mask_id_number, mask_name, mask_phone
+from jiaoguan.core.identifiers import mask_id_number, mask_name, mask_phone, record_id
 from jiaoguan.credentials import render as qr_render
 from jiaoguan.registry.models import PlateType
 
@@ -43,11 +43,6 @@ def label_words(label: Any) -> str:
     """The zh or en half of a "中文 english" choice label."""
     zh, _sep, en = str(label).partition(" ")
     return words(zh, en or zh)
-
-
-def posted_id(value: str | None) -> int:
-    """A posted record id, or 0 (no such record): only ASCII digits, as many as a bigint holds."""
-    return int(value) if value and value.isascii() and value.isdigit() and len(value) <= 18 else 0
 
 
 def post_then_back(request: HttpRequest, call: Any, *, back: str, done: str, missing: str) -> HttpResponse:
@@ -184,7 +179,7 @@ def revoke(request: HttpRequest) -> HttpResponse:
         raise Http404("grant")
     return post_then_back(
         request,
-        lambda: revoker(request.user, posted_id(request.POST.get("id")), request.POST.get("reason", "")[:200]),
+        lambda: revoker(request.user, record_id(request.POST.get("id")), request.POST.get("reason", "")[:200]),
         back="delegations:mine", done=_("已撤销。此前尚未受理的代办业务同时终止。"), missing="grant",
     )  # fmt: skip
 
@@ -335,7 +330,7 @@ def entrustment_revoke(request: HttpRequest) -> HttpResponse:
     return post_then_back(
         request,
         lambda: services.entrustment_revoke(
-            actor=request.user, entrustment_id=posted_id(request.POST.get("id")),
+            actor=request.user, entrustment_id=record_id(request.POST.get("id")),
             reason=request.POST.get("reason", "")[:200],
         ),
         back="delegations:entrustments", done=_("已撤销。该委托书二维码立即失效，窗口核查将不予受理。"),
@@ -607,7 +602,7 @@ def proxy_application(request: HttpRequest, proxy_id: int) -> HttpResponse:
         recipient_phone=data.get("recipient_phone", ""), address_division=data.get("address_division", ""),
         address_line=data.get("address_line", ""),
     )  # fmt: skip
-    vehicle_id = posted_id(request.POST.get("vehicle_id")) or None if form.entry.needs_vehicle else None
+    vehicle_id = record_id(request.POST.get("vehicle_id")) or None if form.entry.needs_vehicle else None
     app = submit_form(
         form,
         lambda: services.proxy_application_submit(
@@ -768,7 +763,7 @@ def filing_request(request: HttpRequest) -> HttpResponse:
 @access_required(services.FILING_REQUEST)
 def filing_code(request: HttpRequest) -> HttpResponse:
     """The driver types the code the owner gave them (the owner's SMS consent)."""
-    filing_id = posted_id(request.POST.get("id"))
+    filing_id = record_id(request.POST.get("id"))
     try:
         services.filing_consent_by_code(
             actor=request.user, filing_id=filing_id, code=request.POST.get("code", "")[:12]
@@ -789,7 +784,7 @@ def filing_consent(request: HttpRequest) -> HttpResponse:
     return post_then_back(
         request,
         lambda: services.filing_consent(
-            actor=request.user, filing_id=posted_id(request.POST.get("id")), accept=accept
+            actor=request.user, filing_id=record_id(request.POST.get("id")), accept=accept
         ),
         back="delegations:filings",
         done=_("已同意备案。您可随时在“委托与代办”中撤销。") if accept else _("已拒绝备案。"),
@@ -804,7 +799,7 @@ def filing_withdraw(request: HttpRequest) -> HttpResponse:
     page): the mark is gone at once."""
     return post_then_back(
         request,
-        lambda: services.filing_withdraw(actor=request.user, filing_id=posted_id(request.POST.get("id"))),
+        lambda: services.filing_withdraw(actor=request.user, filing_id=record_id(request.POST.get("id"))),
         back="delegations:filings", done=_("已撤销备案。"), missing="filing",
     )  # fmt: skip
 

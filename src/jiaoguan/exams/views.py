@@ -19,7 +19,7 @@ from django.views.decorators.http import require_POST
 from jiaoguan.accounts.forms import add_domain_error
 from jiaoguan.core.access import access_required
 from jiaoguan.core.errors import DomainError
-from jiaoguan.core.identifiers import mask_id_number, mask_name
+from jiaoguan.core.identifiers import mask_id_number, mask_name, record_id
 from jiaoguan.core.middleware import client_address
 
 from . import rules, selectors, services
@@ -244,17 +244,13 @@ def plans_for(request: HttpRequest, permit_id: int, subject: int) -> HttpRespons
     )
 
 
-def _posted_id(value: str | None) -> int:
-    return int(value) if value and value.isascii() and value.isdigit() and len(value) <= 18 else 0
-
-
 @require_POST
 @access_required(services.APPLY)
 def apply(request: HttpRequest) -> HttpResponse:
     """Apply for a plan from the plans page; back to 我的考试 with the answer, or to the plans
     with the refusal in words and the date it opens."""
-    permit_id, plan_id = _posted_id(request.POST.get("permit")), _posted_id(request.POST.get("plan"))
-    subject = _posted_id(request.POST.get("subject")) or 2
+    permit_id, plan_id = record_id(request.POST.get("permit")), record_id(request.POST.get("plan"))
+    subject = record_id(request.POST.get("subject")) or 2
     try:
         application = services.application_create(
             actor=request.user,
@@ -401,7 +397,7 @@ def school_cancel(request: HttpRequest, application_id: int) -> HttpResponse:
 @access_required(services.SCHOOL_APPLY)
 def school_apply(request: HttpRequest) -> HttpResponse:
     """Apply for a consenting learner of the school; back to the school's page with the answer."""
-    permit_id, plan_id = _posted_id(request.POST.get("permit")), _posted_id(request.POST.get("plan"))
+    permit_id, plan_id = record_id(request.POST.get("permit")), record_id(request.POST.get("plan"))
     try:
         application = services.application_create(
             actor=request.user,

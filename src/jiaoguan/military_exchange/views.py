@@ -19,7 +19,7 @@ from django.views.decorators.http import require_POST
 from jiaoguan.accounts.forms import add_domain_error
 from jiaoguan.core.access import access_required
 from jiaoguan.core.errors import DomainError
-from jiaoguan.core.identifiers import mask_id_number, mask_name
+from jiaoguan.core.identifiers import mask_id_number, mask_name, record_id
 from jiaoguan.registry import military_licence_rules as mrules
 
 from . import selectors, services
@@ -41,11 +41,6 @@ def _words(zh: str, en: str) -> str:
 def _label(label: Any) -> str:
     zh, _sep, en = str(label).partition(" ")
     return _words(zh, en or zh)
-
-
-def posted_id(value: str | None) -> int:
-    """A posted record id, or 0 (no such record): only ASCII digits, as many as a bigint holds."""
-    return int(value) if value and value.isascii() and value.isdigit() and len(value) <= 18 else 0
 
 
 def _added_words(rows: list[list[str]]) -> str:
@@ -206,7 +201,7 @@ def _decide(request: HttpRequest, call: Any, done: str, back: str) -> HttpRespon
 @require_POST
 @access_required(services.HANDLE)
 def counter_accept(request: HttpRequest) -> HttpResponse:
-    case_id = posted_id(request.POST.get("id"))
+    case_id = record_id(request.POST.get("id"))
     return _decide(
         request,
         lambda: services.case_accept(actor=request.user, case_id=case_id, request=request),
@@ -218,7 +213,7 @@ def counter_accept(request: HttpRequest) -> HttpResponse:
 @require_POST
 @access_required(services.HANDLE)
 def counter_reject(request: HttpRequest) -> HttpResponse:
-    case_id = posted_id(request.POST.get("id"))
+    case_id = record_id(request.POST.get("id"))
     return _decide(
         request,
         lambda: services.case_reject(
@@ -232,7 +227,7 @@ def counter_reject(request: HttpRequest) -> HttpResponse:
 @require_POST
 @access_required(services.SUSPECT)
 def suspect_clear(request: HttpRequest) -> HttpResponse:
-    case_id = posted_id(request.POST.get("id"))
+    case_id = record_id(request.POST.get("id"))
     return _decide(
         request,
         lambda: services.suspect_clear(
@@ -246,7 +241,7 @@ def suspect_clear(request: HttpRequest) -> HttpResponse:
 @require_POST
 @access_required(services.SUSPECT)
 def suspect_reject(request: HttpRequest) -> HttpResponse:
-    case_id = posted_id(request.POST.get("id"))
+    case_id = record_id(request.POST.get("id"))
     return _decide(
         request,
         lambda: services.suspect_reject(

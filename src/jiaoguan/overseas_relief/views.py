@@ -42,11 +42,6 @@ def status_words(status: str) -> str:
     return "、".join(parts) if not _english() else ", ".join(parts)
 
 
-def posted_id(value: str | None) -> int:
-    """A posted record id, or 0 (no such record): only ASCII digits, as many as a bigint holds."""
-    return int(value) if value and value.isascii() and value.isdigit() and len(value) <= 18 else 0
-
-
 def case_row(case: ReliefCase) -> dict[str, Any]:
     waiting = (
         case.path == ReliefCase.Path.AFTER_SUBJECT_1

@@ -20,7 +20,7 @@ from jiaoguan.accounts.forms import add_domain_error
 from jiaoguan.core.access import access_required
 from jiaoguan.core.audit import audit_record
 from jiaoguan.core.errors import DomainError
-from jiaoguan.core.identifiers import mask_id_number, mask_name, mask_phone
+from jiaoguan.core.identifiers import mask_id_number, mask_name, mask_phone, record_id
 from jiaoguan.core.middleware import client_address
 
 from . import draws as draw_rules
@@ -256,18 +256,11 @@ def start(request: HttpRequest) -> HttpResponse:
     return redirect("plates:mine")
 
 
-def _posted_id(value: str | None) -> int:
-    """A posted record id, or 0 (no such record): only ASCII digits, as many as a bigint holds.
-
-    str.isdigit() alone lets through superscripts such as "²", which int() refuses."""
-    return int(value) if value and value.isascii() and value.isdigit() and len(value) <= 18 else 0
-
-
 @require_POST
 @access_required(selectors.SELECT)
 def choose(request: HttpRequest) -> HttpResponse:
     """Keep one held number: it waits for registration at the DMV; the others return to the pool."""
-    selection_id = _posted_id(request.POST.get("selection"))
+    selection_id = record_id(request.POST.get("selection"))
     try:
         selection = services.selection_choose(
             actor=request.user,
@@ -291,7 +284,7 @@ def choose(request: HttpRequest) -> HttpResponse:
 @access_required(selectors.SELECT)
 def abandon(request: HttpRequest) -> HttpResponse:
     """None of these: give the held numbers back (repeated give-ups close random selection a while)."""
-    selection_id = _posted_id(request.POST.get("selection"))
+    selection_id = record_id(request.POST.get("selection"))
     try:
         services.selection_abandon(actor=request.user, selection_id=selection_id, request=request)
     except DomainError as error:
@@ -695,7 +688,7 @@ def counter_registrations(request: HttpRequest) -> HttpResponse:
     error = ""
     if request.method == "POST":
         status = 400
-        selection_id = _posted_id(request.POST.get("selection"))
+        selection_id = record_id(request.POST.get("selection"))
         if not selection_id:
             raise Http404("selection")
         target = selectors.selection_for_registration(actor=request.user, vin=vin)
