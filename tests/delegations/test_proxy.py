@@ -19,6 +19,7 @@ from jiaoguan.core.outbox import outbox_dispatch
 from jiaoguan.delegations import selectors, services
 from jiaoguan.delegations.models import DelegatedAction, ProxyAuthorisation
 from jiaoguan.integrations.models import FakeSmsMessage
+from jiaoguan.integrations.real_person import MAX_CAPTURE_BYTES
 from jiaoguan.registry.portraits import placeholder_portrait
 
 pytestmark = pytest.mark.django_db
@@ -174,6 +175,17 @@ def test_the_provider_unavailable_changes_nothing(daughter, father, real_person_
         0,
     )
     assert texts(father.mobile) == before
+
+
+def test_a_capture_larger_than_the_provider_takes_is_refused_in_words(daughter, father, real_person_service):
+    proxy = create(daughter, father)
+    too_large = CAPTURE + b"\0" * (MAX_CAPTURE_BYTES + 1 - len(CAPTURE))
+    with pytest.raises(ValidationFailed) as refused:
+        services.proxy_authenticate(actor=daughter, proxy_id=proxy.pk, capture=too_large)
+    assert refused.value.code == "delegations.proxy.capture"
+    proxy.refresh_from_db()
+    assert (proxy.state, proxy.authentication_attempts) == ("awaiting_auth", 0)
+    assert real_person_service.requests() == []  # refused before the provider was asked
 
 
 def test_someone_elses_proxy_is_not_found(daughter, father, make_person, citizen, real_person_service):

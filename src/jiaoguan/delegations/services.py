@@ -584,7 +584,12 @@ from jiaoguan.applications.models import Application  # noqa: E402
 from jiaoguan.core.errors import Unavailable  # noqa: E402
 from jiaoguan.core.outbox import outbox_handler  # noqa: E402
 from jiaoguan.core.uploads import check_upload  # noqa: E402
-from jiaoguan.integrations.real_person import RealPersonUnavailable, get_real_person_service  # noqa: E402
+from jiaoguan.integrations.real_person import (  # noqa: E402
+    MAX_CAPTURE_BYTES,
+    RealPersonRefused,
+    RealPersonUnavailable,
+    get_real_person_service,
+)
 from jiaoguan.registry import selectors as registry_selectors  # noqa: E402
 from jiaoguan.registry.models import Person  # noqa: E402
 from jiaoguan.registry.portraits import placeholder_portrait  # noqa: E402
@@ -593,7 +598,8 @@ PROXY_CREATE = "delegations.proxy.create"
 PROXY_ACT = "delegations.proxy.act"
 ID_CARD_MAX_BYTES = 2 * 1024 * 1024
 ID_CARD_CONTENT_TYPES = {"jpeg": "image/jpeg", "png": "image/png", "pdf": "application/pdf"}
-CAPTURE_MAX_BYTES = 5 * 1024 * 1024
+# The provider takes captures up to its own limit; a larger one is refused here, in words.
+CAPTURE_MAX_BYTES = MAX_CAPTURE_BYTES
 # U6: an authentication that keeps failing is not retried for ever on one authorisation; a new
 # one may be asked for (ASSUMPTION: 5 answered attempts, the seed is silent).
 PROXY_MAX_AUTH_ATTEMPTS = 5
@@ -761,8 +767,8 @@ def proxy_authenticate(*, actor: Any, proxy_id: int, capture: bytes) -> ProxyAut
     _check_authenticable(proxy, today=today)
     if not capture or len(capture) > CAPTURE_MAX_BYTES:
         raise ValidationFailed(
-            "delegations.proxy.capture", "请拍摄老人本人的正面照片（5MB以内）。",
-            "Take a frontal picture of the elderly person (at most 5 MB).", field="capture",
+            "delegations.proxy.capture", "请拍摄老人本人的正面照片（2MB以内）。",
+            "Take a frontal picture of the elderly person (at most 2 MB).", field="capture",
         )  # fmt: skip
     reference = _reference_photo(proxy.elder)
     # Asked outside the transaction: no row is locked while the provider answers.
@@ -771,6 +777,14 @@ def proxy_authenticate(*, actor: Any, proxy_id: int, capture: bytes) -> ProxyAut
             id_number=proxy.elder.id_number, name=proxy.elder.name, capture=capture,
             reference_photo=reference, request_id=f"PX{proxy.pk}-{proxy.authentication_attempts + 1}",
         )  # fmt: skip
+    except RealPersonRefused:
+        # The provider would not take this picture (malformed or too large for it): nothing is
+        # counted against the authorisation, and the relative takes another one.
+        raise ValidationFailed(
+            "delegations.proxy.capture", "这张照片无法用于实人认证，请重新拍摄老人本人的正面照片。",
+            "This picture cannot be used for real-person authentication; take another frontal picture.",
+            field="capture",
+        ) from None  # fmt: skip
     except RealPersonUnavailable:
         raise Unavailable(
             "delegations.proxy.auth_unavailable", "暂时无法进行实人认证，请稍后再试。",
