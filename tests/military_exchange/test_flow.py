@@ -177,6 +177,17 @@ def test_registry_unavailable_saves_nothing(veteran, seed_military, military_lic
     assert _apply(veteran).state == ExchangeCase.State.AWAITING_ACCEPTANCE
 
 
+def test_a_refused_question_saves_nothing(veteran, seed_military, military_licence_service, settings):
+    """A registry that refuses the question itself (here a wrong address on it: a signed 404) gives
+    no answer either; the applicant is told to try later."""
+    seed_military(veteran)
+    settings.MILITARY_LICENCE_URL = settings.MILITARY_LICENCE_URL + "/nowhere"
+    with pytest.raises(Unavailable) as refused:
+        _apply(veteran)
+    assert refused.value.code == "military_exchange.check_unavailable"
+    assert not ExchangeCase.objects.exists()
+
+
 def test_one_open_case_per_person(veteran, seed_military, military_licence_service):
     seed_military(veteran)
     _apply(veteran)

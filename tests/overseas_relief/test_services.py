@@ -165,6 +165,16 @@ def test_records_unavailable_save_nothing(driver, certificate_png, exit_entry_se
     assert exit_entry_service.requests()  # it was asked
 
 
+def test_records_refusing_the_question_save_nothing(driver, certificate_png, exit_entry_service, settings):
+    """A signed refusal of the question (a wrong address: 404) is no answer: nothing is saved."""
+    user, _licence = driver()
+    settings.EXIT_ENTRY_URL = settings.EXIT_ENTRY_URL + "/nowhere"
+    with pytest.raises(Unavailable) as caught:
+        _apply(user, certificate_png, date(2021, 9, 1))
+    assert caught.value.code == "overseas_relief.records_unavailable"
+    assert ReliefCase.objects.count() == 0
+
+
 def test_one_open_case_a_licence_and_a_bad_file(driver, certificate_png):
     user, _licence = driver()
     with pytest.raises(ValidationFailed):

@@ -19,7 +19,11 @@ from jiaoguan.core.access import require
 from jiaoguan.core.audit import audit_record
 from jiaoguan.core.errors import Conflict, NotFound, Unavailable, ValidationFailed
 from jiaoguan.core.outbox import outbox_enqueue
-from jiaoguan.integrations.military_licence import MilitaryLicenceUnavailable, get_military_licence_service
+from jiaoguan.integrations.military_licence import (
+    MilitaryLicenceRefused,
+    MilitaryLicenceUnavailable,
+    get_military_licence_service,
+)
 from jiaoguan.registry import military_exchange as registry_exchange
 from jiaoguan.registry import military_licence_rules as mrules
 from jiaoguan.registry.models import DrivingLicence, Person
@@ -125,7 +129,8 @@ def case_apply(
         check = get_military_licence_service().check(
             number=number, id_number=person.id_number, name=person.name, request_id=reference
         )
-    except MilitaryLicenceUnavailable:
+    except (MilitaryLicenceUnavailable, MilitaryLicenceRefused):
+        # A refusal of the question itself is no answer either: nothing may be concluded.
         raise Unavailable(
             "military_exchange.check_unavailable",
             "军队驾驶证信息核查系统暂时无法连接，申请未提交，请稍后再试。",

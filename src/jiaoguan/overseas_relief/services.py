@@ -25,6 +25,7 @@ from jiaoguan.core.outbox import outbox_enqueue
 from jiaoguan.core.uploads import check_upload
 from jiaoguan.exams.selectors import subject_passed_on
 from jiaoguan.integrations.exit_entry import (
+    ExitEntryRefused,
     ExitEntryUnavailable,
     Movement,
     abroad_on,
@@ -94,7 +95,8 @@ def _read_movements(*, id_number: str, since: date) -> list[Movement]:
     request_id = uuid.uuid4().hex
     try:
         found = get_exit_entry_service().movements(id_number=id_number, since=since, request_id=request_id)
-    except ExitEntryUnavailable:
+    except (ExitEntryUnavailable, ExitEntryRefused):
+        # A refusal of the question itself is no answer either: nothing may be concluded.
         logger.warning(
             "exit-entry records unavailable request=%s after %.0f ms",
             request_id, (time.monotonic() - started) * 1000,
