@@ -20,11 +20,15 @@ from jiaoguan.insurance.api import router as insurance_router
 from jiaoguan.military_exchange.api import router as military_exchange_router
 from jiaoguan.notices.api import router as notices_router
 from jiaoguan.overseas_relief.api import router as overseas_relief_router
+from jiaoguan.parking.api import router as parking_router
 from jiaoguan.payments.api import router as payments_router
 from jiaoguan.plates.api import router as plates_router
+from jiaoguan.points_study.api import router as points_study_router
 from jiaoguan.registry.api import router as registry_router
 from jiaoguan.registry.mortgage_api import router as mortgages_router
 from jiaoguan.reports.api import router as reports_router
+from jiaoguan.transfers.api import router as transfers_router
+from jiaoguan.truck_passes.api import router as truck_passes_router
 from jiaoguan.violations.api import router as violations_router
 from jiaoguan.violations.batch_api import router as violation_batches_router
 
@@ -85,6 +89,10 @@ api.add_router("/", plates_router)  # plate pre-selection and its public draws (
 api.add_router("/", delegations_router)  # entrustments, elderly proxies, filed vehicles (issue 18)
 api.add_router("/", military_exchange_router)  # military licence exchange (issue 18, O3)
 api.add_router("/", overseas_relief_router)  # overseas relief (issue 18, O4)
+api.add_router("/", transfers_router)  # cross-region transfer, buyer's side and inter-DMV (issue 19, T1-T5)
+api.add_router("/", truck_passes_router)  # truck pass codes (issue 19, O1)
+api.add_router("/", parking_router)  # old-neighbourhood parking segments (issue 19, O8)
+api.add_router("/", points_study_router)  # study to reduce points (issue 19, V7)
 api.add_router("/", insurance_router)
 api.add_router("/", notices_router)
 api.add_router("/", mortgages_router)  # banks file and release mortgages with e-seals (issue 14, O6)

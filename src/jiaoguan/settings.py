@@ -120,6 +120,10 @@ INSTALLED_APPS = [
     "jiaoguan.delegations",  # issue 18: entrustments, elderly proxies, filed vehicles (O2, O5, U6, U7)
     "jiaoguan.military_exchange",  # issue 18: military licence exchange (O3)
     "jiaoguan.overseas_relief",  # issue 18: restoring licences cancelled while abroad (O4)
+    "jiaoguan.transfers",  # issue 19: cross-region used-car transfer between DMVs (T1-T5)
+    "jiaoguan.truck_passes",  # issue 19: truck restriction rules and pass codes (O1, O1a)
+    "jiaoguan.parking",  # issue 19: old-neighbourhood parking segments (O8)
+    "jiaoguan.points_study",  # issue 19: study to reduce points, full-score education (V7)
     "jiaoguan.insurance",
     "jiaoguan.notices",  # issue 15: notices, message centre, deliveries (N1, N4, N5)
     "jiaoguan.announcements",  # issue 15: announcements and publications (N3)

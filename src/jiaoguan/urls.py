@@ -25,6 +25,10 @@ urlpatterns = [
     path("", include("jiaoguan.delegations.urls")),  # acting for others (issue 18, O2-O5, U6, U7)
     path("", include("jiaoguan.military_exchange.urls")),  # military licence exchange (O3)
     path("", include("jiaoguan.overseas_relief.urls")),  # licences cancelled while abroad (issue 18, O4)
+    path("", include("jiaoguan.transfers.urls")),  # cross-region used-car transfer (issue 19, T1-T5)
+    path("", include("jiaoguan.truck_passes.urls")),  # truck pass codes (issue 19, O1, O1a)
+    path("", include("jiaoguan.parking.urls")),  # old-neighbourhood parking (issue 19, O8)
+    path("", include("jiaoguan.points_study.urls")),  # study to reduce points (issue 19, V7)
     path("", include("jiaoguan.insurance.urls")),
     path("", include("jiaoguan.notices.urls")),
     path("", include("jiaoguan.announcements.urls")),  # announcements and publications (N3)

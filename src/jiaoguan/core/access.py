@@ -822,6 +822,32 @@ add(
 )  # fmt: skip
 
 
+# ---------------------------------------------------------------- cross-region used-car transfer (issue 19, T1-T5)
+
+# A non-operating small or mini passenger car bought by a resident of another DMV is inspected and
+# registered once at the destination; its electronic archive travels between the two DMVs as a
+# signed package (seed 004 §二). The inter-DMV endpoints answer a peer DMV's signed messages, not a
+# role: they are not in this table.
+
+
+# ---------------------------------------------------------------- truck pass codes (issue 19, O1, O1a)
+
+# Cities publish their truck restriction rules (O1a); truck owners, drivers and delivery companies
+# apply online for electronic pass codes (O1); the blacklist shortens and reduces them.
+
+
+# ---------------------------------------------------------------- old-neighbourhood parking (issue 19, O8)
+
+# Staff publish the road segments near old residential areas where residents may park at night,
+# at weekends and on public holidays; everyone reads them (seed 004 §五).
+
+
+# ---------------------------------------------------------------- study to reduce points (issue 19, V7)
+
+# Drivers below 12 points study online or on site to reduce them (at most 6 a cycle); drivers at
+# 12 follow the full-score education (满分学习) the same way.
+
+
 ACTIONS: Mapping[str, Action] = _table.actions
 
 
