@@ -324,7 +324,13 @@ def test_not_yet_in_force_is_refused(principal, agent, clerk):
     entrustment = _create(
         principal, agent, valid_from=TODAY + timedelta(days=3), valid_until=TODAY + timedelta(days=5)
     )
-    assert _check(clerk, _token(entrustment), agent).reason == "not_yet"
+    text = _token(entrustment)
+    assert _check(clerk, text, agent).reason == "not_yet"
+    # The public verifier says so too, rather than "valid", until its first day (O5).
+    verdict = credential_verify(text=text)
+    assert not verdict.valid and verdict.status == "not_yet"
+    page = Client().post("/verify/", {"text": text})
+    assert "尚未生效" in _text(page)
 
 
 def test_no_entrustment_an_unknown_business_or_another_jurisdiction_records_nothing(

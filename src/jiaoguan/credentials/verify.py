@@ -26,6 +26,7 @@ STATUS_TEXT = {
     "revoked": ("已撤销", "revoked"),
     "superseded": ("已被新凭证替代", "superseded by a newer credential"),
     "expired": ("已过期", "expired"),  # a temporary plate past its last day (TP1)
+    "not_yet": ("尚未生效", "not in force yet"),  # an entrustment before its first day (EN1)
     "unknown": ("未知", "unknown"),
 }
 

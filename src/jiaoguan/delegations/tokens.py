@@ -108,8 +108,9 @@ def entrustment_token(*, entrustment: Any, now: datetime | None = None) -> Entru
 
 
 def _status(decoded: Decoded) -> str:
-    """Online status of an EN1: revoked at once, expired after its last day; one not yet in force
-    is signed and listed as valid (its first day is in the QR, and the counter refuses it)."""
+    """Online status of an EN1: revoked at once, expired after its last day, not yet in force
+    before its first day (O5: a verifier must not take it for one that may be used today; the
+    signed status list lists only revocations, and the first day is printed in the QR)."""
     from .models import Entrustment
 
     entrustment = (
@@ -117,8 +118,7 @@ def _status(decoded: Decoded) -> str:
     )
     if entrustment is None:
         return "unknown"
-    state = entrustment_state(entrustment)
-    return "valid" if state == "not_yet" else state
+    return entrustment_state(entrustment)
 
 
 def _listed() -> tuple[int, dict[int, int]]:
