@@ -27,7 +27,7 @@ from jiaoguan.announcements.tasks import publications_regenerate_task
 from jiaoguan.applications.tasks import postal_tracking_poll_task
 from jiaoguan.core.tasks import outbox_dispatch_task, purges_run_task
 from jiaoguan.credentials.tasks import credential_status_sync_task
-from jiaoguan.delegations.tasks import vehicle_filings_sweep_task
+from jiaoguan.delegations.tasks import elder_proxies_sweep_task, vehicle_filings_sweep_task
 from jiaoguan.exams.tasks import exam_plans_allocate_task, exams_daily_task
 from jiaoguan.inspections.tasks import inspection_slots_extend_task
 from jiaoguan.notices.tasks import notices_deliveries_task, notices_scan_task
@@ -98,6 +98,8 @@ SCHEDULE: tuple[Periodic, ...] = (
     Periodic("plates.sweep", 60, lambda now: plate_selections_sweep_task.enqueue()),
     # Filed vehicles (U7): lapsed filings written down; the marks already follow at read time.
     Periodic("delegations.filings", 3600, lambda now: vehicle_filings_sweep_task.enqueue()),
+    # Elderly proxies (O2) past their last day and never used are written down as lapsed.
+    Periodic("delegations.proxies", 3600, lambda now: elder_proxies_sweep_task.enqueue()),
 )
 
 

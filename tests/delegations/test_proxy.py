@@ -319,3 +319,33 @@ def test_two_submissions_at_once_under_one_proxy_make_one_application(daughter, 
     assert sum(isinstance(r, Application) for r in results) == 1, results
     assert all(isinstance(r, (Application, Conflict)) for r in results), results
     assert Application.objects.count() == 1 and DelegatedAction.objects.count() == 1
+
+
+def test_unused_proxies_past_their_last_day_are_written_down_as_lapsed(
+    proxy_row, relative_of_elder, elder_person
+):
+    """O2: a proxy waiting for authentication or active but never used lapses after its last day;
+    a used one stays used (its application goes on) and one still in date is left alone."""
+    from jiaoguan.delegations.services import proxies_settle
+
+    state = ProxyAuthorisation.State
+    rows = {
+        name: proxy_row(relative=relative_of_elder, elder=elder_person, business_code=code, state=st)
+        for name, code, st in (
+            ("waiting", "B8", state.AWAITING_AUTHENTICATION),
+            ("active", "B9", state.ACTIVE),
+            ("used", "B10", state.USED),
+            ("in_date", "B11", state.ACTIVE),
+        )
+    }
+    yesterday = timezone.localdate() - timedelta(days=1)
+    ProxyAuthorisation.objects.exclude(pk=rows["in_date"].pk).update(valid_until=yesterday)
+    assert proxies_settle() == 2
+    after = {name: ProxyAuthorisation.objects.get(pk=row.pk).state for name, row in rows.items()}
+    assert after == {
+        "waiting": state.LAPSED,
+        "active": state.LAPSED,
+        "used": state.USED,
+        "in_date": state.ACTIVE,
+    }
+    assert proxies_settle() == 0  # nothing twice

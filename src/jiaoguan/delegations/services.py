@@ -744,6 +744,31 @@ def _reference_photo(elder: Person) -> bytes:
     return placeholder_portrait(elder.id_number)
 
 
+def proxies_settle(*, now: datetime | None = None) -> int:
+    """Write down the proxy authorisations past their last day that were never used (O2): waiting
+    for the elderly person's authentication, or active without an application. A used one stays
+    used: its application goes on. Using a lapsed one is refused at once anyway (``_check_live``);
+    this keeps the stored state true for the lists. Returns how many lapsed."""
+    today = timezone.localdate(now or timezone.now())
+    ended = (ProxyAuthorisation.State.AWAITING_AUTHENTICATION, ProxyAuthorisation.State.ACTIVE)
+    due = list(
+        ProxyAuthorisation.objects.filter(state__in=ended, valid_until__lt=today)
+        .order_by("pk")
+        .values_list("pk", flat=True)[:SETTLE_BATCH]
+    )
+    lapsed = 0
+    for pk in due:
+        with transaction.atomic():
+            # Re-read under the lock: an application submitted meanwhile made it used.
+            changed = (
+                ProxyAuthorisation.objects.select_for_update()
+                .filter(pk=pk, state__in=ended, valid_until__lt=today)
+                .update(state=ProxyAuthorisation.State.LAPSED)
+            )
+            lapsed += changed
+    return lapsed
+
+
 def _check_live(proxy: ProxyAuthorisation, *, today: Any) -> None:
     if proxy.state in (ProxyAuthorisation.State.REVOKED, ProxyAuthorisation.State.LAPSED):
         raise _already_ended()
