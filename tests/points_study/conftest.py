@@ -45,7 +45,9 @@ def studied():
     def move(attempt, minutes=31):
         from jiaoguan.points_study.models import StudyAttempt
 
-        StudyAttempt.objects.filter(pk=attempt.pk).update(started_at=timezone.now() - timedelta(minutes=minutes))
+        StudyAttempt.objects.filter(pk=attempt.pk).update(
+            started_at=timezone.now() - timedelta(minutes=minutes)
+        )
         attempt.refresh_from_db()
         return attempt
 
@@ -67,7 +69,9 @@ def answers():
 def centre(db):
     from jiaoguan.points_study.models import StudyCentre
 
-    return StudyCentre.objects.create(name="驿城区车管所学法减分学习点", address="驻马店市驿城区练江大道1号", division="411702")
+    return StudyCentre.objects.create(
+        name="驿城区车管所学法减分学习点", address="驻马店市驿城区练江大道1号", division="411702"
+    )
 
 
 @pytest.fixture

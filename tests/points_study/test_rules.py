@@ -129,8 +129,12 @@ def test_full_score_missed_is_no_study_by_the_30th_day():
     reached = date(2026, 1, 1)
     assert not rules.full_score_missed(reached_on=reached, first_study_day=None, as_of=date(2026, 1, 31))
     assert rules.full_score_missed(reached_on=reached, first_study_day=None, as_of=date(2026, 2, 1))
-    assert not rules.full_score_missed(reached_on=reached, first_study_day=date(2026, 1, 31), as_of=date(2026, 3, 1))
-    assert rules.full_score_missed(reached_on=reached, first_study_day=date(2026, 2, 1), as_of=date(2026, 3, 1))
+    assert not rules.full_score_missed(
+        reached_on=reached, first_study_day=date(2026, 1, 31), as_of=date(2026, 3, 1)
+    )
+    assert rules.full_score_missed(
+        reached_on=reached, first_study_day=date(2026, 2, 1), as_of=date(2026, 3, 1)
+    )
 
 
 def test_the_day_a_cycle_reached_12():

@@ -222,7 +222,9 @@ def test_the_registry_writes_a_study_reduction_within_1_to_6(driver, today):
 
 def _full(driver, today, *, days_ago=10, classes="C1"):
     user, licence = driver(points=0, status="B", classes=classes)
-    PointsEntry.objects.create(licence=licence, points=12, occurred_on=today - timedelta(days=days_ago), source="F")
+    PointsEntry.objects.create(
+        licence=licence, points=12, occurred_on=today - timedelta(days=days_ago), source="F"
+    )
     return user, licence
 
 
@@ -233,7 +235,10 @@ def test_the_sweep_opens_the_education_once_and_tells_the_driver(driver, today):
     assert services.full_score_sweep(today=today) == {"opened": 1, "stopped": 0}
     assert services.full_score_sweep(today=today) == {"opened": 0, "stopped": 0}
     case = FullScoreCase.objects.get(licence=licence)
-    assert case.reached_on == today - timedelta(days=3) and (case.required_days, case.required_on_site_days) == (7, 2)
+    assert case.reached_on == today - timedelta(days=3) and (
+        case.required_days,
+        case.required_on_site_days,
+    ) == (7, 2)
     assert OutboxMessage.objects.filter(topic="sms.send", dedup_key=f"full-score-{case.pk}-opened").exists()
 
 
@@ -260,7 +265,11 @@ def test_a_day_of_study_within_30_days_keeps_the_licence(driver, today):
     services.full_score_sweep(today=today - timedelta(days=20))
     case = FullScoreCase.objects.get(licence=licence)
     FullScoreDay.objects.create(
-        case=case, day=today - timedelta(days=12), kind="online", started_at=timezone.now(), finished_at=timezone.now()
+        case=case,
+        day=today - timedelta(days=12),
+        kind="online",
+        started_at=timezone.now(),
+        finished_at=timezone.now(),
     )
     services.full_score_sweep(today=today)
     licence.refresh_from_db()
