@@ -18,9 +18,12 @@ def today():
 def driver(make_person, make_licence, citizen, today):
     """``make(points=10, ...)``: a counter-registered driver whose licence (C1, first issued
     2015-03-05, 411702) holds ``points`` in the current cycle; the licence's keyword arguments pass."""
+    from jiaoguan.points_study.courses import ensure_courses
     from jiaoguan.registry.models import PointsEntry
     from jiaoguan.registry.rules import scoring_cycle
 
+    # The courses come from a migration; a test that flushed the tables before this one took them.
+    ensure_courses()
     counter = {"n": 0}
 
     def make(*, points=10, name="孙学法", mobile="13900000701", entries=None, **licence_kw):

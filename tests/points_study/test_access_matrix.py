@@ -29,6 +29,14 @@ from jiaoguan.registry.models import PointsEntry
 
 pytestmark = pytest.mark.django_db
 
+
+@pytest.fixture(autouse=True)
+def _courses(db):
+    from jiaoguan.points_study.courses import ensure_courses
+
+    ensure_courses()
+
+
 STUDY_ACTIONS = sorted(name for name in ACTIONS if name.startswith("points_study."))
 ROLES = [role.value for role in Role]
 REFUSALS = (NotAllowed, NotFound, Unauthenticated)
