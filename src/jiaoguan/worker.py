@@ -33,6 +33,7 @@ from jiaoguan.inspections.tasks import inspection_slots_extend_task
 from jiaoguan.notices.tasks import notices_deliveries_task, notices_scan_task
 from jiaoguan.payments.tasks import payments_reconcile_task
 from jiaoguan.plates.tasks import plate_draw_days_task, plate_selections_sweep_task
+from jiaoguan.points_study.tasks import full_score_sweep_task
 from jiaoguan.reports.tasks import reports_generate_task
 
 logger = logging.getLogger("jiaoguan.worker")
@@ -100,6 +101,8 @@ SCHEDULE: tuple[Periodic, ...] = (
     Periodic("delegations.filings", 3600, lambda now: vehicle_filings_sweep_task.enqueue()),
     # Elderly proxies (O2) past their last day and never used are written down as lapsed.
     Periodic("delegations.proxies", 3600, lambda now: elder_proxies_sweep_task.enqueue()),
+    # Full-score education (V7): opened for licences at 12 points, status J after 30 days missed.
+    Periodic("points_study.full_score", DAILY, lambda now: full_score_sweep_task.enqueue()),
 )
 
 

@@ -364,9 +364,11 @@ def test_a_citizen_is_told_a_hospital_business_is_for_hospitals(client, pg_citiz
 
 
 @pytest.mark.django_db
-def test_feature_tiles_name_the_counters_too(client, counters):
-    html = _text(client.get("/services/study/"))
-    assert "学法减分" in html and "暂未开通网上办理" in html and "驿城区测试路1号" in html
+def test_the_study_tile_leads_to_the_study_to_reduce_points(client, counters):
+    # Issue 19 (V7): the former dead end now opens the study pages (after the login).
+    response = client.get("/services/study/")
+    assert response.status_code == 302 and response["Location"] == "/points-study/"
+    assert client.get("/points-study/").status_code == 302
 
 
 @pytest.mark.django_db

@@ -93,7 +93,7 @@ def test_home_shows_the_licence_card_with_points_out_of_12(client, pg_owner):
     assert "C1" in html and "<strong>9</strong> / 12" in html
     assert "2028-03-05" in html
     assert "记分已达9分" in html  # amber alert with its reason
-    assert 'href="/services/study/"' in html
+    assert 'href="/points-study/"' in html  # study to reduce points (V7)
 
 
 @pytest.mark.django_db

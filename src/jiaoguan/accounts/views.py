@@ -229,7 +229,14 @@ TILE_GROUPS: list[tuple[Promise, list[Tile]]] = [
                 "announcements.notice.view",
                 target="announcements:notices",
             ),
-            Tile("study", gettext_lazy("学法减分"), "book", "accounts.business.open"),
+            # Issue 19 (V7): study to reduce points and the full-score education.
+            Tile(
+                "study",
+                gettext_lazy("学法减分"),
+                "book",
+                "points_study.own.study",
+                target="points_study:home",
+            ),
         ],
     ),
 ]
@@ -241,7 +248,6 @@ OWN_PAGES: dict[str, Tile] = {t.key: t for _title, tiles in TILE_GROUPS for t in
 FEATURES: dict[str, tuple[Promise, Promise]] = {
     "e-licence": (gettext_lazy("电子证照"), gettext_lazy("电子驾驶证、检验标志电子凭证")),
     "accident": (gettext_lazy("事故处理进度"), gettext_lazy("查询交通事故的处理进度和文书")),
-    "study": (gettext_lazy("学法减分"), gettext_lazy("参加道路交通安全法律法规学习，减免记分")),
 }
 
 # Tiles that open a list of businesses of one area (机动车业务, 驾驶证业务).
@@ -448,6 +454,8 @@ def service(request: HttpRequest, code: str) -> HttpResponse:
         return redirect("credentials:list")
     if key == "accident":
         return redirect(reverse("accidents:query"))
+    if key == "study":
+        return redirect(reverse("points_study:home"))
     if key == "notices":
         return redirect(reverse("announcements:notices"))
     if key in AREAS:

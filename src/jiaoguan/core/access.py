@@ -846,6 +846,17 @@ add(
 
 # Drivers below 12 points study online or on site to reduce them (at most 6 a cycle); drivers at
 # 12 follow the full-score education (满分学习) the same way.
+add(
+    "points_study.own.study", "学法减分和满分学习", "study to reduce points and full-score education",
+    _grant(OWN, CITIZEN), requirement="V7",
+)  # fmt: skip
+# Study centres (the counters of the DMV and the violation-processing offices) record on-site
+# attendance, test results and full-score study days of their jurisdiction.
+add(
+    "points_study.centre.record", "登记现场学习和考试结果", "record on-site study and test results",
+    _grant(JURISDICTION, CLERK, VIOLATION, ADMIN), requirement="V7",
+    menu=_menu("points_study:counter", "book", "学法减分现场学习", "On-site study", 40),
+)  # fmt: skip
 
 
 ACTIONS: Mapping[str, Action] = _table.actions

@@ -638,6 +638,18 @@ def points_fine_settled(*, source: str) -> int:
     return entries.update(fine_unpaid=False)
 
 
+def points_reduce_by_study(*, licence: DrivingLicence, points: int, on: date, source: str) -> PointsEntry:
+    """Take ``points`` (1-6) off the licence in the cycle of ``on`` after a passed study test
+    (学法减分, V7): a negative ledger entry. The caller decided the amount under its own lock."""
+    if not 1 <= points <= 6:
+        raise ValueError(f"a study reduction is 1 to 6 points, not {points}")
+    entry = PointsEntry.objects.create(
+        licence=licence, points=-points, occurred_on=on, source=source[:64], fine_unpaid=False
+    )
+    registry_changed(event="points_reduced", licence_id=licence.pk)
+    return entry
+
+
 def licence_status_add(*, licence: DrivingLicence, code: str, event: str) -> bool:
     """Add a stored status code (e.g. B, 12 points reached) and publish the change once; False if held."""
     if code in licence.status:

@@ -82,6 +82,9 @@ def _service_url(target: str, vehicle_id: int | None) -> str:
     # registry sits below the inspections app and does not import it.
     if target == "B4" and vehicle_id is not None:
         return reverse("inspections:book", args=[vehicle_id])
+    # The points alerts lead to the study to reduce points and the full-score education (V7).
+    if target == "study":
+        return reverse("points_study:home")
     return reverse("accounts:service", args=[target])
 
 
