@@ -258,6 +258,10 @@ def up(argv: list[str]) -> int:
     # Issue 18: an elderly father and his daughter (O2), a veteran (O3), a driver back from abroad
     # (O4); their side of the record systems goes to the fake record service's seed file.
     logins += ensure_demo_acting(today=today, password=_demo_password(data_dir), data_dir=data_dir)
+    from jiaoguan.parking.demo import ensure_demo_parking
+
+    # Issue 19 (O8): parking segments near old neighbourhoods of Zhumadian, one withdrawn.
+    logins += ensure_demo_parking(today=today, password=_demo_password(data_dir))
     from jiaoguan.demo.insurance import ensure_demo_insurance
 
     logins += ensure_demo_insurance(today=today, password=_demo_password(data_dir))  # O7 feedback
