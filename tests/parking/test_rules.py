@@ -84,7 +84,8 @@ def test_window_refusals():
         "parking.windows.days"
     ]
     assert "parking.windows.too_many" in [
-        r.code for r in rules.window_refusals([Window(Days.EVERY_DAY, time(h, 0), time(h, 30)) for h in range(7)])
+        r.code
+        for r in rules.window_refusals([Window(Days.EVERY_DAY, time(h, 0), time(h, 30)) for h in range(7)])
     ]
 
 
