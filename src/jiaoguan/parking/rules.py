@@ -215,7 +215,7 @@ def point_refusals(points: Sequence[tuple[float, float]]) -> list[Refusal]:
         return [
             Refusal(
                 "parking.points.count",
-                f"路段走向需 2 至 {MAX_POINTS} 个经纬度点，每行一个“经度,纬度”。",
+                f"路段走向需 2 至 {MAX_POINTS} 个经纬度点，每行一个“经度，纬度”。",
                 f"The segment's line needs 2 to {MAX_POINTS} points, one 'longitude,latitude' a line.",
                 "points",
             )
@@ -225,7 +225,7 @@ def point_refusals(points: Sequence[tuple[float, float]]) -> list[Refusal]:
             return [
                 Refusal(
                     "parking.points.range",
-                    f"第 {n} 个点不在我国境内：请按“经度,纬度”填写，例如 114.02,32.98。",
+                    f"第 {n} 个点不在我国境内：请按“经度，纬度”填写，例如 114.02,32.98。",
                     f"Point {n} is not in China: write 'longitude,latitude', for example 114.02,32.98.",
                     "points",
                 )

@@ -170,7 +170,7 @@ def _time(value: str, n: int) -> time:
         return time.fromisoformat(value.strip()[:5])
     except ValueError:
         raise ValidationFailed(
-            "parking.time", f"第 {n} 个时段的时间格式应为“时:分”，例如 19:00。",
+            "parking.time", f"第 {n} 个时段的时间格式应为“时：分”，例如 19:00。",
             f"Window {n}: write the time as hours:minutes, for example 19:00.", field="windows",
         ) from None  # fmt: skip
 
@@ -190,7 +190,7 @@ def data_from_post(post: QueryDict) -> services.SegmentData:
         points = rules.parse_points(post.get("points", ""))
     except ValueError:
         raise ValidationFailed(
-            "parking.points.format", "路段走向每行填写一个“经度,纬度”，例如 114.02,32.98。",
+            "parking.points.format", "路段走向每行填写一个“经度，纬度”，例如 114.02,32.98。",
             "Write the segment's line as one 'longitude,latitude' a line, for example 114.02,32.98.",
             field="points",
         ) from None  # fmt: skip
