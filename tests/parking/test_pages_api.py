@@ -179,3 +179,13 @@ def test_staff_api_refuses_bad_windows(head):
         "/api/v1/counter/parking-segments", json.dumps(body), content_type="application/json"
     )
     assert response.status_code == 422 and response.json()["code"] == "parking.windows.empty"
+
+
+def test_a_resident_starts_with_their_own_district(published, make_person, citizen):
+    yicheng, xiping, hidden = published
+    resident = make_person(name="钱芳", area="411721", mobile="13800138021")
+    client = Client()
+    client.force_login(citizen(resident))
+    html = client.get("/parking/").content.decode()
+    assert '<option value="411721" selected>' in html
+    assert f'id="segment-{xiping.pk}"' in html and f'id="segment-{yicheng.pk}"' not in html

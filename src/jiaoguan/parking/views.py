@@ -102,10 +102,17 @@ def _sides() -> list[tuple[str, str]]:
 # ---------------------------------------------------------------- public (O8)
 
 
+def _home_district(user: Any) -> str:
+    """A resident starts with their own district; everyone else with the whole city."""
+    person = getattr(user, "person", None) if getattr(user, "is_authenticated", False) else None
+    code = str(getattr(person, "residence_division", "") or "")
+    return code if code in dict(selectors.district_choices()) else ZHUMADIAN
+
+
 @access_required(selectors.VIEW)
 def index(request: HttpRequest) -> HttpResponse:
     """Choose a district; its published segments as a list and on a map, with "now" for each."""
-    division = request.GET.get("division", "").strip() or ZHUMADIAN
+    division = request.GET.get("division", "").strip() or _home_district(request.user)
     error = ""
     try:
         segments = list(selectors.published_segments(division=division)[: selectors.LIST_LIMIT])
