@@ -182,7 +182,7 @@ def test_staff_api_refuses_bad_windows(head):
 
 
 def test_a_resident_starts_with_their_own_district(published, make_person, citizen):
-    yicheng, xiping, hidden = published
+    yicheng, xiping, _hidden = published
     resident = make_person(name="钱芳", area="411721", mobile="13800138021")
     client = Client()
     client.force_login(citizen(resident))
