@@ -262,6 +262,10 @@ def up(argv: list[str]) -> int:
 
     # Issue 19 (V7): a driver at 10 points, an excluded driver and one in full-score education.
     logins += ensure_demo_points_study(today=today, password=_demo_password(data_dir))
+    from jiaoguan.parking.demo import ensure_demo_parking
+
+    # Issue 19 (O8): parking segments near old neighbourhoods of Zhumadian, one withdrawn.
+    logins += ensure_demo_parking(today=today, password=_demo_password(data_dir))
     from jiaoguan.demo.insurance import ensure_demo_insurance
 
     logins += ensure_demo_insurance(today=today, password=_demo_password(data_dir))  # O7 feedback

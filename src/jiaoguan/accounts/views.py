@@ -229,6 +229,14 @@ TILE_GROUPS: list[tuple[Promise, list[Tile]]] = [
                 "announcements.notice.view",
                 target="announcements:notices",
             ),
+            # O8 (issue 19): where residents of old neighbourhoods may park, for everyone.
+            Tile(
+                "parking",
+                gettext_lazy("老旧小区停车"),
+                "car",
+                "parking.segment.view",
+                target="parking:index",
+            ),
             # Issue 19 (V7): study to reduce points and the full-score education.
             Tile(
                 "study",

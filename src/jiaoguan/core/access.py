@@ -840,6 +840,21 @@ add(
 
 # Staff publish the road segments near old residential areas where residents may park at night,
 # at weekends and on public holidays; everyone reads them (seed 004 §五).
+add(
+    "parking.segment.view", "查看允许停车路段", "see the parking segments", _grant(ANY, *EVERYONE),
+    requirement="O8",
+)  # fmt: skip
+# Clerks, officers and heads of the district draft segments and correct drafts and withdrawn ones;
+# what the public sees changes only by a publish, a change or a withdrawal, each with its reason.
+add(
+    "parking.segment.edit", "编辑允许停车路段", "draft and edit parking segments",
+    _grant(JURISDICTION, CLERK, VIOLATION, UNIT_HEAD, ADMIN), requirement="O8",
+    menu=_menu("parking:counter", "car", "老旧小区停车路段", "Parking segments", 27),
+)  # fmt: skip
+add(
+    "parking.segment.publish", "发布、变更或撤销允许停车路段", "publish, change or withdraw parking segments",
+    _grant(JURISDICTION, VIOLATION, UNIT_HEAD, ADMIN), requirement="O8",
+)  # fmt: skip
 
 
 # ---------------------------------------------------------------- study to reduce points (issue 19, V7)

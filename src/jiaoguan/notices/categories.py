@@ -20,6 +20,7 @@ class Category(StrEnum):
     SAFETY = "safety"
     REPORT = "reports"
     EXAM = "exams"  # driving tests: allocations and results (issue 16 §6)
+    PARKING = "parking"  # parking segments of the resident's district published, changed, withdrawn (O8)
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,7 @@ CATEGORIES: dict[Category, CategoryInfo] = {
     Category.SAFETY: CategoryInfo("安全提示", "Safety warnings", False),
     Category.REPORT: CategoryInfo("通报抄告", "Reports", False),
     Category.EXAM: CategoryInfo("驾驶人考试", "Driving tests", True),
+    Category.PARKING: CategoryInfo("老旧小区停车", "Neighbourhood parking", False),
 }
 
 CATEGORY_CHOICES = [(c.value, f"{CATEGORIES[c].label_zh} {CATEGORIES[c].label_en}") for c in Category]

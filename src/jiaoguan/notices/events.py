@@ -14,6 +14,7 @@ from django.urls import reverse
 
 from jiaoguan.accidents.models import Party, ResultDocument, StageRecord
 from jiaoguan.accidents.services import DOCUMENT_RELEASED, STAGE_RECORDED
+from jiaoguan.accounts.models import User
 from jiaoguan.applications import notify as application_notify
 from jiaoguan.applications.models import Application
 from jiaoguan.applications.services import STATE_CHANGED
@@ -23,6 +24,7 @@ from jiaoguan.credentials.services import CREDENTIAL_CHANGED
 from jiaoguan.exams import rules as exam_rules
 from jiaoguan.exams.models import ExamApplication, ExamPlan
 from jiaoguan.exams.services import TOPIC_DECIDED, TOPIC_LICENSED, TOPIC_RESULT
+from jiaoguan.parking.services import SEGMENT_CHANGED as PARKING_CHANGED
 from jiaoguan.payments.models import Payable, Refund
 from jiaoguan.payments.services import PAID_TOPIC, REFUNDED_TOPIC
 from jiaoguan.registry.models import DrivingLicence, Person, Vehicle
@@ -489,5 +491,56 @@ def _exam_licensed(payload: dict[str, Any], dedup_key: str) -> None:
                 division=licence.division if licence is not None else "", required=True,
                 dedup_key=f"event:{dedup_key}", **recipient,
             )
+        ]
+    )  # fmt: skip
+
+
+# ---------------------------------------------------------------- parking segments (O8)
+
+_PARKING_WORDS = {
+    "published": ("发布", "published"),
+    "changed": ("调整", "changed"),
+    "withdrawn": ("撤销", "withdrawn"),
+}
+
+
+@outbox_handler(PARKING_CHANGED)
+def _parking_changed(payload: dict[str, Any], dedup_key: str) -> None:
+    """A parking segment published, changed or withdrawn is told to the residents of its district
+    who have an account (O8): residence division in the district, an active individual login."""
+    division = str(payload.get("division") or "")
+    kind = str(payload.get("kind"))
+    zh, en = _PARKING_WORDS.get(kind, _PARKING_WORDS["changed"])
+    where = f"{payload.get('road', '')}（{payload.get('from', '')}—{payload.get('to', '')}）"
+    reason = str(payload.get("reason") or "")
+    body_zh = f"您所在区县{where}的允许停车路段已{zh}，服务{payload.get('neighbourhood', '')}等小区居民。"
+    body_en = f"The parking segment {where} in your district has been {en}."
+    if reason:
+        body_zh, body_en = body_zh + f"原因：{reason}。", body_en + f" Reason: {reason}."
+    segment_id = int(payload.get("segment_id") or 0)
+    # A withdrawn segment has no public page any more: the district's list instead.
+    if kind == "withdrawn" or not segment_id:
+        link = reverse("parking:index") + f"?division={division}"
+    else:
+        link = reverse("parking:detail", args=[segment_id])
+    residents = (
+        Person.objects.filter(
+            residence_division=division,
+            pk__in=User.objects.filter(kind="individual", is_active=True, person__isnull=False).values(
+                "person_id"
+            ),
+        )
+        .values_list("pk", "mobile")
+        .order_by("pk")
+    )
+    _send(
+        [
+            Draft(
+                category=Category.PARKING, title_zh=f"允许停车路段{zh}", title_en=f"Parking segment {en}",
+                body_zh=body_zh, body_en=body_en, link=link,
+                division=division, dedup_key=f"event:{dedup_key}:p{person_id}", person_id=person_id,
+                mobile=mobile or "",
+            )
+            for person_id, mobile in residents.iterator()
         ]
     )  # fmt: skip
