@@ -34,6 +34,7 @@ from jiaoguan.notices.tasks import notices_deliveries_task, notices_scan_task
 from jiaoguan.payments.tasks import payments_reconcile_task
 from jiaoguan.plates.tasks import plate_draw_days_task, plate_selections_sweep_task
 from jiaoguan.reports.tasks import reports_generate_task
+from jiaoguan.transfers.tasks import transfers_retry_task
 
 logger = logging.getLogger("jiaoguan.worker")
 
@@ -98,6 +99,8 @@ SCHEDULE: tuple[Periodic, ...] = (
     Periodic("plates.sweep", 60, lambda now: plate_selections_sweep_task.enqueue()),
     # Filed vehicles (U7): lapsed filings written down; the marks already follow at read time.
     Periodic("delegations.filings", 3600, lambda now: vehicle_filings_sweep_task.enqueue()),
+    # Cross-region transfers (T2-T4): origins that did not answer are asked again every minute.
+    Periodic("transfers.retry", 60, lambda now: transfers_retry_task.enqueue()),
 )
 
 
