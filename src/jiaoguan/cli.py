@@ -258,6 +258,10 @@ def up(argv: list[str]) -> int:
     # Issue 18: an elderly father and his daughter (O2), a veteran (O3), a driver back from abroad
     # (O4); their side of the record systems goes to the fake record service's seed file.
     logins += ensure_demo_acting(today=today, password=_demo_password(data_dir), data_dir=data_dir)
+    from jiaoguan.transfers.demo import ensure_demo_transfers
+
+    # Issue 19 (T1-T5): a used car from Nanjing waiting for inspection, and a busy trader.
+    logins += ensure_demo_transfers(today=today, password=_demo_password(data_dir))
     from jiaoguan.demo.insurance import ensure_demo_insurance
 
     logins += ensure_demo_insurance(today=today, password=_demo_password(data_dir))  # O7 feedback

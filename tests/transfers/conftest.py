@@ -59,15 +59,29 @@ class OriginInstallation:
         self.public_key = ""
 
     def manage(self, *argv: str) -> str:
-        result = subprocess.run(  # noqa: S603 - fixed argv
-            [sys.executable, "-m", "django", *argv], env=self.env, capture_output=True, timeout=300, check=False
+        result = subprocess.run(
+            [sys.executable, "-m", "django", *argv],
+            env=self.env,
+            capture_output=True,
+            timeout=300,
+            check=False,
         )
         if result.returncode:
             pytest.fail(f"origin: {argv[0]} failed:\n{result.stdout.decode()}\n{result.stderr.decode()}")
         return result.stdout.decode()
 
     def seed(self, *, owner_id: str, vin: str, plate: str, **options: str) -> None:
-        argv = ["transfer_seed", "--owner-id", owner_id, "--password", "Origin-pass-2021", "--vin", vin, "--plate", plate]
+        argv = [
+            "transfer_seed",
+            "--owner-id",
+            owner_id,
+            "--password",
+            "Origin-pass-2021",
+            "--vin",
+            vin,
+            "--plate",
+            plate,
+        ]
         for name, value in options.items():
             argv += [f"--{name.replace('_', '-')}", value]
         self.public_key = json.loads(self.manage(*argv).strip().splitlines()[-1])["public_key"]
@@ -76,7 +90,7 @@ class OriginInstallation:
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         with open(self.log_path, "ab") as log:
-            self.process = subprocess.Popen(  # noqa: S603 - fixed argv
+            self.process = subprocess.Popen(
                 [sys.executable, "-m", "gunicorn", "jiaoguan.wsgi:application", "--bind", f"127.0.0.1:{self.port}",
                  "--workers", "1", "--threads", "4"],
                 env=self.env, stdout=log, stderr=subprocess.STDOUT,
@@ -86,7 +100,7 @@ class OriginInstallation:
             if self.process.poll() is not None:
                 pytest.fail(f"origin exited while starting:\n{self.log_path.read_text(errors='replace')}")
             try:
-                with urllib.request.urlopen(f"{self.url}/api/v1/health", timeout=2) as answer:  # noqa: S310
+                with urllib.request.urlopen(f"{self.url}/api/v1/health", timeout=2) as answer:
                     if answer.status == 200:
                         return
             except OSError:
@@ -106,27 +120,31 @@ class OriginInstallation:
                 self.process.wait()
         self.process = None
 
-    def api(self, method: str, path: str, body: dict | None = None, *, token: str = "") -> tuple[int, dict | list]:
+    def api(
+        self, method: str, path: str, body: dict | None = None, *, token: str = ""
+    ) -> tuple[int, dict | list]:
         return http_json(self.url, method, path, body, token=token)
 
 
 def http_json(base: str, method: str, path: str, body: dict | None = None, *, token: str = "", key: str = ""):
     data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(f"{base}{path}", data=data, method=method)  # noqa: S310
+    request = urllib.request.Request(f"{base}{path}", data=data, method=method)
     request.add_header("Content-Type", "application/json")
     if token:
         request.add_header("Authorization", f"Bearer {token}")
     if key:
         request.add_header("Idempotency-Key", key)
     try:
-        with urllib.request.urlopen(request, timeout=20) as answer:  # noqa: S310
+        with urllib.request.urlopen(request, timeout=20) as answer:
             return answer.status, json.loads(answer.read() or b"null")
     except urllib.error.HTTPError as error:
         return error.code, json.loads(error.read() or b"null")
 
 
 def login(base: str, username: str, password: str) -> str:
-    status, answer = http_json(base, "POST", "/api/v1/auth/tokens", {"username": username, "password": password})
+    status, answer = http_json(
+        base, "POST", "/api/v1/auth/tokens", {"username": username, "password": password}
+    )
     assert status == 201, answer
     return answer["token"]
 
@@ -163,7 +181,9 @@ def origin_vin(n: int) -> str:
 @pytest.fixture
 def peers(settings, origin):
     """This installation's channel to the origin, with quick give-ups for the tests."""
-    settings.DMV_PEERS = {ORIGIN_CITY: {"url": origin.url, "key": SHARED_KEY, "public_key": origin.public_key}}
+    settings.DMV_PEERS = {
+        ORIGIN_CITY: {"url": origin.url, "key": SHARED_KEY, "public_key": origin.public_key}
+    }
     settings.DMV_RETRIES = 0
     settings.DMV_TIMEOUT_SECONDS = 5
     return settings.DMV_PEERS

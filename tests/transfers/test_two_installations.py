@@ -30,7 +30,9 @@ def _apply(live_server, buyer, *, n: int, plate: str, **overrides):
         "seller_id_number": seller_id(n), "invoice_number": f"0320{n:04d}", "invoice_date": date.today().isoformat(),
         "trade_place": "destination",
     } | overrides  # fmt: skip
-    return token, http_json(live_server.url, "POST", "/api/v1/me/transfers", body, token=token, key=str(uuid.uuid4()))
+    return token, http_json(
+        live_server.url, "POST", "/api/v1/me/transfers", body, token=token, key=str(uuid.uuid4())
+    )
 
 
 def _inspect_and_register(clerk, transfer_id: int, *, vin: str, plate: str):
@@ -72,7 +74,11 @@ def test_a_car_moves_from_the_origin_to_the_destination(live_server, origin, pee
     transfer = _inspect_and_register(clerk, transfer.pk, vin=origin_vin(0), plate="豫QT0001")
     assert transfer.state == "completed", transfer.last_error
     vehicle = Vehicle.objects.get(vin=origin_vin(0))
-    assert (vehicle.plate_number, vehicle.owner_person_id, vehicle.status) == ("豫QT0001", buyer.person_id, "A")
+    assert (vehicle.plate_number, vehicle.owner_person_id, vehicle.status) == (
+        "豫QT0001",
+        buyer.person_id,
+        "A",
+    )
 
     # The buyer, over HTTP at the destination: the car, and its new inspection mark (VI1).
     status, mine = http_json(live_server.url, "GET", "/api/v1/me/vehicles", token=token)
@@ -92,7 +98,12 @@ def test_a_car_moves_from_the_origin_to_the_destination(live_server, origin, pee
 def test_the_origin_down_at_registration_loses_nothing(live_server, origin, peers, buyer, clerk, settings):
     """The origin is unreachable when the destination registers: the transfer waits with all its
     data, nothing is registered on either side; when the origin is back the worker's pass completes it."""
-    origin.seed(owner_id=seller_id(1), vin=origin_vin(1), plate="苏A00001", last_inspected=(timezone.localdate() - timedelta(days=30)).isoformat())
+    origin.seed(
+        owner_id=seller_id(1),
+        vin=origin_vin(1),
+        plate="苏A00001",
+        last_inspected=(timezone.localdate() - timedelta(days=30)).isoformat(),
+    )
     _token, (status, answer) = _apply(live_server, buyer, n=1, plate="苏A00001")
     assert status == 201 and answer["state"] == "archived", answer
 
@@ -135,14 +146,17 @@ def test_seller_who_is_not_the_owner_is_refused(live_server, origin, peers, buye
     _token, (status, answer) = _apply(
         live_server, buyer, n=0, plate="苏A00000", vin=origin_vin(0), seller_id_number=seller_id(9)
     )
-    assert status == 409 and answer["code"] in ("transfers.seller_not_owner", "transfers.vehicle_locked"), answer
+    assert status == 409 and answer["code"] in ("transfers.seller_not_owner", "transfers.vehicle_locked"), (
+        answer
+    )
 
 
 def test_package_whose_signature_fails_is_refused_and_recorded(live_server, origin, peers, buyer, settings):
     """T3: a package not signed by the origin's key is refused; the failed package is on record."""
     origin.seed(owner_id=seller_id(4), vin=origin_vin(4), plate="苏A00004")
-    from jiaoguan.core.crypto import Ed25519
     import base64
+
+    from jiaoguan.core.crypto import Ed25519
 
     stranger = base64.b64encode(Ed25519().public_der(Ed25519().generate_private_pem())).decode()
     settings.DMV_PEERS = {ORIGIN_CITY: {**peers[ORIGIN_CITY], "public_key": stranger}}
@@ -163,20 +177,20 @@ def test_vin_read_on_the_car_must_match_the_archive(live_server, origin, peers, 
 
 @pytest.mark.parametrize("how", ["unsigned", "unknown", "wrong_key"])
 def test_inter_dmv_endpoints_refuse_what_is_not_signed_by_a_peer(origin, how):
-    from jiaoguan.integrations.payment_gateway import request_message, signed_headers
-
     import json
     import urllib.request
 
+    from jiaoguan.integrations.payment_gateway import request_message, signed_headers
+
     path = "/api/v1/inter-dmv/archive-requests"
     body = json.dumps({"reference": "X1", "vin": origin_vin(0)}).encode()
-    request = urllib.request.Request(f"{origin.url}{path}", data=body, method="POST")  # noqa: S310
+    request = urllib.request.Request(f"{origin.url}{path}", data=body, method="POST")
     if how != "unsigned":
         city, key = ("110100", b"k" * 32) if how == "unknown" else ("411700", b"not-the-shared-key")
         for name, value in signed_headers(city, key, request_message("POST", path, body)).items():
             request.add_header(name, value)
     try:
-        urllib.request.urlopen(request, timeout=10)  # noqa: S310
+        urllib.request.urlopen(request, timeout=10)
         status = 200
     except urllib.error.HTTPError as error:
         status = error.code

@@ -193,7 +193,9 @@ def inbound_check(method: str, path: str, headers: Any, body: bytes) -> tuple[In
     sender = peer(city)
     if sender is None:
         return None, 403, "unknown_peer"
-    problem = check_signed(headers, merchant_id=city, key=sender.key, message=request_message(method, path, body))
+    problem = check_signed(
+        headers, merchant_id=city, key=sender.key, message=request_message(method, path, body)
+    )
     if problem is not None:
         return None, 403, problem
     try:

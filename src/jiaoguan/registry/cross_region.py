@@ -88,7 +88,9 @@ def _transferred_in_values(
     checked = validation.check_vehicle(values, today=today)
     if checked.errors:
         first = checked.errors[0]
-        raise Conflict("registry.transfer_record_invalid", first.message_zh, first.message_en, field=first.field)
+        raise Conflict(
+            "registry.transfer_record_invalid", first.message_zh, first.message_en, field=first.field
+        )
     values = checked.values
     if Vehicle.objects.filter(vin=values["vin"]).exists():
         raise Conflict(
@@ -116,7 +118,11 @@ def vehicle_transferred_in_check(
     """Refuse now what :func:`vehicle_register_transferred_in` would refuse: the destination checks
     before it tells the origin to close, so a closed origin is never left without a registration."""
     _transferred_in_values(
-        record=record, plate_number=plate_number, person=_owner(owner_person_id), division=division, today=today
+        record=record,
+        plate_number=plate_number,
+        person=_owner(owner_person_id),
+        division=division,
+        today=today,
     )
 
 

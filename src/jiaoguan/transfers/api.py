@@ -25,7 +25,14 @@ from . import selectors, services
 from .models import Transfer
 
 router = Router(tags=["transfers"])
-ERRORS: dict[int, Any] = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut}
+ERRORS: dict[int, Any] = {
+    400: ErrorOut,
+    401: ErrorOut,
+    403: ErrorOut,
+    404: ErrorOut,
+    409: ErrorOut,
+    422: ErrorOut,
+}
 ME_AUTH = [BearerToken(), SessionUser()]
 _STATE_WORDS = {s.value: s.label.split(" ", 1) for s in Transfer.State}
 
@@ -101,10 +108,10 @@ def my_transfers(request: HttpRequest) -> Any:
 # ---------------------------------------------------------------- between DMVs (signed, not public)
 
 
-def _signed(
-    request: HttpRequest, handle: Callable[..., dict[str, Any]]
-) -> HttpResponse:
-    inbound, status, code = inter_dmv.inbound_check(request.method or "POST", request.get_full_path(), request.headers, request.body)
+def _signed(request: HttpRequest, handle: Callable[..., dict[str, Any]]) -> HttpResponse:
+    inbound, status, code = inter_dmv.inbound_check(
+        request.method or "POST", request.get_full_path(), request.headers, request.body
+    )
     if inbound is None:
         return HttpResponse(
             f'{{"code": "{code}", "message": "the message is not signed by a known DMV"}}'.encode(),

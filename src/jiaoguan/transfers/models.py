@@ -35,7 +35,9 @@ class Transfer(models.Model):
 
     OPEN_STATES = ("requested", "archived", "inspected", "awaiting_origin")
 
-    number = models.CharField("业务编号 number", max_length=32, unique=True, db_comment="also the reference on the wire")
+    number = models.CharField(
+        "业务编号 number", max_length=32, unique=True, db_comment="also the reference on the wire"
+    )
     applicant = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name="申请人 applicant"
     )
@@ -50,7 +52,10 @@ class Transfer(models.Model):
         db_comment="personal data: sent to the origin to match its owner; masked in every display",
     )  # fmt: skip
     agent_uscc = models.CharField(
-        "代理机构统一社会信用代码 agent", max_length=18, blank=True, db_comment="dealer or market acting, if any"
+        "代理机构统一社会信用代码 agent",
+        max_length=18,
+        blank=True,
+        db_comment="dealer or market acting, if any",
     )
     invoice_number = models.CharField("发票号码 invoice number", max_length=20)
     invoice_date = models.DateField("开票日期 invoice date")
@@ -59,7 +64,9 @@ class Transfer(models.Model):
     refusal_code = models.CharField("不予办理代码 refusal code", max_length=64, blank=True)
     refusal_zh = models.CharField("不予办理原因 reason", max_length=200, blank=True)
     refusal_en = models.CharField("reason (English)", max_length=300, blank=True)
-    package = models.JSONField("电子档案 archive package", null=True, blank=True, db_comment="as signed by the origin")
+    package = models.JSONField(
+        "电子档案 archive package", null=True, blank=True, db_comment="as signed by the origin"
+    )
     package_signature = models.TextField("档案签名 package signature", blank=True)
     package_received_at = models.DateTimeField("档案接收时间 archive received", null=True, blank=True)
     inspected_vin = models.CharField("查验车辆识别代号 VIN read on the car", max_length=17, blank=True)
@@ -68,7 +75,9 @@ class Transfer(models.Model):
     inspected_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
-    new_plate_number = models.CharField("新号牌号码 new plate", max_length=10, null=True, blank=True, unique=True)
+    new_plate_number = models.CharField(
+        "新号牌号码 new plate", max_length=10, null=True, blank=True, unique=True
+    )
     registered_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
@@ -89,7 +98,8 @@ class Transfer(models.Model):
         constraints = [
             # One open transfer per car at a time: a second application waits for the first.
             models.UniqueConstraint(
-                fields=["vin"], condition=Q(state__in=["requested", "archived", "inspected", "awaiting_origin"]),
+                fields=["vin"],
+                condition=Q(state__in=["requested", "archived", "inspected", "awaiting_origin"]),
                 name="transfer_one_open_per_vin",
             ),
             # A completed transfer has its vehicle here; registering never leaves one half-done.
@@ -123,7 +133,9 @@ class OriginRelease(models.Model):
     vehicle = models.ForeignKey(Vehicle, on_delete=models.PROTECT, related_name="+")
     vin = models.CharField("车辆识别代号 VIN", max_length=17)
     state = models.CharField("状态 state", max_length=12, choices=State.choices, default=State.LOCKED)
-    package = models.JSONField("电子档案 archive package", db_comment="kept so a repeated request gets the same")
+    package = models.JSONField(
+        "电子档案 archive package", db_comment="kept so a repeated request gets the same"
+    )
     package_signature = models.TextField("档案签名 package signature")
     locked_at = models.DateTimeField("锁定时间 locked", auto_now_add=True)
     closed_at = models.DateTimeField("转出时间 closed", null=True, blank=True)
@@ -134,7 +146,9 @@ class OriginRelease(models.Model):
         constraints = [
             # A car is transferred once: while one transfer holds it, nobody else can take it.
             models.UniqueConstraint(
-                fields=["vehicle"], condition=Q(state__in=["locked", "closed"]), name="origin_release_one_per_vehicle"
+                fields=["vehicle"],
+                condition=Q(state__in=["locked", "closed"]),
+                name="origin_release_one_per_vehicle",
             ),
         ]
         ordering = ["-locked_at", "-id"]

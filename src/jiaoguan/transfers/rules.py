@@ -76,7 +76,11 @@ def rollout_check(*, origin: str, destination: str, on: date) -> Refusal | None:
     """T5: both cities must be covered on the day; during the pilot, only between pilot cities."""
     origin_city, destination_city = city_of(origin), city_of(destination)
     if not origin_city or not destination_city:
-        return Refusal("transfers.city_unknown", "转出地或转入地的行政区划代码无效。", "The origin or destination city code is not valid.")
+        return Refusal(
+            "transfers.city_unknown",
+            "转出地或转入地的行政区划代码无效。",
+            "The origin or destination city code is not valid.",
+        )
     if origin_city == destination_city:
         return Refusal(
             "transfers.same_city", "转出地与转入地是同一城市，请按本地转移登记办理。",

@@ -74,5 +74,7 @@ def anomalies(*, actor: Any, today: date) -> list[dict[str, Any]]:
     out = []
     for trader, count in sorted(flagged.items(), key=lambda kv: (-kv[1], kv[0])):
         kind, _, value = trader.partition(":")
-        out.append({"kind": kind, "who": mask_id_number(value) if kind == "seller" else value, "count": count})
+        out.append(
+            {"kind": kind, "who": mask_id_number(value) if kind == "seller" else value, "count": count}
+        )
     return out

@@ -134,7 +134,8 @@ def transfer_apply(*, actor: Any, data: dict[str, Any], today: date | None = Non
     """
     require(actor, APPLY, owner_person_id=getattr(actor, "person_id", None))
     today = today or _today()
-    person = Person.objects.filter(pk=getattr(actor, "person_id", None)).first()
+    person_id = getattr(actor, "person_id", None)
+    person = Person.objects.filter(pk=person_id).first() if person_id else None
     if person is None:
         raise Conflict(
             "transfers.no_person", "请先完成实名认证。", "Complete your real-name registration first."
@@ -296,7 +297,9 @@ def transfer_inspect(*, actor: Any, transfer_id: int, vin_read: str, photo: byte
         transfer.state = S.INSPECTED
         transfer.inspected_vin, transfer.inspection_photo = vin, photo
         transfer.inspected_at, transfer.inspected_by = timezone.now(), actor
-        transfer.save(update_fields=["state", "inspected_vin", "inspection_photo", "inspected_at", "inspected_by"])
+        transfer.save(
+            update_fields=["state", "inspected_vin", "inspection_photo", "inspected_at", "inspected_by"]
+        )
         audit_record(
             actor=actor, action="change", subject=transfer, subject_person_id=transfer.buyer_id,
             summary="转入查验 inspected at the destination",
@@ -328,7 +331,9 @@ def transfer_register(*, actor: Any, transfer_id: int, plate_number: str) -> Tra
             transfer.state = S.AWAITING_ORIGIN
             transfer.new_plate_number = plate
             transfer.registered_by, transfer.registration_started_at = actor, timezone.now()
-            transfer.save(update_fields=["state", "new_plate_number", "registered_by", "registration_started_at"])
+            transfer.save(
+                update_fields=["state", "new_plate_number", "registered_by", "registration_started_at"]
+            )
             audit_record(
                 actor=actor, action="change", subject=transfer, subject_person_id=transfer.buyer_id,
                 summary=f"转入登记 registering under {plate}",
@@ -396,7 +401,9 @@ def transfers_retry() -> int:
         moved += transfer_complete(transfer_id=pk).state == S.COMPLETED
     for problem in Problem.objects.filter(raised_here=True, question_sent=False)[:200]:
         moved += _deliver_question(problem)
-    for problem in Problem.objects.filter(raised_here=False, answered_at__isnull=False, answer_sent=False)[:200]:
+    for problem in Problem.objects.filter(raised_here=False, answered_at__isnull=False, answer_sent=False)[
+        :200
+    ]:
         moved += _deliver_answer(problem)
     return moved
 
@@ -495,7 +502,9 @@ def problem_answer(*, actor: Any, problem_id: int, answer: str) -> Problem:
         if found is not None:
             require(actor, PROBLEM, division=found[1])
         if problem.answered_at is not None:
-            raise Conflict("transfers.problem_answered", "该问题已答复。", "This problem was answered already.")
+            raise Conflict(
+                "transfers.problem_answered", "该问题已答复。", "This problem was answered already."
+            )
         problem.answer, problem.answered_at = answer, timezone.now()
         problem.save(update_fields=["answer", "answered_at"])
     _deliver_answer(problem)
@@ -555,7 +564,9 @@ def _build_package(release_reference: str, destination: str, vehicle: Vehicle) -
     }  # fmt: skip
 
 
-def origin_archive_request(*, peer_city: str, data: dict[str, Any], today: date | None = None) -> dict[str, Any]:
+def origin_archive_request(
+    *, peer_city: str, data: dict[str, Any], today: date | None = None
+) -> dict[str, Any]:
     """A destination asks for a car's archive: checked, locked for that transfer, sent signed (T3).
 
     Asked again with the same number, the same package is sent; another transfer of a car that is
@@ -569,7 +580,11 @@ def origin_archive_request(*, peer_city: str, data: dict[str, Any], today: date 
         return {"package": existing.package, "signature": existing.package_signature}
     vehicle = cross_region.vehicle_by_vin(vin=vin)
     if vehicle is None:
-        raise NotFound("transfers.vehicle_not_found", "转出地没有这辆车的登记记录。", "The origin has no record of this car.")
+        raise NotFound(
+            "transfers.vehicle_not_found",
+            "转出地没有这辆车的登记记录。",
+            "The origin has no record of this car.",
+        )
     if (vehicle.plate_number or "") != str(data.get("plate_number", "")).upper():
         raise Conflict(
             "transfers.plate_mismatch", "号牌号码与转出地登记不一致。",
@@ -622,9 +637,13 @@ def origin_close(*, peer_city: str, data: dict[str, Any]) -> dict[str, Any]:
             .first()
         )
         if release is None:
-            raise NotFound("transfers.release_not_found", "转出地没有这项业务。", "The origin has no such transfer.")
+            raise NotFound(
+                "transfers.release_not_found", "转出地没有这项业务。", "The origin has no such transfer."
+            )
         if release.state == OriginRelease.State.RETURNED:
-            raise Conflict("transfers.release_returned", "该业务已退档。", "The archive of this transfer was returned.")
+            raise Conflict(
+                "transfers.release_returned", "该业务已退档。", "The archive of this transfer was returned."
+            )
         if release.state == OriginRelease.State.LOCKED:
             cross_region.vehicle_transfer_close(vehicle_id=release.vehicle_id, reference=reference)
             release.state, release.closed_at = OriginRelease.State.CLOSED, timezone.now()
@@ -647,9 +666,13 @@ def origin_return(*, peer_city: str, data: dict[str, Any]) -> dict[str, Any]:
             .first()
         )
         if release is None:
-            raise NotFound("transfers.release_not_found", "转出地没有这项业务。", "The origin has no such transfer.")
+            raise NotFound(
+                "transfers.release_not_found", "转出地没有这项业务。", "The origin has no such transfer."
+            )
         if release.state == OriginRelease.State.CLOSED:
-            raise Conflict("transfers.release_closed", "该车已转出，不能退档。", "The car was transferred out already.")
+            raise Conflict(
+                "transfers.release_closed", "该车已转出，不能退档。", "The car was transferred out already."
+            )
         if release.state == OriginRelease.State.LOCKED:
             release.state, release.returned_at, release.return_reason = (
                 OriginRelease.State.RETURNED, timezone.now(), reason,
@@ -680,7 +703,9 @@ def answer_receive(*, peer_city: str, data: dict[str, Any]) -> dict[str, Any]:
     key = _text(data, "key", 40)
     answer = _text(data, "answer", 500)
     with transaction.atomic():
-        problem = Problem.objects.select_for_update().filter(key=key, raised_here=True, peer_city=peer_city).first()
+        problem = (
+            Problem.objects.select_for_update().filter(key=key, raised_here=True, peer_city=peer_city).first()
+        )
         if problem is None:
             raise NotFound("transfers.problem_not_found", "没有这个问题。", "No such problem.")
         if problem.answered_at is None:

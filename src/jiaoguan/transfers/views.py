@@ -143,7 +143,9 @@ def counter_transfer(request: HttpRequest, transfer_id: int) -> HttpResponse:
         "can_register": state == "inspected" and allowed(user, selectors.REGISTER, **where),
         "can_return": state in ("archived", "inspected") and allowed(user, selectors.RETURN, **where),
         "can_problem": allowed(user, selectors.PROBLEM, **where),
-        "reasons": [(r.value, (en if _english() else zh)) for r, (zh, en) in rules.RETURN_REASON_WORDS.items()],
+        "reasons": [
+            (r.value, (en if _english() else zh)) for r, (zh, en) in rules.RETURN_REASON_WORDS.items()
+        ],
         "problems": _problem_rows(transfer.number, timezone.localdate()),
         "max_mb": INSPECTION_PHOTO_MAX_BYTES // (1024 * 1024),
         "plate_prefix": settings.JIAOGUAN_PLATE_PREFIX,
@@ -203,7 +205,9 @@ def counter_register(request: HttpRequest, transfer_id: int) -> HttpResponse:
     if transfer.state == Transfer.State.COMPLETED:
         messages.success(request, _("登记完成，转出地已办结转出。"))
     else:
-        messages.warning(request, _("登记资料已保存。暂时无法联系转出地，系统将自动重试，转出地办结后完成登记。"))
+        messages.warning(
+            request, _("登记资料已保存。暂时无法联系转出地，系统将自动重试，转出地办结后完成登记。")
+        )
     return _back(transfer_id)
 
 
@@ -211,7 +215,9 @@ def counter_register(request: HttpRequest, transfer_id: int) -> HttpResponse:
 @access_required(selectors.RETURN)
 def counter_return(request: HttpRequest, transfer_id: int) -> HttpResponse:
     try:
-        services.transfer_return(actor=request.user, transfer_id=transfer_id, reason=request.POST.get("reason", ""))
+        services.transfer_return(
+            actor=request.user, transfer_id=transfer_id, reason=request.POST.get("reason", "")
+        )
     except DomainError as error:
         messages.error(request, error.message)
     else:
@@ -234,7 +240,9 @@ def _after_problem(request: HttpRequest, reference: str) -> HttpResponse:
 def counter_problem(request: HttpRequest) -> HttpResponse:
     reference = request.POST.get("reference", "")[:32]
     try:
-        problem = services.problem_raise(actor=request.user, reference=reference, question=request.POST.get("question", ""))
+        problem = services.problem_raise(
+            actor=request.user, reference=reference, question=request.POST.get("question", "")
+        )
     except DomainError as error:
         messages.error(request, error.message)
     else:
@@ -252,7 +260,9 @@ def counter_answer(request: HttpRequest, problem_id: int) -> HttpResponse:
     if problem is None:
         raise Http404("problem")
     try:
-        services.problem_answer(actor=request.user, problem_id=problem_id, answer=request.POST.get("answer", ""))
+        services.problem_answer(
+            actor=request.user, problem_id=problem_id, answer=request.POST.get("answer", "")
+        )
     except DomainError as error:
         messages.error(request, error.message)
     else:
