@@ -25,7 +25,7 @@ DIVISION = "411702"
 ORIGIN = "320100"
 
 
-def _buyer(password: str) -> User:
+def _buyer(password: str) -> tuple[User, Person]:
     number = make_citizen_id(DIVISION, date(1990, 4, 8), 921)
     person, _ = Person.objects.get_or_create(
         id_type="resident_id", id_number=number,
@@ -40,7 +40,7 @@ def _buyer(password: str) -> User:
         )  # fmt: skip
     user.set_password(password)
     user.save()
-    return user
+    return user, person
 
 
 def _package(number: str, vin: str, plate: str, today: date) -> dict[str, object]:
@@ -59,14 +59,14 @@ def _package(number: str, vin: str, plate: str, today: date) -> dict[str, object
 def ensure_demo_transfers(*, today: date, password: str) -> list[dict[str, str]]:
     """Make the demo transfers once; returns the buyer's login."""
     with transaction.atomic():
-        user = _buyer(password)
+        user, buyer = _buyer(password)
         seller = make_citizen_id("320102", date(1978, 6, 1), 31)
         number = "411700DEMO0001"
         if not Transfer.objects.filter(number=number).exists():
             vin = make_vin("LSVAB4BR0M7000001")
             package = _package(number, vin, "苏A7Q821", today)
             Transfer.objects.create(
-                number=number, applicant=user, buyer_id=user.person_id, division=DIVISION, origin_city=ORIGIN,
+                number=number, applicant=user, buyer=buyer, division=DIVISION, origin_city=ORIGIN,
                 plate_number="苏A7Q821", plate_type="02", vin=vin, seller_id_number=seller,
                 invoice_number="03201001", invoice_date=today - timedelta(days=3), trade_place="destination",
                 state=Transfer.State.ARCHIVED, package=package, package_signature=inter_dmv.sign_package(package),
@@ -83,7 +83,7 @@ def ensure_demo_transfers(*, today: date, password: str) -> list[dict[str, str]]
             if Transfer.objects.filter(number=other).exists():
                 continue
             transfer = Transfer.objects.create(
-                number=other, applicant=user, buyer_id=user.person_id, division=DIVISION, origin_city="330100",
+                number=other, applicant=user, buyer=buyer, division=DIVISION, origin_city="330100",
                 plate_number=f"浙A5{i}K31", plate_type="02", vin=make_vin(f"LSVAB4BR0M71000{i:02d}"),
                 seller_id_number=trader, invoice_number=f"0330{i:04d}", invoice_date=today - timedelta(days=4 * i),
                 trade_place="origin", state=Transfer.State.REFUSED, refusal_code="transfers.seller_not_owner",
