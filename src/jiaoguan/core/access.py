@@ -856,7 +856,7 @@ add(
 # One trader moving many cars in a short time is reviewed (异常业务研判, seed 004 §二 三 3).
 add(
     "transfers.anomaly.view", "查看异地转移异常业务", "see unusual cross-region transfer patterns",
-    _grant(JURISDICTION, UNIT_HEAD, AUDITOR, ADMIN), requirement="T3",
+    _grant(JURISDICTION, UNIT_HEAD, ADMIN), requirement="T3",
     menu=_menu("transfers:anomalies", "shield", "转移异常研判", "Transfer anomalies", 28),
 )  # fmt: skip
 
