@@ -182,6 +182,7 @@ def test_inter_dmv_endpoints_refuse_what_is_not_signed_by_a_peer(origin, how):
 
     from jiaoguan.integrations.payment_gateway import request_message, signed_headers
 
+    origin.ensure_running()
     path = "/api/v1/inter-dmv/archive-requests"
     body = json.dumps({"reference": "X1", "vin": origin_vin(0)}).encode()
     request = urllib.request.Request(f"{origin.url}{path}", data=body, method="POST")
