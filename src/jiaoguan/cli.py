@@ -266,6 +266,10 @@ def up(argv: list[str]) -> int:
 
     # Issue 19 (O8): parking segments near old neighbourhoods of Zhumadian, one withdrawn.
     logins += ensure_demo_parking(today=today, password=_demo_password(data_dir))
+    from jiaoguan.transfers.demo import ensure_demo_transfers
+
+    # Issue 19 (T1-T5): a used car from Nanjing waiting for inspection, and a busy trader.
+    logins += ensure_demo_transfers(today=today, password=_demo_password(data_dir))
     from jiaoguan.demo.insurance import ensure_demo_insurance
 
     logins += ensure_demo_insurance(today=today, password=_demo_password(data_dir))  # O7 feedback

@@ -293,6 +293,13 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 # The detachment this installation serves (GB/T 2260); the demo is Zhumadian, 豫Q.
 JIAOGUAN_JURISDICTION = os.environ.get("JIAOGUAN_JURISDICTION", "411700")
 JIAOGUAN_PLATE_PREFIX = os.environ.get("JIAOGUAN_PLATE_PREFIX", "豫Q")
+# Cross-region used-car transfers (T2-T4): the other DMVs this one exchanges archives with (JSON:
+# city code -> {"url", "key" shared with it, "public_key" of its package signatures}) and this
+# DMV's package-signing key (PEM; unset, one is derived from the secret key: demo only).
+DMV_PEERS = os.environ.get("JIAOGUAN_DMV_PEERS", "")
+DMV_SIGNING_KEY = os.environ.get("JIAOGUAN_DMV_SIGNING_KEY", "")
+DMV_TIMEOUT_SECONDS = float(os.environ.get("JIAOGUAN_DMV_TIMEOUT_SECONDS", "5"))
+DMV_RETRIES = int(os.environ.get("JIAOGUAN_DMV_RETRIES", "2"))
 
 # Online accident services open per province as the seeds list them (A9a). A deployment in a
 # province they do not list opens them for its own province (JIAOGUAN_JURISDICTION) here, e.g.

@@ -35,6 +35,7 @@ from jiaoguan.payments.tasks import payments_reconcile_task
 from jiaoguan.plates.tasks import plate_draw_days_task, plate_selections_sweep_task
 from jiaoguan.points_study.tasks import full_score_sweep_task
 from jiaoguan.reports.tasks import reports_generate_task
+from jiaoguan.transfers.tasks import transfers_retry_task
 
 logger = logging.getLogger("jiaoguan.worker")
 
@@ -103,6 +104,8 @@ SCHEDULE: tuple[Periodic, ...] = (
     Periodic("delegations.proxies", 3600, lambda now: elder_proxies_sweep_task.enqueue()),
     # Full-score education (V7): opened for licences at 12 points, status J after 30 days missed.
     Periodic("points_study.full_score", DAILY, lambda now: full_score_sweep_task.enqueue()),
+    # Cross-region transfers (T2-T4): origins that did not answer are asked again every minute.
+    Periodic("transfers.retry", 60, lambda now: transfers_retry_task.enqueue()),
 )
 
 

@@ -204,6 +204,14 @@ TILE_GROUPS: list[tuple[Promise, list[Tile]]] = [
                 "overseas_relief.own.apply",
                 target="overseas_relief:mine",
             ),
+            # Issue 19 (T2): a used car bought from another city, registered here in one visit.
+            Tile(
+                "cross-region-transfer",
+                gettext_lazy("二手车异地交易登记"),
+                "car",
+                "transfers.own.apply",
+                target="transfers:mine",
+            ),
             # Issue 15 (N1): the message centre, with the notices the law requires.
             Tile(
                 "messages",

@@ -828,6 +828,37 @@ add(
 # registered once at the destination; its electronic archive travels between the two DMVs as a
 # signed package (seed 004 §二). The inter-DMV endpoints answer a peer DMV's signed messages, not a
 # role: they are not in this table.
+add(
+    "transfers.own.apply", "申请二手车异地交易登记", "apply for a cross-region used-car transfer",
+    _grant(OWN, CITIZEN), requirement="T2",
+)  # fmt: skip
+# The counter's list of transfers in and out, a transfer's file and its archive package.
+add(
+    "transfers.transfer.view", "查看跨辖区转移登记", "see cross-region transfers",
+    _grant(JURISDICTION, CLERK, UNIT_HEAD, ADMIN), requirement="T3",
+    menu=_menu("transfers:counter", "car", "异地转移登记", "Cross-region transfers", 27),
+)  # fmt: skip
+# The destination inspects the car once and registers it (查验、登记一次办结).
+add(
+    "transfers.transfer.register", "办理跨辖区转移登记查验和登记", "inspect and register cross-region transfers",
+    _grant(JURISDICTION, CLERK, ADMIN), requirement="T2",
+)  # fmt: skip
+# Problems are raised and answered between the two DMVs in the system, with a deadline.
+add(
+    "transfers.problem.handle", "提出和答复转移登记问题", "raise and answer problems about transfers",
+    _grant(JURISDICTION, CLERK, UNIT_HEAD, ADMIN), requirement="T4",
+)  # fmt: skip
+# Returning an archive (退档) is for suspect vehicles only; the head of unit decides.
+add(
+    "transfers.archive.return", "退回转移登记档案", "return a transfer's archive",
+    _grant(JURISDICTION, UNIT_HEAD, ADMIN), requirement="T4",
+)  # fmt: skip
+# One trader moving many cars in a short time is reviewed (异常业务研判, seed 004 §二 三 3).
+add(
+    "transfers.anomaly.view", "查看异地转移异常业务", "see unusual cross-region transfer patterns",
+    _grant(JURISDICTION, UNIT_HEAD, ADMIN), requirement="T3",
+    menu=_menu("transfers:anomalies", "shield", "转移异常研判", "Transfer anomalies", 28),
+)  # fmt: skip
 
 
 # ---------------------------------------------------------------- truck pass codes (issue 19, O1, O1a)

@@ -521,9 +521,15 @@ def vehicle_mortgagee_name(vehicle: Vehicle) -> str | None:
 
 
 def my_vehicles(*, user: User) -> QuerySet[Vehicle]:
-    """Vehicles registered to the user (as a person, or the organisation the account is)."""
+    """Vehicles registered to the user (as a person, or the organisation the account is).
+
+    A vehicle transferred out of this office (status B) is registered elsewhere now: its new
+    office shows it, not this one (T2).
+    """
     qs = with_mortgagee_name(
-        Vehicle.objects.select_related("owner_person", "owner_organisation").order_by("registered_on", "id")
+        Vehicle.objects.select_related("owner_person", "owner_organisation")
+        .exclude(status__contains="B")
+        .order_by("registered_on", "id")
     )
     if user.person_id:
         return qs.filter(owner_person_id=user.person_id)
