@@ -258,6 +258,11 @@ def up(argv: list[str]) -> int:
     # Issue 18: an elderly father and his daughter (O2), a veteran (O3), a driver back from abroad
     # (O4); their side of the record systems goes to the fake record service's seed file.
     logins += ensure_demo_acting(today=today, password=_demo_password(data_dir), data_dir=data_dir)
+    from jiaoguan.truck_passes.demo import ensure_demo_truck_passes
+
+    # Issue 19 (O1, O1a): the city's published truck rules, a truck owner, a delivery company and a
+    # blacklisted one.
+    logins += ensure_demo_truck_passes(today=today, password=_demo_password(data_dir))
     from jiaoguan.demo.insurance import ensure_demo_insurance
 
     logins += ensure_demo_insurance(today=today, password=_demo_password(data_dir))  # O7 feedback
