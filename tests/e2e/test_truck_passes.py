@@ -38,7 +38,13 @@ def test_rules_published_an_owner_applies_and_police_check_by_plate(
 ):
     officer = make_staff(role="violation_officer", jurisdiction="411700", username="violation-e2e-truck")
     person = make_person(name="刘货运", mobile="13903960931")
-    make_vehicle(owner=person, kind="small_truck", use_nature="freight", plate="豫QH5931", registered_on=date(2022, 4, 1))
+    make_vehicle(
+        owner=person,
+        kind="small_truck",
+        use_nature="freight",
+        plate="豫QH5931",
+        registered_on=date(2022, 4, 1),
+    )
     citizen(person)
 
     # The officer's editor refuses a city-wide 24-hour ban, with the reason, then saves and publishes.

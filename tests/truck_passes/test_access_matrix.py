@@ -37,7 +37,9 @@ def _outcome(call: Any, refusals: tuple[type[Exception], ...] = REFUSALS) -> str
 
 
 def _zone(world: Any, where: str, *, state: str = "published") -> RestrictionZone:
-    author = world.make_staff(role="administrator", jurisdiction="410000", username=f"x-truck-{where}-{state}")
+    author = world.make_staff(
+        role="administrator", jurisdiction="410000", username=f"x-truck-{where}-{state}"
+    )
     return RestrictionZone.objects.create(
         division=CITIES[where], name=f"中心城区{where}{state}", kind="core", roads="解放路以内",
         vehicle_kinds=list(rules.TRUCK_KINDS), windows=rules.windows_data(rules.parse_windows("1-7 07:00-09:00")),  # type: ignore[arg-type]
@@ -65,9 +67,14 @@ def _apply(world: Any, role: str, where: str, check: Any) -> str:
     page = check(world.client(role).get("/truck-passes/"))
     outcome = _outcome(
         lambda: services.pass_apply(
-            actor=world.actor(role), zone_id=zone.pk, plates=[truck.plate_number], start="07:00", end="08:00",
-            valid_from=timezone.localdate(), days=10,
-        ),  # fmt: skip
+            actor=world.actor(role),
+            zone_id=zone.pk,
+            plates=[truck.plate_number],
+            start="07:00",
+            end="08:00",
+            valid_from=timezone.localdate(),
+            days=10,
+        ),
         (*REFUSALS, ValidationFailed),
     )
     assert TruckPass.objects.exists() == (outcome == "allowed")

@@ -23,7 +23,9 @@ def _client(user) -> Client:
 
 def _post(client: Client, body: dict, key: str = "") -> object:
     headers = {"HTTP_IDEMPOTENCY_KEY": key} if key else {}
-    return client.post("/api/v1/me/truck-passes", json.dumps(body), content_type="application/json", **headers)
+    return client.post(
+        "/api/v1/me/truck-passes", json.dumps(body), content_type="application/json", **headers
+    )
 
 
 def test_apply_through_the_api_once_per_idempotency_key(zone, owner):
@@ -41,8 +43,14 @@ def test_apply_through_the_api_once_per_idempotency_key(zone, owner):
     assert PassApplication.objects.count() == 1 and TruckPass.objects.count() == 1
     listed = client.get("/api/v1/me/truck-passes").json()
     assert [(p["plate"], p["window"]) for p in listed] == [("豫QH1234", "07:00-09:00")]
-    cancelled = client.post(f"/api/v1/me/truck-passes/{listed[0]['id']}/cancellation", HTTP_IDEMPOTENCY_KEY="c-1")
-    assert cancelled.status_code == 200 and cancelled.json()["status"] == "revoked" and cancelled.json()["token"] == ""
+    cancelled = client.post(
+        f"/api/v1/me/truck-passes/{listed[0]['id']}/cancellation", HTTP_IDEMPOTENCY_KEY="c-1"
+    )
+    assert (
+        cancelled.status_code == 200
+        and cancelled.json()["status"] == "revoked"
+        and cancelled.json()["token"] == ""
+    )
 
 
 def test_api_refusals_are_bilingual_and_never_500(zone, owner):
@@ -62,7 +70,12 @@ def test_api_refusals_are_bilingual_and_never_500(zone, owner):
     assert _post(client, {**base, "start": "7点"}).status_code == 422
     assert _post(client, {**base, "days": 400}).status_code in (400, 422)
     assert _post(client, {**base, "plates": []}).status_code in (400, 422)
-    assert Client().post("/api/v1/me/truck-passes", json.dumps(base), content_type="application/json").status_code == 401
+    assert (
+        Client()
+        .post("/api/v1/me/truck-passes", json.dumps(base), content_type="application/json")
+        .status_code
+        == 401
+    )
 
 
 def test_the_published_rules_are_public(zone, rule_officer):
@@ -76,7 +89,11 @@ def test_the_published_rules_are_public(zone, rule_officer):
         ("中心城区", {"days": [1, 2, 3, 4, 5], "start": "07:00", "end": "09:00"})
     ]
     page = Client().get("/truck-rules/")
-    assert page.status_code == 200 and "中心城区" in page.content.decode() and "草稿" not in page.content.decode()
+    assert (
+        page.status_code == 200
+        and "中心城区" in page.content.decode()
+        and "草稿" not in page.content.decode()
+    )
 
 
 def test_the_owner_applies_on_the_page_sees_the_qr_and_prints_it(zone, owner):

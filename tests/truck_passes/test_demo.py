@@ -27,7 +27,9 @@ def test_the_demo_is_made_once_and_shows_every_case(make_staff):
     assert selectors.my_passes(actor=fleet).count() == 3
     listed = User.objects.get(username=logins[2]["username"])
     passes = list(selectors.my_passes(actor=listed))
-    assert len(passes) == 3 and all(p.blacklisted and (p.valid_until - p.valid_from).days == 6 for p in passes)
+    assert len(passes) == 3 and all(
+        p.blacklisted and (p.valid_until - p.valid_from).days == 6 for p in passes
+    )
     decision = BlacklistDecision.objects.get(organisation=listed.organisation)
     assert decision.violations == 16 and "黑名单" in decision.reason_zh
     assert TruckPass.objects.count() == 6

@@ -23,11 +23,16 @@ def w(days, start, end) -> Window:
 
 def test_windows_parse_weekday_ranges_lists_and_midnight():
     parsed = rules.parse_windows("1-5 07:00-09:00\n6,7 00:00-24:00\n\n3 17:30~19:30")
-    assert parsed == [w(range(1, 6), "07:00", "09:00"), w((6, 7), "00:00", "24:00"), w((3,), "17:30", "19:30")]
+    assert parsed == [
+        w(range(1, 6), "07:00", "09:00"),
+        w((6, 7), "00:00", "24:00"),
+        w((3,), "17:30", "19:30"),
+    ]
 
 
 @pytest.mark.parametrize(
-    "text", ["1-5 09:00-07:00", "8 07:00-09:00", "1-5 7点-9点", "5-1 07:00-09:00", "1-5 07:00-24:30", "monday"]
+    "text",
+    ["1-5 09:00-07:00", "8 07:00-09:00", "1-5 7点-9点", "5-1 07:00-09:00", "1-5 07:00-24:30", "monday"],
 )
 def test_bad_windows_are_refused_with_the_line(text):
     refusal = rules.parse_windows(f"1-7 22:00-23:00\n{text}")
@@ -63,7 +68,10 @@ def test_fewer_than_six_open_hours_on_one_day_is_refused_naming_the_day():  # O1
 def test_an_individual_road_of_a_core_area_may_close_all_day():  # O1a: 城市核心区个别道路
     windows = [w(ALL, "00:00", "24:00")]
     assert rules.zone_refusal(kind="core", individual_road=True, windows=windows) is None
-    assert rules.zone_refusal(kind="core", individual_road=False, windows=windows).code == "truck_passes.rule.open_hours"
+    assert (
+        rules.zone_refusal(kind="core", individual_road=False, windows=windows).code
+        == "truck_passes.rule.open_hours"
+    )
     assert (
         rules.zone_refusal(kind="ordinary", individual_road=True, windows=windows).code
         == "truck_passes.rule.exception_not_core"
@@ -90,8 +98,15 @@ def test_a_pass_window_must_lie_inside_one_closed_window():
     assert rules.pass_window_refusal(windows=windows, start=7 * 60, end=9 * 60) is None
     assert rules.pass_window_refusal(windows=windows, start=7 * 60 + 30, end=8 * 60) is None
     outside = rules.pass_window_refusal(windows=windows, start=8 * 60, end=10 * 60)
-    assert outside is not None and outside.code == "truck_passes.window.outside" and "1-5 07:00-09:00" in outside.zh
-    assert rules.pass_window_refusal(windows=windows, start=9 * 60, end=9 * 60).code == "truck_passes.window.order"
+    assert (
+        outside is not None
+        and outside.code == "truck_passes.window.outside"
+        and "1-5 07:00-09:00" in outside.zh
+    )
+    assert (
+        rules.pass_window_refusal(windows=windows, start=9 * 60, end=9 * 60).code
+        == "truck_passes.window.order"
+    )
     assert rules.window_days(windows, 7 * 60, 9 * 60) == frozenset(range(1, 6))
     assert rules.window_days(windows, 17 * 60, 18 * 60) == ALL
 
@@ -129,9 +144,16 @@ VECTORS = [
 
 @pytest.mark.parametrize(("subject", "as_of", "violations", "accidents", "expected"), VECTORS)
 def test_blacklist_vectors(subject, as_of, violations, accidents, expected):
-    verdict = rules.blacklist_verdict(subject=subject, as_of=as_of, violations_on=violations, accidents_on=accidents)
+    verdict = rules.blacklist_verdict(
+        subject=subject, as_of=as_of, violations_on=violations, accidents_on=accidents
+    )
     limits = rules.limits(verdict)
-    got = (verdict.blacklisted, verdict.rule.version if verdict.rule else None, limits.max_codes, limits.max_days)
+    got = (
+        verdict.blacklisted,
+        verdict.rule.version if verdict.rule else None,
+        limits.max_codes,
+        limits.max_days,
+    )
     assert got == expected
     if verdict.blacklisted:
         assert "黑名单" in verdict.reason_zh and "blacklisted" in verdict.reason_en

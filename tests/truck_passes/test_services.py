@@ -45,7 +45,9 @@ def test_a_zone_with_fewer_than_six_open_hours_is_refused(rule_officer):
 
 def test_a_city_wide_24_hour_ban_is_refused(rule_officer):
     with pytest.raises(ValidationFailed) as refused:
-        services.zone_save(actor=rule_officer, data=zone_input(name="全市", kind="city", windows="1-7 00:00-24:00"))
+        services.zone_save(
+            actor=rule_officer, data=zone_input(name="全市", kind="city", windows="1-7 00:00-24:00")
+        )
     assert refused.value.code == "truck_passes.rule.city_wide_ban"
 
 
@@ -56,7 +58,9 @@ def test_publishing_only_zones_closed_all_day_is_refused(rule_officer):
     first = services.zone_save(actor=rule_officer, data=closed)
     with pytest.raises(Conflict) as refused:
         services.zone_publish(actor=rule_officer, zone_id=first.pk)
-    assert refused.value.code == "truck_passes.rule.city_wide_ban" and "全城24小时" in refused.value.message_zh
+    assert (
+        refused.value.code == "truck_passes.rule.city_wide_ban" and "全城24小时" in refused.value.message_zh
+    )
 
 
 def test_city_check_counts_only_published_zones(rule_officer):
@@ -76,8 +80,12 @@ def test_city_check_counts_only_published_zones(rule_officer):
     assert RestrictionZone.objects.get(pk=other.pk).state == "draft"
 
 
-def test_editing_raises_the_version_and_a_county_officer_may_not_edit_the_city(zone, rule_officer, make_staff):
-    changed = services.zone_save(actor=rule_officer, zone_id=zone.pk, data=zone_input(windows="1-5 07:00-09:30"))
+def test_editing_raises_the_version_and_a_county_officer_may_not_edit_the_city(
+    zone, rule_officer, make_staff
+):
+    changed = services.zone_save(
+        actor=rule_officer, zone_id=zone.pk, data=zone_input(windows="1-5 07:00-09:30")
+    )
     assert changed.version == 2 and changed.state == "published"
     county = make_staff(role="violation_officer", jurisdiction="411702", username="truck-county")
     from jiaoguan.core.errors import NotAllowed
@@ -103,7 +111,11 @@ def test_an_owner_gets_a_code_whose_qr_verifies_then_reports_revoked(zone, owner
     assert verdict.subject["plate"] == "豫QH1234" and verdict.subject["zone"] == "中心城区"
     assert verdict.subject["window"] == "07:00-09:00"
     page = Client().post("/verify/", {"text": read})
-    assert page.status_code == 200 and "货车电子通行码" in page.content.decode() and "中心城区" in page.content.decode()
+    assert (
+        page.status_code == 200
+        and "货车电子通行码" in page.content.decode()
+        and "中心城区" in page.content.decode()
+    )
 
     services.pass_cancel(actor=user, pass_id=truck_pass.pk)
     assert credential_verify(text=read).reason == "revoked"
@@ -147,7 +159,9 @@ def test_a_second_code_for_the_same_truck_and_zone_is_refused(zone, owner):
     assert refused.value.code == "truck_passes.none_issued" and "已持有" in refused.value.message_zh
 
 
-def test_a_driver_applies_for_a_filed_truck_with_a_matching_licence_class(zone, owner, make_person, make_licence, citizen):
+def test_a_driver_applies_for_a_filed_truck_with_a_matching_licence_class(
+    zone, owner, make_person, make_licence, citizen
+):
     from jiaoguan.delegations.models import VehicleFiling
 
     _user, truck = owner
@@ -195,7 +209,9 @@ def test_a_truck_in_an_accident_is_blacklisted_alone(zone, owner, make_staff):
 
     user, truck = owner
     officer = make_staff(role="accident_officer", jurisdiction="411702", username="truck-accidents")
-    case = accidents.case_open(actor=officer, occurred_at=timezone.now() - timedelta(days=30), place="驿城区解放大道")
+    case = accidents.case_open(
+        actor=officer, occurred_at=timezone.now() - timedelta(days=30), place="驿城区解放大道"
+    )
     accidents.party_add(
         actor=officer, case_id=case.pk, label="甲", name="刘洋", id_type="resident_id",
         id_number=truck.owner_person.id_number, plate=truck.plate_number,
@@ -219,7 +235,9 @@ def test_police_check_by_plate_and_by_qr_and_every_read_is_audited(zone, owner, 
     assert row.covers_now and row.restricted_now
     evening = services.roadside_check(actor=police, text="豫QH1234", now=monday_8.replace(hour=18))
     assert not evening.rows[0].covers_now and evening.rows[0].restricted_now
-    TruckPass.objects.filter(pk=truck_pass.pk).update(valid_from=timezone.localdate(), valid_until=timezone.localdate())
+    TruckPass.objects.filter(pk=truck_pass.pk).update(
+        valid_from=timezone.localdate(), valid_until=timezone.localdate()
+    )
     truck_pass.refresh_from_db()
     by_qr = services.roadside_check(actor=police, text=tokens.pass_token(truck_pass=truck_pass).text)
     assert [r.truck_pass.pk for r in by_qr.rows] == [truck_pass.pk] and by_qr.plate == "豫QH1234"
@@ -237,7 +255,9 @@ def test_two_applications_at_once_never_exceed_the_quota(rule_officer, company, 
     if connection.vendor != "postgresql":
         pytest.skip("the quota race is exercised on PostgreSQL (row-level concurrency)")
     monkeypatch.setattr(rules, "COMPANY_QUOTA", 1)
-    zone = services.zone_publish(actor=rule_officer, zone_id=services.zone_save(actor=rule_officer, data=zone_input()).pk)
+    zone = services.zone_publish(
+        actor=rule_officer, zone_id=services.zone_save(actor=rule_officer, data=zone_input()).pk
+    )
     user, trucks = company
     results = run_together(
         lambda: _apply(user, zone, [trucks[0].plate_number]),

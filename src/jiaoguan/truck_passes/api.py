@@ -19,7 +19,14 @@ from . import rules, selectors, services, tokens
 from .models import RestrictionZone, TruckPass
 
 router = Router(tags=["truck-passes"])
-ERRORS: dict[int, Any] = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut}
+ERRORS: dict[int, Any] = {
+    400: ErrorOut,
+    401: ErrorOut,
+    403: ErrorOut,
+    404: ErrorOut,
+    409: ErrorOut,
+    422: ErrorOut,
+}
 ME_AUTH = [BearerToken(), SessionUser()]
 
 
@@ -135,7 +142,9 @@ def pass_apply(request: HttpRequest, payload: ApplyIn) -> Any:
         return 201, {
             "id": application.pk,
             "passes": [pass_out(p) for p in decision.passes],
-            "refused": [{"plate": r["plate"], "reason_zh": r["zh"], "reason_en": r["en"]} for r in decision.refused],
+            "refused": [
+                {"plate": r["plate"], "reason_zh": r["zh"], "reason_en": r["en"]} for r in decision.refused
+            ],
             "blacklist_reason_zh": application.reason_zh,
             "blacklist_reason_en": application.reason_en,
         }

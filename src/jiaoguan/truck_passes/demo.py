@@ -71,7 +71,9 @@ def _truck(*, vin: str, plate: str, kind: str, today: date, person: Person | Non
     return vehicle
 
 
-def _apply(actor: User, zone: RestrictionZone, plates: list[str], *, today: date, start: str, end: str) -> None:
+def _apply(
+    actor: User, zone: RestrictionZone, plates: list[str], *, today: date, start: str, end: str
+) -> None:
     try:
         services.pass_apply(actor=actor, zone_id=zone.pk, plates=plates, start=start, end=end, valid_from=today,
                             days=60, today=today)  # fmt: skip
@@ -120,15 +122,29 @@ def ensure_demo_truck_passes(*, today: date, password: str) -> list[dict[str, st
             truck = listed[n % len(listed)]
             at = timezone.make_aware(datetime.combine(today - timedelta(days=20 + 9 * n), time(7, 40)))
             violation_record(actor=None, data=RecordInput(
-                plate_number=truck.plate_number, plate_type=truck.plate_type, occurred_at=at,
+                plate_number=str(truck.plate_number), plate_type=truck.plate_type, occurred_at=at,
                 place="驻马店市驿城区开源大道与雪松路交叉口", code="1625", recording_division=DIVISION,
                 device_id="CAM-411702-0931",
             ))  # fmt: skip
     core, artery = zones["中心城区"], zones["驿城区主干道"]
     if not TruckPass.objects.filter(organisation=fleet_user.organisation).exists():
-        _apply(fleet_user, core, [t.plate_number for t in fleet[:3]], today=today, start="07:00", end="09:00")
+        _apply(
+            fleet_user,
+            core,
+            [str(t.plate_number) for t in fleet[:3]],
+            today=today,
+            start="07:00",
+            end="09:00",
+        )
     if not TruckPass.objects.filter(organisation=listed_user.organisation).exists():
-        _apply(listed_user, artery, [t.plate_number for t in listed], today=today, start="07:00", end="09:30")
+        _apply(
+            listed_user,
+            artery,
+            [str(t.plate_number) for t in listed],
+            today=today,
+            start="07:00",
+            end="09:30",
+        )
     assert fleet_user.organisation is not None and listed_user.organisation is not None
     rows: list[dict[str, Any]] = [
         {"role": "truck_owner", "username": owner_user.username, "password": password,

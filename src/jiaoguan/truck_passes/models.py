@@ -33,7 +33,10 @@ class RestrictionZone(models.Model):
         WITHDRAWN = "withdrawn", "已撤销 withdrawn"
 
     division = models.CharField(
-        "城市行政区划 city", max_length=6, db_index=True, db_comment="GB/T 2260 code of the city that sets the rule"
+        "城市行政区划 city",
+        max_length=6,
+        db_index=True,
+        db_comment="GB/T 2260 code of the city that sets the rule",
     )
     name = models.CharField("区域名称 name", max_length=60)
     kind = models.CharField("区域类型 kind", max_length=10, choices=Kind.choices)
@@ -51,7 +54,9 @@ class RestrictionZone(models.Model):
     )  # fmt: skip
     state = models.CharField("状态 state", max_length=10, choices=State.choices, default=State.DRAFT)
     version = models.PositiveIntegerField(
-        "版本 version", default=1, db_comment="raised at every change; a pass keeps the version it was issued under"
+        "版本 version",
+        default=1,
+        db_comment="raised at every change; a pass keeps the version it was issued under",
     )
     published_at = models.DateTimeField("发布时间 published at", null=True, blank=True)
     changed_by = models.ForeignKey(
@@ -84,22 +89,34 @@ class PassApplication(models.Model):
     trucks; decided at once (issued within the rules and quota, the rest refused with the reason)."""
 
     applicant = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name="申请账户 applicant"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name="申请账户 applicant",
     )
     person = models.ForeignKey(
-        Person, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name="申请人 person"
+        Person,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name="申请人 person",
     )
     organisation = models.ForeignKey(
         Organisation, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
         verbose_name="申请单位 organisation",
     )  # fmt: skip
-    zone = models.ForeignKey(RestrictionZone, on_delete=models.PROTECT, related_name="+", verbose_name="区域 zone")
+    zone = models.ForeignKey(
+        RestrictionZone, on_delete=models.PROTECT, related_name="+", verbose_name="区域 zone"
+    )
     start = models.PositiveSmallIntegerField("每日通行起 daily from", db_comment="minutes after midnight")
     end = models.PositiveSmallIntegerField("每日通行止 daily to", db_comment="minutes after midnight")
     valid_from = models.DateField("有效期起 valid from")
     days_asked = models.PositiveSmallIntegerField("申请天数 days asked")
     outcome = models.JSONField(
-        "结果 outcome", default=list, db_comment="[{plate, issued, code, zh, en}] per truck, in the order asked"
+        "结果 outcome",
+        default=list,
+        db_comment="[{plate, issued, code, zh, en}] per truck, in the order asked",
     )
     reason_zh = models.CharField("黑名单原因 blacklist reason", max_length=300, blank=True, default="")
     reason_en = models.CharField("黑名单原因（英） reason (en)", max_length=400, blank=True, default="")
@@ -118,6 +135,9 @@ class PassApplication(models.Model):
         verbose_name = "货车通行码申请 truck pass application"
         verbose_name_plural = "货车通行码申请 truck pass applications"
 
+    def __str__(self) -> str:
+        return f"TA{self.pk}"
+
 
 class TruckPass(models.Model):
     """An issued truck pass code (货车电子通行码, TK1): one truck, one zone, a daily window, dates."""
@@ -125,22 +145,33 @@ class TruckPass(models.Model):
     application = models.ForeignKey(
         PassApplication, on_delete=models.PROTECT, related_name="passes", verbose_name="申请 application"
     )
-    vehicle = models.ForeignKey(Vehicle, on_delete=models.PROTECT, related_name="+", verbose_name="车辆 vehicle")
+    vehicle = models.ForeignKey(
+        Vehicle, on_delete=models.PROTECT, related_name="+", verbose_name="车辆 vehicle"
+    )
     plate_number = models.CharField("号牌号码 plate number", max_length=10, db_index=True)
     vehicle_kind = models.CharField("车辆类型 vehicle kind", max_length=32)
     person = models.ForeignKey(
-        Person, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name="申请人 person"
+        Person,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name="申请人 person",
     )
     organisation = models.ForeignKey(
         Organisation, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
         verbose_name="申请单位 organisation",
     )  # fmt: skip
-    zone = models.ForeignKey(RestrictionZone, on_delete=models.PROTECT, related_name="+", verbose_name="区域 zone")
+    zone = models.ForeignKey(
+        RestrictionZone, on_delete=models.PROTECT, related_name="+", verbose_name="区域 zone"
+    )
     zone_version = models.PositiveIntegerField("区域规则版本 zone version")
     division = models.CharField("城市行政区划 city", max_length=6, db_index=True)
     start = models.PositiveSmallIntegerField("每日通行起 daily from", db_comment="minutes after midnight")
     end = models.PositiveSmallIntegerField("每日通行止 daily to", db_comment="minutes after midnight")
-    weekdays = models.JSONField("适用星期 weekdays", default=list, db_comment="weekdays the window lifts a ban")
+    weekdays = models.JSONField(
+        "适用星期 weekdays", default=list, db_comment="weekdays the window lifts a ban"
+    )
     valid_from = models.DateField("有效期起 valid from")
     valid_until = models.DateField("有效期止 valid until", db_comment="inclusive")
     blacklisted = models.BooleanField("黑名单限制 blacklisted", default=False)
@@ -174,13 +205,26 @@ class BlacklistDecision(models.Model):
 
     subject = models.CharField("对象 subject", max_length=8, db_comment="company or vehicle")
     organisation = models.ForeignKey(
-        Organisation, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name="企业 company"
+        Organisation,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name="企业 company",
     )
     vehicle = models.ForeignKey(
-        Vehicle, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name="车辆 vehicle"
+        Vehicle,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name="车辆 vehicle",
     )
     application = models.ForeignKey(
-        PassApplication, on_delete=models.CASCADE, related_name="blacklistings", verbose_name="申请 application"
+        PassApplication,
+        on_delete=models.CASCADE,
+        related_name="blacklistings",
+        verbose_name="申请 application",
     )
     division = models.CharField("城市行政区划 city", max_length=6, db_index=True)
     as_of = models.DateField("评定日期 as of")
@@ -205,12 +249,20 @@ class BlacklistDecision(models.Model):
         verbose_name = "货车通行黑名单 truck blacklist decision"
         verbose_name_plural = "货车通行黑名单 truck blacklist decisions"
 
+    def __str__(self) -> str:
+        return f"{self.subject} {self.as_of}"
+
 
 class QuotaLock(models.Model):
     """One row per applicant (a person or a company), locked while an application is decided."""
 
-    key = models.CharField("申请人 applicant", max_length=40, unique=True, db_comment="person:<id> or org:<id>")
+    key = models.CharField(
+        "申请人 applicant", max_length=40, unique=True, db_comment="person:<id> or org:<id>"
+    )
 
     class Meta:
         verbose_name = "配额锁 quota lock"
         verbose_name_plural = "配额锁 quota locks"
+
+    def __str__(self) -> str:
+        return self.key

@@ -84,7 +84,7 @@ _LINE = re.compile(r"^\s*([1-7](?:\s*[-,]\s*[1-7])*)\s+(\S+)\s*[-~至]\s*(\S+)\s
 
 
 def minutes_of(text: str) -> int | None:
-    """"07:30" as 450; "24:00" is the end of the day; anything else is None."""
+    """ "07:30" as 450; "24:00" is the end of the day; anything else is None."""
     found = _TIME.match((text or "").strip())
     if not found:
         return None

@@ -66,7 +66,9 @@ def eligible_vehicles(*, actor: Any) -> list[Vehicle]:
     if filed_ids:
         classes = _licence_classes(person_id)
         owned += [
-            v for v in trucks.filter(pk__in=filed_ids).order_by("plate_number") if rules.can_drive(classes, v.kind)
+            v
+            for v in trucks.filter(pk__in=filed_ids).order_by("plate_number")
+            if rules.can_drive(classes, v.kind)
         ]
     return owned
 
@@ -132,7 +134,9 @@ def blacklist_for_staff(*, actor: Any) -> QuerySet[BlacklistDecision]:
     prefix = division_prefix_for(actor, CHECK)
     if prefix is None:
         return BlacklistDecision.objects.none()
-    return BlacklistDecision.objects.filter(division__startswith=prefix).select_related("organisation", "vehicle")
+    return BlacklistDecision.objects.filter(division__startswith=prefix).select_related(
+        "organisation", "vehicle"
+    )
 
 
 def passes_for_plate(*, plate: str, today: date) -> QuerySet[TruckPass]:

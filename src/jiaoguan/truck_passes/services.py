@@ -31,7 +31,9 @@ from .selectors import APPLY, CHECK, MANAGE
 MAX_DAYS_AHEAD = 30  # a code may start at most this many days after the application
 
 
-def _refused(refusal: rules.Refusal, *, status: type[Conflict] | type[ValidationFailed] = Conflict) -> Exception:
+def _refused(
+    refusal: rules.Refusal, *, status: type[Conflict] | type[ValidationFailed] = Conflict
+) -> Exception:
     return status(refusal.code, refusal.zh, refusal.en)
 
 
@@ -55,12 +57,16 @@ class ZoneInput:
 def _checked_zone(data: ZoneInput) -> list[rules.Window]:
     if not data.name.strip() or not data.roads.strip():
         raise ValidationFailed(
-            "truck_passes.rule.incomplete", "请填写区域名称和范围（道路）。", "Give the zone's name and its roads."
+            "truck_passes.rule.incomplete",
+            "请填写区域名称和范围（道路）。",
+            "Give the zone's name and its roads.",
         )
     kinds = [k for k in data.vehicle_kinds if k in rules.TRUCK_KINDS]
     if not kinds or len(kinds) != len(data.vehicle_kinds):
         raise ValidationFailed(
-            "truck_passes.rule.vehicle_kinds", "请选择限行的货车车型。", "Choose the kinds of truck restricted."
+            "truck_passes.rule.vehicle_kinds",
+            "请选择限行的货车车型。",
+            "Choose the kinds of truck restricted.",
         )
     windows = rules.parse_windows(data.windows)
     if isinstance(windows, rules.Refusal):
@@ -74,7 +80,9 @@ def _checked_zone(data: ZoneInput) -> list[rules.Window]:
 def _city_check(division: str, changed: RestrictionZone) -> None:
     """O1a for the city as it would be published: lock every zone of the city, then check."""
     zones = list(RestrictionZone.objects.select_for_update().filter(division=division).order_by("pk"))
-    published = [z.closed() for z in zones if z.state == RestrictionZone.State.PUBLISHED and z.pk != changed.pk]
+    published = [
+        z.closed() for z in zones if z.state == RestrictionZone.State.PUBLISHED and z.pk != changed.pk
+    ]
     refusal = rules.city_refusal([*published, changed.closed()])
     if refusal:
         raise _refused(refusal)
@@ -86,7 +94,7 @@ def zone_save(
 ) -> RestrictionZone:  # fmt: skip
     """Create a draft zone or change one; a published zone changed stays published, so the city's
     check runs again. Every change raises the version. 422 with the O1a reason when refused."""
-    city = division or getattr(actor, "jurisdiction", "")
+    city = str(division or getattr(actor, "jurisdiction", "") or "")
     if zone_id is None:
         require(actor, MANAGE, division=city)
     windows = _checked_zone(data)
@@ -105,11 +113,16 @@ def zone_save(
         zone.windows = rules.windows_data(windows)
         if zone.state == RestrictionZone.State.PUBLISHED:
             _city_check(zone.division, zone)
-        if RestrictionZone.objects.filter(division=zone.division, name=zone.name).exclude(
-            state=RestrictionZone.State.WITHDRAWN
-        ).exclude(pk=zone.pk).exists():
+        if (
+            RestrictionZone.objects.filter(division=zone.division, name=zone.name)
+            .exclude(state=RestrictionZone.State.WITHDRAWN)
+            .exclude(pk=zone.pk)
+            .exists()
+        ):
             raise Conflict(
-                "truck_passes.rule.name_taken", "本市已有同名区域。", "The city already has a zone of that name."
+                "truck_passes.rule.name_taken",
+                "本市已有同名区域。",
+                "The city already has a zone of that name.",
             )
         zone.save()
         audit_record(actor=actor, action="change" if zone_id else "create", subject=zone,
@@ -127,12 +140,18 @@ def zone_publish(*, actor: Any, zone_id: int, request: HttpRequest | None = None
         require(actor, MANAGE, division=zone.division)
         _city_check(zone.division, zone)
         zone.refresh_from_db()
-        refusal = rules.zone_refusal(kind=zone.kind, individual_road=zone.individual_road, windows=zone.closed())
+        refusal = rules.zone_refusal(
+            kind=zone.kind, individual_road=zone.individual_road, windows=zone.closed()
+        )
         if refusal:
             raise _refused(refusal)
         if zone.state == RestrictionZone.State.PUBLISHED:
             return zone
-        zone.state, zone.published_at, zone.changed_by = RestrictionZone.State.PUBLISHED, timezone.now(), actor
+        zone.state, zone.published_at, zone.changed_by = (
+            RestrictionZone.State.PUBLISHED,
+            timezone.now(),
+            actor,
+        )
         zone.save(update_fields=["state", "published_at", "changed_by", "changed_at"])
         audit_record(actor=actor, action="change", subject=zone, summary=f"truck zone published v{zone.version}",
                      request=request)  # fmt: skip
@@ -149,7 +168,9 @@ def zone_withdraw(*, actor: Any, zone_id: int, request: HttpRequest | None = Non
         require(actor, MANAGE, division=zone.division)
         zone.state, zone.changed_by = RestrictionZone.State.WITHDRAWN, actor
         zone.save(update_fields=["state", "changed_by", "changed_at"])
-        audit_record(actor=actor, action="change", subject=zone, summary="truck zone withdrawn", request=request)
+        audit_record(
+            actor=actor, action="change", subject=zone, summary="truck zone withdrawn", request=request
+        )
     return zone
 
 
@@ -186,7 +207,11 @@ def _verdicts(
 ) -> tuple[rules.BlacklistVerdict | None, dict[int, rules.BlacklistVerdict]]:
     """The blacklist on ``as_of``: the company's (its whole fleet's events) and each truck's."""
     since = add_months(as_of, -rules.LOOKBACK_MONTHS)
-    fleet = list(Vehicle.objects.filter(owner_organisation_id=vehicles[0].owner_organisation_id)) if company else []
+    fleet = (
+        list(Vehicle.objects.filter(owner_organisation_id=vehicles[0].owner_organisation_id))
+        if company
+        else []
+    )
     ids = sorted({v.pk for v in vehicles} | {v.pk for v in fleet})
     violations = selectors.violation_days(vehicle_ids=ids, since=since)
     accidents = selectors.accident_days(vehicle_ids=ids, since=since)
@@ -206,7 +231,11 @@ def _verdicts(
 
 
 def _record_blacklisting(
-    application: PassApplication, verdict: rules.BlacklistVerdict, *, as_of: date, vehicle: Vehicle | None = None
+    application: PassApplication,
+    verdict: rules.BlacklistVerdict,
+    *,
+    as_of: date,
+    vehicle: Vehicle | None = None,
 ) -> None:
     assert verdict.rule is not None
     BlacklistDecision.objects.create(
@@ -244,7 +273,9 @@ def pass_apply(
     refusal = rules.pass_window_refusal(windows=zone.closed(), start=first, end=last)
     if refusal:
         raise _refused(refusal, status=ValidationFailed)
-    if not 1 <= days <= rules.MAX_PASS_DAYS or not today <= valid_from <= today + timedelta(days=MAX_DAYS_AHEAD):
+    if not 1 <= days <= rules.MAX_PASS_DAYS or not today <= valid_from <= today + timedelta(
+        days=MAX_DAYS_AHEAD
+    ):
         raise ValidationFailed(
             "truck_passes.dates",
             f"有效期自今日起{MAX_DAYS_AHEAD}日内开始，申请天数为1至{rules.MAX_PASS_DAYS}天。",
@@ -266,14 +297,20 @@ def pass_apply(
             f"{', '.join(strangers)}: not a truck you own, or filed to you with a licence class that may drive it.",
         )
     vehicles = [mine[p] for p in wanted]
-    company_verdict, vehicle_verdicts = _verdicts(vehicles=vehicles, company=organisation_id is not None, as_of=today)
+    company_verdict, vehicle_verdicts = _verdicts(
+        vehicles=vehicles, company=organisation_id is not None, as_of=today
+    )
     base_quota = rules.COMPANY_QUOTA if organisation_id else rules.PERSON_QUOTA
-    company_limits = rules.limits(company_verdict) if company_verdict else rules.Limits(None, rules.MAX_PASS_DAYS)
+    company_limits = (
+        rules.limits(company_verdict) if company_verdict else rules.Limits(None, rules.MAX_PASS_DAYS)
+    )
     weekdays = sorted(rules.window_days(zone.closed(), first, last))
     with transaction.atomic():
         _lock([key, *(f"vehicle:{v.pk}" for v in vehicles)])
         reasons = [v.reason_zh for v in [company_verdict, *vehicle_verdicts.values()] if v and v.blacklisted]
-        reasons_en = [v.reason_en for v in [company_verdict, *vehicle_verdicts.values()] if v and v.blacklisted]
+        reasons_en = [
+            v.reason_en for v in [company_verdict, *vehicle_verdicts.values()] if v and v.blacklisted
+        ]
         application = PassApplication.objects.create(
             applicant=actor, person_id=person_id, organisation_id=organisation_id, zone=zone, start=first, end=last,
             valid_from=valid_from, days_asked=days, reason_zh="；".join(reasons)[:300],
@@ -289,19 +326,28 @@ def pass_apply(
             active = selectors.in_force(TruckPass.objects.filter(vehicle=vehicle), today)
             row: dict[str, Any] = {"plate": vehicle.plate_number, "issued": False, "zh": "", "en": ""}
             if vehicle.kind not in zone.vehicle_kinds:
-                row.update(zh="该车型不在本区域限行范围内，无需通行码。", en="This kind of truck is not restricted in the zone; no code is needed.")
+                row.update(
+                    zh="该车型不在本区域限行范围内，无需通行码。",
+                    en="This kind of truck is not restricted in the zone; no code is needed.",
+                )
             elif active.filter(zone=zone).exists():
-                row.update(zh="该车已持有本区域有效的通行码。", en="This truck already holds a code in force for the zone.")
+                row.update(
+                    zh="该车已持有本区域有效的通行码。",
+                    en="This truck already holds a code in force for the zone.",
+                )
             elif vehicle_limits.max_codes is not None and active.count() >= vehicle_limits.max_codes:
                 row.update(zh=f"黑名单车辆最多持有{vehicle_limits.max_codes}个有效通行码。",
                            en=f"A blacklisted truck holds at most {vehicle_limits.max_codes} code(s) in force.")  # fmt: skip
             elif held >= quota:
-                row.update(zh=f"已达有效通行码数量上限（{quota}个）。", en=f"The limit of {quota} codes in force is reached.")
+                row.update(
+                    zh=f"已达有效通行码数量上限（{quota}个）。",
+                    en=f"The limit of {quota} codes in force is reached.",
+                )
             else:
                 max_days = min(company_limits.max_days, vehicle_limits.max_days)
                 limited = (company_verdict is not None and company_verdict.blacklisted) or verdict.blacklisted
                 truck_pass = TruckPass.objects.create(
-                    application=application, vehicle=vehicle, plate_number=vehicle.plate_number,
+                    application=application, vehicle=vehicle, plate_number=str(vehicle.plate_number),
                     vehicle_kind=vehicle.kind, person_id=person_id, organisation_id=organisation_id, zone=zone,
                     zone_version=zone.version, division=zone.division, start=first, end=last, weekdays=weekdays,
                     valid_from=valid_from, valid_until=valid_from + timedelta(days=min(days, max_days) - 1),
@@ -329,7 +375,9 @@ def pass_cancel(*, actor: Any, pass_id: int, reason: str = "") -> TruckPass:
     """The holder cancels a code (the vehicle was sold, the delivery ended); its QR fails at once."""
     require(actor, APPLY)
     with transaction.atomic():
-        truck_pass = selectors.my_passes(actor=actor).select_for_update(of=("self",)).filter(pk=pass_id).first()
+        truck_pass = (
+            selectors.my_passes(actor=actor).select_for_update(of=("self",)).filter(pk=pass_id).first()
+        )
         if truck_pass is None:
             raise NotFound("truck_passes.pass.not_found", "没有这个通行码。", "No such pass code.")
         if truck_pass.revoked_at is None:
@@ -364,7 +412,9 @@ def _row(truck_pass: TruckPass, now: datetime) -> CheckRow:
     restricted = zone.state == RestrictionZone.State.PUBLISHED and any(
         weekday in w.days and w.start <= minute < w.end for w in zone.closed()
     )
-    covers = state == "valid" and weekday in truck_pass.weekdays and truck_pass.start <= minute < truck_pass.end
+    covers = (
+        state == "valid" and weekday in truck_pass.weekdays and truck_pass.start <= minute < truck_pass.end
+    )
     return CheckRow(truck_pass, state, covers, restricted)
 
 

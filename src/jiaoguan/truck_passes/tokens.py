@@ -111,7 +111,9 @@ def _status(decoded: Decoded) -> str:
     listed valid (its first day is in the QR, and the roadside check says so)."""
     from .models import TruckPass
 
-    truck_pass = TruckPass.objects.filter(pk=decoded.index).only("valid_from", "valid_until", "revoked_at").first()
+    truck_pass = (
+        TruckPass.objects.filter(pk=decoded.index).only("valid_from", "valid_until", "revoked_at").first()
+    )
     if truck_pass is None:
         return "unknown"
     state = pass_state(truck_pass)
@@ -154,7 +156,12 @@ def _subject_rows(subject: dict[str, Any]) -> list[tuple[str, str]]:
         (words("有效期", "Valid"), f"{subject.get('valid_from', '')} — {subject.get('valid_until', '')}"),
     ]
     if subject.get("limited"):
-        rows.append((words("黑名单管理", "Blacklist"), words("已减少数量、缩短有效期", "fewer codes, shorter validity")))
+        rows.append(
+            (
+                words("黑名单管理", "Blacklist"),
+                words("已减少数量、缩短有效期", "fewer codes, shorter validity"),
+            )
+        )
     return rows
 
 

@@ -65,7 +65,8 @@ def zone_row(zone: RestrictionZone) -> dict[str, Any]:
         "city": _city(zone.division),
         "kind": _words(zone.get_kind_display()),
         "state": _words(zone.get_state_display()),
-        "kinds": "、".join(_kind_words(k) for k in zone.vehicle_kinds) if not _english()
+        "kinds": "、".join(_kind_words(k) for k in zone.vehicle_kinds)
+        if not _english()
         else ", ".join(_kind_words(k) for k in zone.vehicle_kinds),
         "windows": [
             f"{tokens.weekdays_words(sorted(w.days), english=_english())} {rules.hhmm(w.start)}-{rules.hhmm(w.end)}"
@@ -91,7 +92,9 @@ def pass_row(truck_pass: TruckPass, today: Any) -> dict[str, Any]:
     qr = ""
     if live:
         try:
-            qr = qr_render.qr_svg(tokens.pass_token(truck_pass=truck_pass).text, scale=3, label=_("货车通行码二维码"))
+            qr = qr_render.qr_svg(
+                tokens.pass_token(truck_pass=truck_pass).text, scale=3, label=_("货车通行码二维码")
+            )
         except DomainError:
             qr = ""
     return {
@@ -115,12 +118,19 @@ def mine(request: HttpRequest) -> HttpResponse:
     context = {
         "zones": [zone_row(z) for z in selectors.published_zones()[:200]],
         "vehicles": selectors.eligible_vehicles(actor=request.user),
-        "passes": [pass_row(p, today) for p in selectors.my_passes(actor=request.user)[: selectors.LIST_LIMIT]],
+        "passes": [
+            pass_row(p, today) for p in selectors.my_passes(actor=request.user)[: selectors.LIST_LIMIT]
+        ],
         "applications": [
-            {"a": a, "reason": a.reason_en if _english() else a.reason_zh,
-             "refused": [(r["plate"], r["en"] if _english() else r["zh"]) for r in a.outcome if not r.get("issued")]}
+            {
+                "a": a,
+                "reason": a.reason_en if _english() else a.reason_zh,
+                "refused": [
+                    (r["plate"], r["en"] if _english() else r["zh"]) for r in a.outcome if not r.get("issued")
+                ],
+            }
             for a in applications
-        ],  # fmt: skip
+        ],
         "today": today,
         "max_days": rules.MAX_PASS_DAYS,
     }
@@ -214,7 +224,9 @@ def _zone_input(post: Any) -> services.ZoneInput:
 
 
 def _windows_text(zone: RestrictionZone) -> str:
-    return "\n".join(f"{rules.days_text(w.days)} {rules.hhmm(w.start)}-{rules.hhmm(w.end)}" for w in zone.closed())
+    return "\n".join(
+        f"{rules.days_text(w.days)} {rules.hhmm(w.start)}-{rules.hhmm(w.end)}" for w in zone.closed()
+    )
 
 
 @never_cache
@@ -242,7 +254,12 @@ def counter_rules(request: HttpRequest) -> HttpResponse:
                     "roads": data.roads, "vehicle_kinds": data.vehicle_kinds, "windows": data.windows}  # fmt: skip
             editing = next((z for z in zones if z.pk == zone_id), None)
         else:
-            messages.success(request, _("已保存。草稿经发布后向社会公布。") if zone.state == "draft" else _("已保存并更新公布的规则。"))
+            messages.success(
+                request,
+                _("已保存。草稿经发布后向社会公布。")
+                if zone.state == "draft"
+                else _("已保存并更新公布的规则。"),
+            )
             return redirect("truck_passes:counter_rules")
     context = {
         "zones": [zone_row(z) for z in zones],
