@@ -851,7 +851,7 @@ add(
 # Police at the roadside check a code by its QR or the plate (audited) and see the blacklist.
 add(
     "truck_passes.pass.check", "核查货车通行码及黑名单", "check truck pass codes and the blacklist",
-    _grant(PROVINCE, VIOLATION, ACCIDENT, HEAD, UNIT_HEAD, AUDITOR, ADMIN), requirement="O1",
+    _grant(PROVINCE, VIOLATION, ACCIDENT, HEAD, UNIT_HEAD, ADMIN), requirement="O1",
     menu=_menu("truck_passes:counter_check", "camera", "货车通行码核查", "Truck pass checks", 28),
 )  # fmt: skip
 

@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from jiaoguan.core.access import access_required
+from jiaoguan.core.access import access_required, can
 from jiaoguan.core.divisions import division_name
 from jiaoguan.core.errors import DomainError
 from jiaoguan.core.identifiers import record_id
@@ -79,8 +79,11 @@ def zone_row(zone: RestrictionZone) -> dict[str, Any]:
 def truck_rules(request: HttpRequest) -> HttpResponse:
     """The published restriction zones and the conditions of a code (公示申领条件, O1a): public."""
     zones = [zone_row(z) for z in selectors.published_zones()[:200]]
+    # Staff may not apply: no link to a page that would refuse them.
+    may_apply = not request.user.is_authenticated or can(request.user, selectors.APPLY)
     return render(request, "truck_passes/rules.html", {"zones": zones, "max_days": rules.MAX_PASS_DAYS,
-                  "person_quota": rules.PERSON_QUOTA, "company_quota": rules.COMPANY_QUOTA})  # fmt: skip
+                  "person_quota": rules.PERSON_QUOTA, "company_quota": rules.COMPANY_QUOTA,
+                  "may_apply": may_apply})  # fmt: skip
 
 
 # ---------------------------------------------------------------- applicants (O1)
