@@ -270,6 +270,11 @@ def up(argv: list[str]) -> int:
 
     # Issue 19 (T1-T5): a used car from Nanjing waiting for inspection, and a busy trader.
     logins += ensure_demo_transfers(today=today, password=_demo_password(data_dir))
+    from jiaoguan.truck_passes.demo import ensure_demo_truck_passes
+
+    # Issue 19 (O1, O1a): the city's published truck rules, a truck owner, a delivery company and a
+    # blacklisted one.
+    logins += ensure_demo_truck_passes(today=today, password=_demo_password(data_dir))
     from jiaoguan.demo.insurance import ensure_demo_insurance
 
     logins += ensure_demo_insurance(today=today, password=_demo_password(data_dir))  # O7 feedback

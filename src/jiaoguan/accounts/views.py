@@ -212,6 +212,14 @@ TILE_GROUPS: list[tuple[Promise, list[Tile]]] = [
                 "transfers.own.apply",
                 target="transfers:mine",
             ),
+            # Issue 19 (O1): truck owners, their filed drivers and delivery companies apply for codes.
+            Tile(
+                "truck-passes",
+                gettext_lazy("货车通行码"),
+                "car",
+                "truck_passes.own.apply",
+                target="truck_passes:mine",
+            ),
             # Issue 15 (N1): the message centre, with the notices the law requires.
             Tile(
                 "messages",

@@ -866,6 +866,26 @@ add(
 # Cities publish their truck restriction rules (O1a); truck owners, drivers and delivery companies
 # apply online for electronic pass codes (O1); the blacklist shortens and reduces them.
 
+# The owner of a truck, its driver (a truck filed to them, U7, with a licence class for it) or a
+# delivery company for its fleet applies for codes, sees them with their QR and cancels them.
+add(
+    "truck_passes.own.apply", "申领货车通行码", "apply for truck pass codes",
+    _grant(OWN, CITIZEN, ORGANISATION), requirement="O1",
+)  # fmt: skip
+# The city's traffic police set and publish the restriction zones and windows; the editor refuses
+# a rule that breaches O1a (fewer than 6 open hours, a city-wide 24-hour ban).
+add(
+    "truck_passes.rules.manage", "制定和发布货车禁限行规则", "set and publish truck restriction rules",
+    _grant(JURISDICTION, VIOLATION, UNIT_HEAD, ADMIN), requirement="O1a",
+    menu=_menu("truck_passes:counter_rules", "shield", "货车禁限行规则", "Truck restrictions", 27),
+)  # fmt: skip
+# Police at the roadside check a code by its QR or the plate (audited) and see the blacklist.
+add(
+    "truck_passes.pass.check", "核查货车通行码及黑名单", "check truck pass codes and the blacklist",
+    _grant(PROVINCE, VIOLATION, ACCIDENT, HEAD, UNIT_HEAD, ADMIN), requirement="O1",
+    menu=_menu("truck_passes:counter_check", "camera", "货车通行码核查", "Truck pass checks", 28),
+)  # fmt: skip
+
 
 # ---------------------------------------------------------------- old-neighbourhood parking (issue 19, O8)
 
