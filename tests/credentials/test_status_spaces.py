@@ -31,11 +31,15 @@ from jiaoguan.delegations.models import Entrustment
 from jiaoguan.delegations.tokens import entrustment_token
 from jiaoguan.registry import services as registry_services
 from jiaoguan.registry.models import TemporaryPlate
+from jiaoguan.truck_passes import services as truck_passes
+from jiaoguan.truck_passes.models import TruckPass
+from jiaoguan.truck_passes.tokens import pass_token as truck_pass_token
 
 pytestmark = pytest.mark.django_db
 
 TODAY = timezone.localdate()
-KINDS = ("VI1", "DL1", "AQ1", "TP1", "EN1")  # TP1: temporary plates (issue 14); EN1: entrustments (O5)
+KINDS = ("VI1", "DL1", "AQ1", "TP1", "EN1", "TK1")
+# TP1: temporary plates (issue 14); EN1: entrustments (O5); TK1: truck pass codes (O1)
 
 
 def ids_from(start: int, *models) -> None:
@@ -55,7 +59,7 @@ def world(make_person, make_vehicle, make_licence, make_staff, organisation_user
     """A mark, an e-licence, two AQ1 credentials and a temporary plate (TP1): mark, first AQ1 and the
     plate share a number, so do the e-licence and the second AQ1."""
     start = 500_000 + int(time.time()) % 100_000
-    ids_from(start, Credential, QueryCredential, TemporaryPlate, Entrustment)
+    ids_from(start, Credential, QueryCredential, TemporaryPlate, Entrustment, TruckPass)
     owner = make_person(name="周敏")
     vehicle = make_vehicle(owner=owner, registered_on=TODAY - timedelta(days=400), plate="豫QF5K86")
     mark = services.inspection_mark_issue(vehicle_id=vehicle.pk, event="test")
@@ -95,6 +99,24 @@ def world(make_person, make_vehicle, make_licence, make_staff, organisation_user
         businesses=["vehicle.plate"], valid_from=TODAY, valid_until=TODAY + timedelta(days=9),
     )  # fmt: skip
     assert entrustment.pk == start
+    rule_officer = make_staff(role="violation_officer", jurisdiction="411700", username="truck-rules-status")
+    zone = truck_passes.zone_save(
+        actor=rule_officer,
+        data=truck_passes.ZoneInput(
+            name="中心城区", kind="core", individual_road=False, roads="解放路、中华路以内区域",
+            vehicle_kinds=["small_truck"], windows="1-5 07:00-09:00",
+        ),
+    )  # fmt: skip
+    truck_passes.zone_publish(actor=rule_officer, zone_id=zone.pk)
+    truck_owner = make_person(name="刘洋", mobile="13800138011")
+    make_vehicle(owner=truck_owner, kind="small_truck", use_nature="freight", plate="豫QH1234",
+                 registered_on=TODAY - timedelta(days=800))  # fmt: skip
+    truck_holder = citizen(truck_owner)
+    (truck_pass,) = truck_passes.pass_apply(
+        actor=truck_holder, zone_id=zone.pk, plates=["豫QH1234"], start="07:00", end="09:00",
+        valid_from=TODAY, days=30,
+    ).passes  # fmt: skip
+    assert truck_pass.pk == start
     clerk = make_staff(role="counter_clerk")
     tokens = {
         "VI1": services.credential_token(credential=mark, mode=DisplayMode.OFFLINE)[0],
@@ -109,6 +131,7 @@ def world(make_person, make_vehicle, make_licence, make_staff, organisation_user
         "EN1": entrustment_token(
             entrustment=Entrustment.objects.select_related("principal_person").get(pk=entrustment.pk)
         ).text,
+        "TK1": truck_pass_token(truck_pass=truck_pass).text,
     }
     return {
         "tokens": tokens,
@@ -124,6 +147,7 @@ def world(make_person, make_vehicle, make_licence, make_staff, organisation_user
                 actor=clerk, plate_id=plate.pk, reason="车辆已注册登记"
             ),
             "EN1": lambda: delegations.entrustment_revoke(actor=principal, entrustment_id=entrustment.pk),
+            "TK1": lambda: truck_passes.pass_cancel(actor=truck_holder, pass_id=truck_pass.pk),
         },
     }
 
