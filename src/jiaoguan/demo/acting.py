@@ -14,10 +14,8 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from django.db import transaction
-from django.utils import timezone
 
-from jiaoguan.accounts.models import User
-from jiaoguan.core.identifiers import make_citizen_id
+from jiaoguan.accounts.demo_people import demo_counter_login, demo_person
 from jiaoguan.integrations.exit_entry import Movement, movement_to_json
 from jiaoguan.integrations.military_licence import MilitaryLicence, licence_to_json
 from jiaoguan.registry.models import DrivingLicence, Person
@@ -26,26 +24,7 @@ DIVISION = "411702"  # 驿城区, Zhumadian
 
 
 def _person(*, name: str, birth: date, sequence: int, mobile: str) -> Person:
-    number = make_citizen_id(DIVISION, birth, sequence)
-    person, _created = Person.objects.get_or_create(
-        id_type="resident_id", id_number=number,
-        defaults={"name": name, "sex": "M" if sequence % 2 else "F", "birth_date": birth,
-                  "residence_division": DIVISION, "mobile": mobile},
-    )  # fmt: skip
-    return person
-
-
-def _login(person: Person, password: str) -> User:
-    """A counter-registered login (the level licence businesses need online, U5)."""
-    user = User.objects.filter(person=person).first()
-    if user is None:
-        user = User(
-            username=person.id_number, kind=User.Kind.INDIVIDUAL, registration_level=User.Level.COUNTER,
-            person=person, first_name=person.name, mobile=person.mobile, mobile_verified_at=timezone.now(),
-        )  # fmt: skip
-    user.set_password(password)
-    user.save()
-    return user
+    return demo_person(division=DIVISION, name=name, birth=birth, sequence=sequence, mobile=mobile)
 
 
 def _licence(
@@ -75,7 +54,7 @@ def ensure_demo_acting(*, today: date, password: str, data_dir: Path) -> list[di
         returned = _person(name="陈静", birth=date(1983, 11, 4), sequence=914, mobile="13903960083")
         _licence(returned, archive="411799000914", classes="C1", first=date(2005, 7, 1), valid_from=date(2017, 7, 1),
                  status="R", cancelled_on=date(2021, 3, 1), cancellation_reason="review_overdue")  # fmt: skip
-        users = {p.pk: _login(p, password) for p in (father, daughter, veteran, returned)}
+        users = {p.pk: demo_counter_login(p, password) for p in (father, daughter, veteran, returned)}
     seeds = {
         "exit-entry": {
             returned.id_number: [

@@ -14,8 +14,7 @@ from datetime import date, datetime, time, timedelta
 from django.db import transaction
 from django.utils import timezone
 
-from jiaoguan.accounts.models import User
-from jiaoguan.core.identifiers import make_citizen_id
+from jiaoguan.accounts.demo_people import demo_counter_login, demo_person
 from jiaoguan.registry.models import DrivingLicence, Person, PointsEntry
 from jiaoguan.registry.rules import scoring_cycle
 
@@ -27,25 +26,7 @@ FIRST_ISSUED = date(2012, 5, 18)
 
 
 def _person(*, name: str, birth: date, sequence: int, mobile: str) -> Person:
-    number = make_citizen_id(DIVISION, birth, sequence)
-    person, _created = Person.objects.get_or_create(
-        id_type="resident_id", id_number=number,
-        defaults={"name": name, "sex": "M" if sequence % 2 else "F", "birth_date": birth,
-                  "residence_division": DIVISION, "mobile": mobile},
-    )  # fmt: skip
-    return person
-
-
-def _login(person: Person, password: str) -> User:
-    user = User.objects.filter(person=person).first()
-    if user is None:
-        user = User(
-            username=person.id_number, kind=User.Kind.INDIVIDUAL, registration_level=User.Level.COUNTER,
-            person=person, first_name=person.name, mobile=person.mobile, mobile_verified_at=timezone.now(),
-        )  # fmt: skip
-    user.set_password(password)
-    user.save()
-    return user
+    return demo_person(division=DIVISION, name=name, birth=birth, sequence=sequence, mobile=mobile)
 
 
 def _licence(
@@ -114,7 +95,7 @@ def ensure_demo_points_study(*, today: date, password: str) -> list[dict[str, st
                 FullScoreDay.objects.create(
                     case=case, day=today - timedelta(days=back), kind=kind, started_at=now, finished_at=now
                 )
-        users = {p.pk: _login(p, password) for p in (studying, excluded, full)}
+        users = {p.pk: demo_counter_login(p, password) for p in (studying, excluded, full)}
     return [
         {"role": "citizen_points", "username": users[studying.pk].username, "password": password,
          "note_zh": "记分10分：学法减分（/points-study/）网络学习减1分、预约现场学习减2分",
