@@ -627,19 +627,25 @@ def origin_archive_request(
     return {"package": package, "signature": signature}
 
 
+def _release_locked(*, reference: str, peer_city: str) -> OriginRelease:
+    """The origin's release of a transfer asked about by the DMV it was released to, locked."""
+    release = (
+        OriginRelease.objects.select_for_update()
+        .filter(reference=reference, destination_city=peer_city)
+        .first()
+    )
+    if release is None:
+        raise NotFound(
+            "transfers.release_not_found", "转出地没有这项业务。", "The origin has no such transfer."
+        )
+    return release
+
+
 def origin_close(*, peer_city: str, data: dict[str, Any]) -> dict[str, Any]:
     """The destination registered the car: close our record (转出). Repeats answer the same."""
     reference = _text(data, "reference", 32)
     with transaction.atomic():
-        release = (
-            OriginRelease.objects.select_for_update()
-            .filter(reference=reference, destination_city=peer_city)
-            .first()
-        )
-        if release is None:
-            raise NotFound(
-                "transfers.release_not_found", "转出地没有这项业务。", "The origin has no such transfer."
-            )
+        release = _release_locked(reference=reference, peer_city=peer_city)
         if release.state == OriginRelease.State.RETURNED:
             raise Conflict(
                 "transfers.release_returned", "该业务已退档。", "The archive of this transfer was returned."
@@ -660,15 +666,7 @@ def origin_return(*, peer_city: str, data: dict[str, Any]) -> dict[str, Any]:
     if refused is not None:
         raise _conflict(refused)
     with transaction.atomic():
-        release = (
-            OriginRelease.objects.select_for_update()
-            .filter(reference=reference, destination_city=peer_city)
-            .first()
-        )
-        if release is None:
-            raise NotFound(
-                "transfers.release_not_found", "转出地没有这项业务。", "The origin has no such transfer."
-            )
+        release = _release_locked(reference=reference, peer_city=peer_city)
         if release.state == OriginRelease.State.CLOSED:
             raise Conflict(
                 "transfers.release_closed", "该车已转出，不能退档。", "The car was transferred out already."
